@@ -1,0 +1,276 @@
+//! ARS charges (ARS 결제 요청): request bodies, the charge as answered, statuses, events.
+
+use serde::{Deserialize, Serialize};
+
+/// Charge lifecycle (DESIGN.md). `Queued` exists only on a device that is offline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargeStatus {
+    Queued,
+    Requested,
+    SmsSent,
+    CallConnected,
+    Verified,
+    CardEntered,
+    Approved,
+    Declined,
+    Expired,
+    Canceled,
+    Refunded,
+}
+
+impl ChargeStatus {
+    pub const ALL: [ChargeStatus; 11] = [
+        ChargeStatus::Queued,
+        ChargeStatus::Requested,
+        ChargeStatus::SmsSent,
+        ChargeStatus::CallConnected,
+        ChargeStatus::Verified,
+        ChargeStatus::CardEntered,
+        ChargeStatus::Approved,
+        ChargeStatus::Declined,
+        ChargeStatus::Expired,
+        ChargeStatus::Canceled,
+        ChargeStatus::Refunded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChargeStatus::Queued => "queued",
+            ChargeStatus::Requested => "requested",
+            ChargeStatus::SmsSent => "sms_sent",
+            ChargeStatus::CallConnected => "call_connected",
+            ChargeStatus::Verified => "verified",
+            ChargeStatus::CardEntered => "card_entered",
+            ChargeStatus::Approved => "approved",
+            ChargeStatus::Declined => "declined",
+            ChargeStatus::Expired => "expired",
+            ChargeStatus::Canceled => "canceled",
+            ChargeStatus::Refunded => "refunded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChargeStatus> {
+        ChargeStatus::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// Still waiting for the payer: its virtual number binding is live.
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            ChargeStatus::Queued
+                | ChargeStatus::Requested
+                | ChargeStatus::SmsSent
+                | ChargeStatus::CallConnected
+                | ChargeStatus::Verified
+                | ChargeStatus::CardEntered
+                | ChargeStatus::Declined
+        )
+    }
+
+    /// No further payer action can change it (refund may still follow approval).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            ChargeStatus::Approved
+                | ChargeStatus::Expired
+                | ChargeStatus::Canceled
+                | ChargeStatus::Refunded
+        )
+    }
+
+    pub fn label_ko(self) -> &'static str {
+        match self {
+            ChargeStatus::Queued => "전송 대기",
+            ChargeStatus::Requested => "요청됨",
+            ChargeStatus::SmsSent => "문자 발송",
+            ChargeStatus::CallConnected => "전화 연결",
+            ChargeStatus::Verified => "본인 확인",
+            ChargeStatus::CardEntered => "카드 입력",
+            ChargeStatus::Approved => "승인",
+            ChargeStatus::Declined => "거절",
+            ChargeStatus::Expired => "기한 만료",
+            ChargeStatus::Canceled => "취소",
+            ChargeStatus::Refunded => "환불",
+        }
+    }
+}
+
+impl std::fmt::Display for ChargeStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargeKind {
+    /// Card entered by keypad.
+    #[default]
+    General,
+    /// A card registered for the payer is named and confirmed with one key.
+    AutoPay,
+}
+
+impl ChargeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChargeKind::General => "general",
+            ChargeKind::AutoPay => "auto_pay",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ChargeKind> {
+        match s {
+            "general" => Some(ChargeKind::General),
+            "auto_pay" => Some(ChargeKind::AutoPay),
+            _ => None,
+        }
+    }
+}
+
+/// Where a charge came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargeOrigin {
+    App,
+    Api,
+    WebLink,
+}
+
+impl ChargeOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChargeOrigin::App => "app",
+            ChargeOrigin::Api => "api",
+            ChargeOrigin::WebLink => "web_link",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ChargeOrigin> {
+        match s {
+            "app" => Some(ChargeOrigin::App),
+            "api" => Some(ChargeOrigin::Api),
+            "web_link" => Some(ChargeOrigin::WebLink),
+            _ => None,
+        }
+    }
+}
+
+/// The person who ordered, when not the payer (third-party payment, 조르기 결제).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Orderer {
+    pub name: String,
+    pub phone: String,
+}
+
+/// `POST /v1/charges`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCharge {
+    /// KRW, whole won, 1..=100,000,000.
+    pub amount: i64,
+    pub goods_name: String,
+    pub payer_phone: String,
+    #[serde(default)]
+    pub payer_name: Option<String>,
+    #[serde(default)]
+    pub kind: Option<ChargeKind>,
+    /// The merchant's own reference, or a FieldPay order id.
+    #[serde(default)]
+    pub order_ref: Option<String>,
+    #[serde(default)]
+    pub account_id: Option<String>,
+    #[serde(default)]
+    pub orderer: Option<Orderer>,
+    /// Whether installments may be offered (only from 50,000 KRW). Default true.
+    #[serde(default)]
+    pub installments: Option<bool>,
+    /// Default 60 minutes; 1..=10080 (7 days).
+    #[serde(default)]
+    pub expires_in_minutes: Option<u32>,
+}
+
+/// One stored status transition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargeEvent {
+    pub status: ChargeStatus,
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// What was approved (no card data: masked number and issuer only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentInfo {
+    pub approval_number: String,
+    pub issuer_code: String,
+    pub issuer_name: String,
+    pub masked_card: String,
+    pub installment_months: u8,
+    pub amount: i64,
+    pub approved_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refunded_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_url: Option<String>,
+}
+
+/// A charge as the API answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Charge {
+    pub id: String,
+    pub status: ChargeStatus,
+    pub kind: ChargeKind,
+    pub origin: ChargeOrigin,
+    pub amount: i64,
+    pub goods_name: String,
+    /// As shown to people: `010-1234-5678`.
+    pub payer_phone: String,
+    pub payer_name: Option<String>,
+    pub orderer: Option<Orderer>,
+    pub third_party: bool,
+    pub order_ref: Option<String>,
+    pub account_id: Option<String>,
+    pub rep_id: Option<String>,
+    pub installments: bool,
+    /// As shown to people: `1600-0012`. None once the binding has ended.
+    pub virtual_number: Option<String>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub events: Vec<ChargeEvent>,
+    pub payment: Option<PaymentInfo>,
+    pub decline_reason: Option<String>,
+}
+
+/// `GET /v1/charges` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargeList {
+    pub items: Vec<Charge>,
+    /// Pass as `after` to get the next page; None on the last page.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelCharge {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundCharge {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// One item of the server-sent event stream (`event: charge`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargeStatusChanged {
+    pub charge_id: String,
+    pub status: ChargeStatus,
+    pub at: String,
+    pub account_id: Option<String>,
+    pub rep_id: Option<String>,
+    pub amount: i64,
+}

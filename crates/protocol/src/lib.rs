@@ -1,0 +1,15 @@
+//! Types that cross a FieldPay boundary: HTTP API bodies, UI <-> shell payloads, statuses and
+//! error codes. serde only; builds for wasm32.
+
+pub mod auth;
+pub mod charge;
+pub mod error;
+pub mod money;
+#[cfg(feature = "phone")]
+pub mod phone;
+pub mod records;
+pub mod settlement;
+pub mod sync;
+pub mod validate;
+
+pub use error::{ApiError, ErrorBody, ErrorCode};

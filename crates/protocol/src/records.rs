@@ -1,0 +1,195 @@
+//! The merchant's records as they travel to devices: client accounts (거래처), products,
+//! receivables ledger entries (외상 원장), orders / purchase orders (발주서).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: String,
+    /// The merchant's own code for the account (unique per merchant).
+    pub code: String,
+    pub name: String,
+    pub owner_name: String,
+    /// 10 digits, no dashes.
+    pub business_number: String,
+    /// National digits.
+    pub phone: String,
+    pub address: String,
+    pub credit_limit: i64,
+    pub closed: bool,
+    pub rep_id: Option<String>,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    /// Unit price in KRW, VAT excluded (공급가).
+    pub unit_price: i64,
+    pub unit: String,
+    pub active: bool,
+    pub updated_at: String,
+}
+
+/// A per-account price (price list) for a product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountPrice {
+    pub account_id: String,
+    pub product_id: String,
+    pub unit_price: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerKind {
+    /// An order registered on credit: the receivable grows.
+    Order,
+    /// A payment received: the receivable shrinks.
+    Payment,
+    /// A refunded payment: the receivable grows again.
+    Refund,
+    /// A manual correction (either sign).
+    Adjustment,
+}
+
+impl LedgerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerKind::Order => "order",
+            LedgerKind::Payment => "payment",
+            LedgerKind::Refund => "refund",
+            LedgerKind::Adjustment => "adjustment",
+        }
+    }
+    pub fn parse(s: &str) -> Option<LedgerKind> {
+        match s {
+            "order" => Some(LedgerKind::Order),
+            "payment" => Some(LedgerKind::Payment),
+            "refund" => Some(LedgerKind::Refund),
+            "adjustment" => Some(LedgerKind::Adjustment),
+            _ => None,
+        }
+    }
+}
+
+/// One append-only receivables entry. `amount` is signed: positive raises what the client owes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub id: String,
+    pub account_id: String,
+    pub kind: LedgerKind,
+    pub amount: i64,
+    pub ref_id: Option<String>,
+    pub memo: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Draft,
+    Signed,
+    /// Accepted by the server; on the receivables ledger.
+    Registered,
+    Rejected,
+    Canceled,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Draft => "draft",
+            OrderStatus::Signed => "signed",
+            OrderStatus::Registered => "registered",
+            OrderStatus::Rejected => "rejected",
+            OrderStatus::Canceled => "canceled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<OrderStatus> {
+        match s {
+            "draft" => Some(OrderStatus::Draft),
+            "signed" => Some(OrderStatus::Signed),
+            "registered" => Some(OrderStatus::Registered),
+            "rejected" => Some(OrderStatus::Rejected),
+            "canceled" => Some(OrderStatus::Canceled),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLineInput {
+    pub product_id: String,
+    pub quantity: i64,
+    /// VAT-excluded unit price; when None the account's price list or the product price applies.
+    #[serde(default)]
+    pub unit_price: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub product_id: String,
+    pub product_code: String,
+    pub product_name: String,
+    pub quantity: i64,
+    pub unit_price: i64,
+    /// quantity * unit_price (VAT excluded).
+    pub line_total: i64,
+}
+
+/// Order totals: `supply` = sum of line totals, `vat` = floor(supply / 10), `total` = supply + vat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderTotals {
+    pub supply: i64,
+    pub vat: i64,
+    pub total: i64,
+}
+
+impl OrderTotals {
+    pub fn from_supply(supply: i64) -> OrderTotals {
+        let vat = crate::money::vat_of_supply(supply);
+        OrderTotals {
+            supply,
+            vat,
+            total: supply + vat,
+        }
+    }
+}
+
+/// The signature evidence kept with a signed purchase order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureEvidence {
+    pub signer_name: String,
+    pub signed_at: String,
+    pub device: String,
+    #[serde(default)]
+    pub gps: Option<(f64, f64)>,
+    /// SHA-256 (hex) of the order content that was signed.
+    pub content_hash: String,
+    /// The raw strokes as JSON (points `{x, y, t, pressure}`).
+    #[serde(default)]
+    pub strokes_json: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: String,
+    /// Human order number, e.g. `PO-20261127-0001`; assigned by the server on registration.
+    pub number: Option<String>,
+    pub account_id: String,
+    pub rep_id: Option<String>,
+    pub status: OrderStatus,
+    pub lines: Vec<OrderLine>,
+    pub totals: OrderTotals,
+    pub memo: String,
+    pub signature: Option<SignatureEvidence>,
+    pub has_signature_image: bool,
+    pub has_pdf: bool,
+    pub reject_reason: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}

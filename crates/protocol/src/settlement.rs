@@ -1,0 +1,24 @@
+//! Daily settlement (일일 정산): per card company and per rep.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementRow {
+    /// Card company code, or rep id, depending on the table.
+    pub key: String,
+    pub name: String,
+    pub approved_count: u64,
+    pub approved_amount: i64,
+    pub refunded_count: u64,
+    pub refunded_amount: i64,
+    pub net_amount: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementReport {
+    /// KST date, `YYYY-MM-DD`.
+    pub date: String,
+    pub by_card_company: Vec<SettlementRow>,
+    pub by_rep: Vec<SettlementRow>,
+    pub total: SettlementRow,
+}

@@ -1,0 +1,111 @@
+//! Device sync: pull by server cursor (`GET /v1/sync?cursor=`), push a batch of mutations
+//! (`POST /v1/mutations`), each keyed by a client-generated id.
+
+use serde::{Deserialize, Serialize};
+
+use crate::charge::{Charge, CreateCharge};
+use crate::error::ApiError;
+use crate::records::{
+    Account, AccountPrice, LedgerEntry, Order, OrderLineInput, Product, SignatureEvidence,
+};
+
+/// One changed record. Records are sent whole; the newest seq wins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "entity", content = "data", rename_all = "snake_case")]
+pub enum ChangeData {
+    Account(Account),
+    Product(Product),
+    AccountPrice(AccountPrice),
+    Ledger(LedgerEntry),
+    Order(Order),
+    Charge(Charge),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub seq: i64,
+    #[serde(flatten)]
+    pub data: ChangeData,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncPage {
+    pub changes: Vec<Change>,
+    /// Pass back as `cursor` for the next page.
+    pub cursor: i64,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum MutationKind {
+    /// Create or replace a draft order (its id is chosen by the device).
+    UpsertOrder {
+        order_id: String,
+        account_id: String,
+        lines: Vec<OrderLineInput>,
+        #[serde(default)]
+        memo: String,
+    },
+    /// Attach the signature and purchase-order PDF to an order.
+    SignOrder {
+        order_id: String,
+        evidence: SignatureEvidence,
+        /// PNG, base64.
+        signature_png: String,
+        /// PDF, base64.
+        #[serde(default)]
+        pdf: Option<String>,
+    },
+    /// Register the order: credit check, order number, receivables ledger.
+    SubmitOrder { order_id: String },
+    /// Request an ARS charge (its id is chosen by the device).
+    RequestCharge {
+        charge_id: String,
+        request: CreateCharge,
+    },
+    CancelCharge {
+        charge_id: String,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mutation {
+    /// Client-generated (UUIDv7): the idempotency key of this mutation.
+    pub client_id: String,
+    pub op: MutationKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MutationBatch {
+    pub mutations: Vec<Mutation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum MutationOutcome {
+    Applied {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        order: Option<Order>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        charge: Option<Charge>,
+    },
+    /// Refused for a reason the rep must see (credit limit, closed account, bad input).
+    Rejected { error: ApiError },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MutationResult {
+    pub client_id: String,
+    #[serde(flatten)]
+    pub outcome: MutationOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MutationResults {
+    pub results: Vec<MutationResult>,
+}

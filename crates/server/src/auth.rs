@@ -1,0 +1,161 @@
+//! Credentials: merchant API keys (stored as SHA-256, they are long random strings), rep
+//! passwords (argon2id), short-lived access tokens and rotating refresh tokens (stored hashed).
+//! The [`Caller`] extractor scopes every API route to the caller's merchant.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use chrono::Duration;
+use fieldpay_protocol::auth::{RepInfo, TokenResponse};
+use fieldpay_protocol::ErrorCode;
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::ids::{random_token, sha256_hex};
+use crate::store::{Caller, Principal, RepRecord};
+
+pub const API_KEY_PREFIX: &str = "fpk_";
+
+pub fn hash_secret(secret: &str) -> String {
+    sha256_hex(secret.as_bytes())
+}
+
+/// A new merchant API key: `fpk_` + 40 random characters.
+pub fn new_api_key() -> String {
+    format!("{API_KEY_PREFIX}{}", random_token(40))
+}
+
+pub fn hash_password(password: &str) -> Result<String, AppError> {
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(AppError::internal)?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(AppError::internal)
+}
+
+/// An argon2 hash to verify against when the rep does not exist, so that a wrong rep id and a
+/// wrong password take the same time.
+pub fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password("no such rep").unwrap_or_default())
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+fn unauthorized(msg: &str) -> AppError {
+    AppError::new(ErrorCode::Unauthorized, msg)
+}
+
+/// Finds who is calling from an `Authorization: Bearer ...` value.
+pub async fn authenticate(state: &AppState, bearer: &str) -> Result<Caller, AppError> {
+    let hash = hash_secret(bearer);
+    if bearer.starts_with(API_KEY_PREFIX) {
+        let found = state.db(move |s| s.api_key(&hash)).await?;
+        let (key_id, merchant_id) = found.ok_or_else(|| unauthorized("unknown or revoked API key"))?;
+        return Ok(Caller {
+            merchant_id,
+            principal: Principal::ApiKey { key_id },
+        });
+    }
+    let now = state.clock.now();
+    let rep = state
+        .db(move |s| s.token(&hash, "access", now))
+        .await?
+        .ok_or_else(|| unauthorized("access token is unknown or expired; sign in or refresh"))?;
+    Ok(Caller {
+        merchant_id: rep.merchant_id,
+        principal: Principal::Rep { rep_id: rep.id },
+    })
+}
+
+pub fn bearer(parts: &Parts) -> Result<&str, AppError> {
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("missing Authorization: Bearer header"))?;
+    let value = header
+        .to_str()
+        .map_err(|_| unauthorized("Authorization header is not text"))?;
+    value
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| unauthorized("Authorization must be 'Bearer <key or token>'"))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)?.to_string();
+        authenticate(state, &token).await
+    }
+}
+
+/// Issues an access token and a refresh token for a rep (after a password check or refresh).
+pub async fn issue_tokens(state: &AppState, rep: RepRecord, device: Option<String>, refresh: Option<String>) -> Result<TokenResponse, AppError> {
+    let access = format!("at_{}", random_token(40));
+    let access_ttl = state.settings.access_token_ttl_secs;
+    let now = state.clock.now();
+    let access_exp = now + Duration::seconds(access_ttl as i64);
+    let refresh_token = match refresh {
+        Some(r) => r,
+        None => {
+            let r = format!("rt_{}", random_token(48));
+            let exp = now + Duration::seconds(state.settings.refresh_token_ttl_secs as i64);
+            let (h, rep2, dev) = (hash_secret(&r), rep.clone(), device.clone());
+            state
+                .db(move |s| s.insert_token(&h, "refresh", &rep2, dev.as_deref(), exp))
+                .await?;
+            r
+        }
+    };
+    let (h, rep2) = (hash_secret(&access), rep.clone());
+    state
+        .db(move |s| s.insert_token(&h, "access", &rep2, device.as_deref(), access_exp))
+        .await?;
+    let merchant_id = rep.merchant_id.clone();
+    let merchant = state
+        .db(move |s| s.merchant(&merchant_id))
+        .await?
+        .ok_or_else(|| AppError::internal("rep without merchant"))?;
+    Ok(TokenResponse {
+        access_token: access,
+        expires_in: access_ttl,
+        refresh_token,
+        rep: RepInfo {
+            id: rep.id,
+            login: rep.login,
+            name: rep.name,
+            merchant_id: merchant.id,
+            merchant_name: merchant.name,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords() {
+        let h = hash_password("demo1234!").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("demo1234!", &h));
+        assert!(!verify_password("demo1234?", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn api_keys_hash_stably() {
+        let k = new_api_key();
+        assert!(k.starts_with(API_KEY_PREFIX) && k.len() == 44);
+        assert_eq!(hash_secret(&k), hash_secret(&k));
+        assert_ne!(hash_secret(&k), hash_secret(&new_api_key()));
+    }
+}

@@ -1,0 +1,410 @@
+//! Live payment calls: drives one `fieldpay_ivr::Call` per phone call for any telephony
+//! adapter (TwiML webhooks, the sandbox phone, SIP). The adapter turns carrier requests into
+//! [`Input`]s and renders the returned [`Turn`]; this module does what the state machine asks
+//! of the host (look up the charge, get the approval) and persists a checkpoint after every
+//! turn, never a keyed value, so a restarted server picks the call up again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::Datelike;
+use fieldpay_ivr as ivr;
+use fieldpay_protocol::charge::ChargeStatus;
+use fieldpay_protocol::phone::Phone;
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::clock::{kst, ts};
+use crate::domain::Merchant;
+use crate::store::{CallSessionRecord, ChargeRecord, Effects};
+
+/// What the caller did since the last turn.
+#[derive(Debug)]
+pub enum Input {
+    Digits(String),
+    Timeout,
+    HangUp,
+}
+
+/// What the adapter must play or do now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    pub lang: ivr::Lang,
+    /// Prompts to speak in order (the gather's own prompts come last).
+    pub say: Vec<String>,
+    /// Wait for keys (None when the call ends).
+    pub gather: Option<GatherSpec>,
+    pub hangup: bool,
+    pub step: ivr::Step,
+    pub outcome: Option<ivr::Outcome>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatherSpec {
+    pub max_digits: u8,
+    pub finish_on_key: Option<char>,
+    pub timeout_secs: u8,
+}
+
+struct LiveCall {
+    call: ivr::Call,
+    merchant: Option<Merchant>,
+    record: CallSessionRecord,
+}
+
+/// The calls in progress in this process.
+#[derive(Default)]
+pub struct Calls {
+    live: Mutex<HashMap<String, Arc<tokio::sync::Mutex<LiveCall>>>>,
+}
+
+impl Calls {
+    fn get(&self, id: &str) -> Option<Arc<tokio::sync::Mutex<LiveCall>>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+    }
+    fn insert(&self, id: &str, c: LiveCall) -> Arc<tokio::sync::Mutex<LiveCall>> {
+        let arc = Arc::new(tokio::sync::Mutex::new(c));
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_string(), arc.clone());
+        arc
+    }
+    fn remove(&self, id: &str) {
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+    /// How many calls are in progress.
+    pub fn count(&self) -> usize {
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// National digits of a dialled number or caller ID (E.164 or national); None for withheld
+/// or unparseable caller IDs ("anonymous", "+266696687", empty...).
+pub fn normalize_number(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("anonymous") || t.eq_ignore_ascii_case("restricted") {
+        return None;
+    }
+    Phone::parse(t).ok().map(|p| p.digits().to_string())
+}
+
+fn call_config(m: Option<&Merchant>, lang: ivr::Lang) -> ivr::CallConfig {
+    let mut c = ivr::CallConfig {
+        lang,
+        ..ivr::CallConfig::default()
+    };
+    if let Some(m) = m {
+        c.require_birth_date = m.settings.require_birth_date;
+        c.require_password = m.settings.require_password;
+    }
+    c
+}
+
+fn today(state: &AppState) -> (u16, u8) {
+    let now = state.clock.now().with_timezone(&kst());
+    (now.year() as u16, now.month() as u8)
+}
+
+fn effects_for(state: &AppState, m: &Merchant, rec: &ChargeRecord) -> Effects {
+    crate::charges::effects(state, m, rec)
+}
+
+async fn charge_info(state: &AppState, m: &Merchant, rec: &ChargeRecord) -> ivr::ChargeInfo {
+    let c = &rec.charge;
+    let order = match &c.order_ref {
+        Some(r) => {
+            let (mid, oid) = (m.id.clone(), r.clone());
+            state.db(move |s| s.order(&mid, &oid)).await.ok().flatten().map(|o| ivr::OrderSummary {
+                order_number: o.number.unwrap_or(o.id),
+                item_count: o.lines.len() as u32,
+                total: o.totals.total,
+            })
+        }
+        None => None,
+    };
+    let registered_card = if c.kind == fieldpay_protocol::charge::ChargeKind::AutoPay {
+        let (mid, phone) = (m.id.clone(), rec.payer_phone.clone());
+        state
+            .db(move |s| s.registered_card(&mid, &phone))
+            .await
+            .ok()
+            .flatten()
+            .map(|rc| ivr::RegisteredCard {
+                issuer_name: rc.issuer_name,
+                last4: rc.last4,
+            })
+    } else {
+        None
+    };
+    ivr::ChargeInfo {
+        charge_id: c.id.clone(),
+        merchant_name: m.name.clone(),
+        goods_name: c.goods_name.clone(),
+        amount: c.amount,
+        installments_allowed: c.installments,
+        order,
+        registered_card,
+    }
+}
+
+/// Looks up the pending charge for (dialled, caller) and records call_connected + verified.
+async fn lookup(state: &AppState, live: &mut LiveCall, dialled: &str, caller: &str) -> ivr::Event {
+    let Some(m) = live.merchant.clone() else {
+        return ivr::Event::ChargeNotFound;
+    };
+    let now = state.clock.now();
+    let (d, c) = (dialled.to_string(), caller.to_string());
+    let found = state.db(move |s| s.charge_by_binding(&d, &c, now)).await;
+    let rec = match found {
+        Ok(Some(rec)) if rec.merchant_id == m.id => rec,
+        Ok(_) => return ivr::Event::ChargeNotFound,
+        Err(e) => {
+            tracing::error!(error = %e.message, "charge lookup failed");
+            return ivr::Event::ChargeNotFound;
+        }
+    };
+    live.record.charge_id = Some(rec.charge.id.clone());
+    let mut last = rec.clone();
+    for status in [ChargeStatus::CallConnected, ChargeStatus::Verified] {
+        let (cid, st, m2) = (rec.charge.id.clone(), state.clone(), m.clone());
+        let detail = format!("call {}", live.record.call_id);
+        if let Ok(r) = state
+            .db(move |s| s.record_status(&cid, status, Some(&detail), now, &|r| effects_for(&st, &m2, r)))
+            .await
+        {
+            state.publish(&r);
+            last = r;
+        }
+    }
+    ivr::Event::ChargeFound(charge_info(state, &m, &last).await)
+}
+
+/// Feeds an event to the call and does what it asks of the host until it waits for the caller
+/// or ends. Returns the adapter's part of the actions.
+async fn drive(state: &AppState, live: &mut LiveCall, first: ivr::Event) -> Vec<ivr::Action> {
+    let mut out = Vec::new();
+    let mut next = Some(first);
+    let mut guard = 0;
+    while let Some(event) = next.take() {
+        guard += 1;
+        if guard > 16 {
+            tracing::error!(call_id = %live.record.call_id, "ivr host loop did not settle");
+            break;
+        }
+        for action in live.call.handle(event) {
+            match action {
+                ivr::Action::LookupCharge { dialled, caller_id } => {
+                    next = Some(lookup(state, live, &dialled, &caller_id).await);
+                }
+                ivr::Action::RequestApproval(req) => {
+                    next = Some(ivr::Event::ApprovalResult(crate::charges::approve(state, req).await));
+                }
+                other => out.push(other),
+            }
+        }
+    }
+    out
+}
+
+fn render(live: &LiveCall, actions: Vec<ivr::Action>) -> Turn {
+    let lang = live.call.config().lang;
+    let mut turn = Turn {
+        lang,
+        say: Vec::new(),
+        gather: None,
+        hangup: false,
+        step: live.call.step(),
+        outcome: live.call.outcome().cloned(),
+    };
+    for a in actions {
+        match a {
+            ivr::Action::Say(p) => turn.say.push(p.text(lang)),
+            ivr::Action::Gather {
+                prompts,
+                max_digits,
+                finish_on_key,
+                timeout_secs,
+            } => {
+                turn.say.extend(prompts.iter().map(|p| p.text(lang)));
+                turn.gather = Some(GatherSpec {
+                    max_digits,
+                    finish_on_key,
+                    timeout_secs,
+                });
+            }
+            ivr::Action::Hangup => turn.hangup = true,
+            ivr::Action::LookupCharge { .. } | ivr::Action::RequestApproval(_) => {}
+        }
+    }
+    if turn.gather.is_none() && !turn.hangup {
+        // Nothing to wait for and no hangup: end the call rather than leave the line open.
+        turn.hangup = true;
+    }
+    turn
+}
+
+async fn persist(state: &AppState, live: &mut LiveCall) {
+    live.record.checkpoint = serde_json::to_string(&live.call.checkpoint()).unwrap_or_default();
+    live.record.trace = serde_json::to_string(live.call.trace()).unwrap_or_default();
+    live.record.outcome = live.call.outcome().map(|o| o.code());
+    let now = state.clock.now();
+    if live.call.is_done() && live.record.ended_at.is_none() {
+        live.record.ended_at = Some(ts(now));
+    }
+    let rec = live.record.clone();
+    if let Err(e) = state.db(move |s| s.save_call(&rec, now)).await {
+        tracing::error!(error = %e.message, "cannot save call session");
+    }
+}
+
+/// A new call arrives: `dialled` is the virtual number, `caller` the presented caller ID.
+pub async fn start(state: &AppState, adapter: &str, call_id: &str, dialled: &str, caller: &str, lang: ivr::Lang) -> Turn {
+    if let Some(existing) = state.calls.get(call_id) {
+        // A carrier retry of the first request: answer with where the call is now.
+        let live = existing.lock().await;
+        return resume_turn(&live);
+    }
+    let dialled_n = normalize_number(dialled).unwrap_or_else(|| dialled.trim().to_string());
+    let caller_n = normalize_number(caller);
+    let d2 = dialled_n.clone();
+    let merchant = state.db(move |s| s.merchant_by_number(&d2)).await.ok().flatten();
+    let now = state.clock.now();
+    let record = CallSessionRecord {
+        call_id: call_id.to_string(),
+        adapter: adapter.to_string(),
+        merchant_id: merchant.as_ref().map(|m| m.id.clone()),
+        charge_id: None,
+        dialled: dialled_n.clone(),
+        caller: caller_n.clone(),
+        checkpoint: String::new(),
+        trace: String::new(),
+        outcome: None,
+        started_at: ts(now),
+        ended_at: None,
+    };
+    let config = call_config(merchant.as_ref(), lang);
+    let arc = state.calls.insert(
+        call_id,
+        LiveCall {
+            call: ivr::Call::new(config),
+            merchant,
+            record,
+        },
+    );
+    let mut live = arc.lock().await;
+    tracing::info!(call_id, adapter, dialled = %dialled_n, caller_withheld = caller_n.is_none(), "call started");
+    let actions = drive(
+        state,
+        &mut live,
+        ivr::Event::Connected {
+            dialled: dialled_n,
+            caller_id: caller_n,
+            today: today(state),
+        },
+    )
+    .await;
+    finish_turn(state, call_id, &mut live, actions).await
+}
+
+async fn finish_turn(state: &AppState, call_id: &str, live: &mut LiveCall, actions: Vec<ivr::Action>) -> Turn {
+    let turn = render(live, actions);
+    persist(state, live).await;
+    if live.call.is_done() {
+        state.calls.remove(call_id);
+        tracing::info!(call_id, outcome = ?live.call.outcome(), "call ended");
+    }
+    turn
+}
+
+fn resume_turn(live: &LiveCall) -> Turn {
+    let mut t = render(live, Vec::new());
+    t.hangup = live.call.is_done();
+    t
+}
+
+/// The caller did something on a call in progress. A call this process does not hold (the
+/// server restarted) is resumed from its checkpoint: keys typed before the restart were only
+/// in memory, so card entry starts again.
+pub async fn input(state: &AppState, call_id: &str, input: Input) -> Option<Turn> {
+    let arc = match state.calls.get(call_id) {
+        Some(a) => a,
+        None => {
+            let (arc, actions) = resume(state, call_id).await?;
+            let mut live = arc.lock().await;
+            // The keys of this request answered a question asked before the restart; the
+            // resumed call asks again instead (a hang-up still ends it).
+            let actions = match input {
+                Input::HangUp => drive(state, &mut live, ivr::Event::HangUp).await,
+                _ => actions,
+            };
+            return Some(finish_turn(state, call_id, &mut live, actions).await);
+        }
+    };
+    let mut live = arc.lock().await;
+    if live.call.is_done() {
+        state.calls.remove(call_id);
+        return Some(resume_turn(&live));
+    }
+    let event = match input {
+        Input::Digits(d) => ivr::Event::Digits(d),
+        Input::Timeout => ivr::Event::Timeout,
+        Input::HangUp => ivr::Event::HangUp,
+    };
+    let actions = drive(state, &mut live, event).await;
+    Some(finish_turn(state, call_id, &mut live, actions).await)
+}
+
+type Resumed = (Arc<tokio::sync::Mutex<LiveCall>>, Vec<ivr::Action>);
+
+async fn resume(state: &AppState, call_id: &str) -> Option<Resumed> {
+    let id = call_id.to_string();
+    let record = state.db(move |s| s.call(&id)).await.ok().flatten()?;
+    if record.ended_at.is_some() {
+        return None;
+    }
+    let cp: ivr::Checkpoint = serde_json::from_str(&record.checkpoint).ok()?;
+    let merchant = match &record.merchant_id {
+        Some(mid) => {
+            let mid = mid.clone();
+            state.db(move |s| s.merchant(&mid)).await.ok().flatten()
+        }
+        None => None,
+    };
+    let config = call_config(merchant.as_ref(), ivr::Lang::Ko);
+    let charge = match (&record.charge_id, &merchant) {
+        (Some(cid), Some(m)) => {
+            let cid = cid.clone();
+            match state.db(move |s| s.charge_any(&cid)).await.ok().flatten() {
+                Some(rec) if rec.charge.status.is_pending() && rec.bound => Some(charge_info(state, m, &rec).await),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    tracing::info!(call_id, step = ?cp.step, "resuming call after restart");
+    let (call, actions) = match charge {
+        Some(info) => ivr::Call::resume(config, cp, info, today(state)),
+        None => {
+            // The charge is gone (paid, canceled, expired) or was never found: the caller is
+            // told there is nothing to pay.
+            let mut c = ivr::Call::new(config);
+            let _ = c.handle(ivr::Event::Connected {
+                dialled: record.dialled.clone(),
+                caller_id: record.caller.clone(),
+                today: today(state),
+            });
+            let actions = c.handle(ivr::Event::ChargeNotFound);
+            (c, actions)
+        }
+    };
+    let arc = state.calls.insert(
+        call_id,
+        LiveCall {
+            call,
+            merchant,
+            record,
+        },
+    );
+    Some((arc, actions))
+}

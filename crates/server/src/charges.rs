@@ -1,0 +1,339 @@
+//! The charge service: creation, cancel, refund, approval, expiry and recovery, with their
+//! texts, webhooks and live events. Every state change is one store transaction whose texts
+//! and webhooks are written with it (outbox); this module composes them.
+
+use chrono::Duration;
+use fieldpay_ivr as ivr;
+use fieldpay_protocol::charge::{ChargeOrigin, ChargeStatus};
+use fieldpay_protocol::ErrorCode;
+
+use crate::app::AppState;
+use crate::card::{
+    approve_with_recovery, ApprovalFailure, ApproveRequest, CardInput, ConnectorError, DeclineCode,
+    PaymentMethod, TxnState,
+};
+use crate::domain::{ChargeRequest, Merchant};
+use crate::error::{AppError, AppResult};
+use crate::ids::{new_id, random_token};
+use crate::store::{ChargeRecord, Effects, NewCharge, NewPayment, NewSms};
+
+/// The texts and webhooks that follow a charge reaching its current status.
+pub fn effects(state: &AppState, merchant: &Merchant, rec: &ChargeRecord) -> Effects {
+    let now = state.clock.now();
+    let mut fx = Effects::default();
+    let payer = rec.payer_phone.clone();
+    match rec.charge.status {
+        ChargeStatus::Requested => {
+            let expires = crate::clock::parse_ts(&rec.charge.expires_at).unwrap_or(now);
+            fx.sms.push(NewSms {
+                to: payer,
+                kind: "bill",
+                body: crate::messages::bill(&merchant.name, rec, expires),
+            });
+        }
+        ChargeStatus::Approved => {
+            if let Some(token) = &rec.receipt_token {
+                if let Some(body) = crate::messages::slip(&merchant.name, rec, &state.receipt_url(token)) {
+                    fx.sms.push(NewSms { to: payer, kind: "slip", body });
+                }
+            }
+        }
+        ChargeStatus::Refunded => {
+            if let Some(body) = crate::messages::refund(&merchant.name, rec) {
+                fx.sms.push(NewSms { to: payer, kind: "notice", body });
+            }
+        }
+        _ => {}
+    }
+    if let Some(w) = crate::webhooks::charge_webhook(merchant, rec, now) {
+        fx.webhooks.push(w);
+    }
+    fx
+}
+
+async fn merchant(state: &AppState, merchant_id: &str) -> AppResult<Merchant> {
+    let id = merchant_id.to_string();
+    state
+        .db(move |s| s.merchant(&id))
+        .await?
+        .ok_or_else(|| AppError::not_found("merchant"))
+}
+
+/// Where a charge request comes from and who made it.
+#[derive(Debug, Clone)]
+pub struct Requester {
+    pub merchant_id: String,
+    pub rep_id: Option<String>,
+    pub api_key_id: Option<String>,
+    pub origin: ChargeOrigin,
+}
+
+pub async fn create(
+    state: &AppState,
+    who: Requester,
+    request: ChargeRequest,
+    id: Option<String>,
+    idempotency: Option<(String, String)>,
+) -> AppResult<(ChargeRecord, bool)> {
+    let m = merchant(state, &who.merchant_id).await?;
+    if m.settings.number_pool.is_empty() {
+        return Err(AppError::new(
+            ErrorCode::NumberPoolExhausted,
+            "this merchant has no virtual ARS numbers",
+        ));
+    }
+    let now = state.clock.now();
+    let minutes = request
+        .expires_in_minutes
+        .unwrap_or(m.settings.default_expiry_minutes)
+        .max(1);
+    let (idempotency_key, request_hash) = match idempotency {
+        Some((k, h)) => (Some(k), Some(h)),
+        None => (None, None),
+    };
+    let new = NewCharge {
+        id: id.unwrap_or_else(|| new_id("ch")),
+        merchant_id: who.merchant_id,
+        rep_id: who.rep_id,
+        api_key_id: who.api_key_id,
+        origin: who.origin,
+        request,
+        expires_at: now + Duration::minutes(i64::from(minutes)),
+        idempotency_key,
+        request_hash,
+    };
+    let st = state.clone();
+    let (rec, created) = state
+        .db(move |s| s.create_charge(&new, now, &|rec| effects(&st, &m, rec)))
+        .await?;
+    if created {
+        tracing::info!(charge_id = %rec.charge.id, amount = rec.charge.amount, "charge created");
+        state.publish(&rec);
+    }
+    Ok((rec, created))
+}
+
+pub async fn cancel(state: &AppState, merchant_id: &str, charge_id: &str, reason: Option<String>) -> AppResult<ChargeRecord> {
+    let m = merchant(state, merchant_id).await?;
+    let now = state.clock.now();
+    let (mid, cid, st) = (merchant_id.to_string(), charge_id.to_string(), state.clone());
+    let rec = state
+        .db(move |s| s.cancel_charge(&mid, &cid, reason.as_deref(), now, &|rec| effects(&st, &m, rec)))
+        .await?;
+    state.publish(&rec);
+    Ok(rec)
+}
+
+/// Full refund of an approved charge through the card connector.
+pub async fn refund(state: &AppState, merchant_id: &str, charge_id: &str, reason: Option<String>) -> AppResult<ChargeRecord> {
+    let m = merchant(state, merchant_id).await?;
+    let (mid, cid) = (merchant_id.to_string(), charge_id.to_string());
+    let rec = state.db(move |s| s.begin_refund(&mid, &cid)).await?;
+    if rec.charge.status == ChargeStatus::Refunded {
+        return Ok(rec);
+    }
+    let why = reason.clone().unwrap_or_else(|| "refund".into());
+    match state.connector.cancel(charge_id, &why).await {
+        Ok(TxnState::Canceled { .. }) | Err(ConnectorError::AlreadyCanceled) => {}
+        Ok(TxnState::Approved(_)) => {
+            return Err(AppError::new(ErrorCode::ConnectorFailed, "the card network did not cancel the payment"))
+        }
+        Err(e) => {
+            tracing::warn!(charge_id, error = %e, "refund failed at the connector");
+            return Err(AppError::new(ErrorCode::ConnectorFailed, format!("the card network could not cancel the payment: {e}")));
+        }
+    }
+    let now = state.clock.now();
+    let (cid, st) = (charge_id.to_string(), state.clone());
+    let rec = state
+        .db(move |s| s.record_refund(&cid, reason.as_deref(), now, &|rec| effects(&st, &m, rec)))
+        .await?;
+    tracing::info!(charge_id, "charge refunded");
+    state.publish(&rec);
+    Ok(rec)
+}
+
+pub async fn expire_due(state: &AppState) -> usize {
+    let now = state.clock.now();
+    let st = state.clone();
+    let result = state
+        .db(move |s| {
+            s.expire_due(now, &|rec| match s.merchant(&rec.merchant_id) {
+                Ok(Some(m)) => effects(&st, &m, rec),
+                _ => Effects::default(),
+            })
+        })
+        .await;
+    match result {
+        Ok(expired) => {
+            for rec in &expired {
+                tracing::info!(charge_id = %rec.charge.id, "charge expired");
+                state.publish(rec);
+            }
+            expired.len()
+        }
+        Err(e) => {
+            tracing::error!(error = %e.message, "expiry sweep failed");
+            0
+        }
+    }
+}
+
+fn decline_reason(code: DeclineCode) -> ivr::DeclineReason {
+    use ivr::DeclineReason as R;
+    match code {
+        DeclineCode::InsufficientFunds => R::InsufficientFunds,
+        DeclineCode::LostOrStolen => R::LostOrStolen,
+        DeclineCode::WrongPassword => R::WrongPassword,
+        DeclineCode::OverLimit => R::OverLimit,
+        DeclineCode::InvalidCard | DeclineCode::UnknownBin => R::InvalidCard,
+        DeclineCode::Expired => R::Expired,
+        DeclineCode::InvalidInstallments | DeclineCode::Other => R::Other,
+    }
+}
+
+async fn store_approval(state: &AppState, m: Merchant, charge_id: &str, a: &crate::card::Approval) -> AppResult<ChargeRecord> {
+    let payment = NewPayment {
+        connector: state.connector.name().to_string(),
+        approval_number: a.approval_number.clone(),
+        issuer_code: a.issuer.code().to_string(),
+        issuer_name: a.issuer.name_ko().to_string(),
+        acquirer_code: a.acquirer_code.clone(),
+        masked_card: a.masked_card.clone(),
+        installment_months: a.installment_months,
+        amount: a.amount,
+        approved_at: a.approved_at,
+        receipt_token: random_token(24),
+    };
+    let now = state.clock.now();
+    let (cid, st) = (charge_id.to_string(), state.clone());
+    let rec = state
+        .db(move |s| s.record_approval(&cid, &payment, now, &|rec| effects(&st, &m, rec)))
+        .await?;
+    tracing::info!(charge_id, approval = %a.approval_number, "charge approved");
+    state.publish(&rec);
+    Ok(rec)
+}
+
+async fn end_approval(state: &AppState, m: Merchant, charge_id: &str, declined: Option<&'static str>) {
+    let now = state.clock.now();
+    let (cid, st) = (charge_id.to_string(), state.clone());
+    match state
+        .db(move |s| s.end_approval(&cid, declined, now, &|rec| effects(&st, &m, rec)))
+        .await
+    {
+        Ok(rec) => state.publish(&rec),
+        Err(e) => tracing::error!(charge_id, error = %e.message, "cannot end approval"),
+    }
+}
+
+/// Gets a card approval for a charge the IVR collected. At most one approval per charge: the
+/// store refuses a second one in flight, and the connector is keyed by the charge id.
+pub async fn approve(state: &AppState, request: ivr::ApprovalRequest) -> ivr::ApprovalOutcome {
+    let charge_id = request.charge_id.clone();
+    let now = state.clock.now();
+    let cid = charge_id.clone();
+    let rec = match state.db(move |s| s.begin_approval(&cid, now)).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(charge_id = %charge_id, error = %e.message, "approval refused");
+            return ivr::ApprovalOutcome::Failed;
+        }
+    };
+    state.publish(&rec);
+    let Ok(m) = merchant(state, &rec.merchant_id).await else {
+        return ivr::ApprovalOutcome::Failed;
+    };
+    let token;
+    let method = match &request.card {
+        ivr::CardSource::Entered(card) => PaymentMethod::Card(CardInput {
+            number: card.number(),
+            expiry_mmyy: card.expiry_mmyy(),
+            birth_or_business: card.birth_or_business(),
+            password2: card.password2(),
+        }),
+        ivr::CardSource::Registered => {
+            let (mid, phone) = (rec.merchant_id.clone(), rec.payer_phone.clone());
+            match state.db(move |s| s.registered_card(&mid, &phone)).await {
+                Ok(Some(rc)) => {
+                    token = rc.token;
+                    PaymentMethod::Registered { token: &token }
+                }
+                _ => {
+                    end_approval(state, m, &charge_id, None).await;
+                    return ivr::ApprovalOutcome::Failed;
+                }
+            }
+        }
+    };
+    let req = ApproveRequest {
+        key: &charge_id,
+        amount: rec.charge.amount,
+        installment_months: request.installment_months,
+        method,
+        merchant_id: &rec.merchant_id,
+    };
+    let result = approve_with_recovery(state.connector.as_ref(), &req).await;
+    drop(request); // the card digits are zeroized here
+    match result {
+        Ok(a) => match store_approval(state, m, &charge_id, &a).await {
+            Ok(_) => ivr::ApprovalOutcome::Approved {
+                approval_number: a.approval_number.clone(),
+                issuer_name: a.issuer.name_ko().to_string(),
+                masked_card: a.masked_card.clone(),
+                installment_months: a.installment_months,
+            },
+            Err(e) => {
+                // The network approved but we could not record it: leave the charge marked
+                // in flight; recovery will find the approval by inquiry.
+                tracing::error!(charge_id = %charge_id, error = %e.message, "approved but not recorded; recovery will retry");
+                ivr::ApprovalOutcome::Failed
+            }
+        },
+        Err(ApprovalFailure::Declined { code, .. }) => {
+            tracing::info!(charge_id = %charge_id, code = code.as_str(), "card declined");
+            end_approval(state, m, &charge_id, Some(code.as_str())).await;
+            ivr::ApprovalOutcome::Declined {
+                reason: decline_reason(code),
+            }
+        }
+        Err(ApprovalFailure::NotCharged) => {
+            tracing::warn!(charge_id = %charge_id, "approval failed; nothing charged");
+            end_approval(state, m, &charge_id, None).await;
+            ivr::ApprovalOutcome::Failed
+        }
+        Err(ApprovalFailure::InDoubt) => {
+            tracing::error!(charge_id = %charge_id, "approval in doubt; recovery will resolve it");
+            ivr::ApprovalOutcome::Failed
+        }
+    }
+}
+
+/// Resolves approvals that were in flight when the server stopped: asks the network what
+/// happened and records it (approved), or releases the charge (nothing charged).
+pub async fn recover_in_flight(state: &AppState) {
+    let in_flight = match state.db(|s| s.approvals_in_flight()).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(error = %e.message, "cannot list approvals in flight");
+            return;
+        }
+    };
+    for rec in in_flight {
+        let id = rec.charge.id.clone();
+        let Ok(m) = merchant(state, &rec.merchant_id).await else {
+            continue;
+        };
+        match state.connector.inquire(&id).await {
+            Ok(Some(TxnState::Approved(a))) => {
+                tracing::info!(charge_id = %id, "recovered an approval made before the restart");
+                let _ = store_approval(state, m, &id, &a).await;
+            }
+            Ok(Some(TxnState::Canceled { .. })) | Ok(None) | Err(ConnectorError::NotFound) => {
+                tracing::info!(charge_id = %id, "approval in flight at restart: nothing was charged");
+                end_approval(state, m, &id, None).await;
+            }
+            Err(e) => tracing::warn!(charge_id = %id, error = %e, "cannot resolve approval yet"),
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Korean text messages: the bill (결제 요청) and the sales slip (매출 전표).
+
+use chrono::DateTime;
+use chrono::Utc;
+use fieldpay_protocol::money::format_krw;
+
+use crate::clock::kst_short;
+use crate::store::ChargeRecord;
+
+fn display(digits: &str) -> String {
+    fieldpay_protocol::phone::Phone::parse(digits)
+        .map(|p| p.display())
+        .unwrap_or_else(|_| digits.to_string())
+}
+
+/// The bill text: merchant, goods, amount, the virtual number as a `tel:` link, the deadline;
+/// third-party wording when someone else ordered.
+pub fn bill(merchant_name: &str, rec: &ChargeRecord, expires_at: DateTime<Utc>) -> String {
+    let c = &rec.charge;
+    let number = display(&rec.virtual_number);
+    let opening = match (&c.orderer, c.third_party) {
+        (Some(o), true) => format!(
+            "[{merchant_name}] {}({})님이 결제를 요청하셨습니다.",
+            o.name, o.phone
+        ),
+        _ => match &c.payer_name {
+            Some(n) => format!("[{merchant_name}] {n}님, 결제 요청입니다."),
+            None => format!("[{merchant_name}] 결제 요청입니다."),
+        },
+    };
+    format!(
+        "{opening}\n상품: {}\n금액: {}\n아래 번호를 누르면 전화로 카드 결제가 진행됩니다.\n☎ {number}\ntel:{}\n결제기한: {}까지",
+        c.goods_name,
+        format_krw(c.amount),
+        rec.virtual_number,
+        kst_short(expires_at),
+    )
+}
+
+fn installments_ko(months: u8) -> String {
+    if months == 0 {
+        "일시불".into()
+    } else {
+        format!("{months}개월 할부")
+    }
+}
+
+/// The sales-slip text after approval: approval number, masked card, amount, installments,
+/// receipt link. Only the masked card number ever appears.
+pub fn slip(merchant_name: &str, rec: &ChargeRecord, receipt_url: &str) -> Option<String> {
+    let p = rec.charge.payment.as_ref()?;
+    Some(format!(
+        "[{merchant_name}] 카드 결제가 승인되었습니다.\n승인번호: {}\n카드: {} {}\n금액: {} ({})\n상품: {}\n영수증: {receipt_url}",
+        p.approval_number,
+        p.issuer_name,
+        p.masked_card,
+        format_krw(p.amount),
+        installments_ko(p.installment_months),
+        rec.charge.goods_name,
+    ))
+}
+
+pub fn refund(merchant_name: &str, rec: &ChargeRecord) -> Option<String> {
+    let p = rec.charge.payment.as_ref()?;
+    Some(format!(
+        "[{merchant_name}] 카드 결제가 취소되었습니다.\n승인번호: {}\n카드: {} {}\n취소금액: {}",
+        p.approval_number,
+        p.issuer_name,
+        p.masked_card,
+        format_krw(p.amount),
+    ))
+}

@@ -1,0 +1,141 @@
+//! `/v1/charges`: create (with `Idempotency-Key`), read, list, cancel, refund.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use fieldpay_protocol::charge::{CancelCharge, Charge, ChargeList, ChargeOrigin, ChargeStatus, CreateCharge, RefundCharge};
+use fieldpay_protocol::ErrorCode;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::charges::{self, Requester};
+use crate::domain::ChargeRequest;
+use crate::error::{AppError, AppResult};
+use crate::ids::sha256_hex;
+use crate::routes::api::{parse_json, parse_query};
+use crate::store::{Caller, ChargeFilter, ChargeRecord, Principal};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/charges", post(create).get(list))
+        .route("/v1/charges/{id}", get(read))
+        .route("/v1/charges/{id}/cancel", post(cancel))
+        .route("/v1/charges/{id}/refund", post(refund))
+}
+
+/// The charge as the API shows it: with the receipt link once paid.
+pub fn view(state: &AppState, rec: ChargeRecord) -> Charge {
+    let mut c = rec.charge;
+    if let (Some(p), Some(t)) = (c.payment.as_mut(), rec.receipt_token.as_deref()) {
+        p.receipt_url = Some(state.receipt_url(t));
+    }
+    c
+}
+
+fn requester(caller: &Caller, origin: ChargeOrigin) -> Requester {
+    Requester {
+        merchant_id: caller.merchant_id.clone(),
+        rep_id: caller.rep_id().map(str::to_string),
+        api_key_id: match &caller.principal {
+            Principal::ApiKey { key_id } => Some(key_id.clone()),
+            Principal::Rep { .. } => None,
+        },
+        origin,
+    }
+}
+
+async fn create(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: Bytes) -> AppResult<(StatusCode, Json<Charge>)> {
+    let is_json = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return Err(AppError::new(ErrorCode::MalformedBody, "Content-Type must be application/json"));
+    }
+    let req: CreateCharge = parse_json(&body)?;
+    let request = ChargeRequest::parse(&req)?;
+    let idempotency = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let key = v.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255);
+            let key = key.ok_or_else(|| AppError::invalid("Idempotency-Key", "must be 1 to 255 visible characters"))?;
+            Some((key.to_string(), sha256_hex(&body)))
+        }
+    };
+    let origin = match caller.principal {
+        Principal::Rep { .. } => ChargeOrigin::App,
+        Principal::ApiKey { .. } => ChargeOrigin::Api,
+    };
+    let (rec, created) = charges::create(&state, requester(&caller, origin), request, None, idempotency).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(view(&state, rec))))
+}
+
+async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> AppResult<Json<Charge>> {
+    let rec = state
+        .db(move |s| s.charge(&caller.merchant_id, &id))
+        .await?
+        .ok_or_else(|| AppError::not_found("charge"))?;
+    Ok(Json(view(&state, rec)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<String>,
+    account_id: Option<String>,
+    rep_id: Option<String>,
+    payer_phone: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn list(State(state): State<AppState>, caller: Caller, uri: axum::http::Uri) -> AppResult<Json<ChargeList>> {
+    let q: ListQuery = parse_query(uri.query())?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(ChargeStatus::parse(s).ok_or_else(|| AppError::invalid("status", "unknown status"))?),
+    };
+    let payer_phone = match q.payer_phone.as_deref() {
+        None => None,
+        Some(p) => Some(crate::domain::parse_mobile("payer_phone", p)?.digits().to_string()),
+    };
+    let filter = ChargeFilter {
+        status,
+        account_id: q.account_id,
+        rep_id: q.rep_id,
+        payer_phone,
+        created_from: q.from,
+        created_to: q.to,
+        after: q.after,
+        limit: q.limit.unwrap_or(50),
+    };
+    Ok(Json(state.db(move |s| s.list_charges(&caller.merchant_id, &filter)).await?))
+}
+
+/// An optional JSON body: empty means none.
+fn optional_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> AppResult<Option<T>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(None)
+    } else {
+        parse_json(body).map(Some)
+    }
+}
+
+async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: Bytes) -> AppResult<Json<Charge>> {
+    let reason = optional_body::<CancelCharge>(&body)?.and_then(|b| b.reason);
+    let reason = crate::domain::parse_optional_text("reason", reason.as_deref(), 200)?;
+    let rec = charges::cancel(&state, &caller.merchant_id, &id, reason).await?;
+    Ok(Json(view(&state, rec)))
+}
+
+async fn refund(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: Bytes) -> AppResult<Json<Charge>> {
+    let reason = optional_body::<RefundCharge>(&body)?.and_then(|b| b.reason);
+    let reason = crate::domain::parse_optional_text("reason", reason.as_deref(), 200)?;
+    let rec = charges::refund(&state, &caller.merchant_id, &id, reason).await?;
+    Ok(Json(view(&state, rec)))
+}

@@ -1,0 +1,180 @@
+//! Device sync: pull changes by cursor (`GET /v1/sync`) and push a batch of mutations
+//! (`POST /v1/mutations`); each mutation's client id is its idempotency key, and a retried
+//! mutation gets its first answer again. Also order reads.
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use fieldpay_protocol::charge::ChargeOrigin;
+use fieldpay_protocol::records::Order;
+use fieldpay_protocol::sync::{Mutation, MutationBatch, MutationKind, MutationOutcome, MutationResult, MutationResults, SyncPage};
+use fieldpay_protocol::ErrorCode;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::charges::{self, Requester};
+use crate::domain::{parse_text, ChargeRequest};
+use crate::error::{AppError, AppResult};
+use crate::ids::is_valid_client_id;
+use crate::routes::api::{parse_query, JsonBody};
+use crate::routes::charges::view;
+use crate::store::{Caller, OrderDraft};
+
+pub const MAX_BATCH: usize = 500;
+const MAX_PNG: usize = 2 * 1024 * 1024;
+const MAX_PDF: usize = 5 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/sync", get(pull))
+        .route("/v1/mutations", post(push))
+        .route("/v1/orders/{id}", get(order))
+        .route("/v1/orders/{id}/pdf", get(order_pdf))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PullQuery {
+    #[serde(default)]
+    cursor: Option<i64>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+async fn pull(State(state): State<AppState>, caller: Caller, uri: axum::http::Uri) -> AppResult<Json<SyncPage>> {
+    let q: PullQuery = parse_query(uri.query())?;
+    let cursor = q.cursor.unwrap_or(0);
+    if cursor < 0 {
+        return Err(AppError::invalid("cursor", "must not be negative"));
+    }
+    let limit = q.limit.unwrap_or(1000).clamp(1, 5000);
+    Ok(Json(state.db(move |s| s.pull(&caller.merchant_id, cursor, limit)).await?))
+}
+
+fn decode_b64(field: &str, v: &str, max: usize, magic: &[u8]) -> AppResult<Vec<u8>> {
+    let bytes = B64.decode(v.trim()).map_err(|_| AppError::invalid(field, "is not base64"))?;
+    if bytes.len() > max {
+        return Err(AppError::invalid(field, format!("is larger than {max} bytes")));
+    }
+    if !bytes.starts_with(magic) {
+        return Err(AppError::invalid(field, "is not the expected file type"));
+    }
+    Ok(bytes)
+}
+
+/// Applies one mutation. `Err` only for faults (the batch is answered 500 and retried);
+/// refusals are `Ok(Rejected)`.
+async fn apply(state: &AppState, caller: &Caller, rep_id: &str, m: Mutation) -> AppResult<MutationOutcome> {
+    let mid = caller.merchant_id.clone();
+    let now = state.clock.now();
+    let result: AppResult<MutationOutcome> = async {
+        match m.op {
+            MutationKind::UpsertOrder { order_id, account_id, lines, memo } => {
+                if !is_valid_client_id(&order_id) {
+                    return Err(AppError::invalid("order_id", "8 to 64 of A-Z a-z 0-9 _ -"));
+                }
+                let memo = if memo.trim().is_empty() { String::new() } else { parse_text("memo", &memo, 500)? };
+                let draft = OrderDraft { order_id, account_id, lines, memo };
+                let rep = rep_id.to_string();
+                let order = state.db(move |s| s.upsert_order(&mid, Some(&rep), &draft, now)).await?;
+                Ok(MutationOutcome::Applied { order: Some(order), charge: None })
+            }
+            MutationKind::SignOrder { order_id, evidence, signature_png, pdf } => {
+                parse_text("evidence.signer_name", &evidence.signer_name, 50)?;
+                let hash_ok = evidence.content_hash.len() == 64 && evidence.content_hash.bytes().all(|b| b.is_ascii_hexdigit());
+                if !hash_ok {
+                    return Err(AppError::invalid("evidence.content_hash", "must be a SHA-256 hex digest"));
+                }
+                let png = decode_b64("signature_png", &signature_png, MAX_PNG, b"\x89PNG\r\n\x1a\n")?;
+                let pdf = pdf.map(|p| decode_b64("pdf", &p, MAX_PDF, b"%PDF")).transpose()?;
+                let order = state
+                    .db(move |s| s.sign_order(&mid, &order_id, &evidence, &png, pdf.as_deref(), now))
+                    .await?;
+                Ok(MutationOutcome::Applied { order: Some(order), charge: None })
+            }
+            MutationKind::SubmitOrder { order_id } => {
+                let order = state.db(move |s| s.submit_order(&mid, &order_id, now)).await?;
+                Ok(MutationOutcome::Applied { order: Some(order), charge: None })
+            }
+            MutationKind::RequestCharge { charge_id, request } => {
+                if !is_valid_client_id(&charge_id) {
+                    return Err(AppError::invalid("charge_id", "8 to 64 of A-Z a-z 0-9 _ -"));
+                }
+                let req = ChargeRequest::parse(&request)?;
+                let who = Requester {
+                    merchant_id: caller.merchant_id.clone(),
+                    rep_id: Some(rep_id.to_string()),
+                    api_key_id: None,
+                    origin: ChargeOrigin::App,
+                };
+                let (rec, _) = charges::create(state, who, req, Some(charge_id), None).await?;
+                Ok(MutationOutcome::Applied { order: None, charge: Some(view(state, rec)) })
+            }
+            MutationKind::CancelCharge { charge_id, reason } => {
+                let rec = charges::cancel(state, &caller.merchant_id, &charge_id, reason).await?;
+                Ok(MutationOutcome::Applied { order: None, charge: Some(view(state, rec)) })
+            }
+        }
+    }
+    .await;
+    match result {
+        Ok(o) => Ok(o),
+        Err(e) if e.code == ErrorCode::Internal => Err(e),
+        Err(e) => Ok(MutationOutcome::Rejected { error: e.to_api() }),
+    }
+}
+
+async fn push(State(state): State<AppState>, caller: Caller, JsonBody(batch): JsonBody<MutationBatch>) -> AppResult<Json<MutationResults>> {
+    let Some(rep_id) = caller.rep_id().map(str::to_string) else {
+        return Err(AppError::new(ErrorCode::Forbidden, "mutations are pushed by a signed-in rep's device"));
+    };
+    if batch.mutations.len() > MAX_BATCH {
+        return Err(AppError::invalid("mutations", format!("at most {MAX_BATCH} per batch")));
+    }
+    let mut results = Vec::with_capacity(batch.mutations.len());
+    for m in batch.mutations {
+        let client_id = m.client_id.clone();
+        if !is_valid_client_id(&client_id) {
+            results.push(MutationResult {
+                client_id,
+                outcome: MutationOutcome::Rejected {
+                    error: AppError::invalid("client_id", "8 to 64 of A-Z a-z 0-9 _ -").to_api(),
+                },
+            });
+            continue;
+        }
+        let (mid, cid) = (caller.merchant_id.clone(), client_id.clone());
+        if let Some(first) = state.db(move |s| s.mutation_result(&mid, &cid)).await? {
+            results.push(MutationResult { client_id, outcome: first });
+            continue;
+        }
+        let outcome = apply(&state, &caller, &rep_id, m).await?;
+        let (mid, cid, rid, o2, now) = (caller.merchant_id.clone(), client_id.clone(), rep_id.clone(), outcome.clone(), state.clock.now());
+        state.db(move |s| s.save_mutation_result(&mid, &cid, &rid, &o2, now)).await?;
+        // Another request may have saved first (a concurrent retry): answer what was kept.
+        let (mid, cid) = (caller.merchant_id.clone(), client_id.clone());
+        let kept = state.db(move |s| s.mutation_result(&mid, &cid)).await?.unwrap_or(outcome);
+        results.push(MutationResult { client_id, outcome: kept });
+    }
+    Ok(Json(MutationResults { results }))
+}
+
+async fn order(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> AppResult<Json<Order>> {
+    state
+        .db(move |s| s.order(&caller.merchant_id, &id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| AppError::not_found("order"))
+}
+
+async fn order_pdf(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+    let pdf = state
+        .db(move |s| s.order_pdf(&caller.merchant_id, &id))
+        .await?
+        .ok_or_else(|| AppError::not_found("purchase-order PDF"))?;
+    Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf))
+}

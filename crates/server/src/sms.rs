@@ -1,0 +1,81 @@
+//! SMS behind a sender boundary. Texts are written to the `sms_messages` outbox in the same
+//! transaction as the change that causes them; the dispatcher sends pending ones and marks
+//! them sent, so a crash never loses a text and a sent text is not sent again.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::app::AppState;
+use crate::store::SmsRecord;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SmsError {
+    #[error("SMS provider unreachable: {0}")]
+    Unavailable(String),
+    #[error("SMS provider refused the message: {0}")]
+    Refused(String),
+}
+
+#[async_trait]
+pub trait SmsSender: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    async fn send(&self, to_e164: &str, body: &str) -> Result<(), SmsError>;
+}
+
+/// The sandbox sink: texts go nowhere but the SMS log, where the sandbox phone reads them.
+pub struct SandboxSms;
+
+#[async_trait]
+impl SmsSender for SandboxSms {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+    async fn send(&self, _to: &str, _body: &str) -> Result<(), SmsError> {
+        Ok(())
+    }
+}
+
+async fn send_one(state: &AppState, sms: &SmsRecord) -> bool {
+    let to = fieldpay_protocol::phone::Phone::parse(&sms.to)
+        .map(|p| p.e164())
+        .unwrap_or_else(|_| sms.to.clone());
+    match state.sms.send(&to, &sms.body).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(sms_id = sms.id, error = %e, "sms send failed; will retry");
+            false
+        }
+    }
+}
+
+/// Sends every pending text once. Returns how many were sent.
+pub async fn dispatch_pending(state: &AppState) -> usize {
+    let pending = match state.db(|s| s.pending_sms(100)).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e.message, "cannot read sms outbox");
+            return 0;
+        }
+    };
+    let mut sent = 0;
+    for sms in pending {
+        let ok = send_one(state, &sms).await;
+        let now = state.clock.now();
+        let id = sms.id;
+        if let Err(e) = state.db(move |s| s.mark_sms(id, ok, now)).await {
+            tracing::error!(error = %e.message, "cannot mark sms");
+        }
+        if ok {
+            sent += 1;
+            if let (Some(cid), "bill") = (&sms.charge_id, sms.kind.as_str()) {
+                state.publish_charge(cid).await;
+            }
+        }
+    }
+    sent
+}
+
+pub fn sandbox() -> Arc<dyn SmsSender> {
+    Arc::new(SandboxSms)
+}

@@ -1,0 +1,197 @@
+//! The Twilio-compatible voice webhook dialect (Twilio, SignalWire, Telnyx TeXML): the carrier
+//! POSTs form fields (`CallSid`, `From`, `To`, `CallStatus`, later `Digits`) to
+//! `/telephony/twiml/voice` and we answer TwiML. Requests are authenticated with
+//! `X-Twilio-Signature` (base64 HMAC-SHA1 over the URL and the sorted form parameters, keyed
+//! with the account's auth token).
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use fieldpay_ivr::Lang;
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
+
+use crate::app::AppState;
+use crate::calls::{self, Input, Turn};
+
+pub const VOICE_PATH: &str = "/telephony/twiml/voice";
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(VOICE_PATH, post(voice))
+}
+
+/// The `X-Twilio-Signature` of a request: base64(HMAC-SHA1(token, url + k1 + v1 + k2 + v2...))
+/// with parameters sorted by name.
+pub fn signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort();
+    let mut data = url.to_string();
+    for (k, v) in sorted {
+        data.push_str(k);
+        data.push_str(v);
+    }
+    let mut mac = Hmac::<Sha1>::new_from_slice(auth_token.as_bytes()).expect("any key length");
+    mac.update(data.as_bytes());
+    B64.encode(mac.finalize().into_bytes())
+}
+
+fn signature_ok(auth_token: &str, url: &str, params: &[(String, String)], given: &str) -> bool {
+    let expected = signature(auth_token, url, params);
+    subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), given.as_bytes()).into()
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn language(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Ko => "ko-KR",
+        Lang::En => "en-US",
+    }
+}
+
+/// TwiML for a turn: prompts, then a `<Gather>` whose action posts the keys back, followed by
+/// a `<Redirect>` that tells us the gather timed out; or `<Hangup/>`.
+pub fn render(turn: &Turn, action_url: &str) -> String {
+    let lang = language(turn.lang);
+    let say = |t: &str| format!("<Say language=\"{lang}\">{}</Say>", xml_escape(t));
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>");
+    match &turn.gather {
+        Some(g) if !turn.hangup => {
+            let finish = g.finish_on_key.map(|c| c.to_string()).unwrap_or_default();
+            xml.push_str(&format!(
+                "<Gather input=\"dtmf\" numDigits=\"{}\" finishOnKey=\"{}\" timeout=\"{}\" action=\"{}\" method=\"POST\" actionOnEmptyResult=\"false\">",
+                g.max_digits,
+                xml_escape(&finish),
+                g.timeout_secs,
+                xml_escape(action_url)
+            ));
+            for t in &turn.say {
+                xml.push_str(&say(t));
+            }
+            xml.push_str("</Gather>");
+            xml.push_str(&format!(
+                "<Redirect method=\"POST\">{}</Redirect>",
+                xml_escape(&format!("{action_url}?event=timeout"))
+            ));
+        }
+        _ => {
+            for t in &turn.say {
+                xml.push_str(&say(t));
+            }
+            xml.push_str("<Hangup/>");
+        }
+    }
+    xml.push_str("</Response>");
+    xml
+}
+
+fn twiml(body: String) -> Response {
+    ([("content-type", "text/xml; charset=utf-8")], body).into_response()
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+async fn voice(State(state): State<AppState>, OriginalUri(uri): OriginalUri, headers: HeaderMap, body: Bytes) -> Response {
+    let params: Vec<(String, String)> = match serde_urlencoded::from_bytes(&body) {
+        Ok(p) => p,
+        Err(_) => return (StatusCode::BAD_REQUEST, "form body expected").into_response(),
+    };
+    let base = state.settings.public_url.trim_end_matches('/');
+    let path_q = uri.path_and_query().map(|p| p.as_str()).unwrap_or(VOICE_PATH);
+    let url = format!("{base}{path_q}");
+    let given = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !signature_ok(&state.settings.twilio_auth_token, &url, &params, given) {
+        tracing::warn!("telephony webhook with a bad signature refused");
+        return (StatusCode::FORBIDDEN, "bad X-Twilio-Signature").into_response();
+    }
+    let Some(call_sid) = param(&params, "CallSid").filter(|s| !s.is_empty()) else {
+        return (StatusCode::BAD_REQUEST, "CallSid missing").into_response();
+    };
+    let action_url = format!("{base}{VOICE_PATH}");
+    let status = param(&params, "CallStatus").unwrap_or("in-progress");
+    let ended = matches!(status, "completed" | "busy" | "failed" | "no-answer" | "canceled");
+    let timeout = uri.query().is_some_and(|q| q.split('&').any(|kv| kv == "event=timeout"));
+    let digits = param(&params, "Digits");
+    let turn = if ended {
+        calls::input(&state, call_sid, Input::HangUp).await
+    } else if let Some(d) = digits {
+        calls::input(&state, call_sid, Input::Digits(d.to_string())).await
+    } else if timeout {
+        calls::input(&state, call_sid, Input::Timeout).await
+    } else {
+        let from = param(&params, "From").unwrap_or("");
+        let to = param(&params, "To").unwrap_or("");
+        Some(calls::start(&state, "twiml", call_sid, to, from, Lang::Ko).await)
+    };
+    match turn {
+        Some(t) => twiml(render(&t, &action_url)),
+        None => twiml(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Hangup/></Response>".into(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn twilio_documented_signature() {
+        // The example from Twilio's security documentation.
+        let params: Vec<(String, String)> = [
+            ("CallSid", "CA1234567890ABCDE"),
+            ("Caller", "+12349013030"),
+            ("Digits", "1234"),
+            ("From", "+12349013030"),
+            ("To", "+18005551212"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let sig = signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", &params);
+        assert_eq!(sig, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
+        assert!(signature_ok("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", &params, &sig));
+        assert!(!signature_ok("12345", "https://mycompany.com/myapp.php", &params, &sig));
+    }
+
+    #[test]
+    fn renders_gather_and_hangup() {
+        let t = Turn {
+            lang: Lang::Ko,
+            say: vec!["결제 <금액>".into()],
+            gather: Some(calls::GatherSpec { max_digits: 19, finish_on_key: Some('#'), timeout_secs: 7 }),
+            hangup: false,
+            step: fieldpay_ivr::Step::CardNumber,
+            outcome: None,
+        };
+        let x = render(&t, "http://h/telephony/twiml/voice");
+        assert!(x.contains("<Gather input=\"dtmf\" numDigits=\"19\" finishOnKey=\"#\" timeout=\"7\""));
+        assert!(x.contains("<Say language=\"ko-KR\">결제 &lt;금액&gt;</Say>"));
+        assert!(x.contains("<Redirect method=\"POST\">http://h/telephony/twiml/voice?event=timeout</Redirect>"));
+        let h = Turn { gather: None, hangup: true, ..t };
+        assert!(render(&h, "x").ends_with("<Hangup/></Response>"));
+    }
+}
