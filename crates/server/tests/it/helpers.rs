@@ -1,0 +1,424 @@
+//! Test harness: `spawn_app()` starts a sandbox server with the demo data in a fresh data
+//! folder on a random loopback port; helpers speak its API, the TwiML webhook (signed like a
+//! carrier) and the sandbox phone.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use fieldpay_protocol::charge::Charge;
+use fieldpay_server::app::{self, Running};
+use fieldpay_server::config::{Settings, SANDBOX_TWILIO_AUTH_TOKEN};
+use fieldpay_server::demo::{self, DEMO_API_KEY};
+use fieldpay_server::domain::MerchantSettings;
+use fieldpay_server::store::Store;
+use fieldpay_server::telephony::sandbox_phone::{SandboxSms, SandboxTurn};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// A card number used only to prove that card data is never written anywhere.
+pub const CANARY_CARD: &str = "4579730000000013"; // KB 승인 test card
+pub const APPROVE_CARD: &str = "9401000000000014";
+
+// ------------------------------------------------------------------ log capture
+
+#[derive(Clone, Default)]
+pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Everything the server logged in this test process (at debug level and up).
+pub fn logs() -> String {
+    let buf = init_logs();
+    let v = buf.0.lock().unwrap();
+    String::from_utf8_lossy(&v).into_owned()
+}
+
+fn init_logs() -> &'static LogBuffer {
+    static LOGS: OnceLock<LogBuffer> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = LogBuffer::default();
+        let w = buf.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug,hyper=info,reqwest=info,h2=info")
+            .with_ansi(false)
+            .with_writer(move || w.clone())
+            .try_init();
+        buf
+    })
+}
+
+// ------------------------------------------------------------------ the app
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub data: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    pub http: reqwest::Client,
+    pub running: Option<Running>,
+    pub webhook_retry_secs: Vec<u64>,
+}
+
+pub fn test_settings(data: &Path, addr: SocketAddr, retry: &[u64]) -> Settings {
+    Settings {
+        data_dir: data.to_path_buf(),
+        listen: addr,
+        public_url: format!("http://{addr}"),
+        sandbox: true,
+        twilio_auth_token: SANDBOX_TWILIO_AUTH_TOKEN.into(),
+        webhook_retry_secs: retry.to_vec(),
+        tick_ms: 50,
+        ..Settings::default()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[1, 1, 1, 2, 2]).await
+}
+
+pub async fn spawn_app_with(retry: &[u64]) -> TestApp {
+    init_logs();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = app::build_state(test_settings(&data, addr, retry)).expect("state");
+    demo::seed(state.store.as_ref(), state.connector.as_ref()).await.expect("seed");
+    let running = app::start(state, listener).await.expect("start");
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        data,
+        _tmp: Some(tmp),
+        http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+        running: Some(running),
+        webhook_retry_secs: retry.to_vec(),
+    }
+}
+
+impl TestApp {
+    pub fn state(&self) -> &app::AppState {
+        &self.running.as_ref().expect("running").state
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.state().store.clone()
+    }
+
+    /// Stops the server (gracefully) and starts it again on the same data folder and port.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.start_again().await;
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+    }
+
+    pub async fn start_again(&mut self) {
+        let mut tries = 0;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(self.addr).await {
+                Ok(l) => break l,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("cannot bind {} again: {e}", self.addr),
+            }
+        };
+        let state = app::build_state(test_settings(&self.data, self.addr, &self.webhook_retry_secs)).expect("state");
+        self.running = Some(app::start(state, listener).await.expect("start"));
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn post_json(&self, path: &str, key: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).bearer_auth(key).send().await.unwrap()
+    }
+
+    /// Creates a charge with the demo API key; panics unless 201.
+    pub async fn charge(&self, body: Value) -> Charge {
+        let r = self.post_json("/v1/charges", DEMO_API_KEY, &body).await;
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    pub async fn get_charge(&self, id: &str) -> Charge {
+        let r = self.get(&format!("/v1/charges/{id}"), DEMO_API_KEY).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
+    }
+
+    /// Waits until the charge reaches `status` (the worker runs every 50 ms).
+    pub async fn wait_status(&self, id: &str, status: &str) -> Charge {
+        for _ in 0..200 {
+            let c = self.get_charge(id).await;
+            if c.status.as_str() == status {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("charge {id} never reached {status}: {:?}", self.get_charge(id).await.status);
+    }
+
+    pub async fn sms(&self, phone: &str) -> Vec<SandboxSms> {
+        let r = self
+            .http
+            .get(self.url("/sandbox/sms"))
+            .query(&[("phone", phone)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
+    }
+
+    /// Waits for a text of `kind` about `charge_id` to reach `phone`.
+    pub async fn wait_sms(&self, phone: &str, kind: &str, charge_id: &str) -> SandboxSms {
+        for _ in 0..200 {
+            if let Some(s) = self
+                .sms(phone)
+                .await
+                .into_iter()
+                .find(|s| s.kind == kind && s.charge_id.as_deref() == Some(charge_id))
+            {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("no {kind} text for {charge_id} reached {phone}");
+    }
+
+    // ---------------------------------------------------------- TwiML carrier
+
+    /// POSTs a signed TwiML webhook like a carrier; returns (status, TwiML).
+    pub async fn twiml(&self, query: Option<&str>, params: &[(&str, &str)]) -> (StatusCode, String) {
+        self.twiml_signed_with(SANDBOX_TWILIO_AUTH_TOKEN, query, params).await
+    }
+
+    pub async fn twiml_signed_with(&self, token: &str, query: Option<&str>, params: &[(&str, &str)]) -> (StatusCode, String) {
+        let path = match query {
+            Some(q) => format!("/telephony/twiml/voice?{q}"),
+            None => "/telephony/twiml/voice".to_string(),
+        };
+        let url = self.url(&path);
+        let owned: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let sig = fieldpay_server::telephony::twiml::signature(token, &url, &owned);
+        let r = self
+            .http
+            .post(&url)
+            .header("X-Twilio-Signature", sig)
+            .form(&owned)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.text().await.unwrap())
+    }
+
+    /// A carrier call: starts with From/To (E.164 like carriers send them).
+    pub async fn twiml_start(&self, sid: &str, from_e164: &str, to_e164: &str) -> String {
+        let (s, x) = self
+            .twiml(None, &[("CallSid", sid), ("From", from_e164), ("To", to_e164), ("CallStatus", "ringing"), ("Direction", "inbound")])
+            .await;
+        assert_eq!(s, StatusCode::OK, "{x}");
+        x
+    }
+
+    pub async fn twiml_digits(&self, sid: &str, digits: &str) -> String {
+        let (s, x) = self
+            .twiml(None, &[("CallSid", sid), ("Digits", digits), ("CallStatus", "in-progress")])
+            .await;
+        assert_eq!(s, StatusCode::OK, "{x}");
+        x
+    }
+
+    pub async fn twiml_timeout(&self, sid: &str) -> String {
+        let (s, x) = self.twiml(Some("event=timeout"), &[("CallSid", sid), ("CallStatus", "in-progress")]).await;
+        assert_eq!(s, StatusCode::OK, "{x}");
+        x
+    }
+
+    // ---------------------------------------------------------- sandbox phone
+
+    pub async fn dial(&self, from: Option<&str>, to: &str) -> SandboxTurn {
+        let body = match from {
+            Some(f) => json!({ "from": f, "to": to }),
+            None => json!({ "to": to }),
+        };
+        let r = self.http.post(self.url("/sandbox/calls")).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
+    }
+
+    pub async fn keys(&self, call_id: &str, digits: &str) -> SandboxTurn {
+        let r = self
+            .http
+            .post(self.url(&format!("/sandbox/calls/{call_id}/input")))
+            .json(&json!({ "digits": digits }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap_or_default());
+        r.json().await.unwrap()
+    }
+
+    /// Pays a charge through the sandbox phone with `card` (1, card, expiry, installments if
+    /// asked, birth date, password). Returns the last turn.
+    pub async fn pay_by_phone(&self, payer: &str, virtual_number: &str, card: &str) -> SandboxTurn {
+        let t = self.dial(Some(payer), virtual_number).await;
+        assert_eq!(t.turn.step, fieldpay_ivr::Step::ReadOut, "{:?}", t.turn);
+        let id = t.call_id.clone();
+        let mut t = self.keys(&id, "1").await;
+        let card_keys = format!("{card}#");
+        for _ in 0..8 {
+            if t.turn.hangup {
+                break;
+            }
+            let keys = match t.turn.step {
+                fieldpay_ivr::Step::CardNumber => card_keys.as_str(),
+                fieldpay_ivr::Step::Expiry => "1230",
+                fieldpay_ivr::Step::Installments => "0#",
+                fieldpay_ivr::Step::BirthOrBusiness => "800101#",
+                fieldpay_ivr::Step::Password => "12",
+                other => panic!("unexpected step {other:?}"),
+            };
+            t = self.keys(&id, keys).await;
+        }
+        t
+    }
+
+    /// Creates a second merchant (its own numbers and key); returns its API key.
+    pub fn second_merchant(&self, code: &str, numbers: &[&str]) -> String {
+        let store = self.store();
+        let settings = MerchantSettings {
+            number_pool: numbers.iter().map(|s| s.to_string()).collect(),
+            ..MerchantSettings::default()
+        };
+        let m = store.create_merchant(code, &format!("{code} 상사"), &settings).unwrap();
+        let key = fieldpay_server::auth::new_api_key();
+        store
+            .create_api_key(&m.id, &fieldpay_server::auth::hash_secret(&key), &key[..8])
+            .unwrap();
+        key
+    }
+
+    /// Every byte of every file under the data folder.
+    pub fn data_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.data.clone()];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    out.push((p.clone(), std::fs::read(&p).unwrap_or_default()));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// E.164 form of a Korean national number: 01012345678 -> +821012345678.
+pub fn e164(national: &str) -> String {
+    let digits: String = national.chars().filter(|c| c.is_ascii_digit()).collect();
+    format!("+82{}", digits.trim_start_matches('0'))
+}
+
+pub fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+// ------------------------------------------------------------------ webhook receiver
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+#[derive(Clone, Default)]
+pub struct Receiver {
+    pub got: Arc<Mutex<Vec<Received>>>,
+    /// Answer 500 to this many requests first.
+    pub fail_first: Arc<Mutex<u32>>,
+}
+
+/// A local HTTP endpoint that records webhook deliveries.
+pub async fn webhook_receiver(fail_first: u32) -> (String, Receiver) {
+    use axum::routing::post;
+    let rx = Receiver::default();
+    *rx.fail_first.lock().unwrap() = fail_first;
+    let r2 = rx.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap, body: String| {
+            let r = r2.clone();
+            async move {
+                let mut f = r.fail_first.lock().unwrap();
+                if *f > 0 {
+                    *f -= 1;
+                    return StatusCode::INTERNAL_SERVER_ERROR;
+                }
+                r.got.lock().unwrap().push(Received { headers, body });
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (format!("http://{addr}/hook"), rx)
+}
+
+/// Points the demo merchant's webhooks at `url` with a fresh secret; returns the secret.
+pub fn set_webhook(app: &TestApp, url: &str) -> String {
+    let store = app.store();
+    let m = store.merchant_by_code(demo::DEMO_MERCHANT_CODE).unwrap().unwrap();
+    let mut settings = m.settings.clone();
+    let secret = fieldpay_server::webhooks::new_secret();
+    settings.webhook_url = Some(url.to_string());
+    settings.webhook_secret = Some(secret.clone());
+    store.update_merchant_settings(&m.id, &settings).unwrap();
+    secret
+}
+
+pub fn demo_charge(amount: i64, payer: &str) -> Value {
+    json!({ "amount": amount, "goods_name": "감기약 외 2건", "payer_phone": payer })
+}

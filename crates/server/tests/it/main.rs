@@ -1,0 +1,10 @@
+//! Integration tests: the server started on a loopback port, driven as clients, carriers and
+//! payers would. One test binary (see `helpers::spawn_app`).
+
+mod helpers;
+
+mod calls;
+mod charges;
+mod faults;
+mod security;
+mod sync;
