@@ -90,9 +90,9 @@ pub struct MutationBatch {
 pub enum MutationOutcome {
     Applied {
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        order: Option<Order>,
+        order: Option<Box<Order>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        charge: Option<Charge>,
+        charge: Option<Box<Charge>>,
     },
     /// Refused for a reason the rep must see (credit limit, closed account, bad input).
     Rejected { error: ApiError },

@@ -17,7 +17,7 @@ pub fn luhn_valid(digits: &str) -> bool {
         }
         sum += d;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// The check digit that completes a Luhn-valid number whose other digits are `partial`.

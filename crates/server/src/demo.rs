@@ -9,7 +9,7 @@ use fieldpay_protocol::validate::business_number_check_digit;
 use crate::auth::{hash_password, hash_secret};
 use crate::card::{CardConnector, CardInput};
 use crate::domain::{CreditPolicy, MerchantSettings};
-use crate::store::{NewAccount, NewProduct, RegisteredCard, Store};
+use crate::store::{NewAccount, NewLedger, NewProduct, RegisteredCard, Store};
 
 pub const DEMO_MERCHANT_CODE: &str = "demo";
 pub const DEMO_MERCHANT_NAME: &str = "필드페이약품";
@@ -115,7 +115,15 @@ pub async fn seed(store: &dyn Store, connector: &dyn CardConnector) -> anyhow::R
     for (i, a) in store.accounts(&m.id)?.iter().enumerate() {
         if i % 2 == 0 {
             let amount = 150_000 + (i as i64 % 7) * 85_000;
-            store.add_ledger(&m.id, &a.id, LedgerKind::Adjustment, amount, None, "이월 미수금 (opening balance)", now)?;
+            let entry = NewLedger {
+                account_id: a.id.clone(),
+                kind: LedgerKind::Adjustment,
+                amount,
+                ref_id: None,
+                memo: "이월 미수금 (opening balance)".into(),
+                at: now,
+            };
+            store.add_ledger(&m.id, &entry)?;
         }
     }
     // A registered card for the auto-pay demo: the sandbox network gives a token; only the

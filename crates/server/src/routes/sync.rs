@@ -81,7 +81,7 @@ async fn apply(state: &AppState, caller: &Caller, rep_id: &str, m: Mutation) -> 
                 let draft = OrderDraft { order_id, account_id, lines, memo };
                 let rep = rep_id.to_string();
                 let order = state.db(move |s| s.upsert_order(&mid, Some(&rep), &draft, now)).await?;
-                Ok(MutationOutcome::Applied { order: Some(order), charge: None })
+                Ok(MutationOutcome::Applied { order: Some(Box::new(order)), charge: None })
             }
             MutationKind::SignOrder { order_id, evidence, signature_png, pdf } => {
                 parse_text("evidence.signer_name", &evidence.signer_name, 50)?;
@@ -94,11 +94,11 @@ async fn apply(state: &AppState, caller: &Caller, rep_id: &str, m: Mutation) -> 
                 let order = state
                     .db(move |s| s.sign_order(&mid, &order_id, &evidence, &png, pdf.as_deref(), now))
                     .await?;
-                Ok(MutationOutcome::Applied { order: Some(order), charge: None })
+                Ok(MutationOutcome::Applied { order: Some(Box::new(order)), charge: None })
             }
             MutationKind::SubmitOrder { order_id } => {
                 let order = state.db(move |s| s.submit_order(&mid, &order_id, now)).await?;
-                Ok(MutationOutcome::Applied { order: Some(order), charge: None })
+                Ok(MutationOutcome::Applied { order: Some(Box::new(order)), charge: None })
             }
             MutationKind::RequestCharge { charge_id, request } => {
                 if !is_valid_client_id(&charge_id) {
@@ -112,11 +112,11 @@ async fn apply(state: &AppState, caller: &Caller, rep_id: &str, m: Mutation) -> 
                     origin: ChargeOrigin::App,
                 };
                 let (rec, _) = charges::create(state, who, req, Some(charge_id), None).await?;
-                Ok(MutationOutcome::Applied { order: None, charge: Some(view(state, rec)) })
+                Ok(MutationOutcome::Applied { order: None, charge: Some(Box::new(view(state, rec))) })
             }
             MutationKind::CancelCharge { charge_id, reason } => {
                 let rec = charges::cancel(state, &caller.merchant_id, &charge_id, reason).await?;
-                Ok(MutationOutcome::Applied { order: None, charge: Some(view(state, rec)) })
+                Ok(MutationOutcome::Applied { order: None, charge: Some(Box::new(view(state, rec))) })
             }
         }
     }

@@ -215,6 +215,17 @@ pub enum WebhookAttempt {
     },
 }
 
+/// One receivables entry to append. `amount` is signed: positive raises what is owed.
+#[derive(Debug, Clone)]
+pub struct NewLedger {
+    pub account_id: String,
+    pub kind: LedgerKind,
+    pub amount: i64,
+    pub ref_id: Option<String>,
+    pub memo: String,
+    pub at: DateTime<Utc>,
+}
+
 /// A card registered for auto-pay (the network's token; no card data).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisteredCard {
@@ -283,7 +294,7 @@ pub trait Store: Send + Sync + 'static {
     fn accounts(&self, merchant_id: &str) -> StoreResult<Vec<Account>>;
     fn account(&self, merchant_id: &str, account_id: &str) -> StoreResult<Option<Account>>;
     fn products(&self, merchant_id: &str) -> StoreResult<Vec<Product>>;
-    fn add_ledger(&self, merchant_id: &str, account_id: &str, kind: LedgerKind, amount: i64, ref_id: Option<&str>, memo: &str, at: DateTime<Utc>) -> StoreResult<String>;
+    fn add_ledger(&self, merchant_id: &str, entry: &NewLedger) -> StoreResult<String>;
     fn balance(&self, merchant_id: &str, account_id: &str) -> StoreResult<i64>;
 
     // --- orders

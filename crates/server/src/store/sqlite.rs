@@ -455,12 +455,12 @@ fn sum_balance(c: &Connection, account_id: &str) -> StoreResult<i64> {
     )?)
 }
 
-fn insert_ledger(tx: &Transaction<'_>, merchant_id: &str, account_id: &str, kind: LedgerKind, amount: i64, ref_id: Option<&str>, memo: &str, at: &str) -> StoreResult<String> {
+fn insert_ledger(tx: &Transaction<'_>, merchant_id: &str, e: &NewLedger) -> StoreResult<String> {
     let id = new_id("le");
     tx.execute(
         "INSERT INTO ledger (id, merchant_id, account_id, kind, amount, ref_id, memo, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![id, merchant_id, account_id, kind.as_str(), amount, ref_id, memo, at],
+        params![id, merchant_id, e.account_id, e.kind.as_str(), e.amount, e.ref_id, e.memo, ts(e.at)],
     )?;
     changed(tx, merchant_id, "ledger", &id)?;
     Ok(id)
@@ -824,12 +824,12 @@ impl Store for SqliteStore {
         })
     }
 
-    fn add_ledger(&self, merchant_id: &str, account_id: &str, kind: LedgerKind, amount: i64, ref_id: Option<&str>, memo: &str, at: DateTime<Utc>) -> StoreResult<String> {
+    fn add_ledger(&self, merchant_id: &str, entry: &NewLedger) -> StoreResult<String> {
         self.write(|tx| {
-            if !account_exists(tx, merchant_id, account_id)? {
+            if !account_exists(tx, merchant_id, &entry.account_id)? {
                 return Err(rejected(ErrorCode::NotFound, "account not found"));
             }
-            insert_ledger(tx, merchant_id, account_id, kind, amount, ref_id, memo, &ts(at))
+            insert_ledger(tx, merchant_id, entry)
         })
     }
 
@@ -944,7 +944,7 @@ impl Store for SqliteStore {
                 params![merchant_id, order_id, number, now],
             )?;
             let memo = if memo.is_empty() { format!("주문 {number}") } else { format!("주문 {number} ({memo})") };
-            insert_ledger(tx, merchant_id, &account.id, LedgerKind::Order, order.totals.total, Some(order_id), &memo, &now)?;
+            insert_ledger(tx, merchant_id, &NewLedger { account_id: account.id.clone(), kind: LedgerKind::Order, amount: order.totals.total, ref_id: Some(order_id.into()), memo, at: now_t })?;
             changed(tx, merchant_id, "order", order_id)?;
             Ok(Ok(load_order(tx, merchant_id, order_id)?.ok_or_else(|| corrupt("order vanished"))?))
         })?;
@@ -1170,7 +1170,7 @@ impl Store for SqliteStore {
             if let Some(acc) = &rec.charge.account_id {
                 if account_exists(tx, &rec.merchant_id, acc)? {
                     let memo = format!("ARS 카드 결제 승인 {}", p.approval_number);
-                    insert_ledger(tx, &rec.merchant_id, acc, LedgerKind::Payment, -p.amount, Some(charge_id), &memo, &now_s)?;
+                    insert_ledger(tx, &rec.merchant_id, &NewLedger { account_id: acc.clone(), kind: LedgerKind::Payment, amount: -p.amount, ref_id: Some(charge_id.into()), memo, at: now })?;
                 }
             }
             transition(tx, charge_id, ChargeStatus::Approved, Some(&p.approval_number), &now_s, compose)
@@ -1217,8 +1217,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn record_refund(&self, charge_id: &str, reason: Option<&str>, now: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<ChargeRecord> {
-        let now = ts(now);
+    fn record_refund(&self, charge_id: &str, reason: Option<&str>, now_t: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<ChargeRecord> {
+        let now = ts(now_t);
         self.write(|tx| {
             let rec = charge_by_id(tx, charge_id)?;
             if rec.charge.status == ChargeStatus::Refunded {
@@ -1234,7 +1234,7 @@ impl Store for SqliteStore {
             if let Some(acc) = &rec.charge.account_id {
                 if account_exists(tx, &rec.merchant_id, acc)? {
                     let memo = format!("ARS 카드 결제 취소 {}", payment.approval_number);
-                    insert_ledger(tx, &rec.merchant_id, acc, LedgerKind::Refund, payment.amount, Some(charge_id), &memo, &now)?;
+                    insert_ledger(tx, &rec.merchant_id, &NewLedger { account_id: acc.clone(), kind: LedgerKind::Refund, amount: payment.amount, ref_id: Some(charge_id.into()), memo, at: now_t })?;
                 }
             }
             transition(tx, charge_id, ChargeStatus::Refunded, reason, &now, compose)
