@@ -153,9 +153,15 @@ pub async fn work_once(state: &AppState) -> bool {
 
 async fn worker(state: AppState) {
     let tick = Duration::from_millis(state.settings.tick_ms);
-    crate::charges::recover_in_flight(&state).await;
+    crate::charges::recover_in_flight(&state, true).await;
+    let mut last_slow = std::time::Instant::now();
     loop {
         while work_once(&state).await {}
+        if last_slow.elapsed() >= Duration::from_secs(30) {
+            last_slow = std::time::Instant::now();
+            crate::charges::recover_in_flight(&state, false).await;
+            state.calls.prune(Duration::from_secs(15 * 60));
+        }
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}
             _ = state.wake.notified() => {}

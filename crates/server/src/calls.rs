@@ -47,6 +47,9 @@ pub struct GatherSpec {
 }
 
 struct LiveCall {
+    last_seen: std::time::Instant,
+    /// When each trace entry happened (the state machine has no clock).
+    trace_times: Vec<String>,
     call: ivr::Call,
     merchant: Option<Merchant>,
     record: CallSessionRecord,
@@ -73,6 +76,13 @@ impl Calls {
     fn remove(&self, id: &str) {
         self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
     }
+    /// Forgets calls with no carrier request for `idle` (the carrier never told us they
+    /// ended). Their checkpoint stays stored.
+    pub fn prune(&self, idle: std::time::Duration) {
+        let mut map = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, c| c.try_lock().map(|l| l.last_seen.elapsed() < idle).unwrap_or(true));
+    }
+
     /// How many calls are in progress.
     pub fn count(&self) -> usize {
         self.live.lock().unwrap_or_else(|p| p.into_inner()).len()
@@ -244,11 +254,28 @@ fn render(live: &LiveCall, actions: Vec<ivr::Action>) -> Turn {
     turn
 }
 
+/// A stored call step: what happened and when (never what was keyed).
+#[derive(Serialize)]
+struct TimedStep<'a> {
+    #[serde(flatten)]
+    entry: &'a ivr::TraceEntry,
+    at: &'a str,
+}
+
 async fn persist(state: &AppState, live: &mut LiveCall) {
     live.record.checkpoint = serde_json::to_string(&live.call.checkpoint()).unwrap_or_default();
-    live.record.trace = serde_json::to_string(live.call.trace()).unwrap_or_default();
-    live.record.outcome = live.call.outcome().map(|o| o.code());
     let now = state.clock.now();
+    let trace = live.call.trace();
+    while live.trace_times.len() < trace.len() {
+        live.trace_times.push(ts(now));
+    }
+    let timed: Vec<TimedStep<'_>> = trace
+        .iter()
+        .zip(&live.trace_times)
+        .map(|(entry, at)| TimedStep { entry, at })
+        .collect();
+    live.record.trace = serde_json::to_string(&timed).unwrap_or_default();
+    live.record.outcome = live.call.outcome().map(|o| o.code());
     if live.call.is_done() && live.record.ended_at.is_none() {
         live.record.ended_at = Some(ts(now));
     }
@@ -287,6 +314,8 @@ pub async fn start(state: &AppState, adapter: &str, call_id: &str, dialled: &str
     let arc = state.calls.insert(
         call_id,
         LiveCall {
+            last_seen: std::time::Instant::now(),
+            trace_times: Vec::new(),
             call: ivr::Call::new(config),
             merchant,
             record,
@@ -342,6 +371,7 @@ pub async fn input(state: &AppState, call_id: &str, input: Input) -> Option<Turn
         }
     };
     let mut live = arc.lock().await;
+    live.last_seen = std::time::Instant::now();
     if live.call.is_done() {
         state.calls.remove(call_id);
         return Some(resume_turn(&live));
@@ -401,6 +431,8 @@ async fn resume(state: &AppState, call_id: &str) -> Option<Resumed> {
     let arc = state.calls.insert(
         call_id,
         LiveCall {
+            last_seen: std::time::Instant::now(),
+            trace_times: Vec::new(),
             call,
             merchant,
             record,

@@ -309,10 +309,16 @@ pub async fn approve(state: &AppState, request: ivr::ApprovalRequest) -> ivr::Ap
     }
 }
 
-/// Resolves approvals that were in flight when the server stopped: asks the network what
-/// happened and records it (approved), or releases the charge (nothing charged).
-pub async fn recover_in_flight(state: &AppState) {
-    let in_flight = match state.db(|s| s.approvals_in_flight()).await {
+/// How long an approval may stay in flight before the worker resolves it by inquiry (an
+/// answer that was in doubt, or a failure to record it).
+pub const IN_DOUBT_AFTER: chrono::Duration = chrono::Duration::minutes(2);
+
+/// Resolves approvals in flight (all of them at start, when the stop interrupted them; later
+/// those older than [`IN_DOUBT_AFTER`]): asks the network what happened and records it
+/// (approved), or releases the charge (nothing charged).
+pub async fn recover_in_flight(state: &AppState, at_start: bool) {
+    let before = (!at_start).then(|| state.clock.now() - IN_DOUBT_AFTER);
+    let in_flight = match state.db(move |s| s.approvals_in_flight(before)).await {
         Ok(v) => v,
         Err(e) => {
             tracing::error!(error = %e.message, "cannot list approvals in flight");

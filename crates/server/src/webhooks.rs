@@ -83,7 +83,6 @@ pub fn charge_webhook(merchant: &Merchant, rec: &ChargeRecord, now: chrono::Date
         Canceled => "charge.canceled",
         Expired => "charge.expired",
         Refunded => "charge.refunded",
-        SmsSent => "charge.sms_sent",
         _ => return None,
     };
     let payload = serde_json::to_string(&Event {

@@ -325,8 +325,9 @@ pub trait Store: Send + Sync + 'static {
     fn record_approval(&self, charge_id: &str, payment: &NewPayment, now: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<ChargeRecord>;
     /// Ends an approval in flight without payment (declined, or failed with nothing charged).
     fn end_approval(&self, charge_id: &str, declined: Option<&str>, now: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<ChargeRecord>;
-    /// Charges whose approval was in flight when the server stopped.
-    fn approvals_in_flight(&self) -> StoreResult<Vec<ChargeRecord>>;
+    /// Charges with an approval in flight since before `before` (all of them when None: at
+    /// start, every one was interrupted by the stop).
+    fn approvals_in_flight(&self, before: Option<DateTime<Utc>>) -> StoreResult<Vec<ChargeRecord>>;
     fn begin_refund(&self, merchant_id: &str, charge_id: &str) -> StoreResult<ChargeRecord>;
     fn record_refund(&self, charge_id: &str, reason: Option<&str>, now: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<ChargeRecord>;
     /// Expires every pending charge past its deadline; returns them.

@@ -1198,10 +1198,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn approvals_in_flight(&self) -> StoreResult<Vec<ChargeRecord>> {
+    fn approvals_in_flight(&self, before: Option<DateTime<Utc>>) -> StoreResult<Vec<ChargeRecord>> {
+        let before = before.map(ts).unwrap_or_else(|| "9999".into());
         self.read(|c| {
-            let mut stmt = c.prepare(&format!("SELECT {CHARGE_COLS} FROM charges WHERE approving = 1"))?;
-            let rows = stmt.query_map([], charge_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut stmt = c.prepare(&format!("SELECT {CHARGE_COLS} FROM charges WHERE approving = 1 AND updated_at < ?1"))?;
+            let rows = stmt.query_map([before], charge_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
             rows.into_iter().map(|r| build_charge(c, r)).collect()
         })
     }
