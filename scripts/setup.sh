@@ -4,7 +4,10 @@
 set -euo pipefail
 
 need_apt=()
-for pkg in build-essential pkg-config ca-certificates curl; do
+# build tools; libdbus for the OS credential store (keyring); dbus + gnome-keyring to run it
+# headless in tests; poppler-utils to check purchase-order PDFs.
+for pkg in build-essential pkg-config ca-certificates curl libdbus-1-dev dbus dbus-x11 gnome-keyring \
+    keyutils poppler-utils; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -34,4 +34,10 @@ pub struct RepInfo {
     pub name: String,
     pub merchant_id: String,
     pub merchant_name: String,
+    /// The merchant's credit-limit rule, so devices can check orders offline.
+    #[serde(default)]
+    pub credit_policy: crate::records::CreditPolicy,
+    /// The merchant's business details, printed on purchase orders.
+    #[serde(default)]
+    pub merchant_business_number: String,
 }

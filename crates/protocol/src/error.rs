@@ -32,6 +32,10 @@ pub enum ErrorCode {
     /// A CSV row or import file is invalid.
     ImportFailed,
     RateLimited,
+    /// The device cannot reach the server right now.
+    Unavailable,
+    /// The OS credential store is missing or locked.
+    CredentialStore,
     Internal,
 }
 
@@ -54,6 +58,8 @@ impl ErrorCode {
             ErrorCode::ConnectorFailed => "connector_failed",
             ErrorCode::ImportFailed => "import_failed",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::CredentialStore => "credential_store",
             ErrorCode::Internal => "internal",
         }
     }
@@ -77,6 +83,8 @@ impl ErrorCode {
             ErrorCode::NumberPoolExhausted => 503,
             ErrorCode::ConnectorFailed => 502,
             ErrorCode::RateLimited => 429,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::CredentialStore => 500,
             ErrorCode::Internal => 500,
         }
     }

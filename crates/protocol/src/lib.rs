@@ -1,6 +1,7 @@
 //! Types that cross a FieldPay boundary: HTTP API bodies, UI <-> shell payloads, statuses and
 //! error codes. serde only; builds for wasm32.
 
+pub mod app;
 pub mod auth;
 pub mod charge;
 pub mod error;
@@ -8,6 +9,8 @@ pub mod money;
 #[cfg(feature = "phone")]
 pub mod phone;
 pub mod records;
+#[cfg(feature = "phone")]
+pub mod rules;
 pub mod settlement;
 pub mod sync;
 pub mod validate;

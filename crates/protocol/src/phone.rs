@@ -107,7 +107,12 @@ impl Phone {
     /// Whether libphonenumber classes this number as a mobile line.
     pub fn is_mobile_by_metadata(&self) -> bool {
         phonenumber::parse(Some(Id::KR), &self.digits)
-            .map(|p| matches!(p.number_type(&phonenumber::metadata::DATABASE), Type::Mobile))
+            .map(|p| {
+                matches!(
+                    p.number_type(&phonenumber::metadata::DATABASE),
+                    Type::Mobile
+                )
+            })
             .unwrap_or(false)
     }
 }
@@ -124,7 +129,13 @@ mod tests {
 
     #[test]
     fn parses_korean_forms() {
-        for input in ["010-1234-5678", "01012345678", "+821012345678", "+82 10 1234 5678", "010 1234 5678"] {
+        for input in [
+            "010-1234-5678",
+            "01012345678",
+            "+821012345678",
+            "+82 10 1234 5678",
+            "010 1234 5678",
+        ] {
             let p = Phone::parse(input).unwrap();
             assert_eq!(p.digits(), "01012345678", "{input}");
             assert_eq!(p.display(), "010-1234-5678");
@@ -135,8 +146,14 @@ mod tests {
         assert_eq!(rep.digits(), "16000012");
         assert_eq!(rep.display(), "1600-0012");
         assert_eq!(rep.kind(), PhoneKind::Other);
-        assert_eq!(Phone::parse("02-123-4567").unwrap().display(), "02-123-4567");
-        assert_eq!(Phone::parse("070-1234-5678").unwrap().digits(), "07012345678");
+        assert_eq!(
+            Phone::parse("02-123-4567").unwrap().display(),
+            "02-123-4567"
+        );
+        assert_eq!(
+            Phone::parse("070-1234-5678").unwrap().digits(),
+            "07012345678"
+        );
     }
 
     #[test]
@@ -145,7 +162,10 @@ mod tests {
         assert_eq!(Phone::parse("010-12a4-5678"), Err(PhoneError::NotANumber));
         assert!(Phone::parse("12").is_err());
         assert_eq!(Phone::parse("+1 415 555 2671"), Err(PhoneError::NotKorean));
-        assert_eq!(Phone::parse_mobile("02-123-4567"), Err(PhoneError::NotMobile));
+        assert_eq!(
+            Phone::parse_mobile("02-123-4567"),
+            Err(PhoneError::NotMobile)
+        );
         assert!(Phone::parse("010-1234-567890").is_err());
     }
 }

@@ -3,6 +3,17 @@
 
 use serde::{Deserialize, Serialize};
 
+/// What to do when an order would take an account over its credit limit (여신 한도).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CreditPolicy {
+    /// Register the order and flag it.
+    Warn,
+    /// Reject the order.
+    #[default]
+    Block,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub id: String,

@@ -46,10 +46,7 @@ pub fn business_number_valid(input: &str) -> bool {
 
 /// Strips dashes/spaces and checks length and check digit; returns the 10 bare digits.
 pub fn normalize_business_number(input: &str) -> Option<String> {
-    let digits: String = input
-        .chars()
-        .filter(|c| !matches!(c, '-' | ' '))
-        .collect();
+    let digits: String = input.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
     if digits.len() != 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

@@ -94,7 +94,10 @@ impl AppState {
     }
 
     pub fn receipt_url(&self, token: &str) -> String {
-        format!("{}/r/{token}", self.settings.public_url.trim_end_matches('/'))
+        format!(
+            "{}/r/{token}",
+            self.settings.public_url.trim_end_matches('/')
+        )
     }
 }
 

@@ -43,7 +43,11 @@ pub fn dummy_hash() -> &'static str {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -56,7 +60,8 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> Result<Caller, AppE
     let hash = hash_secret(bearer);
     if bearer.starts_with(API_KEY_PREFIX) {
         let found = state.db(move |s| s.api_key(&hash)).await?;
-        let (key_id, merchant_id) = found.ok_or_else(|| unauthorized("unknown or revoked API key"))?;
+        let (key_id, merchant_id) =
+            found.ok_or_else(|| unauthorized("unknown or revoked API key"))?;
         return Ok(Caller {
             merchant_id,
             principal: Principal::ApiKey { key_id },
@@ -91,14 +96,22 @@ pub fn bearer(parts: &Parts) -> Result<&str, AppError> {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?.to_string();
         authenticate(state, &token).await
     }
 }
 
 /// Issues an access token and a refresh token for a rep (after a password check or refresh).
-pub async fn issue_tokens(state: &AppState, rep: RepRecord, device: Option<String>, refresh: Option<String>) -> Result<TokenResponse, AppError> {
+pub async fn issue_tokens(
+    state: &AppState,
+    rep: RepRecord,
+    device: Option<String>,
+    refresh: Option<String>,
+) -> Result<TokenResponse, AppError> {
     let access = format!("at_{}", random_token(40));
     let access_ttl = state.settings.access_token_ttl_secs;
     let now = state.clock.now();
@@ -134,6 +147,8 @@ pub async fn issue_tokens(state: &AppState, rep: RepRecord, device: Option<Strin
             name: rep.name,
             merchant_id: merchant.id,
             merchant_name: merchant.name,
+            credit_policy: merchant.settings.credit_policy,
+            merchant_business_number: merchant.settings.business_number.clone(),
         },
     })
 }

@@ -50,6 +50,8 @@ struct LiveCall {
     last_seen: std::time::Instant,
     /// When each trace entry happened (the state machine has no clock).
     trace_times: Vec<String>,
+    /// The last answer given, repeated to a carrier that retries its first request.
+    last_turn: Option<Turn>,
     call: ivr::Call,
     merchant: Option<Merchant>,
     record: CallSessionRecord,
@@ -63,7 +65,11 @@ pub struct Calls {
 
 impl Calls {
     fn get(&self, id: &str) -> Option<Arc<tokio::sync::Mutex<LiveCall>>> {
-        self.live.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
     }
     fn insert(&self, id: &str, c: LiveCall) -> Arc<tokio::sync::Mutex<LiveCall>> {
         let arc = Arc::new(tokio::sync::Mutex::new(c));
@@ -74,13 +80,20 @@ impl Calls {
         arc
     }
     fn remove(&self, id: &str) {
-        self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
     }
     /// Forgets calls with no carrier request for `idle` (the carrier never told us they
     /// ended). Their checkpoint stays stored.
     pub fn prune(&self, idle: std::time::Duration) {
         let mut map = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, c| c.try_lock().map(|l| l.last_seen.elapsed() < idle).unwrap_or(true));
+        map.retain(|_, c| {
+            c.try_lock()
+                .map(|l| l.last_seen.elapsed() < idle)
+                .unwrap_or(true)
+        });
     }
 
     /// How many calls are in progress.
@@ -120,16 +133,38 @@ fn effects_for(state: &AppState, m: &Merchant, rec: &ChargeRecord) -> Effects {
     crate::charges::effects(state, m, rec)
 }
 
-async fn charge_info(state: &AppState, m: &Merchant, rec: &ChargeRecord) -> ivr::ChargeInfo {
+/// A card company's name as the call speaks it: the connector and the store name companies
+/// in Korean ("BC카드"); an English call says "BC Card".
+fn issuer_name_in(lang: ivr::Lang, name_ko: &str) -> String {
+    match lang {
+        ivr::Lang::Ko => name_ko.to_string(),
+        ivr::Lang::En => crate::card::CardCompany::all()
+            .into_iter()
+            .find(|c| c.name_ko() == name_ko)
+            .map_or_else(|| name_ko.to_string(), |c| c.name_en().to_string()),
+    }
+}
+
+async fn charge_info(
+    state: &AppState,
+    m: &Merchant,
+    rec: &ChargeRecord,
+    lang: ivr::Lang,
+) -> ivr::ChargeInfo {
     let c = &rec.charge;
     let order = match &c.order_ref {
         Some(r) => {
             let (mid, oid) = (m.id.clone(), r.clone());
-            state.db(move |s| s.order(&mid, &oid)).await.ok().flatten().map(|o| ivr::OrderSummary {
-                order_number: o.number.unwrap_or(o.id),
-                item_count: o.lines.len() as u32,
-                total: o.totals.total,
-            })
+            state
+                .db(move |s| s.order(&mid, &oid))
+                .await
+                .ok()
+                .flatten()
+                .map(|o| ivr::OrderSummary {
+                    order_number: o.number.unwrap_or(o.id),
+                    item_count: o.lines.len() as u32,
+                    total: o.totals.total,
+                })
         }
         None => None,
     };
@@ -141,7 +176,7 @@ async fn charge_info(state: &AppState, m: &Merchant, rec: &ChargeRecord) -> ivr:
             .ok()
             .flatten()
             .map(|rc| ivr::RegisteredCard {
-                issuer_name: rc.issuer_name,
+                issuer_name: issuer_name_in(lang, &rc.issuer_name),
                 last4: rc.last4,
             })
     } else {
@@ -180,14 +215,18 @@ async fn lookup(state: &AppState, live: &mut LiveCall, dialled: &str, caller: &s
         let (cid, st, m2) = (rec.charge.id.clone(), state.clone(), m.clone());
         let detail = format!("call {}", live.record.call_id);
         if let Ok(r) = state
-            .db(move |s| s.record_status(&cid, status, Some(&detail), now, &|r| effects_for(&st, &m2, r)))
+            .db(move |s| {
+                s.record_status(&cid, status, Some(&detail), now, &|r| {
+                    effects_for(&st, &m2, r)
+                })
+            })
             .await
         {
             state.publish(&r);
             last = r;
         }
     }
-    ivr::Event::ChargeFound(charge_info(state, &m, &last).await)
+    ivr::Event::ChargeFound(charge_info(state, &m, &last, live.call.config().lang).await)
 }
 
 /// Feeds an event to the call and does what it asks of the host until it waits for the caller
@@ -208,7 +247,11 @@ async fn drive(state: &AppState, live: &mut LiveCall, first: ivr::Event) -> Vec<
                     next = Some(lookup(state, live, &dialled, &caller_id).await);
                 }
                 ivr::Action::RequestApproval(req) => {
-                    next = Some(ivr::Event::ApprovalResult(crate::charges::approve(state, req).await));
+                    let mut result = crate::charges::approve(state, req).await;
+                    if let ivr::ApprovalOutcome::Approved { issuer_name, .. } = &mut result {
+                        *issuer_name = issuer_name_in(live.call.config().lang, issuer_name);
+                    }
+                    next = Some(ivr::Event::ApprovalResult(result));
                 }
                 other => out.push(other),
             }
@@ -263,7 +306,16 @@ struct TimedStep<'a> {
 }
 
 async fn persist(state: &AppState, live: &mut LiveCall) {
-    live.record.checkpoint = serde_json::to_string(&live.call.checkpoint()).unwrap_or_default();
+    // The checkpoint, with the call's language (not part of ivr::Checkpoint) so that a resumed
+    // call keeps speaking it.
+    let mut cp = serde_json::to_value(live.call.checkpoint()).unwrap_or_default();
+    if let (Some(o), Ok(lang)) = (
+        cp.as_object_mut(),
+        serde_json::to_value(live.call.config().lang),
+    ) {
+        o.insert("lang".into(), lang);
+    }
+    live.record.checkpoint = cp.to_string();
     let now = state.clock.now();
     let trace = live.call.trace();
     while live.trace_times.len() < trace.len() {
@@ -286,16 +338,28 @@ async fn persist(state: &AppState, live: &mut LiveCall) {
 }
 
 /// A new call arrives: `dialled` is the virtual number, `caller` the presented caller ID.
-pub async fn start(state: &AppState, adapter: &str, call_id: &str, dialled: &str, caller: &str, lang: ivr::Lang) -> Turn {
+pub async fn start(
+    state: &AppState,
+    adapter: &str,
+    call_id: &str,
+    dialled: &str,
+    caller: &str,
+    lang: ivr::Lang,
+) -> Turn {
     if let Some(existing) = state.calls.get(call_id) {
-        // A carrier retry of the first request: answer with where the call is now.
+        // A carrier retry of the first request: answer again with where the call is now (the
+        // last answer; a bare re-render has no gather and would hang up a live call).
         let live = existing.lock().await;
-        return resume_turn(&live);
+        return live.last_turn.clone().unwrap_or_else(|| resume_turn(&live));
     }
     let dialled_n = normalize_number(dialled).unwrap_or_else(|| dialled.trim().to_string());
     let caller_n = normalize_number(caller);
     let d2 = dialled_n.clone();
-    let merchant = state.db(move |s| s.merchant_by_number(&d2)).await.ok().flatten();
+    let merchant = state
+        .db(move |s| s.merchant_by_number(&d2))
+        .await
+        .ok()
+        .flatten();
     let now = state.clock.now();
     let record = CallSessionRecord {
         call_id: call_id.to_string(),
@@ -316,6 +380,7 @@ pub async fn start(state: &AppState, adapter: &str, call_id: &str, dialled: &str
         LiveCall {
             last_seen: std::time::Instant::now(),
             trace_times: Vec::new(),
+            last_turn: None,
             call: ivr::Call::new(config),
             merchant,
             record,
@@ -336,8 +401,14 @@ pub async fn start(state: &AppState, adapter: &str, call_id: &str, dialled: &str
     finish_turn(state, call_id, &mut live, actions).await
 }
 
-async fn finish_turn(state: &AppState, call_id: &str, live: &mut LiveCall, actions: Vec<ivr::Action>) -> Turn {
+async fn finish_turn(
+    state: &AppState,
+    call_id: &str,
+    live: &mut LiveCall,
+    actions: Vec<ivr::Action>,
+) -> Turn {
     let turn = render(live, actions);
+    live.last_turn = Some(turn.clone());
     persist(state, live).await;
     if live.call.is_done() {
         state.calls.remove(call_id);
@@ -393,7 +464,12 @@ async fn resume(state: &AppState, call_id: &str) -> Option<Resumed> {
     if record.ended_at.is_some() {
         return None;
     }
-    let cp: ivr::Checkpoint = serde_json::from_str(&record.checkpoint).ok()?;
+    let cp_json: serde_json::Value = serde_json::from_str(&record.checkpoint).ok()?;
+    let lang = cp_json
+        .get("lang")
+        .and_then(|l| serde_json::from_value(l.clone()).ok())
+        .unwrap_or(ivr::Lang::Ko);
+    let cp: ivr::Checkpoint = serde_json::from_value(cp_json).ok()?;
     let merchant = match &record.merchant_id {
         Some(mid) => {
             let mid = mid.clone();
@@ -401,12 +477,14 @@ async fn resume(state: &AppState, call_id: &str) -> Option<Resumed> {
         }
         None => None,
     };
-    let config = call_config(merchant.as_ref(), ivr::Lang::Ko);
+    let config = call_config(merchant.as_ref(), lang);
     let charge = match (&record.charge_id, &merchant) {
         (Some(cid), Some(m)) => {
             let cid = cid.clone();
             match state.db(move |s| s.charge_any(&cid)).await.ok().flatten() {
-                Some(rec) if rec.charge.status.is_pending() && rec.bound => Some(charge_info(state, m, &rec).await),
+                Some(rec) if rec.charge.status.is_pending() && rec.bound => {
+                    Some(charge_info(state, m, &rec, lang).await)
+                }
                 _ => None,
             }
         }
@@ -433,6 +511,7 @@ async fn resume(state: &AppState, call_id: &str) -> Option<Resumed> {
         LiveCall {
             last_seen: std::time::Instant::now(),
             trace_times: Vec::new(),
+            last_turn: None,
             call,
             merchant,
             record,

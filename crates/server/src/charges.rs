@@ -33,14 +33,24 @@ pub fn effects(state: &AppState, merchant: &Merchant, rec: &ChargeRecord) -> Eff
         }
         ChargeStatus::Approved => {
             if let Some(token) = &rec.receipt_token {
-                if let Some(body) = crate::messages::slip(&merchant.name, rec, &state.receipt_url(token)) {
-                    fx.sms.push(NewSms { to: payer, kind: "slip", body });
+                if let Some(body) =
+                    crate::messages::slip(&merchant.name, rec, &state.receipt_url(token))
+                {
+                    fx.sms.push(NewSms {
+                        to: payer,
+                        kind: "slip",
+                        body,
+                    });
                 }
             }
         }
         ChargeStatus::Refunded => {
             if let Some(body) = crate::messages::refund(&merchant.name, rec) {
-                fx.sms.push(NewSms { to: payer, kind: "notice", body });
+                fx.sms.push(NewSms {
+                    to: payer,
+                    kind: "notice",
+                    body,
+                });
             }
         }
         _ => {}
@@ -113,19 +123,37 @@ pub async fn create(
     Ok((rec, created))
 }
 
-pub async fn cancel(state: &AppState, merchant_id: &str, charge_id: &str, reason: Option<String>) -> AppResult<ChargeRecord> {
+pub async fn cancel(
+    state: &AppState,
+    merchant_id: &str,
+    charge_id: &str,
+    reason: Option<String>,
+) -> AppResult<ChargeRecord> {
     let m = merchant(state, merchant_id).await?;
     let now = state.clock.now();
-    let (mid, cid, st) = (merchant_id.to_string(), charge_id.to_string(), state.clone());
+    let (mid, cid, st) = (
+        merchant_id.to_string(),
+        charge_id.to_string(),
+        state.clone(),
+    );
     let rec = state
-        .db(move |s| s.cancel_charge(&mid, &cid, reason.as_deref(), now, &|rec| effects(&st, &m, rec)))
+        .db(move |s| {
+            s.cancel_charge(&mid, &cid, reason.as_deref(), now, &|rec| {
+                effects(&st, &m, rec)
+            })
+        })
         .await?;
     state.publish(&rec);
     Ok(rec)
 }
 
 /// Full refund of an approved charge through the card connector.
-pub async fn refund(state: &AppState, merchant_id: &str, charge_id: &str, reason: Option<String>) -> AppResult<ChargeRecord> {
+pub async fn refund(
+    state: &AppState,
+    merchant_id: &str,
+    charge_id: &str,
+    reason: Option<String>,
+) -> AppResult<ChargeRecord> {
     let m = merchant(state, merchant_id).await?;
     let (mid, cid) = (merchant_id.to_string(), charge_id.to_string());
     let rec = state.db(move |s| s.begin_refund(&mid, &cid)).await?;
@@ -136,11 +164,17 @@ pub async fn refund(state: &AppState, merchant_id: &str, charge_id: &str, reason
     match state.connector.cancel(charge_id, &why).await {
         Ok(TxnState::Canceled { .. }) | Err(ConnectorError::AlreadyCanceled) => {}
         Ok(TxnState::Approved(_)) => {
-            return Err(AppError::new(ErrorCode::ConnectorFailed, "the card network did not cancel the payment"))
+            return Err(AppError::new(
+                ErrorCode::ConnectorFailed,
+                "the card network did not cancel the payment",
+            ))
         }
         Err(e) => {
             tracing::warn!(charge_id, error = %e, "refund failed at the connector");
-            return Err(AppError::new(ErrorCode::ConnectorFailed, format!("the card network could not cancel the payment: {e}")));
+            return Err(AppError::new(
+                ErrorCode::ConnectorFailed,
+                format!("the card network could not cancel the payment: {e}"),
+            ));
         }
     }
     let now = state.clock.now();
@@ -192,7 +226,12 @@ fn decline_reason(code: DeclineCode) -> ivr::DeclineReason {
     }
 }
 
-async fn store_approval(state: &AppState, m: Merchant, charge_id: &str, a: &crate::card::Approval) -> AppResult<ChargeRecord> {
+async fn store_approval(
+    state: &AppState,
+    m: Merchant,
+    charge_id: &str,
+    a: &crate::card::Approval,
+) -> AppResult<ChargeRecord> {
     let payment = NewPayment {
         connector: state.connector.name().to_string(),
         approval_number: a.approval_number.clone(),
@@ -202,7 +241,8 @@ async fn store_approval(state: &AppState, m: Merchant, charge_id: &str, a: &crat
         masked_card: a.masked_card.clone(),
         installment_months: a.installment_months,
         amount: a.amount,
-        approved_at: a.approved_at,
+        // The network dates approvals in real time; the server's clock may run ahead (sandbox).
+        approved_at: a.approved_at + state.clock.offset(),
         receipt_token: random_token(24),
     };
     let now = state.clock.now();
@@ -215,7 +255,12 @@ async fn store_approval(state: &AppState, m: Merchant, charge_id: &str, a: &crat
     Ok(rec)
 }
 
-async fn end_approval(state: &AppState, m: Merchant, charge_id: &str, declined: Option<&'static str>) {
+async fn end_approval(
+    state: &AppState,
+    m: Merchant,
+    charge_id: &str,
+    declined: Option<&'static str>,
+) {
     let now = state.clock.now();
     let (cid, st) = (charge_id.to_string(), state.clone());
     match state

@@ -14,6 +14,11 @@ impl Clock {
         Utc::now() + chrono::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
     }
 
+    /// How far this clock is ahead of the real time (zero unless the sandbox moved it).
+    pub fn offset(&self) -> chrono::Duration {
+        chrono::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+    }
+
     /// Sandbox only: move time forward.
     pub fn advance(&self, by: chrono::Duration) {
         self.offset_ms
@@ -44,5 +49,7 @@ pub fn kst_short(t: DateTime<Utc>) -> String {
 
 /// `2026-11-27 15:30:05` in KST.
 pub fn kst_long(t: DateTime<Utc>) -> String {
-    t.with_timezone(&kst()).format("%Y-%m-%d %H:%M:%S").to_string()
+    t.with_timezone(&kst())
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }

@@ -14,7 +14,10 @@ use crate::store::{NewAccount, NewLedger, NewProduct, RegisteredCard, Store};
 pub const DEMO_MERCHANT_CODE: &str = "demo";
 pub const DEMO_MERCHANT_NAME: &str = "필드페이약품";
 pub const DEMO_API_KEY: &str = "fpk_sandbox_demo_0000000000000000000000000000";
-pub const DEMO_REPS: &[(&str, &str, &str)] = &[("rep1", "김영업", "demo1234"), ("rep2", "이현장", "demo1234")];
+pub const DEMO_REPS: &[(&str, &str, &str)] = &[
+    ("rep1", "김영업", "demo1234"),
+    ("rep2", "이현장", "demo1234"),
+];
 /// The payer phone with a registered card (auto-pay demo).
 pub const DEMO_AUTOPAY_PHONE: &str = "01098765432";
 
@@ -23,17 +26,81 @@ pub fn demo_numbers() -> Vec<String> {
 }
 
 const PLACES: &[&str] = &[
-    "익수", "녹십자", "온누리", "새봄", "하나로", "우리들", "건강한", "푸른솔", "행복한", "미소", "정다운", "늘푸른", "한빛", "동서", "중앙",
-    "대한", "삼성", "부국", "태평양", "한마음", "열린", "으뜸", "참좋은", "보람", "사랑",
+    "익수",
+    "녹십자",
+    "온누리",
+    "새봄",
+    "하나로",
+    "우리들",
+    "건강한",
+    "푸른솔",
+    "행복한",
+    "미소",
+    "정다운",
+    "늘푸른",
+    "한빛",
+    "동서",
+    "중앙",
+    "대한",
+    "삼성",
+    "부국",
+    "태평양",
+    "한마음",
+    "열린",
+    "으뜸",
+    "참좋은",
+    "보람",
+    "사랑",
 ];
 const KINDS: &[&str] = &["약국", "제약"];
 const OWNERS: &[&str] = &[
-    "김민수", "이서연", "박지훈", "최은정", "정우성", "강하늘", "조민아", "윤재석", "장미란", "임동현", "한지민", "오세훈", "서지수", "신동엽", "권나라",
+    "김민수",
+    "이서연",
+    "박지훈",
+    "최은정",
+    "정우성",
+    "강하늘",
+    "조민아",
+    "윤재석",
+    "장미란",
+    "임동현",
+    "한지민",
+    "오세훈",
+    "서지수",
+    "신동엽",
+    "권나라",
 ];
-const CITIES: &[&str] = &["서울 강남구 테헤란로", "서울 종로구 종로", "부산 해운대구 센텀로", "대구 중구 동성로", "인천 남동구 인하로", "광주 서구 상무대로", "대전 유성구 대학로", "수원 팔달구 정조로"];
+const CITIES: &[&str] = &[
+    "서울 강남구 테헤란로",
+    "서울 종로구 종로",
+    "부산 해운대구 센텀로",
+    "대구 중구 동성로",
+    "인천 남동구 인하로",
+    "광주 서구 상무대로",
+    "대전 유성구 대학로",
+    "수원 팔달구 정조로",
+];
 const MEDICINES: &[&str] = &[
-    "타이레놀정", "게보린정", "판콜에이", "판피린큐", "베아제정", "훼스탈플러스", "겔포스엠", "까스활명수", "박카스디", "우루사정", "인사돌플러스", "센트룸",
-    "아로나민골드", "비타500", "마데카솔연고", "후시딘연고", "대일밴드", "KF94 마스크", "쌍화탕", "광동 경옥고",
+    "타이레놀정",
+    "게보린정",
+    "판콜에이",
+    "판피린큐",
+    "베아제정",
+    "훼스탈플러스",
+    "겔포스엠",
+    "까스활명수",
+    "박카스디",
+    "우루사정",
+    "인사돌플러스",
+    "센트룸",
+    "아로나민골드",
+    "비타500",
+    "마데카솔연고",
+    "후시딘연고",
+    "대일밴드",
+    "KF94 마스크",
+    "쌍화탕",
+    "광동 경옥고",
 ];
 const FORMS: &[&str] = &["10정", "30정", "100정", "1박스"];
 
@@ -50,7 +117,10 @@ pub fn business_number(seed: u32) -> String {
     }
     d[0] = d[0].max(1);
     let c = business_number_check_digit(&d);
-    d.iter().chain(std::iter::once(&c)).map(|v| char::from(b'0' + v)).collect()
+    d.iter()
+        .chain(std::iter::once(&c))
+        .map(|v| char::from(b'0' + v))
+        .collect()
 }
 
 pub fn demo_accounts() -> Vec<NewAccount> {
@@ -59,7 +129,11 @@ pub fn demo_accounts() -> Vec<NewAccount> {
             let place = PLACES[i as usize % PLACES.len()];
             let kind = KINDS[(i as usize / PLACES.len()) % KINDS.len()];
             let owner = OWNERS[i as usize % OWNERS.len()];
-            let phone = if i % 3 == 0 { format!("0212{:06}", 340_000 + i * 7) } else { format!("010{:08}", 20_000_000 + i * 104_729) };
+            let phone = if i % 3 == 0 {
+                format!("0212{:06}", 340_000 + i * 7)
+            } else {
+                format!("010{:08}", 20_000_000 + i * 104_729)
+            };
             NewAccount {
                 code: format!("A{:04}", i + 1),
                 name: format!("{place}{kind}"),
@@ -103,11 +177,17 @@ pub async fn seed(store: &dyn Store, connector: &dyn CardConnector) -> anyhow::R
         credit_policy: CreditPolicy::Block,
         default_expiry_minutes: 60,
         auto_pay: true,
+        business_number: business_number(9_001),
     };
     let m = store.create_merchant(DEMO_MERCHANT_CODE, DEMO_MERCHANT_NAME, &settings)?;
     store.create_api_key(&m.id, &hash_secret(DEMO_API_KEY), &DEMO_API_KEY[..12])?;
     for (login, name, password) in DEMO_REPS {
-        store.create_rep(&m.id, login, name, &hash_password(password).map_err(|e| anyhow::anyhow!(e.message))?)?;
+        store.create_rep(
+            &m.id,
+            login,
+            name,
+            &hash_password(password).map_err(|e| anyhow::anyhow!(e.message))?,
+        )?;
     }
     store.upsert_accounts(&m.id, &demo_accounts())?;
     store.upsert_products(&m.id, &demo_products())?;
@@ -159,8 +239,16 @@ mod tests {
         let accounts = demo_accounts();
         assert_eq!(accounts.len(), 50);
         for a in &accounts {
-            assert!(fieldpay_protocol::validate::business_number_valid(&a.business_number), "{}", a.business_number);
-            assert!(fieldpay_protocol::phone::Phone::parse(&a.phone).is_ok(), "{}", a.phone);
+            assert!(
+                fieldpay_protocol::validate::business_number_valid(&a.business_number),
+                "{}",
+                a.business_number
+            );
+            assert!(
+                fieldpay_protocol::phone::Phone::parse(&a.phone).is_ok(),
+                "{}",
+                a.phone
+            );
         }
         let codes: std::collections::HashSet<_> = accounts.iter().map(|a| &a.code).collect();
         assert_eq!(codes.len(), 50);

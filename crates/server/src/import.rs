@@ -59,7 +59,12 @@ struct ProductRow {
 
 fn check_code(v: &str) -> Result<String, String> {
     let t = v.trim();
-    if t.is_empty() || t.len() > 32 || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if t.is_empty()
+        || t.len() > 32
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Err("must be 1 to 32 of A-Z a-z 0-9 - _".into());
     }
     Ok(t.to_string())
@@ -67,15 +72,23 @@ fn check_code(v: &str) -> Result<String, String> {
 
 fn check_won(v: &str, max: i64) -> Result<i64, String> {
     let digits: String = v.trim().chars().filter(|c| *c != ',').collect();
-    let n: i64 = digits.parse().map_err(|_| format!("'{}' is not a whole number of won", v.trim()))?;
+    let n: i64 = digits
+        .parse()
+        .map_err(|_| format!("'{}' is not a whole number of won", v.trim()))?;
     if !(0..=max).contains(&n) {
         return Err(format!("must be between 0 and {max}"));
     }
     Ok(n)
 }
 
-fn rows<T: for<'de> Deserialize<'de>>(input: impl Read, errors: &mut Vec<RowError>) -> Result<Vec<(usize, T)>, ImportError> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(input);
+fn rows<T: for<'de> Deserialize<'de>>(
+    input: impl Read,
+    errors: &mut Vec<RowError>,
+) -> Result<Vec<(usize, T)>, ImportError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(input);
     let mut out = Vec::new();
     for (i, rec) in reader.deserialize::<T>().enumerate() {
         let row = i + 2;
@@ -96,38 +109,79 @@ fn rows<T: for<'de> Deserialize<'de>>(input: impl Read, errors: &mut Vec<RowErro
 
 /// Parses and checks an accounts CSV (header: `code,name,owner_name,business_number,phone,
 /// address,credit_limit[,rep_login]`).
-pub fn parse_accounts(input: impl Read, rep_exists: &dyn Fn(&str) -> bool) -> Result<Vec<NewAccount>, ImportError> {
+pub fn parse_accounts(
+    input: impl Read,
+    rep_exists: &dyn Fn(&str) -> bool,
+) -> Result<Vec<NewAccount>, ImportError> {
     let mut errors = Vec::new();
     let parsed = rows::<AccountRow>(input, &mut errors)?;
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for (row, r) in parsed {
-        let mut err = |field: &str, message: String| errors.push(RowError { row, field: field.into(), message });
+        let mut err = |field: &str, message: String| {
+            errors.push(RowError {
+                row,
+                field: field.into(),
+                message,
+            })
+        };
         let code = check_code(&r.code).map_err(|m| err("code", m)).ok();
         if let Some(c) = &code {
             if !seen.insert(c.clone()) {
                 err("code", format!("{c} appears twice in the file"));
             }
         }
-        let name = parse_text("name", &r.name, 100).map_err(|e| err("name", e.message)).ok();
-        let owner = parse_text("owner_name", &r.owner_name, 50).map_err(|e| err("owner_name", e.message)).ok();
+        let name = parse_text("name", &r.name, 100)
+            .map_err(|e| err("name", e.message))
+            .ok();
+        let owner = parse_text("owner_name", &r.owner_name, 50)
+            .map_err(|e| err("owner_name", e.message))
+            .ok();
         let brn = normalize_business_number(&r.business_number);
         if brn.is_none() {
-            err("business_number", format!("'{}' is not a valid business registration number (10 digits, check digit)", r.business_number));
+            err(
+                "business_number",
+                format!(
+                    "'{}' is not a valid business registration number (10 digits, check digit)",
+                    r.business_number
+                ),
+            );
         }
-        let phone = Phone::parse(&r.phone).map_err(|e| err("phone", e.to_string())).ok();
-        let address = parse_text("address", &r.address, 200).map_err(|e| err("address", e.message)).ok();
-        let limit = check_won(&r.credit_limit, 10_000_000_000).map_err(|m| err("credit_limit", m)).ok();
+        let phone = Phone::parse(&r.phone)
+            .map_err(|e| err("phone", e.to_string()))
+            .ok();
+        let address = parse_text("address", &r.address, 200)
+            .map_err(|e| err("address", e.message))
+            .ok();
+        let limit = check_won(&r.credit_limit, 10_000_000_000)
+            .map_err(|m| err("credit_limit", m))
+            .ok();
         let rep = r.rep_login.filter(|s| !s.trim().is_empty());
         if let Some(l) = &rep {
             if !rep_exists(l) {
                 err("rep_login", format!("no rep with login {l}"));
             }
         }
-        if let (Some(code), Some(name), Some(owner_name), Some(business_number), Some(phone), Some(address), Some(credit_limit)) =
-            (code, name, owner, brn, phone, address, limit)
+        if let (
+            Some(code),
+            Some(name),
+            Some(owner_name),
+            Some(business_number),
+            Some(phone),
+            Some(address),
+            Some(credit_limit),
+        ) = (code, name, owner, brn, phone, address, limit)
         {
-            out.push(NewAccount { code, name, owner_name, business_number, phone: phone.digits().into(), address, credit_limit, rep_login: rep });
+            out.push(NewAccount {
+                code,
+                name,
+                owner_name,
+                business_number,
+                phone: phone.digits().into(),
+                address,
+                credit_limit,
+                rep_login: rep,
+            });
         }
     }
     if !errors.is_empty() {
@@ -147,21 +201,38 @@ pub fn parse_products(input: impl Read) -> Result<Vec<NewProduct>, ImportError> 
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for (row, r) in parsed {
-        let mut err = |field: &str, message: String| errors.push(RowError { row, field: field.into(), message });
+        let mut err = |field: &str, message: String| {
+            errors.push(RowError {
+                row,
+                field: field.into(),
+                message,
+            })
+        };
         let code = check_code(&r.code).map_err(|m| err("code", m)).ok();
         if let Some(c) = &code {
             if !seen.insert(c.clone()) {
                 err("code", format!("{c} appears twice in the file"));
             }
         }
-        let name = parse_text("name", &r.name, 100).map_err(|e| err("name", e.message)).ok();
-        let price = check_won(&r.unit_price, fieldpay_protocol::money::MAX_AMOUNT_KRW).map_err(|m| err("unit_price", m)).ok();
+        let name = parse_text("name", &r.name, 100)
+            .map_err(|e| err("name", e.message))
+            .ok();
+        let price = check_won(&r.unit_price, fieldpay_protocol::money::MAX_AMOUNT_KRW)
+            .map_err(|m| err("unit_price", m))
+            .ok();
         let unit = match r.unit.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
             None => Some("개".to_string()),
-            Some(u) => parse_text("unit", u, 10).map_err(|e| err("unit", e.message)).ok(),
+            Some(u) => parse_text("unit", u, 10)
+                .map_err(|e| err("unit", e.message))
+                .ok(),
         };
         if let (Some(code), Some(name), Some(unit_price), Some(unit)) = (code, name, price, unit) {
-            out.push(NewProduct { code, name, unit_price, unit });
+            out.push(NewProduct {
+                code,
+                name,
+                unit_price,
+                unit,
+            });
         }
     }
     if !errors.is_empty() {
@@ -181,19 +252,30 @@ pub enum ImportKind {
 }
 
 /// Imports a file for a merchant; all rows or none.
-pub fn import(store: &dyn Store, merchant_code: &str, kind: ImportKind, input: impl Read) -> Result<usize, ImportError> {
+pub fn import(
+    store: &dyn Store,
+    merchant_code: &str,
+    kind: ImportKind,
+    input: impl Read,
+) -> Result<usize, ImportError> {
     let m = store
         .merchant_by_code(merchant_code)
         .map_err(|e| ImportError::Store(e.to_string()))?
         .ok_or_else(|| ImportError::NoMerchant(merchant_code.into()))?;
     match kind {
         ImportKind::Accounts => {
-            let rows = parse_accounts(input, &|login| store.rep_by_login(&m.id, login).ok().flatten().is_some())?;
-            store.upsert_accounts(&m.id, &rows).map_err(|e| ImportError::Store(e.to_string()))
+            let rows = parse_accounts(input, &|login| {
+                store.rep_by_login(&m.id, login).ok().flatten().is_some()
+            })?;
+            store
+                .upsert_accounts(&m.id, &rows)
+                .map_err(|e| ImportError::Store(e.to_string()))
         }
         ImportKind::Products => {
             let rows = parse_products(input)?;
-            store.upsert_products(&m.id, &rows).map_err(|e| ImportError::Store(e.to_string()))
+            store
+                .upsert_products(&m.id, &rows)
+                .map_err(|e| ImportError::Store(e.to_string()))
         }
     }
 }
@@ -202,7 +284,8 @@ pub fn import(store: &dyn Store, merchant_code: &str, kind: ImportKind, input: i
 mod tests {
     use super::*;
 
-    const HEADER: &str = "code,name,owner_name,business_number,phone,address,credit_limit,rep_login\n";
+    const HEADER: &str =
+        "code,name,owner_name,business_number,phone,address,credit_limit,rep_login\n";
 
     #[test]
     fn good_accounts() {
@@ -233,12 +316,26 @@ mod tests {
 
     #[test]
     fn products() {
-        let ok = parse_products("code,name,unit_price,unit\nP1,타이레놀정 10정,\"3,500\",\nP2,게보린,2000,박스\n".as_bytes()).unwrap();
+        let ok = parse_products(
+            "code,name,unit_price,unit\nP1,타이레놀정 10정,\"3,500\",\nP2,게보린,2000,박스\n"
+                .as_bytes(),
+        )
+        .unwrap();
         assert_eq!(ok[0].unit, "개");
         assert_eq!(ok[0].unit_price, 3500);
-        let Err(ImportError::Rows(errs)) = parse_products("code,name,unit_price\nP1,,x\n".as_bytes()) else { panic!() };
+        let Err(ImportError::Rows(errs)) =
+            parse_products("code,name,unit_price\nP1,,x\n".as_bytes())
+        else {
+            panic!()
+        };
         assert_eq!(errs.len(), 2);
-        assert!(matches!(parse_products("code,name,unit_price\n".as_bytes()), Err(ImportError::Empty)));
-        assert!(matches!(parse_products("code,name,bogus\nP1,a,1\n".as_bytes()), Err(ImportError::Rows(_))));
+        assert!(matches!(
+            parse_products("code,name,unit_price\n".as_bytes()),
+            Err(ImportError::Empty)
+        ));
+        assert!(matches!(
+            parse_products("code,name,bogus\nP1,a,1\n".as_bytes()),
+            Err(ImportError::Rows(_))
+        ));
     }
 }

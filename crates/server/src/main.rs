@@ -9,7 +9,11 @@ use fieldpay_server::import::ImportKind;
 use fieldpay_server::{app, demo, import};
 
 #[derive(Parser)]
-#[command(name = "fieldpay-server", version, about = "FieldPay ARS payment server (sandbox mode by default)")]
+#[command(
+    name = "fieldpay-server",
+    version,
+    about = "FieldPay ARS payment server (sandbox mode by default)"
+)]
 struct Cli {
     /// TOML settings file (keys: data_dir, listen, public_url, sandbox, twilio_auth_token, ...).
     #[arg(long, env = "FIELDPAY_CONFIG", global = true)]
@@ -24,7 +28,12 @@ struct Cli {
     #[arg(long, env = "FIELDPAY_PUBLIC_URL", global = true)]
     public_url: Option<String>,
     /// Auth token that signs Twilio-dialect webhooks.
-    #[arg(long, env = "FIELDPAY_TWILIO_AUTH_TOKEN", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "FIELDPAY_TWILIO_AUTH_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
     twilio_auth_token: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -71,7 +80,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("signal handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -84,7 +94,10 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
         .init();
     let cli = Cli::parse();
     let settings = settings(&cli)?;
@@ -105,11 +118,23 @@ async fn main() -> anyhow::Result<()> {
         Command::SeedDemo => {
             let state = app::build_state(settings)?;
             let seeded = demo::seed(state.store.as_ref(), state.connector.as_ref()).await?;
-            println!("{}", if seeded { "demo merchant created" } else { "demo merchant already exists" });
+            println!(
+                "{}",
+                if seeded {
+                    "demo merchant created"
+                } else {
+                    "demo merchant already exists"
+                }
+            );
         }
-        Command::Import { kind, file, merchant } => {
+        Command::Import {
+            kind,
+            file,
+            merchant,
+        } => {
             let state = app::build_state(settings)?;
-            let f = std::fs::File::open(&file).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?;
+            let f = std::fs::File::open(&file)
+                .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?;
             match import::import(state.store.as_ref(), &merchant, kind, f) {
                 Ok(n) => println!("imported {n} rows"),
                 Err(e) => {

@@ -31,7 +31,9 @@ pub fn new_secret() -> String {
 }
 
 fn secret_key(secret: &str) -> Result<Vec<u8>, SecretError> {
-    let b = secret.strip_prefix("whsec_").ok_or(SecretError::Malformed)?;
+    let b = secret
+        .strip_prefix("whsec_")
+        .ok_or(SecretError::Malformed)?;
     B64.decode(b).map_err(|_| SecretError::Malformed)
 }
 
@@ -74,7 +76,11 @@ struct Event<'a, T: Serialize> {
 
 /// The webhook for a charge's new status, if the merchant has a webhook URL and the status is
 /// one merchants are told about.
-pub fn charge_webhook(merchant: &Merchant, rec: &ChargeRecord, now: chrono::DateTime<chrono::Utc>) -> Option<NewWebhook> {
+pub fn charge_webhook(
+    merchant: &Merchant,
+    rec: &ChargeRecord,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<NewWebhook> {
     use fieldpay_protocol::charge::ChargeStatus::*;
     let url = merchant.settings.webhook_url.as_ref()?;
     let kind = match rec.charge.status {
@@ -179,13 +185,18 @@ pub async fn deliver_due(state: &AppState) -> usize {
             WebhookAttempt::Delivered { status } => {
                 tracing::info!(webhook_id = %w.id, event = %w.event_type, status, "webhook delivered")
             }
-            WebhookAttempt::Failed { error, retry_at, .. } => {
+            WebhookAttempt::Failed {
+                error, retry_at, ..
+            } => {
                 tracing::warn!(webhook_id = %w.id, event = %w.event_type, error = %error, retry = retry_at.is_some(), "webhook attempt failed")
             }
         }
         let now = state.clock.now();
         let id = w.id.clone();
-        if let Err(e) = state.db(move |s| s.record_webhook_attempt(&id, &attempt, now)).await {
+        if let Err(e) = state
+            .db(move |s| s.record_webhook_attempt(&id, &attempt, now))
+            .await
+        {
             tracing::error!(error = %e.message, "cannot record webhook attempt");
         }
     }
@@ -207,10 +218,22 @@ mod tests {
         let sig = sign(&secret, "msg_1", 1_700_000_000, "{\"a\":1}").unwrap();
         assert!(sig.starts_with("v1,"));
         assert!(verify(&secret, "msg_1", 1_700_000_000, "{\"a\":1}", &sig));
-        assert!(verify(&secret, "msg_1", 1_700_000_000, "{\"a\":1}", &format!("v1,bad {sig}")));
+        assert!(verify(
+            &secret,
+            "msg_1",
+            1_700_000_000,
+            "{\"a\":1}",
+            &format!("v1,bad {sig}")
+        ));
         assert!(!verify(&secret, "msg_1", 1_700_000_001, "{\"a\":1}", &sig));
         assert!(!verify(&secret, "msg_2", 1_700_000_000, "{\"a\":1}", &sig));
-        assert!(!verify(&new_secret(), "msg_1", 1_700_000_000, "{\"a\":1}", &sig));
+        assert!(!verify(
+            &new_secret(),
+            "msg_1",
+            1_700_000_000,
+            "{\"a\":1}",
+            &sig
+        ));
         assert_eq!(sign("nope", "a", 1, "b"), Err(SecretError::Malformed));
     }
 

@@ -45,7 +45,8 @@ pub fn router() -> Router<AppState> {
 
 /// Parses a JSON body into `T`; any failure is a typed `malformed_body` error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
-    serde_json::from_slice(bytes).map_err(|e| AppError::new(ErrorCode::MalformedBody, format!("invalid JSON body: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| AppError::new(ErrorCode::MalformedBody, format!("invalid JSON body: {e}")))
 }
 
 /// Like `axum::Json`, but a bad body is answered with the API's typed error.
@@ -61,7 +62,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
         if !is_json {
-            return Err(AppError::new(ErrorCode::MalformedBody, "Content-Type must be application/json"));
+            return Err(AppError::new(
+                ErrorCode::MalformedBody,
+                "Content-Type must be application/json",
+            ));
         }
         let bytes = Bytes::from_request(req, state)
             .await
@@ -80,11 +84,22 @@ async fn health() -> &'static str {
 }
 
 async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], include_str!("../openapi.json"))
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("../openapi.json"),
+    )
 }
 
-async fn login(State(state): State<AppState>, JsonBody(req): JsonBody<LoginRequest>) -> AppResult<Json<TokenResponse>> {
-    let bad = || AppError::new(ErrorCode::Unauthorized, "merchant, rep id or password is wrong");
+async fn login(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<LoginRequest>,
+) -> AppResult<Json<TokenResponse>> {
+    let bad = || {
+        AppError::new(
+            ErrorCode::Unauthorized,
+            "merchant, rep id or password is wrong",
+        )
+    };
     let code = req.merchant.trim().to_string();
     let merchant = state.db(move |s| s.merchant_by_code(&code)).await?;
     let rep = match &merchant {
@@ -94,7 +109,10 @@ async fn login(State(state): State<AppState>, JsonBody(req): JsonBody<LoginReque
         }
         None => None,
     };
-    let hash = rep.as_ref().map(|r| r.password_hash.clone()).unwrap_or_else(|| crate::auth::dummy_hash().to_string());
+    let hash = rep
+        .as_ref()
+        .map(|r| r.password_hash.clone())
+        .unwrap_or_else(|| crate::auth::dummy_hash().to_string());
     let password = req.password.clone();
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
@@ -102,28 +120,45 @@ async fn login(State(state): State<AppState>, JsonBody(req): JsonBody<LoginReque
     match rep {
         Some(rep) if ok && rep.active => {
             tracing::info!(rep_id = %rep.id, "rep signed in");
-            Ok(Json(issue_tokens(&state, rep, req.device_name, None).await?))
+            Ok(Json(
+                issue_tokens(&state, rep, req.device_name, None).await?,
+            ))
         }
         _ => Err(bad()),
     }
 }
 
-async fn refresh(State(state): State<AppState>, JsonBody(req): JsonBody<RefreshRequest>) -> AppResult<Json<TokenResponse>> {
+async fn refresh(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<RefreshRequest>,
+) -> AppResult<Json<TokenResponse>> {
     let old = hash_secret(&req.refresh_token);
     let now = state.clock.now();
     let o2 = old.clone();
     let rep = state
         .db(move |s| s.token(&o2, "refresh", now))
         .await?
-        .ok_or_else(|| AppError::new(ErrorCode::Unauthorized, "refresh token is unknown, used or expired; sign in again"))?;
+        .ok_or_else(|| {
+            AppError::new(
+                ErrorCode::Unauthorized,
+                "refresh token is unknown, used or expired; sign in again",
+            )
+        })?;
     let new_refresh = format!("rt_{}", crate::ids::random_token(48));
     let (nh, rep2) = (hash_secret(&new_refresh), rep.clone());
     let exp = now + chrono::Duration::seconds(state.settings.refresh_token_ttl_secs as i64);
-    let rotated = state.db(move |s| s.rotate_refresh(&old, &nh, &rep2, exp)).await?;
+    let rotated = state
+        .db(move |s| s.rotate_refresh(&old, &nh, &rep2, exp))
+        .await?;
     if !rotated {
-        return Err(AppError::new(ErrorCode::Unauthorized, "refresh token was already used; sign in again"));
+        return Err(AppError::new(
+            ErrorCode::Unauthorized,
+            "refresh token was already used; sign in again",
+        ));
     }
-    Ok(Json(issue_tokens(&state, rep, None, Some(new_refresh)).await?))
+    Ok(Json(
+        issue_tokens(&state, rep, None, Some(new_refresh)).await?,
+    ))
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -134,10 +169,16 @@ pub struct AccountWithBalance {
 }
 
 async fn accounts(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Vec<Account>>> {
-    Ok(Json(state.db(move |s| s.accounts(&caller.merchant_id)).await?))
+    Ok(Json(
+        state.db(move |s| s.accounts(&caller.merchant_id)).await?,
+    ))
 }
 
-async fn account(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> AppResult<Json<AccountWithBalance>> {
+async fn account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<AccountWithBalance>> {
     let (mid, id2) = (caller.merchant_id.clone(), id.clone());
     let account = state
         .db(move |s| s.account(&mid, &id2))
@@ -151,24 +192,25 @@ async fn account(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 /// Server-sent events: `event: charge` with a `ChargeStatusChanged` JSON for each status
 /// change of the caller's charges (a rep: the charges the rep requested; an API key: all the
 /// merchant's charges).
-async fn events(State(state): State<AppState>, caller: Caller) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.events.subscribe();
     let stop = state.clone();
-    let stream = BroadcastStream::new(rx)
-        .filter_map(move |msg| {
-            let p = msg.ok()?;
-            if p.merchant_id != caller.merchant_id {
+    let stream = BroadcastStream::new(rx).filter_map(move |msg| {
+        let p = msg.ok()?;
+        if p.merchant_id != caller.merchant_id {
+            return None;
+        }
+        if let Principal::Rep { rep_id } = &caller.principal {
+            if p.event.rep_id.as_deref() != Some(rep_id) {
                 return None;
             }
-            if let Principal::Rep { rep_id } = &caller.principal {
-                if p.event.rep_id.as_deref() != Some(rep_id) {
-                    return None;
-                }
-            }
-            let data = serde_json::to_string(&p.event).ok()?;
-            Some(Ok(Event::default().event("charge").data(data)))
-        })
-        ;
+        }
+        let data = serde_json::to_string(&p.event).ok()?;
+        Some(Ok(Event::default().event("charge").data(data)))
+    });
     let stream = futures_util::StreamExt::take_until(stream, async move { stop.stopped().await });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
@@ -183,23 +225,42 @@ struct DateQuery {
 async fn report(state: &AppState, caller: &Caller, q: Option<&str>) -> AppResult<SettlementReport> {
     let q: DateQuery = parse_query(q)?;
     let date = match q.date {
-        Some(d) => NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| AppError::invalid("date", "use YYYY-MM-DD"))?,
+        Some(d) => NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+            .map_err(|_| AppError::invalid("date", "use YYYY-MM-DD"))?,
         None => state.clock.now().with_timezone(&kst()).date_naive(),
     };
     let mid = caller.merchant_id.clone();
     state.db(move |s| s.settlement(&mid, date)).await
 }
 
-async fn settlement(State(state): State<AppState>, caller: Caller, uri: axum::http::Uri) -> AppResult<Json<SettlementReport>> {
+async fn settlement(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: axum::http::Uri,
+) -> AppResult<Json<SettlementReport>> {
     Ok(Json(report(&state, &caller, uri.query()).await?))
 }
 
-async fn settlement_csv(State(state): State<AppState>, caller: Caller, uri: axum::http::Uri) -> AppResult<impl IntoResponse> {
+async fn settlement_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: axum::http::Uri,
+) -> AppResult<impl IntoResponse> {
     let r = report(&state, &caller, uri.query()).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let io = |e: csv::Error| AppError::internal(e);
-    w.write_record(["date", "table", "key", "name", "approved_count", "approved_amount", "refunded_count", "refunded_amount", "net_amount"])
-        .map_err(io)?;
+    w.write_record([
+        "date",
+        "table",
+        "key",
+        "name",
+        "approved_count",
+        "approved_amount",
+        "refunded_count",
+        "refunded_amount",
+        "net_amount",
+    ])
+    .map_err(io)?;
     let rows = r
         .by_card_company
         .iter()
@@ -220,9 +281,17 @@ async fn settlement_csv(State(state): State<AppState>, caller: Caller, uri: axum
         ])
         .map_err(io)?;
     }
-    let body = w.into_inner().map_err(|e| AppError::internal(e.to_string()))?;
+    let body = w
+        .into_inner()
+        .map_err(|e| AppError::internal(e.to_string()))?;
     let name = format!("attachment; filename=\"settlement-{}.csv\"", r.date);
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, name)], body))
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        body,
+    ))
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -238,8 +307,13 @@ pub struct DeliveryView {
     pub created_at: String,
 }
 
-async fn deliveries(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Vec<DeliveryView>>> {
-    let rows = state.db(move |s| s.webhooks(&caller.merchant_id, 200)).await?;
+async fn deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> AppResult<Json<Vec<DeliveryView>>> {
+    let rows = state
+        .db(move |s| s.webhooks(&caller.merchant_id, 200))
+        .await?;
     Ok(Json(
         rows.into_iter()
             .map(|w| DeliveryView {

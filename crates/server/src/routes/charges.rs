@@ -5,7 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use fieldpay_protocol::charge::{CancelCharge, Charge, ChargeList, ChargeOrigin, ChargeStatus, CreateCharge, RefundCharge};
+use fieldpay_protocol::charge::{
+    CancelCharge, Charge, ChargeList, ChargeOrigin, ChargeStatus, CreateCharge, RefundCharge,
+};
 use fieldpay_protocol::ErrorCode;
 use serde::Deserialize;
 
@@ -46,21 +48,35 @@ fn requester(caller: &Caller, origin: ChargeOrigin) -> Requester {
     }
 }
 
-async fn create(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: Bytes) -> AppResult<(StatusCode, Json<Charge>)> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<(StatusCode, Json<Charge>)> {
     let is_json = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !is_json {
-        return Err(AppError::new(ErrorCode::MalformedBody, "Content-Type must be application/json"));
+        return Err(AppError::new(
+            ErrorCode::MalformedBody,
+            "Content-Type must be application/json",
+        ));
     }
     let req: CreateCharge = parse_json(&body)?;
     let request = ChargeRequest::parse(&req)?;
     let idempotency = match headers.get("idempotency-key") {
         None => None,
         Some(v) => {
-            let key = v.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255);
-            let key = key.ok_or_else(|| AppError::invalid("Idempotency-Key", "must be 1 to 255 visible characters"))?;
+            let key = v
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && k.len() <= 255);
+            let key = key.ok_or_else(|| {
+                AppError::invalid("Idempotency-Key", "must be 1 to 255 visible characters")
+            })?;
             Some((key.to_string(), sha256_hex(&body)))
         }
     };
@@ -68,12 +84,27 @@ async fn create(State(state): State<AppState>, caller: Caller, headers: HeaderMa
         Principal::Rep { .. } => ChargeOrigin::App,
         Principal::ApiKey { .. } => ChargeOrigin::Api,
     };
-    let (rec, created) = charges::create(&state, requester(&caller, origin), request, None, idempotency).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let (rec, created) = charges::create(
+        &state,
+        requester(&caller, origin),
+        request,
+        None,
+        idempotency,
+    )
+    .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(view(&state, rec))))
 }
 
-async fn read(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> AppResult<Json<Charge>> {
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<Charge>> {
     let rec = state
         .db(move |s| s.charge(&caller.merchant_id, &id))
         .await?
@@ -94,27 +125,62 @@ struct ListQuery {
     limit: Option<u32>,
 }
 
-async fn list(State(state): State<AppState>, caller: Caller, uri: axum::http::Uri) -> AppResult<Json<ChargeList>> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: axum::http::Uri,
+) -> AppResult<Json<ChargeList>> {
     let q: ListQuery = parse_query(uri.query())?;
     let status = match q.status.as_deref() {
         None => None,
-        Some(s) => Some(ChargeStatus::parse(s).ok_or_else(|| AppError::invalid("status", "unknown status"))?),
+        Some(s) => Some(
+            ChargeStatus::parse(s).ok_or_else(|| AppError::invalid("status", "unknown status"))?,
+        ),
     };
     let payer_phone = match q.payer_phone.as_deref() {
         None => None,
-        Some(p) => Some(crate::domain::parse_mobile("payer_phone", p)?.digits().to_string()),
+        Some(p) => Some(
+            crate::domain::parse_mobile("payer_phone", p)?
+                .digits()
+                .to_string(),
+        ),
     };
     let filter = ChargeFilter {
         status,
         account_id: q.account_id,
         rep_id: q.rep_id,
         payer_phone,
-        created_from: q.from,
-        created_to: q.to,
+        created_from: q
+            .from
+            .as_deref()
+            .map(|t| created_bound("from", t))
+            .transpose()?,
+        created_to: q
+            .to
+            .as_deref()
+            .map(|t| created_bound("to", t))
+            .transpose()?,
         after: q.after,
         limit: q.limit.unwrap_or(50),
     };
-    Ok(Json(state.db(move |s| s.list_charges(&caller.merchant_id, &filter)).await?))
+    Ok(Json(
+        state
+            .db(move |s| s.list_charges(&caller.merchant_id, &filter))
+            .await?,
+    ))
+}
+
+/// A `from`/`to` time (RFC 3339, any offset) in the stored form (UTC, `Z`), so that the
+/// store's text comparison is a time comparison.
+fn created_bound(field: &str, v: &str) -> AppResult<String> {
+    crate::clock::parse_ts(v.trim())
+        .map(crate::clock::ts)
+        .ok_or_else(|| {
+            AppError::invalid(
+                field,
+                "use an RFC 3339 time, e.g. 2026-11-27T09:00:00+09:00",
+            )
+        })
 }
 
 /// An optional JSON body: empty means none.
@@ -126,14 +192,24 @@ fn optional_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> AppResult<Optio
     }
 }
 
-async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: Bytes) -> AppResult<Json<Charge>> {
+async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> AppResult<Json<Charge>> {
     let reason = optional_body::<CancelCharge>(&body)?.and_then(|b| b.reason);
     let reason = crate::domain::parse_optional_text("reason", reason.as_deref(), 200)?;
     let rec = charges::cancel(&state, &caller.merchant_id, &id, reason).await?;
     Ok(Json(view(&state, rec)))
 }
 
-async fn refund(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: Bytes) -> AppResult<Json<Charge>> {
+async fn refund(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> AppResult<Json<Charge>> {
     let reason = optional_body::<RefundCharge>(&body)?.and_then(|b| b.reason);
     let reason = crate::domain::parse_optional_text("reason", reason.as_deref(), 200)?;
     let rec = charges::refund(&state, &caller.merchant_id, &id, reason).await?;

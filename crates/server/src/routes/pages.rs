@@ -12,7 +12,9 @@ use crate::app::AppState;
 use crate::clock::{kst_long, parse_ts};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(home)).route("/r/{token}", get(receipt))
+    Router::new()
+        .route("/", get(home))
+        .route("/r/{token}", get(receipt))
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -50,7 +52,16 @@ async fn receipt(State(state): State<AppState>, Path(token): Path<String>) -> Re
     let t = token.clone();
     let rec = match state.db(move |s| s.receipt(&t)).await {
         Ok(Some(r)) => r,
-        Ok(None) => return (StatusCode::NOT_FOUND, page("영수증 없음", "<h1>영수증을 찾을 수 없습니다</h1><p class=\"sub\">Receipt not found.</p>")).into_response(),
+        Ok(None) => {
+            return (
+                StatusCode::NOT_FOUND,
+                page(
+                    "영수증 없음",
+                    "<h1>영수증을 찾을 수 없습니다</h1><p class=\"sub\">Receipt not found.</p>",
+                ),
+            )
+                .into_response()
+        }
         Err(e) => return e.into_response(),
     };
     let mid = rec.merchant_id.clone();
@@ -58,11 +69,19 @@ async fn receipt(State(state): State<AppState>, Path(token): Path<String>) -> Re
     let merchant_name = merchant.map(|m| m.name).unwrap_or_default();
     let c = &rec.charge;
     let Some(p) = &c.payment else {
-        return (StatusCode::NOT_FOUND, page("영수증 없음", "<h1>결제 내역이 없습니다</h1>")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            page("영수증 없음", "<h1>결제 내역이 없습니다</h1>"),
+        )
+            .into_response();
     };
     let refunded = c.status == ChargeStatus::Refunded;
     let when = |s: &str| parse_ts(s).map(kst_long).unwrap_or_else(|| s.to_string());
-    let installments = if p.installment_months == 0 { "일시불".to_string() } else { format!("{}개월", p.installment_months) };
+    let installments = if p.installment_months == 0 {
+        "일시불".to_string()
+    } else {
+        format!("{}개월", p.installment_months)
+    };
     let mut rows = vec![
         ("가맹점 Merchant", merchant_name.clone()),
         ("상품 Goods", c.goods_name.clone()),
@@ -76,7 +95,13 @@ async fn receipt(State(state): State<AppState>, Path(token): Path<String>) -> Re
     }
     let table: String = rows
         .iter()
-        .map(|(k, v)| format!("<tr><td>{}</td><td>{}</td></tr>", html_escape(k), html_escape(v)))
+        .map(|(k, v)| {
+            format!(
+                "<tr><td>{}</td><td>{}</td></tr>",
+                html_escape(k),
+                html_escape(v)
+            )
+        })
         .collect();
     let badge = if refunded {
         "<span class=\"badge void\">결제 취소 Canceled</span>"

@@ -11,7 +11,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use fieldpay_protocol::charge::ChargeOrigin;
 use fieldpay_protocol::records::Order;
-use fieldpay_protocol::sync::{Mutation, MutationBatch, MutationKind, MutationOutcome, MutationResult, MutationResults, SyncPage};
+use fieldpay_protocol::sync::{
+    Mutation, MutationBatch, MutationKind, MutationOutcome, MutationResult, MutationResults,
+    SyncPage,
+};
 use fieldpay_protocol::ErrorCode;
 use serde::Deserialize;
 
@@ -45,20 +48,33 @@ struct PullQuery {
     limit: Option<u32>,
 }
 
-async fn pull(State(state): State<AppState>, caller: Caller, uri: axum::http::Uri) -> AppResult<Json<SyncPage>> {
+async fn pull(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: axum::http::Uri,
+) -> AppResult<Json<SyncPage>> {
     let q: PullQuery = parse_query(uri.query())?;
     let cursor = q.cursor.unwrap_or(0);
     if cursor < 0 {
         return Err(AppError::invalid("cursor", "must not be negative"));
     }
     let limit = q.limit.unwrap_or(1000).clamp(1, 5000);
-    Ok(Json(state.db(move |s| s.pull(&caller.merchant_id, cursor, limit)).await?))
+    Ok(Json(
+        state
+            .db(move |s| s.pull(&caller.merchant_id, cursor, limit))
+            .await?,
+    ))
 }
 
 fn decode_b64(field: &str, v: &str, max: usize, magic: &[u8]) -> AppResult<Vec<u8>> {
-    let bytes = B64.decode(v.trim()).map_err(|_| AppError::invalid(field, "is not base64"))?;
+    let bytes = B64
+        .decode(v.trim())
+        .map_err(|_| AppError::invalid(field, "is not base64"))?;
     if bytes.len() > max {
-        return Err(AppError::invalid(field, format!("is larger than {max} bytes")));
+        return Err(AppError::invalid(
+            field,
+            format!("is larger than {max} bytes"),
+        ));
     }
     if !bytes.starts_with(magic) {
         return Err(AppError::invalid(field, "is not the expected file type"));
@@ -68,37 +84,87 @@ fn decode_b64(field: &str, v: &str, max: usize, magic: &[u8]) -> AppResult<Vec<u
 
 /// Applies one mutation. `Err` only for faults (the batch is answered 500 and retried);
 /// refusals are `Ok(Rejected)`.
-async fn apply(state: &AppState, caller: &Caller, rep_id: &str, m: Mutation) -> AppResult<MutationOutcome> {
+async fn apply(
+    state: &AppState,
+    caller: &Caller,
+    rep_id: &str,
+    m: Mutation,
+) -> AppResult<MutationOutcome> {
     let mid = caller.merchant_id.clone();
     let now = state.clock.now();
     let result: AppResult<MutationOutcome> = async {
         match m.op {
-            MutationKind::UpsertOrder { order_id, account_id, lines, memo } => {
+            MutationKind::UpsertOrder {
+                order_id,
+                account_id,
+                lines,
+                memo,
+            } => {
                 if !is_valid_client_id(&order_id) {
                     return Err(AppError::invalid("order_id", "8 to 64 of A-Z a-z 0-9 _ -"));
                 }
-                let memo = if memo.trim().is_empty() { String::new() } else { parse_text("memo", &memo, 500)? };
-                let draft = OrderDraft { order_id, account_id, lines, memo };
+                let memo = if memo.trim().is_empty() {
+                    String::new()
+                } else {
+                    parse_text("memo", &memo, 500)?
+                };
+                let draft = OrderDraft {
+                    order_id,
+                    account_id,
+                    lines,
+                    memo,
+                };
                 let rep = rep_id.to_string();
-                let order = state.db(move |s| s.upsert_order(&mid, Some(&rep), &draft, now)).await?;
-                Ok(MutationOutcome::Applied { order: Some(Box::new(order)), charge: None })
-            }
-            MutationKind::SignOrder { order_id, evidence, signature_png, pdf } => {
-                parse_text("evidence.signer_name", &evidence.signer_name, 50)?;
-                let hash_ok = evidence.content_hash.len() == 64 && evidence.content_hash.bytes().all(|b| b.is_ascii_hexdigit());
-                if !hash_ok {
-                    return Err(AppError::invalid("evidence.content_hash", "must be a SHA-256 hex digest"));
-                }
-                let png = decode_b64("signature_png", &signature_png, MAX_PNG, b"\x89PNG\r\n\x1a\n")?;
-                let pdf = pdf.map(|p| decode_b64("pdf", &p, MAX_PDF, b"%PDF")).transpose()?;
                 let order = state
-                    .db(move |s| s.sign_order(&mid, &order_id, &evidence, &png, pdf.as_deref(), now))
+                    .db(move |s| s.upsert_order(&mid, Some(&rep), &draft, now))
                     .await?;
-                Ok(MutationOutcome::Applied { order: Some(Box::new(order)), charge: None })
+                Ok(MutationOutcome::Applied {
+                    order: Some(Box::new(order)),
+                    charge: None,
+                })
+            }
+            MutationKind::SignOrder {
+                order_id,
+                evidence,
+                signature_png,
+                pdf,
+            } => {
+                parse_text("evidence.signer_name", &evidence.signer_name, 50)?;
+                let hash_ok = evidence.content_hash.len() == 64
+                    && evidence.content_hash.bytes().all(|b| b.is_ascii_hexdigit());
+                if !hash_ok {
+                    return Err(AppError::invalid(
+                        "evidence.content_hash",
+                        "must be a SHA-256 hex digest",
+                    ));
+                }
+                let png = decode_b64(
+                    "signature_png",
+                    &signature_png,
+                    MAX_PNG,
+                    b"\x89PNG\r\n\x1a\n",
+                )?;
+                let pdf = pdf
+                    .map(|p| decode_b64("pdf", &p, MAX_PDF, b"%PDF"))
+                    .transpose()?;
+                let order = state
+                    .db(move |s| {
+                        s.sign_order(&mid, &order_id, &evidence, &png, pdf.as_deref(), now)
+                    })
+                    .await?;
+                Ok(MutationOutcome::Applied {
+                    order: Some(Box::new(order)),
+                    charge: None,
+                })
             }
             MutationKind::SubmitOrder { order_id } => {
-                let order = state.db(move |s| s.submit_order(&mid, &order_id, now)).await?;
-                Ok(MutationOutcome::Applied { order: Some(Box::new(order)), charge: None })
+                let order = state
+                    .db(move |s| s.submit_order(&mid, &order_id, now))
+                    .await?;
+                Ok(MutationOutcome::Applied {
+                    order: Some(Box::new(order)),
+                    charge: None,
+                })
             }
             MutationKind::RequestCharge { charge_id, request } => {
                 if !is_valid_client_id(&charge_id) {
@@ -112,11 +178,17 @@ async fn apply(state: &AppState, caller: &Caller, rep_id: &str, m: Mutation) -> 
                     origin: ChargeOrigin::App,
                 };
                 let (rec, _) = charges::create(state, who, req, Some(charge_id), None).await?;
-                Ok(MutationOutcome::Applied { order: None, charge: Some(Box::new(view(state, rec))) })
+                Ok(MutationOutcome::Applied {
+                    order: None,
+                    charge: Some(Box::new(view(state, rec))),
+                })
             }
             MutationKind::CancelCharge { charge_id, reason } => {
                 let rec = charges::cancel(state, &caller.merchant_id, &charge_id, reason).await?;
-                Ok(MutationOutcome::Applied { order: None, charge: Some(Box::new(view(state, rec))) })
+                Ok(MutationOutcome::Applied {
+                    order: None,
+                    charge: Some(Box::new(view(state, rec))),
+                })
             }
         }
     }
@@ -128,13 +200,41 @@ async fn apply(state: &AppState, caller: &Caller, rep_id: &str, m: Mutation) -> 
     }
 }
 
-async fn push(State(state): State<AppState>, caller: Caller, JsonBody(batch): JsonBody<MutationBatch>) -> AppResult<Json<MutationResults>> {
+/// The lock that serialises mutation batches of one merchant (check, apply and save of a
+/// client id happen as one step).
+fn merchant_push_lock(merchant_id: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    > = std::sync::OnceLock::new();
+    let mut map = LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    map.entry(merchant_id.to_string()).or_default().clone()
+}
+
+async fn push(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(batch): JsonBody<MutationBatch>,
+) -> AppResult<Json<MutationResults>> {
     let Some(rep_id) = caller.rep_id().map(str::to_string) else {
-        return Err(AppError::new(ErrorCode::Forbidden, "mutations are pushed by a signed-in rep's device"));
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "mutations are pushed by a signed-in rep's device",
+        ));
     };
     if batch.mutations.len() > MAX_BATCH {
-        return Err(AppError::invalid("mutations", format!("at most {MAX_BATCH} per batch")));
+        return Err(AppError::invalid(
+            "mutations",
+            format!("at most {MAX_BATCH} per batch"),
+        ));
     }
+    // One batch at a time per merchant: a retry that arrives while the first push is still
+    // running must find each mutation's saved answer rather than apply it again (a second
+    // UpsertOrder after the SignOrder would silently drop the signature).
+    let lock = merchant_push_lock(&caller.merchant_id);
+    let _serial = lock.lock().await;
     let mut results = Vec::with_capacity(batch.mutations.len());
     for m in batch.mutations {
         let client_id = m.client_id.clone();
@@ -149,21 +249,42 @@ async fn push(State(state): State<AppState>, caller: Caller, JsonBody(batch): Js
         }
         let (mid, cid) = (caller.merchant_id.clone(), client_id.clone());
         if let Some(first) = state.db(move |s| s.mutation_result(&mid, &cid)).await? {
-            results.push(MutationResult { client_id, outcome: first });
+            results.push(MutationResult {
+                client_id,
+                outcome: first,
+            });
             continue;
         }
         let outcome = apply(&state, &caller, &rep_id, m).await?;
-        let (mid, cid, rid, o2, now) = (caller.merchant_id.clone(), client_id.clone(), rep_id.clone(), outcome.clone(), state.clock.now());
-        state.db(move |s| s.save_mutation_result(&mid, &cid, &rid, &o2, now)).await?;
+        let (mid, cid, rid, o2, now) = (
+            caller.merchant_id.clone(),
+            client_id.clone(),
+            rep_id.clone(),
+            outcome.clone(),
+            state.clock.now(),
+        );
+        state
+            .db(move |s| s.save_mutation_result(&mid, &cid, &rid, &o2, now))
+            .await?;
         // Another request may have saved first (a concurrent retry): answer what was kept.
         let (mid, cid) = (caller.merchant_id.clone(), client_id.clone());
-        let kept = state.db(move |s| s.mutation_result(&mid, &cid)).await?.unwrap_or(outcome);
-        results.push(MutationResult { client_id, outcome: kept });
+        let kept = state
+            .db(move |s| s.mutation_result(&mid, &cid))
+            .await?
+            .unwrap_or(outcome);
+        results.push(MutationResult {
+            client_id,
+            outcome: kept,
+        });
     }
     Ok(Json(MutationResults { results }))
 }
 
-async fn order(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> AppResult<Json<Order>> {
+async fn order(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<Order>> {
     state
         .db(move |s| s.order(&caller.merchant_id, &id))
         .await?
@@ -171,7 +292,11 @@ async fn order(State(state): State<AppState>, caller: Caller, Path(id): Path<Str
         .ok_or_else(|| AppError::not_found("order"))
 }
 
-async fn order_pdf(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+async fn order_pdf(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<impl IntoResponse> {
     let pdf = state
         .db(move |s| s.order_pdf(&caller.merchant_id, &id))
         .await?

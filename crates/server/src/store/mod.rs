@@ -206,7 +206,9 @@ pub struct WebhookRecord {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WebhookAttempt {
-    Delivered { status: u16 },
+    Delivered {
+        status: u16,
+    },
     Failed {
         status: Option<u16>,
         error: String,
@@ -268,29 +270,73 @@ pub struct OrderDraft {
 
 pub trait Store: Send + Sync + 'static {
     // --- merchants, reps, credentials
-    fn create_merchant(&self, code: &str, name: &str, settings: &MerchantSettings) -> StoreResult<Merchant>;
-    fn update_merchant_settings(&self, merchant_id: &str, settings: &MerchantSettings) -> StoreResult<()>;
+    fn create_merchant(
+        &self,
+        code: &str,
+        name: &str,
+        settings: &MerchantSettings,
+    ) -> StoreResult<Merchant>;
+    fn update_merchant_settings(
+        &self,
+        merchant_id: &str,
+        settings: &MerchantSettings,
+    ) -> StoreResult<()>;
     fn merchant(&self, merchant_id: &str) -> StoreResult<Option<Merchant>>;
     fn merchant_by_code(&self, code: &str) -> StoreResult<Option<Merchant>>;
     /// The merchant that owns a virtual number (national digits).
     fn merchant_by_number(&self, number: &str) -> StoreResult<Option<Merchant>>;
-    fn create_rep(&self, merchant_id: &str, login: &str, name: &str, password_hash: &str) -> StoreResult<String>;
+    fn create_rep(
+        &self,
+        merchant_id: &str,
+        login: &str,
+        name: &str,
+        password_hash: &str,
+    ) -> StoreResult<String>;
     fn rep_by_login(&self, merchant_id: &str, login: &str) -> StoreResult<Option<RepRecord>>;
     fn rep(&self, rep_id: &str) -> StoreResult<Option<RepRecord>>;
-    fn create_api_key(&self, merchant_id: &str, key_hash: &str, prefix: &str) -> StoreResult<String>;
+    fn create_api_key(
+        &self,
+        merchant_id: &str,
+        key_hash: &str,
+        prefix: &str,
+    ) -> StoreResult<String>;
     /// (key id, merchant id) of a live key.
     fn api_key(&self, key_hash: &str) -> StoreResult<Option<(String, String)>>;
-    fn insert_token(&self, token_hash: &str, kind: &str, rep: &RepRecord, device: Option<&str>, expires_at: DateTime<Utc>) -> StoreResult<()>;
+    fn insert_token(
+        &self,
+        token_hash: &str,
+        kind: &str,
+        rep: &RepRecord,
+        device: Option<&str>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// The rep of a live token of that kind.
-    fn token(&self, token_hash: &str, kind: &str, now: DateTime<Utc>) -> StoreResult<Option<RepRecord>>;
+    fn token(
+        &self,
+        token_hash: &str,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<RepRecord>>;
     /// Revokes a refresh token and stores its successor in one transaction (rotation).
-    fn rotate_refresh(&self, old_hash: &str, new_hash: &str, rep: &RepRecord, expires_at: DateTime<Utc>) -> StoreResult<bool>;
+    fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        rep: &RepRecord,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     // --- accounts, products, ledger
     /// Inserts or updates by code, all or nothing.
     fn upsert_accounts(&self, merchant_id: &str, rows: &[NewAccount]) -> StoreResult<usize>;
     fn upsert_products(&self, merchant_id: &str, rows: &[NewProduct]) -> StoreResult<usize>;
-    fn set_account_price(&self, merchant_id: &str, account_id: &str, product_id: &str, unit_price: i64) -> StoreResult<()>;
+    fn set_account_price(
+        &self,
+        merchant_id: &str,
+        account_id: &str,
+        product_id: &str,
+        unit_price: i64,
+    ) -> StoreResult<()>;
     fn accounts(&self, merchant_id: &str) -> StoreResult<Vec<Account>>;
     fn account(&self, merchant_id: &str, account_id: &str) -> StoreResult<Option<Account>>;
     fn products(&self, merchant_id: &str) -> StoreResult<Vec<Product>>;
@@ -298,11 +344,30 @@ pub trait Store: Send + Sync + 'static {
     fn balance(&self, merchant_id: &str, account_id: &str) -> StoreResult<i64>;
 
     // --- orders
-    fn upsert_order(&self, merchant_id: &str, rep_id: Option<&str>, draft: &OrderDraft, now: DateTime<Utc>) -> StoreResult<Order>;
-    fn sign_order(&self, merchant_id: &str, order_id: &str, evidence: &SignatureEvidence, png: &[u8], pdf: Option<&[u8]>, now: DateTime<Utc>) -> StoreResult<Order>;
+    fn upsert_order(
+        &self,
+        merchant_id: &str,
+        rep_id: Option<&str>,
+        draft: &OrderDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Order>;
+    fn sign_order(
+        &self,
+        merchant_id: &str,
+        order_id: &str,
+        evidence: &SignatureEvidence,
+        png: &[u8],
+        pdf: Option<&[u8]>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Order>;
     /// Credit check, order number, ledger entry. A rejection is stored on the order and
     /// returned as `Err(Rejected)`.
-    fn submit_order(&self, merchant_id: &str, order_id: &str, now: DateTime<Utc>) -> StoreResult<Order>;
+    fn submit_order(
+        &self,
+        merchant_id: &str,
+        order_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Order>;
     fn order(&self, merchant_id: &str, order_id: &str) -> StoreResult<Option<Order>>;
     fn order_pdf(&self, merchant_id: &str, order_id: &str) -> StoreResult<Option<Vec<u8>>>;
 
@@ -310,33 +375,83 @@ pub trait Store: Send + Sync + 'static {
     /// Creates the charge with a virtual number bound to (number, payer phone), its first
     /// event and its effects. Returns the charge and whether it was created now (false: an
     /// idempotent retry answered with the first charge).
-    fn create_charge(&self, new: &NewCharge, now: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<(ChargeRecord, bool)>;
+    fn create_charge(
+        &self,
+        new: &NewCharge,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<(ChargeRecord, bool)>;
     fn charge(&self, merchant_id: &str, charge_id: &str) -> StoreResult<Option<ChargeRecord>>;
     fn charge_any(&self, charge_id: &str) -> StoreResult<Option<ChargeRecord>>;
     fn list_charges(&self, merchant_id: &str, filter: &ChargeFilter) -> StoreResult<ChargeList>;
     /// The pending charge bound to (virtual number, caller), if any.
-    fn charge_by_binding(&self, number: &str, caller: &str, now: DateTime<Utc>) -> StoreResult<Option<ChargeRecord>>;
+    fn charge_by_binding(
+        &self,
+        number: &str,
+        caller: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ChargeRecord>>;
     /// Records a status step of a pending charge (sms_sent, call_connected, verified, declined).
-    fn record_status(&self, charge_id: &str, status: ChargeStatus, detail: Option<&str>, now: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<ChargeRecord>;
-    fn cancel_charge(&self, merchant_id: &str, charge_id: &str, reason: Option<&str>, now: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<ChargeRecord>;
+    fn record_status(
+        &self,
+        charge_id: &str,
+        status: ChargeStatus,
+        detail: Option<&str>,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord>;
+    fn cancel_charge(
+        &self,
+        merchant_id: &str,
+        charge_id: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord>;
     /// Marks an approval in flight (card_entered). Refused when paid, no longer pending, or
     /// another approval is in flight: one charge is approved at most once.
     fn begin_approval(&self, charge_id: &str, now: DateTime<Utc>) -> StoreResult<ChargeRecord>;
-    fn record_approval(&self, charge_id: &str, payment: &NewPayment, now: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<ChargeRecord>;
+    fn record_approval(
+        &self,
+        charge_id: &str,
+        payment: &NewPayment,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord>;
     /// Ends an approval in flight without payment (declined, or failed with nothing charged).
-    fn end_approval(&self, charge_id: &str, declined: Option<&str>, now: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<ChargeRecord>;
+    fn end_approval(
+        &self,
+        charge_id: &str,
+        declined: Option<&str>,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord>;
     /// Charges with an approval in flight since before `before` (all of them when None: at
     /// start, every one was interrupted by the stop).
     fn approvals_in_flight(&self, before: Option<DateTime<Utc>>) -> StoreResult<Vec<ChargeRecord>>;
     fn begin_refund(&self, merchant_id: &str, charge_id: &str) -> StoreResult<ChargeRecord>;
-    fn record_refund(&self, charge_id: &str, reason: Option<&str>, now: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<ChargeRecord>;
+    fn record_refund(
+        &self,
+        charge_id: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord>;
     /// Expires every pending charge past its deadline; returns them.
-    fn expire_due(&self, now: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<Vec<ChargeRecord>>;
+    fn expire_due(
+        &self,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<Vec<ChargeRecord>>;
     fn payment(&self, charge_id: &str) -> StoreResult<Option<PaymentInfo>>;
     fn receipt(&self, token: &str) -> StoreResult<Option<ChargeRecord>>;
 
     fn save_registered_card(&self, merchant_id: &str, card: &RegisteredCard) -> StoreResult<()>;
-    fn registered_card(&self, merchant_id: &str, payer_phone: &str) -> StoreResult<Option<RegisteredCard>>;
+    fn registered_card(
+        &self,
+        merchant_id: &str,
+        payer_phone: &str,
+    ) -> StoreResult<Option<RegisteredCard>>;
 
     // --- SMS outbox and log
     fn pending_sms(&self, limit: u32) -> StoreResult<Vec<SmsRecord>>;
@@ -349,14 +464,34 @@ pub trait Store: Send + Sync + 'static {
 
     // --- webhooks
     fn due_webhooks(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<WebhookRecord>>;
-    fn record_webhook_attempt(&self, id: &str, attempt: &WebhookAttempt, now: DateTime<Utc>) -> StoreResult<()>;
+    fn record_webhook_attempt(
+        &self,
+        id: &str,
+        attempt: &WebhookAttempt,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
     fn webhooks(&self, merchant_id: &str, limit: u32) -> StoreResult<Vec<WebhookRecord>>;
 
     // --- device sync
     fn pull(&self, merchant_id: &str, cursor: i64, limit: u32) -> StoreResult<SyncPage>;
-    fn mutation_result(&self, merchant_id: &str, client_id: &str) -> StoreResult<Option<MutationOutcome>>;
-    fn save_mutation_result(&self, merchant_id: &str, client_id: &str, rep_id: &str, outcome: &MutationOutcome, now: DateTime<Utc>) -> StoreResult<()>;
+    fn mutation_result(
+        &self,
+        merchant_id: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<MutationOutcome>>;
+    fn save_mutation_result(
+        &self,
+        merchant_id: &str,
+        client_id: &str,
+        rep_id: &str,
+        outcome: &MutationOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     // --- reports
-    fn settlement(&self, merchant_id: &str, date: chrono::NaiveDate) -> StoreResult<SettlementReport>;
+    fn settlement(
+        &self,
+        merchant_id: &str,
+        date: chrono::NaiveDate,
+    ) -> StoreResult<SettlementReport>;
 }

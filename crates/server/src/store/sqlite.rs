@@ -126,7 +126,13 @@ fn changed(tx: &Transaction<'_>, merchant_id: &str, entity: &str, id: &str) -> S
     Ok(())
 }
 
-fn apply_effects(tx: &Transaction<'_>, merchant_id: &str, charge_id: Option<&str>, effects: &Effects, now: &str) -> StoreResult<()> {
+fn apply_effects(
+    tx: &Transaction<'_>,
+    merchant_id: &str,
+    charge_id: Option<&str>,
+    effects: &Effects,
+    now: &str,
+) -> StoreResult<()> {
     for sms in &effects.sms {
         tx.execute(
             "INSERT INTO sms_messages (merchant_id, to_phone, kind, body, charge_id, status, created_at)
@@ -151,7 +157,9 @@ fn merchant_from_row(r: &Row<'_>) -> rusqlite::Result<(String, String, String, S
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
 }
 
-fn to_merchant((id, code, name, settings): (String, String, String, String)) -> StoreResult<Merchant> {
+fn to_merchant(
+    (id, code, name, settings): (String, String, String, String),
+) -> StoreResult<Merchant> {
     let settings: MerchantSettings =
         serde_json::from_str(&settings).map_err(|e| corrupt(&format!("merchant settings: {e}")))?;
     Ok(Merchant {
@@ -227,7 +235,11 @@ fn load_order(c: &Connection, merchant_id: &str, id: &str) -> StoreResult<Option
                     r.get::<_, Option<String>>(3)?,
                     r.get::<_, String>(4)?,
                     r.get::<_, String>(5)?,
-                    (r.get::<_, i64>(6)?, r.get::<_, i64>(7)?, r.get::<_, i64>(8)?),
+                    (
+                        r.get::<_, i64>(6)?,
+                        r.get::<_, i64>(7)?,
+                        r.get::<_, i64>(8)?,
+                    ),
                     r.get::<_, String>(9)?,
                     r.get::<_, Option<String>>(10)?,
                     (r.get::<_, bool>(11)?, r.get::<_, bool>(12)?),
@@ -237,7 +249,20 @@ fn load_order(c: &Connection, merchant_id: &str, id: &str) -> StoreResult<Option
             },
         )
         .optional()?;
-    let Some((id, number, account_id, rep_id, status, lines, (supply, vat, total), memo, signature, (has_png, has_pdf), reject_reason, (created_at, updated_at))) = row
+    let Some((
+        id,
+        number,
+        account_id,
+        rep_id,
+        status,
+        lines,
+        (supply, vat, total),
+        memo,
+        signature,
+        (has_png, has_pdf),
+        reject_reason,
+        (created_at, updated_at),
+    )) = row
     else {
         return Ok(None);
     };
@@ -351,7 +376,11 @@ fn build_charge(c: &Connection, row: ChargeRow) -> StoreResult<ChargeRecord> {
     )?;
     let events = stmt
         .query_map([&row.id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
         })?
         .map(|e| {
             let (s, at, detail) = e?;
@@ -411,7 +440,11 @@ fn build_charge(c: &Connection, row: ChargeRow) -> StoreResult<ChargeRecord> {
     })
 }
 
-fn load_charge(c: &Connection, where_sql: &str, args: &[&dyn rusqlite::ToSql]) -> StoreResult<Option<ChargeRecord>> {
+fn load_charge(
+    c: &Connection,
+    where_sql: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> StoreResult<Option<ChargeRecord>> {
     let row = c
         .query_row(
             &format!("SELECT {CHARGE_COLS} FROM charges WHERE {where_sql}"),
@@ -423,10 +456,17 @@ fn load_charge(c: &Connection, where_sql: &str, args: &[&dyn rusqlite::ToSql]) -
 }
 
 fn charge_by_id(c: &Connection, id: &str) -> StoreResult<ChargeRecord> {
-    load_charge(c, "id = ?1", &[&id])?.ok_or_else(|| rejected(ErrorCode::NotFound, "charge not found"))
+    load_charge(c, "id = ?1", &[&id])?
+        .ok_or_else(|| rejected(ErrorCode::NotFound, "charge not found"))
 }
 
-fn add_event(tx: &Transaction<'_>, charge_id: &str, status: ChargeStatus, detail: Option<&str>, now: &str) -> StoreResult<()> {
+fn add_event(
+    tx: &Transaction<'_>,
+    charge_id: &str,
+    status: ChargeStatus,
+    detail: Option<&str>,
+    now: &str,
+) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO charge_events (charge_id, status, at, detail) VALUES (?1, ?2, ?3, ?4)",
         params![charge_id, status.as_str(), now, detail],
@@ -435,7 +475,14 @@ fn add_event(tx: &Transaction<'_>, charge_id: &str, status: ChargeStatus, detail
 }
 
 /// Sets status (and writes the event, change-log row and effects) in one go.
-fn transition(tx: &Transaction<'_>, charge_id: &str, status: ChargeStatus, detail: Option<&str>, now: &str, compose: Compose<'_>) -> StoreResult<ChargeRecord> {
+fn transition(
+    tx: &Transaction<'_>,
+    charge_id: &str,
+    status: ChargeStatus,
+    detail: Option<&str>,
+    now: &str,
+    compose: Compose<'_>,
+) -> StoreResult<ChargeRecord> {
     tx.execute(
         "UPDATE charges SET status = ?2, updated_at = ?3 WHERE id = ?1",
         params![charge_id, status.as_str(), now],
@@ -460,7 +507,16 @@ fn insert_ledger(tx: &Transaction<'_>, merchant_id: &str, e: &NewLedger) -> Stor
     tx.execute(
         "INSERT INTO ledger (id, merchant_id, account_id, kind, amount, ref_id, memo, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![id, merchant_id, e.account_id, e.kind.as_str(), e.amount, e.ref_id, e.memo, ts(e.at)],
+        params![
+            id,
+            merchant_id,
+            e.account_id,
+            e.kind.as_str(),
+            e.amount,
+            e.ref_id,
+            e.memo,
+            ts(e.at)
+        ],
     )?;
     changed(tx, merchant_id, "ledger", &id)?;
     Ok(id)
@@ -472,7 +528,11 @@ fn next_counter(tx: &Transaction<'_>, name: &str) -> StoreResult<i64> {
          ON CONFLICT (name) DO UPDATE SET value = value + 1",
         [name],
     )?;
-    Ok(tx.query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| r.get(0))?)
+    Ok(
+        tx.query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 fn account_exists(c: &Connection, merchant_id: &str, account_id: &str) -> StoreResult<bool> {
@@ -483,7 +543,14 @@ fn account_exists(c: &Connection, merchant_id: &str, account_id: &str) -> StoreR
     )?)
 }
 
-fn settlement_rows(c: &Connection, merchant_id: &str, key_sql: &str, name_sql: &str, from: &str, to: &str) -> StoreResult<Vec<SettlementRow>> {
+fn settlement_rows(
+    c: &Connection,
+    merchant_id: &str,
+    key_sql: &str,
+    name_sql: &str,
+    from: &str,
+    to: &str,
+) -> StoreResult<Vec<SettlementRow>> {
     let sql = format!(
         "SELECT key, MAX(name), SUM(ac), SUM(aa), SUM(rc), SUM(ra) FROM (
             SELECT {key_sql} AS key, {name_sql} AS name, 1 AS ac, p.amount AS aa, 0 AS rc, 0 AS ra
@@ -512,12 +579,22 @@ fn settlement_rows(c: &Connection, merchant_id: &str, key_sql: &str, name_sql: &
     Ok(rows)
 }
 
-fn price_lines(tx: &Transaction<'_>, merchant_id: &str, draft: &OrderDraft) -> StoreResult<Vec<OrderLine>> {
+fn price_lines(
+    tx: &Transaction<'_>,
+    merchant_id: &str,
+    draft: &OrderDraft,
+) -> StoreResult<Vec<OrderLine>> {
     if draft.lines.is_empty() {
-        return Err(rejected(ErrorCode::InvalidField, "lines: an order needs at least one line"));
+        return Err(rejected(
+            ErrorCode::InvalidField,
+            "lines: an order needs at least one line",
+        ));
     }
     if draft.lines.len() > 500 {
-        return Err(rejected(ErrorCode::InvalidField, "lines: at most 500 lines"));
+        return Err(rejected(
+            ErrorCode::InvalidField,
+            "lines: at most 500 lines",
+        ));
     }
     let mut out = Vec::with_capacity(draft.lines.len());
     for (i, l) in draft.lines.iter().enumerate() {
@@ -534,9 +611,17 @@ fn price_lines(tx: &Transaction<'_>, merchant_id: &str, draft: &OrderDraft) -> S
                 product_from_row,
             )
             .optional()?
-            .ok_or_else(|| rejected(ErrorCode::InvalidField, format!("lines[{i}].product_id: no such product")))?;
+            .ok_or_else(|| {
+                rejected(
+                    ErrorCode::InvalidField,
+                    format!("lines[{i}].product_id: no such product"),
+                )
+            })?;
         if !product.active {
-            return Err(rejected(ErrorCode::InvalidField, format!("lines[{i}]: product {} is no longer sold", product.code)));
+            return Err(rejected(
+                ErrorCode::InvalidField,
+                format!("lines[{i}]: product {} is no longer sold", product.code),
+            ));
         }
         let unit_price = match l.unit_price {
             Some(p) if (0..=fieldpay_protocol::money::MAX_AMOUNT_KRW).contains(&p) => p,
@@ -567,7 +652,12 @@ fn price_lines(tx: &Transaction<'_>, merchant_id: &str, draft: &OrderDraft) -> S
 // ---------------------------------------------------------------- the trait
 
 impl Store for SqliteStore {
-    fn create_merchant(&self, code: &str, name: &str, settings: &MerchantSettings) -> StoreResult<Merchant> {
+    fn create_merchant(
+        &self,
+        code: &str,
+        name: &str,
+        settings: &MerchantSettings,
+    ) -> StoreResult<Merchant> {
         let id = new_id("m");
         let json = serde_json::to_string(settings).map_err(|e| corrupt(&e.to_string()))?;
         self.write(|tx| {
@@ -591,7 +681,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn update_merchant_settings(&self, merchant_id: &str, settings: &MerchantSettings) -> StoreResult<()> {
+    fn update_merchant_settings(
+        &self,
+        merchant_id: &str,
+        settings: &MerchantSettings,
+    ) -> StoreResult<()> {
         let json = serde_json::to_string(settings).map_err(|e| corrupt(&e.to_string()))?;
         self.write(|tx| {
             tx.execute("UPDATE merchants SET settings = ?2 WHERE id = ?1", params![merchant_id, json])?;
@@ -607,11 +701,23 @@ impl Store for SqliteStore {
     }
 
     fn merchant(&self, merchant_id: &str) -> StoreResult<Option<Merchant>> {
-        self.read(|c| query_merchant(c, "SELECT id, code, name, settings FROM merchants WHERE id = ?1", merchant_id))
+        self.read(|c| {
+            query_merchant(
+                c,
+                "SELECT id, code, name, settings FROM merchants WHERE id = ?1",
+                merchant_id,
+            )
+        })
     }
 
     fn merchant_by_code(&self, code: &str) -> StoreResult<Option<Merchant>> {
-        self.read(|c| query_merchant(c, "SELECT id, code, name, settings FROM merchants WHERE code = ?1", code))
+        self.read(|c| {
+            query_merchant(
+                c,
+                "SELECT id, code, name, settings FROM merchants WHERE code = ?1",
+                code,
+            )
+        })
     }
 
     fn merchant_by_number(&self, number: &str) -> StoreResult<Option<Merchant>> {
@@ -625,7 +731,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn create_rep(&self, merchant_id: &str, login: &str, name: &str, password_hash: &str) -> StoreResult<String> {
+    fn create_rep(
+        &self,
+        merchant_id: &str,
+        login: &str,
+        name: &str,
+        password_hash: &str,
+    ) -> StoreResult<String> {
         let id = new_id("rep");
         self.write(|tx| {
             tx.execute(
@@ -651,12 +763,21 @@ impl Store for SqliteStore {
 
     fn rep(&self, rep_id: &str) -> StoreResult<Option<RepRecord>> {
         self.read(|c| {
-            Ok(c.query_row(&format!("SELECT {REP_COLS} FROM reps WHERE id = ?1"), [rep_id], rep_from_row)
-                .optional()?)
+            Ok(c.query_row(
+                &format!("SELECT {REP_COLS} FROM reps WHERE id = ?1"),
+                [rep_id],
+                rep_from_row,
+            )
+            .optional()?)
         })
     }
 
-    fn create_api_key(&self, merchant_id: &str, key_hash: &str, prefix: &str) -> StoreResult<String> {
+    fn create_api_key(
+        &self,
+        merchant_id: &str,
+        key_hash: &str,
+        prefix: &str,
+    ) -> StoreResult<String> {
         let id = new_id("key");
         self.write(|tx| {
             tx.execute(
@@ -679,7 +800,14 @@ impl Store for SqliteStore {
         })
     }
 
-    fn insert_token(&self, token_hash: &str, kind: &str, rep: &RepRecord, device: Option<&str>, expires_at: DateTime<Utc>) -> StoreResult<()> {
+    fn insert_token(
+        &self,
+        token_hash: &str,
+        kind: &str,
+        rep: &RepRecord,
+        device: Option<&str>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO tokens (token_hash, kind, rep_id, merchant_id, device, expires_at, created_at)
@@ -690,7 +818,12 @@ impl Store for SqliteStore {
         })
     }
 
-    fn token(&self, token_hash: &str, kind: &str, now: DateTime<Utc>) -> StoreResult<Option<RepRecord>> {
+    fn token(
+        &self,
+        token_hash: &str,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<RepRecord>> {
         self.read(|c| {
             Ok(c.query_row(
                 &format!(
@@ -705,7 +838,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn rotate_refresh(&self, old_hash: &str, new_hash: &str, rep: &RepRecord, expires_at: DateTime<Utc>) -> StoreResult<bool> {
+    fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        rep: &RepRecord,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         self.write(|tx| {
             let n = tx.execute(
                 "UPDATE tokens SET revoked = 1 WHERE token_hash = ?1 AND kind = 'refresh' AND revoked = 0",
@@ -786,7 +925,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn set_account_price(&self, merchant_id: &str, account_id: &str, product_id: &str, unit_price: i64) -> StoreResult<()> {
+    fn set_account_price(
+        &self,
+        merchant_id: &str,
+        account_id: &str,
+        product_id: &str,
+        unit_price: i64,
+    ) -> StoreResult<()> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO account_prices (merchant_id, account_id, product_id, unit_price) VALUES (?1, ?2, ?3, ?4)
@@ -799,8 +944,12 @@ impl Store for SqliteStore {
 
     fn accounts(&self, merchant_id: &str) -> StoreResult<Vec<Account>> {
         self.read(|c| {
-            let mut stmt = c.prepare(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE merchant_id = ?1 ORDER BY code"))?;
-            let rows = stmt.query_map([merchant_id], account_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {ACCOUNT_COLS} FROM accounts WHERE merchant_id = ?1 ORDER BY code"
+            ))?;
+            let rows = stmt
+                .query_map([merchant_id], account_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
         })
     }
@@ -818,8 +967,12 @@ impl Store for SqliteStore {
 
     fn products(&self, merchant_id: &str) -> StoreResult<Vec<Product>> {
         self.read(|c| {
-            let mut stmt = c.prepare(&format!("SELECT {PRODUCT_COLS} FROM products WHERE merchant_id = ?1 ORDER BY code"))?;
-            let rows = stmt.query_map([merchant_id], product_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {PRODUCT_COLS} FROM products WHERE merchant_id = ?1 ORDER BY code"
+            ))?;
+            let rows = stmt
+                .query_map([merchant_id], product_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
         })
     }
@@ -842,7 +995,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn upsert_order(&self, merchant_id: &str, rep_id: Option<&str>, draft: &OrderDraft, now: DateTime<Utc>) -> StoreResult<Order> {
+    fn upsert_order(
+        &self,
+        merchant_id: &str,
+        rep_id: Option<&str>,
+        draft: &OrderDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Order> {
         let now = ts(now);
         self.write(|tx| {
             if !account_exists(tx, merchant_id, &draft.account_id)? {
@@ -877,7 +1036,15 @@ impl Store for SqliteStore {
         })
     }
 
-    fn sign_order(&self, merchant_id: &str, order_id: &str, evidence: &SignatureEvidence, png: &[u8], pdf: Option<&[u8]>, now: DateTime<Utc>) -> StoreResult<Order> {
+    fn sign_order(
+        &self,
+        merchant_id: &str,
+        order_id: &str,
+        evidence: &SignatureEvidence,
+        png: &[u8],
+        pdf: Option<&[u8]>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Order> {
         let now = ts(now);
         self.write(|tx| {
             let order = load_order(tx, merchant_id, order_id)?.ok_or_else(|| rejected(ErrorCode::NotFound, "order not found"))?;
@@ -896,9 +1063,16 @@ impl Store for SqliteStore {
         })
     }
 
-    fn submit_order(&self, merchant_id: &str, order_id: &str, now_t: DateTime<Utc>) -> StoreResult<Order> {
+    fn submit_order(
+        &self,
+        merchant_id: &str,
+        order_id: &str,
+        now_t: DateTime<Utc>,
+    ) -> StoreResult<Order> {
         let now = ts(now_t);
-        let merchant = self.merchant(merchant_id)?.ok_or_else(|| rejected(ErrorCode::NotFound, "merchant not found"))?;
+        let merchant = self
+            .merchant(merchant_id)?
+            .ok_or_else(|| rejected(ErrorCode::NotFound, "merchant not found"))?;
         // The rejection is stored (so the device sees it after a pull) and also returned.
         let outcome = self.write(|tx| {
             let order = load_order(tx, merchant_id, order_id)?.ok_or_else(|| rejected(ErrorCode::NotFound, "order not found"))?;
@@ -957,13 +1131,22 @@ impl Store for SqliteStore {
 
     fn order_pdf(&self, merchant_id: &str, order_id: &str) -> StoreResult<Option<Vec<u8>>> {
         self.read(|c| {
-            Ok(c.query_row("SELECT pdf FROM orders WHERE merchant_id = ?1 AND id = ?2", params![merchant_id, order_id], |r| r.get(0))
-                .optional()?
-                .flatten())
+            Ok(c.query_row(
+                "SELECT pdf FROM orders WHERE merchant_id = ?1 AND id = ?2",
+                params![merchant_id, order_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
         })
     }
 
-    fn create_charge(&self, new: &NewCharge, now_t: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<(ChargeRecord, bool)> {
+    fn create_charge(
+        &self,
+        new: &NewCharge,
+        now_t: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<(ChargeRecord, bool)> {
         let now = ts(now_t);
         let req = &new.request;
         self.write(|tx| {
@@ -1038,7 +1221,13 @@ impl Store for SqliteStore {
     }
 
     fn charge(&self, merchant_id: &str, charge_id: &str) -> StoreResult<Option<ChargeRecord>> {
-        self.read(|c| load_charge(c, "merchant_id = ?1 AND id = ?2", &[&merchant_id, &charge_id]))
+        self.read(|c| {
+            load_charge(
+                c,
+                "merchant_id = ?1 AND id = ?2",
+                &[&merchant_id, &charge_id],
+            )
+        })
     }
 
     fn charge_any(&self, charge_id: &str) -> StoreResult<Option<ChargeRecord>> {
@@ -1078,51 +1267,100 @@ impl Store for SqliteStore {
             sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit + 1));
             let mut stmt = c.prepare(&sql)?;
             let rows = stmt
-                .query_map(rusqlite::params_from_iter(args.iter().map(|b| b.as_ref())), charge_row)?
+                .query_map(
+                    rusqlite::params_from_iter(args.iter().map(|b| b.as_ref())),
+                    charge_row,
+                )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let more = rows.len() > limit as usize;
             let mut items = Vec::with_capacity(rows.len());
             for r in rows.into_iter().take(limit as usize) {
                 items.push(build_charge(c, r)?.charge);
             }
-            let next = if more { items.last().map(|c| c.id.clone()) } else { None };
+            let next = if more {
+                items.last().map(|c| c.id.clone())
+            } else {
+                None
+            };
             Ok(ChargeList { items, next })
         })
     }
 
-    fn charge_by_binding(&self, number: &str, caller: &str, now: DateTime<Utc>) -> StoreResult<Option<ChargeRecord>> {
+    fn charge_by_binding(
+        &self,
+        number: &str,
+        caller: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ChargeRecord>> {
         self.read(|c| {
-            load_charge(c, "bound = 1 AND virtual_number = ?1 AND payer_phone = ?2 AND expires_at > ?3", &[&number, &caller, &ts(now)])
+            load_charge(
+                c,
+                "bound = 1 AND virtual_number = ?1 AND payer_phone = ?2 AND expires_at > ?3",
+                &[&number, &caller, &ts(now)],
+            )
         })
     }
 
-    fn record_status(&self, charge_id: &str, status: ChargeStatus, detail: Option<&str>, now: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<ChargeRecord> {
+    fn record_status(
+        &self,
+        charge_id: &str,
+        status: ChargeStatus,
+        detail: Option<&str>,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord> {
         let now = ts(now);
         self.write(|tx| {
             let rec = charge_by_id(tx, charge_id)?;
             if !rec.bound || !rec.charge.status.is_pending() {
-                return Err(rejected(ErrorCode::InvalidState, format!("charge is {}", rec.charge.status)));
+                return Err(rejected(
+                    ErrorCode::InvalidState,
+                    format!("charge is {}", rec.charge.status),
+                ));
             }
             if matches!(status, ChargeStatus::Declined) {
-                tx.execute("UPDATE charges SET decline_reason = ?2 WHERE id = ?1", params![charge_id, detail])?;
+                tx.execute(
+                    "UPDATE charges SET decline_reason = ?2 WHERE id = ?1",
+                    params![charge_id, detail],
+                )?;
             }
             transition(tx, charge_id, status, detail, &now, compose)
         })
     }
 
-    fn cancel_charge(&self, merchant_id: &str, charge_id: &str, reason: Option<&str>, now: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<ChargeRecord> {
+    fn cancel_charge(
+        &self,
+        merchant_id: &str,
+        charge_id: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord> {
         let now = ts(now);
         self.write(|tx| {
-            let rec = load_charge(tx, "merchant_id = ?1 AND id = ?2", &[&merchant_id, &charge_id])?
-                .ok_or_else(|| rejected(ErrorCode::NotFound, "charge not found"))?;
+            let rec = load_charge(
+                tx,
+                "merchant_id = ?1 AND id = ?2",
+                &[&merchant_id, &charge_id],
+            )?
+            .ok_or_else(|| rejected(ErrorCode::NotFound, "charge not found"))?;
             if rec.charge.status == ChargeStatus::Canceled {
                 return Ok(rec);
             }
             if !rec.bound || !rec.charge.status.is_pending() {
-                return Err(rejected(ErrorCode::InvalidState, format!("a {} charge cannot be canceled; refund an approved one", rec.charge.status)));
+                return Err(rejected(
+                    ErrorCode::InvalidState,
+                    format!(
+                        "a {} charge cannot be canceled; refund an approved one",
+                        rec.charge.status
+                    ),
+                ));
             }
             if rec.approving {
-                return Err(rejected(ErrorCode::InvalidState, "the payer is paying right now; try again in a minute"));
+                return Err(rejected(
+                    ErrorCode::InvalidState,
+                    "the payer is paying right now; try again in a minute",
+                ));
             }
             tx.execute("UPDATE charges SET bound = 0 WHERE id = ?1", [charge_id])?;
             transition(tx, charge_id, ChargeStatus::Canceled, reason, &now, compose)
@@ -1137,17 +1375,39 @@ impl Store for SqliteStore {
                 return Err(rejected(ErrorCode::InvalidState, "charge is already paid"));
             }
             if !rec.bound || !rec.charge.status.is_pending() {
-                return Err(rejected(ErrorCode::InvalidState, format!("charge is {}", rec.charge.status)));
+                return Err(rejected(
+                    ErrorCode::InvalidState,
+                    format!("charge is {}", rec.charge.status),
+                ));
             }
             if rec.approving {
-                return Err(rejected(ErrorCode::InvalidState, "another approval of this charge is in progress"));
+                return Err(rejected(
+                    ErrorCode::InvalidState,
+                    "another approval of this charge is in progress",
+                ));
             }
-            tx.execute("UPDATE charges SET approving = 1 WHERE id = ?1", [charge_id])?;
-            transition(tx, charge_id, ChargeStatus::CardEntered, None, &now, &|_| Effects::default())
+            tx.execute(
+                "UPDATE charges SET approving = 1 WHERE id = ?1",
+                [charge_id],
+            )?;
+            transition(
+                tx,
+                charge_id,
+                ChargeStatus::CardEntered,
+                None,
+                &now,
+                &|_| Effects::default(),
+            )
         })
     }
 
-    fn record_approval(&self, charge_id: &str, p: &NewPayment, now: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<ChargeRecord> {
+    fn record_approval(
+        &self,
+        charge_id: &str,
+        p: &NewPayment,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord> {
         let now_s = ts(now);
         self.write(|tx| {
             let rec = charge_by_id(tx, charge_id)?;
@@ -1177,22 +1437,48 @@ impl Store for SqliteStore {
         })
     }
 
-    fn end_approval(&self, charge_id: &str, declined: Option<&str>, now: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<ChargeRecord> {
+    fn end_approval(
+        &self,
+        charge_id: &str,
+        declined: Option<&str>,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord> {
         let now = ts(now);
         self.write(|tx| {
             let rec = charge_by_id(tx, charge_id)?;
-            tx.execute("UPDATE charges SET approving = 0 WHERE id = ?1", [charge_id])?;
+            tx.execute(
+                "UPDATE charges SET approving = 0 WHERE id = ?1",
+                [charge_id],
+            )?;
             if rec.charge.payment.is_some() || !rec.charge.status.is_pending() {
                 return charge_by_id(tx, charge_id);
             }
             match declined {
                 Some(reason) => {
-                    tx.execute("UPDATE charges SET decline_reason = ?2 WHERE id = ?1", params![charge_id, reason])?;
-                    transition(tx, charge_id, ChargeStatus::Declined, Some(reason), &now, compose)
+                    tx.execute(
+                        "UPDATE charges SET decline_reason = ?2 WHERE id = ?1",
+                        params![charge_id, reason],
+                    )?;
+                    transition(
+                        tx,
+                        charge_id,
+                        ChargeStatus::Declined,
+                        Some(reason),
+                        &now,
+                        compose,
+                    )
                 }
                 None => {
                     // Nothing was charged: back to waiting for the payer (the last pre-card step).
-                    transition(tx, charge_id, ChargeStatus::Verified, Some("approval_failed"), &now, compose)
+                    transition(
+                        tx,
+                        charge_id,
+                        ChargeStatus::Verified,
+                        Some("approval_failed"),
+                        &now,
+                        compose,
+                    )
                 }
             }
         })
@@ -1201,24 +1487,41 @@ impl Store for SqliteStore {
     fn approvals_in_flight(&self, before: Option<DateTime<Utc>>) -> StoreResult<Vec<ChargeRecord>> {
         let before = before.map(ts).unwrap_or_else(|| "9999".into());
         self.read(|c| {
-            let mut stmt = c.prepare(&format!("SELECT {CHARGE_COLS} FROM charges WHERE approving = 1 AND updated_at < ?1"))?;
-            let rows = stmt.query_map([before], charge_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {CHARGE_COLS} FROM charges WHERE approving = 1 AND updated_at < ?1"
+            ))?;
+            let rows = stmt
+                .query_map([before], charge_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             rows.into_iter().map(|r| build_charge(c, r)).collect()
         })
     }
 
     fn begin_refund(&self, merchant_id: &str, charge_id: &str) -> StoreResult<ChargeRecord> {
         self.read(|c| {
-            let rec = load_charge(c, "merchant_id = ?1 AND id = ?2", &[&merchant_id, &charge_id])?
-                .ok_or_else(|| rejected(ErrorCode::NotFound, "charge not found"))?;
+            let rec = load_charge(
+                c,
+                "merchant_id = ?1 AND id = ?2",
+                &[&merchant_id, &charge_id],
+            )?
+            .ok_or_else(|| rejected(ErrorCode::NotFound, "charge not found"))?;
             match rec.charge.status {
                 ChargeStatus::Approved | ChargeStatus::Refunded => Ok(rec),
-                s => Err(rejected(ErrorCode::InvalidState, format!("only an approved charge can be refunded; this one is {s}"))),
+                s => Err(rejected(
+                    ErrorCode::InvalidState,
+                    format!("only an approved charge can be refunded; this one is {s}"),
+                )),
             }
         })
     }
 
-    fn record_refund(&self, charge_id: &str, reason: Option<&str>, now_t: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<ChargeRecord> {
+    fn record_refund(
+        &self,
+        charge_id: &str,
+        reason: Option<&str>,
+        now_t: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord> {
         let now = ts(now_t);
         self.write(|tx| {
             let rec = charge_by_id(tx, charge_id)?;
@@ -1235,14 +1538,29 @@ impl Store for SqliteStore {
             if let Some(acc) = &rec.charge.account_id {
                 if account_exists(tx, &rec.merchant_id, acc)? {
                     let memo = format!("ARS 카드 결제 취소 {}", payment.approval_number);
-                    insert_ledger(tx, &rec.merchant_id, &NewLedger { account_id: acc.clone(), kind: LedgerKind::Refund, amount: payment.amount, ref_id: Some(charge_id.into()), memo, at: now_t })?;
+                    insert_ledger(
+                        tx,
+                        &rec.merchant_id,
+                        &NewLedger {
+                            account_id: acc.clone(),
+                            kind: LedgerKind::Refund,
+                            amount: payment.amount,
+                            ref_id: Some(charge_id.into()),
+                            memo,
+                            at: now_t,
+                        },
+                    )?;
                 }
             }
             transition(tx, charge_id, ChargeStatus::Refunded, reason, &now, compose)
         })
     }
 
-    fn expire_due(&self, now: DateTime<Utc>, compose: Compose<'_>) -> StoreResult<Vec<ChargeRecord>> {
+    fn expire_due(
+        &self,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<Vec<ChargeRecord>> {
         let now = ts(now);
         self.write(|tx| {
             let ids: Vec<String> = {
@@ -1280,7 +1598,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn registered_card(&self, merchant_id: &str, payer_phone: &str) -> StoreResult<Option<RegisteredCard>> {
+    fn registered_card(
+        &self,
+        merchant_id: &str,
+        payer_phone: &str,
+    ) -> StoreResult<Option<RegisteredCard>> {
         self.read(|c| {
             Ok(c.query_row(
                 "SELECT payer_phone, token, issuer_code, issuer_name, last4, masked_card FROM registered_cards
@@ -1407,7 +1729,12 @@ impl Store for SqliteStore {
         })
     }
 
-    fn record_webhook_attempt(&self, id: &str, attempt: &WebhookAttempt, now: DateTime<Utc>) -> StoreResult<()> {
+    fn record_webhook_attempt(
+        &self,
+        id: &str,
+        attempt: &WebhookAttempt,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let now = ts(now);
         self.write(|tx| {
             match attempt {
@@ -1516,16 +1843,34 @@ impl Store for SqliteStore {
         })
     }
 
-    fn mutation_result(&self, merchant_id: &str, client_id: &str) -> StoreResult<Option<MutationOutcome>> {
+    fn mutation_result(
+        &self,
+        merchant_id: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<MutationOutcome>> {
         self.read(|c| {
             let json: Option<String> = c
-                .query_row("SELECT result FROM mutations WHERE merchant_id = ?1 AND client_id = ?2", params![merchant_id, client_id], |r| r.get(0))
+                .query_row(
+                    "SELECT result FROM mutations WHERE merchant_id = ?1 AND client_id = ?2",
+                    params![merchant_id, client_id],
+                    |r| r.get(0),
+                )
                 .optional()?;
-            json.map(|j| serde_json::from_str(&j).map_err(|e| corrupt(&format!("mutation result: {e}")))).transpose()
+            json.map(|j| {
+                serde_json::from_str(&j).map_err(|e| corrupt(&format!("mutation result: {e}")))
+            })
+            .transpose()
         })
     }
 
-    fn save_mutation_result(&self, merchant_id: &str, client_id: &str, rep_id: &str, outcome: &MutationOutcome, now: DateTime<Utc>) -> StoreResult<()> {
+    fn save_mutation_result(
+        &self,
+        merchant_id: &str,
+        client_id: &str,
+        rep_id: &str,
+        outcome: &MutationOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let json = serde_json::to_string(outcome).map_err(|e| corrupt(&e.to_string()))?;
         self.write(|tx| {
             tx.execute(
@@ -1545,7 +1890,8 @@ impl Store for SqliteStore {
         let end = start + chrono::Duration::days(1);
         let (from, to) = (ts(start), ts(end));
         self.read(|c| {
-            let by_card_company = settlement_rows(c, merchant_id, "p.issuer_code", "p.issuer_name", &from, &to)?;
+            let by_card_company =
+                settlement_rows(c, merchant_id, "p.issuer_code", "p.issuer_name", &from, &to)?;
             let by_rep = settlement_rows(
                 c,
                 merchant_id,
@@ -1554,7 +1900,11 @@ impl Store for SqliteStore {
                 &from,
                 &to,
             )?;
-            let mut total = SettlementRow { key: "total".into(), name: "합계".into(), ..Default::default() };
+            let mut total = SettlementRow {
+                key: "total".into(),
+                name: "합계".into(),
+                ..Default::default()
+            };
             for r in &by_card_company {
                 total.approved_count += r.approved_count;
                 total.approved_amount += r.approved_amount;
@@ -1562,7 +1912,12 @@ impl Store for SqliteStore {
                 total.refunded_amount += r.refunded_amount;
                 total.net_amount += r.net_amount;
             }
-            Ok(SettlementReport { date: date.format("%Y-%m-%d").to_string(), by_card_company, by_rep, total })
+            Ok(SettlementReport {
+                date: date.format("%Y-%m-%d").to_string(),
+                by_card_company,
+                by_rep,
+                total,
+            })
         })
     }
 }

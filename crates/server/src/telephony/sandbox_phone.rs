@@ -45,7 +45,10 @@ pub struct SandboxSms {
     pub at: String,
 }
 
-async fn sms(State(state): State<AppState>, Query(q): Query<SmsQuery>) -> AppResult<Json<Vec<SandboxSms>>> {
+async fn sms(
+    State(state): State<AppState>,
+    Query(q): Query<SmsQuery>,
+) -> AppResult<Json<Vec<SandboxSms>>> {
     let phone = crate::domain::parse_mobile("phone", &q.phone)?;
     let digits = phone.digits().to_string();
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
@@ -81,13 +84,24 @@ pub struct SandboxTurn {
     pub turn: Turn,
 }
 
-async fn dial(State(state): State<AppState>, JsonBody(req): JsonBody<DialRequest>) -> AppResult<Json<SandboxTurn>> {
+async fn dial(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<DialRequest>,
+) -> AppResult<Json<SandboxTurn>> {
     if req.to.trim().is_empty() {
         return Err(AppError::invalid("to", "the number to call is empty"));
     }
     let call_id = format!("SB{}", crate::ids::random_token(30));
     let from = req.from.unwrap_or_default();
-    let turn = calls::start(&state, "sandbox", &call_id, &req.to, &from, req.lang.unwrap_or(Lang::Ko)).await;
+    let turn = calls::start(
+        &state,
+        "sandbox",
+        &call_id,
+        &req.to,
+        &from,
+        req.lang.unwrap_or(Lang::Ko),
+    )
+    .await;
     Ok(Json(SandboxTurn { call_id, turn }))
 }
 
@@ -104,17 +118,34 @@ struct KeyInput {
     hangup: bool,
 }
 
-async fn press(State(state): State<AppState>, Path(id): Path<String>, JsonBody(k): JsonBody<KeyInput>) -> AppResult<Json<SandboxTurn>> {
+async fn press(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(k): JsonBody<KeyInput>,
+) -> AppResult<Json<SandboxTurn>> {
     let input = match (k.digits, k.timeout, k.hangup) {
         (_, _, true) => Input::HangUp,
         (_, true, false) => Input::Timeout,
         (Some(d), false, false) => {
-            if d.is_empty() || d.len() > 32 || !d.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#') {
-                return Err(AppError::invalid("digits", "only 0-9, * and # (1 to 32 keys)"));
+            if d.is_empty()
+                || d.len() > 32
+                || !d
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+            {
+                return Err(AppError::invalid(
+                    "digits",
+                    "only 0-9, * and # (1 to 32 keys)",
+                ));
             }
             Input::Digits(d)
         }
-        (None, false, false) => return Err(AppError::invalid("digits", "give digits, timeout or hangup")),
+        (None, false, false) => {
+            return Err(AppError::invalid(
+                "digits",
+                "give digits, timeout or hangup",
+            ))
+        }
     };
     let turn = calls::input(&state, &id, input)
         .await
@@ -129,11 +160,16 @@ struct Advance {
 }
 
 /// Moves the server's clock forward (sandbox only), e.g. to see a charge expire.
-async fn advance_clock(State(state): State<AppState>, JsonBody(a): JsonBody<Advance>) -> AppResult<Json<serde_json::Value>> {
+async fn advance_clock(
+    State(state): State<AppState>,
+    JsonBody(a): JsonBody<Advance>,
+) -> AppResult<Json<serde_json::Value>> {
     if !(1..=60 * 24 * 30).contains(&a.minutes) {
         return Err(AppError::invalid("minutes", "between 1 and 43200"));
     }
     state.clock.advance(Duration::minutes(a.minutes));
     let expired = crate::charges::expire_due(&state).await;
-    Ok(Json(serde_json::json!({ "now": crate::clock::ts(state.clock.now()), "expired": expired })))
+    Ok(Json(
+        serde_json::json!({ "now": crate::clock::ts(state.clock.now()), "expired": expired }),
+    ))
 }

@@ -108,16 +108,27 @@ fn twiml(body: String) -> Response {
 }
 
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
-async fn voice(State(state): State<AppState>, OriginalUri(uri): OriginalUri, headers: HeaderMap, body: Bytes) -> Response {
+async fn voice(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let params: Vec<(String, String)> = match serde_urlencoded::from_bytes(&body) {
         Ok(p) => p,
         Err(_) => return (StatusCode::BAD_REQUEST, "form body expected").into_response(),
     };
     let base = state.settings.public_url.trim_end_matches('/');
-    let path_q = uri.path_and_query().map(|p| p.as_str()).unwrap_or(VOICE_PATH);
+    let path_q = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or(VOICE_PATH);
     let url = format!("{base}{path_q}");
     let given = headers
         .get("x-twilio-signature")
@@ -132,8 +143,13 @@ async fn voice(State(state): State<AppState>, OriginalUri(uri): OriginalUri, hea
     };
     let action_url = format!("{base}{VOICE_PATH}");
     let status = param(&params, "CallStatus").unwrap_or("in-progress");
-    let ended = matches!(status, "completed" | "busy" | "failed" | "no-answer" | "canceled");
-    let timeout = uri.query().is_some_and(|q| q.split('&').any(|kv| kv == "event=timeout"));
+    let ended = matches!(
+        status,
+        "completed" | "busy" | "failed" | "no-answer" | "canceled"
+    );
+    let timeout = uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv == "event=timeout"));
     let digits = param(&params, "Digits");
     let turn = if ended {
         calls::input(&state, call_sid, Input::HangUp).await
@@ -148,9 +164,9 @@ async fn voice(State(state): State<AppState>, OriginalUri(uri): OriginalUri, hea
     };
     match turn {
         Some(t) => twiml(render(&t, &action_url)),
-        None => twiml(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Hangup/></Response>".into(),
-        ),
+        None => {
+            twiml("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Hangup/></Response>".into())
+        }
     }
 }
 
@@ -171,10 +187,24 @@ mod tests {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let sig = signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", &params);
+        let sig = signature(
+            "12345",
+            "https://mycompany.com/myapp.php?foo=1&bar=2",
+            &params,
+        );
         assert_eq!(sig, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
-        assert!(signature_ok("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", &params, &sig));
-        assert!(!signature_ok("12345", "https://mycompany.com/myapp.php", &params, &sig));
+        assert!(signature_ok(
+            "12345",
+            "https://mycompany.com/myapp.php?foo=1&bar=2",
+            &params,
+            &sig
+        ));
+        assert!(!signature_ok(
+            "12345",
+            "https://mycompany.com/myapp.php",
+            &params,
+            &sig
+        ));
     }
 
     #[test]
@@ -182,16 +212,28 @@ mod tests {
         let t = Turn {
             lang: Lang::Ko,
             say: vec!["결제 <금액>".into()],
-            gather: Some(calls::GatherSpec { max_digits: 19, finish_on_key: Some('#'), timeout_secs: 7 }),
+            gather: Some(calls::GatherSpec {
+                max_digits: 19,
+                finish_on_key: Some('#'),
+                timeout_secs: 7,
+            }),
             hangup: false,
             step: fieldpay_ivr::Step::CardNumber,
             outcome: None,
         };
         let x = render(&t, "http://h/telephony/twiml/voice");
-        assert!(x.contains("<Gather input=\"dtmf\" numDigits=\"19\" finishOnKey=\"#\" timeout=\"7\""));
+        assert!(
+            x.contains("<Gather input=\"dtmf\" numDigits=\"19\" finishOnKey=\"#\" timeout=\"7\"")
+        );
         assert!(x.contains("<Say language=\"ko-KR\">결제 &lt;금액&gt;</Say>"));
-        assert!(x.contains("<Redirect method=\"POST\">http://h/telephony/twiml/voice?event=timeout</Redirect>"));
-        let h = Turn { gather: None, hangup: true, ..t };
+        assert!(x.contains(
+            "<Redirect method=\"POST\">http://h/telephony/twiml/voice?event=timeout</Redirect>"
+        ));
+        let h = Turn {
+            gather: None,
+            hangup: true,
+            ..t
+        };
         assert!(render(&h, "x").ends_with("<Hangup/></Response>"));
     }
 }

@@ -27,12 +27,18 @@ async fn restart_in_the_middle_of_a_call() {
 
     // The carrier posts the expiry to the restarted server: the call resumes at card entry.
     let x = app.twiml_digits(sid, "1230").await;
-    assert!(x.contains("카드 번호"), "resumed call asks for the card again: {x}");
+    assert!(
+        x.contains("카드 번호"),
+        "resumed call asks for the card again: {x}"
+    );
     assert!(x.contains("<Gather"), "{x}");
     let x = app.twiml_digits(sid, "9401000000000014").await;
     assert!(x.contains("유효기간"), "{x}");
     let x = app.twiml_digits(sid, "1230").await;
-    assert!(x.contains("생년월일"), "30,000 won: no installment question: {x}");
+    assert!(
+        x.contains("생년월일"),
+        "30,000 won: no installment question: {x}"
+    );
     let x = app.twiml_digits(sid, "800101").await;
     assert!(x.contains("비밀번호"), "{x}");
     let x = app.twiml_digits(sid, "12").await;
@@ -76,7 +82,9 @@ async fn restart_during_an_approval_recovers_it() {
         }),
         merchant_id: &merchant.id,
     };
-    fieldpay_server::card::CardConnector::approve(&net, &req).await.unwrap();
+    fieldpay_server::card::CardConnector::approve(&net, &req)
+        .await
+        .unwrap();
 
     app.restart().await;
 
@@ -109,7 +117,10 @@ async fn restart_during_an_approval_recovers_it() {
         now,
         &|_| Effects::default(),
     );
-    assert_eq!(again.unwrap().charge.payment.unwrap().approval_number, p.approval_number);
+    assert_eq!(
+        again.unwrap().charge.payment.unwrap().approval_number,
+        p.approval_number
+    );
 }
 
 /// Webhook deliveries survive a restart: failures are retried with backoff after the server
@@ -129,7 +140,10 @@ async fn restart_during_webhook_retries_loses_nothing() {
     let mut waited = 0;
     loop {
         let hooks = store.webhooks(&mid, 50).unwrap();
-        if hooks.iter().any(|w| w.event_type == "charge.approved" && w.attempts >= 1) {
+        if hooks
+            .iter()
+            .any(|w| w.event_type == "charge.approved" && w.attempts >= 1)
+        {
             break;
         }
         waited += 1;
@@ -151,12 +165,21 @@ async fn restart_during_webhook_retries_loses_nothing() {
     }
     let r = delivered.expect("approval webhook delivered after restart");
     let id = r.headers["webhook-id"].to_str().unwrap().to_string();
-    let ts: i64 = r.headers["webhook-timestamp"].to_str().unwrap().parse().unwrap();
+    let ts: i64 = r.headers["webhook-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let sig = r.headers["webhook-signature"].to_str().unwrap();
-    assert!(fieldpay_server::webhooks::verify(&secret, &id, ts, &r.body, sig));
+    assert!(fieldpay_server::webhooks::verify(
+        &secret, &id, ts, &r.body, sig
+    ));
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let got = rx.got.lock().unwrap().clone();
-    let same: Vec<_> = got.iter().filter(|g| g.headers["webhook-id"] == id.as_str()).collect();
+    let same: Vec<_> = got
+        .iter()
+        .filter(|g| g.headers["webhook-id"] == id.as_str())
+        .collect();
     assert_eq!(same.len(), 1, "delivered once");
     let log = app.store().webhooks(&mid, 50).unwrap();
     let row = log.iter().find(|w| w.id == id).unwrap();
@@ -188,7 +211,13 @@ async fn canary_card_data_is_never_written() {
     let d = app.charge(demo_charge(8_000, "010-7777-0002")).await;
     let vn2 = d.virtual_number.clone().unwrap();
     let t = app.dial(Some("010-7777-0002"), &vn2).await;
-    for keys in ["1", &format!("{CANARY_CARD}#"), "1230", &format!("{BIRTH}#"), "00"] {
+    for keys in [
+        "1",
+        &format!("{CANARY_CARD}#"),
+        "1230",
+        &format!("{BIRTH}#"),
+        "00",
+    ] {
         app.keys(&t.call_id, keys).await;
     }
     app.wait_status(&d.id, "declined").await;
@@ -202,8 +231,16 @@ async fn canary_card_data_is_never_written() {
     let mut checked = 0;
     for (path, bytes) in app.data_files() {
         checked += 1;
-        assert!(!contains(&bytes, CANARY_CARD), "card number found in {}", path.display());
-        assert!(!contains(&bytes, BIRTH), "birth date found in {}", path.display());
+        assert!(
+            !contains(&bytes, CANARY_CARD),
+            "card number found in {}",
+            path.display()
+        );
+        assert!(
+            !contains(&bytes, BIRTH),
+            "birth date found in {}",
+            path.display()
+        );
     }
     assert!(checked >= 2, "database files were checked");
     let logs = logs();

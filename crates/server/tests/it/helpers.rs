@@ -97,14 +97,19 @@ pub async fn spawn_app_with(retry: &[u64]) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let state = app::build_state(test_settings(&data, addr, retry)).expect("state");
-    demo::seed(state.store.as_ref(), state.connector.as_ref()).await.expect("seed");
+    demo::seed(state.store.as_ref(), state.connector.as_ref())
+        .await
+        .expect("seed");
     let running = app::start(state, listener).await.expect("start");
     TestApp {
         addr,
         base: format!("http://{addr}"),
         data,
         _tmp: Some(tmp),
-        http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
         running: Some(running),
         webhook_retry_secs: retry.to_vec(),
     }
@@ -144,7 +149,12 @@ impl TestApp {
                 Err(e) => panic!("cannot bind {} again: {e}", self.addr),
             }
         };
-        let state = app::build_state(test_settings(&self.data, self.addr, &self.webhook_retry_secs)).expect("state");
+        let state = app::build_state(test_settings(
+            &self.data,
+            self.addr,
+            &self.webhook_retry_secs,
+        ))
+        .expect("state");
         self.running = Some(app::start(state, listener).await.expect("start"));
     }
 
@@ -163,7 +173,12 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, key: &str) -> reqwest::Response {
-        self.http.get(self.url(path)).bearer_auth(key).send().await.unwrap()
+        self.http
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Creates a charge with the demo API key; panics unless 201.
@@ -190,7 +205,10 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("charge {id} never reached {status}: {:?}", self.get_charge(id).await.status);
+        panic!(
+            "charge {id} never reached {status}: {:?}",
+            self.get_charge(id).await.status
+        );
     }
 
     pub async fn sms(&self, phone: &str) -> Vec<SandboxSms> {
@@ -224,17 +242,30 @@ impl TestApp {
     // ---------------------------------------------------------- TwiML carrier
 
     /// POSTs a signed TwiML webhook like a carrier; returns (status, TwiML).
-    pub async fn twiml(&self, query: Option<&str>, params: &[(&str, &str)]) -> (StatusCode, String) {
-        self.twiml_signed_with(SANDBOX_TWILIO_AUTH_TOKEN, query, params).await
+    pub async fn twiml(
+        &self,
+        query: Option<&str>,
+        params: &[(&str, &str)],
+    ) -> (StatusCode, String) {
+        self.twiml_signed_with(SANDBOX_TWILIO_AUTH_TOKEN, query, params)
+            .await
     }
 
-    pub async fn twiml_signed_with(&self, token: &str, query: Option<&str>, params: &[(&str, &str)]) -> (StatusCode, String) {
+    pub async fn twiml_signed_with(
+        &self,
+        token: &str,
+        query: Option<&str>,
+        params: &[(&str, &str)],
+    ) -> (StatusCode, String) {
         let path = match query {
             Some(q) => format!("/telephony/twiml/voice?{q}"),
             None => "/telephony/twiml/voice".to_string(),
         };
         let url = self.url(&path);
-        let owned: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let owned: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let sig = fieldpay_server::telephony::twiml::signature(token, &url, &owned);
         let r = self
             .http
@@ -251,7 +282,16 @@ impl TestApp {
     /// A carrier call: starts with From/To (E.164 like carriers send them).
     pub async fn twiml_start(&self, sid: &str, from_e164: &str, to_e164: &str) -> String {
         let (s, x) = self
-            .twiml(None, &[("CallSid", sid), ("From", from_e164), ("To", to_e164), ("CallStatus", "ringing"), ("Direction", "inbound")])
+            .twiml(
+                None,
+                &[
+                    ("CallSid", sid),
+                    ("From", from_e164),
+                    ("To", to_e164),
+                    ("CallStatus", "ringing"),
+                    ("Direction", "inbound"),
+                ],
+            )
             .await;
         assert_eq!(s, StatusCode::OK, "{x}");
         x
@@ -259,14 +299,26 @@ impl TestApp {
 
     pub async fn twiml_digits(&self, sid: &str, digits: &str) -> String {
         let (s, x) = self
-            .twiml(None, &[("CallSid", sid), ("Digits", digits), ("CallStatus", "in-progress")])
+            .twiml(
+                None,
+                &[
+                    ("CallSid", sid),
+                    ("Digits", digits),
+                    ("CallStatus", "in-progress"),
+                ],
+            )
             .await;
         assert_eq!(s, StatusCode::OK, "{x}");
         x
     }
 
     pub async fn twiml_timeout(&self, sid: &str) -> String {
-        let (s, x) = self.twiml(Some("event=timeout"), &[("CallSid", sid), ("CallStatus", "in-progress")]).await;
+        let (s, x) = self
+            .twiml(
+                Some("event=timeout"),
+                &[("CallSid", sid), ("CallStatus", "in-progress")],
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{x}");
         x
     }
@@ -278,7 +330,13 @@ impl TestApp {
             Some(f) => json!({ "from": f, "to": to }),
             None => json!({ "to": to }),
         };
-        let r = self.http.post(self.url("/sandbox/calls")).json(&body).send().await.unwrap();
+        let r = self
+            .http
+            .post(self.url("/sandbox/calls"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         r.json().await.unwrap()
     }
@@ -291,7 +349,12 @@ impl TestApp {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap_or_default());
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "{}",
+            r.text().await.unwrap_or_default()
+        );
         r.json().await.unwrap()
     }
 
@@ -327,7 +390,9 @@ impl TestApp {
             number_pool: numbers.iter().map(|s| s.to_string()).collect(),
             ..MerchantSettings::default()
         };
-        let m = store.create_merchant(code, &format!("{code} 상사"), &settings).unwrap();
+        let m = store
+            .create_merchant(code, &format!("{code} 상사"), &settings)
+            .unwrap();
         let key = fieldpay_server::auth::new_api_key();
         store
             .create_api_key(&m.id, &fieldpay_server::auth::hash_secret(&key), &key[..8])
@@ -410,7 +475,10 @@ pub async fn webhook_receiver(fail_first: u32) -> (String, Receiver) {
 /// Points the demo merchant's webhooks at `url` with a fresh secret; returns the secret.
 pub fn set_webhook(app: &TestApp, url: &str) -> String {
     let store = app.store();
-    let m = store.merchant_by_code(demo::DEMO_MERCHANT_CODE).unwrap().unwrap();
+    let m = store
+        .merchant_by_code(demo::DEMO_MERCHANT_CODE)
+        .unwrap()
+        .unwrap();
     let mut settings = m.settings.clone();
     let secret = fieldpay_server::webhooks::new_secret();
     settings.webhook_url = Some(url.to_string());
@@ -421,4 +489,138 @@ pub fn set_webhook(app: &TestApp, url: &str) -> String {
 
 pub fn demo_charge(amount: i64, payer: &str) -> Value {
     json!({ "amount": amount, "goods_name": "감기약 외 2건", "payer_phone": payer })
+}
+
+// ------------------------------------------------------------------ sign-in, errors, events
+
+/// Signs a demo rep in (POST /v1/auth/login); panics unless 200.
+pub async fn login(
+    app: &TestApp,
+    rep: &str,
+    password: &str,
+) -> fieldpay_protocol::auth::TokenResponse {
+    let r = app
+        .http
+        .post(app.url("/v1/auth/login"))
+        .json(&json!({ "merchant": demo::DEMO_MERCHANT_CODE, "rep_id": rep, "password": password, "device_name": "test" }))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Reads an error answer: (HTTP status, `error.code`, `error.message`); panics unless the
+/// body is `{ "error": { "code", "message" } }` with a non-empty message.
+pub async fn api_error(r: reqwest::Response) -> (StatusCode, String, String) {
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    let v: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("error body is not JSON ({e}): {text}"));
+    let code = v["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error.code in {text}"))
+        .to_string();
+    let message = v["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error.message in {text}"))
+        .to_string();
+    assert!(!message.trim().is_empty(), "empty error message: {text}");
+    (status, code, message)
+}
+
+/// Waits until the SMS outbox has nothing pending (every text written so far was sent).
+pub async fn settle_sms(app: &TestApp) {
+    for _ in 0..400 {
+        if app.store().pending_sms(1000).unwrap().is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the SMS outbox never drained");
+}
+
+/// A client of the server-sent event stream `GET /v1/events`.
+pub struct EventStream {
+    resp: reqwest::Response,
+    buf: Vec<u8>,
+}
+
+impl EventStream {
+    pub async fn open(app: &TestApp, bearer: &str) -> EventStream {
+        let resp = app
+            .http
+            .get(app.url("/v1/events"))
+            .bearer_auth(bearer)
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        assert!(ct.starts_with("text/event-stream"), "content-type {ct}");
+        EventStream {
+            resp,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The next event as (event name, data), skipping keep-alive comments; None when nothing
+    /// comes within `within` or the stream ends.
+    pub async fn next(&mut self, within: Duration) -> Option<(String, String)> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            while let Some(pos) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let block = String::from_utf8_lossy(&self.buf[..pos]).into_owned();
+                self.buf.drain(..pos + 2);
+                let mut name = None;
+                let mut data: Vec<String> = Vec::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = Some(v.trim_start().to_string());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push(v.strip_prefix(' ').unwrap_or(v).to_string());
+                    }
+                }
+                if name.is_none() && data.is_empty() {
+                    continue; // a comment (keep-alive)
+                }
+                return Some((name.unwrap_or_else(|| "message".into()), data.join("\n")));
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.resp.chunk())
+                .await
+                .ok()?
+                .ok()??;
+            self.buf.extend_from_slice(&chunk);
+        }
+    }
+
+    /// Reads `event: charge` items until one satisfies `done`; returns every charge event read
+    /// (including that one). Panics on another event name or when none comes within 10 s.
+    pub async fn charges_until(
+        &mut self,
+        done: impl Fn(&fieldpay_protocol::charge::ChargeStatusChanged) -> bool,
+    ) -> Vec<fieldpay_protocol::charge::ChargeStatusChanged> {
+        let mut seen = Vec::new();
+        loop {
+            let Some((name, data)) = self.next(Duration::from_secs(10)).await else {
+                panic!("the awaited event never came; got {seen:?}");
+            };
+            assert_eq!(name, "charge", "{data}");
+            let e: fieldpay_protocol::charge::ChargeStatusChanged =
+                serde_json::from_str(&data).unwrap();
+            let stop = done(&e);
+            seen.push(e);
+            if stop {
+                return seen;
+            }
+        }
+    }
 }

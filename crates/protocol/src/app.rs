@@ -1,0 +1,178 @@
+//! Payloads between the app's UI and its shell (Tauri commands and events), produced by the
+//! on-device engine (`fieldpay-core`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::charge::{Charge, ChargeKind};
+use crate::error::ApiError;
+use crate::records::{Account, LedgerEntry, Order, OrderLine, OrderTotals, Product};
+
+/// How a local record stands with the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// Only on this device (a draft not sent).
+    Local,
+    /// Waiting in the outbox.
+    Queued,
+    /// The server has it.
+    Synced,
+    /// The server refused it (see sync problems).
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocalOrder {
+    pub order: Order,
+    pub sync_state: SyncState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalCharge {
+    pub charge: Charge,
+    pub sync_state: SyncState,
+}
+
+/// A refused action, shown in the sync-problems list with the server's reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncProblem {
+    pub client_id: String,
+    /// The order or charge it is about.
+    pub entity_id: String,
+    /// `upsert_order`, `sign_order`, `submit_order`, `request_charge`, `cancel_charge`.
+    pub action: String,
+    pub error: ApiError,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub signed_in: bool,
+    pub online: bool,
+    pub syncing: bool,
+    /// Actions waiting to be sent.
+    pub queued: u64,
+    /// Actions the server refused (sync problems).
+    pub problems: u64,
+    pub last_sync: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// What the engine tells the UI as it happens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum EngineEvent {
+    Status(SyncStatus),
+    ChargeChanged(Box<Charge>),
+    OrderChanged(Box<LocalOrder>),
+    /// Accounts, products or the ledger changed (reload lists).
+    RecordsChanged,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineInput {
+    pub product_id: String,
+    pub quantity: i64,
+}
+
+/// The result of checking an order against the account's credit limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum CreditCheck {
+    Ok {
+        available: i64,
+    },
+    /// Over the limit; the merchant registers it anyway (flagged).
+    Warn {
+        message: String,
+        over_by: i64,
+    },
+    /// Over the limit; the merchant refuses such orders.
+    Block {
+        message: String,
+        over_by: i64,
+    },
+}
+
+/// Receivables by age, the oldest debt paid first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Aging {
+    pub days_0_30: i64,
+    pub days_31_60: i64,
+    pub days_61_90: i64,
+    pub days_over_90: i64,
+}
+
+/// One search result row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    pub account: Account,
+    pub balance: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountDetail {
+    pub account: Account,
+    pub balance: i64,
+    pub aging: Aging,
+    /// credit_limit - balance - orders not yet registered (may be negative).
+    pub credit_available: i64,
+    pub recent_orders: Vec<LocalOrder>,
+    pub recent_charges: Vec<LocalCharge>,
+    pub ledger: Vec<LedgerEntry>,
+}
+
+/// An order being built: priced lines, totals and the credit check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderPreview {
+    pub account_id: String,
+    pub lines: Vec<OrderLine>,
+    pub totals: OrderTotals,
+    pub credit: CreditCheck,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductHit {
+    pub product: Product,
+    /// The price for the account in question (its price list), when one was given.
+    pub unit_price: i64,
+}
+
+/// One point of a hand-drawn stroke: position in canvas pixels, time in ms, pen pressure
+/// 0..1 (0.5 when the device does not report it).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    pub x: f32,
+    pub y: f32,
+    pub t: u64,
+    pub pressure: f32,
+}
+
+pub type Stroke = Vec<Point>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignatureInput {
+    pub signer_name: String,
+    pub strokes: Vec<Stroke>,
+    /// Canvas size the points are in.
+    pub width: u32,
+    pub height: u32,
+    #[serde(default)]
+    pub gps: Option<(f64, f64)>,
+}
+
+/// A charge the rep asks for (ARS 결제 요청).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargeInput {
+    pub account_id: Option<String>,
+    pub order_id: Option<String>,
+    pub amount: i64,
+    pub goods_name: String,
+    pub payer_phone: String,
+    pub payer_name: Option<String>,
+    /// Third-party payment: the orderer's name and phone (the client), when someone else pays.
+    pub orderer: Option<(String, String)>,
+    pub installments: bool,
+    pub kind: ChargeKind,
+    pub expires_in_minutes: Option<u32>,
+}
