@@ -8,7 +8,10 @@ export PATH="$HOME/.cargo/bin:$PATH"
 cargo fmt --all -- --check
 # The engine keeps its refresh token in the OS credential store: run the tests in a private
 # D-Bus session with an unlocked gnome-keyring (a Secret Service), as a desktop would have.
-exec dbus-run-session -- bash -c '
+# A throwaway keyring folder, so the login keyring is created fresh with the test password.
+keyrings=$(mktemp -d)
+trap 'rm -rf "$keyrings"' EXIT
+XDG_DATA_HOME="$keyrings" dbus-run-session -- bash -c '
   echo -n fieldpay-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   cargo test --workspace --no-fail-fast
 '

@@ -148,6 +148,26 @@ pub struct Point {
     pub pressure: f32,
 }
 
+/// The pressure of a point whose device does not report one (mouse, most fingers).
+pub const UNKNOWN_PRESSURE: f32 = 0.5;
+
+impl Point {
+    /// A point without pressure information.
+    pub fn new(x: f32, y: f32, t: u64) -> Self {
+        Point {
+            x,
+            y,
+            t,
+            pressure: UNKNOWN_PRESSURE,
+        }
+    }
+
+    /// A point with a measured pressure (0..=1).
+    pub fn with_pressure(x: f32, y: f32, t: u64, pressure: f32) -> Self {
+        Point { x, y, t, pressure }
+    }
+}
+
 pub type Stroke = Vec<Point>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,203 @@
+//! The HTTP client of the FieldPay server API (reqwest with rustls): sign-in and token
+//! refresh, pull, push, and the server-sent event stream.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use fieldpay_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
+use fieldpay_protocol::sync::{MutationBatch, MutationResults, SyncPage};
+use fieldpay_protocol::{ApiError, ErrorBody, ErrorCode};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::credentials::Credentials;
+use crate::error::{CoreError, CoreResult};
+
+pub struct ServerClient {
+    base: String,
+    http: reqwest::Client,
+    access: Mutex<Option<String>>,
+    creds: Credentials,
+}
+
+fn offline(e: reqwest::Error) -> CoreError {
+    CoreError::Offline(e.without_url().to_string())
+}
+
+async fn error_of(resp: reqwest::Response) -> CoreError {
+    let status = resp.status();
+    if status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::BAD_GATEWAY
+    {
+        return CoreError::Offline(format!("server answered {status}"));
+    }
+    match resp.json::<ErrorBody>().await {
+        Ok(b) => CoreError::Server(b.error),
+        Err(_) => CoreError::Server(ApiError::new(
+            ErrorCode::Internal,
+            format!("server answered {status}"),
+        )),
+    }
+}
+
+impl ServerClient {
+    pub fn new(base: &str, creds: Credentials) -> CoreResult<ServerClient> {
+        let base = base.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(CoreError::invalid(
+                ErrorCode::InvalidField,
+                "server address must start with http:// or https://",
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| CoreError::Other(e.to_string()))?;
+        Ok(ServerClient {
+            base,
+            http,
+            access: Mutex::new(None),
+            creds,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn access(&self) -> Option<String> {
+        self.access
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn set_access(&self, t: Option<String>) {
+        *self.access.lock().unwrap_or_else(|p| p.into_inner()) = t;
+    }
+
+    pub async fn login(&self, req: &LoginRequest) -> CoreResult<TokenResponse> {
+        let resp = self
+            .http
+            .post(format!("{}/v1/auth/login", self.base))
+            .json(req)
+            .send()
+            .await
+            .map_err(offline)?;
+        if !resp.status().is_success() {
+            return Err(error_of(resp).await);
+        }
+        let t: TokenResponse = resp.json().await.map_err(offline)?;
+        self.creds.set_refresh_token(&t.refresh_token)?;
+        self.set_access(Some(t.access_token.clone()));
+        Ok(t)
+    }
+
+    /// Gets a new access token with the stored refresh token (rotating it).
+    pub async fn refresh(&self) -> CoreResult<TokenResponse> {
+        let Some(refresh_token) = self.creds.refresh_token()? else {
+            return Err(CoreError::NotSignedIn);
+        };
+        let resp = self
+            .http
+            .post(format!("{}/v1/auth/refresh", self.base))
+            .json(&RefreshRequest { refresh_token })
+            .send()
+            .await
+            .map_err(offline)?;
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            self.creds.clear()?;
+            self.set_access(None);
+            return Err(CoreError::NotSignedIn);
+        }
+        if !resp.status().is_success() {
+            return Err(error_of(resp).await);
+        }
+        let t: TokenResponse = resp.json().await.map_err(offline)?;
+        self.creds.set_refresh_token(&t.refresh_token)?;
+        self.set_access(Some(t.access_token.clone()));
+        Ok(t)
+    }
+
+    pub fn sign_out(&self) -> CoreResult<()> {
+        self.set_access(None);
+        self.creds.clear()
+    }
+
+    /// Sends an authenticated request; a 401 refreshes the access token once and retries.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + Sync)>,
+        timeout: Option<Duration>,
+    ) -> CoreResult<reqwest::Response> {
+        for attempt in 0..2 {
+            let token = match self.access() {
+                Some(t) => t,
+                None => self.refresh().await?.access_token,
+            };
+            let mut req = self
+                .http
+                .request(method.clone(), format!("{}{}", self.base, path))
+                .bearer_auth(token);
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            if let Some(t) = timeout {
+                req = req.timeout(t);
+            }
+            let resp = req.send().await.map_err(offline)?;
+            if resp.status() == StatusCode::UNAUTHORIZED && attempt == 0 {
+                self.set_access(None);
+                continue;
+            }
+            if !resp.status().is_success() {
+                return Err(error_of(resp).await);
+            }
+            return Ok(resp);
+        }
+        Err(CoreError::NotSignedIn)
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + Sync)>,
+    ) -> CoreResult<T> {
+        self.send(method, path, body, None)
+            .await?
+            .json()
+            .await
+            .map_err(offline)
+    }
+
+    pub async fn pull(&self, cursor: i64, limit: u32) -> CoreResult<SyncPage> {
+        self.call(
+            Method::GET,
+            &format!("/v1/sync?cursor={cursor}&limit={limit}"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    pub async fn push(&self, batch: &MutationBatch) -> CoreResult<MutationResults> {
+        self.call(Method::POST, "/v1/mutations", Some(batch)).await
+    }
+
+    /// Opens the server-sent event stream (`/v1/events`); read it with `bytes_stream`. It
+    /// stays open: only the connect timeout applies.
+    pub async fn events(&self) -> CoreResult<reqwest::Response> {
+        self.send(
+            Method::GET,
+            "/v1/events",
+            None::<&()>,
+            Some(Duration::from_secs(7 * 24 * 3600)),
+        )
+        .await
+    }
+}

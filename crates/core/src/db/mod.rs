@@ -1,0 +1,769 @@
+//! The local store: rusqlite (bundled SQLite, WAL) with versioned migrations. Every local
+//! action is written with its outbox row in one transaction; every pulled page is applied in
+//! one transaction (a reader never sees half a page).
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use fieldpay_protocol::app::{LocalCharge, LocalOrder, SyncProblem, SyncState};
+use fieldpay_protocol::charge::{Charge, ChargeStatus};
+use fieldpay_protocol::records::{Account, LedgerEntry, LedgerKind, Order, OrderStatus, Product};
+use fieldpay_protocol::sync::{ChangeData, MutationKind, MutationOutcome, SyncPage};
+use fieldpay_protocol::ApiError;
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CoreError, CoreResult};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("0001_init.sql"))];
+
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// One outbox item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    pub seq: i64,
+    pub client_id: String,
+    pub entity_id: String,
+    pub op: MutationKind,
+    pub attempts: u32,
+    pub created_at: String,
+}
+
+/// The files of a signed order kept on the device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderFiles {
+    pub signature_png: Option<Vec<u8>>,
+    pub pdf: Option<Vec<u8>>,
+}
+
+pub struct Db {
+    conn: Mutex<Connection>,
+}
+
+fn state_str(s: SyncState) -> &'static str {
+    match s {
+        SyncState::Local => "local",
+        SyncState::Queued => "queued",
+        SyncState::Synced => "synced",
+        SyncState::Rejected => "rejected",
+    }
+}
+
+fn parse_state(s: &str) -> SyncState {
+    match s {
+        "local" => SyncState::Local,
+        "queued" => SyncState::Queued,
+        "rejected" => SyncState::Rejected,
+        _ => SyncState::Synced,
+    }
+}
+
+fn op_name(op: &MutationKind) -> &'static str {
+    match op {
+        MutationKind::UpsertOrder { .. } => "upsert_order",
+        MutationKind::SignOrder { .. } => "sign_order",
+        MutationKind::SubmitOrder { .. } => "submit_order",
+        MutationKind::RequestCharge { .. } => "request_charge",
+        MutationKind::CancelCharge { .. } => "cancel_charge",
+    }
+}
+
+fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: r.get(0)?,
+        code: r.get(1)?,
+        name: r.get(2)?,
+        owner_name: r.get(3)?,
+        business_number: r.get(4)?,
+        phone: r.get(5)?,
+        address: r.get(6)?,
+        credit_limit: r.get(7)?,
+        closed: r.get(8)?,
+        rep_id: r.get(9)?,
+        updated_at: r.get(10)?,
+    })
+}
+const ACCOUNT_COLS: &str = "id, code, name, owner_name, business_number, phone, address, credit_limit, closed, rep_id, updated_at";
+
+fn product_row(r: &Row<'_>) -> rusqlite::Result<Product> {
+    Ok(Product {
+        id: r.get(0)?,
+        code: r.get(1)?,
+        name: r.get(2)?,
+        unit_price: r.get(3)?,
+        unit: r.get(4)?,
+        active: r.get(5)?,
+        updated_at: r.get(6)?,
+    })
+}
+const PRODUCT_COLS: &str = "id, code, name, unit_price, unit, active, updated_at";
+
+fn has_pending(tx: &Connection, entity_id: &str) -> rusqlite::Result<bool> {
+    tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE entity_id = ?1 AND state IN ('pending', 'rejected'))",
+        [entity_id],
+        |r| r.get(0),
+    )
+}
+
+fn put_order(
+    tx: &Connection,
+    order: &Order,
+    state: SyncState,
+    png: Option<&[u8]>,
+    pdf: Option<&[u8]>,
+) -> CoreResult<()> {
+    let data = serde_json::to_string(order)?;
+    tx.execute(
+        "INSERT INTO orders (id, account_id, status, total, data, signature_png, pdf, sync_state, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, status = excluded.status,
+            total = excluded.total, data = excluded.data,
+            signature_png = COALESCE(excluded.signature_png, orders.signature_png),
+            pdf = COALESCE(excluded.pdf, orders.pdf),
+            sync_state = excluded.sync_state, updated_at = excluded.updated_at",
+        params![order.id, order.account_id, order.status.as_str(), order.totals.total, data, png, pdf, state_str(state), order.updated_at],
+    )?;
+    Ok(())
+}
+
+fn put_charge(tx: &Connection, c: &Charge, state: SyncState) -> CoreResult<()> {
+    let data = serde_json::to_string(c)?;
+    let updated = c
+        .events
+        .last()
+        .map(|e| e.at.clone())
+        .unwrap_or_else(|| c.created_at.clone());
+    tx.execute(
+        "INSERT INTO charges (id, account_id, status, amount, data, sync_state, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, status = excluded.status,
+            amount = excluded.amount, data = excluded.data, sync_state = excluded.sync_state,
+            updated_at = excluded.updated_at",
+        params![
+            c.id,
+            c.account_id,
+            c.status.as_str(),
+            c.amount,
+            data,
+            state_str(state),
+            updated
+        ],
+    )?;
+    Ok(())
+}
+
+/// Applies the server's answer to a pushed mutation to the local copy.
+fn apply_outcome(tx: &Connection, outcome: &MutationOutcome) -> CoreResult<()> {
+    if let MutationOutcome::Applied { order, charge } = outcome {
+        if let Some(o) = order {
+            let state = if has_pending(tx, &o.id)? {
+                SyncState::Queued
+            } else {
+                SyncState::Synced
+            };
+            put_order(tx, o, state, None, None)?;
+        }
+        if let Some(c) = charge {
+            let state = if has_pending(tx, &c.id)? {
+                SyncState::Queued
+            } else {
+                SyncState::Synced
+            };
+            put_charge(tx, c, state)?;
+        }
+    }
+    Ok(())
+}
+
+impl Db {
+    pub fn open(path: &Path) -> CoreResult<Db> {
+        let conn = Connection::open(path)?;
+        Self::init(conn)
+    }
+
+    pub fn open_in_memory() -> CoreResult<Db> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> CoreResult<Db> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (v, sql) in MIGRATIONS {
+            if *v > current {
+                conn.execute_batch(&format!(
+                    "BEGIN IMMEDIATE; {sql}\nPRAGMA user_version = {v}; COMMIT;"
+                ))
+                .inspect_err(|_| {
+                    let _ = conn.execute_batch("ROLLBACK");
+                })?;
+            }
+        }
+        Ok(Db {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> CoreResult<T>) -> CoreResult<T> {
+        let mut c = self.lock();
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> CoreResult<T>) -> CoreResult<T> {
+        let c = self.lock();
+        f(&c)
+    }
+
+    // ------------------------------------------------------------ sync state
+
+    pub fn get_state(&self, key: &str) -> CoreResult<Option<String>> {
+        self.read(|c| {
+            Ok(
+                c.query_row("SELECT value FROM sync_state WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
+        })
+    }
+
+    pub fn set_state(&self, key: &str, value: &str) -> CoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO sync_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn cursor(&self) -> CoreResult<i64> {
+        Ok(self
+            .get_state("cursor")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Applies one pulled page and moves the cursor, in one transaction. Orders and charges
+    /// with local changes still in the outbox keep their local version (the push answer
+    /// brings the server's).
+    pub fn apply_page(&self, page: &SyncPage) -> CoreResult<()> {
+        self.apply_page_with(page, &mut |_| {})
+    }
+
+    /// [`Db::apply_page`] with a hook called after each change (tests use it to crash in the
+    /// middle of a page).
+    pub fn apply_page_with(&self, page: &SyncPage, hook: &mut dyn FnMut(usize)) -> CoreResult<()> {
+        self.write(|tx| {
+            for (i, change) in page.changes.iter().enumerate() {
+                match &change.data {
+                    ChangeData::Account(a) => {
+                        tx.execute(
+                            &format!("INSERT OR REPLACE INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+                            params![a.id, a.code, a.name, a.owner_name, a.business_number, a.phone, a.address, a.credit_limit, a.closed, a.rep_id, a.updated_at],
+                        )?;
+                    }
+                    ChangeData::Product(p) => {
+                        tx.execute(
+                            &format!("INSERT OR REPLACE INTO products ({PRODUCT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                            params![p.id, p.code, p.name, p.unit_price, p.unit, p.active, p.updated_at],
+                        )?;
+                    }
+                    ChangeData::AccountPrice(p) => {
+                        tx.execute(
+                            "INSERT OR REPLACE INTO account_prices (account_id, product_id, unit_price) VALUES (?1, ?2, ?3)",
+                            params![p.account_id, p.product_id, p.unit_price],
+                        )?;
+                    }
+                    ChangeData::Ledger(l) => {
+                        tx.execute(
+                            "INSERT OR REPLACE INTO ledger (id, account_id, kind, amount, ref_id, memo, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                            params![l.id, l.account_id, l.kind.as_str(), l.amount, l.ref_id, l.memo, l.at],
+                        )?;
+                    }
+                    ChangeData::Order(o) => {
+                        if !has_pending(tx, &o.id)? {
+                            put_order(tx, o, SyncState::Synced, None, None)?;
+                        }
+                    }
+                    ChangeData::Charge(c) => {
+                        if !has_pending(tx, &c.id)? {
+                            put_charge(tx, c, SyncState::Synced)?;
+                        }
+                    }
+                }
+                hook(i);
+            }
+            tx.execute(
+                "INSERT INTO sync_state (key, value) VALUES ('cursor', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [page.cursor.to_string()],
+            )?;
+            Ok(())
+        })
+    }
+
+    // ------------------------------------------------------------ records
+
+    pub fn accounts(&self) -> CoreResult<Vec<Account>> {
+        self.read(|c| {
+            let mut s = c.prepare(&format!(
+                "SELECT {ACCOUNT_COLS} FROM accounts ORDER BY name"
+            ))?;
+            let rows = s
+                .query_map([], account_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
+    pub fn account(&self, id: &str) -> CoreResult<Option<Account>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                &format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1"),
+                [id],
+                account_row,
+            )
+            .optional()?)
+        })
+    }
+
+    pub fn products(&self) -> CoreResult<Vec<Product>> {
+        self.read(|c| {
+            let mut s = c.prepare(&format!(
+                "SELECT {PRODUCT_COLS} FROM products ORDER BY name"
+            ))?;
+            let rows = s
+                .query_map([], product_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
+    pub fn product(&self, id: &str) -> CoreResult<Option<Product>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                &format!("SELECT {PRODUCT_COLS} FROM products WHERE id = ?1"),
+                [id],
+                product_row,
+            )
+            .optional()?)
+        })
+    }
+
+    pub fn account_price(&self, account_id: &str, product_id: &str) -> CoreResult<Option<i64>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT unit_price FROM account_prices WHERE account_id = ?1 AND product_id = ?2",
+                params![account_id, product_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+    }
+
+    /// The receivables balance (sum of the ledger).
+    pub fn balance(&self, account_id: &str) -> CoreResult<i64> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE account_id = ?1",
+                [account_id],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    pub fn ledger(&self, account_id: &str, limit: u32) -> CoreResult<Vec<LedgerEntry>> {
+        self.read(|c| {
+            let mut s = c.prepare("SELECT id, account_id, kind, amount, ref_id, memo, at FROM ledger WHERE account_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2")?;
+            let rows = s
+                .query_map(params![account_id, limit], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, Option<String>>(4)?, r.get::<_, String>(5)?, r.get::<_, String>(6)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(id, account_id, kind, amount, ref_id, memo, at)| {
+                    Ok(LedgerEntry { id, account_id, kind: LedgerKind::parse(&kind).ok_or_else(|| CoreError::Corrupt("ledger kind".into()))?, amount, ref_id, memo, at })
+                })
+                .collect()
+        })
+    }
+
+    /// Orders of this device not yet registered by the server (they count against the credit
+    /// limit until the server's ledger has them).
+    pub fn pending_order_total(&self, account_id: &str, except: Option<&str>) -> CoreResult<i64> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT COALESCE(SUM(total), 0) FROM orders WHERE account_id = ?1 AND sync_state IN ('queued')
+                 AND status NOT IN ('registered', 'rejected', 'canceled') AND id != COALESCE(?2, '')",
+                params![account_id, except],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    /// Timestamps of the last activity (order or charge) per account, for search ranking.
+    pub fn recent_activity(&self) -> CoreResult<Vec<(String, String)>> {
+        self.read(|c| {
+            let mut s = c.prepare(
+                "SELECT account_id, MAX(updated_at) FROM (
+                    SELECT account_id, updated_at FROM orders UNION ALL
+                    SELECT account_id, updated_at FROM charges WHERE account_id IS NOT NULL
+                 ) GROUP BY account_id",
+            )?;
+            let rows = s
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
+    // ------------------------------------------------------------ orders
+
+    pub fn order(&self, id: &str) -> CoreResult<Option<LocalOrder>> {
+        self.read(|c| {
+            let row: Option<(String, String)> = c
+                .query_row(
+                    "SELECT data, sync_state FROM orders WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            row.map(|(d, s)| {
+                Ok(LocalOrder {
+                    order: serde_json::from_str(&d)?,
+                    sync_state: parse_state(&s),
+                })
+            })
+            .transpose()
+        })
+    }
+
+    pub fn order_files(&self, id: &str) -> CoreResult<OrderFiles> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT signature_png, pdf FROM orders WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(OrderFiles {
+                        signature_png: r.get(0)?,
+                        pdf: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_default())
+        })
+    }
+
+    pub fn orders(&self, account_id: Option<&str>, limit: u32) -> CoreResult<Vec<LocalOrder>> {
+        self.read(|c| {
+            let mut s = c.prepare("SELECT data, sync_state FROM orders WHERE (?1 IS NULL OR account_id = ?1) ORDER BY updated_at DESC LIMIT ?2")?;
+            let rows = s.query_map(params![account_id, limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().map(|(d, st)| Ok(LocalOrder { order: serde_json::from_str(&d)?, sync_state: parse_state(&st) })).collect()
+        })
+    }
+
+    /// Saves a draft on this device only (nothing is sent).
+    pub fn save_draft(&self, order: &Order) -> CoreResult<()> {
+        self.write(|tx| {
+            if has_pending(tx, &order.id)? {
+                return Err(CoreError::invalid(
+                    fieldpay_protocol::ErrorCode::InvalidState,
+                    "this order is already being sent",
+                ));
+            }
+            put_order(tx, order, SyncState::Local, None, None)
+        })
+    }
+
+    /// Writes the order's local state and queues its mutations, in one transaction.
+    pub fn queue_order(
+        &self,
+        order: &Order,
+        png: Option<&[u8]>,
+        pdf: Option<&[u8]>,
+        ops: &[(String, MutationKind)],
+        now: DateTime<Utc>,
+    ) -> CoreResult<()> {
+        self.write(|tx| {
+            put_order(tx, order, SyncState::Queued, png, pdf)?;
+            for (client_id, op) in ops {
+                enqueue(tx, client_id, &order.id, op, now)?;
+            }
+            Ok(())
+        })
+    }
+
+    // ------------------------------------------------------------ charges
+
+    pub fn charge(&self, id: &str) -> CoreResult<Option<LocalCharge>> {
+        self.read(|c| {
+            let row: Option<(String, String)> = c
+                .query_row(
+                    "SELECT data, sync_state FROM charges WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            row.map(|(d, s)| {
+                Ok(LocalCharge {
+                    charge: serde_json::from_str(&d)?,
+                    sync_state: parse_state(&s),
+                })
+            })
+            .transpose()
+        })
+    }
+
+    pub fn charges(&self, account_id: Option<&str>, limit: u32) -> CoreResult<Vec<LocalCharge>> {
+        self.read(|c| {
+            let mut s = c.prepare("SELECT data, sync_state FROM charges WHERE (?1 IS NULL OR account_id = ?1) ORDER BY updated_at DESC LIMIT ?2")?;
+            let rows = s.query_map(params![account_id, limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().map(|(d, st)| Ok(LocalCharge { charge: serde_json::from_str(&d)?, sync_state: parse_state(&st) })).collect()
+        })
+    }
+
+    /// Writes a charge's local state and queues its mutation in one transaction.
+    pub fn queue_charge(
+        &self,
+        charge: &Charge,
+        client_id: &str,
+        op: &MutationKind,
+        now: DateTime<Utc>,
+    ) -> CoreResult<()> {
+        self.write(|tx| {
+            put_charge(tx, charge, SyncState::Queued)?;
+            enqueue(tx, client_id, &charge.id, op, now)
+        })
+    }
+
+    /// A live status update (server-sent event or push answer) for a charge we know.
+    pub fn update_charge(&self, charge: &Charge) -> CoreResult<()> {
+        self.write(|tx| {
+            let state = if has_pending(tx, &charge.id)? {
+                SyncState::Queued
+            } else {
+                SyncState::Synced
+            };
+            put_charge(tx, charge, state)
+        })
+    }
+
+    // ------------------------------------------------------------ outbox
+
+    /// Pending items in creation order.
+    pub fn pending(&self, limit: u32) -> CoreResult<Vec<OutboxItem>> {
+        self.read(|c| {
+            let mut s = c.prepare("SELECT seq, client_id, entity_id, op, attempts, created_at FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT ?1")?;
+            let rows = s
+                .query_map([limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, u32>(4)?, r.get::<_, String>(5)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(seq, client_id, entity_id, op, attempts, created_at)| Ok(OutboxItem { seq, client_id, entity_id, op: serde_json::from_str(&op)?, attempts, created_at }))
+                .collect()
+        })
+    }
+
+    pub fn queued_count(&self) -> CoreResult<u64> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )? as u64)
+        })
+    }
+
+    pub fn note_attempt(&self, client_ids: &[String]) -> CoreResult<()> {
+        self.write(|tx| {
+            for id in client_ids {
+                tx.execute(
+                    "UPDATE outbox SET attempts = attempts + 1 WHERE client_id = ?1",
+                    [id],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Records the server's answer to one pushed item (applied: done and the server's copy
+    /// stored; rejected: kept as a sync problem and the record marked), in one transaction.
+    pub fn record_result(
+        &self,
+        client_id: &str,
+        outcome: &MutationOutcome,
+        now: DateTime<Utc>,
+    ) -> CoreResult<()> {
+        self.write(|tx| {
+            let row: Option<(String, String)> = tx
+                .query_row("SELECT entity_id, op FROM outbox WHERE client_id = ?1 AND state = 'pending'", [client_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let Some((entity_id, _op)) = row else {
+                return Ok(()); // answered already
+            };
+            match outcome {
+                MutationOutcome::Applied { .. } => {
+                    tx.execute("UPDATE outbox SET state = 'done', updated_at = ?2 WHERE client_id = ?1", params![client_id, ts(now)])?;
+                    apply_outcome(tx, outcome)?;
+                }
+                MutationOutcome::Rejected { error } => {
+                    tx.execute(
+                        "UPDATE outbox SET state = 'rejected', error_code = ?2, error_message = ?3, updated_at = ?4 WHERE client_id = ?1",
+                        params![client_id, error.code.as_str(), error.message, ts(now)],
+                    )?;
+                    mark_rejected(tx, &entity_id, &error.message)?;
+                }
+            }
+            // Items answered are removed once nothing else about the entity is outstanding.
+            tx.execute("DELETE FROM outbox WHERE state = 'done' AND entity_id = ?1 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity_id = ?1 AND o.state != 'done')", [entity_id])?;
+            Ok(())
+        })
+    }
+
+    pub fn problems(&self) -> CoreResult<Vec<SyncProblem>> {
+        self.read(|c| {
+            let mut s = c.prepare("SELECT client_id, entity_id, op, error_code, error_message, created_at FROM outbox WHERE state = 'rejected' ORDER BY seq")?;
+            let rows = s
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<String>>(4)?, r.get::<_, String>(5)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(client_id, entity_id, op, code, message, created_at)| {
+                    let op: MutationKind = serde_json::from_str(&op)?;
+                    let code = code
+                        .and_then(|c| serde_json::from_value(serde_json::Value::String(c)).ok())
+                        .unwrap_or(fieldpay_protocol::ErrorCode::Internal);
+                    Ok(SyncProblem { client_id, entity_id, action: op_name(&op).into(), error: ApiError::new(code, message.unwrap_or_default()), created_at })
+                })
+                .collect()
+        })
+    }
+
+    /// Sends a refused item again, under a new client id (the server keeps its first answer
+    /// to the old one), optionally changed (after the rep fixed what the server refused).
+    pub fn retry_problem(
+        &self,
+        client_id: &str,
+        new_client_id: &str,
+        changed: Option<&MutationKind>,
+        now: DateTime<Utc>,
+    ) -> CoreResult<()> {
+        self.write(|tx| {
+            let row: Option<(String, String)> = tx
+                .query_row("SELECT entity_id, op FROM outbox WHERE client_id = ?1 AND state = 'rejected'", [client_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let Some((entity, op)) = row else {
+                return Err(CoreError::NotFound("sync problem"));
+            };
+            let op = match changed {
+                Some(c) => serde_json::to_string(c)?,
+                None => op,
+            };
+            tx.execute(
+                "UPDATE outbox SET client_id = ?2, op = ?3, state = 'pending', attempts = 0, error_code = NULL, error_message = NULL, updated_at = ?4 WHERE client_id = ?1",
+                params![client_id, new_client_id, op, ts(now)],
+            )?;
+            tx.execute("UPDATE orders SET sync_state = 'queued' WHERE id = ?1", [&entity])?;
+            tx.execute("UPDATE charges SET sync_state = 'queued' WHERE id = ?1", [&entity])?;
+            Ok(())
+        })
+    }
+
+    /// Drops a refused item; the local record falls back (a draft order, a dropped charge).
+    pub fn discard_problem(&self, client_id: &str) -> CoreResult<()> {
+        self.write(|tx| {
+            let entity: Option<String> = tx.query_row("SELECT entity_id FROM outbox WHERE client_id = ?1 AND state = 'rejected'", [client_id], |r| r.get(0)).optional()?;
+            let Some(entity) = entity else {
+                return Err(CoreError::NotFound("sync problem"));
+            };
+            tx.execute("DELETE FROM outbox WHERE client_id = ?1", [client_id])?;
+            if !has_pending(tx, &entity)? {
+                tx.execute("UPDATE orders SET sync_state = 'local' WHERE id = ?1 AND sync_state = 'rejected'", [&entity])?;
+                tx.execute("DELETE FROM charges WHERE id = ?1 AND sync_state = 'rejected' AND status = 'queued'", [&entity])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Takes back a charge request that was never sent (no push attempt): the request leaves
+    /// the outbox and the local charge is marked canceled, all in one transaction. Returns
+    /// false (and changes nothing) when the request may have reached the server.
+    pub fn withdraw_unsent_charge(&self, charge: &Charge) -> CoreResult<bool> {
+        self.write(|tx| {
+            let sent: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM outbox WHERE entity_id = ?1 AND (attempts > 0 OR state != 'pending'))",
+                [&charge.id],
+                |r| r.get(0),
+            )?;
+            let queued: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM outbox WHERE entity_id = ?1)", [&charge.id], |r| r.get(0))?;
+            if sent || !queued {
+                return Ok(false);
+            }
+            tx.execute("DELETE FROM outbox WHERE entity_id = ?1", [&charge.id])?;
+            put_charge(tx, charge, SyncState::Local)?;
+            Ok(true)
+        })
+    }
+
+    pub fn outbox_len_all(&self) -> CoreResult<u64> {
+        self.read(|c| {
+            Ok(c.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
+        })
+    }
+}
+
+fn enqueue(
+    tx: &Transaction<'_>,
+    client_id: &str,
+    entity_id: &str,
+    op: &MutationKind,
+    now: DateTime<Utc>,
+) -> CoreResult<()> {
+    tx.execute(
+        "INSERT INTO outbox (client_id, entity_id, op, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+        params![client_id, entity_id, serde_json::to_string(op)?, ts(now)],
+    )?;
+    Ok(())
+}
+
+fn mark_rejected(tx: &Transaction<'_>, entity_id: &str, reason: &str) -> CoreResult<()> {
+    let row: Option<String> = tx
+        .query_row("SELECT data FROM orders WHERE id = ?1", [entity_id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(d) = row {
+        let mut o: Order = serde_json::from_str(&d)?;
+        o.status = OrderStatus::Rejected;
+        o.reject_reason = Some(reason.to_string());
+        tx.execute("UPDATE orders SET status = 'rejected', data = ?2, sync_state = 'rejected' WHERE id = ?1", params![entity_id, serde_json::to_string(&o)?])?;
+    }
+    let row: Option<String> = tx
+        .query_row("SELECT data FROM charges WHERE id = ?1", [entity_id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(d) = row {
+        let mut c: Charge = serde_json::from_str(&d)?;
+        if c.status == ChargeStatus::Queued {
+            c.decline_reason = Some(reason.to_string());
+        }
+        tx.execute(
+            "UPDATE charges SET data = ?2, sync_state = 'rejected' WHERE id = ?1",
+            params![entity_id, serde_json::to_string(&c)?],
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,269 @@
+//! The sync loop: push the outbox in creation order, pull by cursor page by page, follow the
+//! server-sent event stream while online; back off with jitter while offline; tell the UI.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use fieldpay_protocol::app::{EngineEvent, LocalOrder, SyncState, SyncStatus};
+use fieldpay_protocol::sync::{ChangeData, Mutation, MutationBatch, MutationOutcome};
+use futures_util::StreamExt;
+use rand::Rng;
+
+use crate::db::ts;
+use crate::engine::Engine;
+use crate::error::{CoreError, CoreResult};
+
+/// Mutations per push request.
+pub const PUSH_BATCH: u32 = 100;
+/// Changes per pull page.
+pub const PULL_PAGE: u32 = 2000;
+const IDLE_POLL: Duration = Duration::from_secs(30);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// `base * 2^attempt`, capped, with ±25% jitter so devices don't retry in step.
+pub fn backoff(base: Duration, attempt: u32) -> Duration {
+    let exp = base
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(MAX_BACKOFF);
+    let jitter = rand::rng().random_range(0.75..1.25);
+    exp.mul_f64(jitter)
+}
+
+/// The running loops of an engine; dropping it does not stop them, `stop` does.
+pub struct SyncHandle {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl SyncHandle {
+    pub fn stop(self) {
+        for t in self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Engine {
+    /// Starts the sync loop and the live event stream.
+    pub fn start(self: &Arc<Self>) -> SyncHandle {
+        let a = self.clone();
+        let b = self.clone();
+        SyncHandle {
+            tasks: vec![
+                tokio::spawn(async move { a.sync_loop().await }),
+                tokio::spawn(async move { b.event_loop().await }),
+            ],
+        }
+    }
+
+    fn set_online(&self, online: bool, error: Option<String>) {
+        self.update_status(|s| {
+            s.online = online;
+            if let Some(e) = error {
+                s.last_error = Some(e);
+            }
+        });
+    }
+
+    /// One full sync: push everything queued, then pull until up to date.
+    pub async fn sync_now(&self) -> CoreResult<SyncStatus> {
+        if self.session().is_none() {
+            return Err(CoreError::NotSignedIn);
+        }
+        let _one = self.sync_lock.lock().await;
+        self.update_status(|s| s.syncing = true);
+        let result = async {
+            self.push_all().await?;
+            self.pull_all().await
+        }
+        .await;
+        self.update_status(|s| s.syncing = false);
+        match &result {
+            Ok(()) => {
+                let now = ts(Utc::now());
+                self.db.set_state("last_sync", &now)?;
+                self.update_status(|s| {
+                    s.online = true;
+                    s.last_sync = Some(now.clone());
+                    s.last_error = None;
+                });
+            }
+            Err(CoreError::Offline(e)) => self.set_online(false, Some(e.clone())),
+            Err(e) => self.update_status(|s| s.last_error = Some(e.to_string())),
+        }
+        self.refresh_counts()?;
+        result.map(|()| self.status())
+    }
+
+    async fn push_all(&self) -> CoreResult<()> {
+        loop {
+            let items = self.db.pending(PUSH_BATCH)?;
+            if items.is_empty() {
+                return Ok(());
+            }
+            let ids: Vec<String> = items.iter().map(|i| i.client_id.clone()).collect();
+            self.db.note_attempt(&ids)?;
+            let batch = MutationBatch {
+                mutations: items
+                    .iter()
+                    .map(|i| Mutation {
+                        client_id: i.client_id.clone(),
+                        op: i.op.clone(),
+                    })
+                    .collect(),
+            };
+            let results = self.client.push(&batch).await?;
+            let now = Utc::now();
+            for r in &results.results {
+                self.db.record_result(&r.client_id, &r.outcome, now)?;
+                if let MutationOutcome::Applied { order, charge } = &r.outcome {
+                    if let Some(o) = order {
+                        if let Some(local) = self.db.order(&o.id)? {
+                            let _ = self.events.send(EngineEvent::OrderChanged(Box::new(local)));
+                        }
+                    }
+                    if let Some(c) = charge {
+                        let _ = self.events.send(EngineEvent::ChargeChanged(c.clone()));
+                    }
+                }
+                if let MutationOutcome::Rejected { error } = &r.outcome {
+                    tracing::warn!(client_id = %r.client_id, code = %error.code, "action refused by the server");
+                }
+            }
+            self.refresh_counts()?;
+            if results.results.len() < items.len() {
+                return Err(CoreError::Other(
+                    "the server answered part of a batch".into(),
+                ));
+            }
+        }
+    }
+
+    async fn pull_all(&self) -> CoreResult<()> {
+        loop {
+            let cursor = self.db.cursor()?;
+            let page = self.client.pull(cursor, PULL_PAGE).await?;
+            self.db.apply_page(&page)?;
+            let mut records = false;
+            for c in &page.changes {
+                match &c.data {
+                    ChangeData::Account(a) => {
+                        self.index_account(a);
+                        records = true;
+                    }
+                    ChangeData::Product(p) => {
+                        self.index_product(p);
+                        records = true;
+                    }
+                    ChangeData::Ledger(_) | ChangeData::AccountPrice(_) => records = true,
+                    ChangeData::Charge(ch) => {
+                        let _ = self
+                            .events
+                            .send(EngineEvent::ChargeChanged(Box::new(ch.clone())));
+                    }
+                    ChangeData::Order(o) => {
+                        let state = self
+                            .db
+                            .order(&o.id)?
+                            .map(|l| l.sync_state)
+                            .unwrap_or(SyncState::Synced);
+                        let _ = self
+                            .events
+                            .send(EngineEvent::OrderChanged(Box::new(LocalOrder {
+                                order: o.clone(),
+                                sync_state: state,
+                            })));
+                    }
+                }
+            }
+            if records {
+                let _ = self.events.send(EngineEvent::RecordsChanged);
+            }
+            if !page.has_more {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn sync_loop(self: Arc<Self>) {
+        let mut failures = 0u32;
+        loop {
+            let wait = if self.session().is_none() {
+                IDLE_POLL
+            } else {
+                match self.sync_now().await {
+                    Ok(_) => {
+                        failures = 0;
+                        IDLE_POLL
+                    }
+                    Err(CoreError::NotSignedIn) => IDLE_POLL,
+                    Err(e) => {
+                        tracing::info!(error = %e, "sync failed; will retry");
+                        failures += 1;
+                        backoff(Duration::from_millis(500), failures - 1)
+                    }
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+
+    /// Follows `/v1/events` while online: each charge event triggers a pull, so the local
+    /// copy (and the UI) gets the new status within moments.
+    async fn event_loop(self: Arc<Self>) {
+        let mut failures = 0u32;
+        loop {
+            if self.session().is_none() {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            match self.client.events().await {
+                Ok(resp) => {
+                    failures = 0;
+                    self.set_online(true, None);
+                    self.wake.notify_one();
+                    let mut stream = resp.bytes_stream();
+                    let mut buf = String::new();
+                    while let Some(chunk) = stream.next().await {
+                        let Ok(bytes) = chunk else { break };
+                        buf.push_str(&String::from_utf8_lossy(&bytes));
+                        while let Some(end) = buf.find("\n\n") {
+                            let block: String = buf.drain(..end + 2).collect();
+                            if block.lines().any(|l| l.trim() == "event: charge") {
+                                self.wake.notify_one();
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    failures += 1;
+                    if matches!(e, CoreError::Offline(_)) {
+                        self.set_online(false, Some(e.to_string()));
+                    }
+                }
+            }
+            tokio::time::sleep(backoff(Duration::from_millis(500), failures.min(8))).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_caps() {
+        let base = Duration::from_millis(500);
+        for attempt in 0..20 {
+            let d = backoff(base, attempt);
+            let nominal = base.saturating_mul(1 << attempt.min(16)).min(MAX_BACKOFF);
+            assert!(
+                d >= nominal.mul_f64(0.74) && d <= nominal.mul_f64(1.26),
+                "{attempt}: {d:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Crashes: a child process (this test binary re-run in "child" mode) is killed with SIGKILL
+//! right after a local write, before any push; and in the middle of applying a pull page.
+//! After a restart the device converges with the server, with nothing lost or doubled.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use chrono::Utc;
+use fieldpay_core::client::ServerClient;
+use fieldpay_core::credentials::Credentials;
+use fieldpay_core::db::Db;
+use fieldpay_protocol::app::{ChargeInput, SyncState};
+use fieldpay_protocol::charge::{ChargeKind, ChargeList};
+use fieldpay_protocol::records::OrderStatus;
+
+use crate::harness::*;
+
+const CHILD_ENV: &str = "FIELDPAY_CRASH_CHILD";
+const READY: &str = "CRASH-CHILD-READY";
+
+/// Runs this test binary's `crash_child` in a child process; returns it once it printed
+/// the ready mark.
+fn spawn_child(mode: &str, dir: &Path, url: &str) -> Child {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(exe)
+        .args([
+            "crash::crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, mode)
+        .env("FIELDPAY_CRASH_DIR", dir)
+        .env("FIELDPAY_CRASH_URL", url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(out).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(l)) if l.contains(READY) => break,
+            Some(Ok(_)) => continue,
+            other => panic!("child ended before it was ready: {other:?}"),
+        }
+    }
+    child
+}
+
+fn kill9(mut child: Child) {
+    // SIGKILL: no destructor, no flush, no rollback by the process.
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+}
+
+/// The child side. Ignored unless run by `spawn_child`.
+#[test]
+#[ignore]
+fn crash_child() {
+    let Ok(mode) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(std::env::var("FIELDPAY_CRASH_DIR").unwrap());
+    let url = std::env::var("FIELDPAY_CRASH_URL").unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async move {
+        match mode.as_str() {
+            "local-write" => {
+                // Offline work written locally; the process dies before pushing.
+                let e = engine_at(&dir, &url);
+                let account = e.search_accounts("익수약국", 1).unwrap().remove(0).account;
+                order(&e, &account.id, 3);
+                let input = ChargeInput {
+                    account_id: Some(account.id.clone()),
+                    order_id: None,
+                    amount: 44_000,
+                    goods_name: "크래시 테스트".into(),
+                    payer_phone: "010-9191-9292".into(),
+                    payer_name: None,
+                    orderer: None,
+                    installments: false,
+                    kind: ChargeKind::General,
+                    expires_in_minutes: None,
+                };
+                e.request_charge(&input, Utc::now()).unwrap();
+                println!("{READY}");
+            }
+            "pull-page" => {
+                // Applies a big pull page slowly; dies in the middle.
+                let db = Db::open(&dir.join("fieldpay-device.db")).unwrap();
+                let canonical = dir.canonicalize().unwrap();
+                let creds = Credentials::new(format!(
+                    "FieldPay {} {}",
+                    url.trim_end_matches('/'),
+                    canonical.display()
+                ));
+                let client = ServerClient::new(&url, creds).unwrap();
+                let page = client.pull(db.cursor().unwrap(), 5000).await.unwrap();
+                assert!(page.changes.len() > 100);
+                db.apply_page_with(&page, &mut |i| {
+                    if i == 100 {
+                        println!("{READY}");
+                    }
+                    if i >= 100 {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                })
+                .unwrap();
+            }
+            other => panic!("unknown mode {other}"),
+        }
+        std::thread::sleep(Duration::from_secs(120));
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_local_write_converges_exactly_once() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = signed_in(dir.path(), &server.base).await;
+    e.sync_now().await.unwrap();
+    drop(e);
+    let child = spawn_child("local-write", dir.path(), &server.base);
+    kill9(child);
+    // Restart: the queued work is still there and goes out once.
+    let e = engine_at(dir.path(), &server.base);
+    assert_eq!(e.status().queued, 4, "{:?}", e.status());
+    settle(&e, 20).await;
+    settle(&e, 2).await;
+    let list: ChargeList = server
+        .api_get("/v1/charges?payer_phone=010-9191-9292")
+        .await;
+    assert_eq!(list.items.len(), 1);
+    let orders = e.orders(None, 10).unwrap();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].order.status, OrderStatus::Registered);
+    assert_eq!(orders[0].sync_state, SyncState::Synced);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_in_the_middle_of_a_pull_page_applies_nothing_of_it() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Signed in, nothing pulled yet.
+    let e = signed_in(dir.path(), &server.base).await;
+    drop(e);
+    let child = spawn_child("pull-page", dir.path(), &server.base);
+    kill9(child);
+    let db = Db::open(&dir.path().join("fieldpay-device.db")).unwrap();
+    assert_eq!(db.cursor().unwrap(), 0, "the cursor did not move");
+    assert_eq!(
+        db.accounts().unwrap().len(),
+        0,
+        "no part of the page is visible"
+    );
+    drop(db);
+    let e = engine_at(dir.path(), &server.base);
+    e.sync_now().await.unwrap();
+    assert_eq!(e.search_accounts("약", 100).unwrap().len(), 50);
+}

@@ -1,0 +1,318 @@
+//! A loopback TCP proxy between the engine and the server that drops requests, drops
+//! responses after the server acted, delays, and answers 500 — 200 seeded rounds; after them
+//! device and server agree, nothing lost, nothing doubled.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use fieldpay_protocol::app::{ChargeInput, SyncState};
+use fieldpay_protocol::charge::{ChargeKind, ChargeList, ChargeStatus};
+use fieldpay_protocol::records::OrderStatus;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::harness::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    Pass,
+    /// Close the connection without forwarding the request.
+    DropRequest,
+    /// Forward the request, wait for the server to answer, then close without forwarding it.
+    DropResponse,
+    Delay(u64),
+    /// Answer 500 without forwarding.
+    Error500,
+}
+
+/// Small deterministic generator (tests must not depend on a random seed).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+struct Proxy {
+    addr: SocketAddr,
+    /// Faults for the next connections, in order; Pass when empty.
+    plan: Arc<Mutex<Vec<Fault>>>,
+    /// Faults actually applied.
+    injected: Arc<AtomicU64>,
+}
+
+/// Reads one HTTP/1.1 message (headers and a Content-Length body) from a stream.
+async fn read_message(s: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::with_capacity(8 * 1024);
+    let mut chunk = vec![0u8; 64 * 1024];
+    let header_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..header_end]).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    while buf.len() < header_end + len {
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Some(buf)
+}
+
+/// One request per connection (the answer says `connection: close`), so every request meets
+/// its own fault.
+async fn pipe(mut client: TcpStream, upstream: SocketAddr, fault: Fault) {
+    let Some(request) = read_message(&mut client).await else {
+        return;
+    };
+    match fault {
+        Fault::DropRequest => return,
+        Fault::Error500 => {
+            let _ = client.write_all(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
+            return;
+        }
+        Fault::Delay(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+        Fault::DropResponse | Fault::Pass => {}
+    }
+    let Ok(mut server) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    if server.write_all(&request).await.is_err() {
+        return;
+    }
+    let Some(response) = read_message(&mut server).await else {
+        return;
+    };
+    if fault == Fault::DropResponse {
+        // The server acted; its answer is lost.
+        return;
+    }
+    let line_end = response.windows(2).position(|w| w == b"\r\n").unwrap_or(0) + 2;
+    let mut out = response[..line_end].to_vec();
+    out.extend_from_slice(b"connection: close\r\n");
+    out.extend_from_slice(&response[line_end..]);
+    let _ = client.write_all(&out).await;
+}
+
+impl Proxy {
+    async fn start(upstream: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let plan: Arc<Mutex<Vec<Fault>>> = Arc::default();
+        let injected = Arc::new(AtomicU64::new(0));
+        let (p2, s2) = (plan.clone(), injected.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let fault = {
+                    let mut p = p2.lock().unwrap();
+                    if p.is_empty() {
+                        Fault::Pass
+                    } else {
+                        p.remove(0)
+                    }
+                };
+                if fault != Fault::Pass {
+                    s2.fetch_add(1, Ordering::Relaxed);
+                }
+                tokio::spawn(pipe(sock, upstream, fault));
+            }
+        });
+        Proxy {
+            addr,
+            plan,
+            injected,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_rounds_of_network_faults_converge() {
+    let server = Server::start().await;
+    let proxy = Proxy::start(server.addr).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{}", proxy.addr);
+    let e = signed_in(dir.path(), &url).await;
+    settle(&e, 20).await;
+    let accounts = e.search_accounts("약국", 20).unwrap();
+    assert!(accounts.len() >= 5);
+
+    let mut rng = Lcg(0x5eed_f1e1d_9a7);
+    let mut charges = Vec::new();
+    let mut orders = Vec::new();
+    let mut canceled = HashSet::new();
+    for round in 0..200u64 {
+        // Some local work.
+        match rng.below(10) {
+            0 => {
+                let a = &accounts[rng.below(accounts.len() as u64) as usize].account;
+                orders.push(order(&e, &a.id, 1));
+            }
+            1 if !charges.is_empty() => {
+                let id: &String = &charges[rng.below(charges.len() as u64) as usize];
+                if let Ok(c) = e.charge(id) {
+                    if !c.charge.status.is_final() && canceled.insert(id.clone()) {
+                        e.cancel_charge(id, Some("test"), Utc::now()).unwrap();
+                    }
+                }
+            }
+            _ => {
+                let phone = format!("010-{:04}-{:04}", 1000 + round, 2000 + rng.below(5000));
+                let input = ChargeInput {
+                    account_id: None,
+                    order_id: None,
+                    amount: 1_000 + (rng.below(90) as i64) * 1_000,
+                    goods_name: format!("라운드 {round}"),
+                    payer_phone: phone,
+                    payer_name: None,
+                    orderer: None,
+                    installments: false,
+                    kind: ChargeKind::General,
+                    expires_in_minutes: None,
+                };
+                charges.push(e.request_charge(&input, Utc::now()).unwrap().charge.id);
+            }
+        }
+        // The network misbehaves for the next few connections.
+        {
+            let mut plan = proxy.plan.lock().unwrap();
+            plan.clear();
+            for _ in 0..rng.below(4) {
+                plan.push(match rng.below(5) {
+                    0 => Fault::DropRequest,
+                    1 => Fault::DropResponse,
+                    2 => Fault::Delay(rng.below(150)),
+                    3 => Fault::Error500,
+                    _ => Fault::Pass,
+                });
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(20), e.sync_now()).await;
+    }
+    proxy.plan.lock().unwrap().clear();
+    settle(&e, 50).await;
+    let injected = proxy.injected.load(Ordering::Relaxed);
+    assert!(injected >= 100, "faults injected: {injected}");
+
+    // Every charge exists on the server exactly once, with the device's id, and the device
+    // holds the server's status.
+    let mut on_server: HashMap<String, ChargeStatus> = HashMap::new();
+    let mut after = String::new();
+    loop {
+        let page: ChargeList = server
+            .api_get(&format!("/v1/charges?limit=200{after}"))
+            .await;
+        for c in &page.items {
+            assert!(
+                on_server.insert(c.id.clone(), c.status).is_none(),
+                "charge {} listed twice",
+                c.id
+            );
+        }
+        match page.next {
+            Some(n) => after = format!("&after={n}"),
+            None => break,
+        }
+    }
+    // Charges canceled before they were ever sent stay on the device only.
+    let mut withdrawn = 0;
+    for id in &charges {
+        let local = e.charge(id).unwrap();
+        if local.sync_state == SyncState::Local {
+            assert_eq!(local.charge.status, ChargeStatus::Canceled, "{id}");
+            assert!(
+                !on_server.contains_key(id),
+                "{id} was withdrawn but reached the server"
+            );
+            withdrawn += 1;
+            continue;
+        }
+        assert_eq!(local.sync_state, SyncState::Synced, "{id}");
+        assert_eq!(Some(&local.charge.status), on_server.get(id), "{id}");
+        let expected = if canceled.contains(id) {
+            ChargeStatus::Canceled
+        } else {
+            ChargeStatus::SmsSent
+        };
+        let ok = local.charge.status == expected
+            || (expected == ChargeStatus::SmsSent
+                && local.charge.status == ChargeStatus::Requested);
+        assert!(ok, "{id}: {:?}", local.charge.status);
+    }
+    assert_eq!(
+        on_server.len() + withdrawn,
+        charges.len(),
+        "nothing lost, nothing doubled"
+    );
+    eprintln!(
+        "fault rounds: {} charges ({withdrawn} withdrawn unsent), {} orders, {injected} faults injected",
+        charges.len(),
+        orders.len()
+    );
+    // One bill text per charge.
+    let store = server.state().store.clone();
+    for id in charges.iter().take(30) {
+        let c = store.charge_any(id).unwrap().unwrap();
+        let bills = store
+            .sms_for_phone(&c.payer_phone, 50)
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.kind == "bill" && s.charge_id.as_deref() == Some(id))
+            .count();
+        assert_eq!(bills, 1, "{id}");
+    }
+    // Orders registered once each; balances agree.
+    for id in &orders {
+        let o = e.order(id).unwrap();
+        assert_eq!(
+            o.order.status,
+            OrderStatus::Registered,
+            "{id}: {:?}",
+            o.order.reject_reason
+        );
+        let s: fieldpay_protocol::records::Order =
+            server.api_get(&format!("/v1/orders/{id}")).await;
+        assert_eq!(s.number, o.order.number);
+    }
+    for a in &accounts {
+        let srv: serde_json::Value = server
+            .api_get(&format!("/v1/accounts/{}", a.account.id))
+            .await;
+        let local = e
+            .account_detail(&a.account.id, Utc::now().date_naive())
+            .unwrap()
+            .balance;
+        assert_eq!(
+            srv["balance"].as_i64().unwrap(),
+            local,
+            "balance of {}",
+            a.account.name
+        );
+    }
+    assert!(e.problems().unwrap().is_empty());
+}
