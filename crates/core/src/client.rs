@@ -5,6 +5,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use fieldpay_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
+use fieldpay_protocol::charge::{Charge, RefundCharge};
+use fieldpay_protocol::settlement::SettlementReport;
 use fieldpay_protocol::sync::{MutationBatch, MutationResults, SyncPage};
 use fieldpay_protocol::{ApiError, ErrorBody, ErrorCode};
 use reqwest::{Method, StatusCode};
@@ -187,6 +189,34 @@ impl ServerClient {
 
     pub async fn push(&self, batch: &MutationBatch) -> CoreResult<MutationResults> {
         self.call(Method::POST, "/v1/mutations", Some(batch)).await
+    }
+
+    pub async fn refund(&self, charge_id: &str, reason: Option<&str>) -> CoreResult<Charge> {
+        let body = RefundCharge {
+            reason: reason.map(str::to_string),
+        };
+        self.call(
+            Method::POST,
+            &format!("/v1/charges/{charge_id}/refund"),
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn resend_bill(&self, charge_id: &str) -> CoreResult<Charge> {
+        self.call(
+            Method::POST,
+            &format!("/v1/charges/{charge_id}/resend"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// `date` as `YYYY-MM-DD` (KST); today when None.
+    pub async fn settlement(&self, date: Option<&str>) -> CoreResult<SettlementReport> {
+        let q = date.map(|d| format!("?date={d}")).unwrap_or_default();
+        self.call(Method::GET, &format!("/v1/settlement{q}"), None::<&()>)
+            .await
     }
 
     /// Opens the server-sent event stream (`/v1/events`); read it with `bytes_stream`. It

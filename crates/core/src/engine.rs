@@ -138,24 +138,34 @@ impl Engine {
         Ok(())
     }
 
-    pub(crate) fn index_account(&self, a: &Account) {
-        let mut idx = self.accounts.write().unwrap_or_else(|p| p.into_inner());
-        idx.upsert(account_doc(a, 0));
-    }
-
-    pub(crate) fn index_product(&self, p: &fieldpay_protocol::records::Product) {
-        let mut idx = self.products.write().unwrap_or_else(|p| p.into_inner());
-        if p.active {
-            idx.upsert(SearchDoc {
+    /// Puts pulled accounts and products into the search indexes (one rebuild at most per
+    /// batch; accounts keep their recent-activity rank).
+    pub(crate) fn index_pulled(
+        &self,
+        accounts: &[&Account],
+        products: &[&fieldpay_protocol::records::Product],
+    ) {
+        if !accounts.is_empty() {
+            let mut idx = self.accounts.write().unwrap_or_else(|p| p.into_inner());
+            let docs: Vec<SearchDoc> = accounts
+                .iter()
+                .map(|a| account_doc(a, idx.recent(&a.id).unwrap_or(0)))
+                .collect();
+            idx.extend(docs);
+        }
+        if !products.is_empty() {
+            let mut idx = self.products.write().unwrap_or_else(|p| p.into_inner());
+            for p in products.iter().filter(|p| !p.active) {
+                idx.remove(&p.id);
+            }
+            idx.extend(products.iter().filter(|p| p.active).map(|p| SearchDoc {
                 id: p.id.clone(),
                 name: p.name.clone(),
                 code: p.code.clone(),
                 phone: String::new(),
                 business_number: String::new(),
                 recent: 0,
-            });
-        } else {
-            idx.remove(&p.id);
+            }));
         }
     }
 
@@ -753,6 +763,56 @@ impl Engine {
             charge: local.charge,
             sync_state: SyncState::Queued,
         })
+    }
+
+    /// Full refund of an approved payment (needs the network: the card company must agree).
+    pub async fn refund_charge(
+        &self,
+        charge_id: &str,
+        reason: Option<&str>,
+    ) -> CoreResult<LocalCharge> {
+        self.require_session()?;
+        let reason = match reason.map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) => Some(
+                fieldpay_protocol::rules::parse_text("reason", r, 200)
+                    .map_err(CoreError::Server)?,
+            ),
+            None => None,
+        };
+        let c = self.client.refund(charge_id, reason.as_deref()).await?;
+        self.store_live_charge(c)
+    }
+
+    /// Texts the bill to the payer again (needs the network).
+    pub async fn resend_charge_sms(&self, charge_id: &str) -> CoreResult<LocalCharge> {
+        self.require_session()?;
+        let c = self.client.resend_bill(charge_id).await?;
+        self.store_live_charge(c)
+    }
+
+    /// The day's settlement by card company and by rep (needs the network).
+    pub async fn daily_closing(
+        &self,
+        date: Option<&str>,
+    ) -> CoreResult<fieldpay_protocol::settlement::SettlementReport> {
+        self.require_session()?;
+        if let Some(d) = date {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                CoreError::invalid(
+                    ErrorCode::InvalidField,
+                    "날짜는 YYYY-MM-DD (date must be YYYY-MM-DD)",
+                )
+            })?;
+        }
+        self.client.settlement(date).await
+    }
+
+    fn store_live_charge(&self, c: Charge) -> CoreResult<LocalCharge> {
+        self.db.update_charge(&c)?;
+        let local = self.charge(&c.id)?;
+        let _ = self.events.send(EngineEvent::ChargeChanged(Box::new(c)));
+        self.wake.notify_one();
+        Ok(local)
     }
 
     /// Sends a refused action again (the rep fixed the cause elsewhere, e.g. the account was

@@ -145,14 +145,16 @@ impl Engine {
             let page = self.client.pull(cursor, PULL_PAGE).await?;
             self.db.apply_page(&page)?;
             let mut records = false;
+            let mut accounts = Vec::new();
+            let mut products = Vec::new();
             for c in &page.changes {
                 match &c.data {
                     ChangeData::Account(a) => {
-                        self.index_account(a);
+                        accounts.push(a);
                         records = true;
                     }
                     ChangeData::Product(p) => {
-                        self.index_product(p);
+                        products.push(p);
                         records = true;
                     }
                     ChangeData::Ledger(_) | ChangeData::AccountPrice(_) => records = true,
@@ -176,6 +178,7 @@ impl Engine {
                     }
                 }
             }
+            self.index_pulled(&accounts, &products);
             if records {
                 let _ = self.events.send(EngineEvent::RecordsChanged);
             }

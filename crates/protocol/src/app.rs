@@ -196,3 +196,16 @@ pub struct ChargeInput {
     pub kind: ChargeKind,
     pub expires_in_minutes: Option<u32>,
 }
+
+/// What the shell tells the UI at start and after sign-in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppInfo {
+    pub version: String,
+    /// The embedded sandbox server is running (its address is `server_url`).
+    pub sandbox: bool,
+    pub server_url: Option<String>,
+    /// The sandbox phone page, in sandbox mode.
+    pub sandbox_phone_url: Option<String>,
+    pub session: Option<crate::auth::RepInfo>,
+    pub status: SyncStatus,
+}

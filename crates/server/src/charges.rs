@@ -147,6 +147,41 @@ pub async fn cancel(
     Ok(rec)
 }
 
+/// Texts the bill again (the payer lost or missed it). Only while the charge waits for payment.
+pub async fn resend_bill(
+    state: &AppState,
+    merchant_id: &str,
+    charge_id: &str,
+) -> AppResult<ChargeRecord> {
+    let m = merchant(state, merchant_id).await?;
+    let (mid, cid) = (merchant_id.to_string(), charge_id.to_string());
+    let rec = state
+        .db(move |s| s.charge(&mid, &cid))
+        .await?
+        .ok_or_else(|| AppError::not_found("charge"))?;
+    if !rec.bound || !rec.charge.status.is_pending() {
+        return Err(AppError::new(
+            ErrorCode::InvalidState,
+            format!("a {} charge has no bill to send again", rec.charge.status),
+        ));
+    }
+    let expires =
+        crate::clock::parse_ts(&rec.charge.expires_at).unwrap_or_else(|| state.clock.now());
+    let sms = NewSms {
+        to: rec.payer_phone.clone(),
+        kind: "bill",
+        body: crate::messages::bill(&m.name, &rec, expires),
+    };
+    let now = state.clock.now();
+    let (mid, cid) = (merchant_id.to_string(), charge_id.to_string());
+    state
+        .db(move |s| s.enqueue_sms(&mid, Some(&cid), &sms, now))
+        .await?;
+    state.wake.notify_one();
+    tracing::info!(charge_id, "bill text sent again");
+    Ok(rec)
+}
+
 /// Full refund of an approved charge through the card connector.
 pub async fn refund(
     state: &AppState,

@@ -546,6 +546,16 @@ impl SearchIndex {
         }
     }
 
+    /// The recency of a document, if the index has it (e.g. to keep it when upserting a
+    /// changed account).
+    pub fn recent(&self, id: &str) -> Option<i64> {
+        match self.slots[*self.ids.get(id)? as usize] {
+            Loc::Main(ord) => Some(self.main.doc(ord).recent),
+            Loc::Delta(i) => Some(self.delta[i].recent),
+            Loc::Free => None,
+        }
+    }
+
     /// Number of documents.
     pub fn len(&self) -> usize {
         self.ids.len()

@@ -1085,7 +1085,7 @@ impl Segment {
             (build_names(), build_rest())
         };
         let mut alive = vec![u64::MAX; (n as usize).div_ceil(64)];
-        if n % 64 != 0 {
+        if !n.is_multiple_of(64) {
             if let Some(last) = alive.last_mut() {
                 *last = (1u64 << (n % 64)) - 1;
             }

@@ -334,6 +334,9 @@ fn set_recent_changes_the_order() {
     assert_eq!(ids(&idx.search("익수", 5)), vec!["a01", "a22"]);
     idx.set_recent("unknown", 5);
     assert_eq!(idx.len(), fixture().len());
+    assert_eq!(idx.recent("a22"), Some(-1));
+    assert_eq!(idx.recent("a01"), Some(100));
+    assert_eq!(idx.recent("unknown"), None);
 }
 
 #[test]

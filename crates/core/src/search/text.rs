@@ -129,7 +129,7 @@ pub(crate) fn lv_index(c: char) -> u32 {
 /// Whether a syllable has a final consonant (받침). Only meaningful for syllables.
 #[inline]
 pub(crate) fn has_final(c: char) -> bool {
-    (c as u32).wrapping_sub(SBASE) % TCOUNT != 0
+    !(c as u32).wrapping_sub(SBASE).is_multiple_of(TCOUNT)
 }
 
 /// A compound consonant jamo, as a Korean IME produces from two consonants typed in a row
@@ -170,7 +170,7 @@ fn in_range(u: u32, lo: u32, hi: u32) -> bool {
 /// Normalise `s` into searchable units, appended to `out`:
 /// conjoining jamo sequences are composed into syllables (NFC for Hangul), stray conjoining
 /// jamo become compatibility jamo, full-width ASCII becomes ASCII, everything is lowercased,
-/// and whitespace is dropped unless `keep_ws`.
+/// zero-width characters are dropped, and whitespace is dropped unless `keep_ws`.
 pub(crate) fn normalize_into(s: &str, keep_ws: bool, out: &mut Vec<char>) {
     let mut it = s.chars().map(fold_width).peekable();
     while let Some(c) = it.next() {
@@ -234,6 +234,11 @@ pub(crate) fn normalize_into(s: &str, keep_ws: bool, out: &mut Vec<char>) {
             }
             continue;
         }
+        // Invisible characters that pasted or imported text carries (zero-width space and
+        // joiners, word joiner, byte order mark).
+        if matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}') {
+            continue;
+        }
         out.extend(c.to_lowercase());
     }
 }
@@ -294,6 +299,7 @@ mod tests {
         assert_eq!(norm("하\u{11AB}"), "한");
         assert_eq!(norm("ＡＢＣ Pharm"), "abcpharm");
         assert_eq!(norm(" 온누리약국\u{3000}종로점 "), "온누리약국종로점");
+        assert_eq!(norm("\u{FEFF}익수\u{200B}제약"), "익수제약");
         assert_eq!(norm("\u{1100}"), "ㄱ");
         assert_eq!(norm("\u{1161}"), "ㅏ");
         assert_eq!(norm("\u{11A8}"), "ㄱ");

@@ -336,3 +336,82 @@ async fn a_charge_canceled_before_it_was_sent_never_reaches_the_payer() {
     assert_eq!(list.items.len(), 1);
     assert_eq!(list.items[0].status, ChargeStatus::Canceled);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resend_refund_and_daily_closing_go_through_the_server() {
+    let mut server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = signed_in(dir.path(), &server.base).await;
+    let ch = e
+        .request_charge(&charge_input(None, 15_000, "010-8181-8282"), Utc::now())
+        .unwrap();
+    e.sync_now().await.unwrap();
+    e.resend_charge_sms(&ch.charge.id).await.unwrap();
+    let store = server.state().store.clone();
+    let mut bills = 0;
+    for _ in 0..100 {
+        bills = store
+            .sms_for_phone("01081818282", 10)
+            .unwrap()
+            .iter()
+            .filter(|s| s.kind == "bill")
+            .count();
+        if bills == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(bills, 2, "the bill was texted again");
+    // Paid on the sandbox phone, then refunded from the device.
+    let vn = e
+        .charge(&ch.charge.id)
+        .unwrap()
+        .charge
+        .virtual_number
+        .unwrap();
+    let http = server.http();
+    let t: serde_json::Value = http
+        .post(format!("{}/sandbox/calls", server.base))
+        .json(&json!({"from": "010-8181-8282", "to": vn}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = t["call_id"].as_str().unwrap().to_string();
+    for k in ["1", "4579730000000013#", "1230", "800101#", "12"] {
+        http.post(format!("{}/sandbox/calls/{id}/input", server.base))
+            .json(&json!({"digits": k}))
+            .send()
+            .await
+            .unwrap();
+    }
+    e.sync_now().await.unwrap();
+    assert_eq!(
+        e.charge(&ch.charge.id).unwrap().charge.status,
+        ChargeStatus::Approved
+    );
+    let r = e
+        .refund_charge(&ch.charge.id, Some("고객 요청"))
+        .await
+        .unwrap();
+    assert_eq!(r.charge.status, ChargeStatus::Refunded);
+    let day = e.daily_closing(None).await.unwrap();
+    assert_eq!(day.total.approved_count, 1);
+    assert_eq!(day.total.refunded_count, 1);
+    assert_eq!(day.total.net_amount, 0);
+    assert!(day.by_card_company.iter().any(|r| r.name == "KB국민카드"));
+    assert_eq!(
+        e.daily_closing(Some("27-11-2026"))
+            .await
+            .unwrap_err()
+            .to_api()
+            .code,
+        ErrorCode::InvalidField
+    );
+    // Offline: a clear error, nothing changes.
+    server.stop().await;
+    let err = e.resend_charge_sms(&ch.charge.id).await.unwrap_err();
+    assert_eq!(err.to_api().code, ErrorCode::Unavailable);
+}

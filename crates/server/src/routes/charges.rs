@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/charges/{id}", get(read))
         .route("/v1/charges/{id}/cancel", post(cancel))
         .route("/v1/charges/{id}/refund", post(refund))
+        .route("/v1/charges/{id}/resend", post(resend))
 }
 
 /// The charge as the API shows it: with the receipt link once paid.
@@ -213,5 +214,14 @@ async fn refund(
     let reason = optional_body::<RefundCharge>(&body)?.and_then(|b| b.reason);
     let reason = crate::domain::parse_optional_text("reason", reason.as_deref(), 200)?;
     let rec = charges::refund(&state, &caller.merchant_id, &id, reason).await?;
+    Ok(Json(view(&state, rec)))
+}
+
+async fn resend(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<Charge>> {
+    let rec = charges::resend_bill(&state, &caller.merchant_id, &id).await?;
     Ok(Json(view(&state, rec)))
 }

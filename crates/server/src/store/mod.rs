@@ -454,6 +454,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<RegisteredCard>>;
 
     // --- SMS outbox and log
+    /// Queues a text about a charge (e.g. the bill again, at the rep's request).
+    fn enqueue_sms(
+        &self,
+        merchant_id: &str,
+        charge_id: Option<&str>,
+        sms: &NewSms,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
     fn pending_sms(&self, limit: u32) -> StoreResult<Vec<SmsRecord>>;
     fn mark_sms(&self, id: i64, sent: bool, now: DateTime<Utc>) -> StoreResult<()>;
     fn sms_for_phone(&self, phone: &str, limit: u32) -> StoreResult<Vec<SmsRecord>>;

@@ -1623,6 +1623,23 @@ impl Store for SqliteStore {
         })
     }
 
+    fn enqueue_sms(
+        &self,
+        merchant_id: &str,
+        charge_id: Option<&str>,
+        sms: &NewSms,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let now = ts(now);
+        self.write(|tx| {
+            let fx = Effects {
+                sms: vec![sms.clone()],
+                webhooks: Vec::new(),
+            };
+            apply_effects(tx, merchant_id, charge_id, &fx, &now)
+        })
+    }
+
     fn pending_sms(&self, limit: u32) -> StoreResult<Vec<SmsRecord>> {
         self.read(|c| {
             let mut stmt = c.prepare(
