@@ -112,10 +112,26 @@ async fn create_charge_answers_201_with_defaults() {
     // Read back: the same charge (the bill text may have gone out meanwhile: sms_sent).
     let read = app.get_charge(&c.id).await;
     assert_eq!(
-        (&read.id, read.amount, &read.virtual_number, &read.expires_at, &read.created_at),
-        (&c.id, c.amount, &c.virtual_number, &c.expires_at, &c.created_at)
+        (
+            &read.id,
+            read.amount,
+            &read.virtual_number,
+            &read.expires_at,
+            &read.created_at
+        ),
+        (
+            &c.id,
+            c.amount,
+            &c.virtual_number,
+            &c.expires_at,
+            &c.created_at
+        )
     );
-    assert!(matches!(read.status, ChargeStatus::Requested | ChargeStatus::SmsSent), "{:?}", read.status);
+    assert!(
+        matches!(read.status, ChargeStatus::Requested | ChargeStatus::SmsSent),
+        "{:?}",
+        read.status
+    );
     assert_eq!(read.events[0], c.events[0]);
 
     // A second pending charge to the same payer gets another number; expiry per request.
