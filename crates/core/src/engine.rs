@@ -92,6 +92,8 @@ impl Engine {
         let session: Option<RepInfo> = db
             .get_state("session")?
             .and_then(|s| serde_json::from_str(&s).ok());
+        let last_sync = db.get_state("last_sync")?;
+        let last_error = db.get_state("last_error")?.filter(|e| !e.is_empty());
         let engine = Engine {
             config,
             db,
@@ -102,6 +104,8 @@ impl Engine {
             wake: Notify::new(),
             status: Mutex::new(SyncStatus {
                 signed_in: session.is_some(),
+                last_sync,
+                last_error,
                 ..SyncStatus::default()
             }),
             session: Mutex::new(session),

@@ -82,14 +82,21 @@ impl Engine {
             Ok(()) => {
                 let now = ts(Utc::now());
                 self.db.set_state("last_sync", &now)?;
+                self.db.set_state("last_error", "")?;
                 self.update_status(|s| {
                     s.online = true;
                     s.last_sync = Some(now.clone());
                     s.last_error = None;
                 });
             }
-            Err(CoreError::Offline(e)) => self.set_online(false, Some(e.clone())),
-            Err(e) => self.update_status(|s| s.last_error = Some(e.to_string())),
+            Err(CoreError::Offline(e)) => {
+                self.db.set_state("last_error", e)?;
+                self.set_online(false, Some(e.clone()))
+            }
+            Err(e) => {
+                self.db.set_state("last_error", &e.to_string())?;
+                self.update_status(|s| s.last_error = Some(e.to_string()))
+            }
         }
         self.refresh_counts()?;
         result.map(|()| self.status())

@@ -130,6 +130,10 @@ async fn killed_after_local_write_converges_exactly_once() {
     // Restart: the queued work is still there and goes out once.
     let e = engine_at(dir.path(), &server.base);
     assert_eq!(e.status().queued, 4, "{:?}", e.status());
+    assert!(
+        e.status().last_sync.is_some(),
+        "the last sync time survives a restart"
+    );
     settle(&e, 20).await;
     settle(&e, 2).await;
     let list: ChargeList = server
