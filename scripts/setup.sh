@@ -5,9 +5,11 @@ set -euo pipefail
 
 need_apt=()
 # build tools; libdbus for the OS credential store (keyring); dbus + gnome-keyring to run it
-# headless in tests; poppler-utils to check purchase-order PDFs.
+# headless in tests; poppler-utils to check purchase-order PDFs; for the SIP endpoint:
+# espeak-ng + sox make the prompt audio, sipp (sip-tester) and baresip are the softphones
+# of its tests.
 for pkg in build-essential pkg-config ca-certificates curl libdbus-1-dev dbus dbus-x11 gnome-keyring \
-    keyutils poppler-utils; do
+    keyutils poppler-utils espeak-ng sox sip-tester baresip-core; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

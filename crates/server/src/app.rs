@@ -179,12 +179,17 @@ pub struct Running {
     pub state: AppState,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     worker: tokio::task::JoinHandle<()>,
+    /// The SIP endpoint when `sip_listen` is set.
+    pub sip: Option<crate::telephony::sip::SipEndpoint>,
 }
 
 impl Running {
     /// Stops taking requests, lets running ones finish, stops the worker.
     pub async fn shutdown(self) {
         let _ = self.state.shutdown.send(true);
+        if let Some(sip) = self.sip {
+            sip.stop().await;
+        }
         let _ = self.server.await;
         let _ = self.worker.await;
     }
@@ -193,6 +198,10 @@ impl Running {
 /// Binds `listener` and serves until [`Running::shutdown`].
 pub async fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
+    let sip = match state.settings.sip_listen {
+        Some(at) => Some(crate::telephony::sip::start(state.clone(), at).await?),
+        None => None,
+    };
     let app = router(state.clone());
     let s2 = state.clone();
     let server = tokio::spawn(async move {
@@ -206,5 +215,6 @@ pub async fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Run
         state,
         server,
         worker,
+        sip,
     })
 }

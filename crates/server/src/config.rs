@@ -25,6 +25,8 @@ pub struct Settings {
     pub webhook_retry_secs: Vec<u64>,
     /// How often the expiry sweeper and the webhook worker look for due work.
     pub tick_ms: u64,
+    /// SIP endpoint address (UDP and TCP), e.g. `0.0.0.0:5060`; None = no SIP.
+    pub sip_listen: Option<SocketAddr>,
 }
 
 impl Default for Settings {
@@ -39,6 +41,7 @@ impl Default for Settings {
             refresh_token_ttl_secs: 30 * 24 * 3600,
             webhook_retry_secs: vec![5, 300, 1800, 7200, 18000, 36000, 36000],
             tick_ms: 1000,
+            sip_listen: None,
         }
     }
 }
@@ -56,6 +59,7 @@ pub struct FileSettings {
     pub refresh_token_ttl_secs: Option<u64>,
     pub webhook_retry_secs: Option<Vec<u64>>,
     pub tick_ms: Option<u64>,
+    pub sip_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +115,9 @@ impl Settings {
         }
         if let Some(v) = f.tick_ms {
             self.tick_ms = v;
+        }
+        if let Some(v) = f.sip_listen {
+            self.sip_listen = Some(v);
         }
         self
     }

@@ -35,6 +35,9 @@ struct Cli {
         hide_env_values = true
     )]
     twilio_auth_token: Option<String>,
+    /// SIP endpoint address (UDP and TCP), e.g. 0.0.0.0:5060 (off when not given).
+    #[arg(long, env = "FIELDPAY_SIP_LISTEN", global = true)]
+    sip_listen: Option<SocketAddr>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -72,6 +75,9 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     }
     if let Some(t) = &cli.twilio_auth_token {
         s.twilio_auth_token = t.clone();
+    }
+    if let Some(a) = cli.sip_listen {
+        s.sip_listen = Some(a);
     }
     Ok(s.validate()?)
 }

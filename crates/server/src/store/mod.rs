@@ -341,6 +341,9 @@ pub trait Store: Send + Sync + 'static {
     fn account(&self, merchant_id: &str, account_id: &str) -> StoreResult<Option<Account>>;
     fn products(&self, merchant_id: &str) -> StoreResult<Vec<Product>>;
     fn add_ledger(&self, merchant_id: &str, entry: &NewLedger) -> StoreResult<String>;
+    /// Appends many entries in one transaction (bulk loading): all or none; every account
+    /// must be the merchant's. Returns how many were added.
+    fn add_ledger_batch(&self, merchant_id: &str, entries: &[NewLedger]) -> StoreResult<usize>;
     fn balance(&self, merchant_id: &str, account_id: &str) -> StoreResult<i64>;
 
     // --- orders

@@ -986,6 +986,44 @@ impl Store for SqliteStore {
         })
     }
 
+    fn add_ledger_batch(&self, merchant_id: &str, entries: &[NewLedger]) -> StoreResult<usize> {
+        self.write(|tx| {
+            let mut known = std::collections::HashSet::new();
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO ledger (id, merchant_id, account_id, kind, amount, ref_id, memo, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            // A new id has no earlier change row to replace (see `changed`).
+            let mut change = tx.prepare_cached(
+                "INSERT INTO changes (merchant_id, entity, entity_id) VALUES (?1, 'ledger', ?2)",
+            )?;
+            for e in entries {
+                if !known.contains(e.account_id.as_str()) {
+                    if !account_exists(tx, merchant_id, &e.account_id)? {
+                        return Err(rejected(
+                            ErrorCode::NotFound,
+                            format!("account {} not found", e.account_id),
+                        ));
+                    }
+                    known.insert(e.account_id.as_str());
+                }
+                let id = new_id("le");
+                insert.execute(params![
+                    id,
+                    merchant_id,
+                    e.account_id,
+                    e.kind.as_str(),
+                    e.amount,
+                    e.ref_id,
+                    e.memo,
+                    ts(e.at)
+                ])?;
+                change.execute(params![merchant_id, id])?;
+            }
+            Ok(entries.len())
+        })
+    }
+
     fn balance(&self, merchant_id: &str, account_id: &str) -> StoreResult<i64> {
         self.read(|c| {
             if !account_exists(c, merchant_id, account_id)? {
@@ -1968,4 +2006,72 @@ fn sms_from_row(r: &Row<'_>) -> rusqlite::Result<SmsRecord> {
         status: r.get(6)?,
         created_at: r.get(7)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ledger_batch_is_all_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let m = store
+            .create_merchant("m", "상사", &MerchantSettings::default())
+            .unwrap();
+        let account = |code: &str| NewAccount {
+            code: code.into(),
+            name: "익수제약".into(),
+            owner_name: "김민수".into(),
+            business_number: "1234567891".into(),
+            phone: "01012345678".into(),
+            address: "서울".into(),
+            credit_limit: 1_000_000,
+            rep_login: None,
+        };
+        store
+            .upsert_accounts(&m.id, &[account("A1"), account("A2")])
+            .unwrap();
+        let ids: Vec<String> = store
+            .accounts(&m.id)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
+        let entry = |account_id: &str, amount: i64| NewLedger {
+            account_id: account_id.into(),
+            kind: LedgerKind::Adjustment,
+            amount,
+            ref_id: None,
+            memo: "이월".into(),
+            at: Utc::now(),
+        };
+        let batch = [
+            entry(&ids[0], 1_000),
+            entry(&ids[0], -300),
+            entry(&ids[1], 50),
+        ];
+        assert_eq!(store.add_ledger_batch(&m.id, &batch).unwrap(), 3);
+        assert_eq!(store.balance(&m.id, &ids[0]).unwrap(), 700);
+        assert_eq!(store.balance(&m.id, &ids[1]).unwrap(), 50);
+        let page = store.pull(&m.id, 0, 100).unwrap();
+        let ledger = page
+            .changes
+            .iter()
+            .filter(|c| matches!(c.data, ChangeData::Ledger(_)))
+            .count();
+        assert_eq!(ledger, 3);
+
+        // One unknown account: nothing of the batch is written.
+        let bad = [entry(&ids[1], 10), entry("acc_nope", 10)];
+        assert!(matches!(
+            store.add_ledger_batch(&m.id, &bad),
+            Err(StoreError::Rejected(_))
+        ));
+        assert_eq!(store.balance(&m.id, &ids[1]).unwrap(), 50);
+        assert_eq!(
+            store.pull(&m.id, page.cursor, 100).unwrap().changes.len(),
+            0
+        );
+    }
 }

@@ -7,4 +7,5 @@ mod calls;
 mod charges;
 mod faults;
 mod security;
+mod sip;
 mod sync;
