@@ -997,9 +997,12 @@ impl Store for SqliteStore {
             let mut change = tx.prepare_cached(
                 "INSERT INTO changes (merchant_id, entity, entity_id) VALUES (?1, 'ledger', ?2)",
             )?;
+            let mut exists = tx.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM accounts WHERE merchant_id = ?1 AND id = ?2)",
+            )?;
             for e in entries {
                 if !known.contains(e.account_id.as_str()) {
-                    if !account_exists(tx, merchant_id, &e.account_id)? {
+                    if !exists.query_row(params![merchant_id, e.account_id], |r| r.get(0))? {
                         return Err(rejected(
                             ErrorCode::NotFound,
                             format!("account {} not found", e.account_id),

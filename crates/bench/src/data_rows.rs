@@ -1,0 +1,980 @@
+//! Rows 1-3, which share their data: account search, first sync (with growth at three
+//! sizes) and delta sync. For each size a server data folder is loaded through the Store, the
+//! release server serves it on loopback, and a fresh device (the real `fieldpay_core::Engine`,
+//! signed in as rep1, refresh token in the OS keyring) pulls everything with `sync_now`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fieldpay_core::search::bench_support::{self, ClassTiming};
+use fieldpay_core::search::SearchDoc;
+use fieldpay_core::{Engine, EngineConfig};
+use fieldpay_server::store::Store;
+
+use crate::gen::{self, Scale};
+use crate::report::{RowResult, Verdict};
+use crate::server::{self, ServerChild};
+use crate::stats::{self, bytes, group, median, ms, Summary};
+use crate::Ctx;
+
+/// Search results asked for, as the app's account search asks (`ui`: LIMIT = 50).
+pub const SEARCH_LIMIT: usize = 50;
+/// The query classes the issue names.
+pub const TARGET_CLASSES: &[&str] = &["name_infix", "initials", "phone"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Which {
+    pub search: bool,
+    pub sync: bool,
+    pub delta: bool,
+}
+
+/// One first sync of a fresh device.
+#[derive(Debug, Clone)]
+struct SyncRun {
+    seconds: f64,
+    rows: u64,
+    db_bytes: u64,
+    wal_bytes: u64,
+    server_cpu: f64,
+    client_cpu: f64,
+}
+
+/// A query class timed on the engine path: every run, and each query's best round.
+struct EngineClass {
+    class: String,
+    all: Summary,
+    best: Summary,
+    hits: f64,
+}
+
+struct SizeResult {
+    scale: Scale,
+    load: gen::LoadReport,
+    runs: Vec<SyncRun>,
+    engine_search: Vec<EngineClass>,
+    hit_reads: HitReads,
+    page_query: PageQuery,
+    index_search: Vec<ClassTiming>,
+    index_build: Duration,
+}
+
+pub async fn open_device(dir: &Path, base: &str) -> anyhow::Result<Arc<Engine>> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    let e = Engine::open(EngineConfig {
+        data_dir: dir.to_path_buf(),
+        server_url: base.to_string(),
+        device_name: "bench".into(),
+    })?;
+    e.login("demo", "rep1", "demo1234").await.map_err(|err| {
+        anyhow::anyhow!(
+            "sign-in failed ({err}); the engine needs the OS keyring: run inside \
+             scripts/bench.sh (a D-Bus session with gnome-keyring)"
+        )
+    })?;
+    Ok(e)
+}
+
+/// Rows of the device database (accounts, products, ledger) and the sizes of the database
+/// file and of its WAL.
+fn device_counts(dir: &Path) -> anyhow::Result<(u64, u64, u64, u64, u64)> {
+    let c = rusqlite::Connection::open_with_flags(
+        dir.join("fieldpay-device.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    let n = |t: &str| -> anyhow::Result<u64> {
+        Ok(c.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0))?)
+    };
+    Ok((
+        n("accounts")?,
+        n("products")?,
+        n("ledger")?,
+        server::files_size(dir, "fieldpay-device.db")
+            - server::files_size(dir, "fieldpay-device.db-"),
+        server::files_size(dir, "fieldpay-device.db-wal"),
+    ))
+}
+
+/// Times `Engine::search_accounts` (index, then the account and its balance read from the
+/// device database for every hit) over the query mix: every run, and each query's best of
+/// `rounds` (which removes preemption by other processes on a busy machine).
+fn engine_search(
+    engine: &Engine,
+    mix: &[(&'static str, Vec<String>)],
+    rounds: usize,
+) -> anyhow::Result<Vec<EngineClass>> {
+    for (_, qs) in mix {
+        for q in qs {
+            std::hint::black_box(engine.search_accounts(q, SEARCH_LIMIT)?);
+        }
+    }
+    let mut out = Vec::new();
+    for (class, qs) in mix {
+        let mut times = Vec::new();
+        let mut best = vec![Duration::MAX; qs.len()];
+        let mut hits = 0usize;
+        for _ in 0..rounds {
+            for (i, q) in qs.iter().enumerate() {
+                let t = Instant::now();
+                let r = engine.search_accounts(q, SEARCH_LIMIT)?;
+                let e = t.elapsed();
+                times.push(e);
+                best[i] = best[i].min(e);
+                hits += r.len();
+            }
+        }
+        let n = times.len().max(1);
+        out.push(EngineClass {
+            class: class.to_string(),
+            all: Summary::of(&times),
+            best: Summary::of(&best),
+            hits: hits as f64 / n as f64,
+        });
+    }
+    Ok(out)
+}
+
+const ACCOUNT_COLS: &str = "id, code, name, owner_name, business_number, phone, address, credit_limit, closed, rep_id, updated_at";
+
+fn read_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<fieldpay_protocol::records::Account> {
+    Ok(fieldpay_protocol::records::Account {
+        id: r.get(0)?,
+        code: r.get(1)?,
+        name: r.get(2)?,
+        owner_name: r.get(3)?,
+        business_number: r.get(4)?,
+        phone: r.get(5)?,
+        address: r.get(6)?,
+        credit_limit: r.get(7)?,
+        closed: r.get(8)?,
+        rep_id: r.get(9)?,
+        updated_at: r.get(10)?,
+    })
+}
+
+/// The device-database half of the engine path, measured alone three ways for the hits of
+/// the target classes' queries: as the engine reads them now (two statements prepared per
+/// hit), with cached statements, and with one statement for all hits. Shows what the
+/// proposed fix would give (nothing in the engine is changed).
+#[derive(Debug, Clone, Copy, Default)]
+struct HitReads {
+    hits: f64,
+    as_now: Summary,
+    cached: Summary,
+    one_query: Summary,
+}
+
+fn hit_reads(
+    engine: &Engine,
+    dev_dir: &Path,
+    mix: &[(&'static str, Vec<String>)],
+) -> anyhow::Result<HitReads> {
+    let c = rusqlite::Connection::open_with_flags(
+        dev_dir.join("fieldpay-device.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    let balance_sql = "SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE account_id = ?1";
+    let account_sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1");
+    let mut sets = Vec::new();
+    for (class, qs) in mix {
+        if TARGET_CLASSES.contains(class) {
+            for q in qs {
+                let ids: Vec<String> = engine
+                    .search_accounts(q, SEARCH_LIMIT)?
+                    .into_iter()
+                    .map(|h| h.account.id)
+                    .collect();
+                if !ids.is_empty() {
+                    sets.push(ids);
+                }
+            }
+        }
+    }
+    let (mut now_t, mut cached_t, mut one_t) = (Vec::new(), Vec::new(), Vec::new());
+    let mut total = 0i64;
+    for round in 0..4 {
+        for ids in &sets {
+            let t = Instant::now();
+            for id in ids {
+                let a = c.query_row(&account_sql, [id], read_account)?;
+                let b: i64 = c.query_row(balance_sql, [id], |r| r.get(0))?;
+                total += a.credit_limit + b;
+            }
+            let e1 = t.elapsed();
+            let t = Instant::now();
+            for id in ids {
+                let a = c
+                    .prepare_cached(&account_sql)?
+                    .query_row([id], read_account)?;
+                let b: i64 = c
+                    .prepare_cached(balance_sql)?
+                    .query_row([id], |r| r.get(0))?;
+                total += a.credit_limit + b;
+            }
+            let e2 = t.elapsed();
+            let t = Instant::now();
+            let marks = vec!["?"; ids.len()].join(",");
+            let sql = format!(
+                "SELECT {ACCOUNT_COLS}, (SELECT COALESCE(SUM(l.amount), 0) FROM ledger l WHERE l.account_id = accounts.id) FROM accounts WHERE id IN ({marks})"
+            );
+            let mut st = c.prepare_cached(&sql)?;
+            let rows = st.query_map(rusqlite::params_from_iter(ids.iter()), |r| {
+                Ok((read_account(r)?, r.get::<_, i64>(11)?))
+            })?;
+            for r in rows {
+                let (a, b) = r?;
+                total += a.credit_limit + b;
+            }
+            let e3 = t.elapsed();
+            if round > 0 {
+                now_t.push(e1);
+                cached_t.push(e2);
+                one_t.push(e3);
+            }
+        }
+    }
+    std::hint::black_box(total);
+    Ok(HitReads {
+        hits: sets.iter().map(Vec::len).sum::<usize>() as f64 / sets.len().max(1) as f64,
+        as_now: Summary::of(&now_t),
+        cached: Summary::of(&cached_t),
+        one_query: Summary::of(&one_t),
+    })
+}
+
+/// The server's pull-page query (`SqliteStore::pull`) run alone on the loaded server
+/// database: as the server runs it, and with the merchant filter kept out of index choice
+/// (`+merchant_id`: SQLite then walks `changes` by `seq`, which an index on
+/// `changes (merchant_id, seq)` would also give). Median ms of 5 runs at the middle of the
+/// change log, and the plan.
+#[derive(Debug, Clone, Default)]
+struct PageQuery {
+    changes: u64,
+    as_is_ms: f64,
+    range_ms: f64,
+    plan: String,
+}
+
+fn page_query(data: &Path) -> anyhow::Result<PageQuery> {
+    let c = rusqlite::Connection::open_with_flags(
+        data.join("fieldpay.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    let (changes, max_seq, merchant): (u64, i64, String) = c.query_row(
+        "SELECT COUNT(*), MAX(seq), (SELECT id FROM merchants WHERE code = 'demo') FROM changes",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let as_is = "SELECT seq, entity, entity_id FROM changes WHERE merchant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+    let range = "SELECT seq, entity, entity_id FROM changes WHERE +merchant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+    let plan: Vec<String> = c
+        .prepare(&format!("EXPLAIN QUERY PLAN {as_is}"))?
+        .query_map(rusqlite::params![merchant, 0, 2001], |r| {
+            r.get::<_, String>(3)
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let time = |sql: &str| -> anyhow::Result<f64> {
+        let mut v = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            let mut st = c.prepare_cached(sql)?;
+            let n = st
+                .query_map(rusqlite::params![merchant, max_seq / 2, 2001], |r| {
+                    r.get::<_, i64>(0)
+                })?
+                .count();
+            std::hint::black_box(n);
+            v.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        Ok(median(&v))
+    };
+    Ok(PageQuery {
+        changes,
+        as_is_ms: time(as_is)?,
+        range_ms: time(range)?,
+        plan: plan.join("; "),
+    })
+}
+
+fn runs_for(ctx: &Ctx, accounts: usize) -> usize {
+    if let Some(n) = ctx.sync_runs {
+        n.max(1)
+    } else if ctx.quick {
+        2
+    } else if accounts >= 200_000 {
+        1
+    } else {
+        3
+    }
+}
+
+pub async fn run(ctx: &Ctx, which: Which) -> anyhow::Result<Vec<RowResult>> {
+    let sizes: Vec<usize> = match &ctx.sizes {
+        Some(s) => s.clone(),
+        None if ctx.quick => vec![1_000, 2_000, 5_000],
+        None => vec![10_000, 50_000, 200_000],
+    };
+    let started = Instant::now();
+    let load_before = stats::loadavg();
+    let mut results = Vec::new();
+    let mut delta: Option<(Summary, Vec<f64>, String)> = None;
+    for (si, &n) in sizes.iter().enumerate() {
+        let largest = si + 1 == sizes.len();
+        let scale = if n == 200_000 {
+            Scale::FULL
+        } else {
+            Scale::for_accounts(n)
+        };
+        let data = ctx.work.join(format!("server-{n}"));
+        eprintln!(
+            "[data] loading {} accounts, {} products, {} ledger entries into {} ...",
+            scale.accounts,
+            scale.products,
+            scale.ledger,
+            data.display()
+        );
+        let (accs, load) = server::prepare_data(&data, scale, ctx.seed).await?;
+        eprintln!(
+            "[data] loaded in {:.1} s ({:.0} rows/s; accounts {:.1} s, products {:.1} s, ledger {:.1} s)",
+            load.seconds,
+            scale.rows() as f64 / load.seconds,
+            load.accounts_seconds,
+            load.products_seconds,
+            load.ledger_seconds
+        );
+        let page_query = page_query(&data)?;
+        eprintln!(
+            "[data] server pull-page query over {} changes: {} as the server runs it ({}), {} with a seq range plan",
+            page_query.changes,
+            ms(page_query.as_is_ms),
+            page_query.plan,
+            ms(page_query.range_ms)
+        );
+        let docs: Vec<SearchDoc> = accs.iter().map(|a| a.doc.clone()).collect();
+        drop(accs);
+        let srv = ServerChild::start(
+            &ctx.server_bin,
+            &data,
+            &ctx.work.join(format!("server-{n}.log")),
+        )
+        .await?;
+        let mut runs = Vec::new();
+        let mut keep: Option<(Arc<Engine>, std::path::PathBuf)> = None;
+        let nruns = runs_for(ctx, n);
+        for r in 0..nruns {
+            let dir = ctx.work.join(format!("device-{n}-{r}"));
+            let engine = open_device(&dir, &srv.base).await?;
+            let (s0, c0) = (srv.cpu_seconds(), stats::cpu_seconds("self").unwrap_or(0.0));
+            let t = Instant::now();
+            let st = engine.sync_now().await?;
+            let seconds = t.elapsed().as_secs_f64();
+            let (s1, c1) = (srv.cpu_seconds(), stats::cpu_seconds("self").unwrap_or(0.0));
+            anyhow::ensure!(
+                st.queued == 0 && st.last_error.is_none(),
+                "sync ended badly: {st:?}"
+            );
+            let (a, p, l, db, wal) = device_counts(&dir)?;
+            anyhow::ensure!(
+                a as usize >= scale.accounts
+                    && p as usize >= scale.products
+                    && l as usize >= scale.ledger,
+                "device has {a} accounts, {p} products, {l} ledger entries: not everything arrived"
+            );
+            let run = SyncRun {
+                seconds,
+                rows: a + p + l,
+                db_bytes: db,
+                wal_bytes: wal,
+                server_cpu: s1 - s0,
+                client_cpu: c1 - c0,
+            };
+            eprintln!(
+                "[sync] {n}: run {r}: {:.1} s, {} rows, {:.0} rows/s, device db {} + wal {}, server cpu {:.1} s, client cpu {:.1} s (load {})",
+                run.seconds,
+                run.rows,
+                run.rows as f64 / run.seconds,
+                bytes(run.db_bytes),
+                bytes(run.wal_bytes),
+                run.server_cpu,
+                run.client_cpu,
+                stats::loadavg()
+            );
+            runs.push(run);
+            if r == 0 {
+                keep = Some((engine, dir));
+            } else {
+                drop(engine);
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+        }
+        let (engine, dev_dir) = keep.expect("one run at least");
+        // Search: the engine path on the synced device, and the index alone on the same docs.
+        let mix = bench_support::query_mix(&docs, if ctx.quick { 20 } else { 100 }, ctx.seed);
+        let engine_search = engine_search(&engine, &mix, if ctx.quick { 2 } else { 3 })?;
+        let hit_reads = hit_reads(&engine, &dev_dir, &mix)?;
+        let (index, index_build) = bench_support::timed_build(docs);
+        let index_search = bench_support::run_query_mix(&index, &mix, SEARCH_LIMIT, 10);
+        drop(index);
+        for c in &engine_search {
+            if TARGET_CLASSES.contains(&c.class.as_str()) {
+                eprintln!(
+                    "[search] {n}: engine {}: p50 {} p99 {} (best of rounds: p50 {} p99 {}; {:.0} hits)",
+                    c.class,
+                    ms(c.all.p50_ms),
+                    ms(c.all.p99_ms),
+                    ms(c.best.p50_ms),
+                    ms(c.best.p99_ms),
+                    c.hits
+                );
+            }
+        }
+        if largest && which.delta {
+            delta = Some(delta_sync(ctx, &engine, &dev_dir, &data, &srv.base, scale).await?);
+        }
+        drop(engine);
+        let _ = std::fs::remove_dir_all(&dev_dir);
+        srv.stop();
+        if !ctx.keep_data {
+            let _ = std::fs::remove_dir_all(&data);
+        }
+        results.push(SizeResult {
+            scale,
+            load,
+            runs,
+            engine_search,
+            hit_reads,
+            page_query,
+            index_search,
+            index_build,
+        });
+    }
+    let load_after = stats::loadavg();
+    let date = crate::now_utc();
+    let seconds = started.elapsed().as_secs_f64();
+    let mut rows = Vec::new();
+    if which.search {
+        rows.push(search_row(
+            &results,
+            &load_before,
+            &load_after,
+            &date,
+            seconds,
+        ));
+    }
+    if which.sync {
+        rows.push(sync_row(
+            &results,
+            &load_before,
+            &load_after,
+            &date,
+            seconds,
+        ));
+    }
+    if let (true, Some((s, per_run, detail))) = (which.delta, delta) {
+        rows.push(delta_row(
+            s,
+            &per_run,
+            detail,
+            &load_before,
+            &load_after,
+            &date,
+        ));
+    }
+    Ok(rows)
+}
+
+/// 100 changes on the server (40 accounts, 10 products, 50 ledger entries), then one
+/// `sync_now`; repeated.
+async fn delta_sync(
+    ctx: &Ctx,
+    engine: &Engine,
+    dev_dir: &Path,
+    data: &Path,
+    base: &str,
+    scale: Scale,
+) -> anyhow::Result<(Summary, Vec<f64>, String)> {
+    let store = server::open_store(data)?;
+    let mid = server::demo_merchant(&store)?;
+    let accounts = gen::accounts(scale.accounts, ctx.seed);
+    let products = gen::products(scale.products, ctx.seed);
+    let all = store.accounts(&mid)?;
+    let ids: Vec<String> = all.iter().map(|a| a.id.clone()).collect();
+    drop(all);
+    let (_, _, ledger_before, _, _) = device_counts(dev_dir)?;
+    let server_db = rusqlite::Connection::open_with_flags(
+        data.join("fieldpay.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    let http = reqwest::Client::new();
+    let mut raw_pull = Vec::new();
+    let runs = if ctx.quick { 5 } else { 20 };
+    let mut times = Vec::new();
+    let mut per_run = Vec::new();
+    for r in 0..runs {
+        let accs: Vec<_> = (0..40)
+            .map(|k| {
+                let mut a = accounts[(r * 40 + k) * 7919 % accounts.len()]
+                    .account
+                    .clone();
+                a.credit_limit += 1_000_000 * (r as i64 + 1);
+                a.address = format!("{} (변경 {r})", a.address);
+                a
+            })
+            .collect();
+        let prods: Vec<_> = (0..10)
+            .map(|k| {
+                let mut p = products[(r * 10 + k) * 613 % products.len()].clone();
+                p.unit_price += 100 * (r as i64 + 1);
+                p
+            })
+            .collect();
+        let ledger = gen::ledger_range(
+            scale.ledger + r * 50,
+            scale.ledger + r * 50 + 50,
+            &ids,
+            ctx.seed,
+        );
+        let cursor: i64 =
+            server_db.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+                r.get(0)
+            })?;
+        store.upsert_accounts(&mid, &accs)?;
+        store.upsert_products(&mid, &prods)?;
+        store.add_ledger_batch(&mid, &ledger)?;
+        let t = Instant::now();
+        let st = engine.sync_now().await?;
+        let e = t.elapsed();
+        anyhow::ensure!(st.last_error.is_none(), "delta sync failed: {st:?}");
+        times.push(e);
+        per_run.push(e.as_secs_f64() * 1e3);
+        // The same 100 changes again, as one bare HTTP pull (server + transport + JSON only).
+        let t = Instant::now();
+        let page: fieldpay_protocol::sync::SyncPage = http
+            .get(format!("{base}/v1/sync?cursor={cursor}&limit=2000"))
+            .bearer_auth(fieldpay_server::demo::DEMO_API_KEY)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        raw_pull.push(t.elapsed());
+        anyhow::ensure!(
+            page.changes.len() == 100,
+            "the server had {} changes after cursor {cursor}, expected 100",
+            page.changes.len()
+        );
+    }
+    let (_, _, ledger_after, _, _) = device_counts(dev_dir)?;
+    let raw = Summary::of(&raw_pull);
+    anyhow::ensure!(
+        ledger_after - ledger_before == 50 * runs as u64,
+        "delta syncs brought {} ledger entries, expected {}",
+        ledger_after - ledger_before,
+        50 * runs
+    );
+    let s = Summary::of(&times);
+    eprintln!(
+        "[delta] {runs} runs of 100 changes: p50 {} p99 {}",
+        ms(s.p50_ms),
+        ms(s.p99_ms)
+    );
+    let detail = format!(
+        "Device: the one that just did the first sync of {} accounts (its search index holds \
+         them all). Each run writes 100 changes on the server through the Store (40 account \
+         updates, 10 product price changes, 50 new ledger entries), then times one \
+         `Engine::sync_now` (push: nothing queued; pull: one page; local write; search index \
+         update). {runs} runs; the device's ledger grew by exactly {} entries.\n\n\
+         For comparison, the same 100 changes fetched again by a bare HTTP client \
+         (`GET /v1/sync?cursor=…`, JSON decoded, nothing stored): p50 {}, p99 {}; the rest of \
+         `sync_now` is on the device.\n",
+        group(scale.accounts as u64),
+        50 * runs,
+        ms(raw.p50_ms),
+        ms(raw.p99_ms)
+    );
+    Ok((s, per_run, detail))
+}
+
+fn class_line(name: &str, s: &Summary) -> String {
+    format!("{name} {} / {}", ms(s.p50_ms), ms(s.p99_ms))
+}
+
+fn search_row(
+    results: &[SizeResult],
+    load_before: &str,
+    load_after: &str,
+    date: &str,
+    seconds: f64,
+) -> RowResult {
+    let last = results.last().expect("sizes");
+    let engine = |c: &str| last.engine_search.iter().find(|k| k.class == c);
+    let mut checks = Vec::new();
+    let mut headline = Vec::new();
+    let mut quiet = Vec::new();
+    for c in TARGET_CLASSES {
+        let Some(k) = engine(c) else { continue };
+        let s = k.all;
+        headline.push(class_line(&c.replace('_', " "), &s));
+        quiet.push(class_line(&c.replace('_', " "), &k.best));
+        checks.push((
+            s.p50_ms <= 1.0,
+            format!("{c} p50 {} (×{:.1})", ms(s.p50_ms), s.p50_ms),
+        ));
+        checks.push((
+            s.p99_ms <= 3.0,
+            format!("{c} p99 {} (×{:.1})", ms(s.p99_ms), s.p99_ms / 3.0),
+        ));
+    }
+    let idx: Vec<String> = TARGET_CLASSES
+        .iter()
+        .filter_map(|c| last.index_search.iter().find(|t| t.class == *c))
+        .map(|t| {
+            format!(
+                "{} {} / {}",
+                t.class.replace('_', " "),
+                ms(t.p50.as_secs_f64() * 1e3),
+                ms(t.p99.as_secs_f64() * 1e3)
+            )
+        })
+        .collect();
+    let measured = format!(
+        "engine path: {} (best of rounds: {}); index alone: {}",
+        headline.join(", "),
+        quiet.join(", "),
+        idx.join(", ")
+    );
+    let mut d = String::new();
+    let _ = writeln!(
+        d,
+        "Two paths, both with limit {SEARCH_LIMIT} (what the app's account search asks):\n\n\
+         - **engine path** — `Engine::search_accounts` on the device that did the first sync: \
+         the in-memory index, then for every hit the account row and its balance (sum of its \
+         ledger) read from the device's SQLite database. This is what the rep waits for; the \
+         verdict is on this path, on every run. `best` = each query's fastest of 3 rounds \
+         (removes preemption by the other processes of this shared machine).\n\
+         - **index alone** — `fieldpay_core::search::SearchIndex` built from the same documents \
+         with `bench_support::timed_build`, timed with `bench_support::run_query_mix` (10 rounds; \
+         `best` as above).\n\n\
+         Queries: `bench_support::query_mix` over the generated accounts (fixed queries plus \
+         windows of real names, initials of real names, real phone digits), 100 per class; \
+         the three classes of the target in bold.\n"
+    );
+    for r in results {
+        let _ = writeln!(
+            d,
+            "### {} accounts\n\nIndex build: {}.\n\n| class | engine p50 | engine p99 | engine best p50 | engine best p99 | hits (mean) | index p50 | index p99 | index best p99 |\n|---|---|---|---|---|---|---|---|---|",
+            group(r.scale.accounts as u64),
+            ms(r.index_build.as_secs_f64() * 1e3)
+        );
+        for k in &r.engine_search {
+            let it = r.index_search.iter().find(|t| t.class == k.class);
+            let f = |d: Option<Duration>| d.map(|d| ms(d.as_secs_f64() * 1e3)).unwrap_or_default();
+            let bold = if TARGET_CLASSES.contains(&k.class.as_str()) {
+                "**"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                d,
+                "| {bold}{}{bold} | {} | {} | {} | {} | {:.1} | {} | {} | {} |",
+                k.class,
+                ms(k.all.p50_ms),
+                ms(k.all.p99_ms),
+                ms(k.best.p50_ms),
+                ms(k.best.p99_ms),
+                k.hits,
+                f(it.map(|t| t.p50)),
+                f(it.map(|t| t.p99)),
+                f(it.map(|t| t.best_p99)),
+            );
+        }
+        d.push('\n');
+    }
+    let _ = writeln!(
+        d,
+        "### Where the engine path's time goes\n\n\
+         The device-database reads of the engine path alone (the account row and its balance \
+         for every hit of the name-infix, initials and phone queries), timed three ways on a \
+         separate read-only connection to the synced device database (3 rounds after one \
+         warm-up): as the engine does it now (`Db::account` and `Db::balance`: two statements \
+         prepared for every hit), with cached prepared statements, and with one statement for \
+         all hits (balance as a correlated subquery). p50 / p99 in ms.\n\n\
+         | accounts | hits per query (mean) | as now | cached statements | one statement |\n|---|---|---|---|---|"
+    );
+    for r in results {
+        let h = &r.hit_reads;
+        let _ = writeln!(
+            d,
+            "| {} | {:.1} | {:.3} / {:.3} | {:.3} / {:.3} | {:.3} / {:.3} |",
+            group(r.scale.accounts as u64),
+            h.hits,
+            h.as_now.p50_ms,
+            h.as_now.p99_ms,
+            h.cached.p50_ms,
+            h.cached.p99_ms,
+            h.one_query.p50_ms,
+            h.one_query.p99_ms
+        );
+    }
+    let _ = writeln!(
+        d,
+        "\n### Growth\n\np50 / p99 in ms; engine path every run (best of rounds in brackets), and the index alone.\n\n| accounts | name infix (engine) | initials (engine) | phone (engine) | name infix (index) | initials (index) | phone (index) |\n|---|---|---|---|---|---|---|"
+    );
+    for r in results {
+        let e = |c: &str| {
+            r.engine_search
+                .iter()
+                .find(|k| k.class == c)
+                .map(|k| {
+                    format!(
+                        "{:.3} / {:.3} ({:.3} / {:.3})",
+                        k.all.p50_ms, k.all.p99_ms, k.best.p50_ms, k.best.p99_ms
+                    )
+                })
+                .unwrap_or_default()
+        };
+        let i = |c: &str| {
+            r.index_search
+                .iter()
+                .find(|t| t.class == c)
+                .map(|t| {
+                    format!(
+                        "{:.3} / {:.3}",
+                        t.p50.as_secs_f64() * 1e3,
+                        t.p99.as_secs_f64() * 1e3
+                    )
+                })
+                .unwrap_or_default()
+        };
+        let _ = writeln!(
+            d,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            group(r.scale.accounts as u64),
+            e("name_infix"),
+            e("initials"),
+            e("phone"),
+            i("name_infix"),
+            i("initials"),
+            i("phone")
+        );
+    }
+    RowResult {
+        order: 1,
+        key: "search".into(),
+        what: "account search at 200k: name infix, initials, phone digits (p50 / p99)".into(),
+        target: "<= 1 ms / <= 3 ms".into(),
+        measured,
+        verdict: Verdict::from_checks(&checks),
+        detail: d,
+        load_before: load_before.into(),
+        load_after: load_after.into(),
+        date: date.into(),
+        seconds,
+    }
+}
+
+fn sync_row(
+    results: &[SizeResult],
+    load_before: &str,
+    load_after: &str,
+    date: &str,
+    seconds: f64,
+) -> RowResult {
+    let med = |r: &SizeResult, f: &dyn Fn(&SyncRun) -> f64| {
+        median(&r.runs.iter().map(f).collect::<Vec<_>>())
+    };
+    let last = results.last().expect("sizes");
+    let t = med(last, &|x| x.seconds);
+    let rows_per_s = med(last, &|x| x.rows as f64 / x.seconds);
+    let db = med(last, &|x| (x.db_bytes + x.wal_bytes) as f64);
+    let checks = [
+        (
+            t <= 10.0,
+            format!("time {t:.1} s (×{:.1} the 10 s target)", t / 10.0),
+        ),
+        (
+            rows_per_s >= 100_000.0,
+            format!(
+                "{} rows/s ({:.0}% of 100k)",
+                group(rows_per_s as u64),
+                rows_per_s / 1e3
+            ),
+        ),
+        (
+            db <= 150e6,
+            format!(
+                "device DB {} (×{:.2} of 150 MB)",
+                bytes(db as u64),
+                db / 150e6
+            ),
+        ),
+    ];
+    let measured = format!(
+        "{:.1} s, {} rows/s, device DB {} ({} rows)",
+        t,
+        group(rows_per_s as u64),
+        bytes(db as u64),
+        group(last.runs.first().map(|r| r.rows).unwrap_or(0))
+    );
+    let mut d = String::new();
+    let _ = writeln!(
+        d,
+        "Server: the release `fieldpay-server` binary as a child process on 127.0.0.1 (its own \
+         data folder, loaded first through the Store: `upsert_accounts`, `upsert_products`, \
+         `add_ledger_batch`, plus the demo merchant). Device: a fresh `fieldpay_core::Engine` \
+         in the bench process, signed in as rep1; the time is one `Engine::sync_now` (pull \
+         pages of {} changes over HTTP/JSON, each written in one SQLite transaction, then \
+         indexed for search). Rows = accounts + products + ledger entries on the device \
+         afterwards (checked). Device DB = `fieldpay-device.db` + its WAL (in brackets). CPU = \
+         user+system seconds of each process during the sync (the machine has 2 cores). \
+         Sizes below 200k keep the full size's shape: 1 product per 20 accounts, 5 ledger \
+         entries per account.\n",
+        fieldpay_core::sync::PULL_PAGE
+    );
+    let _ = writeln!(
+        d,
+        "| accounts | products | ledger | rows | runs | first sync (median) | all runs | rows/s (median) | device DB (WAL) | bytes/row | server CPU | device CPU |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for r in results {
+        let all: Vec<String> = r.runs.iter().map(|x| format!("{:.1}", x.seconds)).collect();
+        let rows = r.runs.first().map(|x| x.rows).unwrap_or(0);
+        let dbm = med(r, &|x| (x.db_bytes + x.wal_bytes) as f64);
+        let _ = writeln!(
+            d,
+            "| {} | {} | {} | {} | {} | {:.1} s | {} s | {} | {} ({}) | {:.0} | {:.1} s | {:.1} s |",
+            group(r.scale.accounts as u64),
+            group(r.scale.products as u64),
+            group(r.scale.ledger as u64),
+            group(rows),
+            r.runs.len(),
+            med(r, &|x| x.seconds),
+            all.join(", "),
+            group(med(r, &|x| x.rows as f64 / x.seconds) as u64),
+            bytes(dbm as u64),
+            bytes(med(r, &|x| x.wal_bytes as f64) as u64),
+            dbm / rows.max(1) as f64,
+            med(r, &|x| x.server_cpu),
+            med(r, &|x| x.client_cpu),
+        );
+    }
+    if let (Some(first), Some(last)) = (results.first(), results.last()) {
+        let tf = med(first, &|x| x.seconds);
+        let tl = med(last, &|x| x.seconds);
+        let rf = first.runs.first().map(|x| x.rows).unwrap_or(1) as f64;
+        let rl = last.runs.first().map(|x| x.rows).unwrap_or(1) as f64;
+        let _ = writeln!(
+            d,
+            "\nGrowth: {:.0}× the rows took {:.1}× the time (linear would be {:.0}×); \
+             time per 1,000 rows: {:.1} ms at {} accounts, {:.1} ms at {} accounts.",
+            rl / rf,
+            tl / tf,
+            rl / rf,
+            tf / rf * 1e6,
+            group(first.scale.accounts as u64),
+            tl / rl * 1e6,
+            group(last.scale.accounts as u64)
+        );
+    }
+    let _ = writeln!(
+        d,
+        "\nThe server's pull-page query alone (`SELECT seq, entity, entity_id FROM changes WHERE \
+         merchant_id = ? AND seq > ? ORDER BY seq LIMIT 2001`, the first statement of every \
+         `GET /v1/sync` page), run on the loaded server database at the middle of the change \
+         log; median of 5. \"Range plan\" is the same query with `+merchant_id`, which makes \
+         SQLite walk `changes` by `seq` — what an index on `changes (merchant_id, seq)` gives.\n\n\
+         | accounts | changes | as the server runs it | range plan | plan as run |\n|---|---|---|---|---|"
+    );
+    for r in results {
+        let q = &r.page_query;
+        let _ = writeln!(
+            d,
+            "| {} | {} | {} | {} | `{}` |",
+            group(r.scale.accounts as u64),
+            group(q.changes),
+            ms(q.as_is_ms),
+            ms(q.range_ms),
+            q.plan
+        );
+    }
+    let _ = writeln!(
+        d,
+        "\nLoading the server (bench set-up, not a target; one Store transaction per 10,000 \
+         accounts or products, per 50,000 ledger entries):\n\n| accounts | in all | accounts | products | ledger (`add_ledger_batch`) | rows/s |\n|---|---|---|---|---|---|"
+    );
+    for r in results {
+        let _ = writeln!(
+            d,
+            "| {} | {:.1} s | {:.1} s ({}/s) | {:.1} s | {:.1} s ({}/s) | {} |",
+            group(r.scale.accounts as u64),
+            r.load.seconds,
+            r.load.accounts_seconds,
+            group((r.scale.accounts as f64 / r.load.accounts_seconds.max(1e-9)) as u64),
+            r.load.products_seconds,
+            r.load.ledger_seconds,
+            group((r.scale.ledger as f64 / r.load.ledger_seconds.max(1e-9)) as u64),
+            group((r.scale.rows() as f64 / r.load.seconds.max(1e-9)) as u64)
+        );
+    }
+    RowResult {
+        order: 2,
+        key: "sync".into(),
+        what: "first sync of 200k accounts + 1M ledger entries + 10k products over loopback".into(),
+        target: "<= 10 s (>= 100k rows/s), device DB <= 150 MB".into(),
+        measured,
+        verdict: Verdict::from_checks(&checks),
+        detail: d,
+        load_before: load_before.into(),
+        load_after: load_after.into(),
+        date: date.into(),
+        seconds,
+    }
+}
+
+fn delta_row(
+    s: Summary,
+    per_run: &[f64],
+    mut detail: String,
+    load_before: &str,
+    load_after: &str,
+    date: &str,
+) -> RowResult {
+    let checks = [
+        (
+            s.p50_ms <= 50.0,
+            format!("p50 {} (×{:.1})", ms(s.p50_ms), s.p50_ms / 50.0),
+        ),
+        (
+            s.p99_ms <= 50.0,
+            format!("p99 {} (×{:.1})", ms(s.p99_ms), s.p99_ms / 50.0),
+        ),
+    ];
+    let runs: Vec<String> = per_run.iter().map(|v| format!("{v:.0}")).collect();
+    let _ = writeln!(
+        detail,
+        "\n| runs | p50 | p90 | p99 | max | mean |\n|---|---|---|---|---|---|\n| {} | {} | {} | {} | {} | {} |\n\nEach run (ms): {}.",
+        s.n,
+        ms(s.p50_ms),
+        ms(s.p90_ms),
+        ms(s.p99_ms),
+        ms(s.max_ms),
+        ms(s.mean_ms),
+        runs.join(", ")
+    );
+    RowResult {
+        order: 3,
+        key: "delta".into(),
+        what: "delta sync of 100 changes".into(),
+        target: "<= 50 ms".into(),
+        measured: format!("p50 {} / p99 {}", ms(s.p50_ms), ms(s.p99_ms)),
+        verdict: Verdict::from_checks(&checks),
+        detail,
+        load_before: load_before.into(),
+        load_after: load_after.into(),
+        date: date.into(),
+        seconds: per_run.iter().sum::<f64>() / 1e3,
+    }
+}

@@ -1,0 +1,241 @@
+//! `fieldpay-bench`: runs the rows of the benchmark table (issue 5), prints them, keeps each
+//! row's result as JSON and writes `BENCHMARKS.md`. Run it through `scripts/bench.sh` (release
+//! build, and a D-Bus session with gnome-keyring: the engine keeps its refresh token in the
+//! OS keyring).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use fieldpay_bench::report::{self, RowResult};
+use fieldpay_bench::stats::{self, Machine};
+use fieldpay_bench::{app_row, data_rows, engine_rows, gen, server, server_rows, Ctx};
+
+#[derive(Parser)]
+#[command(
+    name = "fieldpay-bench",
+    about = "FieldPay benchmarks: prints a table and writes BENCHMARKS.md"
+)]
+struct Cli {
+    /// Small sizes and few runs: checks the harness, not the targets.
+    #[arg(long, global = true)]
+    quick: bool,
+    /// Scratch folder (data folders, devices, server logs); a temporary one when not given.
+    #[arg(long, global = true)]
+    work: Option<PathBuf>,
+    /// Where each row's result is kept (JSON); BENCHMARKS.md is made from all of them.
+    #[arg(long, global = true)]
+    results: Option<PathBuf>,
+    /// The markdown file to write.
+    #[arg(long, global = true, default_value = "BENCHMARKS.md")]
+    out: PathBuf,
+    /// The release fieldpay-server binary (default: next to this binary).
+    #[arg(long, global = true)]
+    server_bin: Option<PathBuf>,
+    /// The app binary for row 9 (default: looked for under target folders).
+    #[arg(long, global = true)]
+    app_bin: Option<PathBuf>,
+    /// Seed of the data generator.
+    #[arg(long, global = true, default_value_t = 20_240_501)]
+    seed: u64,
+    /// Account counts for rows 1-3, comma-separated (default 10000,50000,200000).
+    #[arg(long, global = true, value_delimiter = ',')]
+    sizes: Option<Vec<usize>>,
+    /// First syncs per size (default 3, and 1 at 200,000 accounts).
+    #[arg(long, global = true)]
+    sync_runs: Option<usize>,
+    /// Keep the server data folders after each row.
+    #[arg(long, global = true)]
+    keep_data: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Clone, PartialEq, Eq)]
+enum Command {
+    /// Every row (the default).
+    All,
+    /// 1. Account search at 10k/50k/200k (loads and syncs the data: see `data`).
+    Search,
+    /// 2. First sync at 10k/50k/200k accounts.
+    Sync,
+    /// 3. Delta sync of 100 changes (after the 200k first sync).
+    Delta,
+    /// Rows 1-3 together (one load and sync per size).
+    Data,
+    /// 4. Outbox push of 1,000 queued actions.
+    Outbox,
+    /// 5. Purchase-order PDF, 30 lines + signature.
+    Pdf,
+    /// 6 and 8. Charge creation with 64 clients, and server RSS idle / with 10,000 pending.
+    Charges,
+    /// 8 (same run as `charges`).
+    Rss,
+    /// 7. One IVR step over the TwiML webhook with 1,000 calls in progress.
+    Ivr,
+    /// 9. App start time and UI wasm size.
+    App,
+    /// Only generate and load the data into a server data folder (no measurement).
+    Gen {
+        /// Number of accounts (products = 1 per 20, ledger = 5 per account; 200000 = the
+        /// full size: 10,000 products, 1,000,000 entries).
+        #[arg(long, default_value_t = 200_000)]
+        accounts: usize,
+        /// The data folder to create (fieldpay-server --data DIR serves it).
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+fn print_row(r: &RowResult) {
+    println!(
+        "{:>2}  {:<78}\n    target:   {}\n    measured: {}\n    verdict:  {}\n    load:     {} -> {}",
+        r.order,
+        r.what,
+        r.target,
+        r.measured,
+        r.verdict.cell().replace("**", ""),
+        r.load_before,
+        r.load_after
+    );
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::All);
+    let tmp;
+    let work = match &cli.work {
+        Some(w) => {
+            std::fs::create_dir_all(w)?;
+            w.clone()
+        }
+        None => {
+            tmp = tempfile::Builder::new()
+                .prefix("fieldpay-bench-")
+                .tempdir()?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let repo = std::env::current_dir()?;
+    let ctx = Ctx {
+        work,
+        server_bin: cli
+            .server_bin
+            .clone()
+            .unwrap_or_else(server::default_server_bin),
+        quick: cli.quick,
+        seed: cli.seed,
+        keep_data: cli.keep_data,
+        repo,
+        app_bin: cli.app_bin.clone(),
+        sizes: cli.sizes.clone(),
+        sync_runs: cli.sync_runs,
+    };
+    if let Command::Gen { accounts, data } = &command {
+        let accounts = *accounts;
+        let scale = if accounts == 200_000 {
+            gen::Scale::FULL
+        } else {
+            gen::Scale::for_accounts(accounts)
+        };
+        let (_, load) = server::prepare_data(data, scale, ctx.seed).await?;
+        println!(
+            "loaded {} accounts, {} products, {} ledger entries into {} in {:.1} s",
+            scale.accounts,
+            scale.products,
+            scale.ledger,
+            data.display(),
+            load.seconds
+        );
+        return Ok(());
+    }
+    let results_dir = cli.results.clone().unwrap_or_else(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| ctx.repo.join("target"));
+        let dir = report::results_dir(&target.join("bench"));
+        if cli.quick {
+            dir.with_file_name("results-quick")
+        } else {
+            dir
+        }
+    });
+    let machine = Machine::probe();
+    eprintln!(
+        "fieldpay-bench: {} × {}, {} RAM, load {}; work folder {}",
+        machine.nproc,
+        machine.cpu_model,
+        machine.mem_total,
+        stats::loadavg(),
+        ctx.work.display()
+    );
+    let is = |c: &[Command]| command == Command::All || c.contains(&command);
+    let mut rows: Vec<RowResult> = Vec::new();
+    let mut save = |r: Vec<RowResult>| -> anyhow::Result<()> {
+        for row in r {
+            print_row(&row);
+            report::save(&results_dir, &row)?;
+            rows.push(row);
+        }
+        Ok(())
+    };
+    if is(&[Command::Pdf]) {
+        save(vec![engine_rows::pdf(&ctx)?])?;
+    }
+    if is(&[
+        Command::Search,
+        Command::Sync,
+        Command::Delta,
+        Command::Data,
+    ]) {
+        let which = data_rows::Which {
+            search: is(&[Command::Search, Command::Data]),
+            sync: is(&[Command::Sync, Command::Data]),
+            delta: is(&[Command::Delta, Command::Data]),
+        };
+        save(data_rows::run(&ctx, which).await?)?;
+    }
+    if is(&[Command::Outbox]) {
+        save(vec![engine_rows::outbox(&ctx).await?])?;
+    }
+    if is(&[Command::Charges, Command::Rss]) {
+        save(server_rows::charges(&ctx).await?)?;
+    }
+    if is(&[Command::Ivr]) {
+        save(vec![server_rows::ivr(&ctx).await?])?;
+    }
+    if is(&[Command::App]) {
+        save(vec![app_row::app(&ctx)?])?;
+    }
+    if !rows.is_empty() {
+        println!("\n{:<4}{:<60}{:<28}verdict", "#", "what", "target");
+        for r in &rows {
+            let what: String = r.what.chars().take(58).collect();
+            println!(
+                "{:<4}{:<60}{:<28}{}\n    {}",
+                r.order,
+                what,
+                r.target,
+                r.verdict.cell().replace("**", ""),
+                r.measured
+            );
+        }
+    }
+    let all = report::load_all(&results_dir);
+    if cli.quick {
+        eprintln!(
+            "--quick: figures are from small sizes; {} was not written (results in {})",
+            cli.out.display(),
+            results_dir.display()
+        );
+    } else {
+        report::write_markdown(&cli.out, &machine, &all)?;
+        eprintln!(
+            "wrote {} ({} rows; results in {})",
+            cli.out.display(),
+            all.len(),
+            results_dir.display()
+        );
+    }
+    Ok(())
+}

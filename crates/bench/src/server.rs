@@ -1,0 +1,186 @@
+//! The server under test: the release `fieldpay-server` binary started as a child process
+//! on a loopback port, and data folders prepared for it through the [`Store`].
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fieldpay_server::app;
+use fieldpay_server::config::Settings;
+use fieldpay_server::demo;
+use fieldpay_server::store::{SqliteStore, Store};
+
+use crate::gen::{self, GenAccount, LoadReport, Scale};
+
+/// A free loopback port (bound then released; the child binds it right after).
+pub fn free_port() -> anyhow::Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// `fieldpay-server` next to this binary (both are built into the same target folder).
+pub fn default_server_bin() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("fieldpay-server")))
+        .unwrap_or_else(|| PathBuf::from("fieldpay-server"))
+}
+
+/// A running `fieldpay-server` child process.
+pub struct ServerChild {
+    child: Child,
+    pub port: u16,
+    /// `http://127.0.0.1:PORT` (also the server's public URL, which TwiML signatures use).
+    pub base: String,
+}
+
+impl ServerChild {
+    /// Starts `bin --data DATA --listen 127.0.0.1:PORT` (sandbox mode, the demo merchant
+    /// seeded on first start) and waits until it answers. Its log goes to `log`.
+    pub async fn start(bin: &Path, data: &Path, log: &Path) -> anyhow::Result<ServerChild> {
+        if !bin.exists() {
+            anyhow::bail!(
+                "{} not found: build it with `cargo build --release -p fieldpay-server`",
+                bin.display()
+            );
+        }
+        let port = free_port()?;
+        let out = std::fs::File::create(log)?;
+        let child = Command::new(bin)
+            .arg("--data")
+            .arg(data)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .env_remove("FIELDPAY_CONFIG")
+            .env_remove("FIELDPAY_PUBLIC_URL")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()?;
+        let mut s = ServerChild {
+            child,
+            port,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = s.child.try_wait()? {
+                anyhow::bail!(
+                    "fieldpay-server exited ({status}) before answering; see {}",
+                    log.display()
+                );
+            }
+            if let Ok(r) = http
+                .get(format!("{}/v1/openapi.json", s.base))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+            {
+                if r.status().is_success() {
+                    return Ok(s);
+                }
+            }
+            if Instant::now() > deadline {
+                s.kill();
+                anyhow::bail!("fieldpay-server did not answer within 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// (VmRSS, VmHWM) in bytes.
+    pub fn rss(&self) -> Option<(u64, u64)> {
+        crate::stats::rss(self.pid())
+    }
+
+    pub fn cpu_seconds(&self) -> f64 {
+        crate::stats::cpu_seconds(&self.pid().to_string()).unwrap_or(0.0)
+    }
+
+    /// Asks the server to stop (SIGTERM: graceful shutdown) and waits up to 10 s.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.kill();
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerChild {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.kill();
+        }
+    }
+}
+
+fn settings(data: &Path) -> Settings {
+    Settings {
+        data_dir: data.to_path_buf(),
+        ..Settings::default()
+    }
+}
+
+/// The demo merchant's id in a data folder (opening its database directly).
+pub fn demo_merchant(store: &dyn Store) -> anyhow::Result<String> {
+    Ok(store
+        .merchant_by_code(demo::DEMO_MERCHANT_CODE)?
+        .ok_or_else(|| anyhow::anyhow!("no demo merchant"))?
+        .id)
+}
+
+/// Opens the server database of a data folder (while a server may be running on it: SQLite
+/// in WAL mode takes writers from several processes).
+pub fn open_store(data: &Path) -> anyhow::Result<SqliteStore> {
+    Ok(SqliteStore::open(&settings(data).db_path())?)
+}
+
+/// A data folder with the demo merchant (as `fieldpay-server` seeds it) and `scale` worth of
+/// generated data for it.
+pub async fn prepare_data(
+    data: &Path,
+    scale: Scale,
+    seed: u64,
+) -> anyhow::Result<(Vec<GenAccount>, LoadReport)> {
+    if data.exists() {
+        std::fs::remove_dir_all(data)?;
+    }
+    let state = app::build_state(settings(data))?;
+    demo::seed(state.store.as_ref(), state.connector.as_ref()).await?;
+    let mid = demo_merchant(state.store.as_ref())?;
+    let store = state.store.clone();
+    let out =
+        tokio::task::spawn_blocking(move || gen::load(store.as_ref(), &mid, scale, seed)).await??;
+    Ok(out)
+}
+
+/// Bytes of the files under `dir` whose names start with `prefix`.
+pub fn files_size(dir: &Path, prefix: &str) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}

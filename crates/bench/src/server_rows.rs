@@ -1,0 +1,506 @@
+//! Rows 6-8, against the release `fieldpay-server` binary as a child process: charge
+//! creation under 64 concurrent HTTP clients, one IVR step over the TwiML webhook with 1,000
+//! calls in progress, and the server's resident memory idle and with 10,000 pending charges.
+//! The load generator is this process: reqwest over loopback.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fieldpay_protocol::phone::Phone;
+use fieldpay_server::config::SANDBOX_TWILIO_AUTH_TOKEN;
+use fieldpay_server::demo::DEMO_API_KEY;
+use fieldpay_server::telephony::twiml::{signature, VOICE_PATH};
+
+use crate::engine_rows::payer;
+use crate::report::{RowResult, Verdict};
+use crate::server::ServerChild;
+use crate::stats::{self, bytes, group, median, ms, Summary};
+use crate::Ctx;
+
+fn client(pool: usize) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .pool_max_idle_per_host(pool)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .build()?)
+}
+
+/// What a closed-loop load run measured.
+pub struct LoadRun {
+    pub latencies: Vec<Duration>,
+    pub wall: Duration,
+    pub errors: usize,
+    pub first_error: Option<String>,
+    /// (payer phone, virtual number) of each created charge.
+    pub created: Vec<(String, String)>,
+}
+
+/// `total` `POST /v1/charges` from `concurrency` tasks (closed loop: each sends its next
+/// request when the previous one is answered), each to a distinct payer phone of `series`.
+pub async fn create_charges(
+    base: &str,
+    total: usize,
+    concurrency: usize,
+    series: u32,
+) -> anyhow::Result<LoadRun> {
+    let http = client(concurrency)?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let url = format!("{base}/v1/charges");
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (http, next, url) = (http.clone(), next.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut created = Vec::new();
+            let mut errors = 0usize;
+            let mut first_error = None;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let phone = payer(series, i as u32);
+                let body = serde_json::json!({
+                    "amount": 33_000,
+                    "goods_name": "감기약 외 2건",
+                    "payer_phone": phone,
+                });
+                let t = Instant::now();
+                let r = http
+                    .post(&url)
+                    .bearer_auth(DEMO_API_KEY)
+                    .json(&body)
+                    .send()
+                    .await;
+                let outcome = match r {
+                    Ok(r) if r.status().as_u16() == 201 => r
+                        .json::<serde_json::Value>()
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Ok(r) => {
+                        let st = r.status();
+                        Err(format!("{st}: {}", r.text().await.unwrap_or_default()))
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                lat.push(t.elapsed());
+                match outcome {
+                    Ok(v) => created.push((
+                        phone,
+                        v["virtual_number"].as_str().unwrap_or_default().to_string(),
+                    )),
+                    Err(e) => {
+                        errors += 1;
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            (lat, created, errors, first_error)
+        }));
+    }
+    let mut run = LoadRun {
+        latencies: Vec::with_capacity(total),
+        wall: Duration::ZERO,
+        errors: 0,
+        first_error: None,
+        created: Vec::with_capacity(total),
+    };
+    for t in tasks {
+        let (lat, created, errors, first_error) = t.await?;
+        run.latencies.extend(lat);
+        run.created.extend(created);
+        run.errors += errors;
+        if run.first_error.is_none() {
+            run.first_error = first_error;
+        }
+    }
+    run.wall = started.elapsed();
+    Ok(run)
+}
+
+async fn settle(secs: u64) {
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+}
+
+/// Rows 6 and 8: per round, a fresh server; idle RSS; 10,000 charges from 64 clients;
+/// RSS with those 10,000 pending.
+pub async fn charges(ctx: &Ctx) -> anyhow::Result<Vec<RowResult>> {
+    let started = Instant::now();
+    let load_before = stats::loadavg();
+    let rounds = if ctx.quick { 1 } else { 3 };
+    let total = if ctx.quick { 2_000 } else { 10_000 };
+    let concurrency = 64;
+    let mut throughput = Vec::new();
+    let mut all_lat = Vec::new();
+    let mut per_round = Vec::new();
+    let mut idle = Vec::new();
+    let mut busy = Vec::new();
+    let mut peaks = Vec::new();
+    let mut cpu = Vec::new();
+    for round in 0..rounds {
+        let data = ctx.work.join(format!("server-charges-{round}"));
+        let _ = std::fs::remove_dir_all(&data);
+        std::fs::create_dir_all(&data)?;
+        let srv = ServerChild::start(
+            &ctx.server_bin,
+            &data,
+            &ctx.work.join(format!("server-charges-{round}.log")),
+        )
+        .await?;
+        settle(3).await;
+        let (idle_rss, _) = srv.rss().unwrap_or_default();
+        let c0 = srv.cpu_seconds();
+        let run = create_charges(&srv.base, total, concurrency, 10 + round as u32).await?;
+        let server_cpu = srv.cpu_seconds() - c0;
+        anyhow::ensure!(
+            run.errors == 0,
+            "{} of {total} charge requests failed, first: {:?}",
+            run.errors,
+            run.first_error
+        );
+        // Let the worker send the 10,000 texts, then read the memory.
+        settle(5).await;
+        let (busy_rss, peak) = srv.rss().unwrap_or_default();
+        srv.stop();
+        if !ctx.keep_data {
+            let _ = std::fs::remove_dir_all(&data);
+        }
+        let tp = total as f64 / run.wall.as_secs_f64();
+        let s = Summary::of(&run.latencies);
+        eprintln!(
+            "[charges] round {round}: {:.0}/s, p50 {} p99 {}, server cpu {:.1} s over {:.1} s; rss idle {} / with {total} pending {} (peak {}) (load {})",
+            tp,
+            ms(s.p50_ms),
+            ms(s.p99_ms),
+            server_cpu,
+            run.wall.as_secs_f64(),
+            bytes(idle_rss),
+            bytes(busy_rss),
+            bytes(peak),
+            stats::loadavg()
+        );
+        throughput.push(tp);
+        per_round.push((tp, s, run.wall.as_secs_f64(), server_cpu));
+        all_lat.extend(run.latencies);
+        idle.push(idle_rss as f64);
+        busy.push(busy_rss as f64);
+        peaks.push(peak as f64);
+        cpu.push(server_cpu / run.wall.as_secs_f64());
+    }
+    let load_after = stats::loadavg();
+    let date = crate::now_utc();
+    let seconds = started.elapsed().as_secs_f64();
+    let tp = median(&throughput);
+    let s = Summary::of(&all_lat);
+    let checks = [
+        (
+            tp >= 2_000.0,
+            format!("{}/s (×{:.2} of 2,000/s)", group(tp as u64), tp / 2_000.0),
+        ),
+        (
+            s.p99_ms <= 20.0,
+            format!("p99 {} (×{:.1})", ms(s.p99_ms), s.p99_ms / 20.0),
+        ),
+    ];
+    let mut d = String::new();
+    let _ = writeln!(
+        d,
+        "Server: the release `fieldpay-server` binary, `--data <fresh folder> --listen \
+         127.0.0.1:PORT` (sandbox mode, demo merchant seeded at start, default logging to a \
+         file). Load: this process, {concurrency} tokio tasks sharing one reqwest client \
+         (keep-alive, {concurrency} connections), closed loop, {total} `POST /v1/charges` \
+         (API key, distinct payer phones: every request creates a charge, binds a virtual \
+         number and queues its text), {rounds} rounds, each on a fresh server. Latency = \
+         request sent to full answer read. Throughput = requests / wall time of the round. \
+         Server CPU = its user+system seconds per wall second (2 cores = 2.0).\n\n\
+         | round | throughput | p50 | p90 | p99 | max | wall | server CPU |\n|---|---|---|---|---|---|---|---|"
+    );
+    for (i, (tp, s, wall, scpu)) in per_round.iter().enumerate() {
+        let _ = writeln!(
+            d,
+            "| {i} | {}/s | {} | {} | {} | {} | {wall:.1} s | {:.2} |",
+            group(*tp as u64),
+            ms(s.p50_ms),
+            ms(s.p90_ms),
+            ms(s.p99_ms),
+            ms(s.max_ms),
+            scpu / wall
+        );
+    }
+    let _ = writeln!(
+        d,
+        "| all | {}/s (median) | {} | {} | {} | {} | | |",
+        group(tp as u64),
+        ms(s.p50_ms),
+        ms(s.p90_ms),
+        ms(s.p99_ms),
+        ms(s.max_ms)
+    );
+    let rows6 = RowResult {
+        order: 6,
+        key: "charges".into(),
+        what: format!(
+            "server: charge creation, {concurrency} concurrent clients (throughput / p99)"
+        ),
+        target: ">= 2,000 /s / <= 20 ms".into(),
+        measured: format!(
+            "{}/s / p99 {} (p50 {})",
+            group(tp as u64),
+            ms(s.p99_ms),
+            ms(s.p50_ms)
+        ),
+        verdict: Verdict::from_checks(&checks),
+        detail: d,
+        load_before: load_before.clone(),
+        load_after: load_after.clone(),
+        date: date.clone(),
+        seconds,
+    };
+    let (i, b) = (median(&idle), median(&busy));
+    let checks = [
+        (
+            i <= 40e6,
+            format!("idle {} (×{:.2} of 40 MB)", bytes(i as u64), i / 40e6),
+        ),
+        (
+            b <= 120e6,
+            format!("{} (×{:.2} of 120 MB)", bytes(b as u64), b / 120e6),
+        ),
+    ];
+    let f = |v: &[f64]| {
+        v.iter()
+            .map(|x| bytes(*x as u64))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut d = String::new();
+    let _ = writeln!(
+        d,
+        "VmRSS of the server child process from `/proc/PID/status` (VmHWM = peak). Idle: 3 s \
+         after it answered its first request (demo data seeded). Pending: 5 s after the \
+         {total} charges of the charge-creation round were created (all pending: requested or \
+         sms_sent, each holding a virtual-number binding), on the same process.\n\n\
+         | | median | each round |\n|---|---|---|\n| idle | {} | {} |\n| with {total} pending charges | {} | {} |\n| peak (VmHWM) | {} | {} |",
+        bytes(i as u64),
+        f(&idle),
+        bytes(b as u64),
+        f(&busy),
+        bytes(median(&peaks) as u64),
+        f(&peaks)
+    );
+    let row8 = RowResult {
+        order: 8,
+        key: "rss".into(),
+        what: format!(
+            "server RSS idle / with {} pending charges",
+            group(total as u64)
+        ),
+        target: "<= 40 MB / <= 120 MB".into(),
+        measured: format!("{} / {}", bytes(i as u64), bytes(b as u64)),
+        verdict: Verdict::from_checks(&checks),
+        detail: d,
+        load_before,
+        load_after,
+        date,
+        seconds,
+    };
+    Ok(vec![rows6, row8])
+}
+
+/// POSTs one signed TwiML webhook; returns (status, body).
+async fn twiml(
+    http: &reqwest::Client,
+    base: &str,
+    params: Vec<(String, String)>,
+) -> anyhow::Result<(u16, String)> {
+    let url = format!("{base}{VOICE_PATH}");
+    let sig = signature(SANDBOX_TWILIO_AUTH_TOKEN, &url, &params);
+    let r = http
+        .post(&url)
+        .header("X-Twilio-Signature", sig)
+        .form(&params)
+        .send()
+        .await?;
+    let st = r.status().as_u16();
+    Ok((st, r.text().await?))
+}
+
+fn params(p: &[(&str, &str)]) -> Vec<(String, String)> {
+    p.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Row 7: 1,000 pending charges, 1,000 calls started over the TwiML webhook and left in
+/// progress; then single steps (one request at a time) on every call: "1" (pay), the card
+/// number, the expiry.
+pub async fn ivr(ctx: &Ctx) -> anyhow::Result<RowResult> {
+    let started = Instant::now();
+    let load_before = stats::loadavg();
+    let calls = if ctx.quick { 200 } else { 1_000 };
+    let data = ctx.work.join("server-ivr");
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data)?;
+    let srv = ServerChild::start(&ctx.server_bin, &data, &ctx.work.join("server-ivr.log")).await?;
+    let made = create_charges(&srv.base, calls, 16, 50).await?;
+    anyhow::ensure!(made.errors == 0, "charges failed: {:?}", made.first_error);
+    let http = client(16)?;
+    // Start every call (16 at a time); each ends at the order read-out, waiting for a key.
+    let base = srv.base.clone();
+    let t = Instant::now();
+    let mut starts = Vec::new();
+    let mut sids = Vec::new();
+    for chunk in made.created.chunks(16) {
+        let mut set = Vec::new();
+        for (phone, number) in chunk {
+            let sid = format!("CA{}", phone);
+            let from = Phone::parse(phone)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .e164();
+            let to = Phone::parse(number)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .e164();
+            let (http, base) = (http.clone(), base.clone());
+            sids.push(sid.clone());
+            set.push(tokio::spawn(async move {
+                let t = Instant::now();
+                let r = twiml(
+                    &http,
+                    &base,
+                    params(&[
+                        ("CallSid", sid.as_str()),
+                        ("From", from.as_str()),
+                        ("To", to.as_str()),
+                        ("CallStatus", "ringing"),
+                        ("Direction", "inbound"),
+                    ]),
+                )
+                .await;
+                (t.elapsed(), r)
+            }));
+        }
+        for h in set {
+            let (e, r) = h.await?;
+            let (st, body) = r?;
+            anyhow::ensure!(
+                st == 200 && body.contains("<Gather"),
+                "call start answered {st}: {body}"
+            );
+            starts.push(e);
+        }
+    }
+    let start_wall = t.elapsed();
+    eprintln!(
+        "[ivr] {calls} calls in progress (started in {:.1} s)",
+        start_wall.as_secs_f64()
+    );
+    // Timed single steps, one request at a time, every call at each step.
+    let steps = [
+        ("1 (pay) → card number", "1"),
+        ("card number → expiry", "9401000000000014#"),
+        ("expiry → birth date", "1230"),
+    ];
+    let mut per_step = Vec::new();
+    let mut all = Vec::new();
+    for (name, digits) in steps {
+        let mut times = Vec::with_capacity(calls);
+        for sid in &sids {
+            let t = Instant::now();
+            let (st, body) = twiml(
+                &http,
+                &srv.base,
+                params(&[
+                    ("CallSid", sid.as_str()),
+                    ("Digits", digits),
+                    ("CallStatus", "in-progress"),
+                ]),
+            )
+            .await?;
+            times.push(t.elapsed());
+            anyhow::ensure!(
+                st == 200 && body.contains("<Gather"),
+                "step {name} answered {st}: {body}"
+            );
+        }
+        let s = Summary::of(&times);
+        eprintln!(
+            "[ivr] step {name}: p50 {} p99 {} (load {})",
+            ms(s.p50_ms),
+            ms(s.p99_ms),
+            stats::loadavg()
+        );
+        all.extend(times);
+        per_step.push((name, s));
+    }
+    let (rss, _) = srv.rss().unwrap_or_default();
+    srv.stop();
+    if !ctx.keep_data {
+        let _ = std::fs::remove_dir_all(&data);
+    }
+    let s = Summary::of(&all);
+    let st = Summary::of(&starts);
+    let checks = [(
+        s.p99_ms <= 5.0,
+        format!("p99 {} (×{:.1})", ms(s.p99_ms), s.p99_ms / 5.0),
+    )];
+    let mut d = String::new();
+    let _ = writeln!(
+        d,
+        "Server: the release binary on loopback (fresh data folder, demo merchant). {calls} \
+         charges to distinct payer phones, then {calls} calls started with signed TwiML \
+         webhooks (`X-Twilio-Signature` computed with \
+         `fieldpay_server::telephony::twiml::signature`, the sandbox auth token and the \
+         server's public URL; From = the payer in E.164, To = the charge's virtual number) and \
+         left in progress at the order read-out. Then each call, one request at a time (so \
+         the figure is service latency, not queueing), gets three single steps in turn, every \
+         one answered with the next `<Gather>`; all {calls} calls stay in progress throughout \
+         (the server holds each live call and persists a checkpoint after every turn). Server \
+         RSS at the end: {}.\n\n\
+         | step | n | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|",
+        bytes(rss)
+    );
+    for (name, x) in &per_step {
+        let _ = writeln!(
+            d,
+            "| {name} | {} | {} | {} | {} | {} |",
+            x.n,
+            ms(x.p50_ms),
+            ms(x.p90_ms),
+            ms(x.p99_ms),
+            ms(x.max_ms)
+        );
+    }
+    let _ = writeln!(
+        d,
+        "| **all steps** | {} | {} | {} | {} | {} |\n| call start (16 concurrent, for reference) | {} | {} | {} | {} | {} |",
+        s.n,
+        ms(s.p50_ms),
+        ms(s.p90_ms),
+        ms(s.p99_ms),
+        ms(s.max_ms),
+        st.n,
+        ms(st.p50_ms),
+        ms(st.p90_ms),
+        ms(st.p99_ms),
+        ms(st.max_ms)
+    );
+    Ok(RowResult {
+        order: 7,
+        key: "ivr".into(),
+        what: format!(
+            "server: one IVR step over the TwiML webhook with {} calls in progress (p99)",
+            group(calls as u64)
+        ),
+        target: "<= 5 ms".into(),
+        measured: format!("p99 {} (p50 {})", ms(s.p99_ms), ms(s.p50_ms)),
+        verdict: Verdict::from_checks(&checks),
+        detail: d,
+        load_before,
+        load_after: stats::loadavg(),
+        date: crate::now_utc(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs the FieldPay benchmarks (issue 5) in release and writes BENCHMARKS.md: builds
+# fieldpay-bench and fieldpay-server, then runs the rows inside a private D-Bus session with an
+# unlocked gnome-keyring (the engine keeps its refresh token in the OS credential store).
+#
+#   scripts/bench.sh                     every row (about 10-15 minutes on 2 cores)
+#   scripts/bench.sh search sync         some rows; the others keep their last figures
+#   scripts/bench.sh all --quick         small sizes: a smoke test of the harness (no BENCHMARKS.md)
+#
+# Rows: all, search, sync, delta, data (= search sync delta with one load), outbox, pdf,
+# charges (and rss), ivr, app, gen. Options go to fieldpay-bench (see its --help), e.g.
+# --work DIR --keep-data --app-bin PATH. Environment: CARGO_TARGET_DIR (default ./target).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh >/dev/null
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+
+rows=()
+opts=()
+for a in "$@"; do
+  case "$a" in
+    all | search | sync | delta | data | outbox | pdf | charges | rss | ivr | app) rows+=("$a") ;;
+    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) opts+=("$a") ;;
+  esac
+done
+[ ${#rows[@]} -gt 0 ] || rows=(all)
+
+cargo build --release -p fieldpay-bench -p fieldpay-server
+bench="$CARGO_TARGET_DIR/release/fieldpay-bench"
+
+keyrings=$(mktemp -d)
+trap 'rm -rf "$keyrings"' EXIT
+started=$SECONDS
+XDG_DATA_HOME="$keyrings" dbus-run-session -- bash -c '
+  set -euo pipefail
+  echo -n fieldpay-bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  bench=$1 nrows=$2
+  shift 2
+  rows=("${@:1:$nrows}")
+  opts=("${@:$((nrows + 1))}")
+  for row in "${rows[@]}"; do
+    "$bench" "$row" ${opts[@]+"${opts[@]}"}
+  done
+' bench "$bench" "${#rows[@]}" "${rows[@]}" ${opts[@]+"${opts[@]}"}
+echo "== benchmarks done in $((SECONDS - started)) s"

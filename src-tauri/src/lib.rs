@@ -1,0 +1,102 @@
+//! FieldPay's app shell: Tauri commands that are one-line calls into `fieldpay_core::Engine`
+//! (or the sandbox launcher), and the `engine` event that carries every `EngineEvent` to the
+//! windows. No business logic lives here (docs/app-shell.md is the contract with the UI).
+//!
+//! Flags: `--sandbox` starts the embedded sandbox server and signs in as the demo rep;
+//! `--data DIR` (or `$FIELDPAY_APP_DATA`) chooses the data folder, else Tauri's app data dir.
+//! Unknown arguments are ignored (WebDriver launchers add their own).
+
+mod args;
+mod command;
+mod events;
+mod sandbox;
+mod session;
+mod state;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tauri::Manager;
+
+pub use args::Args;
+pub use state::AppState;
+
+/// Environment variable naming the data folder (when `--data` is not given).
+pub const DATA_ENV: &str = "FIELDPAY_APP_DATA";
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("FIELDPAY_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,hyper=warn,reqwest=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn data_dir(app: &tauri::App, args: &Args) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let dir = match (&args.data, std::env::var_os(DATA_ENV)) {
+        (Some(d), _) => d.clone(),
+        (None, Some(d)) if !d.is_empty() => PathBuf::from(d),
+        _ => app.path().app_data_dir()?,
+    };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("cannot create the data folder {}: {e}", dir.display()))?;
+    Ok(dir.canonicalize().unwrap_or(dir))
+}
+
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    init_logging();
+    let args = Args::parse(std::env::args().skip(1));
+    let app = tauri::Builder::default()
+        .setup(move |app| {
+            let dir = data_dir(app, &args)?;
+            tracing::info!(data = %dir.display(), sandbox = args.sandbox, "FieldPay starting");
+            app.manage(AppState::new(dir));
+            session::on_launch(app.handle(), args.sandbox);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            command::session::app_info,
+            command::session::start_sandbox,
+            command::session::login,
+            command::session::sign_out,
+            command::session::sync_now,
+            command::session::open_test_phone,
+            command::records::search_accounts,
+            command::records::account_detail,
+            command::records::search_products,
+            command::orders::preview_order,
+            command::orders::save_draft,
+            command::orders::reorder,
+            command::orders::sign_and_submit,
+            command::orders::orders,
+            command::orders::order,
+            command::orders::export_order_pdf,
+            command::charges::request_charge,
+            command::charges::cancel_charge,
+            command::charges::resend_charge_sms,
+            command::charges::refund_charge,
+            command::charges::charges,
+            command::charges::charge,
+            command::charges::daily_closing,
+            command::problems::problems,
+            command::problems::retry_problem,
+            command::problems::discard_problem,
+        ])
+        .build(tauri::generate_context!("../tauri.conf.json"))
+        .expect("error while building the FieldPay app");
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            // Stop syncing and let the embedded server finish its requests (bounded).
+            if let Some(state) = handle.try_state::<AppState>() {
+                let state = state.inner().clone();
+                tauri::async_runtime::block_on(async move {
+                    let _ = tokio::time::timeout(Duration::from_secs(3), state.shutdown()).await;
+                });
+            }
+        }
+    });
+}

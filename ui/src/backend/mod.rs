@@ -1,0 +1,134 @@
+//! The only way the UI talks to the shell: Tauri commands (`window.__TAURI__.core.invoke`) and
+//! the `engine` event (`window.__TAURI__.event.listen`). See docs/app-shell.md.
+//!
+//! Every command is one typed function in an area module; they all go through [`invoke`].
+
+pub mod accounts;
+pub mod charges;
+pub mod orders;
+pub mod session;
+pub mod sync;
+
+use fieldpay_protocol::app::EngineEvent;
+use fieldpay_protocol::{ApiError, ErrorCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], catch, js_name = invoke)]
+    async fn tauri_invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "event"], catch, js_name = listen)]
+    async fn tauri_listen(
+        event: &str,
+        handler: &Closure<dyn FnMut(JsValue)>,
+    ) -> Result<JsValue, JsValue>;
+}
+
+/// Commands without arguments send an empty object.
+#[derive(Serialize)]
+pub struct NoArgs {}
+
+/// `window.__TAURI__` exists (the app runs inside the shell, or the dev mock is loaded).
+pub fn shell_present() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    js_sys::Reflect::get(&window, &JsValue::from_str("__TAURI__"))
+        .map(|v| v.is_object())
+        .unwrap_or(false)
+}
+
+fn serializer() -> serde_wasm_bindgen::Serializer {
+    serde_wasm_bindgen::Serializer::json_compatible()
+}
+
+/// Calls a shell command with snake_case arguments and decodes its answer.
+/// A refused command comes back as the shell's typed [`ApiError`].
+pub async fn invoke<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> Result<R, ApiError> {
+    if !shell_present() {
+        return Err(ApiError::new(
+            ErrorCode::Unavailable,
+            "window.__TAURI__ is missing: the app is not running inside the FieldPay shell",
+        ));
+    }
+    let args = args.serialize(&serializer()).map_err(|e| {
+        ApiError::new(
+            ErrorCode::MalformedBody,
+            format!("cannot encode {cmd} arguments: {e}"),
+        )
+    })?;
+    match tauri_invoke(cmd, args).await {
+        Ok(value) => serde_wasm_bindgen::from_value(value).map_err(|e| {
+            ApiError::new(
+                ErrorCode::MalformedBody,
+                format!("unexpected {cmd} answer: {e}"),
+            )
+        }),
+        Err(err) => Err(error_from_js(err)),
+    }
+}
+
+/// For commands that answer `()`.
+pub async fn invoke_unit<A: Serialize>(cmd: &str, args: &A) -> Result<(), ApiError> {
+    invoke::<A, serde::de::IgnoredAny>(cmd, args)
+        .await
+        .map(|_| ())
+}
+
+#[derive(Deserialize)]
+struct LooseError {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// The shell rejects with `{code, message}`; anything else (a thrown JS error, a plain string)
+/// becomes an `internal` error carrying its text.
+pub fn error_from_js(err: JsValue) -> ApiError {
+    if let Some(s) = err.as_string() {
+        return ApiError::new(ErrorCode::Internal, s);
+    }
+    if let Ok(loose) = serde_wasm_bindgen::from_value::<LooseError>(err.clone()) {
+        if loose.code.is_some() || loose.message.is_some() {
+            let code = loose
+                .code
+                .and_then(|c| {
+                    serde_wasm_bindgen::from_value::<ErrorCode>(JsValue::from_str(&c)).ok()
+                })
+                .unwrap_or(ErrorCode::Internal);
+            return ApiError::new(code, loose.message.unwrap_or_default());
+        }
+    }
+    let text = js_sys::JSON::stringify(&err)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| "unknown error".to_string());
+    ApiError::new(ErrorCode::Internal, text)
+}
+
+/// Listens to the shell's `engine` event for the whole life of the app.
+pub async fn listen_engine(
+    mut on_event: impl FnMut(EngineEvent) + 'static,
+) -> Result<(), ApiError> {
+    if !shell_present() {
+        return Err(ApiError::new(ErrorCode::Unavailable, "no shell"));
+    }
+    let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+        let payload = js_sys::Reflect::get(&event, &JsValue::from_str("payload"))
+            .unwrap_or(JsValue::UNDEFINED);
+        match serde_wasm_bindgen::from_value::<EngineEvent>(payload) {
+            Ok(ev) => on_event(ev),
+            Err(e) => web_sys::console::warn_1(&JsValue::from_str(&format!(
+                "engine event not understood: {e}"
+            ))),
+        }
+    });
+    let res = tauri_listen("engine", &handler).await;
+    // The listener lives as long as the page: the closure must never be freed.
+    handler.forget();
+    res.map(|_| ()).map_err(error_from_js)
+}

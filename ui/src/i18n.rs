@@ -1,0 +1,434 @@
+//! Every UI string, in Korean (default) and English. The language is a signal, remembered in
+//! localStorage (`fieldpay.lang`).
+
+use std::cell::Cell;
+
+use fieldpay_protocol::charge::ChargeStatus;
+use leptos::prelude::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Ko,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ko => "ko",
+            Lang::En => "en",
+        }
+    }
+}
+
+const STORAGE_KEY: &str = "fieldpay.lang";
+
+thread_local! {
+    static LANG: Cell<Option<RwSignal<Lang>>> = const { Cell::new(None) };
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// Creates the language signal from localStorage (Korean when nothing is stored).
+pub fn init() -> RwSignal<Lang> {
+    let stored = storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
+    let lang = match stored.as_deref() {
+        Some("en") => Lang::En,
+        _ => Lang::Ko,
+    };
+    let sig = RwSignal::new(lang);
+    LANG.with(|c| c.set(Some(sig)));
+    set_document_lang(lang);
+    sig
+}
+
+fn set_document_lang(lang: Lang) {
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = el.set_attribute("lang", lang.code());
+    }
+}
+
+/// The current language (tracked: a view that calls it re-renders on change).
+pub fn lang() -> Lang {
+    LANG.with(|c| c.get()).map(|s| s.get()).unwrap_or(Lang::Ko)
+}
+
+/// Switches and remembers the language.
+pub fn set_lang(lang: Lang) {
+    if let Some(s) = LANG.with(|c| c.get()) {
+        s.set(lang);
+    }
+    if let Some(st) = storage() {
+        let _ = st.set_item(STORAGE_KEY, lang.code());
+    }
+    set_document_lang(lang);
+}
+
+/// The text of a key in the current language (tracked).
+pub fn tr(key: T) -> &'static str {
+    key.text(lang())
+}
+
+/// A reactive text: `{t(T::Home)}` in a view, or as an attribute value.
+pub fn t(key: T) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    move || key.text(lang())
+}
+
+/// Picks the Korean or English variant of a formatted text.
+pub fn pick(ko: String, en: String) -> String {
+    match lang() {
+        Lang::Ko => ko,
+        Lang::En => en,
+    }
+}
+
+macro_rules! texts {
+    ($($key:ident => $ko:literal, $en:literal;)*) => {
+        /// Text keys.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum T { $($key),* }
+
+        impl T {
+            pub fn text(self, lang: Lang) -> &'static str {
+                match lang {
+                    Lang::Ko => match self { $(T::$key => $ko),* },
+                    Lang::En => match self { $(T::$key => $en),* },
+                }
+            }
+        }
+    };
+}
+
+texts! {
+    // Common.
+    AppName => "FieldPay", "FieldPay";
+    Loading => "불러오는 중…", "Loading…";
+    Retry => "다시 시도", "Try again";
+    Back => "뒤로", "Back";
+    Cancel => "취소", "Cancel";
+    Close => "닫기", "Close";
+    LoadFailed => "불러오지 못했습니다", "Could not load";
+    ShellRefused => "처리하지 못했습니다", "Not done";
+    NoShell => "앱 셸에 연결되지 않았습니다. FieldPay 앱에서 실행하세요.", "Not connected to the app shell. Run this inside the FieldPay app.";
+    Required => "입력하세요", "Required";
+    Working => "처리 중…", "Working…";
+    Open => "열기", "Open";
+    Count => "건", " items";
+    None_ => "없음", "None";
+
+    // Navigation.
+    NavHome => "홈", "Home";
+    NavClients => "거래처", "Clients";
+    NavOrders => "주문", "Orders";
+    NavPayments => "결제", "Payments";
+    NavMore => "더보기", "More";
+    NavClosing => "일일 마감", "Daily closing";
+    NavProblems => "동기화 문제", "Sync problems";
+    NavSettings => "설정", "Settings";
+
+    // Sync badge.
+    SyncOnline => "온라인", "Online";
+    SyncOffline => "오프라인", "Offline";
+    SyncSyncing => "동기화 중", "Syncing";
+    SyncQueued => "전송 대기", "queued";
+    SyncProblemsShort => "문제", "problems";
+    OfflineBanner => "오프라인 — 작업은 이 기기에 저장되고 연결되면 전송됩니다", "Offline — your work is kept on this device and sent when connected";
+    RecentClients => "최근 거래처", "Recent clients";
+    ProductSearchStart => "품목명이나 코드(초성도 됩니다)로 찾아 담으세요", "Find products by name or code (initials work too)";
+    TitlePaymentDetail => "결제 상세", "Payment detail";
+
+    // Screen titles.
+    TitleSignIn => "로그인", "Sign in";
+    TitleHome => "홈", "Home";
+    TitleClients => "거래처", "Clients";
+    TitleClient => "거래처 정보", "Client";
+    TitleNewOrder => "새 주문", "New order";
+    TitleEditOrder => "주문 작성", "Edit order";
+    TitleSign => "서명받기", "Signature";
+    TitleOrder => "발주서", "Purchase order";
+    TitleOrders => "발주서 조회", "Purchase orders";
+    TitleCharge => "ARS 결제 요청", "ARS payment request";
+    TitleChargeView => "결제 진행", "Payment";
+    TitlePayments => "결제 내역", "Payments";
+    TitleClosing => "일일 마감", "Daily closing";
+    TitleProblems => "동기화 문제", "Sync problems";
+    TitleSettings => "설정", "Settings";
+    TitleMore => "더보기", "More";
+
+    // Sign-in.
+    SignInLead => "현장 영업을 위한 가상 ARS 카드 결제", "Card payments by virtual ARS number, for field sales";
+    ServerAddress => "서버 주소", "Server address";
+    Merchant => "가맹점 ID", "Merchant ID";
+    RepId => "영업사원 ID", "Rep ID";
+    Password => "비밀번호", "Password";
+    SignInButton => "로그인", "Sign in";
+    SigningIn => "로그인 중…", "Signing in…";
+    Or => "또는", "or";
+    TrySandbox => "샌드박스로 체험하기", "Try sandbox";
+    TrySandboxSub => "데모 거래처와 상품으로 바로 시작합니다 (실제 결제 없음)", "Start at once with demo clients and products (no real payments)";
+    StartingSandbox => "샌드박스를 시작하는 중…", "Starting the sandbox…";
+    ErrServerUrl => "http:// 또는 https:// 로 시작하는 주소를 입력하세요", "Enter an address starting with http:// or https://";
+
+    // Home.
+    TodayCollected => "오늘 수금", "Collected today";
+    TodayOrders => "오늘 주문", "Orders today";
+    PendingCharges => "결제 대기", "Pending payments";
+    QuickActions => "바로 가기", "Quick actions";
+    QuickNewOrder => "새 주문", "New order";
+    QuickCollect => "수금", "Collect";
+    QuickClients => "거래처 찾기", "Find a client";
+    QuickClosing => "일일 마감", "Daily closing";
+    NoPending => "대기 중인 결제 요청이 없습니다", "No pending payment requests";
+    SandboxBanner => "샌드박스 모드 — 실제 결제가 일어나지 않습니다", "Sandbox mode — no real payments happen";
+    CollectPick => "수금할 거래처를 고르세요", "Pick the client to collect from";
+
+    // Clients.
+    SearchClientsHint => "상호·초성·전화번호·사업자번호", "Name, initials, phone, business no.";
+    SearchStart => "상호, 초성(예: ㅎㅂㅇㄱ), 전화번호, 사업자번호로 찾으세요", "Search by name, initials (e.g. ㅎㅂㅇㄱ), phone or business number";
+    NoResults => "검색 결과가 없습니다", "No results";
+    Balance => "미수 잔액", "Balance";
+    ClosedAccount => "거래 종료", "Closed";
+
+    // Client page.
+    Aging => "미수 경과", "Aging";
+    Aging0_30 => "30일 이내", "0–30 days";
+    Aging31_60 => "31–60일", "31–60 days";
+    Aging61_90 => "61–90일", "61–90 days";
+    AgingOver90 => "90일 초과", "Over 90 days";
+    CreditLimit => "여신 한도", "Credit limit";
+    CreditAvailable => "사용 가능 한도", "Available credit";
+    RecentOrders => "최근 주문", "Recent orders";
+    RecentPayments => "최근 결제", "Recent payments";
+    NewOrder => "새 주문", "New order";
+    Collect => "수금", "Collect";
+    Owner => "대표자", "Owner";
+    Phone => "전화", "Phone";
+    BusinessNo => "사업자번호", "Business no.";
+    Address => "주소", "Address";
+    Code => "코드", "Code";
+    Call => "전화 걸기", "Call";
+    NoOrdersYet => "주문이 없습니다", "No orders yet";
+    NoPaymentsYet => "결제가 없습니다", "No payments yet";
+
+    // Order.
+    PickClient => "주문할 거래처를 고르세요", "Pick the client for this order";
+    Client => "거래처", "Client";
+    ProductSearchHint => "품목명, 코드, 초성 검색", "Search products by name, code, initials";
+    AddProduct => "담기", "Add";
+    Lines => "주문 품목", "Items";
+    NoLines => "아직 담은 품목이 없습니다. 위에서 검색해 담으세요.", "No items yet. Search above and add some.";
+    UnitPrice => "단가", "Unit price";
+    Qty => "수량", "Qty";
+    Remove => "삭제", "Remove";
+    Supply => "공급가액", "Supply";
+    Vat => "부가세", "VAT";
+    Total => "합계", "Total";
+    CreditOk => "여신 한도 내", "Within credit limit";
+    CreditWarn => "한도 초과 (등록은 됩니다)", "Over the limit (still accepted)";
+    CreditBlock => "한도 초과 (등록 불가)", "Over the limit (refused)";
+    OverBy => "초과", "over by";
+    Memo => "메모", "Memo";
+    MemoHint => "배송 요청 등", "Delivery notes, etc.";
+    SaveDraft => "임시 저장", "Save draft";
+    DraftSaved => "임시 저장했습니다", "Draft saved";
+    ToSign => "서명받기", "Get signature";
+    ErrNoLines => "품목을 하나 이상 담으세요", "Add at least one item";
+    ErrCreditBlock => "여신 한도를 넘어 이 주문은 등록할 수 없습니다", "This order is over the credit limit and cannot be registered";
+
+    // Signature.
+    SignHere => "아래 칸에 손가락이나 펜으로 서명해 주세요", "Sign below with a finger or pen";
+    SignerName => "서명인 이름", "Signer's name";
+    Undo => "되돌리기", "Undo";
+    Clear => "지우기", "Clear";
+    ConfirmSign => "서명 완료 · 발주 등록", "Confirm signature & submit";
+    ErrNoStrokes => "서명을 해 주세요", "Please sign";
+    ErrSignerName => "서명인 이름을 입력하세요", "Enter the signer's name";
+    Strokes => "획", "strokes";
+    Submitted => "발주서를 등록했습니다", "Purchase order submitted";
+
+    // Order view / purchase orders.
+    OrderNumber => "발주 번호", "Order no.";
+    NotNumbered => "번호 대기", "Number pending";
+    StDraft => "임시 저장", "Draft";
+    StSigned => "서명 완료", "Signed";
+    StQueued => "전송 대기", "Queued";
+    StRegistered => "등록", "Registered";
+    StRejected => "반려", "Rejected";
+    StCanceled => "취소", "Canceled";
+    RejectReason => "반려 사유", "Reason";
+    SignedBy => "서명", "Signed by";
+    ExportPdf => "발주서 PDF 열기/저장", "Open/save purchase order PDF";
+    PdfSaved => "저장 위치", "Saved to";
+    RequestCharge => "결제 요청", "Request payment";
+    Reorder => "재주문", "Reorder";
+    ReorderFrom => "지난 주문 그대로 다시 주문", "Reorder a past order";
+    Edit => "수정", "Edit";
+    CreatedAt => "작성", "Created";
+    NoOrders => "발주서가 없습니다", "No purchase orders";
+    ReorderMade => "이전 주문으로 새 주문을 만들었습니다", "A new order was made from the past one";
+    QueuedNote => "오프라인입니다. 연결되면 자동으로 전송됩니다.", "Offline. It will be sent automatically when connected.";
+
+    // Charge form.
+    PayerSelf => "거래처가 결제", "Client pays";
+    ThirdParty => "다른 사람이 결제", "Someone else pays";
+    PayerPhone => "결제자 휴대폰", "Payer's mobile";
+    PayerName => "결제자 이름 (선택)", "Payer's name (optional)";
+    OrdererName => "주문자 이름", "Orderer's name";
+    OrdererPhone => "주문자 전화", "Orderer's phone";
+    Amount => "결제 금액", "Amount";
+    AmountOrder => "주문 금액", "Order total";
+    AmountBalance => "미수 잔액", "Balance";
+    Goods => "상품명", "Goods";
+    Installments => "할부 허용", "Allow installments";
+    InstallmentsHint => "5만 원 이상부터 할부를 고를 수 있습니다", "Installments are offered from 50,000 KRW";
+    Send => "결제 요청 보내기", "Send payment request";
+    Sending => "요청 중…", "Sending…";
+    DigitsOnly => "숫자만 입력", "Digits only";
+    ErrPhone => "휴대폰 번호를 확인하세요 (예: 010-1234-5678)", "Check the mobile number (e.g. 010-1234-5678)";
+    ErrAmountZero => "1원 이상 금액을 입력하세요", "Enter an amount of at least 1 KRW";
+    ErrAmountMax => "1억 원 이하로 입력하세요", "Enter at most 100,000,000 KRW";
+    ErrGoods => "상품명을 입력하세요", "Enter the goods name";
+    ErrOrdererName => "주문자 이름을 입력하세요", "Enter the orderer's name";
+    ErrOrdererPhone => "주문자 전화번호를 확인하세요", "Check the orderer's phone number";
+    GoodsCollect => "미수금 결제", "Outstanding balance";
+    GoodsMore => "외", "and";
+    ThirdPartyNote => "결제자에게 주문자 이름과 번호가 함께 안내됩니다", "The payer is told who ordered";
+
+    // Charge view.
+    VirtualNumber => "결제 전화번호 (가상 ARS)", "Payment number (virtual ARS)";
+    VirtualNumberHint => "결제자가 문자로 받은 이 번호로 전화해 카드로 결제합니다", "The payer calls this number from the text and pays by card";
+    Timeline => "진행 상황", "Progress";
+    CancelCharge => "결제 요청 취소", "Cancel request";
+    ResendSms => "문자 다시 보내기", "Resend text";
+    Refund => "결제 취소 (환불)", "Refund";
+    RefundReason => "환불 사유", "Refund reason";
+    RefundReasonHint => "예: 반품", "e.g. returned goods";
+    ApprovalNo => "승인번호", "Approval no.";
+    Card => "카드", "Card";
+    Installment => "할부", "Installment";
+    Lump => "일시불", "Lump sum";
+    Months => "개월", " months";
+    Receipt => "매출전표 보기", "View receipt";
+    Expires => "유효 기한", "Expires";
+    Payer => "결제자", "Payer";
+    Orderer => "주문자", "Orderer";
+    DeclineReason => "거절 사유", "Decline reason";
+    Canceled => "결제 요청을 취소했습니다", "Request canceled";
+    Resent => "문자를 다시 보냈습니다", "Text sent again";
+    Refunded => "환불했습니다", "Refunded";
+    NewCharge => "새 결제 요청", "New payment request";
+    ThirdPartyBadge => "제3자 결제", "Third-party";
+    Amount2 => "금액", "Amount";
+
+    // Payments.
+    FilterAll => "전체", "All";
+    FilterApproved => "승인", "Approved";
+    FilterPending => "진행 중", "In progress";
+    FilterOther => "취소·만료", "Canceled/expired";
+    NoPayments => "결제 내역이 없습니다", "No payments";
+
+    // Daily closing.
+    Date => "날짜", "Date";
+    ByCardCompany => "카드사별", "By card company";
+    ByStatus => "상태별 (요청 기준)", "By status (requests)";
+    ByRep => "영업사원별", "By rep";
+    CardCompany => "카드사", "Card company";
+    Status => "상태", "Status";
+    Approved => "승인", "Approved";
+    RefundedCol => "취소", "Refunded";
+    Net => "순매출", "Net";
+    RepCol => "영업사원", "Rep";
+    UnitWon => "(단위: 원)", "(KRW)";
+    CountCol => "건수", "Count";
+    TotalRow => "합계", "Total";
+    Print => "인쇄", "Print";
+    NoSales => "이 날짜의 승인 내역이 없습니다", "No approvals on this day";
+
+    // Sync problems.
+    NoProblems => "모든 작업이 서버에 반영되었습니다", "Everything reached the server";
+    ActUpsertOrder => "주문 저장", "Save order";
+    ActSignOrder => "발주서 서명", "Sign order";
+    ActSubmitOrder => "발주 등록", "Submit order";
+    ActRequestCharge => "결제 요청", "Payment request";
+    ActCancelCharge => "결제 요청 취소", "Cancel payment request";
+    RetrySend => "다시 보내기", "Retry";
+    Discard => "버리기", "Discard";
+    Reason => "사유", "Reason";
+    ProblemsLead => "서버가 거절한 작업입니다. 고친 뒤 다시 보내거나 버리세요.", "The server refused these actions. Fix and retry, or discard them.";
+    Retried => "다시 보냈습니다", "Sent again";
+    Discarded => "버렸습니다", "Discarded";
+
+    // Settings.
+    Language => "언어", "Language";
+    Korean => "한국어", "한국어 (Korean)";
+    English => "English (영어)", "English";
+    Server => "서버", "Server";
+    SignedInAs => "로그인 계정", "Signed in as";
+    SyncNow => "지금 동기화", "Sync now";
+    LastSync => "마지막 동기화", "Last sync";
+    SignOut => "로그아웃", "Sign out";
+    About => "정보", "About";
+    Version => "버전", "Version";
+    Sandbox => "샌드박스", "Sandbox";
+    OpenTestPhone => "테스트 전화 열기", "Open Test phone";
+    SandboxHint => "결제자 역할을 해 볼 수 있는 가상 휴대폰 창을 엽니다", "Opens a virtual phone window to play the payer";
+    Synced => "동기화했습니다", "Synced";
+    AboutText => "FieldPay — 가상 ARS 번호로 받는 카드 결제와 현장 영업 앱 (오픈 소스)", "FieldPay — card payments by virtual ARS number and a field-sales app (open source)";
+}
+
+/// `3건` / `3 items`.
+pub fn count(n: u64) -> String {
+    pick(format!("{n}건"), format!("{n}"))
+}
+
+/// The timeline label of a charge status.
+pub fn charge_status(s: ChargeStatus) -> &'static str {
+    match lang() {
+        Lang::Ko => s.label_ko(),
+        Lang::En => match s {
+            ChargeStatus::Queued => "Queued",
+            ChargeStatus::Requested => "Requested",
+            ChargeStatus::SmsSent => "Text sent",
+            ChargeStatus::CallConnected => "Call connected",
+            ChargeStatus::Verified => "Caller verified",
+            ChargeStatus::CardEntered => "Card entered",
+            ChargeStatus::Approved => "Approved",
+            ChargeStatus::Declined => "Declined",
+            ChargeStatus::Expired => "Expired",
+            ChargeStatus::Canceled => "Canceled",
+            ChargeStatus::Refunded => "Refunded",
+        },
+    }
+}
+
+/// A sync-problem action name.
+pub fn action(a: &str) -> String {
+    let key = match a {
+        "upsert_order" => T::ActUpsertOrder,
+        "sign_order" => T::ActSignOrder,
+        "submit_order" => T::ActSubmitOrder,
+        "request_charge" => T::ActRequestCharge,
+        "cancel_charge" => T::ActCancelCharge,
+        other => return other.to_string(),
+    };
+    tr(key).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_languages_have_text() {
+        for key in [T::NavHome, T::TrySandbox, T::ErrPhone, T::ExportPdf] {
+            assert!(!key.text(Lang::Ko).is_empty());
+            assert!(!key.text(Lang::En).is_empty());
+            assert_ne!(key.text(Lang::Ko), key.text(Lang::En));
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Purchase orders (발주서 조회) and one purchase order: status (draft, queued, registered,
+//! rejected with reason), lines and totals, signature, "발주서 PDF 열기/저장", payment request,
+//! reorder.
+
+use fieldpay_protocol::app::LocalOrder;
+use fieldpay_protocol::records::OrderStatus;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::backend::orders;
+use crate::components::{load_view, order_display_status, AccountName, Empty, OrderBadge};
+use crate::format;
+use crate::i18n::{self, t, T};
+use crate::pages::home::{track_changes, OrderRow};
+use crate::state::{go, st, toast, Load, Route};
+use crate::testids as id;
+
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    let data: RwSignal<Load<Vec<LocalOrder>>> = RwSignal::new(Load::Loading);
+    let load = move || spawn_local(async move { data.set(orders::orders(None, 200).await.into()) });
+    Effect::new(move |_| {
+        track_changes();
+        load();
+    });
+    let retry = Callback::new(move |_| load());
+    let filter = RwSignal::new("all");
+    let chip = move |key: &'static str, label: &'static str| {
+        view! {
+            <button class="chip" class:on=move || filter.get() == key data-testid=id::ORDER_FILTER
+                    data-filter=key on:click=move |_| filter.set(key)>
+                {label}
+            </button>
+        }
+    };
+    view! {
+        <section class="page orders">
+            <div class="toolbar">
+                <div class="chips">
+                    {move || view! {
+                        {chip("all", i18n::tr(T::FilterAll))}
+                        {chip("draft", i18n::tr(T::StDraft))}
+                        {chip("queued", i18n::tr(T::StQueued))}
+                        {chip("registered", i18n::tr(T::StRegistered))}
+                        {chip("rejected", i18n::tr(T::StRejected))}
+                    }}
+                </div>
+                <button class="btn primary" data-testid=id::NEW_ORDER
+                        on:click=move |_| go(Route::NewOrder { account_id: None })>"✎ " {t(T::NewOrder)}</button>
+            </div>
+            {load_view(data, retry, move |list: Vec<LocalOrder>| {
+                move || {
+                    let f = filter.get();
+                    let shown: Vec<LocalOrder> = list
+                        .iter()
+                        .filter(|o| f == "all" || order_display_status(o).0 == f || (f == "queued" && order_display_status(o).0 == "signed"))
+                        .cloned()
+                        .collect();
+                    if shown.is_empty() {
+                        view! { <Empty text=T::NoOrders/> }.into_any()
+                    } else {
+                        view! { <ul class="list">{shown.into_iter().map(|o| view! { <OrderRow order=o/> }).collect_view()}</ul> }.into_any()
+                    }
+                }
+            })}
+        </section>
+    }
+}
+
+#[component]
+pub fn OrderViewPage(order_id: String) -> impl IntoView {
+    let s = st();
+    let data: RwSignal<Load<LocalOrder>> = RwSignal::new(Load::Loading);
+    let oid = StoredValue::new(order_id);
+    let load = move || {
+        let o = oid.get_value();
+        spawn_local(async move { data.set(orders::order(&o).await.into()) });
+    };
+    load();
+    // Live: the engine tells when this order is registered or rejected.
+    Effect::new(move |prev: Option<()>| {
+        let upd = s.order_update.get();
+        if prev.is_some() {
+            if let Some(u) = upd {
+                if u.order.id == oid.get_value() {
+                    data.set(Load::Ready(u));
+                }
+            }
+        }
+    });
+    let retry = Callback::new(move |_| load());
+    view! {
+        <section class="page order-view">
+            {load_view(data, retry, |o: LocalOrder| view! { <OrderDetail o/> })}
+        </section>
+    }
+}
+
+#[component]
+fn OrderDetail(o: LocalOrder) -> impl IntoView {
+    let order = o.order.clone();
+    let (status, _, _) = order_display_status(&o);
+    let pdf_path: RwSignal<Option<String>> = RwSignal::new(None);
+    let busy = RwSignal::new(false);
+    let is_draft = order.status == OrderStatus::Draft;
+    let signed = matches!(order.status, OrderStatus::Signed | OrderStatus::Registered);
+    let oid = order.id.clone();
+    let (oid_pdf, oid_charge, oid_re, oid_edit, oid_sign) = (
+        oid.clone(),
+        oid.clone(),
+        oid.clone(),
+        oid.clone(),
+        oid.clone(),
+    );
+    let aid = order.account_id.clone();
+
+    let export = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let o = oid_pdf.clone();
+        spawn_local(async move {
+            match orders::export_order_pdf(&o).await {
+                Ok(path) => pdf_path.set(Some(path)),
+                Err(e) => toast(e.message),
+            }
+            busy.set(false);
+        });
+    };
+    let reorder = move |_| {
+        let o = oid_re.clone();
+        spawn_local(async move {
+            match orders::reorder(&o).await {
+                Ok(n) => {
+                    toast(i18n::tr(T::ReorderMade));
+                    go(Route::EditOrder(n.order.id));
+                }
+                Err(e) => toast(e.message),
+            }
+        });
+    };
+
+    view! {
+        <div class="card order-head">
+            <div class="order-head-top">
+                <div>
+                    <h2><AccountName account_id=aid.clone()/></h2>
+                    <p class:mono=order.number.is_some() data-testid=id::ORDER_NUMBER>
+                        {order.number.clone().unwrap_or_else(|| i18n::tr(T::NotNumbered).to_string())}
+                    </p>
+                    <p class="row-sub">{t(T::CreatedAt)} " " {format::date_time(&order.created_at)}</p>
+                </div>
+                <OrderBadge order=o.clone()/>
+            </div>
+            {order.reject_reason.clone().map(|r| view! {
+                <div class="credit block" role="alert">
+                    <strong>{t(T::RejectReason)}</strong>
+                    <span data-testid=id::REJECT_REASON>{r}</span>
+                </div>
+            })}
+            {(status == "queued").then(|| view! { <p class="hint-box warn">{t(T::QueuedNote)}</p> })}
+        </div>
+
+        <div class="columns">
+            <div class="card">
+                <table class="table">
+                    <thead>
+                        <tr>
+                            <th>{t(T::Lines)}</th>
+                            <th class="num">{t(T::Qty)}</th>
+                            <th class="num">{t(T::UnitPrice)}</th>
+                            <th class="num">{t(T::Amount2)}</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {order.lines.iter().map(|l| view! {
+                            <tr data-testid=id::LINE_ROW data-id=l.product_id.clone()>
+                                <td>{l.product_name.clone()}<br/><small class="mono muted">{l.product_code.clone()}</small></td>
+                                <td class="num">{l.quantity}</td>
+                                <td class="num">{format::won(l.unit_price)}</td>
+                                <td class="num" data-testid=id::LINE_TOTAL>{format::won(l.line_total)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                <div class="totals">
+                    <div class="total-row"><span>{t(T::Supply)}</span><span class="amount" data-testid=id::ORDER_SUPPLY>{format::won(order.totals.supply)}</span></div>
+                    <div class="total-row"><span>{t(T::Vat)}</span><span class="amount" data-testid=id::ORDER_VAT>{format::won(order.totals.vat)}</span></div>
+                    <div class="total-row grand"><span>{t(T::Total)}</span><span class="amount" data-testid=id::ORDER_TOTAL>{format::won(order.totals.total)}</span></div>
+                </div>
+                {(!order.memo.is_empty()).then(|| view! { <p class="row-sub">{t(T::Memo)} ": " {order.memo.clone()}</p> })}
+            </div>
+
+            <div>
+                {order.signature.clone().map(|sig| view! {
+                    <div class="card slim">
+                        <span class="label">{t(T::SignedBy)}</span>
+                        <strong>{sig.signer_name}</strong>
+                        <span class="row-sub">{format::date_time(&sig.signed_at)}</span>
+                    </div>
+                })}
+                <div class="actions column">
+                    {signed.then(|| view! {
+                        <button class="btn primary big" data-testid=id::EXPORT_PDF disabled=move || busy.get() on:click=export>
+                            "📄 " {t(T::ExportPdf)}
+                        </button>
+                    })}
+                    {move || pdf_path.get().map(|p| view! {
+                        <div class="pdf-path">
+                            <span class="label">{t(T::PdfSaved)}</span>
+                            <code data-testid=id::PDF_PATH>{p}</code>
+                        </div>
+                    })}
+                    {is_draft.then(|| view! {
+                        <button class="btn primary big" data-testid=id::ORDER_SIGN
+                                on:click=move |_| go(Route::Sign(oid_sign.clone()))>"✍ " {t(T::ToSign)}</button>
+                        <button class="btn big" data-testid=id::EDIT_ORDER
+                                on:click=move |_| go(Route::EditOrder(oid_edit.clone()))>{t(T::Edit)}</button>
+                    })}
+                    {(!is_draft && order.status != OrderStatus::Canceled).then(|| view! {
+                        <button class="btn accent big" data-testid=id::ORDER_CHARGE
+                                on:click=move |_| go(Route::NewCharge { account_id: Some(aid.clone()), order_id: Some(oid_charge.clone()), collect: false })>
+                            "₩ " {t(T::RequestCharge)}
+                        </button>
+                    })}
+                    <button class="btn big" data-testid=id::REORDER on:click=reorder>"↻ " {t(T::Reorder)}</button>
+                </div>
+            </div>
+        </div>
+    }
+}

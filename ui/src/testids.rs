@@ -1,0 +1,193 @@
+//! Stable `data-testid` values for the end-to-end tests (WebDriver). Every input, button and
+//! result row carries one; components use these consts only, never literals.
+//!
+//! Find an element with the CSS selector `[data-testid="NAME"]`. Rows also carry `data-id`
+//! (the record's id); status badges carry `data-status` (the wire value, e.g. `approved`,
+//! `queued`); the current screen is `<main data-screen="...">` (Route::name).
+//!
+//! Full list:
+//! - shell/navigation: `screen`, `nav-home`, `nav-clients`, `nav-orders`, `nav-payments`,
+//!   `nav-more`, `nav-closing`, `nav-problems`, `nav-settings`, `back`, `sync-badge`,
+//!   `toast`, `loading`, `empty`, `error` (a load failed: the shell's message), `retry`
+//! - forms: `field-error` (next to the field it is about; also `id="<field testid>-error"`),
+//!   `form-error` (the shell refused: its typed message, `data-code` = error code)
+//! - sign-in: `signin-server`, `signin-merchant`, `signin-rep`, `signin-password`,
+//!   `signin-submit`, `sandbox-start`
+//! - home: `home-collected`, `home-orders-today`, `home-pending`, `pending-row`,
+//!   `quick-new-order`, `quick-collect`, `quick-clients`, `quick-closing`
+//! - clients: `account-search`, `account-row` (search results only), `recent-account-row`
+//!   (recent clients, shown while the box is empty), `account-balance` (in a row and on the
+//!   client page); the client pickers of the order and charge screens use `account-search`
+//!   and `account-row` too
+//! - client page: `account-name`, `account-credit-limit`, `account-credit-available`,
+//!   `aging-0-30`, `aging-31-60`, `aging-61-90`, `aging-over-90`, `new-order`, `collect`,
+//!   `order-row`, `payment-row`, `call-client`
+//! - order: `product-search`, `product-row`, `product-add`, `line-row`, `qty-minus`,
+//!   `qty-input`, `qty-plus`, `line-remove`, `line-total`, `order-supply`, `order-vat`,
+//!   `order-total`, `credit-warning` (`data-result` = ok|warn|block), `order-memo`,
+//!   `save-draft`, `to-sign`
+//! - signature: `sign-canvas`, `signer-name`, `sign-undo`, `sign-clear`, `sign-confirm`,
+//!   `stroke-count`
+//! - order view / purchase orders: `order-row`, `order-filter` (`data-filter`), `order-status` (`data-status` = draft,
+//!   signed, queued, registered, rejected, canceled), `reject-reason`, `export-pdf`,
+//!   `pdf-path`, `order-charge`, `reorder`, `edit-order`, `order-sign`, `order-number`
+//! - charge form: `charge-third-party`, `charge-phone`, `charge-payer-name`,
+//!   `charge-orderer-name`, `charge-orderer-phone`, `charge-amount`, `amount-order`,
+//!   `amount-balance`, `charge-goods`, `charge-installments` (the switch's label: click it;
+//!   `data-checked` = true|false; the checkbox itself is `#charge-installments`), `charge-send`
+//! - charge timeline / payment detail: `charge-status` (`data-status`), `virtual-number`,
+//!   `timeline-step` (`data-status`, class `done`/`current`), `charge-cancel`,
+//!   `charge-resend`, `refund-reason`, `charge-refund`, `receipt-link`, `approval-number`,
+//!   `new-charge`
+//! - payments: `payment-row`, `payment-filter` (`data-filter`)
+//! - daily closing: `closing-date`, `closing-row`, `closing-status-row`, `closing-total`,
+//!   `closing-print`
+//! - sync problems: `problem-row`, `problem-retry`, `problem-discard`, `problem-open`
+//! - settings: `lang-ko`, `lang-en`, `server-url`, `sync-now`, `sign-out`,
+//!   `open-test-phone`, `app-version`
+
+// Shell and navigation.
+pub const SCREEN: &str = "screen";
+pub const NAV_HOME: &str = "nav-home";
+pub const NAV_CLIENTS: &str = "nav-clients";
+pub const NAV_ORDERS: &str = "nav-orders";
+pub const NAV_PAYMENTS: &str = "nav-payments";
+pub const NAV_MORE: &str = "nav-more";
+pub const NAV_CLOSING: &str = "nav-closing";
+pub const NAV_PROBLEMS: &str = "nav-problems";
+pub const NAV_SETTINGS: &str = "nav-settings";
+pub const BACK: &str = "back";
+pub const SYNC_BADGE: &str = "sync-badge";
+pub const TOAST: &str = "toast";
+pub const LOADING: &str = "loading";
+pub const EMPTY: &str = "empty";
+pub const ERROR: &str = "error";
+pub const RETRY: &str = "retry";
+
+// Forms.
+pub const FIELD_ERROR: &str = "field-error";
+pub const FORM_ERROR: &str = "form-error";
+
+// Sign-in.
+pub const SIGNIN_SERVER: &str = "signin-server";
+pub const SIGNIN_MERCHANT: &str = "signin-merchant";
+pub const SIGNIN_REP: &str = "signin-rep";
+pub const SIGNIN_PASSWORD: &str = "signin-password";
+pub const SIGNIN_SUBMIT: &str = "signin-submit";
+pub const SANDBOX_START: &str = "sandbox-start";
+
+// Home.
+pub const HOME_COLLECTED: &str = "home-collected";
+pub const HOME_ORDERS_TODAY: &str = "home-orders-today";
+pub const HOME_PENDING: &str = "home-pending";
+pub const PENDING_ROW: &str = "pending-row";
+pub const QUICK_NEW_ORDER: &str = "quick-new-order";
+pub const QUICK_COLLECT: &str = "quick-collect";
+pub const QUICK_CLIENTS: &str = "quick-clients";
+pub const QUICK_CLOSING: &str = "quick-closing";
+
+// Clients.
+pub const ACCOUNT_SEARCH: &str = "account-search";
+pub const ACCOUNT_ROW: &str = "account-row";
+pub const RECENT_ACCOUNT_ROW: &str = "recent-account-row";
+pub const ACCOUNT_BALANCE: &str = "account-balance";
+pub const ACCOUNT_NAME: &str = "account-name";
+pub const ACCOUNT_CREDIT_LIMIT: &str = "account-credit-limit";
+pub const ACCOUNT_CREDIT_AVAILABLE: &str = "account-credit-available";
+pub const AGING_0_30: &str = "aging-0-30";
+pub const AGING_31_60: &str = "aging-31-60";
+pub const AGING_61_90: &str = "aging-61-90";
+pub const AGING_OVER_90: &str = "aging-over-90";
+pub const NEW_ORDER: &str = "new-order";
+pub const COLLECT: &str = "collect";
+pub const CALL_CLIENT: &str = "call-client";
+
+// Order.
+pub const PRODUCT_SEARCH: &str = "product-search";
+pub const PRODUCT_ROW: &str = "product-row";
+pub const PRODUCT_ADD: &str = "product-add";
+pub const LINE_ROW: &str = "line-row";
+pub const QTY_MINUS: &str = "qty-minus";
+pub const QTY_INPUT: &str = "qty-input";
+pub const QTY_PLUS: &str = "qty-plus";
+pub const LINE_REMOVE: &str = "line-remove";
+pub const LINE_TOTAL: &str = "line-total";
+pub const ORDER_SUPPLY: &str = "order-supply";
+pub const ORDER_VAT: &str = "order-vat";
+pub const ORDER_TOTAL: &str = "order-total";
+pub const CREDIT_WARNING: &str = "credit-warning";
+pub const ORDER_MEMO: &str = "order-memo";
+pub const SAVE_DRAFT: &str = "save-draft";
+pub const TO_SIGN: &str = "to-sign";
+
+// Signature.
+pub const SIGN_CANVAS: &str = "sign-canvas";
+pub const SIGNER_NAME: &str = "signer-name";
+pub const SIGN_UNDO: &str = "sign-undo";
+pub const SIGN_CLEAR: &str = "sign-clear";
+pub const SIGN_CONFIRM: &str = "sign-confirm";
+pub const STROKE_COUNT: &str = "stroke-count";
+
+// Order view and purchase orders.
+pub const ORDER_ROW: &str = "order-row";
+pub const ORDER_FILTER: &str = "order-filter";
+pub const ORDER_STATUS: &str = "order-status";
+pub const ORDER_NUMBER: &str = "order-number";
+pub const REJECT_REASON: &str = "reject-reason";
+pub const EXPORT_PDF: &str = "export-pdf";
+pub const PDF_PATH: &str = "pdf-path";
+pub const ORDER_CHARGE: &str = "order-charge";
+pub const REORDER: &str = "reorder";
+pub const EDIT_ORDER: &str = "edit-order";
+pub const ORDER_SIGN: &str = "order-sign";
+
+// Charge form.
+pub const CHARGE_THIRD_PARTY: &str = "charge-third-party";
+pub const CHARGE_PHONE: &str = "charge-phone";
+pub const CHARGE_PAYER_NAME: &str = "charge-payer-name";
+pub const CHARGE_ORDERER_NAME: &str = "charge-orderer-name";
+pub const CHARGE_ORDERER_PHONE: &str = "charge-orderer-phone";
+pub const CHARGE_AMOUNT: &str = "charge-amount";
+pub const AMOUNT_ORDER: &str = "amount-order";
+pub const AMOUNT_BALANCE: &str = "amount-balance";
+pub const CHARGE_GOODS: &str = "charge-goods";
+pub const CHARGE_INSTALLMENTS: &str = "charge-installments";
+pub const CHARGE_SEND: &str = "charge-send";
+
+// Charge timeline and payment detail.
+pub const CHARGE_STATUS: &str = "charge-status";
+pub const VIRTUAL_NUMBER: &str = "virtual-number";
+pub const TIMELINE_STEP: &str = "timeline-step";
+pub const CHARGE_CANCEL: &str = "charge-cancel";
+pub const CHARGE_RESEND: &str = "charge-resend";
+pub const REFUND_REASON: &str = "refund-reason";
+pub const CHARGE_REFUND: &str = "charge-refund";
+pub const RECEIPT_LINK: &str = "receipt-link";
+pub const APPROVAL_NUMBER: &str = "approval-number";
+pub const NEW_CHARGE: &str = "new-charge";
+
+// Payments.
+pub const PAYMENT_ROW: &str = "payment-row";
+pub const PAYMENT_FILTER: &str = "payment-filter";
+
+// Daily closing.
+pub const CLOSING_DATE: &str = "closing-date";
+pub const CLOSING_ROW: &str = "closing-row";
+pub const CLOSING_STATUS_ROW: &str = "closing-status-row";
+pub const CLOSING_TOTAL: &str = "closing-total";
+pub const CLOSING_PRINT: &str = "closing-print";
+
+// Sync problems.
+pub const PROBLEM_ROW: &str = "problem-row";
+pub const PROBLEM_RETRY: &str = "problem-retry";
+pub const PROBLEM_DISCARD: &str = "problem-discard";
+pub const PROBLEM_OPEN: &str = "problem-open";
+
+// Settings.
+pub const LANG_KO: &str = "lang-ko";
+pub const LANG_EN: &str = "lang-en";
+pub const SERVER_URL: &str = "server-url";
+pub const SYNC_NOW: &str = "sync-now";
+pub const SIGN_OUT: &str = "sign-out";
+pub const OPEN_TEST_PHONE: &str = "open-test-phone";
+pub const APP_VERSION: &str = "app-version";
