@@ -317,7 +317,7 @@ fn weighted<'a>(rng: &mut Lcg, items: &[(&'a str, u32)]) -> &'a str {
     let mut x = rng.below(total as usize) as u32;
     for (v, w) in items {
         if x < *w {
-            return *v;
+            return v;
         }
         x -= w;
     }
