@@ -46,6 +46,32 @@ fn data_dir(app: &tauri::App, args: &Args) -> Result<PathBuf, Box<dyn std::error
     Ok(dir.canonicalize().unwrap_or(dir))
 }
 
+/// SIGTERM / SIGINT (service managers, Ctrl-C, test harnesses) quit like closing the window:
+/// sync stops and the embedded server finishes its requests.
+fn quit_on_signals(app: &tauri::AppHandle) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            tracing::info!("quitting on a signal");
+            app.exit(0);
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = app;
+}
+
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     init_logging();
@@ -56,6 +82,7 @@ pub fn run() {
             tracing::info!(data = %dir.display(), sandbox = args.sandbox, "FieldPay starting");
             app.manage(AppState::new(dir));
             session::on_launch(app.handle(), args.sandbox);
+            quit_on_signals(app.handle());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -94,7 +121,12 @@ pub fn run() {
             if let Some(state) = handle.try_state::<AppState>() {
                 let state = state.inner().clone();
                 tauri::async_runtime::block_on(async move {
-                    let _ = tokio::time::timeout(Duration::from_secs(3), state.shutdown()).await;
+                    if tokio::time::timeout(Duration::from_secs(3), state.shutdown())
+                        .await
+                        .is_err()
+                    {
+                        tracing::warn!("the embedded server did not stop within 3 s");
+                    }
                 });
             }
         }
