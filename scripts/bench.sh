@@ -3,13 +3,15 @@
 # fieldpay-bench and fieldpay-server, then runs the rows inside a private D-Bus session with an
 # unlocked gnome-keyring (the engine keeps its refresh token in the OS credential store).
 #
-#   scripts/bench.sh                     every row (about 10-15 minutes on 2 cores)
+#   scripts/bench.sh                     every row (8-14 minutes on a 2-core machine, by its load)
 #   scripts/bench.sh search sync         some rows; the others keep their last figures
 #   scripts/bench.sh all --quick         small sizes: a smoke test of the harness (no BENCHMARKS.md)
 #
 # Rows: all, search, sync, delta, data (= search sync delta with one load), outbox, pdf,
-# charges (and rss), ivr, app, gen. Options go to fieldpay-bench (see its --help), e.g.
-# --work DIR --keep-data --app-bin PATH. Environment: CARGO_TARGET_DIR (default ./target).
+# charges (and rss), ivr, app. Options go to fieldpay-bench (see its --help), e.g.
+# --work DIR --keep-data --app-bin PATH --sizes 10000,50000 --sync-runs 2. Only the data:
+# "$CARGO_TARGET_DIR/release/fieldpay-bench gen --accounts 200000 --data DIR" (then
+# fieldpay-server --data DIR serves it). Environment: CARGO_TARGET_DIR (default ./target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh >/dev/null
@@ -21,7 +23,7 @@ opts=()
 for a in "$@"; do
   case "$a" in
     all | search | sync | delta | data | outbox | pdf | charges | rss | ivr | app) rows+=("$a") ;;
-    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
     *) opts+=("$a") ;;
   esac
 done

@@ -37,6 +37,8 @@ pub async fn outbox(ctx: &Ctx) -> anyhow::Result<RowResult> {
     let runs: u32 = if ctx.quick { 2 } else { 5 };
     let mut push = Vec::new();
     let mut queue = Vec::new();
+    let mut server_cpu = Vec::new();
+    let mut device_cpu = Vec::new();
     for r in 0..runs {
         let t = Instant::now();
         for i in 0..n {
@@ -60,9 +62,12 @@ pub async fn outbox(ctx: &Ctx) -> anyhow::Result<RowResult> {
             "{:?}",
             engine.status()
         );
+        let (s0, c0) = (srv.cpu_seconds(), stats::cpu_seconds("self").unwrap_or(0.0));
         let t = Instant::now();
         let st = engine.sync_now().await?;
         let e = t.elapsed();
+        server_cpu.push(srv.cpu_seconds() - s0);
+        device_cpu.push(stats::cpu_seconds("self").unwrap_or(0.0) - c0);
         anyhow::ensure!(
             st.queued == 0 && st.problems == 0 && st.last_error.is_none(),
             "outbox did not drain cleanly: {st:?}"
@@ -116,8 +121,8 @@ pub async fn outbox(ctx: &Ctx) -> anyhow::Result<RowResult> {
          creates each charge, binds a virtual number, queues its text, stores the idempotent \
          answer) and the pull of the resulting changes. Checked: nothing left queued, no \
          problem; the server holds exactly {} charges ({} runs × {n}).\n\n\
-         | runs | push+pull p50 | p99 | max | per action (p50) | queueing {n} actions locally (p50) |\n|---|---|---|---|---|---|\n\
-         | {} | {} | {} | {} | {} | {} |\n\nEach run (ms): {}.",
+         | runs | push+pull p50 | p99 | max | per action (p50) | queueing {n} actions locally (p50) | server CPU (median) | device CPU (median) |\n|---|---|---|---|---|---|---|---|\n\
+         | {} | {} | {} | {} | {} | {} | {:.2} s | {:.2} s |\n\nEach run (ms): {}.",
         n.div_ceil(fieldpay_core::sync::PUSH_BATCH),
         fieldpay_core::sync::PUSH_BATCH,
         on_server,
@@ -128,6 +133,8 @@ pub async fn outbox(ctx: &Ctx) -> anyhow::Result<RowResult> {
         ms(s.max_ms),
         ms(s.p50_ms / f64::from(n)),
         ms(q.p50_ms),
+        stats::median(&server_cpu),
+        stats::median(&device_cpu),
         each.join(", ")
     );
     Ok(RowResult {
@@ -283,7 +290,7 @@ pub fn pdf(_ctx: &Ctx) -> anyhow::Result<RowResult> {
          canvas, 3 strokes, 180 points) then `po_pdf::render` of a 30-line order (NanumGothic \
          subset embedded, signature image, document hash). 33 renders, the first 3 dropped.\n\n\
          | part | p50 | p99 | max |\n|---|---|---|---|\n\
-         | signature PNG + PDF | {} | {} | {} |\n| PDF only | {} | {} | {} |\n| signature PNG only | {} | {} | {} |\n\n\
+         | signature PNG + PDF | {} | {} | {} |\n| PDF only | {} | {} | {} |\n| signature PNG only | {} | {} | {} |\n\
          | signature PNG + PDF, time on a CPU | {} | {} | {} |\n\
          | signature PNG + PDF, time waiting for a CPU | {} | {} | {} |\n\n\
          The last two lines come from `/proc/thread-self/schedstat`: on this shared machine \

@@ -205,7 +205,7 @@ async fn main() -> anyhow::Result<()> {
         save(vec![server_rows::ivr(&ctx).await?])?;
     }
     if is(&[Command::App]) {
-        save(vec![app_row::app(&ctx)?])?;
+        save(vec![app_row::app(&ctx).await?])?;
     }
     if !rows.is_empty() {
         println!("\n{:<4}{:<60}{:<28}verdict", "#", "what", "target");

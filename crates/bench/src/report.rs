@@ -114,6 +114,8 @@ pub fn markdown(machine: &Machine, rows: &[RowResult], keep: Option<&str>) -> St
         "./scripts/bench.sh search sync  # some rows only (others keep their last figures)\n",
     );
     s.push_str("./scripts/bench.sh all --quick  # small sizes, a smoke test of the harness\n");
+    s.push_str("# only the data (200k accounts, 10k products, 1M ledger entries) in a server data folder:\n");
+    s.push_str("$CARGO_TARGET_DIR/release/fieldpay-bench gen --accounts 200000 --data /tmp/fieldpay-200k\n");
     s.push_str("```\n\n");
     s.push_str(
         "Rows: `search`, `sync` (first sync and growth), `delta`, `outbox`, `pdf`, `charges` \
