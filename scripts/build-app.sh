@@ -14,9 +14,11 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 release=0
+ui_only=0
 for arg in "$@"; do
   case "$arg" in
     --release) release=1 ;;
+    --ui-only) ui_only=1 ;;
     -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "build-app.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
@@ -29,65 +31,18 @@ done_step() {
   mark=$SECONDS
 }
 
-# ---------------------------------------------------------------- 1. system packages, Rust
-# scripts/setup.sh: the workspace's build tools and test packages, and rustup when cargo is missing.
-echo "== system packages"
+# ---------------------------------------------------------------- 1. packages and tools
+# scripts/setup.sh: system packages (WebKitGTK, Xvfb, WebKitWebDriver, ...), Rust, the wasm
+# target, wasm-bindgen-cli pinned to Cargo.lock, tauri-driver.
+echo "== packages and tools"
 # shellcheck source=setup.sh
 source scripts/setup.sh
-# The app's: WebKitGTK/GTK for the shell; Xvfb, xauth and WebKitWebDriver to run and test it
-# headless; ImageMagick and fonts for icons and screenshots with Hangul; D-Bus and gnome-keyring
-# for the OS credential store.
-pkgs=(build-essential pkg-config ca-certificates curl
-  libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libsoup-3.0-dev
-  xvfb xauth webkit2gtk-driver imagemagick fonts-nanum fonts-noto-cjk
-  libdbus-1-dev dbus dbus-x11 gnome-keyring)
-if [ "${SKIP_APT:-0}" != 1 ]; then
-  missing=()
-  for p in "${pkgs[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    sudo=()
-    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-    echo "   installing: ${missing[*]}"
-    "${sudo[@]}" apt-get update
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-      apt-get install -y --no-install-recommends "${missing[@]}"
-  fi
-fi
-done_step "packages"
-
-# ---------------------------------------------------------------- 2. wasm target, wasm-bindgen
-echo "== wasm toolchain"
-export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 case "$CARGO_TARGET_DIR" in /*) ;; *) CARGO_TARGET_DIR="$root/$CARGO_TARGET_DIR" ;; esac
-
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-  rustup target add wasm32-unknown-unknown
-fi
-
-lock_version() { # the version of crate $1 in Cargo.lock
-  awk -v n="name = \"$1\"" '$0 == n { getline; gsub(/version = |"/, ""); print; exit }' "${2:-Cargo.lock}"
-}
 ui_dir="${FIELDPAY_UI_DIR:-ui}"
 ui_dir="${ui_dir%/}"
 case "$ui_dir" in /*) ;; *) ui_dir="$root/$ui_dir" ;; esac
-ui_lock="$root/Cargo.lock"
-[ -f "$ui_dir/Cargo.lock" ] && ui_lock="$ui_dir/Cargo.lock"
-wbg=$(lock_version wasm-bindgen "$ui_lock")
-if [ -z "$wbg" ]; then
-  echo "wasm-bindgen is not in $ui_lock: does ${ui_dir#"$root/"}/Cargo.toml depend on it?" >&2
-  exit 1
-fi
-have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
-if [ "$have" != "$wbg" ]; then
-  echo "   installing wasm-bindgen-cli $wbg (have: ${have:-none})"
-  # Not --locked: its lockfile names a webpki-roots version the registry no longer has.
-  # Its own temporary target folder, not the app's.
-  env -u CARGO_TARGET_DIR cargo install wasm-bindgen-cli --version "$wbg"
-fi
-done_step "toolchain"
+done_step "tools"
 
 # ---------------------------------------------------------------- 3. the UI (wasm) -> ui/dist
 echo "== UI (${ui_dir#"$root/"} -> ${ui_dir#"$root/"}/dist)"
@@ -110,7 +65,9 @@ dist="$ui_dir/dist"
 mkdir -p "$dist"
 if [ ! -f "$dist/fieldpay_ui_bg.wasm" ] || [ ! -f "$dist/fieldpay_ui.js" ] ||
   [ "$wasm" -nt "$dist/fieldpay_ui_bg.wasm" ]; then
-  wasm-bindgen --target web --no-typescript --out-dir "$dist" "$wasm"
+  # No name or producers sections: they are only for debugging and double the size.
+  wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+    --out-dir "$dist" "$wasm"
   # Optional size pass; only a recent binaryen (npm `binaryen`): Debian's 108 breaks the page.
   if command -v wasm-opt >/dev/null 2>&1; then
     wo=$(wasm-opt --version 2>/dev/null | grep -oE 'version [0-9]+' | awk '{print $2}' || true)
@@ -141,6 +98,7 @@ if [ -d "$ui_dir/public" ]; then
   done
 fi
 done_step "ui"
+[ $ui_only = 0 ] || exit 0
 
 # ---------------------------------------------------------------- 4. the shell
 echo "== shell (fieldpay-app, $([ $release = 1 ] && echo release || echo debug))"

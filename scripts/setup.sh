@@ -1,30 +1,68 @@
 #!/usr/bin/env bash
-# Installs what FieldPay needs to build and test on Debian 12 (run as root). Idempotent:
-# a second run only checks.
+# Installs what FieldPay needs to build, run and test on Debian 12 (as root, or with sudo for
+# apt). Sourced by the other scripts; idempotent: a second run only checks (a few seconds).
+#
+# - system packages (apt): build tools; WebKitGTK/GTK for the app's shell; Xvfb, xauth and
+#   WebKitWebDriver to run and test the app headless; D-Bus + gnome-keyring for the OS credential
+#   store; poppler-utils to check PDFs; espeak-ng + sox for SIP prompt audio and sipp/baresip as
+#   the SIP test peers; fonts with Hangul for screenshots.
+# - Rust (rustup, with rustfmt and clippy) when cargo is missing; the wasm32 target for the UI.
+# - wasm-bindgen-cli at exactly the version in Cargo.lock (the UI's JS glue) and tauri-driver
+#   (the app's WebDriver front), both from crates.io into ~/.cargo/bin.
+#
+# SKIP_APT=1 skips the package check.
 set -euo pipefail
+_fp_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-need_apt=()
-# build tools; libdbus for the OS credential store (keyring); dbus + gnome-keyring to run it
-# headless in tests; poppler-utils to check purchase-order PDFs; for the SIP endpoint:
-# espeak-ng + sox make the prompt audio, sipp (sip-tester) and baresip are the softphones
-# of its tests.
-for pkg in build-essential pkg-config ca-certificates curl libdbus-1-dev dbus dbus-x11 gnome-keyring \
-    keyutils poppler-utils espeak-ng sox sip-tester baresip-core; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
-done
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "== installing system packages: ${need_apt[*]}"
-  apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need_apt[@]}"
-fi
-
-if ! command -v cargo >/dev/null 2>&1; then
-  if [ -x "$HOME/.cargo/bin/cargo" ]; then
-    export PATH="$HOME/.cargo/bin:$PATH"
-  else
-    echo "== installing the Rust toolchain (rustup)"
-    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component rustfmt,clippy
-    export PATH="$HOME/.cargo/bin:$PATH"
+_fp_pkgs=(build-essential pkg-config ca-certificates curl
+  libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libsoup-3.0-dev
+  xvfb xauth webkit2gtk-driver fonts-nanum fonts-noto-cjk
+  libdbus-1-dev dbus dbus-x11 gnome-keyring keyutils
+  poppler-utils espeak-ng sox sip-tester baresip-core)
+if [ "${SKIP_APT:-0}" != 1 ]; then
+  _fp_missing=()
+  for _p in "${_fp_pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$_p" 2>/dev/null | grep -q "install ok installed" ||
+      _fp_missing+=("$_p")
+  done
+  if [ ${#_fp_missing[@]} -gt 0 ]; then
+    _fp_sudo=()
+    [ "$(id -u)" -eq 0 ] || _fp_sudo=(sudo)
+    echo "== installing system packages: ${_fp_missing[*]}"
+    "${_fp_sudo[@]}" apt-get update
+    "${_fp_sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y --no-install-recommends "${_fp_missing[@]}"
   fi
 fi
+
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "== installing the Rust toolchain (rustup)"
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs |
+    sh -s -- -y --profile minimal --component rustfmt,clippy
+fi
+if command -v rustup >/dev/null 2>&1; then
+  rustup target list --installed | grep -qx wasm32-unknown-unknown ||
+    rustup target add wasm32-unknown-unknown
+fi
+
+# The version of crate $1 in the workspace's Cargo.lock.
+_fp_lock_version() {
+  awk -v n="name = \"$1\"" '$0 == n { getline; gsub(/version = |"/, ""); print; exit }' \
+    "$_fp_root/Cargo.lock"
+}
+_fp_wbg=$(_fp_lock_version wasm-bindgen)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)" != "$_fp_wbg" ]; then
+  echo "== installing wasm-bindgen-cli $_fp_wbg (the version in Cargo.lock)"
+  # Not --locked: its lockfile names a webpki-roots version the registry no longer has. Its own
+  # temporary target folder, not the workspace's.
+  env -u CARGO_TARGET_DIR cargo install wasm-bindgen-cli --version "$_fp_wbg"
+fi
+_fp_td=2.1.0
+if ! grep -q "^\"tauri-driver $_fp_td " "$HOME/.cargo/.crates.toml" 2>/dev/null ||
+  ! command -v tauri-driver >/dev/null 2>&1; then
+  echo "== installing tauri-driver $_fp_td"
+  env -u CARGO_TARGET_DIR cargo install tauri-driver --version "$_fp_td" --locked
+fi
+unset _p _fp_pkgs _fp_missing _fp_sudo _fp_wbg _fp_td
 cargo --version
