@@ -6,7 +6,7 @@
 //! - `sandbox-port`       the port it listened on last (reused so its address stays stable)
 //! - `device-sandbox/`    the engine's database when signed in to the sandbox
 //! - `device-<hash>/`     the engine's database per real server address
-//! - `exports/`           purchase-order PDFs saved by `export_order_pdf`
+//! - `exports/`           PDFs saved by `export_pdf` (purchase orders, daily closings)
 //! - `app-state.json`     what to reopen at the next launch (sandbox, or a server address)
 
 use std::path::{Path, PathBuf};
@@ -81,6 +81,11 @@ impl AppState {
 
     pub fn data_dir(&self) -> &Path {
         &self.0.data_dir
+    }
+
+    /// Where saved PDFs go.
+    pub fn exports_dir(&self) -> PathBuf {
+        self.0.data_dir.join("exports")
     }
 
     /// Waits for any start / sign-in / sign-out in progress, then holds off the next one.

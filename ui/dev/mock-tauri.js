@@ -280,7 +280,9 @@
       if (!o) throw err('not_found', '주문을 찾을 수 없습니다');
       return o;
     },
-    export_order_pdf: (a) => `/home/rep/.local/share/kr.fieldpay.app/exports/${a.order_id}.pdf`,
+    export_pdf: (a) => `/home/rep/.local/share/kr.fieldpay.app/exports/${a.doc.kind === 'order' ? '발주서-' + a.doc.order_id : '일일마감-' + a.doc.date}.pdf`,
+    pdf: () => { throw err('unavailable', 'PDF 미리보기는 앱에서만 됩니다 (the preview needs the app)'); },
+    open_export: () => null,
     request_charge: ({ input }) => {
       if (!/^01[016789]\d{7,8}$/.test(input.payer_phone)) throw err('invalid_phone', `휴대폰 번호가 아닙니다: ${input.payer_phone}`);
       if (input.payer_phone === '01000000000') throw err('invalid_phone', '없는 번호입니다');
@@ -324,11 +326,24 @@
     daily_closing: (a) => {
       if (OFFLINE) throw err('unavailable', '일일 마감은 온라인에서만 볼 수 있습니다 (서버에 연결할 수 없습니다)');
       const row = (key, name, n, amt, rn, ramt) => ({ key, name, approved_count: n, approved_amount: amt, refunded_count: rn, refunded_amount: ramt, net_amount: amt - ramt });
+      const by = {};
+      for (const c of charges) {
+        const s = c.charge.status;
+        by[s] = by[s] || { status: s, count: 0, amount: 0 };
+        by[s].count += 1;
+        by[s].amount += c.charge.amount;
+      }
       return {
         date: a.date,
-        by_card_company: [row('04', '신한카드', 3, 2184000, 0, 0), row('01', 'KB국민카드', 2, 638900, 1, 200000), row('03', '삼성카드', 1, 96000, 0, 0), row('07', '현대카드', 1, 350000, 0, 0)],
-        by_rep: [row('rep_1', '김영업', 7, 3268900, 1, 200000)],
-        total: row('total', '합계', 7, 3268900, 1, 200000),
+        merchant_name: '(주)한빛약품유통',
+        rep_name: '김영업',
+        settlement: {
+          date: a.date,
+          by_card_company: [row('04', '신한카드', 3, 2184000, 0, 0), row('01', 'KB국민카드', 2, 638900, 1, 200000), row('03', '삼성카드', 1, 96000, 0, 0), row('07', '현대카드', 1, 350000, 0, 0)],
+          by_rep: [row('rep_1', '김영업', 7, 3268900, 1, 200000)],
+          total: row('total', '합계', 7, 3268900, 1, 200000),
+        },
+        by_status: Object.values(by),
       };
     },
     problems: () => problems,

@@ -262,8 +262,13 @@ texts! {
     StCanceled => "취소", "Canceled";
     RejectReason => "반려 사유", "Reason";
     SignedBy => "서명", "Signed by";
-    ExportPdf => "발주서 PDF 열기/저장", "Open/save purchase order PDF";
+    PdfPreview => "PDF 미리보기", "Preview PDF";
+    PdfHide => "미리보기 닫기", "Close preview";
+    ExportPdf => "PDF 저장", "Save PDF";
+    PdfOpen => "PDF 열기", "Open PDF";
     PdfSaved => "저장 위치", "Saved to";
+    PdfTitleOrder => "발주서 PDF", "Purchase order PDF";
+    PdfTitleClosing => "일일 마감 PDF", "Daily closing PDF";
     RequestCharge => "결제 요청", "Request payment";
     Reorder => "재주문", "Reorder";
     ReorderFrom => "지난 주문 그대로 다시 주문", "Reorder a past order";
@@ -425,7 +430,7 @@ mod tests {
 
     #[test]
     fn both_languages_have_text() {
-        for key in [T::NavHome, T::TrySandbox, T::ErrPhone, T::ExportPdf] {
+        for key in [T::NavHome, T::TrySandbox, T::ErrPhone, T::PdfPreview] {
             assert!(!key.text(Lang::Ko).is_empty());
             assert!(!key.text(Lang::En).is_empty());
             assert_ne!(key.text(Lang::Ko), key.text(Lang::En));

@@ -29,8 +29,10 @@
 //! - signature: `sign-canvas`, `signer-name`, `sign-undo`, `sign-clear`, `sign-confirm`,
 //!   `stroke-count`
 //! - order view / purchase orders: `order-row`, `order-filter` (`data-filter`), `order-status` (`data-status` = draft,
-//!   signed, queued, registered, rejected, canceled), `reject-reason`, `export-pdf`,
-//!   `pdf-path`, `order-charge`, `reorder`, `edit-order`, `order-sign`, `order-number`
+//!   signed, queued, registered, rejected, canceled), `reject-reason`, `order-charge`,
+//!   `reorder`, `edit-order`, `order-sign`, `order-number`
+//! - PDF panel (signed order, daily closing): `pdf-panel`, `pdf-preview` (shows/hides
+//!   `pdf-frame`), `export-pdf` (save), `pdf-path`, `pdf-open`
 //! - charge form: `charge-third-party`, `charge-phone`, `charge-payer-name`,
 //!   `charge-orderer-name`, `charge-orderer-phone`, `charge-amount`, `amount-order`,
 //!   `amount-balance`, `charge-goods`, `charge-installments` (the switch's label: click it;
@@ -136,6 +138,10 @@ pub const ORDER_NUMBER: &str = "order-number";
 pub const REJECT_REASON: &str = "reject-reason";
 pub const EXPORT_PDF: &str = "export-pdf";
 pub const PDF_PATH: &str = "pdf-path";
+pub const PDF_PANEL: &str = "pdf-panel";
+pub const PDF_PREVIEW: &str = "pdf-preview";
+pub const PDF_FRAME: &str = "pdf-frame";
+pub const PDF_OPEN: &str = "pdf-open";
 pub const ORDER_CHARGE: &str = "order-charge";
 pub const REORDER: &str = "reorder";
 pub const EDIT_ORDER: &str = "edit-order";

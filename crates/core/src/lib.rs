@@ -4,6 +4,7 @@
 //! idempotency key). The shell talks to one [`Engine`].
 
 pub mod client;
+pub mod closing;
 pub mod credentials;
 pub mod db;
 pub mod engine;

@@ -209,3 +209,35 @@ pub struct AppInfo {
     pub session: Option<crate::auth::RepInfo>,
     pub status: SyncStatus,
 }
+
+/// One status line of the day's payment requests (daily closing "by status").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusTotal {
+    pub status: crate::charge::ChargeStatus,
+    pub count: u64,
+    /// Sum of the requested amounts, KRW.
+    pub amount: i64,
+}
+
+/// The daily closing (일일 마감) of one KST day: the server's settlement by card company and by
+/// rep, and this device's payment requests of the day by status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyClosing {
+    /// KST date, `YYYY-MM-DD`.
+    pub date: String,
+    pub merchant_name: String,
+    pub rep_name: String,
+    pub settlement: crate::settlement::SettlementReport,
+    /// In [`crate::charge::ChargeStatus::ALL`] order; statuses without requests are left out.
+    pub by_status: Vec<StatusTotal>,
+}
+
+/// A document the app can show, save and open as a PDF.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PdfDoc {
+    /// The signed purchase order (발주서), as made when it was signed.
+    Order { order_id: String },
+    /// The daily closing (일일 마감) of a KST day (`YYYY-MM-DD`; today when absent).
+    Closing { date: Option<String> },
+}

@@ -1,7 +1,6 @@
 //! ARS charges (결제 요청), refunds, and the daily closing.
 
-use fieldpay_protocol::app::{ChargeInput, LocalCharge};
-use fieldpay_protocol::settlement::SettlementReport;
+use fieldpay_protocol::app::{ChargeInput, DailyClosing, LocalCharge};
 use tauri::State;
 
 use super::{api, now, with_engine, Res, DEFAULT_LIMIT};
@@ -58,11 +57,8 @@ pub async fn charge(state: State<'_, AppState>, charge_id: String) -> Res<LocalC
     with_engine(&state, move |e| e.charge(&charge_id)).await
 }
 
-/// `date`: "YYYY-MM-DD"; the server's today when absent (online only).
+/// `date`: "YYYY-MM-DD" (KST); today when absent. Online only (the settlement is the server's).
 #[tauri::command(rename_all = "snake_case")]
-pub async fn daily_closing(
-    state: State<'_, AppState>,
-    date: Option<String>,
-) -> Res<SettlementReport> {
-    api(state.engine()?.daily_closing(date.as_deref()).await)
+pub async fn daily_closing(state: State<'_, AppState>, date: Option<String>) -> Res<DailyClosing> {
+    api(state.engine()?.daily_closing(date.as_deref(), now()).await)
 }

@@ -6,12 +6,13 @@
 //! neither the UI thread nor the async workers wait on them.
 
 pub mod charges;
+pub mod documents;
 pub mod orders;
 pub mod problems;
 pub mod records;
 pub mod session;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use fieldpay_core::{CoreResult, Engine};
 use fieldpay_protocol::{ApiError, ErrorCode};
 
@@ -39,11 +40,6 @@ pub fn api<T>(r: CoreResult<T>) -> Res<T> {
 
 pub fn now() -> DateTime<Utc> {
     Utc::now()
-}
-
-/// Today in Korea (KST, UTC+9, no daylight saving): receivables age by the merchant's calendar.
-pub fn today_kst() -> NaiveDate {
-    (Utc::now() + chrono::Duration::hours(9)).date_naive()
 }
 
 /// Default number of rows for list and search commands called without `limit`.

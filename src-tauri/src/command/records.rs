@@ -3,7 +3,7 @@
 use fieldpay_protocol::app::{AccountDetail, AccountSummary, ProductHit};
 use tauri::State;
 
-use super::{today_kst, with_engine, Res, DEFAULT_LIMIT};
+use super::{now, with_engine, Res, DEFAULT_LIMIT};
 use crate::state::AppState;
 
 #[tauri::command(rename_all = "snake_case")]
@@ -18,7 +18,10 @@ pub async fn search_accounts(
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn account_detail(state: State<'_, AppState>, account_id: String) -> Res<AccountDetail> {
-    with_engine(&state, move |e| e.account_detail(&account_id, today_kst())).await
+    with_engine(&state, move |e| {
+        e.account_detail(&account_id, fieldpay_core::closing::kst_today(now()))
+    })
+    .await
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -1,7 +1,6 @@
 //! ARS charges (ARS 결제 요청), payments, refunds and the daily closing.
 
-use fieldpay_protocol::app::{ChargeInput, LocalCharge};
-use fieldpay_protocol::settlement::SettlementReport;
+use fieldpay_protocol::app::{ChargeInput, DailyClosing, LocalCharge};
 use fieldpay_protocol::ApiError;
 use serde::Serialize;
 
@@ -59,6 +58,6 @@ struct ClosingArgs<'a> {
 }
 
 /// `date` is a KST day `YYYY-MM-DD`; None means today.
-pub async fn daily_closing(date: Option<&str>) -> Result<SettlementReport, ApiError> {
+pub async fn daily_closing(date: Option<&str>) -> Result<DailyClosing, ApiError> {
     invoke("daily_closing", &ClosingArgs { date }).await
 }

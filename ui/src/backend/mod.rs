@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod charges;
+pub mod documents;
 pub mod orders;
 pub mod session;
 pub mod sync;
@@ -48,6 +49,17 @@ fn serializer() -> serde_wasm_bindgen::Serializer {
 /// Calls a shell command with snake_case arguments and decodes its answer.
 /// A refused command comes back as the shell's typed [`ApiError`].
 pub async fn invoke<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> Result<R, ApiError> {
+    let value = invoke_raw(cmd, args).await?;
+    serde_wasm_bindgen::from_value(value).map_err(|e| {
+        ApiError::new(
+            ErrorCode::MalformedBody,
+            format!("unexpected {cmd} answer: {e}"),
+        )
+    })
+}
+
+/// Calls a shell command and returns its answer undecoded (e.g. the `ArrayBuffer` of a PDF).
+pub async fn invoke_raw<A: Serialize>(cmd: &str, args: &A) -> Result<JsValue, ApiError> {
     if !shell_present() {
         return Err(ApiError::new(
             ErrorCode::Unavailable,
@@ -60,15 +72,7 @@ pub async fn invoke<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> R
             format!("cannot encode {cmd} arguments: {e}"),
         )
     })?;
-    match tauri_invoke(cmd, args).await {
-        Ok(value) => serde_wasm_bindgen::from_value(value).map_err(|e| {
-            ApiError::new(
-                ErrorCode::MalformedBody,
-                format!("unexpected {cmd} answer: {e}"),
-            )
-        }),
-        Err(err) => Err(error_from_js(err)),
-    }
+    tauri_invoke(cmd, args).await.map_err(error_from_js)
 }
 
 /// For commands that answer `()`.

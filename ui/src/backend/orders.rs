@@ -68,11 +68,6 @@ pub async fn order(order_id: &str) -> Result<LocalOrder, ApiError> {
     invoke("order", &OrderArgs { order_id }).await
 }
 
-/// The path of the PDF written under the data folder's `exports/`.
-pub async fn export_order_pdf(order_id: &str) -> Result<String, ApiError> {
-    invoke("export_order_pdf", &OrderArgs { order_id }).await
-}
-
 #[derive(Serialize)]
 struct SignArgs<'a> {
     order_id: &'a str,

@@ -1,16 +1,15 @@
-//! Daily closing (일일 마감): totals by card company and by rep from `daily_closing`, and the
-//! day's payment requests by status (from `charges`); printable.
+//! Daily closing (일일 마감): totals by card company and by rep (the server's settlement) and
+//! this device's payment requests of the day by status, from `daily_closing`; printable, and
+//! as a PDF to preview, save and open.
 
-use std::collections::BTreeMap;
-
-use fieldpay_protocol::app::LocalCharge;
-use fieldpay_protocol::charge::ChargeStatus;
+use fieldpay_protocol::app::{DailyClosing, PdfDoc, StatusTotal};
 use fieldpay_protocol::money::group_thousands;
 use fieldpay_protocol::settlement::{SettlementReport, SettlementRow};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::backend::charges;
+use crate::components::pdf::PdfPanel;
 use crate::components::{load_view, Empty};
 use crate::format;
 use crate::i18n::{self, t, T};
@@ -20,21 +19,11 @@ use crate::testids as id;
 #[component]
 pub fn ClosingPage() -> impl IntoView {
     let date = RwSignal::new(format::today_kst());
-    let report: RwSignal<Load<SettlementReport>> = RwSignal::new(Load::Loading);
-    let requests: RwSignal<Load<Vec<LocalCharge>>> = RwSignal::new(Load::Loading);
+    let closing: RwSignal<Load<DailyClosing>> = RwSignal::new(Load::Loading);
     let load = move || {
         let d = date.get_untracked();
-        report.set(Load::Loading);
-        let d2 = d.clone();
-        spawn_local(async move { report.set(charges::daily_closing(Some(&d2)).await.into()) });
-        spawn_local(async move {
-            let r = charges::charges(None, 1000).await.map(|list| {
-                list.into_iter()
-                    .filter(|c| format::kst_day(&c.charge.created_at) == d)
-                    .collect::<Vec<_>>()
-            });
-            requests.set(r.into());
-        });
+        closing.set(Load::Loading);
+        spawn_local(async move { closing.set(charges::daily_closing(Some(&d)).await.into()) });
     };
     Effect::new(move |_| {
         date.track();
@@ -58,16 +47,24 @@ pub fn ClosingPage() -> impl IntoView {
                 <button class="btn" data-testid=id::CLOSING_PRINT on:click=print>"🖨 " {t(T::Print)}</button>
             </div>
             <h2 class="print-only">{t(T::TitleClosing)} " " {move || date.get()}</h2>
-            <div class="columns">
-                <div class="card">
-                    <h3 class="card-title">{t(T::ByCardCompany)} " " <small class="muted">{t(T::UnitWon)}</small></h3>
-                    {load_view(report, retry, |r: SettlementReport| view! { <Report r/> })}
-                </div>
-                <div class="card">
-                    <h3 class="card-title">{t(T::ByStatus)} " " <small class="muted">{t(T::UnitWon)}</small></h3>
-                    {load_view(requests, retry, |list: Vec<LocalCharge>| view! { <ByStatus list/> })}
-                </div>
-            </div>
+            {load_view(closing, retry, |c: DailyClosing| {
+                let date = c.date.clone();
+                view! {
+                    <div class="columns">
+                        <div class="card">
+                            <h3 class="card-title">{t(T::ByCardCompany)} " " <small class="muted">{t(T::UnitWon)}</small></h3>
+                            <Report r=c.settlement/>
+                        </div>
+                        <div class="card">
+                            <h3 class="card-title">{t(T::ByStatus)} " " <small class="muted">{t(T::UnitWon)}</small></h3>
+                            <ByStatus list=c.by_status/>
+                        </div>
+                    </div>
+                    <div class="card no-print">
+                        <PdfPanel doc=PdfDoc::Closing { date: Some(date) } title=T::PdfTitleClosing/>
+                    </div>
+                }
+            })}
         </section>
     }
 }
@@ -129,27 +126,19 @@ fn Report(r: SettlementReport) -> impl IntoView {
 }
 
 #[component]
-fn ByStatus(list: Vec<LocalCharge>) -> impl IntoView {
+fn ByStatus(list: Vec<StatusTotal>) -> impl IntoView {
     if list.is_empty() {
         return view! { <Empty text=T::NoPayments/> }.into_any();
     }
-    let mut by: BTreeMap<usize, (ChargeStatus, u64, i64)> = BTreeMap::new();
-    for c in &list {
-        let s = c.charge.status;
-        let idx = ChargeStatus::ALL.iter().position(|x| *x == s).unwrap_or(0);
-        let e = by.entry(idx).or_insert((s, 0, 0));
-        e.1 += 1;
-        e.2 += c.charge.amount;
-    }
-    let n: u64 = by.values().map(|v| v.1).sum();
-    let sum: i64 = by.values().map(|v| v.2).sum();
+    let n: u64 = list.iter().map(|s| s.count).sum();
+    let sum: i64 = list.iter().map(|s| s.amount).sum();
     view! {
         <table class="table">
             <thead>
                 <tr><th>{t(T::Status)}</th><th class="num">{t(T::CountCol)}</th><th class="num">{t(T::Amount2)}</th></tr>
             </thead>
             <tbody>
-                {by.into_values().map(|(s, count, amount)| view! {
+                {list.into_iter().map(|StatusTotal { status: s, count, amount }| view! {
                     <tr data-testid=id::CLOSING_STATUS_ROW data-status=s.as_str()>
                         <td>{move || i18n::charge_status(s)}</td>
                         <td class="num">{count}</td>

@@ -2,12 +2,13 @@
 //! rejected with reason), lines and totals, signature, "발주서 PDF 열기/저장", payment request,
 //! reorder.
 
-use fieldpay_protocol::app::LocalOrder;
+use fieldpay_protocol::app::{LocalOrder, PdfDoc};
 use fieldpay_protocol::records::OrderStatus;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::backend::orders;
+use crate::components::pdf::PdfPanel;
 use crate::components::{load_view, order_display_status, AccountName, Empty, OrderBadge};
 use crate::format;
 use crate::i18n::{self, t, T};
@@ -100,8 +101,6 @@ pub fn OrderViewPage(order_id: String) -> impl IntoView {
 fn OrderDetail(o: LocalOrder) -> impl IntoView {
     let order = o.order.clone();
     let (status, _, _) = order_display_status(&o);
-    let pdf_path: RwSignal<Option<String>> = RwSignal::new(None);
-    let busy = RwSignal::new(false);
     let is_draft = order.status == OrderStatus::Draft;
     let signed = matches!(order.status, OrderStatus::Signed | OrderStatus::Registered);
     let oid = order.id.clone();
@@ -114,20 +113,6 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
     );
     let aid = order.account_id.clone();
 
-    let export = move |_| {
-        if busy.get_untracked() {
-            return;
-        }
-        busy.set(true);
-        let o = oid_pdf.clone();
-        spawn_local(async move {
-            match orders::export_order_pdf(&o).await {
-                Ok(path) => pdf_path.set(Some(path)),
-                Err(e) => toast(e.message),
-            }
-            busy.set(false);
-        });
-    };
     let reorder = move |_| {
         let o = oid_re.clone();
         spawn_local(async move {
@@ -201,17 +186,6 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
                     </div>
                 })}
                 <div class="actions column">
-                    {signed.then(|| view! {
-                        <button class="btn primary big" data-testid=id::EXPORT_PDF disabled=move || busy.get() on:click=export>
-                            "📄 " {t(T::ExportPdf)}
-                        </button>
-                    })}
-                    {move || pdf_path.get().map(|p| view! {
-                        <div class="pdf-path">
-                            <span class="label">{t(T::PdfSaved)}</span>
-                            <code data-testid=id::PDF_PATH>{p}</code>
-                        </div>
-                    })}
                     {is_draft.then(|| view! {
                         <button class="btn primary big" data-testid=id::ORDER_SIGN
                                 on:click=move |_| go(Route::Sign(oid_sign.clone()))>"✍ " {t(T::ToSign)}</button>
@@ -228,5 +202,10 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
                 </div>
             </div>
         </div>
+        {signed.then(|| view! {
+            <div class="card">
+                <PdfPanel doc=PdfDoc::Order { order_id: oid_pdf.clone() } title=T::PdfTitleOrder/>
+            </div>
+        })}
     }
 }

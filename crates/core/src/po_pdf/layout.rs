@@ -12,21 +12,21 @@ use printpdf::path::PaintMode;
 use super::metrics::FontMetrics;
 use super::{group_thousands, krw, PdfError, PurchaseOrderDoc, SignatureImage, FONT};
 
-const PAGE_W: f32 = 210.0;
-const PAGE_H: f32 = 297.0;
-const LEFT: f32 = 15.0;
-const RIGHT: f32 = 195.0;
-const CONTENT_W: f32 = RIGHT - LEFT;
+pub(super) const PAGE_W: f32 = 210.0;
+pub(super) const PAGE_H: f32 = 297.0;
+pub(super) const LEFT: f32 = 15.0;
+pub(super) const RIGHT: f32 = 195.0;
+pub(super) const CONTENT_W: f32 = RIGHT - LEFT;
 /// Nothing but the footer goes below this line.
 pub(super) const BODY_BOTTOM: f32 = 278.0;
-const FOOTER_RULE: f32 = 282.0;
-const FOOTER_BASELINE: f32 = 287.0;
+pub(super) const FOOTER_RULE: f32 = 282.0;
+pub(super) const FOOTER_BASELINE: f32 = 287.0;
 
 /// Where the line table starts on the first page and on continuation pages.
 const FIRST_TABLE_TOP: f32 = 95.0;
 const NEXT_TABLE_TOP: f32 = 27.0;
-const TABLE_HEADER_H: f32 = 7.5;
-const ROW_H: f32 = 6.5;
+pub(super) const TABLE_HEADER_H: f32 = 7.5;
+pub(super) const ROW_H: f32 = 6.5;
 
 const TOTALS_GAP: f32 = 4.0;
 const TOTALS_ROW_H: f32 = 7.0;
@@ -38,10 +38,10 @@ const MEMO_PAD: f32 = 1.5;
 const SIG_GAP: f32 = 6.0;
 const SIG_H: f32 = 45.0;
 
-const BODY_PT: f32 = 9.0;
-const TABLE_PT: f32 = 8.5;
+pub(super) const BODY_PT: f32 = 9.0;
+pub(super) const TABLE_PT: f32 = 8.5;
 
-const MM_PER_PT: f32 = 25.4 / 72.0;
+pub(super) const MM_PER_PT: f32 = 25.4 / 72.0;
 
 /// Table columns: title, width (mm), alignment.
 const COLUMNS: [(&str, f32, Align); 6] = [
@@ -54,7 +54,7 @@ const COLUMNS: [(&str, f32, Align); 6] = [
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Align {
+pub(super) enum Align {
     Left,
     Center,
     Right,
@@ -238,7 +238,13 @@ fn wrap(m: &FontMetrics<'_>, text: &str, size: f32, width_mm: f32) -> Vec<String
 
 /// Text with its font size reduced (down to `min_size`) and, if still too wide, shortened
 /// with an ellipsis so that it fits `width_mm`.
-fn fit(m: &FontMetrics<'_>, text: &str, size: f32, min_size: f32, width_mm: f32) -> (String, f32) {
+pub(super) fn fit(
+    m: &FontMetrics<'_>,
+    text: &str,
+    size: f32,
+    min_size: f32,
+    width_mm: f32,
+) -> (String, f32) {
     let text = sanitize(m, text);
     let width = |s: &str, sz: f32| m.width_pt(s, sz) * MM_PER_PT;
     let mut sz = size;
@@ -264,20 +270,21 @@ fn fit(m: &FontMetrics<'_>, text: &str, size: f32, min_size: f32, width_mm: f32)
     (String::new(), sz)
 }
 
-fn gray(level: f32) -> Color {
+pub(super) fn gray(level: f32) -> Color {
     Color::Rgb(Rgb::new(level, level, level, None))
 }
 
-fn ink() -> Color {
+pub(super) fn ink() -> Color {
     Color::Rgb(Rgb::new(0.08, 0.09, 0.12, None))
 }
 
-fn accent() -> Color {
+pub(super) fn accent() -> Color {
     Color::Rgb(Rgb::new(0.11, 0.17, 0.31, None))
 }
 
 /// How a piece of text is set.
-struct Style {
+#[derive(Clone)]
+pub(super) struct Style {
     /// Font size in points.
     size: f32,
     align: Align,
@@ -288,7 +295,7 @@ struct Style {
 
 impl Style {
     /// Left-aligned, regular, ink-coloured text of `size` points.
-    fn new(size: f32) -> Self {
+    pub(super) fn new(size: f32) -> Self {
         Self {
             size,
             align: Align::Left,
@@ -296,41 +303,41 @@ impl Style {
             color: ink(),
         }
     }
-    fn right(self) -> Self {
+    pub(super) fn right(self) -> Self {
         self.with_align(Align::Right)
     }
-    fn center(self) -> Self {
+    pub(super) fn center(self) -> Self {
         self.with_align(Align::Center)
     }
-    fn with_align(self, align: Align) -> Self {
+    pub(super) fn with_align(self, align: Align) -> Self {
         Self { align, ..self }
     }
-    fn bold(self) -> Self {
+    pub(super) fn bold(self) -> Self {
         self.with_bold(true)
     }
     fn with_bold(self, bold: bool) -> Self {
         Self { bold, ..self }
     }
-    fn color(self, color: Color) -> Self {
+    pub(super) fn color(self, color: Color) -> Self {
         Self { color, ..self }
     }
 }
 
 /// Drawing helpers over one page layer.
-struct Pen<'a> {
-    layer: PdfLayerReference,
-    font: &'a IndirectFontRef,
-    m: &'a FontMetrics<'a>,
+pub(super) struct Pen<'a> {
+    pub(super) layer: PdfLayerReference,
+    pub(super) font: &'a IndirectFontRef,
+    pub(super) m: &'a FontMetrics<'a>,
 }
 
 impl Pen<'_> {
-    fn width_mm(&self, text: &str, size: f32) -> f32 {
+    pub(super) fn width_mm(&self, text: &str, size: f32) -> f32 {
         self.m.width_pt(text, size) * MM_PER_PT
     }
 
     /// Text at baseline `y`; `x` is the left edge, the centre or the right edge by `align`.
     /// Bold is simulated by also stroking the glyph outlines.
-    fn text(&self, text: &str, x: f32, y: f32, style: &Style) {
+    pub(super) fn text(&self, text: &str, x: f32, y: f32, style: &Style) {
         let Style {
             size,
             align,
@@ -368,7 +375,7 @@ impl Pen<'_> {
     }
 
     /// Text fitted into a cell `[x, x + w]` with 1.5 mm padding on each side.
-    fn cell_text(&self, text: &str, x: f32, w: f32, y: f32, style: &Style) {
+    pub(super) fn cell_text(&self, text: &str, x: f32, w: f32, y: f32, style: &Style) {
         let pad = 1.5;
         let (text, size) = fit(self.m, text, style.size, style.size * 0.75, w - 2.0 * pad);
         let ax = match style.align {
@@ -388,7 +395,7 @@ impl Pen<'_> {
         );
     }
 
-    fn fill_rect(&self, x: f32, y: f32, w: f32, h: f32, color: Color) {
+    pub(super) fn fill_rect(&self, x: f32, y: f32, w: f32, h: f32, color: Color) {
         self.layer.set_fill_color(color);
         self.layer.add_rect(
             Rect::new(Mm(x), Mm(PAGE_H - y - h), Mm(x + w), Mm(PAGE_H - y))
@@ -396,7 +403,7 @@ impl Pen<'_> {
         );
     }
 
-    fn stroke_rect(&self, x: f32, y: f32, w: f32, h: f32, thickness: f32, color: Color) {
+    pub(super) fn stroke_rect(&self, x: f32, y: f32, w: f32, h: f32, thickness: f32, color: Color) {
         self.layer.set_outline_color(color);
         self.layer.set_outline_thickness(thickness);
         self.layer.add_rect(
@@ -405,7 +412,7 @@ impl Pen<'_> {
         );
     }
 
-    fn line(&self, x1: f32, y1: f32, x2: f32, y2: f32, thickness: f32, color: Color) {
+    pub(super) fn line(&self, x1: f32, y1: f32, x2: f32, y2: f32, thickness: f32, color: Color) {
         self.layer.set_outline_color(color);
         self.layer.set_outline_thickness(thickness);
         self.layer.add_line(Line {

@@ -1,4 +1,5 @@
-//! The purchase-order PDF (발주서).
+//! The purchase-order PDF (발주서), and the daily-closing report ([`closing`]) drawn with the
+//! same font and page furniture.
 //!
 //! [`render`] lays out an A4 portrait purchase order — title, order number and date, the
 //! supplier (공급자) and buyer (구매자) boxes, the line table (continued over further pages
@@ -14,6 +15,7 @@
 //! [`content_hash`] is the SHA-256 of a canonical serialization of what the client signs
 //! (see [`canonical_content`]); it is printed in the footer via `document_hash`.
 
+pub mod closing;
 mod layout;
 mod metrics;
 
@@ -279,13 +281,6 @@ fn pdf_date(date: &str) -> Option<String> {
 /// a fixed information dictionary, and a document id derived from the content instead of
 /// printpdf's random one.
 fn finalize(raw: &[u8], doc: &PurchaseOrderDoc) -> Result<Vec<u8>, PdfError> {
-    use lopdf::{Dictionary, Object};
-    let render_err = |e: lopdf::Error| PdfError::Render(e.to_string());
-
-    let mut pdf = lopdf::Document::load_mem(raw).map_err(render_err)?;
-    // lopdf writes a cross-reference stream, which needs PDF 1.5.
-    pdf.version = "1.5".to_string();
-
     // Document id: the same for the same input, different when anything printed differs.
     let mut h = Sha256::new();
     h.update(canonical_content(doc));
@@ -297,6 +292,24 @@ fn finalize(raw: &[u8], doc: &PurchaseOrderDoc) -> Result<Vec<u8>, PdfError> {
         h.update(Sha256::digest(png));
     }
     let id = h.finalize()[..16].to_vec();
+    let title = if doc.order_number.is_empty() {
+        doc.title.clone()
+    } else {
+        format!("{} {}", doc.title, doc.order_number)
+    };
+    finish(raw, id, &title, &doc.date)
+}
+
+/// Makes printpdf's output final and reproducible: PDF 1.5 with compressed streams, the font
+/// under its subset name, the information dictionary (`title`, producer, creation date from
+/// `date` "YYYY-MM-DD") and the document `id` (16 bytes derived from the content).
+fn finish(raw: &[u8], id: Vec<u8>, title: &str, date: &str) -> Result<Vec<u8>, PdfError> {
+    use lopdf::{Dictionary, Object};
+    let render_err = |e: lopdf::Error| PdfError::Render(e.to_string());
+
+    let mut pdf = lopdf::Document::load_mem(raw).map_err(render_err)?;
+    // lopdf writes a cross-reference stream, which needs PDF 1.5.
+    pdf.version = "1.5".to_string();
 
     // A subset font is named "TAG+Name" (six capital letters), so readers know it is one.
     let tag: String = id[..6].iter().map(|b| (b'A' + b % 26) as char).collect();
@@ -320,15 +333,10 @@ fn finalize(raw: &[u8], doc: &PurchaseOrderDoc) -> Result<Vec<u8>, PdfError> {
     }
 
     let mut info = Dictionary::new();
-    let title = if doc.order_number.is_empty() {
-        doc.title.clone()
-    } else {
-        format!("{} {}", doc.title, doc.order_number)
-    };
-    info.set("Title", pdf_text_string(&title));
+    info.set("Title", pdf_text_string(title));
     info.set("Producer", pdf_text_string(PRODUCER));
     info.set("Creator", pdf_text_string(PRODUCER));
-    if let Some(date) = pdf_date(&doc.date) {
+    if let Some(date) = pdf_date(date) {
         info.set(
             "CreationDate",
             Object::String(date.clone().into_bytes(), lopdf::StringFormat::Literal),

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use fieldpay_protocol::app::{ChargeInput, EngineEvent, SyncState};
+use fieldpay_protocol::app::{ChargeInput, EngineEvent, PdfDoc, SyncState};
 use fieldpay_protocol::charge::{Charge, ChargeKind, ChargeList, ChargeStatus};
 use fieldpay_protocol::records::OrderStatus;
 use fieldpay_protocol::ErrorCode;
@@ -397,18 +397,48 @@ async fn resend_refund_and_daily_closing_go_through_the_server() {
         .await
         .unwrap();
     assert_eq!(r.charge.status, ChargeStatus::Refunded);
-    let day = e.daily_closing(None).await.unwrap();
-    assert_eq!(day.total.approved_count, 1);
-    assert_eq!(day.total.refunded_count, 1);
-    assert_eq!(day.total.net_amount, 0);
-    assert!(day.by_card_company.iter().any(|r| r.name == "KB국민카드"));
+    let day = e.daily_closing(None, Utc::now()).await.unwrap();
+    assert_eq!(day.settlement.total.approved_count, 1);
+    assert_eq!(day.settlement.total.refunded_count, 1);
+    assert_eq!(day.settlement.total.net_amount, 0);
+    assert!(day
+        .settlement
+        .by_card_company
+        .iter()
+        .any(|r| r.name == "KB국민카드"));
+    // This device's request of the day, by its status now.
+    assert_eq!(day.by_status.len(), 1);
+    assert_eq!(day.by_status[0].status, ChargeStatus::Refunded);
+    assert_eq!(day.by_status[0].amount, 15_000);
     assert_eq!(
-        e.daily_closing(Some("27-11-2026"))
+        e.daily_closing(Some("27-11-2026"), Utc::now())
             .await
             .unwrap_err()
             .to_api()
             .code,
         ErrorCode::InvalidField
+    );
+    // The closing as a PDF, saved under its date.
+    let out = tempfile::tempdir().unwrap();
+    let path = e
+        .export_document(
+            &PdfDoc::Closing {
+                date: Some(day.date.clone()),
+            },
+            Utc::now(),
+            out.path(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        path.file_name().unwrap().to_string_lossy(),
+        format!("일일마감-{}.pdf", day.date)
+    );
+    assert!(std::fs::read(&path).unwrap().starts_with(b"%PDF-1.5"));
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        1,
+        "no temporary file left"
     );
     // Offline: a clear error, nothing changes.
     server.stop().await;

@@ -1,0 +1,49 @@
+//! PDF documents (signed purchase order, daily closing): preview, save, open.
+
+use fieldpay_protocol::app::PdfDoc;
+use fieldpay_protocol::{ApiError, ErrorCode};
+use serde::Serialize;
+use wasm_bindgen::JsValue;
+
+use super::{invoke, invoke_raw};
+
+#[derive(Serialize)]
+struct DocArgs<'a> {
+    doc: &'a PdfDoc,
+}
+
+/// A `blob:` URL of the PDF for an in-app preview; revoke it with
+/// `web_sys::Url::revoke_object_url` when the preview closes.
+pub async fn pdf_url(doc: &PdfDoc) -> Result<String, ApiError> {
+    let buffer = invoke_raw("pdf", &DocArgs { doc }).await?;
+    let failed = |e: JsValue| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!(
+                "PDF preview: {}",
+                e.as_string().unwrap_or_else(|| format!("{e:?}"))
+            ),
+        )
+    };
+    let parts = js_sys::Array::of1(&buffer);
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/pdf");
+    let blob = web_sys::Blob::new_with_buffer_source_sequence_and_options(&parts, &options)
+        .map_err(failed)?;
+    web_sys::Url::create_object_url_with_blob(&blob).map_err(failed)
+}
+
+/// Saves the PDF under the data folder's `exports/`; returns the file's path.
+pub async fn export_pdf(doc: &PdfDoc) -> Result<String, ApiError> {
+    invoke("export_pdf", &DocArgs { doc }).await
+}
+
+#[derive(Serialize)]
+struct PathArgs<'a> {
+    path: &'a str,
+}
+
+/// Opens a saved PDF with the system's viewer.
+pub async fn open_export(path: &str) -> Result<(), ApiError> {
+    super::invoke_unit("open_export", &PathArgs { path }).await
+}
