@@ -44,7 +44,10 @@ pub async fn run(ui: &Ui) -> Result<()> {
             && !msg.contains('{'),
         "the refusal is not readable: {msg:?}"
     );
-    ensure!(ui.screen_name().await == "signin", "left the sign-in screen");
+    ensure!(
+        ui.screen_name().await == "signin",
+        "left the sign-in screen"
+    );
 
     // Required fields are named when empty.
     ui.type_into(&tid("signin-password"), "").await?;
@@ -68,12 +71,22 @@ pub async fn run(ui: &Ui) -> Result<()> {
     let phone_err = field_error(ui, "charge-phone").await?;
     let amount_err = field_error(ui, "charge-amount").await?;
     ensure!(
-        ui.attr(&tid("charge-phone"), "aria-invalid").await?.as_deref() == Some("true")
-            && ui.attr(&tid("charge-amount"), "aria-invalid").await?.as_deref() == Some("true"),
+        ui.attr(&tid("charge-phone"), "aria-invalid")
+            .await?
+            .as_deref()
+            == Some("true")
+            && ui
+                .attr(&tid("charge-amount"), "aria-invalid")
+                .await?
+                .as_deref()
+                == Some("true"),
         "the bad fields are not marked invalid ({phone_err:?}, {amount_err:?})"
     );
     // Still on the form: nothing was sent or queued.
-    ensure!(ui.screen_name().await == "charge-new", "left the charge form");
+    ensure!(
+        ui.screen_name().await == "charge-new",
+        "left the charge form"
+    );
     ensure!(
         ui.all(&tid("form-error")).await?.is_empty(),
         "the shell was called"

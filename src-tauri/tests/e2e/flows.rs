@@ -37,8 +37,8 @@ pub fn demo_account(n: usize) -> DemoAccount {
 /// The initial consonants (초성) of the Hangul syllables of `s`: "온누리약국" -> "ㅇㄴㄹㅇㄱ".
 pub fn initials(s: &str) -> String {
     const CHO: [char; 19] = [
-        'ㄱ', 'ㄲ', 'ㄴ', 'ㄷ', 'ㄸ', 'ㄹ', 'ㅁ', 'ㅂ', 'ㅃ', 'ㅅ', 'ㅆ', 'ㅇ', 'ㅈ', 'ㅉ', 'ㅊ', 'ㅋ',
-        'ㅌ', 'ㅍ', 'ㅎ',
+        'ㄱ', 'ㄲ', 'ㄴ', 'ㄷ', 'ㄸ', 'ㄹ', 'ㅁ', 'ㅂ', 'ㅃ', 'ㅅ', 'ㅆ', 'ㅇ', 'ㅈ', 'ㅉ', 'ㅊ',
+        'ㅋ', 'ㅌ', 'ㅍ', 'ㅎ',
     ];
     s.chars()
         .filter_map(|c| {
@@ -213,8 +213,10 @@ pub async fn fill_order(ui: &Ui, lines: &[Want]) -> Result<i64> {
         ("order-vat", t.vat),
         ("order-total", t.total),
     ] {
-        ui.wait_text(&tid(id), &format!("{v} won"), STEP, |s| won(s).ok() == Some(v))
-            .await?;
+        ui.wait_text(&tid(id), &format!("{v} won"), STEP, |s| {
+            won(s).ok() == Some(v)
+        })
+        .await?;
     }
     // The engine's credit check answered, and it does not block this order.
     ui.wait_attr(&tid("credit-warning"), "data-result", "ok", STEP)
@@ -230,7 +232,13 @@ fn signature_strokes() -> Vec<Vec<(f64, f64)>> {
             (x, (f64::from(i) * 0.7).sin() * 22.0 - 10.0)
         })
         .collect();
-    let tick = vec![(40.0, 20.0), (55.0, 35.0), (70.0, 45.0), (95.0, 10.0), (120.0, -25.0)];
+    let tick = vec![
+        (40.0, 20.0),
+        (55.0, 35.0),
+        (70.0, 45.0),
+        (95.0, 10.0),
+        (120.0, -25.0),
+    ];
     vec![wave, tick]
 }
 

@@ -290,7 +290,14 @@ impl Driver {
             let xlog = std::fs::File::create(work.join("xvfb.log"))?;
             let child = Command::new(&xvfb_bin)
                 .arg(format!(":{n}"))
-                .args(["-screen", "0", "1400x1000x24", "-nolisten", "tcp", "-noreset"])
+                .args([
+                    "-screen",
+                    "0",
+                    "1400x1000x24",
+                    "-nolisten",
+                    "tcp",
+                    "-noreset",
+                ])
                 .stdin(Stdio::null())
                 .stdout(xlog.try_clone()?)
                 .stderr(xlog)
@@ -485,7 +492,7 @@ impl Ui {
     // -------------------------------------------------------------- finding
 
     pub async fn all(&self, css: &str) -> Result<Vec<Element>> {
-        Ok(wd("find", self.c.find_all(Locator::Css(css))).await?)
+        wd("find", self.c.find_all(Locator::Css(css))).await
     }
 
     /// The first element matching `css` once there is one.
@@ -647,13 +654,16 @@ impl Ui {
     }
 
     pub async fn js(&self, script: &str, args: Vec<Value>) -> Result<Value> {
-        Ok(wd("execute", self.c.execute(script, args)).await?)
+        wd("execute", self.c.execute(script, args)).await
     }
 
     /// The route part of the URL hash (`#/orders/abc` -> `/orders/abc`).
     pub async fn hash(&self) -> Result<String> {
         let v = self.js("return window.location.hash;", vec![]).await?;
-        Ok(v.as_str().unwrap_or_default().trim_start_matches('#').into())
+        Ok(v.as_str()
+            .unwrap_or_default()
+            .trim_start_matches('#')
+            .into())
     }
 
     /// Opens a route by its URL hash (what a link does).
@@ -681,12 +691,13 @@ impl Ui {
         self.scroll_into_view(el).await?;
         for s in strokes {
             let Some(&(x0, y0)) = s.first() else { continue };
-            let mut m = MouseActions::new("signing-pen".into()).then(PointerAction::MoveToElement {
-                element: el.clone(),
-                duration: Some(Duration::from_millis(0)),
-                x: x0,
-                y: y0,
-            });
+            let mut m =
+                MouseActions::new("signing-pen".into()).then(PointerAction::MoveToElement {
+                    element: el.clone(),
+                    duration: Some(Duration::from_millis(0)),
+                    x: x0,
+                    y: y0,
+                });
             m = m.then(PointerAction::Down {
                 button: MOUSE_BUTTON_LEFT,
             });

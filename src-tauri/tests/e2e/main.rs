@@ -88,8 +88,15 @@ fn parse_args() -> Args {
 }
 
 fn selected(a: &Args, name: &str) -> bool {
-    let hit = |f: &String| if a.exact { name == f } else { name.contains(f.as_str()) };
-    (a.filters.is_empty() || a.filters.iter().any(hit)) && !a.skip.iter().any(|s| name.contains(s.as_str()))
+    let hit = |f: &String| {
+        if a.exact {
+            name == f
+        } else {
+            name.contains(f.as_str())
+        }
+    };
+    (a.filters.is_empty() || a.filters.iter().any(hit))
+        && !a.skip.iter().any(|s| name.contains(s.as_str()))
 }
 
 fn main() -> ExitCode {

@@ -71,7 +71,8 @@ pub async fn run(ui: &Ui) -> Result<()> {
     // The app may already have pushed in the moment since the restart; only count what is
     // not ours.
     ensure!(
-        early.orders.iter().all(|o| o.id == order_id) && early.charges.iter().all(|c| c.id == charge_id),
+        early.orders.iter().all(|o| o.id == order_id)
+            && early.charges.iter().all(|c| c.id == charge_id),
         "the server has records the app did not make: {early:?}"
     );
 
@@ -104,7 +105,10 @@ pub async fn run(ui: &Ui) -> Result<()> {
         r.orders.len() == 1 && r.orders[0].id == order_id,
         "server orders for {}: {:?} (want exactly {order_id})",
         acc.name,
-        r.orders.iter().map(|o| (&o.id, o.status)).collect::<Vec<_>>()
+        r.orders
+            .iter()
+            .map(|o| (&o.id, o.status))
+            .collect::<Vec<_>>()
     );
     ensure!(
         r.orders[0].totals.total == total && r.orders[0].signature.is_some(),

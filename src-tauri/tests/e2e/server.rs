@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use fieldpay_protocol::charge::Charge;
 use fieldpay_protocol::records::{LedgerKind, Order};
 use fieldpay_protocol::sync::ChangeData;
-use fieldpay_protocol::charge::Charge;
 use fieldpay_server::app::{self, Running};
 use fieldpay_server::card::{TestOutcome, TEST_CARDS};
 use fieldpay_server::config::Settings;
@@ -60,7 +60,10 @@ impl TestServer {
             .await
             .context("seeding the demo merchant")?;
         // The port was ours a moment ago; the OS may need a moment to let it go.
-        let mut w = Wait::new(format!("port {} to be free", self.port), Duration::from_secs(30));
+        let mut w = Wait::new(
+            format!("port {} to be free", self.port),
+            Duration::from_secs(30),
+        );
         let listener = loop {
             match tokio::net::TcpListener::bind(addr).await {
                 Ok(l) => break l,
@@ -158,7 +161,10 @@ pub async fn pay_by_phone(base: &str, payer: &str, virtual_number: &str) -> Resu
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?;
-    let to: String = virtual_number.chars().filter(|c| c.is_ascii_digit()).collect();
+    let to: String = virtual_number
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
     let r = http
         .post(format!("{base}/sandbox/calls"))
         .json(&json!({ "from": payer, "to": to }))

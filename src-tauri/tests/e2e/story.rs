@@ -93,7 +93,13 @@ pub async fn run(ui: &Ui) -> Result<()> {
         .await
         .with_context(|| format!("after the call ({steps})"))?;
     flows::wait_step_done(ui, "approved", STEP).await?;
-    for s in ["requested", "sms_sent", "call_connected", "verified", "card_entered"] {
+    for s in [
+        "requested",
+        "sms_sent",
+        "call_connected",
+        "verified",
+        "card_entered",
+    ] {
         flows::wait_step_done(ui, s, STEP).await?;
     }
     let approval = ui.text(&tid("approval-number")).await?;
