@@ -1,0 +1,328 @@
+//! What a rep does, step by step, through the UI: sign in or start the sandbox, find a client,
+//! build an order, sign it, request a charge. Every step waits for what the screen shows.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, ensure, Context, Result};
+use fantoccini::Locator;
+use fieldpay_protocol::records::OrderTotals;
+use fieldpay_server::demo;
+
+use crate::harness::{tid, wd, won, Ui, Wait, SLOW, STEP};
+
+/// A demo client account (from the server's demo data) with a mobile phone, served by rep1.
+#[derive(Debug, Clone)]
+pub struct DemoAccount {
+    pub code: String,
+    pub name: String,
+    pub phone: String,
+}
+
+/// The `n`-th demo account of rep1 whose phone is a mobile (so the charge form can prefill the
+/// payer: the client itself).
+pub fn demo_account(n: usize) -> DemoAccount {
+    let a = demo::demo_accounts()
+        .into_iter()
+        .filter(|a| a.rep_login.as_deref() == Some("rep1") && a.phone.starts_with("010"))
+        .nth(n)
+        .expect("enough demo accounts");
+    DemoAccount {
+        code: a.code,
+        name: a.name,
+        phone: a.phone,
+    }
+}
+
+/// The initial consonants (초성) of the Hangul syllables of `s`: "온누리약국" -> "ㅇㄴㄹㅇㄱ".
+pub fn initials(s: &str) -> String {
+    const CHO: [char; 19] = [
+        'ㄱ', 'ㄲ', 'ㄴ', 'ㄷ', 'ㄸ', 'ㄹ', 'ㅁ', 'ㅂ', 'ㅃ', 'ㅅ', 'ㅆ', 'ㅇ', 'ㅈ', 'ㅉ', 'ㅊ',
+        'ㅋ', 'ㅌ', 'ㅍ', 'ㅎ',
+    ];
+    s.chars()
+        .filter_map(|c| {
+            let v = c as u32;
+            (0xAC00..=0xD7A3)
+                .contains(&v)
+                .then(|| CHO[((v - 0xAC00) / 588) as usize])
+        })
+        .collect()
+}
+
+/// The sign-in screen of a new install, then "Try sandbox": the embedded server with the demo
+/// data, signed in as rep1. Returns the sandbox server's base URL.
+pub async fn start_sandbox(ui: &Ui) -> Result<String> {
+    ui.wait_screen_for("signin", SLOW).await?;
+    ui.click(&tid("sandbox-start")).await?;
+    ui.wait_screen_for("home", SLOW)
+        .await
+        .context("after Try sandbox")?;
+    let port_file = ui.data.join("sandbox-port");
+    let mut w = Wait::new(format!("{}", port_file.display()), STEP);
+    let port: u16 = loop {
+        if let Some(p) = std::fs::read_to_string(&port_file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            break p;
+        }
+        w.tick().await?;
+    };
+    Ok(format!("http://127.0.0.1:{port}"))
+}
+
+/// Fills in and sends the sign-in form.
+pub async fn fill_sign_in(
+    ui: &Ui,
+    server: &str,
+    merchant: &str,
+    rep: &str,
+    password: &str,
+) -> Result<()> {
+    ui.wait_screen_for("signin", SLOW).await?;
+    ui.type_into(&tid("signin-server"), server).await?;
+    ui.type_into(&tid("signin-merchant"), merchant).await?;
+    ui.type_into(&tid("signin-rep"), rep).await?;
+    ui.type_into(&tid("signin-password"), password).await?;
+    ui.click(&tid("signin-submit")).await
+}
+
+/// Waits for the sync badge to say online with nothing queued.
+pub async fn wait_synced(ui: &Ui, t: Duration) -> Result<()> {
+    ui.wait_attr(&tid("sync-badge"), "data-online", "true", t)
+        .await?;
+    ui.wait_attr(&tid("sync-badge"), "data-queued", "0", t)
+        .await
+}
+
+/// Clients tab: types `query` in the search box, waits for the row of `name` and opens it.
+/// Returns the balance the row showed.
+pub async fn find_and_open_client(ui: &Ui, query: &str, name: &str) -> Result<i64> {
+    ui.click(&tid("nav-clients")).await?;
+    ui.wait_screen("clients").await?;
+    ui.type_into(&tid("account-search"), query).await?;
+    // Results come as you type (and again once the first sync has the accounts).
+    let mut w = Wait::new(format!("a search result {name:?} for {query:?}"), SLOW);
+    let (row, balance) = loop {
+        let mut found = None;
+        match ui.all(&tid("account-row")).await {
+            Ok(rows) => {
+                let mut seen = Vec::new();
+                for r in rows {
+                    let t = wd("text", r.text()).await.unwrap_or_default();
+                    if t.contains(name) {
+                        let b = wd("find", r.find(Locator::Css(&tid("account-balance")))).await?;
+                        let b = wd("text", b.text()).await?;
+                        found = Some((r, won(&b)?));
+                        break;
+                    }
+                    seen.push(t.lines().next().unwrap_or_default().to_string());
+                }
+                w.note(format!("rows {seen:?}"));
+            }
+            Err(e) => w.note(e),
+        }
+        if let Some(f) = found {
+            break f;
+        }
+        w.tick().await?;
+    };
+    ui.click_el(&row).await?;
+    ui.wait_screen("client").await?;
+    ui.wait_text(&tid("account-name"), name, STEP, |t| t == name)
+        .await?;
+    Ok(balance)
+}
+
+/// The receivables balance on the client page, once it equals `want` (the page reloads on
+/// every sync). `why` explains the expectation in the failure message.
+pub async fn wait_client_balance(ui: &Ui, want: i64, why: &str, t: Duration) -> Result<()> {
+    let css = format!("[data-screen=\"client\"] .stats {}", tid("account-balance"));
+    ui.wait_text(&css, &format!("{want} won ({why})"), t, |s| {
+        won(s).ok() == Some(want)
+    })
+    .await
+    .map(|_| ())
+}
+
+pub async fn client_balance(ui: &Ui) -> Result<i64> {
+    let css = format!("[data-screen=\"client\"] .stats {}", tid("account-balance"));
+    won(&ui.text(&css).await?)
+}
+
+/// One order line to add: a product search text and the quantity to reach with the stepper.
+pub struct Want {
+    pub query: &'static str,
+    pub qty: i64,
+}
+
+/// On the order editor: searches and adds each product, steps the quantities up, and checks
+/// every line total and the order's supply / VAT / total. Returns the total.
+pub async fn fill_order(ui: &Ui, lines: &[Want]) -> Result<i64> {
+    ui.wait_screen("order-edit").await?;
+    let mut supply = 0i64;
+    for want in lines {
+        ui.type_into(&tid("product-search"), want.query).await?;
+        let mut w = Wait::new(format!("product results for {:?}", want.query), STEP);
+        let row = loop {
+            match ui.all(&tid("product-row")).await {
+                Ok(rows) if !rows.is_empty() => {
+                    let t = wd("text", rows[0].text()).await.unwrap_or_default();
+                    if t.contains(want.query) {
+                        break rows.into_iter().next().unwrap();
+                    }
+                    w.note(format!("first row {t:?}"));
+                }
+                Ok(_) => w.note("no rows"),
+                Err(e) => w.note(e),
+            }
+            w.tick().await?;
+        };
+        let pid = wd("attribute", row.attr("data-id"))
+            .await?
+            .context("product row id")?;
+        let price = wd("find", row.find(Locator::Css(".amount"))).await?;
+        let price = won(&wd("text", price.text()).await?)?;
+        let add = wd("find", row.find(Locator::Css(&tid("product-add")))).await?;
+        ui.click_el(&add).await?;
+        let line = format!("{}[data-id=\"{pid}\"]", tid("line-row"));
+        let qty_css = format!("{line} {}", tid("qty-input"));
+        ui.wait(&qty_css).await?;
+        for q in 2..=want.qty {
+            ui.click(&format!("{line} {}", tid("qty-plus"))).await?;
+            let mut w = Wait::new(format!("quantity {q} on line {pid}"), STEP);
+            while ui.value(&qty_css).await? != q.to_string() {
+                w.tick().await?;
+            }
+        }
+        let line_total = price * want.qty;
+        ui.wait_text(
+            &format!("{line} {}", tid("line-total")),
+            &format!("{line_total} won"),
+            STEP,
+            |s| won(s).ok() == Some(line_total),
+        )
+        .await?;
+        supply += line_total;
+    }
+    let t = OrderTotals::from_supply(supply);
+    ensure!(t.total == t.supply + t.vat && t.vat > 0, "totals {t:?}");
+    for (id, v) in [
+        ("order-supply", t.supply),
+        ("order-vat", t.vat),
+        ("order-total", t.total),
+    ] {
+        ui.wait_text(&tid(id), &format!("{v} won"), STEP, |s| {
+            won(s).ok() == Some(v)
+        })
+        .await?;
+    }
+    // The engine's credit check answered, and it does not block this order.
+    ui.wait_attr(&tid("credit-warning"), "data-result", "ok", STEP)
+        .await?;
+    Ok(t.total)
+}
+
+/// Two strokes: a wave and a tick, offsets from the pad's centre.
+fn signature_strokes() -> Vec<Vec<(f64, f64)>> {
+    let wave: Vec<(f64, f64)> = (0..=24)
+        .map(|i| {
+            let x = -110.0 + f64::from(i) * 8.0;
+            (x, (f64::from(i) * 0.7).sin() * 22.0 - 10.0)
+        })
+        .collect();
+    let tick = vec![
+        (40.0, 20.0),
+        (55.0, 35.0),
+        (70.0, 45.0),
+        (95.0, 10.0),
+        (120.0, -25.0),
+    ];
+    vec![wave, tick]
+}
+
+/// From the order editor: "to sign", draws a signature with the mouse pointer, checks the
+/// signer's name and confirms. Returns the order id (the order screen's route).
+pub async fn sign_order(ui: &Ui, screenshot: Option<&Path>) -> Result<String> {
+    ui.click(&tid("to-sign")).await?;
+    ui.wait_screen("sign").await?;
+    let pad = ui.wait(&tid("sign-canvas")).await?;
+    ui.draw(&pad, &signature_strokes()).await?;
+    ui.wait_attr(&tid("stroke-count"), "data-count", "2", STEP)
+        .await
+        .context("the pad did not take the two pointer strokes")?;
+    // The client's owner is offered as the signer (loaded with the order).
+    let mut w = Wait::new("the signer's name", STEP);
+    while ui.value(&tid("signer-name")).await?.trim().is_empty() {
+        w.tick().await?;
+    }
+    if let Some(p) = screenshot {
+        ui.screenshot(p).await?;
+    }
+    ui.click(&tid("sign-confirm")).await?;
+    ui.wait_screen("order").await?;
+    let hash = ui.hash().await?;
+    let id = hash
+        .strip_prefix("/orders/")
+        .with_context(|| format!("order screen route {hash:?}"))?;
+    Ok(id.to_string())
+}
+
+/// On the order screen: waits for the status badge.
+pub async fn wait_order_status(ui: &Ui, status: &str, t: Duration) -> Result<()> {
+    ui.wait_attr(&tid("order-status"), "data-status", status, t)
+        .await
+}
+
+/// From the order screen: "request payment"; checks the payer (the client's phone) and the
+/// amount (the order's total) and sends. Returns the charge id.
+pub async fn request_charge_for_order(ui: &Ui, payer: &str, amount: i64) -> Result<String> {
+    ui.click(&tid("order-charge")).await?;
+    ui.wait_screen("charge-new").await?;
+    let mut w = Wait::new("the charge form's payer phone", STEP);
+    loop {
+        let p = ui.value(&tid("charge-phone")).await?;
+        if p == payer {
+            break;
+        }
+        w.note(format!("phone {p:?}"));
+        w.tick().await?;
+    }
+    let a = ui.value(&tid("charge-amount")).await?;
+    ensure!(
+        won(&a)? == amount,
+        "the charge form offers {a:?}, not the order total {amount}"
+    );
+    ui.click(&tid("charge-send")).await?;
+    ui.wait_screen("charge").await?;
+    charge_id_of(ui).await
+}
+
+pub async fn charge_id_of(ui: &Ui) -> Result<String> {
+    let hash = ui.hash().await?;
+    match hash.strip_prefix("/charges/") {
+        Some(id) => Ok(id.to_string()),
+        None => bail!("charge screen route {hash:?}"),
+    }
+}
+
+/// On the charge screen: waits for the status, live.
+pub async fn wait_charge_status(ui: &Ui, status: &str, t: Duration) -> Result<()> {
+    ui.wait_attr(&tid("charge-status"), "data-status", status, t)
+        .await
+}
+
+/// A step of the charge timeline is marked done.
+pub async fn wait_step_done(ui: &Ui, status: &str, t: Duration) -> Result<()> {
+    let css = format!("{}[data-status=\"{status}\"]", tid("timeline-step"));
+    ui.wait_attr(&css, "data-done", "true", t).await
+}
+
+/// The virtual number shown on the charge screen, once there is one.
+pub async fn virtual_number(ui: &Ui) -> Result<String> {
+    ui.wait_text(&tid("virtual-number"), "a virtual number", SLOW, |s| {
+        s.chars().filter(|c| c.is_ascii_digit()).count() >= 8
+    })
+    .await
+}

@@ -1,0 +1,114 @@
+//! The whole story on the embedded sandbox: find a client by 초성, order, sign, request an
+//! ARS charge, the payer pays by phone, the app shows it approved and the balance drops.
+
+use anyhow::{ensure, Context, Result};
+
+use crate::flows::{self, Want};
+use crate::harness::{tid, Ui, SLOW, STEP};
+use crate::server;
+
+pub async fn run(ui: &Ui) -> Result<()> {
+    let base = flows::start_sandbox(ui).await?;
+    // The sandbox banner says where we are.
+    ui.wait(".sandbox-banner").await?;
+
+    // Clients: search by initials and open the client.
+    let acc = flows::demo_account(0);
+    let query = flows::initials(&acc.name);
+    ensure!(query.chars().count() >= 3, "initials of {}", acc.name);
+    let row_balance = flows::find_and_open_client(ui, &query, &acc.name).await?;
+    let before = flows::client_balance(ui).await?;
+    ensure!(
+        before == row_balance,
+        "the client page says {before}, the search row said {row_balance}"
+    );
+
+    // A new order with two products, quantities set with the stepper.
+    ui.click(&tid("new-order")).await?;
+    let total = flows::fill_order(
+        ui,
+        &[
+            Want {
+                query: "타이레놀",
+                qty: 3,
+            },
+            Want {
+                query: "게보린",
+                qty: 2,
+            },
+        ],
+    )
+    .await?;
+
+    // Signature, confirm: submitted, then registered by the server (live).
+    let order_id = flows::sign_order(ui, None).await?;
+    flows::wait_order_status(ui, "registered", SLOW)
+        .await
+        .context("the signed order was not registered")?;
+    let number = ui.text(&tid("order-number")).await?;
+    ensure!(
+        number.starts_with("PO-"),
+        "registered order {order_id} shows number {number:?}"
+    );
+
+    // The order is on the client's account now.
+    ui.click(&tid("back")).await?;
+    ui.wait_screen("client").await?;
+    flows::wait_client_balance(ui, before + total, "balance + the registered order", SLOW).await?;
+
+    // Back to the order, request the charge: payer = the client's phone.
+    ui.click(&format!("{}[data-id=\"{order_id}\"]", tid("order-row")))
+        .await?;
+    ui.wait_screen("order").await?;
+    let charge_id = flows::request_charge_for_order(ui, &acc.phone, total).await?;
+    flows::wait_step_done(ui, "sms_sent", SLOW)
+        .await
+        .context("the timeline never showed the SMS sent")?;
+    let vnum = flows::virtual_number(ui).await?;
+    flows::wait_charge_status(ui, "sms_sent", STEP).await?;
+
+    // The payer got the text with that number.
+    let texts = server::texts(&base, &acc.phone).await?;
+    let digits: String = vnum.chars().filter(|c| c.is_ascii_digit()).collect();
+    ensure!(
+        texts.iter().any(|t| {
+            t["charge_id"].as_str() == Some(charge_id.as_str())
+                && t["body"]
+                    .as_str()
+                    .map(|b| {
+                        b.chars()
+                            .filter(|c| c.is_ascii_digit())
+                            .collect::<String>()
+                            .contains(&digits)
+                    })
+                    .unwrap_or(false)
+        }),
+        "no text to {} about charge {charge_id} names {vnum}",
+        acc.phone
+    );
+
+    // The payer calls and pays with an approving test card.
+    let steps = server::pay_by_phone(&base, &acc.phone, &vnum).await?;
+    flows::wait_charge_status(ui, "approved", SLOW)
+        .await
+        .with_context(|| format!("after the call ({steps})"))?;
+    flows::wait_step_done(ui, "approved", STEP).await?;
+    for s in [
+        "requested",
+        "sms_sent",
+        "call_connected",
+        "verified",
+        "card_entered",
+    ] {
+        flows::wait_step_done(ui, s, STEP).await?;
+    }
+    let approval = ui.text(&tid("approval-number")).await?;
+    ensure!(!approval.trim().is_empty(), "no approval number shown");
+
+    // The client page: the balance dropped by the amount paid.
+    flows::find_and_open_client(ui, &query, &acc.name).await?;
+    flows::wait_client_balance(ui, before, "balance + order - payment", SLOW).await?;
+    ui.wait(&format!("{}[data-id=\"{charge_id}\"]", tid("payment-row")))
+        .await?;
+    Ok(())
+}
