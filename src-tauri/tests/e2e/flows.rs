@@ -326,3 +326,37 @@ pub async fn virtual_number(ui: &Ui) -> Result<String> {
     })
     .await
 }
+
+/// On a screen with the PDF panel (a signed order, the daily closing): the preview shows the
+/// document inside the app, and "save" writes a real PDF whose file name starts with `prefix`.
+pub async fn check_pdf_panel(ui: &Ui, prefix: &str) -> Result<()> {
+    ui.click(&tid("pdf-preview")).await?;
+    let frame = ui
+        .wait_for(&tid("pdf-frame"), SLOW)
+        .await
+        .context("the PDF preview did not open")?;
+    let src = wd("attr", frame.attr("src")).await?.unwrap_or_default();
+    ensure!(src.starts_with("blob:"), "preview source {src:?}");
+    ui.click(&tid("export-pdf")).await?;
+    let shown = ui.wait_for(&tid("pdf-path"), SLOW).await?;
+    let path = wd("text", shown.text()).await?;
+    let file = Path::new(path.trim());
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    ensure!(
+        name.starts_with(prefix) && name.ends_with(".pdf"),
+        "saved as {path:?}"
+    );
+    let bytes = std::fs::read(file).with_context(|| format!("reading {path}"))?;
+    ensure!(
+        bytes.starts_with(b"%PDF-") && bytes.len() > 1000,
+        "{path} is not a PDF ({} bytes)",
+        bytes.len()
+    );
+    // Closing the preview frees the blob.
+    ui.click(&tid("pdf-preview")).await?;
+    ui.wait_gone(&tid("pdf-frame"), STEP).await?;
+    Ok(())
+}

@@ -50,6 +50,10 @@ pub async fn run(ui: &Ui) -> Result<()> {
         number.starts_with("PO-"),
         "registered order {order_id} shows number {number:?}"
     );
+    // The purchase-order PDF made at signing: previewed in the app and saved.
+    flows::check_pdf_panel(ui, &format!("발주서-{}", number.trim()))
+        .await
+        .context("the purchase-order PDF")?;
 
     // The order is on the client's account now.
     ui.click(&tid("back")).await?;
@@ -61,6 +65,7 @@ pub async fn run(ui: &Ui) -> Result<()> {
         .await?;
     ui.wait_screen("order").await?;
     let charge_id = flows::request_charge_for_order(ui, &acc.phone, total).await?;
+    let total_paid = total;
     flows::wait_step_done(ui, "sms_sent", SLOW)
         .await
         .context("the timeline never showed the SMS sent")?;
@@ -110,5 +115,23 @@ pub async fn run(ui: &Ui) -> Result<()> {
     flows::wait_client_balance(ui, before, "balance + order - payment", SLOW).await?;
     ui.wait(&format!("{}[data-id=\"{charge_id}\"]", tid("payment-row")))
         .await?;
+
+    // Daily closing: today's approval by card company and by status, and its PDF.
+    ui.goto_hash("/closing").await?;
+    ui.wait_screen("closing").await?;
+    ui.wait_for(
+        &format!("{}[data-status=\"approved\"]", tid("closing-status-row")),
+        SLOW,
+    )
+    .await
+    .context("the closing does not list the approved request")?;
+    let total = ui.text(&tid("closing-total")).await?;
+    ensure!(
+        total.contains(&fieldpay_protocol::money::group_thousands(total_paid)),
+        "the closing total row {total:?} does not show {total_paid}"
+    );
+    flows::check_pdf_panel(ui, "일일마감-")
+        .await
+        .context("the daily-closing PDF")?;
     Ok(())
 }
