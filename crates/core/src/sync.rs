@@ -14,8 +14,11 @@ use crate::db::ts;
 use crate::engine::Engine;
 use crate::error::{CoreError, CoreResult};
 
-/// Mutations per push request.
-pub const PUSH_BATCH: u32 = 100;
+/// Mutations per push request (the server takes up to 500).
+pub const PUSH_BATCH: u32 = 500;
+/// A push request stops growing past this many bytes of mutations (signed orders carry their
+/// PNG and PDF; the server takes bodies up to 8 MB).
+pub const PUSH_BYTES: usize = 4 * 1024 * 1024;
 /// Changes per pull page.
 pub const PULL_PAGE: u32 = 2000;
 const IDLE_POLL: Duration = Duration::from_secs(30);
@@ -104,10 +107,19 @@ impl Engine {
 
     async fn push_all(&self) -> CoreResult<()> {
         loop {
-            let items = self.db.pending(PUSH_BATCH)?;
+            let mut items = self.db.pending(PUSH_BATCH)?;
             if items.is_empty() {
                 return Ok(());
             }
+            let mut bytes = 0;
+            let fits = items
+                .iter()
+                .take_while(|i| {
+                    bytes += serde_json::to_vec(&i.op).map_or(0, |v| v.len());
+                    bytes <= PUSH_BYTES
+                })
+                .count();
+            items.truncate(fits.max(1));
             let ids: Vec<String> = items.iter().map(|i| i.client_id.clone()).collect();
             self.db.note_attempt(&ids)?;
             let batch = MutationBatch {
@@ -120,9 +132,8 @@ impl Engine {
                     .collect(),
             };
             let results = self.client.push(&batch).await?;
-            let now = Utc::now();
+            self.db.record_results(&results.results, Utc::now())?;
             for r in &results.results {
-                self.db.record_result(&r.client_id, &r.outcome, now)?;
                 if let MutationOutcome::Applied { order, charge } = &r.outcome {
                     if let Some(o) = order {
                         if let Some(local) = self.db.order(&o.id)? {

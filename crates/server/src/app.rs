@@ -42,6 +42,8 @@ pub struct AppState {
     pub wake: Arc<Notify>,
     /// Set to true to stop: the HTTP server, the worker and open event streams end.
     pub shutdown: Arc<watch::Sender<bool>>,
+    /// Group commit of charge creations.
+    pub charge_writer: Arc<crate::charges::ChargeWriter>,
 }
 
 impl AppState {
@@ -130,6 +132,7 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         calls: Arc::new(Calls::default()),
         wake: Arc::new(Notify::new()),
         shutdown: Arc::new(watch::channel(false).0),
+        charge_writer: Arc::default(),
     })
 }
 

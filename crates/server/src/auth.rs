@@ -59,7 +59,10 @@ fn unauthorized(msg: &str) -> AppError {
 pub async fn authenticate(state: &AppState, bearer: &str) -> Result<Caller, AppError> {
     let hash = hash_secret(bearer);
     if bearer.starts_with(API_KEY_PREFIX) {
-        let found = state.db(move |s| s.api_key(&hash)).await?;
+        let found = match state.store.cached_api_key(&hash) {
+            Some(k) => Some(k),
+            None => state.db(move |s| s.api_key(&hash)).await?,
+        };
         let (key_id, merchant_id) =
             found.ok_or_else(|| unauthorized("unknown or revoked API key"))?;
         return Ok(Caller {

@@ -9,7 +9,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use fieldpay_protocol::app::{LocalCharge, LocalOrder, SyncProblem, SyncState};
 use fieldpay_protocol::charge::{Charge, ChargeStatus};
 use fieldpay_protocol::records::{Account, LedgerEntry, LedgerKind, Order, OrderStatus, Product};
-use fieldpay_protocol::sync::{ChangeData, MutationKind, MutationOutcome, SyncPage};
+use fieldpay_protocol::sync::{
+    ChangeData, MutationKind, MutationOutcome, MutationResult, SyncPage,
+};
 use fieldpay_protocol::ApiError;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
@@ -101,6 +103,44 @@ fn product_row(r: &Row<'_>) -> rusqlite::Result<Product> {
     })
 }
 const PRODUCT_COLS: &str = "id, code, name, unit_price, unit, active, updated_at";
+
+/// The server's answer to one pushed item, inside `tx` (see [`Db::record_result`]).
+fn record_one_result(
+    tx: &Transaction<'_>,
+    client_id: &str,
+    outcome: &MutationOutcome,
+    now: DateTime<Utc>,
+) -> CoreResult<()> {
+    let row: Option<(String, String)> = tx
+        .query_row(
+            "SELECT entity_id, op FROM outbox WHERE client_id = ?1 AND state = 'pending'",
+            [client_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((entity_id, _op)) = row else {
+        return Ok(()); // answered already
+    };
+    match outcome {
+        MutationOutcome::Applied { .. } => {
+            tx.execute(
+                "UPDATE outbox SET state = 'done', updated_at = ?2 WHERE client_id = ?1",
+                params![client_id, ts(now)],
+            )?;
+            apply_outcome(tx, outcome)?;
+        }
+        MutationOutcome::Rejected { error } => {
+            tx.execute(
+                    "UPDATE outbox SET state = 'rejected', error_code = ?2, error_message = ?3, updated_at = ?4 WHERE client_id = ?1",
+                    params![client_id, error.code.as_str(), error.message, ts(now)],
+                )?;
+            mark_rejected(tx, &entity_id, &error.message)?;
+        }
+    }
+    // Items answered are removed once nothing else about the entity is outstanding.
+    tx.execute("DELETE FROM outbox WHERE state = 'done' AND entity_id = ?1 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity_id = ?1 AND o.state != 'done')", [entity_id])?;
+    Ok(())
+}
 
 fn has_pending(tx: &Connection, entity_id: &str) -> rusqlite::Result<bool> {
     tx.query_row(
@@ -607,28 +647,15 @@ impl Db {
         outcome: &MutationOutcome,
         now: DateTime<Utc>,
     ) -> CoreResult<()> {
+        self.write(|tx| record_one_result(tx, client_id, outcome, now))
+    }
+
+    /// [`Db::record_result`] for every answer of a push, all in one transaction.
+    pub fn record_results(&self, results: &[MutationResult], now: DateTime<Utc>) -> CoreResult<()> {
         self.write(|tx| {
-            let row: Option<(String, String)> = tx
-                .query_row("SELECT entity_id, op FROM outbox WHERE client_id = ?1 AND state = 'pending'", [client_id], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            let Some((entity_id, _op)) = row else {
-                return Ok(()); // answered already
-            };
-            match outcome {
-                MutationOutcome::Applied { .. } => {
-                    tx.execute("UPDATE outbox SET state = 'done', updated_at = ?2 WHERE client_id = ?1", params![client_id, ts(now)])?;
-                    apply_outcome(tx, outcome)?;
-                }
-                MutationOutcome::Rejected { error } => {
-                    tx.execute(
-                        "UPDATE outbox SET state = 'rejected', error_code = ?2, error_message = ?3, updated_at = ?4 WHERE client_id = ?1",
-                        params![client_id, error.code.as_str(), error.message, ts(now)],
-                    )?;
-                    mark_rejected(tx, &entity_id, &error.message)?;
-                }
+            for r in results {
+                record_one_result(tx, &r.client_id, &r.outcome, now)?;
             }
-            // Items answered are removed once nothing else about the entity is outstanding.
-            tx.execute("DELETE FROM outbox WHERE state = 'done' AND entity_id = ?1 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity_id = ?1 AND o.state != 'done')", [entity_id])?;
             Ok(())
         })
     }

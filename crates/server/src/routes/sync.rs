@@ -193,11 +193,7 @@ async fn apply(
         }
     }
     .await;
-    match result {
-        Ok(o) => Ok(o),
-        Err(e) if e.code == ErrorCode::Internal => Err(e),
-        Err(e) => Ok(MutationOutcome::Rejected { error: e.to_api() }),
-    }
+    outcome_of(result)
 }
 
 /// The lock that serialises mutation batches of one merchant (check, apply and save of a
@@ -235,8 +231,19 @@ async fn push(
     // UpsertOrder after the SignOrder would silently drop the signature).
     let lock = merchant_push_lock(&caller.merchant_id);
     let _serial = lock.lock().await;
+    let mid = caller.merchant_id.clone();
+    let ids: Vec<String> = batch
+        .mutations
+        .iter()
+        .map(|m| m.client_id.clone())
+        .filter(|id| is_valid_client_id(id))
+        .collect();
+    // Answers saved by earlier pushes, and those given in this one (a client id twice in a
+    // batch gets its first answer again).
+    let mut answered = state.db(move |s| s.mutation_results(&mid, &ids)).await?;
     let mut results = Vec::with_capacity(batch.mutations.len());
-    for m in batch.mutations {
+    let mut queue = batch.mutations.into_iter().peekable();
+    while let Some(m) = queue.next() {
         let client_id = m.client_id.clone();
         if !is_valid_client_id(&client_id) {
             results.push(MutationResult {
@@ -247,37 +254,117 @@ async fn push(
             });
             continue;
         }
-        let (mid, cid) = (caller.merchant_id.clone(), client_id.clone());
-        if let Some(first) = state.db(move |s| s.mutation_result(&mid, &cid)).await? {
+        if let Some(first) = answered.get(&client_id) {
             results.push(MutationResult {
                 client_id,
-                outcome: first,
+                outcome: first.clone(),
             });
             continue;
         }
-        let outcome = apply(&state, &caller, &rep_id, m).await?;
-        let (mid, cid, rid, o2, now) = (
+        let outcomes = if matches!(m.op, MutationKind::RequestCharge { .. }) {
+            // A run of charge requests goes to the charge writer together (created in this
+            // order, committed in as few transactions as the writer groups them), and their
+            // answers are saved in one transaction.
+            let mut run = vec![m];
+            while let Some(next) = queue.peek() {
+                let fresh = matches!(next.op, MutationKind::RequestCharge { .. })
+                    && is_valid_client_id(&next.client_id)
+                    && !answered.contains_key(&next.client_id)
+                    && run.iter().all(|r| r.client_id != next.client_id);
+                if !fresh {
+                    break;
+                }
+                run.extend(queue.next());
+            }
+            request_charges(&state, &caller, &rep_id, run).await?
+        } else {
+            let outcome = apply(&state, &caller, &rep_id, m).await?;
+            vec![(client_id, outcome)]
+        };
+        // Saved (each run in one transaction) before the next mutation is applied, so that a
+        // retry never applies a mutation again after a later one of the same batch.
+        let (mid, rid, now) = (
             caller.merchant_id.clone(),
-            client_id.clone(),
             rep_id.clone(),
-            outcome.clone(),
             state.clock.now(),
         );
-        state
-            .db(move |s| s.save_mutation_result(&mid, &cid, &rid, &o2, now))
-            .await?;
-        // Another request may have saved first (a concurrent retry): answer what was kept.
-        let (mid, cid) = (caller.merchant_id.clone(), client_id.clone());
+        let ids: Vec<String> = outcomes.iter().map(|(id, _)| id.clone()).collect();
         let kept = state
-            .db(move |s| s.mutation_result(&mid, &cid))
-            .await?
-            .unwrap_or(outcome);
-        results.push(MutationResult {
-            client_id,
-            outcome: kept,
-        });
+            .db(move |s| s.save_mutation_results(&mid, &rid, &outcomes, now))
+            .await?;
+        for (client_id, outcome) in ids.into_iter().zip(kept) {
+            answered.insert(client_id.clone(), outcome.clone());
+            results.push(MutationResult { client_id, outcome });
+        }
     }
     Ok(Json(MutationResults { results }))
+}
+
+/// Applies a run of `RequestCharge` mutations (distinct client ids): each is checked and
+/// queued on the charge writer in order, then their answers are collected.
+async fn request_charges(
+    state: &AppState,
+    caller: &Caller,
+    rep_id: &str,
+    run: Vec<Mutation>,
+) -> AppResult<Vec<(String, MutationOutcome)>> {
+    enum Step {
+        Done(AppResult<MutationOutcome>),
+        Waiting(charges::Pending),
+    }
+    let mut steps = Vec::with_capacity(run.len());
+    for m in run {
+        let MutationKind::RequestCharge { charge_id, request } = m.op else {
+            unreachable!("a run holds charge requests only");
+        };
+        let step = async {
+            if !is_valid_client_id(&charge_id) {
+                return Err(AppError::invalid("charge_id", "8 to 64 of A-Z a-z 0-9 _ -"));
+            }
+            let req = ChargeRequest::parse(&request)?;
+            let who = Requester {
+                merchant_id: caller.merchant_id.clone(),
+                rep_id: Some(rep_id.to_string()),
+                api_key_id: None,
+                origin: ChargeOrigin::App,
+            };
+            let prepared = charges::prepare(state, who, req, Some(charge_id), None).await?;
+            charges::submit(state, prepared)
+        }
+        .await;
+        steps.push((
+            m.client_id,
+            match step {
+                Ok(pending) => Step::Waiting(pending),
+                Err(e) => Step::Done(Err(e)),
+            },
+        ));
+    }
+    let mut out = Vec::with_capacity(steps.len());
+    for (client_id, step) in steps {
+        let result = match step {
+            Step::Done(r) => r,
+            Step::Waiting(pending) => {
+                charges::finish(state, pending)
+                    .await
+                    .map(|(rec, _)| MutationOutcome::Applied {
+                        order: None,
+                        charge: Some(Box::new(view(state, rec))),
+                    })
+            }
+        };
+        out.push((client_id, outcome_of(result)?));
+    }
+    Ok(out)
+}
+
+/// Refusals are answers; faults fail the whole push (it is retried).
+fn outcome_of(result: AppResult<MutationOutcome>) -> AppResult<MutationOutcome> {
+    match result {
+        Ok(o) => Ok(o),
+        Err(e) if e.code == ErrorCode::Internal => Err(e),
+        Err(e) => Ok(MutationOutcome::Rejected { error: e.to_api() }),
+    }
 }
 
 async fn order(

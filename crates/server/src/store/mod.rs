@@ -282,6 +282,10 @@ pub trait Store: Send + Sync + 'static {
         settings: &MerchantSettings,
     ) -> StoreResult<()>;
     fn merchant(&self, merchant_id: &str) -> StoreResult<Option<Merchant>>;
+    /// [`Store::merchant`] from memory only, without blocking: `None` when not at hand.
+    fn cached_merchant(&self, _merchant_id: &str) -> Option<Merchant> {
+        None
+    }
     fn merchant_by_code(&self, code: &str) -> StoreResult<Option<Merchant>>;
     /// The merchant that owns a virtual number (national digits).
     fn merchant_by_number(&self, number: &str) -> StoreResult<Option<Merchant>>;
@@ -302,6 +306,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<String>;
     /// (key id, merchant id) of a live key.
     fn api_key(&self, key_hash: &str) -> StoreResult<Option<(String, String)>>;
+    /// [`Store::api_key`] from memory only, without blocking: `None` when not at hand (then
+    /// ask `api_key`). A revoked key is never answered.
+    fn cached_api_key(&self, _key_hash: &str) -> Option<(String, String)> {
+        None
+    }
+    /// Revokes a key of the merchant; from then on it is refused. Returns whether it was live.
+    fn revoke_api_key(&self, merchant_id: &str, key_id: &str) -> StoreResult<bool>;
     fn insert_token(
         &self,
         token_hash: &str,
@@ -384,6 +395,15 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         compose: Compose<'_>,
     ) -> StoreResult<(ChargeRecord, bool)>;
+    /// Group commit: creates each charge as [`Store::create_charge`] would, in order, all in
+    /// one transaction. Each charge is all or nothing on its own (a refused one leaves no
+    /// trace and gets its error in its place); the outer error means nothing was written.
+    fn create_charges(
+        &self,
+        batch: &[NewCharge],
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<Vec<StoreResult<(ChargeRecord, bool)>>>;
     fn charge(&self, merchant_id: &str, charge_id: &str) -> StoreResult<Option<ChargeRecord>>;
     fn charge_any(&self, charge_id: &str) -> StoreResult<Option<ChargeRecord>>;
     fn list_charges(&self, merchant_id: &str, filter: &ChargeFilter) -> StoreResult<ChargeList>;
@@ -467,6 +487,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     fn pending_sms(&self, limit: u32) -> StoreResult<Vec<SmsRecord>>;
     fn mark_sms(&self, id: i64, sent: bool, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Marks many texts (id, sent) in one transaction; returns the charges of the sent bills
+    /// as they stand after it (a bill sent moves its charge from requested to sms_sent).
+    fn mark_sms_batch(
+        &self,
+        marks: &[(i64, bool)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ChargeRecord>>;
     fn sms_for_phone(&self, phone: &str, limit: u32) -> StoreResult<Vec<SmsRecord>>;
 
     // --- calls
@@ -490,6 +517,21 @@ pub trait Store: Send + Sync + 'static {
         merchant_id: &str,
         client_id: &str,
     ) -> StoreResult<Option<MutationOutcome>>;
+    /// The saved answers of those client ids that have one.
+    fn mutation_results(
+        &self,
+        merchant_id: &str,
+        client_ids: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, MutationOutcome>>;
+    /// Saves many answers in one transaction; returns, in order, the answer kept for each
+    /// (the one saved first when a concurrent retry saved before).
+    fn save_mutation_results(
+        &self,
+        merchant_id: &str,
+        rep_id: &str,
+        results: &[(String, MutationOutcome)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<MutationOutcome>>;
     fn save_mutation_result(
         &self,
         merchant_id: &str,

@@ -1,9 +1,11 @@
 //! SQLite implementation of [`Store`]: one writer connection (transactions are serialised, so
 //! the checks inside a transaction see no interleaving) and a few readers, all in WAL mode.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use fieldpay_protocol::charge::{
@@ -31,13 +33,80 @@ pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Merchants by id (read on every charge request).
+    merchants: Cache<Merchant>,
+    /// Live API keys by key hash: (key id, merchant id) (read on every API request).
+    api_keys: Cache<(String, String)>,
+}
+
+/// How long a cached merchant or API key is trusted without reading the database again. Every
+/// change made through this store (settings, key revocation) drops the entry at once; the
+/// limit only bounds how long a change made by another process (another server on the same
+/// file, a tool editing the database) goes unseen.
+const CACHE_TTL: Duration = Duration::from_secs(10);
+const CACHE_MAX: usize = 10_000;
+
+/// A small read-through cache of rows that change rarely. `generation` closes the race
+/// between a reader that read the row before a change committed and the change's invalidation:
+/// an entry read under an older generation is not stored.
+struct Cache<T> {
+    inner: Mutex<Entries<T>>,
+}
+
+/// The generation and the entries with the time each was read.
+type Entries<T> = (u64, HashMap<String, (T, Instant)>);
+
+impl<T: Clone> Cache<T> {
+    fn new() -> Self {
+        Cache {
+            inner: Mutex::new((0, HashMap::new())),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Entries<T>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, key: &str) -> Option<T> {
+        let g = self.lock();
+        g.1.get(key)
+            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+            .map(|(v, _)| v.clone())
+    }
+
+    fn generation(&self) -> u64 {
+        self.lock().0
+    }
+
+    fn put(&self, generation: u64, key: &str, value: T) {
+        let mut g = self.lock();
+        if g.0 != generation {
+            return;
+        }
+        if g.1.len() >= CACHE_MAX {
+            g.1.clear();
+        }
+        g.1.insert(key.to_string(), (value, Instant::now()));
+    }
+
+    /// Drops the entries `stale` picks (after the change that made them stale committed).
+    fn invalidate(&self, stale: impl Fn(&str, &T) -> bool) {
+        let mut g = self.lock();
+        g.0 += 1;
+        g.1.retain(|k, (v, _)| !stale(k, v));
+    }
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
+    // WAL + NORMAL: a commit is in the WAL file (the OS's page cache) before it is answered,
+    // so a crash of the process loses nothing committed; only a power cut or kernel crash
+    // may lose the last commits (the database stays consistent). The fsyncs happen at
+    // checkpoints.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(128);
     Ok(())
 }
 
@@ -62,6 +131,8 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
+            merchants: Cache::new(),
+            api_keys: Cache::new(),
         })
     }
 
@@ -115,14 +186,12 @@ fn display_phone(digits: &str) -> String {
 }
 
 fn changed(tx: &Transaction<'_>, merchant_id: &str, entity: &str, id: &str) -> StoreResult<()> {
-    tx.execute(
+    tx.prepare_cached(
         "DELETE FROM changes WHERE merchant_id = ?1 AND entity = ?2 AND entity_id = ?3",
-        params![merchant_id, entity, id],
-    )?;
-    tx.execute(
-        "INSERT INTO changes (merchant_id, entity, entity_id) VALUES (?1, ?2, ?3)",
-        params![merchant_id, entity, id],
-    )?;
+    )?
+    .execute(params![merchant_id, entity, id])?;
+    tx.prepare_cached("INSERT INTO changes (merchant_id, entity, entity_id) VALUES (?1, ?2, ?3)")?
+        .execute(params![merchant_id, entity, id])?;
     Ok(())
 }
 
@@ -134,19 +203,19 @@ fn apply_effects(
     now: &str,
 ) -> StoreResult<()> {
     for sms in &effects.sms {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO sms_messages (merchant_id, to_phone, kind, body, charge_id, status, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
-            params![merchant_id, sms.to, sms.kind, sms.body, charge_id, now],
-        )?;
+        )?
+        .execute(params![merchant_id, sms.to, sms.kind, sms.body, charge_id, now])?;
     }
     for w in &effects.webhooks {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO webhook_deliveries
                (id, merchant_id, event_type, payload, url, status, attempts, next_attempt_at, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6)",
-            params![w.id, merchant_id, w.event_type, w.payload, w.url, now],
-        )?;
+        )?
+        .execute(params![w.id, merchant_id, w.event_type, w.payload, w.url, now])?;
     }
     Ok(())
 }
@@ -171,7 +240,10 @@ fn to_merchant(
 }
 
 fn query_merchant(c: &Connection, sql: &str, arg: &str) -> StoreResult<Option<Merchant>> {
-    let row = c.query_row(sql, [arg], merchant_from_row).optional()?;
+    let row = c
+        .prepare_cached(sql)?
+        .query_row([arg], merchant_from_row)
+        .optional()?;
     row.map(to_merchant).transpose()
 }
 
@@ -345,28 +417,27 @@ fn charge_row(r: &Row<'_>) -> rusqlite::Result<ChargeRow> {
 }
 
 fn payment_info(c: &Connection, charge_id: &str) -> StoreResult<Option<(PaymentInfo, String)>> {
-    Ok(c.query_row(
+    Ok(c.prepare_cached(
         "SELECT approval_number, issuer_code, issuer_name, masked_card, installment_months, amount,
                 approved_at, refunded_at, acquirer_code
          FROM payments WHERE charge_id = ?1",
-        [charge_id],
-        |r| {
-            Ok((
-                PaymentInfo {
-                    approval_number: r.get(0)?,
-                    issuer_code: r.get(1)?,
-                    issuer_name: r.get(2)?,
-                    masked_card: r.get(3)?,
-                    installment_months: r.get(4)?,
-                    amount: r.get(5)?,
-                    approved_at: r.get(6)?,
-                    refunded_at: r.get(7)?,
-                    receipt_url: None,
-                },
-                r.get(8)?,
-            ))
-        },
-    )
+    )?
+    .query_row([charge_id], |r| {
+        Ok((
+            PaymentInfo {
+                approval_number: r.get(0)?,
+                issuer_code: r.get(1)?,
+                issuer_name: r.get(2)?,
+                masked_card: r.get(3)?,
+                installment_months: r.get(4)?,
+                amount: r.get(5)?,
+                approved_at: r.get(6)?,
+                refunded_at: r.get(7)?,
+                receipt_url: None,
+            },
+            r.get(8)?,
+        ))
+    })
     .optional()?)
 }
 
@@ -446,11 +517,10 @@ fn load_charge(
     args: &[&dyn rusqlite::ToSql],
 ) -> StoreResult<Option<ChargeRecord>> {
     let row = c
-        .query_row(
-            &format!("SELECT {CHARGE_COLS} FROM charges WHERE {where_sql}"),
-            args,
-            charge_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {CHARGE_COLS} FROM charges WHERE {where_sql}"
+        ))?
+        .query_row(args, charge_row)
         .optional()?;
     row.map(|r| build_charge(c, r)).transpose()
 }
@@ -467,10 +537,10 @@ fn add_event(
     detail: Option<&str>,
     now: &str,
 ) -> StoreResult<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO charge_events (charge_id, status, at, detail) VALUES (?1, ?2, ?3, ?4)",
-        params![charge_id, status.as_str(), now, detail],
-    )?;
+    )?
+    .execute(params![charge_id, status.as_str(), now, detail])?;
     Ok(())
 }
 
@@ -483,15 +553,151 @@ fn transition(
     now: &str,
     compose: Compose<'_>,
 ) -> StoreResult<ChargeRecord> {
-    tx.execute(
-        "UPDATE charges SET status = ?2, updated_at = ?3 WHERE id = ?1",
-        params![charge_id, status.as_str(), now],
-    )?;
+    tx.prepare_cached("UPDATE charges SET status = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![charge_id, status.as_str(), now])?;
     add_event(tx, charge_id, status, detail, now)?;
     let rec = charge_by_id(tx, charge_id)?;
     changed(tx, &rec.merchant_id, "charge", charge_id)?;
     apply_effects(tx, &rec.merchant_id, Some(charge_id), &compose(&rec), now)?;
     Ok(rec)
+}
+
+/// Creates one charge inside `tx` (see [`Store::create_charge`]).
+fn insert_charge(
+    tx: &Transaction<'_>,
+    new: &NewCharge,
+    now: &str,
+    compose: Compose<'_>,
+) -> StoreResult<(ChargeRecord, bool)> {
+    let req = &new.request;
+
+    if let Some(key) = &new.idempotency_key {
+        let prior: Option<(String, Option<String>)> = tx
+                    .prepare_cached(
+                        "SELECT id, request_hash FROM charges WHERE merchant_id = ?1 AND idempotency_key = ?2",
+                    )?
+                    .query_row(
+                        params![new.merchant_id, key],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+        if let Some((id, hash)) = prior {
+            if hash != new.request_hash {
+                return Err(rejected(
+                    ErrorCode::IdempotencyConflict,
+                    "this Idempotency-Key was used with a different request",
+                ));
+            }
+            return Ok((charge_by_id(tx, &id)?, false));
+        }
+    }
+    let owner: Option<String> = tx
+        .prepare_cached("SELECT merchant_id FROM charges WHERE id = ?1")?
+        .query_row([&new.id], |r| r.get(0))
+        .optional()?;
+    match owner {
+        Some(m) if m == new.merchant_id => return Ok((charge_by_id(tx, &new.id)?, false)),
+        Some(_) => {
+            return Err(rejected(
+                ErrorCode::InvalidField,
+                "charge id is already taken",
+            ))
+        }
+        None => {}
+    }
+    if let Some(acc) = &req.account_id {
+        let closed: Option<bool> = tx
+            .prepare_cached("SELECT closed FROM accounts WHERE merchant_id = ?1 AND id = ?2")?
+            .query_row(params![new.merchant_id, acc], |r| r.get(0))
+            .optional()?;
+        match closed {
+            None => {
+                return Err(rejected(
+                    ErrorCode::NotFound,
+                    "account_id: account not found",
+                ))
+            }
+            Some(true) => return Err(rejected(ErrorCode::AccountClosed, "account is closed")),
+            Some(false) => {}
+        }
+    }
+    let payer = req.payer_phone.digits();
+    let number: Option<String> = tx
+                .prepare_cached(
+                    "SELECT v.number FROM virtual_numbers v WHERE v.merchant_id = ?1 AND NOT EXISTS (
+                        SELECT 1 FROM charges c WHERE c.bound = 1 AND c.virtual_number = v.number AND c.payer_phone = ?2)
+                     ORDER BY v.position LIMIT 1",
+                )?
+                .query_row(
+                    params![new.merchant_id, payer],
+                    |r| r.get(0),
+                )
+                .optional()?;
+    let Some(number) = number else {
+        return Err(rejected(
+                    ErrorCode::NumberPoolExhausted,
+                    "every virtual number is already in use for this payer phone; wait for a pending charge to end",
+                ));
+    };
+    let (orderer_name, orderer_phone) = match &req.orderer {
+        Some((n, p)) => (Some(n.as_str()), Some(p.digits())),
+        None => (None, None),
+    };
+    tx.prepare_cached(
+                "INSERT INTO charges (id, merchant_id, rep_id, api_key_id, origin, kind, status, amount, goods_name, payer_phone,
+                    payer_name, orderer_name, orderer_phone, order_ref, account_id, installments, virtual_number, bound,
+                    created_at, expires_at, idempotency_key, request_hash, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'requested', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 1, ?17, ?18, ?19, ?20, ?17)",
+            )?
+            .execute(params![
+                    new.id, new.merchant_id, new.rep_id, new.api_key_id, new.origin.as_str(), req.kind.as_str(), req.amount.get(),
+                    req.goods_name, payer, req.payer_name, orderer_name, orderer_phone, req.order_ref, req.account_id,
+                    req.installments, number, now, ts(new.expires_at), new.idempotency_key, new.request_hash
+                ])?;
+    add_event(tx, &new.id, ChargeStatus::Requested, None, now)?;
+    changed(tx, &new.merchant_id, "charge", &new.id)?;
+    let rec = charge_by_id(tx, &new.id)?;
+    apply_effects(tx, &new.merchant_id, Some(&new.id), &compose(&rec), now)?;
+    Ok((rec, true))
+}
+
+/// Marks one text sent (or its attempt failed); a sent bill moves its charge to sms_sent (if
+/// it is still at requested). Returns the charge of a sent bill.
+fn mark_one_sms(
+    tx: &Transaction<'_>,
+    id: i64,
+    sent: bool,
+    now: &str,
+) -> StoreResult<Option<ChargeRecord>> {
+    if !sent {
+        tx.prepare_cached(
+            "UPDATE sms_messages SET attempts = attempts + 1, status = CASE WHEN attempts + 1 >= 10 THEN 'failed' ELSE status END WHERE id = ?1",
+        )?
+        .execute([id])?;
+        return Ok(None);
+    }
+    tx.prepare_cached(
+        "UPDATE sms_messages SET status = 'sent', attempts = attempts + 1, sent_at = ?2 WHERE id = ?1",
+    )?
+    .execute(params![id, now])?;
+    let charge: Option<(String, String)> = tx
+        .prepare_cached(
+            "SELECT c.id, c.status FROM sms_messages s JOIN charges c ON c.id = s.charge_id WHERE s.id = ?1 AND s.kind = 'bill'",
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match charge {
+        Some((cid, status)) if status == "requested" => Ok(Some(transition(
+            tx,
+            &cid,
+            ChargeStatus::SmsSent,
+            None,
+            now,
+            &|_| Effects::default(),
+        )?)),
+        Some((cid, _)) => Ok(Some(charge_by_id(tx, &cid)?)),
+        None => Ok(None),
+    }
 }
 
 fn sum_balance(c: &Connection, account_id: &str) -> StoreResult<i64> {
@@ -697,17 +903,31 @@ impl Store for SqliteStore {
                 )?;
             }
             Ok(())
-        })
+        })?;
+        self.merchants.invalidate(|id, _| id == merchant_id);
+        Ok(())
     }
 
     fn merchant(&self, merchant_id: &str) -> StoreResult<Option<Merchant>> {
-        self.read(|c| {
+        if let Some(m) = self.merchants.get(merchant_id) {
+            return Ok(Some(m));
+        }
+        let generation = self.merchants.generation();
+        let found = self.read(|c| {
             query_merchant(
                 c,
                 "SELECT id, code, name, settings FROM merchants WHERE id = ?1",
                 merchant_id,
             )
-        })
+        })?;
+        if let Some(m) = &found {
+            self.merchants.put(generation, merchant_id, m.clone());
+        }
+        Ok(found)
+    }
+
+    fn cached_merchant(&self, merchant_id: &str) -> Option<Merchant> {
+        self.merchants.get(merchant_id)
     }
 
     fn merchant_by_code(&self, code: &str) -> StoreResult<Option<Merchant>> {
@@ -790,14 +1010,37 @@ impl Store for SqliteStore {
     }
 
     fn api_key(&self, key_hash: &str) -> StoreResult<Option<(String, String)>> {
-        self.read(|c| {
-            Ok(c.query_row(
+        if let Some(k) = self.api_keys.get(key_hash) {
+            return Ok(Some(k));
+        }
+        let generation = self.api_keys.generation();
+        let found: Option<(String, String)> = self.read(|c| {
+            Ok(c.prepare_cached(
                 "SELECT id, merchant_id FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL",
-                [key_hash],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            )?
+            .query_row([key_hash], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
-        })
+        })?;
+        // Only live keys are kept: unknown keys (guesses) must not fill the memory.
+        if let Some(k) = &found {
+            self.api_keys.put(generation, key_hash, k.clone());
+        }
+        Ok(found)
+    }
+
+    fn cached_api_key(&self, key_hash: &str) -> Option<(String, String)> {
+        self.api_keys.get(key_hash)
+    }
+
+    fn revoke_api_key(&self, merchant_id: &str, key_id: &str) -> StoreResult<bool> {
+        let revoked = self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE api_keys SET revoked_at = ?3 WHERE id = ?1 AND merchant_id = ?2 AND revoked_at IS NULL",
+                params![key_id, merchant_id, ts(Utc::now())],
+            )? > 0)
+        })?;
+        self.api_keys.invalidate(|_, (id, _)| id == key_id);
+        Ok(revoked)
     }
 
     fn insert_token(
@@ -1185,79 +1428,43 @@ impl Store for SqliteStore {
     fn create_charge(
         &self,
         new: &NewCharge,
-        now_t: DateTime<Utc>,
+        now: DateTime<Utc>,
         compose: Compose<'_>,
     ) -> StoreResult<(ChargeRecord, bool)> {
-        let now = ts(now_t);
-        let req = &new.request;
+        let now = ts(now);
+        self.write(|tx| insert_charge(tx, new, &now, compose))
+    }
+
+    fn create_charges(
+        &self,
+        batch: &[NewCharge],
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<Vec<StoreResult<(ChargeRecord, bool)>>> {
+        let now = ts(now);
         self.write(|tx| {
-            if let Some(key) = &new.idempotency_key {
-                let prior: Option<(String, Option<String>)> = tx
-                    .query_row(
-                        "SELECT id, request_hash FROM charges WHERE merchant_id = ?1 AND idempotency_key = ?2",
-                        params![new.merchant_id, key],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?;
-                if let Some((id, hash)) = prior {
-                    if hash != new.request_hash {
-                        return Err(rejected(ErrorCode::IdempotencyConflict, "this Idempotency-Key was used with a different request"));
+            let mut out = Vec::with_capacity(batch.len());
+            for new in batch {
+                // Each charge in its own savepoint: one that fails leaves no trace and does not
+                // disturb the others; all of them commit (and are answered) together.
+                tx.execute_batch("SAVEPOINT one_charge")?;
+                match insert_charge(tx, new, &now, compose) {
+                    Ok(done) => {
+                        tx.execute_batch("RELEASE one_charge")?;
+                        out.push(Ok(done));
                     }
-                    return Ok((charge_by_id(tx, &id)?, false));
+                    Err(e) => {
+                        if tx.is_autocommit() {
+                            // SQLite rolled the whole transaction back (I/O error, disk full):
+                            // nothing of the batch is kept, every request gets the error.
+                            return Err(e);
+                        }
+                        tx.execute_batch("ROLLBACK TO one_charge; RELEASE one_charge")?;
+                        out.push(Err(e));
+                    }
                 }
             }
-            let owner: Option<String> = tx.query_row("SELECT merchant_id FROM charges WHERE id = ?1", [&new.id], |r| r.get(0)).optional()?;
-            match owner {
-                Some(m) if m == new.merchant_id => return Ok((charge_by_id(tx, &new.id)?, false)),
-                Some(_) => return Err(rejected(ErrorCode::InvalidField, "charge id is already taken")),
-                None => {}
-            }
-            if let Some(acc) = &req.account_id {
-                let closed: Option<bool> = tx
-                    .query_row("SELECT closed FROM accounts WHERE merchant_id = ?1 AND id = ?2", params![new.merchant_id, acc], |r| r.get(0))
-                    .optional()?;
-                match closed {
-                    None => return Err(rejected(ErrorCode::NotFound, "account_id: account not found")),
-                    Some(true) => return Err(rejected(ErrorCode::AccountClosed, "account is closed")),
-                    Some(false) => {}
-                }
-            }
-            let payer = req.payer_phone.digits();
-            let number: Option<String> = tx
-                .query_row(
-                    "SELECT v.number FROM virtual_numbers v WHERE v.merchant_id = ?1 AND NOT EXISTS (
-                        SELECT 1 FROM charges c WHERE c.bound = 1 AND c.virtual_number = v.number AND c.payer_phone = ?2)
-                     ORDER BY v.position LIMIT 1",
-                    params![new.merchant_id, payer],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let Some(number) = number else {
-                return Err(rejected(
-                    ErrorCode::NumberPoolExhausted,
-                    "every virtual number is already in use for this payer phone; wait for a pending charge to end",
-                ));
-            };
-            let (orderer_name, orderer_phone) = match &req.orderer {
-                Some((n, p)) => (Some(n.as_str()), Some(p.digits())),
-                None => (None, None),
-            };
-            tx.execute(
-                "INSERT INTO charges (id, merchant_id, rep_id, api_key_id, origin, kind, status, amount, goods_name, payer_phone,
-                    payer_name, orderer_name, orderer_phone, order_ref, account_id, installments, virtual_number, bound,
-                    created_at, expires_at, idempotency_key, request_hash, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'requested', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 1, ?17, ?18, ?19, ?20, ?17)",
-                params![
-                    new.id, new.merchant_id, new.rep_id, new.api_key_id, new.origin.as_str(), req.kind.as_str(), req.amount.get(),
-                    req.goods_name, payer, req.payer_name, orderer_name, orderer_phone, req.order_ref, req.account_id,
-                    req.installments, number, now, ts(new.expires_at), new.idempotency_key, new.request_hash
-                ],
-            )?;
-            add_event(tx, &new.id, ChargeStatus::Requested, None, &now)?;
-            changed(tx, &new.merchant_id, "charge", &new.id)?;
-            let rec = charge_by_id(tx, &new.id)?;
-            apply_effects(tx, &new.merchant_id, Some(&new.id), &compose(&rec), &now)?;
-            Ok((rec, true))
+            Ok(out)
         })
     }
 
@@ -1603,6 +1810,16 @@ impl Store for SqliteStore {
         compose: Compose<'_>,
     ) -> StoreResult<Vec<ChargeRecord>> {
         let now = ts(now);
+        // Most passes find nothing: look on a reader first, without taking the writer.
+        let due: bool = self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM charges WHERE bound = 1 AND approving = 0 AND expires_at <= ?1)",
+            )?
+            .query_row([&now], |r| r.get(0))?)
+        })?;
+        if !due {
+            return Ok(Vec::new());
+        }
         self.write(|tx| {
             let ids: Vec<String> = {
                 let mut stmt = tx.prepare("SELECT id FROM charges WHERE bound = 1 AND approving = 0 AND expires_at <= ?1 LIMIT 500")?;
@@ -1693,32 +1910,23 @@ impl Store for SqliteStore {
     }
 
     fn mark_sms(&self, id: i64, sent: bool, now: DateTime<Utc>) -> StoreResult<()> {
+        self.mark_sms_batch(&[(id, sent)], now).map(|_| ())
+    }
+
+    fn mark_sms_batch(
+        &self,
+        marks: &[(i64, bool)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ChargeRecord>> {
+        let now = ts(now);
         self.write(|tx| {
-            if sent {
-                tx.execute(
-                    "UPDATE sms_messages SET status = 'sent', attempts = attempts + 1, sent_at = ?2 WHERE id = ?1",
-                    params![id, ts(now)],
-                )?;
-                // The bill text went out: the charge moves to sms_sent (if it is still at requested).
-                let charge: Option<(String, String)> = tx
-                    .query_row(
-                        "SELECT c.id, c.status FROM sms_messages s JOIN charges c ON c.id = s.charge_id WHERE s.id = ?1 AND s.kind = 'bill'",
-                        [id],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?;
-                if let Some((cid, status)) = charge {
-                    if status == "requested" {
-                        transition(tx, &cid, ChargeStatus::SmsSent, None, &ts(now), &|_| Effects::default())?;
-                    }
+            let mut bills = Vec::new();
+            for &(id, sent) in marks {
+                if let Some(rec) = mark_one_sms(tx, id, sent, &now)? {
+                    bills.push(rec);
                 }
-            } else {
-                tx.execute(
-                    "UPDATE sms_messages SET attempts = attempts + 1, status = CASE WHEN attempts + 1 >= 10 THEN 'failed' ELSE status END WHERE id = ?1",
-                    [id],
-                )?;
             }
-            Ok(())
+            Ok(bills)
         })
     }
 
@@ -1921,6 +2129,68 @@ impl Store for SqliteStore {
         })
     }
 
+    fn mutation_results(
+        &self,
+        merchant_id: &str,
+        client_ids: &[String],
+    ) -> StoreResult<HashMap<String, MutationOutcome>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT result FROM mutations WHERE merchant_id = ?1 AND client_id = ?2",
+            )?;
+            let mut found = HashMap::new();
+            for id in client_ids {
+                let json: Option<String> = stmt
+                    .query_row(params![merchant_id, id], |r| r.get(0))
+                    .optional()?;
+                if let Some(j) = json {
+                    let o = serde_json::from_str(&j)
+                        .map_err(|e| corrupt(&format!("mutation result: {e}")))?;
+                    found.insert(id.clone(), o);
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    fn save_mutation_results(
+        &self,
+        merchant_id: &str,
+        rep_id: &str,
+        results: &[(String, MutationOutcome)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<MutationOutcome>> {
+        let jsons = results
+            .iter()
+            .map(|(_, o)| serde_json::to_string(o))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| corrupt(&e.to_string()))?;
+        let now = ts(now);
+        self.write(|tx| {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO mutations (merchant_id, client_id, rep_id, result, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut kept = tx.prepare_cached(
+                "SELECT result FROM mutations WHERE merchant_id = ?1 AND client_id = ?2",
+            )?;
+            let mut out = Vec::with_capacity(results.len());
+            for ((client_id, outcome), json) in results.iter().zip(&jsons) {
+                if insert.execute(params![merchant_id, client_id, rep_id, json, now])? > 0 {
+                    out.push(outcome.clone());
+                } else {
+                    // Saved before (a concurrent retry): answer what was kept.
+                    let first: String =
+                        kept.query_row(params![merchant_id, client_id], |r| r.get(0))?;
+                    out.push(
+                        serde_json::from_str(&first)
+                            .map_err(|e| corrupt(&format!("mutation result: {e}")))?,
+                    );
+                }
+            }
+            Ok(out)
+        })
+    }
+
     fn save_mutation_result(
         &self,
         merchant_id: &str,
@@ -2076,5 +2346,170 @@ mod tests {
             store.pull(&m.id, page.cursor, 100).unwrap().changes.len(),
             0
         );
+    }
+
+    fn charge_to(id: &str, merchant_id: &str, payer: &str, key: Option<&str>) -> NewCharge {
+        let body: fieldpay_protocol::charge::CreateCharge = serde_json::from_value(
+            serde_json::json!({ "amount": 12_000, "goods_name": "감기약", "payer_phone": payer }),
+        )
+        .unwrap();
+        NewCharge {
+            id: id.into(),
+            merchant_id: merchant_id.into(),
+            rep_id: None,
+            api_key_id: None,
+            origin: ChargeOrigin::Api,
+            request: ChargeRequest::parse(&body).unwrap(),
+            expires_at: Utc::now() + chrono::Duration::minutes(60),
+            idempotency_key: key.map(str::to_string),
+            request_hash: key.map(|_| "h1".to_string()),
+        }
+    }
+
+    fn count(store: &SqliteStore, sql: &str) -> i64 {
+        store
+            .read(|c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+            .unwrap()
+    }
+
+    #[test]
+    fn group_commit_keeps_each_charge_all_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let settings = MerchantSettings {
+            number_pool: vec!["16000001".into(), "16000002".into()],
+            ..MerchantSettings::default()
+        };
+        let m = store.create_merchant("m", "상사", &settings).unwrap();
+        let bill = |rec: &ChargeRecord| Effects {
+            sms: vec![NewSms {
+                to: rec.payer_phone.clone(),
+                kind: "bill",
+                body: format!("bill {}", rec.charge.id),
+            }],
+            webhooks: Vec::new(),
+        };
+        let mut on_account = charge_to("ch_bad_account", &m.id, "010-3000-0009", None);
+        on_account.request.account_id = Some("acc_nope".into());
+        let mut reused_key = charge_to("ch_conflict", &m.id, "010-3000-0008", Some("k1"));
+        reused_key.request_hash = Some("h2".into());
+        let batch = [
+            charge_to("ch_a", &m.id, "010-3000-0001", Some("k1")),
+            on_account,
+            charge_to("ch_b", &m.id, "010-3000-0001", None),
+            // The payer has both numbers now: refused, the others unaffected.
+            charge_to("ch_c", &m.id, "010-3000-0001", None),
+            // The same idempotency key and request: the first charge again.
+            charge_to("ch_a_retry", &m.id, "010-3000-0001", Some("k1")),
+            reused_key,
+            // The same charge id: the first answer again.
+            charge_to("ch_b", &m.id, "010-3000-0001", None),
+            charge_to("ch_d", &m.id, "010-3000-0002", None),
+        ];
+        let out = store.create_charges(&batch, Utc::now(), &bill).unwrap();
+        let code = |r: &StoreResult<(ChargeRecord, bool)>| match r {
+            Err(StoreError::Rejected(e)) => Some(e.code),
+            _ => None,
+        };
+        let created = |r: &StoreResult<(ChargeRecord, bool)>| {
+            let (rec, new) = r.as_ref().unwrap();
+            (rec.charge.id.clone(), *new)
+        };
+        assert_eq!(created(&out[0]), ("ch_a".into(), true));
+        assert_eq!(code(&out[1]), Some(ErrorCode::NotFound));
+        assert_eq!(created(&out[2]), ("ch_b".into(), true));
+        assert_eq!(code(&out[3]), Some(ErrorCode::NumberPoolExhausted));
+        assert_eq!(created(&out[4]), ("ch_a".into(), false));
+        assert_eq!(code(&out[5]), Some(ErrorCode::IdempotencyConflict));
+        assert_eq!(created(&out[6]), ("ch_b".into(), false));
+        assert_eq!(created(&out[7]), ("ch_d".into(), true));
+        let numbers: Vec<String> = [&out[0], &out[2]]
+            .iter()
+            .map(|r| r.as_ref().unwrap().0.virtual_number.clone())
+            .collect();
+        assert_ne!(numbers[0], numbers[1], "never two charges on one binding");
+
+        // The refused ones left nothing: no charge, event, change, text.
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM charges"), 3);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM charge_events"), 3);
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM changes WHERE entity = 'charge'"
+            ),
+            3
+        );
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM sms_messages"), 3);
+
+        // Marking the texts in one batch moves every charge to sms_sent.
+        let ids: Vec<(i64, bool)> = store
+            .pending_sms(10)
+            .unwrap()
+            .iter()
+            .map(|s| (s.id, true))
+            .collect();
+        let bills = store.mark_sms_batch(&ids, Utc::now()).unwrap();
+        assert_eq!(bills.len(), 3);
+        assert!(bills
+            .iter()
+            .all(|b| b.charge.status == ChargeStatus::SmsSent));
+        assert!(store.pending_sms(10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_revoked_api_key_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let m = store
+            .create_merchant("m", "상사", &MerchantSettings::default())
+            .unwrap();
+        let other = store
+            .create_merchant("o", "타사", &MerchantSettings::default())
+            .unwrap();
+        let key_id = store.create_api_key(&m.id, "hash-1", "fpk_abcd").unwrap();
+        store.create_api_key(&m.id, "hash-2", "fpk_efgh").unwrap();
+        assert_eq!(store.cached_api_key("hash-1"), None, "not read yet");
+        let live = Some((key_id.clone(), m.id.clone()));
+        assert_eq!(store.api_key("hash-1").unwrap(), live);
+        assert_eq!(store.cached_api_key("hash-1"), live, "kept in memory");
+        assert!(store.api_key("hash-2").unwrap().is_some());
+        assert_eq!(store.api_key("hash-x").unwrap(), None);
+
+        // Another merchant cannot revoke it.
+        assert!(!store.revoke_api_key(&other.id, &key_id).unwrap());
+        assert_eq!(store.api_key("hash-1").unwrap(), live);
+        assert!(store.revoke_api_key(&m.id, &key_id).unwrap());
+        assert_eq!(store.cached_api_key("hash-1"), None);
+        assert_eq!(store.api_key("hash-1").unwrap(), None);
+        assert!(
+            store.api_key("hash-2").unwrap().is_some(),
+            "the other key lives"
+        );
+        assert!(!store.revoke_api_key(&m.id, &key_id).unwrap(), "once");
+
+        // A reader that looked the key up before the revocation committed does not put it
+        // back into the cache afterwards.
+        let generation = store.api_keys.generation();
+        store.api_keys.invalidate(|_, _| false);
+        store
+            .api_keys
+            .put(generation, "hash-1", (key_id.clone(), m.id.clone()));
+        assert_eq!(store.cached_api_key("hash-1"), None);
+    }
+
+    #[test]
+    fn merchant_settings_changes_are_seen_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let m = store
+            .create_merchant("m", "상사", &MerchantSettings::default())
+            .unwrap();
+        assert_eq!(store.merchant(&m.id).unwrap().unwrap(), m);
+        assert_eq!(store.cached_merchant(&m.id).unwrap(), m);
+        let mut settings = m.settings.clone();
+        settings.number_pool = vec!["16000009".into()];
+        store.update_merchant_settings(&m.id, &settings).unwrap();
+        assert_eq!(store.cached_merchant(&m.id), None);
+        assert_eq!(store.merchant(&m.id).unwrap().unwrap().settings, settings);
     }
 }

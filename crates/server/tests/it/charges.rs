@@ -1202,3 +1202,109 @@ async fn each_pending_charge_of_a_payer_gets_its_own_number() {
     let c = app.charge(demo_charge(5_000, payer)).await;
     assert_eq!(c.virtual_number.as_deref(), Some(freed.as_str()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_with_one_idempotency_key_make_one_charge() {
+    let app = spawn_app().await;
+    let payer = "010-4100-0001";
+    let body = demo_charge(21_000, payer);
+    // 24 at once: they land in the same group commits and in different ones.
+    let mut tasks = Vec::new();
+    for _ in 0..24 {
+        let (http, url, body) = (app.http.clone(), app.url("/v1/charges"), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(url)
+                .bearer_auth(DEMO_API_KEY)
+                .header("Idempotency-Key", "same-key-24")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            (status, r.json::<Charge>().await.unwrap())
+        }));
+    }
+    let mut ids = HashSet::new();
+    let mut created = 0;
+    for t in tasks {
+        let (status, c) = t.await.unwrap();
+        assert!(status == StatusCode::CREATED || status == StatusCode::OK);
+        created += usize::from(status == StatusCode::CREATED);
+        ids.insert(c.id);
+    }
+    assert_eq!(ids.len(), 1, "one charge for one key");
+    assert_eq!(created, 1, "created once, replayed to the others");
+    settle_sms(&app).await;
+    assert_eq!(all_charges(&app, DEMO_API_KEY, "").await.len(), 1);
+    assert_eq!(bills_for(&app, payer, None).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_charges_to_one_payer_never_share_a_number() {
+    let app = spawn_app().await;
+    let payer = "010-4100-0002";
+    let pool = 10; // the demo merchant's numbers
+    let mut tasks = Vec::new();
+    for i in 0..pool + 4 {
+        let (http, url, body) = (
+            app.http.clone(),
+            app.url("/v1/charges"),
+            demo_charge(10_000 + i as i64, payer),
+        );
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(url)
+                .bearer_auth(DEMO_API_KEY)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut numbers = HashSet::new();
+    let mut exhausted = 0;
+    for t in tasks {
+        let (status, v) = t.await.unwrap();
+        if status == StatusCode::CREATED {
+            assert!(numbers.insert(v["virtual_number"].as_str().unwrap().to_string()));
+        } else {
+            assert_eq!(v["error"]["code"], "number_pool_exhausted", "{v}");
+            exhausted += 1;
+        }
+    }
+    assert_eq!((numbers.len(), exhausted), (pool, 4));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_api_key_is_refused_on_the_next_request() {
+    let app = spawn_app().await;
+    let key = app.second_merchant("revoker", &["15880009"]);
+    let r = app.get("/v1/charges", &key).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "the key works (and is now cached)"
+    );
+    let store = app.store();
+    let hash = fieldpay_server::auth::hash_secret(&key);
+    let (key_id, merchant_id) = store.api_key(&hash).unwrap().unwrap();
+    assert!(store.revoke_api_key(&merchant_id, &key_id).unwrap());
+    let (status, code, _) = api_error(app.get("/v1/charges", &key).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+    let (status, _, _) = api_error(
+        app.post_json("/v1/charges", &key, &demo_charge(1_000, "010-4100-0003"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Other keys are unaffected.
+    assert_eq!(
+        app.get("/v1/charges", DEMO_API_KEY).await.status(),
+        StatusCode::OK
+    );
+}

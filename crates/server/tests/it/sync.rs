@@ -1092,3 +1092,57 @@ async fn concurrent_retries_of_a_new_batch_apply_once() {
     assert_eq!(charges, rounds);
     assert!(balance(&app, &account.id).await > before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_of_charge_requests_is_answered_per_mutation() {
+    let app = spawn_app().await;
+    let d = demo(&app).await;
+    let req = |client_id: &str, charge_id: &str, payer: &str| {
+        json!({ "client_id": client_id, "op": { "type": "request_charge", "charge_id": charge_id,
+            "request": { "amount": 7000, "goods_name": "묶음 요청", "payer_phone": payer } } })
+    };
+    let (a, b, c, e) = (uid(), uid(), uid(), uid());
+    let (ca, cc, ce) = (uid(), uid(), uid());
+    let order_id = uid();
+    let account = d.accounts[0].id.clone();
+    let batch = json!([
+        req(&a, &ca, "010-2400-0001"),
+        req(&b, &uid(), "02-123-4567"), // not a mobile: refused, the run goes on
+        req(&a, &uid(), "010-2400-0009"), // the same client id again: the first answer
+        req(&c, &cc, "010-2400-0002"),
+        upsert(&order_id, &account, json!([{ "product_id": d.products[0].id, "quantity": 1 }])),
+        req(&e, &ce, "010-2400-0003"),
+        { "client_id": "bad", "op": { "type": "submit_order", "order_id": order_id } },
+    ]);
+    let first = push(&app, &d.rep.access_token, &batch).await;
+    let r = &first.results;
+    assert_eq!(r.len(), 7);
+    assert_eq!(applied_charge(&r[0].outcome).id, ca);
+    assert_eq!(rejected(&r[1].outcome).0, "invalid_phone");
+    assert_eq!(r[2].outcome, r[0].outcome);
+    assert_eq!(applied_charge(&r[3].outcome).id, cc);
+    applied_order(&r[4].outcome);
+    assert_eq!(applied_charge(&r[5].outcome).id, ce);
+    assert_eq!(rejected(&r[6].outcome).0, "invalid_field");
+
+    // Retried whole: the same answers, nothing applied twice.
+    let again = push(&app, &d.rep.access_token, &batch).await;
+    assert_eq!(again, first);
+    settle_sms(&app).await;
+    for payer in ["010-2400-0001", "010-2400-0002", "010-2400-0003"] {
+        let list = app
+            .get(&format!("/v1/charges?payer_phone={payer}"), DEMO_API_KEY)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap();
+        assert_eq!(list["items"].as_array().unwrap().len(), 1, "{payer}");
+    }
+    let list = app
+        .get("/v1/charges?payer_phone=01024000009", DEMO_API_KEY)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert!(list["items"].as_array().unwrap().is_empty());
+}
