@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use fieldpay_protocol::app::{EngineEvent, LocalOrder, SyncState, SyncStatus};
-use fieldpay_protocol::sync::{ChangeData, Mutation, MutationBatch, MutationOutcome};
+use fieldpay_protocol::sync::{ChangeData, Mutation, MutationBatch, MutationOutcome, SyncPage};
 use futures_util::StreamExt;
 use rand::Rng;
 
@@ -16,8 +16,8 @@ use crate::error::{CoreError, CoreResult};
 
 /// Mutations per push request.
 pub const PUSH_BATCH: u32 = 100;
-/// Changes per pull page.
-pub const PULL_PAGE: u32 = 2000;
+/// Changes per pull page (the server's maximum).
+pub const PULL_PAGE: u32 = 5000;
 const IDLE_POLL: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -28,6 +28,24 @@ pub fn backoff(base: Duration, attempt: u32) -> Duration {
         .min(MAX_BACKOFF);
     let jitter = rand::rng().random_range(0.75..1.25);
     exp.mul_f64(jitter)
+}
+
+/// A page being fetched by another task; dropped (on an error) it is abandoned.
+struct Prefetch(tokio::task::JoinHandle<CoreResult<SyncPage>>);
+
+impl Prefetch {
+    async fn get(mut self) -> CoreResult<SyncPage> {
+        let handle = &mut self.0;
+        handle
+            .await
+            .map_err(|e| CoreError::Other(format!("page fetch failed: {e}")))?
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The running loops of an engine; dropping it does not stop them, `stop` does.
@@ -146,18 +164,42 @@ impl Engine {
         }
     }
 
+    /// Pulls pages until up to date. Each page is applied in its own transaction (with the
+    /// cursor); the next page is fetched (and decoded) by another task meanwhile. Pulled
+    /// accounts and products enter the search indexes once at the end, also when a later
+    /// page fails (one index rebuild instead of one per page).
     async fn pull_all(&self) -> CoreResult<()> {
+        let mut accounts = Vec::new();
+        let mut products = Vec::new();
+        let result = self.pull_pages(&mut accounts, &mut products).await;
+        self.index_pulled(accounts, products);
+        result
+    }
+
+    async fn pull_pages(
+        &self,
+        accounts: &mut Vec<crate::search::SearchDoc>,
+        products: &mut Vec<fieldpay_protocol::records::Product>,
+    ) -> CoreResult<()> {
+        let mut next: Option<Prefetch> = None;
         loop {
-            let cursor = self.db.cursor()?;
-            let page = self.client.pull(cursor, PULL_PAGE).await?;
+            let page = match next.take() {
+                Some(p) => p.get().await?,
+                None => self.client.pull(self.db.cursor()?, PULL_PAGE).await?,
+            };
+            if page.has_more {
+                let client = self.client.clone();
+                let cursor = page.cursor;
+                next = Some(Prefetch(tokio::spawn(async move {
+                    client.pull(cursor, PULL_PAGE).await
+                })));
+            }
             self.db.apply_page(&page)?;
             let mut records = false;
-            let mut accounts = Vec::new();
-            let mut products = Vec::new();
-            for c in &page.changes {
-                match &c.data {
+            for c in page.changes {
+                match c.data {
                     ChangeData::Account(a) => {
-                        accounts.push(a);
+                        accounts.push(crate::engine::account_doc(&a, 0));
                         records = true;
                     }
                     ChangeData::Product(p) => {
@@ -166,9 +208,7 @@ impl Engine {
                     }
                     ChangeData::Ledger(_) | ChangeData::AccountPrice(_) => records = true,
                     ChangeData::Charge(ch) => {
-                        let _ = self
-                            .events
-                            .send(EngineEvent::ChargeChanged(Box::new(ch.clone())));
+                        let _ = self.events.send(EngineEvent::ChargeChanged(Box::new(ch)));
                     }
                     ChangeData::Order(o) => {
                         let state = self
@@ -179,13 +219,12 @@ impl Engine {
                         let _ = self
                             .events
                             .send(EngineEvent::OrderChanged(Box::new(LocalOrder {
-                                order: o.clone(),
+                                order: o,
                                 sync_state: state,
                             })));
                     }
                 }
             }
-            self.index_pulled(&accounts, &products);
             if records {
                 let _ = self.events.send(EngineEvent::RecordsChanged);
             }

@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{DateTime, SecondsFormat, Utc};
 use fieldpay_protocol::app::{LocalCharge, LocalOrder, SyncProblem, SyncState};
 use fieldpay_protocol::charge::{Charge, ChargeStatus};
-use fieldpay_protocol::records::{Account, LedgerEntry, LedgerKind, Order, OrderStatus, Product};
+use fieldpay_protocol::records::{Account, LedgerEntry, Order, OrderStatus, Product};
 use fieldpay_protocol::sync::{ChangeData, MutationKind, MutationOutcome, SyncPage};
 use fieldpay_protocol::ApiError;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
@@ -16,7 +16,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, CoreResult};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("0001_init.sql"))];
+pub mod ledger;
+
+/// A migration: its SQL, then (in the same transaction) code that moves data.
+type Migration = (i64, &'static str, Option<fn(&Connection) -> CoreResult<()>>);
+
+const MIGRATIONS: &[Migration] = &[
+    (1, include_str!("0001_init.sql"), None),
+    (
+        2,
+        include_str!("0002_compact_ledger.sql"),
+        Some(ledger::migrate_v2),
+    ),
+];
 
 pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -194,13 +206,20 @@ impl Db {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Room for the ledger's B-trees during a first sync (SQLite's default is 2 MB).
+        conn.pragma_update(None, "cache_size", -32768)?;
         let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        for (v, sql) in MIGRATIONS {
+        for (v, sql, code) in MIGRATIONS {
             if *v > current {
-                conn.execute_batch(&format!(
-                    "BEGIN IMMEDIATE; {sql}\nPRAGMA user_version = {v}; COMMIT;"
-                ))
-                .inspect_err(|_| {
+                let run = || -> CoreResult<()> {
+                    conn.execute_batch(&format!("BEGIN IMMEDIATE; {sql}"))?;
+                    if let Some(code) = code {
+                        code(&conn)?;
+                    }
+                    conn.execute_batch(&format!("PRAGMA user_version = {v}; COMMIT;"))?;
+                    Ok(())
+                };
+                run().inspect_err(|_| {
                     let _ = conn.execute_batch("ROLLBACK");
                 })?;
             }
@@ -268,32 +287,22 @@ impl Db {
     /// middle of a page).
     pub fn apply_page_with(&self, page: &SyncPage, hook: &mut dyn FnMut(usize)) -> CoreResult<()> {
         self.write(|tx| {
+            let mut ledger = ledger::LedgerWriter::default();
             for (i, change) in page.changes.iter().enumerate() {
                 match &change.data {
                     ChangeData::Account(a) => {
-                        tx.execute(
-                            &format!("INSERT OR REPLACE INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
-                            params![a.id, a.code, a.name, a.owner_name, a.business_number, a.phone, a.address, a.credit_limit, a.closed, a.rep_id, a.updated_at],
-                        )?;
+                        tx.prepare_cached(&format!("INSERT OR REPLACE INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"))?
+                            .execute(params![a.id, a.code, a.name, a.owner_name, a.business_number, a.phone, a.address, a.credit_limit, a.closed, a.rep_id, a.updated_at])?;
                     }
                     ChangeData::Product(p) => {
-                        tx.execute(
-                            &format!("INSERT OR REPLACE INTO products ({PRODUCT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-                            params![p.id, p.code, p.name, p.unit_price, p.unit, p.active, p.updated_at],
-                        )?;
+                        tx.prepare_cached(&format!("INSERT OR REPLACE INTO products ({PRODUCT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"))?
+                            .execute(params![p.id, p.code, p.name, p.unit_price, p.unit, p.active, p.updated_at])?;
                     }
                     ChangeData::AccountPrice(p) => {
-                        tx.execute(
-                            "INSERT OR REPLACE INTO account_prices (account_id, product_id, unit_price) VALUES (?1, ?2, ?3)",
-                            params![p.account_id, p.product_id, p.unit_price],
-                        )?;
+                        tx.prepare_cached("INSERT OR REPLACE INTO account_prices (account_id, product_id, unit_price) VALUES (?1, ?2, ?3)")?
+                            .execute(params![p.account_id, p.product_id, p.unit_price])?;
                     }
-                    ChangeData::Ledger(l) => {
-                        tx.execute(
-                            "INSERT OR REPLACE INTO ledger (id, account_id, kind, amount, ref_id, memo, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                            params![l.id, l.account_id, l.kind.as_str(), l.amount, l.ref_id, l.memo, l.at],
-                        )?;
-                    }
+                    ChangeData::Ledger(l) => ledger.put(tx, l)?,
                     ChangeData::Order(o) => {
                         if !has_pending(tx, &o.id)? {
                             put_order(tx, o, SyncState::Synced, None, None)?;
@@ -307,10 +316,11 @@ impl Db {
                 }
                 hook(i);
             }
-            tx.execute(
+            ledger.finish(tx)?;
+            tx.prepare_cached(
                 "INSERT INTO sync_state (key, value) VALUES ('cursor', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [page.cursor.to_string()],
-            )?;
+            )?
+            .execute([page.cursor.to_string()])?;
             Ok(())
         })
     }
@@ -374,30 +384,75 @@ impl Db {
         })
     }
 
-    /// The receivables balance (sum of the ledger).
+    /// The receivables balance (sum of the ledger), kept per account as entries are applied.
     pub fn balance(&self, account_id: &str) -> CoreResult<i64> {
-        self.read(|c| {
-            Ok(c.query_row(
-                "SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE account_id = ?1",
-                [account_id],
-                |r| r.get(0),
-            )?)
-        })
+        self.read(|c| ledger::balance(c, account_id))
     }
 
+    /// The newest `limit` ledger entries of an account, newest first.
     pub fn ledger(&self, account_id: &str, limit: u32) -> CoreResult<Vec<LedgerEntry>> {
+        self.read(|c| ledger::entries(c, account_id, limit))
+    }
+
+    /// The accounts of `ids` that exist, in that order, each with its balance: one statement
+    /// for the accounts and one for the balances (what a search result list shows).
+    pub fn account_summaries(&self, ids: &[&str]) -> CoreResult<Vec<(Account, i64)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         self.read(|c| {
-            let mut s = c.prepare("SELECT id, account_id, kind, amount, ref_id, memo, at FROM ledger WHERE account_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2")?;
-            let rows = s
-                .query_map(params![account_id, limit], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, Option<String>>(4)?, r.get::<_, String>(5)?, r.get::<_, String>(6)?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows.into_iter()
-                .map(|(id, account_id, kind, amount, ref_id, memo, at)| {
-                    Ok(LedgerEntry { id, account_id, kind: LedgerKind::parse(&kind).ok_or_else(|| CoreError::Corrupt("ledger kind".into()))?, amount, ref_id, memo, at })
+            // Fixed-size statements (cached): ids in chunks of 50, unused slots NULL.
+            const CHUNK: usize = 50;
+            let marks = (1..=CHUNK)
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut accounts: std::collections::HashMap<String, Account> =
+                std::collections::HashMap::with_capacity(ids.len());
+            let mut balances: std::collections::HashMap<Vec<u8>, i64> =
+                std::collections::HashMap::with_capacity(ids.len());
+            for chunk in ids.chunks(CHUNK) {
+                let mut args: Vec<rusqlite::types::Value> = chunk
+                    .iter()
+                    .map(|id| rusqlite::types::Value::Text(id.to_string()))
+                    .collect();
+                args.resize(CHUNK, rusqlite::types::Value::Null);
+                let mut st = c.prepare_cached(&format!(
+                    "SELECT {ACCOUNT_COLS} FROM accounts WHERE id IN ({marks})"
+                ))?;
+                for a in st.query_map(rusqlite::params_from_iter(args.iter()), account_row)? {
+                    let a = a?;
+                    accounts.insert(a.id.clone(), a);
+                }
+                let mut args: Vec<rusqlite::types::Value> =
+                    chunk.iter().map(|id| ledger::pack_id(id)).collect();
+                args.resize(CHUNK, rusqlite::types::Value::Null);
+                let mut st = c.prepare_cached(&format!(
+                    "SELECT id, balance FROM account_keys WHERE id IN ({marks})"
+                ))?;
+                let mut rows = st.query(rusqlite::params_from_iter(args.iter()))?;
+                while let Some(r) = rows.next()? {
+                    let key = match r.get_ref(0)? {
+                        rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
+                        rusqlite::types::ValueRef::Text(t) => t.to_vec(),
+                        _ => continue,
+                    };
+                    balances.insert(key, r.get(1)?);
+                }
+            }
+            Ok(ids
+                .iter()
+                .filter_map(|id| {
+                    let a = accounts.remove(*id)?;
+                    let key = match ledger::pack_id(id) {
+                        rusqlite::types::Value::Blob(b) => b,
+                        rusqlite::types::Value::Text(t) => t.into_bytes(),
+                        _ => Vec::new(),
+                    };
+                    let balance = balances.get(&key).copied().unwrap_or(0);
+                    Some((a, balance))
                 })
-                .collect()
+                .collect())
         })
     }
 
@@ -767,3 +822,6 @@ fn mark_rejected(tx: &Transaction<'_>, entity_id: &str, reason: &str) -> CoreRes
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -162,7 +162,7 @@ async fn two_hundred_rounds_of_network_faults_converge() {
     let accounts = e.search_accounts("약국", 20).unwrap();
     assert!(accounts.len() >= 5);
 
-    let mut rng = Lcg(0x5eed_f1e1d_9a7);
+    let mut rng = Lcg(0x5eed_f1e1_d9a7);
     let mut charges = Vec::new();
     let mut orders = Vec::new();
     let mut canceled = HashSet::new();
