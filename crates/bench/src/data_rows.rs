@@ -180,7 +180,8 @@ fn hit_reads(
     )?;
     let db = fieldpay_core::db::Db::open(&dev_dir.join("fieldpay-device.db"))?;
     let summed_sql = "SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE account = (SELECT n FROM account_keys WHERE id = ?1)";
-    let kept_sql = "SELECT balance FROM account_keys WHERE id = ?1";
+    let kept_sql =
+        "SELECT b.balance FROM account_keys k JOIN balances b ON b.n = k.n WHERE k.id = ?1";
     let account_sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1");
     let mut sets = Vec::new();
     for (class, qs) in mix {
@@ -434,7 +435,9 @@ pub async fn run(ctx: &Ctx, which: Which) -> anyhow::Result<Vec<RowResult>> {
             delta = Some(delta_sync(ctx, &engine, &dev_dir, &data, &srv.base, scale).await?);
         }
         drop(engine);
-        let _ = std::fs::remove_dir_all(&dev_dir);
+        if !ctx.keep_data {
+            let _ = std::fs::remove_dir_all(&dev_dir);
+        }
         srv.stop();
         if !ctx.keep_data {
             let _ = std::fs::remove_dir_all(&data);
@@ -700,7 +703,7 @@ fn search_row(
          separate connection to the synced device database (3 rounds after one warm-up): the \
          former way (two statements prepared for every hit, the balance summed from the hit's \
          ledger entries), per hit with cached statements and the balance kept per account \
-         (`account_keys`), and as the engine reads them now (`Db::account_summaries`: one \
+         (`balances`), and as the engine reads them now (`Db::account_summaries`: one \
          statement for the hits' account rows, one for their kept balances). p50 / p99 in ms.\n\n\
          | accounts | hits per query (mean) | per hit, summed (former) | per hit, cached, kept balance | engine now (two statements) |\n|---|---|---|---|---|"
     );

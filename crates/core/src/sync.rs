@@ -16,8 +16,9 @@ use crate::error::{CoreError, CoreResult};
 
 /// Mutations per push request.
 pub const PUSH_BATCH: u32 = 100;
-/// Changes per pull page (the server's maximum).
-pub const PULL_PAGE: u32 = 5000;
+/// Changes per pull page (the server's maximum). Each page is one transaction on the device:
+/// big pages spread the cost of a commit (the pages of balances and indexes it rewrites).
+pub const PULL_PAGE: u32 = 20_000;
 const IDLE_POLL: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -171,22 +172,38 @@ impl Engine {
     async fn pull_all(&self) -> CoreResult<()> {
         let mut accounts = Vec::new();
         let mut products = Vec::new();
-        let result = self.pull_pages(&mut accounts, &mut products).await;
+        let mut bulk = false;
+        let result = self
+            .pull_pages(&mut accounts, &mut products, &mut bulk)
+            .await;
+        let indexed = if bulk {
+            self.db.end_bulk_load()
+        } else {
+            Ok(())
+        };
         self.index_pulled(accounts, products);
-        result
+        result.and(indexed)
     }
 
     async fn pull_pages(
         &self,
         accounts: &mut Vec<crate::search::SearchDoc>,
         products: &mut Vec<fieldpay_protocol::records::Product>,
+        bulk: &mut bool,
     ) -> CoreResult<()> {
         let mut next: Option<Prefetch> = None;
+        let mut first = true;
         loop {
             let page = match next.take() {
                 Some(p) => p.get().await?,
                 None => self.client.pull(self.db.cursor()?, PULL_PAGE).await?,
             };
+            if first && page.has_more {
+                // Many pages coming: a first sync loads the ledger without its by-account
+                // index and indexes it at the end.
+                *bulk = self.db.begin_bulk_load()?;
+            }
+            first = false;
             if page.has_more {
                 let client = self.client.clone();
                 let cursor = page.cursor;

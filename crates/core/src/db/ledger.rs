@@ -1,5 +1,5 @@
 //! The device's compact ledger: entries keyed by an integer account key and a millisecond time,
-//! ids packed into 16-19 byte blobs, and the balance of every account kept in `account_keys`
+//! ids packed into 17-24 byte blobs, and the balance of every account kept in `balances`
 //! as entries are applied (so a search hit's balance is one row read, not a sum).
 
 use std::collections::HashMap;
@@ -96,6 +96,27 @@ fn unpack_time(ms: i64, text: Option<String>) -> String {
     }
 }
 
+/// The index of an account's entries by time. A first sync drops it while the ledger loads
+/// (each page would otherwise rewrite most of its pages) and makes it again at the end;
+/// [`ensure_indexes`] also makes it when a database is opened.
+const ACCOUNT_INDEX: &str = "CREATE INDEX IF NOT EXISTS ledger_account ON ledger (account, at)";
+
+/// Makes the ledger's indexes that are missing.
+pub fn ensure_indexes(c: &Connection) -> CoreResult<()> {
+    c.execute_batch(ACCOUNT_INDEX)?;
+    Ok(())
+}
+
+/// Drops the by-account index (see [`ACCOUNT_INDEX`]).
+pub fn drop_account_index(c: &Connection) -> CoreResult<()> {
+    c.execute_batch("DROP INDEX IF EXISTS ledger_account")?;
+    Ok(())
+}
+
+pub fn is_empty(c: &Connection) -> CoreResult<bool> {
+    Ok(!c.query_row("SELECT EXISTS (SELECT 1 FROM ledger)", [], |r| r.get(0))?)
+}
+
 /// Writes ledger entries inside one transaction and keeps the balances: account keys are
 /// looked up once per account, and each account's balance is updated once, by [`finish`].
 ///
@@ -106,82 +127,78 @@ pub struct LedgerWriter {
     delta: HashMap<i64, i64>,
 }
 
-/// The integer key of an account (made when first seen), inside the caller's transaction.
+fn find_key(c: &Connection, account_id: &str) -> CoreResult<Option<i64>> {
+    Ok(
+        c.prepare_cached("SELECT n FROM account_keys WHERE id = ?1")?
+            .query_row([pack_id(account_id)], |r| r.get(0))
+            .optional()?,
+    )
+}
+
+/// The integer key of an account (made, with a zero balance, when first seen), inside the
+/// caller's transaction.
 pub fn account_key(c: &Connection, account_id: &str) -> CoreResult<i64> {
-    let packed = pack_id(account_id);
-    let found: Option<i64> = c
-        .prepare_cached("SELECT n FROM account_keys WHERE id = ?1")?
-        .query_row([&packed], |r| r.get(0))
-        .optional()?;
-    if let Some(n) = found {
+    if let Some(n) = find_key(c, account_id)? {
         return Ok(n);
     }
-    c.prepare_cached("INSERT INTO account_keys (id) VALUES (?1)")?
-        .execute([&packed])?;
-    Ok(c.last_insert_rowid())
+    c.prepare_cached("INSERT INTO balances (balance) VALUES (0)")?
+        .execute([])?;
+    let n = c.last_insert_rowid();
+    c.prepare_cached("INSERT INTO account_keys (id, n) VALUES (?1, ?2)")?
+        .execute(params![pack_id(account_id), n])?;
+    Ok(n)
 }
 
 impl LedgerWriter {
-    /// Inserts the entry, or replaces the same entry sent again (its old amount leaves the
-    /// balance and the new one enters).
+    fn key(&mut self, c: &Connection, account_id: &str) -> CoreResult<i64> {
+        if let Some(n) = self.keys.get(account_id) {
+            return Ok(*n);
+        }
+        let n = account_key(c, account_id)?;
+        self.keys.insert(account_id.to_string(), n);
+        Ok(n)
+    }
+
+    /// Inserts the entry, or replaces the same entry (same id) sent again: its old amount
+    /// leaves its old account's balance and the new amount enters the new one's.
     pub fn put(&mut self, c: &Connection, l: &LedgerEntry) -> CoreResult<()> {
-        let account = match self.keys.get(&l.account_id) {
-            Some(n) => *n,
-            None => {
-                let n = account_key(c, &l.account_id)?;
-                self.keys.insert(l.account_id.clone(), n);
-                n
-            }
-        };
+        let account = self.key(c, &l.account_id)?;
         let (at, at_text) = pack_time(&l.at);
         let uid = pack_id(&l.id);
+        let args = params![
+            account,
+            at,
+            uid,
+            kind_code(l.kind),
+            l.amount,
+            l.ref_id,
+            l.memo,
+            at_text
+        ];
         let inserted = c
             .prepare_cached(
                 "INSERT INTO ledger (account, at, uid, kind, amount, ref_id, memo, at_text)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (uid) DO NOTHING",
             )?
-            .execute(params![
-                account,
-                at,
-                uid,
-                kind_code(l.kind),
-                l.amount,
-                l.ref_id,
-                l.memo,
-                at_text
-            ])?;
-        let old = if inserted == 1 {
-            0
-        } else {
-            let old: i64 = c
-                .prepare_cached(
-                    "SELECT amount FROM ledger WHERE account = ?1 AND at = ?2 AND uid = ?3",
-                )?
-                .query_row(params![account, at, uid], |r| r.get(0))?;
+            .execute(args)?;
+        if inserted == 0 {
+            let (old_account, old_amount): (i64, i64) = c
+                .prepare_cached("SELECT account, amount FROM ledger WHERE uid = ?1")?
+                .query_row([&uid], |r| Ok((r.get(0)?, r.get(1)?)))?;
             c.prepare_cached(
-                "UPDATE ledger SET kind = ?4, amount = ?5, ref_id = ?6, memo = ?7, at_text = ?8
-                 WHERE account = ?1 AND at = ?2 AND uid = ?3",
+                "UPDATE ledger SET account = ?1, at = ?2, kind = ?4, amount = ?5, ref_id = ?6,
+                 memo = ?7, at_text = ?8 WHERE uid = ?3",
             )?
-            .execute(params![
-                account,
-                at,
-                uid,
-                kind_code(l.kind),
-                l.amount,
-                l.ref_id,
-                l.memo,
-                at_text
-            ])?;
-            old
-        };
-        *self.delta.entry(account).or_default() += l.amount - old;
+            .execute(args)?;
+            *self.delta.entry(old_account).or_default() -= old_amount;
+        }
+        *self.delta.entry(account).or_default() += l.amount;
         Ok(())
     }
 
     /// Adds what the entries changed to the accounts' balances.
     pub fn finish(self, c: &Connection) -> CoreResult<()> {
-        let mut st =
-            c.prepare_cached("UPDATE account_keys SET balance = balance + ?2 WHERE n = ?1")?;
+        let mut st = c.prepare_cached("UPDATE balances SET balance = balance + ?2 WHERE n = ?1")?;
         for (n, d) in self.delta {
             if d != 0 {
                 st.execute(params![n, d])?;
@@ -193,9 +210,12 @@ impl LedgerWriter {
 
 /// The balance of an account (0 when it has no entries).
 pub fn balance(c: &Connection, account_id: &str) -> CoreResult<i64> {
+    let Some(n) = find_key(c, account_id)? else {
+        return Ok(0);
+    };
     Ok(
-        c.prepare_cached("SELECT balance FROM account_keys WHERE id = ?1")?
-            .query_row([pack_id(account_id)], |r| r.get(0))
+        c.prepare_cached("SELECT balance FROM balances WHERE n = ?1")?
+            .query_row([n], |r| r.get(0))
             .optional()?
             .unwrap_or(0),
     )
@@ -203,11 +223,7 @@ pub fn balance(c: &Connection, account_id: &str) -> CoreResult<i64> {
 
 /// The newest `limit` entries of an account, newest first.
 pub fn entries(c: &Connection, account_id: &str, limit: u32) -> CoreResult<Vec<LedgerEntry>> {
-    let Some(account): Option<i64> = c
-        .prepare_cached("SELECT n FROM account_keys WHERE id = ?1")?
-        .query_row([pack_id(account_id)], |r| r.get(0))
-        .optional()?
-    else {
+    let Some(account) = find_key(c, account_id)? else {
         return Ok(Vec::new());
     };
     let mut st = c.prepare_cached(
@@ -264,6 +280,7 @@ pub fn migrate_v2(c: &Connection) -> CoreResult<()> {
         v
     };
     c.execute_batch("DROP TABLE ledger; ALTER TABLE ledger_v2 RENAME TO ledger;")?;
+    ensure_indexes(c)?;
     let mut w = LedgerWriter::default();
     for e in &old {
         w.put(c, e)?;

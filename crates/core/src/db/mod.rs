@@ -224,6 +224,8 @@ impl Db {
                 })?;
             }
         }
+        // A first sync that stopped half-way left the ledger without its by-account index.
+        ledger::ensure_indexes(&conn)?;
         Ok(Db {
             conn: Mutex::new(conn),
         })
@@ -323,6 +325,24 @@ impl Db {
             .execute([page.cursor.to_string()])?;
             Ok(())
         })
+    }
+
+    /// Before a first sync of many pages: true (and the ledger's by-account index dropped
+    /// until [`Db::end_bulk_load`]) when the ledger is empty.
+    pub fn begin_bulk_load(&self) -> CoreResult<bool> {
+        self.write(|tx| {
+            if ledger::is_empty(tx)? {
+                ledger::drop_account_index(tx)?;
+                Ok(true)
+            } else {
+                Ok(false)
+            }
+        })
+    }
+
+    /// Makes the ledger's indexes again (after [`Db::begin_bulk_load`]).
+    pub fn end_bulk_load(&self) -> CoreResult<()> {
+        self.write(|tx| ledger::ensure_indexes(tx))
     }
 
     // ------------------------------------------------------------ records
@@ -428,7 +448,7 @@ impl Db {
                     chunk.iter().map(|id| ledger::pack_id(id)).collect();
                 args.resize(CHUNK, rusqlite::types::Value::Null);
                 let mut st = c.prepare_cached(&format!(
-                    "SELECT id, balance FROM account_keys WHERE id IN ({marks})"
+                    "SELECT k.id, b.balance FROM account_keys k JOIN balances b ON b.n = k.n WHERE k.id IN ({marks})"
                 ))?;
                 let mut rows = st.query(rusqlite::params_from_iter(args.iter()))?;
                 while let Some(r) = rows.next()? {

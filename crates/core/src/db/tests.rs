@@ -112,6 +112,15 @@ fn balances_follow_pages_entries_sent_again_and_refunds() {
         .unwrap();
     all[1] = fixed;
     assert_eq!(db.balance(&b.id).unwrap(), sum(&all, &b));
+    // ... also when it moved to another account.
+    let mut moved = all[5].clone();
+    moved.account_id = c.id.clone();
+    db.apply_page(&page(21, vec![ChangeData::Ledger(moved.clone())], false))
+        .unwrap();
+    all[5] = moved;
+    for acc in [&a, &b, &c] {
+        assert_eq!(db.balance(&acc.id).unwrap(), sum(&all, acc), "{}", acc.code);
+    }
 
     // Entries come back exactly, newest first.
     let mut want: Vec<LedgerEntry> = all
@@ -235,4 +244,43 @@ fn a_version_1_database_is_upgraded_with_its_ledger_and_balances() {
     // Opening again runs nothing twice.
     let db = Db::open(&path).unwrap();
     assert_eq!(db.balance(&a.id).unwrap(), 40_000);
+}
+
+fn has_index(db_path: &std::path::Path, name: &str) -> bool {
+    let c = Connection::open(db_path).unwrap();
+    c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)",
+        [name],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_bulk_load_stopped_half_way_gets_its_index_back_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fieldpay-device.db");
+    let a = account(1);
+    let db = Db::open(&path).unwrap();
+    assert!(has_index(&path, "ledger_account"));
+    assert!(db.begin_bulk_load().unwrap(), "empty ledger: bulk load");
+    assert!(!has_index(&path, "ledger_account"));
+    let data = (0..10)
+        .map(|i| ChangeData::Ledger(entry(i, &a, LedgerKind::Order, 100)))
+        .collect();
+    db.apply_page(&page(1, data, true)).unwrap();
+    assert_eq!(db.balance(&a.id).unwrap(), 1_000);
+    assert_eq!(
+        db.ledger(&a.id, 3).unwrap().len(),
+        3,
+        "readable without the index"
+    );
+    // The process dies here; the next open makes the index.
+    drop(db);
+    let db = Db::open(&path).unwrap();
+    assert!(has_index(&path, "ledger_account"));
+    assert!(!db.begin_bulk_load().unwrap(), "entries already there");
+    assert!(has_index(&path, "ledger_account"));
+    db.end_bulk_load().unwrap();
+    assert_eq!(db.balance(&a.id).unwrap(), 1_000);
 }

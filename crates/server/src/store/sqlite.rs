@@ -29,6 +29,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_changes_cursor.sql")),
 ];
 const READERS: usize = 4;
+/// The largest pull page (changes).
+pub const MAX_PULL_PAGE: u32 = 20_000;
 
 pub struct SqliteStore {
     writer: Mutex<Connection>,
@@ -1841,7 +1843,7 @@ impl Store for SqliteStore {
     }
 
     fn pull(&self, merchant_id: &str, cursor: i64, limit: u32) -> StoreResult<SyncPage> {
-        let limit = limit.clamp(1, 5000);
+        let limit = limit.clamp(1, MAX_PULL_PAGE);
         self.read(|c| {
             // One read transaction: the page is a consistent snapshot.
             c.execute_batch("BEGIN")?;
