@@ -138,23 +138,7 @@ fn engine_search(
     Ok(out)
 }
 
-const ACCOUNT_COLS: &str = "id, code, name, owner_name, business_number, phone, address, credit_limit, closed, rep_id, updated_at";
-
-fn read_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<fieldpay_protocol::records::Account> {
-    Ok(fieldpay_protocol::records::Account {
-        id: r.get(0)?,
-        code: r.get(1)?,
-        name: r.get(2)?,
-        owner_name: r.get(3)?,
-        business_number: r.get(4)?,
-        phone: r.get(5)?,
-        address: r.get(6)?,
-        credit_limit: r.get(7)?,
-        closed: r.get(8)?,
-        rep_id: r.get(9)?,
-        updated_at: r.get(10)?,
-    })
-}
+use fieldpay_core::db::ACCOUNT_COLS;
 
 /// The device-database half of the engine path, measured alone three ways for the hits of
 /// the target classes' queries: the former way (two statements prepared per hit, the balance
@@ -204,18 +188,18 @@ fn hit_reads(
         for ids in &sets {
             let t = Instant::now();
             for id in ids {
-                let a = c.query_row(&account_sql, [id], read_account)?;
                 let key = fieldpay_core::db::ledger::pack_id(id);
+                let a = c.query_row(&account_sql, [&key], fieldpay_core::db::account_row)?;
                 let b: i64 = c.query_row(summed_sql, [&key], |r| r.get(0))?;
                 total += a.credit_limit + b;
             }
             let e1 = t.elapsed();
             let t = Instant::now();
             for id in ids {
+                let key = fieldpay_core::db::ledger::pack_id(id);
                 let a = c
                     .prepare_cached(&account_sql)?
-                    .query_row([id], read_account)?;
-                let key = fieldpay_core::db::ledger::pack_id(id);
+                    .query_row([&key], fieldpay_core::db::account_row)?;
                 let b: i64 = c
                     .prepare_cached(kept_sql)?
                     .query_row([&key], |r| r.get(0))

@@ -51,6 +51,37 @@ pub fn unpack_id(v: ValueRef<'_>) -> CoreResult<String> {
     }
 }
 
+/// [`unpack_id`] for a row mapper.
+pub fn unpack_id_sql(v: ValueRef<'_>) -> rusqlite::Result<String> {
+    unpack_id(v)
+        .map_err(|_| rusqlite::Error::InvalidColumnType(0, "packed id".into(), v.data_type()))
+}
+
+/// A time kept in a TEXT column: canonical RFC 3339 milliseconds (`ts`) as an 8-byte
+/// big-endian blob of the milliseconds, anything else as the text itself.
+pub fn pack_time_blob(at: &str) -> Value {
+    match pack_time(at) {
+        (ms, None) => Value::Blob(ms.to_be_bytes().to_vec()),
+        _ => Value::Text(at.to_string()),
+    }
+}
+
+/// The time [`pack_time_blob`] packed.
+pub fn unpack_time_blob(v: ValueRef<'_>) -> rusqlite::Result<String> {
+    match v {
+        ValueRef::Blob(b) if b.len() == 8 => {
+            let ms = i64::from_be_bytes(b.try_into().unwrap_or_default());
+            Ok(unpack_time(ms, None))
+        }
+        ValueRef::Text(t) => Ok(String::from_utf8_lossy(t).into_owned()),
+        other => Err(rusqlite::Error::InvalidColumnType(
+            0,
+            "packed time".into(),
+            other.data_type(),
+        )),
+    }
+}
+
 fn kind_code(k: LedgerKind) -> i64 {
     match k {
         LedgerKind::Order => 1,
@@ -281,6 +312,30 @@ pub fn migrate_v2(c: &Connection) -> CoreResult<()> {
     };
     c.execute_batch("DROP TABLE ledger; ALTER TABLE ledger_v2 RENAME TO ledger;")?;
     ensure_indexes(c)?;
+    // Accounts: ids and times packed in place (see `Db::put_account`).
+    let accounts: Vec<fieldpay_protocol::records::Account> = {
+        let mut st = c.prepare(&format!("SELECT {} FROM accounts", super::ACCOUNT_COLS))?;
+        let rows = st.query_map([], |r| {
+            Ok(fieldpay_protocol::records::Account {
+                id: r.get(0)?,
+                code: r.get(1)?,
+                name: r.get(2)?,
+                owner_name: r.get(3)?,
+                business_number: r.get(4)?,
+                phone: r.get(5)?,
+                address: r.get(6)?,
+                credit_limit: r.get(7)?,
+                closed: r.get(8)?,
+                rep_id: r.get(9)?,
+                updated_at: r.get(10)?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    c.execute_batch("DELETE FROM accounts")?;
+    for a in &accounts {
+        super::put_account(c, a)?;
+    }
     let mut w = LedgerWriter::default();
     for e in &old {
         w.put(c, e)?;

@@ -84,9 +84,10 @@ fn op_name(op: &MutationKind) -> &'static str {
     }
 }
 
-fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
+/// An account from the columns `ACCOUNT_COLS` (ids and time packed: see [`put_account`]).
+pub fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
-        id: r.get(0)?,
+        id: ledger::unpack_id_sql(r.get_ref(0)?)?,
         code: r.get(1)?,
         name: r.get(2)?,
         owner_name: r.get(3)?,
@@ -95,11 +96,35 @@ fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
         address: r.get(6)?,
         credit_limit: r.get(7)?,
         closed: r.get(8)?,
-        rep_id: r.get(9)?,
-        updated_at: r.get(10)?,
+        rep_id: match r.get_ref(9)? {
+            rusqlite::types::ValueRef::Null => None,
+            v => Some(ledger::unpack_id_sql(v)?),
+        },
+        updated_at: ledger::unpack_time_blob(r.get_ref(10)?)?,
     })
 }
-const ACCOUNT_COLS: &str = "id, code, name, owner_name, business_number, phone, address, credit_limit, closed, rep_id, updated_at";
+
+/// Writes an account with its id and rep id packed ([`ledger::pack_id`]) and its time packed
+/// ([`ledger::pack_time_blob`]): about 70 bytes less per account.
+pub(crate) fn put_account(c: &Connection, a: &Account) -> CoreResult<()> {
+    c.prepare_cached(&format!("INSERT OR REPLACE INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"))?
+        .execute(params![
+            ledger::pack_id(&a.id),
+            a.code,
+            a.name,
+            a.owner_name,
+            a.business_number,
+            a.phone,
+            a.address,
+            a.credit_limit,
+            a.closed,
+            a.rep_id.as_deref().map(ledger::pack_id),
+            ledger::pack_time_blob(&a.updated_at)
+        ])?;
+    Ok(())
+}
+
+pub const ACCOUNT_COLS: &str = "id, code, name, owner_name, business_number, phone, address, credit_limit, closed, rep_id, updated_at";
 
 fn product_row(r: &Row<'_>) -> rusqlite::Result<Product> {
     Ok(Product {
@@ -293,8 +318,7 @@ impl Db {
             for (i, change) in page.changes.iter().enumerate() {
                 match &change.data {
                     ChangeData::Account(a) => {
-                        tx.prepare_cached(&format!("INSERT OR REPLACE INTO accounts ({ACCOUNT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"))?
-                            .execute(params![a.id, a.code, a.name, a.owner_name, a.business_number, a.phone, a.address, a.credit_limit, a.closed, a.rep_id, a.updated_at])?;
+                        put_account(tx, a)?;
                     }
                     ChangeData::Product(p) => {
                         tx.prepare_cached(&format!("INSERT OR REPLACE INTO products ({PRODUCT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"))?
@@ -363,7 +387,7 @@ impl Db {
         self.read(|c| {
             Ok(c.query_row(
                 &format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1"),
-                [id],
+                [ledger::pack_id(id)],
                 account_row,
             )
             .optional()?)
@@ -432,10 +456,8 @@ impl Db {
             let mut balances: std::collections::HashMap<Vec<u8>, i64> =
                 std::collections::HashMap::with_capacity(ids.len());
             for chunk in ids.chunks(CHUNK) {
-                let mut args: Vec<rusqlite::types::Value> = chunk
-                    .iter()
-                    .map(|id| rusqlite::types::Value::Text(id.to_string()))
-                    .collect();
+                let mut args: Vec<rusqlite::types::Value> =
+                    chunk.iter().map(|id| ledger::pack_id(id)).collect();
                 args.resize(CHUNK, rusqlite::types::Value::Null);
                 let mut st = c.prepare_cached(&format!(
                     "SELECT {ACCOUNT_COLS} FROM accounts WHERE id IN ({marks})"

@@ -23,8 +23,16 @@ fn account(n: u32) -> Account {
         address: "서울 강남구 테헤란로 10".into(),
         credit_limit: 3_000_000,
         closed: false,
-        rep_id: None,
-        updated_at: "2026-11-27T09:18:05.741Z".into(),
+        rep_id: match n % 3 {
+            0 => None,
+            1 => Some("rep_01a21c4c33ad779fa1885040694a681b".into()),
+            _ => Some("rep-7".into()),
+        },
+        updated_at: if n.is_multiple_of(2) {
+            "2026-11-27T09:18:05.741Z".into()
+        } else {
+            "2026-11-27T18:18:05+09:00".into()
+        },
     }
 }
 
@@ -133,6 +141,12 @@ fn balances_follow_pages_entries_sent_again_and_refunds() {
     assert_eq!(db.ledger(&a.id, 2).unwrap(), want[..2].to_vec());
     assert!(db.ledger("acc_unknown", 10).unwrap().is_empty());
 
+    // Accounts come back exactly.
+    for acc in [&a, &b, &c] {
+        assert_eq!(db.account(&acc.id).unwrap().as_ref(), Some(acc));
+    }
+    assert_eq!(db.accounts().unwrap().len(), 3);
+
     // Summaries: in the order asked, unknown ids left out, balances included.
     let got = db
         .account_summaries(&[c.id.as_str(), "nope", a.id.as_str(), b.id.as_str()])
@@ -224,6 +238,13 @@ fn a_version_1_database_is_upgraded_with_its_ledger_and_balances() {
             )
             .unwrap();
         }
+        for acc in [&a, &b] {
+            c.execute(
+                "INSERT INTO accounts (id, code, name, owner_name, business_number, phone, address, credit_limit, closed, rep_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                rusqlite::params![acc.id, acc.code, acc.name, acc.owner_name, acc.business_number, acc.phone, acc.address, acc.credit_limit, acc.closed, acc.rep_id, acc.updated_at],
+            )
+            .unwrap();
+        }
         c.execute(
             "INSERT INTO sync_state (key, value) VALUES ('cursor', '77')",
             [],
@@ -232,6 +253,12 @@ fn a_version_1_database_is_upgraded_with_its_ledger_and_balances() {
     }
     let db = Db::open(&path).unwrap();
     assert_eq!(db.cursor().unwrap(), 77);
+    assert_eq!(db.account(&a.id).unwrap(), Some(a.clone()));
+    assert_eq!(db.account(&b.id).unwrap(), Some(b.clone()));
+    let summaries = db
+        .account_summaries(&[b.id.as_str(), a.id.as_str()])
+        .unwrap();
+    assert_eq!(summaries, vec![(b.clone(), 7_500), (a.clone(), 40_000)]);
     assert_eq!(db.balance(&a.id).unwrap(), 40_000);
     assert_eq!(db.balance(&b.id).unwrap(), 7_500);
     let mut got = db.ledger(&b.id, 10).unwrap();
