@@ -364,9 +364,14 @@ impl Db {
         })
     }
 
-    /// Makes the ledger's indexes again (after [`Db::begin_bulk_load`]).
+    /// Makes the ledger's indexes again (after [`Db::begin_bulk_load`]), then copies the
+    /// write-ahead log into the database and truncates it (a first sync leaves a log as big
+    /// as its largest transaction otherwise).
     pub fn end_bulk_load(&self) -> CoreResult<()> {
-        self.write(|tx| ledger::ensure_indexes(tx))
+        self.write(|tx| ledger::ensure_indexes(tx))?;
+        let c = self.lock();
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     // ------------------------------------------------------------ records

@@ -310,4 +310,6 @@ fn a_bulk_load_stopped_half_way_gets_its_index_back_on_open() {
     assert!(has_index(&path, "ledger_account"));
     db.end_bulk_load().unwrap();
     assert_eq!(db.balance(&a.id).unwrap(), 1_000);
+    let wal = std::fs::metadata(dir.path().join("fieldpay-device.db-wal")).unwrap();
+    assert_eq!(wal.len(), 0, "the log is copied in and truncated");
 }
