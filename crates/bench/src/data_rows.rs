@@ -138,28 +138,13 @@ fn engine_search(
     Ok(out)
 }
 
-const ACCOUNT_COLS: &str = "id, code, name, owner_name, business_number, phone, address, credit_limit, closed, rep_id, updated_at";
-
-fn read_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<fieldpay_protocol::records::Account> {
-    Ok(fieldpay_protocol::records::Account {
-        id: r.get(0)?,
-        code: r.get(1)?,
-        name: r.get(2)?,
-        owner_name: r.get(3)?,
-        business_number: r.get(4)?,
-        phone: r.get(5)?,
-        address: r.get(6)?,
-        credit_limit: r.get(7)?,
-        closed: r.get(8)?,
-        rep_id: r.get(9)?,
-        updated_at: r.get(10)?,
-    })
-}
+use fieldpay_core::db::ACCOUNT_COLS;
 
 /// The device-database half of the engine path, measured alone three ways for the hits of
-/// the target classes' queries: as the engine reads them now (two statements prepared per
-/// hit), with cached statements, and with one statement for all hits. Shows what the
-/// proposed fix would give (nothing in the engine is changed).
+/// the target classes' queries: the former way (two statements prepared per hit, the balance
+/// summed from the hit's ledger entries), per hit with cached statements and the kept
+/// balance (`account_keys`), and as the engine reads them now (`Db::account_summaries`: one
+/// statement for the hits' rows, one for their balances).
 #[derive(Debug, Clone, Copy, Default)]
 struct HitReads {
     hits: f64,
@@ -177,7 +162,10 @@ fn hit_reads(
         dev_dir.join("fieldpay-device.db"),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )?;
-    let balance_sql = "SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE account_id = ?1";
+    let db = fieldpay_core::db::Db::open(&dev_dir.join("fieldpay-device.db"))?;
+    let summed_sql = "SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE account = (SELECT n FROM account_keys WHERE id = ?1)";
+    let kept_sql =
+        "SELECT b.balance FROM account_keys k JOIN balances b ON b.n = k.n WHERE k.id = ?1";
     let account_sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = ?1");
     let mut sets = Vec::new();
     for (class, qs) in mix {
@@ -200,33 +188,28 @@ fn hit_reads(
         for ids in &sets {
             let t = Instant::now();
             for id in ids {
-                let a = c.query_row(&account_sql, [id], read_account)?;
-                let b: i64 = c.query_row(balance_sql, [id], |r| r.get(0))?;
+                let key = fieldpay_core::db::ledger::pack_id(id);
+                let a = c.query_row(&account_sql, [&key], fieldpay_core::db::account_row)?;
+                let b: i64 = c.query_row(summed_sql, [&key], |r| r.get(0))?;
                 total += a.credit_limit + b;
             }
             let e1 = t.elapsed();
             let t = Instant::now();
             for id in ids {
+                let key = fieldpay_core::db::ledger::pack_id(id);
                 let a = c
                     .prepare_cached(&account_sql)?
-                    .query_row([id], read_account)?;
+                    .query_row([&key], fieldpay_core::db::account_row)?;
                 let b: i64 = c
-                    .prepare_cached(balance_sql)?
-                    .query_row([id], |r| r.get(0))?;
+                    .prepare_cached(kept_sql)?
+                    .query_row([&key], |r| r.get(0))
+                    .unwrap_or(0);
                 total += a.credit_limit + b;
             }
             let e2 = t.elapsed();
             let t = Instant::now();
-            let marks = vec!["?"; ids.len()].join(",");
-            let sql = format!(
-                "SELECT {ACCOUNT_COLS}, (SELECT COALESCE(SUM(l.amount), 0) FROM ledger l WHERE l.account_id = accounts.id) FROM accounts WHERE id IN ({marks})"
-            );
-            let mut st = c.prepare_cached(&sql)?;
-            let rows = st.query_map(rusqlite::params_from_iter(ids.iter()), |r| {
-                Ok((read_account(r)?, r.get::<_, i64>(11)?))
-            })?;
-            for r in rows {
-                let (a, b) = r?;
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            for (a, b) in db.account_summaries(&refs)? {
                 total += a.credit_limit + b;
             }
             let e3 = t.elapsed();
@@ -436,7 +419,9 @@ pub async fn run(ctx: &Ctx, which: Which) -> anyhow::Result<Vec<RowResult>> {
             delta = Some(delta_sync(ctx, &engine, &dev_dir, &data, &srv.base, scale).await?);
         }
         drop(engine);
-        let _ = std::fs::remove_dir_all(&dev_dir);
+        if !ctx.keep_data {
+            let _ = std::fs::remove_dir_all(&dev_dir);
+        }
         srv.stop();
         if !ctx.keep_data {
             let _ = std::fs::remove_dir_all(&data);
@@ -699,11 +684,12 @@ fn search_row(
         "### Where the engine path's time goes\n\n\
          The device-database reads of the engine path alone (the account row and its balance \
          for every hit of the name-infix, initials and phone queries), timed three ways on a \
-         separate read-only connection to the synced device database (3 rounds after one \
-         warm-up): as the engine does it now (`Db::account` and `Db::balance`: two statements \
-         prepared for every hit), with cached prepared statements, and with one statement for \
-         all hits (balance as a correlated subquery). p50 / p99 in ms.\n\n\
-         | accounts | hits per query (mean) | as now | cached statements | one statement |\n|---|---|---|---|---|"
+         separate connection to the synced device database (3 rounds after one warm-up): the \
+         former way (two statements prepared for every hit, the balance summed from the hit's \
+         ledger entries), per hit with cached statements and the balance kept per account \
+         (`balances`), and as the engine reads them now (`Db::account_summaries`: one \
+         statement for the hits' account rows, one for their kept balances). p50 / p99 in ms.\n\n\
+         | accounts | hits per query (mean) | per hit, summed (former) | per hit, cached, kept balance | engine now (two statements) |\n|---|---|---|---|---|"
     );
     for r in results {
         let h = &r.hit_reads;
@@ -827,8 +813,9 @@ fn sync_row(
          data folder, loaded first through the Store: `upsert_accounts`, `upsert_products`, \
          `add_ledger_batch`, plus the demo merchant). Device: a fresh `fieldpay_core::Engine` \
          in the bench process, signed in as rep1; the time is one `Engine::sync_now` (pull \
-         pages of {} changes over HTTP/JSON, each written in one SQLite transaction, then \
-         indexed for search). Rows = accounts + products + ledger entries on the device \
+         pages of {} changes over HTTP/JSON, each written in one SQLite transaction while the \
+         next page is fetched by another task; the pulled accounts and products indexed for \
+         search once at the end). Rows = accounts + products + ledger entries on the device \
          afterwards (checked). Device DB = `fieldpay-device.db` + its WAL (in brackets). CPU = \
          user+system seconds of each process during the sync (the machine has 2 cores). \
          Sizes below 200k keep the full size's shape: 1 product per 20 accounts, 5 ledger \

@@ -42,7 +42,7 @@ pub struct EngineConfig {
 pub struct Engine {
     pub(crate) config: EngineConfig,
     pub(crate) db: Db,
-    pub(crate) client: ServerClient,
+    pub(crate) client: Arc<ServerClient>,
     accounts: RwLock<SearchIndex>,
     products: RwLock<SearchIndex>,
     pub(crate) events: broadcast::Sender<EngineEvent>,
@@ -121,7 +121,7 @@ impl Engine {
         let engine = Engine {
             config,
             db,
-            client,
+            client: Arc::new(client),
             accounts: RwLock::new(SearchIndex::new()),
             products: RwLock::new(SearchIndex::new()),
             events: broadcast::channel(256).0,
@@ -167,17 +167,21 @@ impl Engine {
     }
 
     /// Puts pulled accounts and products into the search indexes (one rebuild at most per
-    /// batch; accounts keep their recent-activity rank).
+    /// call; accounts keep their recent-activity rank). A product that is no longer active
+    /// leaves the product index.
     pub(crate) fn index_pulled(
         &self,
-        accounts: &[&Account],
-        products: &[&fieldpay_protocol::records::Product],
+        accounts: Vec<SearchDoc>,
+        products: Vec<fieldpay_protocol::records::Product>,
     ) {
         if !accounts.is_empty() {
             let mut idx = self.accounts.write().unwrap_or_else(|p| p.into_inner());
             let docs: Vec<SearchDoc> = accounts
-                .iter()
-                .map(|a| account_doc(a, idx.recent(&a.id).unwrap_or(0)))
+                .into_iter()
+                .map(|mut d| {
+                    d.recent = idx.recent(&d.id).unwrap_or(0);
+                    d
+                })
                 .collect();
             idx.extend(docs);
         }
@@ -186,14 +190,19 @@ impl Engine {
             for p in products.iter().filter(|p| !p.active) {
                 idx.remove(&p.id);
             }
-            idx.extend(products.iter().filter(|p| p.active).map(|p| SearchDoc {
-                id: p.id.clone(),
-                name: p.name.clone(),
-                code: p.code.clone(),
-                phone: String::new(),
-                business_number: String::new(),
-                recent: 0,
-            }));
+            idx.extend(
+                products
+                    .into_iter()
+                    .filter(|p| p.active)
+                    .map(|p| SearchDoc {
+                        id: p.id,
+                        name: p.name,
+                        code: p.code,
+                        phone: String::new(),
+                        business_number: String::new(),
+                        recent: 0,
+                    }),
+            );
         }
     }
 
@@ -303,14 +312,13 @@ impl Engine {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .search(query, limit);
-        let mut out = Vec::with_capacity(hits.len());
-        for h in hits {
-            if let Some(account) = self.db.account(&h.id)? {
-                let balance = self.db.balance(&account.id)?;
-                out.push(AccountSummary { account, balance });
-            }
-        }
-        Ok(out)
+        let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+        Ok(self
+            .db
+            .account_summaries(&ids)?
+            .into_iter()
+            .map(|(account, balance)| AccountSummary { account, balance })
+            .collect())
     }
 
     pub fn search_products(

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use fieldpay_protocol::app::{EngineEvent, LocalOrder, SyncState, SyncStatus};
-use fieldpay_protocol::sync::{ChangeData, Mutation, MutationBatch, MutationOutcome};
+use fieldpay_protocol::sync::{ChangeData, Mutation, MutationBatch, MutationOutcome, SyncPage};
 use futures_util::StreamExt;
 use rand::Rng;
 
@@ -19,8 +19,9 @@ pub const PUSH_BATCH: u32 = 500;
 /// A push request stops growing past this many bytes of mutations (signed orders carry their
 /// PNG and PDF; the server takes bodies up to 8 MB).
 pub const PUSH_BYTES: usize = 4 * 1024 * 1024;
-/// Changes per pull page.
-pub const PULL_PAGE: u32 = 2000;
+/// Changes per pull page (the server's maximum). Each page is one transaction on the device:
+/// big pages spread the cost of a commit (the pages of balances and indexes it rewrites).
+pub const PULL_PAGE: u32 = 20_000;
 const IDLE_POLL: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -31,6 +32,24 @@ pub fn backoff(base: Duration, attempt: u32) -> Duration {
         .min(MAX_BACKOFF);
     let jitter = rand::rng().random_range(0.75..1.25);
     exp.mul_f64(jitter)
+}
+
+/// A page being fetched by another task; dropped (on an error) it is abandoned.
+struct Prefetch(tokio::task::JoinHandle<CoreResult<SyncPage>>);
+
+impl Prefetch {
+    async fn get(mut self) -> CoreResult<SyncPage> {
+        let handle = &mut self.0;
+        handle
+            .await
+            .map_err(|e| CoreError::Other(format!("page fetch failed: {e}")))?
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The running loops of an engine; dropping it does not stop them, `stop` does.
@@ -157,18 +176,58 @@ impl Engine {
         }
     }
 
+    /// Pulls pages until up to date. Each page is applied in its own transaction (with the
+    /// cursor); the next page is fetched (and decoded) by another task meanwhile. Pulled
+    /// accounts and products enter the search indexes once at the end, also when a later
+    /// page fails (one index rebuild instead of one per page).
     async fn pull_all(&self) -> CoreResult<()> {
+        let mut accounts = Vec::new();
+        let mut products = Vec::new();
+        let mut bulk = false;
+        let result = self
+            .pull_pages(&mut accounts, &mut products, &mut bulk)
+            .await;
+        let indexed = if bulk {
+            self.db.end_bulk_load()
+        } else {
+            Ok(())
+        };
+        self.index_pulled(accounts, products);
+        result.and(indexed)
+    }
+
+    async fn pull_pages(
+        &self,
+        accounts: &mut Vec<crate::search::SearchDoc>,
+        products: &mut Vec<fieldpay_protocol::records::Product>,
+        bulk: &mut bool,
+    ) -> CoreResult<()> {
+        let mut next: Option<Prefetch> = None;
+        let mut first = true;
         loop {
-            let cursor = self.db.cursor()?;
-            let page = self.client.pull(cursor, PULL_PAGE).await?;
+            let page = match next.take() {
+                Some(p) => p.get().await?,
+                None => self.client.pull(self.db.cursor()?, PULL_PAGE).await?,
+            };
+            if first && page.has_more {
+                // Many pages coming: a first sync loads the ledger without its by-account
+                // index and indexes it at the end.
+                *bulk = self.db.begin_bulk_load()?;
+            }
+            first = false;
+            if page.has_more {
+                let client = self.client.clone();
+                let cursor = page.cursor;
+                next = Some(Prefetch(tokio::spawn(async move {
+                    client.pull(cursor, PULL_PAGE).await
+                })));
+            }
             self.db.apply_page(&page)?;
             let mut records = false;
-            let mut accounts = Vec::new();
-            let mut products = Vec::new();
-            for c in &page.changes {
-                match &c.data {
+            for c in page.changes {
+                match c.data {
                     ChangeData::Account(a) => {
-                        accounts.push(a);
+                        accounts.push(crate::engine::account_doc(&a, 0));
                         records = true;
                     }
                     ChangeData::Product(p) => {
@@ -177,9 +236,7 @@ impl Engine {
                     }
                     ChangeData::Ledger(_) | ChangeData::AccountPrice(_) => records = true,
                     ChangeData::Charge(ch) => {
-                        let _ = self
-                            .events
-                            .send(EngineEvent::ChargeChanged(Box::new(ch.clone())));
+                        let _ = self.events.send(EngineEvent::ChargeChanged(Box::new(ch)));
                     }
                     ChangeData::Order(o) => {
                         let state = self
@@ -190,13 +247,12 @@ impl Engine {
                         let _ = self
                             .events
                             .send(EngineEvent::OrderChanged(Box::new(LocalOrder {
-                                order: o.clone(),
+                                order: o,
                                 sync_state: state,
                             })));
                     }
                 }
             }
-            self.index_pulled(&accounts, &products);
             if records {
                 let _ = self.events.send(EngineEvent::RecordsChanged);
             }

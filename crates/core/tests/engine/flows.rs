@@ -445,3 +445,72 @@ async fn resend_refund_and_daily_closing_go_through_the_server() {
     let err = e.resend_charge_sms(&ch.charge.id).await.unwrap_err();
     assert_eq!(err.to_api().code, ErrorCode::Unavailable);
 }
+
+/// A sync of many pages (fetched ahead while the previous one is written) leaves every
+/// account's kept balance equal to the server's, its ledger complete, and every account
+/// searchable; entries added later (payments and refunds) move the balances by a delta sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn balances_after_a_sync_of_many_pages_match_the_server() {
+    use fieldpay_protocol::records::LedgerKind;
+    use fieldpay_server::store::NewLedger;
+
+    let server = Server::start().await;
+    let store = server.state().store.clone();
+    let m = store.merchant_by_code("demo").unwrap().unwrap();
+    let accounts = store.accounts(&m.id).unwrap();
+    let kinds = [
+        (LedgerKind::Order, 33_000),
+        (LedgerKind::Payment, -21_000),
+        (LedgerKind::Refund, 4_000),
+        (LedgerKind::Adjustment, -1_500),
+    ];
+    let entries = |n: usize, salt: usize| -> Vec<NewLedger> {
+        (0..n)
+            .map(|i| {
+                let (kind, amount) = kinds[(i + salt) % kinds.len()];
+                NewLedger {
+                    account_id: accounts[(i * 7 + salt) % accounts.len()].id.clone(),
+                    kind,
+                    amount: amount + i as i64,
+                    ref_id: None,
+                    memo: format!("entry {i}"),
+                    at: Utc::now() - chrono::Duration::minutes(i as i64),
+                }
+            })
+            .collect()
+    };
+    store.add_ledger_batch(&m.id, &entries(12_000, 0)).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let e = signed_in(dir.path(), &server.base).await;
+    e.sync_now().await.unwrap();
+    let today = Utc::now().date_naive();
+    let check = |e: &fieldpay_core::Engine| {
+        for a in &accounts {
+            let want = store.balance(&m.id, &a.id).unwrap();
+            let detail = e.account_detail(&a.id, today).unwrap();
+            assert_eq!(detail.balance, want, "balance of {}", a.code);
+            let hit = e
+                .search_accounts(&a.code, 50)
+                .unwrap()
+                .into_iter()
+                .find(|h| h.account.id == a.id)
+                .unwrap_or_else(|| panic!("{} is found by its code", a.code));
+            assert_eq!(hit.balance, want, "search balance of {}", a.code);
+        }
+    };
+    check(&e);
+    let total: usize = accounts
+        .iter()
+        .map(|a| e.account_detail(&a.id, today).unwrap().ledger.len().min(50))
+        .sum();
+    assert!(total > 0);
+
+    // Later entries, then a delta sync; a restart keeps the balances.
+    store.add_ledger_batch(&m.id, &entries(300, 3)).unwrap();
+    e.sync_now().await.unwrap();
+    check(&e);
+    drop(e);
+    let e = engine_at(dir.path(), &server.base);
+    check(&e);
+}

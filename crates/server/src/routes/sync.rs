@@ -58,7 +58,10 @@ async fn pull(
     if cursor < 0 {
         return Err(AppError::invalid("cursor", "must not be negative"));
     }
-    let limit = q.limit.unwrap_or(1000).clamp(1, 5000);
+    let limit = q
+        .limit
+        .unwrap_or(1000)
+        .clamp(1, crate::store::sqlite::MAX_PULL_PAGE);
     Ok(Json(
         state
             .db(move |s| s.pull(&caller.merchant_id, cursor, limit))

@@ -26,8 +26,13 @@ use crate::clock::{kst, ts};
 use crate::domain::{CreditPolicy, Merchant, MerchantSettings};
 use crate::ids::new_id;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_changes_cursor.sql")),
+];
 const READERS: usize = 4;
+/// The largest pull page (changes).
+pub const MAX_PULL_PAGE: u32 = 20_000;
 
 pub struct SqliteStore {
     writer: Mutex<Connection>,
@@ -263,32 +268,42 @@ const REP_COLS: &str = "id, merchant_id, login, name, password_hash, active";
 const ACCOUNT_COLS: &str = "id, code, name, owner_name, business_number, phone, address, credit_limit, closed, rep_id, updated_at";
 
 fn account_from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
+    account_from_row_at(r, 0)
+}
+
+/// An account from the columns `ACCOUNT_COLS` starting at column `i`.
+fn account_from_row_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Account> {
     Ok(Account {
-        id: r.get(0)?,
-        code: r.get(1)?,
-        name: r.get(2)?,
-        owner_name: r.get(3)?,
-        business_number: r.get(4)?,
-        phone: r.get(5)?,
-        address: r.get(6)?,
-        credit_limit: r.get(7)?,
-        closed: r.get::<_, i64>(8)? != 0,
-        rep_id: r.get(9)?,
-        updated_at: r.get(10)?,
+        id: r.get(i)?,
+        code: r.get(i + 1)?,
+        name: r.get(i + 2)?,
+        owner_name: r.get(i + 3)?,
+        business_number: r.get(i + 4)?,
+        phone: r.get(i + 5)?,
+        address: r.get(i + 6)?,
+        credit_limit: r.get(i + 7)?,
+        closed: r.get::<_, i64>(i + 8)? != 0,
+        rep_id: r.get(i + 9)?,
+        updated_at: r.get(i + 10)?,
     })
 }
 
 const PRODUCT_COLS: &str = "id, code, name, unit_price, unit, active, updated_at";
 
 fn product_from_row(r: &Row<'_>) -> rusqlite::Result<Product> {
+    product_from_row_at(r, 0)
+}
+
+/// A product from the columns `PRODUCT_COLS` starting at column `i`.
+fn product_from_row_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Product> {
     Ok(Product {
-        id: r.get(0)?,
-        code: r.get(1)?,
-        name: r.get(2)?,
-        unit_price: r.get(3)?,
-        unit: r.get(4)?,
-        active: r.get::<_, i64>(5)? != 0,
-        updated_at: r.get(6)?,
+        id: r.get(i)?,
+        code: r.get(i + 1)?,
+        name: r.get(i + 2)?,
+        unit_price: r.get(i + 3)?,
+        unit: r.get(i + 4)?,
+        active: r.get::<_, i64>(i + 5)? != 0,
+        updated_at: r.get(i + 6)?,
     })
 }
 
@@ -2036,74 +2051,11 @@ impl Store for SqliteStore {
     }
 
     fn pull(&self, merchant_id: &str, cursor: i64, limit: u32) -> StoreResult<SyncPage> {
-        let limit = limit.clamp(1, 5000);
+        let limit = limit.clamp(1, MAX_PULL_PAGE);
         self.read(|c| {
             // One read transaction: the page is a consistent snapshot.
             c.execute_batch("BEGIN")?;
-            let result = (|| {
-                let mut stmt = c.prepare_cached(
-                    "SELECT seq, entity, entity_id FROM changes WHERE merchant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-                )?;
-                let rows = stmt
-                    .query_map(params![merchant_id, cursor, limit + 1], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-                    })?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                let has_more = rows.len() > limit as usize;
-                let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
-                let mut last = cursor;
-                for (seq, entity, id) in rows.into_iter().take(limit as usize) {
-                    last = seq;
-                    let data = match entity.as_str() {
-                        "account" => c
-                            .query_row(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE merchant_id = ?1 AND id = ?2"), params![merchant_id, id], account_from_row)
-                            .optional()?
-                            .map(ChangeData::Account),
-                        "product" => c
-                            .query_row(&format!("SELECT {PRODUCT_COLS} FROM products WHERE merchant_id = ?1 AND id = ?2"), params![merchant_id, id], product_from_row)
-                            .optional()?
-                            .map(ChangeData::Product),
-                        "account_price" => {
-                            let (acc, prd) = id.split_once(':').ok_or_else(|| corrupt("account_price id"))?;
-                            c.query_row(
-                                "SELECT unit_price FROM account_prices WHERE merchant_id = ?1 AND account_id = ?2 AND product_id = ?3",
-                                params![merchant_id, acc, prd],
-                                |r| r.get(0),
-                            )
-                            .optional()?
-                            .map(|unit_price| ChangeData::AccountPrice(AccountPrice { account_id: acc.into(), product_id: prd.into(), unit_price }))
-                        }
-                        "ledger" => c
-                            .query_row(
-                                "SELECT id, account_id, kind, amount, ref_id, memo, at FROM ledger WHERE merchant_id = ?1 AND id = ?2",
-                                params![merchant_id, id],
-                                |r| {
-                                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, Option<String>>(4)?, r.get::<_, String>(5)?, r.get::<_, String>(6)?))
-                                },
-                            )
-                            .optional()?
-                            .map(|(id, account_id, kind, amount, ref_id, memo, at)| {
-                                Ok::<_, StoreError>(ChangeData::Ledger(LedgerEntry {
-                                    id,
-                                    account_id,
-                                    kind: LedgerKind::parse(&kind).ok_or_else(|| corrupt("ledger kind"))?,
-                                    amount,
-                                    ref_id,
-                                    memo,
-                                    at,
-                                }))
-                            })
-                            .transpose()?,
-                        "order" => load_order(c, merchant_id, &id)?.map(ChangeData::Order),
-                        "charge" => load_charge(c, "merchant_id = ?1 AND id = ?2", &[&merchant_id, &id])?.map(|r| ChangeData::Charge(r.charge)),
-                        other => return Err(corrupt(&format!("change entity {other}"))),
-                    };
-                    if let Some(data) = data {
-                        changes.push(Change { seq, data });
-                    }
-                }
-                Ok(SyncPage { changes, cursor: last, has_more })
-            })();
+            let result = pull_page(c, merchant_id, cursor, limit);
             c.execute_batch("COMMIT")?;
             result
         })
@@ -2251,6 +2203,128 @@ impl Store for SqliteStore {
 }
 
 const WEBHOOK_COLS: &str = "id, merchant_id, event_type, payload, url, status, attempts, next_attempt_at, last_status, last_error, created_at";
+
+/// One pull page: the change rows after `cursor`, then the records of the page's accounts,
+/// products and ledger entries each read with one join over the page's `seq` range (the bulk
+/// of a first sync), and the few other entities one by one. Records deleted since their change
+/// was logged are left out.
+fn pull_page(c: &Connection, merchant_id: &str, cursor: i64, limit: u32) -> StoreResult<SyncPage> {
+    let mut stmt = c.prepare_cached(
+        "SELECT seq, entity, entity_id FROM changes WHERE merchant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let mut rows = stmt
+        .query_map(params![merchant_id, cursor, limit + 1], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let has_more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let Some(last) = rows.last().map(|r| r.0) else {
+        return Ok(SyncPage {
+            changes: Vec::new(),
+            cursor,
+            has_more,
+        });
+    };
+    let range = params![merchant_id, cursor, last];
+    let mut changes: Vec<Change> = Vec::with_capacity(rows.len());
+    let count = |entity: &str| rows.iter().filter(|(_, e, _)| e == entity).count();
+    if count("account") > 0 {
+        let mut st = c.prepare_cached(&format!(
+            "SELECT c.seq, {} FROM changes c JOIN accounts a ON a.id = c.entity_id AND a.merchant_id = c.merchant_id
+             WHERE c.merchant_id = ?1 AND c.seq > ?2 AND c.seq <= ?3 AND c.entity = 'account'",
+            prefixed("a", ACCOUNT_COLS)
+        ))?;
+        let found = st.query_map(range, |r| {
+            Ok(Change {
+                seq: r.get(0)?,
+                data: ChangeData::Account(account_from_row_at(r, 1)?),
+            })
+        })?;
+        for ch in found {
+            changes.push(ch?);
+        }
+    }
+    if count("product") > 0 {
+        let mut st = c.prepare_cached(&format!(
+            "SELECT c.seq, {} FROM changes c JOIN products p ON p.id = c.entity_id AND p.merchant_id = c.merchant_id
+             WHERE c.merchant_id = ?1 AND c.seq > ?2 AND c.seq <= ?3 AND c.entity = 'product'",
+            prefixed("p", PRODUCT_COLS)
+        ))?;
+        let found = st.query_map(range, |r| {
+            Ok(Change {
+                seq: r.get(0)?,
+                data: ChangeData::Product(product_from_row_at(r, 1)?),
+            })
+        })?;
+        for ch in found {
+            changes.push(ch?);
+        }
+    }
+    if count("ledger") > 0 {
+        let mut st = c.prepare_cached(
+            "SELECT c.seq, l.id, l.account_id, l.kind, l.amount, l.ref_id, l.memo, l.at
+             FROM changes c JOIN ledger l ON l.id = c.entity_id AND l.merchant_id = c.merchant_id
+             WHERE c.merchant_id = ?1 AND c.seq > ?2 AND c.seq <= ?3 AND c.entity = 'ledger'",
+        )?;
+        let mut found = st.query(range)?;
+        while let Some(r) = found.next()? {
+            let kind: String = r.get(3)?;
+            changes.push(Change {
+                seq: r.get(0)?,
+                data: ChangeData::Ledger(LedgerEntry {
+                    id: r.get(1)?,
+                    account_id: r.get(2)?,
+                    kind: LedgerKind::parse(&kind).ok_or_else(|| corrupt("ledger kind"))?,
+                    amount: r.get(4)?,
+                    ref_id: r.get(5)?,
+                    memo: r.get(6)?,
+                    at: r.get(7)?,
+                }),
+            });
+        }
+    }
+    for (seq, entity, id) in rows {
+        let data = match entity.as_str() {
+            "account" | "product" | "ledger" => continue,
+            "account_price" => {
+                let (acc, prd) = id
+                    .split_once(':')
+                    .ok_or_else(|| corrupt("account_price id"))?;
+                c.prepare_cached(
+                    "SELECT unit_price FROM account_prices WHERE merchant_id = ?1 AND account_id = ?2 AND product_id = ?3",
+                )?
+                .query_row(params![merchant_id, acc, prd], |r| r.get(0))
+                .optional()?
+                .map(|unit_price| ChangeData::AccountPrice(AccountPrice { account_id: acc.into(), product_id: prd.into(), unit_price }))
+            }
+            "order" => load_order(c, merchant_id, &id)?.map(ChangeData::Order),
+            "charge" => load_charge(c, "merchant_id = ?1 AND id = ?2", &[&merchant_id, &id])?
+                .map(|r| ChangeData::Charge(r.charge)),
+            other => return Err(corrupt(&format!("change entity {other}"))),
+        };
+        if let Some(data) = data {
+            changes.push(Change { seq, data });
+        }
+    }
+    changes.sort_unstable_by_key(|ch| ch.seq);
+    Ok(SyncPage {
+        changes,
+        cursor: last,
+        has_more,
+    })
+}
+
+fn prefixed(alias: &str, cols: &str) -> String {
+    cols.split(", ")
+        .map(|col| format!("{alias}.{col}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 fn webhook_from_row(r: &Row<'_>) -> rusqlite::Result<WebhookRecord> {
     Ok(WebhookRecord {

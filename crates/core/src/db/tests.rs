@@ -1,0 +1,315 @@
+//! The compact ledger and the kept balances: pages, entries sent again, a page that fails
+//! half-way, the upgrade of a version-1 database.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use fieldpay_protocol::records::{Account, LedgerEntry, LedgerKind};
+use fieldpay_protocol::sync::{Change, ChangeData, SyncPage};
+use rusqlite::Connection;
+
+use super::Db;
+
+fn account(n: u32) -> Account {
+    Account {
+        id: format!(
+            "acc_{:032x}",
+            0x0192_0000_0000_0000_0000_0000_0000_0000u128 + n as u128
+        ),
+        code: format!("A{n:04}"),
+        name: format!("약국 {n}"),
+        owner_name: "김민수".into(),
+        business_number: "8230765569".into(),
+        phone: "0212340000".into(),
+        address: "서울 강남구 테헤란로 10".into(),
+        credit_limit: 3_000_000,
+        closed: false,
+        rep_id: match n % 3 {
+            0 => None,
+            1 => Some("rep_01a21c4c33ad779fa1885040694a681b".into()),
+            _ => Some("rep-7".into()),
+        },
+        updated_at: if n.is_multiple_of(2) {
+            "2026-11-27T09:18:05.741Z".into()
+        } else {
+            "2026-11-27T18:18:05+09:00".into()
+        },
+    }
+}
+
+fn entry(i: u32, account: &Account, kind: LedgerKind, amount: i64) -> LedgerEntry {
+    LedgerEntry {
+        id: format!(
+            "le_{:032x}",
+            0x0193_0000_0000_0000_0000_0000_0000_0000u128 + i as u128
+        ),
+        account_id: account.id.clone(),
+        kind,
+        amount,
+        ref_id: (kind == LedgerKind::Order).then(|| format!("ord_{i}")),
+        memo: format!("메모 {i}"),
+        at: format!("2026-0{}-1{}T10:00:00.{:03}Z", 1 + i % 9, i % 10, i % 1000),
+    }
+}
+
+fn page(seq0: i64, data: Vec<ChangeData>, has_more: bool) -> SyncPage {
+    let changes: Vec<Change> = data
+        .into_iter()
+        .enumerate()
+        .map(|(i, data)| Change {
+            seq: seq0 + i as i64,
+            data,
+        })
+        .collect();
+    SyncPage {
+        cursor: changes.last().map(|c| c.seq).unwrap_or(seq0),
+        changes,
+        has_more,
+    }
+}
+
+fn sum(entries: &[LedgerEntry], account: &Account) -> i64 {
+    entries
+        .iter()
+        .filter(|e| e.account_id == account.id)
+        .map(|e| e.amount)
+        .sum()
+}
+
+#[test]
+fn balances_follow_pages_entries_sent_again_and_refunds() {
+    let db = Db::open_in_memory().unwrap();
+    let (a, b, c) = (account(1), account(2), account(3));
+    let mut all = vec![
+        entry(1, &a, LedgerKind::Order, 120_000),
+        entry(2, &b, LedgerKind::Adjustment, 50_000),
+        entry(3, &a, LedgerKind::Payment, -20_000),
+    ];
+    // The ledger of `a` arrives before `a` itself (its change moved later in the log).
+    let mut p1: Vec<ChangeData> = all.iter().cloned().map(ChangeData::Ledger).collect();
+    p1.push(ChangeData::Account(b.clone()));
+    db.apply_page(&page(1, p1, true)).unwrap();
+    assert_eq!(db.balance(&a.id).unwrap(), 100_000);
+    assert_eq!(db.balance(&b.id).unwrap(), 50_000);
+    assert_eq!(db.balance(&c.id).unwrap(), 0);
+
+    let more = vec![
+        entry(4, &a, LedgerKind::Refund, 20_000),
+        entry(5, &c, LedgerKind::Payment, -7_000),
+        entry(6, &b, LedgerKind::Payment, -50_000),
+    ];
+    all.extend(more.clone());
+    let mut p2: Vec<ChangeData> = vec![ChangeData::Account(a.clone())];
+    p2.extend(more.into_iter().map(ChangeData::Ledger));
+    p2.push(ChangeData::Account(c.clone()));
+    // An entry sent again (same page twice, and one of page 1 again) counts once.
+    p2.push(ChangeData::Ledger(all[0].clone()));
+    let p2 = page(10, p2, false);
+    db.apply_page(&p2).unwrap();
+    db.apply_page(&p2).unwrap();
+    for acc in [&a, &b, &c] {
+        assert_eq!(db.balance(&acc.id).unwrap(), sum(&all, acc), "{}", acc.code);
+    }
+    assert_eq!(db.balance(&a.id).unwrap(), 120_000);
+    assert_eq!(db.cursor().unwrap(), p2.cursor);
+
+    // A changed copy of an entry replaces it: the balance moves by the difference.
+    let mut fixed = all[1].clone();
+    fixed.amount = 45_000;
+    fixed.memo = "정정".into();
+    db.apply_page(&page(20, vec![ChangeData::Ledger(fixed.clone())], false))
+        .unwrap();
+    all[1] = fixed;
+    assert_eq!(db.balance(&b.id).unwrap(), sum(&all, &b));
+    // ... also when it moved to another account.
+    let mut moved = all[5].clone();
+    moved.account_id = c.id.clone();
+    db.apply_page(&page(21, vec![ChangeData::Ledger(moved.clone())], false))
+        .unwrap();
+    all[5] = moved;
+    for acc in [&a, &b, &c] {
+        assert_eq!(db.balance(&acc.id).unwrap(), sum(&all, acc), "{}", acc.code);
+    }
+
+    // Entries come back exactly, newest first.
+    let mut want: Vec<LedgerEntry> = all
+        .iter()
+        .filter(|e| e.account_id == a.id)
+        .cloned()
+        .collect();
+    want.sort_by(|x, y| y.at.cmp(&x.at).then(y.id.cmp(&x.id)));
+    assert_eq!(db.ledger(&a.id, 100).unwrap(), want);
+    assert_eq!(db.ledger(&a.id, 2).unwrap(), want[..2].to_vec());
+    assert!(db.ledger("acc_unknown", 10).unwrap().is_empty());
+
+    // Accounts come back exactly.
+    for acc in [&a, &b, &c] {
+        assert_eq!(db.account(&acc.id).unwrap().as_ref(), Some(acc));
+    }
+    assert_eq!(db.accounts().unwrap().len(), 3);
+
+    // Summaries: in the order asked, unknown ids left out, balances included.
+    let got = db
+        .account_summaries(&[c.id.as_str(), "nope", a.id.as_str(), b.id.as_str()])
+        .unwrap();
+    let got: Vec<(String, i64)> = got.into_iter().map(|(x, bal)| (x.id, bal)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (c.id.clone(), sum(&all, &c)),
+            (a.id.clone(), sum(&all, &a)),
+            (b.id.clone(), sum(&all, &b)),
+        ]
+    );
+}
+
+#[test]
+fn summaries_of_more_than_one_statement_chunk() {
+    let db = Db::open_in_memory().unwrap();
+    let accounts: Vec<Account> = (0..120).map(account).collect();
+    let mut data: Vec<ChangeData> = accounts.iter().cloned().map(ChangeData::Account).collect();
+    data.extend(
+        accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| ChangeData::Ledger(entry(i as u32, a, LedgerKind::Order, i as i64 * 10))),
+    );
+    db.apply_page(&page(1, data, false)).unwrap();
+    let ids: Vec<&str> = accounts.iter().rev().map(|a| a.id.as_str()).collect();
+    let got = db.account_summaries(&ids).unwrap();
+    assert_eq!(got.len(), 120);
+    for ((a, bal), want) in got.iter().zip(accounts.iter().rev()) {
+        assert_eq!(a.id, want.id);
+        assert_eq!(*bal, want.code[1..].parse::<i64>().unwrap() * 10);
+    }
+}
+
+#[test]
+fn a_page_that_fails_half_way_leaves_balances_and_cursor_as_they_were() {
+    let db = Db::open_in_memory().unwrap();
+    let a = account(1);
+    let first = entry(1, &a, LedgerKind::Order, 10_000);
+    db.apply_page(&page(1, vec![ChangeData::Ledger(first)], true))
+        .unwrap();
+    let data: Vec<ChangeData> = (2..40)
+        .map(|i| ChangeData::Ledger(entry(i, &a, LedgerKind::Order, 1_000)))
+        .collect();
+    let p = page(2, data, false);
+    let crashed = catch_unwind(AssertUnwindSafe(|| {
+        db.apply_page_with(&p, &mut |i| {
+            if i == 20 {
+                panic!("crash in the middle of the page");
+            }
+        })
+    }));
+    assert!(crashed.is_err());
+    assert_eq!(db.balance(&a.id).unwrap(), 10_000);
+    assert_eq!(db.ledger(&a.id, 100).unwrap().len(), 1);
+    assert_eq!(db.cursor().unwrap(), 1);
+    // The page again, whole: every entry once.
+    db.apply_page(&p).unwrap();
+    assert_eq!(db.balance(&a.id).unwrap(), 10_000 + 38 * 1_000);
+    assert_eq!(db.cursor().unwrap(), p.cursor);
+}
+
+#[test]
+fn a_version_1_database_is_upgraded_with_its_ledger_and_balances() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fieldpay-device.db");
+    let (a, b) = (account(1), account(2));
+    let mut old = vec![
+        entry(1, &a, LedgerKind::Order, 70_000),
+        entry(2, &a, LedgerKind::Payment, -30_000),
+        entry(3, &b, LedgerKind::Adjustment, 5_000),
+    ];
+    // Ids and times of other shapes survive too.
+    old.push(LedgerEntry {
+        id: "0192b3c4-5d6e-7f80-9a0b-1c2d3e4f5a6b".into(),
+        at: "2026-03-01T19:00:00+09:00".into(),
+        ..entry(4, &b, LedgerKind::Refund, 2_500)
+    });
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(include_str!("0001_init.sql")).unwrap();
+        c.execute_batch("PRAGMA user_version = 1").unwrap();
+        for e in &old {
+            c.execute(
+                "INSERT INTO ledger (id, account_id, kind, amount, ref_id, memo, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                rusqlite::params![e.id, e.account_id, e.kind.as_str(), e.amount, e.ref_id, e.memo, e.at],
+            )
+            .unwrap();
+        }
+        for acc in [&a, &b] {
+            c.execute(
+                "INSERT INTO accounts (id, code, name, owner_name, business_number, phone, address, credit_limit, closed, rep_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                rusqlite::params![acc.id, acc.code, acc.name, acc.owner_name, acc.business_number, acc.phone, acc.address, acc.credit_limit, acc.closed, acc.rep_id, acc.updated_at],
+            )
+            .unwrap();
+        }
+        c.execute(
+            "INSERT INTO sync_state (key, value) VALUES ('cursor', '77')",
+            [],
+        )
+        .unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    assert_eq!(db.cursor().unwrap(), 77);
+    assert_eq!(db.account(&a.id).unwrap(), Some(a.clone()));
+    assert_eq!(db.account(&b.id).unwrap(), Some(b.clone()));
+    let summaries = db
+        .account_summaries(&[b.id.as_str(), a.id.as_str()])
+        .unwrap();
+    assert_eq!(summaries, vec![(b.clone(), 7_500), (a.clone(), 40_000)]);
+    assert_eq!(db.balance(&a.id).unwrap(), 40_000);
+    assert_eq!(db.balance(&b.id).unwrap(), 7_500);
+    let mut got = db.ledger(&b.id, 10).unwrap();
+    got.extend(db.ledger(&a.id, 10).unwrap());
+    for e in &old {
+        assert!(got.contains(e), "{e:?} kept exactly");
+    }
+    assert_eq!(got.len(), old.len());
+    drop(db);
+    // Opening again runs nothing twice.
+    let db = Db::open(&path).unwrap();
+    assert_eq!(db.balance(&a.id).unwrap(), 40_000);
+}
+
+fn has_index(db_path: &std::path::Path, name: &str) -> bool {
+    let c = Connection::open(db_path).unwrap();
+    c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)",
+        [name],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_bulk_load_stopped_half_way_gets_its_index_back_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fieldpay-device.db");
+    let a = account(1);
+    let db = Db::open(&path).unwrap();
+    assert!(has_index(&path, "ledger_account"));
+    assert!(db.begin_bulk_load().unwrap(), "empty ledger: bulk load");
+    assert!(!has_index(&path, "ledger_account"));
+    let data = (0..10)
+        .map(|i| ChangeData::Ledger(entry(i, &a, LedgerKind::Order, 100)))
+        .collect();
+    db.apply_page(&page(1, data, true)).unwrap();
+    assert_eq!(db.balance(&a.id).unwrap(), 1_000);
+    assert_eq!(
+        db.ledger(&a.id, 3).unwrap().len(),
+        3,
+        "readable without the index"
+    );
+    // The process dies here; the next open makes the index.
+    drop(db);
+    let db = Db::open(&path).unwrap();
+    assert!(has_index(&path, "ledger_account"));
+    assert!(!db.begin_bulk_load().unwrap(), "entries already there");
+    assert!(has_index(&path, "ledger_account"));
+    db.end_bulk_load().unwrap();
+    assert_eq!(db.balance(&a.id).unwrap(), 1_000);
+    let wal = std::fs::metadata(dir.path().join("fieldpay-device.db-wal")).unwrap();
+    assert_eq!(wal.len(), 0, "the log is copied in and truncated");
+}
