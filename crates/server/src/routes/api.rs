@@ -97,7 +97,7 @@ async fn login(
     let bad = || {
         AppError::new(
             ErrorCode::Unauthorized,
-            "merchant, rep id or password is wrong",
+            "가맹점 코드, 아이디 또는 비밀번호가 맞지 않습니다 (merchant, rep id or password is wrong)",
         )
     };
     let code = req.merchant.trim().to_string();
@@ -141,7 +141,7 @@ async fn refresh(
         .ok_or_else(|| {
             AppError::new(
                 ErrorCode::Unauthorized,
-                "refresh token is unknown, used or expired; sign in again",
+                "로그인이 만료되었습니다. 다시 로그인하세요 (refresh token is unknown, used or expired; sign in again)",
             )
         })?;
     let new_refresh = format!("rt_{}", crate::ids::random_token(48));
@@ -153,7 +153,7 @@ async fn refresh(
     if !rotated {
         return Err(AppError::new(
             ErrorCode::Unauthorized,
-            "refresh token was already used; sign in again",
+            "로그인이 만료되었습니다. 다시 로그인하세요 (refresh token was already used; sign in again)",
         ));
     }
     Ok(Json(
