@@ -156,7 +156,68 @@ pub fn is_empty(c: &Connection) -> CoreResult<bool> {
 pub struct LedgerWriter {
     keys: HashMap<String, i64>,
     delta: HashMap<i64, i64>,
+    memos: MemoDict,
+    /// Memos written as text, never coded (the version-2 table of migration 2).
+    literal_memos: bool,
 }
+
+/// How many memos the dictionary holds at most (see `0003_memo_dictionary.sql`); the memos
+/// of later new kinds stay in their entries as text.
+pub const MEMO_DICT_MAX: i64 = 4096;
+
+/// The memo dictionary as one transaction uses it: the memos looked up so far and their
+/// numbers (`None`: kept as text).
+#[derive(Default)]
+struct MemoDict {
+    known: HashMap<String, Option<i64>>,
+    size: Option<i64>,
+}
+
+impl MemoDict {
+    /// What the ledger's `memo` column keeps for `memo`: the memo's number in `memos` (added
+    /// there when new and the dictionary is not full), or the memo itself.
+    fn code(&mut self, c: &Connection, memo: &str) -> CoreResult<Value> {
+        let n = match self.known.get(memo) {
+            Some(n) => *n,
+            None => {
+                let found: Option<i64> = c
+                    .prepare_cached("SELECT n FROM memos WHERE text = ?1")?
+                    .query_row([memo], |r| r.get(0))
+                    .optional()?;
+                let n = match found {
+                    Some(n) => Some(n),
+                    None => {
+                        let size = match self.size {
+                            Some(size) => size,
+                            None => c
+                                .prepare_cached("SELECT count(*) FROM memos")?
+                                .query_row([], |r| r.get(0))?,
+                        };
+                        if size < MEMO_DICT_MAX {
+                            c.prepare_cached("INSERT INTO memos (text) VALUES (?1)")?
+                                .execute([memo])?;
+                            self.size = Some(size + 1);
+                            Some(c.last_insert_rowid())
+                        } else {
+                            self.size = Some(size);
+                            None
+                        }
+                    }
+                };
+                self.known.insert(memo.to_string(), n);
+                n
+            }
+        };
+        Ok(match n {
+            Some(n) => Value::Integer(n),
+            None => Value::Text(memo.to_string()),
+        })
+    }
+}
+
+/// The memo of a ledger row, as an expression of a `SELECT ... FROM ledger`.
+const MEMO_SQL: &str = "CASE WHEN typeof(memo) = 'integer'
+    THEN (SELECT m.text FROM memos m WHERE m.n = ledger.memo) ELSE memo END";
 
 fn find_key(c: &Connection, account_id: &str) -> CoreResult<Option<i64>> {
     Ok(
@@ -196,6 +257,11 @@ impl LedgerWriter {
         let account = self.key(c, &l.account_id)?;
         let (at, at_text) = pack_time(&l.at);
         let uid = pack_id(&l.id);
+        let memo = if self.literal_memos {
+            Value::Text(l.memo.clone())
+        } else {
+            self.memos.code(c, &l.memo)?
+        };
         let args = params![
             account,
             at,
@@ -203,7 +269,7 @@ impl LedgerWriter {
             kind_code(l.kind),
             l.amount,
             l.ref_id,
-            l.memo,
+            memo,
             at_text
         ];
         let inserted = c
@@ -257,10 +323,10 @@ pub fn entries(c: &Connection, account_id: &str, limit: u32) -> CoreResult<Vec<L
     let Some(account) = find_key(c, account_id)? else {
         return Ok(Vec::new());
     };
-    let mut st = c.prepare_cached(
-        "SELECT at, uid, kind, amount, ref_id, memo, at_text FROM ledger
-         WHERE account = ?1 ORDER BY at DESC, uid DESC LIMIT ?2",
-    )?;
+    let mut st = c.prepare_cached(&format!(
+        "SELECT at, uid, kind, amount, ref_id, {MEMO_SQL}, at_text FROM ledger
+         WHERE account = ?1 ORDER BY at DESC, uid DESC LIMIT ?2"
+    ))?;
     let mut rows = st.query(params![account, limit])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -336,7 +402,11 @@ pub fn migrate_v2(c: &Connection) -> CoreResult<()> {
     for a in &accounts {
         super::put_account(c, a)?;
     }
-    let mut w = LedgerWriter::default();
+    // The table of version 2 keeps memos as text (migration 3 codes them).
+    let mut w = LedgerWriter {
+        literal_memos: true,
+        ..LedgerWriter::default()
+    };
     for e in &old {
         w.put(c, e)?;
     }

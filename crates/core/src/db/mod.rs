@@ -30,6 +30,7 @@ const MIGRATIONS: &[Migration] = &[
         include_str!("0002_compact_ledger.sql"),
         Some(ledger::migrate_v2),
     ),
+    (3, include_str!("0003_memo_dictionary.sql"), None),
 ];
 
 pub fn ts(t: DateTime<Utc>) -> String {
