@@ -104,11 +104,15 @@ fn kind_of(code: i64) -> CoreResult<LedgerKind> {
 /// The entry's time as milliseconds, and the text as sent when formatting the milliseconds
 /// back (`ts`) would not give it exactly. An unreadable time sorts first (0).
 fn pack_time(at: &str) -> (i64, Option<&str>) {
+    if let Some(ms) = canonical_ms(at) {
+        return (ms, None);
+    }
     match DateTime::parse_from_rfc3339(at) {
         Ok(t) => {
-            let t = t.with_timezone(&Utc);
-            let ms = t.timestamp_millis();
-            if super::ts(t) == at {
+            let ms = t.with_timezone(&Utc).timestamp_millis();
+            // Compared with what the milliseconds give back (a leap second, `:60`, does not
+            // survive them).
+            if unpack_time(ms, None) == at {
                 (ms, None)
             } else {
                 (ms, Some(at))
@@ -116,6 +120,36 @@ fn pack_time(at: &str) -> (i64, Option<&str>) {
         }
         Err(_) => (0, Some(at)),
     }
+}
+
+/// The milliseconds of a time in the canonical form `YYYY-MM-DDTHH:MM:SS.mmmZ` (what `ts`
+/// writes), read without parsing in general nor formatting back; None for any other text
+/// (then [`pack_time`] takes the general way).
+fn canonical_ms(at: &str) -> Option<i64> {
+    let b = at.as_bytes();
+    if b.len() != 24
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+        || b[23] != b'Z'
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
+    let (h, m, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if h > 23 || m > 59 || sec > 59 {
+        return None;
+    }
+    let t = date.and_hms_milli_opt(h, m, sec, num(20, 23)?)?;
+    Some(t.and_utc().timestamp_millis())
 }
 
 fn unpack_time(ms: i64, text: Option<String>) -> String {
@@ -452,6 +486,36 @@ mod tests {
             assert_eq!(unpack_time(ms, text.map(str::to_string)), at);
         }
         assert_eq!(pack_time("2026-11-27T09:18:05.746Z").1, None);
+        // The canonical fast path agrees with the general parse, and leaves odd texts to it.
+        for at in [
+            "2026-11-27T09:18:05.746Z",
+            "1970-01-01T00:00:00.000Z",
+            "1969-12-31T23:59:59.999Z",
+            "0001-01-01T00:00:00.000Z",
+            "9999-12-31T23:59:59.999Z",
+            "2024-02-29T12:00:00.001Z",
+        ] {
+            let general = DateTime::parse_from_rfc3339(at).unwrap().timestamp_millis();
+            assert_eq!(canonical_ms(at), Some(general), "{at}");
+            assert_eq!(unpack_time(general, None), at);
+        }
+        for at in [
+            "2023-02-29T12:00:00.000Z",
+            "2026-13-01T00:00:00.000Z",
+            "2026-11-27T24:00:00.000Z",
+            "2026-11-27T23:60:00.000Z",
+            "2026-11-27T23:59:60.000Z",
+            "2026-11-27t09:18:05.746Z",
+            "2026-11-27T09:18:05.746z",
+            "2026-11-27T09:18:05.7460",
+            "+026-11-27T09:18:05.746Z",
+            "2026-11-27T09:18:05,746Z",
+            "2026-11-27T09:18:05.74Z",
+        ] {
+            assert_eq!(canonical_ms(at), None, "{at}");
+            let (ms, text) = pack_time(at);
+            assert_eq!(unpack_time(ms, text.map(str::to_string)), at);
+        }
         assert_eq!(
             pack_time("2026-11-27T18:18:05.746+09:00").0,
             pack_time("2026-11-27T09:18:05.746Z").0
