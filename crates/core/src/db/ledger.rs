@@ -104,11 +104,15 @@ fn kind_of(code: i64) -> CoreResult<LedgerKind> {
 /// The entry's time as milliseconds, and the text as sent when formatting the milliseconds
 /// back (`ts`) would not give it exactly. An unreadable time sorts first (0).
 fn pack_time(at: &str) -> (i64, Option<&str>) {
+    if let Some(ms) = canonical_ms(at) {
+        return (ms, None);
+    }
     match DateTime::parse_from_rfc3339(at) {
         Ok(t) => {
-            let t = t.with_timezone(&Utc);
-            let ms = t.timestamp_millis();
-            if super::ts(t) == at {
+            let ms = t.with_timezone(&Utc).timestamp_millis();
+            // Compared with what the milliseconds give back (a leap second, `:60`, does not
+            // survive them).
+            if unpack_time(ms, None) == at {
                 (ms, None)
             } else {
                 (ms, Some(at))
@@ -116,6 +120,36 @@ fn pack_time(at: &str) -> (i64, Option<&str>) {
         }
         Err(_) => (0, Some(at)),
     }
+}
+
+/// The milliseconds of a time in the canonical form `YYYY-MM-DDTHH:MM:SS.mmmZ` (what `ts`
+/// writes), read without parsing in general nor formatting back; None for any other text
+/// (then [`pack_time`] takes the general way).
+fn canonical_ms(at: &str) -> Option<i64> {
+    let b = at.as_bytes();
+    if b.len() != 24
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+        || b[23] != b'Z'
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
+    let (h, m, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if h > 23 || m > 59 || sec > 59 {
+        return None;
+    }
+    let t = date.and_hms_milli_opt(h, m, sec, num(20, 23)?)?;
+    Some(t.and_utc().timestamp_millis())
 }
 
 fn unpack_time(ms: i64, text: Option<String>) -> String {
@@ -156,7 +190,68 @@ pub fn is_empty(c: &Connection) -> CoreResult<bool> {
 pub struct LedgerWriter {
     keys: HashMap<String, i64>,
     delta: HashMap<i64, i64>,
+    memos: MemoDict,
+    /// Memos written as text, never coded (the version-2 table of migration 2).
+    literal_memos: bool,
 }
+
+/// How many memos the dictionary holds at most (see `0003_memo_dictionary.sql`); the memos
+/// of later new kinds stay in their entries as text.
+pub const MEMO_DICT_MAX: i64 = 4096;
+
+/// The memo dictionary as one transaction uses it: the memos looked up so far and their
+/// numbers (`None`: kept as text).
+#[derive(Default)]
+struct MemoDict {
+    known: HashMap<String, Option<i64>>,
+    size: Option<i64>,
+}
+
+impl MemoDict {
+    /// What the ledger's `memo` column keeps for `memo`: the memo's number in `memos` (added
+    /// there when new and the dictionary is not full), or the memo itself.
+    fn code(&mut self, c: &Connection, memo: &str) -> CoreResult<Value> {
+        let n = match self.known.get(memo) {
+            Some(n) => *n,
+            None => {
+                let found: Option<i64> = c
+                    .prepare_cached("SELECT n FROM memos WHERE text = ?1")?
+                    .query_row([memo], |r| r.get(0))
+                    .optional()?;
+                let n = match found {
+                    Some(n) => Some(n),
+                    None => {
+                        let size = match self.size {
+                            Some(size) => size,
+                            None => c
+                                .prepare_cached("SELECT count(*) FROM memos")?
+                                .query_row([], |r| r.get(0))?,
+                        };
+                        if size < MEMO_DICT_MAX {
+                            c.prepare_cached("INSERT INTO memos (text) VALUES (?1)")?
+                                .execute([memo])?;
+                            self.size = Some(size + 1);
+                            Some(c.last_insert_rowid())
+                        } else {
+                            self.size = Some(size);
+                            None
+                        }
+                    }
+                };
+                self.known.insert(memo.to_string(), n);
+                n
+            }
+        };
+        Ok(match n {
+            Some(n) => Value::Integer(n),
+            None => Value::Text(memo.to_string()),
+        })
+    }
+}
+
+/// The memo of a ledger row, as an expression of a `SELECT ... FROM ledger`.
+const MEMO_SQL: &str = "CASE WHEN typeof(memo) = 'integer'
+    THEN (SELECT m.text FROM memos m WHERE m.n = ledger.memo) ELSE memo END";
 
 fn find_key(c: &Connection, account_id: &str) -> CoreResult<Option<i64>> {
     Ok(
@@ -196,6 +291,11 @@ impl LedgerWriter {
         let account = self.key(c, &l.account_id)?;
         let (at, at_text) = pack_time(&l.at);
         let uid = pack_id(&l.id);
+        let memo = if self.literal_memos {
+            Value::Text(l.memo.clone())
+        } else {
+            self.memos.code(c, &l.memo)?
+        };
         let args = params![
             account,
             at,
@@ -203,7 +303,7 @@ impl LedgerWriter {
             kind_code(l.kind),
             l.amount,
             l.ref_id,
-            l.memo,
+            memo,
             at_text
         ];
         let inserted = c
@@ -257,10 +357,10 @@ pub fn entries(c: &Connection, account_id: &str, limit: u32) -> CoreResult<Vec<L
     let Some(account) = find_key(c, account_id)? else {
         return Ok(Vec::new());
     };
-    let mut st = c.prepare_cached(
-        "SELECT at, uid, kind, amount, ref_id, memo, at_text FROM ledger
-         WHERE account = ?1 ORDER BY at DESC, uid DESC LIMIT ?2",
-    )?;
+    let mut st = c.prepare_cached(&format!(
+        "SELECT at, uid, kind, amount, ref_id, {MEMO_SQL}, at_text FROM ledger
+         WHERE account = ?1 ORDER BY at DESC, uid DESC LIMIT ?2"
+    ))?;
     let mut rows = st.query(params![account, limit])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -336,7 +436,11 @@ pub fn migrate_v2(c: &Connection) -> CoreResult<()> {
     for a in &accounts {
         super::put_account(c, a)?;
     }
-    let mut w = LedgerWriter::default();
+    // The table of version 2 keeps memos as text (migration 3 codes them).
+    let mut w = LedgerWriter {
+        literal_memos: true,
+        ..LedgerWriter::default()
+    };
     for e in &old {
         w.put(c, e)?;
     }
@@ -382,6 +486,36 @@ mod tests {
             assert_eq!(unpack_time(ms, text.map(str::to_string)), at);
         }
         assert_eq!(pack_time("2026-11-27T09:18:05.746Z").1, None);
+        // The canonical fast path agrees with the general parse, and leaves odd texts to it.
+        for at in [
+            "2026-11-27T09:18:05.746Z",
+            "1970-01-01T00:00:00.000Z",
+            "1969-12-31T23:59:59.999Z",
+            "0001-01-01T00:00:00.000Z",
+            "9999-12-31T23:59:59.999Z",
+            "2024-02-29T12:00:00.001Z",
+        ] {
+            let general = DateTime::parse_from_rfc3339(at).unwrap().timestamp_millis();
+            assert_eq!(canonical_ms(at), Some(general), "{at}");
+            assert_eq!(unpack_time(general, None), at);
+        }
+        for at in [
+            "2023-02-29T12:00:00.000Z",
+            "2026-13-01T00:00:00.000Z",
+            "2026-11-27T24:00:00.000Z",
+            "2026-11-27T23:60:00.000Z",
+            "2026-11-27T23:59:60.000Z",
+            "2026-11-27t09:18:05.746Z",
+            "2026-11-27T09:18:05.746z",
+            "2026-11-27T09:18:05.7460",
+            "+026-11-27T09:18:05.746Z",
+            "2026-11-27T09:18:05,746Z",
+            "2026-11-27T09:18:05.74Z",
+        ] {
+            assert_eq!(canonical_ms(at), None, "{at}");
+            let (ms, text) = pack_time(at);
+            assert_eq!(unpack_time(ms, text.map(str::to_string)), at);
+        }
         assert_eq!(
             pack_time("2026-11-27T18:18:05.746+09:00").0,
             pack_time("2026-11-27T09:18:05.746Z").0

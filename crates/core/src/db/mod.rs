@@ -30,6 +30,7 @@ const MIGRATIONS: &[Migration] = &[
         include_str!("0002_compact_ledger.sql"),
         Some(ledger::migrate_v2),
     ),
+    (3, include_str!("0003_memo_dictionary.sql"), None),
 ];
 
 pub fn ts(t: DateTime<Utc>) -> String {
@@ -273,6 +274,9 @@ impl Db {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // Room for the ledger's B-trees during a first sync (SQLite's default is 2 MB).
         conn.pragma_update(None, "cache_size", -32768)?;
+        // A page's statements (accounts, products, prices, ledger, keys, memos, balances,
+        // orders, charges, cursor) stay prepared from one page to the next (rusqlite keeps 16).
+        conn.set_prepared_statement_cache_capacity(64);
         let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         for (v, sql, code) in MIGRATIONS {
             if *v > current {

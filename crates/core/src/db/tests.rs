@@ -313,3 +313,173 @@ fn a_bulk_load_stopped_half_way_gets_its_index_back_on_open() {
     let wal = std::fs::metadata(dir.path().join("fieldpay-device.db-wal")).unwrap();
     assert_eq!(wal.len(), 0, "the log is copied in and truncated");
 }
+
+/// How the `memo` column of every entry is kept: (typeof, count).
+fn memo_types(c: &Connection) -> Vec<(String, i64)> {
+    let mut st = c
+        .prepare("SELECT typeof(memo), count(*) FROM ledger GROUP BY 1 ORDER BY 1")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// Memos that repeat, that look like numbers, that are empty, and more kinds than the
+/// dictionary holds: every one read back exactly.
+#[test]
+fn memos_are_dictionary_coded_and_read_back_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fieldpay-device.db");
+    let db = Db::open(&path).unwrap();
+    let a = account(1);
+    let odd = [
+        "",
+        "5",
+        "1",
+        "0",
+        " 카드 결제",
+        "카드 결제 ",
+        "-7",
+        "x\n\u{0}y",
+    ];
+    let max = super::ledger::MEMO_DICT_MAX as u32;
+    let mut all = Vec::new();
+    let mut i = 0;
+    let mut next = |memo: String| {
+        i += 1;
+        LedgerEntry {
+            memo,
+            ..entry(i, &a, LedgerKind::Payment, -1)
+        }
+    };
+    // Two pages: repeated memos and the odd ones, then more new memos than fit.
+    let mut first: Vec<LedgerEntry> = (0..300)
+        .map(|k| next(["카드 결제", "계좌 입금", "발주 3건 출고"][k % 3].to_string()))
+        .collect();
+    first.extend(odd.iter().map(|m| next(m.to_string())));
+    let second: Vec<LedgerEntry> = (0..max + 50).map(|k| next(format!("메모 {k}"))).collect();
+    let mut seq = 1;
+    for entries in [&first, &second] {
+        let data = entries.iter().cloned().map(ChangeData::Ledger).collect();
+        let p = page(seq, data, true);
+        seq = p.cursor + 1;
+        db.apply_page(&p).unwrap();
+        all.extend(entries.iter().cloned());
+    }
+    // Sent again with another memo: the entry's memo is replaced.
+    let again = LedgerEntry {
+        memo: "현금 수금".into(),
+        ..first[0].clone()
+    };
+    db.apply_page(&page(seq, vec![ChangeData::Ledger(again.clone())], false))
+        .unwrap();
+    all[0] = again;
+
+    let mut got = db.ledger(&a.id, 100_000).unwrap();
+    let mut want = all.clone();
+    got.sort_by(|x, y| x.id.cmp(&y.id));
+    want.sort_by(|x, y| x.id.cmp(&y.id));
+    assert_eq!(got, want);
+    drop(db);
+
+    let c = Connection::open(&path).unwrap();
+    let dict: i64 = c
+        .query_row("SELECT count(*) FROM memos", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(dict, max as i64, "the dictionary stops at its size");
+    let types = memo_types(&c);
+    let text = types.iter().find(|t| t.0 == "text").map_or(0, |t| t.1);
+    let int = types.iter().find(|t| t.0 == "integer").map_or(0, |t| t.1);
+    assert_eq!(int + text, all.len() as i64);
+    // 3 repeated + 8 odd memos in the dictionary, then room for max - 11 of the numbered
+    // ones: the other 61, and the one sent again after the dictionary was full, as text.
+    assert_eq!(
+        text,
+        50 + 11 + 1,
+        "only the memos past the dictionary as text"
+    );
+    // The repeated memos are one row each in the dictionary.
+    let repeated: i64 = c
+        .query_row(
+            "SELECT count(*) FROM memos WHERE text IN ('카드 결제', '계좌 입금', '발주 3건 출고')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(repeated, 3);
+}
+
+#[test]
+fn a_version_2_database_gets_its_memos_coded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fieldpay-device.db");
+    let (a, b) = (account(1), account(2));
+    let mut old: Vec<LedgerEntry> = (0..40)
+        .map(|i| LedgerEntry {
+            memo: ["카드 결제", "7", "", "잔액 조정"][i as usize % 4].into(),
+            ..entry(
+                i,
+                if i % 2 == 0 { &a } else { &b },
+                LedgerKind::Order,
+                1_000 + i as i64,
+            )
+        })
+        .collect();
+    old.push(LedgerEntry {
+        memo: "한 번뿐인 메모\n둘째 줄".into(),
+        at: "2026-03-01T19:00:00+09:00".into(),
+        ..entry(99, &b, LedgerKind::Refund, 2_500)
+    });
+    {
+        // Version 2 as a device had it: the version-1 tables, then migration 2.
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(include_str!("0001_init.sql")).unwrap();
+        for e in &old {
+            c.execute(
+                "INSERT INTO ledger (id, account_id, kind, amount, ref_id, memo, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                rusqlite::params![e.id, e.account_id, e.kind.as_str(), e.amount, e.ref_id, e.memo, e.at],
+            )
+            .unwrap();
+        }
+        c.execute_batch(include_str!("0002_compact_ledger.sql"))
+            .unwrap();
+        super::ledger::migrate_v2(&c).unwrap();
+        c.execute_batch("PRAGMA user_version = 2").unwrap();
+        assert_eq!(memo_types(&c), vec![("text".to_string(), old.len() as i64)]);
+    }
+    let db = Db::open(&path).unwrap();
+    let mut got = db.ledger(&a.id, 100).unwrap();
+    got.extend(db.ledger(&b.id, 100).unwrap());
+    got.sort_by(|x, y| x.id.cmp(&y.id));
+    old.sort_by(|x, y| x.id.cmp(&y.id));
+    assert_eq!(got, old);
+    assert_eq!(db.balance(&a.id).unwrap(), sum(&old, &a));
+    assert_eq!(db.balance(&b.id).unwrap(), sum(&old, &b));
+    // New entries after the upgrade use the same dictionary.
+    let new = LedgerEntry {
+        memo: "7".into(),
+        ..entry(200, &a, LedgerKind::Payment, -500)
+    };
+    db.apply_page(&page(1, vec![ChangeData::Ledger(new.clone())], false))
+        .unwrap();
+    assert!(db.ledger(&a.id, 100).unwrap().contains(&new));
+    drop(db);
+    let c = Connection::open(&path).unwrap();
+    assert_eq!(
+        memo_types(&c),
+        vec![("integer".to_string(), old.len() as i64 + 1)]
+    );
+    let dict: i64 = c
+        .query_row("SELECT count(*) FROM memos", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(dict, 5);
+    let version: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 3);
+    drop(c);
+    // Opening again runs nothing twice.
+    let db = Db::open(&path).unwrap();
+    assert_eq!(db.ledger(&b.id, 100).unwrap().len(), 21);
+}
