@@ -418,10 +418,18 @@ pub fn ChargeViewPage(charge_id: String) -> impl IntoView {
     let s = st();
     let data: RwSignal<Load<LocalCharge>> = RwSignal::new(Load::Loading);
     let cid = StoredValue::new(charge_id);
+    // Bumped by every read issued and every live update: an answer to an older read never
+    // replaces a newer status the engine has already sent.
+    let generation = StoredValue::new(0u64);
     let load = move || {
         let c = cid.get_value();
+        let mine = generation.get_value() + 1;
+        generation.set_value(mine);
         spawn_local(async move {
             let r = charges::charge(&c).await;
+            if generation.try_get_value() != Some(mine) {
+                return;
+            }
             // A refresh that fails keeps what is shown.
             if r.is_ok()
                 || data
@@ -450,6 +458,7 @@ pub fn ChargeViewPage(charge_id: String) -> impl IntoView {
                         Load::Ready(l) => l.sync_state,
                         _ => SyncState::Synced,
                     });
+                    generation.update_value(|g| *g += 1);
                     data.set(Load::Ready(LocalCharge {
                         charge: c,
                         sync_state,

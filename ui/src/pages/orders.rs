@@ -73,9 +73,19 @@ pub fn OrderViewPage(order_id: String) -> impl IntoView {
     let s = st();
     let data: RwSignal<Load<LocalOrder>> = RwSignal::new(Load::Loading);
     let oid = StoredValue::new(order_id);
+    // Bumped by every read issued and every live update: an answer to an older read (e.g. the
+    // first one, still "queued") never replaces a newer state the engine has already sent.
+    let generation = StoredValue::new(0u64);
     let load = move || {
         let o = oid.get_value();
-        spawn_local(async move { data.set(orders::order(&o).await.into()) });
+        let mine = generation.get_value() + 1;
+        generation.set_value(mine);
+        spawn_local(async move {
+            let r = orders::order(&o).await;
+            if generation.try_get_value() == Some(mine) {
+                data.set(r.into());
+            }
+        });
     };
     load();
     // Live: the engine tells when this order is registered or rejected.
@@ -84,6 +94,7 @@ pub fn OrderViewPage(order_id: String) -> impl IntoView {
         if prev.is_some() {
             if let Some(u) = upd {
                 if u.order.id == oid.get_value() {
+                    generation.update_value(|g| *g += 1);
                     data.set(Load::Ready(u));
                 }
             }
