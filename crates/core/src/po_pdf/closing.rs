@@ -5,12 +5,11 @@
 
 use fieldpay_protocol::app::DailyClosing;
 use fieldpay_protocol::settlement::SettlementRow;
-use printpdf::{Mm, PdfDocument};
 use sha2::{Digest, Sha256};
 
 use super::layout::{
-    accent, fit, gray, Align, Pen, Style, BODY_PT, CONTENT_W, FOOTER_BASELINE, FOOTER_RULE, LEFT,
-    PAGE_H, PAGE_W, RIGHT, ROW_H, TABLE_HEADER_H, TABLE_PT,
+    a4_document, accent, fit, gray, Align, Pen, Style, BODY_PT, CONTENT_W, FOOTER_BASELINE,
+    FOOTER_RULE, LEFT, RIGHT, ROW_H, TABLE_HEADER_H, TABLE_PT,
 };
 use super::metrics::FontMetrics;
 use super::{group_thousands, PdfError, FONT};
@@ -279,34 +278,15 @@ pub fn render(c: &DailyClosing, printed_at: &str) -> Result<Vec<u8>, PdfError> {
     let tables = tables(c);
     let pages = paginate(&tables);
     let title = format!("일일 마감 {}", c.date);
-    let (pdf, first_page, first_layer) =
-        PdfDocument::new(title.clone(), Mm(PAGE_W), Mm(PAGE_H), "page");
-    let font = pdf
-        .add_external_font_with_subsetting(FONT, true)
-        .map_err(|e| PdfError::Font(format!("{e:?}")))?;
-    for (index, blocks) in pages.iter().enumerate() {
-        let layer = if index == 0 {
-            pdf.get_page(first_page).get_layer(first_layer)
-        } else {
-            let (page, layer) = pdf.add_page(Mm(PAGE_W), Mm(PAGE_H), "page");
-            pdf.get_page(page).get_layer(layer)
-        };
-        let pen = Pen {
-            layer,
-            font: &font,
-            m: &m,
-        };
+    let raw = a4_document(&title, &m, pages.len(), |pen, index| {
         if index == 0 {
-            draw_title(&pen, c, printed_at);
+            draw_title(pen, c, printed_at);
         }
-        for (block, y) in blocks {
-            draw_block(&pen, &tables, *block, *y);
+        for (block, y) in &pages[index] {
+            draw_block(pen, &tables, *block, *y);
         }
-        draw_footer(&pen, c, index + 1, pages.len());
-    }
-    let raw = pdf
-        .save_to_bytes()
-        .map_err(|e| PdfError::Render(format!("{e:?}")))?;
+        draw_footer(pen, c, index + 1, pages.len());
+    })?;
     let mut h = Sha256::new();
     h.update(b"fieldpay-closing/1");
     h.update(printed_at.as_bytes());

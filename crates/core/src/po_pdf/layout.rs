@@ -439,13 +439,50 @@ pub(super) fn draw(
     let pages = paginate(doc.lines.len(), memo_lines.len());
     let page_count = pages.len();
 
-    let (pdf, first_page, first_layer) =
-        PdfDocument::new(doc.title.clone(), Mm(PAGE_W), Mm(PAGE_H), "page");
+    a4_document(&doc.title, m, page_count, |pen, index| {
+        let placed = &pages[index];
+        if index == 0 {
+            draw_first_header(pen, doc);
+        } else {
+            draw_next_header(pen, doc);
+        }
+        draw_table_frame(pen, placed);
+        for (i, p) in placed.iter().enumerate() {
+            match p.block {
+                Block::TableHeader => draw_table_header(pen, p.y),
+                Block::Row(r) => draw_row(pen, doc, r, p.y),
+                Block::NoRows => pen.text(
+                    "(품목 없음)",
+                    LEFT + CONTENT_W / 2.0,
+                    p.y + 4.4,
+                    &Style::new(TABLE_PT).center().color(gray(0.45)),
+                ),
+                Block::Totals => draw_totals(pen, doc, p.y),
+                Block::Memo(line) => {
+                    let last_on_page =
+                        !matches!(placed.get(i + 1).map(|n| n.block), Some(Block::Memo(_)));
+                    draw_memo_line(pen, &memo_lines, line, p.y, last_on_page, placed);
+                }
+                Block::Signature => draw_signature(pen, doc, signature, p.y),
+            }
+        }
+        draw_footer(pen, doc, index + 1, page_count);
+    })
+}
+
+/// An A4 portrait document of `pages` pages in the embedded font: `draw_page(pen, index)`
+/// draws page `index`. Returns printpdf's (not yet finalized) bytes.
+pub(super) fn a4_document(
+    title: &str,
+    m: &FontMetrics<'_>,
+    pages: usize,
+    mut draw_page: impl FnMut(&Pen<'_>, usize),
+) -> Result<Vec<u8>, PdfError> {
+    let (pdf, first_page, first_layer) = PdfDocument::new(title, Mm(PAGE_W), Mm(PAGE_H), "page");
     let font = pdf
         .add_external_font_with_subsetting(FONT, true)
         .map_err(|e| PdfError::Font(format!("{e:?}")))?;
-
-    for (index, placed) in pages.iter().enumerate() {
+    for index in 0..pages.max(1) {
         let layer = if index == 0 {
             pdf.get_page(first_page).get_layer(first_layer)
         } else {
@@ -457,32 +494,7 @@ pub(super) fn draw(
             font: &font,
             m,
         };
-        if index == 0 {
-            draw_first_header(&pen, doc);
-        } else {
-            draw_next_header(&pen, doc);
-        }
-        draw_table_frame(&pen, placed);
-        for (i, p) in placed.iter().enumerate() {
-            match p.block {
-                Block::TableHeader => draw_table_header(&pen, p.y),
-                Block::Row(r) => draw_row(&pen, doc, r, p.y),
-                Block::NoRows => pen.text(
-                    "(품목 없음)",
-                    LEFT + CONTENT_W / 2.0,
-                    p.y + 4.4,
-                    &Style::new(TABLE_PT).center().color(gray(0.45)),
-                ),
-                Block::Totals => draw_totals(&pen, doc, p.y),
-                Block::Memo(line) => {
-                    let last_on_page =
-                        !matches!(placed.get(i + 1).map(|n| n.block), Some(Block::Memo(_)));
-                    draw_memo_line(&pen, &memo_lines, line, p.y, last_on_page, placed);
-                }
-                Block::Signature => draw_signature(&pen, doc, signature, p.y),
-            }
-        }
-        draw_footer(&pen, doc, index + 1, page_count);
+        draw_page(&pen, index);
     }
     pdf.save_to_bytes()
         .map_err(|e| PdfError::Render(format!("{e:?}")))

@@ -169,23 +169,11 @@ async fn apply(
                     charge: None,
                 })
             }
-            MutationKind::RequestCharge { charge_id, request } => {
-                if !is_valid_client_id(&charge_id) {
-                    return Err(AppError::invalid("charge_id", "8 to 64 of A-Z a-z 0-9 _ -"));
-                }
-                let req = ChargeRequest::parse(&request)?;
-                let who = Requester {
-                    merchant_id: caller.merchant_id.clone(),
-                    rep_id: Some(rep_id.to_string()),
-                    api_key_id: None,
-                    origin: ChargeOrigin::App,
-                };
-                let (rec, _) = charges::create(state, who, req, Some(charge_id), None).await?;
-                Ok(MutationOutcome::Applied {
-                    order: None,
-                    charge: Some(Box::new(view(state, rec))),
-                })
-            }
+            // The push handler hands every charge request to `request_charges` (the group
+            // commit); this function never sees one.
+            MutationKind::RequestCharge { .. } => Err(AppError::internal(
+                "charge requests are applied by request_charges",
+            )),
             MutationKind::CancelCharge { charge_id, reason } => {
                 let rec = charges::cancel(state, &caller.merchant_id, &charge_id, reason).await?;
                 Ok(MutationOutcome::Applied {
