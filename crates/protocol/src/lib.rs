@@ -5,14 +5,18 @@ pub mod app;
 pub mod auth;
 pub mod charge;
 pub mod error;
+pub mod ids;
 pub mod money;
 #[cfg(feature = "phone")]
 pub mod phone;
 pub mod records;
 #[cfg(feature = "phone")]
 pub mod rules;
+pub mod secret;
 pub mod settlement;
 pub mod sync;
 pub mod validate;
 
 pub use error::{ApiError, ErrorBody, ErrorCode};
+pub use ids::{AccountId, ApiKeyId, ChargeId, MerchantId, OrderId, RepId};
+pub use secret::Secret;
