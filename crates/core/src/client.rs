@@ -8,7 +8,7 @@ use fieldpay_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
 use fieldpay_protocol::charge::{Charge, RefundCharge};
 use fieldpay_protocol::settlement::SettlementReport;
 use fieldpay_protocol::sync::{MutationBatch, MutationResults, SyncPage};
-use fieldpay_protocol::{ApiError, ErrorBody, ErrorCode};
+use fieldpay_protocol::{ApiError, ErrorBody, ErrorCode, Secret};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -19,7 +19,7 @@ use crate::error::{CoreError, CoreResult};
 pub struct ServerClient {
     base: String,
     http: reqwest::Client,
-    access: Mutex<Option<String>>,
+    access: Mutex<Option<Secret>>,
     creds: Credentials,
 }
 
@@ -70,14 +70,14 @@ impl ServerClient {
         &self.base
     }
 
-    fn access(&self) -> Option<String> {
+    fn access(&self) -> Option<Secret> {
         self.access
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
 
-    fn set_access(&self, t: Option<String>) {
+    fn set_access(&self, t: Option<Secret>) {
         *self.access.lock().unwrap_or_else(|p| p.into_inner()) = t;
     }
 
@@ -145,7 +145,7 @@ impl ServerClient {
             let mut req = self
                 .http
                 .request(method.clone(), format!("{}{}", self.base, path))
-                .bearer_auth(token);
+                .bearer_auth(token.expose());
             if let Some(b) = body {
                 req = req.json(b);
             }

@@ -2,6 +2,8 @@
 //! Linux, Keychain on Apple, Credential Manager on Windows) through `keyring` — never in
 //! SQLite or a file.
 
+use fieldpay_protocol::Secret;
+
 use crate::error::{CoreError, CoreResult};
 
 const ACCOUNT: &str = "refresh-token";
@@ -31,19 +33,21 @@ impl Credentials {
         keyring::Entry::new(&self.service, ACCOUNT).map_err(unavailable)
     }
 
-    pub fn refresh_token(&self) -> CoreResult<Option<String>> {
+    pub fn refresh_token(&self) -> CoreResult<Option<Secret>> {
         match self.entry()?.get_password() {
-            Ok(t) => Ok(Some(t)),
+            Ok(t) => Ok(Some(Secret::new(t))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(unavailable(e)),
         }
     }
 
-    pub fn set_refresh_token(&self, token: &str) -> CoreResult<()> {
-        self.entry()?.set_password(token).map_err(unavailable)?;
+    pub fn set_refresh_token(&self, token: &Secret) -> CoreResult<()> {
+        self.entry()?
+            .set_password(token.expose())
+            .map_err(unavailable)?;
         // Read back: some stores accept a write they cannot serve.
         match self.refresh_token()? {
-            Some(t) if t == token => Ok(()),
+            Some(t) if t == *token => Ok(()),
             _ => Err(CoreError::Credentials(
                 "the OS credential store did not keep the token; unlock it (gnome-keyring) and sign in again".into(),
             )),

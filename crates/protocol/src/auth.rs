@@ -2,12 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::secret::Secret;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub merchant: String,
     pub rep_id: String,
-    pub password: String,
+    pub password: Secret,
     #[serde(default)]
     pub device_name: Option<String>,
 }
@@ -15,15 +17,15 @@ pub struct LoginRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    pub refresh_token: String,
+    pub refresh_token: Secret,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
-    pub access_token: String,
+    pub access_token: Secret,
     /// Seconds.
     pub expires_in: u64,
-    pub refresh_token: String,
+    pub refresh_token: Secret,
     pub rep: RepInfo,
 }
 

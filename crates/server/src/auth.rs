@@ -141,9 +141,9 @@ pub async fn issue_tokens(
         .await?
         .ok_or_else(|| AppError::internal("rep without merchant"))?;
     Ok(TokenResponse {
-        access_token: access,
+        access_token: access.into(),
         expires_in: access_ttl,
-        refresh_token,
+        refresh_token: refresh_token.into(),
         rep: RepInfo {
             id: rep.id,
             login: rep.login,

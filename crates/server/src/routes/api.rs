@@ -114,7 +114,7 @@ async fn login(
         .map(|r| r.password_hash.clone())
         .unwrap_or_else(|| crate::auth::dummy_hash().to_string());
     let password = req.password.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+    let ok = tokio::task::spawn_blocking(move || verify_password(password.expose(), &hash))
         .await
         .map_err(AppError::internal)?;
     match rep {
@@ -132,7 +132,7 @@ async fn refresh(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<RefreshRequest>,
 ) -> AppResult<Json<TokenResponse>> {
-    let old = hash_secret(&req.refresh_token);
+    let old = hash_secret(req.refresh_token.expose());
     let now = state.clock.now();
     let o2 = old.clone();
     let rep = state

@@ -493,12 +493,19 @@ pub fn demo_charge(amount: i64, payer: &str) -> Value {
 
 // ------------------------------------------------------------------ sign-in, errors, events
 
+/// A sign-in answer as a test reads it: the tokens as plain text to put in headers (the
+/// protocol's `TokenResponse` keeps them in `Secret`s that never print).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Tokens {
+    pub access_token: String,
+    /// Seconds.
+    pub expires_in: u64,
+    pub refresh_token: String,
+    pub rep: fieldpay_protocol::auth::RepInfo,
+}
+
 /// Signs a demo rep in (POST /v1/auth/login); panics unless 200.
-pub async fn login(
-    app: &TestApp,
-    rep: &str,
-    password: &str,
-) -> fieldpay_protocol::auth::TokenResponse {
+pub async fn login(app: &TestApp, rep: &str, password: &str) -> Tokens {
     let r = app
         .http
         .post(app.url("/v1/auth/login"))

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use fieldpay_protocol::auth::TokenResponse;
 use fieldpay_protocol::charge::{Charge, ChargeList, ChargeStatus};
 use fieldpay_protocol::settlement::SettlementReport;
 use fieldpay_protocol::sync::{ChangeData, MutationOutcome, MutationResults, SyncPage};
@@ -15,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{
     self, api_error, contains, demo_charge, login, set_webhook, settle_sms, spawn_app,
-    webhook_receiver, EventStream, TestApp, APPROVE_CARD, CANARY_CARD,
+    webhook_receiver, EventStream, TestApp, Tokens, APPROVE_CARD, CANARY_CARD,
 };
 
 const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
@@ -48,7 +47,7 @@ async fn push(app: &TestApp, token: &str, mutations: Value) -> MutationResults {
 }
 
 /// A signed draft order of merchant A (with a PDF); returns its id.
-async fn signed_order(app: &TestApp, rep: &TokenResponse) -> String {
+async fn signed_order(app: &TestApp, rep: &Tokens) -> String {
     let accounts: Vec<Value> = app
         .get("/v1/accounts", DEMO_API_KEY)
         .await
@@ -508,7 +507,7 @@ async fn credentials_are_checked() {
     // Refresh rotates: the new pair works, the old refresh token is dead.
     let r = refresh(t.refresh_token.clone()).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let t2: TokenResponse = r.json().await.unwrap();
+    let t2: Tokens = r.json().await.unwrap();
     assert_ne!(t2.refresh_token, t.refresh_token);
     assert_ne!(t2.access_token, t.access_token);
     assert_eq!(t2.rep.id, t.rep.id);
@@ -1004,7 +1003,7 @@ async fn another_merchants_rep_cannot_touch_records_by_id() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let b_rep: TokenResponse = r.json().await.unwrap();
+    let b_rep: Tokens = r.json().await.unwrap();
     assert_eq!(b_rep.rep.merchant_id, b.id);
     // A's rep password does not open B, nor B's rep's password A.
     let r = app
@@ -1135,7 +1134,7 @@ async fn access_tokens_expire_and_refresh_tokens_renew_them() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let t2: TokenResponse = r.json().await.unwrap();
+    let t2: Tokens = r.json().await.unwrap();
     assert_eq!(
         app.get("/v1/sync?limit=1", &t2.access_token).await.status(),
         StatusCode::OK

@@ -7,7 +7,6 @@ use std::process::Command;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::Utc;
-use fieldpay_protocol::auth::TokenResponse;
 use fieldpay_protocol::charge::{Charge, ChargeOrigin, ChargeStatus};
 use fieldpay_protocol::records::{Account, LedgerKind, Order, OrderStatus, Product};
 use fieldpay_protocol::sync::{Change, ChangeData, MutationOutcome, MutationResults, SyncPage};
@@ -16,7 +15,7 @@ use fieldpay_server::import::{import, ImportError, ImportKind};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{demo_charge, login, settle_sms, spawn_app, TestApp};
+use crate::helpers::{demo_charge, login, settle_sms, spawn_app, TestApp, Tokens};
 
 /// A 1x1 PNG.
 const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
@@ -116,7 +115,7 @@ fn rejected(o: &MutationOutcome) -> (String, String) {
 }
 
 struct Demo {
-    rep: TokenResponse,
+    rep: Tokens,
     accounts: Vec<Account>,
     products: Vec<Product>,
 }
