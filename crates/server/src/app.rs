@@ -1,107 +1,23 @@
-//! The running server: shared state, background worker, router, start and graceful stop.
+//! The composition root: builds the state from the settings, assembles the routers and the
+//! background worker, starts and stops the server. Nothing else imports this module.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use fieldpay_protocol::charge::ChargeStatusChanged;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch, Notify};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::calls::Calls;
-use crate::card::{CardConnector, SandboxCardNetwork};
+use crate::calls::registry::Calls;
+use crate::card::SandboxCardNetwork;
+use crate::charges::writer::ChargeWriter;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::error::{AppError, AppResult};
-use crate::sms::SmsSender;
-use crate::store::{ChargeRecord, SqliteStore, Store};
-
-/// A charge status change as published to live listeners, with its merchant.
-#[derive(Debug, Clone)]
-pub struct Published {
-    pub merchant_id: String,
-    pub event: ChargeStatusChanged,
-}
-
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub settings: Arc<Settings>,
-    pub clock: Arc<Clock>,
-    pub connector: Arc<dyn CardConnector>,
-    /// The sandbox card network when the connector is the sandbox (for tests and tools).
-    pub sandbox_network: Option<SandboxCardNetwork>,
-    pub sms: Arc<dyn SmsSender>,
-    pub http: reqwest::Client,
-    pub events: broadcast::Sender<Published>,
-    pub calls: Arc<Calls>,
-    /// Wakes the background worker (new texts or webhooks to send).
-    pub wake: Arc<Notify>,
-    /// Set to true to stop: the HTTP server, the worker and open event streams end.
-    pub shutdown: Arc<watch::Sender<bool>>,
-    /// Group commit of charge creations.
-    pub charge_writer: Arc<crate::charges::ChargeWriter>,
-}
-
-impl AppState {
-    /// Runs a blocking store call on the blocking pool.
-    pub async fn db<T, F>(&self, f: F) -> AppResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&dyn Store) -> Result<T, crate::store::StoreError> + Send + 'static,
-    {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(store.as_ref()))
-            .await
-            .map_err(AppError::internal)?
-            .map_err(AppError::from)
-    }
-
-    /// Tells live listeners (server-sent events) the charge's current status.
-    pub fn publish(&self, rec: &ChargeRecord) {
-        let c = &rec.charge;
-        let at = c.events.last().map(|e| e.at.clone()).unwrap_or_default();
-        let _ = self.events.send(Published {
-            merchant_id: rec.merchant_id.clone(),
-            event: ChargeStatusChanged {
-                charge_id: c.id.clone(),
-                status: c.status,
-                at,
-                account_id: c.account_id.clone(),
-                rep_id: c.rep_id.clone(),
-                amount: c.amount,
-            },
-        });
-        self.wake.notify_one();
-    }
-
-    pub async fn publish_charge(&self, charge_id: &str) {
-        let id = charge_id.to_string();
-        if let Ok(Some(rec)) = self.db(move |s| s.charge_any(&id)).await {
-            self.publish(&rec);
-        }
-    }
-
-    /// Resolves when shutdown was asked for.
-    pub async fn stopped(&self) {
-        let mut rx = self.shutdown.subscribe();
-        while !*rx.borrow_and_update() {
-            if rx.changed().await.is_err() {
-                return;
-            }
-        }
-    }
-
-    pub fn receipt_url(&self, token: &str) -> String {
-        format!(
-            "{}/r/{token}",
-            self.settings.public_url.trim_end_matches('/')
-        )
-    }
-}
+use crate::state::AppState;
+use crate::store::SqliteStore;
 
 /// Builds the state for the given settings: opens (and migrates) the database, the sandbox
 /// card network and the SMS sink.
@@ -120,25 +36,27 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .connect_timeout(Duration::from_secs(5))
         .build()?;
     let (events, _) = broadcast::channel(1024);
+    let store: Arc<dyn crate::store::Store> = Arc::new(store);
+    let clock = Arc::new(Clock::default());
     Ok(AppState {
-        store: Arc::new(store),
+        charge_writer: Arc::new(ChargeWriter::new(store.clone(), clock.clone())),
+        store,
         settings: Arc::new(settings),
-        clock: Arc::new(Clock::default()),
+        clock,
         connector: Arc::new(network.clone()),
         sandbox_network: Some(network),
-        sms: crate::sms::sandbox(),
+        sms: crate::sms::sender::sandbox(),
         http,
         events,
         calls: Arc::new(Calls::default()),
         wake: Arc::new(Notify::new()),
         shutdown: Arc::new(watch::channel(false).0),
-        charge_writer: Arc::default(),
     })
 }
 
 pub fn router(state: AppState) -> Router {
     let mut r = Router::new()
-        .merge(crate::routes::api::router())
+        .merge(crate::routes::api_router())
         .merge(crate::routes::pages::router())
         .merge(crate::telephony::twiml::router());
     if state.settings.sandbox {

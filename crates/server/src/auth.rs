@@ -1,19 +1,40 @@
 //! Credentials: merchant API keys (stored as SHA-256, they are long random strings), rep
 //! passwords (argon2id), short-lived access tokens and rotating refresh tokens (stored hashed).
-//! The [`Caller`] extractor scopes every API route to the caller's merchant.
+//! [`authenticate`] turns a bearer token into the [`Caller`] every API route is scoped to.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use chrono::Duration;
 use fieldpay_protocol::auth::{RepInfo, TokenResponse};
-use fieldpay_protocol::ErrorCode;
+use fieldpay_protocol::{ErrorCode, Secret};
 
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::ids::{random_token, sha256_hex};
-use crate::store::{Caller, Principal, RepRecord};
+use crate::state::AppState;
+use crate::store::RepRecord;
+
+/// Who is calling: a rep (signed in) or a merchant API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Rep { rep_id: String },
+    ApiKey { key_id: String },
+}
+
+/// An authenticated caller: every route acts within `merchant_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub merchant_id: String,
+    pub principal: Principal,
+}
+
+impl Caller {
+    pub fn rep_id(&self) -> Option<&str> {
+        match &self.principal {
+            Principal::Rep { rep_id } => Some(rep_id),
+            Principal::ApiKey { .. } => None,
+        }
+    }
+}
 
 pub const API_KEY_PREFIX: &str = "fpk_";
 
@@ -56,9 +77,9 @@ fn unauthorized(msg: &str) -> AppError {
 }
 
 /// Finds who is calling from an `Authorization: Bearer ...` value.
-pub async fn authenticate(state: &AppState, bearer: &str) -> Result<Caller, AppError> {
-    let hash = hash_secret(bearer);
-    if bearer.starts_with(API_KEY_PREFIX) {
+pub async fn authenticate(state: &AppState, bearer: &Secret) -> Result<Caller, AppError> {
+    let hash = hash_secret(bearer.expose());
+    if bearer.expose().starts_with(API_KEY_PREFIX) {
         let found = match state.store.cached_api_key(&hash) {
             Some(k) => Some(k),
             None => state.db(move |s| s.api_key(&hash)).await?,
@@ -79,33 +100,6 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> Result<Caller, AppE
         merchant_id: rep.merchant_id,
         principal: Principal::Rep { rep_id: rep.id },
     })
-}
-
-pub fn bearer(parts: &Parts) -> Result<&str, AppError> {
-    let header = parts
-        .headers
-        .get(axum::http::header::AUTHORIZATION)
-        .ok_or_else(|| unauthorized("missing Authorization: Bearer header"))?;
-    let value = header
-        .to_str()
-        .map_err(|_| unauthorized("Authorization header is not text"))?;
-    value
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| unauthorized("Authorization must be 'Bearer <key or token>'"))
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts)?.to_string();
-        authenticate(state, &token).await
-    }
 }
 
 /// Issues an access token and a refresh token for a rep (after a password check or refresh).

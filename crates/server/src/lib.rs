@@ -2,26 +2,42 @@
 //! the payer gets a text with a virtual ARS number, calls it, and pays by keypad; the server
 //! gets the card approved, notifies the merchant by webhook and texts a sales slip.
 //!
-//! Layout: `routes` (HTTP, one file per area) over services (`charges`, `calls`, `sms`,
-//! `webhooks`) over the storage boundary (`store`); `telephony` adapters translate carrier
-//! dialects for the IVR state machine (`fieldpay_ivr`); `card` holds the connector boundary and
-//! the sandbox card network.
+//! Layers, each importing only those below it (docs/architecture.md):
+//! - `app`: the composition root (builds the state, routers and worker; starts and stops).
+//! - `routes` (HTTP, one file per area) and `telephony` (carrier dialects: TwiML webhooks,
+//!   the sandbox phone, SIP): they translate requests for the services.
+//! - `state`: what a running server shares (store, settings, clock, connector, ...).
+//! - services: `auth`, `charges`, `calls` (over the IVR state machine `fieldpay_ivr`), `sms`,
+//!   `webhooks`, `import`, `demo`; `messages` writes the texts.
+//! - `card`: the card connector boundary and the sandbox card network.
+//! - `store`: the storage boundary (traits per aggregate) and its SQLite implementation.
+//! - `domain`, `ids`, `clock`, `config`, `error`: values and rules used by every layer.
 
+// The composition root and the edges.
 pub mod app;
+pub mod routes;
+pub mod telephony;
+
+// What the edges share with the services.
+pub mod state;
+
+// Services.
 pub mod auth;
 pub mod calls;
-pub mod card;
 pub mod charges;
+pub mod demo;
+pub mod import;
+pub mod messages;
+pub mod sms;
+pub mod webhooks;
+
+// Boundaries to the outside: card networks and storage.
+pub mod card;
+pub mod store;
+
+// Values and rules.
 pub mod clock;
 pub mod config;
-pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod ids;
-pub mod import;
-pub mod messages;
-pub mod routes;
-pub mod sms;
-pub mod store;
-pub mod telephony;
-pub mod webhooks;

@@ -10,10 +10,10 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
-use crate::app::AppState;
 use crate::clock::ts;
 use crate::domain::Merchant;
 use crate::ids::{new_id, random_token};
+use crate::state::AppState;
 use crate::store::{ChargeRecord, NewWebhook, WebhookAttempt, WebhookRecord};
 
 type HmacSha256 = Hmac<Sha256>;

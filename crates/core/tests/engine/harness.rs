@@ -53,7 +53,7 @@ impl Server {
         }
     }
 
-    pub fn state(&self) -> &app::AppState {
+    pub fn state(&self) -> &fieldpay_server::state::AppState {
         &self.running.as_ref().unwrap().state
     }
 

@@ -2,22 +2,22 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use fieldpay_protocol::charge::{
     CancelCharge, Charge, ChargeList, ChargeOrigin, ChargeStatus, CreateCharge, RefundCharge,
 };
-use fieldpay_protocol::ErrorCode;
 use serde::Deserialize;
 
-use crate::app::AppState;
+use super::extract::{parse_optional_json, parse_query, IdempotencyKey, JsonWithBytes};
+use crate::auth::{Caller, Principal};
 use crate::charges::{self, Requester};
 use crate::domain::ChargeRequest;
 use crate::error::{AppError, AppResult};
 use crate::ids::sha256_hex;
-use crate::routes::api::{parse_json, parse_query};
-use crate::store::{Caller, ChargeFilter, ChargeRecord, Principal};
+use crate::state::AppState;
+use crate::store::{ChargeFilter, ChargeRecord};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -52,35 +52,12 @@ fn requester(caller: &Caller, origin: ChargeOrigin) -> Requester {
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
+    IdempotencyKey(key): IdempotencyKey,
+    JsonWithBytes(req, body): JsonWithBytes<CreateCharge>,
 ) -> AppResult<(StatusCode, Json<Charge>)> {
-    let is_json = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !is_json {
-        return Err(AppError::new(
-            ErrorCode::MalformedBody,
-            "Content-Type must be application/json",
-        ));
-    }
-    let req: CreateCharge = parse_json(&body)?;
     let request = ChargeRequest::parse(&req)?;
-    let idempotency = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => {
-            let key = v
-                .to_str()
-                .ok()
-                .map(str::trim)
-                .filter(|k| !k.is_empty() && k.len() <= 255);
-            let key = key.ok_or_else(|| {
-                AppError::invalid("Idempotency-Key", "must be 1 to 255 visible characters")
-            })?;
-            Some((key.to_string(), sha256_hex(&body)))
-        }
-    };
+    // The body's fingerprint tells a true retry from a reused key.
+    let idempotency = key.map(|k| (k, sha256_hex(&body)));
     let origin = match caller.principal {
         Principal::Rep { .. } => ChargeOrigin::App,
         Principal::ApiKey { .. } => ChargeOrigin::Api,
@@ -184,22 +161,13 @@ fn created_bound(field: &str, v: &str) -> AppResult<String> {
         })
 }
 
-/// An optional JSON body: empty means none.
-fn optional_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> AppResult<Option<T>> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        Ok(None)
-    } else {
-        parse_json(body).map(Some)
-    }
-}
-
 async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> AppResult<Json<Charge>> {
-    let reason = optional_body::<CancelCharge>(&body)?.and_then(|b| b.reason);
+    let reason = parse_optional_json::<CancelCharge>(&body)?.and_then(|b| b.reason);
     let reason = crate::domain::parse_optional_text("reason", reason.as_deref(), 200)?;
     let rec = charges::cancel(&state, &caller.merchant_id, &id, reason).await?;
     Ok(Json(view(&state, rec)))
@@ -211,7 +179,7 @@ async fn refund(
     Path(id): Path<String>,
     body: Bytes,
 ) -> AppResult<Json<Charge>> {
-    let reason = optional_body::<RefundCharge>(&body)?.and_then(|b| b.reason);
+    let reason = parse_optional_json::<RefundCharge>(&body)?.and_then(|b| b.reason);
     let reason = crate::domain::parse_optional_text("reason", reason.as_deref(), 200)?;
     let rec = charges::refund(&state, &caller.merchant_id, &id, reason).await?;
     Ok(Json(view(&state, rec)))

@@ -8,8 +8,8 @@ use axum::Router;
 use fieldpay_protocol::charge::ChargeStatus;
 use fieldpay_protocol::money::format_krw;
 
-use crate::app::AppState;
 use crate::clock::{kst_long, parse_ts};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

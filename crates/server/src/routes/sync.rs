@@ -1,16 +1,13 @@
 //! Device sync: pull changes by cursor (`GET /v1/sync`) and push a batch of mutations
 //! (`POST /v1/mutations`); each mutation's client id is its idempotency key, and a retried
-//! mutation gets its first answer again. Also order reads.
+//! mutation gets its first answer again.
 
-use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use fieldpay_protocol::charge::ChargeOrigin;
-use fieldpay_protocol::records::Order;
 use fieldpay_protocol::sync::{
     Mutation, MutationBatch, MutationKind, MutationOutcome, MutationResult, MutationResults,
     SyncPage,
@@ -18,14 +15,15 @@ use fieldpay_protocol::sync::{
 use fieldpay_protocol::ErrorCode;
 use serde::Deserialize;
 
-use crate::app::AppState;
+use super::charges::view;
+use super::extract::{parse_query, JsonBody};
+use crate::auth::Caller;
 use crate::charges::{self, Requester};
 use crate::domain::{parse_text, ChargeRequest};
 use crate::error::{AppError, AppResult};
 use crate::ids::is_valid_client_id;
-use crate::routes::api::{parse_query, JsonBody};
-use crate::routes::charges::view;
-use crate::store::{Caller, OrderDraft};
+use crate::state::AppState;
+use crate::store::OrderDraft;
 
 pub const MAX_BATCH: usize = 500;
 const MAX_PNG: usize = 2 * 1024 * 1024;
@@ -35,8 +33,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/sync", get(pull))
         .route("/v1/mutations", post(push))
-        .route("/v1/orders/{id}", get(order))
-        .route("/v1/orders/{id}/pdf", get(order_pdf))
 }
 
 #[derive(Deserialize)]
@@ -356,28 +352,4 @@ fn outcome_of(result: AppResult<MutationOutcome>) -> AppResult<MutationOutcome> 
         Err(e) if e.code == ErrorCode::Internal => Err(e),
         Err(e) => Ok(MutationOutcome::Rejected { error: e.to_api() }),
     }
-}
-
-async fn order(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> AppResult<Json<Order>> {
-    state
-        .db(move |s| s.order(&caller.merchant_id, &id))
-        .await?
-        .map(Json)
-        .ok_or_else(|| AppError::not_found("order"))
-}
-
-async fn order_pdf(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> AppResult<impl IntoResponse> {
-    let pdf = state
-        .db(move |s| s.order_pdf(&caller.merchant_id, &id))
-        .await?
-        .ok_or_else(|| AppError::not_found("purchase-order PDF"))?;
-    Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf))
 }

@@ -57,28 +57,6 @@ pub struct RepRecord {
     pub active: bool,
 }
 
-/// Who is calling: a rep (signed in) or a merchant API key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
-    Rep { rep_id: String },
-    ApiKey { key_id: String },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub merchant_id: String,
-    pub principal: Principal,
-}
-
-impl Caller {
-    pub fn rep_id(&self) -> Option<&str> {
-        match &self.principal {
-            Principal::Rep { rep_id } => Some(rep_id),
-            Principal::ApiKey { .. } => None,
-        }
-    }
-}
-
 /// A charge with the server-side facts the API does not show.
 #[derive(Debug, Clone)]
 pub struct ChargeRecord {

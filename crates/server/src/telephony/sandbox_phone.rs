@@ -10,10 +10,10 @@ use chrono::Duration;
 use fieldpay_ivr::Lang;
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::calls::{self, Input, Turn};
 use crate::error::{AppError, AppResult};
-use crate::routes::api::JsonBody;
+use crate::routes::extract::JsonBody;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

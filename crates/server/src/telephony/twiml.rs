@@ -16,8 +16,8 @@ use fieldpay_ivr::Lang;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
-use crate::app::AppState;
 use crate::calls::{self, Input, Turn};
+use crate::state::AppState;
 
 pub const VOICE_PATH: &str = "/telephony/twiml/voice";
 

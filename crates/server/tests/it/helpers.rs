@@ -116,7 +116,7 @@ pub async fn spawn_app_with(retry: &[u64]) -> TestApp {
 }
 
 impl TestApp {
-    pub fn state(&self) -> &app::AppState {
+    pub fn state(&self) -> &fieldpay_server::state::AppState {
         &self.running.as_ref().expect("running").state
     }
 

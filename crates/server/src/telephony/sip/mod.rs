@@ -32,7 +32,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use call::CallEvent;
 
 /// Calls at once beyond which new INVITEs get 503.

@@ -2,39 +2,10 @@
 //! transaction as the change that causes them; the dispatcher sends pending ones and marks
 //! them sent, so a crash never loses a text and a sent text is not sent again.
 
-use std::sync::Arc;
+pub mod sender;
 
-use async_trait::async_trait;
-
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::SmsRecord;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SmsError {
-    #[error("SMS provider unreachable: {0}")]
-    Unavailable(String),
-    #[error("SMS provider refused the message: {0}")]
-    Refused(String),
-}
-
-#[async_trait]
-pub trait SmsSender: Send + Sync + 'static {
-    fn name(&self) -> &'static str;
-    async fn send(&self, to_e164: &str, body: &str) -> Result<(), SmsError>;
-}
-
-/// The sandbox sink: texts go nowhere but the SMS log, where the sandbox phone reads them.
-pub struct SandboxSms;
-
-#[async_trait]
-impl SmsSender for SandboxSms {
-    fn name(&self) -> &'static str {
-        "sandbox"
-    }
-    async fn send(&self, _to: &str, _body: &str) -> Result<(), SmsError> {
-        Ok(())
-    }
-}
 
 async fn send_one(state: &AppState, sms: &SmsRecord) -> bool {
     let to = fieldpay_protocol::phone::Phone::parse(&sms.to)
@@ -75,8 +46,4 @@ pub async fn dispatch_pending(state: &AppState) -> usize {
         Err(e) => tracing::error!(error = %e.message, "cannot mark sms"),
     }
     sent
-}
-
-pub fn sandbox() -> Arc<dyn SmsSender> {
-    Arc::new(SandboxSms)
 }

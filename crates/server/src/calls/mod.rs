@@ -4,8 +4,9 @@
 //! of the host (look up the charge, get the approval) and persists a checkpoint after every
 //! turn, never a keyed value, so a restarted server picks the call up again.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+pub mod registry;
+
+use std::sync::Arc;
 
 use chrono::Datelike;
 use fieldpay_ivr as ivr;
@@ -13,10 +14,11 @@ use fieldpay_protocol::charge::ChargeStatus;
 use fieldpay_protocol::phone::Phone;
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::clock::{kst, ts};
 use crate::domain::Merchant;
+use crate::state::AppState;
 use crate::store::{CallSessionRecord, ChargeRecord, Effects};
+use registry::LiveCall;
 
 /// What the caller did since the last turn.
 #[derive(Debug)]
@@ -44,62 +46,6 @@ pub struct GatherSpec {
     pub max_digits: u8,
     pub finish_on_key: Option<char>,
     pub timeout_secs: u8,
-}
-
-struct LiveCall {
-    last_seen: std::time::Instant,
-    /// When each trace entry happened (the state machine has no clock).
-    trace_times: Vec<String>,
-    /// The last answer given, repeated to a carrier that retries its first request.
-    last_turn: Option<Turn>,
-    call: ivr::Call,
-    merchant: Option<Merchant>,
-    record: CallSessionRecord,
-}
-
-/// The calls in progress in this process.
-#[derive(Default)]
-pub struct Calls {
-    live: Mutex<HashMap<String, Arc<tokio::sync::Mutex<LiveCall>>>>,
-}
-
-impl Calls {
-    fn get(&self, id: &str) -> Option<Arc<tokio::sync::Mutex<LiveCall>>> {
-        self.live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .cloned()
-    }
-    fn insert(&self, id: &str, c: LiveCall) -> Arc<tokio::sync::Mutex<LiveCall>> {
-        let arc = Arc::new(tokio::sync::Mutex::new(c));
-        self.live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.to_string(), arc.clone());
-        arc
-    }
-    fn remove(&self, id: &str) {
-        self.live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
-    }
-    /// Forgets calls with no carrier request for `idle` (the carrier never told us they
-    /// ended). Their checkpoint stays stored.
-    pub fn prune(&self, idle: std::time::Duration) {
-        let mut map = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, c| {
-            c.try_lock()
-                .map(|l| l.last_seen.elapsed() < idle)
-                .unwrap_or(true)
-        });
-    }
-
-    /// How many calls are in progress.
-    pub fn count(&self) -> usize {
-        self.live.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
 }
 
 /// National digits of a dialled number or caller ID (E.164 or national); None for withheld

@@ -1,0 +1,95 @@
+//! The shared state of a running server, handed to every route and service: the store, the
+//! settings, the clock, the card connector, the SMS sender, the live-event channel, the calls
+//! in progress and the charge writer. It is assembled by `app` (the composition root); the
+//! parts it owns live in modules that do not know about it.
+
+use std::sync::Arc;
+
+use fieldpay_protocol::charge::ChargeStatusChanged;
+use tokio::sync::{broadcast, watch, Notify};
+
+use crate::calls::registry::Calls;
+use crate::card::{CardConnector, SandboxCardNetwork};
+use crate::charges::writer::ChargeWriter;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::error::{AppError, AppResult};
+use crate::sms::sender::SmsSender;
+use crate::store::{ChargeRecord, Store, StoreResult};
+
+/// A charge status change as published to live listeners, with its merchant.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub merchant_id: String,
+    pub event: ChargeStatusChanged,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub settings: Arc<Settings>,
+    pub clock: Arc<Clock>,
+    pub connector: Arc<dyn CardConnector>,
+    /// The sandbox card network when the connector is the sandbox (for tests and tools).
+    pub sandbox_network: Option<SandboxCardNetwork>,
+    pub sms: Arc<dyn SmsSender>,
+    pub http: reqwest::Client,
+    pub events: broadcast::Sender<Published>,
+    pub calls: Arc<Calls>,
+    /// Wakes the background worker (new texts or webhooks to send).
+    pub wake: Arc<Notify>,
+    /// Set to true to stop: the HTTP server, the worker and open event streams end.
+    pub shutdown: Arc<watch::Sender<bool>>,
+    /// Group commit of charge creations.
+    pub charge_writer: Arc<ChargeWriter>,
+}
+
+impl AppState {
+    /// Runs a blocking store call on the blocking pool.
+    pub async fn db<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> StoreResult<T> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(AppError::internal)?
+            .map_err(AppError::from)
+    }
+
+    /// Tells live listeners (server-sent events) the charge's current status.
+    pub fn publish(&self, rec: &ChargeRecord) {
+        let c = &rec.charge;
+        let at = c.events.last().map(|e| e.at.clone()).unwrap_or_default();
+        let _ = self.events.send(Published {
+            merchant_id: rec.merchant_id.clone(),
+            event: ChargeStatusChanged {
+                charge_id: c.id.clone(),
+                status: c.status,
+                at,
+                account_id: c.account_id.clone(),
+                rep_id: c.rep_id.clone(),
+                amount: c.amount,
+            },
+        });
+        self.wake.notify_one();
+    }
+
+    /// Resolves when shutdown was asked for.
+    pub async fn stopped(&self) {
+        let mut rx = self.shutdown.subscribe();
+        while !*rx.borrow_and_update() {
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    pub fn receipt_url(&self, token: &str) -> String {
+        format!(
+            "{}/r/{token}",
+            self.settings.public_url.trim_end_matches('/')
+        )
+    }
+}
