@@ -19,41 +19,21 @@ pub enum ChargeStatus {
     Refunded,
 }
 
+text_names!(ChargeStatus {
+    Queued => "queued",
+    Requested => "requested",
+    SmsSent => "sms_sent",
+    CallConnected => "call_connected",
+    Verified => "verified",
+    CardEntered => "card_entered",
+    Approved => "approved",
+    Declined => "declined",
+    Expired => "expired",
+    Canceled => "canceled",
+    Refunded => "refunded",
+});
+
 impl ChargeStatus {
-    pub const ALL: [ChargeStatus; 11] = [
-        ChargeStatus::Queued,
-        ChargeStatus::Requested,
-        ChargeStatus::SmsSent,
-        ChargeStatus::CallConnected,
-        ChargeStatus::Verified,
-        ChargeStatus::CardEntered,
-        ChargeStatus::Approved,
-        ChargeStatus::Declined,
-        ChargeStatus::Expired,
-        ChargeStatus::Canceled,
-        ChargeStatus::Refunded,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChargeStatus::Queued => "queued",
-            ChargeStatus::Requested => "requested",
-            ChargeStatus::SmsSent => "sms_sent",
-            ChargeStatus::CallConnected => "call_connected",
-            ChargeStatus::Verified => "verified",
-            ChargeStatus::CardEntered => "card_entered",
-            ChargeStatus::Approved => "approved",
-            ChargeStatus::Declined => "declined",
-            ChargeStatus::Expired => "expired",
-            ChargeStatus::Canceled => "canceled",
-            ChargeStatus::Refunded => "refunded",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<ChargeStatus> {
-        ChargeStatus::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-
     /// Still waiting for the payer: its virtual number binding is live.
     pub fn is_pending(self) -> bool {
         matches!(
@@ -96,12 +76,6 @@ impl ChargeStatus {
     }
 }
 
-impl std::fmt::Display for ChargeStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChargeKind {
@@ -112,21 +86,7 @@ pub enum ChargeKind {
     AutoPay,
 }
 
-impl ChargeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChargeKind::General => "general",
-            ChargeKind::AutoPay => "auto_pay",
-        }
-    }
-    pub fn parse(s: &str) -> Option<ChargeKind> {
-        match s {
-            "general" => Some(ChargeKind::General),
-            "auto_pay" => Some(ChargeKind::AutoPay),
-            _ => None,
-        }
-    }
-}
+text_names!(ChargeKind { General => "general", AutoPay => "auto_pay" });
 
 /// Where a charge came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -137,23 +97,7 @@ pub enum ChargeOrigin {
     WebLink,
 }
 
-impl ChargeOrigin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChargeOrigin::App => "app",
-            ChargeOrigin::Api => "api",
-            ChargeOrigin::WebLink => "web_link",
-        }
-    }
-    pub fn parse(s: &str) -> Option<ChargeOrigin> {
-        match s {
-            "app" => Some(ChargeOrigin::App),
-            "api" => Some(ChargeOrigin::Api),
-            "web_link" => Some(ChargeOrigin::WebLink),
-            _ => None,
-        }
-    }
-}
+text_names!(ChargeOrigin { App => "app", Api => "api", WebLink => "web_link" });
 
 /// The person who ordered, when not the payer (third-party payment, 조르기 결제).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,39 @@
 //! Types that cross a FieldPay boundary: HTTP API bodies, UI <-> shell payloads, statuses and
 //! error codes. serde only; builds for wasm32.
 
+/// `as_str`, `parse`, `ALL` and `Display` for a field-less enum stored and sent by name: one
+/// list of (variant, name) pairs, so the names cannot drift apart.
+macro_rules! text_names {
+    (@count) => { 0 };
+    (@count $head:ident $($tail:ident)*) => { 1 + text_names!(@count $($tail)*) };
+    ($t:ident { $($v:ident => $s:literal),+ $(,)? }) => {
+        impl $t {
+            /// Every value, in declaration order.
+            pub const ALL: [$t; text_names!(@count $($v)+)] = [$($t::$v),+];
+
+            /// The stored and wire name (`snake_case`, as serde writes it).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($t::$v => $s),+
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<$t> {
+                match s {
+                    $($s => Some($t::$v),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod app;
 pub mod auth;
 pub mod charge;
@@ -14,6 +47,7 @@ pub mod records;
 pub mod rules;
 pub mod secret;
 pub mod settlement;
+pub mod sms;
 pub mod sync;
 pub mod validate;
 

@@ -65,25 +65,12 @@ pub enum LedgerKind {
     Adjustment,
 }
 
-impl LedgerKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LedgerKind::Order => "order",
-            LedgerKind::Payment => "payment",
-            LedgerKind::Refund => "refund",
-            LedgerKind::Adjustment => "adjustment",
-        }
-    }
-    pub fn parse(s: &str) -> Option<LedgerKind> {
-        match s {
-            "order" => Some(LedgerKind::Order),
-            "payment" => Some(LedgerKind::Payment),
-            "refund" => Some(LedgerKind::Refund),
-            "adjustment" => Some(LedgerKind::Adjustment),
-            _ => None,
-        }
-    }
-}
+text_names!(LedgerKind {
+    Order => "order",
+    Payment => "payment",
+    Refund => "refund",
+    Adjustment => "adjustment",
+});
 
 /// One append-only receivables entry. `amount` is signed: positive raises what the client owes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,27 +95,13 @@ pub enum OrderStatus {
     Canceled,
 }
 
-impl OrderStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Draft => "draft",
-            OrderStatus::Signed => "signed",
-            OrderStatus::Registered => "registered",
-            OrderStatus::Rejected => "rejected",
-            OrderStatus::Canceled => "canceled",
-        }
-    }
-    pub fn parse(s: &str) -> Option<OrderStatus> {
-        match s {
-            "draft" => Some(OrderStatus::Draft),
-            "signed" => Some(OrderStatus::Signed),
-            "registered" => Some(OrderStatus::Registered),
-            "rejected" => Some(OrderStatus::Rejected),
-            "canceled" => Some(OrderStatus::Canceled),
-            _ => None,
-        }
-    }
-}
+text_names!(OrderStatus {
+    Draft => "draft",
+    Signed => "signed",
+    Registered => "registered",
+    Rejected => "rejected",
+    Canceled => "canceled",
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
