@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use fieldpay_core::search::bench_support::{self, ClassTiming};
 use fieldpay_core::search::SearchDoc;
 use fieldpay_core::{Engine, EngineConfig};
-use fieldpay_server::store::Store;
+use fieldpay_server::store::RecordStore;
 
 use crate::gen::{self, Scale};
 use crate::report::{RowResult, Verdict};

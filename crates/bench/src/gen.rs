@@ -16,6 +16,7 @@ use fieldpay_core::search::SearchDoc;
 use fieldpay_protocol::phone::Phone;
 use fieldpay_protocol::records::LedgerKind;
 use fieldpay_protocol::validate::business_number_check_digit;
+use fieldpay_protocol::{AccountId, MerchantId};
 use fieldpay_server::store::{NewAccount, NewLedger, NewProduct, Store};
 
 /// One generated client account: the server row and the search document the device will
@@ -475,7 +476,7 @@ pub fn ledger_range(from: usize, to: usize, account_ids: &[String], seed: u64) -
             };
             let at = epoch + Duration::seconds(rng.below(730 * 86_400) as i64);
             NewLedger {
-                account_id,
+                account_id: AccountId::new(account_id),
                 kind,
                 amount,
                 ref_id: None,
@@ -502,7 +503,7 @@ pub struct LoadReport {
 /// accounts (for the search query mix).
 pub fn load(
     store: &dyn Store,
-    merchant_id: &str,
+    merchant_id: &MerchantId,
     scale: Scale,
     seed: u64,
 ) -> anyhow::Result<(Vec<GenAccount>, LoadReport)> {
@@ -645,6 +646,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store =
             fieldpay_server::store::SqliteStore::open(&dir.path().join("fieldpay.db")).unwrap();
+        let store: &dyn Store = &store;
         let m = store
             .create_merchant(
                 "m",
@@ -653,10 +655,10 @@ mod tests {
             )
             .unwrap();
         for login in ["rep1", "rep2"] {
-            store.create_rep(&m.id, login, "영업", "x").unwrap();
+            store.create_rep(&m.id, login, "영업", &"x".into()).unwrap();
         }
         let scale = Scale::for_accounts(400);
-        let (accs, _) = load(&store, &m.id, scale, 5).unwrap();
+        let (accs, _) = load(store, &m.id, scale, 5).unwrap();
         assert_eq!(accs.len(), 400);
         assert_eq!(store.accounts(&m.id).unwrap().len(), 400);
         assert_eq!(store.products(&m.id).unwrap().len(), 20);

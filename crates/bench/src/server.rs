@@ -1,6 +1,7 @@
 //! The server under test: the release `fieldpay-server` binary started as a child process
 //! on a loopback port, and data folders prepared for it through the [`Store`].
 
+use fieldpay_protocol::MerchantId;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -141,7 +142,7 @@ fn settings(data: &Path) -> Settings {
 }
 
 /// The demo merchant's id in a data folder (opening its database directly).
-pub fn demo_merchant(store: &dyn Store) -> anyhow::Result<String> {
+pub fn demo_merchant(store: &dyn Store) -> anyhow::Result<MerchantId> {
     Ok(store
         .merchant_by_code(demo::DEMO_MERCHANT_CODE)?
         .ok_or_else(|| anyhow::anyhow!("no demo merchant"))?

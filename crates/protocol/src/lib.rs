@@ -3,13 +3,14 @@
 
 /// `as_str`, `parse`, `ALL` and `Display` for a field-less enum stored and sent by name: one
 /// list of (variant, name) pairs, so the names cannot drift apart.
+#[macro_export]
 macro_rules! text_names {
     (@count) => { 0 };
-    (@count $head:ident $($tail:ident)*) => { 1 + text_names!(@count $($tail)*) };
+    (@count $head:ident $($tail:ident)*) => { 1 + $crate::text_names!(@count $($tail)*) };
     ($t:ident { $($v:ident => $s:literal),+ $(,)? }) => {
         impl $t {
             /// Every value, in declaration order.
-            pub const ALL: [$t; text_names!(@count $($v)+)] = [$($t::$v),+];
+            pub const ALL: [$t; $crate::text_names!(@count $($v)+)] = [$($t::$v),+];
 
             /// The stored and wire name (`snake_case`, as serde writes it).
             pub fn as_str(self) -> &'static str {

@@ -5,6 +5,7 @@
 use chrono::Utc;
 use fieldpay_protocol::records::LedgerKind;
 use fieldpay_protocol::validate::business_number_check_digit;
+use fieldpay_protocol::{AccountId, Secret};
 
 use crate::auth::{hash_password, hash_secret};
 use crate::card::{CardConnector, CardInput};
@@ -186,7 +187,7 @@ pub async fn seed(store: &dyn Store, connector: &dyn CardConnector) -> anyhow::R
             &m.id,
             login,
             name,
-            &hash_password(password).map_err(|e| anyhow::anyhow!(e.message))?,
+            &hash_password(&Secret::from(*password)).map_err(|e| anyhow::anyhow!(e.message))?,
         )?;
     }
     store.upsert_accounts(&m.id, &demo_accounts())?;
@@ -196,7 +197,7 @@ pub async fn seed(store: &dyn Store, connector: &dyn CardConnector) -> anyhow::R
         if i % 2 == 0 {
             let amount = 150_000 + (i as i64 % 7) * 85_000;
             let entry = NewLedger {
-                account_id: a.id.clone(),
+                account_id: AccountId::new(a.id.clone()),
                 kind: LedgerKind::Adjustment,
                 amount,
                 ref_id: None,
@@ -214,12 +215,12 @@ pub async fn seed(store: &dyn Store, connector: &dyn CardConnector) -> anyhow::R
         birth_or_business: None,
         password2: None,
     };
-    if let Ok(t) = connector.register(&m.id, &card).await {
+    if let Ok(t) = connector.register(m.id.as_str(), &card).await {
         store.save_registered_card(
             &m.id,
             &RegisteredCard {
                 payer_phone: DEMO_AUTOPAY_PHONE.into(),
-                token: t.token,
+                token: Secret::new(t.token),
                 issuer_code: t.issuer.code().into(),
                 issuer_name: t.issuer.name_ko().into(),
                 last4: t.last4,

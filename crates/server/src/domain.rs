@@ -42,7 +42,7 @@ impl Default for MerchantSettings {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Merchant {
-    pub id: String,
+    pub id: fieldpay_protocol::MerchantId,
     pub code: String,
     pub name: String,
     pub settings: MerchantSettings,

@@ -52,4 +52,13 @@ impl IntoResponse for AppError {
     }
 }
 
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Rejected { code, message } => AppError::new(code, message),
+            other => AppError::internal(other),
+        }
+    }
+}
+
 pub type AppResult<T> = Result<T, AppError>;

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use fieldpay_protocol::charge::ChargeStatusChanged;
+use fieldpay_protocol::MerchantId;
 use tokio::sync::{broadcast, watch, Notify};
 
 use crate::calls::registry::Calls;
@@ -20,7 +21,7 @@ use crate::store::{ChargeRecord, Store, StoreResult};
 /// A charge status change as published to live listeners, with its merchant.
 #[derive(Debug, Clone)]
 pub struct Published {
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     pub event: ChargeStatusChanged,
 }
 

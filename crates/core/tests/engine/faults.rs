@@ -277,12 +277,15 @@ async fn two_hundred_rounds_of_network_faults_converge() {
     // One bill text per charge.
     let store = server.state().store.clone();
     for id in charges.iter().take(30) {
-        let c = store.charge_any(id).unwrap().unwrap();
+        let c = store.charge_any(&id.as_str().into()).unwrap().unwrap();
         let bills = store
             .sms_for_phone(&c.payer_phone, 50)
             .unwrap()
             .into_iter()
-            .filter(|s| s.kind == "bill" && s.charge_id.as_deref() == Some(id))
+            .filter(|s| {
+                s.kind == fieldpay_protocol::sms::SmsKind::Bill
+                    && s.charge_id.as_ref().map(|c| c.as_str()) == Some(id.as_str())
+            })
             .count();
         assert_eq!(bills, 1, "{id}");
     }

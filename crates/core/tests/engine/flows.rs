@@ -172,7 +172,7 @@ async fn rejection_is_kept_as_a_problem_and_does_not_block_others() {
         .add_ledger(
             &m.id,
             &fieldpay_server::store::NewLedger {
-                account_id: account.id.clone(),
+                account_id: account.id.as_str().into(),
                 kind: fieldpay_protocol::records::LedgerKind::Adjustment,
                 amount: detail.credit_available,
                 ref_id: None,
@@ -354,7 +354,7 @@ async fn resend_refund_and_daily_closing_go_through_the_server() {
             .sms_for_phone("01081818282", 10)
             .unwrap()
             .iter()
-            .filter(|s| s.kind == "bill")
+            .filter(|s| s.kind == fieldpay_protocol::sms::SmsKind::Bill)
             .count();
         if bills == 2 {
             break;
@@ -469,7 +469,7 @@ async fn balances_after_a_sync_of_many_pages_match_the_server() {
             .map(|i| {
                 let (kind, amount) = kinds[(i + salt) % kinds.len()];
                 NewLedger {
-                    account_id: accounts[(i * 7 + salt) % accounts.len()].id.clone(),
+                    account_id: accounts[(i * 7 + salt) % accounts.len()].id.as_str().into(),
                     kind,
                     amount: amount + i as i64,
                     ref_id: None,
@@ -487,7 +487,7 @@ async fn balances_after_a_sync_of_many_pages_match_the_server() {
     let today = Utc::now().date_naive();
     let check = |e: &fieldpay_core::Engine| {
         for a in &accounts {
-            let want = store.balance(&m.id, &a.id).unwrap();
+            let want = store.balance(&m.id, &a.id.as_str().into()).unwrap();
             let detail = e.account_detail(&a.id, today).unwrap();
             assert_eq!(detail.balance, want, "balance of {}", a.code);
             let hit = e

@@ -12,6 +12,7 @@ use chrono::Datelike;
 use fieldpay_ivr as ivr;
 use fieldpay_protocol::charge::ChargeStatus;
 use fieldpay_protocol::phone::Phone;
+use fieldpay_protocol::OrderId;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{kst, ts};
@@ -100,7 +101,7 @@ async fn charge_info(
     let c = &rec.charge;
     let order = match &c.order_ref {
         Some(r) => {
-            let (mid, oid) = (m.id.clone(), r.clone());
+            let (mid, oid) = (m.id.clone(), OrderId::new(r.clone()));
             state
                 .db(move |s| s.order(&mid, &oid))
                 .await
@@ -155,10 +156,10 @@ async fn lookup(state: &AppState, live: &mut LiveCall, dialled: &str, caller: &s
             return ivr::Event::ChargeNotFound;
         }
     };
-    live.record.charge_id = Some(rec.charge.id.clone());
+    live.record.charge_id = Some(rec.id());
     let mut last = rec.clone();
     for status in [ChargeStatus::CallConnected, ChargeStatus::Verified] {
-        let (cid, st, m2) = (rec.charge.id.clone(), state.clone(), m.clone());
+        let (cid, st, m2) = (rec.id(), state.clone(), m.clone());
         let detail = format!("call {}", live.record.call_id);
         if let Ok(r) = state
             .db(move |s| {

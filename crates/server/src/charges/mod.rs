@@ -7,7 +7,8 @@ pub mod writer;
 use chrono::Duration;
 use fieldpay_ivr as ivr;
 use fieldpay_protocol::charge::{ChargeOrigin, ChargeStatus};
-use fieldpay_protocol::ErrorCode;
+use fieldpay_protocol::sms::SmsKind;
+use fieldpay_protocol::{ApiKeyId, ChargeId, ErrorCode, MerchantId, RepId};
 
 use crate::card::{
     approve_with_recovery, ApprovalFailure, ApproveRequest, CardInput, ConnectorError, DeclineCode,
@@ -31,7 +32,7 @@ pub fn effects(state: &AppState, merchant: &Merchant, rec: &ChargeRecord) -> Eff
             let expires = crate::clock::parse_ts(&rec.charge.expires_at).unwrap_or(now);
             fx.sms.push(NewSms {
                 to: payer,
-                kind: "bill",
+                kind: SmsKind::Bill,
                 body: crate::messages::bill(&merchant.name, rec, expires),
             });
         }
@@ -42,7 +43,7 @@ pub fn effects(state: &AppState, merchant: &Merchant, rec: &ChargeRecord) -> Eff
                 {
                     fx.sms.push(NewSms {
                         to: payer,
-                        kind: "slip",
+                        kind: SmsKind::Slip,
                         body,
                     });
                 }
@@ -52,7 +53,7 @@ pub fn effects(state: &AppState, merchant: &Merchant, rec: &ChargeRecord) -> Eff
             if let Some(body) = crate::messages::refund(&merchant.name, rec) {
                 fx.sms.push(NewSms {
                     to: payer,
-                    kind: "notice",
+                    kind: SmsKind::Notice,
                     body,
                 });
             }
@@ -65,11 +66,11 @@ pub fn effects(state: &AppState, merchant: &Merchant, rec: &ChargeRecord) -> Eff
     fx
 }
 
-async fn merchant(state: &AppState, merchant_id: &str) -> AppResult<Merchant> {
+async fn merchant(state: &AppState, merchant_id: &MerchantId) -> AppResult<Merchant> {
     if let Some(m) = state.store.cached_merchant(merchant_id) {
         return Ok(m);
     }
-    let id = merchant_id.to_string();
+    let id = merchant_id.clone();
     state
         .db(move |s| s.merchant(&id))
         .await?
@@ -79,9 +80,9 @@ async fn merchant(state: &AppState, merchant_id: &str) -> AppResult<Merchant> {
 /// Where a charge request comes from and who made it.
 #[derive(Debug, Clone)]
 pub struct Requester {
-    pub merchant_id: String,
-    pub rep_id: Option<String>,
-    pub api_key_id: Option<String>,
+    pub merchant_id: MerchantId,
+    pub rep_id: Option<RepId>,
+    pub api_key_id: Option<ApiKeyId>,
     pub origin: ChargeOrigin,
 }
 
@@ -89,7 +90,7 @@ pub async fn create(
     state: &AppState,
     who: Requester,
     request: ChargeRequest,
-    id: Option<String>,
+    id: Option<ChargeId>,
     idempotency: Option<(String, String)>,
 ) -> AppResult<(ChargeRecord, bool)> {
     let prepared = prepare(state, who, request, id, idempotency).await?;
@@ -126,7 +127,7 @@ pub async fn prepare(
     state: &AppState,
     who: Requester,
     request: ChargeRequest,
-    id: Option<String>,
+    id: Option<ChargeId>,
     idempotency: Option<(String, String)>,
 ) -> AppResult<Prepared> {
     let m = merchant(state, &who.merchant_id).await?;
@@ -146,7 +147,7 @@ pub async fn prepare(
         None => (None, None),
     };
     let new = NewCharge {
-        id: id.unwrap_or_else(|| new_id("ch")),
+        id: id.unwrap_or_else(|| ChargeId::new(new_id("ch"))),
         merchant_id: who.merchant_id,
         rep_id: who.rep_id,
         api_key_id: who.api_key_id,
@@ -165,17 +166,13 @@ pub async fn prepare(
 
 pub async fn cancel(
     state: &AppState,
-    merchant_id: &str,
-    charge_id: &str,
+    merchant_id: &MerchantId,
+    charge_id: &ChargeId,
     reason: Option<String>,
 ) -> AppResult<ChargeRecord> {
     let m = merchant(state, merchant_id).await?;
     let now = state.clock.now();
-    let (mid, cid, st) = (
-        merchant_id.to_string(),
-        charge_id.to_string(),
-        state.clone(),
-    );
+    let (mid, cid, st) = (merchant_id.clone(), charge_id.clone(), state.clone());
     let rec = state
         .db(move |s| {
             s.cancel_charge(&mid, &cid, reason.as_deref(), now, &|rec| {
@@ -190,11 +187,11 @@ pub async fn cancel(
 /// Texts the bill again (the payer lost or missed it). Only while the charge waits for payment.
 pub async fn resend_bill(
     state: &AppState,
-    merchant_id: &str,
-    charge_id: &str,
+    merchant_id: &MerchantId,
+    charge_id: &ChargeId,
 ) -> AppResult<ChargeRecord> {
     let m = merchant(state, merchant_id).await?;
-    let (mid, cid) = (merchant_id.to_string(), charge_id.to_string());
+    let (mid, cid) = (merchant_id.clone(), charge_id.clone());
     let rec = state
         .db(move |s| s.charge(&mid, &cid))
         .await?
@@ -209,34 +206,34 @@ pub async fn resend_bill(
         crate::clock::parse_ts(&rec.charge.expires_at).unwrap_or_else(|| state.clock.now());
     let sms = NewSms {
         to: rec.payer_phone.clone(),
-        kind: "bill",
+        kind: SmsKind::Bill,
         body: crate::messages::bill(&m.name, &rec, expires),
     };
     let now = state.clock.now();
-    let (mid, cid) = (merchant_id.to_string(), charge_id.to_string());
+    let (mid, cid) = (merchant_id.clone(), charge_id.clone());
     state
         .db(move |s| s.enqueue_sms(&mid, Some(&cid), &sms, now))
         .await?;
     state.wake.notify_one();
-    tracing::info!(charge_id, "bill text sent again");
+    tracing::info!(%charge_id, "bill text sent again");
     Ok(rec)
 }
 
 /// Full refund of an approved charge through the card connector.
 pub async fn refund(
     state: &AppState,
-    merchant_id: &str,
-    charge_id: &str,
+    merchant_id: &MerchantId,
+    charge_id: &ChargeId,
     reason: Option<String>,
 ) -> AppResult<ChargeRecord> {
     let m = merchant(state, merchant_id).await?;
-    let (mid, cid) = (merchant_id.to_string(), charge_id.to_string());
+    let (mid, cid) = (merchant_id.clone(), charge_id.clone());
     let rec = state.db(move |s| s.begin_refund(&mid, &cid)).await?;
     if rec.charge.status == ChargeStatus::Refunded {
         return Ok(rec);
     }
     let why = reason.clone().unwrap_or_else(|| "refund".into());
-    match state.connector.cancel(charge_id, &why).await {
+    match state.connector.cancel(charge_id.as_str(), &why).await {
         Ok(TxnState::Canceled { .. }) | Err(ConnectorError::AlreadyCanceled) => {}
         Ok(TxnState::Approved(_)) => {
             return Err(AppError::new(
@@ -245,7 +242,7 @@ pub async fn refund(
             ))
         }
         Err(e) => {
-            tracing::warn!(charge_id, error = %e, "refund failed at the connector");
+            tracing::warn!(%charge_id, error = %e, "refund failed at the connector");
             return Err(AppError::new(
                 ErrorCode::ConnectorFailed,
                 format!("the card network could not cancel the payment: {e}"),
@@ -253,11 +250,11 @@ pub async fn refund(
         }
     }
     let now = state.clock.now();
-    let (cid, st) = (charge_id.to_string(), state.clone());
+    let (cid, st) = (charge_id.clone(), state.clone());
     let rec = state
         .db(move |s| s.record_refund(&cid, reason.as_deref(), now, &|rec| effects(&st, &m, rec)))
         .await?;
-    tracing::info!(charge_id, "charge refunded");
+    tracing::info!(%charge_id, "charge refunded");
     state.publish(&rec);
     Ok(rec)
 }
@@ -304,7 +301,7 @@ fn decline_reason(code: DeclineCode) -> ivr::DeclineReason {
 async fn store_approval(
     state: &AppState,
     m: Merchant,
-    charge_id: &str,
+    charge_id: &ChargeId,
     a: &crate::card::Approval,
 ) -> AppResult<ChargeRecord> {
     let payment = NewPayment {
@@ -321,11 +318,11 @@ async fn store_approval(
         receipt_token: random_token(24),
     };
     let now = state.clock.now();
-    let (cid, st) = (charge_id.to_string(), state.clone());
+    let (cid, st) = (charge_id.clone(), state.clone());
     let rec = state
         .db(move |s| s.record_approval(&cid, &payment, now, &|rec| effects(&st, &m, rec)))
         .await?;
-    tracing::info!(charge_id, approval = %a.approval_number, "charge approved");
+    tracing::info!(%charge_id, approval = %a.approval_number, "charge approved");
     state.publish(&rec);
     Ok(rec)
 }
@@ -333,24 +330,24 @@ async fn store_approval(
 async fn end_approval(
     state: &AppState,
     m: Merchant,
-    charge_id: &str,
+    charge_id: &ChargeId,
     declined: Option<&'static str>,
 ) {
     let now = state.clock.now();
-    let (cid, st) = (charge_id.to_string(), state.clone());
+    let (cid, st) = (charge_id.clone(), state.clone());
     match state
         .db(move |s| s.end_approval(&cid, declined, now, &|rec| effects(&st, &m, rec)))
         .await
     {
         Ok(rec) => state.publish(&rec),
-        Err(e) => tracing::error!(charge_id, error = %e.message, "cannot end approval"),
+        Err(e) => tracing::error!(%charge_id, error = %e.message, "cannot end approval"),
     }
 }
 
 /// Gets a card approval for a charge the IVR collected. At most one approval per charge: the
 /// store refuses a second one in flight, and the connector is keyed by the charge id.
 pub async fn approve(state: &AppState, request: ivr::ApprovalRequest) -> ivr::ApprovalOutcome {
-    let charge_id = request.charge_id.clone();
+    let charge_id = ChargeId::new(request.charge_id.clone());
     let now = state.clock.now();
     let cid = charge_id.clone();
     let rec = match state.db(move |s| s.begin_approval(&cid, now)).await {
@@ -377,7 +374,9 @@ pub async fn approve(state: &AppState, request: ivr::ApprovalRequest) -> ivr::Ap
             match state.db(move |s| s.registered_card(&mid, &phone)).await {
                 Ok(Some(rc)) => {
                     token = rc.token;
-                    PaymentMethod::Registered { token: &token }
+                    PaymentMethod::Registered {
+                        token: token.expose(),
+                    }
                 }
                 _ => {
                     end_approval(state, m, &charge_id, None).await;
@@ -387,11 +386,11 @@ pub async fn approve(state: &AppState, request: ivr::ApprovalRequest) -> ivr::Ap
         }
     };
     let req = ApproveRequest {
-        key: &charge_id,
+        key: charge_id.as_str(),
         amount: rec.charge.amount,
         installment_months: request.installment_months,
         method,
-        merchant_id: &rec.merchant_id,
+        merchant_id: rec.merchant_id.as_str(),
     };
     let result = approve_with_recovery(state.connector.as_ref(), &req).await;
     drop(request); // the card digits are zeroized here
@@ -446,11 +445,11 @@ pub async fn recover_in_flight(state: &AppState, at_start: bool) {
         }
     };
     for rec in in_flight {
-        let id = rec.charge.id.clone();
+        let id = rec.id();
         let Ok(m) = merchant(state, &rec.merchant_id).await else {
             continue;
         };
-        match state.connector.inquire(&id).await {
+        match state.connector.inquire(id.as_str()).await {
             Ok(Some(TxnState::Approved(a))) => {
                 tracing::info!(charge_id = %id, "recovered an approval made before the restart");
                 let _ = store_approval(state, m, &id, &a).await;

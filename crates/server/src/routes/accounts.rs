@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use fieldpay_protocol::records::Account;
+use fieldpay_protocol::AccountId;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
@@ -32,7 +33,7 @@ async fn accounts(State(state): State<AppState>, caller: Caller) -> AppResult<Js
 async fn account(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<AccountId>,
 ) -> AppResult<Json<AccountWithBalance>> {
     let (mid, id2) = (caller.merchant_id.clone(), id.clone());
     let account = state

@@ -7,9 +7,10 @@ use fieldpay_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
 use fieldpay_protocol::ErrorCode;
 
 use super::extract::JsonBody;
-use crate::auth::{hash_secret, issue_tokens, verify_password};
+use crate::auth::{hash_secret, issue_tokens, new_refresh_token, verify_password};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::store::TokenKind;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,9 +40,9 @@ async fn login(
     let hash = rep
         .as_ref()
         .map(|r| r.password_hash.clone())
-        .unwrap_or_else(|| crate::auth::dummy_hash().to_string());
+        .unwrap_or_else(|| crate::auth::dummy_hash().clone());
     let password = req.password.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(password.expose(), &hash))
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(AppError::internal)?;
     match rep {
@@ -63,7 +64,7 @@ async fn refresh(
     let now = state.clock.now();
     let o2 = old.clone();
     let rep = state
-        .db(move |s| s.token(&o2, "refresh", now))
+        .db(move |s| s.token(&o2, TokenKind::Refresh, now))
         .await?
         .ok_or_else(|| {
             AppError::new(
@@ -71,8 +72,8 @@ async fn refresh(
                 "로그인이 만료되었습니다. 다시 로그인하세요 (refresh token is unknown, used or expired; sign in again)",
             )
         })?;
-    let new_refresh = format!("rt_{}", crate::ids::random_token(48));
-    let (nh, rep2) = (hash_secret(&new_refresh), rep.clone());
+    let new_refresh = new_refresh_token();
+    let (nh, rep2) = (hash_secret(new_refresh.expose()), rep.clone());
     let exp = now + chrono::Duration::seconds(state.settings.refresh_token_ttl_secs as i64);
     let rotated = state
         .db(move |s| s.rotate_refresh(&old, &nh, &rep2, exp))

@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use fieldpay_protocol::charge::{
     CancelCharge, Charge, ChargeList, ChargeOrigin, ChargeStatus, CreateCharge, RefundCharge,
 };
+use fieldpay_protocol::{AccountId, ChargeId, RepId};
 use serde::Deserialize;
 
 use super::extract::{parse_optional_json, parse_query, IdempotencyKey, JsonWithBytes};
@@ -40,7 +41,7 @@ pub fn view(state: &AppState, rec: ChargeRecord) -> Charge {
 fn requester(caller: &Caller, origin: ChargeOrigin) -> Requester {
     Requester {
         merchant_id: caller.merchant_id.clone(),
-        rep_id: caller.rep_id().map(str::to_string),
+        rep_id: caller.rep_id().cloned(),
         api_key_id: match &caller.principal {
             Principal::ApiKey { key_id } => Some(key_id.clone()),
             Principal::Rep { .. } => None,
@@ -81,7 +82,7 @@ async fn create(
 async fn read(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ChargeId>,
 ) -> AppResult<Json<Charge>> {
     let rec = state
         .db(move |s| s.charge(&caller.merchant_id, &id))
@@ -94,12 +95,12 @@ async fn read(
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     status: Option<String>,
-    account_id: Option<String>,
-    rep_id: Option<String>,
+    account_id: Option<AccountId>,
+    rep_id: Option<RepId>,
     payer_phone: Option<String>,
     from: Option<String>,
     to: Option<String>,
-    after: Option<String>,
+    after: Option<ChargeId>,
     limit: Option<u32>,
 }
 
@@ -164,7 +165,7 @@ fn created_bound(field: &str, v: &str) -> AppResult<String> {
 async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ChargeId>,
     body: Bytes,
 ) -> AppResult<Json<Charge>> {
     let reason = parse_optional_json::<CancelCharge>(&body)?.and_then(|b| b.reason);
@@ -176,7 +177,7 @@ async fn cancel(
 async fn refund(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ChargeId>,
     body: Bytes,
 ) -> AppResult<Json<Charge>> {
     let reason = parse_optional_json::<RefundCharge>(&body)?.and_then(|b| b.reason);
@@ -188,7 +189,7 @@ async fn refund(
 async fn resend(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<ChargeId>,
 ) -> AppResult<Json<Charge>> {
     let rec = charges::resend_bill(&state, &caller.merchant_id, &id).await?;
     Ok(Json(view(&state, rec)))

@@ -32,7 +32,7 @@ async fn events(
             return None;
         }
         if let Principal::Rep { rep_id } = &caller.principal {
-            if p.event.rep_id.as_deref() != Some(rep_id) {
+            if p.event.rep_id.as_deref() != Some(rep_id.as_str()) {
                 return None;
             }
         }

@@ -6,6 +6,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use fieldpay_protocol::records::Order;
+use fieldpay_protocol::OrderId;
 
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
@@ -20,7 +21,7 @@ pub fn router() -> Router<AppState> {
 async fn order(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<OrderId>,
 ) -> AppResult<Json<Order>> {
     state
         .db(move |s| s.order(&caller.merchant_id, &id))
@@ -32,7 +33,7 @@ async fn order(
 async fn order_pdf(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<OrderId>,
 ) -> AppResult<impl IntoResponse> {
     let pdf = state
         .db(move |s| s.order_pdf(&caller.merchant_id, &id))

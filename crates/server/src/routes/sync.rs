@@ -12,7 +12,7 @@ use fieldpay_protocol::sync::{
     Mutation, MutationBatch, MutationKind, MutationOutcome, MutationResult, MutationResults,
     SyncPage,
 };
-use fieldpay_protocol::ErrorCode;
+use fieldpay_protocol::{AccountId, ChargeId, ErrorCode, MerchantId, OrderId, RepId};
 use serde::Deserialize;
 
 use super::charges::view;
@@ -57,7 +57,7 @@ async fn pull(
     let limit = q
         .limit
         .unwrap_or(1000)
-        .clamp(1, crate::store::sqlite::MAX_PULL_PAGE);
+        .clamp(1, crate::store::MAX_PULL_PAGE);
     Ok(Json(
         state
             .db(move |s| s.pull(&caller.merchant_id, cursor, limit))
@@ -86,7 +86,7 @@ fn decode_b64(field: &str, v: &str, max: usize, magic: &[u8]) -> AppResult<Vec<u
 async fn apply(
     state: &AppState,
     caller: &Caller,
-    rep_id: &str,
+    rep_id: &RepId,
     m: Mutation,
 ) -> AppResult<MutationOutcome> {
     let mid = caller.merchant_id.clone();
@@ -108,12 +108,12 @@ async fn apply(
                     parse_text("memo", &memo, 500)?
                 };
                 let draft = OrderDraft {
-                    order_id,
-                    account_id,
+                    order_id: OrderId::new(order_id),
+                    account_id: AccountId::new(account_id),
                     lines,
                     memo,
                 };
-                let rep = rep_id.to_string();
+                let rep = rep_id.clone();
                 let order = state
                     .db(move |s| s.upsert_order(&mid, Some(&rep), &draft, now))
                     .await?;
@@ -146,6 +146,7 @@ async fn apply(
                 let pdf = pdf
                     .map(|p| decode_b64("pdf", &p, MAX_PDF, b"%PDF"))
                     .transpose()?;
+                let order_id = OrderId::new(order_id);
                 let order = state
                     .db(move |s| {
                         s.sign_order(&mid, &order_id, &evidence, &png, pdf.as_deref(), now)
@@ -157,6 +158,7 @@ async fn apply(
                 })
             }
             MutationKind::SubmitOrder { order_id } => {
+                let order_id = OrderId::new(order_id);
                 let order = state
                     .db(move |s| s.submit_order(&mid, &order_id, now))
                     .await?;
@@ -171,6 +173,7 @@ async fn apply(
                 "charge requests are applied by request_charges",
             )),
             MutationKind::CancelCharge { charge_id, reason } => {
+                let charge_id = ChargeId::new(charge_id);
                 let rec = charges::cancel(state, &caller.merchant_id, &charge_id, reason).await?;
                 Ok(MutationOutcome::Applied {
                     order: None,
@@ -185,15 +188,17 @@ async fn apply(
 
 /// The lock that serialises mutation batches of one merchant (check, apply and save of a
 /// client id happen as one step).
-fn merchant_push_lock(merchant_id: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+fn merchant_push_lock(merchant_id: &MerchantId) -> std::sync::Arc<tokio::sync::Mutex<()>> {
     static LOCKS: std::sync::OnceLock<
-        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+        std::sync::Mutex<
+            std::collections::HashMap<MerchantId, std::sync::Arc<tokio::sync::Mutex<()>>>,
+        >,
     > = std::sync::OnceLock::new();
     let mut map = LOCKS
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|p| p.into_inner());
-    map.entry(merchant_id.to_string()).or_default().clone()
+    map.entry(merchant_id.clone()).or_default().clone()
 }
 
 async fn push(
@@ -201,7 +206,7 @@ async fn push(
     caller: Caller,
     JsonBody(batch): JsonBody<MutationBatch>,
 ) -> AppResult<Json<MutationResults>> {
-    let Some(rep_id) = caller.rep_id().map(str::to_string) else {
+    let Some(rep_id) = caller.rep_id().cloned() else {
         return Err(AppError::new(
             ErrorCode::Forbidden,
             "mutations are pushed by a signed-in rep's device",
@@ -292,7 +297,7 @@ async fn push(
 async fn request_charges(
     state: &AppState,
     caller: &Caller,
-    rep_id: &str,
+    rep_id: &RepId,
     run: Vec<Mutation>,
 ) -> AppResult<Vec<(String, MutationOutcome)>> {
     enum Step {
@@ -311,11 +316,12 @@ async fn request_charges(
             let req = ChargeRequest::parse(&request)?;
             let who = Requester {
                 merchant_id: caller.merchant_id.clone(),
-                rep_id: Some(rep_id.to_string()),
+                rep_id: Some(rep_id.clone()),
                 api_key_id: None,
                 origin: ChargeOrigin::App,
             };
-            let prepared = charges::prepare(state, who, req, Some(charge_id), None).await?;
+            let prepared =
+                charges::prepare(state, who, req, Some(ChargeId::new(charge_id)), None).await?;
             charges::submit(state, prepared)
         }
         .await;

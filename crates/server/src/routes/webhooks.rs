@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::Caller;
 use crate::error::AppResult;
 use crate::state::AppState;
+use crate::store::DeliveryStatus;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/webhooks/deliveries", get(deliveries))
@@ -18,7 +19,7 @@ pub struct DeliveryView {
     pub id: String,
     pub event_type: String,
     pub url: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: u32,
     pub next_attempt_at: String,
     pub last_status: Option<u16>,

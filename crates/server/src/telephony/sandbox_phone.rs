@@ -8,6 +8,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Duration;
 use fieldpay_ivr::Lang;
+use fieldpay_protocol::sms::SmsKind;
+use fieldpay_protocol::ChargeId;
 use serde::{Deserialize, Serialize};
 
 use crate::calls::{self, Input, Turn};
@@ -39,7 +41,7 @@ struct SmsQuery {
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct SandboxSms {
     pub id: i64,
-    pub kind: String,
+    pub kind: SmsKind,
     pub body: String,
     pub charge_id: Option<String>,
     pub at: String,
@@ -59,7 +61,7 @@ async fn sms(
                 id: r.id,
                 kind: r.kind,
                 body: r.body,
-                charge_id: r.charge_id,
+                charge_id: r.charge_id.map(ChargeId::into_string),
                 at: r.created_at,
             })
             .collect(),

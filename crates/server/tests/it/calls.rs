@@ -8,6 +8,7 @@ use fieldpay_ivr::{
     digits_words, korean_number_words, DeclineReason, Lang, Outcome, Prompt, RetryReason, Step,
 };
 use fieldpay_protocol::charge::Charge;
+use fieldpay_protocol::sms::SmsKind;
 use fieldpay_server::config::SANDBOX_TWILIO_AUTH_TOKEN;
 use fieldpay_server::demo::{self, DEMO_API_KEY};
 use fieldpay_server::telephony::sandbox_phone::SandboxTurn;
@@ -207,7 +208,7 @@ async fn sms_of_kind(app: &TestApp, phone: &str, kind: &str, charge_id: &str) ->
     app.sms(phone)
         .await
         .iter()
-        .filter(|s| s.kind == kind && s.charge_id.as_deref() == Some(charge_id))
+        .filter(|s| s.kind.as_str() == kind && s.charge_id.as_deref() == Some(charge_id))
         .count()
 }
 
@@ -1091,7 +1092,7 @@ async fn number_pool_exhaustion_stores_nothing() {
         .sms(PAYER)
         .await
         .into_iter()
-        .filter(|s| s.kind == "bill")
+        .filter(|s| s.kind == SmsKind::Bill)
         .count();
     assert_eq!(
         bills, 11,
@@ -1163,7 +1164,8 @@ async fn check_single_approval(app: &TestApp, charge_id: &str) {
     assert_eq!(network_approvals(app, charge_id).await, 1);
     app.wait_sms(PAYER, "slip", charge_id).await;
     assert_eq!(sms_of_kind(app, PAYER, "slip", charge_id).await, 1);
-    assert!(app.store().payment(charge_id).unwrap().is_some());
+    let paid = app.store().charge_any(&charge_id.into()).unwrap().unwrap();
+    assert!(paid.charge.payment.is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1594,7 +1596,7 @@ async fn hang_up_mid_entry_leaves_the_charge_payable() {
     let rec = app.store().call(sid).unwrap().expect("call session stored");
     assert!(rec.ended_at.is_some());
     assert_eq!(rec.outcome.as_deref(), Some("hung_up"));
-    assert_eq!(rec.charge_id.as_deref(), Some(c.id.as_str()));
+    assert_eq!(rec.charge_id, Some(c.id.as_str().into()));
     assert!(!rec.checkpoint.contains(APPROVE_CARD) && !rec.trace.contains(APPROVE_CARD));
     assert_eq!(app.state().calls.count(), 0);
 

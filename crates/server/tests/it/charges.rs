@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use fieldpay_protocol::charge::{Charge, ChargeKind, ChargeList, ChargeOrigin, ChargeStatus};
 use fieldpay_protocol::settlement::{SettlementReport, SettlementRow};
+use fieldpay_protocol::sms::SmsKind;
 use fieldpay_server::demo::DEMO_API_KEY;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -79,7 +80,7 @@ async fn bills_for(app: &TestApp, phone: &str, charge_id: Option<&str>) -> usize
         .await
         .iter()
         .filter(|s| {
-            s.kind == "bill" && (charge_id.is_none() || s.charge_id.as_deref() == charge_id)
+            s.kind == SmsKind::Bill && (charge_id.is_none() || s.charge_id.as_deref() == charge_id)
         })
         .count()
 }
@@ -1136,7 +1137,7 @@ async fn concurrent_refunds_refund_once() {
         .sms(payer)
         .await
         .into_iter()
-        .filter(|s| s.kind == "notice")
+        .filter(|s| s.kind == SmsKind::Notice)
         .count();
     assert_eq!(notices, 1);
     let report: SettlementReport = app
@@ -1289,8 +1290,10 @@ async fn a_revoked_api_key_is_refused_on_the_next_request() {
     );
     let store = app.store();
     let hash = fieldpay_server::auth::hash_secret(&key);
-    let (key_id, merchant_id) = store.api_key(&hash).unwrap().unwrap();
-    assert!(store.revoke_api_key(&merchant_id, &key_id).unwrap());
+    let owner = store.api_key(&hash).unwrap().unwrap();
+    assert!(store
+        .revoke_api_key(&owner.merchant_id, &owner.key_id)
+        .unwrap());
     let (status, code, _) = api_error(app.get("/v1/charges", &key).await).await;
     assert_eq!(
         (status, code.as_str()),

@@ -65,7 +65,7 @@ async fn restart_during_an_approval_recovers_it() {
     let now = chrono::Utc::now();
     // Both approvals were in flight when the server stopped.
     for id in [&approved.id, &not_sent.id] {
-        store.begin_approval(id, now).unwrap();
+        store.begin_approval(&id.as_str().into(), now).unwrap();
     }
     // The network approved the first one; its answer never got recorded.
     let merchant = store.merchant_by_code("demo").unwrap().unwrap();
@@ -80,7 +80,7 @@ async fn restart_during_an_approval_recovers_it() {
             birth_or_business: Some("800101"),
             password2: Some("12"),
         }),
-        merchant_id: &merchant.id,
+        merchant_id: merchant.id.as_str(),
     };
     fieldpay_server::card::CardConnector::approve(&net, &req)
         .await
@@ -101,7 +101,7 @@ async fn restart_during_an_approval_recovers_it() {
     app.wait_status(&not_sent.id, "approved").await;
     // Recording twice is refused by the store: one payment row.
     let again = store.record_approval(
-        &approved.id,
+        &approved.id.as_str().into(),
         &fieldpay_server::store::NewPayment {
             connector: "sandbox".into(),
             approval_number: "99999999".into(),
@@ -183,7 +183,10 @@ async fn restart_during_webhook_retries_loses_nothing() {
     assert_eq!(same.len(), 1, "delivered once");
     let log = app.store().webhooks(&mid, 50).unwrap();
     let row = log.iter().find(|w| w.id == id).unwrap();
-    assert_eq!(row.status, "delivered");
+    assert_eq!(
+        row.status,
+        fieldpay_server::store::DeliveryStatus::Delivered
+    );
     assert!(row.attempts >= 3, "two failures then success: {row:?}");
 }
 

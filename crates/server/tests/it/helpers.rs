@@ -230,7 +230,7 @@ impl TestApp {
                 .sms(phone)
                 .await
                 .into_iter()
-                .find(|s| s.kind == kind && s.charge_id.as_deref() == Some(charge_id))
+                .find(|s| s.kind.as_str() == kind && s.charge_id.as_deref() == Some(charge_id))
             {
                 return s;
             }
@@ -395,9 +395,13 @@ impl TestApp {
             .unwrap();
         let key = fieldpay_server::auth::new_api_key();
         store
-            .create_api_key(&m.id, &fieldpay_server::auth::hash_secret(&key), &key[..8])
+            .create_api_key(
+                &m.id,
+                &fieldpay_server::auth::hash_secret(key.expose()),
+                &key.expose()[..8],
+            )
             .unwrap();
-        key
+        key.expose().to_string()
     }
 
     /// Every byte of every file under the data folder.

@@ -385,7 +385,7 @@ async fn credentials_are_checked() {
     }
     let random_key = fieldpay_server::auth::new_api_key();
     for bad in [
-        random_key.as_str(),
+        random_key.expose(),
         "fpk_",
         "fpk_sandbox_demo_0000000000000000000000000001",
         "at_notatoken",
@@ -992,7 +992,7 @@ async fn another_merchants_rep_cannot_touch_records_by_id() {
             &b.id,
             "brep",
             "박다른",
-            &fieldpay_server::auth::hash_password("b-secret-1").unwrap(),
+            &fieldpay_server::auth::hash_password(&"b-secret-1".into()).unwrap(),
         )
         .unwrap();
     let r = app
@@ -1004,7 +1004,7 @@ async fn another_merchants_rep_cannot_touch_records_by_id() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let b_rep: Tokens = r.json().await.unwrap();
-    assert_eq!(b_rep.rep.merchant_id, b.id);
+    assert_eq!(b.id, b_rep.rep.merchant_id.as_str());
     // A's rep password does not open B, nor B's rep's password A.
     let r = app
         .http

@@ -9,6 +9,7 @@ use base64::Engine;
 use chrono::Utc;
 use fieldpay_protocol::charge::{Charge, ChargeOrigin, ChargeStatus};
 use fieldpay_protocol::records::{Account, LedgerKind, Order, OrderStatus, Product};
+use fieldpay_protocol::sms::SmsKind;
 use fieldpay_protocol::sync::{Change, ChangeData, MutationOutcome, MutationResults, SyncPage};
 use fieldpay_server::demo::DEMO_API_KEY;
 use fieldpay_server::import::{import, ImportError, ImportKind};
@@ -523,7 +524,7 @@ async fn retried_batches_apply_once() {
         .sms(payer)
         .await
         .into_iter()
-        .filter(|s| s.kind == "bill")
+        .filter(|s| s.kind == SmsKind::Bill)
         .count();
     assert_eq!(bills, 1);
     // The order number counter was not advanced by the retries.
@@ -991,7 +992,7 @@ async fn command_line_seed_and_import() {
     };
     let store = fieldpay_server::store::SqliteStore::open(&settings.db_path())
         .expect("the database the binary wrote");
-    use fieldpay_server::store::Store;
+    use fieldpay_server::store::{MerchantStore, RecordStore};
     let m = store.merchant_by_code("demo").unwrap().unwrap();
     let products = store.products(&m.id).unwrap();
     assert_eq!(products.len(), 102, "100 demo products and the 2 good rows");
@@ -1074,7 +1075,7 @@ async fn concurrent_retries_of_a_new_batch_apply_once() {
             .sms(&payer)
             .await
             .into_iter()
-            .filter(|s| s.kind == "bill")
+            .filter(|s| s.kind == SmsKind::Bill)
             .count();
         assert_eq!(bills, 1);
     }

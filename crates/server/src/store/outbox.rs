@@ -1,0 +1,125 @@
+//! The outboxes: texts to send and webhooks to deliver, written in the same transaction as
+//! the change that causes them, sent by workers after commit and retried until done.
+
+use chrono::{DateTime, Utc};
+use fieldpay_protocol::sms::{SmsKind, SmsStatus};
+use fieldpay_protocol::{ChargeId, MerchantId};
+use serde::{Deserialize, Serialize};
+
+use super::{ChargeRecord, StoreResult};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSms {
+    /// National digits.
+    pub to: String,
+    pub kind: SmsKind,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWebhook {
+    pub id: String,
+    pub event_type: String,
+    pub payload: String,
+    pub url: String,
+}
+
+/// Messages written in the same transaction as a state change: texts to send and webhooks to
+/// deliver.
+#[derive(Debug, Clone, Default)]
+pub struct Effects {
+    pub sms: Vec<NewSms>,
+    pub webhooks: Vec<NewWebhook>,
+}
+
+/// Builds the effects of a change from the charge as it stands after the change.
+pub type Compose<'a> = &'a (dyn Fn(&ChargeRecord) -> Effects + Sync);
+
+#[derive(Debug, Clone)]
+pub struct SmsRecord {
+    pub id: i64,
+    pub merchant_id: MerchantId,
+    /// National digits.
+    pub to: String,
+    pub kind: SmsKind,
+    pub body: String,
+    pub charge_id: Option<ChargeId>,
+    pub status: SmsStatus,
+    pub created_at: String,
+}
+
+/// Where a webhook delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    /// Given up after the last attempt.
+    Failed,
+}
+
+fieldpay_protocol::text_names!(DeliveryStatus {
+    Pending => "pending",
+    Delivered => "delivered",
+    Failed => "failed",
+});
+
+#[derive(Debug, Clone)]
+pub struct WebhookRecord {
+    pub id: String,
+    pub merchant_id: MerchantId,
+    pub event_type: String,
+    pub payload: String,
+    pub url: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub next_attempt_at: String,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookAttempt {
+    Delivered {
+        status: u16,
+    },
+    Failed {
+        status: Option<u16>,
+        error: String,
+        /// None: give up.
+        retry_at: Option<DateTime<Utc>>,
+    },
+}
+
+pub trait OutboxStore {
+    /// Queues a text about a charge (e.g. the bill again, at the rep's request).
+    fn enqueue_sms(
+        &self,
+        merchant_id: &MerchantId,
+        charge_id: Option<&ChargeId>,
+        sms: &NewSms,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Texts waiting to be sent, oldest first.
+    fn pending_sms(&self, limit: u32) -> StoreResult<Vec<SmsRecord>>;
+    /// Marks many texts (id, sent) in one transaction; returns the charges of the sent bills
+    /// as they stand after it (a bill sent moves its charge from requested to sms_sent).
+    fn mark_sms_batch(
+        &self,
+        marks: &[(i64, bool)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ChargeRecord>>;
+    /// The texts sent to a phone (national digits), newest first.
+    fn sms_for_phone(&self, phone: &str, limit: u32) -> StoreResult<Vec<SmsRecord>>;
+
+    fn due_webhooks(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<WebhookRecord>>;
+    fn record_webhook_attempt(
+        &self,
+        id: &str,
+        attempt: &WebhookAttempt,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The merchant's deliveries, newest first.
+    fn webhooks(&self, merchant_id: &MerchantId, limit: u32) -> StoreResult<Vec<WebhookRecord>>;
+}

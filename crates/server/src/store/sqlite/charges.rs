@@ -1,0 +1,853 @@
+//! [`ChargeStore`] on SQLite: charges with their binding, events and payment; registered
+//! cards; call sessions.
+
+use chrono::{DateTime, Utc};
+use fieldpay_protocol::charge::{
+    Charge, ChargeEvent, ChargeKind, ChargeList, ChargeOrigin, ChargeStatus, Orderer, PaymentInfo,
+};
+use fieldpay_protocol::records::LedgerKind;
+use fieldpay_protocol::{AccountId, ApiKeyId, ChargeId, ErrorCode, MerchantId, RepId, Secret};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+
+use super::records::{account_exists, insert_ledger};
+use super::{apply_effects, changed, corrupt, display_phone, opt_id_at, rejected, SqliteStore};
+use crate::clock::ts;
+use crate::ids::new_id;
+use crate::store::{
+    CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, Compose, Effects, NewCharge,
+    NewLedger, NewPayment, RegisteredCard, StoreResult,
+};
+
+const CHARGE_COLS: &str = "id, merchant_id, rep_id, origin, kind, status, amount, goods_name, payer_phone, payer_name, orderer_name, orderer_phone, order_ref, account_id, installments, virtual_number, bound, created_at, expires_at, decline_reason, receipt_token, approving";
+
+struct ChargeRow {
+    id: String,
+    merchant_id: String,
+    rep_id: Option<String>,
+    origin: String,
+    kind: String,
+    status: String,
+    amount: i64,
+    goods_name: String,
+    payer_phone: String,
+    payer_name: Option<String>,
+    orderer_name: Option<String>,
+    orderer_phone: Option<String>,
+    order_ref: Option<String>,
+    account_id: Option<String>,
+    installments: bool,
+    virtual_number: String,
+    bound: bool,
+    created_at: String,
+    expires_at: String,
+    decline_reason: Option<String>,
+    receipt_token: Option<String>,
+    approving: bool,
+}
+
+fn charge_row(r: &Row<'_>) -> rusqlite::Result<ChargeRow> {
+    Ok(ChargeRow {
+        id: r.get(0)?,
+        merchant_id: r.get(1)?,
+        rep_id: r.get(2)?,
+        origin: r.get(3)?,
+        kind: r.get(4)?,
+        status: r.get(5)?,
+        amount: r.get(6)?,
+        goods_name: r.get(7)?,
+        payer_phone: r.get(8)?,
+        payer_name: r.get(9)?,
+        orderer_name: r.get(10)?,
+        orderer_phone: r.get(11)?,
+        order_ref: r.get(12)?,
+        account_id: r.get(13)?,
+        installments: r.get(14)?,
+        virtual_number: r.get(15)?,
+        bound: r.get(16)?,
+        created_at: r.get(17)?,
+        expires_at: r.get(18)?,
+        decline_reason: r.get(19)?,
+        receipt_token: r.get(20)?,
+        approving: r.get(21)?,
+    })
+}
+
+fn payment_info(c: &Connection, charge_id: &str) -> StoreResult<Option<(PaymentInfo, String)>> {
+    Ok(c.prepare_cached(
+        "SELECT approval_number, issuer_code, issuer_name, masked_card, installment_months, amount,
+                approved_at, refunded_at, acquirer_code
+         FROM payments WHERE charge_id = ?1",
+    )?
+    .query_row([charge_id], |r| {
+        Ok((
+            PaymentInfo {
+                approval_number: r.get(0)?,
+                issuer_code: r.get(1)?,
+                issuer_name: r.get(2)?,
+                masked_card: r.get(3)?,
+                installment_months: r.get(4)?,
+                amount: r.get(5)?,
+                approved_at: r.get(6)?,
+                refunded_at: r.get(7)?,
+                receipt_url: None,
+            },
+            r.get(8)?,
+        ))
+    })
+    .optional()?)
+}
+
+fn build_charge(c: &Connection, row: ChargeRow) -> StoreResult<ChargeRecord> {
+    let mut stmt = c.prepare_cached(
+        "SELECT status, at, detail FROM charge_events WHERE charge_id = ?1 ORDER BY id",
+    )?;
+    let events = stmt
+        .query_map([&row.id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?
+        .map(|e| {
+            let (s, at, detail) = e?;
+            Ok(ChargeEvent {
+                status: ChargeStatus::parse(&s).ok_or_else(|| corrupt("event status"))?,
+                at,
+                detail,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let payment = payment_info(c, &row.id)?;
+    let (payment, acquirer_code) = match payment {
+        Some((p, a)) => (Some(p), Some(a)),
+        None => (None, None),
+    };
+    let orderer = match (row.orderer_name, row.orderer_phone) {
+        (Some(name), Some(phone)) => Some(Orderer {
+            name,
+            phone: display_phone(&phone),
+        }),
+        _ => None,
+    };
+    let third_party = orderer
+        .as_ref()
+        .is_some_and(|o| o.phone != display_phone(&row.payer_phone));
+    let charge = Charge {
+        id: row.id,
+        status: ChargeStatus::parse(&row.status).ok_or_else(|| corrupt("charge status"))?,
+        kind: ChargeKind::parse(&row.kind).ok_or_else(|| corrupt("charge kind"))?,
+        origin: ChargeOrigin::parse(&row.origin).ok_or_else(|| corrupt("charge origin"))?,
+        amount: row.amount,
+        goods_name: row.goods_name,
+        payer_phone: display_phone(&row.payer_phone),
+        payer_name: row.payer_name,
+        orderer,
+        third_party,
+        order_ref: row.order_ref,
+        account_id: row.account_id,
+        rep_id: row.rep_id,
+        installments: row.installments,
+        virtual_number: row.bound.then(|| display_phone(&row.virtual_number)),
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+        events,
+        payment,
+        decline_reason: row.decline_reason,
+    };
+    Ok(ChargeRecord {
+        charge,
+        merchant_id: MerchantId::new(row.merchant_id),
+        virtual_number: row.virtual_number,
+        payer_phone: row.payer_phone,
+        bound: row.bound,
+        approving: row.approving,
+        receipt_token: row.receipt_token,
+        acquirer_code,
+    })
+}
+
+pub(super) fn load_charge(
+    c: &Connection,
+    where_sql: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> StoreResult<Option<ChargeRecord>> {
+    let row = c
+        .prepare_cached(&format!(
+            "SELECT {CHARGE_COLS} FROM charges WHERE {where_sql}"
+        ))?
+        .query_row(args, charge_row)
+        .optional()?;
+    row.map(|r| build_charge(c, r)).transpose()
+}
+
+pub(super) fn charge_by_id(c: &Connection, id: &str) -> StoreResult<ChargeRecord> {
+    load_charge(c, "id = ?1", &[&id])?
+        .ok_or_else(|| rejected(ErrorCode::NotFound, "charge not found"))
+}
+
+fn add_event(
+    tx: &Transaction<'_>,
+    charge_id: &str,
+    status: ChargeStatus,
+    detail: Option<&str>,
+    now: &str,
+) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO charge_events (charge_id, status, at, detail) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![charge_id, status.as_str(), now, detail])?;
+    Ok(())
+}
+
+/// Sets status (and writes the event, change-log row and effects) in one go.
+pub(super) fn transition(
+    tx: &Transaction<'_>,
+    charge_id: &str,
+    status: ChargeStatus,
+    detail: Option<&str>,
+    now: &str,
+    compose: Compose<'_>,
+) -> StoreResult<ChargeRecord> {
+    tx.prepare_cached("UPDATE charges SET status = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![charge_id, status.as_str(), now])?;
+    add_event(tx, charge_id, status, detail, now)?;
+    let rec = charge_by_id(tx, charge_id)?;
+    changed(tx, rec.merchant_id.as_str(), "charge", charge_id)?;
+    apply_effects(
+        tx,
+        rec.merchant_id.as_str(),
+        Some(charge_id),
+        &compose(&rec),
+        now,
+    )?;
+    Ok(rec)
+}
+
+/// Creates one charge inside `tx` (see [`Store::create_charge`]).
+fn insert_charge(
+    tx: &Transaction<'_>,
+    new: &NewCharge,
+    now: &str,
+    compose: Compose<'_>,
+) -> StoreResult<(ChargeRecord, bool)> {
+    let req = &new.request;
+
+    if let Some(key) = &new.idempotency_key {
+        let prior: Option<(String, Option<String>)> = tx
+                    .prepare_cached(
+                        "SELECT id, request_hash FROM charges WHERE merchant_id = ?1 AND idempotency_key = ?2",
+                    )?
+                    .query_row(
+                        params![new.merchant_id.as_str(), key],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+        if let Some((id, hash)) = prior {
+            if hash != new.request_hash {
+                return Err(rejected(
+                    ErrorCode::IdempotencyConflict,
+                    "this Idempotency-Key was used with a different request",
+                ));
+            }
+            return Ok((charge_by_id(tx, &id)?, false));
+        }
+    }
+    let owner: Option<String> = tx
+        .prepare_cached("SELECT merchant_id FROM charges WHERE id = ?1")?
+        .query_row([new.id.as_str()], |r| r.get(0))
+        .optional()?;
+    match owner {
+        Some(m) if new.merchant_id == m.as_str() => {
+            return Ok((charge_by_id(tx, new.id.as_str())?, false))
+        }
+        Some(_) => {
+            return Err(rejected(
+                ErrorCode::InvalidField,
+                "charge id is already taken",
+            ))
+        }
+        None => {}
+    }
+    if let Some(acc) = &req.account_id {
+        let closed: Option<bool> = tx
+            .prepare_cached("SELECT closed FROM accounts WHERE merchant_id = ?1 AND id = ?2")?
+            .query_row(params![new.merchant_id.as_str(), acc], |r| r.get(0))
+            .optional()?;
+        match closed {
+            None => {
+                return Err(rejected(
+                    ErrorCode::NotFound,
+                    "account_id: account not found",
+                ))
+            }
+            Some(true) => return Err(rejected(ErrorCode::AccountClosed, "account is closed")),
+            Some(false) => {}
+        }
+    }
+    let payer = req.payer_phone.digits();
+    let number: Option<String> = tx
+                .prepare_cached(
+                    "SELECT v.number FROM virtual_numbers v WHERE v.merchant_id = ?1 AND NOT EXISTS (
+                        SELECT 1 FROM charges c WHERE c.bound = 1 AND c.virtual_number = v.number AND c.payer_phone = ?2)
+                     ORDER BY v.position LIMIT 1",
+                )?
+                .query_row(
+                    params![new.merchant_id.as_str(), payer],
+                    |r| r.get(0),
+                )
+                .optional()?;
+    let Some(number) = number else {
+        return Err(rejected(
+                    ErrorCode::NumberPoolExhausted,
+                    "every virtual number is already in use for this payer phone; wait for a pending charge to end",
+                ));
+    };
+    let (orderer_name, orderer_phone) = match &req.orderer {
+        Some((n, p)) => (Some(n.as_str()), Some(p.digits())),
+        None => (None, None),
+    };
+    tx.prepare_cached(
+                "INSERT INTO charges (id, merchant_id, rep_id, api_key_id, origin, kind, status, amount, goods_name, payer_phone,
+                    payer_name, orderer_name, orderer_phone, order_ref, account_id, installments, virtual_number, bound,
+                    created_at, expires_at, idempotency_key, request_hash, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'requested', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 1, ?17, ?18, ?19, ?20, ?17)",
+            )?
+            .execute(params![
+                    new.id.as_str(), new.merchant_id.as_str(), new.rep_id.as_ref().map(RepId::as_str),
+                    new.api_key_id.as_ref().map(ApiKeyId::as_str), new.origin.as_str(), req.kind.as_str(), req.amount.get(),
+                    req.goods_name, payer, req.payer_name, orderer_name, orderer_phone, req.order_ref,
+                    req.account_id.as_deref(),
+                    req.installments, number, now, ts(new.expires_at), new.idempotency_key, new.request_hash
+                ])?;
+    add_event(tx, new.id.as_str(), ChargeStatus::Requested, None, now)?;
+    changed(tx, new.merchant_id.as_str(), "charge", new.id.as_str())?;
+    let rec = charge_by_id(tx, new.id.as_str())?;
+    apply_effects(
+        tx,
+        new.merchant_id.as_str(),
+        Some(new.id.as_str()),
+        &compose(&rec),
+        now,
+    )?;
+    Ok((rec, true))
+}
+
+impl ChargeStore for SqliteStore {
+    fn create_charges(
+        &self,
+        batch: &[NewCharge],
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<Vec<StoreResult<(ChargeRecord, bool)>>> {
+        let now = ts(now);
+        self.write(|tx| {
+            let mut out = Vec::with_capacity(batch.len());
+            for new in batch {
+                // Each charge in its own savepoint: one that fails leaves no trace and does not
+                // disturb the others; all of them commit (and are answered) together.
+                tx.execute_batch("SAVEPOINT one_charge")?;
+                match insert_charge(tx, new, &now, compose) {
+                    Ok(done) => {
+                        tx.execute_batch("RELEASE one_charge")?;
+                        out.push(Ok(done));
+                    }
+                    Err(e) => {
+                        if tx.is_autocommit() {
+                            // SQLite rolled the whole transaction back (I/O error, disk full):
+                            // nothing of the batch is kept, every request gets the error.
+                            return Err(e);
+                        }
+                        tx.execute_batch("ROLLBACK TO one_charge; RELEASE one_charge")?;
+                        out.push(Err(e));
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn charge(
+        &self,
+        merchant_id: &MerchantId,
+        charge_id: &ChargeId,
+    ) -> StoreResult<Option<ChargeRecord>> {
+        let merchant_id = merchant_id.as_str();
+        let charge_id = charge_id.as_str();
+        self.read(|c| {
+            load_charge(
+                c,
+                "merchant_id = ?1 AND id = ?2",
+                &[&merchant_id, &charge_id],
+            )
+        })
+    }
+
+    fn charge_any(&self, charge_id: &ChargeId) -> StoreResult<Option<ChargeRecord>> {
+        let charge_id = charge_id.as_str();
+        self.read(|c| load_charge(c, "id = ?1", &[&charge_id]))
+    }
+
+    fn list_charges(&self, merchant_id: &MerchantId, f: &ChargeFilter) -> StoreResult<ChargeList> {
+        let merchant_id = merchant_id.as_str();
+        let limit = f.limit.clamp(1, 200);
+        self.read(|c| {
+            let mut sql = format!("SELECT {CHARGE_COLS} FROM charges WHERE merchant_id = ?1");
+            let mut args: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(merchant_id.to_string())];
+            let mut add = |clause: &str, v: String| {
+                args.push(Box::new(v));
+                sql.push_str(&format!(" AND {clause} ?{}", args.len()));
+            };
+            if let Some(s) = f.status {
+                add("status =", s.as_str().into());
+            }
+            if let Some(a) = &f.account_id {
+                add("account_id =", a.to_string());
+            }
+            if let Some(r) = &f.rep_id {
+                add("rep_id =", r.to_string());
+            }
+            if let Some(p) = &f.payer_phone {
+                add("payer_phone =", p.clone());
+            }
+            if let Some(t) = &f.created_from {
+                add("created_at >=", t.clone());
+            }
+            if let Some(t) = &f.created_to {
+                add("created_at <", t.clone());
+            }
+            if let Some(a) = &f.after {
+                add("id <", a.to_string());
+            }
+            sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit + 1));
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt
+                .query_map(
+                    rusqlite::params_from_iter(args.iter().map(|b| b.as_ref())),
+                    charge_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let more = rows.len() > limit as usize;
+            let mut items = Vec::with_capacity(rows.len());
+            for r in rows.into_iter().take(limit as usize) {
+                items.push(build_charge(c, r)?.charge);
+            }
+            let next = if more {
+                items.last().map(|c| c.id.clone())
+            } else {
+                None
+            };
+            Ok(ChargeList { items, next })
+        })
+    }
+
+    fn charge_by_binding(
+        &self,
+        number: &str,
+        caller: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ChargeRecord>> {
+        self.read(|c| {
+            load_charge(
+                c,
+                "bound = 1 AND virtual_number = ?1 AND payer_phone = ?2 AND expires_at > ?3",
+                &[&number, &caller, &ts(now)],
+            )
+        })
+    }
+
+    fn record_status(
+        &self,
+        charge_id: &ChargeId,
+        status: ChargeStatus,
+        detail: Option<&str>,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord> {
+        let charge_id = charge_id.as_str();
+        let now = ts(now);
+        self.write(|tx| {
+            let rec = charge_by_id(tx, charge_id)?;
+            if !rec.bound || !rec.charge.status.is_pending() {
+                return Err(rejected(
+                    ErrorCode::InvalidState,
+                    format!("charge is {}", rec.charge.status),
+                ));
+            }
+            if matches!(status, ChargeStatus::Declined) {
+                tx.execute(
+                    "UPDATE charges SET decline_reason = ?2 WHERE id = ?1",
+                    params![charge_id, detail],
+                )?;
+            }
+            transition(tx, charge_id, status, detail, &now, compose)
+        })
+    }
+
+    fn cancel_charge(
+        &self,
+        merchant_id: &MerchantId,
+        charge_id: &ChargeId,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord> {
+        let merchant_id = merchant_id.as_str();
+        let charge_id = charge_id.as_str();
+        let now = ts(now);
+        self.write(|tx| {
+            let rec = load_charge(
+                tx,
+                "merchant_id = ?1 AND id = ?2",
+                &[&merchant_id, &charge_id],
+            )?
+            .ok_or_else(|| rejected(ErrorCode::NotFound, "charge not found"))?;
+            if rec.charge.status == ChargeStatus::Canceled {
+                return Ok(rec);
+            }
+            if !rec.bound || !rec.charge.status.is_pending() {
+                return Err(rejected(
+                    ErrorCode::InvalidState,
+                    format!(
+                        "a {} charge cannot be canceled; refund an approved one",
+                        rec.charge.status
+                    ),
+                ));
+            }
+            if rec.approving {
+                return Err(rejected(
+                    ErrorCode::InvalidState,
+                    "the payer is paying right now; try again in a minute",
+                ));
+            }
+            tx.execute("UPDATE charges SET bound = 0 WHERE id = ?1", [charge_id])?;
+            transition(tx, charge_id, ChargeStatus::Canceled, reason, &now, compose)
+        })
+    }
+
+    fn begin_approval(
+        &self,
+        charge_id: &ChargeId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ChargeRecord> {
+        let charge_id = charge_id.as_str();
+        let now = ts(now);
+        self.write(|tx| {
+            let rec = charge_by_id(tx, charge_id)?;
+            if rec.charge.status == ChargeStatus::Approved || rec.charge.payment.is_some() {
+                return Err(rejected(ErrorCode::InvalidState, "charge is already paid"));
+            }
+            if !rec.bound || !rec.charge.status.is_pending() {
+                return Err(rejected(
+                    ErrorCode::InvalidState,
+                    format!("charge is {}", rec.charge.status),
+                ));
+            }
+            if rec.approving {
+                return Err(rejected(
+                    ErrorCode::InvalidState,
+                    "another approval of this charge is in progress",
+                ));
+            }
+            tx.execute(
+                "UPDATE charges SET approving = 1 WHERE id = ?1",
+                [charge_id],
+            )?;
+            transition(
+                tx,
+                charge_id,
+                ChargeStatus::CardEntered,
+                None,
+                &now,
+                &|_| Effects::default(),
+            )
+        })
+    }
+
+    fn record_approval(
+        &self,
+        charge_id: &ChargeId,
+        p: &NewPayment,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord> {
+        let charge_id = charge_id.as_str();
+        let now_s = ts(now);
+        self.write(|tx| {
+            let rec = charge_by_id(tx, charge_id)?;
+            if rec.charge.payment.is_some() {
+                return Ok(rec);
+            }
+            tx.execute(
+                "INSERT INTO payments (charge_id, merchant_id, rep_id, connector, approval_number, issuer_code, issuer_name,
+                    acquirer_code, masked_card, installment_months, amount, approved_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    charge_id, rec.merchant_id.as_str(), rec.charge.rep_id, p.connector, p.approval_number, p.issuer_code, p.issuer_name,
+                    p.acquirer_code, p.masked_card, p.installment_months, p.amount, ts(p.approved_at)
+                ],
+            )?;
+            tx.execute(
+                "UPDATE charges SET approving = 0, bound = 0, receipt_token = ?2, decline_reason = NULL WHERE id = ?1",
+                params![charge_id, p.receipt_token],
+            )?;
+            if let Some(acc) = &rec.charge.account_id {
+                if account_exists(tx, rec.merchant_id.as_str(), acc)? {
+                    let memo = format!("ARS 카드 결제 승인 {}", p.approval_number);
+                    insert_ledger(tx, rec.merchant_id.as_str(), &NewLedger { account_id: AccountId::new(acc.clone()), kind: LedgerKind::Payment, amount: -p.amount, ref_id: Some(charge_id.into()), memo, at: now })?;
+                }
+            }
+            transition(tx, charge_id, ChargeStatus::Approved, Some(&p.approval_number), &now_s, compose)
+        })
+    }
+
+    fn end_approval(
+        &self,
+        charge_id: &ChargeId,
+        declined: Option<&str>,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord> {
+        let charge_id = charge_id.as_str();
+        let now = ts(now);
+        self.write(|tx| {
+            let rec = charge_by_id(tx, charge_id)?;
+            tx.execute(
+                "UPDATE charges SET approving = 0 WHERE id = ?1",
+                [charge_id],
+            )?;
+            if rec.charge.payment.is_some() || !rec.charge.status.is_pending() {
+                return charge_by_id(tx, charge_id);
+            }
+            match declined {
+                Some(reason) => {
+                    tx.execute(
+                        "UPDATE charges SET decline_reason = ?2 WHERE id = ?1",
+                        params![charge_id, reason],
+                    )?;
+                    transition(
+                        tx,
+                        charge_id,
+                        ChargeStatus::Declined,
+                        Some(reason),
+                        &now,
+                        compose,
+                    )
+                }
+                None => {
+                    // Nothing was charged: back to waiting for the payer (the last pre-card step).
+                    transition(
+                        tx,
+                        charge_id,
+                        ChargeStatus::Verified,
+                        Some("approval_failed"),
+                        &now,
+                        compose,
+                    )
+                }
+            }
+        })
+    }
+
+    fn approvals_in_flight(&self, before: Option<DateTime<Utc>>) -> StoreResult<Vec<ChargeRecord>> {
+        let before = before.map(ts).unwrap_or_else(|| "9999".into());
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {CHARGE_COLS} FROM charges WHERE approving = 1 AND updated_at < ?1"
+            ))?;
+            let rows = stmt
+                .query_map([before], charge_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().map(|r| build_charge(c, r)).collect()
+        })
+    }
+
+    fn begin_refund(
+        &self,
+        merchant_id: &MerchantId,
+        charge_id: &ChargeId,
+    ) -> StoreResult<ChargeRecord> {
+        let merchant_id = merchant_id.as_str();
+        let charge_id = charge_id.as_str();
+        self.read(|c| {
+            let rec = load_charge(
+                c,
+                "merchant_id = ?1 AND id = ?2",
+                &[&merchant_id, &charge_id],
+            )?
+            .ok_or_else(|| rejected(ErrorCode::NotFound, "charge not found"))?;
+            match rec.charge.status {
+                ChargeStatus::Approved | ChargeStatus::Refunded => Ok(rec),
+                s => Err(rejected(
+                    ErrorCode::InvalidState,
+                    format!("only an approved charge can be refunded; this one is {s}"),
+                )),
+            }
+        })
+    }
+
+    fn record_refund(
+        &self,
+        charge_id: &ChargeId,
+        reason: Option<&str>,
+        now_t: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord> {
+        let charge_id = charge_id.as_str();
+        let now = ts(now_t);
+        self.write(|tx| {
+            let rec = charge_by_id(tx, charge_id)?;
+            if rec.charge.status == ChargeStatus::Refunded {
+                return Ok(rec);
+            }
+            let Some(payment) = &rec.charge.payment else {
+                return Err(rejected(ErrorCode::InvalidState, "charge has no payment"));
+            };
+            tx.execute(
+                "UPDATE payments SET refunded_at = ?2, refund_reason = ?3 WHERE charge_id = ?1",
+                params![charge_id, now, reason],
+            )?;
+            if let Some(acc) = &rec.charge.account_id {
+                if account_exists(tx, rec.merchant_id.as_str(), acc)? {
+                    let memo = format!("ARS 카드 결제 취소 {}", payment.approval_number);
+                    insert_ledger(
+                        tx,
+                        rec.merchant_id.as_str(),
+                        &NewLedger {
+                            account_id: AccountId::new(acc.clone()),
+                            kind: LedgerKind::Refund,
+                            amount: payment.amount,
+                            ref_id: Some(charge_id.into()),
+                            memo,
+                            at: now_t,
+                        },
+                    )?;
+                }
+            }
+            transition(tx, charge_id, ChargeStatus::Refunded, reason, &now, compose)
+        })
+    }
+
+    fn expire_due(
+        &self,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<Vec<ChargeRecord>> {
+        let now = ts(now);
+        // Most passes find nothing: look on a reader first, without taking the writer.
+        let due: bool = self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM charges WHERE bound = 1 AND approving = 0 AND expires_at <= ?1)",
+            )?
+            .query_row([&now], |r| r.get(0))?)
+        })?;
+        if !due {
+            return Ok(Vec::new());
+        }
+        self.write(|tx| {
+            let ids: Vec<String> = {
+                let mut stmt = tx.prepare("SELECT id FROM charges WHERE bound = 1 AND approving = 0 AND expires_at <= ?1 LIMIT 500")?;
+                let rows = stmt.query_map([&now], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+                rows
+            };
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                tx.execute("UPDATE charges SET bound = 0 WHERE id = ?1", [&id])?;
+                out.push(transition(tx, &id, ChargeStatus::Expired, None, &now, compose)?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn receipt(&self, token: &str) -> StoreResult<Option<ChargeRecord>> {
+        self.read(|c| load_charge(c, "receipt_token = ?1", &[&token]))
+    }
+
+    fn save_registered_card(
+        &self,
+        merchant_id: &MerchantId,
+        card: &RegisteredCard,
+    ) -> StoreResult<()> {
+        let merchant_id = merchant_id.as_str();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO registered_cards (id, merchant_id, payer_phone, token, issuer_code, issuer_name, last4, masked_card, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (merchant_id, payer_phone) DO UPDATE SET token = excluded.token, issuer_code = excluded.issuer_code,
+                    issuer_name = excluded.issuer_name, last4 = excluded.last4, masked_card = excluded.masked_card",
+                params![new_id("rc"), merchant_id, card.payer_phone, card.token.expose(), card.issuer_code, card.issuer_name, card.last4, card.masked_card, ts(Utc::now())],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn registered_card(
+        &self,
+        merchant_id: &MerchantId,
+        payer_phone: &str,
+    ) -> StoreResult<Option<RegisteredCard>> {
+        let merchant_id = merchant_id.as_str();
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT payer_phone, token, issuer_code, issuer_name, last4, masked_card FROM registered_cards
+                 WHERE merchant_id = ?1 AND payer_phone = ?2",
+                params![merchant_id, payer_phone],
+                |r| {
+                    Ok(RegisteredCard {
+                        payer_phone: r.get(0)?,
+                        token: Secret::new(r.get::<_, String>(1)?),
+                        issuer_code: r.get(2)?,
+                        issuer_name: r.get(3)?,
+                        last4: r.get(4)?,
+                        masked_card: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    fn save_call(&self, call: &CallSessionRecord, now: DateTime<Utc>) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO call_sessions (call_id, adapter, merchant_id, charge_id, dialled, caller, checkpoint, trace, outcome, started_at, updated_at, ended_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT (call_id) DO UPDATE SET merchant_id = excluded.merchant_id, charge_id = excluded.charge_id,
+                    checkpoint = excluded.checkpoint, trace = excluded.trace, outcome = excluded.outcome,
+                    updated_at = excluded.updated_at, ended_at = excluded.ended_at",
+                params![
+                    call.call_id, call.adapter, call.merchant_id.as_ref().map(MerchantId::as_str),
+                    call.charge_id.as_ref().map(ChargeId::as_str), call.dialled, call.caller, call.checkpoint,
+                    call.trace, call.outcome, call.started_at, ts(now), call.ended_at
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn call(&self, call_id: &str) -> StoreResult<Option<CallSessionRecord>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT call_id, adapter, merchant_id, charge_id, dialled, caller, checkpoint, trace, outcome, started_at, ended_at
+                 FROM call_sessions WHERE call_id = ?1",
+                [call_id],
+                |r| {
+                    Ok(CallSessionRecord {
+                        call_id: r.get(0)?,
+                        adapter: r.get(1)?,
+                        merchant_id: opt_id_at(r, 2)?,
+                        charge_id: opt_id_at(r, 3)?,
+                        dialled: r.get(4)?,
+                        caller: r.get(5)?,
+                        checkpoint: r.get(6)?,
+                        trace: r.get(7)?,
+                        outcome: r.get(8)?,
+                        started_at: r.get(9)?,
+                        ended_at: r.get(10)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+}

@@ -1,0 +1,267 @@
+//! SQLite implementation of the store traits: one writer connection (transactions are
+//! serialised, so the checks inside a transaction see no interleaving) and a few readers, all
+//! in WAL mode. One file per aggregate; this one holds the connections, the migrations, the
+//! caches and the helpers every aggregate uses (the change log, the outbox rows).
+
+mod charges;
+mod merchants;
+mod orders;
+mod outbox;
+mod records;
+mod settlement;
+mod sync;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use fieldpay_protocol::phone::Phone;
+use fieldpay_protocol::ErrorCode;
+use rusqlite::{params, Connection, Transaction};
+
+use crate::domain::Merchant;
+use crate::store::{ApiKeyOwner, Effects, StoreError, StoreResult};
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Db(Box::new(e))
+    }
+}
+
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_changes_cursor.sql")),
+];
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    /// Merchants by id (read on every charge request).
+    merchants: Cache<Merchant>,
+    /// Live API keys by key hash (read on every API request).
+    api_keys: Cache<ApiKeyOwner>,
+}
+
+/// How long a cached merchant or API key is trusted without reading the database again. Every
+/// change made through this store (settings, key revocation) drops the entry at once; the
+/// limit only bounds how long a change made by another process (another server on the same
+/// file, a tool editing the database) goes unseen.
+const CACHE_TTL: Duration = Duration::from_secs(10);
+const CACHE_MAX: usize = 10_000;
+
+/// A small read-through cache of rows that change rarely. `generation` closes the race
+/// between a reader that read the row before a change committed and the change's invalidation:
+/// an entry read under an older generation is not stored.
+pub(super) struct Cache<T> {
+    inner: Mutex<Entries<T>>,
+}
+
+/// The generation and the entries with the time each was read.
+type Entries<T> = (u64, HashMap<String, (T, Instant)>);
+
+impl<T: Clone> Cache<T> {
+    fn new() -> Self {
+        Cache {
+            inner: Mutex::new((0, HashMap::new())),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Entries<T>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn get(&self, key: &str) -> Option<T> {
+        let g = self.lock();
+        g.1.get(key)
+            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+            .map(|(v, _)| v.clone())
+    }
+
+    pub(super) fn generation(&self) -> u64 {
+        self.lock().0
+    }
+
+    pub(super) fn put(&self, generation: u64, key: &str, value: T) {
+        let mut g = self.lock();
+        if g.0 != generation {
+            return;
+        }
+        if g.1.len() >= CACHE_MAX {
+            g.1.clear();
+        }
+        g.1.insert(key.to_string(), (value, Instant::now()));
+    }
+
+    /// Drops the entries `stale` picks (after the change that made them stale committed).
+    pub(super) fn invalidate(&self, stale: impl Fn(&str, &T) -> bool) {
+        let mut g = self.lock();
+        g.0 += 1;
+        g.1.retain(|k, (v, _)| !stale(k, v));
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // WAL + NORMAL: a commit is in the WAL file (the OS's page cache) before it is answered,
+    // so a crash of the process loses nothing committed; only a power cut or kernel crash
+    // may lose the last commits (the database stays consistent). The fsyncs happen at
+    // checkpoints.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(())
+}
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock rolls the open transaction back (Transaction's Drop), so
+    // the connection is still consistent: take it back from a poisoned mutex.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let writer = Connection::open(path)?;
+        configure(&writer)?;
+        migrate(&writer)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let r = Connection::open(path)?;
+            configure(&r)?;
+            readers.push(Mutex::new(r));
+        }
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            merchants: Cache::new(),
+            api_keys: Cache::new(),
+        })
+    }
+
+    pub(super) fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    pub(super) fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        let conn = lock(&self.readers[i]);
+        f(&conn)
+    }
+
+    /// The schema version after migrations.
+    pub fn schema_version(&self) -> StoreResult<i64> {
+        self.read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+    }
+}
+
+fn migrate(conn: &Connection) -> StoreResult<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (version, sql) in MIGRATIONS {
+        if *version > current {
+            conn.execute_batch(&format!(
+                "BEGIN IMMEDIATE; {sql}\nPRAGMA user_version = {version}; COMMIT;"
+            ))
+            .inspect_err(|_| {
+                let _ = conn.execute_batch("ROLLBACK");
+            })?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn corrupt(what: &str) -> StoreError {
+    StoreError::corrupt(what)
+}
+
+pub(super) fn rejected(code: ErrorCode, msg: impl Into<String>) -> StoreError {
+    StoreError::rejected(code, msg)
+}
+
+pub(super) fn display_phone(digits: &str) -> String {
+    Phone::parse(digits)
+        .map(|p| p.display())
+        .unwrap_or_else(|_| digits.to_string())
+}
+
+pub(super) fn changed(
+    tx: &Transaction<'_>,
+    merchant_id: &str,
+    entity: &str,
+    id: &str,
+) -> StoreResult<()> {
+    tx.prepare_cached(
+        "DELETE FROM changes WHERE merchant_id = ?1 AND entity = ?2 AND entity_id = ?3",
+    )?
+    .execute(params![merchant_id, entity, id])?;
+    tx.prepare_cached("INSERT INTO changes (merchant_id, entity, entity_id) VALUES (?1, ?2, ?3)")?
+        .execute(params![merchant_id, entity, id])?;
+    Ok(())
+}
+
+pub(super) fn apply_effects(
+    tx: &Transaction<'_>,
+    merchant_id: &str,
+    charge_id: Option<&str>,
+    effects: &Effects,
+    now: &str,
+) -> StoreResult<()> {
+    for sms in &effects.sms {
+        tx.prepare_cached(
+            "INSERT INTO sms_messages (merchant_id, to_phone, kind, body, charge_id, status, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
+        )?
+        .execute(params![merchant_id, sms.to, sms.kind.as_str(), sms.body, charge_id, now])?;
+    }
+    for w in &effects.webhooks {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO webhook_deliveries
+               (id, merchant_id, event_type, payload, url, status, attempts, next_attempt_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6)",
+        )?
+        .execute(params![w.id, merchant_id, w.event_type, w.payload, w.url, now])?;
+    }
+    Ok(())
+}
+
+/// A text column as one of the typed ids (`MerchantId`, `ChargeId`, ...).
+pub(super) fn id_at<T: From<String>>(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<T> {
+    r.get::<_, String>(i).map(T::from)
+}
+
+/// A nullable text column as an optional typed id.
+pub(super) fn opt_id_at<T: From<String>>(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+) -> rusqlite::Result<Option<T>> {
+    Ok(r.get::<_, Option<String>>(i)?.map(T::from))
+}
+
+/// A text column holding a name of a stored-by-name enum (`pending`, `bill`, ...).
+pub(super) fn name_at<T>(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+    parse: fn(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
+    let s: String = r.get(i)?;
+    parse(&s).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unknown value {s:?}").into(),
+        )
+    })
+}

@@ -1,0 +1,337 @@
+//! [`OrderStore`] on SQLite: drafts priced from the catalogue, signatures, registration with
+//! the credit check, the order number and the ledger entry.
+
+use chrono::{DateTime, Utc};
+use fieldpay_protocol::records::{
+    LedgerKind, Order, OrderLine, OrderStatus, OrderTotals, SignatureEvidence,
+};
+use fieldpay_protocol::{AccountId, ErrorCode, MerchantId, OrderId, RepId};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::records::{
+    account_exists, account_from_row, insert_ledger, product_from_row, sum_balance, ACCOUNT_COLS,
+    PRODUCT_COLS,
+};
+use super::{changed, corrupt, rejected, SqliteStore};
+use crate::clock::{kst, ts};
+use crate::domain::CreditPolicy;
+use crate::store::{MerchantStore, NewLedger, OrderDraft, OrderStore, StoreError, StoreResult};
+
+const ORDER_COLS: &str = "id, number, account_id, rep_id, status, lines, supply, vat, total, memo, signature, signature_png IS NOT NULL, pdf IS NOT NULL, reject_reason, created_at, updated_at";
+
+pub(super) fn load_order(
+    c: &Connection,
+    merchant_id: &str,
+    id: &str,
+) -> StoreResult<Option<Order>> {
+    let row = c
+        .query_row(
+            &format!("SELECT {ORDER_COLS} FROM orders WHERE merchant_id = ?1 AND id = ?2"),
+            params![merchant_id, id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    (
+                        r.get::<_, i64>(6)?,
+                        r.get::<_, i64>(7)?,
+                        r.get::<_, i64>(8)?,
+                    ),
+                    r.get::<_, String>(9)?,
+                    r.get::<_, Option<String>>(10)?,
+                    (r.get::<_, bool>(11)?, r.get::<_, bool>(12)?),
+                    r.get::<_, Option<String>>(13)?,
+                    (r.get::<_, String>(14)?, r.get::<_, String>(15)?),
+                ))
+            },
+        )
+        .optional()?;
+    let Some((
+        id,
+        number,
+        account_id,
+        rep_id,
+        status,
+        lines,
+        (supply, vat, total),
+        memo,
+        signature,
+        (has_png, has_pdf),
+        reject_reason,
+        (created_at, updated_at),
+    )) = row
+    else {
+        return Ok(None);
+    };
+    let lines: Vec<OrderLine> =
+        serde_json::from_str(&lines).map_err(|e| corrupt(&format!("order lines: {e}")))?;
+    let signature: Option<SignatureEvidence> = signature
+        .map(|s| serde_json::from_str(&s))
+        .transpose()
+        .map_err(|e| corrupt(&format!("order signature: {e}")))?;
+    Ok(Some(Order {
+        id,
+        number,
+        account_id,
+        rep_id,
+        status: OrderStatus::parse(&status).ok_or_else(|| corrupt("order status"))?,
+        lines,
+        totals: OrderTotals { supply, vat, total },
+        memo,
+        signature,
+        has_signature_image: has_png,
+        has_pdf,
+        reject_reason,
+        created_at,
+        updated_at,
+    }))
+}
+
+fn next_counter(tx: &Transaction<'_>, name: &str) -> StoreResult<i64> {
+    tx.execute(
+        "INSERT INTO counters (name, value) VALUES (?1, 1)
+         ON CONFLICT (name) DO UPDATE SET value = value + 1",
+        [name],
+    )?;
+    Ok(
+        tx.query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+fn price_lines(
+    tx: &Transaction<'_>,
+    merchant_id: &str,
+    draft: &OrderDraft,
+) -> StoreResult<Vec<OrderLine>> {
+    if draft.lines.is_empty() {
+        return Err(rejected(
+            ErrorCode::InvalidField,
+            "lines: an order needs at least one line",
+        ));
+    }
+    if draft.lines.len() > 500 {
+        return Err(rejected(
+            ErrorCode::InvalidField,
+            "lines: at most 500 lines",
+        ));
+    }
+    let mut out = Vec::with_capacity(draft.lines.len());
+    for (i, l) in draft.lines.iter().enumerate() {
+        if !(1..=100_000).contains(&l.quantity) {
+            return Err(rejected(
+                ErrorCode::InvalidField,
+                format!("lines[{i}].quantity: must be between 1 and 100000"),
+            ));
+        }
+        let product = tx
+            .query_row(
+                &format!("SELECT {PRODUCT_COLS} FROM products WHERE merchant_id = ?1 AND id = ?2"),
+                params![merchant_id, l.product_id],
+                product_from_row,
+            )
+            .optional()?
+            .ok_or_else(|| {
+                rejected(
+                    ErrorCode::InvalidField,
+                    format!("lines[{i}].product_id: no such product"),
+                )
+            })?;
+        if !product.active {
+            return Err(rejected(
+                ErrorCode::InvalidField,
+                format!("lines[{i}]: product {} is no longer sold", product.code),
+            ));
+        }
+        let unit_price = match l.unit_price {
+            Some(p) if (0..=fieldpay_protocol::money::MAX_AMOUNT_KRW).contains(&p) => p,
+            Some(_) => {
+                return Err(rejected(ErrorCode::InvalidAmount, format!("lines[{i}].unit_price: out of range")))
+            }
+            None => tx
+                .query_row(
+                    "SELECT unit_price FROM account_prices WHERE account_id = ?1 AND product_id = ?2",
+                    params![draft.account_id.as_str(), product.id],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(product.unit_price),
+        };
+        out.push(OrderLine {
+            product_id: product.id,
+            product_code: product.code,
+            product_name: product.name,
+            quantity: l.quantity,
+            unit_price,
+            line_total: l.quantity * unit_price,
+        });
+    }
+    Ok(out)
+}
+
+impl OrderStore for SqliteStore {
+    fn upsert_order(
+        &self,
+        merchant_id: &MerchantId,
+        rep_id: Option<&RepId>,
+        draft: &OrderDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Order> {
+        let merchant_id = merchant_id.as_str();
+        let rep_id = rep_id.map(RepId::as_str);
+        let now = ts(now);
+        self.write(|tx| {
+            if !account_exists(tx, merchant_id, draft.account_id.as_str())? {
+                return Err(rejected(ErrorCode::NotFound, "account not found"));
+            }
+            let existing: Option<(String, String)> = tx
+                .query_row("SELECT merchant_id, status FROM orders WHERE id = ?1", [draft.order_id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            match existing.as_ref().map(|(m, s)| (m.as_str(), s.as_str())) {
+                Some((m, _)) if m != merchant_id => return Err(rejected(ErrorCode::InvalidField, "order_id is already taken")),
+                Some((_, "draft")) | Some((_, "signed")) | Some((_, "rejected")) | None => {}
+                Some((_, s)) => return Err(rejected(ErrorCode::InvalidState, format!("order is {s} and can no longer change"))),
+            }
+            let lines = price_lines(tx, merchant_id, draft)?;
+            let supply: i64 = lines.iter().map(|l| l.line_total).sum();
+            let totals = OrderTotals::from_supply(supply);
+            if totals.total > fieldpay_protocol::money::MAX_AMOUNT_KRW {
+                return Err(rejected(ErrorCode::InvalidAmount, "order total is over 100,000,000 won"));
+            }
+            let lines_json = serde_json::to_string(&lines).map_err(|e| corrupt(&e.to_string()))?;
+            tx.execute(
+                "INSERT INTO orders (id, merchant_id, account_id, rep_id, status, lines, supply, vat, total, memo, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 'draft', ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+                 ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, status = 'draft', lines = excluded.lines,
+                    supply = excluded.supply, vat = excluded.vat, total = excluded.total, memo = excluded.memo,
+                    signature = NULL, signature_png = NULL, pdf = NULL, evidence_hash = NULL, reject_reason = NULL,
+                    updated_at = excluded.updated_at",
+                params![draft.order_id.as_str(), merchant_id, draft.account_id.as_str(), rep_id, lines_json, totals.supply, totals.vat, totals.total, draft.memo, now],
+            )?;
+            changed(tx, merchant_id, "order", draft.order_id.as_str())?;
+            load_order(tx, merchant_id, draft.order_id.as_str())?.ok_or_else(|| corrupt("order vanished"))
+        })
+    }
+
+    fn sign_order(
+        &self,
+        merchant_id: &MerchantId,
+        order_id: &OrderId,
+        evidence: &SignatureEvidence,
+        png: &[u8],
+        pdf: Option<&[u8]>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Order> {
+        let merchant_id = merchant_id.as_str();
+        let order_id = order_id.as_str();
+        let now = ts(now);
+        self.write(|tx| {
+            let order = load_order(tx, merchant_id, order_id)?.ok_or_else(|| rejected(ErrorCode::NotFound, "order not found"))?;
+            match order.status {
+                OrderStatus::Draft | OrderStatus::Signed | OrderStatus::Rejected => {}
+                s => return Err(rejected(ErrorCode::InvalidState, format!("order is {} and cannot be signed again", s.as_str()))),
+            }
+            let ev = serde_json::to_string(evidence).map_err(|e| corrupt(&e.to_string()))?;
+            tx.execute(
+                "UPDATE orders SET status = 'signed', signature = ?3, signature_png = ?4, pdf = ?5, evidence_hash = ?6,
+                    reject_reason = NULL, updated_at = ?7 WHERE merchant_id = ?1 AND id = ?2",
+                params![merchant_id, order_id, ev, png, pdf, evidence.content_hash, now],
+            )?;
+            changed(tx, merchant_id, "order", order_id)?;
+            load_order(tx, merchant_id, order_id)?.ok_or_else(|| corrupt("order vanished"))
+        })
+    }
+
+    fn submit_order(
+        &self,
+        merchant_id: &MerchantId,
+        order_id: &OrderId,
+        now_t: DateTime<Utc>,
+    ) -> StoreResult<Order> {
+        let merchant_id = merchant_id.as_str();
+        let order_id = order_id.as_str();
+        let now = ts(now_t);
+        let merchant = self
+            .merchant(&MerchantId::new(merchant_id))?
+            .ok_or_else(|| rejected(ErrorCode::NotFound, "merchant not found"))?;
+        // The rejection is stored (so the device sees it after a pull) and also returned.
+        let outcome = self.write(|tx| {
+            let order = load_order(tx, merchant_id, order_id)?.ok_or_else(|| rejected(ErrorCode::NotFound, "order not found"))?;
+            match order.status {
+                OrderStatus::Registered => return Ok(Ok(order)),
+                OrderStatus::Canceled => return Err(rejected(ErrorCode::InvalidState, "order is canceled")),
+                _ => {}
+            }
+            let account = tx
+                .query_row(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE merchant_id = ?1 AND id = ?2"), params![merchant_id, order.account_id], account_from_row)
+                .optional()?
+                .ok_or_else(|| rejected(ErrorCode::NotFound, "account not found"))?;
+            let refuse = |code: ErrorCode, msg: String| -> StoreResult<Result<Order, StoreError>> {
+                tx.execute(
+                    "UPDATE orders SET status = 'rejected', reject_reason = ?3, updated_at = ?4 WHERE merchant_id = ?1 AND id = ?2",
+                    params![merchant_id, order_id, msg, now],
+                )?;
+                changed(tx, merchant_id, "order", order_id)?;
+                Ok(Err(StoreError::rejected(code, msg)))
+            };
+            if account.closed {
+                return refuse(ErrorCode::AccountClosed, format!("{} 거래처는 거래가 종료되었습니다 (account closed)", account.name));
+            }
+            let balance = sum_balance(tx, &account.id)?;
+            let mut memo = String::new();
+            if balance + order.totals.total > account.credit_limit {
+                let msg = format!(
+                    "여신 한도 초과: 미수금 {} + 주문 {} > 한도 {} (credit limit exceeded)",
+                    fieldpay_protocol::money::format_krw(balance),
+                    fieldpay_protocol::money::format_krw(order.totals.total),
+                    fieldpay_protocol::money::format_krw(account.credit_limit)
+                );
+                match merchant.settings.credit_policy {
+                    CreditPolicy::Block => return refuse(ErrorCode::CreditLimitExceeded, msg),
+                    CreditPolicy::Warn => memo = msg,
+                }
+            }
+            let day = now_t.with_timezone(&kst()).format("%Y%m%d").to_string();
+            let n = next_counter(tx, &format!("order:{merchant_id}:{day}"))?;
+            let number = format!("PO-{day}-{n:04}");
+            tx.execute(
+                "UPDATE orders SET status = 'registered', number = ?3, reject_reason = NULL, updated_at = ?4 WHERE merchant_id = ?1 AND id = ?2",
+                params![merchant_id, order_id, number, now],
+            )?;
+            let memo = if memo.is_empty() { format!("주문 {number}") } else { format!("주문 {number} ({memo})") };
+            insert_ledger(tx, merchant_id, &NewLedger { account_id: AccountId::new(account.id.clone()), kind: LedgerKind::Order, amount: order.totals.total, ref_id: Some(order_id.into()), memo, at: now_t })?;
+            changed(tx, merchant_id, "order", order_id)?;
+            Ok(Ok(load_order(tx, merchant_id, order_id)?.ok_or_else(|| corrupt("order vanished"))?))
+        })?;
+        outcome
+    }
+
+    fn order(&self, merchant_id: &MerchantId, order_id: &OrderId) -> StoreResult<Option<Order>> {
+        let merchant_id = merchant_id.as_str();
+        let order_id = order_id.as_str();
+        self.read(|c| load_order(c, merchant_id, order_id))
+    }
+
+    fn order_pdf(
+        &self,
+        merchant_id: &MerchantId,
+        order_id: &OrderId,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        let merchant_id = merchant_id.as_str();
+        let order_id = order_id.as_str();
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT pdf FROM orders WHERE merchant_id = ?1 AND id = ?2",
+                params![merchant_id, order_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+        })
+    }
+}

@@ -1,0 +1,197 @@
+//! [`OutboxStore`] on SQLite: the SMS outbox and log, webhook deliveries.
+
+use chrono::{DateTime, Utc};
+use fieldpay_protocol::charge::ChargeStatus;
+use fieldpay_protocol::sms::{SmsKind, SmsStatus};
+use fieldpay_protocol::{ChargeId, MerchantId};
+use rusqlite::{params, OptionalExtension, Row, Transaction};
+
+use super::charges::{charge_by_id, transition};
+use super::{apply_effects, id_at, name_at, opt_id_at, SqliteStore};
+use crate::clock::ts;
+use crate::store::{
+    ChargeRecord, DeliveryStatus, Effects, NewSms, OutboxStore, SmsRecord, StoreResult,
+    WebhookAttempt, WebhookRecord,
+};
+
+const WEBHOOK_COLS: &str = "id, merchant_id, event_type, payload, url, status, attempts, next_attempt_at, last_status, last_error, created_at";
+
+/// Marks one text sent (or its attempt failed); a sent bill moves its charge to sms_sent (if
+/// it is still at requested). Returns the charge of a sent bill.
+fn mark_one_sms(
+    tx: &Transaction<'_>,
+    id: i64,
+    sent: bool,
+    now: &str,
+) -> StoreResult<Option<ChargeRecord>> {
+    if !sent {
+        tx.prepare_cached(
+            "UPDATE sms_messages SET attempts = attempts + 1, status = CASE WHEN attempts + 1 >= 10 THEN 'failed' ELSE status END WHERE id = ?1",
+        )?
+        .execute([id])?;
+        return Ok(None);
+    }
+    tx.prepare_cached(
+        "UPDATE sms_messages SET status = 'sent', attempts = attempts + 1, sent_at = ?2 WHERE id = ?1",
+    )?
+    .execute(params![id, now])?;
+    let charge: Option<(String, String)> = tx
+        .prepare_cached(
+            "SELECT c.id, c.status FROM sms_messages s JOIN charges c ON c.id = s.charge_id WHERE s.id = ?1 AND s.kind = 'bill'",
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match charge {
+        Some((cid, status)) if status == "requested" => Ok(Some(transition(
+            tx,
+            &cid,
+            ChargeStatus::SmsSent,
+            None,
+            now,
+            &|_| Effects::default(),
+        )?)),
+        Some((cid, _)) => Ok(Some(charge_by_id(tx, &cid)?)),
+        None => Ok(None),
+    }
+}
+
+fn webhook_from_row(r: &Row<'_>) -> rusqlite::Result<WebhookRecord> {
+    Ok(WebhookRecord {
+        id: r.get(0)?,
+        merchant_id: id_at(r, 1)?,
+        event_type: r.get(2)?,
+        payload: r.get(3)?,
+        url: r.get(4)?,
+        status: name_at(r, 5, DeliveryStatus::parse)?,
+        attempts: r.get(6)?,
+        next_attempt_at: r.get(7)?,
+        last_status: r.get(8)?,
+        last_error: r.get(9)?,
+        created_at: r.get(10)?,
+    })
+}
+
+fn sms_from_row(r: &Row<'_>) -> rusqlite::Result<SmsRecord> {
+    Ok(SmsRecord {
+        id: r.get(0)?,
+        merchant_id: id_at(r, 1)?,
+        to: r.get(2)?,
+        kind: name_at(r, 3, SmsKind::parse)?,
+        body: r.get(4)?,
+        charge_id: opt_id_at(r, 5)?,
+        status: name_at(r, 6, SmsStatus::parse)?,
+        created_at: r.get(7)?,
+    })
+}
+
+impl OutboxStore for SqliteStore {
+    fn enqueue_sms(
+        &self,
+        merchant_id: &MerchantId,
+        charge_id: Option<&ChargeId>,
+        sms: &NewSms,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let merchant_id = merchant_id.as_str();
+        let charge_id = charge_id.map(ChargeId::as_str);
+        let now = ts(now);
+        self.write(|tx| {
+            let fx = Effects {
+                sms: vec![sms.clone()],
+                webhooks: Vec::new(),
+            };
+            apply_effects(tx, merchant_id, charge_id, &fx, &now)
+        })
+    }
+
+    fn pending_sms(&self, limit: u32) -> StoreResult<Vec<SmsRecord>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, merchant_id, to_phone, kind, body, charge_id, status, created_at FROM sms_messages
+                 WHERE status = 'pending' ORDER BY id LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit], sms_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn mark_sms_batch(
+        &self,
+        marks: &[(i64, bool)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ChargeRecord>> {
+        let now = ts(now);
+        self.write(|tx| {
+            let mut bills = Vec::new();
+            for &(id, sent) in marks {
+                if let Some(rec) = mark_one_sms(tx, id, sent, &now)? {
+                    bills.push(rec);
+                }
+            }
+            Ok(bills)
+        })
+    }
+
+    fn sms_for_phone(&self, phone: &str, limit: u32) -> StoreResult<Vec<SmsRecord>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, merchant_id, to_phone, kind, body, charge_id, status, created_at FROM sms_messages
+                 WHERE to_phone = ?1 AND status = 'sent' ORDER BY id DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![phone, limit], sms_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn due_webhooks(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<WebhookRecord>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {WEBHOOK_COLS} FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?1
+                 ORDER BY next_attempt_at LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![ts(now), limit], webhook_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn record_webhook_attempt(
+        &self,
+        id: &str,
+        attempt: &WebhookAttempt,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let now = ts(now);
+        self.write(|tx| {
+            match attempt {
+                WebhookAttempt::Delivered { status } => tx.execute(
+                    "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_status = ?2,
+                        last_error = NULL, delivered_at = ?3 WHERE id = ?1",
+                    params![id, status, now],
+                )?,
+                WebhookAttempt::Failed { status, error, retry_at } => tx.execute(
+                    "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = ?2, last_error = ?3,
+                        status = ?4, next_attempt_at = ?5 WHERE id = ?1",
+                    params![
+                        id,
+                        status,
+                        error,
+                        if retry_at.is_some() { "pending" } else { "failed" },
+                        retry_at.map(ts).unwrap_or(now)
+                    ],
+                )?,
+            };
+            Ok(())
+        })
+    }
+
+    fn webhooks(&self, merchant_id: &MerchantId, limit: u32) -> StoreResult<Vec<WebhookRecord>> {
+        let merchant_id = merchant_id.as_str();
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {WEBHOOK_COLS} FROM webhook_deliveries WHERE merchant_id = ?1 ORDER BY created_at DESC LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![merchant_id, limit], webhook_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+}

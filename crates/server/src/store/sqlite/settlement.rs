@@ -1,0 +1,93 @@
+//! [`SettlementStore`] on SQLite.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use fieldpay_protocol::settlement::{SettlementReport, SettlementRow};
+use fieldpay_protocol::MerchantId;
+use rusqlite::{params, Connection};
+
+use super::{corrupt, SqliteStore};
+use crate::clock::{kst, ts};
+use crate::store::{SettlementStore, StoreResult};
+
+fn settlement_rows(
+    c: &Connection,
+    merchant_id: &str,
+    key_sql: &str,
+    name_sql: &str,
+    from: &str,
+    to: &str,
+) -> StoreResult<Vec<SettlementRow>> {
+    let sql = format!(
+        "SELECT key, MAX(name), SUM(ac), SUM(aa), SUM(rc), SUM(ra) FROM (
+            SELECT {key_sql} AS key, {name_sql} AS name, 1 AS ac, p.amount AS aa, 0 AS rc, 0 AS ra
+              FROM payments p WHERE p.merchant_id = ?1 AND p.approved_at >= ?2 AND p.approved_at < ?3
+            UNION ALL
+            SELECT {key_sql}, {name_sql}, 0, 0, 1, p.amount
+              FROM payments p WHERE p.merchant_id = ?1 AND p.refunded_at >= ?2 AND p.refunded_at < ?3
+         ) GROUP BY key ORDER BY key"
+    );
+    let mut stmt = c.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params![merchant_id, from, to], |r| {
+            let aa: i64 = r.get(3)?;
+            let ra: i64 = r.get(5)?;
+            Ok(SettlementRow {
+                key: r.get(0)?,
+                name: r.get(1)?,
+                approved_count: r.get::<_, i64>(2)? as u64,
+                approved_amount: aa,
+                refunded_count: r.get::<_, i64>(4)? as u64,
+                refunded_amount: ra,
+                net_amount: aa - ra,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+impl SettlementStore for SqliteStore {
+    fn settlement(
+        &self,
+        merchant_id: &MerchantId,
+        date: NaiveDate,
+    ) -> StoreResult<SettlementReport> {
+        let merchant_id = merchant_id.as_str();
+        let start = kst()
+            .from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight"))
+            .single()
+            .ok_or_else(|| corrupt("date"))?
+            .with_timezone(&Utc);
+        let end = start + chrono::Duration::days(1);
+        let (from, to) = (ts(start), ts(end));
+        self.read(|c| {
+            let by_card_company =
+                settlement_rows(c, merchant_id, "p.issuer_code", "p.issuer_name", &from, &to)?;
+            let by_rep = settlement_rows(
+                c,
+                merchant_id,
+                "COALESCE(p.rep_id, 'api')",
+                "COALESCE((SELECT name FROM reps r WHERE r.id = p.rep_id), 'API')",
+                &from,
+                &to,
+            )?;
+            let mut total = SettlementRow {
+                key: "total".into(),
+                name: "합계".into(),
+                ..Default::default()
+            };
+            for r in &by_card_company {
+                total.approved_count += r.approved_count;
+                total.approved_amount += r.approved_amount;
+                total.refunded_count += r.refunded_count;
+                total.refunded_amount += r.refunded_amount;
+                total.net_amount += r.net_amount;
+            }
+            Ok(SettlementReport {
+                date: date.format("%Y-%m-%d").to_string(),
+                by_card_company,
+                by_rep,
+                total,
+            })
+        })
+    }
+}

@@ -1,0 +1,244 @@
+//! Tests of the SQLite store that need its internals (group commit, caches, all-or-nothing
+//! batches).
+
+use chrono::Utc;
+use fieldpay_protocol::charge::{ChargeOrigin, ChargeStatus};
+use fieldpay_protocol::records::LedgerKind;
+use fieldpay_protocol::sms::SmsKind;
+use fieldpay_protocol::sync::ChangeData;
+use fieldpay_protocol::{AccountId, ErrorCode, MerchantId};
+
+use super::SqliteStore;
+use crate::domain::{ChargeRequest, MerchantSettings};
+use crate::store::*;
+
+#[test]
+fn ledger_batch_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    let m = store
+        .create_merchant("m", "상사", &MerchantSettings::default())
+        .unwrap();
+    let account = |code: &str| NewAccount {
+        code: code.into(),
+        name: "익수제약".into(),
+        owner_name: "김민수".into(),
+        business_number: "1234567891".into(),
+        phone: "01012345678".into(),
+        address: "서울".into(),
+        credit_limit: 1_000_000,
+        rep_login: None,
+    };
+    store
+        .upsert_accounts(&m.id, &[account("A1"), account("A2")])
+        .unwrap();
+    let ids: Vec<AccountId> = store
+        .accounts(&m.id)
+        .unwrap()
+        .into_iter()
+        .map(|a| AccountId::new(a.id))
+        .collect();
+    let entry = |account_id: &str, amount: i64| NewLedger {
+        account_id: AccountId::from(account_id),
+        kind: LedgerKind::Adjustment,
+        amount,
+        ref_id: None,
+        memo: "이월".into(),
+        at: Utc::now(),
+    };
+    let batch = [
+        entry(ids[0].as_str(), 1_000),
+        entry(ids[0].as_str(), -300),
+        entry(ids[1].as_str(), 50),
+    ];
+    assert_eq!(store.add_ledger_batch(&m.id, &batch).unwrap(), 3);
+    assert_eq!(store.balance(&m.id, &ids[0]).unwrap(), 700);
+    assert_eq!(store.balance(&m.id, &ids[1]).unwrap(), 50);
+    let page = store.pull(&m.id, 0, 100).unwrap();
+    let ledger = page
+        .changes
+        .iter()
+        .filter(|c| matches!(c.data, ChangeData::Ledger(_)))
+        .count();
+    assert_eq!(ledger, 3);
+
+    // One unknown account: nothing of the batch is written.
+    let bad = [entry(ids[1].as_str(), 10), entry("acc_nope", 10)];
+    assert!(matches!(
+        store.add_ledger_batch(&m.id, &bad),
+        Err(StoreError::Rejected { .. })
+    ));
+    assert_eq!(store.balance(&m.id, &ids[1]).unwrap(), 50);
+    assert_eq!(
+        store.pull(&m.id, page.cursor, 100).unwrap().changes.len(),
+        0
+    );
+}
+
+fn charge_to(id: &str, merchant_id: &MerchantId, payer: &str, key: Option<&str>) -> NewCharge {
+    let body: fieldpay_protocol::charge::CreateCharge = serde_json::from_value(
+        serde_json::json!({ "amount": 12_000, "goods_name": "감기약", "payer_phone": payer }),
+    )
+    .unwrap();
+    NewCharge {
+        id: id.into(),
+        merchant_id: merchant_id.clone(),
+        rep_id: None,
+        api_key_id: None,
+        origin: ChargeOrigin::Api,
+        request: ChargeRequest::parse(&body).unwrap(),
+        expires_at: Utc::now() + chrono::Duration::minutes(60),
+        idempotency_key: key.map(str::to_string),
+        request_hash: key.map(|_| "h1".to_string()),
+    }
+}
+
+fn count(store: &SqliteStore, sql: &str) -> i64 {
+    store
+        .read(|c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+        .unwrap()
+}
+
+#[test]
+fn group_commit_keeps_each_charge_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    let settings = MerchantSettings {
+        number_pool: vec!["16000001".into(), "16000002".into()],
+        ..MerchantSettings::default()
+    };
+    let m = store.create_merchant("m", "상사", &settings).unwrap();
+    let bill = |rec: &ChargeRecord| Effects {
+        sms: vec![NewSms {
+            to: rec.payer_phone.clone(),
+            kind: SmsKind::Bill,
+            body: format!("bill {}", rec.charge.id),
+        }],
+        webhooks: Vec::new(),
+    };
+    let mut on_account = charge_to("ch_bad_account", &m.id, "010-3000-0009", None);
+    on_account.request.account_id = Some("acc_nope".into());
+    let mut reused_key = charge_to("ch_conflict", &m.id, "010-3000-0008", Some("k1"));
+    reused_key.request_hash = Some("h2".into());
+    let batch = [
+        charge_to("ch_a", &m.id, "010-3000-0001", Some("k1")),
+        on_account,
+        charge_to("ch_b", &m.id, "010-3000-0001", None),
+        // The payer has both numbers now: refused, the others unaffected.
+        charge_to("ch_c", &m.id, "010-3000-0001", None),
+        // The same idempotency key and request: the first charge again.
+        charge_to("ch_a_retry", &m.id, "010-3000-0001", Some("k1")),
+        reused_key,
+        // The same charge id: the first answer again.
+        charge_to("ch_b", &m.id, "010-3000-0001", None),
+        charge_to("ch_d", &m.id, "010-3000-0002", None),
+    ];
+    let out = store.create_charges(&batch, Utc::now(), &bill).unwrap();
+    let code = |r: &StoreResult<(ChargeRecord, bool)>| match r {
+        Err(StoreError::Rejected { code, .. }) => Some(*code),
+        _ => None,
+    };
+    let created = |r: &StoreResult<(ChargeRecord, bool)>| {
+        let (rec, new) = r.as_ref().unwrap();
+        (rec.charge.id.clone(), *new)
+    };
+    assert_eq!(created(&out[0]), ("ch_a".into(), true));
+    assert_eq!(code(&out[1]), Some(ErrorCode::NotFound));
+    assert_eq!(created(&out[2]), ("ch_b".into(), true));
+    assert_eq!(code(&out[3]), Some(ErrorCode::NumberPoolExhausted));
+    assert_eq!(created(&out[4]), ("ch_a".into(), false));
+    assert_eq!(code(&out[5]), Some(ErrorCode::IdempotencyConflict));
+    assert_eq!(created(&out[6]), ("ch_b".into(), false));
+    assert_eq!(created(&out[7]), ("ch_d".into(), true));
+    let numbers: Vec<String> = [&out[0], &out[2]]
+        .iter()
+        .map(|r| r.as_ref().unwrap().0.virtual_number.clone())
+        .collect();
+    assert_ne!(numbers[0], numbers[1], "never two charges on one binding");
+
+    // The refused ones left nothing: no charge, event, change, text.
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM charges"), 3);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM charge_events"), 3);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM changes WHERE entity = 'charge'"
+        ),
+        3
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM sms_messages"), 3);
+
+    // Marking the texts in one batch moves every charge to sms_sent.
+    let ids: Vec<(i64, bool)> = store
+        .pending_sms(10)
+        .unwrap()
+        .iter()
+        .map(|s| (s.id, true))
+        .collect();
+    let bills = store.mark_sms_batch(&ids, Utc::now()).unwrap();
+    assert_eq!(bills.len(), 3);
+    assert!(bills
+        .iter()
+        .all(|b| b.charge.status == ChargeStatus::SmsSent));
+    assert!(store.pending_sms(10).unwrap().is_empty());
+}
+
+#[test]
+fn a_revoked_api_key_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    let m = store
+        .create_merchant("m", "상사", &MerchantSettings::default())
+        .unwrap();
+    let other = store
+        .create_merchant("o", "타사", &MerchantSettings::default())
+        .unwrap();
+    let key_id = store.create_api_key(&m.id, "hash-1", "fpk_abcd").unwrap();
+    store.create_api_key(&m.id, "hash-2", "fpk_efgh").unwrap();
+    assert_eq!(store.cached_api_key("hash-1"), None, "not read yet");
+    let live = Some(ApiKeyOwner {
+        key_id: key_id.clone(),
+        merchant_id: m.id.clone(),
+    });
+    assert_eq!(store.api_key("hash-1").unwrap(), live);
+    assert_eq!(store.cached_api_key("hash-1"), live, "kept in memory");
+    assert!(store.api_key("hash-2").unwrap().is_some());
+    assert_eq!(store.api_key("hash-x").unwrap(), None);
+
+    // Another merchant cannot revoke it.
+    assert!(!store.revoke_api_key(&other.id, &key_id).unwrap());
+    assert_eq!(store.api_key("hash-1").unwrap(), live);
+    assert!(store.revoke_api_key(&m.id, &key_id).unwrap());
+    assert_eq!(store.cached_api_key("hash-1"), None);
+    assert_eq!(store.api_key("hash-1").unwrap(), None);
+    assert!(
+        store.api_key("hash-2").unwrap().is_some(),
+        "the other key lives"
+    );
+    assert!(!store.revoke_api_key(&m.id, &key_id).unwrap(), "once");
+
+    // A reader that looked the key up before the revocation committed does not put it
+    // back into the cache afterwards.
+    let generation = store.api_keys.generation();
+    store.api_keys.invalidate(|_, _| false);
+    store
+        .api_keys
+        .put(generation, "hash-1", live.clone().unwrap());
+    assert_eq!(store.cached_api_key("hash-1"), None);
+}
+
+#[test]
+fn merchant_settings_changes_are_seen_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    let m = store
+        .create_merchant("m", "상사", &MerchantSettings::default())
+        .unwrap();
+    assert_eq!(store.merchant(&m.id).unwrap().unwrap(), m);
+    assert_eq!(store.cached_merchant(&m.id).unwrap(), m);
+    let mut settings = m.settings.clone();
+    settings.number_pool = vec!["16000009".into()];
+    store.update_merchant_settings(&m.id, &settings).unwrap();
+    assert_eq!(store.cached_merchant(&m.id), None);
+    assert_eq!(store.merchant(&m.id).unwrap().unwrap().settings, settings);
+}
