@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use fieldpay_protocol::Secret;
 use serde::Deserialize;
 
 /// The Twilio-dialect auth token used in sandbox mode when none is configured (README).
@@ -17,7 +18,7 @@ pub struct Settings {
     pub public_url: String,
     /// Sandbox mode: SMS sink, sandbox card network, sandbox phone, demo data.
     pub sandbox: bool,
-    pub twilio_auth_token: String,
+    pub twilio_auth_token: Secret,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
     /// Delays between webhook attempts, in seconds (Standard Webhooks' schedule by default:
@@ -54,7 +55,7 @@ pub struct FileSettings {
     pub listen: Option<SocketAddr>,
     pub public_url: Option<String>,
     pub sandbox: Option<bool>,
-    pub twilio_auth_token: Option<String>,
+    pub twilio_auth_token: Option<Secret>,
     pub access_token_ttl_secs: Option<u64>,
     pub refresh_token_ttl_secs: Option<u64>,
     pub webhook_retry_secs: Option<Vec<u64>>,
@@ -129,7 +130,7 @@ impl Settings {
                 message: "must start with http:// or https://".into(),
             });
         }
-        if self.twilio_auth_token.trim().is_empty() {
+        if self.twilio_auth_token.expose().trim().is_empty() {
             return Err(ConfigError::Invalid {
                 name: "twilio_auth_token",
                 message: "must not be empty".into(),

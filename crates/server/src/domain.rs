@@ -14,7 +14,7 @@ pub struct MerchantSettings {
     pub number_pool: Vec<String>,
     pub webhook_url: Option<String>,
     /// Standard Webhooks secret, `whsec_` + base64.
-    pub webhook_secret: Option<String>,
+    pub webhook_secret: Option<fieldpay_protocol::Secret>,
     pub credit_policy: CreditPolicy,
     pub default_expiry_minutes: u32,
     /// Auto-pay (registered cards) allowed for this merchant.

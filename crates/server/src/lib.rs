@@ -41,3 +41,6 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod ids;
+
+#[cfg(test)]
+mod redaction_tests;

@@ -34,7 +34,7 @@ struct Cli {
         global = true,
         hide_env_values = true
     )]
-    twilio_auth_token: Option<String>,
+    twilio_auth_token: Option<fieldpay_protocol::Secret>,
     /// SIP endpoint address (UDP and TCP), e.g. 0.0.0.0:5060 (off when not given).
     #[arg(long, env = "FIELDPAY_SIP_LISTEN", global = true)]
     sip_listen: Option<SocketAddr>,

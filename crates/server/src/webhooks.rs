@@ -6,6 +6,7 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::Duration;
+use fieldpay_protocol::Secret;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
@@ -25,9 +26,9 @@ pub enum SecretError {
 }
 
 /// A new `whsec_` secret (32 random bytes).
-pub fn new_secret() -> String {
+pub fn new_secret() -> Secret {
     let bytes: [u8; 32] = rand::random();
-    format!("whsec_{}", B64.encode(bytes))
+    Secret::new(format!("whsec_{}", B64.encode(bytes)))
 }
 
 fn secret_key(secret: &str) -> Result<Vec<u8>, SecretError> {
@@ -123,7 +124,7 @@ async fn deliver(state: &AppState, w: &WebhookRecord) -> WebhookAttempt {
             }
         }
     };
-    let Some(secret) = merchant.settings.webhook_secret.as_deref() else {
+    let Some(secret) = merchant.settings.webhook_secret.as_ref().map(|s| s.expose()) else {
         return WebhookAttempt::Failed {
             status: None,
             error: "merchant has no webhook secret".into(),
@@ -215,20 +216,21 @@ mod tests {
     #[test]
     fn sign_and_verify() {
         let secret = new_secret();
-        let sig = sign(&secret, "msg_1", 1_700_000_000, "{\"a\":1}").unwrap();
+        let secret = secret.expose();
+        let sig = sign(secret, "msg_1", 1_700_000_000, "{\"a\":1}").unwrap();
         assert!(sig.starts_with("v1,"));
-        assert!(verify(&secret, "msg_1", 1_700_000_000, "{\"a\":1}", &sig));
+        assert!(verify(secret, "msg_1", 1_700_000_000, "{\"a\":1}", &sig));
         assert!(verify(
-            &secret,
+            secret,
             "msg_1",
             1_700_000_000,
             "{\"a\":1}",
             &format!("v1,bad {sig}")
         ));
-        assert!(!verify(&secret, "msg_1", 1_700_000_001, "{\"a\":1}", &sig));
-        assert!(!verify(&secret, "msg_2", 1_700_000_000, "{\"a\":1}", &sig));
+        assert!(!verify(secret, "msg_1", 1_700_000_001, "{\"a\":1}", &sig));
+        assert!(!verify(secret, "msg_2", 1_700_000_000, "{\"a\":1}", &sig));
         assert!(!verify(
-            &new_secret(),
+            new_secret().expose(),
             "msg_1",
             1_700_000_000,
             "{\"a\":1}",

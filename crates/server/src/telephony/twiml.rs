@@ -134,7 +134,12 @@ async fn voice(
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !signature_ok(&state.settings.twilio_auth_token, &url, &params, given) {
+    if !signature_ok(
+        state.settings.twilio_auth_token.expose(),
+        &url,
+        &params,
+        given,
+    ) {
         tracing::warn!("telephony webhook with a bad signature refused");
         return (StatusCode::FORBIDDEN, "bad X-Twilio-Signature").into_response();
     }

@@ -446,7 +446,7 @@ async fn whole_story_over_twiml() {
         &secret, &id, ts, &hook.body, &sig
     ));
     assert!(!fieldpay_server::webhooks::verify(
-        &fieldpay_server::webhooks::new_secret(),
+        fieldpay_server::webhooks::new_secret().expose(),
         &id,
         ts,
         &hook.body,

@@ -488,7 +488,7 @@ pub fn set_webhook(app: &TestApp, url: &str) -> String {
     settings.webhook_url = Some(url.to_string());
     settings.webhook_secret = Some(secret.clone());
     store.update_merchant_settings(&m.id, &settings).unwrap();
-    secret
+    secret.expose().to_string()
 }
 
 pub fn demo_charge(amount: i64, payer: &str) -> Value {
