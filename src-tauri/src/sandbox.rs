@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use fieldpay_protocol::{ApiError, ErrorCode};
-use fieldpay_server::app::{self, Running};
+use fieldpay_server::app::Running;
 use fieldpay_server::config::Settings;
-use fieldpay_server::demo;
+use fieldpay_server::{demo, sandbox};
 use tokio::net::TcpListener;
 
 /// The demo rep the app signs in as in sandbox mode (README: `demo` / `rep1` / `demo1234`).
@@ -57,17 +57,7 @@ impl SandboxServer {
             sandbox: true,
             ..Settings::default()
         };
-        let state = tauri::async_runtime::spawn_blocking(move || app::build_state(settings))
-            .await
-            .map_err(|e| failed("open", e))?
-            .map_err(|e| failed("open", format!("{e:#}")))?;
-        if demo::seed(state.store.as_ref(), state.connector.as_ref())
-            .await
-            .map_err(|e| failed("demo data", format!("{e:#}")))?
-        {
-            tracing::info!("sandbox: seeded the demo merchant");
-        }
-        let running = app::start(state, listener)
+        let running = sandbox::start(settings, listener)
             .await
             .map_err(|e| failed("start", format!("{e:#}")))?;
         let _ = std::fs::write(&port_file, addr.port().to_string());

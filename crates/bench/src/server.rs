@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fieldpay_server::app;
 use fieldpay_server::config::Settings;
-use fieldpay_server::demo;
 use fieldpay_server::store::{SqliteStore, Store};
+use fieldpay_server::{demo, sandbox};
 
 use crate::gen::{self, GenAccount, LoadReport, Scale};
 
@@ -165,10 +164,12 @@ pub async fn prepare_data(
     if data.exists() {
         std::fs::remove_dir_all(data)?;
     }
-    let state = app::build_state(settings(data))?;
-    demo::seed(state.store.as_ref(), state.connector.as_ref()).await?;
-    let mid = demo_merchant(state.store.as_ref())?;
-    let store = state.store.clone();
+    // The database as `fieldpay-server` first starts it (demo merchant seeded), then stopped.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let running = sandbox::start(settings(data), listener).await?;
+    let store = running.state.store.clone();
+    running.shutdown().await;
+    let mid = demo_merchant(store.as_ref())?;
     let out =
         tokio::task::spawn_blocking(move || gen::load(store.as_ref(), &mid, scale, seed)).await??;
     Ok(out)

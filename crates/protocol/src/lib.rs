@@ -50,6 +50,8 @@ pub mod secret;
 pub mod settlement;
 pub mod sms;
 pub mod sync;
+#[cfg(feature = "time")]
+pub mod time;
 pub mod validate;
 
 pub use error::{ApiError, ErrorBody, ErrorCode};

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, Default)]
 pub struct Clock {
@@ -26,30 +26,4 @@ impl Clock {
     }
 }
 
-/// Korea Standard Time (UTC+9, no daylight saving).
-pub fn kst() -> FixedOffset {
-    FixedOffset::east_opt(9 * 3600).expect("valid offset")
-}
-
-/// The stored form of a time: UTC, RFC 3339, milliseconds, `Z`. Sorts as text.
-pub fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// `11/27 15:30` in KST, as texts show deadlines.
-pub fn kst_short(t: DateTime<Utc>) -> String {
-    t.with_timezone(&kst()).format("%m/%d %H:%M").to_string()
-}
-
-/// `2026-11-27 15:30:05` in KST.
-pub fn kst_long(t: DateTime<Utc>) -> String {
-    t.with_timezone(&kst())
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
-}
+pub use fieldpay_protocol::time::{kst, kst_long, kst_short, parse_ts, ts};

@@ -28,6 +28,7 @@ pub mod charges;
 pub mod demo;
 pub mod import;
 pub mod messages;
+pub mod sandbox;
 pub mod sms;
 pub mod webhooks;
 
@@ -41,6 +42,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod ids;
+pub mod markup;
 
 #[cfg(test)]
 mod redaction_tests;

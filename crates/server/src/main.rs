@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use fieldpay_server::config::Settings;
 use fieldpay_server::import::ImportKind;
-use fieldpay_server::{app, demo, import};
+use fieldpay_server::{app, demo, import, sandbox};
 
 #[derive(Parser)]
 #[command(
@@ -109,13 +109,8 @@ async fn main() -> anyhow::Result<()> {
     let settings = settings(&cli)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let listen = settings.listen;
-            let state = app::build_state(settings)?;
-            if demo::seed(state.store.as_ref(), state.connector.as_ref()).await? {
-                tracing::info!("seeded the sandbox demo merchant (see README for credentials)");
-            }
-            let listener = tokio::net::TcpListener::bind(listen).await?;
-            let running = app::start(state, listener).await?;
+            let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+            let running = sandbox::start(settings, listener).await?;
             tracing::info!(addr = %running.addr, public_url = %running.state.settings.public_url, "FieldPay server listening (sandbox mode); sandbox phone at /sandbox/phone");
             shutdown_signal().await;
             tracing::info!("shutting down");

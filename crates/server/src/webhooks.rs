@@ -124,7 +124,12 @@ async fn deliver(state: &AppState, w: &WebhookRecord) -> WebhookAttempt {
             }
         }
     };
-    let Some(secret) = merchant.settings.webhook_secret.as_ref().map(|s| s.expose()) else {
+    let Some(secret) = merchant
+        .settings
+        .webhook_secret
+        .as_ref()
+        .map(|s| s.expose())
+    else {
         return WebhookAttempt::Failed {
             status: None,
             error: "merchant has no webhook secret".into(),

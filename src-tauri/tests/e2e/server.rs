@@ -11,14 +11,12 @@ use anyhow::{bail, Context, Result};
 use fieldpay_protocol::charge::Charge;
 use fieldpay_protocol::records::{LedgerKind, Order};
 use fieldpay_protocol::sync::ChangeData;
-use fieldpay_server::app::{self, Running};
+use fieldpay_server::app::Running;
 use fieldpay_server::card::{TestOutcome, TEST_CARDS};
 use fieldpay_server::config::Settings;
-use fieldpay_server::demo;
 use fieldpay_server::store::Store;
+use fieldpay_server::{demo, sandbox};
 use serde_json::{json, Value};
-
-use crate::harness::Wait;
 
 pub struct TestServer {
     pub port: u16,
@@ -53,25 +51,15 @@ impl TestServer {
             tick_ms: 200,
             ..Settings::default()
         };
-        let state = tokio::task::spawn_blocking(move || app::build_state(settings))
-            .await?
-            .context("opening the server's data folder")?;
-        demo::seed(state.store.as_ref(), state.connector.as_ref())
-            .await
-            .context("seeding the demo merchant")?;
         // The port was ours a moment ago; the OS may need a moment to let it go.
-        let mut w = Wait::new(
-            format!("port {} to be free", self.port),
-            Duration::from_secs(30),
+        let listener = sandbox::rebind(addr, Duration::from_secs(30))
+            .await
+            .with_context(|| format!("port {} to be free", self.port))?;
+        self.running = Some(
+            sandbox::start(settings, listener)
+                .await
+                .context("starting the sandbox server")?,
         );
-        let listener = loop {
-            match tokio::net::TcpListener::bind(addr).await {
-                Ok(l) => break l,
-                Err(e) => w.note(e),
-            }
-            w.tick().await?;
-        };
-        self.running = Some(app::start(state, listener).await?);
         Ok(())
     }
 

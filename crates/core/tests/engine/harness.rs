@@ -8,9 +8,9 @@ use std::time::Duration;
 use chrono::Utc;
 use fieldpay_core::{Engine, EngineConfig};
 use fieldpay_protocol::app::{LineInput, Point, SignatureInput};
-use fieldpay_server::app::{self, Running};
+use fieldpay_server::app::Running;
 use fieldpay_server::config::Settings;
-use fieldpay_server::demo;
+use fieldpay_server::{demo, sandbox};
 
 pub const KEY: &str = demo::DEMO_API_KEY;
 
@@ -39,11 +39,9 @@ impl Server {
         let data = tmp.path().join("server");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = app::build_state(settings(&data, addr)).unwrap();
-        demo::seed(state.store.as_ref(), state.connector.as_ref())
+        let running = sandbox::start(settings(&data, addr), listener)
             .await
             .unwrap();
-        let running = app::start(state, listener).await.unwrap();
         Server {
             addr,
             base: format!("http://{addr}"),
@@ -65,19 +63,11 @@ impl Server {
 
     pub async fn restart(&mut self) {
         self.stop().await;
-        let mut tries = 0;
-        let listener = loop {
-            match tokio::net::TcpListener::bind(self.addr).await {
-                Ok(l) => break l,
-                Err(_) if tries < 50 => {
-                    tries += 1;
-                    tokio::time::sleep(Duration::from_millis(100)).await
-                }
-                Err(e) => panic!("rebind: {e}"),
-            }
-        };
-        let state = app::build_state(settings(&self.data, self.addr)).unwrap();
-        self.running = Some(app::start(state, listener).await.unwrap());
+        let listener = sandbox::rebind(self.addr, Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|e| panic!("rebind: {e}"));
+        let settings = settings(&self.data, self.addr);
+        self.running = Some(sandbox::start(settings, listener).await.unwrap());
     }
 
     pub fn http(&self) -> reqwest::Client {

@@ -9,28 +9,13 @@ use fieldpay_protocol::charge::ChargeStatus;
 use fieldpay_protocol::money::format_krw;
 
 use crate::clock::{kst_long, parse_ts};
+use crate::markup::escape;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/r/{token}", get(receipt))
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "body{font-family:'Noto Sans KR','Apple SD Gothic Neo','Malgun Gothic',sans-serif;background:#f3f4f6;margin:0;padding:16px;color:#111}\
@@ -44,7 +29,7 @@ fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"ko\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
-        html_escape(title)
+        escape(title)
     ))
 }
 
@@ -95,13 +80,7 @@ async fn receipt(State(state): State<AppState>, Path(token): Path<String>) -> Re
     }
     let table: String = rows
         .iter()
-        .map(|(k, v)| {
-            format!(
-                "<tr><td>{}</td><td>{}</td></tr>",
-                html_escape(k),
-                html_escape(v)
-            )
-        })
+        .map(|(k, v)| format!("<tr><td>{}</td><td>{}</td></tr>", escape(k), escape(v)))
         .collect();
     let badge = if refunded {
         "<span class=\"badge void\">결제 취소 Canceled</span>"
@@ -111,8 +90,8 @@ async fn receipt(State(state): State<AppState>, Path(token): Path<String>) -> Re
     let body = format!(
         "<h1>카드 매출전표</h1><p class=\"sub\">Card sales slip · {}</p>{badge}<div class=\"amount\">{}</div><table>{table}</table>\
          <footer>FieldPay ARS 전화결제 · 카드번호는 앞 6자리와 뒤 4자리만 표시됩니다.</footer>",
-        html_escape(&merchant_name),
-        html_escape(&format_krw(p.amount)),
+        escape(&merchant_name),
+        escape(&format_krw(p.amount)),
     );
     page("카드 매출전표", &body).into_response()
 }

@@ -17,6 +17,7 @@ use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
 use crate::calls::{self, Input, Turn};
+use crate::markup::escape;
 use crate::state::AppState;
 
 pub const VOICE_PATH: &str = "/telephony/twiml/voice";
@@ -45,21 +46,6 @@ fn signature_ok(auth_token: &str, url: &str, params: &[(String, String)], given:
     subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), given.as_bytes()).into()
 }
 
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn language(lang: Lang) -> &'static str {
     match lang {
         Lang::Ko => "ko-KR",
@@ -71,7 +57,7 @@ fn language(lang: Lang) -> &'static str {
 /// a `<Redirect>` that tells us the gather timed out; or `<Hangup/>`.
 pub fn render(turn: &Turn, action_url: &str) -> String {
     let lang = language(turn.lang);
-    let say = |t: &str| format!("<Say language=\"{lang}\">{}</Say>", xml_escape(t));
+    let say = |t: &str| format!("<Say language=\"{lang}\">{}</Say>", escape(t));
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>");
     match &turn.gather {
         Some(g) if !turn.hangup => {
@@ -79,9 +65,9 @@ pub fn render(turn: &Turn, action_url: &str) -> String {
             xml.push_str(&format!(
                 "<Gather input=\"dtmf\" numDigits=\"{}\" finishOnKey=\"{}\" timeout=\"{}\" action=\"{}\" method=\"POST\" actionOnEmptyResult=\"false\">",
                 g.max_digits,
-                xml_escape(&finish),
+                escape(&finish),
                 g.timeout_secs,
-                xml_escape(action_url)
+                escape(action_url)
             ));
             for t in &turn.say {
                 xml.push_str(&say(t));
@@ -89,7 +75,7 @@ pub fn render(turn: &Turn, action_url: &str) -> String {
             xml.push_str("</Gather>");
             xml.push_str(&format!(
                 "<Redirect method=\"POST\">{}</Redirect>",
-                xml_escape(&format!("{action_url}?event=timeout"))
+                escape(&format!("{action_url}?event=timeout"))
             ));
         }
         _ => {

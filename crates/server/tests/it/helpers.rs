@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use fieldpay_protocol::charge::Charge;
-use fieldpay_server::app::{self, Running};
+use fieldpay_server::app::Running;
 use fieldpay_server::config::{Settings, SANDBOX_TWILIO_AUTH_TOKEN};
 use fieldpay_server::demo::{self, DEMO_API_KEY};
 use fieldpay_server::domain::MerchantSettings;
+use fieldpay_server::sandbox;
 use fieldpay_server::store::Store;
 use fieldpay_server::telephony::sandbox_phone::{SandboxSms, SandboxTurn};
 use reqwest::StatusCode;
@@ -96,11 +97,9 @@ pub async fn spawn_app_with(retry: &[u64]) -> TestApp {
     let data = tmp.path().join("data");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = app::build_state(test_settings(&data, addr, retry)).expect("state");
-    demo::seed(state.store.as_ref(), state.connector.as_ref())
+    let running = sandbox::start(test_settings(&data, addr, retry), listener)
         .await
-        .expect("seed");
-    let running = app::start(state, listener).await.expect("start");
+        .expect("start");
     TestApp {
         addr,
         base: format!("http://{addr}"),
@@ -137,25 +136,11 @@ impl TestApp {
     }
 
     pub async fn start_again(&mut self) {
-        let mut tries = 0;
-        let listener = loop {
-            match tokio::net::TcpListener::bind(self.addr).await {
-                Ok(l) => break l,
-                Err(e) if tries < 50 => {
-                    tries += 1;
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(e) => panic!("cannot bind {} again: {e}", self.addr),
-            }
-        };
-        let state = app::build_state(test_settings(
-            &self.data,
-            self.addr,
-            &self.webhook_retry_secs,
-        ))
-        .expect("state");
-        self.running = Some(app::start(state, listener).await.expect("start"));
+        let listener = sandbox::rebind(self.addr, Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|e| panic!("cannot bind {} again: {e}", self.addr));
+        let settings = test_settings(&self.data, self.addr, &self.webhook_retry_secs);
+        self.running = Some(sandbox::start(settings, listener).await.expect("start"));
     }
 
     pub fn url(&self, path: &str) -> String {
