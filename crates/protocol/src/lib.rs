@@ -6,6 +6,7 @@ pub mod auth;
 pub mod charge;
 pub mod error;
 pub mod ids;
+pub mod mobile;
 pub mod money;
 #[cfg(feature = "phone")]
 pub mod phone;
