@@ -20,7 +20,7 @@ use fieldpay_protocol::records::{Account, Order, OrderLineInput, OrderStatus, Si
 use fieldpay_protocol::rules::ChargeRequest;
 use fieldpay_protocol::sync::MutationKind;
 use fieldpay_protocol::validate::format_business_number;
-use fieldpay_protocol::ErrorCode;
+use fieldpay_protocol::{ErrorCode, Secret};
 use tokio::sync::{broadcast, Notify};
 
 use crate::client::ServerClient;
@@ -225,7 +225,12 @@ impl Engine {
     }
 
     /// Signs in (needs the network). The refresh token goes to the OS credential store.
-    pub async fn login(&self, merchant: &str, rep_id: &str, password: &str) -> CoreResult<RepInfo> {
+    pub async fn login(
+        &self,
+        merchant: &str,
+        rep_id: &str,
+        password: &Secret,
+    ) -> CoreResult<RepInfo> {
         if merchant.trim().is_empty() || rep_id.trim().is_empty() || password.is_empty() {
             return Err(CoreError::invalid(ErrorCode::InvalidField, "가맹점 코드, 아이디, 비밀번호를 모두 입력하세요 (merchant, rep id and password are required)"));
         }
@@ -234,7 +239,7 @@ impl Engine {
             .login(&LoginRequest {
                 merchant: merchant.trim().into(),
                 rep_id: rep_id.trim().into(),
-                password: password.into(),
+                password: password.clone(),
                 device_name: Some(self.config.device_name.clone()),
             })
             .await?;

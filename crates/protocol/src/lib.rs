@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod charge;
+pub mod command;
 pub mod error;
 pub mod ids;
 pub mod mobile;
