@@ -43,6 +43,9 @@
 mod segment;
 mod text;
 
+/// The benchmarks' document generator and query mix: only with the `bench` feature (the
+/// `fieldpay-bench` crate) and in tests, never in the app.
+#[cfg(any(test, feature = "bench"))]
 #[doc(hidden)]
 pub mod bench_support;
 #[cfg(test)]
