@@ -609,16 +609,6 @@ impl SearchIndex {
             .collect()
     }
 
-    /// Approximate heap bytes held by the index (the benchmark measures real allocation).
-    #[doc(hidden)]
-    pub fn approx_heap_bytes(&self) -> usize {
-        self.main.heap_bytes()
-            + self.delta.iter().map(Prep::heap_bytes).sum::<usize>()
-            + self.ids.capacity() * (std::mem::size_of::<(String, u32)>() + 1)
-            + self.ids.keys().map(String::capacity).sum::<usize>()
-            + self.slots.capacity() * std::mem::size_of::<Loc>()
-    }
-
     #[cfg(test)]
     pub(crate) fn set_delta_cap(&mut self, cap: usize) {
         self.delta_cap = Some(cap);
