@@ -8,7 +8,7 @@ use std::sync::Arc;
 use fieldpay_core::{Engine, EngineConfig};
 use fieldpay_protocol::app::AppInfo;
 use fieldpay_protocol::command;
-use fieldpay_protocol::{ApiError, ErrorCode, Secret};
+use fieldpay_protocol::{ApiError, ErrorCode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tauri::{AppHandle, Manager};
@@ -141,7 +141,7 @@ pub async fn start_sandbox(
         // Always a fresh sign-in: the token is stored per server address.
         let (merchant, rep, password) = sandbox::demo_login();
         cur.engine
-            .login(merchant, rep, &Secret::from(password))
+            .login(merchant, rep, &password)
             .await
             .map_err(|e| e.to_api())?;
     }
