@@ -38,6 +38,17 @@ impl std::fmt::Debug for Bytes {
     }
 }
 
+/// The arguments of a list command (`orders`, `charges`): `{account_id?, limit?}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListQuery {
+    /// Only this client account's rows; all when absent.
+    #[serde(default)]
+    pub account_id: Option<AccountId>,
+    /// Rows at most; the shell's default when absent.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
 // ---------------------------------------------------------------- session
 
 /// The app's state at start: version, sandbox, session, sync status.
@@ -129,13 +140,10 @@ pub struct SignAndSubmit {
     pub signature: SignatureInput,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Orders {
-    #[serde(default)]
-    pub account_id: Option<AccountId>,
-    #[serde(default)]
-    pub limit: Option<u32>,
-}
+/// The latest orders, of one client account or of all.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Orders(pub ListQuery);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
@@ -192,13 +200,10 @@ pub struct RefundCharge {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Charges {
-    #[serde(default)]
-    pub account_id: Option<AccountId>,
-    #[serde(default)]
-    pub limit: Option<u32>,
-}
+/// The latest charges, of one client account or of all.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Charges(pub ListQuery);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Charge {
@@ -367,12 +372,12 @@ mod tests {
         // Without arguments: `{}`; optional arguments may be left out.
         assert_eq!(serde_json::to_string(&AppInfo {}).unwrap(), "{}");
         let c: Charges = serde_json::from_str("{}").unwrap();
+        assert_eq!(c, Charges(ListQuery::default()));
+        let o: Orders = serde_json::from_str(r#"{"account_id":"acc_1","limit":5}"#).unwrap();
+        assert_eq!(o.0.account_id.unwrap(), "acc_1");
         assert_eq!(
-            c,
-            Charges {
-                account_id: None,
-                limit: None
-            }
+            serde_json::to_string(&Orders(ListQuery::default())).unwrap(),
+            r#"{"account_id":null,"limit":null}"#
         );
         let o: Order = serde_json::from_str(r#"{"order_id":"o1"}"#).unwrap();
         assert_eq!(o.order_id, "o1");

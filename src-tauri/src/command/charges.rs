@@ -3,7 +3,7 @@
 use fieldpay_protocol::command as cmd;
 use tauri::State;
 
-use super::{api, now, with_engine, DEFAULT_LIMIT};
+use super::{api, list_of, now, with_engine};
 use crate::state::AppState;
 
 handler! {
@@ -40,9 +40,9 @@ handler! {
 
 handler! {
     cmd::Charges => async fn charges(args, state: State<'_, AppState>) {
-        let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
         with_engine(&state, move |e| {
-            e.charges(args.account_id.as_ref().map(|a| a.as_str()), limit)
+            let (account_id, limit) = list_of(&args.0);
+            e.charges(account_id, limit)
         })
         .await
     }

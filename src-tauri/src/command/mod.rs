@@ -74,8 +74,8 @@ pub mod session;
 
 use chrono::{DateTime, Utc};
 use fieldpay_core::{CoreResult, Engine};
-use fieldpay_protocol::command::Command;
-use fieldpay_protocol::{ApiError, ErrorCode};
+use fieldpay_protocol::command::{Command, ListQuery};
+use fieldpay_protocol::{AccountId, ApiError, ErrorCode};
 use tauri::ipc::{CommandArg, CommandItem, InvokeBody, InvokeError};
 use tauri::Runtime;
 
@@ -126,3 +126,11 @@ pub fn now() -> DateTime<Utc> {
 
 /// Default number of rows for list and search commands called without `limit`.
 pub const DEFAULT_LIMIT: u32 = 50;
+
+/// A list command's account filter and row limit, as the engine takes them.
+pub fn list_of(q: &ListQuery) -> (Option<&str>, u32) {
+    (
+        q.account_id.as_ref().map(AccountId::as_str),
+        q.limit.unwrap_or(DEFAULT_LIMIT),
+    )
+}

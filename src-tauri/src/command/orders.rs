@@ -3,7 +3,7 @@
 use fieldpay_protocol::command as cmd;
 use tauri::State;
 
-use super::{now, with_engine, DEFAULT_LIMIT};
+use super::{list_of, now, with_engine};
 use crate::state::AppState;
 
 handler! {
@@ -51,9 +51,9 @@ handler! {
 
 handler! {
     cmd::Orders => async fn orders(args, state: State<'_, AppState>) {
-        let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
         with_engine(&state, move |e| {
-            e.orders(args.account_id.as_ref().map(|a| a.as_str()), limit)
+            let (account_id, limit) = list_of(&args.0);
+            e.orders(account_id, limit)
         })
         .await
     }

@@ -4,7 +4,7 @@ use fieldpay_protocol::app::{ChargeInput, DailyClosing, LocalCharge};
 use fieldpay_protocol::command as cmd;
 use fieldpay_protocol::ApiError;
 
-use super::{invoke, limit};
+use super::{invoke, list};
 
 pub async fn request_charge(input: &ChargeInput) -> Result<LocalCharge, ApiError> {
     invoke(&cmd::RequestCharge {
@@ -44,11 +44,7 @@ pub async fn charge(charge_id: &str) -> Result<LocalCharge, ApiError> {
 }
 
 pub async fn charges(account_id: Option<&str>, max: usize) -> Result<Vec<LocalCharge>, ApiError> {
-    invoke(&cmd::Charges {
-        account_id: account_id.map(Into::into),
-        limit: limit(max),
-    })
-    .await
+    invoke(&cmd::Charges(list(account_id, max))).await
 }
 
 /// `date` is a KST day `YYYY-MM-DD`; None means today.

@@ -13,7 +13,7 @@ pub mod session;
 pub mod sync;
 
 use fieldpay_protocol::app::EngineEvent;
-use fieldpay_protocol::command::{Bytes, Command};
+use fieldpay_protocol::command::{Bytes, Command, ListQuery};
 use fieldpay_protocol::{ApiError, ErrorCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -143,4 +143,12 @@ pub async fn listen_engine(
 /// A list's row limit as the commands take it.
 fn limit(max: usize) -> Option<u32> {
     Some(u32::try_from(max).unwrap_or(u32::MAX))
+}
+
+/// The arguments of a list command: one account's rows or all, `max` at most.
+fn list(account_id: Option<&str>, max: usize) -> ListQuery {
+    ListQuery {
+        account_id: account_id.map(Into::into),
+        limit: limit(max),
+    }
 }

@@ -4,7 +4,7 @@ use fieldpay_protocol::app::{LineInput, LocalOrder, OrderPreview, SignatureInput
 use fieldpay_protocol::command as cmd;
 use fieldpay_protocol::ApiError;
 
-use super::{invoke, limit};
+use super::{invoke, list};
 
 pub async fn preview_order(
     account_id: &str,
@@ -60,9 +60,5 @@ pub async fn sign_and_submit(
 }
 
 pub async fn orders(account_id: Option<&str>, max: usize) -> Result<Vec<LocalOrder>, ApiError> {
-    invoke(&cmd::Orders {
-        account_id: account_id.map(Into::into),
-        limit: limit(max),
-    })
-    .await
+    invoke(&cmd::Orders(list(account_id, max))).await
 }
