@@ -72,6 +72,19 @@ fn quit_on_signals(app: &tauri::AppHandle) {
     let _ = app;
 }
 
+/// `tauri::generate_handler!` over `command::<module>::<name>`, and a compile-time check that
+/// the handlers registered are exactly the protocol's commands (`fieldpay_protocol::command::ALL`),
+/// each once. (Each handler's name is checked against its command's by `command::handler!`.)
+macro_rules! handlers {
+    ($($module:ident::$name:ident),* $(,)?) => {{
+        const _: () = assert!(
+            fieldpay_protocol::command::registers_all(&[$(stringify!($name)),*]),
+            "the registered handlers are not exactly fieldpay_protocol::command::ALL"
+        );
+        tauri::generate_handler![$(command::$module::$name),*]
+    }};
+}
+
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     init_logging();
@@ -85,35 +98,35 @@ pub fn run() {
             quit_on_signals(app.handle());
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            command::session::app_info,
-            command::session::start_sandbox,
-            command::session::login,
-            command::session::sign_out,
-            command::session::sync_now,
-            command::session::open_test_phone,
-            command::records::search_accounts,
-            command::records::account_detail,
-            command::records::search_products,
-            command::orders::preview_order,
-            command::orders::save_draft,
-            command::orders::reorder,
-            command::orders::sign_and_submit,
-            command::orders::orders,
-            command::orders::order,
-            command::documents::pdf,
-            command::documents::export_pdf,
-            command::documents::open_export,
-            command::charges::request_charge,
-            command::charges::cancel_charge,
-            command::charges::resend_charge_sms,
-            command::charges::refund_charge,
-            command::charges::charges,
-            command::charges::charge,
-            command::charges::daily_closing,
-            command::problems::problems,
-            command::problems::retry_problem,
-            command::problems::discard_problem,
+        .invoke_handler(handlers![
+            session::app_info,
+            session::start_sandbox,
+            session::login,
+            session::sign_out,
+            session::sync_now,
+            session::open_test_phone,
+            records::search_accounts,
+            records::account_detail,
+            records::search_products,
+            orders::preview_order,
+            orders::save_draft,
+            orders::reorder,
+            orders::sign_and_submit,
+            orders::orders,
+            orders::order,
+            documents::pdf,
+            documents::export_pdf,
+            documents::open_export,
+            charges::request_charge,
+            charges::cancel_charge,
+            charges::resend_charge_sms,
+            charges::refund_charge,
+            charges::charges,
+            charges::charge,
+            charges::daily_closing,
+            problems::problems,
+            problems::retry_problem,
+            problems::discard_problem,
         ])
         .build(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while building the FieldPay app");

@@ -4,16 +4,16 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use fieldpay_protocol::{ApiError, ErrorCode};
+use fieldpay_protocol::{ApiError, ErrorCode, Secret};
 use fieldpay_server::app::Running;
 use fieldpay_server::config::Settings;
 use fieldpay_server::{demo, sandbox};
 use tokio::net::TcpListener;
 
 /// The demo rep the app signs in as in sandbox mode (README: `demo` / `rep1` / `demo1234`).
-pub fn demo_login() -> (&'static str, &'static str, &'static str) {
+pub fn demo_login() -> (&'static str, &'static str, Secret) {
     let (rep, _name, password) = demo::DEMO_REPS[0];
-    (demo::DEMO_MERCHANT_CODE, rep, password)
+    (demo::DEMO_MERCHANT_CODE, rep, Secret::from(password))
 }
 
 pub struct SandboxServer {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use fieldpay_core::{Engine, EngineConfig};
 use fieldpay_protocol::app::AppInfo;
+use fieldpay_protocol::command;
 use fieldpay_protocol::{ApiError, ErrorCode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -140,7 +141,7 @@ pub async fn start_sandbox(
         // Always a fresh sign-in: the token is stored per server address.
         let (merchant, rep, password) = sandbox::demo_login();
         cur.engine
-            .login(merchant, rep, password)
+            .login(merchant, rep, &password)
             .await
             .map_err(|e| e.to_api())?;
     }
@@ -154,15 +155,12 @@ pub async fn login(
     app: &AppHandle,
     state: &AppState,
     lc: &mut Lifecycle,
-    server_url: &str,
-    merchant: &str,
-    rep_id: &str,
-    password: &str,
+    args: &command::Login,
 ) -> Result<AppInfo, ApiError> {
-    let url = normalize_url(server_url);
+    let url = normalize_url(&args.server_url);
     let cur = open_engine(state, &url, device_dir(state.data_dir(), &url)).await?;
     cur.engine
-        .login(merchant, rep_id, password)
+        .login(&args.merchant, &args.rep_id, &args.password)
         .await
         .map_err(|e| e.to_api())?;
     activate(app, state, lc, cur);

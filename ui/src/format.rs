@@ -42,23 +42,6 @@ pub fn phone(s: &str) -> String {
     s.to_string()
 }
 
-/// A Korean mobile number that can receive the ARS text: 010/011/016/017/018/019 and
-/// 7 or 8 more digits (dashes and spaces allowed).
-pub fn valid_mobile(s: &str) -> bool {
-    if s.chars()
-        .any(|c| !(c.is_ascii_digit() || c == '-' || c == ' '))
-    {
-        return false;
-    }
-    let d = digits_only(s);
-    let b = d.as_bytes();
-    (d.len() == 10 || d.len() == 11)
-        && b[0] == b'0'
-        && b[1] == b'1'
-        && matches!(b[2], b'0' | b'1' | b'6' | b'7' | b'8' | b'9')
-        && !(b[2] == b'0' && d.len() != 11)
-}
-
 /// `1234567890` -> `123-45-67890`.
 pub fn business_number(s: &str) -> String {
     fieldpay_protocol::validate::format_business_number(s)
@@ -241,14 +224,6 @@ mod tests {
         assert_eq!(phone("0311234567"), "031-123-4567");
         assert_eq!(phone("16000012"), "1600-0012");
         assert_eq!(phone("123"), "123");
-        assert!(valid_mobile("01012345678"));
-        assert!(valid_mobile("010-1234-5678"));
-        assert!(valid_mobile("0111234567"));
-        assert!(!valid_mobile("0101234567"));
-        assert!(!valid_mobile("0212345678"));
-        assert!(!valid_mobile("010123"));
-        assert!(!valid_mobile("010-1234-567a"));
-        assert!(!valid_mobile(""));
     }
 
     #[test]

@@ -70,12 +70,14 @@ pub async fn open_device(dir: &Path, base: &str) -> anyhow::Result<Arc<Engine>> 
         server_url: base.to_string(),
         device_name: "bench".into(),
     })?;
-    e.login("demo", "rep1", "demo1234").await.map_err(|err| {
-        anyhow::anyhow!(
-            "sign-in failed ({err}); the engine needs the OS keyring: run inside \
+    e.login("demo", "rep1", &fieldpay_protocol::Secret::from("demo1234"))
+        .await
+        .map_err(|err| {
+            anyhow::anyhow!(
+                "sign-in failed ({err}); the engine needs the OS keyring: run inside \
              scripts/bench.sh (a D-Bus session with gnome-keyring)"
-        )
-    })?;
+            )
+        })?;
     Ok(e)
 }
 

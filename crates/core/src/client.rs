@@ -23,6 +23,17 @@ pub struct ServerClient {
     creds: Credentials,
 }
 
+/// Written by hand: the access token shows only whether there is one, as `[REDACTED]`.
+impl std::fmt::Debug for ServerClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerClient")
+            .field("base", &self.base)
+            .field("access", &self.access())
+            .field("creds", &self.creds)
+            .finish_non_exhaustive()
+    }
+}
+
 fn offline(e: reqwest::Error) -> CoreError {
     CoreError::Offline(e.without_url().to_string())
 }
@@ -229,5 +240,70 @@ impl ServerClient {
             Some(Duration::from_secs(7 * 24 * 3600)),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fieldpay_protocol::auth::{LoginRequest, RefreshRequest, RepInfo, TokenResponse};
+    use fieldpay_protocol::{command, Secret};
+
+    use super::ServerClient;
+    use crate::credentials::Credentials;
+
+    const CANARY: &str = "secret-canary-7Q";
+
+    fn assert_hidden(what: &str, printed: String) {
+        assert!(
+            !printed.contains(CANARY),
+            "{what} printed its secret: {printed}"
+        );
+        assert!(printed.contains("[REDACTED]"), "{what}: {printed}");
+    }
+
+    /// Every struct of the engine and the shell that holds a password or a token, printed with
+    /// `{:?}`, shows `[REDACTED]` instead of it.
+    #[test]
+    fn secrets_are_never_printed() {
+        let client =
+            ServerClient::new("http://127.0.0.1:9", Credentials::new("FieldPay test")).unwrap();
+        client.set_access(Some(Secret::new(CANARY)));
+        assert_hidden("ServerClient", format!("{client:?}"));
+        assert_hidden("ServerClient (alternate)", format!("{client:#?}"));
+
+        let login = LoginRequest {
+            merchant: "demo".into(),
+            rep_id: "rep1".into(),
+            password: Secret::new(CANARY),
+            device_name: None,
+        };
+        assert_hidden("LoginRequest", format!("{login:?}"));
+        let refresh = RefreshRequest {
+            refresh_token: Secret::new(CANARY),
+        };
+        assert_hidden("RefreshRequest", format!("{refresh:?}"));
+        let tokens = TokenResponse {
+            access_token: Secret::new(CANARY),
+            expires_in: 900,
+            refresh_token: Secret::new(CANARY),
+            rep: RepInfo {
+                id: "rep_1".into(),
+                login: "rep1".into(),
+                name: "김영업".into(),
+                merchant_id: "mer_1".into(),
+                merchant_name: "데모".into(),
+                credit_policy: Default::default(),
+                merchant_business_number: String::new(),
+            },
+        };
+        assert_hidden("TokenResponse", format!("{tokens:?}"));
+        // The shell's `login` command arguments (the password from the UI).
+        let args = command::Login {
+            server_url: "http://127.0.0.1:9".into(),
+            merchant: "demo".into(),
+            rep_id: "rep1".into(),
+            password: Secret::new(CANARY),
+        };
+        assert_hidden("command::Login", format!("{args:?}"));
     }
 }

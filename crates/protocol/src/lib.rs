@@ -38,8 +38,10 @@ macro_rules! text_names {
 pub mod app;
 pub mod auth;
 pub mod charge;
+pub mod command;
 pub mod error;
 pub mod ids;
+pub mod mobile;
 pub mod money;
 #[cfg(feature = "phone")]
 pub mod phone;

@@ -93,7 +93,7 @@ impl Phone {
     }
 
     pub fn kind(&self) -> PhoneKind {
-        if self.digits.starts_with("01") {
+        if crate::mobile::is_mobile_digits(&self.digits) {
             PhoneKind::Mobile
         } else {
             PhoneKind::Other
@@ -146,8 +146,7 @@ impl Phone {
     /// forms need no metadata: `010-XXXX-XXXX`, `+8210XXXXXXXX`.
     fn mobile_010(&self) -> Option<&str> {
         let d = self.digits.as_str();
-        (d.len() == 11 && d.starts_with("010") && d.bytes().all(|b| b.is_ascii_digit()))
-            .then_some(d)
+        (d.starts_with("010") && crate::mobile::is_mobile_digits(d)).then_some(d)
     }
 }
 
@@ -183,11 +182,10 @@ fn fast_mobile(input: &str) -> Option<String> {
         }
         _ => return None,
     };
-    let ok = digits.len() == 11
+    let ok = crate::mobile::is_mobile_digits(&digits)
         && digits.starts_with("010")
         // 010-5XXX: libphonenumber's metadata leaves parts of this block out (e.g. 010-597X)
-        && digits.as_bytes()[3] != b'5'
-        && digits.bytes().all(|c| c.is_ascii_digit());
+        && digits.as_bytes()[3] != b'5';
     ok.then_some(digits)
 }
 
@@ -267,5 +265,12 @@ mod tests {
             Err(PhoneError::NotMobile)
         );
         assert!(Phone::parse("010-1234-567890").is_err());
+        // Numbers libphonenumber accepts that are not mobile by crate::mobile's rule.
+        for other in ["010-123-4567", "012-123-4567"] {
+            if let Ok(p) = Phone::parse(other) {
+                assert_eq!(p.kind(), PhoneKind::Other, "{other}");
+            }
+            assert!(Phone::parse_mobile(other).is_err(), "{other}");
+        }
     }
 }

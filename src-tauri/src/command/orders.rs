@@ -1,67 +1,66 @@
-//! Orders (발주서): drafts, preview, signature and submission, the purchase-order PDF.
+//! Orders (발주서): drafts, preview, signature and submission.
 
-use fieldpay_protocol::app::{LineInput, LocalOrder, OrderPreview, SignatureInput};
+use fieldpay_protocol::command as cmd;
 use tauri::State;
 
-use super::{now, with_engine, Res, DEFAULT_LIMIT};
+use super::{list_of, now, with_engine};
 use crate::state::AppState;
 
-#[tauri::command(rename_all = "snake_case")]
-pub async fn preview_order(
-    state: State<'_, AppState>,
-    account_id: String,
-    lines: Vec<LineInput>,
-    order_id: Option<String>,
-) -> Res<OrderPreview> {
-    with_engine(&state, move |e| {
-        e.preview_order(&account_id, &lines, order_id.as_deref())
-    })
-    .await
+handler! {
+    cmd::PreviewOrder => async fn preview_order(args, state: State<'_, AppState>) {
+        with_engine(&state, move |e| {
+            e.preview_order(
+                args.account_id.as_str(),
+                &args.lines,
+                args.order_id.as_ref().map(|o| o.as_str()),
+            )
+        })
+        .await
+    }
 }
 
-#[tauri::command(rename_all = "snake_case")]
-pub async fn save_draft(
-    state: State<'_, AppState>,
-    order_id: Option<String>,
-    account_id: String,
-    lines: Vec<LineInput>,
-    memo: Option<String>,
-) -> Res<LocalOrder> {
-    let memo = memo.unwrap_or_default();
-    with_engine(&state, move |e| {
-        e.save_draft(order_id.as_deref(), &account_id, &lines, &memo, now())
-    })
-    .await
+handler! {
+    cmd::SaveDraft => async fn save_draft(args, state: State<'_, AppState>) {
+        with_engine(&state, move |e| {
+            e.save_draft(
+                args.order_id.as_ref().map(|o| o.as_str()),
+                args.account_id.as_str(),
+                &args.lines,
+                &args.memo,
+                now(),
+            )
+        })
+        .await
+    }
 }
 
-#[tauri::command(rename_all = "snake_case")]
-pub async fn reorder(state: State<'_, AppState>, order_id: String) -> Res<LocalOrder> {
-    with_engine(&state, move |e| e.reorder(&order_id, now())).await
+handler! {
+    cmd::Reorder => async fn reorder(args, state: State<'_, AppState>) {
+        with_engine(&state, move |e| e.reorder(args.order_id.as_str(), now())).await
+    }
 }
 
-#[tauri::command(rename_all = "snake_case")]
-pub async fn sign_and_submit(
-    state: State<'_, AppState>,
-    order_id: String,
-    signature: SignatureInput,
-) -> Res<LocalOrder> {
-    with_engine(&state, move |e| {
-        e.sign_and_submit(&order_id, &signature, now())
-    })
-    .await
+handler! {
+    cmd::SignAndSubmit => async fn sign_and_submit(args, state: State<'_, AppState>) {
+        with_engine(&state, move |e| {
+            e.sign_and_submit(args.order_id.as_str(), &args.signature, now())
+        })
+        .await
+    }
 }
 
-#[tauri::command(rename_all = "snake_case")]
-pub async fn orders(
-    state: State<'_, AppState>,
-    account_id: Option<String>,
-    limit: Option<u32>,
-) -> Res<Vec<LocalOrder>> {
-    let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    with_engine(&state, move |e| e.orders(account_id.as_deref(), limit)).await
+handler! {
+    cmd::Orders => async fn orders(args, state: State<'_, AppState>) {
+        with_engine(&state, move |e| {
+            let (account_id, limit) = list_of(&args.0);
+            e.orders(account_id, limit)
+        })
+        .await
+    }
 }
 
-#[tauri::command(rename_all = "snake_case")]
-pub async fn order(state: State<'_, AppState>, order_id: String) -> Res<LocalOrder> {
-    with_engine(&state, move |e| e.order(&order_id)).await
+handler! {
+    cmd::Order => async fn order(args, state: State<'_, AppState>) {
+        with_engine(&state, move |e| e.order(args.order_id.as_str())).await
+    }
 }

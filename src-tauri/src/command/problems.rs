@@ -1,22 +1,25 @@
 //! Sync problems: actions the server refused, with its reason.
 
-use fieldpay_protocol::app::SyncProblem;
+use fieldpay_protocol::command as cmd;
 use tauri::State;
 
-use super::{now, with_engine, Res};
+use super::{now, with_engine};
 use crate::state::AppState;
 
-#[tauri::command(rename_all = "snake_case")]
-pub async fn problems(state: State<'_, AppState>) -> Res<Vec<SyncProblem>> {
-    with_engine(&state, |e| e.problems()).await
+handler! {
+    cmd::Problems => async fn problems(_args, state: State<'_, AppState>) {
+        with_engine(&state, |e| e.problems()).await
+    }
 }
 
-#[tauri::command(rename_all = "snake_case")]
-pub async fn retry_problem(state: State<'_, AppState>, client_id: String) -> Res<()> {
-    with_engine(&state, move |e| e.retry_problem(&client_id, now())).await
+handler! {
+    cmd::RetryProblem => async fn retry_problem(args, state: State<'_, AppState>) {
+        with_engine(&state, move |e| e.retry_problem(&args.client_id, now())).await
+    }
 }
 
-#[tauri::command(rename_all = "snake_case")]
-pub async fn discard_problem(state: State<'_, AppState>, client_id: String) -> Res<()> {
-    with_engine(&state, move |e| e.discard_problem(&client_id)).await
+handler! {
+    cmd::DiscardProblem => async fn discard_problem(args, state: State<'_, AppState>) {
+        with_engine(&state, move |e| e.discard_problem(&args.client_id)).await
+    }
 }

@@ -1,63 +1,56 @@
 //! ARS charges (ARS 결제 요청), payments, refunds and the daily closing.
 
 use fieldpay_protocol::app::{ChargeInput, DailyClosing, LocalCharge};
+use fieldpay_protocol::command as cmd;
 use fieldpay_protocol::ApiError;
-use serde::Serialize;
 
-use super::invoke;
-
-#[derive(Serialize)]
-struct RequestArgs<'a> {
-    input: &'a ChargeInput,
-}
+use super::{invoke, list};
 
 pub async fn request_charge(input: &ChargeInput) -> Result<LocalCharge, ApiError> {
-    invoke("request_charge", &RequestArgs { input }).await
-}
-
-#[derive(Serialize)]
-struct ReasonArgs<'a> {
-    charge_id: &'a str,
-    reason: Option<&'a str>,
+    invoke(&cmd::RequestCharge {
+        input: input.clone(),
+    })
+    .await
 }
 
 pub async fn cancel_charge(charge_id: &str, reason: Option<&str>) -> Result<LocalCharge, ApiError> {
-    invoke("cancel_charge", &ReasonArgs { charge_id, reason }).await
+    invoke(&cmd::CancelCharge {
+        charge_id: charge_id.into(),
+        reason: reason.map(Into::into),
+    })
+    .await
 }
 
 pub async fn refund_charge(charge_id: &str, reason: Option<&str>) -> Result<LocalCharge, ApiError> {
-    invoke("refund_charge", &ReasonArgs { charge_id, reason }).await
-}
-
-#[derive(Serialize)]
-struct ChargeArgs<'a> {
-    charge_id: &'a str,
+    invoke(&cmd::RefundCharge {
+        charge_id: charge_id.into(),
+        reason: reason.map(Into::into),
+    })
+    .await
 }
 
 pub async fn resend_charge_sms(charge_id: &str) -> Result<LocalCharge, ApiError> {
-    invoke("resend_charge_sms", &ChargeArgs { charge_id }).await
+    invoke(&cmd::ResendChargeSms {
+        charge_id: charge_id.into(),
+    })
+    .await
 }
 
 pub async fn charge(charge_id: &str) -> Result<LocalCharge, ApiError> {
-    invoke("charge", &ChargeArgs { charge_id }).await
+    invoke(&cmd::Charge {
+        charge_id: charge_id.into(),
+    })
+    .await
 }
 
-#[derive(Serialize)]
-struct ListArgs<'a> {
-    account_id: Option<&'a str>,
-    limit: usize,
-}
-
-pub async fn charges(account_id: Option<&str>, limit: usize) -> Result<Vec<LocalCharge>, ApiError> {
-    invoke("charges", &ListArgs { account_id, limit }).await
-}
-
-#[derive(Serialize)]
-struct ClosingArgs<'a> {
-    date: Option<&'a str>,
+pub async fn charges(account_id: Option<&str>, max: usize) -> Result<Vec<LocalCharge>, ApiError> {
+    invoke(&cmd::Charges(list(account_id, max))).await
 }
 
 /// `date` is a KST day `YYYY-MM-DD`; None means today.
 pub async fn daily_closing(date: Option<&str>) -> Result<DailyClosing, ApiError> {
-    invoke("daily_closing", &ClosingArgs { date }).await
+    invoke(&cmd::DailyClosing {
+        date: date.map(Into::into),
+    })
+    .await
 }

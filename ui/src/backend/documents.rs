@@ -1,21 +1,16 @@
 //! PDF documents (signed purchase order, daily closing): preview, save, open.
 
 use fieldpay_protocol::app::PdfDoc;
+use fieldpay_protocol::command as cmd;
 use fieldpay_protocol::{ApiError, ErrorCode};
-use serde::Serialize;
 use wasm_bindgen::JsValue;
 
-use super::{invoke, invoke_raw};
-
-#[derive(Serialize)]
-struct DocArgs<'a> {
-    doc: &'a PdfDoc,
-}
+use super::{invoke, invoke_bytes};
 
 /// A `blob:` URL of the PDF for an in-app preview; revoke it with
 /// `web_sys::Url::revoke_object_url` when the preview closes.
 pub async fn pdf_url(doc: &PdfDoc) -> Result<String, ApiError> {
-    let buffer = invoke_raw("pdf", &DocArgs { doc }).await?;
+    let buffer = invoke_bytes(&cmd::Pdf { doc: doc.clone() }).await?;
     let failed = |e: JsValue| {
         ApiError::new(
             ErrorCode::Internal,
@@ -35,15 +30,10 @@ pub async fn pdf_url(doc: &PdfDoc) -> Result<String, ApiError> {
 
 /// Saves the PDF under the data folder's `exports/`; returns the file's path.
 pub async fn export_pdf(doc: &PdfDoc) -> Result<String, ApiError> {
-    invoke("export_pdf", &DocArgs { doc }).await
-}
-
-#[derive(Serialize)]
-struct PathArgs<'a> {
-    path: &'a str,
+    invoke(&cmd::ExportPdf { doc: doc.clone() }).await
 }
 
 /// Opens a saved PDF with the system's viewer.
 pub async fn open_export(path: &str) -> Result<(), ApiError> {
-    super::invoke_unit("open_export", &PathArgs { path }).await
+    invoke(&cmd::OpenExport { path: path.into() }).await
 }

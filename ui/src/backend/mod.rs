@@ -1,7 +1,9 @@
 //! The only way the UI talks to the shell: Tauri commands (`window.__TAURI__.core.invoke`) and
 //! the `engine` event (`window.__TAURI__.event.listen`). See docs/app-shell.md.
 //!
-//! Every command is one typed function in an area module; they all go through [`invoke`].
+//! Every command is defined once in `fieldpay_protocol::command` (name, arguments, answer) and
+//! called through [`invoke`] (or [`invoke_bytes`] for a raw answer); the area modules are thin
+//! typed functions over them.
 
 pub mod accounts;
 pub mod charges;
@@ -11,9 +13,10 @@ pub mod session;
 pub mod sync;
 
 use fieldpay_protocol::app::EngineEvent;
+use fieldpay_protocol::command::{Bytes, Command, ListQuery};
 use fieldpay_protocol::{ApiError, ErrorCode};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -27,10 +30,6 @@ extern "C" {
         handler: &Closure<dyn FnMut(JsValue)>,
     ) -> Result<JsValue, JsValue>;
 }
-
-/// Commands without arguments send an empty object.
-#[derive(Serialize)]
-pub struct NoArgs {}
 
 /// `window.__TAURI__` exists (the app runs inside the shell, or the dev mock is loaded).
 pub fn shell_present() -> bool {
@@ -46,20 +45,31 @@ fn serializer() -> serde_wasm_bindgen::Serializer {
     serde_wasm_bindgen::Serializer::json_compatible()
 }
 
-/// Calls a shell command with snake_case arguments and decodes its answer.
+/// Calls a shell command (`fieldpay_protocol::command`) and decodes its answer.
 /// A refused command comes back as the shell's typed [`ApiError`].
-pub async fn invoke<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> Result<R, ApiError> {
-    let value = invoke_raw(cmd, args).await?;
+pub async fn invoke<C>(args: &C) -> Result<C::Answer, ApiError>
+where
+    C: Command,
+    C::Answer: DeserializeOwned,
+{
+    let value = call(args).await?;
     serde_wasm_bindgen::from_value(value).map_err(|e| {
         ApiError::new(
             ErrorCode::MalformedBody,
-            format!("unexpected {cmd} answer: {e}"),
+            format!("unexpected {} answer: {e}", C::NAME),
         )
     })
 }
 
-/// Calls a shell command and returns its answer undecoded (e.g. the `ArrayBuffer` of a PDF).
-pub async fn invoke_raw<A: Serialize>(cmd: &str, args: &A) -> Result<JsValue, ApiError> {
+/// Calls a shell command that answers raw bytes ([`Bytes`]): its `ArrayBuffer`, undecoded.
+pub async fn invoke_bytes<C>(args: &C) -> Result<JsValue, ApiError>
+where
+    C: Command<Answer = Bytes>,
+{
+    call(args).await
+}
+
+async fn call<C: Command>(args: &C) -> Result<JsValue, ApiError> {
     if !shell_present() {
         return Err(ApiError::new(
             ErrorCode::Unavailable,
@@ -69,17 +79,10 @@ pub async fn invoke_raw<A: Serialize>(cmd: &str, args: &A) -> Result<JsValue, Ap
     let args = args.serialize(&serializer()).map_err(|e| {
         ApiError::new(
             ErrorCode::MalformedBody,
-            format!("cannot encode {cmd} arguments: {e}"),
+            format!("cannot encode {} arguments: {e}", C::NAME),
         )
     })?;
-    tauri_invoke(cmd, args).await.map_err(error_from_js)
-}
-
-/// For commands that answer `()`.
-pub async fn invoke_unit<A: Serialize>(cmd: &str, args: &A) -> Result<(), ApiError> {
-    invoke::<A, serde::de::IgnoredAny>(cmd, args)
-        .await
-        .map(|_| ())
+    tauri_invoke(C::NAME, args).await.map_err(error_from_js)
 }
 
 #[derive(Deserialize)]
@@ -135,4 +138,17 @@ pub async fn listen_engine(
     // The listener lives as long as the page: the closure must never be freed.
     handler.forget();
     res.map(|_| ()).map_err(error_from_js)
+}
+
+/// A list's row limit as the commands take it.
+fn limit(max: usize) -> Option<u32> {
+    Some(u32::try_from(max).unwrap_or(u32::MAX))
+}
+
+/// The arguments of a list command: one account's rows or all, `max` at most.
+fn list(account_id: Option<&str>, max: usize) -> ListQuery {
+    ListQuery {
+        account_id: account_id.map(Into::into),
+        limit: limit(max),
+    }
 }

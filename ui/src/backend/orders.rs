@@ -1,40 +1,22 @@
 //! Orders / purchase orders (발주서): preview, drafts, signature, PDF.
 
 use fieldpay_protocol::app::{LineInput, LocalOrder, OrderPreview, SignatureInput};
+use fieldpay_protocol::command as cmd;
 use fieldpay_protocol::ApiError;
-use serde::Serialize;
 
-use super::invoke;
-
-#[derive(Serialize)]
-struct PreviewArgs<'a> {
-    account_id: &'a str,
-    lines: &'a [LineInput],
-    order_id: Option<&'a str>,
-}
+use super::{invoke, list};
 
 pub async fn preview_order(
     account_id: &str,
     lines: &[LineInput],
     order_id: Option<&str>,
 ) -> Result<OrderPreview, ApiError> {
-    invoke(
-        "preview_order",
-        &PreviewArgs {
-            account_id,
-            lines,
-            order_id,
-        },
-    )
+    invoke(&cmd::PreviewOrder {
+        account_id: account_id.into(),
+        lines: lines.to_vec(),
+        order_id: order_id.map(Into::into),
+    })
     .await
-}
-
-#[derive(Serialize)]
-struct DraftArgs<'a> {
-    order_id: Option<&'a str>,
-    account_id: &'a str,
-    lines: &'a [LineInput],
-    memo: &'a str,
 }
 
 pub async fn save_draft(
@@ -43,57 +25,40 @@ pub async fn save_draft(
     lines: &[LineInput],
     memo: &str,
 ) -> Result<LocalOrder, ApiError> {
-    invoke(
-        "save_draft",
-        &DraftArgs {
-            order_id,
-            account_id,
-            lines,
-            memo,
-        },
-    )
+    invoke(&cmd::SaveDraft {
+        order_id: order_id.map(Into::into),
+        account_id: account_id.into(),
+        lines: lines.to_vec(),
+        memo: memo.into(),
+    })
     .await
 }
 
-#[derive(Serialize)]
-struct OrderArgs<'a> {
-    order_id: &'a str,
-}
-
 pub async fn reorder(order_id: &str) -> Result<LocalOrder, ApiError> {
-    invoke("reorder", &OrderArgs { order_id }).await
+    invoke(&cmd::Reorder {
+        order_id: order_id.into(),
+    })
+    .await
 }
 
 pub async fn order(order_id: &str) -> Result<LocalOrder, ApiError> {
-    invoke("order", &OrderArgs { order_id }).await
-}
-
-#[derive(Serialize)]
-struct SignArgs<'a> {
-    order_id: &'a str,
-    signature: &'a SignatureInput,
+    invoke(&cmd::Order {
+        order_id: order_id.into(),
+    })
+    .await
 }
 
 pub async fn sign_and_submit(
     order_id: &str,
     signature: &SignatureInput,
 ) -> Result<LocalOrder, ApiError> {
-    invoke(
-        "sign_and_submit",
-        &SignArgs {
-            order_id,
-            signature,
-        },
-    )
+    invoke(&cmd::SignAndSubmit {
+        order_id: order_id.into(),
+        signature: signature.clone(),
+    })
     .await
 }
 
-#[derive(Serialize)]
-struct ListArgs<'a> {
-    account_id: Option<&'a str>,
-    limit: usize,
-}
-
-pub async fn orders(account_id: Option<&str>, limit: usize) -> Result<Vec<LocalOrder>, ApiError> {
-    invoke("orders", &ListArgs { account_id, limit }).await
+pub async fn orders(account_id: Option<&str>, max: usize) -> Result<Vec<LocalOrder>, ApiError> {
+    invoke(&cmd::Orders(list(account_id, max))).await
 }

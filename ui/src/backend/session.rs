@@ -1,49 +1,38 @@
 //! Start, sign-in, sign-out, sandbox and the test phone window.
 
 use fieldpay_protocol::app::AppInfo;
-use fieldpay_protocol::ApiError;
-use serde::Serialize;
+use fieldpay_protocol::command as cmd;
+use fieldpay_protocol::{ApiError, Secret};
 
-use super::{invoke, invoke_unit, NoArgs};
+use super::invoke;
 
 pub async fn app_info() -> Result<AppInfo, ApiError> {
-    invoke("app_info", &NoArgs {}).await
+    invoke(&cmd::AppInfo {}).await
 }
 
 pub async fn start_sandbox() -> Result<AppInfo, ApiError> {
-    invoke("start_sandbox", &NoArgs {}).await
-}
-
-#[derive(Serialize)]
-struct LoginArgs<'a> {
-    server_url: &'a str,
-    merchant: &'a str,
-    rep_id: &'a str,
-    password: &'a str,
+    invoke(&cmd::StartSandbox {}).await
 }
 
 pub async fn login(
     server_url: &str,
     merchant: &str,
     rep_id: &str,
-    password: &str,
+    password: Secret,
 ) -> Result<AppInfo, ApiError> {
-    invoke(
-        "login",
-        &LoginArgs {
-            server_url,
-            merchant,
-            rep_id,
-            password,
-        },
-    )
+    invoke(&cmd::Login {
+        server_url: server_url.into(),
+        merchant: merchant.into(),
+        rep_id: rep_id.into(),
+        password,
+    })
     .await
 }
 
 pub async fn sign_out() -> Result<AppInfo, ApiError> {
-    invoke("sign_out", &NoArgs {}).await
+    invoke(&cmd::SignOut {}).await
 }
 
 pub async fn open_test_phone() -> Result<(), ApiError> {
-    invoke_unit("open_test_phone", &NoArgs {}).await
+    invoke(&cmd::OpenTestPhone {}).await
 }

@@ -1,28 +1,29 @@
 //! Sync status and the sync-problems list.
 
 use fieldpay_protocol::app::{SyncProblem, SyncStatus};
+use fieldpay_protocol::command as cmd;
 use fieldpay_protocol::ApiError;
-use serde::Serialize;
 
-use super::{invoke, invoke_unit, NoArgs};
+use super::invoke;
 
 pub async fn sync_now() -> Result<SyncStatus, ApiError> {
-    invoke("sync_now", &NoArgs {}).await
+    invoke(&cmd::SyncNow {}).await
 }
 
 pub async fn problems() -> Result<Vec<SyncProblem>, ApiError> {
-    invoke("problems", &NoArgs {}).await
-}
-
-#[derive(Serialize)]
-struct ProblemArgs<'a> {
-    client_id: &'a str,
+    invoke(&cmd::Problems {}).await
 }
 
 pub async fn retry_problem(client_id: &str) -> Result<(), ApiError> {
-    invoke_unit("retry_problem", &ProblemArgs { client_id }).await
+    invoke(&cmd::RetryProblem {
+        client_id: client_id.into(),
+    })
+    .await
 }
 
 pub async fn discard_problem(client_id: &str) -> Result<(), ApiError> {
-    invoke_unit("discard_problem", &ProblemArgs { client_id }).await
+    invoke(&cmd::DiscardProblem {
+        client_id: client_id.into(),
+    })
+    .await
 }

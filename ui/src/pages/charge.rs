@@ -1,10 +1,12 @@
 //! ARS charge (ARS 결제 요청): the form (payer phone, third-party payment, amount, goods,
-//! installments; checked before the shell is called) and the live timeline / payment detail
+//! installments; checked before the shell is called, by the plain functions of [`checks`]) and the live timeline / payment detail
 //! (virtual number, status updates from `charge_changed` events, cancel, resend SMS, refund,
 //! receipt).
 
-use fieldpay_protocol::app::{AccountDetail, ChargeInput, LocalCharge, LocalOrder, SyncState};
-use fieldpay_protocol::charge::{Charge, ChargeKind, ChargeStatus};
+mod checks;
+
+use fieldpay_protocol::app::{AccountDetail, LocalCharge, LocalOrder, SyncState};
+use fieldpay_protocol::charge::{Charge, ChargeStatus};
 use fieldpay_protocol::ApiError;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -15,7 +17,7 @@ use crate::components::{
     charge_tone, reveal, AccountName, ErrorBox, FieldError, FormError, Spinner, FIRST_FIELD_ERROR,
     FIRST_FORM_ERROR,
 };
-use crate::format::{self, INSTALLMENT_MIN_KRW, MAX_AMOUNT_KRW};
+use crate::format::{self, INSTALLMENT_MIN_KRW};
 use crate::i18n::{self, t, T};
 use crate::state::{go, replace, st, toast, Load, Route};
 use crate::testids as id;
@@ -112,11 +114,7 @@ fn ChargeForm(ctx: Context, collect: bool) -> impl IntoView {
         .as_ref()
         .map(|a| format::digits_only(&a.account.phone))
         .unwrap_or_default();
-    let client_mobile = if format::valid_mobile(&client_phone) {
-        client_phone.clone()
-    } else {
-        String::new()
-    };
+    let client_mobile = checks::payer_default(&client_phone);
     let client_owner = ctx
         .account
         .as_ref()
@@ -132,12 +130,7 @@ fn ChargeForm(ctx: Context, collect: bool) -> impl IntoView {
     let account_id = ctx.account.as_ref().map(|a| a.account.id.clone());
     let order_id = ctx.order.as_ref().map(|o| o.order.id.clone());
 
-    let initial_amount = match (order_total, collect) {
-        (Some(total), false) => total,
-        _ if balance > 0 => balance,
-        (Some(total), true) => total,
-        _ => 0,
-    };
+    let initial_amount = checks::initial_amount(order_total, balance, collect);
     let goods_default = match &ctx.order {
         Some(o) if !collect => goods_for_order(o),
         _ => i18n::tr(T::GoodsCollect).to_string(),
@@ -178,81 +171,45 @@ fn ChargeForm(ctx: Context, collect: bool) -> impl IntoView {
     let stp = set_third_party.clone();
 
     let amount_value = move || format::parse_amount(&amount.get());
-    let phone_err = Signal::derive(move || {
-        (tried.get() && !format::valid_mobile(&phone.get())).then(|| i18n::tr(T::ErrPhone))
-    });
-    let amount_err = Signal::derive(move || {
-        if !tried.get() {
-            return None;
-        }
-        match amount_value() {
-            None | Some(0) => Some(i18n::tr(T::ErrAmountZero)),
-            Some(v) if v < 0 => Some(i18n::tr(T::ErrAmountZero)),
-            Some(v) if v > MAX_AMOUNT_KRW => Some(i18n::tr(T::ErrAmountMax)),
-            _ => None,
-        }
-    });
-    let goods_err = Signal::derive(move || {
-        (tried.get() && goods.with(|g| g.trim().is_empty())).then(|| i18n::tr(T::ErrGoods))
-    });
+    // Shown once the rep has tried to send.
+    let shown = move |e: Option<T>| e.filter(|_| tried.get()).map(i18n::tr);
+    let phone_err = Signal::derive(move || shown(phone.with(|p| checks::phone_error(p))));
+    let amount_err = Signal::derive(move || shown(checks::amount_error(amount_value())));
+    let goods_err = Signal::derive(move || shown(goods.with(|g| checks::goods_error(g))));
     let orderer_name_err = Signal::derive(move || {
-        (tried.get() && third_party.get() && orderer_name.with(|g| g.trim().is_empty()))
-            .then(|| i18n::tr(T::ErrOrdererName))
+        shown(orderer_name.with(|n| checks::orderer_name_error(third_party.get(), n)))
     });
     let orderer_phone_err = Signal::derive(move || {
-        if !(tried.get() && third_party.get()) {
-            return None;
-        }
-        let d = format::digits_only(&orderer_phone.get());
-        (!(d.starts_with('0') && (9..=11).contains(&d.len()))).then(|| i18n::tr(T::ErrOrdererPhone))
+        shown(orderer_phone.with(|p| checks::orderer_phone_error(third_party.get(), p)))
     });
-    let installments_allowed = move || {
-        amount_value()
-            .map(|v| v >= INSTALLMENT_MIN_KRW)
-            .unwrap_or(false)
-    };
+    let installments_allowed = move || checks::installments_allowed(amount_value());
 
     let ids = StoredValue::new((account_id, order_id));
     let send = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         tried.set(true);
         error.set(None);
-        let bad = [
-            phone_err,
-            amount_err,
-            goods_err,
-            orderer_name_err,
-            orderer_phone_err,
-        ]
-        .iter()
-        .any(|e| e.get_untracked().is_some());
+        let (account_id, order_id) = ids.get_value();
+        let form = checks::ChargeForm {
+            account_id,
+            order_id,
+            phone: phone.get_untracked(),
+            payer_name: payer_name.get_untracked(),
+            third_party: third_party.get_untracked(),
+            orderer_name: orderer_name.get_untracked(),
+            orderer_phone: orderer_phone.get_untracked(),
+            amount: amount.get_untracked(),
+            goods: goods.get_untracked(),
+            installments: installments.get_untracked(),
+        };
+        let bad = form.first_error().is_some();
         if bad || busy.get_untracked() {
             if bad {
                 reveal(FIRST_FIELD_ERROR);
             }
             return;
         }
-        let (account_id, order_id) = ids.get_value();
-        let amt = amount_value().unwrap_or(0);
-        let tp = third_party.get_untracked();
-        let pn = payer_name.get_untracked().trim().to_string();
-        let input = ChargeInput {
-            account_id,
-            order_id,
-            amount: amt,
-            goods_name: goods.get_untracked().trim().to_string(),
-            payer_phone: format::digits_only(&phone.get_untracked()),
-            payer_name: (!pn.is_empty()).then_some(pn),
-            orderer: tp.then(|| {
-                (
-                    orderer_name.get_untracked().trim().to_string(),
-                    format::digits_only(&orderer_phone.get_untracked()),
-                )
-            }),
-            installments: installments.get_untracked() && amt >= INSTALLMENT_MIN_KRW,
-            kind: ChargeKind::General,
-            expires_in_minutes: None,
-        };
+        let input = form.input();
         busy.set(true);
         spawn_local(async move {
             match charges::request_charge(&input).await {

@@ -1,7 +1,7 @@
 //! Sign-in: server address + merchant + rep id + password, or "Try sandbox" (`start_sandbox`).
 
 use fieldpay_protocol::app::AppInfo;
-use fieldpay_protocol::ApiError;
+use fieldpay_protocol::{ApiError, Secret};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -96,9 +96,10 @@ pub fn SignInPage() -> impl IntoView {
             .to_string();
         let m = merchant.get_untracked().trim().to_string();
         let r = rep.get_untracked().trim().to_string();
-        let p = password.get_untracked();
+        // Read once into a Secret (zeroized when dropped, never printed).
+        let p = Secret::new(password.get_untracked());
         spawn_local(async move {
-            match session::login(&url, &m, &r, &p).await {
+            match session::login(&url, &m, &r, p).await {
                 Ok(info) => {
                     store_server(&url);
                     password.set(String::new());

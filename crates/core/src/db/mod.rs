@@ -745,18 +745,8 @@ impl Db {
         })
     }
 
-    /// Records the server's answer to one pushed item (applied: done and the server's copy
-    /// stored; rejected: kept as a sync problem and the record marked), in one transaction.
-    pub fn record_result(
-        &self,
-        client_id: &str,
-        outcome: &MutationOutcome,
-        now: DateTime<Utc>,
-    ) -> CoreResult<()> {
-        self.write(|tx| record_one_result(tx, client_id, outcome, now))
-    }
-
-    /// [`Db::record_result`] for every answer of a push, all in one transaction.
+    /// Records the server's answers to a push (applied: done and the server's copy stored;
+    /// rejected: kept as a sync problem and the record marked), all in one transaction.
     pub fn record_results(&self, results: &[MutationResult], now: DateTime<Utc>) -> CoreResult<()> {
         self.write(|tx| {
             for r in results {
@@ -847,12 +837,6 @@ impl Db {
             tx.execute("DELETE FROM outbox WHERE entity_id = ?1", [&charge.id])?;
             put_charge(tx, charge, SyncState::Local)?;
             Ok(true)
-        })
-    }
-
-    pub fn outbox_len_all(&self) -> CoreResult<u64> {
-        self.read(|c| {
-            Ok(c.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
         })
     }
 }

@@ -43,6 +43,9 @@
 mod segment;
 mod text;
 
+/// The benchmarks' document generator and query mix: only with the `bench` feature (the
+/// `fieldpay-bench` crate) and in tests, never in the app.
+#[cfg(any(test, feature = "bench"))]
 #[doc(hidden)]
 pub mod bench_support;
 #[cfg(test)]
@@ -604,16 +607,6 @@ impl SearchIndex {
                 field,
             })
             .collect()
-    }
-
-    /// Approximate heap bytes held by the index (the benchmark measures real allocation).
-    #[doc(hidden)]
-    pub fn approx_heap_bytes(&self) -> usize {
-        self.main.heap_bytes()
-            + self.delta.iter().map(Prep::heap_bytes).sum::<usize>()
-            + self.ids.capacity() * (std::mem::size_of::<(String, u32)>() + 1)
-            + self.ids.keys().map(String::capacity).sum::<usize>()
-            + self.slots.capacity() * std::mem::size_of::<Loc>()
     }
 
     #[cfg(test)]

@@ -307,12 +307,6 @@ impl Store {
             PostingRef::Sparse(&self.sparse[s..s + len as usize])
         })
     }
-
-    fn heap_bytes(&self) -> usize {
-        self.meta.capacity() * std::mem::size_of::<Meta>()
-            + self.sparse.capacity() * 4
-            + self.dense.capacity() * 8
-    }
 }
 
 /// First pass of a store build: counts the documents of every gram.
@@ -519,10 +513,6 @@ impl GramStore {
             Gram::Hashed(k) => self.store.get(*self.dict.get(&k)?),
         }
     }
-
-    fn heap_bytes(&self) -> usize {
-        self.dict.capacity() * (8 + 4 + 1) + self.store.heap_bytes()
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -615,10 +605,6 @@ impl Prep {
             phone: &self.digits[..self.phone_len],
             bn: &self.digits[self.phone_len..],
         }
-    }
-
-    pub fn heap_bytes(&self) -> usize {
-        self.id.capacity() + self.chars.capacity() * 4 + self.digits.capacity()
     }
 }
 
@@ -843,14 +829,6 @@ impl Docs {
             phone: &self.digits[d..d + pl],
             bn: &self.digits[d + pl..d + pl + h.bn_len as usize],
         }
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.heads.capacity() * std::mem::size_of::<Head>()
-            + self.id_data.capacity()
-            + self.chars.capacity() * 4
-            + self.digits.capacity()
-            + self.skip.capacity()
     }
 }
 
@@ -1155,16 +1133,6 @@ impl Segment {
             phone_len: d.phone.len(),
             sig: Sig::of(&d),
         }
-    }
-
-    /// Approximate heap bytes held by this segment.
-    pub fn heap_bytes(&self) -> usize {
-        self.docs.heap_bytes()
-            + self.names.heap_bytes()
-            + self.codes.heap_bytes()
-            + self.digits.heap_bytes()
-            + self.exact.capacity() * 8
-            + self.alive.capacity() * 8
     }
 
     /// The best hits of this segment: all exact matches, then up to the number still

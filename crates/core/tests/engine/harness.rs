@@ -99,7 +99,9 @@ pub fn engine_at(dir: &Path, server_url: &str) -> Arc<Engine> {
 /// A fresh device signed in as rep1 (needs the OS credential store).
 pub async fn signed_in(dir: &Path, server_url: &str) -> Arc<Engine> {
     let e = engine_at(dir, server_url);
-    e.login("demo", "rep1", "demo1234").await.expect("login");
+    e.login("demo", "rep1", &fieldpay_protocol::Secret::from("demo1234"))
+        .await
+        .expect("login");
     e
 }
 

@@ -1,0 +1,79 @@
+//! Client accounts and products: search and the account's detail (read from the device
+//! database and the search indexes).
+
+use fieldpay_protocol::app::{AccountDetail, AccountSummary, ProductHit};
+
+use crate::error::{CoreError, CoreResult};
+use crate::orders;
+
+use super::Engine;
+
+impl Engine {
+    pub fn search_accounts(&self, query: &str, limit: usize) -> CoreResult<Vec<AccountSummary>> {
+        let hits = self
+            .accounts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .search(query, limit);
+        let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+        Ok(self
+            .db
+            .account_summaries(&ids)?
+            .into_iter()
+            .map(|(account, balance)| AccountSummary { account, balance })
+            .collect())
+    }
+
+    pub fn search_products(
+        &self,
+        query: &str,
+        account_id: Option<&str>,
+        limit: usize,
+    ) -> CoreResult<Vec<ProductHit>> {
+        let hits = self
+            .products
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .search(query, limit);
+        let mut out = Vec::with_capacity(hits.len());
+        for h in hits {
+            if let Some(product) = self.db.product(&h.id)? {
+                let unit_price = match account_id {
+                    Some(a) => self
+                        .db
+                        .account_price(a, &product.id)?
+                        .unwrap_or(product.unit_price),
+                    None => product.unit_price,
+                };
+                out.push(ProductHit {
+                    product,
+                    unit_price,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn account_detail(
+        &self,
+        account_id: &str,
+        today: chrono::NaiveDate,
+    ) -> CoreResult<AccountDetail> {
+        let account = self
+            .db
+            .account(account_id)?
+            .ok_or(CoreError::NotFound("account"))?;
+        let balance = self.db.balance(account_id)?;
+        let all_ledger = self.db.ledger(account_id, 10_000)?;
+        let pending = self.db.pending_order_total(account_id, None)?;
+        Ok(AccountDetail {
+            aging: orders::aging(&all_ledger, today),
+            credit_available: account.credit_limit - balance - pending,
+            recent_orders: self.db.orders(Some(account_id), 20)?,
+            recent_charges: self.db.charges(Some(account_id), 20)?,
+            ledger: all_ledger.into_iter().take(50).collect(),
+            account,
+            balance,
+        })
+    }
+}
