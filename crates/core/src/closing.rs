@@ -1,26 +1,16 @@
 //! The daily closing (일일 마감) of one KST day: the server's settlement plus this device's
 //! payment requests of the day by status, for the closing screen and its PDF.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use fieldpay_protocol::time::parse_ts;
 use fieldpay_protocol::app::StatusTotal;
 use fieldpay_protocol::charge::{Charge, ChargeStatus};
 use fieldpay_protocol::ErrorCode;
 
 use crate::error::{CoreError, CoreResult};
 
-fn kst() -> FixedOffset {
-    FixedOffset::east_opt(9 * 3600).expect("UTC+9 is a valid offset")
-}
-
-/// The KST date of `now`, `YYYY-MM-DD`.
-pub fn kst_date(now: DateTime<Utc>) -> String {
-    now.with_timezone(&kst()).format("%Y-%m-%d").to_string()
-}
-
-/// Today in Korea (KST, UTC+9, no daylight saving): receivables age by the merchant's calendar.
-pub fn kst_today(now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&kst()).date_naive()
-}
+/// Today in Korea: receivables age by the merchant's calendar.
+pub use fieldpay_protocol::time::{kst_date, kst_today};
 
 /// `date` as given (`YYYY-MM-DD`), or today in KST; a typed error for anything else.
 pub fn closing_date(date: Option<&str>, now: DateTime<Utc>) -> CoreResult<String> {
@@ -52,9 +42,8 @@ pub fn totals_by_status<'a>(
         })
         .collect();
     for c in charges {
-        let day = DateTime::parse_from_rfc3339(&c.created_at)
-            .map(|t| t.with_timezone(&kst()).format("%Y-%m-%d").to_string());
-        if day.as_deref() != Ok(date) {
+        let day = parse_ts(&c.created_at).map(kst_date);
+        if day.as_deref() != Some(date) {
             continue;
         }
         if let Some(t) = by.iter_mut().find(|t| t.status == c.status) {

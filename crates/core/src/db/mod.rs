@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use fieldpay_protocol::app::{LocalCharge, LocalOrder, SyncProblem, SyncState};
 use fieldpay_protocol::charge::{Charge, ChargeStatus};
 use fieldpay_protocol::records::{Account, LedgerEntry, Order, OrderStatus, Product};
@@ -33,9 +33,7 @@ const MIGRATIONS: &[Migration] = &[
     (3, include_str!("0003_memo_dictionary.sql"), None),
 ];
 
-pub fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+pub use fieldpay_protocol::time::ts;
 
 /// One outbox item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -55,10 +55,7 @@ fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-fn kst_now_string(now: DateTime<Utc>) -> String {
-    let kst = chrono::FixedOffset::east_opt(9 * 3600).expect("offset");
-    now.with_timezone(&kst).format("%Y-%m-%d %H:%M").to_string()
-}
+use fieldpay_protocol::time::kst_minutes as kst_now_string;
 
 pub(crate) fn account_doc(a: &Account, recent: i64) -> SearchDoc {
     SearchDoc {
