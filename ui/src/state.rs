@@ -188,14 +188,7 @@ impl Route {
             Some((p, q)) => (p, q),
             None => (h, ""),
         };
-        let param = |name: &str| -> Option<String> {
-            query
-                .split('&')
-                .filter_map(|kv| kv.split_once('='))
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| dec(v))
-                .filter(|v| !v.is_empty())
-        };
+        let param = |name: &str| query_param(query, name);
         let parts: Vec<String> = path.split('/').filter(|p| !p.is_empty()).map(dec).collect();
         let p: Vec<&str> = parts.iter().map(String::as_str).collect();
         Some(match p.as_slice() {
@@ -225,6 +218,35 @@ impl Route {
             _ => return None,
         })
     }
+}
+
+/// Runs a search whose answer fills `results`: an empty query clears them, and an answer to
+/// a search overtaken by a newer one (the next keystroke) is dropped. `seq` numbers the
+/// searches of one box.
+pub fn latest_search<T, F>(
+    seq: StoredValue<u64>,
+    results: RwSignal<Option<Load<T>>>,
+    query: String,
+    fetch: impl FnOnce(String) -> F + 'static,
+) where
+    T: Send + Sync + 'static,
+    F: std::future::Future<Output = Result<T, ApiError>> + 'static,
+{
+    let n = seq.get_value() + 1;
+    seq.set_value(n);
+    if query.trim().is_empty() {
+        results.set(None);
+        return;
+    }
+    if results.with_untracked(|r| r.is_none()) {
+        results.set(Some(Load::Loading));
+    }
+    leptos::task::spawn_local(async move {
+        let r = fetch(query.trim().to_string()).await;
+        if seq.try_get_value() == Some(n) {
+            results.set(Some(r.into()));
+        }
+    });
 }
 
 /// A value being loaded from the shell.
@@ -368,6 +390,11 @@ pub fn route_from_location() -> Option<Route> {
 pub fn hash_param(name: &str) -> Option<String> {
     let hash = web_sys::window()?.location().hash().ok()?;
     let (_, query) = hash.split_once('?')?;
+    query_param(query, name)
+}
+
+/// A non-empty, decoded parameter of a query string (`a=1&q=abc`).
+fn query_param(query: &str, name: &str) -> Option<String> {
     query
         .split('&')
         .filter_map(|kv| kv.split_once('='))

@@ -100,6 +100,12 @@ impl ServerClient {
             .send()
             .await
             .map_err(offline)?;
+        self.keep_tokens(resp).await
+    }
+
+    /// Reads a sign-in or refresh answer and keeps its tokens: the refresh token in the OS
+    /// credential store, the access token in memory.
+    async fn keep_tokens(&self, resp: reqwest::Response) -> CoreResult<TokenResponse> {
         if !resp.status().is_success() {
             return Err(error_of(resp).await);
         }
@@ -126,13 +132,7 @@ impl ServerClient {
             self.set_access(None);
             return Err(CoreError::NotSignedIn);
         }
-        if !resp.status().is_success() {
-            return Err(error_of(resp).await);
-        }
-        let t: TokenResponse = resp.json().await.map_err(offline)?;
-        self.creds.set_refresh_token(&t.refresh_token)?;
-        self.set_access(Some(t.access_token.clone()));
-        Ok(t)
+        self.keep_tokens(resp).await
     }
 
     pub fn sign_out(&self) -> CoreResult<()> {

@@ -107,81 +107,74 @@ fn rows<T: for<'de> Deserialize<'de>>(
     Ok(out)
 }
 
-/// Parses and checks an accounts CSV (header: `code,name,owner_name,business_number,phone,
-/// address,credit_limit[,rep_login]`).
-pub fn parse_accounts(
+/// The errors of one row, named by field.
+struct RowCheck<'a> {
+    row: usize,
+    errors: &'a mut Vec<RowError>,
+}
+
+impl RowCheck<'_> {
+    fn err(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(RowError {
+            row: self.row,
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    /// The value, or `None` with the field's error recorded.
+    fn ok<T>(&mut self, field: &str, checked: Result<T, String>) -> Option<T> {
+        checked.map_err(|m| self.err(field, m)).ok()
+    }
+
+    fn text(&mut self, field: &str, value: &str, max_chars: usize) -> Option<String> {
+        let checked = parse_text(field, value, max_chars).map_err(|e| e.message);
+        self.ok(field, checked)
+    }
+}
+
+/// A CSV row with a `code` column, unique within the file.
+trait CodedRow: for<'de> Deserialize<'de> {
+    fn code(&self) -> &str;
+}
+
+impl CodedRow for AccountRow {
+    fn code(&self) -> &str {
+        &self.code
+    }
+}
+
+impl CodedRow for ProductRow {
+    fn code(&self) -> &str {
+        &self.code
+    }
+}
+
+/// Reads every row, checks its code (format, not twice in the file) and the rest with
+/// `check`, and returns every row's value, or every error of the file and nothing.
+fn parse_file<T: CodedRow, V>(
     input: impl Read,
-    rep_exists: &dyn Fn(&str) -> bool,
-) -> Result<Vec<NewAccount>, ImportError> {
+    mut check: impl FnMut(&mut RowCheck<'_>, String, T) -> Option<V>,
+) -> Result<Vec<V>, ImportError> {
     let mut errors = Vec::new();
-    let parsed = rows::<AccountRow>(input, &mut errors)?;
+    let parsed = rows::<T>(input, &mut errors)?;
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for (row, r) in parsed {
-        let mut err = |field: &str, message: String| {
-            errors.push(RowError {
-                row,
-                field: field.into(),
-                message,
-            })
+        let mut rc = RowCheck {
+            row,
+            errors: &mut errors,
         };
-        let code = check_code(&r.code).map_err(|m| err("code", m)).ok();
+        let code = rc.ok("code", check_code(r.code()));
         if let Some(c) = &code {
             if !seen.insert(c.clone()) {
-                err("code", format!("{c} appears twice in the file"));
+                rc.err("code", format!("{c} appears twice in the file"));
             }
         }
-        let name = parse_text("name", &r.name, 100)
-            .map_err(|e| err("name", e.message))
-            .ok();
-        let owner = parse_text("owner_name", &r.owner_name, 50)
-            .map_err(|e| err("owner_name", e.message))
-            .ok();
-        let brn = normalize_business_number(&r.business_number);
-        if brn.is_none() {
-            err(
-                "business_number",
-                format!(
-                    "'{}' is not a valid business registration number (10 digits, check digit)",
-                    r.business_number
-                ),
-            );
-        }
-        let phone = Phone::parse(&r.phone)
-            .map_err(|e| err("phone", e.to_string()))
-            .ok();
-        let address = parse_text("address", &r.address, 200)
-            .map_err(|e| err("address", e.message))
-            .ok();
-        let limit = check_won(&r.credit_limit, 10_000_000_000)
-            .map_err(|m| err("credit_limit", m))
-            .ok();
-        let rep = r.rep_login.filter(|s| !s.trim().is_empty());
-        if let Some(l) = &rep {
-            if !rep_exists(l) {
-                err("rep_login", format!("no rep with login {l}"));
-            }
-        }
-        if let (
-            Some(code),
-            Some(name),
-            Some(owner_name),
-            Some(business_number),
-            Some(phone),
-            Some(address),
-            Some(credit_limit),
-        ) = (code, name, owner, brn, phone, address, limit)
-        {
-            out.push(NewAccount {
-                code,
-                name,
-                owner_name,
-                business_number,
-                phone: phone.digits().into(),
-                address,
-                credit_limit,
-                rep_login: rep,
-            });
+        // The other fields are checked even when the code is bad: every error at once.
+        let value = check(&mut rc, code.clone().unwrap_or_default(), r);
+        if let (Some(_), Some(v)) = (code, value) {
+            out.push(v);
         }
     }
     if !errors.is_empty() {
@@ -194,55 +187,65 @@ pub fn parse_accounts(
     Ok(out)
 }
 
-/// Parses and checks a products CSV (header: `code,name,unit_price[,unit]`).
-pub fn parse_products(input: impl Read) -> Result<Vec<NewProduct>, ImportError> {
-    let mut errors = Vec::new();
-    let parsed = rows::<ProductRow>(input, &mut errors)?;
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for (row, r) in parsed {
-        let mut err = |field: &str, message: String| {
-            errors.push(RowError {
-                row,
-                field: field.into(),
-                message,
-            })
-        };
-        let code = check_code(&r.code).map_err(|m| err("code", m)).ok();
-        if let Some(c) = &code {
-            if !seen.insert(c.clone()) {
-                err("code", format!("{c} appears twice in the file"));
+/// Parses and checks an accounts CSV (header: `code,name,owner_name,business_number,phone,
+/// address,credit_limit[,rep_login]`).
+pub fn parse_accounts(
+    input: impl Read,
+    rep_exists: &dyn Fn(&str) -> bool,
+) -> Result<Vec<NewAccount>, ImportError> {
+    parse_file(input, |rc, code, r: AccountRow| {
+        let name = rc.text("name", &r.name, 100);
+        let owner_name = rc.text("owner_name", &r.owner_name, 50);
+        let business_number = rc.ok(
+            "business_number",
+            normalize_business_number(&r.business_number).ok_or_else(|| {
+                format!(
+                    "'{}' is not a valid business registration number (10 digits, check digit)",
+                    r.business_number
+                )
+            }),
+        );
+        let phone = rc.ok("phone", Phone::parse(&r.phone).map_err(|e| e.to_string()));
+        let address = rc.text("address", &r.address, 200);
+        let credit_limit = rc.ok("credit_limit", check_won(&r.credit_limit, 10_000_000_000));
+        let rep_login = r.rep_login.filter(|s| !s.trim().is_empty());
+        if let Some(l) = &rep_login {
+            if !rep_exists(l) {
+                rc.err("rep_login", format!("no rep with login {l}"));
             }
         }
-        let name = parse_text("name", &r.name, 100)
-            .map_err(|e| err("name", e.message))
-            .ok();
-        let price = check_won(&r.unit_price, fieldpay_protocol::money::MAX_AMOUNT_KRW)
-            .map_err(|m| err("unit_price", m))
-            .ok();
+        Some(NewAccount {
+            code,
+            name: name?,
+            owner_name: owner_name?,
+            business_number: business_number?,
+            phone: phone?.digits().into(),
+            address: address?,
+            credit_limit: credit_limit?,
+            rep_login,
+        })
+    })
+}
+
+/// Parses and checks a products CSV (header: `code,name,unit_price[,unit]`).
+pub fn parse_products(input: impl Read) -> Result<Vec<NewProduct>, ImportError> {
+    parse_file(input, |rc, code, r: ProductRow| {
+        let name = rc.text("name", &r.name, 100);
+        let unit_price = rc.ok(
+            "unit_price",
+            check_won(&r.unit_price, fieldpay_protocol::money::MAX_AMOUNT_KRW),
+        );
         let unit = match r.unit.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
             None => Some("개".to_string()),
-            Some(u) => parse_text("unit", u, 10)
-                .map_err(|e| err("unit", e.message))
-                .ok(),
+            Some(u) => rc.text("unit", u, 10),
         };
-        if let (Some(code), Some(name), Some(unit_price), Some(unit)) = (code, name, price, unit) {
-            out.push(NewProduct {
-                code,
-                name,
-                unit_price,
-                unit,
-            });
-        }
-    }
-    if !errors.is_empty() {
-        errors.sort_by_key(|e| e.row);
-        return Err(ImportError::Rows(errors));
-    }
-    if out.is_empty() {
-        return Err(ImportError::Empty);
-    }
-    Ok(out)
+        Some(NewProduct {
+            code,
+            name: name?,
+            unit_price: unit_price?,
+            unit: unit?,
+        })
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -9,7 +9,7 @@ use crate::backend::{accounts, charges, orders};
 use crate::components::{Empty, ErrorBox, Spinner};
 use crate::format;
 use crate::i18n::{t, T};
-use crate::state::{remember_name, st, Load};
+use crate::state::{latest_search, remember_name, st, Load};
 use crate::testids as id;
 
 const LIMIT: usize = 50;
@@ -26,26 +26,14 @@ pub fn AccountSearch(
     let seq = StoredValue::new(0u64);
 
     let run = move |q: String| {
-        let n = seq.get_value() + 1;
-        seq.set_value(n);
-        if q.trim().is_empty() {
-            results.set(None);
-            return;
-        }
-        if results.with_untracked(|r| r.is_none()) {
-            results.set(Some(Load::Loading));
-        }
-        spawn_local(async move {
-            let r = accounts::search_accounts(q.trim(), LIMIT).await;
-            // Only the answer to the latest keystroke counts.
-            if seq.try_get_value() == Some(n) {
-                if let Ok(list) = &r {
-                    for a in list {
-                        remember_name(&a.account.id, &a.account.name);
-                    }
+        latest_search(seq, results, q, |q| async move {
+            let r = accounts::search_accounts(&q, LIMIT).await;
+            if let Ok(list) = &r {
+                for a in list {
+                    remember_name(&a.account.id, &a.account.name);
                 }
-                results.set(Some(r.into()));
             }
+            r
         });
     };
 

@@ -16,7 +16,7 @@ use crate::components::{
 };
 use crate::format;
 use crate::i18n::{self, t, T};
-use crate::state::{go, replace, toast, Load, Route};
+use crate::state::{go, latest_search, replace, toast, Load, Route};
 use crate::testids as id;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -381,22 +381,9 @@ fn ProductPicker(account_id: String, on_add: Callback<ProductHit>) -> impl IntoV
     let aid = StoredValue::new(account_id);
     let added: RwSignal<Option<String>> = RwSignal::new(None);
     Effect::new(move |_| {
-        let q = query.get();
-        let n = seq.get_value() + 1;
-        seq.set_value(n);
-        if q.trim().is_empty() {
-            results.set(None);
-            return;
-        }
-        if results.with_untracked(|r| r.is_none()) {
-            results.set(Some(Load::Loading));
-        }
         let a = aid.get_value();
-        spawn_local(async move {
-            let r = accounts::search_products(q.trim(), Some(&a), 30).await;
-            if seq.try_get_value() == Some(n) {
-                results.set(Some(r.into()));
-            }
+        latest_search(seq, results, query.get(), move |q| async move {
+            accounts::search_products(&q, Some(&a), 30).await
         });
     });
     view! {

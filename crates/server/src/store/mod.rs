@@ -68,7 +68,8 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Everything the server stores: one implementation per database.
+/// Everything the server stores: one implementation per database fills every aggregate's
+/// trait and says so with an empty `impl Store for ... {}`.
 pub trait Store:
     MerchantStore
     + RecordStore
@@ -80,19 +81,5 @@ pub trait Store:
     + Send
     + Sync
     + 'static
-{
-}
-
-impl<T> Store for T where
-    T: MerchantStore
-        + RecordStore
-        + OrderStore
-        + ChargeStore
-        + SyncStore
-        + OutboxStore
-        + SettlementStore
-        + Send
-        + Sync
-        + 'static
 {
 }

@@ -200,6 +200,33 @@ fn add_event(
     Ok(())
 }
 
+/// The receivables entry of a charge that pays (or refunds) a client account's debt, when the
+/// charge names an account of its merchant.
+fn ledger_for_charge(
+    tx: &Transaction<'_>,
+    rec: &ChargeRecord,
+    kind: LedgerKind,
+    amount: i64,
+    memo: String,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let Some(acc) = &rec.charge.account_id else {
+        return Ok(());
+    };
+    if account_exists(tx, rec.merchant_id.as_str(), acc)? {
+        let entry = NewLedger {
+            account_id: AccountId::new(acc.clone()),
+            kind,
+            amount,
+            ref_id: Some(rec.charge.id.clone()),
+            memo,
+            at,
+        };
+        insert_ledger(tx, rec.merchant_id.as_str(), &entry)?;
+    }
+    Ok(())
+}
+
 /// Sets status (and writes the event, change-log row and effects) in one go.
 pub(super) fn transition(
     tx: &Transaction<'_>,
@@ -591,12 +618,8 @@ impl ChargeStore for SqliteStore {
                 "UPDATE charges SET approving = 0, bound = 0, receipt_token = ?2, decline_reason = NULL WHERE id = ?1",
                 params![charge_id, p.receipt_token],
             )?;
-            if let Some(acc) = &rec.charge.account_id {
-                if account_exists(tx, rec.merchant_id.as_str(), acc)? {
-                    let memo = format!("ARS 카드 결제 승인 {}", p.approval_number);
-                    insert_ledger(tx, rec.merchant_id.as_str(), &NewLedger { account_id: AccountId::new(acc.clone()), kind: LedgerKind::Payment, amount: -p.amount, ref_id: Some(charge_id.into()), memo, at: now })?;
-                }
-            }
+            let memo = format!("ARS 카드 결제 승인 {}", p.approval_number);
+            ledger_for_charge(tx, &rec, LedgerKind::Payment, -p.amount, memo, now)?;
             transition(tx, charge_id, ChargeStatus::Approved, Some(&p.approval_number), &now_s, compose)
         })
     }
@@ -707,23 +730,8 @@ impl ChargeStore for SqliteStore {
                 "UPDATE payments SET refunded_at = ?2, refund_reason = ?3 WHERE charge_id = ?1",
                 params![charge_id, now, reason],
             )?;
-            if let Some(acc) = &rec.charge.account_id {
-                if account_exists(tx, rec.merchant_id.as_str(), acc)? {
-                    let memo = format!("ARS 카드 결제 취소 {}", payment.approval_number);
-                    insert_ledger(
-                        tx,
-                        rec.merchant_id.as_str(),
-                        &NewLedger {
-                            account_id: AccountId::new(acc.clone()),
-                            kind: LedgerKind::Refund,
-                            amount: payment.amount,
-                            ref_id: Some(charge_id.into()),
-                            memo,
-                            at: now_t,
-                        },
-                    )?;
-                }
-            }
+            let memo = format!("ARS 카드 결제 취소 {}", payment.approval_number);
+            ledger_for_charge(tx, &rec, LedgerKind::Refund, payment.amount, memo, now_t)?;
             transition(tx, charge_id, ChargeStatus::Refunded, reason, &now, compose)
         })
     }

@@ -26,6 +26,8 @@ use rusqlite::{params, Connection, Transaction};
 use crate::domain::Merchant;
 use crate::store::{ApiKeyOwner, Effects, StoreError, StoreResult};
 
+impl crate::store::Store for SqliteStore {}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Db(Box::new(e))
