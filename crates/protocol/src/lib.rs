@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod card;
 pub mod charge;
 pub mod error;
 pub mod ids;
@@ -17,6 +18,7 @@ pub mod settlement;
 pub mod sync;
 pub mod validate;
 
+pub use card::{CardNumber, CardNumberError};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use ids::{AccountId, ApiKeyId, ChargeId, MerchantId, OrderId, RepId};
 pub use secret::Secret;
