@@ -486,7 +486,7 @@ pub async fn approve(state: &AppState, request: ivr::ApprovalRequest) -> ivr::Ap
             let (mid, phone) = (rec.merchant_id.clone(), rec.payer_phone.clone());
             match state.db(move |s| s.registered_card(&mid, &phone)).await {
                 Ok(Some(rc)) => {
-                    token = rc.token;
+                    token = fieldpay_protocol::Secret::new(rc.token);
                     PaymentMethod::Registered { token: &token }
                 }
                 _ => {
