@@ -127,8 +127,9 @@ impl fmt::Debug for CardNumber {
 }
 
 impl fmt::Display for CardNumber {
+    /// The same as `Debug`: `[REDACTED]`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(REDACTED)
+        fmt::Debug::fmt(self, f)
     }
 }
 
