@@ -17,9 +17,10 @@ use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
 
 use super::audio::Samples;
+use super::dialog::Dialog;
 use super::rtp::{self, Codec, DtmfDecoder, FrameSender, FRAME_SAMPLES};
 use super::sdp::Offer;
-use super::{Core, Dialog};
+use super::uas::Core;
 use crate::calls::{self, GatherSpec, Input, Turn};
 
 /// The longest a SIP call may last.
