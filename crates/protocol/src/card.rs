@@ -120,18 +120,18 @@ impl Drop for CardNumber {
 
 impl ZeroizeOnDrop for CardNumber {}
 
-impl fmt::Debug for CardNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(REDACTED)
-    }
+/// `Debug` and `Display` of a card number: both print only [`REDACTED`].
+macro_rules! print_redacted {
+    ($($trait:ident),+) => {$(
+        impl fmt::$trait for CardNumber {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(REDACTED)
+            }
+        }
+    )+};
 }
 
-impl fmt::Display for CardNumber {
-    /// The same as `Debug`: `[REDACTED]`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
-    }
-}
+print_redacted!(Debug, Display);
 
 #[cfg(test)]
 mod tests {
