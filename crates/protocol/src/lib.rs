@@ -37,6 +37,7 @@ macro_rules! text_names {
 
 pub mod app;
 pub mod auth;
+pub mod card;
 pub mod charge;
 pub mod error;
 pub mod ids;
@@ -52,6 +53,7 @@ pub mod sms;
 pub mod sync;
 pub mod validate;
 
+pub use card::{CardNumber, CardNumberError};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use ids::{AccountId, ApiKeyId, ChargeId, MerchantId, OrderId, RepId};
 pub use secret::Secret;
