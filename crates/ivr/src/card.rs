@@ -5,43 +5,51 @@
 
 use std::fmt;
 
-use fieldpay_protocol::validate::{business_number_valid, luhn_valid};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use fieldpay_protocol::secret::REDACTED;
+use fieldpay_protocol::validate::business_number_valid;
+use fieldpay_protocol::{CardNumber, CardNumberError};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::prompt::RetryReason;
 
 /// The card as keyed in during the call.
 ///
 /// Every field is secret: the memory is zeroized on drop (clones too), `Debug` prints
-/// `[REDACTED]`, and the type is deliberately not serde. Keep what may be kept (issuer, masked
-/// number) with [`CardDetails::masked`], [`CardDetails::bin`] and [`CardDetails::last4`].
-#[derive(Clone, PartialEq, Eq, Default, Zeroize, ZeroizeOnDrop)]
+/// `[REDACTED]`, and the type is deliberately not serde. What may be kept (BIN, last four, the
+/// masked number) comes from [`CardNumber`]: `card.number().masked()`.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
 pub struct CardDetails {
-    number: String,
+    number: CardNumber,
     expiry_mmyy: String,
     birth_or_business: Option<String>,
     password2: Option<String>,
 }
 
 impl CardDetails {
-    /// Builds card details from already collected fields. No validation here: the call flow
-    /// validates as it collects; other adapters and tests must validate themselves.
+    /// Builds card details from already collected fields. The number is checked by its type;
+    /// the other fields are not validated here: the call flow validates as it collects, other
+    /// adapters and tests must validate themselves.
     pub fn new(
-        number: impl Into<String>,
+        number: CardNumber,
         expiry_mmyy: impl Into<String>,
         birth_or_business: Option<String>,
         password2: Option<String>,
     ) -> Self {
         CardDetails {
-            number: number.into(),
+            number,
             expiry_mmyy: expiry_mmyy.into(),
             birth_or_business,
             password2,
         }
     }
 
-    /// The card number, digits only.
-    pub fn number(&self) -> &str {
+    /// A card of which only the number is keyed so far.
+    pub(crate) fn with_number(number: CardNumber) -> Self {
+        CardDetails::new(number, String::new(), None, None)
+    }
+
+    /// The card number.
+    pub fn number(&self) -> &CardNumber {
         &self.number
     }
 
@@ -61,69 +69,35 @@ impl CardDetails {
         self.password2.as_deref()
     }
 
-    /// First 6 digits, `*` for the middle, last 4: `411111******1111`. A number of 10
-    /// characters or fewer is masked entirely.
-    pub fn masked(&self) -> String {
-        let len = self.number.chars().count();
-        if len <= 10 {
-            return "*".repeat(len);
-        }
-        format!("{}{}{}", self.bin(), "*".repeat(len - 10), self.last4())
-    }
-
-    /// The first 6 digits (the issuer's BIN), or the whole number if it is shorter.
-    pub fn bin(&self) -> &str {
-        let end = self
-            .number
-            .char_indices()
-            .nth(6)
-            .map_or(self.number.len(), |(i, _)| i);
-        &self.number[..end]
-    }
-
-    /// The last 4 digits, or the whole number if it is shorter.
-    pub fn last4(&self) -> &str {
-        let len = self.number.chars().count();
-        let start = self
-            .number
-            .char_indices()
-            .nth(len.saturating_sub(4))
-            .map_or(0, |(i, _)| i);
-        &self.number[start..]
-    }
-
-    pub(crate) fn set_number(&mut self, number: String) {
-        self.number.zeroize();
-        self.number = number;
-    }
-
-    pub(crate) fn set_expiry(&mut self, expiry_mmyy: String) {
+    /// Moves the keys into the expiry (the keys are left empty).
+    pub(crate) fn set_expiry(&mut self, keys: &mut Zeroizing<String>) {
         self.expiry_mmyy.zeroize();
-        self.expiry_mmyy = expiry_mmyy;
+        self.expiry_mmyy = std::mem::take(&mut **keys);
     }
 
-    pub(crate) fn set_birth_or_business(&mut self, value: String) {
+    /// Moves the keys into the birth date / business number (the keys are left empty).
+    pub(crate) fn set_birth_or_business(&mut self, keys: &mut Zeroizing<String>) {
         self.birth_or_business.zeroize();
-        self.birth_or_business = Some(value);
+        self.birth_or_business = Some(std::mem::take(&mut **keys));
     }
 
-    pub(crate) fn set_password2(&mut self, value: String) {
+    /// Moves the keys into the password digits (the keys are left empty).
+    pub(crate) fn set_password2(&mut self, keys: &mut Zeroizing<String>) {
         self.password2.zeroize();
-        self.password2 = Some(value);
+        self.password2 = Some(std::mem::take(&mut **keys));
     }
 }
 
 impl fmt::Debug for CardDetails {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const R: &str = "[REDACTED]";
         f.debug_struct("CardDetails")
-            .field("number", &R)
-            .field("expiry_mmyy", &R)
+            .field("number", &self.number)
+            .field("expiry_mmyy", &REDACTED)
             .field(
                 "birth_or_business",
-                &self.birth_or_business.as_ref().map(|_| R),
+                &self.birth_or_business.as_ref().map(|_| REDACTED),
             )
-            .field("password2", &self.password2.as_ref().map(|_| R))
+            .field("password2", &self.password2.as_ref().map(|_| REDACTED))
             .finish()
     }
 }
@@ -137,18 +111,14 @@ fn two_digits(s: &[u8], at: usize) -> u8 {
     (s[at] - b'0') * 10 + (s[at + 1] - b'0')
 }
 
-/// Card number: digits only, 14 to 19 of them, Luhn check digit.
-pub(crate) fn check_card_number(input: &str) -> Result<(), RetryReason> {
-    if !all_digits(input) {
-        return Err(RetryReason::NotDigits);
-    }
-    if !(14..=19).contains(&input.len()) {
-        return Err(RetryReason::CardNumberLength);
-    }
-    if !luhn_valid(input) {
-        return Err(RetryReason::CardNumberInvalid);
-    }
-    Ok(())
+/// Card number: the rules of [`CardNumber::parse`] (digits only, 14 to 19 of them, Luhn check
+/// digit), each failure told to the payer with its own retry reason.
+pub(crate) fn parse_card_number(input: &str) -> Result<CardNumber, RetryReason> {
+    CardNumber::parse(input).map_err(|e| match e {
+        CardNumberError::NotDigits => RetryReason::NotDigits,
+        CardNumberError::Length => RetryReason::CardNumberLength,
+        CardNumberError::CheckDigit => RetryReason::CardNumberInvalid,
+    })
 }
 
 /// Expiry `MMYY`: month 1–12; the card is valid through the end of that month, so the
@@ -253,46 +223,58 @@ mod tests {
 
     const TODAY: (u16, u8) = (2026, 5);
 
+    fn card(number: &str, expiry: &str, birth: Option<&str>, pw: Option<&str>) -> CardDetails {
+        CardDetails::new(
+            CardNumber::parse(number).unwrap(),
+            expiry,
+            birth.map(str::to_string),
+            pw.map(str::to_string),
+        )
+    }
+
     #[test]
     fn card_details_accessors_and_mask() {
-        let card = CardDetails::new("4111111111111111", "1228", Some("900101".into()), None);
-        assert_eq!(card.number(), "4111111111111111");
+        let card = card("4111111111111111", "1228", Some("900101"), None);
+        assert_eq!(card.number().expose_digits(), "4111111111111111");
         assert_eq!(card.expiry_mmyy(), "1228");
         assert_eq!(card.birth_or_business(), Some("900101"));
         assert_eq!(card.password2(), None);
-        assert_eq!(card.bin(), "411111");
-        assert_eq!(card.last4(), "1111");
-        assert_eq!(card.masked(), "411111******1111");
-        let amex = CardDetails::new("378282246310005", "0130", None, None);
-        assert_eq!(amex.masked(), "378282*****0005");
-        let diners = CardDetails::new("36227206271667", "0130", None, None);
-        assert_eq!(diners.masked(), "362272****1667");
+        assert_eq!(card.number().bin(), "411111");
+        assert_eq!(card.number().last4(), "1111");
+        assert_eq!(card.number().masked(), "411111******1111");
+        // One mask for every length (the one the card network and our records keep).
+        let amex = self::card("378282246310005", "0130", None, None);
+        assert_eq!(amex.number().masked(), "378282******0005");
+        let diners = self::card("36227206271667", "0130", None, None);
+        assert_eq!(diners.number().masked(), "362272******1667");
     }
 
     #[test]
     fn odd_card_details_do_not_panic() {
-        let short = CardDetails::new("1234", "", None, None);
-        assert_eq!(short.bin(), "1234");
-        assert_eq!(short.last4(), "1234");
-        assert_eq!(short.masked(), "****");
-        let empty = CardDetails::default();
-        assert_eq!(empty.masked(), "");
-        assert_eq!(empty.bin(), "");
-        assert_eq!(empty.last4(), "");
-        let wide = CardDetails::new("일이삼사오육칠팔구영일이삼사", "", None, None);
-        assert_eq!(wide.bin(), "일이삼사오육");
-        assert_eq!(wide.last4(), "일이삼사");
-        assert_eq!(wide.masked(), "일이삼사오육****일이삼사");
+        // Short, empty or non-ASCII input never becomes a card: there is nothing to mask.
+        assert_eq!(
+            parse_card_number("1234").unwrap_err(),
+            RetryReason::CardNumberLength
+        );
+        assert_eq!(
+            parse_card_number("").unwrap_err(),
+            RetryReason::CardNumberLength
+        );
+        assert_eq!(
+            parse_card_number("일이삼사오육칠팔구영일이삼사").unwrap_err(),
+            RetryReason::NotDigits
+        );
+        // A card wiped in place keeps answering, with nothing.
+        let mut wiped = card("4111111111111111", "1228", None, None);
+        wiped.zeroize();
+        assert_eq!(wiped.number().bin(), "");
+        assert_eq!(wiped.number().last4(), "");
+        assert_eq!(wiped.number().masked(), "");
     }
 
     #[test]
     fn debug_is_redacted() {
-        let card = CardDetails::new(
-            "4111111111111111",
-            "1228",
-            Some("900101".into()),
-            Some("12".into()),
-        );
+        let card = card("4111111111111111", "1228", Some("900101"), Some("12"));
         let debug = format!("{card:?} {card:#?}");
         for secret in ["4111", "1228", "900101", "\"12\""] {
             assert!(!debug.contains(secret), "{debug}");
@@ -302,45 +284,49 @@ mod tests {
 
     #[test]
     fn zeroize_clears_every_field() {
-        let mut card = CardDetails::new(
-            "4111111111111111",
-            "1228",
-            Some("900101".into()),
-            Some("12".into()),
-        );
+        let mut card = card("4111111111111111", "1228", Some("900101"), Some("12"));
         card.zeroize();
-        assert_eq!(card.number(), "");
+        assert_eq!(card.number().expose_digits(), "");
         assert_eq!(card.expiry_mmyy(), "");
         assert_eq!(card.birth_or_business(), None);
         assert_eq!(card.password2(), None);
     }
 
     #[test]
-    fn card_numbers() {
-        assert_eq!(check_card_number("4111111111111111"), Ok(()));
-        assert_eq!(check_card_number("36227206271667"), Ok(())); // 14 digits
-        assert_eq!(check_card_number("6011000990139424"), Ok(()));
+    fn setters_move_the_keys_out() {
+        let mut card = card("4111111111111111", "", None, None);
+        let mut keys = Zeroizing::new(String::from("1228"));
+        card.set_expiry(&mut keys);
+        assert_eq!((card.expiry_mmyy(), keys.as_str()), ("1228", ""));
+        let mut keys = Zeroizing::new(String::from("900101"));
+        card.set_birth_or_business(&mut keys);
         assert_eq!(
-            check_card_number("4111111111111112"),
+            (card.birth_or_business(), keys.as_str()),
+            (Some("900101"), "")
+        );
+        let mut keys = Zeroizing::new(String::from("12"));
+        card.set_password2(&mut keys);
+        assert_eq!((card.password2(), keys.as_str()), (Some("12"), ""));
+    }
+
+    #[test]
+    fn card_numbers() {
+        let check = |s: &str| parse_card_number(s).map(|n| n.expose_digits().to_string());
+        assert_eq!(check("4111111111111111"), Ok("4111111111111111".into()));
+        assert_eq!(check("36227206271667"), Ok("36227206271667".into())); // 14 digits
+        assert_eq!(check("6011000990139424"), Ok("6011000990139424".into()));
+        assert_eq!(
+            check("4111111111111112"),
             Err(RetryReason::CardNumberInvalid)
         );
+        assert_eq!(check("4111111111111"), Err(RetryReason::CardNumberLength));
         assert_eq!(
-            check_card_number("4111111111111"),
+            check("41111111111111111111"),
             Err(RetryReason::CardNumberLength)
         );
-        assert_eq!(
-            check_card_number("41111111111111111111"),
-            Err(RetryReason::CardNumberLength)
-        );
-        assert_eq!(check_card_number(""), Err(RetryReason::CardNumberLength));
-        assert_eq!(
-            check_card_number("4111*111111111111"),
-            Err(RetryReason::NotDigits)
-        );
-        assert_eq!(
-            check_card_number("４111111111111111"),
-            Err(RetryReason::NotDigits)
-        );
+        assert_eq!(check(""), Err(RetryReason::CardNumberLength));
+        assert_eq!(check("4111*111111111111"), Err(RetryReason::NotDigits));
+        assert_eq!(check("４111111111111111"), Err(RetryReason::NotDigits));
     }
 
     #[test]

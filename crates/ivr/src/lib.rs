@@ -52,15 +52,13 @@ mod words;
 
 use std::fmt;
 
+use fieldpay_protocol::money::INSTALLMENT_MIN_KRW;
 use serde::{Deserialize, Serialize};
 
 pub use card::CardDetails;
 pub use machine::{Call, Checkpoint, TraceEntry, MAX_REENTRIES};
 pub use prompt::{Prompt, RetryReason};
 pub use words::{digits_words, korean_number_words};
-
-/// Installments are only offered from this amount up (KRW): the Korean rule.
-pub const INSTALLMENT_MIN_AMOUNT: i64 = 50_000;
 
 /// The language the call speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -115,7 +113,7 @@ pub struct ChargeInfo {
     /// Amount in KRW. A charge of 0 or less is treated as no charge.
     pub amount: i64,
     /// The merchant/charge allows installments; the machine also requires
-    /// [`INSTALLMENT_MIN_AMOUNT`].
+    /// [`INSTALLMENT_MIN_KRW`].
     pub installments_allowed: bool,
     /// The purchase order the charge pays, read out after the amount.
     #[serde(default)]
@@ -126,9 +124,10 @@ pub struct ChargeInfo {
 }
 
 impl ChargeInfo {
-    /// Whether the installment question is asked: allowed and at least 50,000 KRW.
+    /// Whether the installment question is asked: allowed and at least
+    /// [`INSTALLMENT_MIN_KRW`] (50,000 KRW).
     pub fn installments_apply(&self) -> bool {
-        self.installments_allowed && self.amount >= INSTALLMENT_MIN_AMOUNT
+        self.installments_allowed && self.amount >= INSTALLMENT_MIN_KRW
     }
 }
 

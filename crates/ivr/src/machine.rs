@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::card::{
-    check_birth_or_business, check_card_number, check_expiry, check_password2, parse_installments,
+    check_birth_or_business, check_expiry, check_password2, parse_card_number, parse_installments,
     CardDetails,
 };
 use crate::prompt::{Prompt, RetryReason};
@@ -328,20 +328,15 @@ impl Call {
                 }
                 _ => self.reject(RetryReason::InvalidChoice),
             },
-            Step::CardNumber => match check_card_number(&keys) {
-                Ok(()) => {
-                    let number = std::mem::take(&mut *keys);
-                    self.card_mut().set_number(number);
+            Step::CardNumber => match parse_card_number(&keys) {
+                Ok(number) => {
+                    self.card = Some(CardDetails::with_number(number));
                     self.accept()
                 }
                 Err(reason) => self.reject(reason),
             },
             Step::Expiry => match check_expiry(&keys, self.today) {
-                Ok(()) => {
-                    let expiry = std::mem::take(&mut *keys);
-                    self.card_mut().set_expiry(expiry);
-                    self.accept()
-                }
+                Ok(()) => self.keep(keys, CardDetails::set_expiry),
                 Err(reason) => self.reject(reason),
             },
             Step::Installments => match parse_installments(&keys) {
@@ -352,19 +347,11 @@ impl Call {
                 Err(reason) => self.reject(reason),
             },
             Step::BirthOrBusiness => match check_birth_or_business(&keys) {
-                Ok(()) => {
-                    let value = std::mem::take(&mut *keys);
-                    self.card_mut().set_birth_or_business(value);
-                    self.accept()
-                }
+                Ok(()) => self.keep(keys, CardDetails::set_birth_or_business),
                 Err(reason) => self.reject(reason),
             },
             Step::Password => match check_password2(&keys) {
-                Ok(()) => {
-                    let value = std::mem::take(&mut *keys);
-                    self.card_mut().set_password2(value);
-                    self.accept()
-                }
+                Ok(()) => self.keep(keys, CardDetails::set_password2),
                 Err(reason) => self.reject(reason),
             },
             Step::Start | Step::Lookup | Step::Approving | Step::Done => Vec::new(),
@@ -409,8 +396,20 @@ impl Call {
         self.config.max_attempts.max(1)
     }
 
-    fn card_mut(&mut self) -> &mut CardDetails {
-        self.card.get_or_insert_with(CardDetails::default)
+    /// Keeps a checked field of the card being keyed (the keys are moved into it) and goes on.
+    /// Card entry starts at the number, so the card is there; were it not, entry starts over.
+    fn keep(
+        &mut self,
+        mut keys: Zeroizing<String>,
+        set: fn(&mut CardDetails, &mut Zeroizing<String>),
+    ) -> Vec<Action> {
+        match self.card.as_mut() {
+            Some(card) => {
+                set(card, &mut keys);
+                self.accept()
+            }
+            None => self.enter(Step::CardNumber, vec![Prompt::InputLost]),
+        }
     }
 
     fn push_trace(&mut self, step: Step, result: &str, attempt: u8) {

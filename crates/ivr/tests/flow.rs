@@ -223,11 +223,11 @@ fn general_card_with_installments_birth_date_and_password() {
     assert_eq!(request.installment_months, 3);
     match &request.card {
         CardSource::Entered(card) => {
-            assert_eq!(card.number(), CARD);
+            assert_eq!(card.number().expose_digits(), CARD);
             assert_eq!(card.expiry_mmyy(), "1228");
             assert_eq!(card.birth_or_business(), Some("900101"));
             assert_eq!(card.password2(), Some("12"));
-            assert_eq!(card.masked(), "411111******1111");
+            assert_eq!(card.number().masked(), "411111******1111");
         }
         CardSource::Registered => panic!("expected an entered card"),
     }
@@ -339,7 +339,7 @@ fn corporate_card_with_business_number() {
     let request = approval_request(&actions);
     match &request.card {
         CardSource::Entered(card) => {
-            assert_eq!(card.number(), "5555555555554444");
+            assert_eq!(card.number().expose_digits(), "5555555555554444");
             assert_eq!(card.birth_or_business(), Some("2208162517"));
         }
         CardSource::Registered => panic!(),
@@ -406,7 +406,7 @@ fn auto_pay_choose_2_then_enter_another_card() {
     let actions = enter_all(&mut call, &[CARD, "1228", "55"]);
     match &approval_request(&actions).card {
         CardSource::Entered(card) => {
-            assert_eq!(card.number(), CARD);
+            assert_eq!(card.number().expose_digits(), CARD);
             assert_eq!(card.password2(), Some("55"));
         }
         CardSource::Registered => panic!("expected the entered card"),

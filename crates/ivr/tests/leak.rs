@@ -4,8 +4,11 @@
 mod common;
 
 use common::*;
-use fieldpay_ivr::{Action, ApprovalOutcome, Call, CardSource, Event, Lang};
+use fieldpay_ivr::{
+    Action, ApprovalOutcome, ApprovalRequest, Call, CardDetails, CardSource, Event, Lang,
+};
 use fieldpay_protocol::validate::luhn_check_digit;
+use fieldpay_protocol::CardNumber;
 
 const PARTIAL: &str = "943712580246135";
 const EXPIRY: &str = "0937";
@@ -105,11 +108,11 @@ fn canary_card_never_leaks() {
     let request = approval_request(&request_actions);
     match &request.card {
         CardSource::Entered(card) => {
-            assert_eq!(card.number(), number);
+            assert_eq!(card.number().expose_digits(), number);
             assert_eq!(card.expiry_mmyy(), EXPIRY);
             assert_eq!(card.birth_or_business(), Some(BIRTH));
             assert_eq!(card.password2(), Some(PASSWORD));
-            let masked = card.masked();
+            let masked = card.number().masked();
             assert!(!masked.contains(&number[6..12]));
             assert_eq!(&masked[..6], &number[..6]);
         }
@@ -150,4 +153,39 @@ fn resume_checkpoint_carries_no_card_data() {
     let cp = serde_json::from_str(&json).unwrap();
     let (resumed, actions) = Call::resume(config(true, true), cp, charge(120_000, true), TODAY);
     assert_clean(&exposed(&resumed, &actions), &number);
+}
+
+/// Every type of the crate that holds card data, built directly and printed with `{:?}` and
+/// `{:#?}`: nothing of the card in the output.
+#[test]
+fn debug_of_every_card_holder_is_redacted() {
+    let number = canary_number();
+    let card = CardDetails::new(
+        CardNumber::parse(&number).unwrap(),
+        EXPIRY,
+        Some(BIRTH.to_string()),
+        Some(PASSWORD.to_string()),
+    );
+    let request = ApprovalRequest {
+        charge_id: "ch_debug".into(),
+        card: CardSource::Entered(card.clone()),
+        installment_months: 0,
+    };
+    let printed = [
+        format!("{:?} {:#?}", card.number(), card.number()),
+        format!("{card:?} {card:#?}"),
+        format!("{:?}", request.card),
+        format!("{request:?} {request:#?}"),
+        format!("{:?}", Action::RequestApproval(request.clone())),
+        format!("{:?}", Event::Digits(format!("{number}#"))),
+    ];
+    for out in &printed {
+        assert_clean(out, &number);
+        assert!(!out.contains(PASSWORD), "leaked the password: {out}");
+        assert!(out.contains("[REDACTED]"), "{out}");
+    }
+    // Mid-entry, the call holds the card: its Debug is redacted too.
+    let (mut call, _) = start(config(true, true), charge(12_000, false));
+    let actions = enter_all(&mut call, &["1", &format!("{number}#"), EXPIRY]);
+    assert_clean(&exposed(&call, &actions), &number);
 }

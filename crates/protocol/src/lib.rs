@@ -37,6 +37,7 @@ macro_rules! text_names {
 
 pub mod app;
 pub mod auth;
+pub mod card;
 pub mod charge;
 pub mod command;
 pub mod error;
@@ -56,6 +57,7 @@ pub mod sync;
 pub mod time;
 pub mod validate;
 
+pub use card::{CardNumber, CardNumberError};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use ids::{AccountId, ApiKeyId, ChargeId, MerchantId, OrderId, RepId};
 pub use secret::Secret;

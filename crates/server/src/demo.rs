@@ -5,7 +5,7 @@
 use chrono::Utc;
 use fieldpay_protocol::records::LedgerKind;
 use fieldpay_protocol::validate::business_number_check_digit;
-use fieldpay_protocol::{AccountId, Secret};
+use fieldpay_protocol::{AccountId, CardNumber, Secret};
 
 use crate::auth::{hash_password, hash_secret};
 use crate::card::{CardConnector, CardInput};
@@ -209,8 +209,9 @@ pub async fn seed(store: &dyn Store, connector: &dyn CardConnector) -> anyhow::R
     }
     // A registered card for the auto-pay demo: the sandbox network gives a token; only the
     // token, issuer and last 4 digits are kept.
+    let number = CardNumber::parse("9401000000000014").expect("the demo card number is valid");
     let card = CardInput {
-        number: "9401000000000014",
+        number: &number,
         expiry_mmyy: "1230",
         birth_or_business: None,
         password2: None,
@@ -220,7 +221,7 @@ pub async fn seed(store: &dyn Store, connector: &dyn CardConnector) -> anyhow::R
             &m.id,
             &RegisteredCard {
                 payer_phone: DEMO_AUTOPAY_PHONE.into(),
-                token: Secret::new(t.token),
+                token: t.token,
                 issuer_code: t.issuer.code().into(),
                 issuer_name: t.issuer.name_ko().into(),
                 last4: t.last4,

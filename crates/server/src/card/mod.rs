@@ -8,11 +8,14 @@
 //! # Card data rules
 //!
 //! Card number, expiry, birth date / business number and the two password digits reach this
-//! module only as a borrowed [`CardInput`], for the duration of one call. Nothing here copies
-//! them into an owned value, a database, a log line, a trace field or an error message. Their
+//! module only as a borrowed [`CardInput`], for the duration of one call. The number is a
+//! [`CardNumber`]: checked when parsed (digits, length, Luhn), zeroized on drop, and read whole
+//! only through [`CardNumber::expose_digits`], by the card network. Nothing here copies card
+//! data into an owned value, a database, a log line, a trace field or an error message. Their
 //! `Debug` output is `"[REDACTED]"`. What may be kept is what [`Approval`] and
-//! [`RegisteredCardToken`] carry: issuer, masked number (first 6 + `******` + last 4), last 4,
-//! installment months, approval number, amount, times.
+//! [`RegisteredCardToken`] carry: issuer, masked number ([`CardNumber::masked`]: first 6 +
+//! `******` + last 4), last 4, installment months, approval number, amount, times. The
+//! registered-card token is a credential: it is a [`Secret`].
 //!
 //! The owner of the keyed-in digits (the IVR call) is responsible for zeroizing its buffers
 //! after the call returns.
@@ -27,6 +30,7 @@ use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use fieldpay_protocol::{CardNumber, Secret};
 use serde::{Deserialize, Serialize};
 
 pub mod company;
@@ -44,8 +48,8 @@ const REDACTED: &str = "[REDACTED]";
 /// Never stored, logged, or put into errors. `Debug` prints `"[REDACTED]"` for every field.
 #[derive(Clone, Copy)]
 pub struct CardInput<'a> {
-    /// Card number, ASCII digits only (14 to 19 of them).
-    pub number: &'a str,
+    /// Card number, checked by its type: ASCII digits only (14 to 19 of them), Luhn-valid.
+    pub number: &'a CardNumber,
     /// Expiry as `MMYY` (valid through the end of that month, Korean time).
     pub expiry_mmyy: &'a str,
     /// Birth date `YYMMDD` (personal card) or 10-digit business registration number
@@ -73,7 +77,7 @@ pub enum PaymentMethod<'a> {
     Card(CardInput<'a>),
     /// Auto-pay: a card registered earlier with the network (see [`CardConnector::register`]),
     /// referenced by its token. The token is a credential: its `Debug` output is redacted too.
-    Registered { token: &'a str },
+    Registered { token: &'a Secret },
 }
 
 impl fmt::Debug for PaymentMethod<'_> {
@@ -257,8 +261,8 @@ impl TxnState {
 /// network; we keep only the token, the issuer and the masked number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegisteredCardToken {
-    /// `tok_` + random characters; a credential, keep it like a secret.
-    pub token: String,
+    /// `tok_` + random characters; a credential: zeroized on drop, redacted in `Debug`.
+    pub token: Secret,
     pub issuer: CardCompany,
     pub last4: String,
     pub masked_card: String,
@@ -462,28 +466,21 @@ async fn recover(
     Err(ApprovalFailure::InDoubt)
 }
 
-/// `first6 + "******" + last4` of a card number that has already been checked to be 14..=19
-/// ASCII digits. The result is the only form of the number that may be kept.
-pub(crate) fn mask_card_number(number: &str) -> String {
-    debug_assert!(number.len() >= 10 && number.is_ascii());
-    format!("{}******{}", &number[..6], &number[number.len() - 4..])
-}
-
-/// The last four digits of a checked card number.
-pub(crate) fn last4(number: &str) -> String {
-    number[number.len() - 4..].to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const CANARY: &str = "5409263141592659";
 
+    fn canary() -> CardNumber {
+        CardNumber::parse(CANARY).unwrap()
+    }
+
     #[test]
     fn debug_of_card_input_and_request_is_redacted() {
+        let number = canary();
         let card = CardInput {
-            number: CANARY,
+            number: &number,
             expiry_mmyy: "0839",
             birth_or_business: Some("880714"),
             password2: Some("47"),
@@ -507,14 +504,57 @@ mod tests {
         }
         assert!(s.contains("chg_1") && s.contains("12000"));
 
+        let token = Secret::new("tok_secretsecret");
         let reg = ApproveRequest {
-            method: PaymentMethod::Registered {
-                token: "tok_secretsecret",
-            },
+            method: PaymentMethod::Registered { token: &token },
             ..req
         };
         let s = format!("{reg:?}");
         assert!(!s.contains("tok_secretsecret"), "{s}");
+    }
+
+    /// Every type of this module that holds card data or a credential, printed with `{:?}` and
+    /// `{:#?}`: no secret in the output, only what may be kept.
+    #[test]
+    fn debug_of_every_card_or_secret_holder_is_redacted() {
+        let number = canary();
+        let token = Secret::new("tok_Zq81canaryTok3n");
+        let input = CardInput {
+            number: &number,
+            expiry_mmyy: "0839",
+            birth_or_business: Some("1234567890"),
+            password2: Some("47"),
+        };
+        let registered = RegisteredCardToken {
+            token: token.clone(),
+            issuer: CardCompany::Kb,
+            last4: number.last4().to_owned(),
+            masked_card: number.masked(),
+        };
+        let printed = [
+            format!("{number:?} {number:#?} {number}"),
+            format!("{input:?} {input:#?}"),
+            format!("{:?}", PaymentMethod::Card(input)),
+            format!("{:#?}", PaymentMethod::Registered { token: &token }),
+            format!("{registered:?} {registered:#?}"),
+            format!("{token:?} {token}"),
+        ];
+        for out in &printed {
+            for secret in [
+                CANARY,
+                "3141592",
+                "0839",
+                "1234567890",
+                "47",
+                "tok_",
+                "canaryTok3n",
+            ] {
+                assert!(!out.contains(secret), "{secret} leaked in {out}");
+            }
+            assert!(out.contains("[REDACTED]"), "{out}");
+        }
+        // What may be kept still shows.
+        assert!(printed[4].contains("540926******2659") && printed[4].contains("2659"));
     }
 
     #[test]
@@ -542,8 +582,23 @@ mod tests {
 
     #[test]
     fn masking() {
-        assert_eq!(mask_card_number(CANARY), "540926******2659");
-        assert_eq!(last4(CANARY), "2659");
-        assert_eq!(mask_card_number("45184227182818"), "451842******2818");
+        assert_eq!(canary().masked(), "540926******2659");
+        assert_eq!(canary().last4(), "2659");
+        let fourteen = CardNumber::parse("45184227182812").unwrap();
+        assert_eq!(fourteen.masked(), "451842******2812");
+    }
+
+    #[test]
+    fn registered_card_token_keeps_its_wire_form() {
+        let registered = RegisteredCardToken {
+            token: Secret::new("tok_abc"),
+            issuer: CardCompany::Nh,
+            last4: "0015".into(),
+            masked_card: "546112******0015".into(),
+        };
+        let json = serde_json::to_value(&registered).unwrap();
+        assert_eq!(json["token"], "tok_abc");
+        let back: RegisteredCardToken = serde_json::from_value(json).unwrap();
+        assert_eq!(back, registered);
     }
 }

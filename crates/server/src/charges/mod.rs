@@ -374,9 +374,7 @@ pub async fn approve(state: &AppState, request: ivr::ApprovalRequest) -> ivr::Ap
             match state.db(move |s| s.registered_card(&mid, &phone)).await {
                 Ok(Some(rc)) => {
                     token = rc.token;
-                    PaymentMethod::Registered {
-                        token: token.expose(),
-                    }
+                    PaymentMethod::Registered { token: &token }
                 }
                 _ => {
                     end_approval(state, m, &charge_id, None).await;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use fieldpay_protocol::CardNumber;
 use fieldpay_server::card::{ApproveRequest, CardInput, PaymentMethod};
 use fieldpay_server::store::Effects;
 
@@ -70,12 +71,13 @@ async fn restart_during_an_approval_recovers_it() {
     // The network approved the first one; its answer never got recorded.
     let merchant = store.merchant_by_code("demo").unwrap().unwrap();
     let net = app.state().sandbox_network.clone().unwrap();
+    let number = CardNumber::parse("4518420000000015").unwrap();
     let req = ApproveRequest {
         key: &approved.id,
         amount: 12_000,
         installment_months: 0,
         method: PaymentMethod::Card(CardInput {
-            number: "4518420000000015",
+            number: &number,
             expiry_mmyy: "1230",
             birth_or_business: Some("800101"),
             password2: Some("12"),

@@ -11,15 +11,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use fieldpay_protocol::secret::REDACTED;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
 
 use super::audio::Samples;
+use super::dialog::Dialog;
 use super::rtp::{self, Codec, DtmfDecoder, FrameSender, FRAME_SAMPLES};
 use super::sdp::Offer;
-use super::{Core, Dialog};
+use super::uas::Core;
 use crate::calls::{self, GatherSpec, Input, Turn};
 
 /// The longest a SIP call may last.
@@ -27,7 +29,6 @@ const MAX_CALL: Duration = Duration::from_secs(20 * 60);
 /// Keys kept for the next question at most.
 const TYPE_AHEAD_MAX: usize = 64;
 
-#[derive(Debug)]
 pub(crate) enum CallEvent {
     /// A key from SIP INFO.
     Key(char),
@@ -39,6 +40,19 @@ pub(crate) enum CallEvent {
     AckTimeout,
     /// The server is stopping.
     Shutdown,
+}
+
+impl std::fmt::Debug for CallEvent {
+    /// Like a derived `Debug`, but a key (a card digit, mid-entry) is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallEvent::Key(_) => f.debug_tuple("Key").field(&REDACTED).finish(),
+            CallEvent::HangUp => f.write_str("HangUp"),
+            CallEvent::Media(offer) => f.debug_tuple("Media").field(offer).finish(),
+            CallEvent::AckTimeout => f.write_str("AckTimeout"),
+            CallEvent::Shutdown => f.write_str("Shutdown"),
+        }
+    }
 }
 
 pub(crate) struct Media {
@@ -349,4 +363,17 @@ impl CallTask {
 
 fn secs(s: u8) -> Duration {
     Duration::from_secs(u64::from(s.max(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_never_printed() {
+        let shown = format!("{:?} {:#?}", CallEvent::Key('7'), CallEvent::Key('7'));
+        assert!(!shown.contains('7'), "{shown}");
+        assert!(shown.contains("[REDACTED]"), "{shown}");
+        assert_eq!(format!("{:?}", CallEvent::HangUp), "HangUp");
+    }
 }
