@@ -2,7 +2,7 @@
 //! the order of the module docs, and the answers it gives. Card data is read here and only the
 //! card-data-free [`CheckedCard`] goes on.
 
-use chrono::{DateTime, Datelike, FixedOffset, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use fieldpay_protocol::money::INSTALLMENT_MIN_KRW;
 use fieldpay_protocol::validate::business_number_valid;
 
@@ -49,8 +49,7 @@ pub(super) fn expiry_valid(mmyy: &str, now: DateTime<Utc>) -> bool {
     if !(1..=12).contains(&month) {
         return false;
     }
-    let kst = FixedOffset::east_opt(9 * 3600).expect("UTC+9 is a valid offset");
-    let today = now.with_timezone(&kst);
+    let today = now.with_timezone(&crate::clock::kst());
     (2000 + yy, month) >= (today.year(), today.month())
 }
 

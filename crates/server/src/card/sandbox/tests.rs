@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{Datelike, FixedOffset, TimeZone, Utc};
+use chrono::{Datelike, TimeZone, Utc};
 use fieldpay_protocol::validate::luhn_check_digit;
 use fieldpay_protocol::{CardNumber, CardNumberError, Secret};
 use rand::Rng;
@@ -22,7 +22,7 @@ const MERCHANT: &str = "m_demo";
 
 /// A valid expiry a few years ahead.
 fn future_expiry() -> String {
-    let kst = Utc::now().with_timezone(&FixedOffset::east_opt(9 * 3600).unwrap());
+    let kst = Utc::now().with_timezone(&crate::clock::kst());
     format!("12{:02}", (kst.year() + 3) % 100)
 }
 
