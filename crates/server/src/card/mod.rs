@@ -27,6 +27,7 @@
 //! - [`testcards`]: the sandbox's test card numbers with fixed outcomes ([`TEST_CARDS`]).
 
 use std::fmt;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -137,38 +138,20 @@ pub enum DeclineCode {
     Other,
 }
 
+// The snake_case names, the same as the serde form.
+fieldpay_protocol::text_names!(DeclineCode {
+    InsufficientFunds => "insufficient_funds",
+    LostOrStolen => "lost_or_stolen",
+    WrongPassword => "wrong_password",
+    OverLimit => "over_limit",
+    InvalidCard => "invalid_card",
+    Expired => "expired",
+    UnknownBin => "unknown_bin",
+    InvalidInstallments => "invalid_installments",
+    Other => "other",
+});
+
 impl DeclineCode {
-    /// All codes, in declaration order.
-    pub fn all() -> [DeclineCode; 9] {
-        use DeclineCode::*;
-        [
-            InsufficientFunds,
-            LostOrStolen,
-            WrongPassword,
-            OverLimit,
-            InvalidCard,
-            Expired,
-            UnknownBin,
-            InvalidInstallments,
-            Other,
-        ]
-    }
-
-    /// The snake_case name, the same as its serde form.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            DeclineCode::InsufficientFunds => "insufficient_funds",
-            DeclineCode::LostOrStolen => "lost_or_stolen",
-            DeclineCode::WrongPassword => "wrong_password",
-            DeclineCode::OverLimit => "over_limit",
-            DeclineCode::InvalidCard => "invalid_card",
-            DeclineCode::Expired => "expired",
-            DeclineCode::UnknownBin => "unknown_bin",
-            DeclineCode::InvalidInstallments => "invalid_installments",
-            DeclineCode::Other => "other",
-        }
-    }
-
     /// The reason as told to the payer (IVR prompt, SMS), in Korean.
     pub fn message_ko(&self) -> &'static str {
         match self {
@@ -197,12 +180,6 @@ impl DeclineCode {
             DeclineCode::InvalidInstallments => "The chosen installment plan is not allowed.",
             DeclineCode::Other => "Declined by the card issuer.",
         }
-    }
-}
-
-impl fmt::Display for DeclineCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -399,40 +376,46 @@ async fn recover(
     key: &str,
     policy: &RecoveryPolicy,
 ) -> Result<Approval, ApprovalFailure> {
-    for attempt in 0..policy.inquire_attempts.max(1) {
-        if attempt > 0 {
-            tokio::time::sleep(policy.retry_delay * attempt).await;
-        }
-        match conn.inquire(key).await {
-            Ok(Some(TxnState::Approved(approval))) => {
-                tracing::info!(
-                    connector = conn.name(),
-                    key,
-                    approval_number = %approval.approval_number,
-                    "approval resolved by inquire"
-                );
-                return Ok(approval);
+    let inquired = retrying(
+        conn,
+        key,
+        "inquire",
+        policy.inquire_attempts,
+        policy,
+        || async {
+            match conn.inquire(key).await {
+                Ok(Some(TxnState::Approved(approval))) => {
+                    tracing::info!(
+                        connector = conn.name(),
+                        key,
+                        approval_number = %approval.approval_number,
+                        "approval resolved by inquire"
+                    );
+                    ControlFlow::Break(Ok(approval))
+                }
+                Ok(Some(TxnState::Canceled { .. })) => {
+                    tracing::warn!(
+                        connector = conn.name(),
+                        key,
+                        "inquire shows the transaction canceled; not charged"
+                    );
+                    ControlFlow::Break(Err(ApprovalFailure::NotCharged))
+                }
+                Ok(None) | Err(ConnectorError::NotFound) => {
+                    tracing::info!(
+                        connector = conn.name(),
+                        key,
+                        "inquire shows no transaction; not charged"
+                    );
+                    ControlFlow::Break(Err(ApprovalFailure::NotCharged))
+                }
+                Err(e) => ControlFlow::Continue(e),
             }
-            Ok(Some(TxnState::Canceled { .. })) => {
-                tracing::warn!(
-                    connector = conn.name(),
-                    key,
-                    "inquire shows the transaction canceled; not charged"
-                );
-                return Err(ApprovalFailure::NotCharged);
-            }
-            Ok(None) | Err(ConnectorError::NotFound) => {
-                tracing::info!(
-                    connector = conn.name(),
-                    key,
-                    "inquire shows no transaction; not charged"
-                );
-                return Err(ApprovalFailure::NotCharged);
-            }
-            Err(e) => {
-                tracing::warn!(connector = conn.name(), key, attempt, error = %e, "inquire failed");
-            }
-        }
+        },
+    )
+    .await;
+    if let Some(answer) = inquired {
+        return answer;
     }
 
     tracing::warn!(
@@ -440,30 +423,66 @@ async fn recover(
         key,
         "approval in doubt; sending network cancel"
     );
-    for attempt in 0..policy.cancel_attempts.max(1) {
+    let canceled = retrying(
+        conn,
+        key,
+        "network cancel",
+        policy.cancel_attempts,
+        policy,
+        || async {
+            match conn.cancel(key, NETWORK_CANCEL_REASON).await {
+                Ok(_) | Err(ConnectorError::NotFound) | Err(ConnectorError::AlreadyCanceled) => {
+                    tracing::info!(
+                        connector = conn.name(),
+                        key,
+                        "network cancel done; not charged"
+                    );
+                    ControlFlow::Break(Err(ApprovalFailure::NotCharged))
+                }
+                Err(e) => ControlFlow::Continue(e),
+            }
+        },
+    )
+    .await;
+    canceled.unwrap_or_else(|| {
+        tracing::error!(
+            connector = conn.name(),
+            key,
+            "approval in doubt: neither inquire nor network cancel got through"
+        );
+        Err(ApprovalFailure::InDoubt)
+    })
+}
+
+/// Runs `step` up to `attempts` times (at least once), waiting `retry_delay × n` before try
+/// n, until it settles the outcome (`Break`); a failure that leaves it open (`Continue`) is
+/// logged as `what` failing. `None`: every try failed.
+async fn retrying<F, Fut>(
+    conn: &dyn CardConnector,
+    key: &str,
+    what: &str,
+    attempts: u32,
+    policy: &RecoveryPolicy,
+    mut step: F,
+) -> Option<Result<Approval, ApprovalFailure>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<
+        Output = ControlFlow<Result<Approval, ApprovalFailure>, ConnectorError>,
+    >,
+{
+    for attempt in 0..attempts.max(1) {
         if attempt > 0 {
             tokio::time::sleep(policy.retry_delay * attempt).await;
         }
-        match conn.cancel(key, NETWORK_CANCEL_REASON).await {
-            Ok(_) | Err(ConnectorError::NotFound) | Err(ConnectorError::AlreadyCanceled) => {
-                tracing::info!(
-                    connector = conn.name(),
-                    key,
-                    "network cancel done; not charged"
-                );
-                return Err(ApprovalFailure::NotCharged);
-            }
-            Err(e) => {
-                tracing::warn!(connector = conn.name(), key, attempt, error = %e, "network cancel failed");
+        match step().await {
+            ControlFlow::Break(answer) => return Some(answer),
+            ControlFlow::Continue(e) => {
+                tracing::warn!(connector = conn.name(), key, attempt, error = %e, "{what} failed");
             }
         }
     }
-    tracing::error!(
-        connector = conn.name(),
-        key,
-        "approval in doubt: neither inquire nor network cancel got through"
-    );
-    Err(ApprovalFailure::InDoubt)
+    None
 }
 
 #[cfg(test)]
@@ -571,7 +590,7 @@ mod tests {
 
     #[test]
     fn decline_codes_serde_and_messages() {
-        for code in DeclineCode::all() {
+        for code in DeclineCode::ALL {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
             let back: DeclineCode = serde_json::from_str(&json).unwrap();

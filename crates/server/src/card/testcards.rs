@@ -63,34 +63,18 @@ impl TestOutcome {
             TestOutcome::Approve | TestOutcome::IssuerTimeout | TestOutcome::LostAnswer => None,
         }
     }
-
-    /// The name stored in the sandbox ledger for registered cards.
-    pub(crate) fn as_str(&self) -> &'static str {
-        match self {
-            TestOutcome::Approve => "approve",
-            TestOutcome::InsufficientFunds => "insufficient_funds",
-            TestOutcome::LostOrStolen => "lost_or_stolen",
-            TestOutcome::WrongPassword => "wrong_password",
-            TestOutcome::OverLimit => "over_limit",
-            TestOutcome::IssuerTimeout => "issuer_timeout",
-            TestOutcome::LostAnswer => "lost_answer",
-        }
-    }
-
-    pub(crate) fn from_name(name: &str) -> Option<Self> {
-        [
-            TestOutcome::Approve,
-            TestOutcome::InsufficientFunds,
-            TestOutcome::LostOrStolen,
-            TestOutcome::WrongPassword,
-            TestOutcome::OverLimit,
-            TestOutcome::IssuerTimeout,
-            TestOutcome::LostAnswer,
-        ]
-        .into_iter()
-        .find(|o| o.as_str() == name)
-    }
 }
+
+// The names stored in the sandbox ledger for registered cards.
+fieldpay_protocol::text_names!(TestOutcome {
+    Approve => "approve",
+    InsufficientFunds => "insufficient_funds",
+    LostOrStolen => "lost_or_stolen",
+    WrongPassword => "wrong_password",
+    OverLimit => "over_limit",
+    IssuerTimeout => "issuer_timeout",
+    LostAnswer => "lost_answer",
+});
 
 /// One documented test card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -293,7 +277,7 @@ mod tests {
                 TEST_CARDS.iter().any(|c| c.outcome == outcome),
                 "{outcome:?}"
             );
-            assert_eq!(TestOutcome::from_name(outcome.as_str()), Some(outcome));
+            assert_eq!(TestOutcome::parse(outcome.as_str()), Some(outcome));
         }
     }
 

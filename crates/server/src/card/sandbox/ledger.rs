@@ -200,7 +200,7 @@ fn load_registration(
         issuer: CardCompany::from_code(&issuer_code).ok_or_else(|| corrupt("issuer"))?,
         masked,
         last4,
-        outcome: TestOutcome::from_name(&outcome).ok_or_else(|| corrupt("outcome"))?,
+        outcome: TestOutcome::parse(&outcome).ok_or_else(|| corrupt("outcome"))?,
     }))
 }
 
