@@ -7,7 +7,7 @@ use std::path::Path;
 use fieldpay_protocol::{ApiError, ErrorCode, Secret};
 use fieldpay_server::app::Running;
 use fieldpay_server::config::Settings;
-use fieldpay_server::{demo, sandbox};
+use fieldpay_server::{app, demo};
 use tokio::net::TcpListener;
 
 /// The demo rep the app signs in as in sandbox mode (README: `demo` / `rep1` / `demo1234`).
@@ -57,7 +57,7 @@ impl SandboxServer {
             sandbox: true,
             ..Settings::default()
         };
-        let running = sandbox::start(settings, listener)
+        let running = app::start_sandbox(settings, listener)
             .await
             .map_err(|e| failed("start", format!("{e:#}")))?;
         let _ = std::fs::write(&port_file, addr.port().to_string());

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use fieldpay_server::config::Settings;
 use fieldpay_server::store::{SqliteStore, Store};
-use fieldpay_server::{demo, sandbox};
+use fieldpay_server::{app, demo};
 
 use crate::gen::{self, GenAccount, LoadReport, Scale};
 
@@ -166,7 +166,7 @@ pub async fn prepare_data(
     }
     // The database as `fieldpay-server` first starts it (demo merchant seeded), then stopped.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let running = sandbox::start(settings(data), listener).await?;
+    let running = app::start_sandbox(settings(data), listener).await?;
     let store = running.state.store.clone();
     running.shutdown().await;
     let mid = demo_merchant(store.as_ref())?;

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -16,6 +16,7 @@ use crate::card::SandboxCardNetwork;
 use crate::charges::writer::ChargeWriter;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::demo;
 use crate::state::AppState;
 use crate::store::SqliteStore;
 
@@ -138,4 +139,30 @@ pub async fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Run
         worker,
         sip,
     })
+}
+
+/// The one way to start a seeded sandbox server (`fieldpay-server serve`, the app's embedded
+/// sandbox, every test and benchmark that needs a running server): starts on `listener` with
+/// the demo merchant (seeded on the first start;
+/// later starts on the same data folder find it and leave it as it is).
+pub async fn start_sandbox(settings: Settings, listener: TcpListener) -> anyhow::Result<Running> {
+    // Opening SQLite (and migrating) blocks: keep it off the async workers.
+    let state = tokio::task::spawn_blocking(move || build_state(settings)).await??;
+    if demo::seed(state.store.as_ref(), state.connector.as_ref()).await? {
+        tracing::info!("seeded the sandbox demo merchant (see README for credentials)");
+    }
+    start(state, listener).await
+}
+
+/// Binds `addr` again after a server on it stopped: the OS may hold the port for a moment, so
+/// this tries until `within` has passed.
+pub async fn rebind(addr: SocketAddr, within: Duration) -> std::io::Result<TcpListener> {
+    let deadline = Instant::now() + within;
+    loop {
+        match TcpListener::bind(addr).await {
+            Ok(l) => return Ok(l),
+            Err(e) if Instant::now() >= deadline => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
 }

@@ -28,7 +28,6 @@ pub mod charges;
 pub mod demo;
 pub mod import;
 pub mod messages;
-pub mod sandbox;
 pub mod sms;
 pub mod webhooks;
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use fieldpay_server::config::Settings;
 use fieldpay_server::import::ImportKind;
-use fieldpay_server::{app, demo, import, sandbox};
+use fieldpay_server::{app, demo, import};
 
 #[derive(Parser)]
 #[command(
@@ -110,7 +110,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(settings.listen).await?;
-            let running = sandbox::start(settings, listener).await?;
+            let running = app::start_sandbox(settings, listener).await?;
             tracing::info!(addr = %running.addr, public_url = %running.state.settings.public_url, "FieldPay server listening (sandbox mode); sandbox phone at /sandbox/phone");
             shutdown_signal().await;
             tracing::info!("shutting down");

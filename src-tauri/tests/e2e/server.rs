@@ -15,7 +15,7 @@ use fieldpay_server::app::Running;
 use fieldpay_server::card::{TestOutcome, TEST_CARDS};
 use fieldpay_server::config::Settings;
 use fieldpay_server::store::Store;
-use fieldpay_server::{demo, sandbox};
+use fieldpay_server::{app, demo};
 use serde_json::{json, Value};
 
 pub struct TestServer {
@@ -52,11 +52,11 @@ impl TestServer {
             ..Settings::default()
         };
         // The port was ours a moment ago; the OS may need a moment to let it go.
-        let listener = sandbox::rebind(addr, Duration::from_secs(30))
+        let listener = app::rebind(addr, Duration::from_secs(30))
             .await
             .with_context(|| format!("port {} to be free", self.port))?;
         self.running = Some(
-            sandbox::start(settings, listener)
+            app::start_sandbox(settings, listener)
                 .await
                 .context("starting the sandbox server")?,
         );

@@ -10,7 +10,7 @@ use fieldpay_core::{Engine, EngineConfig};
 use fieldpay_protocol::app::{LineInput, Point, SignatureInput};
 use fieldpay_server::app::Running;
 use fieldpay_server::config::Settings;
-use fieldpay_server::{demo, sandbox};
+use fieldpay_server::{app, demo};
 
 pub const KEY: &str = demo::DEMO_API_KEY;
 
@@ -39,7 +39,7 @@ impl Server {
         let data = tmp.path().join("server");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let running = sandbox::start(settings(&data, addr), listener)
+        let running = app::start_sandbox(settings(&data, addr), listener)
             .await
             .unwrap();
         Server {
@@ -63,11 +63,11 @@ impl Server {
 
     pub async fn restart(&mut self) {
         self.stop().await;
-        let listener = sandbox::rebind(self.addr, Duration::from_secs(5))
+        let listener = app::rebind(self.addr, Duration::from_secs(5))
             .await
             .unwrap_or_else(|e| panic!("rebind: {e}"));
         let settings = settings(&self.data, self.addr);
-        self.running = Some(sandbox::start(settings, listener).await.unwrap());
+        self.running = Some(app::start_sandbox(settings, listener).await.unwrap());
     }
 
     pub fn http(&self) -> reqwest::Client {

@@ -12,11 +12,10 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use fieldpay_protocol::charge::Charge;
-use fieldpay_server::app::Running;
+use fieldpay_server::app::{self, Running};
 use fieldpay_server::config::{Settings, SANDBOX_TWILIO_AUTH_TOKEN};
 use fieldpay_server::demo::{self, DEMO_API_KEY};
 use fieldpay_server::domain::MerchantSettings;
-use fieldpay_server::sandbox;
 use fieldpay_server::store::Store;
 use fieldpay_server::telephony::sandbox_phone::{SandboxSms, SandboxTurn};
 use reqwest::StatusCode;
@@ -97,7 +96,7 @@ pub async fn spawn_app_with(retry: &[u64]) -> TestApp {
     let data = tmp.path().join("data");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let running = sandbox::start(test_settings(&data, addr, retry), listener)
+    let running = app::start_sandbox(test_settings(&data, addr, retry), listener)
         .await
         .expect("start");
     TestApp {
@@ -136,11 +135,11 @@ impl TestApp {
     }
 
     pub async fn start_again(&mut self) {
-        let listener = sandbox::rebind(self.addr, Duration::from_secs(5))
+        let listener = app::rebind(self.addr, Duration::from_secs(5))
             .await
             .unwrap_or_else(|e| panic!("cannot bind {} again: {e}", self.addr));
         let settings = test_settings(&self.data, self.addr, &self.webhook_retry_secs);
-        self.running = Some(sandbox::start(settings, listener).await.expect("start"));
+        self.running = Some(app::start_sandbox(settings, listener).await.expect("start"));
     }
 
     pub fn url(&self, path: &str) -> String {
