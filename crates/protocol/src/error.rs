@@ -23,6 +23,9 @@ pub enum ErrorCode {
     InvalidState,
     /// The same Idempotency-Key was used with a different body.
     IdempotencyConflict,
+    /// The request conflicts with stored data (an id or number already taken, a record it
+    /// refers to does not exist); nothing was changed.
+    Conflict,
     /// Every virtual number of the pool is already bound to this payer phone.
     NumberPoolExhausted,
     CreditLimitExceeded,
@@ -52,6 +55,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::InvalidState => "invalid_state",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
+            ErrorCode::Conflict => "conflict",
             ErrorCode::NumberPoolExhausted => "number_pool_exhausted",
             ErrorCode::CreditLimitExceeded => "credit_limit_exceeded",
             ErrorCode::AccountClosed => "account_closed",
@@ -78,6 +82,7 @@ impl ErrorCode {
             ErrorCode::NotFound => 404,
             ErrorCode::InvalidState
             | ErrorCode::IdempotencyConflict
+            | ErrorCode::Conflict
             | ErrorCode::CreditLimitExceeded
             | ErrorCode::AccountClosed => 409,
             ErrorCode::NumberPoolExhausted => 503,

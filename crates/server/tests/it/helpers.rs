@@ -388,6 +388,56 @@ impl TestApp {
         key.expose().to_string()
     }
 
+    /// A second merchant with one rep (`login`, password `b-secret-1`), one client account
+    /// (`B0001`) and one product (`P-B1`, 10,000 won): (API key, the rep signed in).
+    pub async fn merchant_with_rep(
+        &self,
+        code: &str,
+        numbers: &[&str],
+        login: &str,
+    ) -> (String, Tokens) {
+        let key = self.second_merchant(code, numbers);
+        let store = self.store();
+        let m = store.merchant_by_code(code).unwrap().unwrap();
+        let hash = fieldpay_server::auth::hash_password(&"b-secret-1".into()).unwrap();
+        store.create_rep(&m.id, login, "박다른", &hash).unwrap();
+        store
+            .upsert_accounts(
+                &m.id,
+                &[fieldpay_server::store::NewAccount {
+                    code: "B0001".into(),
+                    name: "다른약국".into(),
+                    owner_name: "최다른".into(),
+                    business_number: demo::business_number(77),
+                    phone: "0212345678".into(),
+                    address: "서울 중구 1".into(),
+                    credit_limit: 10_000_000,
+                    rep_login: Some(login.into()),
+                }],
+            )
+            .unwrap();
+        store
+            .upsert_products(
+                &m.id,
+                &[fieldpay_server::store::NewProduct {
+                    code: "P-B1".into(),
+                    name: "다른상품".into(),
+                    unit_price: 10_000,
+                    unit: "개".into(),
+                }],
+            )
+            .unwrap();
+        let r = self
+            .http
+            .post(self.url("/v1/auth/login"))
+            .json(&json!({ "merchant": code, "rep_id": login, "password": "b-secret-1" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        (key, r.json().await.unwrap())
+    }
+
     /// Every byte of every file under the data folder.
     pub fn data_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
         let mut out = Vec::new();

@@ -6,6 +6,7 @@ mod helpers;
 mod calls;
 mod charges;
 mod faults;
+mod orders;
 mod security;
 mod sip;
 mod sync;

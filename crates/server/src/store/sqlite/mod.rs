@@ -28,8 +28,29 @@ use crate::store::{ApiKeyOwner, Effects, StoreError, StoreResult};
 
 impl crate::store::Store for SqliteStore {}
 
+/// A constraint that refused a write means the request conflicts with what is stored (an id
+/// or number taken, a record that does not exist): a typed refusal of that one request, with
+/// nothing written — not a fault of the server. Other database errors are faults.
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi;
+        if let rusqlite::Error::SqliteFailure(f, _) = &e {
+            let conflict = matches!(
+                f.extended_code,
+                ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                    | ffi::SQLITE_CONSTRAINT_FOREIGNKEY
+                    | ffi::SQLITE_CONSTRAINT_NOTNULL
+                    | ffi::SQLITE_CONSTRAINT_CHECK
+            );
+            if conflict {
+                tracing::warn!(error = %e, "write refused by a constraint");
+                return StoreError::rejected(
+                    ErrorCode::Conflict,
+                    "the request conflicts with stored data; nothing was changed",
+                );
+            }
+        }
         StoreError::Db(Box::new(e))
     }
 }
@@ -37,6 +58,10 @@ impl From<rusqlite::Error> for StoreError {
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_changes_cursor.sql")),
+    (
+        3,
+        include_str!("migrations/0003_order_number_per_merchant.sql"),
+    ),
 ];
 const READERS: usize = 4;
 

@@ -242,3 +242,68 @@ fn merchant_settings_changes_are_seen_at_once() {
     assert_eq!(store.cached_merchant(&m.id), None);
     assert_eq!(store.merchant(&m.id).unwrap().unwrap().settings, settings);
 }
+
+#[test]
+fn order_numbers_move_to_per_merchant_uniqueness_keeping_every_order() {
+    // A database as version 2 left it, with an order, is upgraded in place.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for (version, sql) in &super::MIGRATIONS[..2] {
+            c.execute_batch(&format!("{sql}\nPRAGMA user_version = {version};"))
+                .unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO merchants (id, code, name, settings, created_at) VALUES ('m1', 'a', 'A', '{}', 'x');
+             INSERT INTO accounts (id, merchant_id, code, name, owner_name, business_number, phone, address, credit_limit, updated_at)
+               VALUES ('acc1', 'm1', 'A1', 'n', 'o', 'b', 'p', 'ad', 1, 'x');
+             INSERT INTO orders (id, merchant_id, account_id, status, lines, supply, vat, total, number, created_at, updated_at)
+               VALUES ('o1', 'm1', 'acc1', 'registered', '[]', 10, 1, 11, 'PO-20261203-0001', 'x', 'x');",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 3);
+    let n: String = store
+        .read(|c| {
+            Ok(
+                c.query_row("SELECT number FROM orders WHERE id = 'o1'", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+        .unwrap();
+    assert_eq!(n, "PO-20261203-0001");
+    // The same number in another merchant is now allowed; twice in one merchant is not.
+    store
+        .write(|tx| {
+            tx.execute_batch(
+                "INSERT INTO merchants (id, code, name, settings, created_at) VALUES ('m2', 'b', 'B', '{}', 'x');
+                 INSERT INTO accounts (id, merchant_id, code, name, owner_name, business_number, phone, address, credit_limit, updated_at)
+                   VALUES ('acc2', 'm2', 'B1', 'n', 'o', 'b', 'p', 'ad', 1, 'x');
+                 INSERT INTO orders (id, merchant_id, account_id, status, lines, supply, vat, total, number, created_at, updated_at)
+                   VALUES ('o2', 'm2', 'acc2', 'registered', '[]', 10, 1, 11, 'PO-20261203-0001', 'x', 'x');",
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let twice = store.write(|tx| {
+        tx.execute(
+            "INSERT INTO orders (id, merchant_id, account_id, status, lines, supply, vat, total, number, created_at, updated_at)
+             VALUES ('o3', 'm1', 'acc1', 'registered', '[]', 10, 1, 11, 'PO-20261203-0001', 'x', 'x')",
+            [],
+        )?;
+        Ok(())
+    });
+    assert!(
+        matches!(
+            twice,
+            Err(StoreError::Rejected {
+                code: ErrorCode::Conflict,
+                ..
+            })
+        ),
+        "{twice:?}"
+    );
+}
