@@ -59,3 +59,6 @@ pub mod validate;
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use ids::{AccountId, ApiKeyId, ChargeId, MerchantId, OrderId, RepId};
 pub use secret::Secret;
+
+#[cfg(all(test, feature = "openapi"))]
+mod schema_tests;
