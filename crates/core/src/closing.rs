@@ -2,9 +2,9 @@
 //! payment requests of the day by status, for the closing screen and its PDF.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use fieldpay_protocol::time::parse_ts;
 use fieldpay_protocol::app::StatusTotal;
 use fieldpay_protocol::charge::{Charge, ChargeStatus};
+use fieldpay_protocol::time::parse_ts;
 use fieldpay_protocol::ErrorCode;
 
 use crate::error::{CoreError, CoreResult};
