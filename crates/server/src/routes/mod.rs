@@ -1,5 +1,9 @@
 //! HTTP routes, one file per area, over the services. Each area's `router()` (an
 //! [`OpenApiRouter`]: its routes with their descriptions) is merged here.
+//!
+//! Add a route with `.routes(routes!(handler))` on a handler that has a `#[utoipa::path]`, one
+//! `routes!` per path: `routes!` mounts every handler it names on every path they name, so
+//! handlers of different paths in one `routes!` would also answer on each other's paths.
 
 pub mod accounts;
 pub mod auth;
