@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Charge lifecycle (DESIGN.md). `Queued` exists only on a device that is offline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChargeStatus {
     Queued,
@@ -77,6 +78,7 @@ impl ChargeStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChargeKind {
     /// Card entered by keypad.
@@ -90,6 +92,7 @@ text_names!(ChargeKind { General => "general", AutoPay => "auto_pay" });
 
 /// Where a charge came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChargeOrigin {
     App,
@@ -101,6 +104,7 @@ text_names!(ChargeOrigin { App => "app", Api => "api", WebLink => "web_link" });
 
 /// The person who ordered, when not the payer (third-party payment, 조르기 결제).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Orderer {
     pub name: String,
@@ -109,6 +113,7 @@ pub struct Orderer {
 
 /// `POST /v1/charges`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateCharge {
     /// KRW, whole won, 1..=100,000,000.
@@ -136,6 +141,7 @@ pub struct CreateCharge {
 
 /// One stored status transition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChargeEvent {
     pub status: ChargeStatus,
     pub at: String,
@@ -145,6 +151,7 @@ pub struct ChargeEvent {
 
 /// What was approved (no card data: masked number and issuer only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PaymentInfo {
     pub approval_number: String,
     pub issuer_code: String,
@@ -161,6 +168,7 @@ pub struct PaymentInfo {
 
 /// A charge as the API answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Charge {
     pub id: String,
     pub status: ChargeStatus,
@@ -188,6 +196,7 @@ pub struct Charge {
 
 /// `GET /v1/charges` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChargeList {
     pub items: Vec<Charge>,
     /// Pass as `after` to get the next page; None on the last page.
@@ -195,6 +204,7 @@ pub struct ChargeList {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CancelCharge {
     #[serde(default)]
@@ -202,6 +212,7 @@ pub struct CancelCharge {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RefundCharge {
     #[serde(default)]
@@ -210,6 +221,7 @@ pub struct RefundCharge {
 
 /// One item of the server-sent event stream (`event: charge`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChargeStatusChanged {
     pub charge_id: String,
     pub status: ChargeStatus,

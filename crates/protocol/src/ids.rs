@@ -1,5 +1,6 @@
 //! Identifiers as types: a function that takes a [`ChargeId`] cannot be handed a merchant's id
-//! by mistake. On the wire each is its plain string (`#[serde(transparent)]`).
+//! by mistake. On the wire each is its plain string (`#[serde(transparent)]`; with the `openapi`
+//! feature its schema is a string).
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -10,6 +11,7 @@ macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(transparent)]
         pub struct $name(String);
 

@@ -61,3 +61,6 @@ pub use card::{CardNumber, CardNumberError};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use ids::{AccountId, ApiKeyId, ChargeId, MerchantId, OrderId, RepId};
 pub use secret::Secret;
+
+#[cfg(all(test, feature = "openapi"))]
+mod schema_tests;

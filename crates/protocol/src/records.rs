@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// What to do when an order would take an account over its credit limit (여신 한도).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CreditPolicy {
     /// Register the order and flag it.
@@ -15,6 +16,7 @@ pub enum CreditPolicy {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     pub id: String,
     /// The merchant's own code for the account (unique per merchant).
@@ -33,6 +35,7 @@ pub struct Account {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Product {
     pub id: String,
     pub code: String,
@@ -46,6 +49,7 @@ pub struct Product {
 
 /// A per-account price (price list) for a product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountPrice {
     pub account_id: String,
     pub product_id: String,
@@ -53,6 +57,7 @@ pub struct AccountPrice {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LedgerKind {
     /// An order registered on credit: the receivable grows.
@@ -74,6 +79,7 @@ text_names!(LedgerKind {
 
 /// One append-only receivables entry. `amount` is signed: positive raises what the client owes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LedgerEntry {
     pub id: String,
     pub account_id: String,
@@ -85,6 +91,7 @@ pub struct LedgerEntry {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     Draft,
@@ -104,6 +111,7 @@ text_names!(OrderStatus {
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OrderLineInput {
     pub product_id: String,
@@ -114,6 +122,7 @@ pub struct OrderLineInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderLine {
     pub product_id: String,
     pub product_code: String,
@@ -126,6 +135,7 @@ pub struct OrderLine {
 
 /// Order totals: `supply` = sum of line totals, `vat` = floor(supply / 10), `total` = supply + vat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderTotals {
     pub supply: i64,
     pub vat: i64,
@@ -145,6 +155,7 @@ impl OrderTotals {
 
 /// The signature evidence kept with a signed purchase order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignatureEvidence {
     pub signer_name: String,
@@ -160,6 +171,7 @@ pub struct SignatureEvidence {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Order {
     pub id: String,
     /// Human order number, e.g. `PO-20261127-0001`; assigned by the server on registration.

@@ -91,6 +91,23 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
+/// On the wire a secret is a string; its schema says so, marked `format: password` so that
+/// documentation tools hide it.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Secret {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)))
+            .description(Some("A secret (password, token or key), sent as text."))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Secret {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

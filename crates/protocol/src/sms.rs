@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Why a text is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SmsKind {
     /// The bill (결제 요청) with the virtual ARS number.
@@ -16,6 +17,7 @@ pub enum SmsKind {
 
 /// Where a text stands in the outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SmsStatus {
     /// Waiting to be sent (or to be tried again).

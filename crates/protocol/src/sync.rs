@@ -11,6 +11,7 @@ use crate::records::{
 
 /// One changed record. Records are sent whole; the newest seq wins.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "entity", content = "data", rename_all = "snake_case")]
 pub enum ChangeData {
     Account(Account),
@@ -22,6 +23,7 @@ pub enum ChangeData {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Change {
     pub seq: i64,
     #[serde(flatten)]
@@ -29,6 +31,7 @@ pub struct Change {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncPage {
     pub changes: Vec<Change>,
     /// Pass back as `cursor` for the next page.
@@ -37,6 +40,7 @@ pub struct SyncPage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MutationKind {
     /// Create or replace a draft order (its id is chosen by the device).
@@ -72,6 +76,7 @@ pub enum MutationKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Mutation {
     /// Client-generated (UUIDv7): the idempotency key of this mutation.
@@ -80,12 +85,14 @@ pub struct Mutation {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MutationBatch {
     pub mutations: Vec<Mutation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum MutationOutcome {
     Applied {
@@ -99,6 +106,7 @@ pub enum MutationOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MutationResult {
     pub client_id: String,
     #[serde(flatten)]
@@ -106,6 +114,7 @@ pub struct MutationResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MutationResults {
     pub results: Vec<MutationResult>,
 }

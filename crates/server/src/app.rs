@@ -5,11 +5,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch, Notify};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::calls::registry::Calls;
 use crate::card::SandboxCardNetwork;
@@ -17,6 +18,7 @@ use crate::charges::writer::ChargeWriter;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::demo;
+use crate::openapi::ApiDocument;
 use crate::state::AppState;
 use crate::store::SqliteStore;
 
@@ -55,15 +57,24 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     })
 }
 
-pub fn router(state: AppState) -> Router {
-    let mut r = Router::new()
+/// Every route with its description: the API, the pages, the telephony webhook and, when
+/// `sandbox`, the sandbox phone.
+pub fn routes(sandbox: bool) -> OpenApiRouter<AppState> {
+    let mut r = OpenApiRouter::with_openapi(crate::openapi::frame())
         .merge(crate::routes::api_router())
         .merge(crate::routes::pages::router())
         .merge(crate::telephony::twiml::router());
-    if state.settings.sandbox {
+    if sandbox {
         r = r.merge(crate::telephony::sandbox_phone::router());
     }
-    r.layer(RequestBodyLimitLayer::new(8 * 1024 * 1024))
+    r
+}
+
+/// The server's routes, with their description served at `GET /v1/openapi.json`.
+pub fn router(state: AppState) -> Router {
+    let (r, doc) = routes(state.settings.sandbox).split_for_parts();
+    r.layer(Extension(ApiDocument::new(&doc)))
+        .layer(RequestBodyLimitLayer::new(8 * 1024 * 1024))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

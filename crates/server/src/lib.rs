@@ -5,7 +5,8 @@
 //! Layers, each importing only those below it (docs/architecture.md):
 //! - `app`: the composition root (builds the state, routers and worker; starts and stops).
 //! - `routes` (HTTP, one file per area) and `telephony` (carrier dialects: TwiML webhooks,
-//!   the sandbox phone, SIP): they translate requests for the services.
+//!   the sandbox phone, SIP): they translate requests for the services. `openapi`: the API
+//!   description made from their handlers and body types.
 //! - `state`: what a running server shares (store, settings, clock, connector, ...).
 //! - services: `auth`, `charges`, `calls` (over the IVR state machine `fieldpay_ivr`), `sms`,
 //!   `webhooks`, `import`, `demo`; `messages` writes the texts.
@@ -15,6 +16,7 @@
 
 // The composition root and the edges.
 pub mod app;
+pub mod openapi;
 pub mod routes;
 pub mod telephony;
 

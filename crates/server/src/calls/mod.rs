@@ -30,19 +30,28 @@ pub enum Input {
 }
 
 /// What the adapter must play or do now.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// `fieldpay-ivr` has no OpenAPI schemas: its types are described by their wire form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Turn {
+    /// The call's language: `ko` or `en`.
+    #[schema(value_type = String, example = "ko")]
     pub lang: ivr::Lang,
     /// Prompts to speak in order (the gather's own prompts come last).
     pub say: Vec<String>,
     /// Wait for keys (None when the call ends).
     pub gather: Option<GatherSpec>,
     pub hangup: bool,
+    /// Where the call is, snake_case (`read_out`, `card_number`, `approving`, `done`...).
+    #[schema(value_type = String, example = "card_number")]
     pub step: ivr::Step,
+    /// How the call ended, once it has: a snake_case name (`approved`, `hung_up`...) or
+    /// `{"declined": reason}`.
+    #[schema(value_type = Option<Value>)]
     pub outcome: Option<ivr::Outcome>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The keys a turn waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GatherSpec {
     pub max_digits: u8,
     pub finish_on_key: Option<char>,

@@ -1,10 +1,11 @@
 //! Rep sign-in (`POST /v1/auth/login`) and token refresh (`POST /v1/auth/refresh`).
 
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use fieldpay_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
-use fieldpay_protocol::ErrorCode;
+use fieldpay_protocol::{ErrorBody, ErrorCode};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::JsonBody;
 use crate::auth::{hash_secret, issue_tokens, new_refresh_token, verify_password};
@@ -12,12 +13,26 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::TokenKind;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/auth/login", post(login))
-        .route("/v1/auth/refresh", post(refresh))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(refresh))
 }
 
+/// Sign a rep in
+///
+/// Answers a short-lived access token (the bearer of the rep's requests) and a refresh token.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/login",
+    tag = "auth",
+    request_body(content = LoginRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 401, description = "Merchant code, rep id or password is wrong, or the rep is inactive", body = ErrorBody),
+        (status = 422, description = "The body is not a sign-in request", body = ErrorBody),
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<LoginRequest>,
@@ -56,6 +71,20 @@ async fn login(
     }
 }
 
+/// Refresh a rep's tokens
+///
+/// Answers a new access token and a new refresh token; the refresh token given is used up.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/refresh",
+    tag = "auth",
+    request_body(content = RefreshRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "New tokens", body = TokenResponse),
+        (status = 401, description = "The refresh token is unknown, used or expired", body = ErrorBody),
+        (status = 422, description = "The body is not a refresh request", body = ErrorBody),
+    )
+)]
 async fn refresh(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<RefreshRequest>,

@@ -3,13 +3,14 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use fieldpay_protocol::charge::{
     CancelCharge, Charge, ChargeList, ChargeOrigin, ChargeStatus, CreateCharge, RefundCharge,
 };
-use fieldpay_protocol::{AccountId, ChargeId, RepId};
+use fieldpay_protocol::{AccountId, ChargeId, ErrorBody, RepId};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{parse_optional_json, parse_query, IdempotencyKey, JsonWithBytes};
 use crate::auth::{Caller, Principal};
@@ -20,13 +21,13 @@ use crate::ids::sha256_hex;
 use crate::state::AppState;
 use crate::store::{ChargeFilter, ChargeRecord};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/charges", post(create).get(list))
-        .route("/v1/charges/{id}", get(read))
-        .route("/v1/charges/{id}/cancel", post(cancel))
-        .route("/v1/charges/{id}/refund", post(refund))
-        .route("/v1/charges/{id}/resend", post(resend))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(read))
+        .routes(routes!(cancel))
+        .routes(routes!(refund))
+        .routes(routes!(resend))
 }
 
 /// The charge as the API shows it: with the receipt link once paid.
@@ -50,6 +51,30 @@ fn requester(caller: &Caller, origin: ChargeOrigin) -> Requester {
     }
 }
 
+/// Create an ARS charge
+///
+/// The payer gets a text with a virtual number to call; the charge's status follows the call.
+#[utoipa::path(
+    post,
+    path = "/v1/charges",
+    operation_id = "create_charge",
+    tag = "charges",
+    security(("bearer" = [])),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
+            description = "Retry-safe key (1 to 255 visible characters): the same key and body answer the first charge again; the same key with another body is 409 `idempotency_conflict`"),
+    ),
+    request_body(content = CreateCharge, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = Charge),
+        (status = 200, description = "A retry with the same Idempotency-Key and body: the charge created by the first request", body = Charge),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 404, description = "The account is not the merchant's", body = ErrorBody),
+        (status = 409, description = "The Idempotency-Key was used with another body, or the account is closed", body = ErrorBody),
+        (status = 422, description = "The body is malformed or a field is invalid (amount, phone, text)", body = ErrorBody),
+        (status = 503, description = "Every virtual number is already bound to this payer phone", body = ErrorBody),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -79,6 +104,22 @@ async fn create(
     Ok((status, Json(view(&state, rec))))
 }
 
+/// Read a charge
+///
+/// With its status timeline and, once paid, the payment (masked card only) and receipt link.
+#[utoipa::path(
+    get,
+    path = "/v1/charges/{id}",
+    operation_id = "get_charge",
+    tag = "charges",
+    security(("bearer" = [])),
+    params(("id" = inline(ChargeId), Path, description = "The charge's id")),
+    responses(
+        (status = 200, description = "The charge", body = Charge),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 404, description = "No such charge of the caller's merchant", body = ErrorBody),
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     caller: Caller,
@@ -91,19 +132,46 @@ async fn read(
     Ok(Json(view(&state, rec)))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only charges in this status.
+    #[param(inline, value_type = Option<ChargeStatus>)]
     status: Option<String>,
+    /// Only charges of this client account.
+    #[param(inline)]
     account_id: Option<AccountId>,
+    /// Only charges this rep requested.
+    #[param(inline)]
     rep_id: Option<RepId>,
+    /// Only charges to this mobile number.
     payer_phone: Option<String>,
+    /// Created at or after this time (RFC 3339).
     from: Option<String>,
+    /// Created before this time (RFC 3339).
     to: Option<String>,
+    /// `next` of the previous page.
+    #[param(inline)]
     after: Option<ChargeId>,
+    /// Charges per page, 1 to 200 (default 50).
     limit: Option<u32>,
 }
 
+/// List charges, newest first
+#[utoipa::path(
+    get,
+    path = "/v1/charges",
+    operation_id = "list_charges",
+    tag = "charges",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of charges", body = ChargeList),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 422, description = "A query parameter is unknown or invalid", body = ErrorBody),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -162,6 +230,24 @@ fn created_bound(field: &str, v: &str) -> AppResult<String> {
         })
 }
 
+/// Cancel a charge before it is paid
+#[utoipa::path(
+    post,
+    path = "/v1/charges/{id}/cancel",
+    operation_id = "cancel_charge",
+    tag = "charges",
+    security(("bearer" = [])),
+    params(("id" = inline(ChargeId), Path, description = "The charge's id")),
+    request_body(content = Option<CancelCharge>, content_type = "application/json",
+        description = "Optional: an empty body cancels without a reason"),
+    responses(
+        (status = 200, description = "The canceled charge", body = Charge),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 404, description = "No such charge of the caller's merchant", body = ErrorBody),
+        (status = 409, description = "The charge can no longer be canceled (e.g. it is paid)", body = ErrorBody),
+        (status = 422, description = "The body is malformed or the reason invalid", body = ErrorBody),
+    )
+)]
 async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
@@ -174,6 +260,25 @@ async fn cancel(
     Ok(Json(view(&state, rec)))
 }
 
+/// Refund a paid charge in full
+#[utoipa::path(
+    post,
+    path = "/v1/charges/{id}/refund",
+    operation_id = "refund_charge",
+    tag = "charges",
+    security(("bearer" = [])),
+    params(("id" = inline(ChargeId), Path, description = "The charge's id")),
+    request_body(content = Option<RefundCharge>, content_type = "application/json",
+        description = "Optional: an empty body refunds without a reason"),
+    responses(
+        (status = 200, description = "The refunded charge", body = Charge),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 404, description = "No such charge of the caller's merchant", body = ErrorBody),
+        (status = 409, description = "The charge is not approved, or already refunded", body = ErrorBody),
+        (status = 422, description = "The body is malformed or the reason invalid", body = ErrorBody),
+        (status = 502, description = "The card network could not refund", body = ErrorBody),
+    )
+)]
 async fn refund(
     State(state): State<AppState>,
     caller: Caller,
@@ -186,6 +291,21 @@ async fn refund(
     Ok(Json(view(&state, rec)))
 }
 
+/// Text the bill again
+#[utoipa::path(
+    post,
+    path = "/v1/charges/{id}/resend",
+    operation_id = "resend_charge",
+    tag = "charges",
+    security(("bearer" = [])),
+    params(("id" = inline(ChargeId), Path, description = "The charge's id")),
+    responses(
+        (status = 200, description = "The charge; its bill is texted again", body = Charge),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 404, description = "No such charge of the caller's merchant", body = ErrorBody),
+        (status = 409, description = "The charge no longer waits for the payer", body = ErrorBody),
+    )
+)]
 async fn resend(
     State(state): State<AppState>,
     caller: Caller,

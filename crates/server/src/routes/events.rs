@@ -4,22 +4,37 @@ use std::convert::Infallible;
 
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
-use axum::Router;
+use fieldpay_protocol::charge::ChargeStatusChanged;
+use fieldpay_protocol::ErrorBody;
 use futures_util::stream::Stream;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{Caller, Principal};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/events", get(events))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(events))
 }
 
+/// Follow charge status changes
+///
 /// Server-sent events: `event: charge` with a `ChargeStatusChanged` JSON for each status
 /// change of the caller's charges (a rep: the charges the rep requested; an API key: all the
 /// merchant's charges).
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    operation_id = "follow_events",
+    tag = "events",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "An endless stream; each event's data is one status change", body = ChargeStatusChanged, content_type = "text/event-stream"),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+    )
+)]
 async fn events(
     State(state): State<AppState>,
     caller: Caller,

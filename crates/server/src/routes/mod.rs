@@ -1,4 +1,9 @@
-//! HTTP routes, one file per area, over the services. Each area's `router()` is merged here.
+//! HTTP routes, one file per area, over the services. Each area's `router()` (an
+//! [`OpenApiRouter`]: its routes with their descriptions) is merged here.
+//!
+//! Add a route with `.routes(routes!(handler))` on a handler that has a `#[utoipa::path]`, one
+//! `routes!` per path: `routes!` mounts every handler it names on every path they name, so
+//! handlers of different paths in one `routes!` would also answer on each other's paths.
 
 pub mod accounts;
 pub mod auth;
@@ -11,18 +16,16 @@ pub mod settlement;
 pub mod sync;
 pub mod webhooks;
 
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
-/// The JSON API (`/v1`) and the health check.
-pub fn api_router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/v1/openapi.json", get(openapi))
+/// The JSON API (`/v1`), its description and the health check.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(crate::openapi::document))
         .merge(auth::router())
         .merge(accounts::router())
         .merge(events::router())
@@ -33,13 +36,15 @@ pub fn api_router() -> Router<AppState> {
         .merge(orders::router())
 }
 
+/// Health check
+///
+/// Answers `ok` while the server runs.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "meta",
+    responses((status = 200, description = "The server runs", body = String, content_type = "text/plain", example = "ok"))
+)]
 async fn health() -> &'static str {
     "ok"
-}
-
-async fn openapi() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        include_str!("../openapi.json"),
-    )
 }

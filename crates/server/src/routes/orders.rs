@@ -3,21 +3,36 @@
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use fieldpay_protocol::records::Order;
-use fieldpay_protocol::OrderId;
+use fieldpay_protocol::{ErrorBody, OrderId};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/orders/{id}", get(order))
-        .route("/v1/orders/{id}/pdf", get(order_pdf))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(order))
+        .routes(routes!(order_pdf))
 }
 
+/// Read a purchase order
+#[utoipa::path(
+    get,
+    path = "/v1/orders/{id}",
+    operation_id = "get_order",
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = inline(OrderId), Path, description = "The order's id")),
+    responses(
+        (status = 200, description = "The order", body = Order),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 404, description = "No such order of the caller's merchant", body = ErrorBody),
+    )
+)]
 async fn order(
     State(state): State<AppState>,
     caller: Caller,
@@ -30,6 +45,20 @@ async fn order(
         .ok_or_else(|| AppError::not_found("order"))
 }
 
+/// Download a signed purchase order's PDF
+#[utoipa::path(
+    get,
+    path = "/v1/orders/{id}/pdf",
+    operation_id = "get_order_pdf",
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = inline(OrderId), Path, description = "The order's id")),
+    responses(
+        (status = 200, description = "The purchase order (발주서) as signed", content(("application/pdf"))),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 404, description = "No such order, or it has no PDF", body = ErrorBody),
+    )
+)]
 async fn order_pdf(
     State(state): State<AppState>,
     caller: Caller,

@@ -3,19 +3,20 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use fieldpay_protocol::charge::ChargeStatus;
 use fieldpay_protocol::money::format_krw;
+use fieldpay_protocol::ErrorBody;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::clock::{kst_long, parse_ts};
 use crate::markup::escape;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/r/{token}", get(receipt))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(home))
+        .routes(routes!(receipt))
 }
 
 const STYLE: &str = "body{font-family:'Noto Sans KR','Apple SD Gothic Neo','Malgun Gothic',sans-serif;background:#f3f4f6;margin:0;padding:16px;color:#111}\
@@ -33,6 +34,21 @@ fn page(title: &str, body: &str) -> Html<String> {
     ))
 }
 
+/// The sales slip (매출전표) page
+///
+/// The link texted to the payer after approval; shows the payment (masked card) or its refund.
+#[utoipa::path(
+    get,
+    path = "/r/{token}",
+    operation_id = "receipt_page",
+    tag = "pages",
+    params(("token" = String, Path, description = "The receipt token of the link")),
+    responses(
+        (status = 200, description = "The sales slip", body = String, content_type = "text/html"),
+        (status = 404, description = "No such receipt, or nothing was paid", body = String, content_type = "text/html"),
+        (status = 500, description = "The receipt could not be read", body = ErrorBody),
+    )
+)]
 async fn receipt(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let t = token.clone();
     let rec = match state.db(move |s| s.receipt(&t)).await {
@@ -96,6 +112,14 @@ async fn receipt(State(state): State<AppState>, Path(token): Path<String>) -> Re
     page("카드 매출전표", &body).into_response()
 }
 
+/// The start page
+#[utoipa::path(
+    get,
+    path = "/",
+    operation_id = "start_page",
+    tag = "pages",
+    responses((status = 200, description = "Links to the API description (and the sandbox phone in sandbox mode)", body = String, content_type = "text/html"))
+)]
 async fn home(State(state): State<AppState>) -> Html<String> {
     let sandbox = if state.settings.sandbox {
         "<p><a href=\"/sandbox/phone\">샌드박스 전화 (Sandbox phone)</a> — 문자 확인, 가상번호로 전화 걸기, 키 누르기</p>"

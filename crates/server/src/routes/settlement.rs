@@ -3,11 +3,13 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::NaiveDate;
 use fieldpay_protocol::settlement::SettlementReport;
+use fieldpay_protocol::ErrorBody;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::parse_query;
 use crate::auth::Caller;
@@ -15,16 +17,19 @@ use crate::clock::kst;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/settlement", get(settlement))
-        .route("/v1/settlement.csv", get(settlement_csv))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(settlement))
+        .routes(routes!(settlement_csv))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct DateQuery {
+    /// The KST day, `YYYY-MM-DD`; today when absent.
     #[serde(default)]
+    #[param(format = Date)]
     date: Option<String>,
 }
 
@@ -39,6 +44,22 @@ async fn report(state: &AppState, caller: &Caller, q: Option<&str>) -> AppResult
     state.db(move |s| s.settlement(&mid, date)).await
 }
 
+/// The daily settlement
+///
+/// Approved and refunded payments of one KST day, by card company and by rep.
+#[utoipa::path(
+    get,
+    path = "/v1/settlement",
+    operation_id = "get_settlement",
+    tag = "settlement",
+    security(("bearer" = [])),
+    params(DateQuery),
+    responses(
+        (status = 200, description = "The day's settlement", body = SettlementReport),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 422, description = "The date or another query parameter is invalid", body = ErrorBody),
+    )
+)]
 async fn settlement(
     State(state): State<AppState>,
     caller: Caller,
@@ -47,6 +68,24 @@ async fn settlement(
     Ok(Json(report(&state, &caller, uri.query()).await?))
 }
 
+/// The daily settlement as CSV
+///
+/// One row per card company (`table` = `card_company`), per rep (`rep`) and the total
+/// (`total`), with the columns `date,table,key,name,approved_count,approved_amount,
+/// refunded_count,refunded_amount,net_amount`.
+#[utoipa::path(
+    get,
+    path = "/v1/settlement.csv",
+    operation_id = "get_settlement_csv",
+    tag = "settlement",
+    security(("bearer" = [])),
+    params(DateQuery),
+    responses(
+        (status = 200, description = "The day's settlement, an attachment `settlement-YYYY-MM-DD.csv`", body = String, content_type = "text/csv"),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 422, description = "The date or another query parameter is invalid", body = ErrorBody),
+    )
+)]
 async fn settlement_csv(
     State(state): State<AppState>,
     caller: Caller,

@@ -3,8 +3,7 @@
 //! mutation gets its first answer again.
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use fieldpay_protocol::charge::ChargeOrigin;
@@ -12,8 +11,10 @@ use fieldpay_protocol::sync::{
     Mutation, MutationBatch, MutationKind, MutationOutcome, MutationResult, MutationResults,
     SyncPage,
 };
-use fieldpay_protocol::{AccountId, ChargeId, ErrorCode, MerchantId, OrderId, RepId};
+use fieldpay_protocol::{AccountId, ChargeId, ErrorBody, ErrorCode, MerchantId, OrderId, RepId};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::charges::view;
 use super::extract::{parse_query, JsonBody};
@@ -29,21 +30,42 @@ pub const MAX_BATCH: usize = 500;
 const MAX_PNG: usize = 2 * 1024 * 1024;
 const MAX_PDF: usize = 5 * 1024 * 1024;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/sync", get(pull))
-        .route("/v1/mutations", post(push))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(pull))
+        .routes(routes!(push))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct PullQuery {
+    /// `cursor` of the previous page; 0 (the default) from the start.
     #[serde(default)]
+    #[param(minimum = 0)]
     cursor: Option<i64>,
+    /// Changes per page, 1 to 20000 (default 1000).
     #[serde(default)]
     limit: Option<u32>,
 }
 
+/// Pull the merchant's changed records
+///
+/// Records changed after `cursor`, oldest first; repeat with the answered cursor while
+/// `has_more`.
+#[utoipa::path(
+    get,
+    path = "/v1/sync",
+    operation_id = "pull_changes",
+    tag = "sync",
+    security(("bearer" = [])),
+    params(PullQuery),
+    responses(
+        (status = 200, description = "A page of changes", body = SyncPage),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 422, description = "A query parameter is unknown or invalid", body = ErrorBody),
+    )
+)]
 async fn pull(
     State(state): State<AppState>,
     caller: Caller,
@@ -201,6 +223,25 @@ fn merchant_push_lock(merchant_id: &MerchantId) -> std::sync::Arc<tokio::sync::M
     map.entry(merchant_id.clone()).or_default().clone()
 }
 
+/// Push a batch of mutations
+///
+/// Applied in order; each answer says whether its mutation was applied or rejected (with the
+/// reason). A mutation's `client_id` is its idempotency key: a retried one gets its first answer
+/// again. For a signed-in rep's device (an API key is refused).
+#[utoipa::path(
+    post,
+    path = "/v1/mutations",
+    operation_id = "push_mutations",
+    tag = "sync",
+    security(("bearer" = [])),
+    request_body(content = MutationBatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "One result per mutation, in order", body = MutationResults),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 403, description = "The caller is not a rep (an API key)", body = ErrorBody),
+        (status = 422, description = "The body is malformed, or has more than 500 mutations", body = ErrorBody),
+    )
+)]
 async fn push(
     State(state): State<AppState>,
     caller: Caller,

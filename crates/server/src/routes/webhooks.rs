@@ -1,32 +1,51 @@
 //! `GET /v1/webhooks/deliveries`: the merchant's webhook delivery log.
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use fieldpay_protocol::ErrorBody;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::store::DeliveryStatus;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/webhooks/deliveries", get(deliveries))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(deliveries))
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone)]
+/// One webhook delivery: an event sent (or being sent) to the merchant's URL.
+#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
 pub struct DeliveryView {
     pub id: String,
+    /// E.g. `charge.approved`.
     pub event_type: String,
     pub url: String,
     pub status: DeliveryStatus,
     pub attempts: u32,
     pub next_attempt_at: String,
+    /// The HTTP status of the last attempt, when it got an answer.
     pub last_status: Option<u16>,
     pub last_error: Option<String>,
     pub created_at: String,
 }
 
+/// The webhook delivery log
+///
+/// The merchant's 200 latest deliveries.
+#[utoipa::path(
+    get,
+    path = "/v1/webhooks/deliveries",
+    operation_id = "list_webhook_deliveries",
+    tag = "webhooks",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The deliveries, newest first", body = Vec<DeliveryView>),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+    )
+)]
 async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,

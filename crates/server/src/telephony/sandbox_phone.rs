@@ -4,41 +4,54 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::Duration;
 use fieldpay_ivr::Lang;
 use fieldpay_protocol::sms::SmsKind;
-use fieldpay_protocol::ChargeId;
+use fieldpay_protocol::{ChargeId, ErrorBody};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::calls::{self, Input, Turn};
 use crate::error::{AppError, AppResult};
 use crate::routes::extract::JsonBody;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/sandbox/phone", get(page))
-        .route("/sandbox/sms", get(sms))
-        .route("/sandbox/calls", post(dial))
-        .route("/sandbox/calls/{id}/input", post(press))
-        .route("/sandbox/clock/advance", post(advance_clock))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(page))
+        .routes(routes!(sms))
+        .routes(routes!(dial))
+        .routes(routes!(press))
+        .routes(routes!(advance_clock))
 }
 
+/// The sandbox phone page
+#[utoipa::path(
+    get,
+    path = "/sandbox/phone",
+    operation_id = "sandbox_phone_page",
+    tag = "sandbox",
+    responses((status = 200, description = "Read texts, dial a virtual number, press keys", body = String, content_type = "text/html"))
+)]
 async fn page() -> impl IntoResponse {
     Html(include_str!("sandbox_phone.html"))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct SmsQuery {
+    /// The mobile number whose texts to read.
     phone: String,
+    /// Texts at most, 1 to 500 (default 50).
     #[serde(default)]
     limit: Option<u32>,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone)]
+/// A text the sandbox sent instead of a carrier.
+#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
 pub struct SandboxSms {
     pub id: i64,
     pub kind: SmsKind,
@@ -47,6 +60,19 @@ pub struct SandboxSms {
     pub at: String,
 }
 
+/// The texts a phone received
+#[utoipa::path(
+    get,
+    path = "/sandbox/sms",
+    operation_id = "sandbox_texts",
+    tag = "sandbox",
+    params(SmsQuery),
+    responses(
+        (status = 200, description = "The texts, newest first", body = Vec<SandboxSms>),
+        (status = 400, description = "The query string is not `phone` and `limit`", body = String, content_type = "text/plain"),
+        (status = 422, description = "The phone is not a mobile number", body = ErrorBody),
+    )
+)]
 async fn sms(
     State(state): State<AppState>,
     Query(q): Query<SmsQuery>,
@@ -68,24 +94,40 @@ async fn sms(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DialRequest {
     /// The caller ID to present; empty or absent = withheld.
     #[serde(default)]
     from: Option<String>,
+    /// The number to call (a virtual ARS number).
     to: String,
+    /// The call's language: `ko` (the default) or `en`.
     #[serde(default)]
+    #[schema(value_type = Option<String>, example = "ko")]
     lang: Option<Lang>,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone)]
+/// A sandbox call's id and what it plays or does now.
+#[derive(Serialize, Deserialize, Debug, Clone, utoipa::ToSchema)]
 pub struct SandboxTurn {
     pub call_id: String,
     #[serde(flatten)]
     pub turn: Turn,
 }
 
+/// Dial a number from the sandbox phone
+#[utoipa::path(
+    post,
+    path = "/sandbox/calls",
+    operation_id = "sandbox_dial",
+    tag = "sandbox",
+    request_body(content = DialRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The call's first turn", body = SandboxTurn),
+        (status = 422, description = "The body is malformed or the number empty", body = ErrorBody),
+    )
+)]
 async fn dial(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<DialRequest>,
@@ -107,7 +149,8 @@ async fn dial(
     Ok(Json(SandboxTurn { call_id, turn }))
 }
 
-#[derive(Deserialize)]
+/// Keys pressed, a timeout or a hang-up: one of them.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct KeyInput {
     /// Keys pressed: digits, `*`, `#`.
@@ -120,6 +163,20 @@ struct KeyInput {
     hangup: bool,
 }
 
+/// Press keys, let the question time out, or hang up
+#[utoipa::path(
+    post,
+    path = "/sandbox/calls/{id}/input",
+    operation_id = "sandbox_input",
+    tag = "sandbox",
+    params(("id" = String, Path, description = "The call's id (`call_id` of the turns)")),
+    request_body(content = KeyInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The call's next turn", body = SandboxTurn),
+        (status = 404, description = "No such call (ended, or never dialled)", body = ErrorBody),
+        (status = 422, description = "The body is malformed, or not digits, a timeout or a hang-up", body = ErrorBody),
+    )
+)]
 async fn press(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -155,23 +212,48 @@ async fn press(
     Ok(Json(SandboxTurn { call_id: id, turn }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Advance {
+    /// 1 to 43200 (30 days).
+    #[schema(minimum = 1, maximum = 43200)]
     minutes: i64,
 }
 
-/// Moves the server's clock forward (sandbox only), e.g. to see a charge expire.
+/// The server's clock after an advance.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ClockAdvanced {
+    /// The server's time now (RFC 3339, UTC).
+    now: String,
+    /// Charges that expired on the way.
+    expired: usize,
+}
+
+/// Move the server's clock forward
+///
+/// Sandbox only, e.g. to see a charge expire; charges past their deadline expire at once.
+#[utoipa::path(
+    post,
+    path = "/sandbox/clock/advance",
+    operation_id = "sandbox_advance_clock",
+    tag = "sandbox",
+    request_body(content = Advance, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The new time", body = ClockAdvanced),
+        (status = 422, description = "The body is malformed or the minutes out of range", body = ErrorBody),
+    )
+)]
 async fn advance_clock(
     State(state): State<AppState>,
     JsonBody(a): JsonBody<Advance>,
-) -> AppResult<Json<serde_json::Value>> {
+) -> AppResult<Json<ClockAdvanced>> {
     if !(1..=60 * 24 * 30).contains(&a.minutes) {
         return Err(AppError::invalid("minutes", "between 1 and 43200"));
     }
     state.clock.advance(Duration::minutes(a.minutes));
     let expired = crate::charges::expire_due(&state).await;
-    Ok(Json(
-        serde_json::json!({ "now": crate::clock::ts(state.clock.now()), "expired": expired }),
-    ))
+    Ok(Json(ClockAdvanced {
+        now: crate::clock::ts(state.clock.now()),
+        expired,
+    }))
 }

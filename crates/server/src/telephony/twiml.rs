@@ -8,13 +8,13 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::Router;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use fieldpay_ivr::Lang;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::calls::{self, Input, Turn};
 use crate::markup::escape;
@@ -22,8 +22,27 @@ use crate::state::AppState;
 
 pub const VOICE_PATH: &str = "/telephony/twiml/voice";
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(VOICE_PATH, post(voice))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(voice))
+}
+
+/// The form fields of a voice webhook request (Twilio's names; other fields are ignored).
+// Documentation only: the handler reads the form as name-value pairs.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "PascalCase")]
+#[allow(dead_code)]
+struct VoiceWebhookForm {
+    /// The carrier's id of the call.
+    call_sid: String,
+    /// The caller ID (E.164), or a withheld form such as `anonymous`.
+    from: Option<String>,
+    /// The dialled (virtual) number, E.164.
+    to: Option<String>,
+    /// `in-progress` (the default), or how the call ended: `completed`, `busy`, `failed`,
+    /// `no-answer`, `canceled`.
+    call_status: Option<String>,
+    /// The keys a `<Gather>` collected.
+    digits: Option<String>,
 }
 
 /// The `X-Twilio-Signature` of a request: base64(HMAC-SHA1(token, url + k1 + v1 + k2 + v2...))
@@ -100,6 +119,28 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// Voice webhook (Twilio dialect)
+///
+/// For Twilio, SignalWire and Telnyx TeXML: the carrier posts the call's events and the keys
+/// pressed; the answer is TwiML (`<Say>`, `<Gather>`, `<Redirect>`, `<Hangup/>`). Requests
+/// must be signed (`X-Twilio-Signature`, HMAC-SHA1 with the account's auth token over the
+/// public URL and the sorted form fields).
+#[utoipa::path(
+    post,
+    path = "/telephony/twiml/voice",
+    operation_id = "twiml_voice_webhook",
+    tag = "telephony",
+    params(
+        ("X-Twilio-Signature" = String, Header, description = "base64 HMAC-SHA1 of the URL and the sorted form fields"),
+        ("event" = Option<String>, Query, description = "`timeout`: the `<Redirect>` after a `<Gather>` got no keys"),
+    ),
+    request_body(content = VoiceWebhookForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "What the call does next", body = String, content_type = "text/xml"),
+        (status = 400, description = "Not a form, or no CallSid", body = String, content_type = "text/plain"),
+        (status = 403, description = "The signature is missing or wrong", body = String, content_type = "text/plain"),
+    )
+)]
 async fn voice(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,

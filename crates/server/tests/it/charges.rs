@@ -784,6 +784,9 @@ async fn settlement_by_card_company_and_rep() {
     }
 }
 
+/// The served document lists every route, and each operation, called without credentials,
+/// is served, answers 401 exactly when the document asks for the bearer, and answers a status
+/// and content type the document lists for it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_lists_every_route() {
     let app = spawn_app().await;
@@ -803,10 +806,14 @@ async fn openapi_document_lists_every_route() {
     assert!(doc["info"]["title"].is_string(), "info.title");
     let paths = doc["paths"].as_object().expect("a paths object");
     let served = [
+        "/",
+        "/health",
+        "/v1/openapi.json",
         "/v1/charges",
         "/v1/charges/{id}",
         "/v1/charges/{id}/cancel",
         "/v1/charges/{id}/refund",
+        "/v1/charges/{id}/resend",
         "/v1/auth/login",
         "/v1/auth/refresh",
         "/v1/sync",
@@ -821,9 +828,11 @@ async fn openapi_document_lists_every_route() {
         "/v1/webhooks/deliveries",
         "/r/{token}",
         "/telephony/twiml/voice",
+        "/sandbox/phone",
         "/sandbox/sms",
         "/sandbox/calls",
         "/sandbox/calls/{id}/input",
+        "/sandbox/clock/advance",
     ];
     let missing: Vec<&str> = served
         .iter()
@@ -834,12 +843,60 @@ async fn openapi_document_lists_every_route() {
         missing.is_empty(),
         "paths missing from the OpenAPI document: {missing:?}"
     );
-    for (p, item) in paths {
-        assert!(
-            item.as_object().is_some_and(|o| !o.is_empty()),
-            "path {p} has no operations"
-        );
+    let bearer = json!([{ "bearer": [] }]);
+    let mut calls = 0;
+    for (path, item) in paths {
+        let ops = item.as_object().expect("a path item");
+        assert!(!ops.is_empty(), "path {p} has no operations", p = path);
+        for (method, op) in ops {
+            let what = format!("{method} {path}");
+            // Path parameters get a value no resource has; no body, no credentials.
+            let url: Vec<&str> = path
+                .split('/')
+                .map(|s| if s.starts_with('{') { "unknown" } else { s })
+                .collect();
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let r = app
+                .http
+                .request(method, app.url(&url.join("/")))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let media = r.headers().get("content-type").map(|v| {
+                v.to_str()
+                    .unwrap()
+                    .split(';')
+                    .next()
+                    .unwrap()
+                    .trim()
+                    .to_string()
+            });
+            let body = r.bytes().await.unwrap();
+            let unrouted = status == StatusCode::METHOD_NOT_ALLOWED
+                || (status == StatusCode::NOT_FOUND && body.is_empty());
+            assert!(!unrouted, "{what}: described but not served ({status})");
+            assert_eq!(
+                status == StatusCode::UNAUTHORIZED,
+                op["security"] == bearer,
+                "{what}: answered {status} without credentials; security {}",
+                op["security"]
+            );
+            let documented = &op["responses"][status.as_str()];
+            assert!(
+                documented.is_object(),
+                "{what}: answered {status}, which the document does not list"
+            );
+            if let Some(media) = media.filter(|_| !body.is_empty()) {
+                assert!(
+                    documented["content"][media.as_str()].is_object(),
+                    "{what}: answered {status} as {media}; documented {documented}"
+                );
+            }
+            calls += 1;
+        }
     }
+    assert!(calls > served.len(), "{calls} operations");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
