@@ -124,7 +124,10 @@ async fn charge_info(
         }
         None => None,
     };
-    let registered_card = if c.kind == fieldpay_protocol::charge::ChargeKind::AutoPay {
+    // A registered card is offered only while the merchant allows auto-pay (a charge made
+    // before it was turned off is paid by a keyed card).
+    let auto_pay = c.kind == fieldpay_protocol::charge::ChargeKind::AutoPay && m.settings.auto_pay;
+    let registered_card = if auto_pay {
         let (mid, phone) = (m.id.clone(), rec.payer_phone.clone());
         state
             .db(move |s| s.registered_card(&mid, &phone))

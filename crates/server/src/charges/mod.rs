@@ -6,7 +6,7 @@ pub mod writer;
 
 use chrono::Duration;
 use fieldpay_ivr as ivr;
-use fieldpay_protocol::charge::{ChargeOrigin, ChargeStatus};
+use fieldpay_protocol::charge::{ChargeKind, ChargeOrigin, ChargeStatus};
 use fieldpay_protocol::sms::SmsKind;
 use fieldpay_protocol::{ApiKeyId, ChargeId, ErrorCode, MerchantId, RepId};
 
@@ -131,6 +131,12 @@ pub async fn prepare(
     idempotency: Option<(String, String)>,
 ) -> AppResult<Prepared> {
     let m = merchant(state, &who.merchant_id).await?;
+    if request.kind == ChargeKind::AutoPay && !m.settings.auto_pay {
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "자동결제(등록 카드 결제)를 쓰지 않는 가맹점입니다 (auto-pay is not enabled for this merchant)",
+        ));
+    }
     if m.settings.number_pool.is_empty() {
         return Err(AppError::new(
             ErrorCode::NumberPoolExhausted,
@@ -370,8 +376,14 @@ pub async fn approve(state: &AppState, request: ivr::ApprovalRequest) -> ivr::Ap
             password2: card.password2(),
         }),
         ivr::CardSource::Registered => {
+            // Only an auto-pay charge of a merchant that (still) allows auto-pay.
+            let allowed = m.settings.auto_pay && rec.charge.kind == ChargeKind::AutoPay;
             let (mid, phone) = (rec.merchant_id.clone(), rec.payer_phone.clone());
-            match state.db(move |s| s.registered_card(&mid, &phone)).await {
+            let found = match allowed {
+                true => state.db(move |s| s.registered_card(&mid, &phone)).await,
+                false => Ok(None),
+            };
+            match found {
                 Ok(Some(rc)) => {
                     token = rc.token;
                     PaymentMethod::Registered { token: &token }
