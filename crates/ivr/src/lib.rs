@@ -57,7 +57,7 @@ use serde::{Deserialize, Serialize};
 
 pub use card::CardDetails;
 pub use machine::{Call, Checkpoint, TraceEntry, MAX_REENTRIES};
-pub use prompt::{Prompt, RetryReason};
+pub use prompt::{Prompt, RetryReason, SpokenDecline};
 pub use words::{digits_words, korean_number_words};
 
 /// The language the call speaks.

@@ -180,49 +180,54 @@ impl RetryReason {
     }
 }
 
+/// What the payer hears after a decline: a category, not the issuer's reason. A caller
+/// testing stolen cards must not learn which details were wrong, nor tell a blocked card from
+/// an empty one; the rep sees the precise reason on the charge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpokenDecline {
+    /// Something keyed does not match the card (number, expiry, birth date, password).
+    CardDetails,
+    /// The card cannot pay this (balance, limit, blocked card, anything else).
+    Refused,
+    /// The issuer cannot answer now.
+    TryLater,
+}
+
 impl DeclineReason {
+    /// The category a decline is spoken in.
+    pub fn spoken(self) -> SpokenDecline {
+        match self {
+            DeclineReason::WrongPassword | DeclineReason::InvalidCard | DeclineReason::Expired => {
+                SpokenDecline::CardDetails
+            }
+            DeclineReason::InsufficientFunds
+            | DeclineReason::OverLimit
+            | DeclineReason::LostOrStolen
+            | DeclineReason::Other => SpokenDecline::Refused,
+            DeclineReason::IssuerUnavailable => SpokenDecline::TryLater,
+        }
+    }
+
     fn text(self, lang: Lang) -> &'static str {
-        match lang {
-            Lang::Ko => match self {
-                DeclineReason::InsufficientFunds => {
-                    "결제 가능 금액이 부족하여 승인이 거절되었습니다."
-                }
-                DeclineReason::LostOrStolen => "사용이 제한된 카드입니다. 카드사에 문의해 주세요.",
-                DeclineReason::WrongPassword => {
-                    "카드 비밀번호가 일치하지 않아 승인이 거절되었습니다."
-                }
-                DeclineReason::OverLimit => "카드 한도를 초과하여 승인이 거절되었습니다.",
-                DeclineReason::InvalidCard => "카드 정보가 올바르지 않아 승인이 거절되었습니다.",
-                DeclineReason::Expired => "유효기간이 지난 카드입니다.",
-                DeclineReason::IssuerUnavailable => {
-                    "카드사 사정으로 지금은 승인할 수 없습니다. 잠시 후 다시 시도해 주세요."
-                }
-                DeclineReason::Other => "카드사에서 승인이 거절되었습니다. 카드사에 문의해 주세요.",
-            },
-            Lang::En => match self {
-                DeclineReason::InsufficientFunds => {
-                    "The payment was declined: the available balance is not enough."
-                }
-                DeclineReason::LostOrStolen => {
-                    "This card cannot be used. Please contact your card company."
-                }
-                DeclineReason::WrongPassword => {
-                    "The payment was declined: the card password does not match."
-                }
-                DeclineReason::OverLimit => {
-                    "The payment was declined: the card limit has been exceeded."
-                }
-                DeclineReason::InvalidCard => {
-                    "The payment was declined: the card details are not valid."
-                }
-                DeclineReason::Expired => "The card has expired.",
-                DeclineReason::IssuerUnavailable => {
-                    "The card company cannot approve payments right now. Please try again later."
-                }
-                DeclineReason::Other => {
-                    "The card company declined the payment. Please contact your card company."
-                }
-            },
+        match (lang, self.spoken()) {
+            (Lang::Ko, SpokenDecline::CardDetails) => {
+                "카드 정보가 맞지 않습니다. 승인되지 않았습니다."
+            }
+            (Lang::Ko, SpokenDecline::Refused) => {
+                "카드사에서 승인이 거절되었습니다. 다른 카드를 이용하시거나 카드사에 문의해 주세요."
+            }
+            (Lang::Ko, SpokenDecline::TryLater) => {
+                "카드사 사정으로 지금은 승인할 수 없습니다. 잠시 후 다시 시도해 주세요."
+            }
+            (Lang::En, SpokenDecline::CardDetails) => {
+                "The card details do not match. The payment was not approved."
+            }
+            (Lang::En, SpokenDecline::Refused) => {
+                "The card company declined the payment. Please use another card or contact your card company."
+            }
+            (Lang::En, SpokenDecline::TryLater) => {
+                "The card company cannot approve payments right now. Please try again later."
+            }
         }
     }
 }

@@ -767,19 +767,24 @@ fn approving() -> Call {
     call
 }
 
+/// Each decline is told in its category (security: a caller testing cards must not learn
+/// which detail was wrong, nor tell a blocked card from an empty one): one text per category,
+/// the same for every reason in it.
 #[test]
-fn each_decline_reason_is_told() {
+fn each_decline_reason_is_told_in_its_category() {
+    let card_details = "카드 정보가 맞지 않습니다";
+    let refused = "다른 카드를 이용하시거나 카드사에 문의";
     let reasons = [
-        (DeclineReason::InsufficientFunds, "부족"),
-        (DeclineReason::LostOrStolen, "사용이 제한된 카드"),
-        (DeclineReason::WrongPassword, "비밀번호가 일치하지 않아"),
-        (DeclineReason::OverLimit, "한도를 초과"),
-        (DeclineReason::InvalidCard, "카드 정보가 올바르지 않아"),
-        (DeclineReason::Expired, "유효기간이 지난 카드"),
+        (DeclineReason::InsufficientFunds, refused),
+        (DeclineReason::LostOrStolen, refused),
+        (DeclineReason::WrongPassword, card_details),
+        (DeclineReason::OverLimit, refused),
+        (DeclineReason::InvalidCard, card_details),
+        (DeclineReason::Expired, card_details),
         (DeclineReason::IssuerUnavailable, "카드사 사정으로"),
-        (DeclineReason::Other, "카드사에 문의"),
+        (DeclineReason::Other, refused),
     ];
-    let mut texts = std::collections::HashSet::new();
+    let mut texts = std::collections::HashMap::new();
     for (reason, words) in reasons {
         let mut call = approving();
         let actions = call.handle(Event::ApprovalResult(ApprovalOutcome::Declined { reason }));
@@ -795,12 +800,24 @@ fn each_decline_reason_is_told() {
         let ko = Prompt::Declined { reason }.text(Lang::Ko);
         assert!(ko.contains(words), "{ko}");
         assert!(ko.contains("요금은 청구되지 않았습니다"), "{ko}");
-        assert!(texts.insert(ko));
+        for leak in [
+            "비밀번호",
+            "부족",
+            "한도",
+            "분실",
+            "도난",
+            "제한",
+            "유효기간",
+        ] {
+            assert!(!ko.contains(leak), "{reason:?} says {leak}: {ko}");
+        }
+        assert_eq!(texts.entry(words).or_insert_with(|| ko.clone()), &ko);
         assert_eq!(
             call.trace().last().map(|e| e.result.clone()),
             Some(format!("declined_{}", reason.code()))
         );
     }
+    assert_eq!(texts.len(), 3, "three categories: {texts:?}");
 }
 
 #[test]

@@ -28,6 +28,9 @@ pub struct Settings {
     pub tick_ms: u64,
     /// SIP endpoint address (UDP and TCP), e.g. `0.0.0.0:5060`; None = no SIP.
     pub sip_listen: Option<SocketAddr>,
+    /// Declined cards one payer phone may try across charges in an hour; past it approvals
+    /// from that phone are refused for the rest of the hour (card testing).
+    pub declines_per_caller_per_hour: u32,
 }
 
 impl Default for Settings {
@@ -43,6 +46,7 @@ impl Default for Settings {
             webhook_retry_secs: vec![5, 300, 1800, 7200, 18000, 36000, 36000],
             tick_ms: 1000,
             sip_listen: None,
+            declines_per_caller_per_hour: 5,
         }
     }
 }
@@ -61,6 +65,7 @@ pub struct FileSettings {
     pub webhook_retry_secs: Option<Vec<u64>>,
     pub tick_ms: Option<u64>,
     pub sip_listen: Option<SocketAddr>,
+    pub declines_per_caller_per_hour: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +125,9 @@ impl Settings {
         if let Some(v) = f.sip_listen {
             self.sip_listen = Some(v);
         }
+        if let Some(v) = f.declines_per_caller_per_hour {
+            self.declines_per_caller_per_hour = v;
+        }
         self
     }
 
@@ -146,6 +154,12 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 name: "webhook_retry_secs",
                 message: "needs at least one delay".into(),
+            });
+        }
+        if self.declines_per_caller_per_hour == 0 {
+            return Err(ConfigError::Invalid {
+                name: "declines_per_caller_per_hour",
+                message: "must be positive".into(),
             });
         }
         if self.tick_ms == 0 {

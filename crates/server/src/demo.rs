@@ -179,6 +179,7 @@ pub async fn seed(store: &dyn Store, connector: &dyn CardConnector) -> anyhow::R
         default_expiry_minutes: 60,
         auto_pay: true,
         business_number: business_number(9_001),
+        ..MerchantSettings::default()
     };
     let m = store.create_merchant(DEMO_MERCHANT_CODE, DEMO_MERCHANT_NAME, &settings)?;
     store.create_api_key(&m.id, &hash_secret(DEMO_API_KEY), &DEMO_API_KEY[..12])?;

@@ -22,6 +22,13 @@ pub struct MerchantSettings {
     /// 사업자등록번호 (10 digits), printed on purchase orders.
     #[serde(default)]
     pub business_number: String,
+    /// Declined cards a charge may take before it is declined for good (card testing).
+    #[serde(default = "default_approval_attempts")]
+    pub approval_attempt_limit: u32,
+}
+
+fn default_approval_attempts() -> u32 {
+    3
 }
 
 impl Default for MerchantSettings {
@@ -36,6 +43,7 @@ impl Default for MerchantSettings {
             default_expiry_minutes: 60,
             auto_pay: false,
             business_number: String::new(),
+            approval_attempt_limit: default_approval_attempts(),
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::domain::{ChargeRequest, Merchant};
 use crate::error::{AppError, AppResult};
 use crate::ids::{new_id, random_token};
 use crate::state::AppState;
-use crate::store::{ChargeRecord, Effects, NewCharge, NewPayment, NewSms};
+use crate::store::{ApprovalLimits, ChargeRecord, Effects, NewCharge, NewPayment, NewSms};
 use writer::ComposeOwned;
 pub use writer::Pending;
 
@@ -340,13 +340,21 @@ async fn end_approval(
     declined: Option<&'static str>,
 ) {
     let now = state.clock.now();
+    let limits = approval_limits(state, Some(&m));
     let (cid, st) = (charge_id.clone(), state.clone());
     match state
-        .db(move |s| s.end_approval(&cid, declined, now, &|rec| effects(&st, &m, rec)))
+        .db(move |s| s.end_approval(&cid, declined, &limits, now, &|rec| effects(&st, &m, rec)))
         .await
     {
         Ok(rec) => state.publish(&rec),
         Err(e) => tracing::error!(%charge_id, error = %e.message, "cannot end approval"),
+    }
+}
+
+fn approval_limits(state: &AppState, m: Option<&Merchant>) -> ApprovalLimits {
+    ApprovalLimits {
+        declines_per_charge: m.map_or(u32::MAX, |m| m.settings.approval_attempt_limit.max(1)),
+        declines_per_caller_per_hour: state.settings.declines_per_caller_per_hour,
     }
 }
 
@@ -356,7 +364,12 @@ pub async fn approve(state: &AppState, request: ivr::ApprovalRequest) -> ivr::Ap
     let charge_id = ChargeId::new(request.charge_id.clone());
     let now = state.clock.now();
     let cid = charge_id.clone();
-    let rec = match state.db(move |s| s.begin_approval(&cid, now)).await {
+    // The merchant's own limit applies when the approval ends; here only the caller's counts.
+    let limits = approval_limits(state, None);
+    let rec = match state
+        .db(move |s| s.begin_approval(&cid, &limits, now))
+        .await
+    {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(charge_id = %charge_id, error = %e.message, "approval refused");

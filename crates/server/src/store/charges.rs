@@ -76,6 +76,19 @@ pub struct ChargeFilter {
     pub limit: u32,
 }
 
+/// How many declined cards a charge, and a caller, may try: past them the charge is declined
+/// for good, or the caller's approvals are refused for the hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApprovalLimits {
+    /// Declined approvals per charge (the merchant's setting).
+    pub declines_per_charge: u32,
+    /// Declined approvals per payer phone across charges in the last hour (the server's).
+    pub declines_per_caller_per_hour: u32,
+}
+
+/// The decline reason of a charge that used up its approval attempts.
+pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
+
 /// A card registered for auto-pay: the network's token, never card data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisteredCard {
@@ -154,9 +167,14 @@ pub trait ChargeStore {
         compose: Compose<'_>,
     ) -> StoreResult<ChargeRecord>;
     /// Marks an approval in flight (card_entered). Refused when paid, no longer pending, or
-    /// another approval is in flight: one charge is approved at most once.
-    fn begin_approval(&self, charge_id: &ChargeId, now: DateTime<Utc>)
-        -> StoreResult<ChargeRecord>;
+    /// another approval is in flight (one charge is approved at most once), and with
+    /// `rate_limited` when the payer phone used its declines for the hour.
+    fn begin_approval(
+        &self,
+        charge_id: &ChargeId,
+        limits: &ApprovalLimits,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ChargeRecord>;
     fn record_approval(
         &self,
         charge_id: &ChargeId,
@@ -165,10 +183,13 @@ pub trait ChargeStore {
         compose: Compose<'_>,
     ) -> StoreResult<ChargeRecord>;
     /// Ends an approval in flight without payment (declined, or failed with nothing charged).
+    /// The decline that uses up the charge's attempts declines it for good: unbound, with
+    /// [`TOO_MANY_ATTEMPTS`] as its reason.
     fn end_approval(
         &self,
         charge_id: &ChargeId,
         declined: Option<&str>,
+        limits: &ApprovalLimits,
         now: DateTime<Utc>,
         compose: Compose<'_>,
     ) -> StoreResult<ChargeRecord>;

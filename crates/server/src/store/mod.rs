@@ -25,8 +25,8 @@ pub mod sync;
 use fieldpay_protocol::ErrorCode;
 
 pub use charges::{
-    CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, NewCharge, NewPayment,
-    RegisteredCard,
+    ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, NewCharge,
+    NewPayment, RegisteredCard, TOO_MANY_ATTEMPTS,
 };
 pub use merchants::{ApiKeyOwner, MerchantStore, RepRecord, TokenKind};
 pub use orders::{OrderDraft, OrderStore};

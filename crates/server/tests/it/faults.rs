@@ -65,8 +65,14 @@ async fn restart_during_an_approval_recovers_it() {
     let store = app.store();
     let now = chrono::Utc::now();
     // Both approvals were in flight when the server stopped.
+    let limits = fieldpay_server::store::ApprovalLimits {
+        declines_per_charge: 3,
+        declines_per_caller_per_hour: 5,
+    };
     for id in [&approved.id, &not_sent.id] {
-        store.begin_approval(&id.as_str().into(), now).unwrap();
+        store
+            .begin_approval(&id.as_str().into(), &limits, now)
+            .unwrap();
     }
     // The network approved the first one; its answer never got recorded.
     let merchant = store.merchant_by_code("demo").unwrap().unwrap();

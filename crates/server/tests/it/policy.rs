@@ -9,7 +9,9 @@ use serde_json::json;
 use crate::helpers::{api_error, spawn_app, TestApp};
 
 fn vn(c: &fieldpay_protocol::charge::Charge) -> String {
-    c.virtual_number.clone().expect("a pending charge has a virtual number")
+    c.virtual_number
+        .clone()
+        .expect("a pending charge has a virtual number")
 }
 
 async fn set_auto_pay(app: &TestApp, on: bool) {
@@ -27,7 +29,8 @@ async fn set_auto_pay(app: &TestApp, on: bool) {
 async fn auto_pay_only_where_the_merchant_allows_it() {
     let app = spawn_app().await;
     let payer = demo::DEMO_AUTOPAY_PHONE;
-    let auto = json!({ "amount": 9_000, "goods_name": "파스", "payer_phone": payer, "kind": "auto_pay" });
+    let auto =
+        json!({ "amount": 9_000, "goods_name": "파스", "payer_phone": payer, "kind": "auto_pay" });
 
     // Allowed: the registered card is offered.
     let pending = app.charge(auto.clone()).await;
@@ -38,11 +41,147 @@ async fn auto_pay_only_where_the_merchant_allows_it() {
         .post_json("/v1/charges", demo::DEMO_API_KEY, &auto)
         .await;
     let (status, code, _) = api_error(r).await;
-    assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "forbidden"));
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
 
     // ...and the one made before is paid by keyed card only: the registered card is not
     // offered (the call goes from the order read-out straight to card entry).
     let t = app.dial(Some(payer), &vn(&pending)).await;
     let t = app.keys(&t.call_id, "1").await;
     assert_eq!(t.turn.step, Step::CardNumber, "{:?}", t.turn);
+}
+
+const WRONG_PASSWORD_CARD: &str = "5155940000000553";
+const INSUFFICIENT_FUNDS_CARD: &str = "5404470000000519";
+const LOST_STOLEN_CARD: &str = "4512450000000414";
+
+async fn declined_call(app: &TestApp, payer: &str, number: &str, card: &str) -> Vec<String> {
+    let t = app.pay_by_phone(payer, number, card).await;
+    assert!(t.turn.hangup, "{:?}", t.turn);
+    assert!(
+        matches!(t.turn.outcome, Some(fieldpay_ivr::Outcome::Declined(_))),
+        "{:?}",
+        t.turn
+    );
+    t.turn.say
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_charge_takes_a_bounded_number_of_declined_cards() {
+    let app = spawn_app().await;
+    let payer = "010-5100-0001";
+    let c = app
+        .charge(json!({ "amount": 12_000, "goods_name": "감기약", "payer_phone": payer }))
+        .await;
+    let number = vn(&c);
+    // The demo merchant allows 3 approval attempts per charge (the default).
+    for _ in 0..2 {
+        declined_call(&app, "01051000001", &number, WRONG_PASSWORD_CARD).await;
+        let d = app.get_charge(&c.id).await;
+        assert_eq!(
+            d.virtual_number.as_deref(),
+            Some(number.as_str()),
+            "still payable"
+        );
+    }
+    declined_call(&app, "01051000001", &number, WRONG_PASSWORD_CARD).await;
+    // Declined for good: no longer payable, and the rep sees why.
+    let d = app.get_charge(&c.id).await;
+    assert_eq!(d.status.as_str(), "declined");
+    assert_eq!(d.virtual_number, None, "{d:?}");
+    assert_eq!(d.decline_reason.as_deref(), Some("too_many_attempts"));
+    // A fourth call finds nothing to pay.
+    let t = app.dial(Some("01051000001"), &number).await;
+    assert_eq!(
+        t.turn.outcome,
+        Some(fieldpay_ivr::Outcome::NoCharge),
+        "{:?}",
+        t.turn
+    );
+    // And it cannot be canceled or paid any more, only seen.
+    let r = app
+        .post_json(
+            &format!("/v1/charges/{}/cancel", c.id),
+            demo::DEMO_API_KEY,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declined_attempts_are_limited_per_caller_across_charges() {
+    let app = spawn_app().await;
+    let payer = "010-5200-0002";
+    let make =
+        || app.charge(json!({ "amount": 12_000, "goods_name": "감기약", "payer_phone": payer }));
+    let first = make().await;
+    let second = make().await;
+    // 3 declines end the first charge, 2 more on the second: 5 declines from this phone.
+    for _ in 0..3 {
+        declined_call(&app, "01052000002", &vn(&first), INSUFFICIENT_FUNDS_CARD).await;
+    }
+    for _ in 0..2 {
+        declined_call(&app, "01052000002", &vn(&second), INSUFFICIENT_FUNDS_CARD).await;
+    }
+    // The second charge would allow a third try, but the phone has used its declines for the
+    // hour: nothing is sent to the card network, the payer is told it did not go through.
+    let t = app
+        .pay_by_phone("01052000002", &vn(&second), crate::helpers::APPROVE_CARD)
+        .await;
+    assert_ne!(
+        t.turn.outcome,
+        Some(fieldpay_ivr::Outcome::Approved),
+        "{:?}",
+        t.turn
+    );
+    let net = app.state().sandbox_network.clone().unwrap();
+    let txns = net.transactions().await.unwrap();
+    assert!(
+        !txns.iter().any(|t| t.key == second.id),
+        "no approval reached the card network"
+    );
+    assert_ne!(app.get_charge(&second.id).await.status.as_str(), "approved");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decline_reasons_are_spoken_in_categories_that_do_not_help_card_testing() {
+    let app = spawn_app().await;
+    let payer = "010-5300-0003";
+    let said = |say: Vec<String>| say.join(" ");
+    let mut heard = Vec::new();
+    for card in [
+        WRONG_PASSWORD_CARD,
+        INSUFFICIENT_FUNDS_CARD,
+        LOST_STOLEN_CARD,
+    ] {
+        let c = app
+            .charge(json!({ "amount": 12_000, "goods_name": "감기약", "payer_phone": payer }))
+            .await;
+        heard.push(said(
+            declined_call(&app, "01053000003", &vn(&c), card).await,
+        ));
+        app.post_json(
+            &format!("/v1/charges/{}/cancel", c.id),
+            demo::DEMO_API_KEY,
+            &json!({}),
+        )
+        .await;
+    }
+    // A wrong password is "the card details do not match", never "wrong password".
+    assert!(
+        heard[0].contains("카드 정보가 맞지 않습니다"),
+        "{}",
+        heard[0]
+    );
+    assert!(!heard[0].contains("비밀번호"), "{}", heard[0]);
+    // Insufficient funds and a lost or stolen card sound the same: a card tester cannot tell
+    // a live card from a blocked one.
+    assert_eq!(heard[1], heard[2]);
+    assert!(
+        !heard[1].contains("부족") && !heard[2].contains("제한"),
+        "{heard:?}"
+    );
 }

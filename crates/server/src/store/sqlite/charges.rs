@@ -14,8 +14,8 @@ use super::{apply_effects, changed, corrupt, display_phone, opt_id_at, rejected,
 use crate::clock::ts;
 use crate::ids::new_id;
 use crate::store::{
-    CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, Compose, Effects, NewCharge,
-    NewLedger, NewPayment, RegisteredCard, StoreResult,
+    ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, Compose, Effects,
+    NewCharge, NewLedger, NewPayment, RegisteredCard, StoreResult, TOO_MANY_ATTEMPTS,
 };
 
 const CHARGE_COLS: &str = "id, merchant_id, rep_id, origin, kind, status, amount, goods_name, payer_phone, payer_name, orderer_name, orderer_phone, order_ref, account_id, installments, virtual_number, bound, created_at, expires_at, decline_reason, receipt_token, approving";
@@ -555,12 +555,29 @@ impl ChargeStore for SqliteStore {
     fn begin_approval(
         &self,
         charge_id: &ChargeId,
-        now: DateTime<Utc>,
+        limits: &ApprovalLimits,
+        now_t: DateTime<Utc>,
     ) -> StoreResult<ChargeRecord> {
         let charge_id = charge_id.as_str();
-        let now = ts(now);
+        let now = ts(now_t);
+        let hour_ago = ts(now_t - chrono::Duration::hours(1));
+        // A charge lives a day at most (its deadline): its declines of the last hour belong to
+        // charges created in the last two days.
+        let recent = ts(now_t - chrono::Duration::days(2));
         self.write(|tx| {
             let rec = charge_by_id(tx, charge_id)?;
+            let caller_declines: u32 = tx
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM charges c JOIN charge_events e ON e.charge_id = c.id
+                     WHERE c.payer_phone = ?1 AND c.created_at > ?2 AND e.status = 'declined' AND e.at > ?3",
+                )?
+                .query_row(params![rec.payer_phone, recent, hour_ago], |r| r.get(0))?;
+            if caller_declines >= limits.declines_per_caller_per_hour {
+                return Err(rejected(
+                    ErrorCode::RateLimited,
+                    "too many declined cards from this phone in the last hour",
+                ));
+            }
             if rec.charge.status == ChargeStatus::Approved || rec.charge.payment.is_some() {
                 return Err(rejected(ErrorCode::InvalidState, "charge is already paid"));
             }
@@ -628,6 +645,7 @@ impl ChargeStore for SqliteStore {
         &self,
         charge_id: &ChargeId,
         declined: Option<&str>,
+        limits: &ApprovalLimits,
         now: DateTime<Utc>,
         compose: Compose<'_>,
     ) -> StoreResult<ChargeRecord> {
@@ -644,15 +662,30 @@ impl ChargeStore for SqliteStore {
             }
             match declined {
                 Some(reason) => {
+                    let declines: u32 = tx.query_row(
+                        "UPDATE charges SET declines = declines + 1 WHERE id = ?1 RETURNING declines",
+                        [charge_id],
+                        |r| r.get(0),
+                    )?;
+                    // The last allowed attempt was declined: declined for good.
+                    let spent = declines >= limits.declines_per_charge;
+                    let (stored, detail) = match spent {
+                        true => (
+                            TOO_MANY_ATTEMPTS,
+                            format!("{TOO_MANY_ATTEMPTS} ({declines}; last: {reason})"),
+                        ),
+                        false => (reason, reason.to_string()),
+                    };
                     tx.execute(
-                        "UPDATE charges SET decline_reason = ?2 WHERE id = ?1",
-                        params![charge_id, reason],
+                        "UPDATE charges SET decline_reason = ?2,
+                            bound = CASE WHEN ?3 THEN 0 ELSE bound END WHERE id = ?1",
+                        params![charge_id, stored, spent],
                     )?;
                     transition(
                         tx,
                         charge_id,
                         ChargeStatus::Declined,
-                        Some(reason),
+                        Some(&detail),
                         &now,
                         compose,
                     )

@@ -62,6 +62,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("migrations/0003_order_number_per_merchant.sql"),
     ),
+    // 4 is the refresh-token families (sessions).
+    (5, include_str!("migrations/0005_approval_limits.sql")),
 ];
 const READERS: usize = 4;
 
