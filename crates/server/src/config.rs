@@ -31,6 +31,9 @@ pub struct Settings {
     /// Declined cards one payer phone may try across charges in an hour; past it approvals
     /// from that phone are refused for the rest of the hour (card testing).
     pub declines_per_caller_per_hour: u32,
+    /// Bills texted to one payer phone (by any merchant) in one clock hour; charge requests
+    /// and resends past it are refused (text pumping, phishing).
+    pub bills_per_phone_per_hour: u32,
 }
 
 impl Default for Settings {
@@ -47,6 +50,7 @@ impl Default for Settings {
             tick_ms: 1000,
             sip_listen: None,
             declines_per_caller_per_hour: 5,
+            bills_per_phone_per_hour: 10,
         }
     }
 }
@@ -66,6 +70,7 @@ pub struct FileSettings {
     pub tick_ms: Option<u64>,
     pub sip_listen: Option<SocketAddr>,
     pub declines_per_caller_per_hour: Option<u32>,
+    pub bills_per_phone_per_hour: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +133,9 @@ impl Settings {
         if let Some(v) = f.declines_per_caller_per_hour {
             self.declines_per_caller_per_hour = v;
         }
+        if let Some(v) = f.bills_per_phone_per_hour {
+            self.bills_per_phone_per_hour = v;
+        }
         self
     }
 
@@ -156,9 +164,9 @@ impl Settings {
                 message: "needs at least one delay".into(),
             });
         }
-        if self.declines_per_caller_per_hour == 0 {
+        if self.declines_per_caller_per_hour == 0 || self.bills_per_phone_per_hour == 0 {
             return Err(ConfigError::Invalid {
-                name: "declines_per_caller_per_hour",
+                name: "declines_per_caller_per_hour / bills_per_phone_per_hour",
                 message: "must be positive".into(),
             });
         }

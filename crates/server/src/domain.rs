@@ -25,6 +25,9 @@ pub struct MerchantSettings {
     /// Declined cards a charge may take before it is declined for good (card testing).
     #[serde(default = "default_approval_attempts")]
     pub approval_attempt_limit: u32,
+    /// Bills (payment-request texts) the merchant may send in one clock hour; None: no limit.
+    #[serde(default)]
+    pub texts_per_hour: Option<u32>,
 }
 
 fn default_approval_attempts() -> u32 {
@@ -44,6 +47,7 @@ impl Default for MerchantSettings {
             auto_pay: false,
             business_number: String::new(),
             approval_attempt_limit: default_approval_attempts(),
+            texts_per_hour: None,
         }
     }
 }

@@ -18,7 +18,9 @@ use crate::domain::{ChargeRequest, Merchant};
 use crate::error::{AppError, AppResult};
 use crate::ids::{new_id, random_token};
 use crate::state::AppState;
-use crate::store::{ApprovalLimits, ChargeRecord, Effects, NewCharge, NewPayment, NewSms};
+use crate::store::{
+    ApprovalLimits, ChargeRecord, Effects, NewCharge, NewPayment, NewSms, TextLimits,
+};
 use writer::ComposeOwned;
 pub use writer::Pending;
 
@@ -34,6 +36,7 @@ pub fn effects(state: &AppState, merchant: &Merchant, rec: &ChargeRecord) -> Eff
                 to: payer,
                 kind: SmsKind::Bill,
                 body: crate::messages::bill(&merchant.name, rec, expires),
+                quota: Some(text_limits(state, merchant)),
             });
         }
         ChargeStatus::Approved => {
@@ -45,6 +48,7 @@ pub fn effects(state: &AppState, merchant: &Merchant, rec: &ChargeRecord) -> Eff
                         to: payer,
                         kind: SmsKind::Slip,
                         body,
+                        quota: None,
                     });
                 }
             }
@@ -55,6 +59,7 @@ pub fn effects(state: &AppState, merchant: &Merchant, rec: &ChargeRecord) -> Eff
                     to: payer,
                     kind: SmsKind::Notice,
                     body,
+                    quota: None,
                 });
             }
         }
@@ -64,6 +69,14 @@ pub fn effects(state: &AppState, merchant: &Merchant, rec: &ChargeRecord) -> Eff
         fx.webhooks.push(w);
     }
     fx
+}
+
+/// The hourly bill quotas: per payer phone (the server's setting) and per merchant (its own).
+fn text_limits(state: &AppState, m: &Merchant) -> TextLimits {
+    TextLimits {
+        per_phone_per_hour: state.settings.bills_per_phone_per_hour,
+        per_merchant_per_hour: m.settings.texts_per_hour,
+    }
 }
 
 async fn merchant(state: &AppState, merchant_id: &MerchantId) -> AppResult<Merchant> {
@@ -214,6 +227,7 @@ pub async fn resend_bill(
         to: rec.payer_phone.clone(),
         kind: SmsKind::Bill,
         body: crate::messages::bill(&m.name, &rec, expires),
+        quota: Some(text_limits(state, &m)),
     };
     let now = state.clock.now();
     let (mid, cid) = (merchant_id.clone(), charge_id.clone());

@@ -31,8 +31,8 @@ pub use charges::{
 pub use merchants::{ApiKeyOwner, MerchantStore, RepRecord, TokenKind};
 pub use orders::{OrderDraft, OrderStore};
 pub use outbox::{
-    Compose, DeliveryStatus, Effects, NewSms, NewWebhook, OutboxStore, SmsRecord, WebhookAttempt,
-    WebhookRecord,
+    Compose, DeliveryStatus, Effects, NewSms, NewWebhook, OutboxStore, SmsRecord, TextLimits,
+    WebhookAttempt, WebhookRecord,
 };
 pub use records::{NewAccount, NewLedger, NewProduct, RecordStore};
 pub use settlement::SettlementStore;

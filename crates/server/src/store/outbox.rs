@@ -14,6 +14,18 @@ pub struct NewSms {
     pub to: String,
     pub kind: SmsKind,
     pub body: String,
+    /// The hourly quotas this text counts against; writing it past one refuses the whole
+    /// change (`rate_limited`). None for texts that must never be refused (slips, notices).
+    pub quota: Option<TextLimits>,
+}
+
+/// How many bills may be texted in one clock hour: to one payer phone (across merchants), and
+/// by one merchant. Against text pumping and phishing through the bill text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextLimits {
+    pub per_phone_per_hour: u32,
+    /// None: no limit for the merchant.
+    pub per_merchant_per_hour: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

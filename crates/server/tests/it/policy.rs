@@ -185,3 +185,62 @@ async fn decline_reasons_are_spoken_in_categories_that_do_not_help_card_testing(
         "{heard:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bills_are_limited_per_payer_phone_and_per_merchant_each_hour() {
+    let app = crate::helpers::spawn_app_tuned(&[1], |s| s.bills_per_phone_per_hour = 3).await;
+    let key = demo::DEMO_API_KEY;
+    let to = |phone: &str| json!({ "amount": 5_000, "goods_name": "파스", "payer_phone": phone });
+    // Three bills to one phone; the fourth request (a new charge or a resend) is refused and
+    // nothing is created or texted.
+    let first = app.charge(to("010-5400-0001")).await;
+    app.charge(to("010-5400-0001")).await;
+    app.charge(to("010-5400-0001")).await;
+    let (status, code, _) = api_error(
+        app.post_json("/v1/charges", key, &to("010-5400-0001"))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    let r = app
+        .post_json(&format!("/v1/charges/{}/resend", first.id), key, &json!({}))
+        .await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let list: fieldpay_protocol::charge::ChargeList = app
+        .get("/v1/charges?payer_phone=010-5400-0001&limit=50", key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.items.len(), 3, "the refused request created nothing");
+    crate::helpers::settle_sms(&app).await;
+    let bills = app
+        .sms("010-5400-0001")
+        .await
+        .into_iter()
+        .filter(|s| s.kind == fieldpay_protocol::sms::SmsKind::Bill)
+        .count();
+    assert_eq!(bills, 3);
+    // Another phone is not affected...
+    app.charge(to("010-5400-0002")).await;
+
+    // ...until the merchant's own hourly limit: 4 bills so far, a limit of 5 takes one more.
+    let store = app.store();
+    let m = store
+        .merchant_by_code(demo::DEMO_MERCHANT_CODE)
+        .unwrap()
+        .unwrap();
+    let mut settings = m.settings.clone();
+    settings.texts_per_hour = Some(5);
+    store.update_merchant_settings(&m.id, &settings).unwrap();
+    app.charge(to("010-5400-0003")).await;
+    let (status, _, _) = api_error(
+        app.post_json("/v1/charges", key, &to("010-5400-0004"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}

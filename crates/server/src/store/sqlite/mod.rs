@@ -63,7 +63,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("migrations/0003_order_number_per_merchant.sql"),
     ),
     // 4 is the refresh-token families (sessions).
-    (5, include_str!("migrations/0005_approval_limits.sql")),
+    (5, include_str!("migrations/0005_abuse_limits.sql")),
 ];
 const READERS: usize = 4;
 
@@ -241,6 +241,36 @@ pub(super) fn changed(
     Ok(())
 }
 
+/// Counts one text against the quota of `scope` for the clock hour of `now` (a stored time),
+/// refusing it past `limit`. The count is part of the caller's transaction: a refused or
+/// rolled-back change leaves it as it was.
+fn take_text_quota(
+    tx: &Transaction<'_>,
+    scope: &str,
+    limit: Option<u32>,
+    now: &str,
+) -> StoreResult<()> {
+    let hour = &now[..13.min(now.len())];
+    // Hours before the previous one are of no use any more.
+    tx.prepare_cached("DELETE FROM text_quota WHERE scope = ?1 AND hour < ?2")?
+        .execute(params![scope, hour])?;
+    let count: u32 = tx
+        .prepare_cached(
+            "INSERT INTO text_quota (scope, hour, count) VALUES (?1, ?2, 1)
+             ON CONFLICT (scope, hour) DO UPDATE SET count = count + 1 RETURNING count",
+        )?
+        .query_row(params![scope, hour], |r| r.get(0))?;
+    if limit.is_some_and(|limit| count > limit) {
+        let whom = if scope.starts_with("phone:") {
+            "이 번호로 보낸 결제 요청 문자가 한 시간 한도를 넘었습니다 (too many bills to this phone this hour)"
+        } else {
+            "가맹점의 시간당 결제 요청 문자 한도를 넘었습니다 (the merchant's bills per hour are used up)"
+        };
+        return Err(rejected(ErrorCode::RateLimited, whom));
+    }
+    Ok(())
+}
+
 pub(super) fn apply_effects(
     tx: &Transaction<'_>,
     merchant_id: &str,
@@ -249,6 +279,14 @@ pub(super) fn apply_effects(
     now: &str,
 ) -> StoreResult<()> {
     for sms in &effects.sms {
+        if let Some(q) = &sms.quota {
+            let phone = format!("phone:{}", sms.to);
+            take_text_quota(tx, &phone, Some(q.per_phone_per_hour), now)?;
+            // Counted even without a limit, so a limit set in the middle of an hour applies
+            // to the texts already sent in it.
+            let merchant = format!("merchant:{merchant_id}");
+            take_text_quota(tx, &merchant, q.per_merchant_per_hour, now)?;
+        }
         tx.prepare_cached(
             "INSERT INTO sms_messages (merchant_id, to_phone, kind, body, charge_id, status, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",

@@ -113,6 +113,7 @@ fn group_commit_keeps_each_charge_all_or_nothing() {
             to: rec.payer_phone.clone(),
             kind: SmsKind::Bill,
             body: format!("bill {}", rec.charge.id),
+            quota: None,
         }],
         webhooks: Vec::new(),
     };
@@ -264,7 +265,10 @@ fn order_numbers_move_to_per_merchant_uniqueness_keeping_every_order() {
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        super::MIGRATIONS.last().unwrap().0
+    );
     let n: String = store
         .read(|c| {
             Ok(
