@@ -5,7 +5,7 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use fieldpay_protocol::Secret;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
@@ -46,9 +46,25 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Result<String
     Ok(format!("v1,{}", B64.encode(mac.finalize().into_bytes())))
 }
 
+/// How far a `webhook-timestamp` may be from the receiver's clock, either way (Standard
+/// Webhooks: 5 minutes). Older messages are refused as replays.
+pub const TIMESTAMP_TOLERANCE_SECS: i64 = 5 * 60;
+
 /// Checks a `webhook-signature` header value (space-separated `v1,...` entries), as a
-/// receiver does. Constant-time comparison.
-pub fn verify(secret: &str, id: &str, timestamp: i64, body: &str, header: &str) -> bool {
+/// receiver does at `now`: the timestamp must be within [`TIMESTAMP_TOLERANCE_SECS`] of `now`
+/// (a replayed or post-dated message is refused) and one signature must match (constant-time
+/// comparison).
+pub fn verify(
+    secret: &str,
+    id: &str,
+    timestamp: i64,
+    body: &str,
+    header: &str,
+    now: DateTime<Utc>,
+) -> bool {
+    if now.timestamp().abs_diff(timestamp) > TIMESTAMP_TOLERANCE_SECS.unsigned_abs() {
+        return false;
+    }
     let Ok(key) = secret_key(secret) else {
         return false;
     };
@@ -80,7 +96,7 @@ struct Event<'a, T: Serialize> {
 pub fn charge_webhook(
     merchant: &Merchant,
     rec: &ChargeRecord,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
 ) -> Option<NewWebhook> {
     use fieldpay_protocol::charge::ChargeStatus::*;
     let url = merchant.settings.webhook_url.as_ref()?;
@@ -222,34 +238,82 @@ mod tests {
     fn sign_and_verify() {
         let secret = new_secret();
         let secret = secret.expose();
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let sig = sign(secret, "msg_1", 1_700_000_000, "{\"a\":1}").unwrap();
         assert!(sig.starts_with("v1,"));
-        assert!(verify(secret, "msg_1", 1_700_000_000, "{\"a\":1}", &sig));
         assert!(verify(
             secret,
             "msg_1",
             1_700_000_000,
             "{\"a\":1}",
-            &format!("v1,bad {sig}")
+            &sig,
+            at
         ));
-        assert!(!verify(secret, "msg_1", 1_700_000_001, "{\"a\":1}", &sig));
-        assert!(!verify(secret, "msg_2", 1_700_000_000, "{\"a\":1}", &sig));
+        assert!(verify(
+            secret,
+            "msg_1",
+            1_700_000_000,
+            "{\"a\":1}",
+            &format!("v1,bad {sig}"),
+            at
+        ));
+        assert!(!verify(
+            secret,
+            "msg_1",
+            1_700_000_001,
+            "{\"a\":1}",
+            &sig,
+            at
+        ));
+        assert!(!verify(
+            secret,
+            "msg_2",
+            1_700_000_000,
+            "{\"a\":1}",
+            &sig,
+            at
+        ));
         assert!(!verify(
             new_secret().expose(),
             "msg_1",
             1_700_000_000,
             "{\"a\":1}",
-            &sig
+            &sig,
+            at
         ));
         assert_eq!(sign("nope", "a", 1, "b"), Err(SecretError::Malformed));
     }
 
+    /// A correctly signed message is accepted only within 5 minutes of its timestamp, either
+    /// way: a replay later than that, or a message from the future, is refused.
+    #[test]
+    fn verify_refuses_replays_and_future_timestamps() {
+        let secret = new_secret();
+        let secret = secret.expose();
+        let ts = 1_700_000_000;
+        let sig = sign(secret, "msg_1", ts, "{}").unwrap();
+        let at = |offset: i64| DateTime::from_timestamp(ts + offset, 0).unwrap();
+        let check = |offset| verify(secret, "msg_1", ts, "{}", &sig, at(offset));
+        assert!(check(0));
+        assert!(check(TIMESTAMP_TOLERANCE_SECS));
+        assert!(check(-TIMESTAMP_TOLERANCE_SECS));
+        assert!(
+            !check(TIMESTAMP_TOLERANCE_SECS + 1),
+            "replayed after 5 minutes"
+        );
+        assert!(!check(24 * 3600), "replayed a day later");
+        assert!(!check(-TIMESTAMP_TOLERANCE_SECS - 1), "from the future");
+    }
+
     #[test]
     fn known_vector() {
-        // Standard Webhooks' published example.
+        // Standard Webhooks' published example, checked at its own time.
         let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
         let body = r#"{"test": 2432232314}"#;
-        let sig = sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body).unwrap();
+        let (id, ts) = ("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330);
+        let sig = sign(secret, id, ts, body).unwrap();
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        let now = DateTime::from_timestamp(ts, 0).unwrap();
+        assert!(verify(secret, id, ts, body, &sig, now));
     }
 }
