@@ -3,6 +3,10 @@
 //! with the merchant's `whsec_` secret. Deliveries live in the database (written with the
 //! change that caused them), are retried with backoff for about a day, and survive restarts.
 
+pub mod address;
+
+pub use address::{check_url, WebhookUrlError};
+
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
