@@ -2,14 +2,19 @@
 //! `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`
 //! with the merchant's `whsec_` secret. Deliveries live in the database (written with the
 //! change that caused them), are retried with backoff for about a day, and survive restarts.
+//!
+//! This file signs and verifies and builds the webhook of a charge; `address` is the rule for
+//! where webhooks may go ([`check_url`]); `delivery` sends them ([`run`], the delivery loop).
 
 pub mod address;
+pub mod delivery;
 
 pub use address::{check_url, WebhookUrlError};
+pub use delivery::run;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use fieldpay_protocol::Secret;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
@@ -18,8 +23,7 @@ use sha2::Sha256;
 use crate::clock::ts;
 use crate::domain::Merchant;
 use crate::ids::{new_id, random_token};
-use crate::state::AppState;
-use crate::store::{ChargeRecord, NewWebhook, WebhookAttempt, WebhookRecord};
+use crate::store::{ChargeRecord, NewWebhook};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -124,109 +128,6 @@ pub fn charge_webhook(
         payload,
         url: url.clone(),
     })
-}
-
-async fn deliver(state: &AppState, w: &WebhookRecord) -> WebhookAttempt {
-    let now = state.clock.now();
-    let retry_at = state
-        .settings
-        .webhook_retry_secs
-        .get(w.attempts as usize)
-        .map(|s| now + Duration::seconds(*s as i64));
-    let merchant_id = w.merchant_id.clone();
-    let merchant = match state.db(move |s| s.merchant(&merchant_id)).await {
-        Ok(Some(m)) => m,
-        _ => {
-            return WebhookAttempt::Failed {
-                status: None,
-                error: "merchant not found".into(),
-                retry_at: None,
-            }
-        }
-    };
-    let Some(secret) = merchant
-        .settings
-        .webhook_secret
-        .as_ref()
-        .map(|s| s.expose())
-    else {
-        return WebhookAttempt::Failed {
-            status: None,
-            error: "merchant has no webhook secret".into(),
-            retry_at: None,
-        };
-    };
-    let timestamp = chrono::Utc::now().timestamp();
-    let signature = match sign(secret, &w.id, timestamp, &w.payload) {
-        Ok(s) => s,
-        Err(e) => {
-            return WebhookAttempt::Failed {
-                status: None,
-                error: e.to_string(),
-                retry_at: None,
-            }
-        }
-    };
-    let result = state
-        .http
-        .post(&w.url)
-        .header("content-type", "application/json")
-        .header("webhook-id", &w.id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
-        .body(w.payload.clone())
-        .send()
-        .await;
-    match result {
-        Ok(resp) if resp.status().is_success() => WebhookAttempt::Delivered {
-            status: resp.status().as_u16(),
-        },
-        Ok(resp) => WebhookAttempt::Failed {
-            status: Some(resp.status().as_u16()),
-            error: format!("HTTP {}", resp.status()),
-            retry_at,
-        },
-        Err(e) => WebhookAttempt::Failed {
-            status: None,
-            error: format!("{}", e.without_url()),
-            retry_at,
-        },
-    }
-}
-
-/// Attempts every due delivery once. Returns how many were attempted.
-pub async fn deliver_due(state: &AppState) -> usize {
-    let now = state.clock.now();
-    let due = match state.db(move |s| s.due_webhooks(now, 50)).await {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::error!(error = %e.message, "cannot read webhook outbox");
-            return 0;
-        }
-    };
-    let n = due.len();
-    for w in due {
-        let attempt = deliver(state, &w).await;
-        match &attempt {
-            WebhookAttempt::Delivered { status } => {
-                tracing::info!(webhook_id = %w.id, event = %w.event_type, status, "webhook delivered")
-            }
-            WebhookAttempt::Failed {
-                error, retry_at, ..
-            } => {
-                tracing::warn!(webhook_id = %w.id, event = %w.event_type, error = %error, retry = retry_at.is_some(), "webhook attempt failed")
-            }
-        }
-        let now = state.clock.now();
-        let id = w.id.clone();
-        if let Err(e) = state
-            .db(move |s| s.record_webhook_attempt(&id, &attempt, now))
-            .await
-        {
-            tracing::error!(error = %e.message, "cannot record webhook attempt");
-        }
-    }
-    n
 }
 
 /// A random id for test receivers and tools.

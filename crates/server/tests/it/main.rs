@@ -9,3 +9,4 @@ mod faults;
 mod security;
 mod sip;
 mod sync;
+mod webhooks;
