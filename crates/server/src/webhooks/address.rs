@@ -252,46 +252,37 @@ mod tests {
         }
     }
 
+    /// What the rule says of `url`: "ok" or the kind of refusal.
+    fn verdict(url: &str, sandbox: bool) -> &'static str {
+        match check_url(url, sandbox) {
+            Ok(_) => "ok",
+            Err(WebhookUrlError::Invalid(_)) => "invalid",
+            Err(WebhookUrlError::NotHttps { .. }) => "not https",
+            Err(WebhookUrlError::NoHost) => "no host",
+            Err(WebhookUrlError::LocalName { .. }) => "local name",
+            Err(WebhookUrlError::Forbidden { .. }) => "forbidden",
+        }
+    }
+
     #[test]
     fn production_takes_https_to_public_hosts_only() {
-        for ok in [
-            "https://hooks.example.com/fieldpay",
-            "https://hooks.example.com:8443/a?b=c",
-            "https://93.184.216.34/hook",
-            "https://[2606:2800:220:1:248:1893:25c8:1946]/hook",
+        for (url, want) in [
+            ("https://hooks.example.com/fieldpay", "ok"),
+            ("https://hooks.example.com:8443/a?b=c", "ok"),
+            ("https://93.184.216.34/hook", "ok"),
+            ("https://[2606:2800:220:1:248:1893:25c8:1946]/hook", "ok"),
+            ("http://hooks.example.com/fieldpay", "not https"),
+            ("ftp://hooks.example.com/fieldpay", "not https"),
+            ("ws://hooks.example.com/fieldpay", "not https"),
+            ("file:///etc/passwd", "no host"),
+            ("http://127.0.0.1:9000/hook", "not https"),
+            ("http://localhost:9000/hook", "not https"),
+            ("not a url", "invalid"),
+            ("data:text/plain,hi", "no host"),
+            ("https://localhost/hook", "local name"),
+            ("https://api.LOCALHOST./hook", "local name"),
         ] {
-            assert!(check_url(ok, PRODUCTION).is_ok(), "{ok}");
-        }
-        for scheme in ["http", "ftp", "file", "ws"] {
-            let url = format!("{scheme}://hooks.example.com/fieldpay");
-            assert_eq!(
-                check_url(&url, PRODUCTION),
-                Err(WebhookUrlError::NotHttps {
-                    scheme: scheme.into()
-                }),
-                "{url}"
-            );
-        }
-        assert!(matches!(
-            check_url("http://127.0.0.1:9000/hook", PRODUCTION),
-            Err(WebhookUrlError::NotHttps { .. })
-        ));
-        assert!(matches!(
-            check_url("not a url", PRODUCTION),
-            Err(WebhookUrlError::Invalid(_))
-        ));
-        assert_eq!(
-            check_url("data:text/plain,hi", PRODUCTION),
-            Err(WebhookUrlError::NoHost)
-        );
-        for local in ["https://localhost/hook", "https://api.LOCALHOST./hook"] {
-            assert!(
-                matches!(
-                    check_url(local, PRODUCTION),
-                    Err(WebhookUrlError::LocalName { .. })
-                ),
-                "{local}"
-            );
+            assert_eq!(verdict(url, PRODUCTION), want, "{url}");
         }
     }
 
@@ -333,34 +324,24 @@ mod tests {
             "https://11.0.0.1/",
             "https://192.169.0.1/",
         ] {
-            assert!(check_url(ok, PRODUCTION).is_ok(), "{ok}");
+            assert_eq!(verdict(ok, PRODUCTION), "ok", "{ok}");
         }
     }
 
     #[test]
     fn sandbox_also_takes_plain_http_to_loopback() {
-        for ok in [
-            "http://127.0.0.1:9000/hook",
-            "http://[::1]:9000/hook",
-            "http://localhost:9000/hook",
-            "https://127.0.0.1/hook",
-            "https://hooks.example.com/hook",
+        for (url, want) in [
+            ("http://127.0.0.1:9000/hook", "ok"),
+            ("http://[::1]:9000/hook", "ok"),
+            ("http://localhost:9000/hook", "ok"),
+            ("https://127.0.0.1/hook", "ok"),
+            ("https://hooks.example.com/hook", "ok"),
+            ("http://hooks.example.com/hook", "not https"),
+            ("http://192.0.2.1/hook", "not https"),
+            ("http://10.0.0.1/hook", "not https"),
+            ("ftp://127.0.0.1/hook", "not https"),
         ] {
-            assert!(check_url(ok, SANDBOX).is_ok(), "{ok}");
-        }
-        for refused in [
-            "http://hooks.example.com/hook",
-            "http://192.0.2.1/hook",
-            "http://10.0.0.1/hook",
-            "ftp://127.0.0.1/hook",
-        ] {
-            assert!(
-                matches!(
-                    check_url(refused, SANDBOX),
-                    Err(WebhookUrlError::NotHttps { .. })
-                ),
-                "{refused}"
-            );
+            assert_eq!(verdict(url, SANDBOX), want, "{url}");
         }
     }
 
