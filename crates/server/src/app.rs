@@ -79,15 +79,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// One pass of background work: texts, webhooks, expiry. Returns whether anything happened.
+/// One pass of background work: texts, expiry. Returns whether anything happened. Webhooks
+/// have their own loop (`webhooks::run`), so a slow merchant endpoint never holds these up.
 pub async fn work_once(state: &AppState) -> bool {
     let sent = crate::sms::dispatch_pending(state).await;
-    let hooks = crate::webhooks::deliver_due(state).await;
     let expired = crate::charges::expire_due(state).await;
-    sent + hooks + expired > 0
+    sent + expired > 0
 }
 
+/// The background worker: the webhook delivery loop beside a loop of texts, expiry, in-doubt
+/// approvals and call pruning; both end when the server stops.
 async fn worker(state: AppState) {
+    let webhooks = tokio::spawn(crate::webhooks::run(state.clone()));
     let tick = Duration::from_millis(state.settings.tick_ms);
     crate::charges::recover_in_flight(&state, true).await;
     let mut last_slow = std::time::Instant::now();
@@ -103,6 +106,9 @@ async fn worker(state: AppState) {
             _ = state.wake.notified() => {}
             _ = state.stopped() => break,
         }
+    }
+    if let Err(e) = webhooks.await {
+        tracing::error!(error = %e, "the webhook delivery loop failed");
     }
 }
 

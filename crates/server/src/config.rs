@@ -24,6 +24,11 @@ pub struct Settings {
     /// Delays between webhook attempts, in seconds (Standard Webhooks' schedule by default:
     /// about a day in all).
     pub webhook_retry_secs: Vec<u64>,
+    /// How long one webhook attempt may take, connecting included, in seconds; an endpoint
+    /// that has not answered by then fails the attempt (retried by the schedule).
+    pub webhook_timeout_secs: u64,
+    /// How many webhook deliveries may be in flight at once (at most one per merchant).
+    pub webhook_concurrency: usize,
     /// How often the expiry sweeper and the webhook worker look for due work.
     pub tick_ms: u64,
     /// SIP endpoint address (UDP and TCP), e.g. `0.0.0.0:5060`; None = no SIP.
@@ -47,6 +52,8 @@ impl Default for Settings {
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             webhook_retry_secs: vec![5, 300, 1800, 7200, 18000, 36000, 36000],
+            webhook_timeout_secs: 10,
+            webhook_concurrency: 16,
             tick_ms: 1000,
             sip_listen: None,
             declines_per_caller_per_hour: 5,
@@ -67,6 +74,8 @@ pub struct FileSettings {
     pub access_token_ttl_secs: Option<u64>,
     pub refresh_token_ttl_secs: Option<u64>,
     pub webhook_retry_secs: Option<Vec<u64>>,
+    pub webhook_timeout_secs: Option<u64>,
+    pub webhook_concurrency: Option<usize>,
     pub tick_ms: Option<u64>,
     pub sip_listen: Option<SocketAddr>,
     pub declines_per_caller_per_hour: Option<u32>,
@@ -124,6 +133,12 @@ impl Settings {
         if let Some(v) = f.webhook_retry_secs {
             self.webhook_retry_secs = v;
         }
+        if let Some(v) = f.webhook_timeout_secs {
+            self.webhook_timeout_secs = v;
+        }
+        if let Some(v) = f.webhook_concurrency {
+            self.webhook_concurrency = v;
+        }
         if let Some(v) = f.tick_ms {
             self.tick_ms = v;
         }
@@ -152,27 +167,24 @@ impl Settings {
                 message: "must not be empty".into(),
             });
         }
-        if self.access_token_ttl_secs == 0 || self.refresh_token_ttl_secs == 0 {
-            return Err(ConfigError::Invalid {
-                name: "token ttl",
-                message: "must be positive".into(),
-            });
-        }
         if self.webhook_retry_secs.is_empty() {
             return Err(ConfigError::Invalid {
                 name: "webhook_retry_secs",
                 message: "needs at least one delay".into(),
             });
         }
-        if self.declines_per_caller_per_hour == 0 || self.bills_per_phone_per_hour == 0 {
+        let must_be_positive = [
+            ("access_token_ttl_secs", self.access_token_ttl_secs),
+            ("refresh_token_ttl_secs", self.refresh_token_ttl_secs),
+            ("tick_ms", self.tick_ms),
+            ("declines_per_caller_per_hour", u64::from(self.declines_per_caller_per_hour)),
+            ("bills_per_phone_per_hour", u64::from(self.bills_per_phone_per_hour)),
+            ("webhook_timeout_secs", self.webhook_timeout_secs),
+            ("webhook_concurrency", self.webhook_concurrency as u64),
+        ];
+        if let Some((name, _)) = must_be_positive.into_iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::Invalid {
-                name: "declines_per_caller_per_hour / bills_per_phone_per_hour",
-                message: "must be positive".into(),
-            });
-        }
-        if self.tick_ms == 0 {
-            return Err(ConfigError::Invalid {
-                name: "tick_ms",
+                name,
                 message: "must be positive".into(),
             });
         }
@@ -210,5 +222,13 @@ mod tests {
         };
         assert!(s.validate().is_err());
         assert!(Settings::default().validate().is_ok());
+        for bad in ["webhook_timeout_secs = 0", "webhook_concurrency = 0"] {
+            let f: FileSettings = toml::from_str(bad).unwrap();
+            assert!(Settings::default().apply(f).validate().is_err(), "{bad}");
+        }
+        let f: FileSettings =
+            toml::from_str("webhook_timeout_secs = 3\nwebhook_concurrency = 4\n").unwrap();
+        let s = Settings::default().apply(f).validate().unwrap();
+        assert_eq!((s.webhook_timeout_secs, s.webhook_concurrency), (3, 4));
     }
 }

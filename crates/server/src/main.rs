@@ -38,6 +38,12 @@ struct Cli {
     /// SIP endpoint address (UDP and TCP), e.g. 0.0.0.0:5060 (off when not given).
     #[arg(long, env = "FIELDPAY_SIP_LISTEN", global = true)]
     sip_listen: Option<SocketAddr>,
+    /// Seconds one webhook attempt may take before it fails (default 10).
+    #[arg(long, env = "FIELDPAY_WEBHOOK_TIMEOUT_SECS", global = true)]
+    webhook_timeout_secs: Option<u64>,
+    /// Webhook deliveries in flight at once, at most one per merchant (default 16).
+    #[arg(long, env = "FIELDPAY_WEBHOOK_CONCURRENCY", global = true)]
+    webhook_concurrency: Option<usize>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -78,6 +84,12 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     }
     if let Some(a) = cli.sip_listen {
         s.sip_listen = Some(a);
+    }
+    if let Some(t) = cli.webhook_timeout_secs {
+        s.webhook_timeout_secs = t;
+    }
+    if let Some(n) = cli.webhook_concurrency {
+        s.webhook_concurrency = n;
     }
     Ok(s.validate()?)
 }

@@ -2,10 +2,19 @@
 //! `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`
 //! with the merchant's `whsec_` secret. Deliveries live in the database (written with the
 //! change that caused them), are retried with backoff for about a day, and survive restarts.
+//!
+//! This file signs and verifies and builds the webhook of a charge; `address` is the rule for
+//! where webhooks may go ([`check_url`]); `delivery` sends them ([`run`], the delivery loop).
+
+pub mod address;
+pub mod delivery;
+
+pub use address::{check_url, WebhookUrlError};
+pub use delivery::run;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use chrono::Duration;
+use chrono::{DateTime, Utc};
 use fieldpay_protocol::Secret;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
@@ -14,8 +23,7 @@ use sha2::Sha256;
 use crate::clock::ts;
 use crate::domain::Merchant;
 use crate::ids::{new_id, random_token};
-use crate::state::AppState;
-use crate::store::{ChargeRecord, NewWebhook, WebhookAttempt, WebhookRecord};
+use crate::store::{ChargeRecord, NewWebhook};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -46,9 +54,25 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Result<String
     Ok(format!("v1,{}", B64.encode(mac.finalize().into_bytes())))
 }
 
+/// How far a `webhook-timestamp` may be from the receiver's clock, either way (Standard
+/// Webhooks: 5 minutes). Older messages are refused as replays.
+pub const TIMESTAMP_TOLERANCE_SECS: i64 = 5 * 60;
+
 /// Checks a `webhook-signature` header value (space-separated `v1,...` entries), as a
-/// receiver does. Constant-time comparison.
-pub fn verify(secret: &str, id: &str, timestamp: i64, body: &str, header: &str) -> bool {
+/// receiver does at `now`: the timestamp must be within [`TIMESTAMP_TOLERANCE_SECS`] of `now`
+/// (a replayed or post-dated message is refused) and one signature must match (constant-time
+/// comparison).
+pub fn verify(
+    secret: &str,
+    id: &str,
+    timestamp: i64,
+    body: &str,
+    header: &str,
+    now: DateTime<Utc>,
+) -> bool {
+    if now.timestamp().abs_diff(timestamp) > TIMESTAMP_TOLERANCE_SECS.unsigned_abs() {
+        return false;
+    }
     let Ok(key) = secret_key(secret) else {
         return false;
     };
@@ -80,7 +104,7 @@ struct Event<'a, T: Serialize> {
 pub fn charge_webhook(
     merchant: &Merchant,
     rec: &ChargeRecord,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
 ) -> Option<NewWebhook> {
     use fieldpay_protocol::charge::ChargeStatus::*;
     let url = merchant.settings.webhook_url.as_ref()?;
@@ -106,109 +130,6 @@ pub fn charge_webhook(
     })
 }
 
-async fn deliver(state: &AppState, w: &WebhookRecord) -> WebhookAttempt {
-    let now = state.clock.now();
-    let retry_at = state
-        .settings
-        .webhook_retry_secs
-        .get(w.attempts as usize)
-        .map(|s| now + Duration::seconds(*s as i64));
-    let merchant_id = w.merchant_id.clone();
-    let merchant = match state.db(move |s| s.merchant(&merchant_id)).await {
-        Ok(Some(m)) => m,
-        _ => {
-            return WebhookAttempt::Failed {
-                status: None,
-                error: "merchant not found".into(),
-                retry_at: None,
-            }
-        }
-    };
-    let Some(secret) = merchant
-        .settings
-        .webhook_secret
-        .as_ref()
-        .map(|s| s.expose())
-    else {
-        return WebhookAttempt::Failed {
-            status: None,
-            error: "merchant has no webhook secret".into(),
-            retry_at: None,
-        };
-    };
-    let timestamp = chrono::Utc::now().timestamp();
-    let signature = match sign(secret, &w.id, timestamp, &w.payload) {
-        Ok(s) => s,
-        Err(e) => {
-            return WebhookAttempt::Failed {
-                status: None,
-                error: e.to_string(),
-                retry_at: None,
-            }
-        }
-    };
-    let result = state
-        .http
-        .post(&w.url)
-        .header("content-type", "application/json")
-        .header("webhook-id", &w.id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
-        .body(w.payload.clone())
-        .send()
-        .await;
-    match result {
-        Ok(resp) if resp.status().is_success() => WebhookAttempt::Delivered {
-            status: resp.status().as_u16(),
-        },
-        Ok(resp) => WebhookAttempt::Failed {
-            status: Some(resp.status().as_u16()),
-            error: format!("HTTP {}", resp.status()),
-            retry_at,
-        },
-        Err(e) => WebhookAttempt::Failed {
-            status: None,
-            error: format!("{}", e.without_url()),
-            retry_at,
-        },
-    }
-}
-
-/// Attempts every due delivery once. Returns how many were attempted.
-pub async fn deliver_due(state: &AppState) -> usize {
-    let now = state.clock.now();
-    let due = match state.db(move |s| s.due_webhooks(now, 50)).await {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::error!(error = %e.message, "cannot read webhook outbox");
-            return 0;
-        }
-    };
-    let n = due.len();
-    for w in due {
-        let attempt = deliver(state, &w).await;
-        match &attempt {
-            WebhookAttempt::Delivered { status } => {
-                tracing::info!(webhook_id = %w.id, event = %w.event_type, status, "webhook delivered")
-            }
-            WebhookAttempt::Failed {
-                error, retry_at, ..
-            } => {
-                tracing::warn!(webhook_id = %w.id, event = %w.event_type, error = %error, retry = retry_at.is_some(), "webhook attempt failed")
-            }
-        }
-        let now = state.clock.now();
-        let id = w.id.clone();
-        if let Err(e) = state
-            .db(move |s| s.record_webhook_attempt(&id, &attempt, now))
-            .await
-        {
-            tracing::error!(error = %e.message, "cannot record webhook attempt");
-        }
-    }
-    n
-}
-
 /// A random id for test receivers and tools.
 pub fn random_id() -> String {
     random_token(16)
@@ -222,34 +143,82 @@ mod tests {
     fn sign_and_verify() {
         let secret = new_secret();
         let secret = secret.expose();
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let sig = sign(secret, "msg_1", 1_700_000_000, "{\"a\":1}").unwrap();
         assert!(sig.starts_with("v1,"));
-        assert!(verify(secret, "msg_1", 1_700_000_000, "{\"a\":1}", &sig));
         assert!(verify(
             secret,
             "msg_1",
             1_700_000_000,
             "{\"a\":1}",
-            &format!("v1,bad {sig}")
+            &sig,
+            at
         ));
-        assert!(!verify(secret, "msg_1", 1_700_000_001, "{\"a\":1}", &sig));
-        assert!(!verify(secret, "msg_2", 1_700_000_000, "{\"a\":1}", &sig));
+        assert!(verify(
+            secret,
+            "msg_1",
+            1_700_000_000,
+            "{\"a\":1}",
+            &format!("v1,bad {sig}"),
+            at
+        ));
+        assert!(!verify(
+            secret,
+            "msg_1",
+            1_700_000_001,
+            "{\"a\":1}",
+            &sig,
+            at
+        ));
+        assert!(!verify(
+            secret,
+            "msg_2",
+            1_700_000_000,
+            "{\"a\":1}",
+            &sig,
+            at
+        ));
         assert!(!verify(
             new_secret().expose(),
             "msg_1",
             1_700_000_000,
             "{\"a\":1}",
-            &sig
+            &sig,
+            at
         ));
         assert_eq!(sign("nope", "a", 1, "b"), Err(SecretError::Malformed));
     }
 
+    /// A correctly signed message is accepted only within 5 minutes of its timestamp, either
+    /// way: a replay later than that, or a message from the future, is refused.
+    #[test]
+    fn verify_refuses_replays_and_future_timestamps() {
+        let secret = new_secret();
+        let secret = secret.expose();
+        let ts = 1_700_000_000;
+        let sig = sign(secret, "msg_1", ts, "{}").unwrap();
+        let at = |offset: i64| DateTime::from_timestamp(ts + offset, 0).unwrap();
+        let check = |offset| verify(secret, "msg_1", ts, "{}", &sig, at(offset));
+        assert!(check(0));
+        assert!(check(TIMESTAMP_TOLERANCE_SECS));
+        assert!(check(-TIMESTAMP_TOLERANCE_SECS));
+        assert!(
+            !check(TIMESTAMP_TOLERANCE_SECS + 1),
+            "replayed after 5 minutes"
+        );
+        assert!(!check(24 * 3600), "replayed a day later");
+        assert!(!check(-TIMESTAMP_TOLERANCE_SECS - 1), "from the future");
+    }
+
     #[test]
     fn known_vector() {
-        // Standard Webhooks' published example.
+        // Standard Webhooks' published example, checked at its own time.
         let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
         let body = r#"{"test": 2432232314}"#;
-        let sig = sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body).unwrap();
+        let (id, ts) = ("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330);
+        let sig = sign(secret, id, ts, body).unwrap();
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        let now = DateTime::from_timestamp(ts, 0).unwrap();
+        assert!(verify(secret, id, ts, body, &sig, now));
     }
 }

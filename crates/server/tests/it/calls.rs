@@ -442,22 +442,25 @@ async fn whole_story_over_twiml() {
     assert!(!id.is_empty());
     let ts: i64 = header(&hook, "webhook-timestamp").parse().unwrap();
     let sig = header(&hook, "webhook-signature").to_string();
+    let now = chrono::Utc::now();
     assert!(fieldpay_server::webhooks::verify(
-        &secret, &id, ts, &hook.body, &sig
+        &secret, &id, ts, &hook.body, &sig, now
     ));
     assert!(!fieldpay_server::webhooks::verify(
         fieldpay_server::webhooks::new_secret().expose(),
         &id,
         ts,
         &hook.body,
-        &sig
+        &sig,
+        now
     ));
     assert!(!fieldpay_server::webhooks::verify(
         &secret,
         &id,
         ts,
         &hook.body.replace("55000", "55001"),
-        &sig
+        &sig,
+        now
     ));
     let v: Value = serde_json::from_str(&hook.body).unwrap();
     assert_eq!(v["data"]["status"], "approved");
@@ -770,7 +773,8 @@ async fn expired_charge_unbinds_and_is_announced() {
         header(&hook, "webhook-id"),
         ts,
         &hook.body,
-        header(&hook, "webhook-signature")
+        header(&hook, "webhook-signature"),
+        chrono::Utc::now()
     ));
     let v: Value = serde_json::from_str(&hook.body).unwrap();
     assert_eq!(v["data"]["status"], "expired");

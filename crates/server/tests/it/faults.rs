@@ -180,7 +180,12 @@ async fn restart_during_webhook_retries_loses_nothing() {
         .unwrap();
     let sig = r.headers["webhook-signature"].to_str().unwrap();
     assert!(fieldpay_server::webhooks::verify(
-        &secret, &id, ts, &r.body, sig
+        &secret,
+        &id,
+        ts,
+        &r.body,
+        sig,
+        chrono::Utc::now()
     ));
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let got = rx.got.lock().unwrap().clone();

@@ -7,6 +7,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -510,21 +511,86 @@ pub async fn webhook_receiver(fail_first: u32) -> (String, Receiver) {
             }
         }),
     );
+    let addr = serve_loopback(app).await;
+    (format!("http://{addr}/hook"), rx)
+}
+
+impl Receiver {
+    /// The delivery of the `event_type` webhook about `charge_id`, once it arrived; None when
+    /// it did not arrive `within`.
+    pub async fn wait_for(
+        &self,
+        event_type: &str,
+        charge_id: &str,
+        within: Duration,
+    ) -> Option<Received> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let found = self.got.lock().unwrap().iter().find_map(|r| {
+                let v: Value = serde_json::from_str(&r.body).ok()?;
+                (v["type"] == event_type && v["data"]["id"] == charge_id).then(|| r.clone())
+            });
+            if found.is_some() || tokio::time::Instant::now() >= deadline {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// Serves `router` on a fresh loopback port (for the life of the test); returns its address.
+pub async fn serve_loopback(router: axum::Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
+        axum::serve(listener, router).await.unwrap();
     });
-    (format!("http://{addr}/hook"), rx)
+    addr
+}
+
+/// A webhook endpoint that takes every request and never answers; counts the requests.
+pub async fn hanging_receiver() -> (String, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            c.fetch_add(1, Ordering::SeqCst);
+            std::future::pending::<StatusCode>()
+        }),
+    );
+    let addr = serve_loopback(app).await;
+    (format!("http://{addr}/hook"), count)
+}
+
+/// A webhook endpoint that answers every request with `307 Temporary Redirect` to
+/// `location` (which keeps the method and body when followed); counts the requests.
+pub async fn redirecting_receiver(location: &str) -> (String, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    let location = location.to_string();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            c.fetch_add(1, Ordering::SeqCst);
+            let location = location.clone();
+            async move { (StatusCode::TEMPORARY_REDIRECT, [("location", location)]) }
+        }),
+    );
+    let addr = serve_loopback(app).await;
+    (format!("http://{addr}/hook"), count)
 }
 
 /// Points the demo merchant's webhooks at `url` with a fresh secret; returns the secret.
 pub fn set_webhook(app: &TestApp, url: &str) -> String {
+    set_webhook_for(app, demo::DEMO_MERCHANT_CODE, url)
+}
+
+/// Points the webhooks of the merchant with `code` at `url` with a fresh secret; returns the
+/// secret.
+pub fn set_webhook_for(app: &TestApp, code: &str, url: &str) -> String {
     let store = app.store();
-    let m = store
-        .merchant_by_code(demo::DEMO_MERCHANT_CODE)
-        .unwrap()
-        .unwrap();
+    let m = store.merchant_by_code(code).unwrap().unwrap();
     let mut settings = m.settings.clone();
     let secret = fieldpay_server::webhooks::new_secret();
     settings.webhook_url = Some(url.to_string());

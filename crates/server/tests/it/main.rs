@@ -11,3 +11,4 @@ mod policy;
 mod security;
 mod sip;
 mod sync;
+mod webhooks;
