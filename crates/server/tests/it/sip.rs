@@ -464,7 +464,10 @@ struct Baresip {
 }
 
 impl Baresip {
-    async fn start(dir: &Path, caller: &str) -> Baresip {
+    /// Starts baresip; with `loopback_media` its SDP names 127.0.0.1 (where its packets to us
+    /// come from), else the machine's default address (the packets still come from loopback,
+    /// as a phone behind NAT names an address it is not seen from).
+    async fn start(dir: &Path, caller: &str, loopback_media: bool) -> Baresip {
         let exe = require("baresip", "baresip-core");
         let conf = dir.join("conf");
         std::fs::create_dir_all(&conf).unwrap();
@@ -476,7 +479,7 @@ impl Baresip {
         std::fs::write(
             conf.join("config"),
             format!(
-                "poll_method epoll\nsip_listen 127.0.0.1:{sip_port}\n\
+                "poll_method epoll\nsip_listen 127.0.0.1:{sip_port}\n{net}\
                  audio_player aufile,{heard}\naudio_source aufile,{src}\naudio_alert aufile,{alert}\n\
                  audio_srate 8000\naudio_channels 1\nrtp_ports {rtp}-{rtp_end}\n\
                  module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n\
@@ -487,6 +490,11 @@ impl Baresip {
                 src = dir.join("silence.wav").display(),
                 alert = dir.join("alert.wav").display(),
                 rtp_end = rtp + 3,
+                net = if loopback_media {
+                    "net_interface 127.0.0.1\n"
+                } else {
+                    ""
+                },
             ),
         )
         .unwrap();
@@ -598,13 +606,24 @@ fn wav(samples: &[i16]) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn baresip_dials_and_pays() {
+    baresip_pays(false).await;
+}
+
+/// baresip's SDP names an address other than the one its RTP comes from: with
+/// `sip_symmetric_rtp` the first packet's source is its media address, and it pays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baresip_naming_another_media_address_pays_with_symmetric_rtp() {
+    baresip_pays(true).await;
+}
+
+async fn baresip_pays(symmetric_rtp: bool) {
     require("baresip", "baresip-core");
     require_speech();
-    let (app, ep) = sip_app().await;
+    let (app, ep) = sip_app_with(|s| s.sip_symmetric_rtp = symmetric_rtp).await;
     let payer = new_payer();
     let c = app.charge(demo_charge(45_000, &payer)).await;
     let work = tempfile::tempdir().unwrap();
-    let mut b = Baresip::start(work.path(), &digits(&payer)).await;
+    let mut b = Baresip::start(work.path(), &digits(&payer), !symmetric_rtp).await;
     let target = format!(
         "sip:{}@{}",
         c.virtual_number.as_deref().unwrap(), // "1600-0010": the server normalises it
