@@ -934,9 +934,9 @@ impl Phone {
         Some((code, m))
     }
 
-    /// INVITE; on 200 records the dialog and sends ACK. Returns the final status.
-    async fn invite(&mut self) -> u16 {
-        let branch = format!("z9hG4bK{}", fieldpay_server::ids::random_token(10));
+    /// Sends an INVITE with our offer (this CSeq, `branch`) and waits for its final response;
+    /// acknowledges nothing. Returns the request too, to send it again.
+    async fn send_invite(&mut self, branch: &str) -> (Vec<u8>, u16, SipMessage) {
         let offer = self.offer();
         let pai = self
             .pai
@@ -946,7 +946,7 @@ impl Phone {
         let req = self.request(
             "INVITE",
             self.cseq,
-            &branch,
+            branch,
             &pai,
             Some(("application/sdp", &offer)),
         );
@@ -955,6 +955,13 @@ impl Phone {
             .final_response(self.cseq, "INVITE", Duration::from_secs(10))
             .await
             .expect("a final response to INVITE");
+        (req, code, m)
+    }
+
+    /// INVITE; on 200 records the dialog and sends ACK. Returns the final status.
+    async fn invite(&mut self) -> u16 {
+        let branch = format!("z9hG4bK{}", fieldpay_server::ids::random_token(10));
+        let (_, code, m) = self.send_invite(&branch).await;
         let SipMessage::Response(r) = m else {
             unreachable!()
         };
@@ -1129,14 +1136,25 @@ async fn hang_up_halfway_leaves_the_charge_payable() {
     // And the payer can call again and pay.
     let mut again = Phone::new(ep.local_addr(), &digits(&payer), &vn).await;
     assert_eq!(again.invite().await, 200);
+    pay_by_keys(&app, &mut again, &c.id).await;
+    ep.abort().await;
+}
+
+/// Answers every question of a payment with RFC 4733 keys on an answered call, then waits
+/// for the approval and the server's BYE; no card data was kept or logged.
+async fn pay_by_keys(
+    app: &TestApp,
+    p: &mut Phone,
+    charge_id: &str,
+) -> fieldpay_protocol::charge::Charge {
     tokio::time::sleep(Duration::from_millis(500)).await;
     for keys in PAY_STEPS {
-        again.press(keys, Duration::from_millis(60)).await;
+        p.press(keys, Duration::from_millis(60)).await;
     }
-    app.wait_status(&c.id, "approved").await;
-    assert!(again.wait_bye(Duration::from_secs(60)).await);
-    assert_no_card_data(&app, &[]);
-    ep.abort().await;
+    let paid = app.wait_status(charge_id, "approved").await;
+    assert!(p.wait_bye(Duration::from_secs(60)).await);
+    assert_no_card_data(app, &[]);
+    paid
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1439,19 +1457,7 @@ async fn options_cancel_and_numbers_outside_the_pool() {
         &digits(c.virtual_number.as_deref().unwrap()),
     )
     .await;
-    let offer = twice.offer();
-    let inv = twice.request(
-        "INVITE",
-        1,
-        "z9hG4bKtwice",
-        "",
-        Some(("application/sdp", &offer)),
-    );
-    twice.send(&inv).await;
-    let (c1, m1) = twice
-        .final_response(1, "INVITE", Duration::from_secs(10))
-        .await
-        .unwrap();
+    let (inv, c1, m1) = twice.send_invite("z9hG4bKtwice").await;
     twice.send(&inv).await;
     let (c2, m2) = twice
         .final_response(1, "INVITE", Duration::from_secs(10))
@@ -1614,6 +1620,42 @@ async fn settled_charge(
     app.wait_status(&c.id, "sms_sent").await
 }
 
+/// A new payer with a charge of `amount` calls from 127.0.0.1 and is answered.
+async fn payer_calls(
+    app: &TestApp,
+    ep: &SipEndpoint,
+    amount: i64,
+) -> (fieldpay_protocol::charge::Charge, Phone) {
+    let payer = new_payer();
+    let c = settled_charge(app, amount, &payer).await;
+    let vn = digits(c.virtual_number.as_deref().unwrap());
+    let mut p = Phone::new(ep.local_addr(), &digits(&payer), &vn).await;
+    assert_eq!(p.invite().await, 200);
+    (c, p)
+}
+
+/// After keys sent from elsewhere: 1.5 s later the call is still at the order question; then
+/// "1" from `own` (the caller's media socket) confirms and the card number is asked.
+async fn only_own_keys_count(app: &TestApp, p: &mut Phone, own: &UdpSocket) {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let rec = call_record(app, &p.call_id, &p.from_tag).await.unwrap();
+    assert!(
+        !at_card_number(&rec),
+        "keys from another address were taken: {}",
+        rec.checkpoint
+    );
+    assert!(rec.ended_at.is_none());
+    p.press_from(own, "1", Duration::from_millis(100)).await;
+    wait_record(
+        app,
+        &p.call_id,
+        &p.from_tag,
+        "card number step",
+        at_card_number,
+    )
+    .await;
+}
+
 /// Security finding 1: an INVITE from outside `sip_trusted_peers` asserting a payer's number
 /// is refused before anything starts, and so are that address's other requests; the same
 /// INVITE from a trusted peer is believed and pays.
@@ -1688,7 +1730,6 @@ async fn untrusted_sources_are_refused_and_a_trusted_peer_pays() {
     let mut trunk = Phone::new_at([127, 0, 0, 2].into(), ep.local_addr(), "01055550000", &vn).await;
     trunk.pai = Some(asserted);
     assert_eq!(trunk.invite().await, 200);
-    tokio::time::sleep(Duration::from_millis(500)).await;
     // An untrusted address cannot reach into the trusted call either.
     let mut spoof = Phone::new(ep.local_addr(), "01055550000", &vn).await;
     spoof.call_id = trunk.call_id.clone();
@@ -1697,13 +1738,8 @@ async fn untrusted_sources_are_refused_and_a_trusted_peer_pays() {
     spoof.cseq = 10;
     assert_eq!(spoof.info('1', true).await, 403);
     assert_eq!(spoof.bye().await, 403);
-    for keys in PAY_STEPS {
-        trunk.press(keys, Duration::from_millis(60)).await;
-    }
-    let paid = app.wait_status(&before.id, "approved").await;
+    let paid = pay_by_keys(&app, &mut trunk, &before.id).await;
     assert_eq!(paid.payment.as_ref().unwrap().amount, 18_000);
-    assert!(trunk.wait_bye(Duration::from_secs(60)).await);
-    assert_no_card_data(&app, &[]);
     ep.abort().await;
 }
 
@@ -1713,35 +1749,16 @@ async fn untrusted_sources_are_refused_and_a_trusted_peer_pays() {
 async fn rtp_keys_from_other_addresses_are_ignored() {
     require_speech();
     let (app, ep) = sip_app().await;
-    let payer = new_payer();
-    let c = settled_charge(&app, 11_000, &payer).await;
-    let vn = digits(c.virtual_number.as_deref().unwrap());
-    let mut p = Phone::new(ep.local_addr(), &digits(&payer), &vn).await;
-    assert_eq!(p.invite().await, 200);
+    let (c, mut p) = payer_calls(&app, &ep, 11_000).await;
     wait_packets(&p, 10).await;
     // "1" would confirm the order and ask for the card number.
     for other in ["127.0.0.1:0", "127.0.0.2:0"] {
         let sock = UdpSocket::bind(other).await.unwrap();
         p.press_from(&sock, "1", Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let rec = call_record(&app, &p.call_id, &p.from_tag).await.unwrap();
-    assert!(
-        !at_card_number(&rec),
-        "keys from other addresses were taken: {}",
-        rec.checkpoint
-    );
-    assert!(rec.ended_at.is_none());
     // The caller's own key counts.
-    p.press("1", Duration::from_millis(100)).await;
-    wait_record(
-        &app,
-        &p.call_id,
-        &p.from_tag,
-        "card number step",
-        at_card_number,
-    )
-    .await;
+    let own = p.rtp.clone();
+    only_own_keys_count(&app, &mut p, &own).await;
     assert_eq!(p.bye().await, 200);
     let session = sip::session_id(&p.call_id, &p.from_tag);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -1766,11 +1783,7 @@ async fn rtp_keys_from_other_addresses_are_ignored() {
 async fn symmetric_rtp_latches_the_first_packets_source() {
     require_speech();
     let (app, ep) = sip_app_with(|s| s.sip_symmetric_rtp = true).await;
-    let payer = new_payer();
-    let c = settled_charge(&app, 13_000, &payer).await;
-    let vn = digits(c.virtual_number.as_deref().unwrap());
-    let mut p = Phone::new(ep.local_addr(), &digits(&payer), &vn).await;
-    assert_eq!(p.invite().await, 200);
+    let (_, mut p) = payer_calls(&app, &ep, 13_000).await;
     // The "NAT" socket sends one silent PCMU frame first.
     let nat = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
     let nat_stats = Arc::new(Mutex::new(RtpStats::default()));
@@ -1797,21 +1810,7 @@ async fn symmetric_rtp_latches_the_first_packets_source() {
     // Keys from the address the SDP named are now someone else's.
     let rtp = p.rtp.clone();
     p.press_from(&rtp, "1", Duration::from_millis(100)).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let rec = call_record(&app, &p.call_id, &p.from_tag).await.unwrap();
-    assert!(
-        !at_card_number(&rec),
-        "keys from an unlatched address were taken"
-    );
-    p.press_from(&nat, "1", Duration::from_millis(100)).await;
-    wait_record(
-        &app,
-        &p.call_id,
-        &p.from_tag,
-        "card number step",
-        at_card_number,
-    )
-    .await;
+    only_own_keys_count(&app, &mut p, &nat).await;
     assert_eq!(p.bye().await, 200);
     nat_reader.abort();
     ep.abort().await;
@@ -1845,19 +1844,7 @@ async fn calls_at_once_per_source_address_are_limited() {
     assert_eq!(phones[1].0.invite().await, 200);
     // The third from 127.0.0.1: 503, asked to come back later; nothing started.
     let third = &mut phones[2].0;
-    let offer = third.offer();
-    let inv = third.request(
-        "INVITE",
-        1,
-        "z9hG4bKfull",
-        "",
-        Some(("application/sdp", &offer)),
-    );
-    third.send(&inv).await;
-    let (code, m) = third
-        .final_response(1, "INVITE", Duration::from_secs(10))
-        .await
-        .unwrap();
+    let (_, code, m) = third.send_invite("z9hG4bKfull").await;
     assert_eq!(code, 503);
     let SipMessage::Response(r) = m else {
         unreachable!()
