@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use fieldpay_server::config::Settings;
+use fieldpay_server::config::{Settings, TrustedPeers};
 use fieldpay_server::import::ImportKind;
 use fieldpay_server::{app, demo, import};
 
@@ -44,6 +44,23 @@ struct Cli {
     /// Webhook deliveries in flight at once, at most one per merchant (default 16).
     #[arg(long, env = "FIELDPAY_WEBHOOK_CONCURRENCY", global = true)]
     webhook_concurrency: Option<usize>,
+    /// Networks SIP requests are taken from, comma-separated CIDRs (default loopback only:
+    /// 127.0.0.0/8,::1/128); others get 403.
+    #[arg(
+        long,
+        env = "FIELDPAY_SIP_TRUSTED_PEERS",
+        global = true,
+        value_delimiter = ',',
+        num_args = 1..
+    )]
+    sip_trusted_peers: Option<Vec<String>>,
+    /// Take a SIP call's RTP from (and send it to) the address of its first packet rather
+    /// than the one its SDP named (callers behind NAT): true or false (default false).
+    #[arg(long, env = "FIELDPAY_SIP_SYMMETRIC_RTP", global = true)]
+    sip_symmetric_rtp: Option<bool>,
+    /// SIP calls at once from one source address beyond which INVITEs get 503 (default 50).
+    #[arg(long, env = "FIELDPAY_SIP_MAX_CALLS_PER_SOURCE", global = true)]
+    sip_max_calls_per_source: Option<usize>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -90,6 +107,15 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     }
     if let Some(n) = cli.webhook_concurrency {
         s.webhook_concurrency = n;
+    }
+    if let Some(list) = &cli.sip_trusted_peers {
+        s.sip_trusted_peers = TrustedPeers::parse(list)?;
+    }
+    if let Some(v) = cli.sip_symmetric_rtp {
+        s.sip_symmetric_rtp = v;
+    }
+    if let Some(n) = cli.sip_max_calls_per_source {
+        s.sip_max_calls_per_source = n;
     }
     Ok(s.validate()?)
 }
@@ -158,4 +184,38 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sip_flags() {
+        let cli = Cli::try_parse_from([
+            "fieldpay-server",
+            "--sip-trusted-peers",
+            "10.0.0.0/8, 203.0.113.7/32",
+            "--sip-symmetric-rtp",
+            "true",
+            "--sip-max-calls-per-source",
+            "9",
+        ])
+        .unwrap();
+        let s = settings(&cli).unwrap();
+        assert_eq!(
+            s.sip_trusted_peers.to_string(),
+            "10.0.0.0/8, 203.0.113.7/32"
+        );
+        assert!(s.sip_symmetric_rtp);
+        assert_eq!(s.sip_max_calls_per_source, 9);
+        let bad =
+            Cli::try_parse_from(["fieldpay-server", "--sip-trusted-peers", "10.0.0.0/40"]).unwrap();
+        let e = settings(&bad).unwrap_err().to_string();
+        assert!(e.contains("sip_trusted_peers"), "{e}");
+        let zero =
+            Cli::try_parse_from(["fieldpay-server", "--sip-max-calls-per-source", "0"]).unwrap();
+        let e = settings(&zero).unwrap_err().to_string();
+        assert!(e.contains("sip_max_calls_per_source"), "{e}");
+    }
 }

@@ -1,17 +1,21 @@
 //! The SIP endpoint end to end on loopback: real softphones (sipp with an RFC 4733 scenario,
 //! baresip driven over its ctrl_tcp interface) pay sandbox charges, and a small Rust caller
 //! covers the edge cases (no charge, withheld caller ID, hang-up halfway, slow digits,
-//! re-INVITE, SIP INFO keys with PCMA, OPTIONS/CANCEL/unknown numbers over UDP and TCP).
+//! re-INVITE, SIP INFO keys with PCMA, OPTIONS/CANCEL/unknown numbers over UDP and TCP) and
+//! who is trusted (requests from outside `sip_trusted_peers`, P-Asserted-Identity, RTP from
+//! other addresses, symmetric RTP, the per-source call limit; 127.0.0.2 stands for a second
+//! host).
 //!
 //! sipp, baresip, espeak-ng and sox must be installed (`scripts/setup.sh`); a test fails with
 //! that advice when one is missing. Ports are picked at random on 127.0.0.1.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use fieldpay_server::config::{Settings, TrustedPeers};
 use fieldpay_server::telephony::sip::{self, msg, rtp, SipEndpoint};
 use rsipstack::sip::SipMessage;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -48,8 +52,17 @@ fn require_speech() {
 }
 
 async fn sip_app() -> (TestApp, SipEndpoint) {
+    sip_app_with(|_| {}).await
+}
+
+/// The app, and a SIP endpoint on 127.0.0.1 whose settings `change` made.
+async fn sip_app_with(change: impl FnOnce(&mut Settings)) -> (TestApp, SipEndpoint) {
     let app = spawn_app().await;
-    let ep = sip::start(app.state().clone(), "127.0.0.1:0".parse().unwrap())
+    let mut state = app.state().clone();
+    let mut settings = (*state.settings).clone();
+    change(&mut settings);
+    state.settings = Arc::new(settings.validate().expect("valid SIP settings"));
+    let ep = sip::start(state, "127.0.0.1:0".parse().unwrap())
         .await
         .expect("SIP endpoint");
     (app, ep)
@@ -451,7 +464,10 @@ struct Baresip {
 }
 
 impl Baresip {
-    async fn start(dir: &Path, caller: &str) -> Baresip {
+    /// Starts baresip; with `loopback_media` its SDP names 127.0.0.1 (where its packets to us
+    /// come from), else the machine's default address (the packets still come from loopback,
+    /// as a phone behind NAT names an address it is not seen from).
+    async fn start(dir: &Path, caller: &str, loopback_media: bool) -> Baresip {
         let exe = require("baresip", "baresip-core");
         let conf = dir.join("conf");
         std::fs::create_dir_all(&conf).unwrap();
@@ -463,7 +479,7 @@ impl Baresip {
         std::fs::write(
             conf.join("config"),
             format!(
-                "poll_method epoll\nsip_listen 127.0.0.1:{sip_port}\n\
+                "poll_method epoll\nsip_listen 127.0.0.1:{sip_port}\n{net}\
                  audio_player aufile,{heard}\naudio_source aufile,{src}\naudio_alert aufile,{alert}\n\
                  audio_srate 8000\naudio_channels 1\nrtp_ports {rtp}-{rtp_end}\n\
                  module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n\
@@ -474,6 +490,11 @@ impl Baresip {
                 src = dir.join("silence.wav").display(),
                 alert = dir.join("alert.wav").display(),
                 rtp_end = rtp + 3,
+                net = if loopback_media {
+                    "net_interface 127.0.0.1\n"
+                } else {
+                    ""
+                },
             ),
         )
         .unwrap();
@@ -585,13 +606,24 @@ fn wav(samples: &[i16]) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn baresip_dials_and_pays() {
+    baresip_pays(false).await;
+}
+
+/// baresip's SDP names an address other than the one its RTP comes from: with
+/// `sip_symmetric_rtp` the first packet's source is its media address, and it pays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baresip_naming_another_media_address_pays_with_symmetric_rtp() {
+    baresip_pays(true).await;
+}
+
+async fn baresip_pays(symmetric_rtp: bool) {
     require("baresip", "baresip-core");
     require_speech();
-    let (app, ep) = sip_app().await;
+    let (app, ep) = sip_app_with(|s| s.sip_symmetric_rtp = symmetric_rtp).await;
     let payer = new_payer();
     let c = app.charge(demo_charge(45_000, &payer)).await;
     let work = tempfile::tempdir().unwrap();
-    let mut b = Baresip::start(work.path(), &digits(&payer)).await;
+    let mut b = Baresip::start(work.path(), &digits(&payer), !symmetric_rtp).await;
     let target = format!(
         "sip:{}@{}",
         c.virtual_number.as_deref().unwrap(), // "1600-0010": the server normalises it
@@ -676,6 +708,8 @@ struct Phone {
     dialled: String,
     /// Payload type of telephone-event offered (None: not offered).
     te: Option<u8>,
+    /// A P-Asserted-Identity value sent with the INVITE.
+    pai: Option<String>,
     codec_pt: u8,
     ev_ts: u32,
     ev_seq: u16,
@@ -683,7 +717,13 @@ struct Phone {
 
 impl Phone {
     async fn new(server: SocketAddr, caller: &str, dialled: &str) -> Phone {
-        let sip = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        Phone::new_at([127, 0, 0, 1].into(), server, caller, dialled).await
+    }
+
+    /// A phone whose SIP and RTP sockets are on `ip` (another loopback address is another
+    /// host as far as the server can tell).
+    async fn new_at(ip: IpAddr, server: SocketAddr, caller: &str, dialled: &str) -> Phone {
+        let sip = Arc::new(UdpSocket::bind((ip, 0)).await.unwrap());
         let local = sip.local_addr().unwrap();
         let (tx, inbox) = mpsc::unbounded_channel();
         let s2 = sip.clone();
@@ -697,7 +737,7 @@ impl Phone {
                 }
             }
         });
-        let rtp = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let rtp = Arc::new(UdpSocket::bind((ip, 0)).await.unwrap());
         let stats = Arc::new(Mutex::new(RtpStats::default()));
         let rtp_task = Self::spawn_rtp_reader(rtp.clone(), stats.clone());
         Phone {
@@ -717,6 +757,7 @@ impl Phone {
             caller: caller.to_string(),
             dialled: dialled.to_string(),
             te: Some(101),
+            pai: None,
             codec_pt: 0,
             ev_ts: rand::random(),
             ev_seq: rand::random(),
@@ -786,14 +827,15 @@ impl Phone {
     }
 
     fn offer(&self) -> String {
-        let port = self.rtp.local_addr().unwrap().port();
+        let media = self.rtp.local_addr().unwrap();
+        let (ip, port) = (media.ip(), media.port());
         let (pt, name) = if self.codec_pt == 8 {
             (8, "PCMA")
         } else {
             (0, "PCMU")
         };
         let mut s = format!(
-            "v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+            "v=0\r\no=phone 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
              m=audio {port} RTP/AVP 18 {pt}{}\r\na=rtpmap:18 G729/8000\r\na=rtpmap:{pt} {name}/8000\r\n",
             self.te.map(|t| format!(" {t}")).unwrap_or_default()
         );
@@ -892,15 +934,20 @@ impl Phone {
         Some((code, m))
     }
 
-    /// INVITE; on 200 records the dialog and sends ACK. Returns the final status.
-    async fn invite(&mut self) -> u16 {
-        let branch = format!("z9hG4bK{}", fieldpay_server::ids::random_token(10));
+    /// Sends an INVITE with our offer (this CSeq, `branch`) and waits for its final response;
+    /// acknowledges nothing. Returns the request too, to send it again.
+    async fn send_invite(&mut self, branch: &str) -> (Vec<u8>, u16, SipMessage) {
         let offer = self.offer();
+        let pai = self
+            .pai
+            .as_ref()
+            .map(|v| format!("P-Asserted-Identity: {v}\r\n"))
+            .unwrap_or_default();
         let req = self.request(
             "INVITE",
             self.cseq,
-            &branch,
-            "",
+            branch,
+            &pai,
             Some(("application/sdp", &offer)),
         );
         self.send(&req).await;
@@ -908,6 +955,13 @@ impl Phone {
             .final_response(self.cseq, "INVITE", Duration::from_secs(10))
             .await
             .expect("a final response to INVITE");
+        (req, code, m)
+    }
+
+    /// INVITE; on 200 records the dialog and sends ACK. Returns the final status.
+    async fn invite(&mut self) -> u16 {
+        let branch = format!("z9hG4bK{}", fieldpay_server::ids::random_token(10));
+        let (_, code, m) = self.send_invite(&branch).await;
         let SipMessage::Response(r) = m else {
             unreachable!()
         };
@@ -931,6 +985,12 @@ impl Phone {
     /// Presses `keys` as RFC 4733 events (5 updates, the end packet three times, `gap`
     /// between keys).
     async fn press(&mut self, keys: &str, gap: Duration) {
+        let rtp = self.rtp.clone();
+        self.press_from(&rtp, keys, gap).await;
+    }
+
+    /// Like [`Phone::press`], from another socket (a caller behind NAT, or someone else).
+    async fn press_from(&mut self, sock: &UdpSocket, keys: &str, gap: Duration) {
         let to = self.remote_rtp.expect("media address");
         let pt = self.te.expect("telephone-event offered");
         let ssrc = 0x1234_5678;
@@ -939,7 +999,7 @@ impl Phone {
             let packets = rtp::event_packets(k, self.ev_seq, 5);
             for (i, (marker, seq, payload)) in packets.iter().enumerate() {
                 rtp::write_rtp(&mut buf, *marker, pt, *seq, self.ev_ts, ssrc, payload);
-                self.rtp.send_to(&buf, to).await.unwrap();
+                sock.send_to(&buf, to).await.unwrap();
                 self.ev_seq = seq.wrapping_add(1);
                 if i < 5 {
                     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -1076,14 +1136,25 @@ async fn hang_up_halfway_leaves_the_charge_payable() {
     // And the payer can call again and pay.
     let mut again = Phone::new(ep.local_addr(), &digits(&payer), &vn).await;
     assert_eq!(again.invite().await, 200);
+    pay_by_keys(&app, &mut again, &c.id).await;
+    ep.abort().await;
+}
+
+/// Answers every question of a payment with RFC 4733 keys on an answered call, then waits
+/// for the approval and the server's BYE; no card data was kept or logged.
+async fn pay_by_keys(
+    app: &TestApp,
+    p: &mut Phone,
+    charge_id: &str,
+) -> fieldpay_protocol::charge::Charge {
     tokio::time::sleep(Duration::from_millis(500)).await;
     for keys in PAY_STEPS {
-        again.press(keys, Duration::from_millis(60)).await;
+        p.press(keys, Duration::from_millis(60)).await;
     }
-    app.wait_status(&c.id, "approved").await;
-    assert!(again.wait_bye(Duration::from_secs(60)).await);
-    assert_no_card_data(&app, &[]);
-    ep.abort().await;
+    let paid = app.wait_status(charge_id, "approved").await;
+    assert!(p.wait_bye(Duration::from_secs(60)).await);
+    assert_no_card_data(app, &[]);
+    paid
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1386,19 +1457,7 @@ async fn options_cancel_and_numbers_outside_the_pool() {
         &digits(c.virtual_number.as_deref().unwrap()),
     )
     .await;
-    let offer = twice.offer();
-    let inv = twice.request(
-        "INVITE",
-        1,
-        "z9hG4bKtwice",
-        "",
-        Some(("application/sdp", &offer)),
-    );
-    twice.send(&inv).await;
-    let (c1, m1) = twice
-        .final_response(1, "INVITE", Duration::from_secs(10))
-        .await
-        .unwrap();
+    let (inv, c1, m1) = twice.send_invite("z9hG4bKtwice").await;
     twice.send(&inv).await;
     let (c2, m2) = twice
         .final_response(1, "INVITE", Duration::from_secs(10))
@@ -1543,6 +1602,273 @@ async fn a_call_over_tcp_gets_its_bye_on_the_same_connection() {
     ep.abort().await;
 }
 
+// ------------------------------------------------------------------ who is trusted
+
+/// True when the call has reached the card number question.
+fn at_card_number(r: &fieldpay_server::store::CallSessionRecord) -> bool {
+    r.checkpoint.contains("card_number") || r.checkpoint.contains("CardNumber")
+}
+
+/// A charge whose bill text went out (nothing about it moves on its own any more).
+async fn settled_charge(
+    app: &TestApp,
+    amount: i64,
+    payer: &str,
+) -> fieldpay_protocol::charge::Charge {
+    let c = app.charge(demo_charge(amount, payer)).await;
+    crate::helpers::settle_sms(app).await;
+    app.wait_status(&c.id, "sms_sent").await
+}
+
+/// A new payer with a charge of `amount` calls from 127.0.0.1 and is answered.
+async fn payer_calls(
+    app: &TestApp,
+    ep: &SipEndpoint,
+    amount: i64,
+) -> (fieldpay_protocol::charge::Charge, Phone) {
+    let payer = new_payer();
+    let c = settled_charge(app, amount, &payer).await;
+    let vn = digits(c.virtual_number.as_deref().unwrap());
+    let mut p = Phone::new(ep.local_addr(), &digits(&payer), &vn).await;
+    assert_eq!(p.invite().await, 200);
+    (c, p)
+}
+
+/// After keys sent from elsewhere: 1.5 s later the call is still at the order question; then
+/// "1" from `own` (the caller's media socket) confirms and the card number is asked.
+async fn only_own_keys_count(app: &TestApp, p: &mut Phone, own: &UdpSocket) {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let rec = call_record(app, &p.call_id, &p.from_tag).await.unwrap();
+    assert!(
+        !at_card_number(&rec),
+        "keys from another address were taken: {}",
+        rec.checkpoint
+    );
+    assert!(rec.ended_at.is_none());
+    p.press_from(own, "1", Duration::from_millis(100)).await;
+    wait_record(
+        app,
+        &p.call_id,
+        &p.from_tag,
+        "card number step",
+        at_card_number,
+    )
+    .await;
+}
+
+/// Security finding 1: an INVITE from outside `sip_trusted_peers` asserting a payer's number
+/// is refused before anything starts, and so are that address's other requests; the same
+/// INVITE from a trusted peer is believed and pays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untrusted_sources_are_refused_and_a_trusted_peer_pays() {
+    require_speech();
+    let (app, ep) = sip_app_with(|s| {
+        s.sip_trusted_peers = TrustedPeers::parse(&["127.0.0.2/32"]).unwrap();
+    })
+    .await;
+    let payer = new_payer();
+    let before = settled_charge(&app, 18_000, &payer).await;
+    let vn = digits(before.virtual_number.as_deref().unwrap());
+    let asserted = format!("<sip:{}@carrier.example;user=phone>", digits(&payer));
+
+    // From 127.0.0.1 (not trusted here), claiming the payer's number.
+    let mut intruder = Phone::new(ep.local_addr(), "01055550000", &vn).await;
+    intruder.pai = Some(asserted.clone());
+    assert_eq!(intruder.invite().await, 403);
+    // Also with the payer's number in From, and over TCP.
+    let mut plain = Phone::new(ep.local_addr(), &digits(&payer), &vn).await;
+    assert_eq!(plain.invite().await, 403);
+    let options = format!(
+        "OPTIONS sip:{vn}@{} SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKu1\r\n\
+         From: <sip:{}@127.0.0.1>;tag=u1\r\nTo: <sip:{vn}@127.0.0.1>\r\nCall-ID: untrusted@test\r\n\
+         CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+        ep.tcp_addr(),
+        digits(&payer)
+    );
+    let over_tcp = tcp_request(ep.tcp_addr(), &options).await;
+    assert!(
+        over_tcp.starts_with("SIP/2.0 403 Forbidden\r\n"),
+        "{over_tcp}"
+    );
+    // Nothing started, nothing was kept, the charge is as it was.
+    assert!(call_record(&app, &intruder.call_id, &intruder.from_tag)
+        .await
+        .is_none());
+    assert!(call_record(&app, &plain.call_id, &plain.from_tag)
+        .await
+        .is_none());
+    assert_eq!(ep.dialogs(), 0);
+    assert_eq!(app.state().calls.count(), 0);
+    assert_eq!(
+        intruder.stats().packets + plain.stats().packets,
+        0,
+        "no audio"
+    );
+    assert_eq!(
+        app.get_charge(&before.id).await,
+        before,
+        "the charge untouched"
+    );
+    // Logged by source address, never by the number claimed.
+    let refused: Vec<String> = logs()
+        .lines()
+        .filter(|l| l.contains("outside sip_trusted_peers"))
+        .map(str::to_string)
+        .collect();
+    assert!(
+        refused
+            .iter()
+            .any(|l| l.contains(&intruder.local.to_string())),
+        "{refused:?}"
+    );
+    assert!(
+        !refused.iter().any(|l| l.contains(&digits(&payer))),
+        "{refused:?}"
+    );
+
+    // The same INVITE from the trusted peer: the asserted number is the caller ID.
+    let mut trunk = Phone::new_at([127, 0, 0, 2].into(), ep.local_addr(), "01055550000", &vn).await;
+    trunk.pai = Some(asserted);
+    assert_eq!(trunk.invite().await, 200);
+    // An untrusted address cannot reach into the trusted call either.
+    let mut spoof = Phone::new(ep.local_addr(), "01055550000", &vn).await;
+    spoof.call_id = trunk.call_id.clone();
+    spoof.from_tag = trunk.from_tag.clone();
+    spoof.to_tag = trunk.to_tag.clone();
+    spoof.cseq = 10;
+    assert_eq!(spoof.info('1', true).await, 403);
+    assert_eq!(spoof.bye().await, 403);
+    let paid = pay_by_keys(&app, &mut trunk, &before.id).await;
+    assert_eq!(paid.payment.as_ref().unwrap().amount, 18_000);
+    ep.abort().await;
+}
+
+/// Key events sent to a call's media port from any address but the one its SDP named (the
+/// same host on another port, another host) are dropped: they do not answer the question.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtp_keys_from_other_addresses_are_ignored() {
+    require_speech();
+    let (app, ep) = sip_app().await;
+    let (c, mut p) = payer_calls(&app, &ep, 11_000).await;
+    wait_packets(&p, 10).await;
+    // "1" would confirm the order and ask for the card number.
+    for other in ["127.0.0.1:0", "127.0.0.2:0"] {
+        let sock = UdpSocket::bind(other).await.unwrap();
+        p.press_from(&sock, "1", Duration::from_millis(100)).await;
+    }
+    // The caller's own key counts.
+    let own = p.rtp.clone();
+    only_own_keys_count(&app, &mut p, &own).await;
+    assert_eq!(p.bye().await, 200);
+    let session = sip::session_id(&p.call_id, &p.from_tag);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !logs()
+        .lines()
+        .any(|l| l.contains(&session) && l.contains("dropped=") && l.contains("media ended"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the dropped packets are counted in the log"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(app.get_charge(&c.id).await.status.is_pending());
+    ep.abort().await;
+}
+
+/// With `sip_symmetric_rtp` the first packet's source is the caller's media address (a caller
+/// behind NAT sends from another port than its SDP names): the audio goes there, and keys
+/// from anywhere else, the SDP's address included, are dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn symmetric_rtp_latches_the_first_packets_source() {
+    require_speech();
+    let (app, ep) = sip_app_with(|s| s.sip_symmetric_rtp = true).await;
+    let (_, mut p) = payer_calls(&app, &ep, 13_000).await;
+    // The "NAT" socket sends one silent PCMU frame first.
+    let nat = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let nat_stats = Arc::new(Mutex::new(RtpStats::default()));
+    let nat_reader = Phone::spawn_rtp_reader(nat.clone(), nat_stats.clone());
+    let mut frame = Vec::new();
+    rtp::write_rtp(
+        &mut frame,
+        true,
+        0,
+        1,
+        160,
+        0x7777,
+        &[0xFF; rtp::FRAME_SAMPLES],
+    );
+    nat.send_to(&frame, p.remote_rtp.unwrap()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while nat_stats.lock().unwrap().packets < 10 {
+        assert!(
+            Instant::now() < deadline,
+            "the audio follows the first packet"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Keys from the address the SDP named are now someone else's.
+    let rtp = p.rtp.clone();
+    p.press_from(&rtp, "1", Duration::from_millis(100)).await;
+    only_own_keys_count(&app, &mut p, &nat).await;
+    assert_eq!(p.bye().await, 200);
+    nat_reader.abort();
+    ep.abort().await;
+}
+
+/// One address has at most `sip_max_calls_per_source` calls at once: the next INVITE gets 503
+/// with Retry-After; other addresses are not affected, and a call ending makes room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_at_once_per_source_address_are_limited() {
+    require_speech();
+    let (app, ep) = sip_app_with(|s| s.sip_max_calls_per_source = 2).await;
+    let mut phones = Vec::new();
+    for (i, ip) in [
+        [127, 0, 0, 1],
+        [127, 0, 0, 1],
+        [127, 0, 0, 1],
+        [127, 0, 0, 2],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let payer = new_payer();
+        let c = app.charge(demo_charge(10_000 + i as i64, &payer)).await;
+        let vn = digits(c.virtual_number.as_deref().unwrap());
+        phones.push((
+            Phone::new_at(ip.into(), ep.local_addr(), &digits(&payer), &vn).await,
+            c,
+        ));
+    }
+    assert_eq!(phones[0].0.invite().await, 200);
+    assert_eq!(phones[1].0.invite().await, 200);
+    // The third from 127.0.0.1: 503, asked to come back later; nothing started.
+    let third = &mut phones[2].0;
+    let (_, code, m) = third.send_invite("z9hG4bKfull").await;
+    assert_eq!(code, 503);
+    let SipMessage::Response(r) = m else {
+        unreachable!()
+    };
+    assert_eq!(msg::header(&r, "Retry-After"), Some("30"));
+    let ack = third.request("ACK", 1, "z9hG4bKfull", "", None);
+    third.send(&ack).await;
+    assert!(call_record(&app, &third.call_id, &third.from_tag)
+        .await
+        .is_none());
+    // Another address is not limited by 127.0.0.1's calls.
+    assert_eq!(phones[3].0.invite().await, 200);
+    // One call ends: 127.0.0.1 may call again.
+    assert_eq!(phones[0].0.bye().await, 200);
+    let third = &mut phones[2].0;
+    third.cseq = 2;
+    assert_eq!(third.invite().await, 200);
+    for (phone, charge) in phones.iter_mut().skip(1) {
+        assert_eq!(phone.bye().await, 200);
+        assert!(app.get_charge(&charge.id).await.status.is_pending());
+    }
+    ep.abort().await;
+}
+
 // ------------------------------------------------------------------ load
 
 /// 200 calls at once through sipp (each paying its own charge with RFC 4733 events from one
@@ -1557,7 +1883,8 @@ async fn load_200_concurrent_calls() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    let (app, ep) = sip_app().await;
+    // Every sipp call comes from 127.0.0.1, like a trunk's.
+    let (app, ep) = sip_app_with(|s| s.sip_max_calls_per_source = calls + 10).await;
     let work = tempfile::tempdir().unwrap();
     // One charge per payer.
     let mut csv = String::from("SEQUENTIAL\n");

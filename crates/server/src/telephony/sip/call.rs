@@ -5,6 +5,10 @@
 //! Keys pressed while a prompt plays stop it (barge-in); keys pressed while no question is
 //! open (the next turn is being prepared) are kept for the next question (type-ahead). Keys
 //! live only in zeroized buffers and are never logged.
+//!
+//! RTP is taken only from the address and port the caller's SDP named, or, with
+//! `sip_symmetric_rtp`, from wherever the call's first packet came from (and our audio goes
+//! there too); packets from anywhere else are dropped before they are read, and counted.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -55,18 +59,84 @@ impl std::fmt::Debug for CallEvent {
     }
 }
 
+/// The one remote RTP address of a call: where our audio goes and the only source whose
+/// packets are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RtpPeer {
+    /// Latch onto the first packet's source instead of trusting the SDP's address.
+    symmetric: bool,
+    /// The address the caller's SDP named (None: none, or held).
+    named: Option<SocketAddr>,
+    /// With `symmetric`: the source of the first packet since the last address change.
+    latched: Option<SocketAddr>,
+}
+
+impl RtpPeer {
+    pub(crate) fn new(named: Option<SocketAddr>, symmetric: bool) -> Self {
+        RtpPeer {
+            symmetric,
+            named: named.map(canonical),
+            latched: None,
+        }
+    }
+
+    /// Whether a packet from `from` is the caller's (latching it when symmetric and nothing is
+    /// latched yet).
+    pub(crate) fn accept(&mut self, from: SocketAddr) -> bool {
+        let from = canonical(from);
+        if self.symmetric {
+            match self.latched {
+                Some(l) => l == from,
+                None => {
+                    self.latched = Some(from);
+                    true
+                }
+            }
+        } else {
+            self.named == Some(from)
+        }
+    }
+
+    /// Where our audio goes.
+    pub(crate) fn send_to(&self) -> Option<SocketAddr> {
+        if self.symmetric {
+            self.latched.or(self.named)
+        } else {
+            self.named
+        }
+    }
+
+    /// A new SDP (re-INVITE, UPDATE): a changed address is the caller moving its media, and
+    /// is latched anew when symmetric.
+    pub(crate) fn update(&mut self, named: Option<SocketAddr>) {
+        let named = named.map(canonical);
+        if named != self.named {
+            self.latched = None;
+        }
+        self.named = named;
+    }
+}
+
+/// An IPv4-mapped IPv6 address (a dual-stack socket's view of an IPv4 peer) as IPv4.
+fn canonical(a: SocketAddr) -> SocketAddr {
+    SocketAddr::new(a.ip().to_canonical(), a.port())
+}
+
 pub(crate) struct Media {
     sock: UdpSocket,
-    remote: Option<SocketAddr>,
+    peer: RtpPeer,
+    /// Packets dropped for their source address.
+    dropped: u64,
     sender: FrameSender,
     telephone_event: Option<u8>,
 }
 
 impl Media {
-    pub(crate) fn new(sock: UdpSocket, offer: &Offer) -> Self {
+    pub(crate) fn new(sock: UdpSocket, offer: &Offer, symmetric: bool) -> Self {
         Media {
             sock,
-            remote: offer.remote_rtp,
+            peer: RtpPeer::new(offer.remote_rtp, symmetric),
+            dropped: 0,
             sender: FrameSender::new(
                 offer.codec.unwrap_or(Codec::Pcmu),
                 rand::random(),
@@ -78,7 +148,7 @@ impl Media {
     }
 
     fn update(&mut self, offer: &Offer) {
-        self.remote = offer.remote_rtp;
+        self.peer.update(offer.remote_rtp);
         if offer.telephone_event.is_some() {
             self.telephone_event = offer.telephone_event;
         }
@@ -161,8 +231,12 @@ pub(crate) async fn run(
                 }
             }
             r = t.media.sock.recv_from(&mut buf) => {
-                if let Ok((n, _from)) = r {
-                    t.on_rtp(&buf[..n]);
+                if let Ok((n, from)) = r {
+                    if t.media.peer.accept(from) {
+                        t.on_rtp(&buf[..n]);
+                    } else {
+                        t.dropped_rtp(from);
+                    }
                 }
             }
             e = events.recv() => match e {
@@ -210,7 +284,7 @@ impl CallTask {
             None => None,
         };
         let packet = self.media.sender.next_frame(frame);
-        if let Some(to) = self.media.remote {
+        if let Some(to) = self.media.peer.send_to() {
             let _ = self.media.sock.send_to(packet, to).await;
         }
         if let Some(s) = self.playing.front() {
@@ -243,6 +317,15 @@ impl CallTask {
             }
         }
         None
+    }
+
+    /// A packet from an address that is not the caller's media address: not read (its keys do
+    /// not count). The first one is logged with its source, the rest only counted.
+    fn dropped_rtp(&mut self, from: SocketAddr) {
+        self.media.dropped += 1;
+        if self.media.dropped == 1 {
+            tracing::info!(session = %self.d.session_id, source = %from, expected = ?self.media.peer.send_to(), "RTP from an address other than the caller's media address dropped (further ones are counted)");
+        }
     }
 
     fn on_rtp(&mut self, packet: &[u8]) {
@@ -357,7 +440,11 @@ impl CallTask {
                 core.send_bye(&self.d, true).await;
             }
         }
-        tracing::info!(session = %self.d.session_id, "SIP call media ended");
+        if self.media.dropped > 0 {
+            tracing::info!(session = %self.d.session_id, dropped = self.media.dropped, "SIP call media ended; RTP packets from other addresses dropped");
+        } else {
+            tracing::info!(session = %self.d.session_id, "SIP call media ended");
+        }
     }
 }
 
@@ -368,6 +455,59 @@ fn secs(s: u8) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn rtp_only_from_the_address_the_sdp_named() {
+        let mut p = RtpPeer::new(Some(addr("192.0.2.1:4000")), false);
+        assert!(!p.accept(addr("192.0.2.9:5555")), "another host");
+        assert!(
+            !p.accept(addr("192.0.2.1:4001")),
+            "another port of the same host"
+        );
+        assert!(p.accept(addr("192.0.2.1:4000")));
+        assert!(
+            p.accept(addr("[::ffff:192.0.2.1]:4000")),
+            "the same, dual-stack"
+        );
+        assert!(!p.accept(addr("192.0.2.9:5555")), "nothing is latched");
+        assert_eq!(p.send_to(), Some(addr("192.0.2.1:4000")));
+        // A re-INVITE moves the media.
+        p.update(Some(addr("192.0.2.1:4100")));
+        assert!(!p.accept(addr("192.0.2.1:4000")));
+        assert!(p.accept(addr("192.0.2.1:4100")));
+        // Held (no address): nothing is read.
+        p.update(None);
+        assert!(!p.accept(addr("192.0.2.1:4100")));
+        assert_eq!(p.send_to(), None);
+    }
+
+    #[test]
+    fn symmetric_rtp_latches_the_first_source() {
+        let mut p = RtpPeer::new(Some(addr("10.0.0.5:4000")), true);
+        assert_eq!(
+            p.send_to(),
+            Some(addr("10.0.0.5:4000")),
+            "the SDP's until a packet"
+        );
+        assert!(
+            p.accept(addr("198.51.100.7:31000")),
+            "the first packet latches"
+        );
+        assert_eq!(p.send_to(), Some(addr("198.51.100.7:31000")));
+        assert!(!p.accept(addr("10.0.0.5:4000")));
+        assert!(!p.accept(addr("198.51.100.7:31002")));
+        assert!(p.accept(addr("198.51.100.7:31000")));
+        // The same SDP again (a session refresh) keeps the latch; a new address re-latches.
+        p.update(Some(addr("10.0.0.5:4000")));
+        assert!(!p.accept(addr("198.51.100.8:1")));
+        p.update(Some(addr("10.0.0.5:4200")));
+        assert!(p.accept(addr("198.51.100.7:32000")));
+        assert!(!p.accept(addr("198.51.100.7:31000")));
+    }
 
     #[test]
     fn a_key_is_never_printed() {

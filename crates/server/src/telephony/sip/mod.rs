@@ -9,7 +9,15 @@
 //! absorbed by CSeq. Messages are parsed by rsipstack (`rsipstack::sip`); its transport layer
 //! is not used because it logs every message in full, and INFO bodies carry card digits.
 //!
-//! Privacy: keys are never logged; the SIP messages we log are named by method and Call-ID.
+//! Trust: the endpoint talks only to `sip_trusted_peers` (the trunk; loopback by default).
+//! Requests from other addresses get 403 and start nothing, so nobody else can claim a
+//! payer's number; P-Asserted-Identity is believed only from a trusted peer (RFC 3325). A
+//! call's RTP is read only from the address its SDP named (or the first packet's source with
+//! `sip_symmetric_rtp`), and one address has at most `sip_max_calls_per_source` calls at once.
+//! Trust by source address assumes the network drops spoofed source addresses (UDP).
+//!
+//! Privacy: keys are never logged; the SIP messages we log are named by method and Call-ID,
+//! refused ones by source address.
 //!
 //! # Files
 //!
@@ -108,7 +116,11 @@ pub async fn start(state: AppState, listen: SocketAddr) -> anyhow::Result<SipEnd
         client_tx: Mutex::new(HashMap::new()),
     });
     let tasks = transport::serve(core.clone(), udp, tcp);
-    tracing::info!(udp = %udp_addr, tcp = %tcp_addr, "SIP endpoint listening");
+    let settings = &state.settings;
+    if settings.sip_trusted_peers.trusts_everyone() {
+        tracing::warn!(trusted = %settings.sip_trusted_peers, "sip_trusted_peers trusts every address: anyone who reaches the SIP port can claim a payer's number");
+    }
+    tracing::info!(udp = %udp_addr, tcp = %tcp_addr, trusted = %settings.sip_trusted_peers, symmetric_rtp = settings.sip_symmetric_rtp, max_calls_per_source = settings.sip_max_calls_per_source, "SIP endpoint listening");
     Ok(SipEndpoint {
         udp_addr,
         tcp_addr,

@@ -123,9 +123,13 @@ pub fn dialled(req: &Request) -> Option<String> {
         .map(|u| phone_digits(&u))
 }
 
-/// The caller ID: P-Asserted-Identity when present (the first one with a number), else the
-/// From user. Empty when withheld (`Privacy: id`/`header`, anonymous From).
-pub fn caller_id(req: &Request) -> String {
+/// The caller ID: P-Asserted-Identity when present (the first one with a number) and the
+/// request came from a trusted peer, else the From user. Empty when withheld (`Privacy:
+/// id`/`header`, anonymous From).
+///
+/// P-Asserted-Identity is an assertion by a member of the trust domain (RFC 3325): from
+/// anyone else it is what the caller says about itself, and is ignored.
+pub fn caller_id(req: &Request, from_trusted_peer: bool) -> String {
     let privacy = headers(req, "Privacy").flat_map(|v| v.split(';')).any(|p| {
         matches!(
             p.trim().to_ascii_lowercase().as_str(),
@@ -136,6 +140,7 @@ pub fn caller_id(req: &Request) -> String {
         return String::new();
     }
     let pai = headers(req, "P-Asserted-Identity")
+        .filter(|_| from_trusted_peer)
         .flat_map(|v| v.split(','))
         .filter_map(|v| uri_user(addr_uri(v)))
         .map(|u| phone_digits(&u))
@@ -453,7 +458,7 @@ v=0
         let r = req(INVITE);
         assert_eq!(r.method.to_string(), "INVITE");
         assert_eq!(dialled(&r).as_deref(), Some("16000010"));
-        assert_eq!(caller_id(&r), "01012345678");
+        assert_eq!(caller_id(&r, true), "01012345678");
         assert_eq!(header(&r, "Call-ID"), Some("call-1@127.0.0.1"));
         assert_eq!(tag(header(&r, "From").unwrap()).as_deref(), Some("abc"));
         assert_eq!(tag(header(&r, "To").unwrap()), None);
@@ -473,21 +478,24 @@ v=0
             "Max-Forwards: 70",
             "P-Asserted-Identity: \"x\" <sip:+821099998888@carrier;user=phone>, <tel:+821099998888>\nMax-Forwards: 70",
         );
-        assert_eq!(caller_id(&req(&pai)), "+821099998888");
+        assert_eq!(caller_id(&req(&pai), true), "+821099998888");
+        // From an untrusted peer the assertion is ignored: the From user is the caller ID.
+        assert_eq!(caller_id(&req(&pai), false), "01012345678");
         let tel = INVITE.replace(
             "Max-Forwards: 70",
             "P-Asserted-Identity: <tel:010-2222-3333;phone-context=+82>\nMax-Forwards: 70",
         );
-        assert_eq!(caller_id(&req(&tel)), "01022223333");
+        assert_eq!(caller_id(&req(&tel), true), "01022223333");
         let privacy = pai.replace("Max-Forwards: 70", "Privacy: id\nMax-Forwards: 70");
-        assert_eq!(caller_id(&req(&privacy)), "");
+        assert_eq!(caller_id(&req(&privacy), true), "");
+        assert_eq!(caller_id(&req(&privacy), false), "");
         let anon = INVITE.replace(
             "\"Payer\" <sip:010-1234-5678@127.0.0.1:5061>",
             "\"Anonymous\" <sip:anonymous@anonymous.invalid>",
         );
-        assert_eq!(caller_id(&req(&anon)), "");
+        assert_eq!(caller_id(&req(&anon), true), "");
         let encoded = INVITE.replace("sip:010-1234-5678@", "sip:%2B821012345678@");
-        assert_eq!(caller_id(&req(&encoded)), "+821012345678");
+        assert_eq!(caller_id(&req(&encoded), true), "+821012345678");
     }
 
     #[test]

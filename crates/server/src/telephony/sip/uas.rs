@@ -1,6 +1,11 @@
 //! The UAS core: the dialogs table, and the server and client transactions of a payment line
 //! (INVITE with its 2xx retransmissions until ACK, CANCEL, BYE both ways, OPTIONS, INFO keys,
 //! re-INVITE/UPDATE answered with the same SDP, retransmitted requests absorbed by CSeq).
+//!
+//! Who may call: only trusted peers (`sip_trusted_peers`, the trunk's signalling addresses)
+//! are talked to; every request from elsewhere gets 403 before anything else is looked at,
+//! and their responses are dropped. At most `sip_max_calls_per_source` calls at once come
+//! from one address (more get 503).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -21,12 +26,22 @@ use crate::state::AppState;
 
 /// Calls at once beyond which new INVITEs get 503.
 const MAX_CALLS: usize = 2000;
+/// What a 503 for too many calls asks the caller to wait, in seconds.
+const RETRY_AFTER_SECS: &str = "30";
 const T1: Duration = Duration::from_millis(500);
 const T2: Duration = Duration::from_secs(4);
 /// 64*T1: how long a transaction (ACK wait, BYE retransmission) lasts at most.
 const TIMER_H: Duration = Duration::from_secs(32);
 const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, PRACK";
 const ACCEPT: &str = "application/sdp, application/dtmf-relay, application/dtmf";
+
+/// Why an INVITE found no room.
+enum Full {
+    /// `MAX_CALLS` dialogs held.
+    Server,
+    /// The source address has this many calls in progress (`sip_max_calls_per_source`).
+    Source(usize),
+}
 
 pub(crate) struct Core {
     pub(super) state: AppState,
@@ -82,7 +97,19 @@ impl Core {
             .unwrap_or(self.bind_ip)
     }
 
+    /// Whether `peer` is a trusted peer (`sip_trusted_peers`).
+    fn trusted(&self, peer: &Peer) -> bool {
+        self.state
+            .settings
+            .sip_trusted_peers
+            .contains(peer.addr().ip())
+    }
+
     pub(super) async fn on_message(self: Arc<Self>, m: SipMessage, peer: Peer) {
+        if !self.trusted(&peer) {
+            self.refuse_untrusted(m, &peer).await;
+            return;
+        }
         match m {
             SipMessage::Request(req) => self.on_request(req, peer).await,
             SipMessage::Response(resp) => {
@@ -104,6 +131,28 @@ impl Core {
                 }
             }
         }
+    }
+
+    /// A message from an address outside `sip_trusted_peers`: a request gets 403 (ACK
+    /// nothing), a response is dropped. Nothing is kept; the log names the source address
+    /// only (never the caller ID the request claims).
+    async fn refuse_untrusted(&self, m: SipMessage, peer: &Peer) {
+        let source = peer.addr();
+        let SipMessage::Request(req) = m else {
+            tracing::debug!(%source, "SIP response from an untrusted address dropped");
+            return;
+        };
+        let method = req.method.to_string();
+        if method == "ACK" {
+            return;
+        }
+        if method == "INVITE" {
+            tracing::warn!(%source, transport = peer.transport(), "SIP INVITE from an address outside sip_trusted_peers refused (403)");
+        } else {
+            tracing::debug!(%source, %method, transport = peer.transport(), "SIP request from an untrusted address refused (403)");
+        }
+        let tag = ids::random_token(10);
+        self.reply(&req, peer, 403, "Forbidden", Some(&tag)).await;
     }
 
     async fn reply(
@@ -186,21 +235,6 @@ impl Core {
             }
             return;
         }
-        let count = self.dialogs.lock().unwrap_or_else(|p| p.into_inner()).len();
-        if count >= MAX_CALLS {
-            let out = msg::response(
-                &req,
-                peer.addr(),
-                503,
-                "Service Unavailable",
-                None,
-                &[("Retry-After", "30".into())],
-                None,
-            );
-            peer.send(&out).await;
-            return;
-        }
-        self.reply(&req, &peer, 100, "Trying", None).await;
         let Some(from) = msg::header(&req, "From").map(str::to_string) else {
             self.reply(&req, &peer, 400, "Missing From", None).await;
             return;
@@ -241,11 +275,57 @@ impl Core {
                 events: None,
             }),
         });
-        self.dialogs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(call_id.clone(), d.clone());
+        if let Err(why) = self.admit(&call_id, d.clone()) {
+            match why {
+                Full::Server => tracing::warn!(
+                    limit = MAX_CALLS,
+                    "SIP INVITE refused (503): the endpoint is at its call limit"
+                ),
+                Full::Source(limit) => {
+                    tracing::warn!(source = %peer.addr(), limit, "SIP INVITE refused (503): too many calls at once from this address (sip_max_calls_per_source)")
+                }
+            }
+            let out = msg::response(
+                &req,
+                peer.addr(),
+                503,
+                "Service Unavailable",
+                Some(&d.to_tag),
+                &[("Retry-After", RETRY_AFTER_SECS.into())],
+                None,
+            );
+            peer.send(&out).await;
+            return;
+        }
+        self.reply(&req, &peer, 100, "Trying", None).await;
         tokio::spawn(self.clone().setup(d, req, peer));
+    }
+
+    /// Adds a new dialog to the table unless the endpoint holds `MAX_CALLS` dialogs, or its
+    /// source address already has `sip_max_calls_per_source` calls in progress (proceeding or
+    /// answered). Counted and added under one lock, so concurrent INVITEs cannot overshoot.
+    fn admit(&self, call_id: &str, d: Arc<Dialog>) -> Result<(), Full> {
+        let limit = self.state.settings.sip_max_calls_per_source;
+        let source = d.peer.addr().ip().to_canonical();
+        let mut map = self.dialogs.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_CALLS {
+            return Err(Full::Server);
+        }
+        let from_source = map
+            .values()
+            .filter(|o| o.peer.addr().ip().to_canonical() == source)
+            .filter(|o| {
+                matches!(
+                    o.lock().state,
+                    DialogState::Proceeding | DialogState::Answered
+                )
+            })
+            .count();
+        if from_source >= limit {
+            return Err(Full::Source(limit));
+        }
+        map.insert(call_id.to_string(), d);
+        Ok(())
     }
 
     /// Refuses the INVITE of dialog `d` with a final response and forgets the dialog.
@@ -282,7 +362,7 @@ impl Core {
             return;
         }
         let dialled = msg::dialled(&req).unwrap_or_default();
-        let caller = msg::caller_id(&req);
+        let caller = msg::caller_id(&req, self.trusted(&peer));
         // Only numbers of a merchant's pool are ours.
         let national = crate::calls::normalize_number(&dialled);
         let merchant = match national {
@@ -374,7 +454,7 @@ impl Core {
         peer.send(&ok).await;
         tracing::info!(call_id = %d.sip_call_id, session = %d.session_id, codec = ?offer.codec, telephone_event = ?offer.telephone_event, transport = peer.transport(), "SIP call answered");
         self.retransmit_until_ack(d.clone(), ok, tx);
-        let media = call::Media::new(rtp, &offer);
+        let media = call::Media::new(rtp, &offer, self.state.settings.sip_symmetric_rtp);
         tokio::spawn(call::run(self.clone(), d, media, turn, rx));
     }
 
