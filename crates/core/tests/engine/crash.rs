@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 use fieldpay_core::client::ServerClient;
-use fieldpay_core::credentials::Credentials;
 use fieldpay_core::db::Db;
 use fieldpay_protocol::app::{ChargeInput, SyncState};
 use fieldpay_protocol::charge::{ChargeKind, ChargeList};
@@ -93,13 +92,7 @@ fn crash_child() {
             "pull-page" => {
                 // Applies a big pull page slowly; dies in the middle.
                 let db = Db::open(&dir.join("fieldpay-device.db")).unwrap();
-                let canonical = dir.canonicalize().unwrap();
-                let creds = Credentials::new(format!(
-                    "FieldPay {} {}",
-                    url.trim_end_matches('/'),
-                    canonical.display()
-                ));
-                let client = ServerClient::new(&url, creds).unwrap();
+                let client = ServerClient::new(&url, config(&dir, &url).credentials()).unwrap();
                 let page = client.pull(db.cursor().unwrap(), 5000).await.unwrap();
                 assert!(page.changes.len() > 100);
                 db.apply_page_with(&page, &mut |i| {
