@@ -109,13 +109,9 @@ pub async fn run(ui: &Ui) -> Result<()> {
     );
     ui.wait_attr(&tid("sync-badge"), "data-queued", "0", STEP)
         .await?;
-    ui.click(&tid("nav-payments")).await?;
-    ui.wait_screen("payments").await?;
-    ui.wait(&tid("empty")).await?;
-    ensure!(
-        ui.all(&tid("payment-row")).await?.is_empty(),
-        "a charge was made"
-    );
+    flows::expect_empty_tab(ui, "nav-payments", "payments", "payment-row")
+        .await
+        .context("a charge was made")?;
 
     // An empty order cannot go to the signature.
     ui.click(&tid("nav-orders")).await?;
@@ -135,13 +131,9 @@ pub async fn run(ui: &Ui) -> Result<()> {
         !ui.hash().await?.contains("/edit"),
         "an empty draft was saved"
     );
-    ui.click(&tid("nav-orders")).await?;
-    ui.wait_screen("orders").await?;
-    ui.wait(&tid("empty")).await?;
-    ensure!(
-        ui.all(&tid("order-row")).await?.is_empty(),
-        "an order was made"
-    );
+    flows::expect_empty_tab(ui, "nav-orders", "orders", "order-row")
+        .await
+        .context("an order was made")?;
     ui.wait_attr(&tid("sync-badge"), "data-queued", "0", STEP)
         .await?;
     srv.stop().await;

@@ -5,7 +5,7 @@
 use anyhow::{ensure, Context, Result};
 
 use crate::flows::{self, Want};
-use crate::harness::{free_port, tid, Ui, SLOW, STEP};
+use crate::harness::{free_port, tid, Ui, SLOW};
 use crate::server::TestServer;
 
 /// Settings → sign out; back on the sign-in screen.
@@ -20,29 +20,17 @@ pub async fn run(ui: &Ui) -> Result<()> {
     let data = ui.data.parent().context("work dir")?.join("server");
     let mut srv = TestServer::start(&data, free_port()?).await?;
 
-    flows::fill_sign_in(ui, &srv.url(), "demo", "rep1", "demo1234").await?;
-    ui.wait_screen_for("home", SLOW).await?;
-    flows::wait_synced(ui, SLOW).await?;
+    flows::sign_in(ui, &srv.url(), "rep1").await?;
     let acc = flows::demo_account(3);
     let account_id = srv.account_id(&acc.code)?;
     flows::find_and_open_client(ui, &acc.name, &acc.name).await?;
 
     // rep1 signs an order while the server is away: queued on the device.
-    srv.stop().await;
-    ui.wait_attr(&tid("sync-badge"), "data-online", "false", SLOW)
-        .await
-        .context("the app did not notice the server stopped")?;
-    ui.click(&tid("new-order")).await?;
-    flows::fill_order(
-        ui,
-        &[Want {
-            query: "판콜에이",
-            qty: 2,
-        }],
-    )
-    .await?;
-    let order_id = flows::sign_order(ui, None).await?;
-    flows::wait_order_status(ui, "queued", STEP).await?;
+    let want = Want {
+        query: "판콜에이",
+        qty: 2,
+    };
+    let (order_id, _) = flows::order_while_offline(ui, &mut srv, &[want]).await?;
 
     // Signing out says the unsent work stays with rep1.
     ui.goto_hash("/settings").await?;
@@ -52,16 +40,10 @@ pub async fn run(ui: &Ui) -> Result<()> {
     srv.start_again().await?;
 
     // rep2 on the same device: none of rep1's orders, nothing of rep1's sent.
-    flows::fill_sign_in(ui, &srv.url(), "demo", "rep2", "demo1234").await?;
-    ui.wait_screen_for("home", SLOW).await?;
-    flows::wait_synced(ui, SLOW).await?;
-    ui.click(&tid("nav-orders")).await?;
-    ui.wait_screen("orders").await?;
-    ui.wait(&tid("empty")).await?;
-    ensure!(
-        ui.all(&tid("order-row")).await?.is_empty(),
-        "rep2 sees orders: rep1's order {order_id} leaked"
-    );
+    flows::sign_in(ui, &srv.url(), "rep2").await?;
+    flows::expect_empty_tab(ui, "nav-orders", "orders", "order-row")
+        .await
+        .with_context(|| format!("rep2 sees rep1's order {order_id}"))?;
     let r = srv.records_of(&account_id)?;
     ensure!(
         r.orders.is_empty(),
@@ -74,9 +56,7 @@ pub async fn run(ui: &Ui) -> Result<()> {
     sign_out(ui).await?;
 
     // rep1 again: the order is there and goes out once, as rep1's.
-    flows::fill_sign_in(ui, &srv.url(), "demo", "rep1", "demo1234").await?;
-    ui.wait_screen_for("home", SLOW).await?;
-    flows::wait_synced(ui, SLOW).await?;
+    flows::sign_in(ui, &srv.url(), "rep1").await?;
     ui.goto_hash(&format!("/orders/{order_id}")).await?;
     ui.wait_screen("order").await?;
     flows::wait_order_status(ui, "registered", SLOW).await?;

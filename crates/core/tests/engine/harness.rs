@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use fieldpay_core::{Engine, EngineConfig};
-use fieldpay_protocol::app::{LineInput, Point, SignatureInput};
+use fieldpay_protocol::app::{ChargeInput, LineInput, Point, SignatureInput};
+use fieldpay_protocol::charge::ChargeKind;
 use fieldpay_protocol::Secret;
 use fieldpay_server::app::Running;
 use fieldpay_server::config::Settings;
@@ -137,6 +138,22 @@ pub fn strokes() -> SignatureInput {
         width: 400,
         height: 200,
         gps: None,
+    }
+}
+
+/// A charge request to `phone` (for an account, or none).
+pub fn charge_input(account_id: Option<String>, amount: i64, phone: &str) -> ChargeInput {
+    ChargeInput {
+        account_id,
+        order_id: None,
+        amount,
+        goods_name: "감기약 외 2건".into(),
+        payer_phone: phone.into(),
+        payer_name: None,
+        orderer: None,
+        installments: true,
+        kind: ChargeKind::General,
+        expires_in_minutes: None,
     }
 }
 

@@ -6,14 +6,13 @@
 
 use chrono::Utc;
 use fieldpay_core::{DataFolder, Engine, Identity};
-use fieldpay_protocol::app::ChargeInput;
-use fieldpay_protocol::charge::{ChargeKind, ChargeList};
+use fieldpay_protocol::charge::ChargeList;
 use fieldpay_protocol::records::Order;
 use fieldpay_protocol::{ErrorCode, Secret};
 
 use crate::harness::*;
 
-const PAYER: &str = "010-4545-6767";
+const PAYER: &str = "010-3131-4141";
 
 fn password() -> Secret {
     Secret::from("demo1234")
@@ -25,19 +24,8 @@ async fn queue_offline(server: &mut Server, e: &Engine) -> String {
     let account = e.search_accounts("익수약국", 1).unwrap().remove(0).account;
     server.stop().await;
     let order_id = order(e, &account.id, 2);
-    let input = ChargeInput {
-        account_id: Some(account.id),
-        order_id: None,
-        amount: 22_000,
-        goods_name: "감기약".into(),
-        payer_phone: PAYER.into(),
-        payer_name: None,
-        orderer: None,
-        installments: false,
-        kind: ChargeKind::General,
-        expires_in_minutes: None,
-    };
-    e.request_charge(&input, Utc::now()).unwrap();
+    e.request_charge(&charge_input(Some(account.id), 22_000, PAYER), Utc::now())
+        .unwrap();
     assert!(e.sync_now().await.is_err(), "the server is away");
     assert_eq!(e.status().queued, 4, "3 order actions + 1 charge");
     order_id
