@@ -1,113 +1,77 @@
-//! Which engine is in use: the sandbox (embedded server, demo rep) or a real server, opened at
-//! launch from the last session, by `start_sandbox`, by `login`, and closed by `sign_out`.
+//! Which engine is in use. Each identity — a server (or the sandbox), a merchant code, a rep
+//! login — has a database and refresh token of its own (`fieldpay_core::identity`): the
+//! sandbox's demo rep is one identity, a rep of a real server another. The engine is opened at
+//! launch for the last identity, by `start_sandbox`, by `login`, and signed out by `sign_out`.
 //! Each of these runs under the lifecycle lock ([`AppState::lock`]).
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use fieldpay_core::{Engine, EngineConfig};
+use fieldpay_core::{CoreError, Identity};
 use fieldpay_protocol::app::AppInfo;
 use fieldpay_protocol::command;
 use fieldpay_protocol::{ApiError, ErrorCode};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tauri::{AppHandle, Manager};
 
 use crate::events;
 use crate::sandbox::{self, SandboxServer};
 use crate::state::{AppState, Current, Lifecycle};
 
-const LAST_FILE: &str = "app-state.json";
-
-/// What the next launch reopens.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "mode", rename_all = "snake_case")]
-enum Last {
-    Sandbox,
-    Server { server_url: String },
-}
-
-fn read_last(data: &Path) -> Option<Last> {
-    let text = std::fs::read_to_string(data.join(LAST_FILE)).ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-fn write_last(data: &Path, last: Option<&Last>) {
-    let path = data.join(LAST_FILE);
-    let r = match last {
-        Some(l) => serde_json::to_string(l)
-            .map_err(std::io::Error::other)
-            .and_then(|s| std::fs::write(&path, s)),
-        None => match std::fs::remove_file(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            r => r,
-        },
-    };
-    if let Err(e) = r {
-        tracing::warn!("cannot write {}: {e}", path.display());
-    }
-}
-
 fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(ErrorCode::Internal, e.to_string())
 }
 
-/// The engine's folder for a real server: one per address, so two servers never mix data.
-fn device_dir(data: &Path, server_url: &str) -> PathBuf {
-    let hash = hex::encode(Sha256::digest(server_url.as_bytes()));
-    data.join(format!("device-{}", &hash[..16]))
+fn api(e: CoreError) -> ApiError {
+    e.to_api()
 }
 
-fn normalize_url(url: &str) -> String {
-    url.trim().trim_end_matches('/').to_string()
+/// Remembers the identity to reopen at the next launch (None: none, after a sign-out).
+fn remember(state: &AppState, id: Option<&Identity>) {
+    if let Err(e) = state.folder().remember(id) {
+        tracing::warn!("{e}");
+    }
 }
 
-fn device_name() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .unwrap_or_else(|| "device".into());
-    format!("FieldPay app ({host}, {})", std::env::consts::OS)
-}
-
-/// The current engine when it was opened for this server and folder, else a newly opened one.
-async fn open_engine(
-    state: &AppState,
-    server_url: &str,
-    dir: PathBuf,
-) -> Result<Current, ApiError> {
+/// The current engine when it is `id`'s on `url`, else `id`'s own engine, newly opened.
+async fn open_engine(state: &AppState, id: &Identity, url: &str) -> Result<Current, ApiError> {
     if let Some(c) = state.current() {
-        if c.server_url == server_url && c.dir == dir {
+        if c.identity == *id && c.server_url == url {
             return Ok(c);
         }
     }
-    let config = EngineConfig {
-        data_dir: dir.clone(),
-        server_url: server_url.to_string(),
-        device_name: device_name(),
-    };
-    let engine = tauri::async_runtime::spawn_blocking(move || Engine::open(config))
+    let (folder, which, at) = (state.folder().clone(), id.clone(), url.to_string());
+    let engine = tauri::async_runtime::spawn_blocking(move || folder.open(&which, &at))
         .await
         .map_err(internal)?
-        .map_err(|e| e.to_api())?;
+        .map_err(api)?;
     Ok(Current {
         engine,
-        server_url: server_url.to_string(),
-        dir,
+        server_url: url.to_string(),
+        identity: id.clone(),
     })
 }
 
 /// Makes `cur` the engine in use: forwards its events, runs its sync loop while signed in.
-fn activate(app: &AppHandle, state: &AppState, lc: &mut Lifecycle, cur: Current) {
-    let same = state
-        .current()
-        .is_some_and(|c| Arc::ptr_eq(&c.engine, &cur.engine));
-    if !same {
+/// The engine it replaces stops; if another identity was still signed in there, it is signed
+/// out (its token goes; its data and unsent actions stay for its next sign-in).
+async fn activate(app: &AppHandle, state: &AppState, lc: &mut Lifecycle, cur: Current) {
+    let prev = state.current();
+    if !prev
+        .as_ref()
+        .is_some_and(|c| Arc::ptr_eq(&c.engine, &cur.engine))
+    {
         lc.detach_engine();
         lc.forwarder = Some(events::forward(app.clone(), &cur.engine));
         state.set_current(Some(cur.clone()));
+        if let Some(prev) = prev.filter(|p| p.identity != cur.identity) {
+            let engine = prev.engine;
+            if engine.session().is_some() {
+                match tauri::async_runtime::spawn_blocking(move || engine.sign_out()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::warn!("signing the previous rep out: {e}"),
+                    Err(e) => tracing::warn!("signing the previous rep out: {e}"),
+                }
+            }
+        }
     }
     if cur.engine.session().is_some() && lc.sync.is_none() {
         lc.sync = Some(cur.engine.start());
@@ -131,7 +95,9 @@ pub async fn start_sandbox(
         .as_ref()
         .map(|s| s.url.clone())
         .unwrap_or_default();
-    let cur = open_engine(state, &url, state.data_dir().join("device-sandbox")).await?;
+    let (merchant, rep, password) = sandbox::demo_login();
+    let id = Identity::sandbox(merchant, rep).map_err(api)?;
+    let cur = open_engine(state, &id, &url).await?;
     let running = state
         .current()
         .is_some_and(|c| Arc::ptr_eq(&c.engine, &cur.engine))
@@ -139,67 +105,69 @@ pub async fn start_sandbox(
         && lc.sync.is_some();
     if !running {
         // Always a fresh sign-in: the token is stored per server address.
-        let (merchant, rep, password) = sandbox::demo_login();
         cur.engine
             .login(merchant, rep, &password)
             .await
-            .map_err(|e| e.to_api())?;
+            .map_err(api)?;
     }
-    activate(app, state, lc, cur);
-    write_last(state.data_dir(), Some(&Last::Sandbox));
+    activate(app, state, lc, cur).await;
+    remember(state, Some(&id));
     Ok(state.info())
 }
 
-/// Signs in to a real server; the sandbox server (if any) stops once that worked.
+/// Signs in to a real server on the rep's own database (an `http://` address off loopback is
+/// refused first); the sandbox server (if any) stops once that worked.
 pub async fn login(
     app: &AppHandle,
     state: &AppState,
     lc: &mut Lifecycle,
     args: &command::Login,
 ) -> Result<AppInfo, ApiError> {
-    let url = normalize_url(&args.server_url);
-    let cur = open_engine(state, &url, device_dir(state.data_dir(), &url)).await?;
+    let id = Identity::at(&args.server_url, &args.merchant, &args.rep_id).map_err(api)?;
+    let url = id.url().unwrap_or_default().to_string();
+    let cur = open_engine(state, &id, &url).await?;
     cur.engine
-        .login(&args.merchant, &args.rep_id, &args.password)
+        .login(&id.merchant, &id.rep, &args.password)
         .await
-        .map_err(|e| e.to_api())?;
-    activate(app, state, lc, cur);
+        .map_err(api)?;
+    activate(app, state, lc, cur).await;
     if lc.sandbox.as_ref().is_some_and(|s| s.url != url) {
         if let Some(s) = lc.sandbox.take() {
             state.set_sandbox_url(None);
             s.stop().await;
         }
     }
-    write_last(state.data_dir(), Some(&Last::Server { server_url: url }));
+    remember(state, Some(&id));
     Ok(state.info())
 }
 
-/// Forgets the tokens and stops syncing; the local data stays for the next sign-in.
+/// Forgets the tokens and stops syncing; the local data, unsent actions included, stays for
+/// the same rep's next sign-in.
 pub async fn sign_out(state: &AppState, lc: &mut Lifecycle) -> Result<AppInfo, ApiError> {
     if let Some(c) = state.current() {
         let engine = c.engine.clone();
         tauri::async_runtime::spawn_blocking(move || engine.sign_out())
             .await
             .map_err(internal)?
-            .map_err(|e| e.to_api())?;
+            .map_err(api)?;
         if let Some(s) = lc.sync.take() {
             s.stop();
         }
     }
-    write_last(state.data_dir(), None);
+    remember(state, None);
     Ok(state.info())
 }
 
-/// Reopens a real server's engine from the last session (no network needed: offline-first).
+/// Reopens the last identity's engine on its server (no network needed: offline-first).
 async fn resume(
     app: &AppHandle,
     state: &AppState,
     lc: &mut Lifecycle,
-    server_url: &str,
+    id: &Identity,
 ) -> Result<(), ApiError> {
-    let url = normalize_url(server_url);
-    let cur = open_engine(state, &url, device_dir(state.data_dir(), &url)).await?;
-    activate(app, state, lc, cur);
+    let url = id.url().unwrap_or_default().to_string();
+    let cur = open_engine(state, id, &url).await?;
+    activate(app, state, lc, cur).await;
     Ok(())
 }
 
@@ -210,17 +178,14 @@ pub fn on_launch(app: &AppHandle, sandbox_flag: bool) {
     let Some(mut lc) = state.try_lock() else {
         return;
     };
-    let last = read_last(state.data_dir());
+    let last = state.folder().last();
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let result = match (sandbox_flag, last) {
-            (true, _) | (false, Some(Last::Sandbox)) => {
-                start_sandbox(&app, &state, &mut lc).await.map(|_| ())
-            }
-            (false, Some(Last::Server { server_url })) => {
-                resume(&app, &state, &mut lc, &server_url).await
-            }
-            (false, None) => Ok(()),
+        let result = match last {
+            _ if sandbox_flag => start_sandbox(&app, &state, &mut lc).await.map(|_| ()),
+            Some(id) if id.is_sandbox() => start_sandbox(&app, &state, &mut lc).await.map(|_| ()),
+            Some(id) => resume(&app, &state, &mut lc, &id).await,
+            None => Ok(()),
         };
         match result {
             Ok(()) => tracing::info!(info = ?state.info(), "ready"),

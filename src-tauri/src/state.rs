@@ -4,16 +4,17 @@
 //! Data folder layout:
 //! - `sandbox-server/`    the embedded server's data (sandbox mode)
 //! - `sandbox-port`       the port it listened on last (reused so its address stays stable)
-//! - `device-sandbox/`    the engine's database when signed in to the sandbox
-//! - `device-<hash>/`     the engine's database per real server address
+//! - `device-<hash>/`     the engine's database per identity: server (or the sandbox),
+//!   merchant code and rep login, hashed (`fieldpay_core::identity`); its refresh token is
+//!   its own in the OS credential store
+//! - `last-identity.json` the identity to reopen at the next launch (none after sign-out)
 //! - `exports/`           PDFs saved by `export_pdf` (purchase orders, daily closings)
-//! - `app-state.json`     what to reopen at the next launch (sandbox, or a server address)
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use fieldpay_core::sync::SyncHandle;
-use fieldpay_core::{CoreError, Engine};
+use fieldpay_core::{CoreError, DataFolder, Engine, Identity};
 use fieldpay_protocol::app::AppInfo;
 use fieldpay_protocol::ApiError;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -28,7 +29,7 @@ pub const TEST_PHONE: &str = "01012345678";
 pub struct Current {
     pub engine: Arc<Engine>,
     pub server_url: String,
-    pub dir: PathBuf,
+    pub identity: Identity,
 }
 
 /// What start/sign-in/sign-out change; one change at a time (see [`AppState::lock`]).
@@ -62,6 +63,7 @@ struct View {
 
 struct Inner {
     data_dir: PathBuf,
+    folder: DataFolder,
     lifecycle: Arc<Mutex<Lifecycle>>,
     view: RwLock<View>,
 }
@@ -73,6 +75,7 @@ pub struct AppState(Arc<Inner>);
 impl AppState {
     pub fn new(data_dir: PathBuf) -> AppState {
         AppState(Arc::new(Inner {
+            folder: DataFolder::new(&data_dir, device_name()),
             data_dir,
             lifecycle: Arc::new(Mutex::new(Lifecycle::default())),
             view: RwLock::new(View::default()),
@@ -81,6 +84,11 @@ impl AppState {
 
     pub fn data_dir(&self) -> &Path {
         &self.0.data_dir
+    }
+
+    /// The databases per identity, and the last identity.
+    pub fn folder(&self) -> &DataFolder {
+        &self.0.folder
     }
 
     /// Where saved PDFs go.
@@ -159,6 +167,17 @@ impl AppState {
             s.stop().await;
         }
     }
+}
+
+/// Shown in the signature evidence and the server's token list.
+fn device_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .unwrap_or_else(|| "device".into());
+    format!("FieldPay app ({host}, {})", std::env::consts::OS)
 }
 
 /// The sandbox phone page for [`TEST_PHONE`].

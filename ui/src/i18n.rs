@@ -172,7 +172,7 @@ texts! {
     TrySandbox => "샌드박스로 체험하기", "Try sandbox";
     TrySandboxSub => "데모 거래처와 상품으로 바로 시작합니다 (실제 결제 없음)", "Start at once with demo clients and products (no real payments)";
     StartingSandbox => "샌드박스를 시작하는 중…", "Starting the sandbox…";
-    ErrServerUrl => "http:// 또는 https:// 로 시작하는 주소를 입력하세요", "Enter an address starting with http:// or https://";
+    ErrServerUrl => "https:// 로 시작하는 주소를 입력하세요 (http:// 는 이 기기의 서버에만)", "Enter an address starting with https:// (http:// only for a server on this device)";
 
     // Home.
     TodayCollected => "오늘 수금", "Collected today";
@@ -377,6 +377,7 @@ texts! {
     SyncNow => "지금 동기화", "Sync now";
     LastSync => "마지막 동기화", "Last sync";
     SignOut => "로그아웃", "Sign out";
+    SignOutKeepsQueue => "보내지 않은 작업은 이 기기에 남아, 이 계정으로 다시 로그인하면 전송됩니다. 다른 계정에는 보이지 않습니다", "Unsent actions stay on this device and are sent when this account signs in again; other accounts do not see them";
     About => "정보", "About";
     Version => "버전", "Version";
     Sandbox => "샌드박스", "Sandbox";
@@ -430,7 +431,14 @@ mod tests {
 
     #[test]
     fn both_languages_have_text() {
-        for key in [T::NavHome, T::TrySandbox, T::ErrPhone, T::PdfPreview] {
+        for key in [
+            T::NavHome,
+            T::TrySandbox,
+            T::ErrPhone,
+            T::PdfPreview,
+            T::ErrServerUrl,
+            T::SignOutKeepsQueue,
+        ] {
             assert!(!key.text(Lang::Ko).is_empty());
             assert!(!key.text(Lang::En).is_empty());
             assert_ne!(key.text(Lang::Ko), key.text(Lang::En));

@@ -45,7 +45,7 @@
 //! - daily closing: `closing-date`, `closing-row`, `closing-status-row`, `closing-total`,
 //!   `closing-print`
 //! - sync problems: `problem-row`, `problem-retry`, `problem-discard`, `problem-open`
-//! - settings: `lang-ko`, `lang-en`, `server-url`, `sync-now`, `sign-out`,
+//! - settings: `lang-ko`, `lang-en`, `server-url`, `sync-now`, `sign-out`, `sign-out-note`,
 //!   `open-test-phone`, `app-version`
 
 // Shell and navigation.
@@ -195,5 +195,7 @@ pub const LANG_EN: &str = "lang-en";
 pub const SERVER_URL: &str = "server-url";
 pub const SYNC_NOW: &str = "sync-now";
 pub const SIGN_OUT: &str = "sign-out";
+/// Settings: unsent actions stay with this account (shown while some are queued).
+pub const SIGN_OUT_NOTE: &str = "sign-out-note";
 pub const OPEN_TEST_PHONE: &str = "open-test-phone";
 pub const APP_VERSION: &str = "app-version";

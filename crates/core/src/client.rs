@@ -12,6 +12,7 @@ use fieldpay_protocol::{ApiError, ErrorBody, ErrorCode, Secret};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use url::{Host, Url};
 
 use crate::credentials::Credentials;
 use crate::error::{CoreError, CoreResult};
@@ -55,15 +56,65 @@ async fn error_of(resp: reqwest::Response) -> CoreError {
     }
 }
 
-impl ServerClient {
-    pub fn new(base: &str, creds: Credentials) -> CoreResult<ServerClient> {
-        let base = base.trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(CoreError::invalid(
-                ErrorCode::InvalidField,
-                "server address must start with http:// or https://",
-            ));
+/// A sign-in or refresh answer's tokens (or the server's refusal).
+async fn tokens_of(resp: reqwest::Response) -> CoreResult<TokenResponse> {
+    if !resp.status().is_success() {
+        return Err(error_of(resp).await);
+    }
+    resp.json().await.map_err(offline)
+}
+
+/// Whether `host` is this device: `localhost`, 127.0.0.0/8 or `::1`.
+fn is_loopback(host: Host<&str>) -> bool {
+    match host {
+        Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        Host::Ipv4(ip) => ip.is_loopback(),
+        Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
+/// A server address as the app uses it, or why it is refused (`invalid_field`): `https://`,
+/// or `http://` only for a server on this device (`localhost`, 127.0.0.0/8, `::1`: the
+/// sandbox, a local test server), since plain HTTP would carry the password and tokens in
+/// the clear; no user name, password, query or fragment in it. The answer is normalised
+/// (scheme and host in lower case, no default port, no trailing slash), so one server has one
+/// spelling.
+pub fn server_url(input: &str) -> CoreResult<String> {
+    let refuse = |message: &str| CoreError::invalid(ErrorCode::InvalidField, message);
+    let url = Url::parse(input.trim()).map_err(|_| {
+        refuse("서버 주소가 올바르지 않습니다. https:// 로 시작하는 주소를 입력하세요 (the server address is not a valid URL; enter one starting with https://)")
+    })?;
+    match url.scheme() {
+        "https" => {}
+        "http" if url.host().is_some_and(is_loopback) => {}
+        "http" => {
+            return Err(refuse(
+                "http:// 주소는 이 기기의 서버(localhost, 127.0.0.1, ::1)에만 쓸 수 있습니다. https:// 주소를 입력하세요 (http:// is allowed only for a server on this device: localhost, 127.0.0.0/8, ::1; use https://)",
+            ))
         }
+        _ => {
+            return Err(refuse(
+                "서버 주소는 https:// 로 시작해야 합니다 (the server address must start with https://)",
+            ))
+        }
+    }
+    if url.host().is_none()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(refuse(
+            "서버 주소에는 호스트만 쓰고 사용자 이름, 비밀번호, ?, # 은 넣지 마세요 (the server address needs a host and no user name, password, query or fragment)",
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+impl ServerClient {
+    /// A client of the server at `base` (checked by [`server_url`]).
+    pub fn new(base: &str, creds: Credentials) -> CoreResult<ServerClient> {
+        let base = server_url(base)?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
@@ -92,6 +143,8 @@ impl ServerClient {
         *self.access.lock().unwrap_or_else(|p| p.into_inner()) = t;
     }
 
+    /// Signs in. The answer's tokens are not kept: the caller checks whose they are first and
+    /// then hands them to [`ServerClient::keep`].
     pub async fn login(&self, req: &LoginRequest) -> CoreResult<TokenResponse> {
         let resp = self
             .http
@@ -100,19 +153,15 @@ impl ServerClient {
             .send()
             .await
             .map_err(offline)?;
-        self.keep_tokens(resp).await
+        tokens_of(resp).await
     }
 
-    /// Reads a sign-in or refresh answer and keeps its tokens: the refresh token in the OS
-    /// credential store, the access token in memory.
-    async fn keep_tokens(&self, resp: reqwest::Response) -> CoreResult<TokenResponse> {
-        if !resp.status().is_success() {
-            return Err(error_of(resp).await);
-        }
-        let t: TokenResponse = resp.json().await.map_err(offline)?;
+    /// Keeps the tokens of a sign-in or refresh answer: the refresh token in the OS credential
+    /// store, the access token in memory.
+    pub fn keep(&self, t: &TokenResponse) -> CoreResult<()> {
         self.creds.set_refresh_token(&t.refresh_token)?;
         self.set_access(Some(t.access_token.clone()));
-        Ok(t)
+        Ok(())
     }
 
     /// Gets a new access token with the stored refresh token (rotating it).
@@ -132,7 +181,9 @@ impl ServerClient {
             self.set_access(None);
             return Err(CoreError::NotSignedIn);
         }
-        self.keep_tokens(resp).await
+        let t = tokens_of(resp).await?;
+        self.keep(&t)?;
+        Ok(t)
     }
 
     pub fn sign_out(&self) -> CoreResult<()> {
@@ -246,10 +297,57 @@ impl ServerClient {
 #[cfg(test)]
 mod tests {
     use fieldpay_protocol::auth::{LoginRequest, RefreshRequest, RepInfo, TokenResponse};
-    use fieldpay_protocol::{command, Secret};
+    use fieldpay_protocol::{command, ErrorCode, Secret};
 
-    use super::ServerClient;
+    use super::{server_url, ServerClient};
     use crate::credentials::Credentials;
+
+    /// https anywhere; http only on this device's loopback (finding 13); one spelling each.
+    #[test]
+    fn server_addresses_need_https_unless_on_loopback() {
+        for (input, want) in [
+            ("https://pay.example.kr", "https://pay.example.kr"),
+            (" HTTPS://Pay.Example.KR:443/ ", "https://pay.example.kr"),
+            (
+                "https://pay.example.kr:8443/fieldpay/",
+                "https://pay.example.kr:8443/fieldpay",
+            ),
+            ("http://127.0.0.1:8640", "http://127.0.0.1:8640"),
+            ("http://127.8.9.10:80/", "http://127.8.9.10"),
+            ("http://localhost:8640/", "http://localhost:8640"),
+            ("http://LocalHost", "http://localhost"),
+            ("http://[::1]:8640", "http://[::1]:8640"),
+        ] {
+            assert_eq!(server_url(input).unwrap(), want, "{input}");
+        }
+        for input in [
+            "http://pay.example.kr",
+            "http://192.168.0.10:8640",
+            "http://10.0.0.1",
+            "http://128.0.0.1",
+            "http://[::2]:8640",
+            "http://[::ffff:127.0.0.1]",
+            "http://localhost.example.kr",
+            "http://127.0.0.1.nip.io",
+            "ftp://pay.example.kr",
+            "pay.example.kr",
+            "",
+            "https://rep:pw@pay.example.kr",
+            "https://pay.example.kr/?x=1",
+        ] {
+            let e = server_url(input).expect_err(input);
+            assert_eq!(e.to_api().code, ErrorCode::InvalidField, "{input}: {e}");
+        }
+        let e = server_url("http://pay.example.kr").unwrap_err().to_string();
+        assert!(
+            e.starts_with("http:// 주소는") && e.contains("use https://"),
+            "{e}"
+        );
+        // The client refuses such an address too.
+        let e = ServerClient::new("http://pay.example.kr", Credentials::new("FieldPay test"))
+            .unwrap_err();
+        assert_eq!(e.to_api().code, ErrorCode::InvalidField);
+    }
 
     const CANARY: &str = "secret-canary-7Q";
 

@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod identity;
 pub mod orders;
 pub mod po_pdf;
 pub mod search;
@@ -17,3 +18,4 @@ pub mod sync;
 
 pub use engine::{Engine, EngineConfig};
 pub use error::{CoreError, CoreResult};
+pub use identity::{DataFolder, Identity};

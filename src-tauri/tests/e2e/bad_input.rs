@@ -1,4 +1,4 @@
-//! Bad input: a wrong password, a charge with an invalid phone and a zero amount, an order
+//! Bad input: a plain-http server address off loopback, a wrong password, a charge with an invalid phone and a zero amount, an order
 //! without lines. Each says what is wrong, where; nothing is queued or sent.
 
 use anyhow::{ensure, Context, Result};
@@ -24,6 +24,22 @@ async fn field_error(ui: &Ui, field: &str) -> Result<String> {
 pub async fn run(ui: &Ui) -> Result<()> {
     let data = ui.data.parent().context("work dir")?.join("server");
     let mut srv = TestServer::start(&data, free_port()?).await?;
+
+    // A plain-http address off this device: refused before anything is sent (finding 13).
+    flows::fill_sign_in(ui, "http://192.0.2.1:8640", "demo", "rep1", "demo1234").await?;
+    let err = ui.wait(&tid("form-error")).await?;
+    let code = wd("attribute", err.attr("data-code"))
+        .await?
+        .unwrap_or_default();
+    let msg = wd("text", err.text()).await?;
+    ensure!(
+        code == "invalid_field" && msg.contains("https://"),
+        "a plain-http address gave {code:?}: {msg:?}"
+    );
+    ensure!(
+        ui.screen_name().await == "signin",
+        "left the sign-in screen"
+    );
 
     // A wrong password: a readable refusal on the form, still signed out.
     flows::fill_sign_in(ui, &srv.url(), "demo", "rep1", "wrong-password").await?;
@@ -93,13 +109,9 @@ pub async fn run(ui: &Ui) -> Result<()> {
     );
     ui.wait_attr(&tid("sync-badge"), "data-queued", "0", STEP)
         .await?;
-    ui.click(&tid("nav-payments")).await?;
-    ui.wait_screen("payments").await?;
-    ui.wait(&tid("empty")).await?;
-    ensure!(
-        ui.all(&tid("payment-row")).await?.is_empty(),
-        "a charge was made"
-    );
+    flows::expect_empty_tab(ui, "nav-payments", "payments", "payment-row")
+        .await
+        .context("a charge was made")?;
 
     // An empty order cannot go to the signature.
     ui.click(&tid("nav-orders")).await?;
@@ -119,13 +131,9 @@ pub async fn run(ui: &Ui) -> Result<()> {
         !ui.hash().await?.contains("/edit"),
         "an empty draft was saved"
     );
-    ui.click(&tid("nav-orders")).await?;
-    ui.wait_screen("orders").await?;
-    ui.wait(&tid("empty")).await?;
-    ensure!(
-        ui.all(&tid("order-row")).await?.is_empty(),
-        "an order was made"
-    );
+    flows::expect_empty_tab(ui, "nav-orders", "orders", "order-row")
+        .await
+        .context("an order was made")?;
     ui.wait_attr(&tid("sync-badge"), "data-queued", "0", STEP)
         .await?;
     srv.stop().await;

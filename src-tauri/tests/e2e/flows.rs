@@ -10,6 +10,7 @@ use fieldpay_protocol::records::OrderTotals;
 use fieldpay_server::demo;
 
 use crate::harness::{tid, wd, won, Ui, Wait, SLOW, STEP};
+use crate::server::TestServer;
 
 /// A demo client account (from the server's demo data) with a mobile phone, served by rep1.
 #[derive(Debug, Clone)]
@@ -86,6 +87,13 @@ pub async fn fill_sign_in(
     ui.type_into(&tid("signin-rep"), rep).await?;
     ui.type_into(&tid("signin-password"), password).await?;
     ui.click(&tid("signin-submit")).await
+}
+
+/// Signs in to `server` as the demo merchant's `rep` and waits for the first sync.
+pub async fn sign_in(ui: &Ui, server: &str, rep: &str) -> Result<()> {
+    fill_sign_in(ui, server, "demo", rep, "demo1234").await?;
+    ui.wait_screen_for("home", SLOW).await?;
+    wait_synced(ui, SLOW).await
 }
 
 /// Waits for the sync badge to say online with nothing queued.
@@ -273,6 +281,33 @@ pub async fn sign_order(ui: &Ui, screenshot: Option<&Path>) -> Result<String> {
 pub async fn wait_order_status(ui: &Ui, status: &str, t: Duration) -> Result<()> {
     ui.wait_attr(&tid("order-status"), "data-status", status, t)
         .await
+}
+
+/// The server stops (the app notices); then, from a client page, a new order with `lines`
+/// is signed and shown queued. Returns its id and total.
+pub async fn order_while_offline(
+    ui: &Ui,
+    srv: &mut TestServer,
+    lines: &[Want],
+) -> Result<(String, i64)> {
+    srv.stop().await;
+    ui.wait_attr(&tid("sync-badge"), "data-online", "false", SLOW)
+        .await
+        .context("the app did not notice the server stopped")?;
+    ui.click(&tid("new-order")).await?;
+    let total = fill_order(ui, lines).await?;
+    let order_id = sign_order(ui, None).await?;
+    wait_order_status(ui, "queued", STEP).await?;
+    Ok((order_id, total))
+}
+
+/// The tab `nav` (its test id) opens `screen`, which says it is empty and lists no `row`.
+pub async fn expect_empty_tab(ui: &Ui, nav: &str, screen: &str, row: &str) -> Result<()> {
+    ui.click(&tid(nav)).await?;
+    ui.wait_screen(screen).await?;
+    ui.wait(&tid("empty")).await?;
+    ensure!(ui.all(&tid(row)).await?.is_empty(), "{screen} lists {row}s");
+    Ok(())
 }
 
 /// From the order screen: "request payment"; checks the payer (the client's phone) and the

@@ -24,6 +24,7 @@ mod bad_input;
 mod flows;
 mod harness;
 mod offline;
+mod reps;
 mod screenshots;
 mod server;
 mod story;
@@ -46,6 +47,7 @@ const TESTS: &[(&str, TestFn)] = &[
     ("whole_story", |ui| Box::pin(story::run(ui))),
     ("offline_queue_then_sync", |ui| Box::pin(offline::run(ui))),
     ("bad_input", |ui| Box::pin(bad_input::run(ui))),
+    ("two_reps_one_device", |ui| Box::pin(reps::run(ui))),
     ("screenshots", |ui| Box::pin(screenshots::run(ui))),
 ];
 

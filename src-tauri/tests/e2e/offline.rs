@@ -12,33 +12,19 @@ pub async fn run(ui: &Ui) -> Result<()> {
     let data = ui.data.parent().context("work dir")?.join("server");
     let mut srv = TestServer::start(&data, free_port()?).await?;
 
-    flows::fill_sign_in(ui, &srv.url(), "demo", "rep1", "demo1234").await?;
-    ui.wait_screen_for("home", SLOW).await?;
-    flows::wait_synced(ui, SLOW).await?;
+    flows::sign_in(ui, &srv.url(), "rep1").await?;
 
     let acc = flows::demo_account(1);
     let account_id = srv.account_id(&acc.code)?;
     let before = flows::find_and_open_client(ui, &acc.name, &acc.name).await?;
 
-    // The server goes away.
-    srv.stop().await;
-    ui.wait_attr(&tid("sync-badge"), "data-online", "false", SLOW)
-        .await
-        .context("the app did not notice the server stopped")?;
+    // The server goes away; an order, signed, while offline: queued.
+    let want = Want {
+        query: "판콜에이",
+        qty: 4,
+    };
+    let (order_id, total) = flows::order_while_offline(ui, &mut srv, &[want]).await?;
     ui.wait(".offline-banner").await?;
-
-    // An order, signed, while offline: queued.
-    ui.click(&tid("new-order")).await?;
-    let total = flows::fill_order(
-        ui,
-        &[Want {
-            query: "판콜에이",
-            qty: 4,
-        }],
-    )
-    .await?;
-    let order_id = flows::sign_order(ui, None).await?;
-    flows::wait_order_status(ui, "queued", STEP).await?;
     ui.wait(".hint-box.warn").await?;
 
     // A charge for it, offline: queued too, no virtual number yet.

@@ -110,6 +110,18 @@ impl TestServer {
         Ok(out)
     }
 
+    /// The server's id of the demo rep with this login.
+    pub fn rep_id(&self, login: &str) -> Result<String> {
+        let store = self.store()?;
+        let m = store
+            .merchant_by_code(demo::DEMO_MERCHANT_CODE)?
+            .context("no demo merchant")?;
+        let rep = store
+            .rep_by_login(&m.id, login)?
+            .with_context(|| format!("no rep {login}"))?;
+        Ok(rep.id.as_str().to_string())
+    }
+
     /// The server's id of the demo account with this code.
     pub fn account_id(&self, code: &str) -> Result<String> {
         let store = self.store()?;

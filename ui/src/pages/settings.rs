@@ -73,6 +73,14 @@ pub fn SettingsPage() -> impl IntoView {
                     <dd>{move || s.status.get().last_sync.map(|x| format::date_time(&x)).unwrap_or_else(|| i18n::tr(T::None_).to_string())}</dd>
                     {move || s.status.get().last_error.map(|e| view! { <dt>"⚠"</dt><dd class="bad-text">{e}</dd> })}
                 </dl>
+                {move || {
+                    let queued = s.status.get().queued;
+                    (queued > 0).then(|| view! {
+                        <p class="hint-box warn" data-testid=id::SIGN_OUT_NOTE>
+                            {i18n::count(queued)} " · " {t(T::SignOutKeepsQueue)}
+                        </p>
+                    })
+                }}
                 <div class="actions two">
                     <button class="btn primary big" data-testid=id::SYNC_NOW disabled=move || busy.get() on:click=sync_now>
                         "↻ " {t(T::SyncNow)}

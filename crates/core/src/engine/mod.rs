@@ -15,7 +15,7 @@ use fieldpay_protocol::auth::RepInfo;
 use fieldpay_protocol::records::Account;
 use tokio::sync::{broadcast, Notify};
 
-use crate::client::ServerClient;
+use crate::client::{server_url, ServerClient};
 use crate::credentials::Credentials;
 use crate::db::Db;
 use crate::error::{CoreError, CoreResult};
@@ -31,11 +31,28 @@ mod session;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Folder of the device database.
+    /// Folder of the device database (one per identity: see [`crate::identity`]).
     pub data_dir: PathBuf,
+    /// Checked by [`crate::client::server_url`]: https, or http on loopback only.
     pub server_url: String,
     /// Shown in the signature evidence and the server's token list.
     pub device_name: String,
+}
+
+impl EngineConfig {
+    /// The OS credential store entry of this database and server: one refresh token per
+    /// device database, so one rep's token is never used with another's database.
+    pub fn credentials(&self) -> Credentials {
+        let dir = self
+            .data_dir
+            .canonicalize()
+            .unwrap_or_else(|_| self.data_dir.clone());
+        Credentials::new(format!(
+            "FieldPay {} {}",
+            self.server_url.trim_end_matches('/'),
+            dir.display()
+        ))
+    }
 }
 
 pub struct Engine {
@@ -71,21 +88,14 @@ pub(crate) fn account_doc(a: &Account, recent: i64) -> SearchDoc {
 impl Engine {
     /// Opens (or creates) the device database and builds the search indexes. Sync starts with
     /// [`Engine::start`].
-    pub fn open(config: EngineConfig) -> CoreResult<Arc<Engine>> {
+    /// A refused server address (see [`crate::client::server_url`]) creates nothing.
+    pub fn open(mut config: EngineConfig) -> CoreResult<Arc<Engine>> {
+        config.server_url = server_url(&config.server_url)?;
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             CoreError::Other(format!("cannot create {}: {e}", config.data_dir.display()))
         })?;
         let db = Db::open(&config.data_dir.join("fieldpay-device.db"))?;
-        let dir = config
-            .data_dir
-            .canonicalize()
-            .unwrap_or_else(|_| config.data_dir.clone());
-        let creds = Credentials::new(format!(
-            "FieldPay {} {}",
-            config.server_url.trim_end_matches('/'),
-            dir.display()
-        ));
-        let client = ServerClient::new(&config.server_url, creds)?;
+        let client = ServerClient::new(&config.server_url, config.credentials())?;
         let session: Option<RepInfo> = db
             .get_state("session")?
             .and_then(|s| serde_json::from_str(&s).ok());

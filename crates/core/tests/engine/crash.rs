@@ -9,10 +9,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use fieldpay_core::client::ServerClient;
-use fieldpay_core::credentials::Credentials;
 use fieldpay_core::db::Db;
-use fieldpay_protocol::app::{ChargeInput, SyncState};
-use fieldpay_protocol::charge::{ChargeKind, ChargeList};
+use fieldpay_protocol::app::SyncState;
+use fieldpay_protocol::charge::ChargeList;
 use fieldpay_protocol::records::OrderStatus;
 
 use crate::harness::*;
@@ -75,31 +74,14 @@ fn crash_child() {
                 let e = engine_at(&dir, &url);
                 let account = e.search_accounts("익수약국", 1).unwrap().remove(0).account;
                 order(&e, &account.id, 3);
-                let input = ChargeInput {
-                    account_id: Some(account.id.clone()),
-                    order_id: None,
-                    amount: 44_000,
-                    goods_name: "크래시 테스트".into(),
-                    payer_phone: "010-9191-9292".into(),
-                    payer_name: None,
-                    orderer: None,
-                    installments: false,
-                    kind: ChargeKind::General,
-                    expires_in_minutes: None,
-                };
+                let input = charge_input(Some(account.id.clone()), 44_000, "010-9191-9292");
                 e.request_charge(&input, Utc::now()).unwrap();
                 println!("{READY}");
             }
             "pull-page" => {
                 // Applies a big pull page slowly; dies in the middle.
                 let db = Db::open(&dir.join("fieldpay-device.db")).unwrap();
-                let canonical = dir.canonicalize().unwrap();
-                let creds = Credentials::new(format!(
-                    "FieldPay {} {}",
-                    url.trim_end_matches('/'),
-                    canonical.display()
-                ));
-                let client = ServerClient::new(&url, creds).unwrap();
+                let client = ServerClient::new(&url, config(&dir, &url).credentials()).unwrap();
                 let page = client.pull(db.cursor().unwrap(), 5000).await.unwrap();
                 assert!(page.changes.len() > 100);
                 db.apply_page_with(&page, &mut |i| {

@@ -1,28 +1,13 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use fieldpay_protocol::app::{ChargeInput, EngineEvent, PdfDoc, SyncState};
-use fieldpay_protocol::charge::{Charge, ChargeKind, ChargeList, ChargeStatus};
+use fieldpay_protocol::app::{EngineEvent, PdfDoc, SyncState};
+use fieldpay_protocol::charge::{Charge, ChargeList, ChargeStatus};
 use fieldpay_protocol::records::OrderStatus;
 use fieldpay_protocol::ErrorCode;
 use serde_json::json;
 
 use crate::harness::*;
-
-fn charge_input(account_id: Option<String>, amount: i64, phone: &str) -> ChargeInput {
-    ChargeInput {
-        account_id,
-        order_id: None,
-        amount,
-        goods_name: "감기약 외 2건".into(),
-        payer_phone: phone.into(),
-        payer_name: None,
-        orderer: None,
-        installments: true,
-        kind: ChargeKind::General,
-        expires_in_minutes: None,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_and_delta_sync_then_search() {

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use fieldpay_core::{Engine, EngineConfig};
-use fieldpay_protocol::app::{LineInput, Point, SignatureInput};
+use fieldpay_protocol::app::{ChargeInput, LineInput, Point, SignatureInput};
+use fieldpay_protocol::charge::ChargeKind;
+use fieldpay_protocol::Secret;
 use fieldpay_server::app::Running;
 use fieldpay_server::config::Settings;
 use fieldpay_server::{app, demo};
@@ -87,19 +89,30 @@ impl Server {
     }
 }
 
-pub fn engine_at(dir: &Path, server_url: &str) -> Arc<Engine> {
-    Engine::open(EngineConfig {
+pub fn config(dir: &Path, server_url: &str) -> EngineConfig {
+    EngineConfig {
         data_dir: dir.to_path_buf(),
         server_url: server_url.into(),
         device_name: "test-device".into(),
-    })
-    .unwrap()
+    }
+}
+
+pub fn engine_at(dir: &Path, server_url: &str) -> Arc<Engine> {
+    Engine::open(config(dir, server_url)).unwrap()
+}
+
+/// The refresh token the OS credential store holds for the device database in `dir`.
+pub fn stored_token(dir: &Path, server_url: &str) -> Option<Secret> {
+    config(dir, server_url)
+        .credentials()
+        .refresh_token()
+        .unwrap()
 }
 
 /// A fresh device signed in as rep1 (needs the OS credential store).
 pub async fn signed_in(dir: &Path, server_url: &str) -> Arc<Engine> {
     let e = engine_at(dir, server_url);
-    e.login("demo", "rep1", &fieldpay_protocol::Secret::from("demo1234"))
+    e.login("demo", "rep1", &Secret::from("demo1234"))
         .await
         .expect("login");
     e
@@ -125,6 +138,22 @@ pub fn strokes() -> SignatureInput {
         width: 400,
         height: 200,
         gps: None,
+    }
+}
+
+/// A charge request to `phone` (for an account, or none).
+pub fn charge_input(account_id: Option<String>, amount: i64, phone: &str) -> ChargeInput {
+    ChargeInput {
+        account_id,
+        order_id: None,
+        amount,
+        goods_name: "감기약 외 2건".into(),
+        payer_phone: phone.into(),
+        payer_name: None,
+        orderer: None,
+        installments: true,
+        kind: ChargeKind::General,
+        expires_in_minutes: None,
     }
 }
 
