@@ -294,6 +294,10 @@ impl Settings {
             ),
             ("webhook_timeout_secs", self.webhook_timeout_secs),
             ("webhook_concurrency", self.webhook_concurrency as u64),
+            (
+                "sip_max_calls_per_source",
+                self.sip_max_calls_per_source as u64,
+            ),
         ];
         if let Some((name, _)) = must_be_positive.into_iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::Invalid {
@@ -305,12 +309,6 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 name: TrustedPeers::NAME,
                 message: "needs at least one network".into(),
-            });
-        }
-        if self.sip_max_calls_per_source == 0 {
-            return Err(ConfigError::Invalid {
-                name: "sip_max_calls_per_source",
-                message: "must be at least 1".into(),
             });
         }
         Ok(self)
