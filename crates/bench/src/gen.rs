@@ -655,14 +655,16 @@ mod tests {
             )
             .unwrap();
         for login in ["rep1", "rep2"] {
-            store.create_rep(&m.id, login, "영업", &"x".into()).unwrap();
+            store
+                .create_rep(&m.id, login, "영업", &"x".into(), Default::default())
+                .unwrap();
         }
         let scale = Scale::for_accounts(400);
         let (accs, _) = load(store, &m.id, scale, 5).unwrap();
         assert_eq!(accs.len(), 400);
         assert_eq!(store.accounts(&m.id).unwrap().len(), 400);
         assert_eq!(store.products(&m.id).unwrap().len(), 20);
-        let page = store.pull(&m.id, 0, 5_000).unwrap();
+        let page = store.pull(&m.id, 0, 5_000, None).unwrap();
         assert_eq!(page.changes.len(), scale.rows());
     }
 }

@@ -392,6 +392,7 @@ mod tests {
                 merchant_name: "데모".into(),
                 credit_policy: Default::default(),
                 merchant_business_number: String::new(),
+                role: Default::default(),
             },
         };
         assert_hidden("TokenResponse", format!("{tokens:?}"));

@@ -46,4 +46,21 @@ pub struct RepInfo {
     /// The merchant's business details, printed on purchase orders.
     #[serde(default)]
     pub merchant_business_number: String,
+    /// What the rep may do (a plain rep acts on its own records).
+    #[serde(default)]
+    pub role: Role,
 }
+
+/// A rep's role within its merchant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Acts on its own charges and orders and reads its own.
+    #[default]
+    Rep,
+    /// Also refunds, reads every rep's records and the webhook log.
+    Manager,
+}
+
+crate::text_names!(Role { Rep => "rep", Manager => "manager" });

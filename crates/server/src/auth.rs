@@ -5,7 +5,7 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use chrono::Duration;
-use fieldpay_protocol::auth::{RepInfo, TokenResponse};
+use fieldpay_protocol::auth::{RepInfo, Role, TokenResponse};
 use fieldpay_protocol::{ApiKeyId, ErrorCode, MerchantId, RepId, Secret};
 
 use crate::error::AppError;
@@ -16,7 +16,7 @@ use crate::store::{RepRecord, TokenKind};
 /// Who is calling: a rep (signed in) or a merchant API key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    Rep { rep_id: RepId },
+    Rep { rep_id: RepId, role: Role },
     ApiKey { key_id: ApiKeyId },
 }
 
@@ -30,8 +30,40 @@ pub struct Caller {
 impl Caller {
     pub fn rep_id(&self) -> Option<&RepId> {
         match &self.principal {
-            Principal::Rep { rep_id } => Some(rep_id),
+            Principal::Rep { rep_id, .. } => Some(rep_id),
             Principal::ApiKey { .. } => None,
+        }
+    }
+
+    /// The rep whose own records this caller is limited to: a rep without the manager role.
+    /// None: the caller sees and acts on all of the merchant's (a manager, an API key).
+    pub fn limited_to(&self) -> Option<&RepId> {
+        match &self.principal {
+            Principal::Rep {
+                rep_id,
+                role: Role::Rep,
+            } => Some(rep_id),
+            _ => None,
+        }
+    }
+
+    /// Refuses a plain rep: for refunds, other reps' records and the merchant's settings.
+    pub fn require_manager(&self) -> Result<(), AppError> {
+        match self.limited_to() {
+            None => Ok(()),
+            Some(_) => Err(AppError::new(
+                ErrorCode::Forbidden,
+                "관리자 권한이 필요합니다 (this needs the manager role or an API key)",
+            )),
+        }
+    }
+
+    /// Whether a record made by `owner` is this caller's to see and act on (a plain rep's
+    /// own records; everything for a manager or an API key).
+    pub fn may_touch(&self, owner: Option<&str>) -> bool {
+        match self.limited_to() {
+            None => true,
+            Some(rep) => owner == Some(rep.as_str()),
         }
     }
 }
@@ -101,7 +133,10 @@ pub async fn authenticate(state: &AppState, bearer: &Secret) -> Result<Caller, A
         .ok_or_else(|| unauthorized("access token is unknown or expired; sign in or refresh"))?;
     Ok(Caller {
         merchant_id: rep.merchant_id,
-        principal: Principal::Rep { rep_id: rep.id },
+        principal: Principal::Rep {
+            rep_id: rep.id,
+            role: rep.role,
+        },
     })
 }
 
@@ -155,6 +190,7 @@ pub async fn issue_tokens(
             merchant_name: merchant.name,
             credit_policy: merchant.settings.credit_policy,
             merchant_business_number: merchant.settings.business_number.clone(),
+            role: rep.role,
         },
     })
 }

@@ -3,6 +3,7 @@
 //! card registered for auto-pay. Seeding is idempotent.
 
 use chrono::Utc;
+use fieldpay_protocol::auth::Role;
 use fieldpay_protocol::records::LedgerKind;
 use fieldpay_protocol::validate::business_number_check_digit;
 use fieldpay_protocol::{AccountId, CardNumber, Secret};
@@ -19,6 +20,8 @@ pub const DEMO_REPS: &[(&str, &str, &str)] = &[
     ("rep1", "김영업", "demo1234"),
     ("rep2", "이현장", "demo1234"),
 ];
+/// The demo merchant's manager (login, name, password): refunds and sees every rep's records.
+pub const DEMO_MANAGER: (&str, &str, &str) = ("manager", "박관리", "demo1234");
 /// The payer phone with a registered card (auto-pay demo).
 pub const DEMO_AUTOPAY_PHONE: &str = "01098765432";
 
@@ -183,13 +186,11 @@ pub async fn seed(store: &dyn Store, connector: &dyn CardConnector) -> anyhow::R
     };
     let m = store.create_merchant(DEMO_MERCHANT_CODE, DEMO_MERCHANT_NAME, &settings)?;
     store.create_api_key(&m.id, &hash_secret(DEMO_API_KEY), &DEMO_API_KEY[..12])?;
-    for (login, name, password) in DEMO_REPS {
-        store.create_rep(
-            &m.id,
-            login,
-            name,
-            &hash_password(&Secret::from(*password)).map_err(|e| anyhow::anyhow!(e.message))?,
-        )?;
+    let reps = DEMO_REPS.iter().map(|r| (r, Role::Rep));
+    for ((login, name, password), role) in reps.chain([(&DEMO_MANAGER, Role::Manager)]) {
+        let hash =
+            hash_password(&Secret::from(*password)).map_err(|e| anyhow::anyhow!(e.message))?;
+        store.create_rep(&m.id, login, name, &hash, role)?;
     }
     store.upsert_accounts(&m.id, &demo_accounts())?;
     store.upsert_products(&m.id, &demo_products())?;

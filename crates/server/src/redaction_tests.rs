@@ -47,6 +47,7 @@ fn secrets_never_print() {
         name: "김영업".into(),
         password_hash: secret(),
         active: true,
+        role: fieldpay_protocol::auth::Role::Rep,
     };
     assert_redacted("RepRecord", format!("{rep:?}"));
 
@@ -83,6 +84,7 @@ fn secrets_never_print() {
             merchant_name: "상사".into(),
             credit_policy: Default::default(),
             merchant_business_number: String::new(),
+            role: Default::default(),
         },
     };
     assert_redacted("TokenResponse", format!("{tokens:?}"));

@@ -87,7 +87,7 @@ impl TestServer {
         let mut out = AccountRecords::default();
         let mut cursor = 0;
         loop {
-            let page = store.pull(&m.id, cursor, 5000)?;
+            let page = store.pull(&m.id, cursor, 5000, None)?;
             for c in page.changes {
                 match c.data {
                     ChangeData::Order(o) if o.account_id == account_id => out.orders.push(o),

@@ -13,7 +13,9 @@ use crate::harness::*;
 async fn first_and_delta_sync_then_search() {
     let server = Server::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let e = signed_in(dir.path(), &server.base).await;
+    // The manager's device: it receives every charge of the merchant, those of API clients
+    // too (a rep's device gets the rep's own only).
+    let e = signed_in_as(dir.path(), &server.base, "manager").await;
     assert_eq!(
         e.search_accounts("익수", 10).unwrap().len(),
         0,
@@ -326,7 +328,8 @@ async fn a_charge_canceled_before_it_was_sent_never_reaches_the_payer() {
 async fn resend_refund_and_daily_closing_go_through_the_server() {
     let mut server = Server::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let e = signed_in(dir.path(), &server.base).await;
+    // Refunds need the manager role: the manager's device.
+    let e = signed_in_as(dir.path(), &server.base, "manager").await;
     let ch = e
         .request_charge(&charge_input(None, 15_000, "010-8181-8282"), Utc::now())
         .unwrap();
@@ -376,6 +379,14 @@ async fn resend_refund_and_daily_closing_go_through_the_server() {
     assert_eq!(
         e.charge(&ch.charge.id).unwrap().charge.status,
         ChargeStatus::Approved
+    );
+    // A plain rep's device is refused by the server (and nothing changes).
+    let rep_dir = tempfile::tempdir().unwrap();
+    let rep = signed_in(rep_dir.path(), &server.base).await;
+    let refused = rep.refund_charge(&ch.charge.id, Some("고객 요청")).await;
+    assert_eq!(
+        refused.map_err(|e| e.to_api().code).err(),
+        Some(fieldpay_protocol::ErrorCode::Forbidden)
     );
     let r = e
         .refund_charge(&ch.charge.id, Some("고객 요청"))

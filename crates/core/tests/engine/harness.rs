@@ -111,8 +111,13 @@ pub fn stored_token(dir: &Path, server_url: &str) -> Option<Secret> {
 
 /// A fresh device signed in as rep1 (needs the OS credential store).
 pub async fn signed_in(dir: &Path, server_url: &str) -> Arc<Engine> {
+    signed_in_as(dir, server_url, "rep1").await
+}
+
+/// An engine signed in as a demo user (`rep1`, `rep2`, or the `manager`).
+pub async fn signed_in_as(dir: &Path, server_url: &str, login: &str) -> Arc<Engine> {
     let e = engine_at(dir, server_url);
-    e.login("demo", "rep1", &Secret::from("demo1234"))
+    e.login("demo", login, &Secret::from("demo1234"))
         .await
         .expect("login");
     e

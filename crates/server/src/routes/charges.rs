@@ -7,7 +7,7 @@ use axum::Json;
 use fieldpay_protocol::charge::{
     CancelCharge, Charge, ChargeList, ChargeOrigin, ChargeStatus, CreateCharge, RefundCharge,
 };
-use fieldpay_protocol::{AccountId, ChargeId, ErrorBody, RepId};
+use fieldpay_protocol::{AccountId, ChargeId, ErrorBody, ErrorCode, RepId};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -125,11 +125,23 @@ async fn read(
     caller: Caller,
     Path(id): Path<ChargeId>,
 ) -> AppResult<Json<Charge>> {
-    let rec = state
-        .db(move |s| s.charge(&caller.merchant_id, &id))
-        .await?
-        .ok_or_else(|| AppError::not_found("charge"))?;
+    let rec = own_charge(&state, &caller, &id).await?;
     Ok(Json(view(&state, rec)))
+}
+
+/// A charge of the caller's merchant that the caller may see and act on (a plain rep: its
+/// own); anything else is "not found", as another merchant's charge is.
+pub(crate) async fn own_charge(
+    state: &AppState,
+    caller: &Caller,
+    id: &ChargeId,
+) -> AppResult<ChargeRecord> {
+    let (mid, cid) = (caller.merchant_id.clone(), id.clone());
+    state
+        .db(move |s| s.charge(&mid, &cid))
+        .await?
+        .filter(|rec| caller.may_touch(rec.charge.rep_id.as_deref()))
+        .ok_or_else(|| AppError::not_found("charge"))
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
@@ -169,6 +181,7 @@ struct ListQuery {
     responses(
         (status = 200, description = "A page of charges", body = ChargeList),
         (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 403, description = "A rep asked for another rep's charges", body = ErrorBody),
         (status = 422, description = "A query parameter is unknown or invalid", body = ErrorBody),
     )
 )]
@@ -192,10 +205,20 @@ async fn list(
                 .to_string(),
         ),
     };
+    let rep_id = match caller.limited_to() {
+        None => q.rep_id,
+        Some(me) if q.rep_id.as_ref().is_none_or(|r| r == me) => Some(me.clone()),
+        Some(_) => {
+            return Err(AppError::new(
+                ErrorCode::Forbidden,
+                "다른 영업사원의 결제 요청은 관리자만 볼 수 있습니다 (another rep's charges need the manager role)",
+            ))
+        }
+    };
     let filter = ChargeFilter {
         status,
         account_id: q.account_id,
-        rep_id: q.rep_id,
+        rep_id,
         payer_phone,
         created_from: q
             .from
@@ -256,6 +279,7 @@ async fn cancel(
 ) -> AppResult<Json<Charge>> {
     let reason = parse_optional_json::<CancelCharge>(&body)?.and_then(|b| b.reason);
     let reason = crate::domain::parse_optional_text("reason", reason.as_deref(), 200)?;
+    own_charge(&state, &caller, &id).await?;
     let rec = charges::cancel(&state, &caller.merchant_id, &id, reason).await?;
     Ok(Json(view(&state, rec)))
 }
@@ -273,6 +297,7 @@ async fn cancel(
     responses(
         (status = 200, description = "The refunded charge", body = Charge),
         (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 403, description = "A rep without the manager role", body = ErrorBody),
         (status = 404, description = "No such charge of the caller's merchant", body = ErrorBody),
         (status = 409, description = "The charge is not approved, or already refunded", body = ErrorBody),
         (status = 422, description = "The body is malformed or the reason invalid", body = ErrorBody),
@@ -287,6 +312,7 @@ async fn refund(
 ) -> AppResult<Json<Charge>> {
     let reason = parse_optional_json::<RefundCharge>(&body)?.and_then(|b| b.reason);
     let reason = crate::domain::parse_optional_text("reason", reason.as_deref(), 200)?;
+    caller.require_manager()?;
     let rec = charges::refund(&state, &caller.merchant_id, &id, reason).await?;
     Ok(Json(view(&state, rec)))
 }
@@ -311,6 +337,7 @@ async fn resend(
     caller: Caller,
     Path(id): Path<ChargeId>,
 ) -> AppResult<Json<Charge>> {
+    own_charge(&state, &caller, &id).await?;
     let rec = charges::resend_bill(&state, &caller.merchant_id, &id).await?;
     Ok(Json(view(&state, rec)))
 }

@@ -12,7 +12,7 @@ use tokio_stream::StreamExt;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Caller, Principal};
+use crate::auth::Caller;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -46,10 +46,8 @@ async fn events(
         if p.merchant_id != caller.merchant_id {
             return None;
         }
-        if let Principal::Rep { rep_id } = &caller.principal {
-            if p.event.rep_id.as_deref() != Some(rep_id.as_str()) {
-                return None;
-            }
+        if !caller.may_touch(p.event.rep_id.as_deref()) {
+            return None;
         }
         let data = serde_json::to_string(&p.event).ok()?;
         Some(Ok(Event::default().event("charge").data(data)))

@@ -38,11 +38,24 @@ async fn order(
     caller: Caller,
     Path(id): Path<OrderId>,
 ) -> AppResult<Json<Order>> {
-    state
-        .db(move |s| s.order(&caller.merchant_id, &id))
+    own_order(&state, &caller, &id)
         .await?
         .map(Json)
         .ok_or_else(|| AppError::not_found("order"))
+}
+
+/// An order of the caller's merchant, if any, that the caller may see and act on (a plain
+/// rep: its own); another rep's order is refused as "not found".
+pub(crate) async fn own_order(
+    state: &AppState,
+    caller: &Caller,
+    id: &OrderId,
+) -> AppResult<Option<Order>> {
+    let (mid, oid) = (caller.merchant_id.clone(), id.clone());
+    match state.db(move |s| s.order(&mid, &oid)).await? {
+        Some(o) if !caller.may_touch(o.rep_id.as_deref()) => Err(AppError::not_found("order")),
+        found => Ok(found),
+    }
 }
 
 /// Download a signed purchase order's PDF
@@ -64,6 +77,7 @@ async fn order_pdf(
     caller: Caller,
     Path(id): Path<OrderId>,
 ) -> AppResult<impl IntoResponse> {
+    own_order(&state, &caller, &id).await?;
     let pdf = state
         .db(move |s| s.order_pdf(&caller.merchant_id, &id))
         .await?

@@ -40,8 +40,10 @@ async fn report(state: &AppState, caller: &Caller, q: Option<&str>) -> AppResult
             .map_err(|_| AppError::invalid("date", "use YYYY-MM-DD"))?,
         None => state.clock.now().with_timezone(&kst()).date_naive(),
     };
-    let mid = caller.merchant_id.clone();
-    state.db(move |s| s.settlement(&mid, date)).await
+    let (mid, only) = (caller.merchant_id.clone(), caller.limited_to().cloned());
+    state
+        .db(move |s| s.settlement(&mid, date, only.as_ref()))
+        .await
 }
 
 /// The daily settlement

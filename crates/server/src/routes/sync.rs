@@ -16,8 +16,9 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::charges::view;
+use super::charges::{own_charge, view};
 use super::extract::{parse_query, JsonBody};
+use super::orders::own_order;
 use crate::auth::Caller;
 use crate::charges::{self, Requester};
 use crate::domain::{parse_text, ChargeRequest};
@@ -82,7 +83,10 @@ async fn pull(
         .clamp(1, crate::store::MAX_PULL_PAGE);
     Ok(Json(
         state
-            .db(move |s| s.pull(&caller.merchant_id, cursor, limit))
+            .db(move |s| {
+                let only = caller.limited_to();
+                s.pull(&caller.merchant_id, cursor, limit, only)
+            })
             .await?,
     ))
 }
@@ -135,6 +139,8 @@ async fn apply(
                     lines,
                     memo,
                 };
+                // Another rep's order cannot be changed (a new id is the caller's own).
+                own_order(state, caller, &draft.order_id).await?;
                 let rep = rep_id.clone();
                 let order = state
                     .db(move |s| s.upsert_order(&mid, Some(&rep), &draft, now))
@@ -169,6 +175,7 @@ async fn apply(
                     .map(|p| decode_b64("pdf", &p, MAX_PDF, b"%PDF"))
                     .transpose()?;
                 let order_id = OrderId::new(order_id);
+                own_order(state, caller, &order_id).await?;
                 let order = state
                     .db(move |s| {
                         s.sign_order(&mid, &order_id, &evidence, &png, pdf.as_deref(), now)
@@ -181,6 +188,7 @@ async fn apply(
             }
             MutationKind::SubmitOrder { order_id } => {
                 let order_id = OrderId::new(order_id);
+                own_order(state, caller, &order_id).await?;
                 let order = state
                     .db(move |s| s.submit_order(&mid, &order_id, now))
                     .await?;
@@ -196,6 +204,7 @@ async fn apply(
             )),
             MutationKind::CancelCharge { charge_id, reason } => {
                 let charge_id = ChargeId::new(charge_id);
+                own_charge(state, caller, &charge_id).await?;
                 let rec = charges::cancel(state, &caller.merchant_id, &charge_id, reason).await?;
                 Ok(MutationOutcome::Applied {
                     order: None,

@@ -44,12 +44,14 @@ pub struct DeliveryView {
     responses(
         (status = 200, description = "The deliveries, newest first", body = Vec<DeliveryView>),
         (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 403, description = "A rep without the manager role", body = ErrorBody),
     )
 )]
 async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
 ) -> AppResult<Json<Vec<DeliveryView>>> {
+    caller.require_manager()?;
     let rows = state
         .db(move |s| s.webhooks(&caller.merchant_id, 200))
         .await?;

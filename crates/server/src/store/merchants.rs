@@ -1,6 +1,7 @@
 //! Merchants (가맹점), their reps, API keys and sign-in tokens.
 
 use chrono::{DateTime, Utc};
+use fieldpay_protocol::auth::Role;
 use fieldpay_protocol::{ApiKeyId, MerchantId, RepId, Secret};
 
 use super::StoreResult;
@@ -15,6 +16,7 @@ pub struct RepRecord {
     pub name: String,
     pub password_hash: Secret,
     pub active: bool,
+    pub role: Role,
 }
 
 /// The merchant a live API key acts for.
@@ -65,6 +67,7 @@ pub trait MerchantStore {
         login: &str,
         name: &str,
         password_hash: &Secret,
+        role: Role,
     ) -> StoreResult<RepId>;
     fn rep_by_login(&self, merchant_id: &MerchantId, login: &str)
         -> StoreResult<Option<RepRecord>>;

@@ -15,7 +15,15 @@ pub const MAX_PULL_PAGE: u32 = 20_000;
 pub trait SyncStore {
     /// The merchant's changes after `cursor` (at most `limit`, clamped to [`MAX_PULL_PAGE`]),
     /// each with the record as it stands now; a consistent snapshot.
-    fn pull(&self, merchant_id: &MerchantId, cursor: i64, limit: u32) -> StoreResult<SyncPage>;
+    /// `rep`: a plain rep's device gets the orders and charges of that rep only (the other
+    /// records are the merchant's).
+    fn pull(
+        &self,
+        merchant_id: &MerchantId,
+        cursor: i64,
+        limit: u32,
+        rep: Option<&RepId>,
+    ) -> StoreResult<SyncPage>;
     /// The saved answers of those client ids that have one.
     fn mutation_results(
         &self,

@@ -706,14 +706,30 @@ async fn settlement_by_card_company_and_rep() {
         .unwrap();
     assert!(other.by_card_company.is_empty() && other.by_rep.is_empty());
     assert_eq!((other.total.approved_count, other.total.net_amount), (0, 0));
-    // A rep sees the merchant's report too (same numbers).
+    // A rep (without the manager role) sees its own payments only: the same numbers as its
+    // row of the merchant's report; the manager sees the merchant's report.
     let as_rep: SettlementReport = app
         .get("/v1/settlement", &rep.access_token)
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(as_rep, rep_today);
+    assert_eq!(as_rep.by_rep.len(), 1, "{:?}", as_rep.by_rep);
+    assert_eq!(&as_rep.by_rep[0], row(&rep_today.by_rep, &rep.rep.id));
+    check_row(&as_rep.total, "합계", (1, 55_000, 0, 0));
+    check_row(
+        row(&as_rep.by_card_company, "02"),
+        "KB국민카드",
+        (1, 55_000, 0, 0),
+    );
+    let manager = login(&app, "manager", "demo1234").await;
+    let as_manager: SettlementReport = app
+        .get("/v1/settlement", &manager.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(as_manager, rep_today);
 
     // CSV: header and the same numbers.
     let r = app.get("/v1/settlement.csv", DEMO_API_KEY).await;

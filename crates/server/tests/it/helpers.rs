@@ -409,7 +409,15 @@ impl TestApp {
         let store = self.store();
         let m = store.merchant_by_code(code).unwrap().unwrap();
         let hash = fieldpay_server::auth::hash_password(&"b-secret-1".into()).unwrap();
-        store.create_rep(&m.id, login, "박다른", &hash).unwrap();
+        store
+            .create_rep(
+                &m.id,
+                login,
+                "박다른",
+                &hash,
+                fieldpay_protocol::auth::Role::Rep,
+            )
+            .unwrap();
         store
             .upsert_accounts(
                 &m.id,

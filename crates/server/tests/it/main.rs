@@ -8,6 +8,7 @@ mod charges;
 mod faults;
 mod orders;
 mod policy;
+mod roles;
 mod security;
 mod sip;
 mod sync;

@@ -59,6 +59,32 @@ async fn order_signed_and_submitted(app: &TestApp, rep: &Tokens) -> MutationResu
     .await
 }
 
+/// A signed, unsubmitted one-line order of `rep`'s device; returns its id.
+pub async fn signed_order(app: &TestApp, rep: &Tokens) -> String {
+    let (account, product) = first_account_and_product(app, rep).await;
+    let order_id = uuid::Uuid::now_v7().to_string();
+    let id = || uuid::Uuid::now_v7().to_string();
+    let res = push(
+        app,
+        &rep.access_token,
+        json!([
+            { "client_id": id(), "op": { "type": "upsert_order", "order_id": order_id,
+              "account_id": account, "lines": [{ "product_id": product, "quantity": 1 }] } },
+            { "client_id": id(), "op": { "type": "sign_order", "order_id": order_id,
+              "evidence": { "signer_name": "김민수", "signed_at": "2026-01-01T00:00:00Z", "device": "test", "content_hash": "ab".repeat(32) },
+              "signature_png": PNG_1X1 } }
+        ]),
+    )
+    .await;
+    for r in &res.results {
+        assert!(
+            matches!(r.outcome, MutationOutcome::Applied { .. }),
+            "{r:?}"
+        );
+    }
+    order_id
+}
+
 fn registered_number(res: &MutationResults) -> String {
     match &res.results.last().unwrap().outcome {
         MutationOutcome::Applied {

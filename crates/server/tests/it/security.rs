@@ -993,6 +993,7 @@ async fn another_merchants_rep_cannot_touch_records_by_id() {
             "brep",
             "박다른",
             &fieldpay_server::auth::hash_password(&"b-secret-1".into()).unwrap(),
+            fieldpay_protocol::auth::Role::Rep,
         )
         .unwrap();
     let r = app
@@ -1032,7 +1033,17 @@ async fn another_merchants_rep_cannot_touch_records_by_id() {
         .json()
         .await
         .unwrap();
-    let a_charge = app.charge(demo_charge(8_000, "010-1600-0001")).await;
+    // A's rep's own charge (a rep acts on its own charges: it cancels it at the end).
+    let a_charge: Charge = app
+        .post_json(
+            "/v1/charges",
+            &a_rep.access_token,
+            &demo_charge(8_000, "010-1600-0001"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
 
     // B's rep tries A's ids: refused, and A's records are unchanged.
     let products: SyncPage = app

@@ -3,11 +3,12 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::{corrupt, SqliteStore};
+use super::{corrupt, name_at, SqliteStore};
 use crate::clock::ts;
 use crate::domain::{Merchant, MerchantSettings};
 use crate::ids::new_id;
 use crate::store::{ApiKeyOwner, MerchantStore, RepRecord, StoreResult, TokenKind};
+use fieldpay_protocol::auth::Role;
 use fieldpay_protocol::{ApiKeyId, MerchantId, RepId, Secret};
 
 fn merchant_from_row(r: &Row<'_>) -> rusqlite::Result<(String, String, String, String)> {
@@ -43,10 +44,11 @@ fn rep_from_row(r: &Row<'_>) -> rusqlite::Result<RepRecord> {
         name: r.get(3)?,
         password_hash: Secret::new(r.get::<_, String>(4)?),
         active: r.get::<_, i64>(5)? != 0,
+        role: name_at(r, 6, Role::parse)?,
     })
 }
 
-const REP_COLS: &str = "id, merchant_id, login, name, password_hash, active";
+const REP_COLS: &str = "id, merchant_id, login, name, password_hash, active, role";
 
 impl MerchantStore for SqliteStore {
     fn create_merchant(
@@ -151,15 +153,24 @@ impl MerchantStore for SqliteStore {
         login: &str,
         name: &str,
         password_hash: &Secret,
+        role: Role,
     ) -> StoreResult<RepId> {
         let merchant_id = merchant_id.as_str();
         let password_hash = password_hash.expose();
         let id = new_id("rep");
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO reps (id, merchant_id, login, name, password_hash, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, merchant_id, login, name, password_hash, ts(Utc::now())],
+                "INSERT INTO reps (id, merchant_id, login, name, password_hash, role, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    id,
+                    merchant_id,
+                    login,
+                    name,
+                    password_hash,
+                    role.as_str(),
+                    ts(Utc::now())
+                ],
             )?;
             Ok(())
         })?;

@@ -2,7 +2,7 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use fieldpay_protocol::settlement::{SettlementReport, SettlementRow};
-use fieldpay_protocol::MerchantId;
+use fieldpay_protocol::{MerchantId, RepId};
 use rusqlite::{params, Connection};
 
 use super::{corrupt, SqliteStore};
@@ -14,21 +14,23 @@ fn settlement_rows(
     merchant_id: &str,
     key_sql: &str,
     name_sql: &str,
-    from: &str,
-    to: &str,
+    (from, to): (&str, &str),
+    rep: Option<&str>,
 ) -> StoreResult<Vec<SettlementRow>> {
     let sql = format!(
         "SELECT key, MAX(name), SUM(ac), SUM(aa), SUM(rc), SUM(ra) FROM (
             SELECT {key_sql} AS key, {name_sql} AS name, 1 AS ac, p.amount AS aa, 0 AS rc, 0 AS ra
               FROM payments p WHERE p.merchant_id = ?1 AND p.approved_at >= ?2 AND p.approved_at < ?3
+                AND (?4 IS NULL OR p.rep_id = ?4)
             UNION ALL
             SELECT {key_sql}, {name_sql}, 0, 0, 1, p.amount
               FROM payments p WHERE p.merchant_id = ?1 AND p.refunded_at >= ?2 AND p.refunded_at < ?3
+                AND (?4 IS NULL OR p.rep_id = ?4)
          ) GROUP BY key ORDER BY key"
     );
     let mut stmt = c.prepare(&sql)?;
     let rows = stmt
-        .query_map(params![merchant_id, from, to], |r| {
+        .query_map(params![merchant_id, from, to, rep], |r| {
             let aa: i64 = r.get(3)?;
             let ra: i64 = r.get(5)?;
             Ok(SettlementRow {
@@ -50,8 +52,10 @@ impl SettlementStore for SqliteStore {
         &self,
         merchant_id: &MerchantId,
         date: NaiveDate,
+        rep: Option<&RepId>,
     ) -> StoreResult<SettlementReport> {
         let merchant_id = merchant_id.as_str();
+        let rep = rep.map(RepId::as_str);
         let start = kst()
             .from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight"))
             .single()
@@ -60,15 +64,16 @@ impl SettlementStore for SqliteStore {
         let end = start + chrono::Duration::days(1);
         let (from, to) = (ts(start), ts(end));
         self.read(|c| {
+            let day = (from.as_str(), to.as_str());
             let by_card_company =
-                settlement_rows(c, merchant_id, "p.issuer_code", "p.issuer_name", &from, &to)?;
+                settlement_rows(c, merchant_id, "p.issuer_code", "p.issuer_name", day, rep)?;
             let by_rep = settlement_rows(
                 c,
                 merchant_id,
                 "COALESCE(p.rep_id, 'api')",
                 "COALESCE((SELECT name FROM reps r WHERE r.id = p.rep_id), 'API')",
-                &from,
-                &to,
+                day,
+                rep,
             )?;
             let mut total = SettlementRow {
                 key: "total".into(),

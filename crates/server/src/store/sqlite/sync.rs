@@ -17,13 +17,20 @@ use crate::store::sync::MAX_PULL_PAGE;
 use crate::store::{StoreResult, SyncStore};
 
 impl SyncStore for SqliteStore {
-    fn pull(&self, merchant_id: &MerchantId, cursor: i64, limit: u32) -> StoreResult<SyncPage> {
+    fn pull(
+        &self,
+        merchant_id: &MerchantId,
+        cursor: i64,
+        limit: u32,
+        rep: Option<&RepId>,
+    ) -> StoreResult<SyncPage> {
         let merchant_id = merchant_id.as_str();
+        let rep = rep.map(RepId::as_str);
         let limit = limit.clamp(1, MAX_PULL_PAGE);
         self.read(|c| {
             // One read transaction: the page is a consistent snapshot.
             c.execute_batch("BEGIN")?;
-            let result = pull_page(c, merchant_id, cursor, limit);
+            let result = pull_page(c, merchant_id, cursor, limit, rep);
             c.execute_batch("COMMIT")?;
             result
         })
@@ -99,7 +106,16 @@ impl SyncStore for SqliteStore {
 /// products and ledger entries each read with one join over the page's `seq` range (the bulk
 /// of a first sync), and the few other entities one by one. Records deleted since their change
 /// was logged are left out.
-fn pull_page(c: &Connection, merchant_id: &str, cursor: i64, limit: u32) -> StoreResult<SyncPage> {
+fn pull_page(
+    c: &Connection,
+    merchant_id: &str,
+    cursor: i64,
+    limit: u32,
+    rep: Option<&str>,
+) -> StoreResult<SyncPage> {
+    // A plain rep's device: the orders and charges of other reps (and of API clients) are
+    // skipped; the cursor still moves past them.
+    let mine = |owner: Option<&str>| rep.is_none() || owner == rep;
     let mut stmt = c.prepare_cached(
         "SELECT seq, entity, entity_id FROM changes WHERE merchant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
     )?;
@@ -193,8 +209,11 @@ fn pull_page(c: &Connection, merchant_id: &str, cursor: i64, limit: u32) -> Stor
                 .optional()?
                 .map(|unit_price| ChangeData::AccountPrice(AccountPrice { account_id: acc.into(), product_id: prd.into(), unit_price }))
             }
-            "order" => load_order(c, merchant_id, &id)?.map(ChangeData::Order),
+            "order" => load_order(c, merchant_id, &id)?
+                .filter(|o| mine(o.rep_id.as_deref()))
+                .map(ChangeData::Order),
             "charge" => load_charge(c, "merchant_id = ?1 AND id = ?2", &[&merchant_id, &id])?
+                .filter(|r| mine(r.charge.rep_id.as_deref()))
                 .map(|r| ChangeData::Charge(r.charge)),
             other => return Err(corrupt(&format!("change entity {other}"))),
         };

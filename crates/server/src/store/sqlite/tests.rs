@@ -54,7 +54,7 @@ fn ledger_batch_is_all_or_nothing() {
     assert_eq!(store.add_ledger_batch(&m.id, &batch).unwrap(), 3);
     assert_eq!(store.balance(&m.id, &ids[0]).unwrap(), 700);
     assert_eq!(store.balance(&m.id, &ids[1]).unwrap(), 50);
-    let page = store.pull(&m.id, 0, 100).unwrap();
+    let page = store.pull(&m.id, 0, 100, None).unwrap();
     let ledger = page
         .changes
         .iter()
@@ -70,7 +70,11 @@ fn ledger_batch_is_all_or_nothing() {
     ));
     assert_eq!(store.balance(&m.id, &ids[1]).unwrap(), 50);
     assert_eq!(
-        store.pull(&m.id, page.cursor, 100).unwrap().changes.len(),
+        store
+            .pull(&m.id, page.cursor, 100, None)
+            .unwrap()
+            .changes
+            .len(),
         0
     );
 }
