@@ -1,7 +1,7 @@
 //! Web pages for people: the sales slip (영수증) at `/r/{token}` and the start page.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use fieldpay_protocol::charge::ChargeStatus;
 use fieldpay_protocol::money::format_krw;
@@ -50,6 +50,21 @@ fn page(title: &str, body: &str) -> Html<String> {
     )
 )]
 async fn receipt(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    (PRIVATE_PAGE, receipt_page(&state, token).await).into_response()
+}
+
+/// The headers of a private page (a receipt): not cached, its address not passed on to other
+/// sites, nothing loaded or run but its own inline style, not framed.
+const PRIVATE_PAGE: [(header::HeaderName, &str); 3] = [
+    (header::CACHE_CONTROL, "no-store"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    ),
+];
+
+async fn receipt_page(state: &AppState, token: String) -> Response {
     let t = token.clone();
     let rec = match state.db(move |s| s.receipt(&t)).await {
         Ok(Some(r)) => r,

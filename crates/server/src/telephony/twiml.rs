@@ -15,6 +15,7 @@ use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use zeroize::Zeroize;
 
 use crate::calls::{self, Input, Turn};
 use crate::markup::escape;
@@ -112,11 +113,47 @@ fn twiml(body: String) -> Response {
     ([("content-type", "text/xml; charset=utf-8")], body).into_response()
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+/// The form fields of a carrier request. `Digits` holds what the caller keyed (card
+/// digits): every field is wiped when the form is dropped, and `Debug` shows names only.
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    /// Parses the body and wipes it (when this request holds the only copy of its bytes).
+    fn parse(body: Bytes) -> Option<Form> {
+        let parsed = serde_urlencoded::from_bytes(&body).ok().map(Form);
+        if let Ok(mut bytes) = body.try_into_mut() {
+            bytes.as_mut().zeroize();
+        }
+        parsed
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn wipe(&mut self) {
+        for (k, v) in &mut self.0 {
+            k.zeroize();
+            v.zeroize();
+        }
+    }
+}
+
+impl Drop for Form {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(k, _)| k))
+            .finish()
+    }
 }
 
 /// Voice webhook (Twilio dialect)
@@ -147,9 +184,8 @@ async fn voice(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params: Vec<(String, String)> = match serde_urlencoded::from_bytes(&body) {
-        Ok(p) => p,
-        Err(_) => return (StatusCode::BAD_REQUEST, "form body expected").into_response(),
+    let Some(form) = Form::parse(body) else {
+        return (StatusCode::BAD_REQUEST, "form body expected").into_response();
     };
     let base = state.settings.public_url.trim_end_matches('/');
     let path_q = uri
@@ -164,17 +200,17 @@ async fn voice(
     if !signature_ok(
         state.settings.twilio_auth_token.expose(),
         &url,
-        &params,
+        &form.0,
         given,
     ) {
         tracing::warn!("telephony webhook with a bad signature refused");
         return (StatusCode::FORBIDDEN, "bad X-Twilio-Signature").into_response();
     }
-    let Some(call_sid) = param(&params, "CallSid").filter(|s| !s.is_empty()) else {
+    let Some(call_sid) = form.get("CallSid").filter(|s| !s.is_empty()) else {
         return (StatusCode::BAD_REQUEST, "CallSid missing").into_response();
     };
     let action_url = format!("{base}{VOICE_PATH}");
-    let status = param(&params, "CallStatus").unwrap_or("in-progress");
+    let status = form.get("CallStatus").unwrap_or("in-progress");
     let ended = matches!(
         status,
         "completed" | "busy" | "failed" | "no-answer" | "canceled"
@@ -182,7 +218,7 @@ async fn voice(
     let timeout = uri
         .query()
         .is_some_and(|q| q.split('&').any(|kv| kv == "event=timeout"));
-    let digits = param(&params, "Digits");
+    let digits = form.get("Digits");
     let turn = if ended {
         calls::input(&state, call_sid, Input::HangUp).await
     } else if let Some(d) = digits {
@@ -190,8 +226,8 @@ async fn voice(
     } else if timeout {
         calls::input(&state, call_sid, Input::Timeout).await
     } else {
-        let from = param(&params, "From").unwrap_or("");
-        let to = param(&params, "To").unwrap_or("");
+        let from = form.get("From").unwrap_or("");
+        let to = form.get("To").unwrap_or("");
         Some(calls::start(&state, "twiml", call_sid, to, from, Lang::Ko).await)
     };
     match turn {
@@ -237,6 +273,17 @@ mod tests {
             &params,
             &sig
         ));
+    }
+
+    #[test]
+    fn the_form_hides_and_wipes_the_keys() {
+        let body = Bytes::from_static(b"CallSid=CA1&Digits=9401000000000014%23");
+        let mut form = Form::parse(body).unwrap();
+        assert_eq!(form.get("Digits"), Some("9401000000000014#"));
+        let printed = format!("{form:?}");
+        assert!(!printed.contains("9401"), "{printed}");
+        form.wipe();
+        assert!(form.0.iter().all(|(k, v)| k.is_empty() && v.is_empty()));
     }
 
     #[test]

@@ -430,6 +430,20 @@ async fn whole_story_over_twiml() {
         .unwrap()
         .to_string();
     assert!(ct.starts_with("text/html"), "{ct}");
+    // A receipt is private: not cached, its address not leaked to other sites, no scripts.
+    let receipt_header = |name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(receipt_header("cache-control"), "no-store");
+    assert_eq!(receipt_header("referrer-policy"), "no-referrer");
+    let csp = receipt_header("content-security-policy");
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
     let html = r.text().await.unwrap();
     assert!(html.contains(&p.approval_number), "{html}");
     assert!(html.contains("940100******0014"), "{html}");

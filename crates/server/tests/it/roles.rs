@@ -225,3 +225,36 @@ async fn a_rep_reads_and_changes_its_own_orders_only() {
         StatusCode::OK
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_keys_belong_to_the_caller_that_used_them() {
+    let app = spawn_app().await;
+    let rep1 = login(&app, "rep1", "demo1234").await;
+    let key = "order-2026-0001";
+    let post = |bearer: String, payer: &'static str| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.url("/v1/charges"))
+                .bearer_auth(bearer)
+                .header("Idempotency-Key", key)
+                .json(&demo_charge(3_000, payer))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // The API key and a rep each use the key for their own request: two charges, no conflict.
+    let a = post(DEMO_API_KEY.to_string(), "010-6300-0001").await;
+    assert_eq!(a.status(), StatusCode::CREATED);
+    let b = post(rep1.access_token.clone(), "010-6300-0002").await;
+    assert_eq!(
+        b.status(),
+        StatusCode::CREATED,
+        "{}",
+        b.text().await.unwrap()
+    );
+    // Each caller's retry still gets its own first answer.
+    let a2 = post(DEMO_API_KEY.to_string(), "010-6300-0001").await;
+    assert_eq!(a2.status(), StatusCode::OK);
+}

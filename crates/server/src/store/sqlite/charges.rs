@@ -261,15 +261,22 @@ fn insert_charge(
     let req = &new.request;
 
     if let Some(key) = &new.idempotency_key {
+        // The key is the caller's own (an API key's or a rep's), as the unique index says.
+        let caller = new
+            .api_key_id
+            .as_ref()
+            .map(ApiKeyId::as_str)
+            .or(new.rep_id.as_ref().map(RepId::as_str))
+            .unwrap_or("");
         let prior: Option<(String, Option<String>)> = tx
-                    .prepare_cached(
-                        "SELECT id, request_hash FROM charges WHERE merchant_id = ?1 AND idempotency_key = ?2",
-                    )?
-                    .query_row(
-                        params![new.merchant_id.as_str(), key],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?;
+            .prepare_cached(
+                "SELECT id, request_hash FROM charges WHERE merchant_id = ?1
+                   AND COALESCE(api_key_id, rep_id, '') = ?2 AND idempotency_key = ?3",
+            )?
+            .query_row(params![new.merchant_id.as_str(), caller, key], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
         if let Some((id, hash)) = prior {
             if hash != new.request_hash {
                 return Err(rejected(

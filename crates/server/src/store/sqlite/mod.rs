@@ -65,6 +65,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     // 4 is the refresh-token families (sessions).
     (5, include_str!("migrations/0005_abuse_limits.sql")),
     (6, include_str!("migrations/0006_rep_roles.sql")),
+    (
+        7,
+        include_str!("migrations/0007_idempotency_per_caller.sql"),
+    ),
 ];
 const READERS: usize = 4;
 
