@@ -223,7 +223,8 @@ pub fn po_doc(lines: usize, png: Vec<u8>) -> PurchaseOrderDoc {
         signed_at: "2026-03-15 14:03".into(),
         document_hash: String::new(),
     };
-    doc.document_hash = po_pdf::content_hash(&doc);
+    // The signature evidence's content hash as printed (its value does not change the work).
+    doc.document_hash = "3f9a".repeat(16);
     doc
 }
 

@@ -66,6 +66,7 @@ pub fn price_lines(db: &Db, account_id: &str, lines: &[LineInput]) -> CoreResult
             quantity: l.quantity,
             unit_price,
             line_total: l.quantity * unit_price,
+            manual_price: false,
         });
     }
     Ok(out)

@@ -41,6 +41,8 @@ pub mod card;
 pub mod charge;
 pub mod command;
 pub mod error;
+#[cfg(feature = "evidence")]
+pub mod evidence;
 pub mod ids;
 pub mod mobile;
 pub mod money;

@@ -131,6 +131,10 @@ pub struct OrderLine {
     pub unit_price: i64,
     /// quantity * unit_price (VAT excluded).
     pub line_total: i64,
+    /// The rep priced this line by hand, away from the price list (within what the merchant
+    /// allows).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manual_price: bool,
 }
 
 /// Order totals: `supply` = sum of line totals, `vat` = floor(supply / 10), `total` = supply + vat.

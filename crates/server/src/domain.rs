@@ -28,6 +28,10 @@ pub struct MerchantSettings {
     /// Bills (payment-request texts) the merchant may send in one clock hour; None: no limit.
     #[serde(default)]
     pub texts_per_hour: Option<u32>,
+    /// How far below the price list a rep may price a line by hand, in percent (the line is
+    /// then flagged as a manual price); None: only price-list prices are accepted.
+    #[serde(default)]
+    pub manual_price_max_discount_pct: Option<u8>,
 }
 
 fn default_approval_attempts() -> u32 {
@@ -48,6 +52,7 @@ impl Default for MerchantSettings {
             business_number: String::new(),
             approval_attempt_limit: default_approval_attempts(),
             texts_per_hour: None,
+            manual_price_max_discount_pct: None,
         }
     }
 }

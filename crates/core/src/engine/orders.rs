@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use fieldpay_protocol::app::{
     CreditCheck, EngineEvent, LineInput, LocalOrder, OrderPreview, SignatureInput, SyncState,
 };
+use fieldpay_protocol::evidence::SignedContent;
 use fieldpay_protocol::records::{Order, OrderLineInput, OrderStatus, SignatureEvidence};
 use fieldpay_protocol::sync::MutationKind;
 use fieldpay_protocol::validate::format_business_number;
@@ -224,7 +225,16 @@ impl Engine {
             signed_at: signed_at.clone(),
             document_hash: String::new(),
         };
-        let hash = crate::po_pdf::content_hash(&doc);
+        // What the client signs: the order as the server will hold it (it checks the hash).
+        let hash = fieldpay_protocol::evidence::content_hash(&SignedContent {
+            merchant_id: &session.merchant_id,
+            account_id: &order.account_id,
+            order_id: &order.id,
+            date: &doc.date,
+            lines: &order.lines,
+            totals: order.totals,
+            memo: &order.memo,
+        });
         doc.document_hash = hash.clone();
         let pdf = crate::po_pdf::render(&doc)
             .map_err(|e| CoreError::Other(format!("purchase-order PDF: {e}")))?;

@@ -12,8 +12,8 @@
 //! (fixed document id derived from the content, dates taken from the order date, fixed
 //! producer, no clock and no randomness).
 //!
-//! [`content_hash`] is the SHA-256 of a canonical serialization of what the client signs
-//! (see [`canonical_content`]); it is printed in the footer via `document_hash`.
+//! The document hash printed in the footer (`document_hash`) is the content hash of the
+//! signature evidence (`fieldpay_protocol::evidence::content_hash`), given by the caller.
 
 pub mod closing;
 mod layout;
@@ -92,7 +92,8 @@ pub struct PurchaseOrderDoc {
     pub signer_name: String,
     /// When it was signed, as printed (e.g. "2026-11-27 14:03 KST").
     pub signed_at: String,
-    /// SHA-256 hex of the signed content ([`content_hash`]), printed in the footer.
+    /// SHA-256 hex of the signed content (`fieldpay_protocol::evidence::content_hash`),
+    /// printed in the footer.
     pub document_hash: String,
 }
 
@@ -112,20 +113,9 @@ pub enum PdfError {
 
 pub use fieldpay_protocol::money::{format_krw as krw, group_thousands};
 
-/// The canonical serialization of the signed content of a purchase order, the input of
-/// [`content_hash`].
-///
-/// UTF-8 text, one field per line, in this fixed order:
-/// `fieldpay-po/1`, then `title`, `order_number`, `date`, `merchant.{name, business_number,
-/// owner, phone, address}`, `client.{…same…}`, `rep_name`, `lines` (the count), for each line
-/// `line.{code, name, quantity, unit_price, line_total}`, then `supply`, `vat`, `total`,
-/// `memo`. Each field is written as `KEY=LEN:VALUE\n`, where LEN is the byte length of
-/// VALUE in decimal, so any text (including newlines and `=`) is unambiguous; integers are
-/// written in plain decimal (`-` for negatives, no separators).
-///
-/// Not included: the signature image, the signer name, the signing time and the document
-/// hash itself — the hash identifies what was signed, not the act of signing.
-pub fn canonical_content(doc: &PurchaseOrderDoc) -> Vec<u8> {
+/// Everything printed on the document, serialized without ambiguity (`KEY=LEN:VALUE\n`): the
+/// input of the PDF's document id, so the same document always gets the same id.
+fn canonical_content(doc: &PurchaseOrderDoc) -> Vec<u8> {
     fn field(out: &mut Vec<u8>, key: &str, value: &str) {
         out.extend_from_slice(key.as_bytes());
         out.push(b'=');
@@ -165,22 +155,6 @@ pub fn canonical_content(doc: &PurchaseOrderDoc) -> Vec<u8> {
     field(&mut out, "total", &doc.total.to_string());
     field(&mut out, "memo", &doc.memo);
     out
-}
-
-/// SHA-256 (lowercase hex) of [`canonical_content`]: parties, rep, lines, totals, memo,
-/// order number, date and title — not the signature image, signer, signing time or the hash.
-pub fn content_hash(doc: &PurchaseOrderDoc) -> String {
-    hex(&Sha256::digest(canonical_content(doc)))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
 }
 
 /// Renders the purchase order as a PDF document.

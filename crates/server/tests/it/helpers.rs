@@ -639,6 +639,47 @@ pub async fn login(app: &TestApp, rep: &str, password: &str) -> Tokens {
     serde_json::from_str(&text).unwrap()
 }
 
+/// When the tests' devices sign (the day of it is part of what is signed).
+pub const SIGNED_AT: &str = "2026-03-02T01:02:03Z";
+
+/// A device's signature evidence for an order of `lines` — (product id, quantity, unit price
+/// the line is priced at) — as a device computes it: the content hash the server recomputes
+/// from the order it stores (`fieldpay_protocol::evidence`).
+pub fn evidence(
+    merchant_id: &str,
+    account_id: &str,
+    order_id: &str,
+    lines: &[(&str, i64, i64)],
+    memo: &str,
+) -> Value {
+    use fieldpay_protocol::records::{OrderLine, OrderTotals};
+    let lines: Vec<OrderLine> = lines
+        .iter()
+        .map(|&(product, quantity, unit_price)| OrderLine {
+            product_id: product.into(),
+            product_code: String::new(),
+            product_name: String::new(),
+            quantity,
+            unit_price,
+            line_total: quantity * unit_price,
+            manual_price: false,
+        })
+        .collect();
+    let supply = lines.iter().map(|l| l.line_total).sum();
+    let signed_at = fieldpay_protocol::time::parse_ts(SIGNED_AT).unwrap();
+    let hash =
+        fieldpay_protocol::evidence::content_hash(&fieldpay_protocol::evidence::SignedContent {
+            merchant_id,
+            account_id,
+            order_id,
+            date: &fieldpay_protocol::time::kst_date(signed_at),
+            lines: &lines,
+            totals: OrderTotals::from_supply(supply),
+            memo,
+        });
+    json!({ "signer_name": "김민수", "signed_at": SIGNED_AT, "device": "test", "content_hash": hash })
+}
+
 /// Reads an error answer: (HTTP status, `error.code`, `error.message`); panics unless the
 /// body is `{ "error": { "code", "message" } }` with a non-empty message.
 pub async fn api_error(r: reqwest::Response) -> (StatusCode, String, String) {

@@ -6,7 +6,7 @@ use fieldpay_protocol::sync::{ChangeData, MutationOutcome, MutationResults, Sync
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{login, spawn_app, TestApp, Tokens};
+use crate::helpers::{evidence, login, spawn_app, TestApp, Tokens};
 
 const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 
@@ -20,8 +20,8 @@ pub async fn push(app: &TestApp, token: &str, mutations: Value) -> MutationResul
     serde_json::from_str(&text).unwrap()
 }
 
-/// The first account and product a rep's device pulls.
-async fn first_account_and_product(app: &TestApp, rep: &Tokens) -> (String, String) {
+/// The first account and product (id, list price) a rep's device pulls.
+async fn first_account_and_product(app: &TestApp, rep: &Tokens) -> (String, (String, i64)) {
     let page: SyncPage = app
         .get("/v1/sync?limit=5000", &rep.access_token)
         .await
@@ -33,7 +33,7 @@ async fn first_account_and_product(app: &TestApp, rep: &Tokens) -> (String, Stri
         _ => None,
     });
     let product = page.changes.iter().find_map(|c| match &c.data {
-        ChangeData::Product(p) => Some(p.id.clone()),
+        ChangeData::Product(p) => Some((p.id.clone(), p.unit_price)),
         _ => None,
     });
     (account.unwrap(), product.unwrap())
@@ -41,9 +41,11 @@ async fn first_account_and_product(app: &TestApp, rep: &Tokens) -> (String, Stri
 
 /// Upserts, signs and submits a one-line order the way a device does; returns the answers.
 async fn order_signed_and_submitted(app: &TestApp, rep: &Tokens) -> MutationResults {
-    let (account, product) = first_account_and_product(app, rep).await;
+    let (account, (product, price)) = first_account_and_product(app, rep).await;
     let order_id = uuid::Uuid::now_v7().to_string();
     let id = || uuid::Uuid::now_v7().to_string();
+    let m = &rep.rep.merchant_id;
+    let signed = evidence(m, &account, &order_id, &[(&product, 1, price)], "");
     push(
         app,
         &rep.access_token,
@@ -51,8 +53,7 @@ async fn order_signed_and_submitted(app: &TestApp, rep: &Tokens) -> MutationResu
             { "client_id": id(), "op": { "type": "upsert_order", "order_id": order_id,
               "account_id": account, "lines": [{ "product_id": product, "quantity": 1 }] } },
             { "client_id": id(), "op": { "type": "sign_order", "order_id": order_id,
-              "evidence": { "signer_name": "김민수", "signed_at": "2026-01-01T00:00:00Z", "device": "test", "content_hash": "ab".repeat(32) },
-              "signature_png": PNG_1X1 } },
+              "evidence": signed, "signature_png": PNG_1X1 } },
             { "client_id": id(), "op": { "type": "submit_order", "order_id": order_id } }
         ]),
     )
@@ -61,9 +62,11 @@ async fn order_signed_and_submitted(app: &TestApp, rep: &Tokens) -> MutationResu
 
 /// A signed, unsubmitted one-line order of `rep`'s device; returns its id.
 pub async fn signed_order(app: &TestApp, rep: &Tokens) -> String {
-    let (account, product) = first_account_and_product(app, rep).await;
+    let (account, (product, price)) = first_account_and_product(app, rep).await;
     let order_id = uuid::Uuid::now_v7().to_string();
     let id = || uuid::Uuid::now_v7().to_string();
+    let m = &rep.rep.merchant_id;
+    let signed = evidence(m, &account, &order_id, &[(&product, 1, price)], "");
     let res = push(
         app,
         &rep.access_token,
@@ -71,8 +74,7 @@ pub async fn signed_order(app: &TestApp, rep: &Tokens) -> String {
             { "client_id": id(), "op": { "type": "upsert_order", "order_id": order_id,
               "account_id": account, "lines": [{ "product_id": product, "quantity": 1 }] } },
             { "client_id": id(), "op": { "type": "sign_order", "order_id": order_id,
-              "evidence": { "signer_name": "김민수", "signed_at": "2026-01-01T00:00:00Z", "device": "test", "content_hash": "ab".repeat(32) },
-              "signature_png": PNG_1X1 } }
+              "evidence": signed, "signature_png": PNG_1X1 } }
         ]),
     )
     .await;
@@ -131,7 +133,7 @@ async fn a_constraint_refuses_one_mutation_not_the_batch() {
     .unwrap();
     drop(db);
 
-    let (account, product) = first_account_and_product(&app, &rep).await;
+    let (account, (product, price)) = first_account_and_product(&app, &rep).await;
     let (x, y) = (
         uuid::Uuid::now_v7().to_string(),
         uuid::Uuid::now_v7().to_string(),
@@ -144,7 +146,7 @@ async fn a_constraint_refuses_one_mutation_not_the_batch() {
             { "client_id": id(), "op": { "type": "upsert_order", "order_id": x,
               "account_id": account, "lines": [{ "product_id": product, "quantity": 2 }] } },
             { "client_id": id(), "op": { "type": "sign_order", "order_id": x,
-              "evidence": { "signer_name": "김민수", "signed_at": "2026-01-01T00:00:00Z", "device": "test", "content_hash": "ab".repeat(32) },
+              "evidence": evidence(&rep.rep.merchant_id, &account, &x, &[(&product, 2, price)], ""),
               "signature_png": PNG_1X1 } },
             { "client_id": id(), "op": { "type": "submit_order", "order_id": x } },
             { "client_id": id(), "op": { "type": "upsert_order", "order_id": y,
@@ -177,4 +179,121 @@ async fn a_constraint_refuses_one_mutation_not_the_batch() {
     assert_eq!(x_now["status"], "signed");
     assert!(x_now["number"].is_null());
     assert!(first.ends_with("-0001"));
+}
+
+fn rejection(res: &MutationResults, i: usize) -> fieldpay_protocol::ErrorCode {
+    match &res.results[i].outcome {
+        MutationOutcome::Rejected { error } => error.code,
+        other => panic!("mutation {i} was not refused: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn line_prices_come_from_the_price_list_unless_the_merchant_allows_manual_ones() {
+    let app = spawn_app().await;
+    let rep = login(&app, "rep1", "demo1234").await;
+    let (account, (product, list)) = first_account_and_product(&app, &rep).await;
+    let id = || uuid::Uuid::now_v7().to_string();
+    let upsert = |order: &str, price: i64| {
+        json!({ "client_id": id(), "op": { "type": "upsert_order", "order_id": order, "account_id": account,
+            "lines": [{ "product_id": product, "quantity": 2, "unit_price": price }] } })
+    };
+    // The device's own price, away from the list: refused, nothing stored.
+    let cheap = id();
+    let res = push(&app, &rep.access_token, json!([upsert(&cheap, list / 2)])).await;
+    assert_eq!(
+        rejection(&res, 0),
+        fieldpay_protocol::ErrorCode::InvalidAmount
+    );
+    let r = app
+        .get(&format!("/v1/orders/{cheap}"), &rep.access_token)
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // The list price itself is fine.
+    let res = push(&app, &rep.access_token, json!([upsert(&id(), list)])).await;
+    assert!(matches!(
+        res.results[0].outcome,
+        MutationOutcome::Applied { .. }
+    ));
+
+    // A merchant that lets reps give up to 10% off: 5% off is taken and flagged, 20% is not.
+    let store = app.store();
+    let m = store.merchant_by_code("demo").unwrap().unwrap();
+    let mut settings = m.settings.clone();
+    settings.manual_price_max_discount_pct = Some(10);
+    store.update_merchant_settings(&m.id, &settings).unwrap();
+    let res = push(
+        &app,
+        &rep.access_token,
+        json!([upsert(&id(), list - list / 20)]),
+    )
+    .await;
+    match &res.results[0].outcome {
+        MutationOutcome::Applied { order: Some(o), .. } => {
+            assert!(o.lines[0].manual_price, "{o:?}");
+            assert_eq!(o.lines[0].unit_price, list - list / 20);
+        }
+        other => panic!("{other:?}"),
+    }
+    let res = push(
+        &app,
+        &rep.access_token,
+        json!([upsert(&id(), list - list / 5)]),
+    )
+    .await;
+    assert_eq!(
+        rejection(&res, 0),
+        fieldpay_protocol::ErrorCode::InvalidAmount
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signature_over_other_lines_than_the_order_holds_is_refused() {
+    let app = spawn_app().await;
+    let rep = login(&app, "rep1", "demo1234").await;
+    let (account, (product, price)) = first_account_and_product(&app, &rep).await;
+    let m = rep.rep.merchant_id.clone();
+    let order = uuid::Uuid::now_v7().to_string();
+    let id = || uuid::Uuid::now_v7().to_string();
+    // The client saw (and signed) one box; the order sent holds three.
+    let seen = evidence(&m, &account, &order, &[(&product, 1, price)], "");
+    let res = push(
+        &app,
+        &rep.access_token,
+        json!([
+            { "client_id": id(), "op": { "type": "upsert_order", "order_id": order, "account_id": account,
+              "lines": [{ "product_id": product, "quantity": 3 }] } },
+            { "client_id": id(), "op": { "type": "sign_order", "order_id": order, "evidence": seen, "signature_png": PNG_1X1 } },
+            { "client_id": id(), "op": { "type": "submit_order", "order_id": order } }
+        ]),
+    )
+    .await;
+    assert_eq!(
+        rejection(&res, 1),
+        fieldpay_protocol::ErrorCode::InvalidField
+    );
+    // Not signed, so not registered either; no receivable was booked.
+    assert_eq!(
+        rejection(&res, 2),
+        fieldpay_protocol::ErrorCode::InvalidState
+    );
+    let o: Value = app
+        .get(&format!("/v1/orders/{order}"), &rep.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(o["status"], "draft");
+    // A signature over what the order holds is taken.
+    let right = evidence(&m, &account, &order, &[(&product, 3, price)], "");
+    let res = push(
+        &app,
+        &rep.access_token,
+        json!([{ "client_id": id(), "op": { "type": "sign_order", "order_id": order, "evidence": right, "signature_png": PNG_1X1 } }]),
+    )
+    .await;
+    assert!(
+        matches!(res.results[0].outcome, MutationOutcome::Applied { .. }),
+        "{res:?}"
+    );
 }

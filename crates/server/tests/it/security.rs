@@ -64,7 +64,7 @@ async fn signed_order(app: &TestApp, rep: &Tokens) -> String {
         .changes
         .iter()
         .find_map(|c| match &c.data {
-            ChangeData::Product(p) => Some(p.id.clone()),
+            ChangeData::Product(p) => Some((p.id.clone(), p.unit_price)),
             _ => None,
         })
         .unwrap();
@@ -74,9 +74,9 @@ async fn signed_order(app: &TestApp, rep: &Tokens) -> String {
         &rep.access_token,
         json!([
             { "client_id": uuid::Uuid::now_v7().to_string(), "op": { "type": "upsert_order", "order_id": order_id,
-              "account_id": accounts[0]["id"], "lines": [{ "product_id": product, "quantity": 1 }] } },
+              "account_id": accounts[0]["id"], "lines": [{ "product_id": product.0, "quantity": 1 }] } },
             { "client_id": uuid::Uuid::now_v7().to_string(), "op": { "type": "sign_order", "order_id": order_id,
-              "evidence": { "signer_name": "김민수", "signed_at": "2026-01-01T00:00:00Z", "device": "test", "content_hash": "ab".repeat(32) },
+              "evidence": helpers::evidence(&rep.rep.merchant_id, accounts[0]["id"].as_str().unwrap(), &order_id, &[(&product.0, 1, product.1)], ""),
               "signature_png": PNG_1X1, "pdf": B64.encode(b"%PDF-1.4\n%%EOF\n") } }
         ]),
     )

@@ -16,7 +16,7 @@ use fieldpay_server::import::{import, ImportError, ImportKind};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{demo_charge, login, settle_sms, spawn_app, TestApp, Tokens};
+use crate::helpers::{self, demo_charge, login, settle_sms, spawn_app, TestApp, Tokens};
 
 /// A 1x1 PNG.
 const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
@@ -155,18 +155,34 @@ fn upsert(order_id: &str, account_id: &str, lines: Value) -> Value {
     json!({ "client_id": uid(), "op": { "type": "upsert_order", "order_id": order_id, "account_id": account_id, "lines": lines, "memo": "오전 방문" } })
 }
 
-fn sign(order_id: &str, png_b64: &str, pdf: Option<&[u8]>) -> Value {
+/// The device's signature of an order `upsert` made: `lines` are (product, quantity, unit
+/// price the line is priced at), in the upsert's order.
+fn sign(
+    d: &Demo,
+    order_id: &str,
+    account_id: &str,
+    lines: &[(&Product, i64, i64)],
+    png_b64: &str,
+    pdf: Option<&[u8]>,
+) -> Value {
+    let lines: Vec<(&str, i64, i64)> = lines
+        .iter()
+        .map(|(p, q, price)| (p.id.as_str(), *q, *price))
+        .collect();
+    let mut evidence = helpers::evidence(
+        &d.rep.rep.merchant_id,
+        account_id,
+        order_id,
+        &lines,
+        "오전 방문",
+    );
+    evidence["device"] = json!("Galaxy Tab S9");
+    evidence["gps"] = json!([37.5665, 126.978]);
+    evidence["strokes_json"] = json!("[[{\"x\":1,\"y\":2,\"t\":0,\"pressure\":0.5}]]");
     let mut op = json!({
         "type": "sign_order",
         "order_id": order_id,
-        "evidence": {
-            "signer_name": "김민수",
-            "signed_at": "2026-03-02T01:02:03Z",
-            "device": "Galaxy Tab S9",
-            "gps": [37.5665, 126.978],
-            "content_hash": "0123456789abcdef".repeat(4),
-            "strokes_json": "[[{\"x\":1,\"y\":2,\"t\":0,\"pressure\":0.5}]]"
-        },
+        "evidence": evidence,
         "signature_png": png_b64
     });
     if let Some(p) = pdf {
@@ -322,18 +338,31 @@ async fn order_signature_submit_and_charge_by_mutation() {
         .clone();
     let before = balance(&app, &account.id).await;
     let (p1, p2) = (&d.products[0], &d.products[1]);
+    // The merchant lets reps give up to 10% off the price list; the third line is priced by
+    // hand within it.
+    let store = app.store();
+    let m = store.merchant_by_code("demo").unwrap().unwrap();
+    let mut settings = m.settings.clone();
+    settings.manual_price_max_discount_pct = Some(10);
+    store.update_merchant_settings(&m.id, &settings).unwrap();
+    let manual = p1.unit_price * 19 / 20 - 3;
     let order_id = uid();
     let lines = json!([
         { "product_id": p1.id, "quantity": 3 },
         { "product_id": p2.id, "quantity": 2 },
-        { "product_id": p1.id, "quantity": 3, "unit_price": 1234 }
+        { "product_id": p1.id, "quantity": 3, "unit_price": manual }
     ]);
-    let supply = 3 * p1.unit_price + 2 * p2.unit_price + 3 * 1234;
+    let priced = [
+        (p1, 3, p1.unit_price),
+        (p2, 2, p2.unit_price),
+        (p1, 3, manual),
+    ];
+    let supply = 3 * p1.unit_price + 2 * p2.unit_price + 3 * manual;
     let vat = supply / 10;
     let charge_id = uid();
     let batch = json!([
         upsert(&order_id, &account.id, lines),
-        sign(&order_id, PNG_1X1, Some(PDF)),
+        sign(&d, &order_id, &account.id, &priced, PNG_1X1, Some(PDF)),
         submit(&order_id),
         { "client_id": uid(), "op": { "type": "request_charge", "charge_id": charge_id, "request": {
             "amount": supply + vat, "goods_name": format!("주문 {order_id}"), "payer_phone": "010-2200-0001",
@@ -350,8 +379,9 @@ async fn order_signature_submit_and_charge_by_mutation() {
     assert_eq!(draft.rep_id.as_deref(), Some(d.rep.rep.id.as_str()));
     assert_eq!(draft.lines.len(), 3);
     assert_eq!(draft.lines[0].unit_price, p1.unit_price);
-    assert_eq!(draft.lines[2].unit_price, 1234);
-    assert_eq!(draft.lines[2].line_total, 3702);
+    assert_eq!(draft.lines[2].unit_price, manual);
+    assert_eq!(draft.lines[2].line_total, 3 * manual);
+    assert!(draft.lines[2].manual_price && !draft.lines[0].manual_price);
     assert_eq!(draft.memo, "오전 방문");
     let signed = applied_order(&res.results[1].outcome);
     assert_eq!(signed.status, OrderStatus::Signed);
@@ -475,7 +505,7 @@ async fn retried_batches_apply_once() {
     let payer = "010-2300-0001";
     let batch = json!([
         upsert(&order_id, &account.id, json!([{ "product_id": d.products[5].id, "quantity": 4 }])),
-        sign(&order_id, PNG_1X1, None),
+        sign(&d, &order_id, &account.id, &[(&d.products[5], 4, d.products[5].unit_price)], PNG_1X1, None),
         submit(&order_id),
         { "client_id": uid(), "op": { "type": "request_charge", "charge_id": charge_id, "request": {
             "amount": 5000, "goods_name": "재시도 주문", "payer_phone": payer, "account_id": account.id } } }
@@ -540,11 +570,19 @@ async fn retried_batches_apply_once() {
                 &account.id,
                 json!([{ "product_id": d.products[6].id, "quantity": 1 }])
             ),
+            sign(
+                &d,
+                &other,
+                &account.id,
+                &[(&d.products[6], 1, d.products[6].unit_price)],
+                PNG_1X1,
+                None
+            ),
             submit(&other)
         ]),
     )
     .await;
-    assert!(applied_order(&res.results[1].outcome)
+    assert!(applied_order(&res.results[2].outcome)
         .number
         .unwrap()
         .ends_with("-0002"));
@@ -586,12 +624,27 @@ async fn rejected_mutations_are_reported_and_the_rest_applies() {
             &small.id,
             json!([{ "product_id": product.id, "quantity": quantity }])
         ),
-        sign(&over, PNG_1X1, None),
+        sign(
+            &d,
+            &over,
+            &small.id,
+            &[(product, quantity, product.unit_price)],
+            PNG_1X1,
+            None
+        ),
         submit(&over),
         upsert(
             &fine,
             &big.id,
             json!([{ "product_id": product.id, "quantity": 1 }])
+        ),
+        sign(
+            &d,
+            &fine,
+            &big.id,
+            &[(product, 1, product.unit_price)],
+            PNG_1X1,
+            None
         ),
         submit(&fine),
     ]);
@@ -606,7 +659,7 @@ async fn rejected_mutations_are_reported_and_the_rest_applies() {
         message.contains("한도") || message.contains("credit limit"),
         "{message}"
     );
-    let registered = applied_order(&res.results[4].outcome);
+    let registered = applied_order(&res.results[5].outcome);
     assert_eq!(registered.status, OrderStatus::Registered);
     let today = Utc::now()
         .with_timezone(&fieldpay_server::clock::kst())
@@ -700,19 +753,40 @@ async fn rejected_mutations_are_reported_and_the_rest_applies() {
     cases.push(("client id with spaces", bad_client, "invalid_field", None));
     cases.push((
         "bad base64 png",
-        sign(&fine, "%%% not base64 %%%", None),
+        sign(
+            &d,
+            &fine,
+            &big.id,
+            &[(product, 1, product.unit_price)],
+            "%%% not base64 %%%",
+            None,
+        ),
         "invalid_field",
         None,
     ));
     cases.push((
         "not a png",
-        sign(&fine, &B64.encode(b"GIF89a...."), None),
+        sign(
+            &d,
+            &fine,
+            &big.id,
+            &[(product, 1, product.unit_price)],
+            &B64.encode(b"GIF89a...."),
+            None,
+        ),
         "invalid_field",
         None,
     ));
     cases.push((
         "bad pdf",
-        sign(&fine, PNG_1X1, Some(b"<html>")),
+        sign(
+            &d,
+            &fine,
+            &big.id,
+            &[(product, 1, product.unit_price)],
+            PNG_1X1,
+            Some(b"<html>"),
+        ),
         "invalid_field",
         None,
     ));
@@ -1020,7 +1094,7 @@ async fn concurrent_retries_of_a_new_batch_apply_once() {
         let payer = format!("010-2500-{:04}", round);
         let batch = json!([
             upsert(&order_id, &account.id, json!([{ "product_id": d.products[round].id, "quantity": 2 }])),
-            sign(&order_id, PNG_1X1, Some(PDF)),
+            sign(&d, &order_id, &account.id, &[(&d.products[round], 2, d.products[round].unit_price)], PNG_1X1, Some(PDF)),
             submit(&order_id),
             { "client_id": uid(), "op": { "type": "request_charge", "charge_id": charge_id, "request": {
                 "amount": 5000, "goods_name": "동시 재전송", "payer_phone": payer } } }

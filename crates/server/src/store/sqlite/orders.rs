@@ -13,9 +13,11 @@ use super::records::{
     PRODUCT_COLS,
 };
 use super::{changed, corrupt, rejected, SqliteStore};
-use crate::clock::{kst, ts};
+use crate::clock::{kst, parse_ts, ts};
 use crate::domain::CreditPolicy;
 use crate::store::{MerchantStore, NewLedger, OrderDraft, OrderStore, StoreError, StoreResult};
+use fieldpay_protocol::evidence::{content_hash, SignedContent};
+use fieldpay_protocol::time::kst_date;
 
 const ORDER_COLS: &str = "id, number, account_id, rep_id, status, lines, supply, vat, total, memo, signature, signature_png IS NOT NULL, pdf IS NOT NULL, reject_reason, created_at, updated_at";
 
@@ -104,9 +106,13 @@ fn next_counter(tx: &Transaction<'_>, name: &str) -> StoreResult<i64> {
     )
 }
 
+/// Prices the lines from the catalogue and the account's price list. A device's own price is
+/// accepted when it is the list price, or when the merchant lets reps price by hand (within
+/// `manual_pct` below the list; the line is flagged); any other price is refused.
 fn price_lines(
     tx: &Transaction<'_>,
     merchant_id: &str,
+    manual_pct: Option<u8>,
     draft: &OrderDraft,
 ) -> StoreResult<Vec<OrderLine>> {
     if draft.lines.is_empty() {
@@ -148,19 +154,32 @@ fn price_lines(
                 format!("lines[{i}]: product {} is no longer sold", product.code),
             ));
         }
-        let unit_price = match l.unit_price {
-            Some(p) if (0..=fieldpay_protocol::money::MAX_AMOUNT_KRW).contains(&p) => p,
-            Some(_) => {
-                return Err(rejected(ErrorCode::InvalidAmount, format!("lines[{i}].unit_price: out of range")))
+        let list: i64 = tx
+            .query_row(
+                "SELECT unit_price FROM account_prices WHERE account_id = ?1 AND product_id = ?2",
+                params![draft.account_id.as_str(), product.id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(product.unit_price);
+        let (unit_price, manual_price) = match l.unit_price {
+            None => (list, false),
+            Some(p) if p == list => (list, false),
+            Some(p) => {
+                let floor = manual_pct.map(|pct| list - list * i64::from(pct.min(100)) / 100);
+                if !floor.is_some_and(|floor| (floor..=list).contains(&p)) {
+                    return Err(rejected(
+                        ErrorCode::InvalidAmount,
+                        format!(
+                            "lines[{i}].unit_price: {} 상품 단가 {}은 단가표({})와 다릅니다 (not the price list's)",
+                            product.code,
+                            fieldpay_protocol::money::format_krw(p),
+                            fieldpay_protocol::money::format_krw(list)
+                        ),
+                    ));
+                }
+                (p, true)
             }
-            None => tx
-                .query_row(
-                    "SELECT unit_price FROM account_prices WHERE account_id = ?1 AND product_id = ?2",
-                    params![draft.account_id.as_str(), product.id],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .unwrap_or(product.unit_price),
         };
         out.push(OrderLine {
             product_id: product.id,
@@ -169,6 +188,7 @@ fn price_lines(
             quantity: l.quantity,
             unit_price,
             line_total: l.quantity * unit_price,
+            manual_price,
         });
     }
     Ok(out)
@@ -182,6 +202,11 @@ impl OrderStore for SqliteStore {
         draft: &OrderDraft,
         now: DateTime<Utc>,
     ) -> StoreResult<Order> {
+        let manual_pct = self
+            .merchant(merchant_id)?
+            .ok_or_else(|| rejected(ErrorCode::NotFound, "merchant not found"))?
+            .settings
+            .manual_price_max_discount_pct;
         let merchant_id = merchant_id.as_str();
         let rep_id = rep_id.map(RepId::as_str);
         let now = ts(now);
@@ -197,7 +222,7 @@ impl OrderStore for SqliteStore {
                 Some((_, "draft")) | Some((_, "signed")) | Some((_, "rejected")) | None => {}
                 Some((_, s)) => return Err(rejected(ErrorCode::InvalidState, format!("order is {s} and can no longer change"))),
             }
-            let lines = price_lines(tx, merchant_id, draft)?;
+            let lines = price_lines(tx, merchant_id, manual_pct, draft)?;
             let supply: i64 = lines.iter().map(|l| l.line_total).sum();
             let totals = OrderTotals::from_supply(supply);
             if totals.total > fieldpay_protocol::money::MAX_AMOUNT_KRW {
@@ -236,6 +261,25 @@ impl OrderStore for SqliteStore {
                 OrderStatus::Draft | OrderStatus::Signed | OrderStatus::Rejected => {}
                 s => return Err(rejected(ErrorCode::InvalidState, format!("order is {} and cannot be signed again", s.as_str()))),
             }
+            // What the client signed must be this order as stored: recomputed here.
+            let signed_at = parse_ts(&evidence.signed_at).ok_or_else(|| {
+                rejected(ErrorCode::InvalidField, "evidence.signed_at: an RFC 3339 time")
+            })?;
+            let expected = content_hash(&SignedContent {
+                merchant_id,
+                account_id: &order.account_id,
+                order_id,
+                date: &kst_date(signed_at),
+                lines: &order.lines,
+                totals: order.totals,
+                memo: &order.memo,
+            });
+            if !evidence.content_hash.eq_ignore_ascii_case(&expected) {
+                return Err(rejected(
+                    ErrorCode::InvalidField,
+                    "서명한 내용이 발주서와 다릅니다 (evidence.content_hash does not match the order's lines, totals and memo)",
+                ));
+            }
             let ev = serde_json::to_string(evidence).map_err(|e| corrupt(&e.to_string()))?;
             tx.execute(
                 "UPDATE orders SET status = 'signed', signature = ?3, signature_png = ?4, pdf = ?5, evidence_hash = ?6,
@@ -266,6 +310,13 @@ impl OrderStore for SqliteStore {
                 OrderStatus::Registered => return Ok(Ok(order)),
                 OrderStatus::Canceled => return Err(rejected(ErrorCode::InvalidState, "order is canceled")),
                 _ => {}
+            }
+            // Only what the client signed is registered (a changed draft lost its signature).
+            if order.signature.is_none() {
+                return Err(rejected(
+                    ErrorCode::InvalidState,
+                    "서명하지 않은 발주서는 등록할 수 없습니다 (sign the order first)",
+                ));
             }
             let account = tx
                 .query_row(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE merchant_id = ?1 AND id = ?2"), params![merchant_id, order.account_id], account_from_row)
