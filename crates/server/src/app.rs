@@ -34,10 +34,6 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         );
     }
     let network = SandboxCardNetwork::open(&settings.cardnet_path())?;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(5))
-        .build()?;
     let (events, _) = broadcast::channel(1024);
     let store: Arc<dyn crate::store::Store> = Arc::new(store);
     let clock = Arc::new(Clock::default());
@@ -49,7 +45,6 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         connector: Arc::new(network.clone()),
         sandbox_network: Some(network),
         sms: crate::sms::sender::sandbox(),
-        http,
         events,
         calls: Arc::new(Calls::default()),
         wake: Arc::new(Notify::new()),

@@ -34,7 +34,6 @@ pub struct AppState {
     /// The sandbox card network when the connector is the sandbox (for tests and tools).
     pub sandbox_network: Option<SandboxCardNetwork>,
     pub sms: Arc<dyn SmsSender>,
-    pub http: reqwest::Client,
     pub events: broadcast::Sender<Published>,
     pub calls: Arc<Calls>,
     /// Wakes the background worker (new texts or webhooks to send).
