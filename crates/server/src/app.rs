@@ -119,7 +119,10 @@ pub struct Running {
 impl Running {
     /// Stops taking requests, lets running ones finish, stops the worker.
     pub async fn shutdown(self) {
-        let _ = self.state.shutdown.send(true);
+        // `send_replace`, not `send`: `send` stores nothing when no task is waiting on
+        // `stopped()` at this moment (one just spawned and not yet polled), and that task
+        // would then wait forever.
+        self.state.shutdown.send_replace(true);
         if let Some(sip) = self.sip {
             sip.stop().await;
         }
