@@ -58,21 +58,27 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
 }
 
 /// Every route with its description: the API, the pages, the telephony webhook and, when
-/// `sandbox`, the sandbox phone.
+/// `sandbox`, the sandbox phone with its clock (which a server serves only with
+/// `sandbox_clock`).
 pub fn routes(sandbox: bool) -> OpenApiRouter<AppState> {
+    served_routes(sandbox, sandbox)
+}
+
+fn served_routes(sandbox: bool, sandbox_clock: bool) -> OpenApiRouter<AppState> {
     let mut r = OpenApiRouter::with_openapi(crate::openapi::frame())
         .merge(crate::routes::api_router())
         .merge(crate::routes::pages::router())
         .merge(crate::telephony::twiml::router());
     if sandbox {
-        r = r.merge(crate::telephony::sandbox_phone::router());
+        r = r.merge(crate::telephony::sandbox_phone::router(sandbox_clock));
     }
     r
 }
 
 /// The server's routes, with their description served at `GET /v1/openapi.json`.
 pub fn router(state: AppState) -> Router {
-    let (r, doc) = routes(state.settings.sandbox).split_for_parts();
+    let settings = &state.settings;
+    let (r, doc) = served_routes(settings.sandbox, settings.sandbox_clock).split_for_parts();
     r.layer(Extension(ApiDocument::new(&doc)))
         .layer(RequestBodyLimitLayer::new(8 * 1024 * 1024))
         .layer(TraceLayer::new_for_http())
@@ -131,9 +137,29 @@ impl Running {
     }
 }
 
-/// Binds `listener` and serves until [`Running::shutdown`].
+/// Refuses settings unsafe to serve on `addr` (see [`Settings::check_exposure`]: sandbox
+/// mode beyond loopback without `allow_remote_sandbox`, the sandbox's published Twilio token
+/// beyond loopback) and logs the loud warnings of an allowed remote sandbox.
+fn check_exposure(settings: &Settings, addr: SocketAddr) -> anyhow::Result<()> {
+    for warning in settings.check_exposure(addr)? {
+        tracing::warn!("{warning}");
+    }
+    Ok(())
+}
+
+/// Serves on `listener` until [`Running::shutdown`], after checking that the settings are
+/// safe to serve there.
 pub async fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
+    check_exposure(&state.settings, addr)?;
+    serve(state, listener, addr).await
+}
+
+async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    addr: SocketAddr,
+) -> anyhow::Result<Running> {
     let sip = match state.settings.sip_listen {
         Some(at) => Some(crate::telephony::sip::start(state.clone(), at).await?),
         None => None,
@@ -160,12 +186,15 @@ pub async fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Run
 /// the demo merchant (seeded on the first start;
 /// later starts on the same data folder find it and leave it as it is).
 pub async fn start_sandbox(settings: Settings, listener: TcpListener) -> anyhow::Result<Running> {
+    let addr = listener.local_addr()?;
+    // Before anything is opened or seeded.
+    check_exposure(&settings, addr)?;
     // Opening SQLite (and migrating) blocks: keep it off the async workers.
     let state = tokio::task::spawn_blocking(move || build_state(settings)).await??;
     if demo::seed(state.store.as_ref(), state.connector.as_ref()).await? {
         tracing::info!("seeded the sandbox demo merchant (see README for credentials)");
     }
-    start(state, listener).await
+    serve(state, listener, addr).await
 }
 
 /// Binds `addr` again after a server on it stopped: the OS may hold the port for a moment, so

@@ -28,6 +28,11 @@ pub struct Settings {
     pub tick_ms: u64,
     /// SIP endpoint address (UDP and TCP), e.g. `0.0.0.0:5060`; None = no SIP.
     pub sip_listen: Option<SocketAddr>,
+    /// Sandbox mode on an address other than loopback (or with a public URL that is not):
+    /// refused unless this is set, since the sandbox routes show every payer's texts.
+    pub allow_remote_sandbox: bool,
+    /// Serves `POST /sandbox/clock/advance`, which moves time for every merchant: for tests.
+    pub sandbox_clock: bool,
 }
 
 impl Default for Settings {
@@ -43,6 +48,8 @@ impl Default for Settings {
             webhook_retry_secs: vec![5, 300, 1800, 7200, 18000, 36000, 36000],
             tick_ms: 1000,
             sip_listen: None,
+            allow_remote_sandbox: false,
+            sandbox_clock: false,
         }
     }
 }
@@ -61,6 +68,8 @@ pub struct FileSettings {
     pub webhook_retry_secs: Option<Vec<u64>>,
     pub tick_ms: Option<u64>,
     pub sip_listen: Option<SocketAddr>,
+    pub allow_remote_sandbox: Option<bool>,
+    pub sandbox_clock: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +129,12 @@ impl Settings {
         if let Some(v) = f.sip_listen {
             self.sip_listen = Some(v);
         }
+        if let Some(v) = f.allow_remote_sandbox {
+            self.allow_remote_sandbox = v;
+        }
+        if let Some(v) = f.sandbox_clock {
+            self.sandbox_clock = v;
+        }
         self
     }
 
@@ -157,6 +172,69 @@ impl Settings {
         Ok(self)
     }
 
+    /// Whether the public URL names this machine (`localhost` or a loopback address).
+    pub fn public_url_is_loopback(&self) -> bool {
+        let Ok(url) = reqwest::Url::parse(&self.public_url) else {
+            return false;
+        };
+        let host = url.host_str().unwrap_or_default();
+        let ip = host.trim_start_matches('[').trim_end_matches(']');
+        match ip.parse::<std::net::IpAddr>() {
+            Ok(ip) => ip.is_loopback(),
+            Err(_) => host.eq_ignore_ascii_case("localhost"),
+        }
+    }
+
+    /// Checks that what this server is about to serve on `bound` is safe to expose there, and
+    /// answers the warnings to log loudly. Refused: sandbox mode reachable from other
+    /// machines (the address is not loopback, or the public URL is not) unless
+    /// `allow_remote_sandbox`; the published sandbox Twilio token
+    /// ([`SANDBOX_TWILIO_AUTH_TOKEN`]) anywhere but on loopback, since anyone could sign
+    /// carrier webhooks with it.
+    pub fn check_exposure(&self, bound: SocketAddr) -> Result<Vec<String>, ConfigError> {
+        let local = bound.ip().is_loopback() && self.public_url_is_loopback();
+        if self.sandbox && !local && !self.allow_remote_sandbox {
+            return Err(ConfigError::Invalid {
+                name: "listen",
+                message: format!(
+                    "sandbox mode serves on loopback only (listening on {bound}, public URL {}): \
+                     its routes show every payer's texts and take anyone's key presses; pass \
+                     --allow-remote-sandbox (FIELDPAY_ALLOW_REMOTE_SANDBOX, \
+                     allow_remote_sandbox) to serve it to other machines anyway",
+                    self.public_url
+                ),
+            });
+        }
+        if !local && self.twilio_auth_token.expose() == SANDBOX_TWILIO_AUTH_TOKEN {
+            return Err(ConfigError::Invalid {
+                name: "twilio_auth_token",
+                message: format!(
+                    "the sandbox's published token is refused when the server listens on {bound} \
+                     or is reached at {}: set a secret one (--twilio-auth-token, \
+                     FIELDPAY_TWILIO_AUTH_TOKEN)",
+                    self.public_url
+                ),
+            });
+        }
+        if !self.sandbox || local {
+            return Ok(Vec::new());
+        }
+        let mut warnings = vec![format!(
+            "SANDBOX MODE IS REACHABLE FROM OTHER MACHINES (listening on {bound}, public URL {}): \
+             anyone who reaches it can read every payer's texts at /sandbox/sms, place sandbox \
+             calls and use the demo credentials; never use it with real payers or real cards",
+            self.public_url
+        )];
+        if self.sandbox_clock {
+            warnings.push(
+                "sandbox_clock is on: anyone who reaches this server can move its clock \
+                 (POST /sandbox/clock/advance), expiring every merchant's charges and tokens"
+                    .into(),
+            );
+        }
+        Ok(warnings)
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("fieldpay.db")
     }
@@ -188,5 +266,79 @@ mod tests {
         };
         assert!(s.validate().is_err());
         assert!(Settings::default().validate().is_ok());
+    }
+
+    #[test]
+    fn public_urls_on_this_machine() {
+        for (url, local) in [
+            ("http://127.0.0.1:8640", true),
+            ("http://127.5.0.1", true),
+            ("http://localhost:8640/", true),
+            ("http://LOCALHOST", true),
+            ("http://[::1]:8640", true),
+            ("https://pay.example.com", false),
+            ("http://0.0.0.0:8640", false),
+            ("http://192.0.2.1:8640", false),
+            ("http://localhost.example.com", false),
+            ("not a url", false),
+        ] {
+            let s = Settings {
+                public_url: url.into(),
+                ..Settings::default()
+            };
+            assert_eq!(s.public_url_is_loopback(), local, "{url}");
+        }
+    }
+
+    #[test]
+    fn sandbox_exposure() {
+        let loopback: SocketAddr = "127.0.0.1:8640".parse().unwrap();
+        let any: SocketAddr = "0.0.0.0:8640".parse().unwrap();
+        let secret_token = Secret::from("a-secret-token");
+        // The defaults: sandbox on loopback, published token. Fine, nothing to warn of.
+        assert!(Settings::default()
+            .check_exposure(loopback)
+            .unwrap()
+            .is_empty());
+        // Sandbox beyond loopback: refused, whichever token.
+        let remote = Settings {
+            twilio_auth_token: secret_token.clone(),
+            ..Settings::default()
+        };
+        let e = remote.check_exposure(any).unwrap_err().to_string();
+        assert!(e.contains("--allow-remote-sandbox"), "{e}");
+        let tunnelled = Settings {
+            public_url: "https://pay.example.com".into(),
+            ..remote.clone()
+        };
+        assert!(tunnelled.check_exposure(loopback).is_err());
+        // Allowed: served, with a loud warning (and one more for the clock).
+        let allowed = Settings {
+            allow_remote_sandbox: true,
+            ..remote.clone()
+        };
+        assert_eq!(allowed.check_exposure(any).unwrap().len(), 1);
+        let with_clock = Settings {
+            sandbox_clock: true,
+            ..allowed.clone()
+        };
+        assert_eq!(with_clock.check_exposure(any).unwrap().len(), 2);
+        // The published Twilio token beyond loopback: refused, sandbox or not.
+        let published = Settings {
+            twilio_auth_token: SANDBOX_TWILIO_AUTH_TOKEN.into(),
+            ..allowed
+        };
+        let e = published.check_exposure(any).unwrap_err().to_string();
+        assert!(e.contains("twilio_auth_token"), "{e}");
+        let production = Settings {
+            sandbox: false,
+            ..published
+        };
+        assert!(production.check_exposure(any).is_err());
+        let production = Settings {
+            twilio_auth_token: secret_token,
+            ..production
+        };
+        assert!(production.check_exposure(any).unwrap().is_empty());
     }
 }

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand};
 use fieldpay_server::config::Settings;
 use fieldpay_server::import::ImportKind;
@@ -38,6 +39,13 @@ struct Cli {
     /// SIP endpoint address (UDP and TCP), e.g. 0.0.0.0:5060 (off when not given).
     #[arg(long, env = "FIELDPAY_SIP_LISTEN", global = true)]
     sip_listen: Option<SocketAddr>,
+    /// Serve sandbox mode on an address other than loopback (anyone reaching it can read
+    /// every payer's texts): refused without this.
+    #[arg(long, env = "FIELDPAY_ALLOW_REMOTE_SANDBOX", global = true, value_parser = BoolishValueParser::new())]
+    allow_remote_sandbox: bool,
+    /// Serve POST /sandbox/clock/advance, which moves time for every merchant (for tests).
+    #[arg(long, env = "FIELDPAY_SANDBOX_CLOCK", global = true, value_parser = BoolishValueParser::new())]
+    sandbox_clock: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -78,6 +86,12 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     }
     if let Some(a) = cli.sip_listen {
         s.sip_listen = Some(a);
+    }
+    if cli.allow_remote_sandbox {
+        s.allow_remote_sandbox = true;
+    }
+    if cli.sandbox_clock {
+        s.sandbox_clock = true;
     }
     Ok(s.validate()?)
 }

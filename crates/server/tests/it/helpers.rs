@@ -82,6 +82,8 @@ pub fn test_settings(data: &Path, addr: SocketAddr, retry: &[u64]) -> Settings {
         twilio_auth_token: SANDBOX_TWILIO_AUTH_TOKEN.into(),
         webhook_retry_secs: retry.to_vec(),
         tick_ms: 50,
+        // Tests move the clock (expiry, token lifetimes).
+        sandbox_clock: true,
         ..Settings::default()
     }
 }
@@ -91,14 +93,19 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(retry: &[u64]) -> TestApp {
+    spawn_app_configured(retry, |_| {}).await
+}
+
+/// [`spawn_app_with`], with `configure` changing the test settings first.
+pub async fn spawn_app_configured(retry: &[u64], configure: impl FnOnce(&mut Settings)) -> TestApp {
     init_logs();
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let running = app::start_sandbox(test_settings(&data, addr, retry), listener)
-        .await
-        .expect("start");
+    let mut settings = test_settings(&data, addr, retry);
+    configure(&mut settings);
+    let running = app::start_sandbox(settings, listener).await.expect("start");
     TestApp {
         addr,
         base: format!("http://{addr}"),

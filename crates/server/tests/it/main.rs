@@ -7,6 +7,7 @@ mod calls;
 mod charges;
 mod faults;
 mod orders;
+mod sandbox_lockdown;
 mod security;
 mod sip;
 mod sync;
