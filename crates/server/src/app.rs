@@ -12,6 +12,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::auth::limits::SignInGuard;
 use crate::calls::registry::Calls;
 use crate::card::SandboxCardNetwork;
 use crate::charges::writer::ChargeWriter;
@@ -42,6 +43,7 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let store: Arc<dyn crate::store::Store> = Arc::new(store);
     let clock = Arc::new(Clock::default());
     Ok(AppState {
+        sign_in: Arc::new(SignInGuard::new(&settings)),
         charge_writer: Arc::new(ChargeWriter::new(store.clone(), clock.clone())),
         store,
         settings: Arc::new(settings),
@@ -167,6 +169,8 @@ async fn serve(
     let app = router(state.clone());
     let s2 = state.clone();
     let server = tokio::spawn(async move {
+        // With each connection's peer address: sign-in attempts are limited per address.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { s2.stopped().await })
             .await

@@ -13,6 +13,8 @@ use crate::ids::{random_token, sha256_hex};
 use crate::state::AppState;
 use crate::store::{RepRecord, TokenKind};
 
+pub mod limits;
+
 /// Who is calling: a rep (signed in) or a merchant API key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {

@@ -28,6 +28,16 @@ pub struct Settings {
     pub tick_ms: u64,
     /// SIP endpoint address (UDP and TCP), e.g. `0.0.0.0:5060`; None = no SIP.
     pub sip_listen: Option<SocketAddr>,
+    /// Sign-in attempts per client IP address (an IPv6 address counts by its /64): this many
+    /// a minute, after a first burst of `login_ip_burst`. 0 = no limit.
+    pub login_ip_per_minute: u32,
+    pub login_ip_burst: u32,
+    /// Sign-in attempts per account (merchant code and rep id as typed, whether or not they
+    /// exist): this many a minute, after a first burst of `login_account_burst`. 0 = no limit.
+    pub login_account_per_minute: u32,
+    pub login_account_burst: u32,
+    /// Password checks (argon2id, about 19 MiB each) running at once; None = one per CPU.
+    pub password_hash_concurrency: Option<usize>,
     /// Sandbox mode on an address other than loopback (or with a public URL that is not):
     /// refused unless this is set, since the sandbox routes show every payer's texts.
     pub allow_remote_sandbox: bool,
@@ -48,6 +58,11 @@ impl Default for Settings {
             webhook_retry_secs: vec![5, 300, 1800, 7200, 18000, 36000, 36000],
             tick_ms: 1000,
             sip_listen: None,
+            login_ip_per_minute: 10,
+            login_ip_burst: 20,
+            login_account_per_minute: 5,
+            login_account_burst: 5,
+            password_hash_concurrency: None,
             allow_remote_sandbox: false,
             sandbox_clock: false,
         }
@@ -68,6 +83,11 @@ pub struct FileSettings {
     pub webhook_retry_secs: Option<Vec<u64>>,
     pub tick_ms: Option<u64>,
     pub sip_listen: Option<SocketAddr>,
+    pub login_ip_per_minute: Option<u32>,
+    pub login_ip_burst: Option<u32>,
+    pub login_account_per_minute: Option<u32>,
+    pub login_account_burst: Option<u32>,
+    pub password_hash_concurrency: Option<usize>,
     pub allow_remote_sandbox: Option<bool>,
     pub sandbox_clock: Option<bool>,
 }
@@ -129,6 +149,21 @@ impl Settings {
         if let Some(v) = f.sip_listen {
             self.sip_listen = Some(v);
         }
+        if let Some(v) = f.login_ip_per_minute {
+            self.login_ip_per_minute = v;
+        }
+        if let Some(v) = f.login_ip_burst {
+            self.login_ip_burst = v;
+        }
+        if let Some(v) = f.login_account_per_minute {
+            self.login_account_per_minute = v;
+        }
+        if let Some(v) = f.login_account_burst {
+            self.login_account_burst = v;
+        }
+        if let Some(v) = f.password_hash_concurrency {
+            self.password_hash_concurrency = Some(v);
+        }
         if let Some(v) = f.allow_remote_sandbox {
             self.allow_remote_sandbox = v;
         }
@@ -169,7 +204,41 @@ impl Settings {
                 message: "must be positive".into(),
             });
         }
+        for (name, per_minute, burst) in [
+            (
+                "login_ip_burst",
+                self.login_ip_per_minute,
+                self.login_ip_burst,
+            ),
+            (
+                "login_account_burst",
+                self.login_account_per_minute,
+                self.login_account_burst,
+            ),
+        ] {
+            if per_minute > 0 && burst == 0 {
+                return Err(ConfigError::Invalid {
+                    name,
+                    message: "must be at least 1 when the limit is on".into(),
+                });
+            }
+        }
+        if self.password_hash_concurrency == Some(0) {
+            return Err(ConfigError::Invalid {
+                name: "password_hash_concurrency",
+                message: "must be at least 1".into(),
+            });
+        }
         Ok(self)
+    }
+
+    /// How many password checks may run at once.
+    pub fn password_hashes_at_once(&self) -> usize {
+        self.password_hash_concurrency.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(1)
+        })
     }
 
     /// Whether the public URL names this machine (`localhost` or a loopback address).
@@ -266,6 +335,17 @@ mod tests {
         };
         assert!(s.validate().is_err());
         assert!(Settings::default().validate().is_ok());
+        let no_burst = Settings {
+            login_account_burst: 0,
+            ..Settings::default()
+        };
+        assert!(no_burst.validate().is_err());
+        let limits_off = Settings {
+            login_ip_per_minute: 0,
+            login_ip_burst: 0,
+            ..Settings::default()
+        };
+        assert!(limits_off.validate().is_ok());
     }
 
     #[test]

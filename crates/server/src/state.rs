@@ -9,6 +9,7 @@ use fieldpay_protocol::charge::ChargeStatusChanged;
 use fieldpay_protocol::MerchantId;
 use tokio::sync::{broadcast, watch, Notify};
 
+use crate::auth::limits::SignInGuard;
 use crate::calls::registry::Calls;
 use crate::card::{CardConnector, SandboxCardNetwork};
 use crate::charges::writer::ChargeWriter;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub shutdown: Arc<watch::Sender<bool>>,
     /// Group commit of charge creations.
     pub charge_writer: Arc<ChargeWriter>,
+    /// Sign-in attempt limits and the bound on password checks at once.
+    pub sign_in: Arc<SignInGuard>,
 }
 
 impl AppState {

@@ -1,6 +1,12 @@
 //! Rep sign-in (`POST /v1/auth/login`) and token refresh (`POST /v1/auth/refresh`).
 
-use axum::extract::State;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use fieldpay_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
 use fieldpay_protocol::{ErrorBody, ErrorCode};
@@ -8,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::JsonBody;
-use crate::auth::{hash_secret, issue_tokens, new_refresh_token, verify_password};
+use crate::auth::{hash_secret, issue_tokens, new_refresh_token};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::TokenKind;
@@ -19,9 +25,56 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh))
 }
 
+/// The address of the connection's peer (no proxy header is trusted); `None` when the
+/// router is served without connection info.
+struct ClientIp(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>();
+        Ok(ClientIp(peer.map(|ConnectInfo(addr)| addr.ip())))
+    }
+}
+
+/// A refusal of the sign-in route: the API's typed error, or too many attempts (`429` with
+/// `Retry-After` in whole seconds).
+enum Refusal {
+    Error(AppError),
+    TooMany(Duration),
+}
+
+impl From<AppError> for Refusal {
+    fn from(e: AppError) -> Self {
+        Refusal::Error(e)
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Error(e) => e.into_response(),
+            Refusal::TooMany(wait) => {
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                let secs = secs.max(1);
+                let e = AppError::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "로그인 시도가 너무 많습니다. {secs}초 후에 다시 시도하세요 \
+                         (too many sign-in attempts; try again in {secs} s)"
+                    ),
+                );
+                ([(header::RETRY_AFTER, secs.to_string())], e).into_response()
+            }
+        }
+    }
+}
+
 /// Sign a rep in
 ///
 /// Answers a short-lived access token (the bearer of the rep's requests) and a refresh token.
+/// Attempts are limited per client address and per account.
 #[utoipa::path(
     post,
     path = "/v1/auth/login",
@@ -31,12 +84,20 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "Merchant code, rep id or password is wrong, or the rep is inactive", body = ErrorBody),
         (status = 422, description = "The body is not a sign-in request", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address or for this account", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until an attempt is allowed again"))),
     )
 )]
 async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     JsonBody(req): JsonBody<LoginRequest>,
-) -> AppResult<Json<TokenResponse>> {
+) -> Result<Json<TokenResponse>, Refusal> {
+    if let Err(wait) = state.sign_in.admit(ip, &req.merchant, &req.rep_id) {
+        // What was typed is not logged (a password typed into the wrong field, say).
+        tracing::warn!(client = ?ip, "sign-in attempts limited");
+        return Err(Refusal::TooMany(wait));
+    }
     let bad = || {
         AppError::new(
             ErrorCode::Unauthorized,
@@ -52,14 +113,8 @@ async fn login(
         }
         None => None,
     };
-    let hash = rep
-        .as_ref()
-        .map(|r| r.password_hash.clone())
-        .unwrap_or_else(|| crate::auth::dummy_hash().clone());
-    let password = req.password.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(AppError::internal)?;
+    let hash = rep.as_ref().map(|r| r.password_hash.clone());
+    let ok = state.sign_in.verify(req.password.clone(), hash).await?;
     match rep {
         Some(rep) if ok && rep.active => {
             tracing::info!(rep_id = %rep.id, "rep signed in");
@@ -67,7 +122,7 @@ async fn login(
                 issue_tokens(&state, rep, req.device_name, None).await?,
             ))
         }
-        _ => Err(bad()),
+        _ => Err(bad().into()),
     }
 }
 

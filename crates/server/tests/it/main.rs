@@ -6,6 +6,7 @@ mod helpers;
 mod calls;
 mod charges;
 mod faults;
+mod login_limits;
 mod orders;
 mod sandbox_lockdown;
 mod security;
