@@ -42,8 +42,10 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let (events, _) = broadcast::channel(1024);
     let store: Arc<dyn crate::store::Store> = Arc::new(store);
     let clock = Arc::new(Clock::default());
+    let (revoked_sessions, _) = broadcast::channel(256);
     Ok(AppState {
         sign_in: Arc::new(SignInGuard::new(&settings)),
+        revoked_sessions,
         charge_writer: Arc::new(ChargeWriter::new(store.clone(), clock.clone())),
         store,
         settings: Arc::new(settings),
@@ -95,6 +97,45 @@ pub async fn work_once(state: &AppState) -> bool {
     sent + hooks + expired > 0
 }
 
+/// How often the revocation watcher looks for newly revoked sessions.
+const REVOCATION_POLL: Duration = Duration::from_millis(200);
+
+/// Follows the store's revocation order and tells open event streams which sessions ended
+/// (`AppState::revoked_sessions`). Reading the store rather than a signal in memory sees
+/// revocations made by any process on the same database (an admin command, another server).
+async fn watch_revocations(state: AppState) {
+    let mut seen = match state.db(|s| s.last_revocation()).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!(error = %e.message, "cannot follow session revocations");
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(REVOCATION_POLL) => {}
+            _ = state.stopped() => break,
+        }
+        if state.revoked_sessions.receiver_count() == 0 {
+            // Nobody to tell (no open rep stream): skip the reads, catch up later.
+            continue;
+        }
+        let after = seen;
+        match state
+            .db(move |s| s.revoked_families_after(after, 1000))
+            .await
+        {
+            Ok(rows) => {
+                for (n, family_id) in rows {
+                    seen = n;
+                    let _ = state.revoked_sessions.send(family_id);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e.message, "cannot read session revocations"),
+        }
+    }
+}
+
 async fn worker(state: AppState) {
     let tick = Duration::from_millis(state.settings.tick_ms);
     crate::charges::recover_in_flight(&state, true).await;
@@ -120,6 +161,7 @@ pub struct Running {
     pub state: AppState,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     worker: tokio::task::JoinHandle<()>,
+    revocations: tokio::task::JoinHandle<()>,
     /// The SIP endpoint when `sip_listen` is set.
     pub sip: Option<crate::telephony::sip::SipEndpoint>,
 }
@@ -136,6 +178,7 @@ impl Running {
         }
         let _ = self.server.await;
         let _ = self.worker.await;
+        let _ = self.revocations.await;
     }
 }
 
@@ -176,11 +219,13 @@ async fn serve(
             .await
     });
     let worker = tokio::spawn(worker(state.clone()));
+    let revocations = tokio::spawn(watch_revocations(state.clone()));
     Ok(Running {
         addr,
         state,
         server,
         worker,
+        revocations,
         sip,
     })
 }

@@ -38,6 +38,10 @@ pub struct Settings {
     pub login_account_burst: u32,
     /// Password checks (argon2id, about 19 MiB each) running at once; None = one per CPU.
     pub password_hash_concurrency: Option<usize>,
+    /// A refresh token presented again within this many seconds of its rotation is refused
+    /// without ending the session (two requests of one device racing); later, it is taken for
+    /// a stolen copy and the whole session (token family) is revoked.
+    pub refresh_reuse_grace_secs: u64,
     /// Sandbox mode on an address other than loopback (or with a public URL that is not):
     /// refused unless this is set, since the sandbox routes show every payer's texts.
     pub allow_remote_sandbox: bool,
@@ -63,6 +67,7 @@ impl Default for Settings {
             login_account_per_minute: 5,
             login_account_burst: 5,
             password_hash_concurrency: None,
+            refresh_reuse_grace_secs: 10,
             allow_remote_sandbox: false,
             sandbox_clock: false,
         }
@@ -88,6 +93,7 @@ pub struct FileSettings {
     pub login_account_per_minute: Option<u32>,
     pub login_account_burst: Option<u32>,
     pub password_hash_concurrency: Option<usize>,
+    pub refresh_reuse_grace_secs: Option<u64>,
     pub allow_remote_sandbox: Option<bool>,
     pub sandbox_clock: Option<bool>,
 }
@@ -163,6 +169,9 @@ impl Settings {
         }
         if let Some(v) = f.password_hash_concurrency {
             self.password_hash_concurrency = Some(v);
+        }
+        if let Some(v) = f.refresh_reuse_grace_secs {
+            self.refresh_reuse_grace_secs = v;
         }
         if let Some(v) = f.allow_remote_sandbox {
             self.allow_remote_sandbox = v;

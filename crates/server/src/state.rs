@@ -46,6 +46,9 @@ pub struct AppState {
     pub charge_writer: Arc<ChargeWriter>,
     /// Sign-in attempt limits and the bound on password checks at once.
     pub sign_in: Arc<SignInGuard>,
+    /// The ids of revoked sessions (token families), as the revocation watcher finds them in
+    /// the store (whichever process revoked them): open event streams of those sessions end.
+    pub revoked_sessions: broadcast::Sender<String>,
 }
 
 impl AppState {

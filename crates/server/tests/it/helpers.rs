@@ -654,6 +654,19 @@ impl EventStream {
         }
     }
 
+    /// Whether the server ends the stream within `within` (events and keep-alives before the
+    /// end are skipped).
+    pub async fn ends_within(&mut self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+                Err(_) => return false,
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None)) | Ok(Err(_)) => return true,
+            }
+        }
+    }
+
     /// Reads `event: charge` items until one satisfies `done`; returns every charge event read
     /// (including that one). Panics on another event name or when none comes within 10 s.
     pub async fn charges_until(

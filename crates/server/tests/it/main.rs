@@ -10,5 +10,6 @@ mod login_limits;
 mod orders;
 mod sandbox_lockdown;
 mod security;
+mod sessions;
 mod sip;
 mod sync;

@@ -62,6 +62,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("migrations/0003_order_number_per_merchant.sql"),
     ),
+    (4, include_str!("migrations/0004_token_families.sql")),
 ];
 const READERS: usize = 4;
 
