@@ -149,6 +149,28 @@ impl TestApp {
         self.running = Some(app::start_sandbox(settings, listener).await.expect("start"));
     }
 
+    /// Presents a refresh token (`POST /v1/auth/refresh`).
+    pub async fn refresh(&self, token: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/v1/auth/refresh"))
+            .json(&json!({ "refresh_token": token }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Moves the server's clock forward (`POST /sandbox/clock/advance`); panics unless 200.
+    pub async fn advance_clock(&self, minutes: i64) {
+        let r = self
+            .http
+            .post(self.url("/sandbox/clock/advance"))
+            .json(&json!({ "minutes": minutes }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

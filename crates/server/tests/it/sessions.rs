@@ -13,12 +13,7 @@ use serde_json::{json, Value};
 use crate::helpers::{api_error, demo_charge, login, spawn_app, EventStream, TestApp, Tokens};
 
 async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
-    app.http
-        .post(app.url("/v1/auth/refresh"))
-        .json(&json!({ "refresh_token": token }))
-        .send()
-        .await
-        .unwrap()
+    app.refresh(token).await
 }
 
 async fn refreshed(app: &TestApp, token: &str) -> Tokens {
@@ -57,17 +52,6 @@ async fn logout(app: &TestApp, bearer: &str, body: Option<Value>) -> reqwest::Re
     req.send().await.unwrap()
 }
 
-async fn advance_clock(app: &TestApp, minutes: i64) {
-    let r = app
-        .http
-        .post(app.url("/sandbox/clock/advance"))
-        .json(&json!({ "minutes": minutes }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reused_refresh_token_ends_the_whole_session() {
     let app = spawn_app().await;
@@ -78,7 +62,7 @@ async fn a_reused_refresh_token_ends_the_whole_session() {
     assert!(works(&app, &thief.access_token).await);
     // Later (past the grace period), the device presents its token: used already, so two
     // parties hold this session. It is refused, and the whole session ends.
-    advance_clock(&app, 1).await;
+    app.advance_clock(1).await;
     assert_unauthorized(refresh(&app, &device.refresh_token).await, "reused").await;
     assert_unauthorized(
         refresh(&app, &thief.refresh_token).await,

@@ -507,11 +507,15 @@ mod tests {
             .start_session(&rep, Some("phone"), &tokens("1", t0))
             .unwrap();
         let live = |hash: &str, kind| store.token(hash, kind, t0).unwrap().is_some();
+        // Presents refresh token `old` at `at`, for new tokens tagged `tag`.
+        let rotate = |old: &str, tag: &str, at: DateTime<Utc>| {
+            store
+                .rotate_refresh(old, &tokens(tag, at), at, grace)
+                .unwrap()
+        };
         assert!(live("access-1", TokenKind::Access) && live("refresh-1", TokenKind::Refresh));
 
-        let r = store
-            .rotate_refresh("refresh-1", &tokens("2", t0), t0, grace)
-            .unwrap();
+        let r = rotate("refresh-1", "2", t0);
         assert!(matches!(r, Rotation::Rotated { family_id, .. } if family_id == family));
         assert!(
             !live("refresh-1", TokenKind::Refresh),
@@ -519,35 +523,19 @@ mod tests {
         );
         assert!(live("refresh-2", TokenKind::Refresh) && live("access-2", TokenKind::Access));
         // The loser of a race: refused, nothing revoked, nothing stored.
-        let r = store
-            .rotate_refresh(
-                "refresh-1",
-                &tokens("3", t0),
-                t0 + Duration::seconds(9),
-                grace,
-            )
-            .unwrap();
+        let r = rotate("refresh-1", "3", t0 + Duration::seconds(9));
         assert!(matches!(r, Rotation::AlreadyUsed));
         assert!(live("refresh-2", TokenKind::Refresh));
         assert!(store.token_family("refresh-3").unwrap().is_none());
         assert_eq!(store.last_revocation().unwrap(), 0);
         // Past the grace period: the family ends, every token of it with it.
-        let r = store
-            .rotate_refresh(
-                "refresh-1",
-                &tokens("4", t0),
-                t0 + Duration::seconds(11),
-                grace,
-            )
-            .unwrap();
+        let r = rotate("refresh-1", "4", t0 + Duration::seconds(11));
         assert!(matches!(r, Rotation::Reused { family_id, .. } if family_id == family));
         for hash in ["access-1", "access-2"] {
             assert!(!live(hash, TokenKind::Access), "{hash}");
         }
         assert!(!live("refresh-2", TokenKind::Refresh));
-        let r = store
-            .rotate_refresh("refresh-2", &tokens("5", t0), t0, grace)
-            .unwrap();
+        let r = rotate("refresh-2", "5", t0);
         assert!(matches!(r, Rotation::Refused));
         assert!(store.token_family("refresh-2").unwrap().unwrap().revoked);
         assert_eq!(
@@ -558,9 +546,7 @@ mod tests {
         // An expired refresh token is refused without ending anything.
         let other = store.start_session(&rep, None, &tokens("6", t0)).unwrap();
         let late = t0 + Duration::days(31);
-        let r = store
-            .rotate_refresh("refresh-6", &tokens("7", late), late, grace)
-            .unwrap();
+        let r = rotate("refresh-6", "7", late);
         assert!(matches!(r, Rotation::Refused));
         assert!(!store.token_family("refresh-6").unwrap().unwrap().revoked);
         // Deactivation ends every live family of the rep, numbered after the first.
