@@ -358,6 +358,25 @@ mod tests {
     }
 
     #[test]
+    fn security_settings_from_toml() {
+        let f: FileSettings = toml::from_str(
+            "login_ip_per_minute = 30\nlogin_ip_burst = 60\nlogin_account_per_minute = 0\n\
+             login_account_burst = 1\npassword_hash_concurrency = 3\n\
+             refresh_reuse_grace_secs = 0\nallow_remote_sandbox = true\nsandbox_clock = true\n",
+        )
+        .unwrap();
+        let s = Settings::default().apply(f).validate().unwrap();
+        assert_eq!((s.login_ip_per_minute, s.login_ip_burst), (30, 60));
+        assert_eq!((s.login_account_per_minute, s.login_account_burst), (0, 1));
+        assert_eq!(s.password_hashes_at_once(), 3);
+        assert_eq!(s.refresh_reuse_grace_secs, 0);
+        assert!(s.allow_remote_sandbox && s.sandbox_clock);
+        let d = Settings::default();
+        assert!(!d.allow_remote_sandbox && !d.sandbox_clock);
+        assert!(d.password_hashes_at_once() >= 1);
+    }
+
+    #[test]
     fn public_urls_on_this_machine() {
         for (url, local) in [
             ("http://127.0.0.1:8640", true),

@@ -117,6 +117,9 @@ pub struct SignInGuard {
     per_address: Option<KeyedLimit>,
     per_account: Option<KeyedLimit>,
     hashes: Arc<Semaphore>,
+    /// Attempts refused since the last warning, and when that was: a flood is logged once a
+    /// minute, not once an attempt.
+    refused: Mutex<(u64, Option<Instant>)>,
 }
 
 impl SignInGuard {
@@ -128,6 +131,7 @@ impl SignInGuard {
                 settings.login_account_burst,
             ),
             hashes: Arc::new(Semaphore::new(settings.password_hashes_at_once().max(1))),
+            refused: Mutex::new((0, None)),
         }
     }
 
@@ -136,14 +140,41 @@ impl SignInGuard {
     /// router served without connection info) counts as one address.
     pub fn admit(&self, ip: Option<IpAddr>, merchant: &str, rep_id: &str) -> Result<(), Duration> {
         let now = Instant::now();
-        if let Some(limit) = &self.per_address {
-            let key = ip.map(address_key).unwrap_or_else(|| "unknown".into());
-            limit.take(&key, now)?;
+        let taken = self
+            .per_address
+            .as_ref()
+            .map_or(Ok(()), |limit| {
+                let key = ip.map(address_key).unwrap_or_else(|| "unknown".into());
+                limit.take(&key, now)
+            })
+            .and_then(|()| {
+                self.per_account.as_ref().map_or(Ok(()), |limit| {
+                    limit.take(&account_key(merchant, rep_id), now)
+                })
+            });
+        if taken.is_err() {
+            self.note_refusal(ip, now);
         }
-        if let Some(limit) = &self.per_account {
-            limit.take(&account_key(merchant, rep_id), now)?;
+        taken
+    }
+
+    /// Logs refused attempts at most once a minute (what was typed is never logged: a password
+    /// typed into the wrong field, say).
+    fn note_refusal(&self, ip: Option<IpAddr>, now: Instant) {
+        let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        refused.0 += 1;
+        if refused
+            .1
+            .is_some_and(|at| now - at < Duration::from_secs(60))
+        {
+            return;
         }
-        Ok(())
+        tracing::warn!(
+            refused = refused.0,
+            last_client = ?ip,
+            "sign-in attempts refused by the rate limits"
+        );
+        *refused = (0, Some(now));
     }
 
     /// Checks a password against its argon2 hash (or against a dummy hash when there is no

@@ -96,8 +96,6 @@ async fn login(
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> Result<Json<TokenResponse>, Refusal> {
     if let Err(wait) = state.sign_in.admit(ip, &req.merchant, &req.rep_id) {
-        // What was typed is not logged (a password typed into the wrong field, say).
-        tracing::warn!(client = ?ip, "sign-in attempts limited");
         return Err(Refusal::TooMany(wait));
     }
     let bad = || {

@@ -10,7 +10,9 @@ use fieldpay_server::demo::DEMO_MERCHANT_CODE;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{api_error, demo_charge, login, spawn_app, spawn_app_configured, TestApp};
+use crate::helpers::{
+    api_error, demo_charge, login, logs, spawn_app, spawn_app_configured, TestApp,
+};
 
 async fn attempt(app: &TestApp, rep: &str, password: &str) -> reqwest::Response {
     app.http
@@ -61,6 +63,10 @@ async fn sign_in_attempts_are_limited_per_account_and_per_address() {
     }
     let wait = limited(attempt(&app, "rep2", "demo1234").await).await;
     assert!((1..=6).contains(&wait), "Retry-After {wait}");
+    // Logged (once a minute at most, and without what was typed).
+    let logs = logs();
+    assert!(logs.contains("sign-in attempts refused by the rate limits"));
+    assert!(!logs.contains("ghost11"));
     // API requests are not sign-ins: the address is not locked out of the API.
     let r = app
         .get("/v1/charges", fieldpay_server::demo::DEMO_API_KEY)
