@@ -12,6 +12,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::auth::limits::SignInGuard;
 use crate::calls::registry::Calls;
 use crate::card::SandboxCardNetwork;
 use crate::charges::writer::ChargeWriter;
@@ -37,7 +38,10 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let (events, _) = broadcast::channel(1024);
     let store: Arc<dyn crate::store::Store> = Arc::new(store);
     let clock = Arc::new(Clock::default());
+    let (revoked_sessions, _) = broadcast::channel(256);
     Ok(AppState {
+        sign_in: Arc::new(SignInGuard::new(&settings)),
+        revoked_sessions,
         charge_writer: Arc::new(ChargeWriter::new(store.clone(), clock.clone())),
         store,
         settings: Arc::new(settings),
@@ -53,21 +57,27 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
 }
 
 /// Every route with its description: the API, the pages, the telephony webhook and, when
-/// `sandbox`, the sandbox phone.
+/// `sandbox`, the sandbox phone with its clock (which a server serves only with
+/// `sandbox_clock`).
 pub fn routes(sandbox: bool) -> OpenApiRouter<AppState> {
+    served_routes(sandbox, sandbox)
+}
+
+fn served_routes(sandbox: bool, sandbox_clock: bool) -> OpenApiRouter<AppState> {
     let mut r = OpenApiRouter::with_openapi(crate::openapi::frame())
         .merge(crate::routes::api_router())
         .merge(crate::routes::pages::router())
         .merge(crate::telephony::twiml::router());
     if sandbox {
-        r = r.merge(crate::telephony::sandbox_phone::router());
+        r = r.merge(crate::telephony::sandbox_phone::router(sandbox_clock));
     }
     r
 }
 
 /// The server's routes, with their description served at `GET /v1/openapi.json`.
 pub fn router(state: AppState) -> Router {
-    let (r, doc) = routes(state.settings.sandbox).split_for_parts();
+    let settings = &state.settings;
+    let (r, doc) = served_routes(settings.sandbox, settings.sandbox_clock).split_for_parts();
     r.layer(Extension(ApiDocument::new(&doc)))
         .layer(RequestBodyLimitLayer::new(8 * 1024 * 1024))
         .layer(TraceLayer::new_for_http())
@@ -80,6 +90,45 @@ pub async fn work_once(state: &AppState) -> bool {
     let sent = crate::sms::dispatch_pending(state).await;
     let expired = crate::charges::expire_due(state).await;
     sent + expired > 0
+}
+
+/// How often the revocation watcher looks for newly revoked sessions.
+const REVOCATION_POLL: Duration = Duration::from_millis(200);
+
+/// Follows the store's revocation order and tells open event streams which sessions ended
+/// (`AppState::revoked_sessions`). Reading the store rather than a signal in memory sees
+/// revocations made by any process on the same database (an admin command, another server).
+async fn watch_revocations(state: AppState) {
+    let mut seen = match state.db(|s| s.last_revocation()).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!(error = %e.message, "cannot follow session revocations");
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(REVOCATION_POLL) => {}
+            _ = state.stopped() => break,
+        }
+        if state.revoked_sessions.receiver_count() == 0 {
+            // Nobody to tell (no open rep stream): skip the reads, catch up later.
+            continue;
+        }
+        let after = seen;
+        match state
+            .db(move |s| s.revoked_families_after(after, 1000))
+            .await
+        {
+            Ok(rows) => {
+                for (n, family_id) in rows {
+                    seen = n;
+                    let _ = state.revoked_sessions.send(family_id);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e.message, "cannot read session revocations"),
+        }
+    }
 }
 
 /// The background worker: the webhook delivery loop beside a loop of texts, expiry, in-doubt
@@ -113,6 +162,7 @@ pub struct Running {
     pub state: AppState,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     worker: tokio::task::JoinHandle<()>,
+    revocations: tokio::task::JoinHandle<()>,
     /// The SIP endpoint when `sip_listen` is set.
     pub sip: Option<crate::telephony::sip::SipEndpoint>,
 }
@@ -120,18 +170,42 @@ pub struct Running {
 impl Running {
     /// Stops taking requests, lets running ones finish, stops the worker.
     pub async fn shutdown(self) {
-        let _ = self.state.shutdown.send(true);
+        // `send_replace`, not `send`: `send` stores nothing when no task is waiting on
+        // `stopped()` at this moment (one just spawned and not yet polled), and that task
+        // would then wait forever.
+        self.state.shutdown.send_replace(true);
         if let Some(sip) = self.sip {
             sip.stop().await;
         }
         let _ = self.server.await;
         let _ = self.worker.await;
+        let _ = self.revocations.await;
     }
 }
 
-/// Binds `listener` and serves until [`Running::shutdown`].
+/// Refuses settings unsafe to serve on `addr` (see [`Settings::check_exposure`]: sandbox
+/// mode beyond loopback without `allow_remote_sandbox`, the sandbox's published Twilio token
+/// beyond loopback) and logs the loud warnings of an allowed remote sandbox.
+fn check_exposure(settings: &Settings, addr: SocketAddr) -> anyhow::Result<()> {
+    for warning in settings.check_exposure(addr)? {
+        tracing::warn!("{warning}");
+    }
+    Ok(())
+}
+
+/// Serves on `listener` until [`Running::shutdown`], after checking that the settings are
+/// safe to serve there.
 pub async fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
+    check_exposure(&state.settings, addr)?;
+    serve(state, listener, addr).await
+}
+
+async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    addr: SocketAddr,
+) -> anyhow::Result<Running> {
     let sip = match state.settings.sip_listen {
         Some(at) => Some(crate::telephony::sip::start(state.clone(), at).await?),
         None => None,
@@ -139,16 +213,20 @@ pub async fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Run
     let app = router(state.clone());
     let s2 = state.clone();
     let server = tokio::spawn(async move {
+        // With each connection's peer address: sign-in attempts are limited per address.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { s2.stopped().await })
             .await
     });
     let worker = tokio::spawn(worker(state.clone()));
+    let revocations = tokio::spawn(watch_revocations(state.clone()));
     Ok(Running {
         addr,
         state,
         server,
         worker,
+        revocations,
         sip,
     })
 }
@@ -158,12 +236,15 @@ pub async fn start(state: AppState, listener: TcpListener) -> anyhow::Result<Run
 /// the demo merchant (seeded on the first start;
 /// later starts on the same data folder find it and leave it as it is).
 pub async fn start_sandbox(settings: Settings, listener: TcpListener) -> anyhow::Result<Running> {
+    let addr = listener.local_addr()?;
+    // Before anything is opened or seeded.
+    check_exposure(&settings, addr)?;
     // Opening SQLite (and migrating) blocks: keep it off the async workers.
     let state = tokio::task::spawn_blocking(move || build_state(settings)).await??;
     if demo::seed(state.store.as_ref(), state.connector.as_ref()).await? {
         tracing::info!("seeded the sandbox demo merchant (see README for credentials)");
     }
-    start(state, listener).await
+    serve(state, listener, addr).await
 }
 
 /// Binds `addr` again after a server on it stopped: the OS may hold the port for a moment, so

@@ -1,6 +1,8 @@
 //! Credentials: merchant API keys (stored as SHA-256, they are long random strings), rep
-//! passwords (argon2id), short-lived access tokens and rotating refresh tokens (stored hashed).
-//! [`authenticate`] turns a bearer token into the [`Caller`] every API route is scoped to.
+//! passwords (argon2id), short-lived access tokens and rotating refresh tokens (stored hashed),
+//! both of a sign-in session (a token family) that sign-out, the reuse of a refresh token or
+//! the rep's deactivation revokes whole. [`authenticate`] turns a bearer token into the
+//! [`Caller`] every API route is scoped to; [`limits`] bounds sign-in attempts.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -11,7 +13,10 @@ use fieldpay_protocol::{ApiKeyId, ErrorCode, MerchantId, RepId, Secret};
 use crate::error::AppError;
 use crate::ids::{random_token, sha256_hex};
 use crate::state::AppState;
+use crate::store::merchants::{NewTokens, Revocation, Rotation};
 use crate::store::{RepRecord, TokenKind};
+
+pub mod limits;
 
 /// Who is calling: a rep (signed in) or a merchant API key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,34 +150,122 @@ pub fn new_refresh_token() -> Secret {
     Secret::new(format!("rt_{}", random_token(48)))
 }
 
-/// Issues an access token and a refresh token for a rep (after a password check), or an
-/// access token beside an already stored, rotated refresh token.
-pub async fn issue_tokens(
+/// A new access token: `at_` + 40 random characters.
+fn new_access_token() -> Secret {
+    Secret::new(format!("at_{}", random_token(40)))
+}
+
+/// New access and refresh tokens, and what the store keeps of them (hashes and expiry).
+fn new_tokens(state: &AppState) -> (Secret, Secret, NewTokens) {
+    let (access, refresh) = (new_access_token(), new_refresh_token());
+    let now = state.clock.now();
+    let stored = NewTokens {
+        refresh_hash: hash_secret(refresh.expose()),
+        refresh_expires_at: now + Duration::seconds(state.settings.refresh_token_ttl_secs as i64),
+        access_hash: hash_secret(access.expose()),
+        access_expires_at: now + Duration::seconds(state.settings.access_token_ttl_secs as i64),
+    };
+    (access, refresh, stored)
+}
+
+/// Starts a session for a rep whose password was checked: a new token family with its first
+/// refresh and access tokens.
+pub async fn sign_in(
     state: &AppState,
     rep: RepRecord,
     device: Option<String>,
-    refresh: Option<Secret>,
 ) -> Result<TokenResponse, AppError> {
-    let access = Secret::new(format!("at_{}", random_token(40)));
-    let access_ttl = state.settings.access_token_ttl_secs;
-    let now = state.clock.now();
-    let access_exp = now + Duration::seconds(access_ttl as i64);
-    let refresh_token = match refresh {
-        Some(r) => r,
-        None => {
-            let r = new_refresh_token();
-            let exp = now + Duration::seconds(state.settings.refresh_token_ttl_secs as i64);
-            let (h, rep2, dev) = (hash_secret(r.expose()), rep.clone(), device.clone());
-            state
-                .db(move |s| s.insert_token(&h, TokenKind::Refresh, &rep2, dev.as_deref(), exp))
-                .await?;
-            r
-        }
-    };
-    let (h, rep2) = (hash_secret(access.expose()), rep.clone());
+    let (access, refresh, stored) = new_tokens(state);
+    let r = rep.clone();
     state
-        .db(move |s| s.insert_token(&h, TokenKind::Access, &rep2, device.as_deref(), access_exp))
+        .db(move |s| s.start_session(&r, device.as_deref(), &stored))
         .await?;
+    token_response(state, rep, access, refresh).await
+}
+
+fn session_over(why: &str) -> AppError {
+    unauthorized(&format!(
+        "로그인이 만료되었습니다. 다시 로그인하세요 (refresh token {why}; sign in again)"
+    ))
+}
+
+/// Exchanges a refresh token for new tokens of the same session. A refresh token works once.
+/// Presented again within `refresh_reuse_grace_secs` of its exchange it is refused and the
+/// session kept: that is the loser of two requests of one device racing (or a retry of one),
+/// and the winner holds the session's next token. Presented later, two parties hold copies of
+/// the session's tokens and there is no telling which is the rep: the whole session is
+/// revoked, so a thief's newer tokens die too.
+pub async fn refresh(state: &AppState, presented: &Secret) -> Result<TokenResponse, AppError> {
+    let old = hash_secret(presented.expose());
+    let (access, refresh, stored) = new_tokens(state);
+    let now = state.clock.now();
+    let grace = Duration::seconds(state.settings.refresh_reuse_grace_secs as i64);
+    let rotation = state
+        .db(move |s| s.rotate_refresh(&old, &stored, now, grace))
+        .await?;
+    match rotation {
+        Rotation::Rotated { rep, .. } => token_response(state, rep, access, refresh).await,
+        Rotation::AlreadyUsed => Err(session_over("was already used")),
+        Rotation::Reused { rep_id, family_id } => {
+            tracing::warn!(
+                %rep_id,
+                family_id,
+                "a used refresh token was presented again: the session is revoked"
+            );
+            Err(session_over("was already used"))
+        }
+        Rotation::Refused => Err(session_over("is unknown, used or expired")),
+    }
+}
+
+/// Ends the session of the access token `access` (of `rep_id`), and the session of `refresh`
+/// when given and the same rep's (another device's sign-in, say; anyone else's is left alone).
+pub async fn sign_out(
+    state: &AppState,
+    rep_id: &RepId,
+    access: &Secret,
+    refresh: Option<&Secret>,
+) -> Result<(), AppError> {
+    let hashes: Vec<String> = std::iter::once(access)
+        .chain(refresh)
+        .map(|t| hash_secret(t.expose()))
+        .collect();
+    let rep_id = rep_id.clone();
+    let ended = state
+        .db(move |s| {
+            let mut ended = 0;
+            for hash in &hashes {
+                let Some(family) = s.token_family(hash)? else {
+                    continue;
+                };
+                if family.rep_id == rep_id && s.revoke_family(&family.id, Revocation::Logout)? {
+                    ended += 1;
+                }
+            }
+            Ok(ended)
+        })
+        .await?;
+    tracing::info!(sessions = ended, "rep signed out");
+    Ok(())
+}
+
+/// The session (token family) of a live rep access token: `None` for an API key, or a
+/// token that is no longer live.
+pub async fn session_of(state: &AppState, bearer: &Secret) -> Result<Option<String>, AppError> {
+    if bearer.expose().starts_with(API_KEY_PREFIX) {
+        return Ok(None);
+    }
+    let hash = hash_secret(bearer.expose());
+    let family = state.db(move |s| s.token_family(&hash)).await?;
+    Ok(family.filter(|f| !f.revoked).map(|f| f.id))
+}
+
+async fn token_response(
+    state: &AppState,
+    rep: RepRecord,
+    access: Secret,
+    refresh: Secret,
+) -> Result<TokenResponse, AppError> {
     let merchant_id = rep.merchant_id.clone();
     let merchant = state
         .db(move |s| s.merchant(&merchant_id))
@@ -180,8 +273,8 @@ pub async fn issue_tokens(
         .ok_or_else(|| AppError::internal("rep without merchant"))?;
     Ok(TokenResponse {
         access_token: access,
-        expires_in: access_ttl,
-        refresh_token,
+        expires_in: state.settings.access_token_ttl_secs,
+        refresh_token: refresh,
         rep: RepInfo {
             id: rep.id.into_string(),
             login: rep.login,

@@ -48,6 +48,25 @@ pub struct Settings {
     pub sip_symmetric_rtp: bool,
     /// SIP calls at once from one source address beyond which new INVITEs get 503.
     pub sip_max_calls_per_source: usize,
+    /// Sign-in attempts per client IP address (an IPv6 address counts by its /64): this many
+    /// a minute, after a first burst of `login_ip_burst`. 0 = no limit.
+    pub login_ip_per_minute: u32,
+    pub login_ip_burst: u32,
+    /// Sign-in attempts per account (merchant code and rep id as typed, whether or not they
+    /// exist): this many a minute, after a first burst of `login_account_burst`. 0 = no limit.
+    pub login_account_per_minute: u32,
+    pub login_account_burst: u32,
+    /// Password checks (argon2id, about 19 MiB each) running at once; None = one per CPU.
+    pub password_hash_concurrency: Option<usize>,
+    /// A refresh token presented again within this many seconds of its rotation is refused
+    /// without ending the session (two requests of one device racing); later, it is taken for
+    /// a stolen copy and the whole session (token family) is revoked.
+    pub refresh_reuse_grace_secs: u64,
+    /// Sandbox mode on an address other than loopback (or with a public URL that is not):
+    /// refused unless this is set, since the sandbox routes show every payer's texts.
+    pub allow_remote_sandbox: bool,
+    /// Serves `POST /sandbox/clock/advance`, which moves time for every merchant: for tests.
+    pub sandbox_clock: bool,
 }
 
 impl Default for Settings {
@@ -70,6 +89,14 @@ impl Default for Settings {
             sip_trusted_peers: TrustedPeers::default(),
             sip_symmetric_rtp: false,
             sip_max_calls_per_source: 50,
+            login_ip_per_minute: 10,
+            login_ip_burst: 20,
+            login_account_per_minute: 5,
+            login_account_burst: 5,
+            password_hash_concurrency: None,
+            refresh_reuse_grace_secs: 10,
+            allow_remote_sandbox: false,
+            sandbox_clock: false,
         }
     }
 }
@@ -178,6 +205,14 @@ pub struct FileSettings {
     pub sip_trusted_peers: Option<TrustedPeers>,
     pub sip_symmetric_rtp: Option<bool>,
     pub sip_max_calls_per_source: Option<usize>,
+    pub login_ip_per_minute: Option<u32>,
+    pub login_ip_burst: Option<u32>,
+    pub login_account_per_minute: Option<u32>,
+    pub login_account_burst: Option<u32>,
+    pub password_hash_concurrency: Option<usize>,
+    pub refresh_reuse_grace_secs: Option<u64>,
+    pub allow_remote_sandbox: Option<bool>,
+    pub sandbox_clock: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -258,6 +293,30 @@ impl Settings {
         if let Some(v) = f.sip_max_calls_per_source {
             self.sip_max_calls_per_source = v;
         }
+        if let Some(v) = f.login_ip_per_minute {
+            self.login_ip_per_minute = v;
+        }
+        if let Some(v) = f.login_ip_burst {
+            self.login_ip_burst = v;
+        }
+        if let Some(v) = f.login_account_per_minute {
+            self.login_account_per_minute = v;
+        }
+        if let Some(v) = f.login_account_burst {
+            self.login_account_burst = v;
+        }
+        if let Some(v) = f.password_hash_concurrency {
+            self.password_hash_concurrency = Some(v);
+        }
+        if let Some(v) = f.refresh_reuse_grace_secs {
+            self.refresh_reuse_grace_secs = v;
+        }
+        if let Some(v) = f.allow_remote_sandbox {
+            self.allow_remote_sandbox = v;
+        }
+        if let Some(v) = f.sandbox_clock {
+            self.sandbox_clock = v;
+        }
         self
     }
 
@@ -311,7 +370,104 @@ impl Settings {
                 message: "needs at least one network".into(),
             });
         }
+        for (name, per_minute, burst) in [
+            (
+                "login_ip_burst",
+                self.login_ip_per_minute,
+                self.login_ip_burst,
+            ),
+            (
+                "login_account_burst",
+                self.login_account_per_minute,
+                self.login_account_burst,
+            ),
+        ] {
+            if per_minute > 0 && burst == 0 {
+                return Err(ConfigError::Invalid {
+                    name,
+                    message: "must be at least 1 when the limit is on".into(),
+                });
+            }
+        }
+        if self.password_hash_concurrency == Some(0) {
+            return Err(ConfigError::Invalid {
+                name: "password_hash_concurrency",
+                message: "must be at least 1".into(),
+            });
+        }
         Ok(self)
+    }
+
+    /// How many password checks may run at once.
+    pub fn password_hashes_at_once(&self) -> usize {
+        self.password_hash_concurrency.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(1)
+        })
+    }
+
+    /// Whether the public URL names this machine (`localhost` or a loopback address).
+    pub fn public_url_is_loopback(&self) -> bool {
+        let Ok(url) = reqwest::Url::parse(&self.public_url) else {
+            return false;
+        };
+        let host = url.host_str().unwrap_or_default();
+        let ip = host.trim_start_matches('[').trim_end_matches(']');
+        match ip.parse::<std::net::IpAddr>() {
+            Ok(ip) => ip.is_loopback(),
+            Err(_) => host.eq_ignore_ascii_case("localhost"),
+        }
+    }
+
+    /// Checks that what this server is about to serve on `bound` is safe to expose there, and
+    /// answers the warnings to log loudly. Refused: sandbox mode reachable from other
+    /// machines (the address is not loopback, or the public URL is not) unless
+    /// `allow_remote_sandbox`; the published sandbox Twilio token
+    /// ([`SANDBOX_TWILIO_AUTH_TOKEN`]) anywhere but on loopback, since anyone could sign
+    /// carrier webhooks with it.
+    pub fn check_exposure(&self, bound: SocketAddr) -> Result<Vec<String>, ConfigError> {
+        let local = bound.ip().is_loopback() && self.public_url_is_loopback();
+        if self.sandbox && !local && !self.allow_remote_sandbox {
+            return Err(ConfigError::Invalid {
+                name: "listen",
+                message: format!(
+                    "sandbox mode serves on loopback only (listening on {bound}, public URL {}): \
+                     its routes show every payer's texts and take anyone's key presses; pass \
+                     --allow-remote-sandbox (FIELDPAY_ALLOW_REMOTE_SANDBOX, \
+                     allow_remote_sandbox) to serve it to other machines anyway",
+                    self.public_url
+                ),
+            });
+        }
+        if !local && self.twilio_auth_token.expose() == SANDBOX_TWILIO_AUTH_TOKEN {
+            return Err(ConfigError::Invalid {
+                name: "twilio_auth_token",
+                message: format!(
+                    "the sandbox's published token is refused when the server listens on {bound} \
+                     or is reached at {}: set a secret one (--twilio-auth-token, \
+                     FIELDPAY_TWILIO_AUTH_TOKEN)",
+                    self.public_url
+                ),
+            });
+        }
+        if !self.sandbox || local {
+            return Ok(Vec::new());
+        }
+        let mut warnings = vec![format!(
+            "SANDBOX MODE IS REACHABLE FROM OTHER MACHINES (listening on {bound}, public URL {}): \
+             anyone who reaches it can read every payer's texts at /sandbox/sms, place sandbox \
+             calls and use the demo credentials; never use it with real payers or real cards",
+            self.public_url
+        )];
+        if self.sandbox_clock {
+            warnings.push(
+                "sandbox_clock is on: anyone who reaches this server can move its clock \
+                 (POST /sandbox/clock/advance), expiring every merchant's charges and tokens"
+                    .into(),
+            );
+        }
+        Ok(warnings)
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -359,6 +515,17 @@ mod tests {
         };
         let e = s.validate().unwrap_err().to_string();
         assert!(e.contains("sip_max_calls_per_source"), "{e}");
+        let no_burst = Settings {
+            login_account_burst: 0,
+            ..Settings::default()
+        };
+        assert!(no_burst.validate().is_err());
+        let limits_off = Settings {
+            login_ip_per_minute: 0,
+            login_ip_burst: 0,
+            ..Settings::default()
+        };
+        assert!(limits_off.validate().is_ok());
     }
 
     #[test]
@@ -439,5 +606,98 @@ mod tests {
         );
         assert!(toml::from_str::<FileSettings>("sip_trusted_peers = []\n").is_err());
         assert!(toml::from_str::<FileSettings>("sip_max_calls_per_source = -1\n").is_err());
+    }
+
+    #[test]
+    fn security_settings_from_toml() {
+        let f: FileSettings = toml::from_str(
+            "login_ip_per_minute = 30\nlogin_ip_burst = 60\nlogin_account_per_minute = 0\n\
+             login_account_burst = 1\npassword_hash_concurrency = 3\n\
+             refresh_reuse_grace_secs = 0\nallow_remote_sandbox = true\nsandbox_clock = true\n",
+        )
+        .unwrap();
+        let s = Settings::default().apply(f).validate().unwrap();
+        assert_eq!((s.login_ip_per_minute, s.login_ip_burst), (30, 60));
+        assert_eq!((s.login_account_per_minute, s.login_account_burst), (0, 1));
+        assert_eq!(s.password_hashes_at_once(), 3);
+        assert_eq!(s.refresh_reuse_grace_secs, 0);
+        assert!(s.allow_remote_sandbox && s.sandbox_clock);
+        let d = Settings::default();
+        assert!(!d.allow_remote_sandbox && !d.sandbox_clock);
+        assert!(d.password_hashes_at_once() >= 1);
+    }
+
+    #[test]
+    fn public_urls_on_this_machine() {
+        for (url, local) in [
+            ("http://127.0.0.1:8640", true),
+            ("http://127.5.0.1", true),
+            ("http://localhost:8640/", true),
+            ("http://LOCALHOST", true),
+            ("http://[::1]:8640", true),
+            ("https://pay.example.com", false),
+            ("http://0.0.0.0:8640", false),
+            ("http://192.0.2.1:8640", false),
+            ("http://localhost.example.com", false),
+            ("not a url", false),
+        ] {
+            let s = Settings {
+                public_url: url.into(),
+                ..Settings::default()
+            };
+            assert_eq!(s.public_url_is_loopback(), local, "{url}");
+        }
+    }
+
+    #[test]
+    fn sandbox_exposure() {
+        let loopback: SocketAddr = "127.0.0.1:8640".parse().unwrap();
+        let any: SocketAddr = "0.0.0.0:8640".parse().unwrap();
+        let secret_token = Secret::from("a-secret-token");
+        // The defaults: sandbox on loopback, published token. Fine, nothing to warn of.
+        assert!(Settings::default()
+            .check_exposure(loopback)
+            .unwrap()
+            .is_empty());
+        // Sandbox beyond loopback: refused, whichever token.
+        let remote = Settings {
+            twilio_auth_token: secret_token.clone(),
+            ..Settings::default()
+        };
+        let e = remote.check_exposure(any).unwrap_err().to_string();
+        assert!(e.contains("--allow-remote-sandbox"), "{e}");
+        let tunnelled = Settings {
+            public_url: "https://pay.example.com".into(),
+            ..remote.clone()
+        };
+        assert!(tunnelled.check_exposure(loopback).is_err());
+        // Allowed: served, with a loud warning (and one more for the clock).
+        let allowed = Settings {
+            allow_remote_sandbox: true,
+            ..remote.clone()
+        };
+        assert_eq!(allowed.check_exposure(any).unwrap().len(), 1);
+        let with_clock = Settings {
+            sandbox_clock: true,
+            ..allowed.clone()
+        };
+        assert_eq!(with_clock.check_exposure(any).unwrap().len(), 2);
+        // The published Twilio token beyond loopback: refused, sandbox or not.
+        let published = Settings {
+            twilio_auth_token: SANDBOX_TWILIO_AUTH_TOKEN.into(),
+            ..allowed
+        };
+        let e = published.check_exposure(any).unwrap_err().to_string();
+        assert!(e.contains("twilio_auth_token"), "{e}");
+        let production = Settings {
+            sandbox: false,
+            ..published
+        };
+        assert!(production.check_exposure(any).is_err());
+        let production = Settings {
+            twilio_auth_token: secret_token,
+            ..production
+        };
+        assert!(production.check_exposure(any).unwrap().is_empty());
     }
 }

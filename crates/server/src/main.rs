@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand};
 use fieldpay_server::config::{Settings, TrustedPeers};
 use fieldpay_server::import::ImportKind;
@@ -61,6 +62,13 @@ struct Cli {
     /// SIP calls at once from one source address beyond which INVITEs get 503 (default 50).
     #[arg(long, env = "FIELDPAY_SIP_MAX_CALLS_PER_SOURCE", global = true)]
     sip_max_calls_per_source: Option<usize>,
+    /// Serve sandbox mode on an address other than loopback (anyone reaching it can read
+    /// every payer's texts): refused without this.
+    #[arg(long, env = "FIELDPAY_ALLOW_REMOTE_SANDBOX", global = true, value_parser = BoolishValueParser::new())]
+    allow_remote_sandbox: bool,
+    /// Serve POST /sandbox/clock/advance, which moves time for every merchant (for tests).
+    #[arg(long, env = "FIELDPAY_SANDBOX_CLOCK", global = true, value_parser = BoolishValueParser::new())]
+    sandbox_clock: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -116,6 +124,12 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     }
     if let Some(n) = cli.sip_max_calls_per_source {
         s.sip_max_calls_per_source = n;
+    }
+    if cli.allow_remote_sandbox {
+        s.allow_remote_sandbox = true;
+    }
+    if cli.sandbox_clock {
+        s.sandbox_clock = true;
     }
     Ok(s.validate()?)
 }

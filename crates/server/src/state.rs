@@ -9,6 +9,7 @@ use fieldpay_protocol::charge::ChargeStatusChanged;
 use fieldpay_protocol::MerchantId;
 use tokio::sync::{broadcast, watch, Notify};
 
+use crate::auth::limits::SignInGuard;
 use crate::calls::registry::Calls;
 use crate::card::{CardConnector, SandboxCardNetwork};
 use crate::charges::writer::ChargeWriter;
@@ -42,6 +43,11 @@ pub struct AppState {
     pub shutdown: Arc<watch::Sender<bool>>,
     /// Group commit of charge creations.
     pub charge_writer: Arc<ChargeWriter>,
+    /// Sign-in attempt limits and the bound on password checks at once.
+    pub sign_in: Arc<SignInGuard>,
+    /// The ids of revoked sessions (token families), as the revocation watcher finds them in
+    /// the store (whichever process revoked them): open event streams of those sessions end.
+    pub revoked_sessions: broadcast::Sender<String>,
 }
 
 impl AppState {

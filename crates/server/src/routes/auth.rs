@@ -1,27 +1,82 @@
-//! Rep sign-in (`POST /v1/auth/login`) and token refresh (`POST /v1/auth/refresh`).
+//! Rep sign-in (`POST /v1/auth/login`), token refresh (`POST /v1/auth/refresh`) and sign-out
+//! (`POST /v1/auth/logout`).
 
-use axum::extract::State;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use fieldpay_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
-use fieldpay_protocol::{ErrorBody, ErrorCode};
+use fieldpay_protocol::{ErrorBody, ErrorCode, Secret};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::JsonBody;
-use crate::auth::{hash_secret, issue_tokens, new_refresh_token, verify_password};
+use super::extract::{bearer, parse_optional_json, JsonBody};
+use crate::auth::{self, Caller};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::store::TokenKind;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login))
         .routes(routes!(refresh))
+        .routes(routes!(logout))
+}
+
+/// The address of the connection's peer (no proxy header is trusted); `None` when the
+/// router is served without connection info.
+struct ClientIp(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>();
+        Ok(ClientIp(peer.map(|ConnectInfo(addr)| addr.ip())))
+    }
+}
+
+/// A refusal of the sign-in route: the API's typed error, or too many attempts (`429` with
+/// `Retry-After` in whole seconds).
+enum Refusal {
+    Error(AppError),
+    TooMany(Duration),
+}
+
+impl From<AppError> for Refusal {
+    fn from(e: AppError) -> Self {
+        Refusal::Error(e)
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Error(e) => e.into_response(),
+            Refusal::TooMany(wait) => {
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                let secs = secs.max(1);
+                let e = AppError::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "로그인 시도가 너무 많습니다. {secs}초 후에 다시 시도하세요 \
+                         (too many sign-in attempts; try again in {secs} s)"
+                    ),
+                );
+                ([(header::RETRY_AFTER, secs.to_string())], e).into_response()
+            }
+        }
+    }
 }
 
 /// Sign a rep in
 ///
-/// Answers a short-lived access token (the bearer of the rep's requests) and a refresh token.
+/// Answers a short-lived access token (the bearer of the rep's requests) and a refresh token,
+/// both of a new session. Attempts are limited per client address and per account.
 #[utoipa::path(
     post,
     path = "/v1/auth/login",
@@ -31,12 +86,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "Merchant code, rep id or password is wrong, or the rep is inactive", body = ErrorBody),
         (status = 422, description = "The body is not a sign-in request", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address or for this account", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until an attempt is allowed again"))),
     )
 )]
 async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     JsonBody(req): JsonBody<LoginRequest>,
-) -> AppResult<Json<TokenResponse>> {
+) -> Result<Json<TokenResponse>, Refusal> {
+    if let Err(wait) = state.sign_in.admit(ip, &req.merchant, &req.rep_id) {
+        return Err(Refusal::TooMany(wait));
+    }
     let bad = || {
         AppError::new(
             ErrorCode::Unauthorized,
@@ -52,28 +113,22 @@ async fn login(
         }
         None => None,
     };
-    let hash = rep
-        .as_ref()
-        .map(|r| r.password_hash.clone())
-        .unwrap_or_else(|| crate::auth::dummy_hash().clone());
-    let password = req.password.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(AppError::internal)?;
+    let hash = rep.as_ref().map(|r| r.password_hash.clone());
+    let ok = state.sign_in.verify(req.password.clone(), hash).await?;
     match rep {
         Some(rep) if ok && rep.active => {
             tracing::info!(rep_id = %rep.id, "rep signed in");
-            Ok(Json(
-                issue_tokens(&state, rep, req.device_name, None).await?,
-            ))
+            Ok(Json(auth::sign_in(&state, rep, req.device_name).await?))
         }
-        _ => Err(bad()),
+        _ => Err(bad().into()),
     }
 }
 
 /// Refresh a rep's tokens
 ///
-/// Answers a new access token and a new refresh token; the refresh token given is used up.
+/// Answers a new access token and a new refresh token of the same session; the refresh token
+/// given is used up. A used refresh token presented again some seconds after its use ends
+/// the whole session (it was copied).
 #[utoipa::path(
     post,
     path = "/v1/auth/refresh",
@@ -81,7 +136,7 @@ async fn login(
     request_body(content = RefreshRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "New tokens", body = TokenResponse),
-        (status = 401, description = "The refresh token is unknown, used or expired", body = ErrorBody),
+        (status = 401, description = "The refresh token is unknown, used or expired, or its session ended", body = ErrorBody),
         (status = 422, description = "The body is not a refresh request", body = ErrorBody),
     )
 )]
@@ -89,31 +144,48 @@ async fn refresh(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<RefreshRequest>,
 ) -> AppResult<Json<TokenResponse>> {
-    let old = hash_secret(req.refresh_token.expose());
-    let now = state.clock.now();
-    let o2 = old.clone();
-    let rep = state
-        .db(move |s| s.token(&o2, TokenKind::Refresh, now))
-        .await?
-        .ok_or_else(|| {
-            AppError::new(
-                ErrorCode::Unauthorized,
-                "로그인이 만료되었습니다. 다시 로그인하세요 (refresh token is unknown, used or expired; sign in again)",
-            )
-        })?;
-    let new_refresh = new_refresh_token();
-    let (nh, rep2) = (hash_secret(new_refresh.expose()), rep.clone());
-    let exp = now + chrono::Duration::seconds(state.settings.refresh_token_ttl_secs as i64);
-    let rotated = state
-        .db(move |s| s.rotate_refresh(&old, &nh, &rep2, exp))
-        .await?;
-    if !rotated {
+    Ok(Json(auth::refresh(&state, &req.refresh_token).await?))
+}
+
+/// Sign a rep out
+///
+/// Ends the session of the access token (its refresh and access tokens stop working, its
+/// event streams end) and, when the body names one, the session of a refresh token of the
+/// same rep.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/logout",
+    tag = "auth",
+    security(("bearer" = [])),
+    request_body(content = Option<RefreshRequest>, content_type = "application/json",
+        description = "Optional: a refresh token whose session to end as well"),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 403, description = "An API key, not a rep's access token", body = ErrorBody),
+        (status = 422, description = "The body is neither empty nor a refresh token", body = ErrorBody),
+    )
+)]
+async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    parts: Parts,
+    body: Bytes,
+) -> AppResult<StatusCode> {
+    let Some(rep_id) = caller.rep_id() else {
         return Err(AppError::new(
-            ErrorCode::Unauthorized,
-            "로그인이 만료되었습니다. 다시 로그인하세요 (refresh token was already used; sign in again)",
+            ErrorCode::Forbidden,
+            "an API key has no session to end; sign-out is for reps",
         ));
-    }
-    Ok(Json(
-        issue_tokens(&state, rep, None, Some(new_refresh)).await?,
-    ))
+    };
+    let access = Secret::new(bearer(&parts)?);
+    let req: Option<RefreshRequest> = parse_optional_json(&body)?;
+    auth::sign_out(
+        &state,
+        rep_id,
+        &access,
+        req.as_ref().map(|r| &r.refresh_token),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

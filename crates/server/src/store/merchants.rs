@@ -89,29 +89,93 @@ pub trait MerchantStore {
     /// Revokes a key of the merchant; from then on it is refused. Returns whether it was live.
     fn revoke_api_key(&self, merchant_id: &MerchantId, key_id: &ApiKeyId) -> StoreResult<bool>;
 
-    /// Stores a token by its SHA-256 hash.
-    fn insert_token(
+    /// Starts a sign-in session: a new token family holding `tokens`, in one transaction.
+    /// Returns the family's id.
+    fn start_session(
         &self,
-        token_hash: &str,
-        kind: TokenKind,
         rep: &RepRecord,
         device: Option<&str>,
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    /// The active rep of a live token of that kind.
+        tokens: &NewTokens,
+    ) -> StoreResult<String>;
+    /// The active rep of a live token of that kind (its session not revoked).
     fn token(
         &self,
         token_hash: &str,
         kind: TokenKind,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<RepRecord>>;
-    /// Revokes a refresh token and stores its successor in one transaction (rotation).
-    /// Returns false (and stores nothing) when the old token was not live.
+    /// The session a token belongs to, in whatever state (expired, rotated, revoked).
+    fn token_family(&self, token_hash: &str) -> StoreResult<Option<TokenFamily>>;
+    /// Exchanges a refresh token for `next` (the following refresh token and an access token,
+    /// in the same family), in one transaction; a token already exchanged is refused, and
+    /// revokes its family unless it was exchanged less than `reuse_grace` ago (see
+    /// [`Rotation`]).
     fn rotate_refresh(
         &self,
         old_hash: &str,
-        new_hash: &str,
-        rep: &RepRecord,
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<bool>;
+        next: &NewTokens,
+        now: DateTime<Utc>,
+        reuse_grace: chrono::Duration,
+    ) -> StoreResult<Rotation>;
+    /// Revokes a session: every token of the family is refused from then on. Returns whether
+    /// it was live.
+    fn revoke_family(&self, family_id: &str, why: Revocation) -> StoreResult<bool>;
+    /// Deactivates a rep: signing in is refused and every session of the rep revoked (its
+    /// tokens refused, its live event streams ended). Returns whether the rep was active.
+    fn deactivate_rep(&self, merchant_id: &MerchantId, rep_id: &RepId) -> StoreResult<bool>;
+    /// The sessions revoked after position `after` of the revocation order, oldest first, at
+    /// most `limit`: (position, family id).
+    fn revoked_families_after(&self, after: i64, limit: u32) -> StoreResult<Vec<(i64, String)>>;
+    /// The last position of the revocation order (0 when nothing was revoked).
+    fn last_revocation(&self) -> StoreResult<i64>;
+}
+
+/// The tokens a sign-in or a rotation stores (by their SHA-256 hashes).
+#[derive(Debug, Clone)]
+pub struct NewTokens {
+    pub refresh_hash: String,
+    pub refresh_expires_at: DateTime<Utc>,
+    pub access_hash: String,
+    pub access_expires_at: DateTime<Utc>,
+}
+
+/// A sign-in session (token family) as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenFamily {
+    pub id: String,
+    pub rep_id: RepId,
+    pub merchant_id: MerchantId,
+    pub revoked: bool,
+}
+
+/// Why a session was revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// The rep signed out.
+    Logout,
+    /// A refresh token was presented again after it had been exchanged: two parties hold the
+    /// session's tokens, so neither keeps it.
+    Reuse,
+    /// The rep was deactivated.
+    Deactivated,
+}
+
+fieldpay_protocol::text_names!(Revocation {
+    Logout => "logout",
+    Reuse => "reuse",
+    Deactivated => "deactivated",
+});
+
+/// What presenting a refresh token did.
+#[derive(Debug, Clone)]
+pub enum Rotation {
+    /// Exchanged: the new tokens are stored in the same family.
+    Rotated { rep: RepRecord, family_id: String },
+    /// Already exchanged less than the grace period ago (the loser of two racing requests,
+    /// or a quick retry): refused, the session kept.
+    AlreadyUsed,
+    /// Already exchanged longer ago: taken for a stolen copy, the session revoked.
+    Reused { rep_id: RepId, family_id: String },
+    /// Unknown, expired, of a revoked session or of an inactive rep: refused.
+    Refused,
 }

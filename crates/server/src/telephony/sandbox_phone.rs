@@ -1,6 +1,10 @@
 //! The sandbox phone: a web page at `/sandbox/phone` and a JSON API to read the texts a phone
 //! received, dial a virtual number with a chosen caller ID, hear (read) the prompts and press
-//! keys. It drives the same call flow as a carrier would. Sandbox mode only.
+//! keys. It drives the same call flow as a carrier would. Sandbox mode only, and served on
+//! loopback only unless `allow_remote_sandbox` (see `Settings::check_exposure`): the texts of
+//! every phone can be read here, which is safe only when only this machine reaches it. Keys
+//! are taken for sandbox calls only (never a carrier's or SIP call); the clock route is served
+//! only with `sandbox_clock` (tests), since it moves time for every merchant.
 
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse};
@@ -18,13 +22,21 @@ use crate::error::{AppError, AppResult};
 use crate::routes::extract::JsonBody;
 use crate::state::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+/// The adapter name of the calls this phone places.
+const ADAPTER: &str = "sandbox";
+
+/// The sandbox phone's routes; `clock`: with `POST /sandbox/clock/advance`.
+pub fn router(clock: bool) -> OpenApiRouter<AppState> {
+    let r = OpenApiRouter::new()
         .routes(routes!(page))
         .routes(routes!(sms))
         .routes(routes!(dial))
-        .routes(routes!(press))
-        .routes(routes!(advance_clock))
+        .routes(routes!(press));
+    if clock {
+        r.routes(routes!(advance_clock))
+    } else {
+        r
+    }
 }
 
 /// The sandbox phone page
@@ -139,7 +151,7 @@ async fn dial(
     let from = req.from.unwrap_or_default();
     let turn = calls::start(
         &state,
-        "sandbox",
+        ADAPTER,
         &call_id,
         &req.to,
         &from,
@@ -173,7 +185,7 @@ struct KeyInput {
     request_body(content = KeyInput, content_type = "application/json"),
     responses(
         (status = 200, description = "The call's next turn", body = SandboxTurn),
-        (status = 404, description = "No such call (ended, or never dialled)", body = ErrorBody),
+        (status = 404, description = "No such sandbox call (ended, never dialled, or a carrier's call)", body = ErrorBody),
         (status = 422, description = "The body is malformed, or not digits, a timeout or a hang-up", body = ErrorBody),
     )
 )]
@@ -206,10 +218,24 @@ async fn press(
             ))
         }
     };
+    if !is_sandbox_call(&state, &id).await? {
+        return Err(AppError::not_found("call"));
+    }
     let turn = calls::input(&state, &id, input)
         .await
         .ok_or_else(|| AppError::not_found("call"))?;
     Ok(Json(SandboxTurn { call_id: id, turn }))
+}
+
+/// Whether `id` is a call this phone placed: one in progress here, else one stored (a call
+/// resumed after a restart).
+async fn is_sandbox_call(state: &AppState, id: &str) -> AppResult<bool> {
+    if let Some(live) = state.calls.get(id) {
+        return Ok(live.lock().await.record.adapter == ADAPTER);
+    }
+    let id = id.to_string();
+    let stored = state.db(move |s| s.call(&id)).await?;
+    Ok(stored.is_some_and(|c| c.adapter == ADAPTER))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -231,7 +257,8 @@ struct ClockAdvanced {
 
 /// Move the server's clock forward
 ///
-/// Sandbox only, e.g. to see a charge expire; charges past their deadline expire at once.
+/// Sandbox with the `sandbox_clock` test setting only (it moves time for every merchant),
+/// e.g. to see a charge expire; charges past their deadline expire at once.
 #[utoipa::path(
     post,
     path = "/sandbox/clock/advance",

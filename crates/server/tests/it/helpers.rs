@@ -85,6 +85,8 @@ pub fn test_settings(data: &Path, addr: SocketAddr, retry: &[u64]) -> Settings {
         tick_ms: 50,
         // Many tests text one payer phone again and again; the limit has tests of its own.
         bills_per_phone_per_hour: 1_000,
+        // Tests move the clock (expiry, token lifetimes).
+        sandbox_clock: true,
         ..Settings::default()
     }
 }
@@ -94,19 +96,18 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(retry: &[u64]) -> TestApp {
-    spawn_app_tuned(retry, |_| {}).await
+    spawn_app_configured(retry, |_| {}).await
 }
 
-/// A server with the test settings changed by `tune` (a restart goes back to the test
-/// settings).
-pub async fn spawn_app_tuned(retry: &[u64], tune: impl FnOnce(&mut Settings)) -> TestApp {
+/// [`spawn_app_with`], with `configure` changing the test settings first.
+pub async fn spawn_app_configured(retry: &[u64], configure: impl FnOnce(&mut Settings)) -> TestApp {
     init_logs();
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut settings = test_settings(&data, addr, retry);
-    tune(&mut settings);
+    configure(&mut settings);
     let running = app::start_sandbox(settings, listener).await.expect("start");
     TestApp {
         addr,
@@ -149,6 +150,28 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("cannot bind {} again: {e}", self.addr));
         let settings = test_settings(&self.data, self.addr, &self.webhook_retry_secs);
         self.running = Some(app::start_sandbox(settings, listener).await.expect("start"));
+    }
+
+    /// Presents a refresh token (`POST /v1/auth/refresh`).
+    pub async fn refresh(&self, token: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/v1/auth/refresh"))
+            .json(&json!({ "refresh_token": token }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Moves the server's clock forward (`POST /sandbox/clock/advance`); panics unless 200.
+    pub async fn advance_clock(&self, minutes: i64) {
+        let r = self
+            .http
+            .post(self.url("/sandbox/clock/advance"))
+            .json(&json!({ "minutes": minutes }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -767,6 +790,19 @@ impl EventStream {
                 .ok()?
                 .ok()??;
             self.buf.extend_from_slice(&chunk);
+        }
+    }
+
+    /// Whether the server ends the stream within `within` (events and keep-alives before the
+    /// end are skipped).
+    pub async fn ends_within(&mut self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+                Err(_) => return false,
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None)) | Ok(Err(_)) => return true,
+            }
         }
     }
 

@@ -188,7 +188,7 @@ async fn decline_reasons_are_spoken_in_categories_that_do_not_help_card_testing(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bills_are_limited_per_payer_phone_and_per_merchant_each_hour() {
-    let app = crate::helpers::spawn_app_tuned(&[1], |s| s.bills_per_phone_per_hour = 3).await;
+    let app = crate::helpers::spawn_app_configured(&[1], |s| s.bills_per_phone_per_hour = 3).await;
     let key = demo::DEMO_API_KEY;
     let to = |phone: &str| json!({ "amount": 5_000, "goods_name": "파스", "payer_phone": phone });
     // Three bills to one phone; the fourth request (a new charge or a resend) is refused and

@@ -490,14 +490,7 @@ async fn credentials_are_checked() {
     );
     let refresh = |token: String| {
         let app = &app;
-        async move {
-            app.http
-                .post(app.url("/v1/auth/refresh"))
-                .json(&json!({ "refresh_token": token }))
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { app.refresh(&token).await }
     };
     unauthorized(
         api_error(refresh(t.access_token.clone()).await).await,
@@ -1117,19 +1110,7 @@ async fn access_tokens_expire_and_refresh_tokens_renew_them() {
         app.get("/v1/sync?limit=1", &t.access_token).await.status(),
         StatusCode::OK
     );
-    let advance = |minutes: i64| {
-        let app = &app;
-        async move {
-            let r = app
-                .http
-                .post(app.url("/sandbox/clock/advance"))
-                .json(&json!({ "minutes": minutes }))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::OK);
-        }
-    };
+    let advance = |minutes: i64| app.advance_clock(minutes);
     advance((t.expires_in as i64) / 60 + 1).await;
     let (status, code, _) = api_error(app.get("/v1/sync?limit=1", &t.access_token).await).await;
     assert_eq!(

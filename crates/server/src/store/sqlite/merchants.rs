@@ -1,12 +1,14 @@
-//! [`MerchantStore`] on SQLite: merchants (cached), reps, API keys (cached) and tokens.
+//! [`MerchantStore`] on SQLite: merchants (cached), reps, API keys (cached), sign-in sessions
+//! (token families) and their tokens.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
-use super::{corrupt, name_at, SqliteStore};
+use super::{corrupt, id_at, name_at, SqliteStore};
 use crate::clock::ts;
 use crate::domain::{Merchant, MerchantSettings};
 use crate::ids::new_id;
+use crate::store::merchants::{NewTokens, Revocation, Rotation, TokenFamily};
 use crate::store::{ApiKeyOwner, MerchantStore, RepRecord, StoreResult, TokenKind};
 use fieldpay_protocol::auth::Role;
 use fieldpay_protocol::{ApiKeyId, MerchantId, RepId, Secret};
@@ -49,6 +51,83 @@ fn rep_from_row(r: &Row<'_>) -> rusqlite::Result<RepRecord> {
 }
 
 const REP_COLS: &str = "id, merchant_id, login, name, password_hash, active, role";
+
+/// [`REP_COLS`] of the table aliased `alias`.
+fn rep_cols(alias: &str) -> String {
+    REP_COLS
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn insert_tokens(
+    tx: &Transaction<'_>,
+    family_id: &str,
+    rep: &RepRecord,
+    device: Option<&str>,
+    tokens: &NewTokens,
+) -> StoreResult<()> {
+    let mut st = tx.prepare_cached(
+        "INSERT INTO tokens (token_hash, kind, family_id, rep_id, merchant_id, device, expires_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    let now = ts(Utc::now());
+    for (hash, kind, expires_at) in [
+        (
+            &tokens.refresh_hash,
+            TokenKind::Refresh,
+            tokens.refresh_expires_at,
+        ),
+        (
+            &tokens.access_hash,
+            TokenKind::Access,
+            tokens.access_expires_at,
+        ),
+    ] {
+        st.execute(params![
+            hash,
+            kind.as_str(),
+            family_id,
+            rep.id.as_str(),
+            rep.merchant_id.as_str(),
+            device,
+            ts(expires_at),
+            now
+        ])?;
+    }
+    Ok(())
+}
+
+/// Revokes the live families `filter` picks (a condition on `token_families` with one
+/// parameter, `arg`), numbering them next in the revocation order. Returns how many.
+fn revoke_families(
+    tx: &Transaction<'_>,
+    filter: &str,
+    arg: &str,
+    why: Revocation,
+) -> StoreResult<usize> {
+    // One writer at a time (an immediate transaction), so the next number is free.
+    let next: i64 = tx.query_row(
+        "SELECT coalesce(max(revoked_seq), 0) FROM token_families",
+        [],
+        |r| r.get(0),
+    )?;
+    let ids: Vec<String> = tx
+        .prepare(&format!(
+            "SELECT id FROM token_families WHERE {filter} AND revoked_at IS NULL ORDER BY id"
+        ))?
+        .query_map([arg], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let now = ts(Utc::now());
+    for (i, id) in ids.iter().enumerate() {
+        tx.prepare_cached(
+            "UPDATE token_families SET revoked_at = ?2, revoked_why = ?3, revoked_seq = ?4 WHERE id = ?1",
+        )?
+        .execute(params![id, now, why.as_str(), next + 1 + i as i64])?;
+    }
+    Ok(ids.len())
+}
 
 impl MerchantStore for SqliteStore {
     fn create_merchant(
@@ -252,23 +331,28 @@ impl MerchantStore for SqliteStore {
         Ok(revoked)
     }
 
-    fn insert_token(
+    fn start_session(
         &self,
-        token_hash: &str,
-        kind: TokenKind,
         rep: &RepRecord,
         device: Option<&str>,
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let kind = kind.as_str();
+        tokens: &NewTokens,
+    ) -> StoreResult<String> {
+        let family_id = new_id("fam");
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO tokens (token_hash, kind, rep_id, merchant_id, device, expires_at, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![token_hash, kind, rep.id.as_str(), rep.merchant_id.as_str(), device, ts(expires_at), ts(Utc::now())],
+                "INSERT INTO token_families (id, rep_id, merchant_id, device, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    family_id,
+                    rep.id.as_str(),
+                    rep.merchant_id.as_str(),
+                    device,
+                    ts(Utc::now())
+                ],
             )?;
-            Ok(())
-        })
+            insert_tokens(tx, &family_id, rep, device, tokens)
+        })?;
+        Ok(family_id)
     }
 
     fn token(
@@ -279,15 +363,34 @@ impl MerchantStore for SqliteStore {
     ) -> StoreResult<Option<RepRecord>> {
         let kind = kind.as_str();
         self.read(|c| {
-            Ok(c.query_row(
-                &format!(
-                    "SELECT {} FROM tokens t JOIN reps r ON r.id = t.rep_id
-                     WHERE t.token_hash = ?1 AND t.kind = ?2 AND t.revoked = 0 AND t.expires_at > ?3 AND r.active = 1",
-                    REP_COLS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ")
-                ),
-                params![token_hash, kind, ts(now)],
-                rep_from_row,
-            )
+            Ok(c.prepare_cached(&format!(
+                "SELECT {} FROM tokens t
+                   JOIN token_families f ON f.id = t.family_id
+                   JOIN reps r ON r.id = t.rep_id
+                 WHERE t.token_hash = ?1 AND t.kind = ?2 AND t.rotated_at IS NULL
+                   AND t.expires_at > ?3 AND f.revoked_at IS NULL AND r.active = 1",
+                rep_cols("r")
+            ))?
+            .query_row(params![token_hash, kind, ts(now)], rep_from_row)
+            .optional()?)
+        })
+    }
+
+    fn token_family(&self, token_hash: &str) -> StoreResult<Option<TokenFamily>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT f.id, f.rep_id, f.merchant_id, f.revoked_at IS NOT NULL
+                 FROM tokens t JOIN token_families f ON f.id = t.family_id
+                 WHERE t.token_hash = ?1",
+            )?
+            .query_row([token_hash], |r| {
+                Ok(TokenFamily {
+                    id: r.get(0)?,
+                    rep_id: id_at(r, 1)?,
+                    merchant_id: id_at(r, 2)?,
+                    revoked: r.get(3)?,
+                })
+            })
             .optional()?)
         })
     }
@@ -295,24 +398,223 @@ impl MerchantStore for SqliteStore {
     fn rotate_refresh(
         &self,
         old_hash: &str,
-        new_hash: &str,
-        rep: &RepRecord,
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<bool> {
+        next: &NewTokens,
+        now: DateTime<Utc>,
+        reuse_grace: chrono::Duration,
+    ) -> StoreResult<Rotation> {
         self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE tokens SET revoked = 1 WHERE token_hash = ?1 AND kind = 'refresh' AND revoked = 0",
-                [old_hash],
-            )?;
-            if n == 0 {
-                return Ok(false);
+            let found = tx
+                .prepare_cached(&format!(
+                    "SELECT {}, t.family_id, t.device, t.rotated_at FROM tokens t
+                       JOIN token_families f ON f.id = t.family_id
+                       JOIN reps r ON r.id = t.rep_id
+                     WHERE t.token_hash = ?1 AND t.kind = 'refresh' AND t.expires_at > ?2
+                       AND f.revoked_at IS NULL AND r.active = 1",
+                    rep_cols("r")
+                ))?
+                .query_row(params![old_hash, ts(now)], |r| {
+                    let n = REP_COLS.split(", ").count();
+                    Ok((
+                        rep_from_row(r)?,
+                        r.get::<_, String>(n)?,
+                        r.get::<_, Option<String>>(n + 1)?,
+                        r.get::<_, Option<String>>(n + 2)?,
+                    ))
+                })
+                .optional()?;
+            let Some((rep, family_id, device, rotated_at)) = found else {
+                return Ok(Rotation::Refused);
+            };
+            if let Some(at) = rotated_at {
+                // The stored form sorts as the time does.
+                if at > ts(now - reuse_grace) {
+                    return Ok(Rotation::AlreadyUsed);
+                }
+                revoke_families(tx, "id = ?1", &family_id, Revocation::Reuse)?;
+                return Ok(Rotation::Reused {
+                    rep_id: rep.id,
+                    family_id,
+                });
             }
-            tx.execute(
-                "INSERT INTO tokens (token_hash, kind, rep_id, merchant_id, device, expires_at, created_at)
-                 VALUES (?1, 'refresh', ?2, ?3, NULL, ?4, ?5)",
-                params![new_hash, rep.id.as_str(), rep.merchant_id.as_str(), ts(expires_at), ts(Utc::now())],
-            )?;
-            Ok(true)
+            tx.prepare_cached("UPDATE tokens SET rotated_at = ?2 WHERE token_hash = ?1")?
+                .execute(params![old_hash, ts(now)])?;
+            insert_tokens(tx, &family_id, &rep, device.as_deref(), next)?;
+            Ok(Rotation::Rotated { rep, family_id })
         })
+    }
+
+    fn revoke_family(&self, family_id: &str, why: Revocation) -> StoreResult<bool> {
+        self.write(|tx| Ok(revoke_families(tx, "id = ?1", family_id, why)? > 0))
+    }
+
+    fn deactivate_rep(&self, merchant_id: &MerchantId, rep_id: &RepId) -> StoreResult<bool> {
+        self.write(|tx| {
+            let was_active = tx.execute(
+                "UPDATE reps SET active = 0 WHERE id = ?1 AND merchant_id = ?2 AND active = 1",
+                params![rep_id.as_str(), merchant_id.as_str()],
+            )? > 0;
+            revoke_families(tx, "rep_id = ?1", rep_id.as_str(), Revocation::Deactivated)?;
+            Ok(was_active)
+        })
+    }
+
+    fn revoked_families_after(&self, after: i64, limit: u32) -> StoreResult<Vec<(i64, String)>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT revoked_seq, id FROM token_families WHERE revoked_seq > ?1
+                 ORDER BY revoked_seq LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![after, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn last_revocation(&self) -> StoreResult<i64> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT coalesce(max(revoked_seq), 0) FROM token_families",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::domain::MerchantSettings;
+
+    fn tokens(tag: &str, now: DateTime<Utc>) -> NewTokens {
+        NewTokens {
+            refresh_hash: format!("refresh-{tag}"),
+            refresh_expires_at: now + Duration::days(30),
+            access_hash: format!("access-{tag}"),
+            access_expires_at: now + Duration::minutes(15),
+        }
+    }
+
+    fn store_with_rep() -> (tempfile::TempDir, SqliteStore, RepRecord) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let m = store
+            .create_merchant("m", "M", &MerchantSettings::default())
+            .unwrap();
+        store
+            .create_rep(&m.id, "rep", "Rep", &Secret::from("hash"), Role::Rep)
+            .unwrap();
+        let rep = store.rep_by_login(&m.id, "rep").unwrap().unwrap();
+        (dir, store, rep)
+    }
+
+    #[test]
+    fn a_rotation_within_the_grace_period_keeps_the_family_and_later_ends_it() {
+        let (_dir, store, rep) = store_with_rep();
+        let t0 = Utc::now();
+        let grace = Duration::seconds(10);
+        let family = store
+            .start_session(&rep, Some("phone"), &tokens("1", t0))
+            .unwrap();
+        let live = |hash: &str, kind| store.token(hash, kind, t0).unwrap().is_some();
+        // Presents refresh token `old` at `at`, for new tokens tagged `tag`.
+        let rotate = |old: &str, tag: &str, at: DateTime<Utc>| {
+            store
+                .rotate_refresh(old, &tokens(tag, at), at, grace)
+                .unwrap()
+        };
+        assert!(live("access-1", TokenKind::Access) && live("refresh-1", TokenKind::Refresh));
+
+        let r = rotate("refresh-1", "2", t0);
+        assert!(matches!(r, Rotation::Rotated { family_id, .. } if family_id == family));
+        assert!(
+            !live("refresh-1", TokenKind::Refresh),
+            "a used refresh token"
+        );
+        assert!(live("refresh-2", TokenKind::Refresh) && live("access-2", TokenKind::Access));
+        // The loser of a race: refused, nothing revoked, nothing stored.
+        let r = rotate("refresh-1", "3", t0 + Duration::seconds(9));
+        assert!(matches!(r, Rotation::AlreadyUsed));
+        assert!(live("refresh-2", TokenKind::Refresh));
+        assert!(store.token_family("refresh-3").unwrap().is_none());
+        assert_eq!(store.last_revocation().unwrap(), 0);
+        // Past the grace period: the family ends, every token of it with it.
+        let r = rotate("refresh-1", "4", t0 + Duration::seconds(11));
+        assert!(matches!(r, Rotation::Reused { family_id, .. } if family_id == family));
+        for hash in ["access-1", "access-2"] {
+            assert!(!live(hash, TokenKind::Access), "{hash}");
+        }
+        assert!(!live("refresh-2", TokenKind::Refresh));
+        let r = rotate("refresh-2", "5", t0);
+        assert!(matches!(r, Rotation::Refused));
+        assert!(store.token_family("refresh-2").unwrap().unwrap().revoked);
+        assert_eq!(
+            store.revoked_families_after(0, 10).unwrap(),
+            vec![(1, family.clone())]
+        );
+        assert!(!store.revoke_family(&family, Revocation::Logout).unwrap());
+        // An expired refresh token is refused without ending anything.
+        let other = store.start_session(&rep, None, &tokens("6", t0)).unwrap();
+        let late = t0 + Duration::days(31);
+        let r = rotate("refresh-6", "7", late);
+        assert!(matches!(r, Rotation::Refused));
+        assert!(!store.token_family("refresh-6").unwrap().unwrap().revoked);
+        // Deactivation ends every live family of the rep, numbered after the first.
+        let third = store.start_session(&rep, None, &tokens("8", t0)).unwrap();
+        assert!(store.deactivate_rep(&rep.merchant_id, &rep.id).unwrap());
+        let mut revoked = store.revoked_families_after(1, 10).unwrap();
+        revoked.sort();
+        let mut expected = vec![other, third];
+        expected.sort();
+        assert_eq!(revoked.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [2, 3]);
+        let mut ids: Vec<String> = revoked.into_iter().map(|(_, id)| id).collect();
+        ids.sort();
+        assert_eq!(ids, expected);
+        assert_eq!(store.last_revocation().unwrap(), 3);
+    }
+
+    #[test]
+    fn version_3_refresh_tokens_become_sessions_of_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        {
+            let c = rusqlite::Connection::open(&path).unwrap();
+            for (version, sql) in &super::super::MIGRATIONS[..3] {
+                c.execute_batch(&format!("{sql}\nPRAGMA user_version = {version};"))
+                    .unwrap();
+            }
+            c.execute_batch(
+                "INSERT INTO merchants (id, code, name, settings, created_at) VALUES ('m1', 'a', 'A', '{}', 'x');
+                 INSERT INTO reps (id, merchant_id, login, name, password_hash, created_at)
+                   VALUES ('rep1', 'm1', 'r', 'R', 'h', 'x');
+                 INSERT INTO tokens (token_hash, kind, rep_id, merchant_id, device, expires_at, revoked, created_at) VALUES
+                   ('live', 'refresh', 'rep1', 'm1', 'phone', '2999-01-01T00:00:00.000Z', 0, 'x'),
+                   ('used', 'refresh', 'rep1', 'm1', 'phone', '2999-01-01T00:00:00.000Z', 1, 'x'),
+                   ('acc', 'access', 'rep1', 'm1', 'phone', '2999-01-01T00:00:00.000Z', 0, 'x');",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 4);
+        let now = Utc::now();
+        assert!(store
+            .token("live", TokenKind::Refresh, now)
+            .unwrap()
+            .is_some());
+        assert!(store
+            .token("used", TokenKind::Refresh, now)
+            .unwrap()
+            .is_none());
+        assert!(store
+            .token("acc", TokenKind::Access, now)
+            .unwrap()
+            .is_none());
+        let family = store.token_family("live").unwrap().unwrap();
+        assert_eq!((family.rep_id.as_str(), family.revoked), ("rep1", false));
+        let r = store
+            .rotate_refresh("live", &tokens("next", now), now, Duration::seconds(10))
+            .unwrap();
+        assert!(matches!(r, Rotation::Rotated { family_id, .. } if family_id == family.id));
     }
 }

@@ -62,7 +62,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("migrations/0003_order_number_per_merchant.sql"),
     ),
-    // 4 is the refresh-token families (sessions).
+    (4, include_str!("migrations/0004_token_families.sql")),
     (5, include_str!("migrations/0005_abuse_limits.sql")),
     (6, include_str!("migrations/0006_rep_roles.sql")),
     (

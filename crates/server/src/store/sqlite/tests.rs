@@ -269,10 +269,8 @@ fn order_numbers_move_to_per_merchant_uniqueness_keeping_every_order() {
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(
-        store.schema_version().unwrap(),
-        super::MIGRATIONS.last().unwrap().0
-    );
+    let latest = super::MIGRATIONS.last().unwrap().0;
+    assert_eq!(store.schema_version().unwrap(), latest);
     let n: String = store
         .read(|c| {
             Ok(

@@ -1,0 +1,284 @@
+//! What bounds sign-in attempts: a keyed rate limit (per client address, per account) and the
+//! number of password checks running at once.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fieldpay_protocol::Secret;
+use tokio::sync::Semaphore;
+
+use crate::config::Settings;
+use crate::error::AppError;
+use crate::ids::sha256_hex;
+
+/// A rate limit per key: `per_minute` attempts a minute after a first `burst`, as a token
+/// bucket kept by its theoretical arrival time (GCRA): a key holds one instant, and a key whose
+/// bucket is full again is forgotten.
+pub struct KeyedLimit {
+    /// Time one attempt takes to earn back.
+    interval: Duration,
+    /// How far ahead of now a key's arrival time may run (the burst less one attempt).
+    tolerance: Duration,
+    keys: Mutex<Keys>,
+}
+
+struct Keys {
+    next_free: HashMap<String, Instant>,
+    /// Forget full buckets when the map grows past this (amortised: it doubles).
+    prune_at: usize,
+}
+
+const PRUNE_FLOOR: usize = 1024;
+
+impl KeyedLimit {
+    /// `None` when `per_minute` is 0 (no limit).
+    pub fn new(per_minute: u32, burst: u32) -> Option<KeyedLimit> {
+        if per_minute == 0 {
+            return None;
+        }
+        let interval = Duration::from_secs(60) / per_minute;
+        Some(KeyedLimit {
+            interval,
+            tolerance: interval * burst.max(1).saturating_sub(1),
+            keys: Mutex::new(Keys {
+                next_free: HashMap::new(),
+                prune_at: PRUNE_FLOOR,
+            }),
+        })
+    }
+
+    /// Takes one attempt for `key` at `now`: `Err(wait)` when there is none left, with how
+    /// long until there is one (nothing is taken then).
+    pub fn take(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let arrival = keys
+            .next_free
+            .get(key)
+            .copied()
+            .filter(|t| *t > now)
+            .unwrap_or(now);
+        let ahead = arrival - now;
+        if ahead > self.tolerance {
+            return Err(ahead - self.tolerance);
+        }
+        keys.next_free
+            .insert(key.to_string(), arrival + self.interval);
+        if keys.next_free.len() >= keys.prune_at {
+            keys.next_free.retain(|_, t| *t > now);
+            keys.prune_at = (keys.next_free.len() * 2).max(PRUNE_FLOOR);
+        }
+        Ok(())
+    }
+
+    /// Keys remembered (those whose bucket is not known to be full).
+    pub fn len(&self) -> usize {
+        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        keys.next_free.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The key of a client address: an IPv4 address, or an IPv6 address's /64 (one subscriber
+/// usually holds a whole /64, so counting single addresses would not limit anyone).
+pub fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// The key of an account as typed (merchant code and rep id, whether or not they exist, so
+/// that a limit says nothing about which accounts exist). Hashed: fixed size whatever is typed,
+/// and what was typed is not kept.
+pub fn account_key(merchant: &str, rep_id: &str) -> String {
+    let typed = format!(
+        "{}\n{}",
+        merchant.trim().to_lowercase(),
+        rep_id.trim().to_lowercase()
+    );
+    sha256_hex(typed.as_bytes())
+}
+
+/// Guards the sign-in route: the attempt limits, and a bound on the password checks running
+/// at once (each argon2id check takes about 19 MiB and a CPU for tens of milliseconds, on the
+/// blocking pool that also serves the database).
+pub struct SignInGuard {
+    per_address: Option<KeyedLimit>,
+    per_account: Option<KeyedLimit>,
+    hashes: Arc<Semaphore>,
+    /// Attempts refused since the last warning, and when that was: a flood is logged once a
+    /// minute, not once an attempt.
+    refused: Mutex<(u64, Option<Instant>)>,
+}
+
+impl SignInGuard {
+    pub fn new(settings: &Settings) -> SignInGuard {
+        SignInGuard {
+            per_address: KeyedLimit::new(settings.login_ip_per_minute, settings.login_ip_burst),
+            per_account: KeyedLimit::new(
+                settings.login_account_per_minute,
+                settings.login_account_burst,
+            ),
+            hashes: Arc::new(Semaphore::new(settings.password_hashes_at_once().max(1))),
+            refused: Mutex::new((0, None)),
+        }
+    }
+
+    /// Takes one attempt from the client address's allowance, then from the account's: `Err`
+    /// with how long to wait when either is used up. A client whose address is unknown (a
+    /// router served without connection info) counts as one address.
+    pub fn admit(&self, ip: Option<IpAddr>, merchant: &str, rep_id: &str) -> Result<(), Duration> {
+        let now = Instant::now();
+        let taken = self
+            .per_address
+            .as_ref()
+            .map_or(Ok(()), |limit| {
+                let key = ip.map(address_key).unwrap_or_else(|| "unknown".into());
+                limit.take(&key, now)
+            })
+            .and_then(|()| {
+                self.per_account.as_ref().map_or(Ok(()), |limit| {
+                    limit.take(&account_key(merchant, rep_id), now)
+                })
+            });
+        if taken.is_err() {
+            self.note_refusal(ip, now);
+        }
+        taken
+    }
+
+    /// Logs refused attempts at most once a minute (what was typed is never logged: a password
+    /// typed into the wrong field, say).
+    fn note_refusal(&self, ip: Option<IpAddr>, now: Instant) {
+        let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        refused.0 += 1;
+        if refused
+            .1
+            .is_some_and(|at| now - at < Duration::from_secs(60))
+        {
+            return;
+        }
+        tracing::warn!(
+            refused = refused.0,
+            last_client = ?ip,
+            "sign-in attempts refused by the rate limits"
+        );
+        *refused = (0, Some(now));
+    }
+
+    /// Checks a password against its argon2 hash (or against a dummy hash when there is no
+    /// such rep, so that both take the same time), at most the configured number at once, each
+    /// on a thread of its own at a low CPU priority ([`HASH_NICENESS`]): while checks run, the
+    /// server's other work (payments, the database) still gets the CPUs first. The permit is
+    /// held by the check itself: a client that hangs up does not free it before its hash is
+    /// done.
+    pub async fn verify(&self, password: Secret, hash: Option<Secret>) -> Result<bool, AppError> {
+        let permit = self
+            .hashes
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(AppError::internal)?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("password-check".into())
+            .spawn(move || {
+                let _permit = permit;
+                lower_priority();
+                let hash = hash.unwrap_or_else(|| super::dummy_hash().clone());
+                let _ = tx.send(super::verify_password(&password, &hash));
+            })
+            .map_err(AppError::internal)?;
+        rx.await.map_err(AppError::internal)
+    }
+}
+
+/// The niceness of password-check threads (0 is normal, 19 the lowest priority): a flood of
+/// sign-ins takes the CPUs only when nothing else wants them.
+pub const HASH_NICENESS: i32 = 10;
+
+/// Lowers the calling thread's CPU priority to [`HASH_NICENESS`] (Linux keeps a niceness per
+/// thread). Elsewhere, or if refused, the check runs at normal priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority only reads its integer arguments; `who` 0 is this thread.
+        let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, HASH_NICENESS) };
+        if r != 0 {
+            tracing::debug!("cannot lower the priority of a password check");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_then_one_attempt_per_interval() {
+        let limit = KeyedLimit::new(6, 3).unwrap(); // one every 10 s after 3
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(limit.take("a", t0), Ok(()));
+        }
+        let wait = limit.take("a", t0).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(10));
+        // Refused attempts take nothing: the wait does not grow.
+        assert_eq!(limit.take("a", t0), Err(Duration::from_secs(10)));
+        // Another key has its own allowance.
+        assert_eq!(limit.take("b", t0), Ok(()));
+        assert_eq!(limit.take("a", t0 + Duration::from_secs(10)), Ok(()));
+        assert!(limit.take("a", t0 + Duration::from_secs(10)).is_err());
+        // A long pause refills the whole burst, no more.
+        let later = t0 + Duration::from_secs(600);
+        for _ in 0..3 {
+            assert_eq!(limit.take("a", later), Ok(()));
+        }
+        assert!(limit.take("a", later).is_err());
+    }
+
+    #[test]
+    fn zero_per_minute_is_no_limit() {
+        assert!(KeyedLimit::new(0, 5).is_none());
+    }
+
+    #[test]
+    fn full_buckets_are_forgotten() {
+        let limit = KeyedLimit::new(60, 1).unwrap(); // one a second
+        let t0 = Instant::now();
+        for i in 0..PRUNE_FLOOR - 1 {
+            limit.take(&format!("k{i}"), t0).unwrap();
+        }
+        assert_eq!(limit.len(), PRUNE_FLOOR - 1);
+        // Two seconds on, every bucket is full again: the next insert forgets them all.
+        limit.take("late", t0 + Duration::from_secs(2)).unwrap();
+        assert_eq!(limit.len(), 1);
+    }
+
+    #[test]
+    fn keys() {
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(address_key(v4), "203.0.113.7");
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        assert_eq!(address_key(mapped), "203.0.113.7");
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(c));
+        assert_eq!(account_key(" Demo ", "REP1"), account_key("demo", "rep1"));
+        assert_ne!(account_key("demo", "rep1"), account_key("demo", "rep2"));
+        assert_eq!(account_key("demo", "rep1").len(), 64);
+    }
+}
