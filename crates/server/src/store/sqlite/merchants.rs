@@ -596,7 +596,10 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 4);
+        assert_eq!(
+            store.schema_version().unwrap(),
+            super::super::MIGRATIONS.last().unwrap().0
+        );
         let now = Utc::now();
         assert!(store
             .token("live", TokenKind::Refresh, now)
