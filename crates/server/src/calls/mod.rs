@@ -22,11 +22,22 @@ use crate::store::{CallSessionRecord, ChargeRecord, Effects};
 use registry::LiveCall;
 
 /// What the caller did since the last turn.
-#[derive(Debug)]
 pub enum Input {
+    /// Keys pressed: may be a card number, expiry, birth date or password.
     Digits(String),
     Timeout,
     HangUp,
+}
+
+impl std::fmt::Debug for Input {
+    /// Like a derived `Debug`, but the keys are never printed (they may be card data).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Input::Digits(_) => f.debug_tuple("Digits").field(&"[REDACTED]").finish(),
+            Input::Timeout => f.write_str("Timeout"),
+            Input::HangUp => f.write_str("HangUp"),
+        }
+    }
 }
 
 /// What the adapter must play or do now.
@@ -477,4 +488,20 @@ async fn resume(state: &AppState, call_id: &str) -> Option<Resumed> {
         },
     );
     Some((arc, actions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Input;
+
+    #[test]
+    fn keyed_digits_never_print() {
+        let keyed = Input::Digits("9410123456781234".to_owned());
+        let printed = format!("{keyed:?} {keyed:#?}");
+        assert!(!printed.contains("9410"), "{printed}");
+        assert!(!printed.contains("1234"), "{printed}");
+        assert!(printed.contains("Digits"), "{printed}");
+        assert_eq!(format!("{:?}", Input::Timeout), "Timeout");
+        assert_eq!(format!("{:?}", Input::HangUp), "HangUp");
+    }
 }
