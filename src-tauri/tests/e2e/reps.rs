@@ -6,6 +6,7 @@ use anyhow::{ensure, Context, Result};
 
 use crate::flows::{self, Want};
 use crate::harness::{free_port, tid, Ui, SLOW};
+use crate::screenshots;
 use crate::server::TestServer;
 
 /// Settings → sign out; back on the sign-in screen.
@@ -36,6 +37,12 @@ pub async fn run(ui: &Ui) -> Result<()> {
     ui.goto_hash("/settings").await?;
     ui.wait_screen("settings").await?;
     ui.wait(&tid("sign-out-note")).await?;
+    ui.screenshot(
+        &screenshots::dir()
+            .join("states")
+            .join("settings-queued.png"),
+    )
+    .await?;
     sign_out(ui).await?;
     srv.start_again().await?;
 
