@@ -241,7 +241,7 @@ pub async fn start_sandbox(settings: Settings, listener: TcpListener) -> anyhow:
     check_exposure(&settings, addr)?;
     // Opening SQLite (and migrating) blocks: keep it off the async workers.
     let state = tokio::task::spawn_blocking(move || build_state(settings)).await??;
-    if demo::seed(state.store.as_ref(), state.connector.as_ref()).await? {
+    if demo::seed(state.store.clone(), state.connector.as_ref()).await? {
         tracing::info!("seeded the sandbox demo merchant (see README for credentials)");
     }
     serve(state, listener, addr).await

@@ -67,6 +67,11 @@ pub struct Settings {
     pub allow_remote_sandbox: bool,
     /// Serves `POST /sandbox/clock/advance`, which moves time for every merchant: for tests.
     pub sandbox_clock: bool,
+    /// `postgres://user:password@host:port/db`: the server keeps its data in PostgreSQL
+    /// (several instances may share it). None: the SQLite file in `data_dir`.
+    pub database_url: Option<Secret>,
+    /// Connections to PostgreSQL this instance keeps open at most.
+    pub database_pool_size: usize,
 }
 
 impl Default for Settings {
@@ -97,6 +102,8 @@ impl Default for Settings {
             refresh_reuse_grace_secs: 10,
             allow_remote_sandbox: false,
             sandbox_clock: false,
+            database_url: None,
+            database_pool_size: 16,
         }
     }
 }
@@ -213,6 +220,8 @@ pub struct FileSettings {
     pub refresh_reuse_grace_secs: Option<u64>,
     pub allow_remote_sandbox: Option<bool>,
     pub sandbox_clock: Option<bool>,
+    pub database_url: Option<Secret>,
+    pub database_pool_size: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -317,6 +326,12 @@ impl Settings {
         if let Some(v) = f.sandbox_clock {
             self.sandbox_clock = v;
         }
+        if let Some(v) = f.database_url {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = f.database_pool_size {
+            self.database_pool_size = v;
+        }
         self
     }
 
@@ -357,6 +372,7 @@ impl Settings {
                 "sip_max_calls_per_source",
                 self.sip_max_calls_per_source as u64,
             ),
+            ("database_pool_size", self.database_pool_size as u64),
         ];
         if let Some((name, _)) = must_be_positive.into_iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::Invalid {
@@ -386,6 +402,24 @@ impl Settings {
                 return Err(ConfigError::Invalid {
                     name,
                     message: "must be at least 1 when the limit is on".into(),
+                });
+            }
+        }
+        if let Some(url) = &self.database_url {
+            let url = url.expose();
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(ConfigError::Invalid {
+                    name: "database_url",
+                    message: "must start with postgres:// or postgresql:// (without it, the \
+                              SQLite file in data_dir is used)"
+                        .into(),
+                });
+            }
+            if let Err(e) = url.parse::<tokio_postgres::Config>() {
+                return Err(ConfigError::Invalid {
+                    name: "database_url",
+                    // The parser's message never repeats the URL (it may hold a password).
+                    message: format!("is not a PostgreSQL connection URL: {e}"),
                 });
             }
         }

@@ -2,16 +2,18 @@
 //! of virtual numbers, about 50 Korean client accounts with receivables, 100 products, and a
 //! card registered for auto-pay. Seeding is idempotent.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use fieldpay_protocol::auth::Role;
 use fieldpay_protocol::records::LedgerKind;
 use fieldpay_protocol::validate::business_number_check_digit;
-use fieldpay_protocol::{AccountId, CardNumber, Secret};
+use fieldpay_protocol::{AccountId, CardNumber, MerchantId, Secret};
 
 use crate::auth::{hash_password, hash_secret};
 use crate::card::{CardConnector, CardInput};
 use crate::domain::{CreditPolicy, MerchantSettings};
-use crate::store::{NewAccount, NewLedger, NewProduct, RegisteredCard, Store};
+use crate::store::{NewAccount, NewLedger, NewProduct, RegisteredCard, Store, StoreError};
 
 pub const DEMO_MERCHANT_CODE: &str = "demo";
 pub const DEMO_MERCHANT_NAME: &str = "필드페이약품";
@@ -168,9 +170,42 @@ pub fn demo_products() -> Vec<NewProduct> {
 }
 
 /// Seeds the demo merchant if it is not there yet. Returns true when it seeded.
-pub async fn seed(store: &dyn Store, connector: &dyn CardConnector) -> anyhow::Result<bool> {
-    if store.merchant_by_code(DEMO_MERCHANT_CODE)?.is_some() {
+pub async fn seed(store: Arc<dyn Store>, connector: &dyn CardConnector) -> anyhow::Result<bool> {
+    // Store calls block: they run on the blocking pool.
+    let s = store.clone();
+    let Some(merchant_id) = tokio::task::spawn_blocking(move || seed_records(s.as_ref())).await??
+    else {
         return Ok(false);
+    };
+    // A registered card for the auto-pay demo: the sandbox network gives a token; only the
+    // token, issuer and last 4 digits are kept.
+    let number = CardNumber::parse("9401000000000014").expect("the demo card number is valid");
+    let card = CardInput {
+        number: &number,
+        expiry_mmyy: "1230",
+        birth_or_business: None,
+        password2: None,
+    };
+    if let Ok(t) = connector.register(merchant_id.as_str(), &card).await {
+        let registered = RegisteredCard {
+            payer_phone: DEMO_AUTOPAY_PHONE.into(),
+            token: t.token,
+            issuer_code: t.issuer.code().into(),
+            issuer_name: t.issuer.name_ko().into(),
+            last4: t.last4,
+            masked_card: t.masked_card,
+        };
+        tokio::task::spawn_blocking(move || store.save_registered_card(&merchant_id, &registered))
+            .await??;
+    }
+    Ok(true)
+}
+
+/// The demo merchant's records; None when it exists already (also when another instance on
+/// the same database created it a moment ago).
+fn seed_records(store: &dyn Store) -> anyhow::Result<Option<MerchantId>> {
+    if store.merchant_by_code(DEMO_MERCHANT_CODE)?.is_some() {
+        return Ok(None);
     }
     let settings = MerchantSettings {
         require_birth_date: true,
@@ -184,7 +219,15 @@ pub async fn seed(store: &dyn Store, connector: &dyn CardConnector) -> anyhow::R
         business_number: business_number(9_001),
         ..MerchantSettings::default()
     };
-    let m = store.create_merchant(DEMO_MERCHANT_CODE, DEMO_MERCHANT_NAME, &settings)?;
+    let m = match store.create_merchant(DEMO_MERCHANT_CODE, DEMO_MERCHANT_NAME, &settings) {
+        Ok(m) => m,
+        Err(StoreError::Rejected { .. })
+            if store.merchant_by_code(DEMO_MERCHANT_CODE)?.is_some() =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
     store.create_api_key(&m.id, &hash_secret(DEMO_API_KEY), &DEMO_API_KEY[..12])?;
     let reps = DEMO_REPS.iter().map(|r| (r, Role::Rep));
     for ((login, name, password), role) in reps.chain([(&DEMO_MANAGER, Role::Manager)]) {
@@ -209,29 +252,7 @@ pub async fn seed(store: &dyn Store, connector: &dyn CardConnector) -> anyhow::R
             store.add_ledger(&m.id, &entry)?;
         }
     }
-    // A registered card for the auto-pay demo: the sandbox network gives a token; only the
-    // token, issuer and last 4 digits are kept.
-    let number = CardNumber::parse("9401000000000014").expect("the demo card number is valid");
-    let card = CardInput {
-        number: &number,
-        expiry_mmyy: "1230",
-        birth_or_business: None,
-        password2: None,
-    };
-    if let Ok(t) = connector.register(m.id.as_str(), &card).await {
-        store.save_registered_card(
-            &m.id,
-            &RegisteredCard {
-                payer_phone: DEMO_AUTOPAY_PHONE.into(),
-                token: t.token,
-                issuer_code: t.issuer.code().into(),
-                issuer_name: t.issuer.name_ko().into(),
-                last4: t.last4,
-                masked_card: t.masked_card,
-            },
-        )?;
-    }
-    Ok(true)
+    Ok(Some(m.id))
 }
 
 #[cfg(test)]

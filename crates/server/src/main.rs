@@ -69,6 +69,16 @@ struct Cli {
     /// Serve POST /sandbox/clock/advance, which moves time for every merchant (for tests).
     #[arg(long, env = "FIELDPAY_SANDBOX_CLOCK", global = true, value_parser = BoolishValueParser::new())]
     sandbox_clock: bool,
+    /// PostgreSQL connection URL (postgres://user:password@host:port/db): the data lives
+    /// there and several instances may share it. Without it, the SQLite file in the data
+    /// folder.
+    #[arg(
+        long,
+        env = "FIELDPAY_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    database_url: Option<fieldpay_protocol::Secret>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -131,6 +141,9 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     if cli.sandbox_clock {
         s.sandbox_clock = true;
     }
+    if let Some(u) = &cli.database_url {
+        s.database_url = Some(u.clone());
+    }
     Ok(s.validate()?)
 }
 
@@ -169,8 +182,8 @@ async fn main() -> anyhow::Result<()> {
             running.shutdown().await;
         }
         Command::SeedDemo => {
-            let state = app::build_state(settings)?;
-            let seeded = demo::seed(state.store.as_ref(), state.connector.as_ref()).await?;
+            let state = tokio::task::spawn_blocking(move || app::build_state(settings)).await??;
+            let seeded = demo::seed(state.store.clone(), state.connector.as_ref()).await?;
             println!(
                 "{}",
                 if seeded {
@@ -185,10 +198,16 @@ async fn main() -> anyhow::Result<()> {
             file,
             merchant,
         } => {
-            let state = app::build_state(settings)?;
+            let state = tokio::task::spawn_blocking(move || app::build_state(settings)).await??;
             let f = std::fs::File::open(&file)
                 .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", file.display()))?;
-            match import::import(state.store.as_ref(), &merchant, kind, f) {
+            // Store calls block: off the async threads.
+            let store = state.store.clone();
+            let imported = tokio::task::spawn_blocking(move || {
+                import::import(store.as_ref(), &merchant, kind, f)
+            })
+            .await?;
+            match imported {
                 Ok(n) => println!("imported {n} rows"),
                 Err(e) => {
                     eprintln!("{e}");

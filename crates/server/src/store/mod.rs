@@ -13,10 +13,12 @@
 //!   error code, and nothing is written.
 //! - Card data never reaches the store: only masked numbers, issuers and approval numbers.
 
+pub(crate) mod cache;
 pub mod charges;
 pub mod merchants;
 pub mod orders;
 pub mod outbox;
+pub mod postgres;
 pub mod records;
 pub mod settlement;
 pub mod sqlite;
@@ -34,6 +36,7 @@ pub use outbox::{
     Compose, DeliveryStatus, Effects, NewSms, NewWebhook, OutboxStore, SmsRecord, TextLimits,
     WebhookAttempt, WebhookRecord,
 };
+pub use postgres::PgStore;
 pub use records::{NewAccount, NewLedger, NewProduct, RecordStore};
 pub use settlement::SettlementStore;
 pub use sqlite::SqliteStore;

@@ -13,17 +13,17 @@ mod sync;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fieldpay_protocol::phone::Phone;
 use fieldpay_protocol::ErrorCode;
 use rusqlite::{params, Connection, Transaction};
 
 use crate::domain::Merchant;
+use crate::store::cache::Cache;
 use crate::store::{ApiKeyOwner, Effects, StoreError, StoreResult};
 
 impl crate::store::Store for SqliteStore {}
@@ -87,58 +87,6 @@ pub struct SqliteStore {
 /// limit only bounds how long a change made by another process (another server on the same
 /// file, a tool editing the database) goes unseen.
 const CACHE_TTL: Duration = Duration::from_secs(10);
-const CACHE_MAX: usize = 10_000;
-
-/// A small read-through cache of rows that change rarely. `generation` closes the race
-/// between a reader that read the row before a change committed and the change's invalidation:
-/// an entry read under an older generation is not stored.
-pub(super) struct Cache<T> {
-    inner: Mutex<Entries<T>>,
-}
-
-/// The generation and the entries with the time each was read.
-type Entries<T> = (u64, HashMap<String, (T, Instant)>);
-
-impl<T: Clone> Cache<T> {
-    fn new() -> Self {
-        Cache {
-            inner: Mutex::new((0, HashMap::new())),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Entries<T>> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(super) fn get(&self, key: &str) -> Option<T> {
-        let g = self.lock();
-        g.1.get(key)
-            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
-            .map(|(v, _)| v.clone())
-    }
-
-    pub(super) fn generation(&self) -> u64 {
-        self.lock().0
-    }
-
-    pub(super) fn put(&self, generation: u64, key: &str, value: T) {
-        let mut g = self.lock();
-        if g.0 != generation {
-            return;
-        }
-        if g.1.len() >= CACHE_MAX {
-            g.1.clear();
-        }
-        g.1.insert(key.to_string(), (value, Instant::now()));
-    }
-
-    /// Drops the entries `stale` picks (after the change that made them stale committed).
-    pub(super) fn invalidate(&self, stale: impl Fn(&str, &T) -> bool) {
-        let mut g = self.lock();
-        g.0 += 1;
-        g.1.retain(|k, (v, _)| !stale(k, v));
-    }
-}
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -174,8 +122,8 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
-            merchants: Cache::new(),
-            api_keys: Cache::new(),
+            merchants: Cache::new(CACHE_TTL),
+            api_keys: Cache::new(CACHE_TTL),
         })
     }
 

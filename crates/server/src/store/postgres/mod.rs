@@ -1,0 +1,537 @@
+//! PostgreSQL implementation of the store traits, for deployments with several server
+//! instances over one database. One file per aggregate, as in `sqlite`; this one holds the
+//! connection pool, the migrations, the transaction helpers and what every aggregate uses (the
+//! change log, the outbox rows, the text quotas).
+//!
+//! How the SQLite semantics carry over:
+//! - **One call, one transaction**, at `SERIALIZABLE` isolation: PostgreSQL runs concurrent
+//!   transactions as if one after the other (as SQLite's single writer does) and aborts one
+//!   that could not be ordered; [`PgStore::write`] runs the whole call again then (a few
+//!   times, with a short random pause), so the checks inside a call never see interleaving.
+//!   Reads run in a read-only `REPEATABLE READ` transaction: one consistent snapshot.
+//! - **The change log** numbers a merchant's changes from a counter row that the logging
+//!   transaction updates and holds until it commits (`change_counters`): numbers become
+//!   visible in the order they were given, so a device's pull never skips a change committed
+//!   late with a lower number.
+//! - **The ledger** is append-only by trigger; once-only entries by a partial unique index.
+//! - **Blocking API**: the traits are blocking (callers run them on the blocking pool). The
+//!   store owns a small Tokio runtime that drives the connections; a call blocks its thread
+//!   on each statement ([`Tx`]), so the aggregate code reads like the SQLite code.
+
+// The aggregates (one file each) are added as they are ported.
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use deadpool_postgres::{Pool, PoolConfig, Runtime as PoolRuntime, Timeouts};
+use fieldpay_protocol::phone::Phone;
+use fieldpay_protocol::{ErrorCode, Secret};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{IsolationLevel, NoTls, Row};
+
+use crate::domain::Merchant;
+use crate::store::cache::Cache;
+use crate::store::{ApiKeyOwner, Effects, StoreError, StoreResult};
+
+/// A database error: a refused constraint is a typed refusal of that one request (nothing
+/// written), as in SQLite; the rest are faults. A serialization failure is kept as the
+/// database's error so [`PgStore::write`] can tell it and run the call again.
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        let conflict = e.code().is_some_and(|c| {
+            [
+                SqlState::UNIQUE_VIOLATION,
+                SqlState::FOREIGN_KEY_VIOLATION,
+                SqlState::NOT_NULL_VIOLATION,
+                SqlState::CHECK_VIOLATION,
+            ]
+            .contains(c)
+        });
+        if conflict {
+            tracing::warn!(error = %e, "write refused by a constraint");
+            return StoreError::rejected(
+                ErrorCode::Conflict,
+                "the request conflicts with stored data; nothing was changed",
+            );
+        }
+        StoreError::Db(Box::new(PgError(e)))
+    }
+}
+
+/// A database error that says what PostgreSQL said (the driver's own text is only "db
+/// error").
+#[derive(Debug)]
+struct PgError(tokio_postgres::Error);
+
+impl std::fmt::Display for PgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_db_error() {
+            Some(db) => write!(f, "{} ({})", db.message(), db.code().code()),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl std::error::Error for PgError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            other => StoreError::Db(Box::new(other)),
+        }
+    }
+}
+
+/// Whether the call failed only because PostgreSQL could not order it with a concurrent one
+/// (it changed nothing): running it again is safe and will usually succeed.
+fn is_retryable(e: &StoreError) -> bool {
+    let StoreError::Db(source) = e else {
+        return false;
+    };
+    source
+        .downcast_ref::<PgError>()
+        .and_then(|e| e.0.code())
+        .is_some_and(|c| {
+            *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
+        })
+}
+
+/// The schema, one file per version, applied in order in one transaction each.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+
+/// Any number, the same in every instance: the advisory lock held while migrating, so two
+/// instances starting together migrate once.
+const MIGRATION_LOCK: i64 = 0x4649_454c_4450_4159; // "FIELDPAY"
+
+/// How often a call that PostgreSQL could not serialise is run again before its error is
+/// answered.
+const MAX_ATTEMPTS: u32 = 30;
+
+/// How long a cached merchant or API key is trusted: another instance's change (a revoked
+/// key, new settings) is seen here within this time.
+const CACHE_TTL: Duration = Duration::from_secs(1);
+
+pub struct PgStore {
+    pool: Pool,
+    /// Drives the connections; owned so the store works from any thread.
+    rt: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
+    /// Merchants by id (read on every charge request).
+    merchants: Cache<Merchant>,
+    /// Live API keys by key hash (read on every API request).
+    api_keys: Cache<ApiKeyOwner>,
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // May be dropped on an async thread: never wait there for the runtime's threads.
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// A statement's parameters.
+pub(super) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// One open transaction. Each statement blocks the calling thread until PostgreSQL answers;
+/// statements are prepared once per connection and reused.
+pub(super) struct Tx<'a> {
+    tx: deadpool_postgres::Transaction<'a>,
+    handle: &'a tokio::runtime::Handle,
+}
+
+impl Tx<'_> {
+    fn run<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.handle.block_on(f)
+    }
+
+    pub(super) fn query(&self, sql: &str, params: Params<'_>) -> StoreResult<Vec<Row>> {
+        self.run(async {
+            let st = self.tx.prepare_cached(sql).await?;
+            Ok(self.tx.query(&st, params).await?)
+        })
+    }
+
+    pub(super) fn query_opt(&self, sql: &str, params: Params<'_>) -> StoreResult<Option<Row>> {
+        self.run(async {
+            let st = self.tx.prepare_cached(sql).await?;
+            Ok(self.tx.query_opt(&st, params).await?)
+        })
+    }
+
+    pub(super) fn query_one(&self, sql: &str, params: Params<'_>) -> StoreResult<Row> {
+        self.run(async {
+            let st = self.tx.prepare_cached(sql).await?;
+            Ok(self.tx.query_one(&st, params).await?)
+        })
+    }
+
+    /// Runs a statement; answers the number of rows it changed.
+    pub(super) fn execute(&self, sql: &str, params: Params<'_>) -> StoreResult<u64> {
+        self.run(async {
+            let st = self.tx.prepare_cached(sql).await?;
+            Ok(self.tx.execute(&st, params).await?)
+        })
+    }
+}
+
+impl PgStore {
+    /// Connects (the URL is checked by the settings), migrates and answers the store.
+    pub fn open(url: &Secret, pool_size: usize) -> StoreResult<PgStore> {
+        let config: tokio_postgres::Config = url
+            .expose()
+            .parse()
+            .map_err(|e| StoreError::Db(Box::new(e)))?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("fieldpay-pg")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Db(Box::new(e)))?;
+        let handle = rt.handle().clone();
+        let manager = deadpool_postgres::Manager::from_config(
+            config,
+            NoTls,
+            deadpool_postgres::ManagerConfig {
+                recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .config(PoolConfig {
+                max_size: pool_size.max(1),
+                timeouts: Timeouts {
+                    wait: Some(Duration::from_secs(30)),
+                    create: Some(Duration::from_secs(10)),
+                    recycle: Some(Duration::from_secs(5)),
+                },
+                ..PoolConfig::default()
+            })
+            .runtime(PoolRuntime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Db(Box::new(e)))?;
+        let store = PgStore {
+            pool,
+            rt: Some(rt),
+            handle,
+            merchants: Cache::new(CACHE_TTL),
+            api_keys: Cache::new(CACHE_TTL),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Runs `f` in one serializable transaction, again (whole) when PostgreSQL could not
+    /// order it with a concurrent one; `f` must be safe to run more than once.
+    pub(super) fn write<T>(&self, mut f: impl FnMut(&Tx<'_>) -> StoreResult<T>) -> StoreResult<T> {
+        let mut attempt = 1;
+        loop {
+            match self.transaction(IsolationLevel::Serializable, false, &mut f) {
+                Err(e) if attempt < MAX_ATTEMPTS && is_retryable(&e) => {
+                    attempt += 1;
+                    // A short random pause so the transactions that collided spread out.
+                    let ms = rand::random_range(1..=(2 * attempt as u64).min(50));
+                    std::thread::sleep(Duration::from_millis(ms));
+                }
+                out => return out,
+            }
+        }
+    }
+
+    /// Runs `f` in one read-only transaction: every statement sees the same snapshot.
+    pub(super) fn read<T>(&self, mut f: impl FnMut(&Tx<'_>) -> StoreResult<T>) -> StoreResult<T> {
+        self.transaction(IsolationLevel::RepeatableRead, true, &mut f)
+    }
+
+    fn transaction<T>(
+        &self,
+        isolation: IsolationLevel,
+        read_only: bool,
+        f: &mut impl FnMut(&Tx<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let handle = &self.handle;
+        let mut client = handle.block_on(self.pool.get())?;
+        let tx = handle.block_on(
+            client
+                .build_transaction()
+                .isolation_level(isolation)
+                .read_only(read_only)
+                .start(),
+        )?;
+        let tx = Tx { tx, handle };
+        // On an error the transaction is dropped, which rolls it back.
+        let out = f(&tx)?;
+        handle.block_on(tx.tx.commit())?;
+        Ok(out)
+    }
+
+    fn migrate(&self) -> StoreResult<()> {
+        self.handle.block_on(async {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                .await?;
+            tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                     version    BIGINT PRIMARY KEY,
+                     applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                 )",
+            )
+            .await?;
+            let current: i64 = tx
+                .query_one(
+                    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                    &[],
+                )
+                .await?
+                .get(0);
+            let known = MIGRATIONS.last().map(|(v, _)| *v).unwrap_or(0);
+            if current > known {
+                return Err(StoreError::corrupt(format!(
+                    "the database's schema is version {current}, newer than this server knows \
+                     ({known}): run the newer server, or restore a matching backup"
+                )));
+            }
+            for (version, sql) in MIGRATIONS {
+                if *version > current {
+                    tx.batch_execute(sql).await?;
+                    tx.execute(
+                        "INSERT INTO schema_migrations (version) VALUES ($1)",
+                        &[version],
+                    )
+                    .await?;
+                    tracing::info!(version, "database migrated");
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// The schema version after migrations.
+    pub fn schema_version(&self) -> StoreResult<i64> {
+        self.read(|tx| {
+            Ok(tx
+                .query_one(
+                    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                    &[],
+                )?
+                .try_get(0)?)
+        })
+    }
+}
+
+pub(super) fn corrupt(what: &str) -> StoreError {
+    StoreError::corrupt(what)
+}
+
+pub(super) fn rejected(code: ErrorCode, msg: impl Into<String>) -> StoreError {
+    StoreError::rejected(code, msg)
+}
+
+pub(super) fn display_phone(digits: &str) -> String {
+    Phone::parse(digits)
+        .map(|p| p.display())
+        .unwrap_or_else(|_| digits.to_string())
+}
+
+/// Logs a change of one record for device sync: the merchant's next change number (see
+/// `change_counters` in the schema), given to the record's change row.
+pub(super) fn changed(tx: &Tx<'_>, merchant_id: &str, entity: &str, id: &str) -> StoreResult<()> {
+    changed_many(tx, merchant_id, entity, &[id.to_string()])
+}
+
+/// Logs changes of many records of one kind with two statements (imports of thousands of
+/// accounts); the records are numbered in the order given.
+pub(super) fn changed_many(
+    tx: &Tx<'_>,
+    merchant_id: &str,
+    entity: &str,
+    ids: &[String],
+) -> StoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let n = ids.len() as i64;
+    let last: i64 = tx
+        .query_one(
+            "INSERT INTO change_counters (merchant_id, seq) VALUES ($1, $2)
+             ON CONFLICT (merchant_id) DO UPDATE SET seq = change_counters.seq + EXCLUDED.seq
+             RETURNING seq",
+            &[&merchant_id, &n],
+        )?
+        .try_get(0)?;
+    let first = last - n + 1;
+    // A record changed twice in one call keeps its last number.
+    tx.execute(
+        "INSERT INTO changes (merchant_id, entity, entity_id, seq)
+         SELECT $1, $2, id, $4 + ord - 1 FROM unnest($3::text[]) WITH ORDINALITY AS t(id, ord)
+         ON CONFLICT (merchant_id, entity, entity_id) DO UPDATE SET seq = EXCLUDED.seq",
+        &[&merchant_id, &entity, &ids, &first],
+    )
+    .map_err(|e| match e {
+        // The same id twice in one batch: ON CONFLICT cannot touch a row twice.
+        StoreError::Db(_) if has_duplicates(ids) => {
+            corrupt("a record was logged twice in one change batch")
+        }
+        other => other,
+    })?;
+    Ok(())
+}
+
+fn has_duplicates(ids: &[String]) -> bool {
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    !ids.iter().all(|i| seen.insert(i))
+}
+
+/// Counts one text against the quota of `scope` for the clock hour of `now` (a stored time),
+/// refusing it past `limit`. Part of the caller's transaction: a refused or rolled-back change
+/// leaves the count as it was.
+fn take_text_quota(tx: &Tx<'_>, scope: &str, limit: Option<u32>, now: &str) -> StoreResult<()> {
+    let hour = &now[..13.min(now.len())];
+    // Hours before this one are of no use any more.
+    tx.execute(
+        "DELETE FROM text_quota WHERE scope = $1 AND hour < $2",
+        &[&scope, &hour],
+    )?;
+    let count: i64 = tx
+        .query_one(
+            "INSERT INTO text_quota (scope, hour, count) VALUES ($1, $2, 1)
+             ON CONFLICT (scope, hour) DO UPDATE SET count = text_quota.count + 1
+             RETURNING count",
+            &[&scope, &hour],
+        )?
+        .try_get(0)?;
+    if limit.is_some_and(|limit| count > i64::from(limit)) {
+        let whom = if scope.starts_with("phone:") {
+            "이 번호로 보낸 결제 요청 문자가 한 시간 한도를 넘었습니다 (too many bills to this phone this hour)"
+        } else {
+            "가맹점의 시간당 결제 요청 문자 한도를 넘었습니다 (the merchant's bills per hour are used up)"
+        };
+        return Err(rejected(ErrorCode::RateLimited, whom));
+    }
+    Ok(())
+}
+
+/// Writes a change's texts and webhooks into the outboxes, in the change's transaction.
+pub(super) fn apply_effects(
+    tx: &Tx<'_>,
+    merchant_id: &str,
+    charge_id: Option<&str>,
+    effects: &Effects,
+    now: &str,
+) -> StoreResult<()> {
+    for sms in &effects.sms {
+        if let Some(q) = &sms.quota {
+            let phone = format!("phone:{}", sms.to);
+            take_text_quota(tx, &phone, Some(q.per_phone_per_hour), now)?;
+            // Counted even without a limit, so a limit set in the middle of an hour applies
+            // to the texts already sent in it.
+            let merchant = format!("merchant:{merchant_id}");
+            take_text_quota(tx, &merchant, q.per_merchant_per_hour, now)?;
+        }
+        tx.execute(
+            "INSERT INTO sms_messages (merchant_id, to_phone, kind, body, charge_id, status, created_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+            &[&merchant_id, &sms.to, &sms.kind.as_str(), &sms.body, &charge_id, &now],
+        )?;
+    }
+    for w in &effects.webhooks {
+        tx.execute(
+            "INSERT INTO webhook_deliveries
+               (merchant_id, id, event_type, payload, url, status, attempts, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)
+             ON CONFLICT DO NOTHING",
+            &[&merchant_id, &w.id, &w.event_type, &w.payload, &w.url, &now],
+        )?;
+    }
+    Ok(())
+}
+
+/// A text column as one of the typed ids (`MerchantId`, `ChargeId`, ...).
+pub(super) fn id_at<T: From<String>>(r: &Row, i: usize) -> StoreResult<T> {
+    Ok(r.try_get::<_, String>(i).map(T::from)?)
+}
+
+/// A nullable text column as an optional typed id.
+pub(super) fn opt_id_at<T: From<String>>(r: &Row, i: usize) -> StoreResult<Option<T>> {
+    Ok(r.try_get::<_, Option<String>>(i)?.map(T::from))
+}
+
+/// A text column holding a name of a stored-by-name enum (`pending`, `bill`, ...).
+pub(super) fn name_at<T>(r: &Row, i: usize, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+    let s: String = r.try_get(i)?;
+    parse(&s).ok_or_else(|| corrupt(&format!("unknown value {s:?} in column {i}")))
+}
+
+/// A BIGINT column as a count or small number.
+pub(super) fn u32_at(r: &Row, i: usize) -> StoreResult<u32> {
+    let v: i64 = r.try_get(i)?;
+    u32::try_from(v).map_err(|_| corrupt(&format!("column {i} out of range: {v}")))
+}
+
+/// For tests: a new empty database on the PostgreSQL server that `FIELDPAY_TEST_DATABASE_URL`
+/// names (scripts/test.sh starts a throwaway one), answered as a connection URL. Panics with
+/// a clear message when the variable is not set or the server cannot be reached.
+#[doc(hidden)]
+pub fn fresh_test_database() -> Secret {
+    let base = std::env::var("FIELDPAY_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "FIELDPAY_TEST_DATABASE_URL is not set: the PostgreSQL tests need a server they may \
+             create databases on (scripts/test.sh starts a throwaway one; or \
+             `eval $(scripts/pg-test.sh start)`)"
+        )
+    });
+    let name = format!("fieldpay_test_{}", uuid::Uuid::new_v4().simple());
+    let create = format!("CREATE DATABASE {name}");
+    let base_for_thread = base.clone();
+    // A thread of its own: the caller may be on an async thread.
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let (client, conn) = tokio_postgres::connect(&base_for_thread, NoTls)
+                .await
+                .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL server: {e}"));
+            let driver = tokio::spawn(conn);
+            client
+                .batch_execute(&create)
+                .await
+                .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
+            drop(client);
+            let _ = driver.await;
+        })
+    })
+    .join()
+    .expect("creating the test database");
+    Secret::from(with_database(&base, &name))
+}
+
+/// `base` (a URL) with its database name replaced by `name`.
+fn with_database(base: &str, name: &str) -> String {
+    let (without_query, query) = match base.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (base, None),
+    };
+    // postgres://user@host:port/db → keep everything up to the path.
+    let after_scheme = without_query.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = without_query[after_scheme..]
+        .find('/')
+        .map(|i| i + after_scheme)
+        .unwrap_or(without_query.len());
+    let mut url = format!("{}/{name}", &without_query[..path_start]);
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(q);
+    }
+    url
+}

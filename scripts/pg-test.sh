@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL server for the tests: `scripts/pg-test.sh start` creates a cluster in a
+# temporary folder (Debian's postgresql package, installed when missing), starts it on a free
+# loopback port and prints the shell lines that export FIELDPAY_TEST_DATABASE_URL and
+# FIELDPAY_TEST_PG_DIR; `scripts/pg-test.sh stop DIR` stops it and removes the folder.
+# Use: eval "$(scripts/pg-test.sh start)"; ...; scripts/pg-test.sh stop "$FIELDPAY_TEST_PG_DIR"
+set -euo pipefail
+
+bindir() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+  if [ -z "$d" ]; then
+    echo "installing PostgreSQL (apt)..." >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2
+    d=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  fi
+  echo "$d"
+}
+
+# Runs a PostgreSQL program as the postgres user when we are root (it refuses to run as root).
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+case "${1:-}" in
+  start)
+    bin=$(bindir)
+    dir=$(mktemp -d /tmp/fieldpay-pg.XXXXXX)
+    [ "$(id -u)" = 0 ] && chown postgres "$dir"
+    as_pg "$bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
+    port=$(free_port)
+    # Tests only: no fsync (the cluster is thrown away), room for many test databases' pools.
+    as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=1000 -c shared_buffers=256MB" \
+      start >/dev/null
+    echo "export FIELDPAY_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$port/postgres"
+    echo "export FIELDPAY_TEST_PG_DIR=$dir"
+    ;;
+  stop)
+    dir=${2:?usage: pg-test.sh stop DIR}
+    bin=$(bindir)
+    as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$dir"
+    ;;
+  *)
+    echo "usage: scripts/pg-test.sh start | stop DIR" >&2
+    exit 2
+    ;;
+esac
