@@ -20,9 +20,17 @@ async fn send_one(state: &AppState, sms: &SmsRecord) -> bool {
     }
 }
 
-/// Sends every pending text once. Returns how many were sent.
+/// How long a sender holds the texts it took: past it (the instance crashed while sending),
+/// another instance sends them.
+const SMS_CLAIM: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Sends the pending texts no other sender holds, once each. Returns how many were sent.
 pub async fn dispatch_pending(state: &AppState) -> usize {
-    let pending = match state.db(|s| s.pending_sms(100)).await {
+    let now = state.clock.now();
+    let pending = match state
+        .db(move |s| s.claim_sms(100, now, now + SMS_CLAIM))
+        .await
+    {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(error = %e.message, "cannot read sms outbox");

@@ -2,7 +2,8 @@
 //! [`MerchantStore`] (merchants, reps, credentials), [`RecordStore`] (accounts, products, the
 //! receivables ledger), [`OrderStore`], [`ChargeStore`] (charges, payments, registered cards,
 //! call sessions), [`SyncStore`] (the device change feed and mutation answers), [`OutboxStore`]
-//! (texts and webhooks to send) and [`SettlementStore`]. [`sqlite::SqliteStore`] fills them all
+//! (texts and webhooks to send), [`SettlementStore`] and [`LeaseStore`] (work that one
+//! instance at a time does). [`sqlite::SqliteStore`] fills them all
 //! (one file, WAL); a PostgreSQL implementation fills the same traits for deployments with
 //! several instances.
 //!
@@ -15,6 +16,7 @@
 
 pub(crate) mod cache;
 pub mod charges;
+pub mod leases;
 pub mod merchants;
 pub mod orders;
 pub mod outbox;
@@ -30,6 +32,7 @@ pub use charges::{
     ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, NewCharge,
     NewPayment, RegisteredCard, TOO_MANY_ATTEMPTS,
 };
+pub use leases::LeaseStore;
 pub use merchants::{ApiKeyOwner, MerchantStore, RepRecord, TokenKind};
 pub use orders::{OrderDraft, OrderStore};
 pub use outbox::{
@@ -81,6 +84,7 @@ pub trait Store:
     + SyncStore
     + OutboxStore
     + SettlementStore
+    + LeaseStore
     + Send
     + Sync
     + 'static

@@ -113,8 +113,18 @@ pub trait OutboxStore {
         sms: &NewSms,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
-    /// Texts waiting to be sent, oldest first.
+    /// Texts waiting to be sent, oldest first (whether or not a sender holds them).
     fn pending_sms(&self, limit: u32) -> StoreResult<Vec<SmsRecord>>;
+    /// Takes up to `limit` pending texts, oldest first, that no sender holds (or whose
+    /// holder's claim ran out: it crashed), and holds them until `claim_until`: another
+    /// instance's sender does not take them meanwhile. [`OutboxStore::mark_sms_batch`] ends
+    /// the claim.
+    fn claim_sms(
+        &self,
+        limit: u32,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<SmsRecord>>;
     /// Marks many texts (id, sent) in one transaction; returns the charges of the sent bills
     /// as they stand after it (a bill sent moves its charge from requested to sms_sent).
     fn mark_sms_batch(
@@ -125,7 +135,18 @@ pub trait OutboxStore {
     /// The texts sent to a phone (national digits), newest first.
     fn sms_for_phone(&self, phone: &str, limit: u32) -> StoreResult<Vec<SmsRecord>>;
 
-    fn due_webhooks(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<WebhookRecord>>;
+    /// Takes up to `limit` due deliveries, oldest first and at most one per merchant, of
+    /// merchants with no delivery held by any instance (nor in `busy`), and holds them until
+    /// `claim_until`: a merchant's deliveries are attempted one at a time across instances,
+    /// and a crashed instance's claim runs out. [`OutboxStore::record_webhook_attempt`] ends
+    /// the claim.
+    fn claim_webhooks(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        busy: &[MerchantId],
+        claim_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<WebhookRecord>>;
     fn record_webhook_attempt(
         &self,
         id: &str,

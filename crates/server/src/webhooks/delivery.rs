@@ -173,10 +173,6 @@ struct InFlight {
 }
 
 impl InFlight {
-    fn busy(&self, merchant: &MerchantId) -> bool {
-        self.merchants.values().any(|m| m == merchant)
-    }
-
     fn finished(&mut self, done: Result<(Id, ()), JoinError>) {
         let id = match done {
             Ok((id, ())) => id,
@@ -198,19 +194,26 @@ async fn deliver_due(state: &AppState, client: &reqwest::Client, flight: &mut In
         return true;
     }
     let now = state.clock.now();
-    let due = match state.db(move |s| s.due_webhooks(now, DUE_BATCH)).await {
+    // Held while the attempt runs (bounded by the timeout); a crashed instance's claim runs
+    // out after this and another instance makes the attempt.
+    let claim_until =
+        now + chrono::Duration::seconds(2 * state.settings.webhook_timeout_secs as i64 + 30);
+    let free = (limit - flight.tasks.len()).min(DUE_BATCH as usize) as u32;
+    let busy: Vec<MerchantId> = flight.merchants.values().cloned().collect();
+    let due = match state
+        .db(move |s| s.claim_webhooks(now, free, &busy, claim_until))
+        .await
+    {
         Ok(d) => d,
         Err(e) => {
             tracing::error!(error = %e.message, "cannot read webhook outbox");
             return false;
         }
     };
-    let mut waiting = false;
+    // More may be due behind these, and a delivery in flight holds its merchant's next ones:
+    // look again when one ends.
+    let waiting = !due.is_empty() || !flight.tasks.is_empty();
     for w in due {
-        if flight.tasks.len() >= limit || flight.busy(&w.merchant_id) {
-            waiting = true;
-            continue;
-        }
         let merchant = w.merchant_id.clone();
         let task = flight
             .tasks

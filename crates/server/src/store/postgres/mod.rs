@@ -19,6 +19,7 @@
 //!   on each statement ([`Tx`]), so the aggregate code reads like the SQLite code.
 
 // The aggregates (one file each) are added as they are ported.
+mod leases;
 #[cfg(test)]
 mod tests;
 

@@ -122,3 +122,21 @@ fn a_url_gets_its_database_replaced() {
     );
     assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
 }
+
+#[test]
+fn a_lease_has_one_holder_until_it_runs_out() {
+    use crate::store::LeaseStore;
+    let (s, _) = store();
+    let ttl = std::time::Duration::from_millis(300);
+    assert!(s.take_lease("sweep", "a", ttl).unwrap());
+    assert!(!s.take_lease("sweep", "b", ttl).unwrap());
+    // The holder renews it.
+    assert!(s.take_lease("sweep", "a", ttl).unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert!(s.take_lease("sweep", "b", ttl).unwrap());
+    assert!(!s.take_lease("sweep", "a", ttl).unwrap());
+    s.release_lease("sweep", "a").unwrap(); // not a's: nothing happens
+    assert!(!s.take_lease("sweep", "a", ttl).unwrap());
+    s.release_lease("sweep", "b").unwrap();
+    assert!(s.take_lease("sweep", "a", ttl).unwrap());
+}

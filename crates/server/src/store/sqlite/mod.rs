@@ -4,6 +4,7 @@
 //! caches and the helpers every aggregate uses (the change log, the outbox rows).
 
 mod charges;
+mod leases;
 mod merchants;
 mod orders;
 mod outbox;
@@ -69,6 +70,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("migrations/0007_idempotency_per_caller.sql"),
     ),
+    (8, include_str!("migrations/0008_claims_and_leases.sql")),
 ];
 const READERS: usize = 4;
 

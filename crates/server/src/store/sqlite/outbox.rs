@@ -26,13 +26,14 @@ fn mark_one_sms(
 ) -> StoreResult<Option<ChargeRecord>> {
     if !sent {
         tx.prepare_cached(
-            "UPDATE sms_messages SET attempts = attempts + 1, status = CASE WHEN attempts + 1 >= 10 THEN 'failed' ELSE status END WHERE id = ?1",
+            "UPDATE sms_messages SET attempts = attempts + 1, claimed_until = NULL,
+                status = CASE WHEN attempts + 1 >= 10 THEN 'failed' ELSE status END WHERE id = ?1",
         )?
         .execute([id])?;
         return Ok(None);
     }
     tx.prepare_cached(
-        "UPDATE sms_messages SET status = 'sent', attempts = attempts + 1, sent_at = ?2 WHERE id = ?1",
+        "UPDATE sms_messages SET status = 'sent', attempts = attempts + 1, sent_at = ?2, claimed_until = NULL WHERE id = ?1",
     )?
     .execute(params![id, now])?;
     let charge: Option<(String, String)> = tx
@@ -115,6 +116,30 @@ impl OutboxStore for SqliteStore {
         })
     }
 
+    fn claim_sms(
+        &self,
+        limit: u32,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<SmsRecord>> {
+        let (now, until) = (ts(now), ts(claim_until));
+        self.write(|tx| {
+            let rows = tx
+                .prepare_cached(
+                    "UPDATE sms_messages SET claimed_until = ?3
+                     WHERE id IN (SELECT id FROM sms_messages
+                                  WHERE status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?2)
+                                  ORDER BY id LIMIT ?1)
+                     RETURNING id, merchant_id, to_phone, kind, body, charge_id, status, created_at",
+                )?
+                .query_map(params![limit, now, until], sms_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut rows = rows;
+            rows.sort_by_key(|r| r.id);
+            Ok(rows)
+        })
+    }
+
     fn mark_sms_batch(
         &self,
         marks: &[(i64, bool)],
@@ -143,14 +168,49 @@ impl OutboxStore for SqliteStore {
         })
     }
 
-    fn due_webhooks(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<WebhookRecord>> {
-        self.read(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {WEBHOOK_COLS} FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?1
-                 ORDER BY next_attempt_at LIMIT ?2"
+    fn claim_webhooks(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        busy: &[MerchantId],
+        claim_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<WebhookRecord>> {
+        let (now, until) = (ts(now), ts(claim_until));
+        self.write(|tx| {
+            // Merchants with a delivery held by a sender (here or in another instance).
+            let mut held: std::collections::HashSet<String> = tx
+                .prepare_cached(
+                    "SELECT DISTINCT merchant_id FROM webhook_deliveries
+                     WHERE status = 'pending' AND claimed_until > ?1",
+                )?
+                .query_map([&now], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            held.extend(busy.iter().map(|m| m.as_str().to_string()));
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {WEBHOOK_COLS} FROM webhook_deliveries
+                 WHERE status = 'pending' AND next_attempt_at <= ?1
+                   AND (claimed_until IS NULL OR claimed_until <= ?1)
+                 ORDER BY next_attempt_at, id"
             ))?;
-            let rows = stmt.query_map(params![ts(now), limit], webhook_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
+            let mut rows = stmt.query(params![now])?;
+            let mut picked = Vec::new();
+            while let Some(r) = rows.next()? {
+                if picked.len() >= limit as usize {
+                    break;
+                }
+                let w = webhook_from_row(r)?;
+                // One per merchant: the merchant's next one waits for this one's answer.
+                if held.insert(w.merchant_id.as_str().to_string()) {
+                    picked.push(w);
+                }
+            }
+            drop(rows);
+            let mut claim = tx
+                .prepare_cached("UPDATE webhook_deliveries SET claimed_until = ?2 WHERE id = ?1")?;
+            for w in &picked {
+                claim.execute(params![w.id, until])?;
+            }
+            Ok(picked)
         })
     }
 
@@ -165,12 +225,12 @@ impl OutboxStore for SqliteStore {
             match attempt {
                 WebhookAttempt::Delivered { status } => tx.execute(
                     "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_status = ?2,
-                        last_error = NULL, delivered_at = ?3 WHERE id = ?1",
+                        last_error = NULL, delivered_at = ?3, claimed_until = NULL WHERE id = ?1",
                     params![id, status, now],
                 )?,
                 WebhookAttempt::Failed { status, error, retry_at } => tx.execute(
                     "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = ?2, last_error = ?3,
-                        status = ?4, next_attempt_at = ?5 WHERE id = ?1",
+                        status = ?4, next_attempt_at = ?5, claimed_until = NULL WHERE id = ?1",
                     params![
                         id,
                         status,

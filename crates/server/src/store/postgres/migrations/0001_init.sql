@@ -311,6 +311,8 @@ CREATE TABLE sms_messages (
     attempts    BIGINT NOT NULL DEFAULT 0,
     created_at  TEXT NOT NULL,
     sent_at     TEXT,
+    -- Held by a sender until this time (another instance does not take it meanwhile).
+    claimed_until TEXT,
     PRIMARY KEY (merchant_id, id)
 );
 CREATE UNIQUE INDEX sms_id ON sms_messages (id);
@@ -330,8 +332,11 @@ CREATE TABLE webhook_deliveries (
     last_error      TEXT,
     created_at      TEXT NOT NULL,
     delivered_at    TEXT,
+    -- Held by a sender until this time: one delivery of a merchant at a time, any instance.
+    claimed_until   TEXT,
     PRIMARY KEY (merchant_id, id)
 );
+CREATE INDEX webhook_claimed ON webhook_deliveries (merchant_id) WHERE status = 'pending' AND claimed_until IS NOT NULL;
 CREATE UNIQUE INDEX webhook_id ON webhook_deliveries (id);
 CREATE INDEX webhook_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 
@@ -373,4 +378,14 @@ CREATE TABLE mutations (
     result      TEXT NOT NULL,            -- JSON MutationOutcome
     created_at  TEXT NOT NULL,
     PRIMARY KEY (merchant_id, client_id)
+);
+
+-- ---------------------------------------------------------------- coordination
+
+-- Work one instance at a time does (periodic jobs, a merchant's device pushes); timed by the
+-- database's clock.
+CREATE TABLE leases (
+    name    TEXT PRIMARY KEY,
+    holder  TEXT NOT NULL,
+    until   TIMESTAMPTZ NOT NULL
 );

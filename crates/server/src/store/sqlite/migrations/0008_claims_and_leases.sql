@@ -1,0 +1,12 @@
+-- Several senders (server instances) on one outbox: a text or a webhook delivery being sent is
+-- claimed until a time, so no other sender takes it meanwhile; a crashed sender's claim runs
+-- out and the row is taken again.
+ALTER TABLE sms_messages ADD COLUMN claimed_until TEXT;
+ALTER TABLE webhook_deliveries ADD COLUMN claimed_until TEXT;
+
+-- Work one instance at a time does (periodic jobs, a merchant's device pushes).
+CREATE TABLE leases (
+    name    TEXT PRIMARY KEY,
+    holder  TEXT NOT NULL,
+    until   TEXT NOT NULL
+) WITHOUT ROWID;
