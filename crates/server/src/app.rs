@@ -21,13 +21,26 @@ use crate::config::Settings;
 use crate::demo;
 use crate::openapi::ApiDocument;
 use crate::state::AppState;
-use crate::store::SqliteStore;
+use crate::store::{SqliteStore, Store};
+
+/// Opens (and migrates) the configured store: PostgreSQL when `database_url` is set, else
+/// the SQLite file in the data folder. Blocks.
+pub fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match &settings.database_url {
+        // Until every aggregate is ported (the next commits), PostgreSQL is refused.
+        Some(_url) => anyhow::bail!("the PostgreSQL store is not complete in this build"),
+        None => {
+            std::fs::create_dir_all(&settings.data_dir)?;
+            Arc::new(SqliteStore::open(&settings.db_path())?)
+        }
+    })
+}
 
 /// Builds the state for the given settings: opens (and migrates) the database, the sandbox
 /// card network and the SMS sink.
 pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&settings.data_dir)?;
-    let store = SqliteStore::open(&settings.db_path())?;
+    let store = open_store(&settings)?;
     if !settings.sandbox {
         anyhow::bail!(
             "only sandbox mode is available in this build: no production card connector or SMS \
@@ -36,7 +49,6 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     }
     let network = SandboxCardNetwork::open(&settings.cardnet_path())?;
     let (events, _) = broadcast::channel(1024);
-    let store: Arc<dyn crate::store::Store> = Arc::new(store);
     let clock = Arc::new(Clock::default());
     let (revoked_sessions, _) = broadcast::channel(256);
     Ok(AppState {
@@ -53,6 +65,7 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         calls: Arc::new(Calls::default()),
         wake: Arc::new(Notify::new()),
         shutdown: Arc::new(watch::channel(false).0),
+        instance_id: format!("inst_{}", uuid::Uuid::new_v4().simple()).into(),
     })
 }
 
@@ -88,7 +101,12 @@ pub fn router(state: AppState) -> Router {
 /// have their own loop (`webhooks::run`), so a slow merchant endpoint never holds these up.
 pub async fn work_once(state: &AppState) -> bool {
     let sent = crate::sms::dispatch_pending(state).await;
-    let expired = crate::charges::expire_due(state).await;
+    let expired = if crate::coordination::job_is_mine(state, crate::coordination::EXPIRY_JOB).await
+    {
+        crate::charges::expire_due(state).await
+    } else {
+        0
+    };
     sent + expired > 0
 }
 
@@ -136,13 +154,21 @@ async fn watch_revocations(state: AppState) {
 async fn worker(state: AppState) {
     let webhooks = tokio::spawn(crate::webhooks::run(state.clone()));
     let tick = Duration::from_millis(state.settings.tick_ms);
-    crate::charges::recover_in_flight(&state, true).await;
+    // With a database of its own, every approval in flight at start was this process's,
+    // interrupted by its stop: resolved now. On a shared database another instance may be
+    // making one this moment: only those older than IN_DOUBT_AFTER are in doubt.
+    let at_start = state.settings.database_url.is_none();
+    if crate::coordination::job_is_mine(&state, crate::coordination::RECOVERY_JOB).await {
+        crate::charges::recover_in_flight(&state, at_start).await;
+    }
     let mut last_slow = std::time::Instant::now();
     loop {
         while work_once(&state).await {}
         if last_slow.elapsed() >= Duration::from_secs(30) {
             last_slow = std::time::Instant::now();
-            crate::charges::recover_in_flight(&state, false).await;
+            if crate::coordination::job_is_mine(&state, crate::coordination::RECOVERY_JOB).await {
+                crate::charges::recover_in_flight(&state, false).await;
+            }
             state.calls.prune(Duration::from_secs(15 * 60));
         }
         tokio::select! {
@@ -151,6 +177,7 @@ async fn worker(state: AppState) {
             _ = state.stopped() => break,
         }
     }
+    crate::coordination::release_jobs(&state).await;
     if let Err(e) = webhooks.await {
         tracing::error!(error = %e, "the webhook delivery loop failed");
     }

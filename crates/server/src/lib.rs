@@ -9,9 +9,11 @@
 //!   description made from their handlers and body types.
 //! - `state`: what a running server shares (store, settings, clock, connector, ...).
 //! - services: `auth`, `charges`, `calls` (over the IVR state machine `fieldpay_ivr`), `sms`,
-//!   `webhooks`, `import`, `demo`; `messages` writes the texts.
+//!   `webhooks`, `import`, `demo`; `messages` writes the texts; `coordination`: work one
+//!   instance at a time does (over the store's leases).
 //! - `card`: the card connector boundary and the sandbox card network.
-//! - `store`: the storage boundary (traits per aggregate) and its SQLite implementation.
+//! - `store`: the storage boundary (traits per aggregate) and its SQLite and PostgreSQL
+//!   implementations.
 //! - `domain`, `ids`, `clock`, `config`, `error`: values and rules used by every layer.
 
 // The composition root and the edges.
@@ -27,6 +29,7 @@ pub mod state;
 pub mod auth;
 pub mod calls;
 pub mod charges;
+pub mod coordination;
 pub mod demo;
 pub mod import;
 pub mod messages;

@@ -48,6 +48,9 @@ pub struct AppState {
     /// The ids of revoked sessions (token families), as the revocation watcher finds them in
     /// the store (whichever process revoked them): open event streams of those sessions end.
     pub revoked_sessions: broadcast::Sender<String>,
+    /// This process's name among the instances on one database (a new one at each start):
+    /// the holder of the leases it takes.
+    pub instance_id: Arc<str>,
 }
 
 impl AppState {

@@ -2,6 +2,8 @@
 //! (`POST /v1/mutations`); each mutation's client id is its idempotency key, and a retried
 //! mutation gets its first answer again.
 
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -11,7 +13,7 @@ use fieldpay_protocol::sync::{
     Mutation, MutationBatch, MutationKind, MutationOutcome, MutationResult, MutationResults,
     SyncPage,
 };
-use fieldpay_protocol::{AccountId, ChargeId, ErrorBody, ErrorCode, MerchantId, OrderId, RepId};
+use fieldpay_protocol::{AccountId, ChargeId, ErrorBody, ErrorCode, OrderId, RepId};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,6 +23,7 @@ use super::extract::{parse_query, JsonBody};
 use super::orders::own_order;
 use crate::auth::Caller;
 use crate::charges::{self, Requester};
+use crate::coordination;
 use crate::domain::{parse_text, ChargeRequest};
 use crate::error::{AppError, AppResult};
 use crate::ids::is_valid_client_id;
@@ -217,20 +220,11 @@ async fn apply(
     outcome_of(result)
 }
 
-/// The lock that serialises mutation batches of one merchant (check, apply and save of a
-/// client id happen as one step).
-fn merchant_push_lock(merchant_id: &MerchantId) -> std::sync::Arc<tokio::sync::Mutex<()>> {
-    static LOCKS: std::sync::OnceLock<
-        std::sync::Mutex<
-            std::collections::HashMap<MerchantId, std::sync::Arc<tokio::sync::Mutex<()>>>,
-        >,
-    > = std::sync::OnceLock::new();
-    let mut map = LOCKS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    map.entry(merchant_id.clone()).or_default().clone()
-}
+/// How long a push holds its merchant's lease without renewing it (renewed as it goes); a
+/// crashed instance's push is taken over after this.
+const PUSH_LEASE: Duration = Duration::from_secs(30);
+/// How long a push waits for another push of the same merchant (any instance) to finish.
+const PUSH_WAIT: Duration = Duration::from_secs(30);
 
 /// Push a batch of mutations
 ///
@@ -268,11 +262,17 @@ async fn push(
             format!("at most {MAX_BATCH} per batch"),
         ));
     }
-    // One batch at a time per merchant: a retry that arrives while the first push is still
-    // running must find each mutation's saved answer rather than apply it again (a second
-    // UpsertOrder after the SignOrder would silently drop the signature).
-    let lock = merchant_push_lock(&caller.merchant_id);
-    let _serial = lock.lock().await;
+    // One batch at a time per merchant, across instances (a lease in the database): a retry
+    // that arrives, at any instance, while the first push is still running must find each
+    // mutation's saved answer rather than apply it again (a second UpsertOrder after the
+    // SignOrder would silently drop the signature).
+    let mut lease = coordination::acquire(
+        &state,
+        format!("push:{}", caller.merchant_id),
+        PUSH_LEASE,
+        PUSH_WAIT,
+    )
+    .await?;
     let mid = caller.merchant_id.clone();
     let ids: Vec<String> = batch
         .mutations
@@ -303,6 +303,7 @@ async fn push(
             });
             continue;
         }
+        lease.keep().await?;
         let outcomes = if matches!(m.op, MutationKind::RequestCharge { .. }) {
             // A run of charge requests goes to the charge writer together (created in this
             // order, committed in as few transactions as the writer groups them), and their
@@ -339,6 +340,7 @@ async fn push(
             results.push(MutationResult { client_id, outcome });
         }
     }
+    lease.release().await;
     Ok(Json(MutationResults { results }))
 }
 

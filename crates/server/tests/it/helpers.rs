@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use fieldpay_protocol::charge::Charge;
+use fieldpay_protocol::Secret;
 use fieldpay_server::app::{self, Running};
 use fieldpay_server::config::{Settings, SANDBOX_TWILIO_AUTH_TOKEN};
 use fieldpay_server::demo::{self, DEMO_API_KEY};
@@ -68,10 +69,24 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub base: String,
     pub data: PathBuf,
+    /// The PostgreSQL database when the suite runs against PostgreSQL (see [`test_store`]).
+    pub database_url: Option<Secret>,
     _tmp: Option<tempfile::TempDir>,
     pub http: reqwest::Client,
     pub running: Option<Running>,
     pub webhook_retry_secs: Vec<u64>,
+}
+
+/// The store the suite runs against: SQLite files (the default) or, with
+/// `FIELDPAY_TEST_STORE=postgres`, a new database on the PostgreSQL server that
+/// `FIELDPAY_TEST_DATABASE_URL` names (scripts/test.sh runs the suite both ways). Answers the
+/// database URL for a new test server.
+pub fn test_store() -> Option<Secret> {
+    match std::env::var("FIELDPAY_TEST_STORE").as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => None,
+        Ok("postgres") => Some(fieldpay_server::store::postgres::fresh_test_database()),
+        Ok(other) => panic!("FIELDPAY_TEST_STORE={other}: use sqlite or postgres"),
+    }
 }
 
 pub fn test_settings(data: &Path, addr: SocketAddr, retry: &[u64]) -> Settings {
@@ -87,6 +102,7 @@ pub fn test_settings(data: &Path, addr: SocketAddr, retry: &[u64]) -> Settings {
         bills_per_phone_per_hour: 1_000,
         // Tests move the clock (expiry, token lifetimes).
         sandbox_clock: true,
+        database_url: test_store(),
         ..Settings::default()
     }
 }
@@ -108,11 +124,13 @@ pub async fn spawn_app_configured(retry: &[u64], configure: impl FnOnce(&mut Set
     let addr = listener.local_addr().unwrap();
     let mut settings = test_settings(&data, addr, retry);
     configure(&mut settings);
+    let database_url = settings.database_url.clone();
     let running = app::start_sandbox(settings, listener).await.expect("start");
     TestApp {
         addr,
         base: format!("http://{addr}"),
         data,
+        database_url,
         _tmp: Some(tmp),
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -132,6 +150,26 @@ impl TestApp {
         self.state().store.clone()
     }
 
+    /// Runs SQL straight on the server's database, whichever store it is (to simulate what
+    /// no API does: a counter lost in a restore, a row edited by hand).
+    pub async fn exec_sql(&self, sql: &str) {
+        match &self.database_url {
+            None => {
+                let db = rusqlite::Connection::open(self.data.join("fieldpay.db")).unwrap();
+                db.execute_batch(sql).unwrap();
+            }
+            Some(url) => {
+                let (client, conn) = tokio_postgres::connect(url.expose(), tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                let driver = tokio::spawn(conn);
+                client.batch_execute(sql).await.unwrap();
+                drop(client);
+                let _ = driver.await;
+            }
+        }
+    }
+
     /// Stops the server (gracefully) and starts it again on the same data folder and port.
     pub async fn restart(&mut self) {
         self.stop().await;
@@ -148,7 +186,8 @@ impl TestApp {
         let listener = app::rebind(self.addr, Duration::from_secs(5))
             .await
             .unwrap_or_else(|e| panic!("cannot bind {} again: {e}", self.addr));
-        let settings = test_settings(&self.data, self.addr, &self.webhook_retry_secs);
+        let mut settings = test_settings(&self.data, self.addr, &self.webhook_retry_secs);
+        settings.database_url = self.database_url.clone();
         self.running = Some(app::start_sandbox(settings, listener).await.expect("start"));
     }
 

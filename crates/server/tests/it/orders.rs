@@ -125,13 +125,8 @@ async fn a_constraint_refuses_one_mutation_not_the_batch() {
     let rep = login(&app, "rep1", "demo1234").await;
     let first = registered_number(&order_signed_and_submitted(&app, &rep).await);
     // Make the next number collide with the first (as a counter lost in a restore would).
-    let db = rusqlite::Connection::open(app.data.join("fieldpay.db")).unwrap();
-    db.execute(
-        "UPDATE counters SET value = value - 1 WHERE name LIKE 'order:%'",
-        [],
-    )
-    .unwrap();
-    drop(db);
+    app.exec_sql("UPDATE counters SET value = value - 1 WHERE name LIKE 'order:%'")
+        .await;
 
     let (account, (product, price)) = first_account_and_product(&app, &rep).await;
     let (x, y) = (

@@ -1006,17 +1006,21 @@ async fn import_is_all_or_nothing() {
 async fn command_line_seed_and_import() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
+    let database_url = crate::helpers::test_store();
     let bin = env!("CARGO_BIN_EXE_fieldpay-server");
     let run = |args: &[&str]| {
-        let out = Command::new(bin)
-            .arg("--data")
+        let mut cmd = Command::new(bin);
+        cmd.arg("--data")
             .arg(&data)
             .args(args)
             .env_remove("FIELDPAY_CONFIG")
             .env_remove("FIELDPAY_DATA")
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("run fieldpay-server");
+            .env_remove("FIELDPAY_DATABASE_URL")
+            .env("RUST_LOG", "warn");
+        if let Some(url) = &database_url {
+            cmd.env("FIELDPAY_DATABASE_URL", url.expose());
+        }
+        let out = cmd.output().expect("run fieldpay-server");
         (
             out.status,
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -1064,9 +1068,12 @@ async fn command_line_seed_and_import() {
     assert!(stdout.contains("imported 2 rows"), "{stdout}");
     let settings = fieldpay_server::config::Settings {
         data_dir: data.clone(),
+        database_url,
         ..Default::default()
     };
-    let store = fieldpay_server::store::SqliteStore::open(&settings.db_path())
+    let store = tokio::task::spawn_blocking(move || fieldpay_server::app::open_store(&settings))
+        .await
+        .unwrap()
         .expect("the database the binary wrote");
     use fieldpay_server::store::{MerchantStore, RecordStore};
     let m = store.merchant_by_code("demo").unwrap().unwrap();
