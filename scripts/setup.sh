@@ -5,7 +5,8 @@
 # - system packages (apt): build tools; WebKitGTK/GTK for the app's shell; Xvfb, xauth and
 #   WebKitWebDriver to run and test the app headless; D-Bus + gnome-keyring for the OS credential
 #   store; poppler-utils to check PDFs; espeak-ng + sox for SIP prompt audio and sipp/baresip as
-#   the SIP test peers; fonts with Hangul for screenshots.
+#   the SIP test peers; fonts with Hangul for screenshots; PostgreSQL (the tests start a
+#   throwaway server of their own: scripts/pg-test.sh).
 # - Rust (rustup, with rustfmt and clippy) when cargo is missing; the wasm32 target for the UI.
 # - wasm-bindgen-cli at exactly the version in Cargo.lock (the UI's JS glue) and tauri-driver
 #   (the app's WebDriver front), both from crates.io into ~/.cargo/bin.
@@ -18,7 +19,7 @@ _fp_pkgs=(build-essential pkg-config ca-certificates curl
   libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libsoup-3.0-dev
   xvfb xauth webkit2gtk-driver fonts-nanum fonts-noto-cjk
   libdbus-1-dev dbus dbus-x11 gnome-keyring keyutils
-  poppler-utils espeak-ng sox sip-tester baresip-core)
+  poppler-utils espeak-ng sox sip-tester baresip-core postgresql)
 if [ "${SKIP_APT:-0}" != 1 ]; then
   _fp_missing=()
   for _p in "${_fp_pkgs[@]}"; do
