@@ -21,6 +21,7 @@ use crate::config::Settings;
 use crate::demo;
 use crate::openapi::ApiDocument;
 use crate::state::AppState;
+use crate::store::postgres::NotifyChannel;
 use crate::store::{SqliteStore, Store};
 
 /// Opens (and migrates) the configured store: PostgreSQL when `database_url` is set, else
@@ -49,6 +50,24 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     }
     let network = SandboxCardNetwork::open(&settings.cardnet_path())?;
     let (events, _) = broadcast::channel(1024);
+    let shutdown = Arc::new(watch::channel(false).0);
+    // Several instances on one PostgreSQL database: each published change goes to all.
+    let fanout = settings.database_url.as_ref().map(|url| {
+        let local = events.clone();
+        Arc::new(NotifyChannel::start(
+            url,
+            "fieldpay_events",
+            move |json| match serde_json::from_str::<crate::state::Published>(&json) {
+                Ok(p) => {
+                    let _ = local.send(p);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "an unreadable live event from another instance")
+                }
+            },
+            shutdown.subscribe(),
+        ))
+    });
     let clock = Arc::new(Clock::default());
     let (revoked_sessions, _) = broadcast::channel(256);
     Ok(AppState {
@@ -62,9 +81,10 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         sandbox_network: Some(network),
         sms: crate::sms::sender::sandbox(),
         events,
+        fanout,
         calls: Arc::new(Calls::default()),
         wake: Arc::new(Notify::new()),
-        shutdown: Arc::new(watch::channel(false).0),
+        shutdown,
         instance_id: format!("inst_{}", uuid::Uuid::new_v4().simple()).into(),
     })
 }

@@ -17,10 +17,11 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
 use crate::sms::sender::SmsSender;
+use crate::store::postgres::NotifyChannel;
 use crate::store::{ChargeRecord, Store, StoreResult};
 
 /// A charge status change as published to live listeners, with its merchant.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Published {
     pub merchant_id: MerchantId,
     pub event: ChargeStatusChanged,
@@ -35,7 +36,12 @@ pub struct AppState {
     /// The sandbox card network when the connector is the sandbox (for tests and tools).
     pub sandbox_network: Option<SandboxCardNetwork>,
     pub sms: Arc<dyn SmsSender>,
+    /// Live charge status changes for this instance's listeners (event streams, the webhook
+    /// loop). Fed by [`AppState::publish`], through `fanout` when there is one.
     pub events: broadcast::Sender<Published>,
+    /// With several instances on PostgreSQL: the channel that carries each published change
+    /// to every instance's `events` (this one's too).
+    pub fanout: Option<Arc<NotifyChannel>>,
     pub calls: Arc<Calls>,
     /// Wakes the background worker (new texts or webhooks to send).
     pub wake: Arc<Notify>,
@@ -71,7 +77,7 @@ impl AppState {
     pub fn publish(&self, rec: &ChargeRecord) {
         let c = &rec.charge;
         let at = c.events.last().map(|e| e.at.clone()).unwrap_or_default();
-        let _ = self.events.send(Published {
+        let published = Published {
             merchant_id: rec.merchant_id.clone(),
             event: ChargeStatusChanged {
                 charge_id: c.id.clone(),
@@ -81,7 +87,13 @@ impl AppState {
                 rep_id: c.rep_id.clone(),
                 amount: c.amount,
             },
-        });
+        };
+        match (&self.fanout, serde_json::to_string(&published)) {
+            (Some(fanout), Ok(json)) => fanout.send(json),
+            _ => {
+                let _ = self.events.send(published);
+            }
+        }
         self.wake.notify_one();
     }
 

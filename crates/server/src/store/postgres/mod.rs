@@ -18,6 +18,7 @@
 //!   store owns a small Tokio runtime that drives the connections; a call blocks its thread
 //!   on each statement ([`Tx`]), so the aggregate code reads like the SQLite code.
 
+mod channel;
 // The aggregates (one file each) are added as they are ported.
 mod leases;
 #[cfg(test)]
@@ -35,6 +36,8 @@ use tokio_postgres::{IsolationLevel, NoTls, Row};
 use crate::domain::Merchant;
 use crate::store::cache::Cache;
 use crate::store::{ApiKeyOwner, Effects, StoreError, StoreResult};
+
+pub use channel::NotifyChannel;
 
 /// A database error: a refused constraint is a typed refusal of that one request (nothing
 /// written), as in SQLite; the rest are faults. A serialization failure is kept as the

@@ -140,3 +140,56 @@ fn a_lease_has_one_holder_until_it_runs_out() {
     s.release_lease("sweep", "b").unwrap();
     assert!(s.take_lease("sweep", "a", ttl).unwrap());
 }
+
+/// What one instance sends on a channel, every instance receives, in the order sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_reaches_every_instance_in_order() {
+    let url = fresh_test_database();
+    let (stop, _) = tokio::sync::watch::channel(false);
+    let inbox = |tag: &'static str| {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let ch = NotifyChannel::start(
+            &url,
+            "fieldpay_test",
+            move |m| {
+                let _ = tx.send(format!("{tag}:{m}"));
+            },
+            stop.subscribe(),
+        );
+        (ch, rx)
+    };
+    let (a, mut a_rx) = inbox("a");
+    let (_b, mut b_rx) = inbox("b");
+    // Wait until both listen: send probes until each has seen one.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (mut a_ready, mut b_ready) = (false, false);
+    while !(a_ready && b_ready) {
+        assert!(std::time::Instant::now() < deadline, "listeners never started");
+        a.send("probe".into());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        while let Ok(m) = a_rx.try_recv() {
+            a_ready |= m == "a:probe";
+        }
+        while let Ok(m) = b_rx.try_recv() {
+            b_ready |= m == "b:probe";
+        }
+    }
+    for i in 0..20 {
+        a.send(format!("m{i}"));
+    }
+    for (rx, tag) in [(&mut a_rx, "a"), (&mut b_rx, "b")] {
+        let mut got = Vec::new();
+        while got.len() < 20 {
+            let m = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+                .await
+                .expect("a message in time")
+                .unwrap();
+            if m != format!("{tag}:probe") {
+                got.push(m);
+            }
+        }
+        let want: Vec<String> = (0..20).map(|i| format!("{tag}:m{i}")).collect();
+        assert_eq!(got, want);
+    }
+    stop.send_replace(true);
+}
