@@ -49,3 +49,243 @@ pub trait OrderStore {
         order_id: &OrderId,
     ) -> StoreResult<Option<Vec<u8>>>;
 }
+
+// ---- the rules every store applies around its own SQL (shared, so the stores cannot drift)
+
+use fieldpay_protocol::evidence::{content_hash, SignedContent};
+use fieldpay_protocol::money::{format_krw, MAX_AMOUNT_KRW};
+use fieldpay_protocol::records::{Account, OrderLine, OrderStatus, OrderTotals, Product};
+use fieldpay_protocol::time::kst_date;
+use fieldpay_protocol::ErrorCode;
+
+use super::StoreError;
+use crate::clock::{kst, parse_ts};
+use crate::domain::CreditPolicy;
+
+/// Whether a stored order (its status, and the merchant that owns its id) may be replaced by a
+/// new draft of `merchant_id`.
+pub(crate) fn check_draft_replaceable(
+    merchant_id: &str,
+    existing: Option<(&str, &str)>,
+) -> StoreResult<()> {
+    match existing {
+        Some((m, _)) if m != merchant_id => Err(StoreError::rejected(
+            ErrorCode::InvalidField,
+            "order_id is already taken",
+        )),
+        Some((_, "draft")) | Some((_, "signed")) | Some((_, "rejected")) | None => Ok(()),
+        Some((_, s)) => Err(StoreError::rejected(
+            ErrorCode::InvalidState,
+            format!("order is {s} and can no longer change"),
+        )),
+    }
+}
+
+/// Prices the lines from the catalogue and the account's price list. A device's own price is
+/// accepted when it is the list price, or when the merchant lets reps price by hand (within
+/// `manual_pct` below the list; the line is flagged); any other price is refused.
+/// `product` finds one of the merchant's products by id; `account_price` the account's own
+/// price of a product (by the product's id).
+pub(crate) fn price_lines(
+    manual_pct: Option<u8>,
+    draft: &OrderDraft,
+    mut product: impl FnMut(&str) -> StoreResult<Option<Product>>,
+    mut account_price: impl FnMut(&str) -> StoreResult<Option<i64>>,
+) -> StoreResult<Vec<OrderLine>> {
+    if draft.lines.is_empty() {
+        return Err(StoreError::rejected(
+            ErrorCode::InvalidField,
+            "lines: an order needs at least one line",
+        ));
+    }
+    if draft.lines.len() > 500 {
+        return Err(StoreError::rejected(
+            ErrorCode::InvalidField,
+            "lines: at most 500 lines",
+        ));
+    }
+    let mut out = Vec::with_capacity(draft.lines.len());
+    for (i, l) in draft.lines.iter().enumerate() {
+        if !(1..=100_000).contains(&l.quantity) {
+            return Err(StoreError::rejected(
+                ErrorCode::InvalidField,
+                format!("lines[{i}].quantity: must be between 1 and 100000"),
+            ));
+        }
+        let product = product(&l.product_id)?.ok_or_else(|| {
+            StoreError::rejected(
+                ErrorCode::InvalidField,
+                format!("lines[{i}].product_id: no such product"),
+            )
+        })?;
+        if !product.active {
+            return Err(StoreError::rejected(
+                ErrorCode::InvalidField,
+                format!("lines[{i}]: product {} is no longer sold", product.code),
+            ));
+        }
+        let list = account_price(&product.id)?.unwrap_or(product.unit_price);
+        let (unit_price, manual_price) = match l.unit_price {
+            None => (list, false),
+            Some(p) if p == list => (list, false),
+            Some(p) => {
+                let floor = manual_pct.map(|pct| list - list * i64::from(pct.min(100)) / 100);
+                if !floor.is_some_and(|floor| (floor..=list).contains(&p)) {
+                    return Err(StoreError::rejected(
+                        ErrorCode::InvalidAmount,
+                        format!(
+                            "lines[{i}].unit_price: {} 상품 단가 {}은 단가표({})와 다릅니다 (not the price list's)",
+                            product.code,
+                            format_krw(p),
+                            format_krw(list)
+                        ),
+                    ));
+                }
+                (p, true)
+            }
+        };
+        out.push(OrderLine {
+            product_id: product.id,
+            product_code: product.code,
+            product_name: product.name,
+            quantity: l.quantity,
+            unit_price,
+            line_total: l.quantity * unit_price,
+            manual_price,
+        });
+    }
+    Ok(out)
+}
+
+/// The totals of priced lines (VAT added), refused over the largest amount.
+pub(crate) fn order_totals(lines: &[OrderLine]) -> StoreResult<OrderTotals> {
+    let supply: i64 = lines.iter().map(|l| l.line_total).sum();
+    let totals = OrderTotals::from_supply(supply);
+    if totals.total > MAX_AMOUNT_KRW {
+        return Err(StoreError::rejected(
+            ErrorCode::InvalidAmount,
+            "order total is over 100,000,000 won",
+        ));
+    }
+    Ok(totals)
+}
+
+/// Whether `evidence` may sign `order` (of `merchant_id`) as stored: the status allows it and
+/// what the client signed is this order (its content hash recomputed here).
+pub(crate) fn check_signature(
+    merchant_id: &str,
+    order: &Order,
+    evidence: &SignatureEvidence,
+) -> StoreResult<()> {
+    match order.status {
+        OrderStatus::Draft | OrderStatus::Signed | OrderStatus::Rejected => {}
+        s => {
+            return Err(StoreError::rejected(
+                ErrorCode::InvalidState,
+                format!("order is {} and cannot be signed again", s.as_str()),
+            ))
+        }
+    }
+    let signed_at = parse_ts(&evidence.signed_at).ok_or_else(|| {
+        StoreError::rejected(
+            ErrorCode::InvalidField,
+            "evidence.signed_at: an RFC 3339 time",
+        )
+    })?;
+    let expected = content_hash(&SignedContent {
+        merchant_id,
+        account_id: &order.account_id,
+        order_id: &order.id,
+        date: &kst_date(signed_at),
+        lines: &order.lines,
+        totals: order.totals,
+        memo: &order.memo,
+    });
+    if !evidence.content_hash.eq_ignore_ascii_case(&expected) {
+        return Err(StoreError::rejected(
+            ErrorCode::InvalidField,
+            "서명한 내용이 발주서와 다릅니다 (evidence.content_hash does not match the order's lines, totals and memo)",
+        ));
+    }
+    Ok(())
+}
+
+/// What registering an order does, decided before anything is written.
+pub(crate) enum Registration {
+    /// Refused for the account (closed, over its limit): the rejection is stored on the order.
+    Refuse(ErrorCode, String),
+    /// Registered; the credit warning (under [`CreditPolicy::Warn`]) goes into the ledger memo.
+    Register { warning: Option<String> },
+}
+
+/// Whether a stored order is to be registered (`false`: it already is, answer it as it is);
+/// refused when it cannot be. Then the account is read and [`registration`] decides.
+pub(crate) fn check_submittable(order: &Order) -> StoreResult<bool> {
+    match order.status {
+        OrderStatus::Registered => return Ok(false),
+        OrderStatus::Canceled => {
+            return Err(StoreError::rejected(
+                ErrorCode::InvalidState,
+                "order is canceled",
+            ))
+        }
+        _ => {}
+    }
+    // Only what the client signed is registered (a changed draft lost its signature).
+    if order.signature.is_none() {
+        return Err(StoreError::rejected(
+            ErrorCode::InvalidState,
+            "서명하지 않은 발주서는 등록할 수 없습니다 (sign the order first)",
+        ));
+    }
+    Ok(true)
+}
+
+/// The credit check of a submittable order against its account and the account's balance.
+pub(crate) fn registration(
+    order: &Order,
+    account: &Account,
+    balance: i64,
+    policy: CreditPolicy,
+) -> Registration {
+    if account.closed {
+        return Registration::Refuse(
+            ErrorCode::AccountClosed,
+            format!(
+                "{} 거래처는 거래가 종료되었습니다 (account closed)",
+                account.name
+            ),
+        );
+    }
+    if balance + order.totals.total > account.credit_limit {
+        let msg = format!(
+            "여신 한도 초과: 미수금 {} + 주문 {} > 한도 {} (credit limit exceeded)",
+            format_krw(balance),
+            format_krw(order.totals.total),
+            format_krw(account.credit_limit)
+        );
+        return match policy {
+            CreditPolicy::Block => Registration::Refuse(ErrorCode::CreditLimitExceeded, msg),
+            CreditPolicy::Warn => Registration::Register { warning: Some(msg) },
+        };
+    }
+    Registration::Register { warning: None }
+}
+
+/// The KST day an order registered at `now` is numbered in (`YYYYMMDD`).
+pub(crate) fn order_day(now: DateTime<Utc>) -> String {
+    now.with_timezone(&kst()).format("%Y%m%d").to_string()
+}
+
+/// The order number of the `n`th order of `day` (see [`order_day`]).
+pub(crate) fn order_number(day: &str, n: i64) -> String {
+    format!("PO-{day}-{n:04}")
+}
+
+/// The memo of a registered order's ledger entry.
+pub(crate) fn order_ledger_memo(number: &str, warning: Option<&str>) -> String {
+    match warning {
+        None => format!("주문 {number}"),
+        Some(w) => format!("주문 {number} ({w})"),
+    }
+}

@@ -21,6 +21,10 @@
 mod channel;
 // The aggregates (one file each) are added as they are ported.
 mod leases;
+mod merchants;
+mod orders;
+mod records;
+mod settlement;
 #[cfg(test)]
 mod tests;
 

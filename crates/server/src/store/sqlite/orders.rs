@@ -13,11 +13,9 @@ use super::records::{
     PRODUCT_COLS,
 };
 use super::{changed, corrupt, rejected, SqliteStore};
-use crate::clock::{kst, parse_ts, ts};
-use crate::domain::CreditPolicy;
+use crate::clock::ts;
+use crate::store::orders::{self, Registration};
 use crate::store::{MerchantStore, NewLedger, OrderDraft, OrderStore, StoreError, StoreResult};
-use fieldpay_protocol::evidence::{content_hash, SignedContent};
-use fieldpay_protocol::time::kst_date;
 
 const ORDER_COLS: &str = "id, number, account_id, rep_id, status, lines, supply, vat, total, memo, signature, signature_png IS NOT NULL, pdf IS NOT NULL, reject_reason, created_at, updated_at";
 
@@ -106,92 +104,37 @@ fn next_counter(tx: &Transaction<'_>, name: &str) -> StoreResult<i64> {
     )
 }
 
-/// Prices the lines from the catalogue and the account's price list. A device's own price is
-/// accepted when it is the list price, or when the merchant lets reps price by hand (within
-/// `manual_pct` below the list; the line is flagged); any other price is refused.
+/// Prices the draft's lines (see [`orders::price_lines`]) from this database.
 fn price_lines(
     tx: &Transaction<'_>,
     merchant_id: &str,
     manual_pct: Option<u8>,
     draft: &OrderDraft,
 ) -> StoreResult<Vec<OrderLine>> {
-    if draft.lines.is_empty() {
-        return Err(rejected(
-            ErrorCode::InvalidField,
-            "lines: an order needs at least one line",
-        ));
-    }
-    if draft.lines.len() > 500 {
-        return Err(rejected(
-            ErrorCode::InvalidField,
-            "lines: at most 500 lines",
-        ));
-    }
-    let mut out = Vec::with_capacity(draft.lines.len());
-    for (i, l) in draft.lines.iter().enumerate() {
-        if !(1..=100_000).contains(&l.quantity) {
-            return Err(rejected(
-                ErrorCode::InvalidField,
-                format!("lines[{i}].quantity: must be between 1 and 100000"),
-            ));
-        }
-        let product = tx
-            .query_row(
-                &format!("SELECT {PRODUCT_COLS} FROM products WHERE merchant_id = ?1 AND id = ?2"),
-                params![merchant_id, l.product_id],
-                product_from_row,
-            )
-            .optional()?
-            .ok_or_else(|| {
-                rejected(
-                    ErrorCode::InvalidField,
-                    format!("lines[{i}].product_id: no such product"),
+    orders::price_lines(
+        manual_pct,
+        draft,
+        |product_id| {
+            Ok(tx
+                .query_row(
+                    &format!(
+                        "SELECT {PRODUCT_COLS} FROM products WHERE merchant_id = ?1 AND id = ?2"
+                    ),
+                    params![merchant_id, product_id],
+                    product_from_row,
                 )
-            })?;
-        if !product.active {
-            return Err(rejected(
-                ErrorCode::InvalidField,
-                format!("lines[{i}]: product {} is no longer sold", product.code),
-            ));
-        }
-        let list: i64 = tx
-            .query_row(
-                "SELECT unit_price FROM account_prices WHERE account_id = ?1 AND product_id = ?2",
-                params![draft.account_id.as_str(), product.id],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(product.unit_price);
-        let (unit_price, manual_price) = match l.unit_price {
-            None => (list, false),
-            Some(p) if p == list => (list, false),
-            Some(p) => {
-                let floor = manual_pct.map(|pct| list - list * i64::from(pct.min(100)) / 100);
-                if !floor.is_some_and(|floor| (floor..=list).contains(&p)) {
-                    return Err(rejected(
-                        ErrorCode::InvalidAmount,
-                        format!(
-                            "lines[{i}].unit_price: {} 상품 단가 {}은 단가표({})와 다릅니다 (not the price list's)",
-                            product.code,
-                            fieldpay_protocol::money::format_krw(p),
-                            fieldpay_protocol::money::format_krw(list)
-                        ),
-                    ));
-                }
-                (p, true)
-            }
-        };
-        out.push(OrderLine {
-            product_id: product.id,
-            product_code: product.code,
-            product_name: product.name,
-            quantity: l.quantity,
-            unit_price,
-            line_total: l.quantity * unit_price,
-            manual_price,
-        });
-    }
-    Ok(out)
+                .optional()?)
+        },
+        |product_id| {
+            Ok(tx
+                .query_row(
+                    "SELECT unit_price FROM account_prices WHERE account_id = ?1 AND product_id = ?2",
+                    params![draft.account_id.as_str(), product_id],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        },
+    )
 }
 
 impl OrderStore for SqliteStore {
@@ -217,17 +160,12 @@ impl OrderStore for SqliteStore {
             let existing: Option<(String, String)> = tx
                 .query_row("SELECT merchant_id, status FROM orders WHERE id = ?1", [draft.order_id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            match existing.as_ref().map(|(m, s)| (m.as_str(), s.as_str())) {
-                Some((m, _)) if m != merchant_id => return Err(rejected(ErrorCode::InvalidField, "order_id is already taken")),
-                Some((_, "draft")) | Some((_, "signed")) | Some((_, "rejected")) | None => {}
-                Some((_, s)) => return Err(rejected(ErrorCode::InvalidState, format!("order is {s} and can no longer change"))),
-            }
+            orders::check_draft_replaceable(
+                merchant_id,
+                existing.as_ref().map(|(m, s)| (m.as_str(), s.as_str())),
+            )?;
             let lines = price_lines(tx, merchant_id, manual_pct, draft)?;
-            let supply: i64 = lines.iter().map(|l| l.line_total).sum();
-            let totals = OrderTotals::from_supply(supply);
-            if totals.total > fieldpay_protocol::money::MAX_AMOUNT_KRW {
-                return Err(rejected(ErrorCode::InvalidAmount, "order total is over 100,000,000 won"));
-            }
+            let totals = orders::order_totals(&lines)?;
             let lines_json = serde_json::to_string(&lines).map_err(|e| corrupt(&e.to_string()))?;
             tx.execute(
                 "INSERT INTO orders (id, merchant_id, account_id, rep_id, status, lines, supply, vat, total, memo, created_at, updated_at)
@@ -257,29 +195,7 @@ impl OrderStore for SqliteStore {
         let now = ts(now);
         self.write(|tx| {
             let order = load_order(tx, merchant_id, order_id)?.ok_or_else(|| rejected(ErrorCode::NotFound, "order not found"))?;
-            match order.status {
-                OrderStatus::Draft | OrderStatus::Signed | OrderStatus::Rejected => {}
-                s => return Err(rejected(ErrorCode::InvalidState, format!("order is {} and cannot be signed again", s.as_str()))),
-            }
-            // What the client signed must be this order as stored: recomputed here.
-            let signed_at = parse_ts(&evidence.signed_at).ok_or_else(|| {
-                rejected(ErrorCode::InvalidField, "evidence.signed_at: an RFC 3339 time")
-            })?;
-            let expected = content_hash(&SignedContent {
-                merchant_id,
-                account_id: &order.account_id,
-                order_id,
-                date: &kst_date(signed_at),
-                lines: &order.lines,
-                totals: order.totals,
-                memo: &order.memo,
-            });
-            if !evidence.content_hash.eq_ignore_ascii_case(&expected) {
-                return Err(rejected(
-                    ErrorCode::InvalidField,
-                    "서명한 내용이 발주서와 다릅니다 (evidence.content_hash does not match the order's lines, totals and memo)",
-                ));
-            }
+            orders::check_signature(merchant_id, &order, evidence)?;
             let ev = serde_json::to_string(evidence).map_err(|e| corrupt(&e.to_string()))?;
             tx.execute(
                 "UPDATE orders SET status = 'signed', signature = ?3, signature_png = ?4, pdf = ?5, evidence_hash = ?6,
@@ -306,17 +222,8 @@ impl OrderStore for SqliteStore {
         // The rejection is stored (so the device sees it after a pull) and also returned.
         let outcome = self.write(|tx| {
             let order = load_order(tx, merchant_id, order_id)?.ok_or_else(|| rejected(ErrorCode::NotFound, "order not found"))?;
-            match order.status {
-                OrderStatus::Registered => return Ok(Ok(order)),
-                OrderStatus::Canceled => return Err(rejected(ErrorCode::InvalidState, "order is canceled")),
-                _ => {}
-            }
-            // Only what the client signed is registered (a changed draft lost its signature).
-            if order.signature.is_none() {
-                return Err(rejected(
-                    ErrorCode::InvalidState,
-                    "서명하지 않은 발주서는 등록할 수 없습니다 (sign the order first)",
-                ));
+            if !orders::check_submittable(&order)? {
+                return Ok(Ok(order));
             }
             let account = tx
                 .query_row(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE merchant_id = ?1 AND id = ?2"), params![merchant_id, order.account_id], account_from_row)
@@ -330,31 +237,19 @@ impl OrderStore for SqliteStore {
                 changed(tx, merchant_id, "order", order_id)?;
                 Ok(Err(StoreError::rejected(code, msg)))
             };
-            if account.closed {
-                return refuse(ErrorCode::AccountClosed, format!("{} 거래처는 거래가 종료되었습니다 (account closed)", account.name));
-            }
             let balance = sum_balance(tx, &account.id)?;
-            let mut memo = String::new();
-            if balance + order.totals.total > account.credit_limit {
-                let msg = format!(
-                    "여신 한도 초과: 미수금 {} + 주문 {} > 한도 {} (credit limit exceeded)",
-                    fieldpay_protocol::money::format_krw(balance),
-                    fieldpay_protocol::money::format_krw(order.totals.total),
-                    fieldpay_protocol::money::format_krw(account.credit_limit)
-                );
-                match merchant.settings.credit_policy {
-                    CreditPolicy::Block => return refuse(ErrorCode::CreditLimitExceeded, msg),
-                    CreditPolicy::Warn => memo = msg,
-                }
-            }
-            let day = now_t.with_timezone(&kst()).format("%Y%m%d").to_string();
+            let warning = match orders::registration(&order, &account, balance, merchant.settings.credit_policy) {
+                Registration::Refuse(code, msg) => return refuse(code, msg),
+                Registration::Register { warning } => warning,
+            };
+            let day = orders::order_day(now_t);
             let n = next_counter(tx, &format!("order:{merchant_id}:{day}"))?;
-            let number = format!("PO-{day}-{n:04}");
+            let number = orders::order_number(&day, n);
             tx.execute(
                 "UPDATE orders SET status = 'registered', number = ?3, reject_reason = NULL, updated_at = ?4 WHERE merchant_id = ?1 AND id = ?2",
                 params![merchant_id, order_id, number, now],
             )?;
-            let memo = if memo.is_empty() { format!("주문 {number}") } else { format!("주문 {number} ({memo})") };
+            let memo = orders::order_ledger_memo(&number, warning.as_deref());
             insert_ledger(tx, merchant_id, &NewLedger { account_id: AccountId::new(account.id.clone()), kind: LedgerKind::Order, amount: order.totals.total, ref_id: Some(order_id.into()), memo, at: now_t })?;
             changed(tx, merchant_id, "order", order_id)?;
             Ok(Ok(load_order(tx, merchant_id, order_id)?.ok_or_else(|| corrupt("order vanished"))?))

@@ -1,12 +1,12 @@
 //! [`SettlementStore`] on SQLite.
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::NaiveDate;
 use fieldpay_protocol::settlement::{SettlementReport, SettlementRow};
 use fieldpay_protocol::{MerchantId, RepId};
 use rusqlite::{params, Connection};
 
-use super::{corrupt, SqliteStore};
-use crate::clock::{kst, ts};
+use super::SqliteStore;
+use crate::store::settlement::{kst_day_bounds, report};
 use crate::store::{SettlementStore, StoreResult};
 
 fn settlement_rows(
@@ -56,13 +56,7 @@ impl SettlementStore for SqliteStore {
     ) -> StoreResult<SettlementReport> {
         let merchant_id = merchant_id.as_str();
         let rep = rep.map(RepId::as_str);
-        let start = kst()
-            .from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight"))
-            .single()
-            .ok_or_else(|| corrupt("date"))?
-            .with_timezone(&Utc);
-        let end = start + chrono::Duration::days(1);
-        let (from, to) = (ts(start), ts(end));
+        let (from, to) = kst_day_bounds(date)?;
         self.read(|c| {
             let day = (from.as_str(), to.as_str());
             let by_card_company =
@@ -75,24 +69,7 @@ impl SettlementStore for SqliteStore {
                 day,
                 rep,
             )?;
-            let mut total = SettlementRow {
-                key: "total".into(),
-                name: "합계".into(),
-                ..Default::default()
-            };
-            for r in &by_card_company {
-                total.approved_count += r.approved_count;
-                total.approved_amount += r.approved_amount;
-                total.refunded_count += r.refunded_count;
-                total.refunded_amount += r.refunded_amount;
-                total.net_amount += r.net_amount;
-            }
-            Ok(SettlementReport {
-                date: date.format("%Y-%m-%d").to_string(),
-                by_card_company,
-                by_rep,
-                total,
-            })
+            Ok(report(date, by_card_company, by_rep))
         })
     }
 }

@@ -179,6 +179,8 @@ CREATE TABLE orders (
     FOREIGN KEY (merchant_id, rep_id) REFERENCES reps (merchant_id, id)
 );
 CREATE INDEX orders_account ON orders (merchant_id, account_id);
+-- An order id (chosen by the device) names one order across merchants, as in SQLite.
+CREATE UNIQUE INDEX orders_id ON orders (id);
 
 -- Per-merchant counters (order numbers of a day, ...).
 CREATE TABLE counters (
@@ -381,6 +383,14 @@ CREATE TABLE mutations (
 );
 
 -- ---------------------------------------------------------------- coordination
+
+-- Counters that belong to no merchant: `revocations`, the last position of the revocation
+-- order of token families (the revoking transaction updates the row and holds it until it
+-- commits, so positions become visible in order).
+CREATE TABLE global_counters (
+    name   TEXT PRIMARY KEY,
+    value  BIGINT NOT NULL
+);
 
 -- Work one instance at a time does (periodic jobs, a merchant's device pushes); timed by the
 -- database's clock.

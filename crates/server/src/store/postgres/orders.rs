@@ -1,0 +1,281 @@
+//! [`OrderStore`] on PostgreSQL: drafts priced from the catalogue, signatures, registration
+//! with the credit check, the order number (per merchant and KST day) and the ledger entry.
+//! The rules themselves are the shared ones of [`crate::store::orders`].
+
+use chrono::{DateTime, Utc};
+use fieldpay_protocol::records::{
+    LedgerKind, Order, OrderLine, OrderStatus, OrderTotals, SignatureEvidence,
+};
+use fieldpay_protocol::{AccountId, ErrorCode, MerchantId, OrderId, RepId};
+
+use super::records::{
+    account_exists, insert_ledger, load_account, product_from_row_at, sum_balance, PRODUCT_COLS,
+};
+use super::{changed, corrupt, rejected, PgStore, Tx};
+use crate::clock::ts;
+use crate::store::orders::{self, Registration};
+use crate::store::{MerchantStore, NewLedger, OrderDraft, OrderStore, StoreError, StoreResult};
+
+const ORDER_COLS: &str = "id, number, account_id, rep_id, status, lines, supply, vat, total, memo, signature, signature_png IS NOT NULL, pdf IS NOT NULL, reject_reason, created_at, updated_at";
+
+pub(super) fn load_order(tx: &Tx<'_>, merchant_id: &str, id: &str) -> StoreResult<Option<Order>> {
+    let Some(r) = tx.query_opt(
+        &format!("SELECT {ORDER_COLS} FROM orders WHERE merchant_id = $1 AND id = $2"),
+        &[&merchant_id, &id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let lines: String = r.try_get(5)?;
+    let lines: Vec<OrderLine> =
+        serde_json::from_str(&lines).map_err(|e| corrupt(&format!("order lines: {e}")))?;
+    let signature: Option<SignatureEvidence> = r
+        .try_get::<_, Option<String>>(10)?
+        .map(|s| serde_json::from_str(&s))
+        .transpose()
+        .map_err(|e| corrupt(&format!("order signature: {e}")))?;
+    let status: String = r.try_get(4)?;
+    Ok(Some(Order {
+        id: r.try_get(0)?,
+        number: r.try_get(1)?,
+        account_id: r.try_get(2)?,
+        rep_id: r.try_get(3)?,
+        status: OrderStatus::parse(&status).ok_or_else(|| corrupt("order status"))?,
+        lines,
+        totals: OrderTotals {
+            supply: r.try_get(6)?,
+            vat: r.try_get(7)?,
+            total: r.try_get(8)?,
+        },
+        memo: r.try_get(9)?,
+        signature,
+        has_signature_image: r.try_get(11)?,
+        has_pdf: r.try_get(12)?,
+        reject_reason: r.try_get(13)?,
+        created_at: r.try_get(14)?,
+        updated_at: r.try_get(15)?,
+    }))
+}
+
+/// The merchant's next value of counter `name`.
+fn next_counter(tx: &Tx<'_>, merchant_id: &str, name: &str) -> StoreResult<i64> {
+    Ok(tx
+        .query_one(
+            "INSERT INTO counters (merchant_id, name, value) VALUES ($1, $2, 1)
+             ON CONFLICT (merchant_id, name) DO UPDATE SET value = counters.value + 1
+             RETURNING value",
+            &[&merchant_id, &name],
+        )?
+        .try_get(0)?)
+}
+
+/// Prices the draft's lines (see [`orders::price_lines`]) from this database.
+fn price_lines(
+    tx: &Tx<'_>,
+    merchant_id: &str,
+    manual_pct: Option<u8>,
+    draft: &OrderDraft,
+) -> StoreResult<Vec<OrderLine>> {
+    orders::price_lines(
+        manual_pct,
+        draft,
+        |product_id| {
+            tx.query_opt(
+                &format!("SELECT {PRODUCT_COLS} FROM products WHERE merchant_id = $1 AND id = $2"),
+                &[&merchant_id, &product_id],
+            )?
+            .map(|r| product_from_row_at(&r, 0))
+            .transpose()
+        },
+        |product_id| {
+            tx.query_opt(
+                "SELECT unit_price FROM account_prices
+                 WHERE merchant_id = $1 AND account_id = $2 AND product_id = $3",
+                &[&merchant_id, &draft.account_id.as_str(), &product_id],
+            )?
+            .map(|r| Ok(r.try_get(0)?))
+            .transpose()
+        },
+    )
+}
+
+impl OrderStore for PgStore {
+    fn upsert_order(
+        &self,
+        merchant_id: &MerchantId,
+        rep_id: Option<&RepId>,
+        draft: &OrderDraft,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Order> {
+        let manual_pct = self
+            .merchant(merchant_id)?
+            .ok_or_else(|| rejected(ErrorCode::NotFound, "merchant not found"))?
+            .settings
+            .manual_price_max_discount_pct;
+        let merchant_id = merchant_id.as_str();
+        let rep_id = rep_id.map(RepId::as_str);
+        let order_id = draft.order_id.as_str();
+        let now = ts(now);
+        self.write(|tx| {
+            if !account_exists(tx, merchant_id, draft.account_id.as_str())? {
+                return Err(rejected(ErrorCode::NotFound, "account not found"));
+            }
+            // Any merchant's: an order id names one order.
+            let existing = tx
+                .query_opt(
+                    "SELECT merchant_id, status FROM orders WHERE id = $1",
+                    &[&order_id],
+                )?
+                .map(|r| Ok::<_, StoreError>((r.try_get::<_, String>(0)?, r.try_get::<_, String>(1)?)))
+                .transpose()?;
+            orders::check_draft_replaceable(
+                merchant_id,
+                existing.as_ref().map(|(m, s)| (m.as_str(), s.as_str())),
+            )?;
+            let lines = price_lines(tx, merchant_id, manual_pct, draft)?;
+            let totals = orders::order_totals(&lines)?;
+            let lines_json = serde_json::to_string(&lines).map_err(|e| corrupt(&e.to_string()))?;
+            tx.execute(
+                "INSERT INTO orders (id, merchant_id, account_id, rep_id, status, lines, supply, vat, total, memo, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $10)
+                 ON CONFLICT (merchant_id, id) DO UPDATE SET account_id = EXCLUDED.account_id, status = 'draft',
+                    lines = EXCLUDED.lines, supply = EXCLUDED.supply, vat = EXCLUDED.vat, total = EXCLUDED.total,
+                    memo = EXCLUDED.memo, signature = NULL, signature_png = NULL, pdf = NULL,
+                    evidence_hash = NULL, reject_reason = NULL, updated_at = EXCLUDED.updated_at",
+                &[
+                    &order_id,
+                    &merchant_id,
+                    &draft.account_id.as_str(),
+                    &rep_id,
+                    &lines_json,
+                    &totals.supply,
+                    &totals.vat,
+                    &totals.total,
+                    &draft.memo,
+                    &now,
+                ],
+            )?;
+            changed(tx, merchant_id, "order", order_id)?;
+            load_order(tx, merchant_id, order_id)?.ok_or_else(|| corrupt("order vanished"))
+        })
+    }
+
+    fn sign_order(
+        &self,
+        merchant_id: &MerchantId,
+        order_id: &OrderId,
+        evidence: &SignatureEvidence,
+        png: &[u8],
+        pdf: Option<&[u8]>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Order> {
+        let merchant_id = merchant_id.as_str();
+        let order_id = order_id.as_str();
+        let now = ts(now);
+        let ev = serde_json::to_string(evidence).map_err(|e| corrupt(&e.to_string()))?;
+        self.write(|tx| {
+            let order = load_order(tx, merchant_id, order_id)?
+                .ok_or_else(|| rejected(ErrorCode::NotFound, "order not found"))?;
+            orders::check_signature(merchant_id, &order, evidence)?;
+            tx.execute(
+                "UPDATE orders SET status = 'signed', signature = $3, signature_png = $4, pdf = $5,
+                    evidence_hash = $6, reject_reason = NULL, updated_at = $7
+                 WHERE merchant_id = $1 AND id = $2",
+                &[
+                    &merchant_id,
+                    &order_id,
+                    &ev,
+                    &png,
+                    &pdf,
+                    &evidence.content_hash,
+                    &now,
+                ],
+            )?;
+            changed(tx, merchant_id, "order", order_id)?;
+            load_order(tx, merchant_id, order_id)?.ok_or_else(|| corrupt("order vanished"))
+        })
+    }
+
+    fn submit_order(
+        &self,
+        merchant_id: &MerchantId,
+        order_id: &OrderId,
+        now_t: DateTime<Utc>,
+    ) -> StoreResult<Order> {
+        let merchant = self
+            .merchant(merchant_id)?
+            .ok_or_else(|| rejected(ErrorCode::NotFound, "merchant not found"))?;
+        let merchant_id = merchant_id.as_str();
+        let order_id = order_id.as_str();
+        let now = ts(now_t);
+        // The rejection is stored (so the device sees it after a pull) and also returned.
+        self.write(|tx| {
+            let order = load_order(tx, merchant_id, order_id)?
+                .ok_or_else(|| rejected(ErrorCode::NotFound, "order not found"))?;
+            if !orders::check_submittable(&order)? {
+                return Ok(Ok(order));
+            }
+            let account = load_account(tx, merchant_id, &order.account_id)?
+                .ok_or_else(|| rejected(ErrorCode::NotFound, "account not found"))?;
+            let balance = sum_balance(tx, merchant_id, &account.id)?;
+            let policy = merchant.settings.credit_policy;
+            let warning = match orders::registration(&order, &account, balance, policy) {
+                Registration::Refuse(code, msg) => {
+                    tx.execute(
+                        "UPDATE orders SET status = 'rejected', reject_reason = $3, updated_at = $4
+                         WHERE merchant_id = $1 AND id = $2",
+                        &[&merchant_id, &order_id, &msg, &now],
+                    )?;
+                    changed(tx, merchant_id, "order", order_id)?;
+                    return Ok(Err(StoreError::rejected(code, msg)));
+                }
+                Registration::Register { warning } => warning,
+            };
+            let day = orders::order_day(now_t);
+            let n = next_counter(tx, merchant_id, &format!("order:{day}"))?;
+            let number = orders::order_number(&day, n);
+            tx.execute(
+                "UPDATE orders SET status = 'registered', number = $3, reject_reason = NULL, updated_at = $4
+                 WHERE merchant_id = $1 AND id = $2",
+                &[&merchant_id, &order_id, &number, &now],
+            )?;
+            let entry = NewLedger {
+                account_id: AccountId::new(account.id.clone()),
+                kind: LedgerKind::Order,
+                amount: order.totals.total,
+                ref_id: Some(order_id.into()),
+                memo: orders::order_ledger_memo(&number, warning.as_deref()),
+                at: now_t,
+            };
+            insert_ledger(tx, merchant_id, &entry)?;
+            changed(tx, merchant_id, "order", order_id)?;
+            Ok(Ok(load_order(tx, merchant_id, order_id)?
+                .ok_or_else(|| corrupt("order vanished"))?))
+        })?
+    }
+
+    fn order(&self, merchant_id: &MerchantId, order_id: &OrderId) -> StoreResult<Option<Order>> {
+        let merchant_id = merchant_id.as_str();
+        let order_id = order_id.as_str();
+        self.read(|tx| load_order(tx, merchant_id, order_id))
+    }
+
+    fn order_pdf(
+        &self,
+        merchant_id: &MerchantId,
+        order_id: &OrderId,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        let merchant_id = merchant_id.as_str();
+        let order_id = order_id.as_str();
+        self.read(|tx| {
+            Ok(tx
+                .query_opt(
+                    "SELECT pdf FROM orders WHERE merchant_id = $1 AND id = $2",
+                    &[&merchant_id, &order_id],
+                )?
+                .map(|r| r.try_get::<_, Option<Vec<u8>>>(0))
+                .transpose()?
+                .flatten())
+        })
+    }
+}
