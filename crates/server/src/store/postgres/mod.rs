@@ -158,7 +158,7 @@ pub(super) struct Tx<'a> {
 
 impl Tx<'_> {
     fn run<F: std::future::Future>(&self, f: F) -> F::Output {
-        self.handle.block_on(f)
+        block_on(self.handle, f)
     }
 
     pub(super) fn query(&self, sql: &str, params: Params<'_>) -> StoreResult<Vec<Row>> {
@@ -265,8 +265,9 @@ impl PgStore {
         f: &mut impl FnMut(&Tx<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let handle = &self.handle;
-        let mut client = handle.block_on(self.pool.get())?;
-        let tx = handle.block_on(
+        let mut client = block_on(handle, self.pool.get())?;
+        let tx = block_on(
+            handle,
             client
                 .build_transaction()
                 .isolation_level(isolation)
@@ -276,12 +277,12 @@ impl PgStore {
         let tx = Tx { tx, handle };
         // On an error the transaction is dropped, which rolls it back.
         let out = f(&tx)?;
-        handle.block_on(tx.tx.commit())?;
+        block_on(handle, tx.tx.commit())?;
         Ok(out)
     }
 
     fn migrate(&self) -> StoreResult<()> {
-        self.handle.block_on(async {
+        block_on(&self.handle, async {
             let mut client = self.pool.get().await?;
             let tx = client.transaction().await?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
@@ -333,6 +334,17 @@ impl PgStore {
                 )?
                 .try_get(0)?)
         })
+    }
+}
+
+/// Waits for `f` on the store's runtime. Store calls belong on blocking threads; one made on
+/// an async worker thread (a test, a tool) is moved off it first rather than panicking.
+fn block_on<F: std::future::Future>(handle: &tokio::runtime::Handle, f: F) -> F::Output {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| handle.block_on(f))
+        }
+        _ => handle.block_on(f),
     }
 }
 

@@ -164,7 +164,10 @@ async fn a_message_reaches_every_instance_in_order() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let (mut a_ready, mut b_ready) = (false, false);
     while !(a_ready && b_ready) {
-        assert!(std::time::Instant::now() < deadline, "listeners never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "listeners never started"
+        );
         a.send("probe".into());
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         while let Ok(m) = a_rx.try_recv() {

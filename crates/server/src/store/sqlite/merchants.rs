@@ -453,7 +453,13 @@ impl MerchantStore for SqliteStore {
                 "UPDATE reps SET active = 0 WHERE id = ?1 AND merchant_id = ?2 AND active = 1",
                 params![rep_id.as_str(), merchant_id.as_str()],
             )? > 0;
-            revoke_families(tx, "rep_id = ?1", rep_id.as_str(), Revocation::Deactivated)?;
+            // Only the merchant's own rep: another merchant's rep id changes nothing.
+            let ours = tx
+                .prepare_cached("SELECT 1 FROM reps WHERE id = ?1 AND merchant_id = ?2")?
+                .exists(params![rep_id.as_str(), merchant_id.as_str()])?;
+            if ours {
+                revoke_families(tx, "rep_id = ?1", rep_id.as_str(), Revocation::Deactivated)?;
+            }
             Ok(was_active)
         })
     }
