@@ -19,7 +19,10 @@
 //!   on each statement ([`Tx`]), so the aggregate code reads like the SQLite code.
 
 // The aggregates (one file each) are added as they are ported.
+mod charges;
 mod leases;
+mod outbox;
+mod sync;
 #[cfg(test)]
 mod tests;
 
