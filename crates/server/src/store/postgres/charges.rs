@@ -114,7 +114,8 @@ pub(super) fn build_charges(
         .collect()
 }
 
-/// The charges `where_sql` selects (over `charges` with no alias), in `order_sql`'s order.
+/// The charges `where_sql` selects (over `charges` with no alias; it may end with an
+/// `ORDER BY`), with their events and payments.
 fn load_charges(tx: &Tx<'_>, where_sql: &str, args: Params<'_>) -> StoreResult<Vec<ChargeRecord>> {
     let rows = tx
         .query(
