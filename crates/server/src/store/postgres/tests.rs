@@ -847,4 +847,38 @@ mod charges_outbox_sync {
         assert_eq!(got.outcome.as_deref(), Some("paid"));
         assert!(s.call("call_2").unwrap().is_none());
     }
+
+    /// A first sync of a merchant with 200 000 accounts: pages of 20 000 changes, each read
+    /// with a few statements.
+    #[test]
+    fn a_large_first_sync_pulls_in_pages() {
+        let s = store();
+        let m = merchant(&s, "m", &[]);
+        let n = 200_000;
+        s.write(|tx| {
+            tx.execute(
+                "INSERT INTO accounts (merchant_id, id, code, name, owner_name, business_number, phone, address, credit_limit, updated_at)
+                 SELECT 'm', 'acc_' || i, 'A' || i, '약국', '김', '1234567891', '0212345678', '서울', 1000, '2026-01-01T00:00:00.000Z'
+                 FROM generate_series(1, $1::bigint) AS i",
+                &[&(n as i64)],
+            )?;
+            let ids: Vec<String> = (1..=n).map(|i| format!("acc_{i}")).collect();
+            changed_many(tx, "m", "account", &ids)
+        })
+        .unwrap();
+        let started = std::time::Instant::now();
+        let (mut cursor, mut total, mut pages) = (0, 0, 0);
+        loop {
+            let page = s.pull(&m, cursor, MAX_PULL_PAGE, None).unwrap();
+            total += page.changes.len();
+            pages += 1;
+            cursor = page.cursor;
+            if !page.has_more {
+                break;
+            }
+        }
+        assert_eq!((total, pages, cursor), (n, 10, n as i64));
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(60), "{took:?}");
+    }
 }
