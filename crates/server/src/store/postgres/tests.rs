@@ -881,4 +881,78 @@ mod charges_outbox_sync {
         let took = started.elapsed();
         assert!(took < std::time::Duration::from_secs(60), "{took:?}");
     }
+
+    /// Instances creating charges for one payer at once: PostgreSQL orders them, so a
+    /// binding is never given twice and the ones past the pool are refused as such.
+    #[test]
+    fn concurrent_batches_never_share_a_binding() {
+        let s = Arc::new(store());
+        let m = merchant(&s, "m", &["16000001", "16000002", "16000003"]);
+        let workers: Vec<_> = (0..6)
+            .map(|i| {
+                let (s, m) = (s.clone(), m.clone());
+                std::thread::spawn(move || {
+                    let batch = [charge_to(&format!("ch_{i}"), &m, "010-3000-0001", None)];
+                    s.create_charges(&batch, Utc::now(), &no_effects)
+                        .unwrap()
+                        .remove(0)
+                })
+            })
+            .collect();
+        let mut numbers = HashSet::new();
+        let mut refused = 0;
+        for w in workers {
+            match w.join().unwrap() {
+                Ok((rec, true)) => assert!(numbers.insert(rec.virtual_number)),
+                other => {
+                    assert_eq!(code(&other), Some(ErrorCode::NumberPoolExhausted));
+                    refused += 1;
+                }
+            }
+        }
+        assert_eq!((numbers.len(), refused), (3, 3));
+    }
+
+    /// Instances claiming webhooks at once: a merchant's deliveries go to one of them, one at
+    /// a time.
+    #[test]
+    fn concurrent_webhook_claims_take_one_per_merchant() {
+        let s = Arc::new(store());
+        for m in ["m1", "m2"] {
+            merchant(&s, m, &[]);
+            let at = crate::clock::ts(Utc::now() - Duration::minutes(1));
+            s.write(|tx| {
+                let fx = Effects {
+                    sms: Vec::new(),
+                    webhooks: (0..5)
+                        .map(|i| NewWebhook {
+                            id: format!("wh_{m}_{i}"),
+                            event_type: "charge.approved".into(),
+                            payload: "{}".into(),
+                            url: "https://example.test/hook".into(),
+                        })
+                        .collect(),
+                };
+                apply_effects(tx, m, None, &fx, &at)
+            })
+            .unwrap();
+        }
+        let claimers: Vec<_> = (0..4)
+            .map(|_| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    let now = Utc::now();
+                    s.claim_webhooks(now, 10, &[], now + Duration::minutes(1))
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut merchants = Vec::new();
+        for c in claimers {
+            merchants.extend(c.join().unwrap().into_iter().map(|w| w.merchant_id));
+        }
+        merchants.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        let names: Vec<&str> = merchants.iter().map(MerchantId::as_str).collect();
+        assert_eq!(names, ["m1", "m2"]);
+    }
 }
