@@ -22,14 +22,13 @@ use crate::demo;
 use crate::openapi::ApiDocument;
 use crate::state::AppState;
 use crate::store::postgres::NotifyChannel;
-use crate::store::{SqliteStore, Store};
+use crate::store::{PgStore, SqliteStore, Store};
 
 /// Opens (and migrates) the configured store: PostgreSQL when `database_url` is set, else
 /// the SQLite file in the data folder. Blocks.
 pub fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match &settings.database_url {
-        // Until every aggregate is ported (the next commits), PostgreSQL is refused.
-        Some(_url) => anyhow::bail!("the PostgreSQL store is not complete in this build"),
+        Some(url) => Arc::new(PgStore::open(url, settings.database_pool_size)?),
         None => {
             std::fs::create_dir_all(&settings.data_dir)?;
             Arc::new(SqliteStore::open(&settings.db_path())?)

@@ -2,10 +2,13 @@
 //! cards registered for auto-pay; the sessions of payment calls.
 
 use chrono::{DateTime, Utc};
-use fieldpay_protocol::charge::{Charge, ChargeList, ChargeOrigin, ChargeStatus};
-use fieldpay_protocol::{AccountId, ApiKeyId, ChargeId, MerchantId, RepId, Secret};
+use fieldpay_protocol::charge::{
+    Charge, ChargeEvent, ChargeKind, ChargeList, ChargeOrigin, ChargeStatus, Orderer, PaymentInfo,
+};
+use fieldpay_protocol::records::LedgerKind;
+use fieldpay_protocol::{AccountId, ApiKeyId, ChargeId, ErrorCode, MerchantId, RepId, Secret};
 
-use super::{Compose, StoreResult};
+use super::{Compose, NewLedger, StoreError, StoreResult};
 use crate::domain::ChargeRequest;
 
 /// A charge with the server-side facts the API does not show.
@@ -232,4 +235,338 @@ pub trait ChargeStore {
     /// Inserts or updates a call session (by call id).
     fn save_call(&self, call: &CallSessionRecord, now: DateTime<Utc>) -> StoreResult<()>;
     fn call(&self, call_id: &str) -> StoreResult<Option<CallSessionRecord>>;
+}
+
+// ---------------------------------------------------------------- shared by both stores
+//
+// The rules of the charge aggregate that involve no SQL: how a stored row reads as a charge,
+// which transitions a charge allows, what a decline does. Each store reads and writes its
+// own tables and calls these, so both answer alike.
+
+/// A national-digits phone as the API shows it (digits kept when they do not parse).
+fn display_phone(digits: &str) -> String {
+    fieldpay_protocol::phone::Phone::parse(digits)
+        .map(|p| p.display())
+        .unwrap_or_else(|_| digits.to_string())
+}
+
+/// The columns of a `charges` row, as read by a store.
+#[derive(Debug, Clone)]
+pub(crate) struct ChargeColumns {
+    pub id: String,
+    pub merchant_id: String,
+    pub rep_id: Option<String>,
+    pub origin: String,
+    pub kind: String,
+    pub status: String,
+    pub amount: i64,
+    pub goods_name: String,
+    pub payer_phone: String,
+    pub payer_name: Option<String>,
+    pub orderer_name: Option<String>,
+    pub orderer_phone: Option<String>,
+    pub order_ref: Option<String>,
+    pub account_id: Option<String>,
+    pub installments: bool,
+    pub virtual_number: String,
+    pub bound: bool,
+    pub created_at: String,
+    pub expires_at: String,
+    pub decline_reason: Option<String>,
+    pub receipt_token: Option<String>,
+    pub approving: bool,
+}
+
+/// A `charge_events` row (status, at, detail) as a charge event.
+pub(crate) fn charge_event(
+    status: &str,
+    at: String,
+    detail: Option<String>,
+) -> StoreResult<ChargeEvent> {
+    Ok(ChargeEvent {
+        status: ChargeStatus::parse(status).ok_or_else(|| StoreError::corrupt("event status"))?,
+        at,
+        detail,
+    })
+}
+
+impl ChargeColumns {
+    /// The charge record of this row with its events (oldest first) and its payment (with the
+    /// acquirer code), if any.
+    pub(crate) fn into_record(
+        self,
+        events: Vec<ChargeEvent>,
+        payment: Option<(PaymentInfo, String)>,
+    ) -> StoreResult<ChargeRecord> {
+        let corrupt = StoreError::corrupt;
+        let row = self;
+        let (payment, acquirer_code) = match payment {
+            Some((p, a)) => (Some(p), Some(a)),
+            None => (None, None),
+        };
+        let orderer = match (row.orderer_name, row.orderer_phone) {
+            (Some(name), Some(phone)) => Some(Orderer {
+                name,
+                phone: display_phone(&phone),
+            }),
+            _ => None,
+        };
+        let third_party = orderer
+            .as_ref()
+            .is_some_and(|o| o.phone != display_phone(&row.payer_phone));
+        let charge = Charge {
+            id: row.id,
+            status: ChargeStatus::parse(&row.status).ok_or_else(|| corrupt("charge status"))?,
+            kind: ChargeKind::parse(&row.kind).ok_or_else(|| corrupt("charge kind"))?,
+            origin: ChargeOrigin::parse(&row.origin).ok_or_else(|| corrupt("charge origin"))?,
+            amount: row.amount,
+            goods_name: row.goods_name,
+            payer_phone: display_phone(&row.payer_phone),
+            payer_name: row.payer_name,
+            orderer,
+            third_party,
+            order_ref: row.order_ref,
+            account_id: row.account_id,
+            rep_id: row.rep_id,
+            installments: row.installments,
+            virtual_number: row.bound.then(|| display_phone(&row.virtual_number)),
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            events,
+            payment,
+            decline_reason: row.decline_reason,
+        };
+        Ok(ChargeRecord {
+            charge,
+            merchant_id: MerchantId::new(row.merchant_id),
+            virtual_number: row.virtual_number,
+            payer_phone: row.payer_phone,
+            bound: row.bound,
+            approving: row.approving,
+            receipt_token: row.receipt_token,
+            acquirer_code,
+        })
+    }
+}
+
+/// The caller id an Idempotency-Key belongs to (an API key's or a rep's), as the unique index
+/// on charges says (`COALESCE(api_key_id, rep_id, '')`).
+pub(crate) fn idempotency_caller(new: &NewCharge) -> &str {
+    new.api_key_id
+        .as_ref()
+        .map(ApiKeyId::as_str)
+        .or(new.rep_id.as_ref().map(RepId::as_str))
+        .unwrap_or("")
+}
+
+/// Refusal of a reused Idempotency-Key with another request (`None`: a true retry).
+pub(crate) fn check_idempotent_retry(
+    new: &NewCharge,
+    stored_hash: Option<&str>,
+) -> StoreResult<()> {
+    if stored_hash != new.request_hash.as_deref() {
+        return Err(StoreError::rejected(
+            ErrorCode::IdempotencyConflict,
+            "this Idempotency-Key was used with a different request",
+        ));
+    }
+    Ok(())
+}
+
+/// What a stored charge id means for a new charge with that id: `Ok(true)` the same
+/// merchant's charge (answer it again), `Ok(false)` no charge has it.
+pub(crate) fn check_charge_id_owner(new: &NewCharge, owner: Option<&str>) -> StoreResult<bool> {
+    match owner {
+        Some(m) if new.merchant_id == m => Ok(true),
+        Some(_) => Err(StoreError::rejected(
+            ErrorCode::InvalidField,
+            "charge id is already taken",
+        )),
+        None => Ok(false),
+    }
+}
+
+/// The account a new charge names: `closed` is None when the merchant has no such account.
+pub(crate) fn check_charge_account(closed: Option<bool>) -> StoreResult<()> {
+    match closed {
+        None => Err(StoreError::rejected(
+            ErrorCode::NotFound,
+            "account_id: account not found",
+        )),
+        Some(true) => Err(StoreError::rejected(
+            ErrorCode::AccountClosed,
+            "account is closed",
+        )),
+        Some(false) => Ok(()),
+    }
+}
+
+/// The refusal when no virtual number is free for the payer phone.
+pub(crate) fn number_pool_exhausted() -> StoreError {
+    StoreError::rejected(
+        ErrorCode::NumberPoolExhausted,
+        "every virtual number is already in use for this payer phone; wait for a pending charge to end",
+    )
+}
+
+/// The refusal of a charge id no charge has.
+pub(crate) fn charge_not_found() -> StoreError {
+    StoreError::rejected(ErrorCode::NotFound, "charge not found")
+}
+
+/// A status step (call_connected, verified, ...) needs a pending, bound charge.
+pub(crate) fn check_status_step(rec: &ChargeRecord) -> StoreResult<()> {
+    if !rec.bound || !rec.charge.status.is_pending() {
+        return Err(StoreError::rejected(
+            ErrorCode::InvalidState,
+            format!("charge is {}", rec.charge.status),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a charge may be canceled: `Ok(true)` it is canceled already (nothing to do).
+pub(crate) fn check_cancel(rec: &ChargeRecord) -> StoreResult<bool> {
+    if rec.charge.status == ChargeStatus::Canceled {
+        return Ok(true);
+    }
+    if !rec.bound || !rec.charge.status.is_pending() {
+        return Err(StoreError::rejected(
+            ErrorCode::InvalidState,
+            format!(
+                "a {} charge cannot be canceled; refund an approved one",
+                rec.charge.status
+            ),
+        ));
+    }
+    if rec.approving {
+        return Err(StoreError::rejected(
+            ErrorCode::InvalidState,
+            "the payer is paying right now; try again in a minute",
+        ));
+    }
+    Ok(false)
+}
+
+/// The window of a caller's recent declines at `now` (stored times): declines after
+/// `hour_ago`, of charges created after `recent` (a charge lives a day at most, so its
+/// declines of the last hour belong to charges created in the last two days).
+pub(crate) struct DeclineWindow {
+    pub recent: String,
+    pub hour_ago: String,
+}
+
+impl DeclineWindow {
+    pub(crate) fn at(now: DateTime<Utc>) -> DeclineWindow {
+        DeclineWindow {
+            recent: crate::clock::ts(now - chrono::Duration::days(2)),
+            hour_ago: crate::clock::ts(now - chrono::Duration::hours(1)),
+        }
+    }
+}
+
+/// Whether an approval may start, given the payer phone's declines in the last hour.
+pub(crate) fn check_begin_approval(
+    rec: &ChargeRecord,
+    caller_declines: i64,
+    limits: &ApprovalLimits,
+) -> StoreResult<()> {
+    if caller_declines >= i64::from(limits.declines_per_caller_per_hour) {
+        return Err(StoreError::rejected(
+            ErrorCode::RateLimited,
+            "too many declined cards from this phone in the last hour",
+        ));
+    }
+    if rec.charge.status == ChargeStatus::Approved || rec.charge.payment.is_some() {
+        return Err(StoreError::rejected(
+            ErrorCode::InvalidState,
+            "charge is already paid",
+        ));
+    }
+    if !rec.bound || !rec.charge.status.is_pending() {
+        return Err(StoreError::rejected(
+            ErrorCode::InvalidState,
+            format!("charge is {}", rec.charge.status),
+        ));
+    }
+    if rec.approving {
+        return Err(StoreError::rejected(
+            ErrorCode::InvalidState,
+            "another approval of this charge is in progress",
+        ));
+    }
+    Ok(())
+}
+
+/// What a declined approval does to its charge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Decline {
+    /// The stored decline reason.
+    pub reason: String,
+    /// The event's detail.
+    pub detail: String,
+    /// The charge used up its attempts: declined for good (unbound).
+    pub spent: bool,
+}
+
+/// The `declines`-th declined approval of a charge, for `reason`.
+pub(crate) fn decline(declines: u32, reason: &str, limits: &ApprovalLimits) -> Decline {
+    // The last allowed attempt was declined: declined for good.
+    let spent = declines >= limits.declines_per_charge;
+    match spent {
+        true => Decline {
+            reason: TOO_MANY_ATTEMPTS.to_string(),
+            detail: format!("{TOO_MANY_ATTEMPTS} ({declines}; last: {reason})"),
+            spent,
+        },
+        false => Decline {
+            reason: reason.to_string(),
+            detail: reason.to_string(),
+            spent,
+        },
+    }
+}
+
+/// Whether a charge may be refunded (approved, or refunded already: then nothing to do).
+pub(crate) fn check_refundable(rec: &ChargeRecord) -> StoreResult<()> {
+    match rec.charge.status {
+        ChargeStatus::Approved | ChargeStatus::Refunded => Ok(()),
+        s => Err(StoreError::rejected(
+            ErrorCode::InvalidState,
+            format!("only an approved charge can be refunded; this one is {s}"),
+        )),
+    }
+}
+
+/// The payment a refund undoes.
+pub(crate) fn refunded_payment(rec: &ChargeRecord) -> StoreResult<&PaymentInfo> {
+    rec.charge
+        .payment
+        .as_ref()
+        .ok_or_else(|| StoreError::rejected(ErrorCode::InvalidState, "charge has no payment"))
+}
+
+/// The receivables entry of a charge's payment or refund, when the charge names a client
+/// account (the store books it if the merchant has that account).
+pub(crate) fn charge_ledger_entry(
+    rec: &ChargeRecord,
+    kind: LedgerKind,
+    approval_number: &str,
+    amount: i64,
+    at: DateTime<Utc>,
+) -> Option<NewLedger> {
+    use LedgerKind;
+    let acc = rec.charge.account_id.as_ref()?;
+    let memo = match kind {
+        LedgerKind::Refund => format!("ARS 카드 결제 취소 {approval_number}"),
+        _ => format!("ARS 카드 결제 승인 {approval_number}"),
+    };
+    Some(NewLedger {
+        account_id: AccountId::new(acc.clone()),
+        kind,
+        amount,
+        ref_id: Some(rec.charge.id.clone()),
+        memo,
+        at,
+    })
 }

@@ -1075,7 +1075,6 @@ async fn command_line_seed_and_import() {
         .await
         .unwrap()
         .expect("the database the binary wrote");
-    use fieldpay_server::store::{MerchantStore, RecordStore};
     let m = store.merchant_by_code("demo").unwrap().unwrap();
     let products = store.products(&m.id).unwrap();
     assert_eq!(products.len(), 102, "100 demo products and the 2 good rows");

@@ -19,23 +19,27 @@
 //!   on each statement ([`Tx`]), so the aggregate code reads like the SQLite code.
 
 mod channel;
-// The aggregates (one file each) are added as they are ported.
+// The aggregates, one file each.
+mod charges;
 mod leases;
 mod merchants;
 mod orders;
+mod outbox;
 mod records;
 mod settlement;
+mod sync;
 #[cfg(test)]
 mod tests;
 
 use std::time::Duration;
 
 use deadpool_postgres::{Pool, PoolConfig, Runtime as PoolRuntime, Timeouts};
-use fieldpay_protocol::phone::Phone;
 use fieldpay_protocol::{ErrorCode, Secret};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
+
+impl crate::store::Store for PgStore {}
 
 use crate::domain::Merchant;
 use crate::store::cache::Cache;
@@ -354,12 +358,6 @@ pub(super) fn corrupt(what: &str) -> StoreError {
 
 pub(super) fn rejected(code: ErrorCode, msg: impl Into<String>) -> StoreError {
     StoreError::rejected(code, msg)
-}
-
-pub(super) fn display_phone(digits: &str) -> String {
-    Phone::parse(digits)
-        .map(|p| p.display())
-        .unwrap_or_else(|_| digits.to_string())
 }
 
 /// Logs a change of one record for device sync: the merchant's next change number (see

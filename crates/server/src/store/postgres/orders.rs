@@ -11,50 +11,53 @@ use fieldpay_protocol::{AccountId, ErrorCode, MerchantId, OrderId, RepId};
 use super::records::{
     account_exists, insert_ledger, load_account, product_from_row_at, sum_balance, PRODUCT_COLS,
 };
-use super::{changed, corrupt, rejected, PgStore, Tx};
+use super::{changed, corrupt, name_at, rejected, PgStore, Row, Tx};
 use crate::clock::ts;
 use crate::store::orders::{self, Registration};
 use crate::store::{MerchantStore, NewLedger, OrderDraft, OrderStore, StoreError, StoreResult};
 
-const ORDER_COLS: &str = "id, number, account_id, rep_id, status, lines, supply, vat, total, memo, signature, signature_png IS NOT NULL, pdf IS NOT NULL, reject_reason, created_at, updated_at";
+pub(super) const ORDER_COLS: &str = "id, number, account_id, rep_id, status, lines, supply, vat, total, memo, signature, signature_png IS NOT NULL, pdf IS NOT NULL, reject_reason, created_at, updated_at";
 
-pub(super) fn load_order(tx: &Tx<'_>, merchant_id: &str, id: &str) -> StoreResult<Option<Order>> {
-    let Some(r) = tx.query_opt(
-        &format!("SELECT {ORDER_COLS} FROM orders WHERE merchant_id = $1 AND id = $2"),
-        &[&merchant_id, &id],
-    )?
-    else {
-        return Ok(None);
-    };
-    let lines: String = r.try_get(5)?;
+/// An order from the columns [`ORDER_COLS`] starting at column `i`.
+pub(super) fn order_from_row_at(r: &Row, i: usize) -> StoreResult<Order> {
+    let lines: String = r.try_get(i + 5)?;
     let lines: Vec<OrderLine> =
         serde_json::from_str(&lines).map_err(|e| corrupt(&format!("order lines: {e}")))?;
     let signature: Option<SignatureEvidence> = r
-        .try_get::<_, Option<String>>(10)?
+        .try_get::<_, Option<String>>(i + 10)?
         .map(|s| serde_json::from_str(&s))
         .transpose()
         .map_err(|e| corrupt(&format!("order signature: {e}")))?;
-    let status: String = r.try_get(4)?;
-    Ok(Some(Order {
-        id: r.try_get(0)?,
-        number: r.try_get(1)?,
-        account_id: r.try_get(2)?,
-        rep_id: r.try_get(3)?,
-        status: OrderStatus::parse(&status).ok_or_else(|| corrupt("order status"))?,
+    Ok(Order {
+        id: r.try_get(i)?,
+        number: r.try_get(i + 1)?,
+        account_id: r.try_get(i + 2)?,
+        rep_id: r.try_get(i + 3)?,
+        status: name_at(r, i + 4, OrderStatus::parse)?,
         lines,
         totals: OrderTotals {
-            supply: r.try_get(6)?,
-            vat: r.try_get(7)?,
-            total: r.try_get(8)?,
+            supply: r.try_get(i + 6)?,
+            vat: r.try_get(i + 7)?,
+            total: r.try_get(i + 8)?,
         },
-        memo: r.try_get(9)?,
+        memo: r.try_get(i + 9)?,
         signature,
-        has_signature_image: r.try_get(11)?,
-        has_pdf: r.try_get(12)?,
-        reject_reason: r.try_get(13)?,
-        created_at: r.try_get(14)?,
-        updated_at: r.try_get(15)?,
-    }))
+        has_signature_image: r.try_get(i + 11)?,
+        has_pdf: r.try_get(i + 12)?,
+        reject_reason: r.try_get(i + 13)?,
+        created_at: r.try_get(i + 14)?,
+        updated_at: r.try_get(i + 15)?,
+    })
+}
+
+/// One order of a merchant, if it exists.
+pub(super) fn load_order(tx: &Tx<'_>, merchant_id: &str, id: &str) -> StoreResult<Option<Order>> {
+    tx.query_opt(
+        &format!("SELECT {ORDER_COLS} FROM orders WHERE merchant_id = $1 AND id = $2"),
+        &[&merchant_id, &id],
+    )?
+    .map(|r| order_from_row_at(&r, 0))
+    .transpose()
 }
 
 /// The merchant's next value of counter `name`.

@@ -2,51 +2,30 @@
 //! cards; call sessions.
 
 use chrono::{DateTime, Utc};
-use fieldpay_protocol::charge::{
-    Charge, ChargeEvent, ChargeKind, ChargeList, ChargeOrigin, ChargeStatus, Orderer, PaymentInfo,
-};
+use fieldpay_protocol::charge::{ChargeList, ChargeStatus, PaymentInfo};
 use fieldpay_protocol::records::LedgerKind;
-use fieldpay_protocol::{AccountId, ApiKeyId, ChargeId, ErrorCode, MerchantId, RepId, Secret};
+use fieldpay_protocol::{ApiKeyId, ChargeId, MerchantId, RepId, Secret};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::records::{account_exists, insert_ledger};
-use super::{apply_effects, changed, corrupt, display_phone, opt_id_at, rejected, SqliteStore};
+use super::{apply_effects, changed, opt_id_at, SqliteStore};
 use crate::clock::ts;
 use crate::ids::new_id;
+use crate::store::charges::{
+    charge_event, charge_ledger_entry, charge_not_found, check_begin_approval, check_cancel,
+    check_charge_account, check_charge_id_owner, check_idempotent_retry, check_refundable,
+    check_status_step, decline, idempotency_caller, number_pool_exhausted, refunded_payment,
+    ChargeColumns, DeclineWindow,
+};
 use crate::store::{
     ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, Compose, Effects,
-    NewCharge, NewLedger, NewPayment, RegisteredCard, StoreResult, TOO_MANY_ATTEMPTS,
+    NewCharge, NewPayment, RegisteredCard, StoreResult,
 };
 
 const CHARGE_COLS: &str = "id, merchant_id, rep_id, origin, kind, status, amount, goods_name, payer_phone, payer_name, orderer_name, orderer_phone, order_ref, account_id, installments, virtual_number, bound, created_at, expires_at, decline_reason, receipt_token, approving";
 
-struct ChargeRow {
-    id: String,
-    merchant_id: String,
-    rep_id: Option<String>,
-    origin: String,
-    kind: String,
-    status: String,
-    amount: i64,
-    goods_name: String,
-    payer_phone: String,
-    payer_name: Option<String>,
-    orderer_name: Option<String>,
-    orderer_phone: Option<String>,
-    order_ref: Option<String>,
-    account_id: Option<String>,
-    installments: bool,
-    virtual_number: String,
-    bound: bool,
-    created_at: String,
-    expires_at: String,
-    decline_reason: Option<String>,
-    receipt_token: Option<String>,
-    approving: bool,
-}
-
-fn charge_row(r: &Row<'_>) -> rusqlite::Result<ChargeRow> {
-    Ok(ChargeRow {
+fn charge_row(r: &Row<'_>) -> rusqlite::Result<ChargeColumns> {
+    Ok(ChargeColumns {
         id: r.get(0)?,
         merchant_id: r.get(1)?,
         rep_id: r.get(2)?,
@@ -97,7 +76,7 @@ fn payment_info(c: &Connection, charge_id: &str) -> StoreResult<Option<(PaymentI
     .optional()?)
 }
 
-fn build_charge(c: &Connection, row: ChargeRow) -> StoreResult<ChargeRecord> {
+fn build_charge(c: &Connection, row: ChargeColumns) -> StoreResult<ChargeRecord> {
     let mut stmt = c.prepare_cached(
         "SELECT status, at, detail FROM charge_events WHERE charge_id = ?1 ORDER BY id",
     )?;
@@ -111,60 +90,11 @@ fn build_charge(c: &Connection, row: ChargeRow) -> StoreResult<ChargeRecord> {
         })?
         .map(|e| {
             let (s, at, detail) = e?;
-            Ok(ChargeEvent {
-                status: ChargeStatus::parse(&s).ok_or_else(|| corrupt("event status"))?,
-                at,
-                detail,
-            })
+            charge_event(&s, at, detail)
         })
         .collect::<StoreResult<Vec<_>>>()?;
     let payment = payment_info(c, &row.id)?;
-    let (payment, acquirer_code) = match payment {
-        Some((p, a)) => (Some(p), Some(a)),
-        None => (None, None),
-    };
-    let orderer = match (row.orderer_name, row.orderer_phone) {
-        (Some(name), Some(phone)) => Some(Orderer {
-            name,
-            phone: display_phone(&phone),
-        }),
-        _ => None,
-    };
-    let third_party = orderer
-        .as_ref()
-        .is_some_and(|o| o.phone != display_phone(&row.payer_phone));
-    let charge = Charge {
-        id: row.id,
-        status: ChargeStatus::parse(&row.status).ok_or_else(|| corrupt("charge status"))?,
-        kind: ChargeKind::parse(&row.kind).ok_or_else(|| corrupt("charge kind"))?,
-        origin: ChargeOrigin::parse(&row.origin).ok_or_else(|| corrupt("charge origin"))?,
-        amount: row.amount,
-        goods_name: row.goods_name,
-        payer_phone: display_phone(&row.payer_phone),
-        payer_name: row.payer_name,
-        orderer,
-        third_party,
-        order_ref: row.order_ref,
-        account_id: row.account_id,
-        rep_id: row.rep_id,
-        installments: row.installments,
-        virtual_number: row.bound.then(|| display_phone(&row.virtual_number)),
-        created_at: row.created_at,
-        expires_at: row.expires_at,
-        events,
-        payment,
-        decline_reason: row.decline_reason,
-    };
-    Ok(ChargeRecord {
-        charge,
-        merchant_id: MerchantId::new(row.merchant_id),
-        virtual_number: row.virtual_number,
-        payer_phone: row.payer_phone,
-        bound: row.bound,
-        approving: row.approving,
-        receipt_token: row.receipt_token,
-        acquirer_code,
-    })
+    row.into_record(events, payment)
 }
 
 pub(super) fn load_charge(
@@ -182,8 +112,7 @@ pub(super) fn load_charge(
 }
 
 pub(super) fn charge_by_id(c: &Connection, id: &str) -> StoreResult<ChargeRecord> {
-    load_charge(c, "id = ?1", &[&id])?
-        .ok_or_else(|| rejected(ErrorCode::NotFound, "charge not found"))
+    load_charge(c, "id = ?1", &[&id])?.ok_or_else(charge_not_found)
 }
 
 fn add_event(
@@ -206,22 +135,14 @@ fn ledger_for_charge(
     tx: &Transaction<'_>,
     rec: &ChargeRecord,
     kind: LedgerKind,
+    approval_number: &str,
     amount: i64,
-    memo: String,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let Some(acc) = &rec.charge.account_id else {
+    let Some(entry) = charge_ledger_entry(rec, kind, approval_number, amount, at) else {
         return Ok(());
     };
-    if account_exists(tx, rec.merchant_id.as_str(), acc)? {
-        let entry = NewLedger {
-            account_id: AccountId::new(acc.clone()),
-            kind,
-            amount,
-            ref_id: Some(rec.charge.id.clone()),
-            memo,
-            at,
-        };
+    if account_exists(tx, rec.merchant_id.as_str(), entry.account_id.as_str())? {
         insert_ledger(tx, rec.merchant_id.as_str(), &entry)?;
     }
     Ok(())
@@ -262,12 +183,7 @@ fn insert_charge(
 
     if let Some(key) = &new.idempotency_key {
         // The key is the caller's own (an API key's or a rep's), as the unique index says.
-        let caller = new
-            .api_key_id
-            .as_ref()
-            .map(ApiKeyId::as_str)
-            .or(new.rep_id.as_ref().map(RepId::as_str))
-            .unwrap_or("");
+        let caller = idempotency_caller(new);
         let prior: Option<(String, Option<String>)> = tx
             .prepare_cached(
                 "SELECT id, request_hash FROM charges WHERE merchant_id = ?1
@@ -278,12 +194,7 @@ fn insert_charge(
             })
             .optional()?;
         if let Some((id, hash)) = prior {
-            if hash != new.request_hash {
-                return Err(rejected(
-                    ErrorCode::IdempotencyConflict,
-                    "this Idempotency-Key was used with a different request",
-                ));
-            }
+            check_idempotent_retry(new, hash.as_deref())?;
             return Ok((charge_by_id(tx, &id)?, false));
         }
     }
@@ -291,33 +202,15 @@ fn insert_charge(
         .prepare_cached("SELECT merchant_id FROM charges WHERE id = ?1")?
         .query_row([new.id.as_str()], |r| r.get(0))
         .optional()?;
-    match owner {
-        Some(m) if new.merchant_id == m.as_str() => {
-            return Ok((charge_by_id(tx, new.id.as_str())?, false))
-        }
-        Some(_) => {
-            return Err(rejected(
-                ErrorCode::InvalidField,
-                "charge id is already taken",
-            ))
-        }
-        None => {}
+    if check_charge_id_owner(new, owner.as_deref())? {
+        return Ok((charge_by_id(tx, new.id.as_str())?, false));
     }
     if let Some(acc) = &req.account_id {
         let closed: Option<bool> = tx
             .prepare_cached("SELECT closed FROM accounts WHERE merchant_id = ?1 AND id = ?2")?
             .query_row(params![new.merchant_id.as_str(), acc], |r| r.get(0))
             .optional()?;
-        match closed {
-            None => {
-                return Err(rejected(
-                    ErrorCode::NotFound,
-                    "account_id: account not found",
-                ))
-            }
-            Some(true) => return Err(rejected(ErrorCode::AccountClosed, "account is closed")),
-            Some(false) => {}
-        }
+        check_charge_account(closed)?;
     }
     let payer = req.payer_phone.digits();
     let number: Option<String> = tx
@@ -332,10 +225,7 @@ fn insert_charge(
                 )
                 .optional()?;
     let Some(number) = number else {
-        return Err(rejected(
-                    ErrorCode::NumberPoolExhausted,
-                    "every virtual number is already in use for this payer phone; wait for a pending charge to end",
-                ));
+        return Err(number_pool_exhausted());
     };
     let (orderer_name, orderer_phone) = match &req.orderer {
         Some((n, p)) => (Some(n.as_str()), Some(p.digits())),
@@ -502,12 +392,7 @@ impl ChargeStore for SqliteStore {
         let now = ts(now);
         self.write(|tx| {
             let rec = charge_by_id(tx, charge_id)?;
-            if !rec.bound || !rec.charge.status.is_pending() {
-                return Err(rejected(
-                    ErrorCode::InvalidState,
-                    format!("charge is {}", rec.charge.status),
-                ));
-            }
+            check_status_step(&rec)?;
             if matches!(status, ChargeStatus::Declined) {
                 tx.execute(
                     "UPDATE charges SET decline_reason = ?2 WHERE id = ?1",
@@ -535,24 +420,9 @@ impl ChargeStore for SqliteStore {
                 "merchant_id = ?1 AND id = ?2",
                 &[&merchant_id, &charge_id],
             )?
-            .ok_or_else(|| rejected(ErrorCode::NotFound, "charge not found"))?;
-            if rec.charge.status == ChargeStatus::Canceled {
+            .ok_or_else(charge_not_found)?;
+            if check_cancel(&rec)? {
                 return Ok(rec);
-            }
-            if !rec.bound || !rec.charge.status.is_pending() {
-                return Err(rejected(
-                    ErrorCode::InvalidState,
-                    format!(
-                        "a {} charge cannot be canceled; refund an approved one",
-                        rec.charge.status
-                    ),
-                ));
-            }
-            if rec.approving {
-                return Err(rejected(
-                    ErrorCode::InvalidState,
-                    "the payer is paying right now; try again in a minute",
-                ));
             }
             tx.execute("UPDATE charges SET bound = 0 WHERE id = ?1", [charge_id])?;
             transition(tx, charge_id, ChargeStatus::Canceled, reason, &now, compose)
@@ -567,39 +437,16 @@ impl ChargeStore for SqliteStore {
     ) -> StoreResult<ChargeRecord> {
         let charge_id = charge_id.as_str();
         let now = ts(now_t);
-        let hour_ago = ts(now_t - chrono::Duration::hours(1));
-        // A charge lives a day at most (its deadline): its declines of the last hour belong to
-        // charges created in the last two days.
-        let recent = ts(now_t - chrono::Duration::days(2));
+        let window = DeclineWindow::at(now_t);
         self.write(|tx| {
             let rec = charge_by_id(tx, charge_id)?;
-            let caller_declines: u32 = tx
+            let caller_declines: i64 = tx
                 .prepare_cached(
                     "SELECT COUNT(*) FROM charges c JOIN charge_events e ON e.charge_id = c.id
                      WHERE c.payer_phone = ?1 AND c.created_at > ?2 AND e.status = 'declined' AND e.at > ?3",
                 )?
-                .query_row(params![rec.payer_phone, recent, hour_ago], |r| r.get(0))?;
-            if caller_declines >= limits.declines_per_caller_per_hour {
-                return Err(rejected(
-                    ErrorCode::RateLimited,
-                    "too many declined cards from this phone in the last hour",
-                ));
-            }
-            if rec.charge.status == ChargeStatus::Approved || rec.charge.payment.is_some() {
-                return Err(rejected(ErrorCode::InvalidState, "charge is already paid"));
-            }
-            if !rec.bound || !rec.charge.status.is_pending() {
-                return Err(rejected(
-                    ErrorCode::InvalidState,
-                    format!("charge is {}", rec.charge.status),
-                ));
-            }
-            if rec.approving {
-                return Err(rejected(
-                    ErrorCode::InvalidState,
-                    "another approval of this charge is in progress",
-                ));
-            }
+                .query_row(params![rec.payer_phone, window.recent, window.hour_ago], |r| r.get(0))?;
+            check_begin_approval(&rec, caller_declines, limits)?;
             tx.execute(
                 "UPDATE charges SET approving = 1 WHERE id = ?1",
                 [charge_id],
@@ -642,8 +489,7 @@ impl ChargeStore for SqliteStore {
                 "UPDATE charges SET approving = 0, bound = 0, receipt_token = ?2, decline_reason = NULL WHERE id = ?1",
                 params![charge_id, p.receipt_token],
             )?;
-            let memo = format!("ARS 카드 결제 승인 {}", p.approval_number);
-            ledger_for_charge(tx, &rec, LedgerKind::Payment, -p.amount, memo, now)?;
+            ledger_for_charge(tx, &rec, LedgerKind::Payment, &p.approval_number, -p.amount, now)?;
             transition(tx, charge_id, ChargeStatus::Approved, Some(&p.approval_number), &now_s, compose)
         })
     }
@@ -674,25 +520,17 @@ impl ChargeStore for SqliteStore {
                         [charge_id],
                         |r| r.get(0),
                     )?;
-                    // The last allowed attempt was declined: declined for good.
-                    let spent = declines >= limits.declines_per_charge;
-                    let (stored, detail) = match spent {
-                        true => (
-                            TOO_MANY_ATTEMPTS,
-                            format!("{TOO_MANY_ATTEMPTS} ({declines}; last: {reason})"),
-                        ),
-                        false => (reason, reason.to_string()),
-                    };
+                    let d = decline(declines, reason, limits);
                     tx.execute(
                         "UPDATE charges SET decline_reason = ?2,
                             bound = CASE WHEN ?3 THEN 0 ELSE bound END WHERE id = ?1",
-                        params![charge_id, stored, spent],
+                        params![charge_id, d.reason, d.spent],
                     )?;
                     transition(
                         tx,
                         charge_id,
                         ChargeStatus::Declined,
-                        Some(&detail),
+                        Some(&d.detail),
                         &now,
                         compose,
                     )
@@ -738,14 +576,9 @@ impl ChargeStore for SqliteStore {
                 "merchant_id = ?1 AND id = ?2",
                 &[&merchant_id, &charge_id],
             )?
-            .ok_or_else(|| rejected(ErrorCode::NotFound, "charge not found"))?;
-            match rec.charge.status {
-                ChargeStatus::Approved | ChargeStatus::Refunded => Ok(rec),
-                s => Err(rejected(
-                    ErrorCode::InvalidState,
-                    format!("only an approved charge can be refunded; this one is {s}"),
-                )),
-            }
+            .ok_or_else(charge_not_found)?;
+            check_refundable(&rec)?;
+            Ok(rec)
         })
     }
 
@@ -763,15 +596,19 @@ impl ChargeStore for SqliteStore {
             if rec.charge.status == ChargeStatus::Refunded {
                 return Ok(rec);
             }
-            let Some(payment) = &rec.charge.payment else {
-                return Err(rejected(ErrorCode::InvalidState, "charge has no payment"));
-            };
+            let payment = refunded_payment(&rec)?;
             tx.execute(
                 "UPDATE payments SET refunded_at = ?2, refund_reason = ?3 WHERE charge_id = ?1",
                 params![charge_id, now, reason],
             )?;
-            let memo = format!("ARS 카드 결제 취소 {}", payment.approval_number);
-            ledger_for_charge(tx, &rec, LedgerKind::Refund, payment.amount, memo, now_t)?;
+            ledger_for_charge(
+                tx,
+                &rec,
+                LedgerKind::Refund,
+                &payment.approval_number,
+                payment.amount,
+                now_t,
+            )?;
             transition(tx, charge_id, ChargeStatus::Refunded, reason, &now, compose)
         })
     }

@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use fieldpay_protocol::phone::Phone;
 use fieldpay_protocol::ErrorCode;
 use rusqlite::{params, Connection, Transaction};
 
@@ -173,12 +172,6 @@ pub(super) fn corrupt(what: &str) -> StoreError {
 
 pub(super) fn rejected(code: ErrorCode, msg: impl Into<String>) -> StoreError {
     StoreError::rejected(code, msg)
-}
-
-pub(super) fn display_phone(digits: &str) -> String {
-    Phone::parse(digits)
-        .map(|p| p.display())
-        .unwrap_or_else(|_| digits.to_string())
 }
 
 pub(super) fn changed(

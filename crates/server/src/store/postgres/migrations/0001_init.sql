@@ -233,6 +233,8 @@ CREATE UNIQUE INDEX charges_idempotency
     ON charges (merchant_id, COALESCE(api_key_id, rep_id, ''), idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 CREATE INDEX charges_merchant ON charges (merchant_id, created_at);
+-- The merchant's charges newest id first, paged by id (ids compare byte by byte, as in SQLite).
+CREATE INDEX charges_list ON charges (merchant_id, id COLLATE "C");
 CREATE INDEX charges_expiry ON charges (expires_at) WHERE bound;
 CREATE INDEX charges_approving ON charges (updated_at) WHERE approving;
 CREATE INDEX charges_payer ON charges (payer_phone, created_at);

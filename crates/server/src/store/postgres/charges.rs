@@ -1,0 +1,855 @@
+//! [`ChargeStore`] on PostgreSQL: charges with their binding, events and payment; registered
+//! cards; call sessions. The rules (which step a charge allows, what a decline does, how a row
+//! reads as a charge) are the shared ones of `store::charges`; this file reads and writes.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use fieldpay_protocol::charge::{ChargeEvent, ChargeList, ChargeStatus, PaymentInfo};
+use fieldpay_protocol::records::LedgerKind;
+use fieldpay_protocol::{ApiKeyId, ChargeId, MerchantId, RepId, Secret};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+use super::records::{account_exists, insert_ledger};
+use super::{apply_effects, changed, corrupt, is_retryable, opt_id_at, Params, PgStore, Tx};
+use crate::clock::ts;
+use crate::ids::new_id;
+use crate::store::charges::{
+    charge_event, charge_ledger_entry, charge_not_found, check_begin_approval, check_cancel,
+    check_charge_account, check_charge_id_owner, check_idempotent_retry, check_refundable,
+    check_status_step, decline, idempotency_caller, number_pool_exhausted, refunded_payment,
+    ChargeColumns, DeclineWindow,
+};
+use crate::store::{
+    ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, Compose, Effects,
+    NewCharge, NewPayment, RegisteredCard, StoreResult,
+};
+
+/// The columns [`charge_columns`] reads, in its order.
+pub(super) const CHARGE_COLS: &str = "id, merchant_id, rep_id, origin, kind, status, amount, goods_name, payer_phone, payer_name, orderer_name, orderer_phone, order_ref, account_id, installments, virtual_number, bound, created_at, expires_at, decline_reason, receipt_token, approving";
+
+/// A charge row from the columns [`CHARGE_COLS`] starting at column `i`.
+pub(super) fn charge_columns(r: &Row, i: usize) -> StoreResult<ChargeColumns> {
+    Ok(ChargeColumns {
+        id: r.try_get(i)?,
+        merchant_id: r.try_get(i + 1)?,
+        rep_id: r.try_get(i + 2)?,
+        origin: r.try_get(i + 3)?,
+        kind: r.try_get(i + 4)?,
+        status: r.try_get(i + 5)?,
+        amount: r.try_get(i + 6)?,
+        goods_name: r.try_get(i + 7)?,
+        payer_phone: r.try_get(i + 8)?,
+        payer_name: r.try_get(i + 9)?,
+        orderer_name: r.try_get(i + 10)?,
+        orderer_phone: r.try_get(i + 11)?,
+        order_ref: r.try_get(i + 12)?,
+        account_id: r.try_get(i + 13)?,
+        installments: r.try_get::<_, i64>(i + 14)? != 0,
+        virtual_number: r.try_get(i + 15)?,
+        bound: r.try_get(i + 16)?,
+        created_at: r.try_get(i + 17)?,
+        expires_at: r.try_get(i + 18)?,
+        decline_reason: r.try_get(i + 19)?,
+        receipt_token: r.try_get(i + 20)?,
+        approving: r.try_get(i + 21)?,
+    })
+}
+
+/// The charges of many rows with their events and payments, in the rows' order: two
+/// statements whatever the number of charges.
+pub(super) fn build_charges(
+    tx: &Tx<'_>,
+    rows: Vec<ChargeColumns>,
+) -> StoreResult<Vec<ChargeRecord>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let merchants: Vec<&str> = rows.iter().map(|r| r.merchant_id.as_str()).collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut events: HashMap<String, Vec<ChargeEvent>> = HashMap::new();
+    for r in tx.query(
+        "SELECT e.charge_id, e.status, e.at, e.detail
+         FROM unnest($1::text[], $2::text[]) AS k(merchant_id, charge_id)
+         JOIN charge_events e ON e.merchant_id = k.merchant_id AND e.charge_id = k.charge_id
+         ORDER BY e.charge_id, e.id",
+        &[&merchants, &ids],
+    )? {
+        let status: String = r.try_get(1)?;
+        events.entry(r.try_get(0)?).or_default().push(charge_event(
+            &status,
+            r.try_get(2)?,
+            r.try_get(3)?,
+        )?);
+    }
+    let mut payments: HashMap<String, (PaymentInfo, String)> = HashMap::new();
+    for r in tx.query(
+        "SELECT p.charge_id, p.approval_number, p.issuer_code, p.issuer_name, p.masked_card,
+                p.installment_months, p.amount, p.approved_at, p.refunded_at, p.acquirer_code
+         FROM unnest($1::text[], $2::text[]) AS k(merchant_id, charge_id)
+         JOIN payments p ON p.merchant_id = k.merchant_id AND p.charge_id = k.charge_id",
+        &[&merchants, &ids],
+    )? {
+        let months: i64 = r.try_get(5)?;
+        let info = PaymentInfo {
+            approval_number: r.try_get(1)?,
+            issuer_code: r.try_get(2)?,
+            issuer_name: r.try_get(3)?,
+            masked_card: r.try_get(4)?,
+            installment_months: u8::try_from(months)
+                .map_err(|_| corrupt("payment installment months"))?,
+            amount: r.try_get(6)?,
+            approved_at: r.try_get(7)?,
+            refunded_at: r.try_get(8)?,
+            receipt_url: None,
+        };
+        payments.insert(r.try_get(0)?, (info, r.try_get(9)?));
+    }
+    rows.into_iter()
+        .map(|row| {
+            let ev = events.remove(&row.id).unwrap_or_default();
+            let pay = payments.remove(&row.id);
+            row.into_record(ev, pay)
+        })
+        .collect()
+}
+
+/// The charges `where_sql` selects (over `charges` with no alias; it may end with an
+/// `ORDER BY`), with their events and payments.
+fn load_charges(tx: &Tx<'_>, where_sql: &str, args: Params<'_>) -> StoreResult<Vec<ChargeRecord>> {
+    let rows = tx
+        .query(
+            &format!("SELECT {CHARGE_COLS} FROM charges WHERE {where_sql}"),
+            args,
+        )?
+        .iter()
+        .map(|r| charge_columns(r, 0))
+        .collect::<StoreResult<Vec<_>>>()?;
+    build_charges(tx, rows)
+}
+
+/// The one charge `where_sql` selects, if any.
+pub(super) fn load_charge(
+    tx: &Tx<'_>,
+    where_sql: &str,
+    args: Params<'_>,
+) -> StoreResult<Option<ChargeRecord>> {
+    Ok(load_charges(tx, where_sql, args)?.into_iter().next())
+}
+
+/// A charge by its id (unique across merchants), or `not_found`.
+pub(super) fn charge_by_id(tx: &Tx<'_>, id: &str) -> StoreResult<ChargeRecord> {
+    load_charge(tx, "id = $1", &[&id])?.ok_or_else(charge_not_found)
+}
+
+fn add_event(
+    tx: &Tx<'_>,
+    merchant_id: &str,
+    charge_id: &str,
+    status: ChargeStatus,
+    detail: Option<&str>,
+    now: &str,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO charge_events (merchant_id, charge_id, status, at, detail) VALUES ($1, $2, $3, $4, $5)",
+        &[&merchant_id, &charge_id, &status.as_str(), &now, &detail],
+    )?;
+    Ok(())
+}
+
+/// The receivables entry of a charge that pays (or refunds) a client account's debt, when the
+/// charge names an account of its merchant.
+fn ledger_for_charge(
+    tx: &Tx<'_>,
+    rec: &ChargeRecord,
+    kind: LedgerKind,
+    approval_number: &str,
+    amount: i64,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let Some(entry) = charge_ledger_entry(rec, kind, approval_number, amount, at) else {
+        return Ok(());
+    };
+    if account_exists(tx, rec.merchant_id.as_str(), entry.account_id.as_str())? {
+        insert_ledger(tx, rec.merchant_id.as_str(), &entry)?;
+    }
+    Ok(())
+}
+
+/// Sets status (and writes the event, change-log row and effects) in one go.
+pub(super) fn transition(
+    tx: &Tx<'_>,
+    charge_id: &str,
+    status: ChargeStatus,
+    detail: Option<&str>,
+    now: &str,
+    compose: Compose<'_>,
+) -> StoreResult<ChargeRecord> {
+    let merchant_id: String = tx
+        .query_opt(
+            "UPDATE charges SET status = $2, updated_at = $3 WHERE id = $1 RETURNING merchant_id",
+            &[&charge_id, &status.as_str(), &now],
+        )?
+        .ok_or_else(charge_not_found)?
+        .try_get(0)?;
+    add_event(tx, &merchant_id, charge_id, status, detail, now)?;
+    let rec = charge_by_id(tx, charge_id)?;
+    changed(tx, &merchant_id, "charge", charge_id)?;
+    apply_effects(tx, &merchant_id, Some(charge_id), &compose(&rec), now)?;
+    Ok(rec)
+}
+
+/// Creates one charge inside `tx` (see [`ChargeStore::create_charges`]). Every refusal is
+/// found by a read before anything is written, except the text quotas of the effects (the
+/// caller's savepoint undoes the charge then).
+fn insert_charge(
+    tx: &Tx<'_>,
+    new: &NewCharge,
+    now: &str,
+    compose: Compose<'_>,
+) -> StoreResult<(ChargeRecord, bool)> {
+    let req = &new.request;
+    let merchant_id = new.merchant_id.as_str();
+    if let Some(key) = &new.idempotency_key {
+        // The key is the caller's own (an API key's or a rep's), as the unique index says.
+        let caller = idempotency_caller(new);
+        let prior = tx.query_opt(
+            "SELECT id, request_hash FROM charges WHERE merchant_id = $1
+               AND COALESCE(api_key_id, rep_id, '') = $2 AND idempotency_key = $3",
+            &[&merchant_id, &caller, key],
+        )?;
+        if let Some(r) = prior {
+            let id: String = r.try_get(0)?;
+            let hash: Option<String> = r.try_get(1)?;
+            check_idempotent_retry(new, hash.as_deref())?;
+            return Ok((charge_by_id(tx, &id)?, false));
+        }
+    }
+    let owner: Option<String> = tx
+        .query_opt(
+            "SELECT merchant_id FROM charges WHERE id = $1",
+            &[&new.id.as_str()],
+        )?
+        .map(|r| r.try_get(0))
+        .transpose()?;
+    if check_charge_id_owner(new, owner.as_deref())? {
+        return Ok((charge_by_id(tx, new.id.as_str())?, false));
+    }
+    if let Some(acc) = &req.account_id {
+        let closed: Option<bool> = tx
+            .query_opt(
+                "SELECT closed FROM accounts WHERE merchant_id = $1 AND id = $2",
+                &[&merchant_id, acc],
+            )?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        check_charge_account(closed)?;
+    }
+    let payer = req.payer_phone.digits();
+    let number: Option<String> = tx
+        .query_opt(
+            "SELECT v.number FROM virtual_numbers v WHERE v.merchant_id = $1 AND NOT EXISTS (
+                 SELECT 1 FROM charges c WHERE c.bound AND c.virtual_number = v.number AND c.payer_phone = $2)
+             ORDER BY v.position LIMIT 1",
+            &[&merchant_id, &payer],
+        )?
+        .map(|r| r.try_get(0))
+        .transpose()?;
+    let Some(number) = number else {
+        return Err(number_pool_exhausted());
+    };
+    let (orderer_name, orderer_phone) = match &req.orderer {
+        Some((n, p)) => (Some(n.as_str()), Some(p.digits())),
+        None => (None, None),
+    };
+    let installments = i64::from(req.installments);
+    let expires_at = ts(new.expires_at);
+    tx.execute(
+        "INSERT INTO charges (id, merchant_id, rep_id, api_key_id, origin, kind, status, amount, goods_name, payer_phone,
+            payer_name, orderer_name, orderer_phone, order_ref, account_id, installments, virtual_number, bound,
+            created_at, expires_at, idempotency_key, request_hash, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'requested', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, TRUE, $17, $18, $19, $20, $17)",
+        &[
+            &new.id.as_str(),
+            &merchant_id,
+            &new.rep_id.as_ref().map(RepId::as_str),
+            &new.api_key_id.as_ref().map(ApiKeyId::as_str),
+            &new.origin.as_str(),
+            &req.kind.as_str(),
+            &req.amount.get(),
+            &req.goods_name,
+            &payer,
+            &req.payer_name,
+            &orderer_name,
+            &orderer_phone,
+            &req.order_ref,
+            &req.account_id,
+            &installments,
+            &number,
+            &now,
+            &expires_at,
+            &new.idempotency_key,
+            &new.request_hash,
+        ],
+    )?;
+    add_event(
+        tx,
+        merchant_id,
+        new.id.as_str(),
+        ChargeStatus::Requested,
+        None,
+        now,
+    )?;
+    changed(tx, merchant_id, "charge", new.id.as_str())?;
+    let rec = charge_by_id(tx, new.id.as_str())?;
+    apply_effects(tx, merchant_id, Some(new.id.as_str()), &compose(&rec), now)?;
+    Ok((rec, true))
+}
+
+impl ChargeStore for PgStore {
+    fn create_charges(
+        &self,
+        batch: &[NewCharge],
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<Vec<StoreResult<(ChargeRecord, bool)>>> {
+        let now = ts(now);
+        self.write(|tx| {
+            let mut out = Vec::with_capacity(batch.len());
+            for new in batch {
+                // Each charge in its own savepoint: one that fails leaves no trace and does not
+                // disturb the others (a failed statement would otherwise abort the whole
+                // transaction); all of them commit (and are answered) together.
+                tx.execute("SAVEPOINT one_charge", &[])?;
+                match insert_charge(tx, new, &now, compose) {
+                    Ok(done) => {
+                        tx.execute("RELEASE SAVEPOINT one_charge", &[])?;
+                        out.push(Ok(done));
+                    }
+                    // PostgreSQL could not order this batch with a concurrent one: the whole
+                    // batch runs again.
+                    Err(e) if is_retryable(&e) => return Err(e),
+                    Err(e) => {
+                        tx.execute("ROLLBACK TO SAVEPOINT one_charge", &[])?;
+                        tx.execute("RELEASE SAVEPOINT one_charge", &[])?;
+                        out.push(Err(e));
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn charge(
+        &self,
+        merchant_id: &MerchantId,
+        charge_id: &ChargeId,
+    ) -> StoreResult<Option<ChargeRecord>> {
+        let merchant_id = merchant_id.as_str();
+        let charge_id = charge_id.as_str();
+        self.read(|tx| {
+            load_charge(
+                tx,
+                "merchant_id = $1 AND id = $2",
+                &[&merchant_id, &charge_id],
+            )
+        })
+    }
+
+    fn charge_any(&self, charge_id: &ChargeId) -> StoreResult<Option<ChargeRecord>> {
+        let charge_id = charge_id.as_str();
+        self.read(|tx| load_charge(tx, "id = $1", &[&charge_id]))
+    }
+
+    fn list_charges(&self, merchant_id: &MerchantId, f: &ChargeFilter) -> StoreResult<ChargeList> {
+        let limit = f.limit.clamp(1, 200);
+        // Ids and times compare byte by byte, as in SQLite, whatever the database's collation.
+        let mut sql = format!("SELECT {CHARGE_COLS} FROM charges WHERE merchant_id = $1");
+        let mut args: Vec<String> = vec![merchant_id.to_string()];
+        let mut add = |clause: &str, v: String| {
+            args.push(v);
+            sql.push_str(&format!(" AND {clause} ${}", args.len()));
+        };
+        if let Some(s) = f.status {
+            add("status =", s.as_str().into());
+        }
+        if let Some(a) = &f.account_id {
+            add("account_id =", a.to_string());
+        }
+        if let Some(r) = &f.rep_id {
+            add("rep_id =", r.to_string());
+        }
+        if let Some(p) = &f.payer_phone {
+            add("payer_phone =", p.clone());
+        }
+        if let Some(t) = &f.created_from {
+            add("created_at COLLATE \"C\" >=", t.clone());
+        }
+        if let Some(t) = &f.created_to {
+            add("created_at COLLATE \"C\" <", t.clone());
+        }
+        if let Some(a) = &f.after {
+            add("id COLLATE \"C\" <", a.to_string());
+        }
+        sql.push_str(&format!(
+            " ORDER BY id COLLATE \"C\" DESC LIMIT {}",
+            limit + 1
+        ));
+        let params: Vec<&(dyn ToSql + Sync)> =
+            args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        self.read(|tx| {
+            let mut rows = tx
+                .query(&sql, &params)?
+                .iter()
+                .map(|r| charge_columns(r, 0))
+                .collect::<StoreResult<Vec<_>>>()?;
+            let more = rows.len() > limit as usize;
+            rows.truncate(limit as usize);
+            let items: Vec<_> = build_charges(tx, rows)?
+                .into_iter()
+                .map(|r| r.charge)
+                .collect();
+            let next = if more {
+                items.last().map(|c| c.id.clone())
+            } else {
+                None
+            };
+            Ok(ChargeList { items, next })
+        })
+    }
+
+    fn charge_by_binding(
+        &self,
+        number: &str,
+        caller: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ChargeRecord>> {
+        let now = ts(now);
+        self.read(|tx| {
+            load_charge(
+                tx,
+                "bound AND virtual_number = $1 AND payer_phone = $2 AND expires_at > $3",
+                &[&number, &caller, &now],
+            )
+        })
+    }
+
+    fn record_status(
+        &self,
+        charge_id: &ChargeId,
+        status: ChargeStatus,
+        detail: Option<&str>,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord> {
+        let charge_id = charge_id.as_str();
+        let now = ts(now);
+        self.write(|tx| {
+            let rec = charge_by_id(tx, charge_id)?;
+            check_status_step(&rec)?;
+            if matches!(status, ChargeStatus::Declined) {
+                tx.execute(
+                    "UPDATE charges SET decline_reason = $2 WHERE id = $1",
+                    &[&charge_id, &detail],
+                )?;
+            }
+            transition(tx, charge_id, status, detail, &now, compose)
+        })
+    }
+
+    fn cancel_charge(
+        &self,
+        merchant_id: &MerchantId,
+        charge_id: &ChargeId,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord> {
+        let merchant_id = merchant_id.as_str();
+        let charge_id = charge_id.as_str();
+        let now = ts(now);
+        self.write(|tx| {
+            let rec = load_charge(
+                tx,
+                "merchant_id = $1 AND id = $2",
+                &[&merchant_id, &charge_id],
+            )?
+            .ok_or_else(charge_not_found)?;
+            if check_cancel(&rec)? {
+                return Ok(rec);
+            }
+            tx.execute(
+                "UPDATE charges SET bound = FALSE WHERE merchant_id = $1 AND id = $2",
+                &[&merchant_id, &charge_id],
+            )?;
+            transition(tx, charge_id, ChargeStatus::Canceled, reason, &now, compose)
+        })
+    }
+
+    fn begin_approval(
+        &self,
+        charge_id: &ChargeId,
+        limits: &ApprovalLimits,
+        now_t: DateTime<Utc>,
+    ) -> StoreResult<ChargeRecord> {
+        let charge_id = charge_id.as_str();
+        let now = ts(now_t);
+        let window = DeclineWindow::at(now_t);
+        self.write(|tx| {
+            let rec = charge_by_id(tx, charge_id)?;
+            let caller_declines: i64 = tx
+                .query_one(
+                    "SELECT COUNT(*) FROM charges c
+                     JOIN charge_events e ON e.merchant_id = c.merchant_id AND e.charge_id = c.id
+                     WHERE c.payer_phone = $1 AND c.created_at > $2 AND e.status = 'declined' AND e.at > $3",
+                    &[&rec.payer_phone, &window.recent, &window.hour_ago],
+                )?
+                .try_get(0)?;
+            check_begin_approval(&rec, caller_declines, limits)?;
+            tx.execute(
+                "UPDATE charges SET approving = TRUE WHERE id = $1",
+                &[&charge_id],
+            )?;
+            transition(
+                tx,
+                charge_id,
+                ChargeStatus::CardEntered,
+                None,
+                &now,
+                &|_| Effects::default(),
+            )
+        })
+    }
+
+    fn record_approval(
+        &self,
+        charge_id: &ChargeId,
+        p: &NewPayment,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord> {
+        let charge_id = charge_id.as_str();
+        let now_s = ts(now);
+        let approved_at = ts(p.approved_at);
+        let months = i64::from(p.installment_months);
+        self.write(|tx| {
+            let rec = charge_by_id(tx, charge_id)?;
+            if rec.charge.payment.is_some() {
+                return Ok(rec);
+            }
+            tx.execute(
+                "INSERT INTO payments (charge_id, merchant_id, rep_id, connector, approval_number, issuer_code, issuer_name,
+                    acquirer_code, masked_card, installment_months, amount, approved_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                &[
+                    &charge_id,
+                    &rec.merchant_id.as_str(),
+                    &rec.charge.rep_id,
+                    &p.connector,
+                    &p.approval_number,
+                    &p.issuer_code,
+                    &p.issuer_name,
+                    &p.acquirer_code,
+                    &p.masked_card,
+                    &months,
+                    &p.amount,
+                    &approved_at,
+                ],
+            )?;
+            tx.execute(
+                "UPDATE charges SET approving = FALSE, bound = FALSE, receipt_token = $2, decline_reason = NULL
+                 WHERE id = $1",
+                &[&charge_id, &p.receipt_token],
+            )?;
+            ledger_for_charge(
+                tx,
+                &rec,
+                LedgerKind::Payment,
+                &p.approval_number,
+                -p.amount,
+                now,
+            )?;
+            transition(
+                tx,
+                charge_id,
+                ChargeStatus::Approved,
+                Some(&p.approval_number),
+                &now_s,
+                compose,
+            )
+        })
+    }
+
+    fn end_approval(
+        &self,
+        charge_id: &ChargeId,
+        declined: Option<&str>,
+        limits: &ApprovalLimits,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord> {
+        let charge_id = charge_id.as_str();
+        let now = ts(now);
+        self.write(|tx| {
+            let rec = charge_by_id(tx, charge_id)?;
+            tx.execute(
+                "UPDATE charges SET approving = FALSE WHERE id = $1",
+                &[&charge_id],
+            )?;
+            if rec.charge.payment.is_some() || !rec.charge.status.is_pending() {
+                return charge_by_id(tx, charge_id);
+            }
+            match declined {
+                Some(reason) => {
+                    let declines: i64 = tx
+                        .query_one(
+                            "UPDATE charges SET declines = declines + 1 WHERE id = $1 RETURNING declines",
+                            &[&charge_id],
+                        )?
+                        .try_get(0)?;
+                    let declines =
+                        u32::try_from(declines).map_err(|_| corrupt("charge declines"))?;
+                    let d = decline(declines, reason, limits);
+                    tx.execute(
+                        "UPDATE charges SET decline_reason = $2, bound = bound AND NOT $3 WHERE id = $1",
+                        &[&charge_id, &d.reason, &d.spent],
+                    )?;
+                    transition(
+                        tx,
+                        charge_id,
+                        ChargeStatus::Declined,
+                        Some(&d.detail),
+                        &now,
+                        compose,
+                    )
+                }
+                None => {
+                    // Nothing was charged: back to waiting for the payer (the last pre-card step).
+                    transition(
+                        tx,
+                        charge_id,
+                        ChargeStatus::Verified,
+                        Some("approval_failed"),
+                        &now,
+                        compose,
+                    )
+                }
+            }
+        })
+    }
+
+    fn approvals_in_flight(&self, before: Option<DateTime<Utc>>) -> StoreResult<Vec<ChargeRecord>> {
+        let before = before.map(ts).unwrap_or_else(|| "9999".into());
+        self.read(|tx| load_charges(tx, "approving AND updated_at < $1", &[&before]))
+    }
+
+    fn begin_refund(
+        &self,
+        merchant_id: &MerchantId,
+        charge_id: &ChargeId,
+    ) -> StoreResult<ChargeRecord> {
+        let merchant_id = merchant_id.as_str();
+        let charge_id = charge_id.as_str();
+        self.read(|tx| {
+            let rec = load_charge(
+                tx,
+                "merchant_id = $1 AND id = $2",
+                &[&merchant_id, &charge_id],
+            )?
+            .ok_or_else(charge_not_found)?;
+            check_refundable(&rec)?;
+            Ok(rec)
+        })
+    }
+
+    fn record_refund(
+        &self,
+        charge_id: &ChargeId,
+        reason: Option<&str>,
+        now_t: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<ChargeRecord> {
+        let charge_id = charge_id.as_str();
+        let now = ts(now_t);
+        self.write(|tx| {
+            let rec = charge_by_id(tx, charge_id)?;
+            if rec.charge.status == ChargeStatus::Refunded {
+                return Ok(rec);
+            }
+            let payment = refunded_payment(&rec)?;
+            tx.execute(
+                "UPDATE payments SET refunded_at = $3, refund_reason = $4
+                 WHERE merchant_id = $1 AND charge_id = $2",
+                &[&rec.merchant_id.as_str(), &charge_id, &now, &reason],
+            )?;
+            ledger_for_charge(
+                tx,
+                &rec,
+                LedgerKind::Refund,
+                &payment.approval_number,
+                payment.amount,
+                now_t,
+            )?;
+            transition(tx, charge_id, ChargeStatus::Refunded, reason, &now, compose)
+        })
+    }
+
+    fn expire_due(
+        &self,
+        now: DateTime<Utc>,
+        compose: Compose<'_>,
+    ) -> StoreResult<Vec<ChargeRecord>> {
+        let now = ts(now);
+        // Most passes find nothing: look in a read-only snapshot first.
+        let due: bool = self.read(|tx| {
+            Ok(tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM charges WHERE bound AND NOT approving AND expires_at <= $1)",
+                    &[&now],
+                )?
+                .try_get(0)?)
+        })?;
+        if !due {
+            return Ok(Vec::new());
+        }
+        self.write(|tx| {
+            let ids: Vec<String> = tx
+                .query(
+                    "SELECT id FROM charges WHERE bound AND NOT approving AND expires_at <= $1
+                     ORDER BY expires_at, id LIMIT 500",
+                    &[&now],
+                )?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                tx.execute("UPDATE charges SET bound = FALSE WHERE id = $1", &[&id])?;
+                out.push(transition(
+                    tx,
+                    &id,
+                    ChargeStatus::Expired,
+                    None,
+                    &now,
+                    compose,
+                )?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn receipt(&self, token: &str) -> StoreResult<Option<ChargeRecord>> {
+        self.read(|tx| load_charge(tx, "receipt_token = $1", &[&token]))
+    }
+
+    fn save_registered_card(
+        &self,
+        merchant_id: &MerchantId,
+        card: &RegisteredCard,
+    ) -> StoreResult<()> {
+        let merchant_id = merchant_id.as_str();
+        let created_at = ts(Utc::now());
+        let id = new_id("rc");
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO registered_cards (id, merchant_id, payer_phone, token, issuer_code, issuer_name, last4, masked_card, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (merchant_id, payer_phone) DO UPDATE SET token = EXCLUDED.token, issuer_code = EXCLUDED.issuer_code,
+                    issuer_name = EXCLUDED.issuer_name, last4 = EXCLUDED.last4, masked_card = EXCLUDED.masked_card",
+                &[
+                    &id,
+                    &merchant_id,
+                    &card.payer_phone,
+                    &card.token.expose(),
+                    &card.issuer_code,
+                    &card.issuer_name,
+                    &card.last4,
+                    &card.masked_card,
+                    &created_at,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn registered_card(
+        &self,
+        merchant_id: &MerchantId,
+        payer_phone: &str,
+    ) -> StoreResult<Option<RegisteredCard>> {
+        let merchant_id = merchant_id.as_str();
+        self.read(|tx| {
+            tx.query_opt(
+                "SELECT payer_phone, token, issuer_code, issuer_name, last4, masked_card FROM registered_cards
+                 WHERE merchant_id = $1 AND payer_phone = $2",
+                &[&merchant_id, &payer_phone],
+            )?
+            .map(|r| {
+                Ok(RegisteredCard {
+                    payer_phone: r.try_get(0)?,
+                    token: Secret::new(r.try_get::<_, String>(1)?),
+                    issuer_code: r.try_get(2)?,
+                    issuer_name: r.try_get(3)?,
+                    last4: r.try_get(4)?,
+                    masked_card: r.try_get(5)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn save_call(&self, call: &CallSessionRecord, now: DateTime<Utc>) -> StoreResult<()> {
+        let now = ts(now);
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO call_sessions (call_id, adapter, merchant_id, charge_id, dialled, caller, checkpoint, trace, outcome, started_at, updated_at, ended_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                 ON CONFLICT (call_id) DO UPDATE SET merchant_id = EXCLUDED.merchant_id, charge_id = EXCLUDED.charge_id,
+                    checkpoint = EXCLUDED.checkpoint, trace = EXCLUDED.trace, outcome = EXCLUDED.outcome,
+                    updated_at = EXCLUDED.updated_at, ended_at = EXCLUDED.ended_at",
+                &[
+                    &call.call_id,
+                    &call.adapter,
+                    &call.merchant_id.as_ref().map(MerchantId::as_str),
+                    &call.charge_id.as_ref().map(ChargeId::as_str),
+                    &call.dialled,
+                    &call.caller,
+                    &call.checkpoint,
+                    &call.trace,
+                    &call.outcome,
+                    &call.started_at,
+                    &now,
+                    &call.ended_at,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn call(&self, call_id: &str) -> StoreResult<Option<CallSessionRecord>> {
+        self.read(|tx| {
+            tx.query_opt(
+                "SELECT call_id, adapter, merchant_id, charge_id, dialled, caller, checkpoint, trace, outcome, started_at, ended_at
+                 FROM call_sessions WHERE call_id = $1",
+                &[&call_id],
+            )?
+            .map(|r| {
+                Ok(CallSessionRecord {
+                    call_id: r.try_get(0)?,
+                    adapter: r.try_get(1)?,
+                    merchant_id: opt_id_at(&r, 2)?,
+                    charge_id: opt_id_at(&r, 3)?,
+                    dialled: r.try_get(4)?,
+                    caller: r.try_get(5)?,
+                    checkpoint: r.try_get(6)?,
+                    trace: r.try_get(7)?,
+                    outcome: r.try_get(8)?,
+                    started_at: r.try_get(9)?,
+                    ended_at: r.try_get(10)?,
+                })
+            })
+            .transpose()
+        })
+    }
+}

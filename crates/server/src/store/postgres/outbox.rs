@@ -1,0 +1,294 @@
+//! [`OutboxStore`] on PostgreSQL: the SMS outbox and log, webhook deliveries. Claims are
+//! written in serializable transactions: two instances claiming at once are ordered by the
+//! database (one runs again and sees the other's claims).
+
+use chrono::{DateTime, Utc};
+use fieldpay_protocol::charge::ChargeStatus;
+use fieldpay_protocol::sms::{SmsKind, SmsStatus};
+use fieldpay_protocol::{ChargeId, MerchantId};
+use tokio_postgres::Row;
+
+use super::charges::{charge_by_id, transition};
+use super::{apply_effects, corrupt, id_at, name_at, opt_id_at, u32_at, PgStore, Tx};
+use crate::clock::ts;
+use crate::store::{
+    ChargeRecord, DeliveryStatus, Effects, NewSms, OutboxStore, SmsRecord, StoreResult,
+    WebhookAttempt, WebhookRecord,
+};
+
+const SMS_COLS: &str = "id, merchant_id, to_phone, kind, body, charge_id, status, created_at";
+
+const WEBHOOK_COLS: &str = "id, merchant_id, event_type, payload, url, status, attempts, next_attempt_at, last_status, last_error, created_at";
+
+/// Marks one text sent (or its attempt failed); a sent bill moves its charge to sms_sent (if
+/// it is still at requested). Returns the charge of a sent bill.
+fn mark_one_sms(tx: &Tx<'_>, id: i64, sent: bool, now: &str) -> StoreResult<Option<ChargeRecord>> {
+    if !sent {
+        tx.execute(
+            "UPDATE sms_messages SET attempts = attempts + 1, claimed_until = NULL,
+                status = CASE WHEN attempts + 1 >= 10 THEN 'failed' ELSE status END WHERE id = $1",
+            &[&id],
+        )?;
+        return Ok(None);
+    }
+    tx.execute(
+        "UPDATE sms_messages SET status = 'sent', attempts = attempts + 1, sent_at = $2, claimed_until = NULL
+         WHERE id = $1",
+        &[&id, &now],
+    )?;
+    let charge = tx.query_opt(
+        "SELECT c.id, c.status FROM sms_messages s
+         JOIN charges c ON c.merchant_id = s.merchant_id AND c.id = s.charge_id
+         WHERE s.id = $1 AND s.kind = 'bill'",
+        &[&id],
+    )?;
+    let Some(row) = charge else {
+        return Ok(None);
+    };
+    let (cid, status): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+    if status == ChargeStatus::Requested.as_str() {
+        Ok(Some(transition(
+            tx,
+            &cid,
+            ChargeStatus::SmsSent,
+            None,
+            now,
+            &|_| Effects::default(),
+        )?))
+    } else {
+        Ok(Some(charge_by_id(tx, &cid)?))
+    }
+}
+
+fn webhook_from_row(r: &Row) -> StoreResult<WebhookRecord> {
+    let last_status = r
+        .try_get::<_, Option<i64>>(8)?
+        .map(|s| u16::try_from(s).map_err(|_| corrupt("webhook last status")))
+        .transpose()?;
+    Ok(WebhookRecord {
+        id: r.try_get(0)?,
+        merchant_id: id_at(r, 1)?,
+        event_type: r.try_get(2)?,
+        payload: r.try_get(3)?,
+        url: r.try_get(4)?,
+        status: name_at(r, 5, DeliveryStatus::parse)?,
+        attempts: u32_at(r, 6)?,
+        next_attempt_at: r.try_get(7)?,
+        last_status,
+        last_error: r.try_get(9)?,
+        created_at: r.try_get(10)?,
+    })
+}
+
+fn sms_from_row(r: &Row) -> StoreResult<SmsRecord> {
+    Ok(SmsRecord {
+        id: r.try_get(0)?,
+        merchant_id: id_at(r, 1)?,
+        to: r.try_get(2)?,
+        kind: name_at(r, 3, SmsKind::parse)?,
+        body: r.try_get(4)?,
+        charge_id: opt_id_at(r, 5)?,
+        status: name_at(r, 6, SmsStatus::parse)?,
+        created_at: r.try_get(7)?,
+    })
+}
+
+fn rows_to<T>(rows: Vec<Row>, f: fn(&Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+impl OutboxStore for PgStore {
+    fn enqueue_sms(
+        &self,
+        merchant_id: &MerchantId,
+        charge_id: Option<&ChargeId>,
+        sms: &NewSms,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let merchant_id = merchant_id.as_str();
+        let charge_id = charge_id.map(ChargeId::as_str);
+        let now = ts(now);
+        let fx = Effects {
+            sms: vec![sms.clone()],
+            webhooks: Vec::new(),
+        };
+        self.write(|tx| apply_effects(tx, merchant_id, charge_id, &fx, &now))
+    }
+
+    fn pending_sms(&self, limit: u32) -> StoreResult<Vec<SmsRecord>> {
+        let limit = i64::from(limit);
+        self.read(|tx| {
+            rows_to(
+                tx.query(
+                    &format!(
+                        "SELECT {SMS_COLS} FROM sms_messages WHERE status = 'pending' ORDER BY id LIMIT $1"
+                    ),
+                    &[&limit],
+                )?,
+                sms_from_row,
+            )
+        })
+    }
+
+    fn claim_sms(
+        &self,
+        limit: u32,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<SmsRecord>> {
+        let (now, until) = (ts(now), ts(claim_until));
+        let limit = i64::from(limit);
+        self.write(|tx| {
+            let mut rows = rows_to(
+                tx.query(
+                    &format!(
+                        "UPDATE sms_messages SET claimed_until = $3
+                         WHERE id IN (SELECT id FROM sms_messages
+                                      WHERE status = 'pending' AND (claimed_until IS NULL OR claimed_until <= $2)
+                                      ORDER BY id LIMIT $1)
+                         RETURNING {SMS_COLS}"
+                    ),
+                    &[&limit, &now, &until],
+                )?,
+                sms_from_row,
+            )?;
+            rows.sort_by_key(|r| r.id);
+            Ok(rows)
+        })
+    }
+
+    fn mark_sms_batch(
+        &self,
+        marks: &[(i64, bool)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ChargeRecord>> {
+        let now = ts(now);
+        self.write(|tx| {
+            let mut bills = Vec::new();
+            for &(id, sent) in marks {
+                if let Some(rec) = mark_one_sms(tx, id, sent, &now)? {
+                    bills.push(rec);
+                }
+            }
+            Ok(bills)
+        })
+    }
+
+    fn sms_for_phone(&self, phone: &str, limit: u32) -> StoreResult<Vec<SmsRecord>> {
+        let limit = i64::from(limit);
+        self.read(|tx| {
+            rows_to(
+                tx.query(
+                    &format!(
+                        "SELECT {SMS_COLS} FROM sms_messages
+                         WHERE to_phone = $1 AND status = 'sent' ORDER BY id DESC LIMIT $2"
+                    ),
+                    &[&phone, &limit],
+                )?,
+                sms_from_row,
+            )
+        })
+    }
+
+    fn claim_webhooks(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        busy: &[MerchantId],
+        claim_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<WebhookRecord>> {
+        let (now, until) = (ts(now), ts(claim_until));
+        let limit = i64::from(limit);
+        let busy: Vec<&str> = busy.iter().map(MerchantId::as_str).collect();
+        self.write(|tx| {
+            // Of each merchant with no delivery held by a sender (here or in another
+            // instance, or in `busy`), its first due delivery; the first `limit` of those.
+            let mut picked = rows_to(
+                tx.query(
+                    &format!(
+                        "WITH first AS (
+                             SELECT DISTINCT ON (merchant_id) merchant_id, id, next_attempt_at
+                             FROM webhook_deliveries
+                             WHERE status = 'pending' AND next_attempt_at <= $1
+                               AND (claimed_until IS NULL OR claimed_until <= $1)
+                               AND merchant_id <> ALL($2::text[])
+                               AND merchant_id NOT IN (
+                                   SELECT merchant_id FROM webhook_deliveries
+                                   WHERE status = 'pending' AND claimed_until > $1)
+                             ORDER BY merchant_id, next_attempt_at COLLATE \"C\", id COLLATE \"C\"),
+                         picked AS (
+                             SELECT merchant_id, id FROM first
+                             ORDER BY next_attempt_at COLLATE \"C\", id COLLATE \"C\" LIMIT $3)
+                         UPDATE webhook_deliveries w SET claimed_until = $4
+                         FROM picked p WHERE w.merchant_id = p.merchant_id AND w.id = p.id
+                         RETURNING {}",
+                        WEBHOOK_COLS
+                            .split(", ")
+                            .map(|c| format!("w.{c}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    &[&now, &busy, &limit, &until],
+                )?,
+                webhook_from_row,
+            )?;
+            // Oldest first, as they were picked.
+            picked.sort_by(|a, b| {
+                (a.next_attempt_at.as_bytes(), a.id.as_bytes())
+                    .cmp(&(b.next_attempt_at.as_bytes(), b.id.as_bytes()))
+            });
+            Ok(picked)
+        })
+    }
+
+    fn record_webhook_attempt(
+        &self,
+        id: &str,
+        attempt: &WebhookAttempt,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let now = ts(now);
+        self.write(|tx| {
+            match attempt {
+                WebhookAttempt::Delivered { status } => tx.execute(
+                    "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_status = $2,
+                        last_error = NULL, delivered_at = $3, claimed_until = NULL WHERE id = $1",
+                    &[&id, &i64::from(*status), &now],
+                )?,
+                WebhookAttempt::Failed {
+                    status,
+                    error,
+                    retry_at,
+                } => tx.execute(
+                    "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $2, last_error = $3,
+                        status = $4, next_attempt_at = $5, claimed_until = NULL WHERE id = $1",
+                    &[
+                        &id,
+                        &status.map(i64::from),
+                        error,
+                        &if retry_at.is_some() { "pending" } else { "failed" },
+                        &retry_at.map(ts).unwrap_or_else(|| now.clone()),
+                    ],
+                )?,
+            };
+            Ok(())
+        })
+    }
+
+    fn webhooks(&self, merchant_id: &MerchantId, limit: u32) -> StoreResult<Vec<WebhookRecord>> {
+        let merchant_id = merchant_id.as_str();
+        let limit = i64::from(limit);
+        self.read(|tx| {
+            rows_to(
+                tx.query(
+                    &format!(
+                        "SELECT {WEBHOOK_COLS} FROM webhook_deliveries WHERE merchant_id = $1
+                         ORDER BY created_at COLLATE \"C\" DESC LIMIT $2"
+                    ),
+                    &[&merchant_id, &limit],
+                )?,
+                webhook_from_row,
+            )
+        })
+    }
+}
