@@ -129,6 +129,9 @@ pub async fn work_once(state: &AppState) -> bool {
     sent + expired > 0
 }
 
+/// How often approvals in flight are looked at for those in doubt (one indexed read).
+const RECOVERY_EVERY: Duration = Duration::from_secs(2);
+
 /// How often the revocation watcher looks for newly revoked sessions.
 const REVOCATION_POLL: Duration = Duration::from_millis(200);
 
@@ -180,14 +183,18 @@ async fn worker(state: AppState) {
     if crate::coordination::job_is_mine(&state, crate::coordination::RECOVERY_JOB).await {
         crate::charges::recover_in_flight(&state, at_start).await;
     }
-    let mut last_slow = std::time::Instant::now();
+    let mut last_recovery = std::time::Instant::now();
+    let mut last_prune = std::time::Instant::now();
     loop {
         while work_once(&state).await {}
-        if last_slow.elapsed() >= Duration::from_secs(30) {
-            last_slow = std::time::Instant::now();
+        if last_recovery.elapsed() >= RECOVERY_EVERY {
+            last_recovery = std::time::Instant::now();
             if crate::coordination::job_is_mine(&state, crate::coordination::RECOVERY_JOB).await {
                 crate::charges::recover_in_flight(&state, false).await;
             }
+        }
+        if last_prune.elapsed() >= Duration::from_secs(30) {
+            last_prune = std::time::Instant::now();
             state.calls.prune(Duration::from_secs(15 * 60));
         }
         tokio::select! {

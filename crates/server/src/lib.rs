@@ -46,6 +46,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod ids;
+pub mod logs;
 pub mod markup;
 
 #[cfg(test)]

@@ -165,10 +165,9 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
+        .with_env_filter(fieldpay_server::logs::filter_from_env(
+            "info,tower_http=warn",
+        ))
         .init();
     let cli = Cli::parse();
     let settings = settings(&cli)?;

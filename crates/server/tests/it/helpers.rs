@@ -55,7 +55,9 @@ fn init_logs() -> &'static LogBuffer {
         let buf = LogBuffer::default();
         let w = buf.clone();
         let _ = tracing_subscriber::fmt()
-            .with_env_filter("debug,hyper=info,reqwest=info,h2=info")
+            .with_env_filter(fieldpay_server::logs::filter(
+                "debug,hyper=info,reqwest=info,h2=info",
+            ))
             .with_ansi(false)
             .with_writer(move || w.clone())
             .try_init();
@@ -517,22 +519,69 @@ impl TestApp {
         (key, r.json().await.unwrap())
     }
 
-    /// Every byte of every file under the data folder.
+    /// Every file the server's data lives in: the data folder and, on PostgreSQL, the test
+    /// database's own files and the cluster's write-ahead log (after a checkpoint) and log.
     pub fn data_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
         let mut out = Vec::new();
         let mut stack = vec![self.data.clone()];
-        while let Some(dir) = stack.pop() {
-            for e in std::fs::read_dir(&dir).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    out.push((p.clone(), std::fs::read(&p).unwrap_or_default()));
+        if let Some(url) = &self.database_url {
+            stack.extend(postgres_files(url));
+        }
+        while let Some(p) = stack.pop() {
+            if p.is_dir() {
+                for e in std::fs::read_dir(&p).unwrap() {
+                    stack.push(e.unwrap().path());
                 }
+            } else {
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                out.push((p, bytes));
             }
         }
         out
     }
+}
+
+/// The files of the test database on the throwaway PostgreSQL server (scripts/pg-test.sh),
+/// after a checkpoint wrote everything out: its folder under `base`, the write-ahead log and
+/// the server's log.
+fn postgres_files(url: &Secret) -> Vec<PathBuf> {
+    let cluster =
+        PathBuf::from(std::env::var("FIELDPAY_TEST_PG_DIR").expect(
+            "FIELDPAY_TEST_PG_DIR (set by scripts/pg-test.sh) names the test server's folder",
+        ));
+    let url = url.expose().to_string();
+    let oid: u32 = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            let driver = tokio::spawn(conn);
+            client.batch_execute("CHECKPOINT").await.unwrap();
+            let oid: u32 = client
+                .query_one(
+                    "SELECT oid FROM pg_database WHERE datname = current_database()",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            drop(client);
+            let _ = driver.await;
+            oid
+        })
+    })
+    .join()
+    .unwrap();
+    let data = cluster.join("data");
+    vec![
+        data.join("base").join(oid.to_string()),
+        data.join("pg_wal"),
+        cluster.join("log"),
+    ]
 }
 
 /// E.164 form of a Korean national number: 01012345678 -> +821012345678.
