@@ -12,7 +12,8 @@
 //!   `webhooks`, `import`, `demo`; `messages` writes the texts.
 //! - `card`: the card connector boundary and the sandbox card network.
 //! - `store`: the storage boundary (traits per aggregate) and its SQLite implementation.
-//! - `domain`, `ids`, `clock`, `config`, `error`: values and rules used by every layer.
+//! - `domain`, `ids`, `clock`, `config`, `error`: values and rules used by every layer;
+//!   `check`: the settings checked before serving (`fieldpay-server check-config`).
 
 // The composition root and the edges.
 pub mod app;
@@ -38,6 +39,7 @@ pub mod card;
 pub mod store;
 
 // Values and rules.
+pub mod check;
 pub mod clock;
 pub mod config;
 pub mod domain;
