@@ -200,6 +200,65 @@ mod tests {
         );
     }
 
+    /// The example config the Debian package installs as /etc/fieldpay/server.toml.
+    const PACKAGED: &str = include_str!("../debian/server.toml");
+
+    #[test]
+    fn the_packaged_config_documents_every_key_and_shows_the_defaults() {
+        let f: FileSettings = toml::from_str(PACKAGED).unwrap();
+        let packaged = Settings::default().apply(f);
+        assert_eq!(packaged.data_dir, Path::new("/var/lib/fieldpay"));
+        let defaults = Settings {
+            data_dir: packaged.data_dir.clone(),
+            ..Settings::default()
+        };
+        assert_eq!(format!("{packaged:?}"), format!("{defaults:?}"));
+        let valid = packaged.validate().unwrap();
+        assert!(valid.sandbox);
+        assert!(valid.check_exposure(valid.listen).unwrap().is_empty());
+
+        // The commented-out examples are valid too.
+        let uncommented: String = PACKAGED
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest)
+                    if rest
+                        .split_once(" = ")
+                        .is_some_and(|(k, _)| !k.contains(' ')) =>
+                {
+                    rest
+                }
+                _ => l,
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let f: FileSettings = toml::from_str(&uncommented).unwrap();
+        assert!(f.database_url.is_some() && f.sip_listen.is_some());
+        assert!(Settings::default().apply(f).validate().is_ok());
+
+        // Every key the file may hold (as serde lists them for an unknown one) is documented.
+        let e = toml::from_str::<FileSettings>("no_such_key = 1")
+            .unwrap_err()
+            .message()
+            .to_string();
+        let keys: Vec<&str> = e
+            .split_once("expected one of")
+            .unwrap()
+            .1
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .collect();
+        assert!(keys.len() > 20, "{e}");
+        for key in keys {
+            let line = format!("{key} = ");
+            assert!(
+                uncommented.lines().any(|l| l.starts_with(&line)),
+                "{key} is not in debian/server.toml"
+            );
+        }
+    }
+
     #[test]
     fn a_file_where_the_folder_should_be() {
         let tmp = tempfile::tempdir().unwrap();
