@@ -237,6 +237,19 @@ pub enum ConfigError {
     Invalid { name: &'static str, message: String },
 }
 
+/// A TOML error on one line: `line L, column C: message` (the toml crate's own text spans
+/// several lines and quotes the offending line, which may hold a secret).
+fn one_line_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+    let Some(span) = e.span() else {
+        return message;
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    format!("line {line}, column {column}: {message}")
+}
+
 impl Settings {
     pub fn load_file(path: &Path) -> Result<FileSettings, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -245,8 +258,46 @@ impl Settings {
         })?;
         toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
-            message: e.to_string(),
+            message: one_line_toml_error(&text, &e),
         })
+    }
+
+    /// Where the data lives, for people: the SQLite file, or the PostgreSQL database's host,
+    /// port, name and user. Never the password (nor the rest of the URL).
+    pub fn describe_store(&self) -> String {
+        let Some(url) = &self.database_url else {
+            return format!("SQLite file {}", self.db_path().display());
+        };
+        let Ok(pg) = url.expose().parse::<tokio_postgres::Config>() else {
+            return "PostgreSQL (the database_url is not valid)".into();
+        };
+        let ports = pg.get_ports();
+        let hosts: Vec<String> = pg
+            .get_hosts()
+            .iter()
+            .enumerate()
+            .map(|(i, host)| {
+                let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+                match host {
+                    tokio_postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+                    #[cfg(unix)]
+                    tokio_postgres::config::Host::Unix(dir) => {
+                        format!("socket in {} (port {port})", dir.display())
+                    }
+                }
+            })
+            .collect();
+        let hosts = if hosts.is_empty() {
+            "the default host".to_string()
+        } else {
+            hosts.join(", ")
+        };
+        format!(
+            "PostgreSQL database {} on {hosts} as user {} (at most {} connections)",
+            pg.get_dbname().unwrap_or("(the user's name)"),
+            pg.get_user().unwrap_or("(the login name)"),
+            self.database_pool_size,
+        )
     }
 
     pub fn apply(mut self, f: FileSettings) -> Self {
@@ -525,6 +576,21 @@ mod tests {
         let s = Settings::default().apply(ok);
         assert_eq!(s.listen.port(), 9000);
         assert_eq!(s.public_url, "http://127.0.0.1:9000");
+    }
+
+    #[test]
+    fn a_bad_file_is_one_line_with_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        std::fs::write(
+            &path,
+            "# settings\nlisten = \"127.0.0.1:1\"\n  bogus = \"secret-x\"\n",
+        )
+        .unwrap();
+        let e = Settings::load_file(&path).unwrap_err().to_string();
+        assert!(!e.contains('\n'), "{e}");
+        assert!(e.contains("line 3, column 3: unknown field `bogus`"), "{e}");
+        assert!(!e.contains("secret-x"), "{e}");
     }
 
     #[test]

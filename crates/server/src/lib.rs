@@ -14,7 +14,9 @@
 //! - `card`: the card connector boundary and the sandbox card network.
 //! - `store`: the storage boundary (traits per aggregate) and its SQLite and PostgreSQL
 //!   implementations.
-//! - `domain`, `ids`, `clock`, `config`, `error`: values and rules used by every layer.
+//! - `domain`, `ids`, `clock`, `config`, `error`: values and rules used by every layer;
+//!   `check`: the settings checked before serving (`fieldpay-server check-config`); `logs`:
+//!   the log filter.
 
 // The composition root and the edges.
 pub mod app;
@@ -41,6 +43,7 @@ pub mod card;
 pub mod store;
 
 // Values and rules.
+pub mod check;
 pub mod clock;
 pub mod config;
 pub mod domain;

@@ -1,13 +1,16 @@
-//! `fieldpay-server`: serve (default, sandbox mode), seed the demo data, import CSV files.
+//! `fieldpay-server`: serve (default, sandbox mode), check the settings, seed the demo data,
+//! import CSV files.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::builder::BoolishValueParser;
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 use fieldpay_server::config::{Settings, TrustedPeers};
 use fieldpay_server::import::ImportKind;
-use fieldpay_server::{app, demo, import};
+use fieldpay_server::{app, check, demo, import};
 
 #[derive(Parser)]
 #[command(
@@ -87,6 +90,10 @@ struct Cli {
 enum Command {
     /// Run the server (seeds the demo merchant on first start in sandbox mode).
     Serve,
+    /// Check the settings (file, environment, flags) as `serve` would load them, without
+    /// opening the database or binding a port: one line per problem and a non-zero exit, or
+    /// a short summary.
+    CheckConfig,
     /// Create the demo merchant, reps, accounts and products (idempotent).
     SeedDemo,
     /// Import client accounts or products from a CSV file: all rows or none.
@@ -99,7 +106,13 @@ enum Command {
     },
 }
 
+/// The settings from the defaults, the config file, the environment and the flags, validated.
 fn settings(cli: &Cli) -> anyhow::Result<Settings> {
+    Ok(unvalidated_settings(cli)?.validate()?)
+}
+
+/// The settings before [`Settings::validate`] (`check-config` reports each problem).
+fn unvalidated_settings(cli: &Cli) -> anyhow::Result<Settings> {
     let mut s = Settings::default();
     if let Some(path) = &cli.config {
         s = s.apply(Settings::load_file(path)?);
@@ -144,7 +157,74 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     if let Some(u) = &cli.database_url {
         s.database_url = Some(u.clone());
     }
-    Ok(s.validate()?)
+    Ok(s)
+}
+
+/// `check-config`: problems on stderr, one a line, exit 1; else warnings and the summary.
+fn check_config(cli: &Cli) -> ExitCode {
+    let settings = match unvalidated_settings(cli) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = check::check(settings);
+    for problem in &report.problems {
+        eprintln!("error: {problem}");
+    }
+    if !report.ok() {
+        return ExitCode::FAILURE;
+    }
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    match &cli.config {
+        Some(path) => println!("configuration OK: {}", path.display()),
+        None => println!("configuration OK (no config file: defaults, environment, flags)"),
+    }
+    for line in &report.summary {
+        println!("  {line}");
+    }
+    ExitCode::SUCCESS
+}
+
+/// An error and its causes on one line (a cause already quoted by the message above it is
+/// not repeated).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Parses the command line and the `FIELDPAY_*` environment. A bad value (a flag's or an
+/// environment variable's) is reported on one line, exit code 2; help, version and usage
+/// errors are clap's own.
+fn parse_cli() -> Result<Cli, ExitCode> {
+    match Cli::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::InvalidValue | ErrorKind::ValueValidation
+            ) =>
+        {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            eprintln!("{first}");
+            Err(ExitCode::from(2))
+        }
+        Err(e) => e.exit(),
+    }
 }
 
 async fn shutdown_signal() {
@@ -162,16 +242,39 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    if matches!(cli.command, Some(Command::CheckConfig)) {
+        return check_config(&cli);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(fieldpay_server::logs::filter_from_env(
             "info,tower_http=warn",
         ))
         .init();
-    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = settings(&cli)?;
     match cli.command.unwrap_or(Command::Serve) {
+        Command::CheckConfig => unreachable!("handled before the runtime starts"),
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(settings.listen).await?;
             let running = app::start_sandbox(settings, listener).await?;

@@ -5,6 +5,7 @@ mod helpers;
 
 mod calls;
 mod charges;
+mod check_config;
 mod faults;
 mod login_limits;
 mod orders;
