@@ -70,7 +70,7 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let clock = Arc::new(Clock::default());
     let (revoked_sessions, _) = broadcast::channel(256);
     Ok(AppState {
-        sign_in: Arc::new(SignInGuard::new(&settings)),
+        sign_in: Arc::new(SignInGuard::new(&settings, store.clone())),
         revoked_sessions,
         charge_writer: Arc::new(ChargeWriter::new(store.clone(), clock.clone())),
         store,

@@ -1,7 +1,6 @@
 //! What bounds sign-in attempts: a keyed rate limit (per client address, per account) and the
 //! number of password checks running at once.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,25 +11,19 @@ use tokio::sync::Semaphore;
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::ids::sha256_hex;
+use crate::store::{Store, StoreResult};
 
 /// A rate limit per key: `per_minute` attempts a minute after a first `burst`, as a token
-/// bucket kept by its theoretical arrival time (GCRA): a key holds one instant, and a key whose
-/// bucket is full again is forgotten.
+/// bucket kept by its theoretical arrival time (GCRA): a key holds one instant (milliseconds
+/// since the epoch), kept in the store so that every instance on one database counts the same
+/// attempts; a key whose bucket is full again is as good as absent.
+#[derive(Debug, Clone, Copy)]
 pub struct KeyedLimit {
-    /// Time one attempt takes to earn back.
-    interval: Duration,
-    /// How far ahead of now a key's arrival time may run (the burst less one attempt).
-    tolerance: Duration,
-    keys: Mutex<Keys>,
+    /// Time one attempt takes to earn back, in ms.
+    interval: i64,
+    /// How far ahead of now a key's arrival time may run (the burst less one attempt), in ms.
+    tolerance: i64,
 }
-
-struct Keys {
-    next_free: HashMap<String, Instant>,
-    /// Forget full buckets when the map grows past this (amortised: it doubles).
-    prune_at: usize,
-}
-
-const PRUNE_FLOOR: usize = 1024;
 
 impl KeyedLimit {
     /// `None` when `per_minute` is 0 (no limit).
@@ -38,48 +31,40 @@ impl KeyedLimit {
         if per_minute == 0 {
             return None;
         }
-        let interval = Duration::from_secs(60) / per_minute;
+        let interval = 60_000 / i64::from(per_minute);
         Some(KeyedLimit {
             interval,
-            tolerance: interval * burst.max(1).saturating_sub(1),
-            keys: Mutex::new(Keys {
-                next_free: HashMap::new(),
-                prune_at: PRUNE_FLOOR,
-            }),
+            tolerance: interval * i64::from(burst.max(1) - 1),
         })
     }
 
-    /// Takes one attempt for `key` at `now`: `Err(wait)` when there is none left, with how
-    /// long until there is one (nothing is taken then).
-    pub fn take(&self, key: &str, now: Instant) -> Result<(), Duration> {
-        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        let arrival = keys
-            .next_free
-            .get(key)
-            .copied()
-            .filter(|t| *t > now)
-            .unwrap_or(now);
+    /// One attempt at `now` for a key whose stored instant is `stored`: the instant to store
+    /// (`Ok`), or how long until an attempt is allowed (`Err`, nothing is taken then).
+    pub fn decide(&self, stored: Option<i64>, now: i64) -> Result<i64, Duration> {
+        let arrival = stored.filter(|t| *t > now).unwrap_or(now);
         let ahead = arrival - now;
         if ahead > self.tolerance {
-            return Err(ahead - self.tolerance);
+            return Err(Duration::from_millis((ahead - self.tolerance) as u64));
         }
-        keys.next_free
-            .insert(key.to_string(), arrival + self.interval);
-        if keys.next_free.len() >= keys.prune_at {
-            keys.next_free.retain(|_, t| *t > now);
-            keys.prune_at = (keys.next_free.len() * 2).max(PRUNE_FLOOR);
-        }
-        Ok(())
+        Ok(arrival + self.interval)
     }
 
-    /// Keys remembered (those whose bucket is not known to be full).
-    pub fn len(&self) -> usize {
-        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        keys.next_free.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Takes one attempt for `key` from the store's count (one transaction).
+    fn take(&self, store: &dyn Store, key: &str, now: i64) -> StoreResult<Result<(), Duration>> {
+        let mut wait = None;
+        // May run more than once (a store retries a transaction): the last run tells.
+        let mut decide = |stored: Option<i64>| match self.decide(stored, now) {
+            Ok(next) => {
+                wait = None;
+                Some(next)
+            }
+            Err(w) => {
+                wait = Some(w);
+                None
+            }
+        };
+        store.take_allowance(key, now, &mut decide)?;
+        Ok(wait.map_or(Ok(()), Err))
     }
 }
 
@@ -114,6 +99,7 @@ pub fn account_key(merchant: &str, rep_id: &str) -> String {
 /// at once (each argon2id check takes about 19 MiB and a CPU for tens of milliseconds, on the
 /// blocking pool that also serves the database).
 pub struct SignInGuard {
+    store: Arc<dyn Store>,
     per_address: Option<KeyedLimit>,
     per_account: Option<KeyedLimit>,
     hashes: Arc<Semaphore>,
@@ -123,8 +109,9 @@ pub struct SignInGuard {
 }
 
 impl SignInGuard {
-    pub fn new(settings: &Settings) -> SignInGuard {
+    pub fn new(settings: &Settings, store: Arc<dyn Store>) -> SignInGuard {
         SignInGuard {
+            store,
             per_address: KeyedLimit::new(settings.login_ip_per_minute, settings.login_ip_burst),
             per_account: KeyedLimit::new(
                 settings.login_account_per_minute,
@@ -137,25 +124,36 @@ impl SignInGuard {
 
     /// Takes one attempt from the client address's allowance, then from the account's: `Err`
     /// with how long to wait when either is used up. A client whose address is unknown (a
-    /// router served without connection info) counts as one address.
-    pub fn admit(&self, ip: Option<IpAddr>, merchant: &str, rep_id: &str) -> Result<(), Duration> {
-        let now = Instant::now();
-        let taken = self
-            .per_address
-            .as_ref()
-            .map_or(Ok(()), |limit| {
-                let key = ip.map(address_key).unwrap_or_else(|| "unknown".into());
-                limit.take(&key, now)
-            })
-            .and_then(|()| {
-                self.per_account.as_ref().map_or(Ok(()), |limit| {
-                    limit.take(&account_key(merchant, rep_id), now)
-                })
-            });
+    /// router served without connection info) counts as one address. The counts are the
+    /// store's: every instance on one database takes from the same allowance.
+    pub async fn admit(
+        &self,
+        ip: Option<IpAddr>,
+        merchant: &str,
+        rep_id: &str,
+    ) -> Result<Result<(), Duration>, AppError> {
+        let (per_address, per_account) = (self.per_address, self.per_account);
+        let address = ip.map(address_key).unwrap_or_else(|| "unknown".into());
+        let account = account_key(merchant, rep_id);
+        let store = self.store.clone();
+        let taken = tokio::task::spawn_blocking(move || -> StoreResult<Result<(), Duration>> {
+            let now = chrono::Utc::now().timestamp_millis();
+            if let Some(limit) = per_address {
+                if let Err(wait) = limit.take(store.as_ref(), &format!("ip:{address}"), now)? {
+                    return Ok(Err(wait));
+                }
+            }
+            match per_account {
+                Some(limit) => limit.take(store.as_ref(), &format!("account:{account}"), now),
+                None => Ok(Ok(())),
+            }
+        })
+        .await
+        .map_err(AppError::internal)??;
         if taken.is_err() {
-            self.note_refusal(ip, now);
+            self.note_refusal(ip, Instant::now());
         }
-        taken
+        Ok(taken)
     }
 
     /// Logs refused attempts at most once a minute (what was typed is never logged: a password
@@ -225,45 +223,39 @@ fn lower_priority() {
 mod tests {
     use super::*;
 
+    /// Takes attempts from a stored instant kept in a variable, as the store keeps it.
+    fn take(limit: &KeyedLimit, stored: &mut Option<i64>, now: i64) -> Result<(), Duration> {
+        let next = limit.decide(*stored, now)?;
+        *stored = Some(next);
+        Ok(())
+    }
+
     #[test]
     fn a_burst_then_one_attempt_per_interval() {
         let limit = KeyedLimit::new(6, 3).unwrap(); // one every 10 s after 3
-        let t0 = Instant::now();
+        let (mut a, mut b) = (None, None);
+        let t0 = 1_700_000_000_000;
         for _ in 0..3 {
-            assert_eq!(limit.take("a", t0), Ok(()));
+            assert_eq!(take(&limit, &mut a, t0), Ok(()));
         }
-        let wait = limit.take("a", t0).unwrap_err();
-        assert_eq!(wait, Duration::from_secs(10));
+        assert_eq!(take(&limit, &mut a, t0), Err(Duration::from_secs(10)));
         // Refused attempts take nothing: the wait does not grow.
-        assert_eq!(limit.take("a", t0), Err(Duration::from_secs(10)));
+        assert_eq!(take(&limit, &mut a, t0), Err(Duration::from_secs(10)));
         // Another key has its own allowance.
-        assert_eq!(limit.take("b", t0), Ok(()));
-        assert_eq!(limit.take("a", t0 + Duration::from_secs(10)), Ok(()));
-        assert!(limit.take("a", t0 + Duration::from_secs(10)).is_err());
+        assert_eq!(take(&limit, &mut b, t0), Ok(()));
+        assert_eq!(take(&limit, &mut a, t0 + 10_000), Ok(()));
+        assert!(take(&limit, &mut a, t0 + 10_000).is_err());
         // A long pause refills the whole burst, no more.
-        let later = t0 + Duration::from_secs(600);
+        let later = t0 + 600_000;
         for _ in 0..3 {
-            assert_eq!(limit.take("a", later), Ok(()));
+            assert_eq!(take(&limit, &mut a, later), Ok(()));
         }
-        assert!(limit.take("a", later).is_err());
+        assert!(take(&limit, &mut a, later).is_err());
     }
 
     #[test]
     fn zero_per_minute_is_no_limit() {
         assert!(KeyedLimit::new(0, 5).is_none());
-    }
-
-    #[test]
-    fn full_buckets_are_forgotten() {
-        let limit = KeyedLimit::new(60, 1).unwrap(); // one a second
-        let t0 = Instant::now();
-        for i in 0..PRUNE_FLOOR - 1 {
-            limit.take(&format!("k{i}"), t0).unwrap();
-        }
-        assert_eq!(limit.len(), PRUNE_FLOOR - 1);
-        // Two seconds on, every bucket is full again: the next insert forgets them all.
-        limit.take("late", t0 + Duration::from_secs(2)).unwrap();
-        assert_eq!(limit.len(), 1);
     }
 
     #[test]

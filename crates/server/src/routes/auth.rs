@@ -95,7 +95,7 @@ async fn login(
     ClientIp(ip): ClientIp,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> Result<Json<TokenResponse>, Refusal> {
-    if let Err(wait) = state.sign_in.admit(ip, &req.merchant, &req.rep_id) {
+    if let Err(wait) = state.sign_in.admit(ip, &req.merchant, &req.rep_id).await? {
         return Err(Refusal::TooMany(wait));
     }
     let bad = || {

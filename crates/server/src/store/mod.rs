@@ -2,8 +2,8 @@
 //! [`MerchantStore`] (merchants, reps, credentials), [`RecordStore`] (accounts, products, the
 //! receivables ledger), [`OrderStore`], [`ChargeStore`] (charges, payments, registered cards,
 //! call sessions), [`SyncStore`] (the device change feed and mutation answers), [`OutboxStore`]
-//! (texts and webhooks to send), [`SettlementStore`] and [`LeaseStore`] (work that one
-//! instance at a time does). [`sqlite::SqliteStore`] fills them all
+//! (texts and webhooks to send), [`SettlementStore`], [`LeaseStore`] (work that one
+//! instance at a time does) and [`LimitStore`] (rate-limit counts). [`sqlite::SqliteStore`] fills them all
 //! (one file, WAL); a PostgreSQL implementation fills the same traits for deployments with
 //! several instances.
 //!
@@ -16,7 +16,10 @@
 
 pub(crate) mod cache;
 pub mod charges;
+#[cfg(test)]
+pub(crate) mod contract_tests;
 pub mod leases;
+pub mod limits;
 pub mod merchants;
 pub mod orders;
 pub mod outbox;
@@ -33,6 +36,7 @@ pub use charges::{
     NewPayment, RegisteredCard, TOO_MANY_ATTEMPTS,
 };
 pub use leases::LeaseStore;
+pub use limits::LimitStore;
 pub use merchants::{ApiKeyOwner, MerchantStore, RepRecord, TokenKind};
 pub use orders::{OrderDraft, OrderStore};
 pub use outbox::{
@@ -85,6 +89,7 @@ pub trait Store:
     + OutboxStore
     + SettlementStore
     + LeaseStore
+    + LimitStore
     + Send
     + Sync
     + 'static

@@ -22,6 +22,7 @@ mod channel;
 // The aggregates, one file each.
 mod charges;
 mod leases;
+mod limits;
 mod merchants;
 mod orders;
 mod outbox;

@@ -124,21 +124,13 @@ fn a_url_gets_its_database_replaced() {
 }
 
 #[test]
-fn a_lease_has_one_holder_until_it_runs_out() {
-    use crate::store::LeaseStore;
-    let (s, _) = store();
-    let ttl = std::time::Duration::from_millis(300);
-    assert!(s.take_lease("sweep", "a", ttl).unwrap());
-    assert!(!s.take_lease("sweep", "b", ttl).unwrap());
-    // The holder renews it.
-    assert!(s.take_lease("sweep", "a", ttl).unwrap());
-    std::thread::sleep(std::time::Duration::from_millis(400));
-    assert!(s.take_lease("sweep", "b", ttl).unwrap());
-    assert!(!s.take_lease("sweep", "a", ttl).unwrap());
-    s.release_lease("sweep", "a").unwrap(); // not a's: nothing happens
-    assert!(!s.take_lease("sweep", "a", ttl).unwrap());
-    s.release_lease("sweep", "b").unwrap();
-    assert!(s.take_lease("sweep", "a", ttl).unwrap());
+fn leases() {
+    crate::store::contract_tests::leases(&store().0);
+}
+
+#[test]
+fn one_allowance_for_all() {
+    crate::store::contract_tests::one_allowance_for_all(std::sync::Arc::new(store().0));
 }
 
 /// What one instance sends on a channel, every instance receives, in the order sent.

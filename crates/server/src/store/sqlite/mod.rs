@@ -5,6 +5,7 @@
 
 mod charges;
 mod leases;
+mod limits;
 mod merchants;
 mod orders;
 mod outbox;
@@ -69,7 +70,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("migrations/0007_idempotency_per_caller.sql"),
     ),
-    (8, include_str!("migrations/0008_claims_and_leases.sql")),
+    (8, include_str!("migrations/0008_several_instances.sql")),
 ];
 const READERS: usize = 4;
 

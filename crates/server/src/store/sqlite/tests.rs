@@ -313,3 +313,20 @@ fn order_numbers_move_to_per_merchant_uniqueness_keeping_every_order() {
         "{twice:?}"
     );
 }
+
+fn sqlite() -> (SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    (SqliteStore::open(&dir.path().join("t.db")).unwrap(), dir)
+}
+
+#[test]
+fn leases() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::leases(&s);
+}
+
+#[test]
+fn one_allowance_for_all() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::one_allowance_for_all(std::sync::Arc::new(s));
+}

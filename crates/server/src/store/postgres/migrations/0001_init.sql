@@ -401,3 +401,10 @@ CREATE TABLE leases (
     holder  TEXT NOT NULL,
     until   TIMESTAMPTZ NOT NULL
 );
+
+-- Rate-limit counts (sign-in attempts per address and per account): the instant, in
+-- milliseconds since the epoch, from which the key's next attempt is free.
+CREATE TABLE rate_limits (
+    key        TEXT PRIMARY KEY,
+    next_free  BIGINT NOT NULL
+);

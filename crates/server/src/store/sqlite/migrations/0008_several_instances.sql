@@ -10,3 +10,10 @@ CREATE TABLE leases (
     holder  TEXT NOT NULL,
     until   TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- Rate-limit counts (sign-in attempts per address and per account): the instant, in
+-- milliseconds since the epoch, from which the key's next attempt is free.
+CREATE TABLE rate_limits (
+    key        TEXT PRIMARY KEY,
+    next_free  INTEGER NOT NULL
+) WITHOUT ROWID;
