@@ -916,3 +916,66 @@ impl EventStream {
         }
     }
 }
+
+// ------------------------------------------------------------------ several instances
+
+/// Sandbox servers in this process over one PostgreSQL database and one data folder (so they
+/// share the sandbox card network's file), each on its own port. The instances stop (are
+/// dropped) before the folder is removed.
+pub struct Cluster {
+    pub apps: Vec<TestApp>,
+    pub data: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+/// Starts `n` instances on the database `url`, one after the other (the first seeds the demo
+/// merchant). `sms` is each instance's text sender (the sandbox sink when None).
+pub async fn spawn_instances(
+    url: &Secret,
+    n: usize,
+    sms: Option<Arc<dyn fieldpay_server::sms::sender::SmsSender>>,
+) -> Cluster {
+    init_logs();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let retry = [1, 1, 1, 2, 2];
+    let mut apps = Vec::new();
+    for _ in 0..n {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let settings = Settings {
+            database_url: Some(url.clone()),
+            ..test_settings(&data, addr, &retry)
+        };
+        let sms = sms.clone();
+        let mut state = tokio::task::spawn_blocking(move || app::build_state(settings))
+            .await
+            .unwrap()
+            .expect("state");
+        if let Some(sms) = sms {
+            state.sms = sms;
+        }
+        demo::seed(state.store.clone(), state.connector.as_ref())
+            .await
+            .expect("seed");
+        let running = app::start(state, listener).await.expect("start");
+        apps.push(TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            data: data.clone(),
+            database_url: Some(url.clone()),
+            _tmp: None,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            running: Some(running),
+            webhook_retry_secs: retry.to_vec(),
+        });
+    }
+    Cluster {
+        apps,
+        data,
+        _tmp: tmp,
+    }
+}

@@ -7,6 +7,7 @@ mod calls;
 mod charges;
 mod check_config;
 mod faults;
+mod instances;
 mod login_limits;
 mod orders;
 mod policy;

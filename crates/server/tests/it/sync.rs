@@ -19,11 +19,11 @@ use serde_json::{json, Value};
 use crate::helpers::{self, demo_charge, login, settle_sms, spawn_app, TestApp, Tokens};
 
 /// A 1x1 PNG.
-const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
-const PDF: &[u8] =
+pub(crate) const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+pub(crate) const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
 
-fn uid() -> String {
+pub(crate) fn uid() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
@@ -38,7 +38,7 @@ fn entity(c: &Change) -> &'static str {
     }
 }
 
-async fn pull(app: &TestApp, token: &str, cursor: i64, limit: u32) -> SyncPage {
+pub(crate) async fn pull(app: &TestApp, token: &str, cursor: i64, limit: u32) -> SyncPage {
     let r = app
         .get(&format!("/v1/sync?cursor={cursor}&limit={limit}"), token)
         .await;
@@ -49,7 +49,12 @@ async fn pull(app: &TestApp, token: &str, cursor: i64, limit: u32) -> SyncPage {
 }
 
 /// Pulls every page from `cursor`; returns the changes and the final cursor.
-async fn pull_all(app: &TestApp, token: &str, mut cursor: i64, limit: u32) -> (Vec<Change>, i64) {
+pub(crate) async fn pull_all(
+    app: &TestApp,
+    token: &str,
+    mut cursor: i64,
+    limit: u32,
+) -> (Vec<Change>, i64) {
     let mut out = Vec::new();
     for _ in 0..1000 {
         let page = pull(app, token, cursor, limit).await;
@@ -78,7 +83,7 @@ async fn pull_all(app: &TestApp, token: &str, mut cursor: i64, limit: u32) -> (V
     panic!("pull never ended");
 }
 
-async fn push(app: &TestApp, token: &str, mutations: &Value) -> MutationResults {
+pub(crate) async fn push(app: &TestApp, token: &str, mutations: &Value) -> MutationResults {
     let r = app
         .post_json("/v1/mutations", token, &json!({ "mutations": mutations }))
         .await;
@@ -88,7 +93,7 @@ async fn push(app: &TestApp, token: &str, mutations: &Value) -> MutationResults 
     serde_json::from_str(&text).unwrap()
 }
 
-fn applied_order(o: &MutationOutcome) -> Order {
+pub(crate) fn applied_order(o: &MutationOutcome) -> Order {
     match o {
         MutationOutcome::Applied {
             order: Some(order), ..
@@ -115,13 +120,13 @@ fn rejected(o: &MutationOutcome) -> (String, String) {
     }
 }
 
-struct Demo {
-    rep: Tokens,
-    accounts: Vec<Account>,
-    products: Vec<Product>,
+pub(crate) struct Demo {
+    pub rep: Tokens,
+    pub accounts: Vec<Account>,
+    pub products: Vec<Product>,
 }
 
-async fn demo(app: &TestApp) -> Demo {
+pub(crate) async fn demo(app: &TestApp) -> Demo {
     let rep = login(app, "rep1", "demo1234").await;
     let (changes, _) = pull_all(app, &rep.access_token, 0, 5000).await;
     let mut accounts = Vec::new();
@@ -142,7 +147,7 @@ async fn demo(app: &TestApp) -> Demo {
     }
 }
 
-async fn balance(app: &TestApp, account_id: &str) -> i64 {
+pub(crate) async fn balance(app: &TestApp, account_id: &str) -> i64 {
     let r = app
         .get(&format!("/v1/accounts/{account_id}"), DEMO_API_KEY)
         .await;
@@ -151,13 +156,13 @@ async fn balance(app: &TestApp, account_id: &str) -> i64 {
     v["balance"].as_i64().unwrap()
 }
 
-fn upsert(order_id: &str, account_id: &str, lines: Value) -> Value {
+pub(crate) fn upsert(order_id: &str, account_id: &str, lines: Value) -> Value {
     json!({ "client_id": uid(), "op": { "type": "upsert_order", "order_id": order_id, "account_id": account_id, "lines": lines, "memo": "오전 방문" } })
 }
 
 /// The device's signature of an order `upsert` made: `lines` are (product, quantity, unit
 /// price the line is priced at), in the upsert's order.
-fn sign(
+pub(crate) fn sign(
     d: &Demo,
     order_id: &str,
     account_id: &str,
@@ -191,7 +196,7 @@ fn sign(
     json!({ "client_id": uid(), "op": op })
 }
 
-fn submit(order_id: &str) -> Value {
+pub(crate) fn submit(order_id: &str) -> Value {
     json!({ "client_id": uid(), "op": { "type": "submit_order", "order_id": order_id } })
 }
 
