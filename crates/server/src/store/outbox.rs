@@ -28,6 +28,17 @@ pub struct TextLimits {
     pub per_merchant_per_hour: Option<u32>,
 }
 
+/// The refusal of a bill past the hourly quota of `scope` (`phone:<digits>` or
+/// `merchant:<id>`).
+pub(crate) fn quota_refusal(scope: &str) -> super::StoreError {
+    let whom = if scope.starts_with("phone:") {
+        "이 번호로 보낸 결제 요청 문자가 한 시간 한도를 넘었습니다 (too many bills to this phone this hour)"
+    } else {
+        "가맹점의 시간당 결제 요청 문자 한도를 넘었습니다 (the merchant's bills per hour are used up)"
+    };
+    super::StoreError::rejected(fieldpay_protocol::ErrorCode::RateLimited, whom)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewWebhook {
     pub id: String,

@@ -429,12 +429,7 @@ fn take_text_quota(tx: &Tx<'_>, scope: &str, limit: Option<u32>, now: &str) -> S
         )?
         .try_get(0)?;
     if limit.is_some_and(|limit| count > i64::from(limit)) {
-        let whom = if scope.starts_with("phone:") {
-            "이 번호로 보낸 결제 요청 문자가 한 시간 한도를 넘었습니다 (too many bills to this phone this hour)"
-        } else {
-            "가맹점의 시간당 결제 요청 문자 한도를 넘었습니다 (the merchant's bills per hour are used up)"
-        };
-        return Err(rejected(ErrorCode::RateLimited, whom));
+        return Err(crate::store::outbox::quota_refusal(scope));
     }
     Ok(())
 }
