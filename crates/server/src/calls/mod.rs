@@ -343,6 +343,8 @@ pub async fn start(
         outcome: None,
         started_at: ts(now),
         ended_at: None,
+        owner: Some(state.instance_id.to_string()),
+        owner_url: Some(state.settings.internal_url.clone()),
     };
     let config = call_config(merchant.as_ref(), lang);
     let arc = state.calls.insert(
@@ -430,10 +432,13 @@ type Resumed = (Arc<tokio::sync::Mutex<LiveCall>>, Vec<ivr::Action>);
 
 async fn resume(state: &AppState, call_id: &str) -> Option<Resumed> {
     let id = call_id.to_string();
-    let record = state.db(move |s| s.call(&id)).await.ok().flatten()?;
+    let mut record = state.db(move |s| s.call(&id)).await.ok().flatten()?;
     if record.ended_at.is_some() {
         return None;
     }
+    // This instance holds the call from now on.
+    record.owner = Some(state.instance_id.to_string());
+    record.owner_url = Some(state.settings.internal_url.clone());
     let cp_json: serde_json::Value = serde_json::from_str(&record.checkpoint).ok()?;
     let lang = cp_json
         .get("lang")

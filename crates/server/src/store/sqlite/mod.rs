@@ -70,6 +70,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("migrations/0007_idempotency_per_caller.sql"),
     ),
     (8, include_str!("migrations/0008_claims_and_leases.sql")),
+    (9, include_str!("migrations/0009_call_owner.sql")),
 ];
 const READERS: usize = 4;
 
