@@ -185,7 +185,12 @@ async fn worker(state: AppState) {
     }
     let mut last_recovery = std::time::Instant::now();
     let mut last_prune = std::time::Instant::now();
+    let mut last_alive = std::time::Instant::now();
     loop {
+        if last_alive.elapsed() >= crate::coordination::INSTANCE_RENEW_EVERY {
+            last_alive = std::time::Instant::now();
+            crate::coordination::keep_instance_alive(&state).await;
+        }
         while work_once(&state).await {}
         if last_recovery.elapsed() >= RECOVERY_EVERY {
             last_recovery = std::time::Instant::now();
@@ -234,6 +239,24 @@ impl Running {
         let _ = self.worker.await;
         let _ = self.revocations.await;
     }
+
+    /// Stops at once, as if the process were killed (for tests of a lost instance): the
+    /// listener closes, nothing is finished and no lease is given up, so this instance's
+    /// leases run out by themselves. What is left in memory (its calls) is gone with it.
+    pub async fn abort(self) {
+        self.server.abort();
+        self.worker.abort();
+        self.revocations.abort();
+        let _ = self.server.await;
+        let _ = self.worker.await;
+        let _ = self.revocations.await;
+        // The loops the worker started (webhook delivery) and SIP end too; leases stay.
+        self.state.shutdown.send_replace(true);
+        if let Some(sip) = self.sip {
+            sip.stop().await;
+        }
+        self.state.calls.clear();
+    }
 }
 
 /// Refuses settings unsafe to serve on `addr` (see [`Settings::check_exposure`]: sandbox
@@ -259,6 +282,9 @@ async fn serve(
     listener: TcpListener,
     addr: SocketAddr,
 ) -> anyhow::Result<Running> {
+    // Alive before the first call: the other instances forward this one's calls to it while
+    // it holds this lease (renewed by the worker).
+    crate::coordination::keep_instance_alive(&state).await;
     let sip = match state.settings.sip_listen {
         Some(at) => Some(crate::telephony::sip::start(state.clone(), at).await?),
         None => None,

@@ -53,6 +53,7 @@ pub fn check(settings: Settings) -> Report {
             format!("data folder: {}", settings.data_dir.display()),
             format!("listen: {}", settings.listen),
             format!("public URL: {}", settings.public_url),
+            format!("internal URL: {}", settings.internal_url),
             format!(
                 "SIP: {}",
                 settings

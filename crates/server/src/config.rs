@@ -17,6 +17,9 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// The address carriers and payers reach us at (used for TwiML signatures and receipt links).
     pub public_url: String,
+    /// Where the other server instances on the same database reach this one (to forward a
+    /// TwiML call's request to the instance holding the call). Default: `http://` + listen.
+    pub internal_url: String,
     /// Sandbox mode: SMS sink, sandbox card network, sandbox phone, demo data.
     pub sandbox: bool,
     pub twilio_auth_token: Secret,
@@ -80,6 +83,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8640)),
             public_url: "http://127.0.0.1:8640".into(),
+            internal_url: "http://127.0.0.1:8640".into(),
             sandbox: true,
             twilio_auth_token: SANDBOX_TWILIO_AUTH_TOKEN.into(),
             access_token_ttl_secs: 15 * 60,
@@ -198,6 +202,7 @@ pub struct FileSettings {
     pub data_dir: Option<PathBuf>,
     pub listen: Option<SocketAddr>,
     pub public_url: Option<String>,
+    pub internal_url: Option<String>,
     pub sandbox: Option<bool>,
     pub twilio_auth_token: Option<Secret>,
     pub access_token_ttl_secs: Option<u64>,
@@ -307,9 +312,13 @@ impl Settings {
         if let Some(v) = f.listen {
             self.listen = v;
             self.public_url = format!("http://{v}");
+            self.internal_url = format!("http://{v}");
         }
         if let Some(v) = f.public_url {
             self.public_url = v;
+        }
+        if let Some(v) = f.internal_url {
+            self.internal_url = v;
         }
         if let Some(v) = f.sandbox {
             self.sandbox = v;
@@ -392,6 +401,15 @@ impl Settings {
                 name: "public_url",
                 message: "must start with http:// or https://".into(),
             });
+        }
+        match reqwest::Url::parse(&self.internal_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => {
+                return Err(ConfigError::Invalid {
+                    name: "internal_url",
+                    message: "must be an http:// or https:// URL with a host".into(),
+                })
+            }
         }
         if self.twilio_auth_token.expose().trim().is_empty() {
             return Err(ConfigError::Invalid {
@@ -576,6 +594,7 @@ mod tests {
         let s = Settings::default().apply(ok);
         assert_eq!(s.listen.port(), 9000);
         assert_eq!(s.public_url, "http://127.0.0.1:9000");
+        assert_eq!(s.internal_url, "http://127.0.0.1:9000");
     }
 
     #[test]
@@ -601,6 +620,17 @@ mod tests {
         };
         assert!(s.validate().is_err());
         assert!(Settings::default().validate().is_ok());
+        for bad in ["ftp://10.0.0.1", "10.0.0.1:8640", "http://", ""] {
+            let s = Settings {
+                internal_url: bad.into(),
+                ..Settings::default()
+            };
+            let e = s.validate().unwrap_err().to_string();
+            assert!(e.contains("internal_url"), "{bad}: {e}");
+        }
+        let f: FileSettings = toml::from_str("internal_url = \"http://10.0.0.11:8640\"").unwrap();
+        let s = Settings::default().apply(f).validate().unwrap();
+        assert_eq!(s.internal_url, "http://10.0.0.11:8640");
         for bad in ["webhook_timeout_secs = 0", "webhook_concurrency = 0"] {
             let f: FileSettings = toml::from_str(bad).unwrap();
             assert!(Settings::default().apply(f).validate().is_err(), "{bad}");

@@ -3,6 +3,10 @@
 //! pushes. A lease names its holder (this instance, and for a push the request too), is held
 //! for a while and renewed while the work goes on; a crashed holder's lease runs out and
 //! another instance takes over. With one instance the leases cost one small write each.
+//!
+//! Each instance also holds a lease of its own, `instance:<instance_id>`, renewed by the
+//! worker while it runs: the others take an instance for alive while its lease is (a TwiML
+//! call held by a live instance is forwarded to it; one held by a lost instance ends).
 
 use std::time::{Duration, Instant};
 
@@ -19,13 +23,61 @@ pub const JOB_LEASE: Duration = Duration::from_secs(15);
 pub const EXPIRY_JOB: &str = "job:expiry";
 pub const RECOVERY_JOB: &str = "job:recovery";
 
-/// Gives up this instance's job leases (on a graceful stop), so another instance, or this
-/// one started again, takes the jobs over at once rather than when the leases run out.
+/// How long an instance's own lease lasts: an instance that stops renewing it (killed, cut
+/// off from the database) is taken for lost after this.
+pub const INSTANCE_LEASE: Duration = Duration::from_secs(10);
+
+/// How often the worker renews the instance's lease (well within [`INSTANCE_LEASE`]).
+pub const INSTANCE_RENEW_EVERY: Duration = Duration::from_secs(2);
+
+/// The name of the lease that says the instance `instance_id` is alive.
+pub fn instance_lease(instance_id: &str) -> String {
+    format!("instance:{instance_id}")
+}
+
+/// Takes or renews this instance's own lease. Answers whether it holds it (a store error, or
+/// a lease that ran out and was taken by someone else, counts as no; it is tried again on
+/// the next round).
+pub async fn keep_instance_alive(state: &AppState) -> bool {
+    let (name, holder) = (
+        instance_lease(&state.instance_id),
+        state.instance_id.to_string(),
+    );
+    match state
+        .db(move |s| s.take_lease(&name, &holder, INSTANCE_LEASE))
+        .await
+    {
+        Ok(held) => held,
+        Err(e) => {
+            tracing::warn!(error = %e.message, "cannot renew this instance's lease");
+            false
+        }
+    }
+}
+
+/// Whether the instance `instance_id` is alive: it holds its own lease. A store error counts
+/// as alive (the caller then tries to reach it, and finds out).
+pub async fn instance_alive(state: &AppState, instance_id: &str) -> bool {
+    let (name, id) = (instance_lease(instance_id), instance_id.to_string());
+    match state.db(move |s| s.lease_holder(&name)).await {
+        Ok(holder) => holder.as_deref() == Some(id.as_str()),
+        Err(e) => {
+            tracing::warn!(error = %e.message, "cannot read an instance's lease");
+            true
+        }
+    }
+}
+
+/// Gives up this instance's job leases and its own lease (on a graceful stop), so another
+/// instance, or this one started again, takes the jobs over at once rather than when the
+/// leases run out, and the others know at once that this instance's calls are lost.
 pub async fn release_jobs(state: &AppState) {
-    for name in [EXPIRY_JOB, RECOVERY_JOB] {
+    let own = instance_lease(&state.instance_id);
+    for name in [EXPIRY_JOB.to_string(), RECOVERY_JOB.to_string(), own] {
         let holder = state.instance_id.to_string();
-        if let Err(e) = state.db(move |s| s.release_lease(name, &holder)).await {
-            tracing::warn!(job = name, error = %e.message, "cannot give the job's lease up");
+        let n = name.clone();
+        if let Err(e) = state.db(move |s| s.release_lease(&n, &holder)).await {
+            tracing::warn!(lease = %name, error = %e.message, "cannot give a lease up");
         }
     }
 }

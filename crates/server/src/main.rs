@@ -31,6 +31,10 @@ struct Cli {
     /// Public base URL (for receipt links and telephony signatures).
     #[arg(long, env = "FIELDPAY_PUBLIC_URL", global = true)]
     public_url: Option<String>,
+    /// Where the other instances on the same database reach this one (default http:// +
+    /// listen); a TwiML call's request that reaches another instance is forwarded here.
+    #[arg(long, env = "FIELDPAY_INTERNAL_URL", global = true)]
+    internal_url: Option<String>,
     /// Auth token that signs Twilio-dialect webhooks.
     #[arg(
         long,
@@ -123,9 +127,13 @@ fn unvalidated_settings(cli: &Cli) -> anyhow::Result<Settings> {
     if let Some(l) = cli.listen {
         s.listen = l;
         s.public_url = format!("http://{l}");
+        s.internal_url = format!("http://{l}");
     }
     if let Some(u) = &cli.public_url {
         s.public_url = u.clone();
+    }
+    if let Some(u) = &cli.internal_url {
+        s.internal_url = u.clone();
     }
     if let Some(t) = &cli.twilio_auth_token {
         s.twilio_auth_token = t.clone();

@@ -3,6 +3,26 @@
 //! [`Input`]s and renders the returned [`Turn`]; this module does what the state machine asks
 //! of the host (look up the charge, get the approval) and persists a checkpoint after every
 //! turn, never a keyed value, so a restarted server picks the call up again.
+//!
+//! Calls and instances. A call lives in the memory of one instance, its owner: the keys typed
+//! so far (card number, expiry...) are only there. The call's row names the owner (its
+//! `instance_id`) and where the others reach it (its `internal_url`). Several instances may
+//! share one PostgreSQL database behind a load balancer that does not stick by call, so a
+//! TwiML call's next request may reach any of them; [`route`] decides what the instance that
+//! got it does:
+//! - it holds the call, or nobody else does (a new call; the owner is this instance; or the
+//!   database is SQLite, one instance per file, where a restarted server resumes the call from
+//!   its checkpoint and asks for the card again): handle it here;
+//! - the owner is another instance that is alive (it holds its lease `instance:<id>`, see
+//!   `coordination`): forward the request to it unchanged (`telephony::twiml`);
+//! - the owner is lost (its lease was given up or ran out, or it cannot be reached): the keys
+//!   typed are gone with it, so the call ends politely with nothing charged ([`end_lost`],
+//!   outcome `instance_lost`) and the charge stays payable: the payer calls again.
+//!
+//! A SIP call stays with its instance: its dialog and media are bound to that instance's
+//! transport, so no other instance ever gets its requests (a lost instance's SIP calls drop
+//! with it; the charge stays payable). The sandbox phone is for one instance too: its calls
+//! are not forwarded.
 
 pub mod registry;
 
@@ -343,6 +363,8 @@ pub async fn start(
         outcome: None,
         started_at: ts(now),
         ended_at: None,
+        owner: Some(state.instance_id.to_string()),
+        owner_url: Some(state.settings.internal_url.clone()),
     };
     let config = call_config(merchant.as_ref(), lang);
     let arc = state.calls.insert(
@@ -430,10 +452,13 @@ type Resumed = (Arc<tokio::sync::Mutex<LiveCall>>, Vec<ivr::Action>);
 
 async fn resume(state: &AppState, call_id: &str) -> Option<Resumed> {
     let id = call_id.to_string();
-    let record = state.db(move |s| s.call(&id)).await.ok().flatten()?;
+    let mut record = state.db(move |s| s.call(&id)).await.ok().flatten()?;
     if record.ended_at.is_some() {
         return None;
     }
+    // This instance holds the call from now on.
+    record.owner = Some(state.instance_id.to_string());
+    record.owner_url = Some(state.settings.internal_url.clone());
     let cp_json: serde_json::Value = serde_json::from_str(&record.checkpoint).ok()?;
     let lang = cp_json
         .get("lang")
@@ -489,6 +514,98 @@ async fn resume(state: &AppState, call_id: &str) -> Option<Resumed> {
     );
     Some((arc, actions))
 }
+
+/// Where a carrier request for a call in progress is handled (see the module docs).
+#[derive(Debug)]
+pub enum Route {
+    /// By this instance.
+    Here,
+    /// By the call's owner, another instance that is alive: forward the request to `url`.
+    Owner {
+        url: String,
+        call: Box<CallSessionRecord>,
+    },
+    /// Nowhere: the owner is lost; end the call with [`end_lost`].
+    Lost(Box<CallSessionRecord>),
+}
+
+/// Decides where a request for `call_id` is handled. `forwarded`: the request was forwarded
+/// here by another instance, which found this one the owner (it is never forwarded again).
+pub async fn route(state: &AppState, call_id: &str, forwarded: bool) -> Route {
+    if state.calls.get(call_id).is_some() || state.settings.database_url.is_none() {
+        // Ours; or a database of our own (SQLite): no other instance to hand calls to, the
+        // call resumes here from its checkpoint.
+        return Route::Here;
+    }
+    let id = call_id.to_string();
+    let record = match state.db(move |s| s.call(&id)).await {
+        Ok(Some(r)) => r,
+        // A new call, or the store cannot say (then handling it here fails the usual way).
+        Ok(None) | Err(_) => return Route::Here,
+    };
+    let owner = match &record.owner {
+        Some(o) if record.ended_at.is_none() && o.as_str() != &*state.instance_id => o.clone(),
+        // Ended (answered with a hang-up), or ours (resumed from its checkpoint after being
+        // idle), or saved before owners were recorded.
+        _ => return Route::Here,
+    };
+    if forwarded {
+        // Another instance took this one for the owner, yet the call names a third: their
+        // internal_url settings are likely wrong (two instances on one address).
+        tracing::error!(call_id, owner = %owner, "a forwarded call belongs to another instance; check every instance's internal_url");
+        return Route::Lost(Box::new(record));
+    }
+    match record.owner_url.clone() {
+        Some(url) if crate::coordination::instance_alive(state, &owner).await => Route::Owner {
+            url,
+            call: Box::new(record),
+        },
+        _ => Route::Lost(Box::new(record)),
+    }
+}
+
+/// The words that end a call lost with its instance: call again (nothing is charged by
+/// this call from now on; the charge stays payable).
+fn lost_words(lang: ivr::Lang) -> &'static str {
+    match lang {
+        ivr::Lang::Ko => {
+            "죄송합니다. 시스템 사정으로 통화를 이어갈 수 없습니다. 잠시 후 다시 전화해 주세요."
+        }
+        ivr::Lang::En => "Sorry, we cannot go on with this call. Please call again in a moment.",
+    }
+}
+
+/// Ends a call whose owner was lost (see the module docs): records it ended with the outcome
+/// `instance_lost`, charges nothing and leaves the charge as it is (still payable by a new
+/// call); answers a short goodbye and a hang-up in the call's language.
+pub async fn end_lost(state: &AppState, mut record: CallSessionRecord) -> Turn {
+    let lang = serde_json::from_str::<serde_json::Value>(&record.checkpoint)
+        .ok()
+        .and_then(|cp| cp.get("lang").cloned())
+        .and_then(|l| serde_json::from_value(l).ok())
+        .unwrap_or(ivr::Lang::Ko);
+    let now = state.clock.now();
+    if record.ended_at.is_none() {
+        record.outcome = Some(LOST_OUTCOME.into());
+        record.ended_at = Some(ts(now));
+        tracing::warn!(call_id = %record.call_id, owner = ?record.owner, "call ended: the instance holding it is lost; the charge stays payable");
+        let rec = record.clone();
+        if let Err(e) = state.db(move |s| s.save_call(&rec, now)).await {
+            tracing::error!(error = %e.message, "cannot save call session");
+        }
+    }
+    Turn {
+        lang,
+        say: vec![lost_words(lang).to_string()],
+        gather: None,
+        hangup: true,
+        step: ivr::Step::Done,
+        outcome: None,
+    }
+}
+
+/// The stored outcome of a call lost with its instance.
+pub const LOST_OUTCOME: &str = "instance_lost";
 
 #[cfg(test)]
 mod tests {

@@ -61,6 +61,11 @@ impl Calls {
         });
     }
 
+    /// Forgets every call (the process is going away).
+    pub fn clear(&self) {
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     /// How many calls are in progress.
     pub fn count(&self) -> usize {
         self.live.lock().unwrap_or_else(|p| p.into_inner()).len()

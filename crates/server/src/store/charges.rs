@@ -119,6 +119,12 @@ pub struct CallSessionRecord {
     pub outcome: Option<String>,
     pub started_at: String,
     pub ended_at: Option<String>,
+    /// The instance holding the call in memory (its `instance_id`); None for calls saved
+    /// before instances were recorded.
+    pub owner: Option<String>,
+    /// Where other instances reach the owner (its `internal_url`), to forward the call's
+    /// requests to it.
+    pub owner_url: Option<String>,
 }
 
 pub trait ChargeStore {

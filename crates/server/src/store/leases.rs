@@ -14,4 +14,7 @@ pub trait LeaseStore {
     fn take_lease(&self, name: &str, holder: &str, ttl: Duration) -> StoreResult<bool>;
     /// Gives the lease up, if `holder` holds it.
     fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()>;
+    /// Who holds the lease `name` now: None when nobody does (never taken, given up or ran
+    /// out).
+    fn lease_holder(&self, name: &str) -> StoreResult<Option<String>>;
 }

@@ -3,6 +3,13 @@
 //! `/telephony/twiml/voice` and we answer TwiML. Requests are authenticated with
 //! `X-Twilio-Signature` (base64 HMAC-SHA1 over the URL and the sorted form parameters, keyed
 //! with the account's auth token).
+//!
+//! With several instances on one database, a call's request may reach an instance that does
+//! not hold the call: it is forwarded as it came (path, query, body, signature) to the
+//! instance that does, at its `internal_url`, marked `X-FieldPay-Forwarded: 1` so it is never
+//! forwarded again, and the owner's answer is given as is; when the owner is lost the call
+//! ends (see `calls::route`). The owner checks the signature as usual: every instance has the
+//! same `public_url`.
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
@@ -22,6 +29,16 @@ use crate::markup::escape;
 use crate::state::AppState;
 
 pub const VOICE_PATH: &str = "/telephony/twiml/voice";
+
+/// The header that marks a request forwarded by another instance (never forwarded again).
+pub const FORWARDED_HEADER: &str = "x-fieldpay-forwarded";
+
+/// How long a forward may take to connect to the owner: past it the owner is taken for lost.
+const FORWARD_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// How long the owner may take to answer a forwarded request (a turn may include a card
+/// approval; carriers wait about 15 s for an answer).
+const FORWARD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(voice))
@@ -117,14 +134,27 @@ fn twiml(body: String) -> Response {
 /// digits): every field is wiped when the form is dropped, and `Debug` shows names only.
 struct Form(Vec<(String, String)>);
 
-impl Form {
-    /// Parses the body and wipes it (when this request holds the only copy of its bytes).
-    fn parse(body: Bytes) -> Option<Form> {
-        let parsed = serde_urlencoded::from_bytes(&body).ok().map(Form);
-        if let Ok(mut bytes) = body.try_into_mut() {
+/// A request body that may hold keyed card digits: wiped when dropped (when this request
+/// holds the only copy of its bytes; a forward's copy is dropped first).
+struct Body(Bytes);
+
+impl Drop for Body {
+    fn drop(&mut self) {
+        if let Ok(mut bytes) = std::mem::take(&mut self.0).try_into_mut() {
             bytes.as_mut().zeroize();
         }
-        parsed
+    }
+}
+
+impl Form {
+    /// Parses the body and wipes it (when this request holds the only copy of its bytes).
+    #[cfg(test)]
+    fn parse(body: Bytes) -> Option<Form> {
+        Form::read(&Body(body))
+    }
+
+    fn read(body: &Body) -> Option<Form> {
+        serde_urlencoded::from_bytes(&body.0).ok().map(Form)
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -184,7 +214,8 @@ async fn voice(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(form) = Form::parse(body) else {
+    let body = Body(body);
+    let Some(form) = Form::read(&body) else {
         return (StatusCode::BAD_REQUEST, "form body expected").into_response();
     };
     let base = state.settings.public_url.trim_end_matches('/');
@@ -210,6 +241,22 @@ async fn voice(
         return (StatusCode::BAD_REQUEST, "CallSid missing").into_response();
     };
     let action_url = format!("{base}{VOICE_PATH}");
+    let forwarded = headers.contains_key(FORWARDED_HEADER);
+    match calls::route(&state, call_sid, forwarded).await {
+        calls::Route::Here => {}
+        calls::Route::Owner { url, call } => {
+            return match forward(&url, path_q, &headers, &body).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    tracing::warn!(call_id = %call_sid, owner_url = %url, error = %e, "cannot reach the instance holding the call");
+                    twiml(render(&calls::end_lost(&state, *call).await, &action_url))
+                }
+            };
+        }
+        calls::Route::Lost(call) => {
+            return twiml(render(&calls::end_lost(&state, *call).await, &action_url));
+        }
+    }
     let status = form.get("CallStatus").unwrap_or("in-progress");
     let ended = matches!(
         status,
@@ -236,6 +283,52 @@ async fn voice(
             twiml("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Hangup/></Response>".into())
         }
     }
+}
+
+/// The client that forwards requests to other instances: no pooled connections (an instance
+/// that stopped is found out at the next connect, never through a connection kept open), no
+/// redirects.
+fn forwarder() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .connect_timeout(FORWARD_CONNECT_TIMEOUT)
+            .timeout(FORWARD_TIMEOUT)
+            .pool_max_idle_per_host(0)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a plain HTTP client")
+    })
+}
+
+/// Forwards a carrier request as it came (path and query, body, signature) to the instance
+/// at `owner_url`, and gives its answer as is. An error: the owner could not be reached or
+/// did not answer in time.
+async fn forward(
+    owner_url: &str,
+    path_q: &str,
+    headers: &HeaderMap,
+    body: &Body,
+) -> Result<Response, reqwest::Error> {
+    let url = format!("{}{path_q}", owner_url.trim_end_matches('/'));
+    let mut request = forwarder()
+        .post(url)
+        .header(FORWARDED_HEADER, "1")
+        .body(body.0.clone());
+    for name in ["x-twilio-signature", "content-type"] {
+        if let Some(v) = headers.get(name) {
+            request = request.header(name, v.clone());
+        }
+    }
+    let answer = request.send().await?;
+    let status = answer.status();
+    let content_type = answer.headers().get("content-type").cloned();
+    let bytes = answer.bytes().await?;
+    let mut response = (status, bytes).into_response();
+    if let Some(ct) = content_type {
+        response.headers_mut().insert("content-type", ct);
+    }
+    Ok(response)
 }
 
 #[cfg(test)]

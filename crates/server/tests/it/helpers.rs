@@ -70,6 +70,9 @@ fn init_logs() -> &'static LogBuffer {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub base: String,
+    /// The server's `public_url`, over which TwiML requests are signed (`base`, but for a
+    /// second instance beside another: the first one's).
+    pub public_base: String,
     pub data: PathBuf,
     /// The PostgreSQL database when the suite runs against PostgreSQL (see [`test_store`]).
     pub database_url: Option<Secret>,
@@ -96,6 +99,7 @@ pub fn test_settings(data: &Path, addr: SocketAddr, retry: &[u64]) -> Settings {
         data_dir: data.to_path_buf(),
         listen: addr,
         public_url: format!("http://{addr}"),
+        internal_url: format!("http://{addr}"),
         sandbox: true,
         twilio_auth_token: SANDBOX_TWILIO_AUTH_TOKEN.into(),
         webhook_retry_secs: retry.to_vec(),
@@ -131,6 +135,7 @@ pub async fn spawn_app_configured(retry: &[u64], configure: impl FnOnce(&mut Set
     TestApp {
         addr,
         base: format!("http://{addr}"),
+        public_base: format!("http://{addr}"),
         data,
         database_url,
         _tmp: Some(tmp),
@@ -169,6 +174,36 @@ impl TestApp {
                 drop(client);
                 let _ = driver.await;
             }
+        }
+    }
+
+    /// A second instance beside this one, as behind one load balancer: the same database
+    /// (PostgreSQL) and data folder (the sandbox card network), the same `public_url` (this
+    /// one's: carriers sign over it), its own port and `internal_url`.
+    pub async fn instance_beside(&self) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut settings = test_settings(&self.data, addr, &self.webhook_retry_secs);
+        settings.database_url = self.database_url.clone();
+        settings.public_url = self.public_base.clone();
+        let running = app::start_sandbox(settings, listener).await.expect("start");
+        TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            public_base: self.public_base.clone(),
+            data: self.data.clone(),
+            database_url: self.database_url.clone(),
+            _tmp: None,
+            http: self.http.clone(),
+            running: Some(running),
+            webhook_retry_secs: self.webhook_retry_secs.clone(),
+        }
+    }
+
+    /// Stops the server at once, as if killed: no lease is given up (see `Running::abort`).
+    pub async fn kill(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.abort().await;
         }
     }
 
@@ -323,7 +358,8 @@ impl TestApp {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let sig = fieldpay_server::telephony::twiml::signature(token, &url, &owned);
+        let signed_url = format!("{}{path}", self.public_base);
+        let sig = fieldpay_server::telephony::twiml::signature(token, &signed_url, &owned);
         let r = self
             .http
             .post(&url)

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod calls;
+mod calls_across_instances;
 mod charges;
 mod check_config;
 mod faults;

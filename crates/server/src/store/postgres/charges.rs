@@ -803,11 +803,12 @@ impl ChargeStore for PgStore {
         let now = ts(now);
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO call_sessions (call_id, adapter, merchant_id, charge_id, dialled, caller, checkpoint, trace, outcome, started_at, updated_at, ended_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                "INSERT INTO call_sessions (call_id, adapter, merchant_id, charge_id, dialled, caller, checkpoint, trace, outcome, started_at, updated_at, ended_at, owner, owner_url)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                  ON CONFLICT (call_id) DO UPDATE SET merchant_id = EXCLUDED.merchant_id, charge_id = EXCLUDED.charge_id,
                     checkpoint = EXCLUDED.checkpoint, trace = EXCLUDED.trace, outcome = EXCLUDED.outcome,
-                    updated_at = EXCLUDED.updated_at, ended_at = EXCLUDED.ended_at",
+                    updated_at = EXCLUDED.updated_at, ended_at = EXCLUDED.ended_at,
+                    owner = EXCLUDED.owner, owner_url = EXCLUDED.owner_url",
                 &[
                     &call.call_id,
                     &call.adapter,
@@ -821,6 +822,8 @@ impl ChargeStore for PgStore {
                     &call.started_at,
                     &now,
                     &call.ended_at,
+                    &call.owner,
+                    &call.owner_url,
                 ],
             )?;
             Ok(())
@@ -830,7 +833,7 @@ impl ChargeStore for PgStore {
     fn call(&self, call_id: &str) -> StoreResult<Option<CallSessionRecord>> {
         self.read(|tx| {
             tx.query_opt(
-                "SELECT call_id, adapter, merchant_id, charge_id, dialled, caller, checkpoint, trace, outcome, started_at, ended_at
+                "SELECT call_id, adapter, merchant_id, charge_id, dialled, caller, checkpoint, trace, outcome, started_at, ended_at, owner, owner_url
                  FROM call_sessions WHERE call_id = $1",
                 &[&call_id],
             )?
@@ -847,6 +850,8 @@ impl ChargeStore for PgStore {
                     outcome: r.try_get(8)?,
                     started_at: r.try_get(9)?,
                     ended_at: r.try_get(10)?,
+                    owner: r.try_get(11)?,
+                    owner_url: r.try_get(12)?,
                 })
             })
             .transpose()

@@ -30,4 +30,16 @@ impl LeaseStore for PgStore {
             Ok(())
         })
     }
+
+    fn lease_holder(&self, name: &str) -> StoreResult<Option<String>> {
+        self.read(|tx| {
+            Ok(tx
+                .query_opt(
+                    "SELECT holder FROM leases WHERE name = $1 AND until > clock_timestamp()",
+                    &[&name],
+                )?
+                .map(|r| r.try_get(0))
+                .transpose()?)
+        })
+    }
 }

@@ -133,6 +133,21 @@ fn one_allowance_for_all() {
     crate::store::contract_tests::one_allowance_for_all(std::sync::Arc::new(store().0));
 }
 
+#[test]
+fn a_lease_holder_is_known_while_the_lease_lasts() {
+    use crate::store::LeaseStore;
+    let (s, _) = store();
+    let ttl = std::time::Duration::from_millis(300);
+    assert_eq!(s.lease_holder("instance:a").unwrap(), None);
+    assert!(s.take_lease("instance:a", "a", ttl).unwrap());
+    assert_eq!(s.lease_holder("instance:a").unwrap().as_deref(), Some("a"));
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(s.lease_holder("instance:a").unwrap(), None, "ran out");
+    assert!(s.take_lease("instance:a", "a", ttl).unwrap());
+    s.release_lease("instance:a", "a").unwrap();
+    assert_eq!(s.lease_holder("instance:a").unwrap(), None, "given up");
+}
+
 /// What one instance sends on a channel, every instance receives, in the order sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_reaches_every_instance_in_order() {
@@ -1822,14 +1837,22 @@ mod charges_outbox_sync {
             outcome: None,
             started_at: crate::clock::ts(Utc::now()),
             ended_at: None,
+            owner: Some("inst_a".into()),
+            owner_url: Some("http://10.0.0.1:8640".into()),
         };
         s.save_call(&call, Utc::now()).unwrap();
+        assert_eq!(
+            s.call("call_1").unwrap().unwrap().owner_url.as_deref(),
+            Some("http://10.0.0.1:8640")
+        );
         call.merchant_id = Some(m.clone());
+        call.owner = Some("inst_b".into());
         call.outcome = Some("paid".into());
         s.save_call(&call, Utc::now()).unwrap();
         let got = s.call("call_1").unwrap().unwrap();
         assert_eq!(got.merchant_id, Some(m));
         assert_eq!(got.outcome.as_deref(), Some("paid"));
+        assert_eq!(got.owner.as_deref(), Some("inst_b"));
         assert!(s.call("call_2").unwrap().is_none());
     }
 

@@ -695,15 +695,16 @@ impl ChargeStore for SqliteStore {
     fn save_call(&self, call: &CallSessionRecord, now: DateTime<Utc>) -> StoreResult<()> {
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO call_sessions (call_id, adapter, merchant_id, charge_id, dialled, caller, checkpoint, trace, outcome, started_at, updated_at, ended_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                "INSERT INTO call_sessions (call_id, adapter, merchant_id, charge_id, dialled, caller, checkpoint, trace, outcome, started_at, updated_at, ended_at, owner, owner_url)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                  ON CONFLICT (call_id) DO UPDATE SET merchant_id = excluded.merchant_id, charge_id = excluded.charge_id,
                     checkpoint = excluded.checkpoint, trace = excluded.trace, outcome = excluded.outcome,
-                    updated_at = excluded.updated_at, ended_at = excluded.ended_at",
+                    updated_at = excluded.updated_at, ended_at = excluded.ended_at,
+                    owner = excluded.owner, owner_url = excluded.owner_url",
                 params![
                     call.call_id, call.adapter, call.merchant_id.as_ref().map(MerchantId::as_str),
                     call.charge_id.as_ref().map(ChargeId::as_str), call.dialled, call.caller, call.checkpoint,
-                    call.trace, call.outcome, call.started_at, ts(now), call.ended_at
+                    call.trace, call.outcome, call.started_at, ts(now), call.ended_at, call.owner, call.owner_url
                 ],
             )?;
             Ok(())
@@ -713,7 +714,7 @@ impl ChargeStore for SqliteStore {
     fn call(&self, call_id: &str) -> StoreResult<Option<CallSessionRecord>> {
         self.read(|c| {
             Ok(c.query_row(
-                "SELECT call_id, adapter, merchant_id, charge_id, dialled, caller, checkpoint, trace, outcome, started_at, ended_at
+                "SELECT call_id, adapter, merchant_id, charge_id, dialled, caller, checkpoint, trace, outcome, started_at, ended_at, owner, owner_url
                  FROM call_sessions WHERE call_id = ?1",
                 [call_id],
                 |r| {
@@ -729,6 +730,8 @@ impl ChargeStore for SqliteStore {
                         outcome: r.get(8)?,
                         started_at: r.get(9)?,
                         ended_at: r.get(10)?,
+                        owner: r.get(11)?,
+                        owner_url: r.get(12)?,
                     })
                 },
             )

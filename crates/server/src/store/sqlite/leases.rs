@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use super::SqliteStore;
 use crate::clock::ts;
@@ -33,6 +33,17 @@ impl LeaseStore for SqliteStore {
             tx.prepare_cached("DELETE FROM leases WHERE name = ?1 AND holder = ?2")?
                 .execute(params![name, holder])?;
             Ok(())
+        })
+    }
+
+    fn lease_holder(&self, name: &str) -> StoreResult<Option<String>> {
+        let now = ts(chrono::Utc::now());
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT holder FROM leases WHERE name = ?1 AND until > ?2")?
+                    .query_row(params![name, now], |r| r.get(0))
+                    .optional()?,
+            )
         })
     }
 }

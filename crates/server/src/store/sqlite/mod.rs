@@ -71,6 +71,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("migrations/0007_idempotency_per_caller.sql"),
     ),
     (8, include_str!("migrations/0008_several_instances.sql")),
+    (9, include_str!("migrations/0009_call_owner.sql")),
 ];
 const READERS: usize = 4;
 

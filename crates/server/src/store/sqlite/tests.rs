@@ -329,4 +329,52 @@ fn leases() {
 fn one_allowance_for_all() {
     let (s, _dir) = sqlite();
     crate::store::contract_tests::one_allowance_for_all(std::sync::Arc::new(s));
+
+#[test]
+fn a_lease_holder_is_known_while_the_lease_lasts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    let ttl = std::time::Duration::from_millis(300);
+    assert_eq!(store.lease_holder("instance:a").unwrap(), None);
+    assert!(store.take_lease("instance:a", "a", ttl).unwrap());
+    assert_eq!(
+        store.lease_holder("instance:a").unwrap().as_deref(),
+        Some("a")
+    );
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(store.lease_holder("instance:a").unwrap(), None, "ran out");
+    assert!(store.take_lease("instance:a", "a", ttl).unwrap());
+    store.release_lease("instance:a", "a").unwrap();
+    assert_eq!(store.lease_holder("instance:a").unwrap(), None, "given up");
+}
+
+#[test]
+fn a_call_keeps_its_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    let mut call = CallSessionRecord {
+        call_id: "CA1".into(),
+        adapter: "twiml".into(),
+        merchant_id: None,
+        charge_id: None,
+        dialled: "16000001".into(),
+        caller: None,
+        checkpoint: "{}".into(),
+        trace: "[]".into(),
+        outcome: None,
+        started_at: crate::clock::ts(Utc::now()),
+        ended_at: None,
+        owner: Some("inst_a".into()),
+        owner_url: Some("http://10.0.0.1:8640".into()),
+    };
+    store.save_call(&call, Utc::now()).unwrap();
+    let got = store.call("CA1").unwrap().unwrap();
+    assert_eq!(got.owner.as_deref(), Some("inst_a"));
+    assert_eq!(got.owner_url.as_deref(), Some("http://10.0.0.1:8640"));
+    call.owner = Some("inst_b".into());
+    call.owner_url = Some("http://10.0.0.2:8640".into());
+    store.save_call(&call, Utc::now()).unwrap();
+    let got = store.call("CA1").unwrap().unwrap();
+    assert_eq!(got.owner.as_deref(), Some("inst_b"));
+    assert_eq!(got.owner_url.as_deref(), Some("http://10.0.0.2:8640"));
 }

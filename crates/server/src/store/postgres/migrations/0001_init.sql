@@ -299,7 +299,9 @@ CREATE TABLE call_sessions (
     outcome     TEXT,
     started_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL,
-    ended_at    TEXT
+    ended_at    TEXT,
+    owner       TEXT,                     -- the instance holding the call (instance_id)
+    owner_url   TEXT                      -- where other instances reach it (internal_url)
 );
 
 -- ---------------------------------------------------------------- outboxes
