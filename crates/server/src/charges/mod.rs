@@ -381,7 +381,10 @@ pub async fn approve(state: &AppState, request: ivr::ApprovalRequest) -> ivr::Ap
     // The merchant's own limit applies when the approval ends; here only the caller's counts.
     let limits = approval_limits(state, None);
     let rec = match state
-        .db(move |s| s.begin_approval(&cid, &limits, now))
+        .db({
+            let owner = state.instance_id.clone();
+            move |s| s.begin_approval(&cid, &limits, &owner, now)
+        })
         .await
     {
         Ok(r) => r,
@@ -469,18 +472,35 @@ pub async fn approve(state: &AppState, request: ivr::ApprovalRequest) -> ivr::Ap
 /// answer that was in doubt, or a failure to record it).
 pub const IN_DOUBT_AFTER: chrono::Duration = chrono::Duration::minutes(2);
 
-/// Resolves approvals in flight (all of them at start, when the stop interrupted them; later
-/// those older than [`IN_DOUBT_AFTER`]): asks the network what happened and records it
-/// (approved), or releases the charge (nothing charged).
+/// Resolves the approvals in flight that are in doubt: asks the network what happened and
+/// records it (approved), or releases the charge (nothing charged). In doubt: those of an
+/// instance that is gone (its lease ran out or was given up: it stopped or was killed before
+/// the answer was recorded), every one at start when `at_start` (a database of its own: the
+/// stop interrupted them all), and any older than [`IN_DOUBT_AFTER`] (an answer in doubt, or
+/// a failure to record it).
 pub async fn recover_in_flight(state: &AppState, at_start: bool) {
-    let before = (!at_start).then(|| state.clock.now() - IN_DOUBT_AFTER);
-    let in_flight = match state.db(move |s| s.approvals_in_flight(before)).await {
+    let old = crate::clock::ts(state.clock.now() - IN_DOUBT_AFTER);
+    let all = match state.db(|s| s.approvals_in_flight()).await {
         Ok(v) => v,
         Err(e) => {
             tracing::error!(error = %e.message, "cannot list approvals in flight");
             return;
         }
     };
+    let mut in_flight = Vec::new();
+    for a in all {
+        let in_doubt = at_start
+            || a.since < old
+            || match &a.owner {
+                Some(owner) if owner.as_str() != &*state.instance_id => {
+                    !crate::coordination::instance_alive(state, owner).await
+                }
+                _ => false,
+            };
+        if in_doubt {
+            in_flight.push(a.record);
+        }
+    }
     for rec in in_flight {
         let id = rec.id();
         let Ok(m) = merchant(state, &rec.merchant_id).await else {

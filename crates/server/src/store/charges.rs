@@ -90,6 +90,24 @@ pub struct ApprovalLimits {
 }
 
 /// The decline reason of a charge that used up its approval attempts.
+/// An approval request in flight: the charge, the instance that made it (None for one
+/// begun before owners were recorded) and since when (the charge's last change).
+#[derive(Debug, Clone)]
+pub struct InFlightApproval {
+    pub record: ChargeRecord,
+    pub owner: Option<String>,
+    pub since: String,
+}
+
+/// When the approval in flight of `rec` began: its last event (card_entered).
+pub(crate) fn approving_since(rec: &ChargeRecord) -> String {
+    rec.charge
+        .events
+        .last()
+        .map(|e| e.at.clone())
+        .unwrap_or_default()
+}
+
 pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
 
 /// A card registered for auto-pay: the network's token, never card data.
@@ -175,13 +193,14 @@ pub trait ChargeStore {
         now: DateTime<Utc>,
         compose: Compose<'_>,
     ) -> StoreResult<ChargeRecord>;
-    /// Marks an approval in flight (card_entered). Refused when paid, no longer pending, or
-    /// another approval is in flight (one charge is approved at most once), and with
-    /// `rate_limited` when the payer phone used its declines for the hour.
+    /// Marks an approval in flight (card_entered), made by instance `owner`. Refused when
+    /// paid, no longer pending, or another approval is in flight (one charge is approved at
+    /// most once), and with `rate_limited` when the payer phone used its declines for the hour.
     fn begin_approval(
         &self,
         charge_id: &ChargeId,
         limits: &ApprovalLimits,
+        owner: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<ChargeRecord>;
     fn record_approval(
@@ -202,9 +221,8 @@ pub trait ChargeStore {
         now: DateTime<Utc>,
         compose: Compose<'_>,
     ) -> StoreResult<ChargeRecord>;
-    /// Charges with an approval in flight since before `before` (all of them when None: at
-    /// start, every one was interrupted by the stop).
-    fn approvals_in_flight(&self, before: Option<DateTime<Utc>>) -> StoreResult<Vec<ChargeRecord>>;
+    /// Every approval in flight, oldest first.
+    fn approvals_in_flight(&self) -> StoreResult<Vec<InFlightApproval>>;
     /// Checks a charge can be refunded (approved, or refunded already: then nothing to do).
     fn begin_refund(
         &self,

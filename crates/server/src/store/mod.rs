@@ -32,8 +32,8 @@ pub mod sync;
 use fieldpay_protocol::ErrorCode;
 
 pub use charges::{
-    ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, NewCharge,
-    NewPayment, RegisteredCard, TOO_MANY_ATTEMPTS,
+    ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, InFlightApproval,
+    NewCharge, NewPayment, RegisteredCard, TOO_MANY_ATTEMPTS,
 };
 pub use leases::LeaseStore;
 pub use limits::LimitStore;

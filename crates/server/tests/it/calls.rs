@@ -615,7 +615,7 @@ async fn issuer_timeout_charges_nothing_and_can_be_paid_again() {
     assert_eq!(network_approvals(&app, &c.id).await, 0);
     assert_eq!(sms_of_kind(&app, PAYER, "slip", &c.id).await, 0);
     assert!(
-        app.store().approvals_in_flight(None).unwrap().is_empty(),
+        app.store().approvals_in_flight().unwrap().is_empty(),
         "the approval must not stay in flight"
     );
 

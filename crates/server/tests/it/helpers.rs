@@ -998,6 +998,7 @@ pub async fn spawn_instances(
         apps.push(TestApp {
             addr,
             base: format!("http://{addr}"),
+            public_base: format!("http://{addr}"),
             data: data.clone(),
             database_url: Some(url.clone()),
             _tmp: None,

@@ -693,8 +693,8 @@ impl Run {
 }
 
 /// How long one payment may take, calls again included: 40 s, or
-/// `FIELDPAY_TEST_PAYMENT_DEADLINE_SECS` (an approval in flight on the killed process is only
-/// resolved after `charges::IN_DOUBT_AFTER`, 2 minutes: see the ignored tests below).
+/// `FIELDPAY_TEST_PAYMENT_DEADLINE_SECS`. An approval in flight on the killed process is
+/// resolved by the other once the killed one's instance lease runs out (10 s).
 fn payment_deadline() -> Duration {
     let secs = std::env::var("FIELDPAY_TEST_PAYMENT_DEADLINE_SECS")
         .ok()
@@ -940,19 +940,17 @@ async fn two_processes_and_a_kill(route: Route) {
     drop(procs);
 }
 
-/// Ignored: a payment whose approval was in flight on the killed process stays blocked (the
-/// charge `verified`, every new call refused) until another instance treats the approval as in
-/// doubt, `IN_DOUBT_AFTER` = 2 minutes after it started; within the test's 40 s it fails. Whether
-/// the kill lands on an approval is a matter of timing: when it does not, the test passes in
-/// about 30 s; with `FIELDPAY_TEST_PAYMENT_DEADLINE_SECS=200` it passes either way.
+/// Each call's requests go to one instance (the other one for the next call). A payment whose
+/// approval was in flight on the killed process is resolved by the other instance once the
+/// killed one's lease has run out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "an approval in flight on a killed instance blocks its charge for IN_DOUBT_AFTER (2 min)"]
 async fn two_processes_each_call_on_one_and_a_kill_halfway() {
     two_processes_and_a_kill(Route::OnePerCall).await;
 }
 
+/// The test: every request through the round-robin proxy, so a call's requests
+/// alternate between the instances (the one not holding the call forwards to its owner).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs call forwarding (calls branch)"]
 async fn two_processes_calls_alternating_per_request_and_a_kill_halfway() {
     two_processes_and_a_kill(Route::Proxy).await;
 }

@@ -16,10 +16,10 @@ use super::{apply_effects, changed, corrupt, is_retryable, opt_id_at, Params, Pg
 use crate::clock::ts;
 use crate::ids::new_id;
 use crate::store::charges::{
-    charge_event, charge_ledger_entry, charge_not_found, check_begin_approval, check_cancel,
-    check_charge_account, check_charge_id_owner, check_idempotent_retry, check_refundable,
-    check_status_step, decline, idempotency_caller, number_pool_exhausted, refunded_payment,
-    ChargeColumns, DeclineWindow,
+    approving_since, charge_event, charge_ledger_entry, charge_not_found, check_begin_approval,
+    check_cancel, check_charge_account, check_charge_id_owner, check_idempotent_retry,
+    check_refundable, check_status_step, decline, idempotency_caller, number_pool_exhausted,
+    refunded_payment, ChargeColumns, DeclineWindow, InFlightApproval,
 };
 use crate::store::{
     ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, Compose, Effects,
@@ -491,6 +491,7 @@ impl ChargeStore for PgStore {
         &self,
         charge_id: &ChargeId,
         limits: &ApprovalLimits,
+        owner: &str,
         now_t: DateTime<Utc>,
     ) -> StoreResult<ChargeRecord> {
         let charge_id = charge_id.as_str();
@@ -508,8 +509,8 @@ impl ChargeStore for PgStore {
                 .try_get(0)?;
             check_begin_approval(&rec, caller_declines, limits)?;
             tx.execute(
-                "UPDATE charges SET approving = TRUE WHERE id = $1",
-                &[&charge_id],
+                "UPDATE charges SET approving = TRUE, approving_owner = $2 WHERE id = $1",
+                &[&charge_id, &owner],
             )?;
             transition(
                 tx,
@@ -558,7 +559,7 @@ impl ChargeStore for PgStore {
                 ],
             )?;
             tx.execute(
-                "UPDATE charges SET approving = FALSE, bound = FALSE, receipt_token = $2, decline_reason = NULL
+                "UPDATE charges SET approving = FALSE, approving_owner = NULL, bound = FALSE, receipt_token = $2, decline_reason = NULL
                  WHERE id = $1",
                 &[&charge_id, &p.receipt_token],
             )?;
@@ -594,7 +595,7 @@ impl ChargeStore for PgStore {
         self.write(|tx| {
             let rec = charge_by_id(tx, charge_id)?;
             tx.execute(
-                "UPDATE charges SET approving = FALSE WHERE id = $1",
+                "UPDATE charges SET approving = FALSE, approving_owner = NULL WHERE id = $1",
                 &[&charge_id],
             )?;
             if rec.charge.payment.is_some() || !rec.charge.status.is_pending() {
@@ -639,9 +640,29 @@ impl ChargeStore for PgStore {
         })
     }
 
-    fn approvals_in_flight(&self, before: Option<DateTime<Utc>>) -> StoreResult<Vec<ChargeRecord>> {
-        let before = before.map(ts).unwrap_or_else(|| "9999".into());
-        self.read(|tx| load_charges(tx, "approving AND updated_at < $1", &[&before]))
+    fn approvals_in_flight(&self) -> StoreResult<Vec<InFlightApproval>> {
+        self.read(|tx| {
+            let owners: HashMap<String, Option<String>> = tx
+                .query(
+                    "SELECT id, approving_owner FROM charges WHERE approving",
+                    &[],
+                )?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<StoreResult<_>>()?;
+            let mut found: Vec<InFlightApproval> = load_charges(tx, "approving", &[])?
+                .into_iter()
+                .map(|record| InFlightApproval {
+                    owner: owners.get(record.charge.id.as_str()).cloned().flatten(),
+                    since: approving_since(&record),
+                    record,
+                })
+                .collect();
+            found.sort_by(|a, b| {
+                (&a.since, &a.record.charge.id).cmp(&(&b.since, &b.record.charge.id))
+            });
+            Ok(found)
+        })
     }
 
     fn begin_refund(

@@ -1332,12 +1332,12 @@ mod charges_outbox_sync {
             let rec = s.record_status(&id, st, None, now, &no_effects).unwrap();
             assert_eq!(rec.charge.status, st);
         }
-        let rec = s.begin_approval(&id, &limits, now).unwrap();
+        let rec = s.begin_approval(&id, &limits, "inst_test", now).unwrap();
         assert_eq!(rec.charge.status, ChargeStatus::CardEntered);
         assert!(rec.approving);
         // One approval at a time; no cancel while paying.
         assert_eq!(
-            code(&s.begin_approval(&id, &limits, now)),
+            code(&s.begin_approval(&id, &limits, "inst_test", now)),
             Some(ErrorCode::InvalidState)
         );
         assert_eq!(
@@ -1355,7 +1355,7 @@ mod charges_outbox_sync {
             Some("insufficient_funds")
         );
         // The second uses up the charge's attempts: declined for good.
-        s.begin_approval(&id, &limits, now).unwrap();
+        s.begin_approval(&id, &limits, "inst_test", now).unwrap();
         let rec = s
             .end_approval(&id, Some("bad_card"), &limits, now, &no_effects)
             .unwrap();
@@ -1370,33 +1370,33 @@ mod charges_outbox_sync {
             Some("too_many_attempts (2; last: bad_card)")
         );
         assert_eq!(
-            code(&s.begin_approval(&id, &limits, now)),
+            code(&s.begin_approval(&id, &limits, "inst_test", now)),
             Some(ErrorCode::InvalidState)
         );
 
         // A third decline from the phone within the hour: the caller is refused everywhere.
         let id2 = ChargeId::new("ch_2".to_string());
         create_one(&s, charge_to("ch_2", &m, "010-3000-0001", None));
-        s.begin_approval(&id2, &limits, now).unwrap();
+        s.begin_approval(&id2, &limits, "inst_test", now).unwrap();
         s.end_approval(&id2, Some("x"), &limits, now, &no_effects)
             .unwrap();
         assert_eq!(
-            code(&s.begin_approval(&id2, &limits, now)),
+            code(&s.begin_approval(&id2, &limits, "inst_test", now)),
             Some(ErrorCode::RateLimited)
         );
         // An hour later the phone may try again.
         let later = now + Duration::minutes(61);
-        s.begin_approval(&id2, &limits, later).unwrap();
-        assert_eq!(s.approvals_in_flight(None).unwrap().len(), 1);
+        s.begin_approval(&id2, &limits, "inst_test", later).unwrap();
+        assert_eq!(s.approvals_in_flight().unwrap().len(), 1);
         // A failure with nothing charged: back to verified.
         let rec = s
             .end_approval(&id2, None, &limits, later, &no_effects)
             .unwrap();
         assert_eq!(rec.charge.status, ChargeStatus::Verified);
-        assert!(s.approvals_in_flight(None).unwrap().is_empty());
+        assert!(s.approvals_in_flight().unwrap().is_empty());
 
         // Approval, then refund.
-        s.begin_approval(&id2, &limits, later).unwrap();
+        s.begin_approval(&id2, &limits, "inst_test", later).unwrap();
         let payment = NewPayment {
             connector: "test".into(),
             approval_number: "A1".into(),

@@ -12,10 +12,10 @@ use super::{apply_effects, changed, opt_id_at, SqliteStore};
 use crate::clock::ts;
 use crate::ids::new_id;
 use crate::store::charges::{
-    charge_event, charge_ledger_entry, charge_not_found, check_begin_approval, check_cancel,
-    check_charge_account, check_charge_id_owner, check_idempotent_retry, check_refundable,
-    check_status_step, decline, idempotency_caller, number_pool_exhausted, refunded_payment,
-    ChargeColumns, DeclineWindow,
+    approving_since, charge_event, charge_ledger_entry, charge_not_found, check_begin_approval,
+    check_cancel, check_charge_account, check_charge_id_owner, check_idempotent_retry,
+    check_refundable, check_status_step, decline, idempotency_caller, number_pool_exhausted,
+    refunded_payment, ChargeColumns, DeclineWindow, InFlightApproval,
 };
 use crate::store::{
     ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, Compose, Effects,
@@ -433,6 +433,7 @@ impl ChargeStore for SqliteStore {
         &self,
         charge_id: &ChargeId,
         limits: &ApprovalLimits,
+        owner: &str,
         now_t: DateTime<Utc>,
     ) -> StoreResult<ChargeRecord> {
         let charge_id = charge_id.as_str();
@@ -448,8 +449,8 @@ impl ChargeStore for SqliteStore {
                 .query_row(params![rec.payer_phone, window.recent, window.hour_ago], |r| r.get(0))?;
             check_begin_approval(&rec, caller_declines, limits)?;
             tx.execute(
-                "UPDATE charges SET approving = 1 WHERE id = ?1",
-                [charge_id],
+                "UPDATE charges SET approving = 1, approving_owner = ?2 WHERE id = ?1",
+                params![charge_id, owner],
             )?;
             transition(
                 tx,
@@ -486,7 +487,7 @@ impl ChargeStore for SqliteStore {
                 ],
             )?;
             tx.execute(
-                "UPDATE charges SET approving = 0, bound = 0, receipt_token = ?2, decline_reason = NULL WHERE id = ?1",
+                "UPDATE charges SET approving = 0, approving_owner = NULL, bound = 0, receipt_token = ?2, decline_reason = NULL WHERE id = ?1",
                 params![charge_id, p.receipt_token],
             )?;
             ledger_for_charge(tx, &rec, LedgerKind::Payment, &p.approval_number, -p.amount, now)?;
@@ -507,7 +508,7 @@ impl ChargeStore for SqliteStore {
         self.write(|tx| {
             let rec = charge_by_id(tx, charge_id)?;
             tx.execute(
-                "UPDATE charges SET approving = 0 WHERE id = ?1",
+                "UPDATE charges SET approving = 0, approving_owner = NULL WHERE id = ?1",
                 [charge_id],
             )?;
             if rec.charge.payment.is_some() || !rec.charge.status.is_pending() {
@@ -550,16 +551,27 @@ impl ChargeStore for SqliteStore {
         })
     }
 
-    fn approvals_in_flight(&self, before: Option<DateTime<Utc>>) -> StoreResult<Vec<ChargeRecord>> {
-        let before = before.map(ts).unwrap_or_else(|| "9999".into());
+    fn approvals_in_flight(&self) -> StoreResult<Vec<InFlightApproval>> {
         self.read(|c| {
             let mut stmt = c.prepare(&format!(
-                "SELECT {CHARGE_COLS} FROM charges WHERE approving = 1 AND updated_at < ?1"
+                "SELECT {CHARGE_COLS}, approving_owner FROM charges WHERE approving = 1
+                 ORDER BY updated_at, id"
             ))?;
+            let n = CHARGE_COLS.split(", ").count();
             let rows = stmt
-                .query_map([before], charge_row)?
+                .query_map([], |r| Ok((charge_row(r)?, r.get::<_, Option<String>>(n)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows.into_iter().map(|r| build_charge(c, r)).collect()
+            rows.into_iter()
+                .map(|(row, owner)| {
+                    let record = build_charge(c, row)?;
+                    let since = approving_since(&record);
+                    Ok(InFlightApproval {
+                        record,
+                        owner,
+                        since,
+                    })
+                })
+                .collect()
         })
     }
 

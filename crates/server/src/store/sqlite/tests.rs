@@ -329,6 +329,7 @@ fn leases() {
 fn one_allowance_for_all() {
     let (s, _dir) = sqlite();
     crate::store::contract_tests::one_allowance_for_all(std::sync::Arc::new(s));
+}
 
 #[test]
 fn a_lease_holder_is_known_while_the_lease_lasts() {

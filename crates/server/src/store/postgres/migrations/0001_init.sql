@@ -218,6 +218,7 @@ CREATE TABLE charges (
     idempotency_key TEXT,
     request_hash    TEXT,
     approving       BOOLEAN NOT NULL DEFAULT FALSE, -- while an approval request is in flight
+    approving_owner TEXT,                 -- the instance making it
     declines        BIGINT NOT NULL DEFAULT 0,
     updated_at      TEXT NOT NULL,
     PRIMARY KEY (merchant_id, id),

@@ -17,3 +17,7 @@ CREATE TABLE rate_limits (
     key        TEXT PRIMARY KEY,
     next_free  INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- The instance that made an approval in flight: another instance resolves it as soon as that
+-- one is gone (its lease ran out), not only once it is old.
+ALTER TABLE charges ADD COLUMN approving_owner TEXT;
