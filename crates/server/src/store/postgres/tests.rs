@@ -148,6 +148,52 @@ fn a_lease_holder_is_known_while_the_lease_lasts() {
     assert_eq!(s.lease_holder("instance:a").unwrap(), None, "given up");
 }
 
+/// The sharding rule of the schema: every table that carries `merchant_id` (but the routing
+/// tables read before the merchant is known) has it in every unique index, its key included.
+#[test]
+fn every_unique_index_of_a_tenant_table_includes_the_merchant() {
+    let (s, _) = store();
+    let routing = [
+        "merchants",
+        "virtual_numbers",
+        "api_keys",
+        "token_families",
+        "tokens",
+        "call_sessions",
+    ];
+    let rows = s
+        .read(|tx| {
+            tx.query(
+                "SELECT t.relname::text, i.relname::text,
+                        bool_or(a.attname = 'merchant_id') AS has_merchant
+                 FROM pg_index x
+                 JOIN pg_class t ON t.oid = x.indrelid
+                 JOIN pg_class i ON i.oid = x.indexrelid
+                 JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public'
+                 LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY (x.indkey)
+                 WHERE x.indisunique
+                   AND EXISTS (SELECT 1 FROM pg_attribute m
+                               WHERE m.attrelid = t.oid AND m.attname = 'merchant_id')
+                 GROUP BY 1, 2",
+                &[],
+            )
+        })
+        .unwrap();
+    let mut checked = 0;
+    for r in rows {
+        let (table, index, has): (String, String, bool) = (r.get(0), r.get(1), r.get(2));
+        if routing.contains(&table.as_str()) {
+            continue;
+        }
+        checked += 1;
+        assert!(
+            has,
+            "unique index {index} of {table} leaves merchant_id out"
+        );
+    }
+    assert!(checked > 20, "only {checked} unique indexes checked");
+}
+
 /// What one instance sends on a channel, every instance receives, in the order sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_reaches_every_instance_in_order() {

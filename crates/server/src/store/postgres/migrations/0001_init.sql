@@ -7,7 +7,9 @@
 --
 -- Tenant tables carry `merchant_id`, their keys and every unique constraint include it, and
 -- their references name it: a sharded layout (Citus) distributes them by `merchant_id`
--- without a rewrite. The routing tables read before the merchant is known (merchants,
+-- without a rewrite. Ids are random and checked free across merchants inside the
+-- (serializable) transaction that takes them; the plain indexes on `id` serve the lookups
+-- made before the merchant is known (a charge by id from a call, a text by id). The routing tables read before the merchant is known (merchants,
 -- virtual numbers, API keys, sign-in tokens, calls, text quotas per phone, job leases) are
 -- small and would be reference tables.
 
@@ -51,7 +53,7 @@ CREATE TABLE reps (
     PRIMARY KEY (merchant_id, id),
     UNIQUE (merchant_id, login)
 );
-CREATE UNIQUE INDEX reps_id ON reps (id);
+CREATE INDEX reps_id ON reps (id);
 
 -- Sign-in sessions as token families (see the SQLite schema's version 4).
 CREATE TABLE token_families (
@@ -180,7 +182,7 @@ CREATE TABLE orders (
 );
 CREATE INDEX orders_account ON orders (merchant_id, account_id);
 -- An order id (chosen by the device) names one order across merchants, as in SQLite.
-CREATE UNIQUE INDEX orders_id ON orders (id);
+CREATE INDEX orders_id ON orders (id);
 
 -- Per-merchant counters (order numbers of a day, ...).
 CREATE TABLE counters (
@@ -224,7 +226,7 @@ CREATE TABLE charges (
     PRIMARY KEY (merchant_id, id),
     UNIQUE (merchant_id, receipt_token)
 );
-CREATE UNIQUE INDEX charges_id ON charges (id);
+CREATE INDEX charges_id ON charges (id);
 CREATE INDEX charges_receipt ON charges (receipt_token) WHERE receipt_token IS NOT NULL;
 -- A virtual number belongs to one merchant: its binding to a payer phone is unique.
 CREATE UNIQUE INDEX charges_binding ON charges (merchant_id, virtual_number, payer_phone) WHERE bound;
@@ -322,7 +324,7 @@ CREATE TABLE sms_messages (
     claimed_until TEXT,
     PRIMARY KEY (merchant_id, id)
 );
-CREATE UNIQUE INDEX sms_id ON sms_messages (id);
+CREATE INDEX sms_id ON sms_messages (id);
 CREATE INDEX sms_to ON sms_messages (to_phone, id);
 CREATE INDEX sms_pending ON sms_messages (id) WHERE status = 'pending';
 
@@ -344,7 +346,7 @@ CREATE TABLE webhook_deliveries (
     PRIMARY KEY (merchant_id, id)
 );
 CREATE INDEX webhook_claimed ON webhook_deliveries (merchant_id) WHERE status = 'pending' AND claimed_until IS NOT NULL;
-CREATE UNIQUE INDEX webhook_id ON webhook_deliveries (id);
+CREATE INDEX webhook_id ON webhook_deliveries (id);
 CREATE INDEX webhook_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 
 -- Bills texted per payer phone and per merchant in each clock hour: `scope` is
