@@ -66,7 +66,7 @@ impl SmsSender for CountingSms {
     }
 }
 
-/// The merchant caches live 1 s on PostgreSQL: long enough for every instance to see a
+/// The merchant caches live 750 ms on PostgreSQL: this long is enough for every instance to see a
 /// settings change made through one of them.
 async fn caches_expire() {
     tokio::time::sleep(Duration::from_millis(1_100)).await;
@@ -161,9 +161,10 @@ async fn a_revoked_api_key_stops_working_on_every_instance_within_a_second() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     eprintln!("instance B refused the revoked key after {refused_after:?}");
-    // The cache lives 1 s; the 50 ms poll and a request's own time on top.
+    // The cache lives 750 ms; the 50 ms poll and a request's own time on top: within a
+    // second.
     assert!(
-        refused_after <= Duration::from_millis(1_150),
+        refused_after <= Duration::from_secs(1),
         "took {refused_after:?}"
     );
     // And it stays refused on both; the demo key is unaffected.

@@ -128,8 +128,8 @@ const MIGRATION_LOCK: i64 = 0x4649_454c_4450_4159; // "FIELDPAY"
 const MAX_ATTEMPTS: u32 = 30;
 
 /// How long a cached merchant or API key is trusted: another instance's change (a revoked
-/// key, new settings) is seen here within this time.
-const CACHE_TTL: Duration = Duration::from_secs(1);
+/// key, new settings) is seen here within this time, well within a second.
+const CACHE_TTL: Duration = Duration::from_millis(750);
 
 pub struct PgStore {
     pool: Pool,
