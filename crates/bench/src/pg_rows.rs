@@ -456,7 +456,7 @@ pub async fn sync_pg(ctx: &Ctx) -> anyhow::Result<RowResult> {
     let mut d = String::new();
     let _ = writeln!(
         d,
-        "Row 2's method at {} accounts ({} products, {} ledger entries{}), {nruns} runs per \
+        "Row 2's method at {} accounts ({} products, {} ledger entries{}), {nruns} {} per \
          store: two servers one after the other, each \
          loaded with the same generated data through the same `Store` calls (`gen::load`: \
          `upsert_accounts`, `upsert_products`, `add_ledger_batch`), the SQLite one in its data \
@@ -474,6 +474,7 @@ pub async fn sync_pg(ctx: &Ctx) -> anyhow::Result<RowResult> {
         } else {
             "; not row 2's full size of 200,000 accounts"
         },
+        if nruns == 1 { "run" } else { "runs" },
     );
     for (i, r) in out.iter().enumerate() {
         let col = |k: usize| {
@@ -515,8 +516,10 @@ pub async fn sync_pg(ctx: &Ctx) -> anyhow::Result<RowResult> {
         let total_rows = rows as f64 * nruns as f64;
         let _ = writeln!(
             d,
-            "\nPostgreSQL over the {nruns} syncs: {} statements ({} per 1,000 rows pulled), {} \
+            "\nPostgreSQL over the {} {}: {} statements ({} per 1,000 rows pulled), {} \
              transactions committed, {} rolled back, {} serialization failures.",
+            nruns,
+            if nruns == 1 { "sync" } else { "syncs" },
             c.statements
                 .map(|v| group(v as u64))
                 .unwrap_or_else(|| "—".into()),
