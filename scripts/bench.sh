@@ -8,7 +8,11 @@
 #   scripts/bench.sh all --quick         small sizes: a smoke test of the harness (no BENCHMARKS.md)
 #
 # Rows: all, search, sync, delta, data (= search sync delta with one load), outbox, pdf,
-# charges (and rss), ivr, app. Options go to fieldpay-bench (see its --help), e.g.
+# charges (and rss), ivr, app, charges-pg (row 6's load on SQLite and on PostgreSQL with 1 and
+# 2 server instances), sync-pg (row 2's first sync from SQLite and from PostgreSQL, 50k
+# accounts). For all, charges-pg and sync-pg a throwaway PostgreSQL is started with
+# `scripts/pg-test.sh start --durable` (fsync on, synchronous_commit off) and stopped at exit.
+# Options go to fieldpay-bench (see its --help), e.g.
 # --work DIR --keep-data --app-bin PATH --sizes 10000,50000 --sync-runs 2. Only the data:
 # "$CARGO_TARGET_DIR/release/fieldpay-bench gen --accounts 200000 --data DIR" (then
 # fieldpay-server --data DIR serves it). Environment: CARGO_TARGET_DIR (default ./target).
@@ -22,8 +26,8 @@ rows=()
 opts=()
 for a in "$@"; do
   case "$a" in
-    all | search | sync | delta | data | outbox | pdf | charges | rss | ivr | app) rows+=("$a") ;;
-    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    all | search | sync | delta | data | outbox | pdf | charges | rss | ivr | app | charges-pg | sync-pg) rows+=("$a") ;;
+    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
     *) opts+=("$a") ;;
   esac
 done
@@ -33,7 +37,25 @@ cargo build --release -p fieldpay-bench -p fieldpay-server
 bench="$CARGO_TARGET_DIR/release/fieldpay-bench"
 
 keyrings=$(mktemp -d)
-trap 'rm -rf "$keyrings"' EXIT
+pgdir=""
+cleanup() {
+  rm -rf "$keyrings"
+  if [ -n "$pgdir" ]; then scripts/pg-test.sh stop "$pgdir"; fi
+}
+trap cleanup EXIT
+# The PostgreSQL rows get their own throwaway cluster (durable settings, see pg-test.sh).
+for row in "${rows[@]}"; do
+  case "$row" in
+    all | charges-pg | sync-pg)
+      eval "$(scripts/pg-test.sh start --durable)"
+      pgdir=$FIELDPAY_TEST_PG_DIR
+      export FIELDPAY_BENCH_DATABASE_URL=$FIELDPAY_TEST_DATABASE_URL
+      export FIELDPAY_BENCH_PG_DIR=$FIELDPAY_TEST_PG_DIR
+      echo "== PostgreSQL for the benchmarks: $FIELDPAY_BENCH_DATABASE_URL ($pgdir)"
+      break
+      ;;
+  esac
+done
 started=$SECONDS
 XDG_DATA_HOME="$keyrings" dbus-run-session -- bash -c '
   set -euo pipefail

@@ -83,7 +83,7 @@ pub async fn open_device(dir: &Path, base: &str) -> anyhow::Result<Arc<Engine>> 
 
 /// Rows of the device database (accounts, products, ledger) and the sizes of the database
 /// file and of its WAL.
-fn device_counts(dir: &Path) -> anyhow::Result<(u64, u64, u64, u64, u64)> {
+pub(crate) fn device_counts(dir: &Path) -> anyhow::Result<(u64, u64, u64, u64, u64)> {
     let c = rusqlite::Connection::open_with_flags(
         dir.join("fieldpay-device.db"),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
@@ -285,7 +285,7 @@ fn page_query(data: &Path) -> anyhow::Result<PageQuery> {
     })
 }
 
-fn runs_for(ctx: &Ctx, accounts: usize) -> usize {
+pub(crate) fn runs_for(ctx: &Ctx, accounts: usize) -> usize {
     if let Some(n) = ctx.sync_runs {
         n.max(1)
     } else if ctx.quick {

@@ -6,6 +6,8 @@ pub mod app_row;
 pub mod data_rows;
 pub mod engine_rows;
 pub mod gen;
+pub mod pg;
+pub mod pg_rows;
 pub mod report;
 pub mod server;
 pub mod server_rows;

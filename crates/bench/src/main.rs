@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use fieldpay_bench::report::{self, RowResult};
 use fieldpay_bench::stats::{self, Machine};
-use fieldpay_bench::{app_row, data_rows, engine_rows, gen, server, server_rows, Ctx};
+use fieldpay_bench::{app_row, data_rows, engine_rows, gen, pg, pg_rows, server, server_rows, Ctx};
 
 #[derive(Parser)]
 #[command(
@@ -74,6 +74,12 @@ enum Command {
     Ivr,
     /// 9. App start time and UI wasm size.
     App,
+    /// Row 10: charge creation as row 6 on SQLite, on PostgreSQL with 1 and with 2 server
+    /// instances (needs FIELDPAY_BENCH_DATABASE_URL: scripts/bench.sh starts a PostgreSQL).
+    ChargesPg,
+    /// Row 11: first sync as row 2 from a server on SQLite and one on PostgreSQL (50k
+    /// accounts, or the largest of --sizes).
+    SyncPg,
     /// Only generate and load the data into a server data folder (no measurement).
     Gen {
         /// Number of accounts (products = 1 per 20, ledger = 5 per account; 200000 = the
@@ -206,6 +212,17 @@ async fn main() -> anyhow::Result<()> {
     }
     if is(&[Command::App]) {
         save(vec![app_row::app(&ctx).await?])?;
+    }
+    // The PostgreSQL rows: skipped by `all` when no PostgreSQL was given.
+    let pg_rows_run = command != Command::All || pg::Pg::from_env().is_some();
+    if !pg_rows_run {
+        eprintln!("FIELDPAY_BENCH_DATABASE_URL is not set: rows charges-pg and sync-pg skipped");
+    }
+    if pg_rows_run && is(&[Command::ChargesPg]) {
+        save(vec![pg_rows::charges_pg(&ctx).await?])?;
+    }
+    if pg_rows_run && is(&[Command::SyncPg]) {
+        save(vec![pg_rows::sync_pg(&ctx).await?])?;
     }
     if !rows.is_empty() {
         println!("\n{:<4}{:<60}{:<28}verdict", "#", "what", "target");

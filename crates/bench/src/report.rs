@@ -119,8 +119,11 @@ pub fn markdown(machine: &Machine, rows: &[RowResult], keep: Option<&str>) -> St
     s.push_str("```\n\n");
     s.push_str(
         "Rows: `search`, `sync` (first sync and growth), `delta`, `outbox`, `pdf`, `charges` \
-         (with server RSS), `ivr`, `app`. Results are kept per row as JSON under \
-         `$CARGO_TARGET_DIR/bench/results/` and this file is made from them.\n\n",
+         (with server RSS), `ivr`, `app`, `charges-pg` and `sync-pg` (rows 10 and 11: the \
+         server on PostgreSQL beside SQLite; `scripts/bench.sh` starts a throwaway PostgreSQL \
+         for them with `scripts/pg-test.sh start --durable`: fsync on, synchronous_commit \
+         off). Results are kept per row as JSON under `$CARGO_TARGET_DIR/bench/results/` and \
+         this file is made from them.\n\n",
     );
     s.push_str("## Machine\n\n");
     s.push_str(&format!(

@@ -38,6 +38,17 @@ impl ServerChild {
     /// Starts `bin --data DATA --listen 127.0.0.1:PORT` (sandbox mode, the demo merchant
     /// seeded on first start) and waits until it answers. Its log goes to `log`.
     pub async fn start(bin: &Path, data: &Path, log: &Path) -> anyhow::Result<ServerChild> {
+        Self::start_with(bin, data, log, None).await
+    }
+
+    /// As [`ServerChild::start`], on the PostgreSQL database `database_url`
+    /// (`FIELDPAY_DATABASE_URL`) when given; the data folder still holds the rest.
+    pub async fn start_with(
+        bin: &Path,
+        data: &Path,
+        log: &Path,
+        database_url: Option<&str>,
+    ) -> anyhow::Result<ServerChild> {
         if !bin.exists() {
             anyhow::bail!(
                 "{} not found: build it with `cargo build --release -p fieldpay-server`",
@@ -46,7 +57,12 @@ impl ServerChild {
         }
         let port = free_port()?;
         let out = std::fs::File::create(log)?;
-        let child = Command::new(bin)
+        let mut cmd = Command::new(bin);
+        match database_url {
+            Some(url) => cmd.env("FIELDPAY_DATABASE_URL", url),
+            None => cmd.env_remove("FIELDPAY_DATABASE_URL"),
+        };
+        let child = cmd
             .arg("--data")
             .arg(data)
             .arg("--listen")
@@ -138,6 +154,32 @@ fn settings(data: &Path) -> Settings {
         data_dir: data.to_path_buf(),
         ..Settings::default()
     }
+}
+
+/// As [`prepare_data`], with the server's data in the PostgreSQL database `database_url`
+/// (empty; migrated and seeded here as `fieldpay-server` would) and `data` its data folder.
+/// The same generator writes through the same `Store` calls.
+pub async fn prepare_data_pg(
+    data: &Path,
+    database_url: &str,
+    scale: Scale,
+    seed: u64,
+) -> anyhow::Result<(Vec<GenAccount>, LoadReport)> {
+    if data.exists() {
+        std::fs::remove_dir_all(data)?;
+    }
+    let s = Settings {
+        database_url: Some(database_url.to_string().into()),
+        ..settings(data)
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let running = app::start_sandbox(s, listener).await?;
+    let store = running.state.store.clone();
+    running.shutdown().await;
+    let mid = demo_merchant(store.as_ref())?;
+    let out =
+        tokio::task::spawn_blocking(move || gen::load(store.as_ref(), &mid, scale, seed)).await??;
+    Ok(out)
 }
 
 /// The demo merchant's id in a data folder (opening its database directly).

@@ -45,13 +45,26 @@ pub async fn create_charges(
     concurrency: usize,
     series: u32,
 ) -> anyhow::Result<LoadRun> {
+    create_charges_on(&[base.to_string()], total, concurrency, series).await
+}
+
+/// As [`create_charges`], over several servers in turn (round robin): request `i` goes to
+/// `bases[i % bases.len()]`.
+pub async fn create_charges_on(
+    bases: &[String],
+    total: usize,
+    concurrency: usize,
+    series: u32,
+) -> anyhow::Result<LoadRun> {
+    anyhow::ensure!(!bases.is_empty(), "no server to send charges to");
     let http = client(concurrency)?;
     let next = Arc::new(AtomicUsize::new(0));
-    let url = format!("{base}/v1/charges");
+    let urls: Arc<Vec<String>> =
+        Arc::new(bases.iter().map(|b| format!("{b}/v1/charges")).collect());
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (http, next, url) = (http.clone(), next.clone(), url.clone());
+        let (http, next, urls) = (http.clone(), next.clone(), urls.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut created = Vec::new();
@@ -62,6 +75,7 @@ pub async fn create_charges(
                 if i >= total {
                     break;
                 }
+                let url = &urls[i % urls.len()];
                 let phone = payer(series, i as u32);
                 let body = serde_json::json!({
                     "amount": 33_000,
@@ -70,7 +84,7 @@ pub async fn create_charges(
                 });
                 let t = Instant::now();
                 let r = http
-                    .post(&url)
+                    .post(url)
                     .bearer_auth(DEMO_API_KEY)
                     .json(&body)
                     .send()
