@@ -12,7 +12,9 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::records::{account_exists, insert_ledger};
-use super::{apply_effects, changed, corrupt, is_retryable, opt_id_at, Params, PgStore, Tx};
+use super::{
+    apply_effects, changed, corrupt, hold_change_log, is_retryable, opt_id_at, Params, PgStore, Tx,
+};
 use crate::clock::ts;
 use crate::ids::new_id;
 use crate::store::charges::{
@@ -315,7 +317,9 @@ impl ChargeStore for PgStore {
         compose: Compose<'_>,
     ) -> StoreResult<Vec<StoreResult<(ChargeRecord, bool)>>> {
         let now = ts(now);
+        let merchants: Vec<&str> = batch.iter().map(|n| n.merchant_id.as_str()).collect();
         self.write(|tx| {
+            hold_change_log(tx, &merchants)?;
             let mut out = Vec::with_capacity(batch.len());
             for new in batch {
                 // Each charge in its own savepoint: one that fails leaves no trace and does not

@@ -361,6 +361,26 @@ pub(super) fn rejected(code: ErrorCode, msg: impl Into<String>) -> StoreError {
     StoreError::rejected(code, msg)
 }
 
+/// Takes the change counters of these merchants first thing in a transaction that will log
+/// many changes (a group of charges, an import): under `SERIALIZABLE`, the counter row is
+/// where a merchant's writers meet, and a transaction that meets another there late (after
+/// its other work) is run again whole. Taken first, a collision costs one statement, and
+/// once taken the row holds the merchant's other writers until this one commits. Sorted, so
+/// two transactions never wait for each other in a circle.
+pub(super) fn hold_change_log(tx: &Tx<'_>, merchant_ids: &[&str]) -> StoreResult<()> {
+    let mut ids: Vec<&str> = merchant_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        tx.execute(
+            "INSERT INTO change_counters (merchant_id, seq) VALUES ($1, 0)
+             ON CONFLICT (merchant_id) DO UPDATE SET seq = change_counters.seq",
+            &[&id],
+        )?;
+    }
+    Ok(())
+}
+
 /// Logs a change of one record for device sync: the merchant's next change number (see
 /// `change_counters` in the schema), given to the record's change row.
 pub(super) fn changed(tx: &Tx<'_>, merchant_id: &str, entity: &str, id: &str) -> StoreResult<()> {

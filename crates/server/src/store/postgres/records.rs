@@ -8,7 +8,7 @@ use fieldpay_protocol::records::{Account, Product};
 use fieldpay_protocol::{AccountId, ErrorCode, MerchantId};
 use tokio_postgres::Row;
 
-use super::{changed, changed_many, corrupt, rejected, PgStore, Tx};
+use super::{changed, changed_many, corrupt, hold_change_log, rejected, PgStore, Tx};
 use crate::clock::ts;
 use crate::ids::new_id;
 use crate::store::{NewAccount, NewLedger, NewProduct, RecordStore, StoreResult};
@@ -145,6 +145,7 @@ impl RecordStore for PgStore {
         let now = ts(Utc::now());
         let keep = last_of_each_code(rows.iter().map(|a| a.code.as_str()));
         self.write(|tx| {
+            hold_change_log(tx, &[merchant_id])?;
             let logins: Vec<&str> = rows
                 .iter()
                 .filter_map(|a| a.rep_login.as_deref())
@@ -218,6 +219,7 @@ impl RecordStore for PgStore {
         let now = ts(Utc::now());
         let keep = last_of_each_code(rows.iter().map(|p| p.code.as_str()));
         self.write(|tx| {
+            hold_change_log(tx, &[merchant_id])?;
             let mut ids = Vec::with_capacity(keep.len());
             for chunk in keep.chunks(CHUNK) {
                 let p = |i: &usize| &rows[*i];
@@ -304,6 +306,7 @@ impl RecordStore for PgStore {
     ) -> StoreResult<usize> {
         let merchant_id = merchant_id.as_str();
         self.write(|tx| {
+            hold_change_log(tx, &[merchant_id])?;
             let wanted: Vec<&str> = entries
                 .iter()
                 .map(|e| e.account_id.as_str())
