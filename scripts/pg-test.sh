@@ -29,8 +29,13 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# A port nothing listens on now (bash only: a fresh machine may have no python).
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
 }
 
 case "${1:-}" in
@@ -50,10 +55,20 @@ case "${1:-}" in
     dir=$(mktemp -d /tmp/fieldpay-pg.XXXXXX)
     [ "$(id -u)" = 0 ] && chown postgres "$dir"
     as_pg "$bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
-    port=$(free_port)
-    as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $durability -c max_connections=1000 -c shared_buffers=256MB" \
-      start >/dev/null
+    # Another process may take the port between the check and the start: try a few.
+    for _ in 1 2 3 4 5; do
+      port=$(free_port)
+      if as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $durability -c max_connections=1000 -c shared_buffers=256MB" \
+        start >/dev/null; then
+        started=1
+        break
+      fi
+    done
+    if [ -z "${started:-}" ]; then
+      echo "cannot start the test PostgreSQL server (log: $dir/log)" >&2
+      exit 1
+    fi
     echo "export FIELDPAY_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$port/postgres"
     echo "export FIELDPAY_TEST_PG_DIR=$dir"
     ;;
