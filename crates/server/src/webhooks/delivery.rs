@@ -197,7 +197,7 @@ async fn deliver_due(state: &AppState, client: &reqwest::Client, flight: &mut In
     // Held while the attempt runs (bounded by the timeout); a crashed instance's claim runs
     // out after this and another instance makes the attempt.
     let claim_until =
-        now + chrono::Duration::seconds(2 * state.settings.webhook_timeout_secs as i64 + 30);
+        now + chrono::Duration::seconds(state.settings.webhook_timeout_secs as i64 + 5);
     let free = (limit - flight.tasks.len()).min(DUE_BATCH as usize) as u32;
     let busy: Vec<MerchantId> = flight.merchants.values().cloned().collect();
     let due = match state

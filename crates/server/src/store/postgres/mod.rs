@@ -129,7 +129,7 @@ const MAX_ATTEMPTS: u32 = 30;
 
 /// How long a cached merchant or API key is trusted: another instance's change (a revoked
 /// key, new settings) is seen here within this time, well within a second.
-const CACHE_TTL: Duration = Duration::from_millis(750);
+const CACHE_TTL: Duration = Duration::from_millis(500);
 
 pub struct PgStore {
     pool: Pool,
