@@ -96,9 +96,13 @@ impl fmt::Debug for PaymentMethod<'_> {
 /// One approval request. `Debug` is safe to log: the card data inside is redacted.
 #[derive(Debug, Clone, Copy)]
 pub struct ApproveRequest<'a> {
-    /// Idempotency key = our charge id. The network treats a repeat of the same key as the same
-    /// transaction: a second approve with a key that is already approved returns that approval.
+    /// The attempt key: unique per approval attempt of a charge (see
+    /// `charges::attempt_key`: the charge id for its first attempt, `{charge id}-{n}` for the
+    /// n-th), 6 to 64 of `[A-Za-z0-9_-]`. Providers take it as the order / payment id and as
+    /// the idempotency key: a repeat of an approved key returns that approval, never a second.
     pub key: &'a str,
+    /// What is bought, as the provider shows it (Toss `orderName`, PortOne `orderName`).
+    pub order_name: &'a str,
     /// Amount in KRW, > 0.
     pub amount: i64,
     /// Installment months: 0 = 일시불 (lump sum), otherwise 2..=12 and only from 50,000 KRW.
@@ -214,6 +218,13 @@ pub enum ConnectorError {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum TxnState {
     Approved(Approval),
+    /// Part of the amount was canceled (partial refunds); the rest stands.
+    PartiallyCanceled {
+        approval: Approval,
+        /// Canceled so far, in all (KRW), less than the approved amount.
+        canceled_amount: i64,
+        canceled_at: DateTime<Utc>,
+    },
     Canceled {
         approval: Approval,
         canceled_at: DateTime<Utc>,
@@ -225,13 +236,38 @@ impl TxnState {
     pub fn approval(&self) -> &Approval {
         match self {
             TxnState::Approved(a) => a,
+            TxnState::PartiallyCanceled { approval, .. } => approval,
             TxnState::Canceled { approval, .. } => approval,
+        }
+    }
+
+    /// Canceled so far, in all (KRW).
+    pub fn canceled_amount(&self) -> i64 {
+        match self {
+            TxnState::Approved(_) => 0,
+            TxnState::PartiallyCanceled {
+                canceled_amount, ..
+            } => *canceled_amount,
+            TxnState::Canceled { approval, .. } => approval.amount,
         }
     }
 
     pub fn is_canceled(&self) -> bool {
         matches!(self, TxnState::Canceled { .. })
     }
+}
+
+/// A cancel (refund, or network cancel) of an approved transaction. `Debug` is safe to log.
+#[derive(Debug, Clone, Copy)]
+pub struct CancelRequest<'a> {
+    /// The approval's attempt key ([`ApproveRequest::key`]).
+    pub key: &'a str,
+    /// Unique per cancel of one transaction, stable across retries of that cancel (so a
+    /// retried partial refund is not refunded twice): `{key}-r{n}` for the n-th refund.
+    pub idempotency_key: &'a str,
+    pub reason: &'a str,
+    /// KRW to cancel; None = all that remains.
+    pub amount: Option<i64>,
 }
 
 /// A card registered with the network for auto-pay. The token references the card at the
@@ -255,10 +291,11 @@ pub trait CardConnector: Send + Sync + 'static {
     /// same [`Approval`] and charges nothing more.
     async fn approve(&self, req: &ApproveRequest<'_>) -> Result<Approval, ConnectorError>;
 
-    /// Full cancel of an approved transaction (refund, or network cancel 망취소 when an
-    /// approval's answer was lost). Unknown key: [`ConnectorError::NotFound`]; already
-    /// canceled: [`ConnectorError::AlreadyCanceled`].
-    async fn cancel(&self, key: &str, reason: &str) -> Result<TxnState, ConnectorError>;
+    /// Cancels an approved transaction, whole or in part (refund, or network cancel 망취소
+    /// when an approval's answer was lost). Answers the state after the cancel. Idempotent by
+    /// `req.idempotency_key`. Unknown key: [`ConnectorError::NotFound`]; nothing left to
+    /// cancel: [`ConnectorError::AlreadyCanceled`].
+    async fn cancel(&self, req: &CancelRequest<'_>) -> Result<TxnState, ConnectorError>;
 
     /// The network's record of a key: `Ok(None)` when it approved nothing under that key.
     async fn inquire(&self, key: &str) -> Result<Option<TxnState>, ConnectorError>;
@@ -393,7 +430,7 @@ async fn recover(
                     );
                     ControlFlow::Break(Ok(approval))
                 }
-                Ok(Some(TxnState::Canceled { .. })) => {
+                Ok(Some(TxnState::Canceled { .. } | TxnState::PartiallyCanceled { .. })) => {
                     tracing::warn!(
                         connector = conn.name(),
                         key,
@@ -423,6 +460,7 @@ async fn recover(
         key,
         "approval in doubt; sending network cancel"
     );
+    let network_cancel_key = format!("{key}-nc");
     let canceled = retrying(
         conn,
         key,
@@ -430,7 +468,13 @@ async fn recover(
         policy.cancel_attempts,
         policy,
         || async {
-            match conn.cancel(key, NETWORK_CANCEL_REASON).await {
+            let cancel = CancelRequest {
+                key,
+                idempotency_key: &network_cancel_key,
+                reason: NETWORK_CANCEL_REASON,
+                amount: None,
+            };
+            match conn.cancel(&cancel).await {
                 Ok(_) | Err(ConnectorError::NotFound) | Err(ConnectorError::AlreadyCanceled) => {
                     tracing::info!(
                         connector = conn.name(),
@@ -512,6 +556,7 @@ mod tests {
 
         let req = ApproveRequest {
             key: "chg_1",
+            order_name: "감기약 외 2건",
             amount: 12_000,
             installment_months: 0,
             method: PaymentMethod::Card(card),

@@ -11,8 +11,8 @@ use fieldpay_protocol::sms::SmsKind;
 use fieldpay_protocol::{ApiKeyId, ChargeId, ErrorCode, MerchantId, RepId};
 
 use crate::card::{
-    approve_with_recovery, ApprovalFailure, ApproveRequest, CardInput, ConnectorError, DeclineCode,
-    PaymentMethod, TxnState,
+    approve_with_recovery, ApprovalFailure, ApproveRequest, CancelRequest, CardInput,
+    ConnectorError, DeclineCode, PaymentMethod, TxnState,
 };
 use crate::domain::{ChargeRequest, Merchant};
 use crate::error::{AppError, AppResult};
@@ -253,9 +253,16 @@ pub async fn refund(
         return Ok(rec);
     }
     let why = reason.clone().unwrap_or_else(|| "refund".into());
-    match state.connector.cancel(charge_id.as_str(), &why).await {
+    let key = attempt_key(&rec);
+    let cancel = CancelRequest {
+        key: &key,
+        idempotency_key: &format!("{key}-r1"),
+        reason: &why,
+        amount: None,
+    };
+    match state.connector.cancel(&cancel).await {
         Ok(TxnState::Canceled { .. }) | Err(ConnectorError::AlreadyCanceled) => {}
-        Ok(TxnState::Approved(_)) => {
+        Ok(TxnState::Approved(_) | TxnState::PartiallyCanceled { .. }) => {
             return Err(AppError::new(
                 ErrorCode::ConnectorFailed,
                 "the card network did not cancel the payment",
@@ -425,8 +432,10 @@ pub async fn approve(state: &AppState, request: ivr::ApprovalRequest) -> ivr::Ap
             }
         }
     };
+    let key = attempt_key(&rec);
     let req = ApproveRequest {
-        key: charge_id.as_str(),
+        key: &key,
+        order_name: &rec.charge.goods_name,
         amount: rec.charge.amount,
         installment_months: request.installment_months,
         method,
@@ -468,6 +477,24 @@ pub async fn approve(state: &AppState, request: ivr::ApprovalRequest) -> ivr::Ap
     }
 }
 
+/// The connector key of a charge's latest approval attempt (the one in flight, or the one
+/// approved): the charge id for the first attempt, `{charge id}-{n}` for the n-th (a card
+/// declined, the payer tries another). Each attempt is a new order at the provider, so a
+/// retry of one attempt is never a second approval, and a new card is never refused as a
+/// reused order id.
+pub fn attempt_key(rec: &ChargeRecord) -> String {
+    let n = rec
+        .charge
+        .events
+        .iter()
+        .filter(|e| e.status == ChargeStatus::CardEntered)
+        .count();
+    match n {
+        0 | 1 => rec.charge.id.clone(),
+        n => format!("{}-{n}", rec.charge.id),
+    }
+}
+
 /// How long an approval may stay in flight before the worker resolves it by inquiry (an
 /// answer that was in doubt, or a failure to record it).
 pub const IN_DOUBT_AFTER: chrono::Duration = chrono::Duration::minutes(2);
@@ -506,12 +533,14 @@ pub async fn recover_in_flight(state: &AppState, at_start: bool) {
         let Ok(m) = merchant(state, &rec.merchant_id).await else {
             continue;
         };
-        match state.connector.inquire(id.as_str()).await {
+        match state.connector.inquire(&attempt_key(&rec)).await {
             Ok(Some(TxnState::Approved(a))) => {
                 tracing::info!(charge_id = %id, "recovered an approval made before the restart");
                 let _ = store_approval(state, m, &id, &a).await;
             }
-            Ok(Some(TxnState::Canceled { .. })) | Ok(None) | Err(ConnectorError::NotFound) => {
+            Ok(Some(TxnState::Canceled { .. } | TxnState::PartiallyCanceled { .. }))
+            | Ok(None)
+            | Err(ConnectorError::NotFound) => {
                 tracing::info!(charge_id = %id, "approval in flight at restart: nothing was charged");
                 end_approval(state, m, &id, None).await;
             }

@@ -5,8 +5,8 @@ use chrono::Utc;
 
 use super::super::testcards::TestOutcome;
 use super::super::{
-    Approval, ApproveRequest, CardConnector, CardInput, ConnectorError, DeclineCode, PaymentMethod,
-    RegisteredCardToken, TxnState,
+    Approval, ApproveRequest, CancelRequest, CardConnector, CardInput, ConnectorError, DeclineCode,
+    PaymentMethod, RegisteredCardToken, TxnState,
 };
 use super::ledger::{approve_in, cancel_in, load_txn, register_in, ApproveJob, Source};
 use super::rules::{check_card, check_terms, declined, protocol_checks};
@@ -41,13 +41,19 @@ impl CardConnector for SandboxCardNetwork {
         self.blocking(move |conn| approve_in(conn, job)).await
     }
 
-    async fn cancel(&self, key: &str, reason: &str) -> Result<TxnState, ConnectorError> {
+    async fn cancel(&self, req: &CancelRequest<'_>) -> Result<TxnState, ConnectorError> {
+        let key = req.key;
         if self.inner.faults.cancel_fails() {
             tracing::info!(key, "sandbox: injected cancel timeout");
             return Err(ConnectorError::Timeout);
         }
+        if req.amount.is_some() {
+            return Err(ConnectorError::Unavailable(
+                "the sandbox network cancels whole transactions only".into(),
+            ));
+        }
         let key = key.to_owned();
-        let reason = reason.to_owned();
+        let reason = req.reason.to_owned();
         self.blocking(move |conn| cancel_in(conn, &key, &reason))
             .await
     }

@@ -12,8 +12,8 @@ use rand::Rng;
 use super::super::testcards::{TestOutcome, TEST_CARDS};
 use super::super::{
     approve_with_recovery, approve_with_recovery_policy, Approval, ApprovalFailure, ApproveRequest,
-    CardCompany, CardConnector, CardInput, ConnectorError, DeclineCode, PaymentMethod,
-    RecoveryPolicy, TxnState, NETWORK_CANCEL_REASON,
+    CancelRequest, CardCompany, CardConnector, CardInput, ConnectorError, DeclineCode,
+    PaymentMethod, RecoveryPolicy, TxnState, NETWORK_CANCEL_REASON,
 };
 use super::rules::expiry_valid;
 use super::SandboxCardNetwork;
@@ -42,6 +42,7 @@ fn card<'a>(number: &'a CardNumber, expiry: &'a str) -> CardInput<'a> {
 fn req<'a>(key: &'a str, amount: i64, installments: u8, card: CardInput<'a>) -> ApproveRequest<'a> {
     ApproveRequest {
         key,
+        order_name: "sandbox test",
         amount,
         installment_months: installments,
         method: PaymentMethod::Card(card),
@@ -476,7 +477,10 @@ async fn ledger_survives_reopen() {
         .await
         .unwrap();
     assert_eq!(again, approval);
-    let canceled = net.cancel("chg_persist", "refund").await.unwrap();
+    let canceled = net
+        .cancel(&full_cancel("chg_persist", "refund"))
+        .await
+        .unwrap();
     drop(net);
     let net = SandboxCardNetwork::open(&file.0).unwrap();
     assert_eq!(net.inquire("chg_persist").await.unwrap(), Some(canceled));
@@ -494,7 +498,7 @@ async fn cancel_and_inquire() {
     let exp = future_expiry();
     assert_eq!(net.inquire("chg_none").await.unwrap(), None);
     assert_eq!(
-        net.cancel("chg_none", "x").await,
+        net.cancel(&full_cancel("chg_none", "x")).await,
         Err(ConnectorError::NotFound)
     );
 
@@ -507,7 +511,10 @@ async fn cancel_and_inquire() {
         ))
         .await
         .unwrap();
-    let state = net.cancel("chg_c", "고객 요청 환불").await.unwrap();
+    let state = net
+        .cancel(&full_cancel("chg_c", "고객 요청 환불"))
+        .await
+        .unwrap();
     let TxnState::Canceled {
         approval,
         canceled_at,
@@ -519,7 +526,7 @@ async fn cancel_and_inquire() {
     assert!(*canceled_at >= a.approved_at);
     assert_eq!(net.inquire("chg_c").await.unwrap(), Some(state.clone()));
     assert_eq!(
-        net.cancel("chg_c", "again").await,
+        net.cancel(&full_cancel("chg_c", "again")).await,
         Err(ConnectorError::AlreadyCanceled)
     );
 
@@ -552,10 +559,14 @@ async fn cancel_and_inquire() {
     .unwrap();
     net.fail_next_cancels(1);
     assert_eq!(
-        net.cancel("chg_c2", "x").await,
+        net.cancel(&full_cancel("chg_c2", "x")).await,
         Err(ConnectorError::Timeout)
     );
-    assert!(net.cancel("chg_c2", "x").await.unwrap().is_canceled());
+    assert!(net
+        .cancel(&full_cancel("chg_c2", "x"))
+        .await
+        .unwrap()
+        .is_canceled());
 }
 
 #[tokio::test]
@@ -725,6 +736,7 @@ async fn register_and_auto_pay() {
     fn auto<'a>(key: &'a str, token: &'a Secret, amount: i64) -> ApproveRequest<'a> {
         ApproveRequest {
             key,
+            order_name: "sandbox test",
             amount,
             installment_months: 0,
             method: PaymentMethod::Registered { token },
@@ -816,7 +828,9 @@ async fn canary_card_data_never_reaches_the_ledger_file() {
         .unwrap();
     assert_eq!(a.masked_card, "540926******2659");
     let tok = net.register(MERCHANT, &canary).await.unwrap();
-    net.cancel("chg_canary", "canary refund").await.unwrap();
+    net.cancel(&full_cancel("chg_canary", "canary refund"))
+        .await
+        .unwrap();
     let _ = net
         .approve(&req("chg_canary2", 1_000, 0, canary))
         .await
@@ -860,4 +874,14 @@ async fn canary_card_data_never_reaches_the_ledger_file() {
     check("open");
     drop(net);
     check("closed");
+}
+
+/// A cancel of the whole transaction `key`.
+fn full_cancel<'a>(key: &'a str, reason: &'a str) -> CancelRequest<'a> {
+    CancelRequest {
+        key,
+        idempotency_key: key,
+        reason,
+        amount: None,
+    }
 }
