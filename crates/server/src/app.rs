@@ -14,10 +14,11 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::limits::SignInGuard;
 use crate::calls::registry::Calls;
-use crate::card::SandboxCardNetwork;
+use crate::card::{CardConnector, SandboxCardNetwork};
 use crate::charges::writer::ChargeWriter;
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::{CardProvider, ConfigError, Settings};
+use crate::credentials::{CredentialError, MerchantConnectors, Sealer};
 use crate::demo;
 use crate::openapi::ApiDocument;
 use crate::state::AppState;
@@ -36,18 +37,67 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     })
 }
 
-/// Builds the state for the given settings: opens (and migrates) the database, the sandbox
-/// card network and the SMS sink.
-pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    std::fs::create_dir_all(&settings.data_dir)?;
-    let store = open_store(&settings)?;
-    if !settings.sandbox {
-        anyhow::bail!(
-            "only sandbox mode is available in this build: no production card connector or SMS \
-             provider is configured (set sandbox = true)"
+/// The card connector the settings name, and the sandbox network when it is that.
+fn card_connector(
+    settings: &Settings,
+) -> anyhow::Result<(Arc<dyn CardConnector>, Option<SandboxCardNetwork>)> {
+    Ok(match settings.card.provider {
+        CardProvider::Sandbox => {
+            let network = SandboxCardNetwork::open(&settings.cardnet_path())?;
+            (Arc::new(network.clone()), Some(network))
+        }
+        _ => (crate::card::connector_for(&settings.card)?, None),
+    })
+}
+
+/// Refuses a production server on a database that holds the sandbox demo merchant: its API
+/// key and its reps' passwords are published in the README.
+fn refuse_sandbox_data(store: &dyn Store) -> anyhow::Result<()> {
+    let mut problems = Vec::new();
+    if store
+        .api_key(&crate::auth::hash_secret(demo::DEMO_API_KEY))?
+        .is_some()
+    {
+        problems.push(
+            "the database holds the sandbox's published demo API key: production needs a \
+             database without the demo data"
+                .to_string(),
         );
     }
-    let network = SandboxCardNetwork::open(&settings.cardnet_path())?;
+    if store.merchant_by_code(demo::DEMO_MERCHANT_CODE)?.is_some() {
+        problems.push(format!(
+            "the database holds the sandbox demo merchant (code {:?}, with published \
+             passwords): production needs a database without the demo data",
+            demo::DEMO_MERCHANT_CODE
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError::Problems(problems).into())
+    }
+}
+
+/// Builds the state for the given settings: checks them for their mode ([`Settings::problems`],
+/// all refused at once), opens (and migrates) the database, and the card connector and SMS
+/// sender they name. In production, refuses a database with the sandbox demo data.
+pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let problems = settings.problems();
+    if !problems.is_empty() {
+        return Err(ConfigError::Problems(problems).into());
+    }
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let store = open_store(&settings)?;
+    if !settings.sandbox() {
+        refuse_sandbox_data(store.as_ref())?;
+    }
+    let (connector, sandbox_network) = card_connector(&settings)?;
+    let sms = crate::sms::select::for_settings(&settings.sms)?;
+    let sealer = match &settings.credentials_key {
+        Some(key) => Some(Sealer::new(key)?),
+        None if store.credentials_count()? > 0 => return Err(CredentialError::NoKey.into()),
+        None => None,
+    };
     let (events, _) = broadcast::channel(1024);
     let shutdown = Arc::new(watch::channel(false).0);
     // Several instances on one PostgreSQL database: each published change goes to all.
@@ -76,9 +126,10 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         store,
         settings: Arc::new(settings),
         clock,
-        connector: Arc::new(network.clone()),
-        sandbox_network: Some(network),
-        sms: crate::sms::sender::sandbox(),
+        connector,
+        sandbox_network,
+        sms,
+        merchant_connectors: Arc::new(MerchantConnectors::new(sealer)),
         events,
         fanout,
         calls: Arc::new(Calls::default()),
@@ -109,7 +160,7 @@ fn served_routes(sandbox: bool, sandbox_clock: bool) -> OpenApiRouter<AppState> 
 /// The server's routes, with their description served at `GET /v1/openapi.json`.
 pub fn router(state: AppState) -> Router {
     let settings = &state.settings;
-    let (r, doc) = served_routes(settings.sandbox, settings.sandbox_clock).split_for_parts();
+    let (r, doc) = served_routes(settings.sandbox(), settings.sandbox_clock).split_for_parts();
     r.layer(Extension(ApiDocument::new(&doc)))
         .layer(RequestBodyLimitLayer::new(8 * 1024 * 1024))
         .layer(TraceLayer::new_for_http())
@@ -310,20 +361,43 @@ async fn serve(
     })
 }
 
-/// The one way to start a seeded sandbox server (`fieldpay-server serve`, the app's embedded
-/// sandbox, every test and benchmark that needs a running server): starts on `listener` with
-/// the demo merchant (seeded on the first start;
-/// later starts on the same data folder find it and leave it as it is).
-pub async fn start_sandbox(settings: Settings, listener: TcpListener) -> anyhow::Result<Running> {
+/// The one way to start a server from its settings (`fieldpay-server serve`, the app's
+/// embedded sandbox, every test and benchmark that needs a running server): checks them,
+/// builds the state and serves on `listener`. In sandbox mode with the demo merchant (seeded
+/// on the first start; later starts on the same data folder find it and leave it as it is);
+/// in production with nothing of the sandbox. Logs one summary line (never a secret).
+pub async fn start_configured(
+    settings: Settings,
+    listener: TcpListener,
+) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     // Before anything is opened or seeded.
     check_exposure(&settings, addr)?;
     // Opening SQLite (and migrating) blocks: keep it off the async workers.
     let state = tokio::task::spawn_blocking(move || build_state(settings)).await??;
-    if demo::seed(state.store.clone(), state.connector.as_ref()).await? {
+    if state.settings.sandbox() && demo::seed(state.store.clone(), state.connector.as_ref()).await?
+    {
         tracing::info!("seeded the sandbox demo merchant (see README for credentials)");
     }
-    serve(state, listener, addr).await
+    let running = serve(state, listener, addr).await?;
+    let summary: Vec<String> = running
+        .state
+        .settings
+        .summary()
+        .into_iter()
+        .map(|(name, value)| format!("{name}: {value}"))
+        .collect();
+    tracing::info!(bound = %addr, "FieldPay server started; {}", summary.join("; "));
+    Ok(running)
+}
+
+/// [`start_configured`] for settings in sandbox mode (refuses others).
+pub async fn start_sandbox(settings: Settings, listener: TcpListener) -> anyhow::Result<Running> {
+    anyhow::ensure!(
+        settings.sandbox(),
+        "start_sandbox needs settings in sandbox mode"
+    );
+    start_configured(settings, listener).await
 }
 
 /// Binds `addr` again after a server on it stopped: the OS may hold the port for a moment, so

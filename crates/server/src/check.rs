@@ -39,36 +39,14 @@ pub fn check(settings: Settings) -> Report {
         Ok(warnings) => report.warnings = warnings,
         Err(e) => report.problems.push(e.to_string()),
     }
-    if !settings.sandbox {
-        report.problems.push(
-            "invalid setting sandbox: only sandbox mode is available in this build (no \
-             production card connector or SMS provider): set sandbox = true"
-                .into(),
-        );
-    }
+    report.problems.extend(settings.problems());
     report.problems.extend(data_dir_problems(&settings));
     if report.ok() {
-        report.summary = vec![
-            format!("store: {}", settings.describe_store()),
-            format!("data folder: {}", settings.data_dir.display()),
-            format!("listen: {}", settings.listen),
-            format!("public URL: {}", settings.public_url),
-            format!("internal URL: {}", settings.internal_url),
-            format!(
-                "SIP: {}",
-                settings
-                    .sip_listen
-                    .map_or("off".to_string(), |a| a.to_string())
-            ),
-            format!(
-                "mode: {}",
-                if settings.sandbox {
-                    "sandbox"
-                } else {
-                    "production"
-                }
-            ),
-        ];
+        report.summary = settings
+            .summary()
+            .into_iter()
+            .map(|(name, value)| format!("{name}: {value}"))
+            .collect();
     }
     report
 }
@@ -176,11 +154,19 @@ mod tests {
     fn one_problem_per_line() {
         let tmp = tempfile::tempdir().unwrap();
         let r = check(settings(
-            "database_pool_size = 0\nlisten = \"0.0.0.0:8640\"\nsandbox = false\n",
+            "database_pool_size = 0\nlisten = \"0.0.0.0:8640\"\nmode = \"production\"\n",
             tmp.path(),
         ));
-        assert_eq!(r.problems.len(), 3, "{r:?}");
-        assert!(r.problems[0].contains("database_pool_size"));
+        assert!(r.problems[0].contains("database_pool_size"), "{r:?}");
+        let all = r.problems.join("\n");
+        for expected in [
+            "twilio_auth_token",
+            "public_url: production needs an https://",
+            "card.provider",
+            "sms.provider",
+        ] {
+            assert!(all.contains(expected), "{expected}: {all}");
+        }
         assert!(r.problems.iter().all(|p| !p.contains('\n')));
         assert!(r.summary.is_empty());
     }
@@ -215,7 +201,7 @@ mod tests {
         };
         assert_eq!(format!("{packaged:?}"), format!("{defaults:?}"));
         let valid = packaged.validate().unwrap();
-        assert!(valid.sandbox);
+        assert!(valid.sandbox());
         assert!(valid.check_exposure(valid.listen).unwrap().is_empty());
 
         // The commented-out examples are valid too.
@@ -252,9 +238,11 @@ mod tests {
             .collect();
         assert!(keys.len() > 20, "{e}");
         for key in keys {
-            let line = format!("{key} = ");
+            let (line, section) = (format!("{key} = "), format!("[{key}]"));
             assert!(
-                uncommented.lines().any(|l| l.starts_with(&line)),
+                uncommented
+                    .lines()
+                    .any(|l| l.starts_with(&line) || l == section),
                 "{key} is not in debian/server.toml"
             );
         }

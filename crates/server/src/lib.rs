@@ -32,6 +32,7 @@ pub mod auth;
 pub mod calls;
 pub mod charges;
 pub mod coordination;
+pub mod credentials;
 pub mod demo;
 pub mod import;
 pub mod messages;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::builder::BoolishValueParser;
 use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
-use fieldpay_server::config::{Settings, TrustedPeers};
+use fieldpay_server::config::{ConfigError, Settings, TrustedPeers};
 use fieldpay_server::import::ImportKind;
 use fieldpay_server::{app, check, demo, import};
 
@@ -16,12 +16,18 @@ use fieldpay_server::{app, check, demo, import};
 #[command(
     name = "fieldpay-server",
     version,
-    about = "FieldPay ARS payment server (sandbox mode by default)"
+    about = "FieldPay ARS payment server (sandbox mode by default; production with --mode production)"
 )]
 struct Cli {
-    /// TOML settings file (keys: data_dir, listen, public_url, sandbox, twilio_auth_token, ...).
+    /// TOML settings file (keys: mode, data_dir, listen, public_url, twilio_auth_token,
+    /// [card], [sms], ...). Secrets may also come from the environment (FIELDPAY_CARD_*,
+    /// FIELDPAY_SMS_*, FIELDPAY_CREDENTIALS_KEY) or from files (`x_file` keys).
     #[arg(long, env = "FIELDPAY_CONFIG", global = true)]
     config: Option<PathBuf>,
+    /// sandbox (default) or production: real card approvals and texts through the
+    /// providers configured in [card] and [sms].
+    #[arg(long, env = "FIELDPAY_MODE", global = true)]
+    mode: Option<fieldpay_server::config::Mode>,
     /// Data folder (SQLite files).
     #[arg(long, env = "FIELDPAY_DATA", global = true)]
     data: Option<PathBuf>,
@@ -100,6 +106,13 @@ enum Command {
     CheckConfig,
     /// Create the demo merchant, reps, accounts and products (idempotent).
     SeedDemo,
+    /// A merchant's own card / SMS credentials (its own PG contract or SMS account), which
+    /// override the server's [card] / [sms] for its payments and texts. Stored encrypted
+    /// with credentials_key; never shown again.
+    MerchantCredentials {
+        #[command(subcommand)]
+        action: CredentialsAction,
+    },
     /// Import client accounts or products from a CSV file: all rows or none.
     Import {
         kind: ImportKind,
@@ -108,6 +121,87 @@ enum Command {
         #[arg(long, default_value = demo::DEMO_MERCHANT_CODE)]
         merchant: String,
     },
+}
+
+#[derive(Subcommand)]
+enum CredentialsAction {
+    /// Set them from a TOML file (or - for standard input) with a [card] and/or an [sms]
+    /// section, as in the server's settings (keys inline or as _file paths).
+    Set {
+        /// Merchant code.
+        #[arg(long)]
+        merchant: String,
+        file: PathBuf,
+    },
+    /// Which providers the merchant has its own credentials for (never the keys).
+    Show {
+        #[arg(long)]
+        merchant: String,
+    },
+    /// Remove them: the server's own connector is used again.
+    Remove {
+        #[arg(long)]
+        merchant: String,
+        /// card or sms.
+        #[arg(long)]
+        kind: String,
+    },
+}
+
+/// `merchant-credentials`: opens the store only (no connector is built or reached).
+fn merchant_credentials(settings: Settings, action: CredentialsAction) -> anyhow::Result<()> {
+    use fieldpay_server::credentials::{set_merchant_credentials, Sealer};
+    use fieldpay_server::store::CredentialKind;
+    let store = app::open_store(&settings)?;
+    let find = |code: &str| -> anyhow::Result<fieldpay_protocol::MerchantId> {
+        Ok(store
+            .merchant_by_code(code)?
+            .ok_or_else(|| anyhow::anyhow!("no merchant with code {code:?}"))?
+            .id)
+    };
+    match action {
+        CredentialsAction::Set { merchant, file } => {
+            let key = settings
+                .credentials_key
+                .as_ref()
+                .ok_or(fieldpay_server::credentials::CredentialError::NoKey)?;
+            let sealer = Sealer::new(key)?;
+            let text = zeroize::Zeroizing::new(if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(&file)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
+            });
+            let id = find(&merchant)?;
+            let now = fieldpay_server::clock::ts(chrono::Utc::now());
+            for line in set_merchant_credentials(store.as_ref(), &sealer, &id, &text, &now)? {
+                println!("set {line}");
+            }
+        }
+        CredentialsAction::Show { merchant } => {
+            let id = find(&merchant)?;
+            for kind in [CredentialKind::Card, CredentialKind::Sms] {
+                match store.credentials(&id, kind)? {
+                    Some(c) => println!("{}: {} (set {})", kind.as_str(), c.provider, c.updated_at),
+                    None => println!("{}: the server's own", kind.as_str()),
+                }
+            }
+        }
+        CredentialsAction::Remove { merchant, kind } => {
+            let kind = match kind.as_str() {
+                "card" => CredentialKind::Card,
+                "sms" => CredentialKind::Sms,
+                other => anyhow::bail!("--kind must be card or sms, not {other:?}"),
+            };
+            let id = find(&merchant)?;
+            if store.remove_credentials(&id, kind)? {
+                println!("removed: {} now uses the server's own", kind.as_str());
+            } else {
+                println!("nothing to remove");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The settings from the defaults, the config file, the environment and the flags, validated.
@@ -120,6 +214,10 @@ fn unvalidated_settings(cli: &Cli) -> anyhow::Result<Settings> {
     let mut s = Settings::default();
     if let Some(path) = &cli.config {
         s = s.apply(Settings::load_file(path)?);
+    }
+    s = s.apply_env(&|name| std::env::var(name).ok())?;
+    if let Some(mode) = cli.mode {
+        s.mode = mode;
     }
     if let Some(d) = &cli.data {
         s.data_dir = d.clone();
@@ -273,7 +371,15 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
+            match e.downcast_ref::<ConfigError>() {
+                // One line per problem, each on its own.
+                Some(ConfigError::Problems(problems)) => {
+                    for problem in problems {
+                        eprintln!("error: {problem}");
+                    }
+                }
+                _ => eprintln!("error: {}", one_line(&e)),
+            }
             ExitCode::FAILURE
         }
     }
@@ -285,13 +391,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckConfig => unreachable!("handled before the runtime starts"),
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(settings.listen).await?;
-            let running = app::start_sandbox(settings, listener).await?;
-            tracing::info!(addr = %running.addr, public_url = %running.state.settings.public_url, "FieldPay server listening (sandbox mode); sandbox phone at /sandbox/phone");
+            let running = app::start_configured(settings, listener).await?;
+            if running.state.settings.sandbox() {
+                tracing::info!(
+                    "sandbox phone at {}/sandbox/phone",
+                    running.state.settings.public_url.trim_end_matches('/')
+                );
+            }
             shutdown_signal().await;
             tracing::info!("shutting down");
             running.shutdown().await;
         }
         Command::SeedDemo => {
+            anyhow::ensure!(
+                settings.sandbox(),
+                "seed-demo is for sandbox mode only: the demo merchant's API key and passwords \
+                 are published"
+            );
             let state = tokio::task::spawn_blocking(move || app::build_state(settings)).await??;
             let seeded = demo::seed(state.store.clone(), state.connector.as_ref()).await?;
             println!(
@@ -302,6 +418,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     "demo merchant already exists"
                 }
             );
+        }
+        Command::MerchantCredentials { action } => {
+            tokio::task::spawn_blocking(move || merchant_credentials(settings, action)).await??;
         }
         Command::Import {
             kind,

@@ -15,6 +15,7 @@ use crate::card::{CardConnector, SandboxCardNetwork};
 use crate::charges::writer::ChargeWriter;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::credentials::MerchantConnectors;
 use crate::error::{AppError, AppResult};
 use crate::sms::sender::SmsSender;
 use crate::store::postgres::NotifyChannel;
@@ -36,6 +37,9 @@ pub struct AppState {
     /// The sandbox card network when the connector is the sandbox (for tests and tools).
     pub sandbox_network: Option<SandboxCardNetwork>,
     pub sms: Arc<dyn SmsSender>,
+    /// The connectors of merchants with their own credentials (they override `connector`
+    /// and `sms` for those merchants).
+    pub merchant_connectors: Arc<MerchantConnectors>,
     /// Live charge status changes for this instance's listeners (event streams, the webhook
     /// loop). Fed by [`AppState::publish`], through `fanout` when there is one.
     pub events: broadcast::Sender<Published>,
@@ -71,6 +75,57 @@ impl AppState {
             .await
             .map_err(AppError::internal)?
             .map_err(AppError::from)
+    }
+
+    /// The card connector for the merchant's payments: its own (when it has credentials),
+    /// else the server's.
+    pub async fn card_connector(
+        &self,
+        merchant_id: &MerchantId,
+    ) -> AppResult<Arc<dyn CardConnector>> {
+        let (store, connectors, settings, mid) = (
+            self.store.clone(),
+            self.merchant_connectors.clone(),
+            self.settings.clone(),
+            merchant_id.clone(),
+        );
+        let own = tokio::task::spawn_blocking(move || {
+            connectors.card(store.as_ref(), &mid, &settings.card)
+        })
+        .await
+        .map_err(AppError::internal)?
+        .map_err(|e| {
+            tracing::error!(merchant_id = %merchant_id, error = %e, "the merchant's own card credentials cannot be used");
+            AppError::new(
+                fieldpay_protocol::ErrorCode::ConnectorFailed,
+                "the merchant's card connector is not usable: see the server log",
+            )
+        })?;
+        Ok(own.unwrap_or_else(|| self.connector.clone()))
+    }
+
+    /// The SMS sender for the merchant's texts: its own (when it has credentials), else the
+    /// server's.
+    pub async fn sms_sender(&self, merchant_id: &MerchantId) -> AppResult<Arc<dyn SmsSender>> {
+        let (store, connectors, settings, mid) = (
+            self.store.clone(),
+            self.merchant_connectors.clone(),
+            self.settings.clone(),
+            merchant_id.clone(),
+        );
+        let own = tokio::task::spawn_blocking(move || {
+            connectors.sms(store.as_ref(), &mid, &settings.sms)
+        })
+        .await
+        .map_err(AppError::internal)?
+        .map_err(|e| {
+            tracing::error!(merchant_id = %merchant_id, error = %e, "the merchant's own SMS credentials cannot be used");
+            AppError::new(
+                fieldpay_protocol::ErrorCode::ConnectorFailed,
+                "the merchant's SMS sender is not usable: see the server log",
+            )
+        })?;
+        Ok(own.unwrap_or_else(|| self.sms.clone()))
     }
 
     /// Tells live listeners (server-sent events) the charge's current status.

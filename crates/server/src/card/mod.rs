@@ -35,11 +35,15 @@ use fieldpay_protocol::{CardNumber, Secret};
 use serde::{Deserialize, Serialize};
 
 pub mod company;
+pub mod portone;
 pub mod sandbox;
+pub mod select;
 pub mod testcards;
+pub mod toss;
 
 pub use company::CardCompany;
 pub use sandbox::{SandboxCardNetwork, SandboxTransaction};
+pub use select::connector_for;
 pub use testcards::{TestCard, TestOutcome, TEST_CARDS};
 
 const REDACTED: &str = "[REDACTED]";

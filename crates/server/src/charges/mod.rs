@@ -260,7 +260,8 @@ pub async fn refund(
         reason: &why,
         amount: None,
     };
-    match state.connector.cancel(&cancel).await {
+    let connector = state.card_connector(merchant_id).await?;
+    match connector.cancel(&cancel).await {
         Ok(TxnState::Canceled { .. }) | Err(ConnectorError::AlreadyCanceled) => {}
         Ok(TxnState::Approved(_) | TxnState::PartiallyCanceled { .. }) => {
             return Err(AppError::new(
@@ -329,10 +330,11 @@ async fn store_approval(
     state: &AppState,
     m: Merchant,
     charge_id: &ChargeId,
+    connector: &str,
     a: &crate::card::Approval,
 ) -> AppResult<ChargeRecord> {
     let payment = NewPayment {
-        connector: state.connector.name().to_string(),
+        connector: connector.to_string(),
         approval_number: a.approval_number.clone(),
         issuer_code: a.issuer.code().to_string(),
         issuer_name: a.issuer.name_ko().to_string(),
@@ -441,10 +443,18 @@ pub async fn approve(state: &AppState, request: ivr::ApprovalRequest) -> ivr::Ap
         method,
         merchant_id: rec.merchant_id.as_str(),
     };
-    let result = approve_with_recovery(state.connector.as_ref(), &req).await;
+    let connector = match state.card_connector(&rec.merchant_id).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(charge_id = %charge_id, error = %e.message, "no card connector; nothing charged");
+            end_approval(state, m, &charge_id, None).await;
+            return ivr::ApprovalOutcome::Failed;
+        }
+    };
+    let result = approve_with_recovery(connector.as_ref(), &req).await;
     drop(request); // the card digits are zeroized here
     match result {
-        Ok(a) => match store_approval(state, m, &charge_id, &a).await {
+        Ok(a) => match store_approval(state, m, &charge_id, connector.name(), &a).await {
             Ok(_) => ivr::ApprovalOutcome::Approved {
                 approval_number: a.approval_number.clone(),
                 issuer_name: a.issuer.name_ko().to_string(),
@@ -533,10 +543,17 @@ pub async fn recover_in_flight(state: &AppState, at_start: bool) {
         let Ok(m) = merchant(state, &rec.merchant_id).await else {
             continue;
         };
-        match state.connector.inquire(&attempt_key(&rec)).await {
+        let connector = match state.card_connector(&rec.merchant_id).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(charge_id = %id, error = %e.message, "cannot resolve approval yet");
+                continue;
+            }
+        };
+        match connector.inquire(&attempt_key(&rec)).await {
             Ok(Some(TxnState::Approved(a))) => {
                 tracing::info!(charge_id = %id, "recovered an approval made before the restart");
-                let _ = store_approval(state, m, &id, &a).await;
+                let _ = store_approval(state, m, &id, connector.name(), &a).await;
             }
             Ok(Some(TxnState::Canceled { .. } | TxnState::PartiallyCanceled { .. }))
             | Ok(None)

@@ -136,7 +136,7 @@ async fn receipt_page(state: &AppState, token: String) -> Response {
     responses((status = 200, description = "Links to the API description (and the sandbox phone in sandbox mode)", body = String, content_type = "text/html"))
 )]
 async fn home(State(state): State<AppState>) -> Html<String> {
-    let sandbox = if state.settings.sandbox {
+    let sandbox = if state.settings.sandbox() {
         "<p><a href=\"/sandbox/phone\">샌드박스 전화 (Sandbox phone)</a> — 문자 확인, 가상번호로 전화 걸기, 키 누르기</p>"
     } else {
         ""

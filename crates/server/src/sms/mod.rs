@@ -2,6 +2,7 @@
 //! transaction as the change that causes them; the dispatcher sends pending ones and marks
 //! them sent, so a crash never loses a text and a sent text is not sent again.
 
+pub mod select;
 pub mod sender;
 
 use crate::state::AppState;

@@ -18,6 +18,7 @@ pub(crate) mod cache;
 pub mod charges;
 #[cfg(test)]
 pub(crate) mod contract_tests;
+pub mod credentials;
 pub mod leases;
 pub mod limits;
 pub mod merchants;
@@ -35,6 +36,7 @@ pub use charges::{
     ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, InFlightApproval,
     NewCharge, NewPayment, RegisteredCard, TOO_MANY_ATTEMPTS,
 };
+pub use credentials::{CredentialKind, CredentialStore, SealedCredentials};
 pub use leases::LeaseStore;
 pub use limits::LimitStore;
 pub use merchants::{ApiKeyOwner, MerchantStore, RepRecord, TokenKind};
@@ -90,6 +92,7 @@ pub trait Store:
     + SettlementStore
     + LeaseStore
     + LimitStore
+    + CredentialStore
     + Send
     + Sync
     + 'static

@@ -34,9 +34,9 @@ pub fn client(settings: &Settings) -> reqwest::Result<reqwest::Client> {
         // A proxy would resolve the host itself, past the resolver's checks.
         .no_proxy()
         .dns_resolver(Arc::new(CheckedResolver {
-            sandbox: settings.sandbox,
+            sandbox: settings.sandbox(),
         }))
-        .https_only(!settings.sandbox)
+        .https_only(!settings.sandbox())
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))
         .build()
@@ -82,7 +82,7 @@ async fn attempt(state: &AppState, client: &reqwest::Client, w: &WebhookRecord) 
         error,
         retry_at: None,
     };
-    let url = match check_url(&w.url, state.settings.sandbox) {
+    let url = match check_url(&w.url, state.settings.sandbox()) {
         Ok(url) => url,
         Err(e) => return give_up(format!("refused: {e}")),
     };
@@ -280,7 +280,7 @@ mod tests {
     #[tokio::test]
     async fn production_client_refuses_names_resolving_to_internal_addresses() {
         let settings = Settings {
-            sandbox: false,
+            mode: crate::config::Mode::Production,
             ..Settings::default()
         };
         let client = client(&settings).unwrap();

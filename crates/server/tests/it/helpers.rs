@@ -100,7 +100,7 @@ pub fn test_settings(data: &Path, addr: SocketAddr, retry: &[u64]) -> Settings {
         listen: addr,
         public_url: format!("http://{addr}"),
         internal_url: format!("http://{addr}"),
-        sandbox: true,
+        mode: fieldpay_server::config::Mode::Sandbox,
         twilio_auth_token: SANDBOX_TWILIO_AUTH_TOKEN.into(),
         webhook_retry_secs: retry.to_vec(),
         tick_ms: 50,

@@ -21,6 +21,7 @@
 mod channel;
 // The aggregates, one file each.
 mod charges;
+mod credentials;
 mod leases;
 mod limits;
 mod merchants;
@@ -117,7 +118,10 @@ fn is_retryable(e: &StoreError) -> bool {
 }
 
 /// The schema, one file per version, applied in order in one transaction each.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (4, include_str!("migrations/0004_merchant_credentials.sql")),
+];
 
 /// Any number, the same in every instance: the advisory lock held while migrating, so two
 /// instances starting together migrate once.

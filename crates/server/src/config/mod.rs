@@ -8,8 +8,34 @@ use fieldpay_protocol::Secret;
 use ipnet::IpNet;
 use serde::Deserialize;
 
+pub mod production;
+pub mod providers;
+
+pub use providers::{CardProvider, CardSettings, Env, SmsProvider, SmsSettings};
+
 /// The Twilio-dialect auth token used in sandbox mode when none is configured (README).
 pub const SANDBOX_TWILIO_AUTH_TOKEN: &str = "sandbox-twilio-auth-token";
+
+/// What the server is for: trying FieldPay out (the default) or taking real payments.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The sandbox card network, texts into the SMS log, the sandbox phone, the demo data.
+    #[default]
+    Sandbox,
+    /// Real card approvals and real texts through the configured providers; refuses to start
+    /// with sandbox defaults (see [`Settings::problems`]).
+    Production,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Sandbox => "sandbox",
+            Mode::Production => "production",
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -20,8 +46,17 @@ pub struct Settings {
     /// Where the other server instances on the same database reach this one (to forward a
     /// TwiML call's request to the instance holding the call). Default: `http://` + listen.
     pub internal_url: String,
-    /// Sandbox mode: SMS sink, sandbox card network, sandbox phone, demo data.
-    pub sandbox: bool,
+    /// Sandbox (SMS sink, sandbox card network, sandbox phone, demo data) or production.
+    pub mode: Mode,
+    /// `[card]`: the card connector and its keys.
+    pub card: CardSettings,
+    /// `[sms]`: the text-message provider, its keys and sender number.
+    pub sms: SmsSettings,
+    /// Production with an `http://` public URL on loopback (a staging server behind a local
+    /// TLS proxy, or tests): refused without this. Never allows a non-loopback `http://`.
+    pub allow_insecure_public_url: bool,
+    /// The key (32 bytes, base64) that encrypts merchants' own connector credentials at rest.
+    pub credentials_key: Option<Secret>,
     pub twilio_auth_token: Secret,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
@@ -84,7 +119,11 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8640)),
             public_url: "http://127.0.0.1:8640".into(),
             internal_url: "http://127.0.0.1:8640".into(),
-            sandbox: true,
+            mode: Mode::Sandbox,
+            card: CardSettings::default(),
+            sms: SmsSettings::default(),
+            allow_insecure_public_url: false,
+            credentials_key: None,
             twilio_auth_token: SANDBOX_TWILIO_AUTH_TOKEN.into(),
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
@@ -195,6 +234,30 @@ impl std::fmt::Display for TrustedPeers {
     }
 }
 
+impl FileSettings {
+    /// Reads each secret given as a file (`x_file`) into `x`; `x` and `x_file` together are
+    /// refused.
+    pub fn read_files(&mut self) -> Result<(), ConfigError> {
+        providers::read_file_secret(
+            "credentials_key",
+            &mut self.credentials_key,
+            &mut self.credentials_key_file,
+        )?;
+        providers::read_file_secret(
+            "twilio_auth_token",
+            &mut self.twilio_auth_token,
+            &mut self.twilio_auth_token_file,
+        )?;
+        if let Some(c) = &mut self.card {
+            c.read_files()?;
+        }
+        if let Some(c) = &mut self.sms {
+            c.read_files()?;
+        }
+        Ok(())
+    }
+}
+
 /// The TOML file's shape; every key optional, unknown keys refused.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -203,8 +266,14 @@ pub struct FileSettings {
     pub listen: Option<SocketAddr>,
     pub public_url: Option<String>,
     pub internal_url: Option<String>,
-    pub sandbox: Option<bool>,
+    pub mode: Option<Mode>,
+    pub card: Option<providers::FileCard>,
+    pub sms: Option<providers::FileSms>,
+    pub allow_insecure_public_url: Option<bool>,
+    pub credentials_key: Option<Secret>,
+    pub credentials_key_file: Option<PathBuf>,
     pub twilio_auth_token: Option<Secret>,
+    pub twilio_auth_token_file: Option<PathBuf>,
     pub access_token_ttl_secs: Option<u64>,
     pub refresh_token_ttl_secs: Option<u64>,
     pub webhook_retry_secs: Option<Vec<u64>>,
@@ -240,6 +309,9 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("invalid setting {name}: {message}")]
     Invalid { name: &'static str, message: String },
+    /// Several problems, each a whole line ([`Settings::problems`]).
+    #[error("{}", .0.join("\n"))]
+    Problems(Vec<String>),
 }
 
 /// A TOML error on one line: `line L, column C: message` (the toml crate's own text spans
@@ -261,10 +333,29 @@ impl Settings {
             path: path.to_owned(),
             source,
         })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        let mut f: FileSettings = toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
             message: one_line_toml_error(&text, &e),
-        })
+        })?;
+        f.read_files()?;
+        Ok(f)
+    }
+
+    /// The `FIELDPAY_*` environment variables that are not flags: the `[card]` and `[sms]`
+    /// sections' (`FIELDPAY_CARD_SECRET_KEY`, `FIELDPAY_SMS_API_SECRET`, ...) and
+    /// `FIELDPAY_CREDENTIALS_KEY`. Secrets are read here rather than by flags, so that none
+    /// is ever needed on a command line.
+    pub fn apply_env(mut self, env: Env<'_>) -> Result<Self, ConfigError> {
+        self.card.apply_env(env)?;
+        self.sms.apply_env(env)?;
+        if let Some(v) = env("FIELDPAY_CREDENTIALS_KEY").filter(|v| !v.trim().is_empty()) {
+            self.credentials_key = Some(Secret::new(v.trim()));
+        }
+        Ok(self)
+    }
+
+    pub fn sandbox(&self) -> bool {
+        self.mode == Mode::Sandbox
     }
 
     /// Where the data lives, for people: the SQLite file, or the PostgreSQL database's host,
@@ -320,8 +411,20 @@ impl Settings {
         if let Some(v) = f.internal_url {
             self.internal_url = v;
         }
-        if let Some(v) = f.sandbox {
-            self.sandbox = v;
+        if let Some(v) = f.mode {
+            self.mode = v;
+        }
+        if let Some(c) = f.card {
+            self.card.apply(c);
+        }
+        if let Some(c) = f.sms {
+            self.sms.apply(c);
+        }
+        if let Some(v) = f.allow_insecure_public_url {
+            self.allow_insecure_public_url = v;
+        }
+        if let Some(v) = f.credentials_key {
+            self.credentials_key = Some(v);
         }
         if let Some(v) = f.twilio_auth_token {
             self.twilio_auth_token = v;
@@ -531,7 +634,7 @@ impl Settings {
     /// carrier webhooks with it.
     pub fn check_exposure(&self, bound: SocketAddr) -> Result<Vec<String>, ConfigError> {
         let local = bound.ip().is_loopback() && self.public_url_is_loopback();
-        if self.sandbox && !local && !self.allow_remote_sandbox {
+        if self.sandbox() && !local && !self.allow_remote_sandbox {
             return Err(ConfigError::Invalid {
                 name: "listen",
                 message: format!(
@@ -554,7 +657,7 @@ impl Settings {
                 ),
             });
         }
-        if !self.sandbox || local {
+        if !self.sandbox() || local {
             return Ok(Vec::new());
         }
         let mut warnings = vec![format!(
@@ -820,7 +923,7 @@ mod tests {
         let e = published.check_exposure(any).unwrap_err().to_string();
         assert!(e.contains("twilio_auth_token"), "{e}");
         let production = Settings {
-            sandbox: false,
+            mode: Mode::Production,
             ..published
         };
         assert!(production.check_exposure(any).is_err());
