@@ -124,6 +124,21 @@ fn a_url_gets_its_database_replaced() {
 }
 
 #[test]
+fn partial_refunds_then_the_rest() {
+    crate::store::contract_tests::partial_then_rest(&store().0);
+}
+
+#[test]
+fn a_refund_is_retried_after_a_crash() {
+    crate::store::contract_tests::retry_after_a_crash(&store().0);
+}
+
+#[test]
+fn concurrent_refunds_never_refund_more_than_approved() {
+    crate::store::contract_tests::concurrent_refunds(std::sync::Arc::new(store().0));
+}
+
+#[test]
 fn leases() {
     crate::store::contract_tests::leases(&store().0);
 }
@@ -1467,13 +1482,14 @@ mod charges_outbox_sync {
             .unwrap();
         assert_eq!(s.receipt("rt_1").unwrap().unwrap().charge.id, "ch_2");
         assert_eq!(
-            code(&s.begin_refund(&m, &ChargeId::new("ch_1".to_string()))),
+            code(&s.begin_refund(&m, &ChargeId::new("ch_1".to_string()), None, None, later)),
             Some(ErrorCode::InvalidState)
         );
-        s.begin_refund(&m, &id2).unwrap();
-        let rec = s
-            .record_refund(&id2, Some("고객 요청"), later, &no_effects)
+        let claim = s
+            .begin_refund(&m, &id2, None, Some("고객 요청"), later)
             .unwrap();
+        let n = claim.refund.unwrap().n;
+        let rec = s.record_refund(&id2, n, later, &no_effects).unwrap();
         assert_eq!(rec.charge.status, ChargeStatus::Refunded);
         assert!(rec.charge.payment.unwrap().refunded_at.is_some());
         let list = s
