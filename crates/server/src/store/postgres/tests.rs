@@ -1100,6 +1100,12 @@ mod aggregates {
                         issuer_name, acquirer_code, masked_card, installment_months, amount, approved_at, refunded_at)
                      VALUES ($1, $2, $3, 'mock', '1', $4, $5, 'a', '123456******1234', 0, $6, $7, $8)",
                     &[&mid.as_str(), &id, &rep, &issuer.0, &issuer.1, &amount, &approved, &refunded],
+                )?;
+                // A whole refund: refund 1 of the payment, as the refund path records it.
+                tx.execute(
+                    "INSERT INTO refunds (merchant_id, charge_id, n, amount, state, requested_at, refunded_at)
+                     SELECT $1, $2, 1, $3, 'done', $4, $4 WHERE $4::TEXT IS NOT NULL",
+                    &[&mid.as_str(), &id, &amount, &refunded],
                 )
             })
             .unwrap();
