@@ -54,7 +54,7 @@ fn charge_row(r: &Row<'_>) -> rusqlite::Result<ChargeColumns> {
 }
 
 fn payment_info(c: &Connection, charge_id: &str) -> StoreResult<Option<(PaymentInfo, String)>> {
-    Ok(c.prepare_cached(
+    c.prepare_cached(
         "SELECT approval_number, issuer_code, issuer_name, masked_card, installment_months, amount,
                 approved_at, refunded_at, acquirer_code
          FROM payments WHERE charge_id = ?1",
@@ -82,7 +82,7 @@ fn payment_info(c: &Connection, charge_id: &str) -> StoreResult<Option<(PaymentI
         with_refunds(&mut p, done_refunds(c, charge_id)?);
         Ok((p, acquirer))
     })
-    .transpose()?)
+    .transpose()
 }
 
 /// The completed refunds of a charge's payment, oldest first.
