@@ -313,6 +313,9 @@ texts! {
     Refund => "결제 취소 (환불)", "Refund";
     RefundReason => "환불 사유", "Refund reason";
     RefundReasonHint => "예: 반품", "e.g. returned goods";
+    RefundAmount => "환불 금액 (비우면 남은 금액 전부)", "Amount to refund (empty: all that remains)";
+    RefundedSoFar => "환불된 금액", "Refunded so far";
+    RefundAmountInvalid => "환불 금액은 숫자로 적어 주세요", "Type the amount to refund in digits";
     ApprovalNo => "승인번호", "Approval no.";
     Card => "카드", "Card";
     Installment => "할부", "Installment";

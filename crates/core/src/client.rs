@@ -253,9 +253,16 @@ impl ServerClient {
         self.call(Method::POST, "/v1/mutations", Some(batch)).await
     }
 
-    pub async fn refund(&self, charge_id: &str, reason: Option<&str>) -> CoreResult<Charge> {
+    /// Refunds `amount` KRW of a payment (None: all that remains).
+    pub async fn refund(
+        &self,
+        charge_id: &str,
+        amount: Option<i64>,
+        reason: Option<&str>,
+    ) -> CoreResult<Charge> {
         let body = RefundCharge {
             reason: reason.map(str::to_string),
+            amount,
         };
         self.call(
             Method::POST,

@@ -160,10 +160,39 @@ pub struct PaymentInfo {
     pub installment_months: u8,
     pub amount: i64,
     pub approved_at: String,
+    /// When the payment was refunded in full (the last refund's time); None while any of it
+    /// stands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refunded_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt_url: Option<String>,
+    /// KRW refunded so far (0..=amount): the sum of `refunds`. A charge stays `approved` while
+    /// this is less than `amount` and becomes `refunded` when it reaches it.
+    #[serde(default)]
+    pub refunded_amount: i64,
+    /// The refunds made, oldest first (whole or partial).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<RefundInfo>,
+}
+
+impl PaymentInfo {
+    /// KRW still refundable.
+    pub fn refundable(&self) -> i64 {
+        (self.amount - self.refunded_amount).max(0)
+    }
+}
+
+/// One refund of a payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefundInfo {
+    /// 1 for the first refund of the payment, 2 for the next, ...
+    pub n: u32,
+    /// KRW.
+    pub amount: i64,
+    pub refunded_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A charge as the API answers it.
@@ -217,6 +246,10 @@ pub struct CancelCharge {
 pub struct RefundCharge {
     #[serde(default)]
     pub reason: Option<String>,
+    /// KRW to refund, more than 0 and at most what remains unrefunded; absent = all that
+    /// remains (a whole refund when nothing was refunded yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<i64>,
 }
 
 /// One item of the server-sent event stream (`event: charge`).

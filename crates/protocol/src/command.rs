@@ -192,12 +192,15 @@ pub struct ResendChargeSms {
     pub charge_id: ChargeId,
 }
 
-/// Full refund of an approved payment (online only).
+/// Refund of an approved payment, whole or in part (online only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RefundCharge {
     pub charge_id: ChargeId,
     #[serde(default)]
     pub reason: Option<String>,
+    /// KRW to refund; None = all that remains.
+    #[serde(default)]
+    pub amount: Option<i64>,
 }
 
 /// The latest charges, of one client account or of all.

@@ -31,6 +31,8 @@ pub enum ErrorCode {
     NumberPoolExhausted,
     CreditLimitExceeded,
     AccountClosed,
+    /// A refund's amount is more than what remains unrefunded of the payment.
+    RefundExceedsRemaining,
     /// The card network could not complete the request.
     ConnectorFailed,
     /// A CSV row or import file is invalid.
@@ -60,6 +62,7 @@ impl ErrorCode {
             ErrorCode::NumberPoolExhausted => "number_pool_exhausted",
             ErrorCode::CreditLimitExceeded => "credit_limit_exceeded",
             ErrorCode::AccountClosed => "account_closed",
+            ErrorCode::RefundExceedsRemaining => "refund_exceeds_remaining",
             ErrorCode::ConnectorFailed => "connector_failed",
             ErrorCode::ImportFailed => "import_failed",
             ErrorCode::RateLimited => "rate_limited",
@@ -85,7 +88,8 @@ impl ErrorCode {
             | ErrorCode::IdempotencyConflict
             | ErrorCode::Conflict
             | ErrorCode::CreditLimitExceeded
-            | ErrorCode::AccountClosed => 409,
+            | ErrorCode::AccountClosed
+            | ErrorCode::RefundExceedsRemaining => 409,
             ErrorCode::NumberPoolExhausted => 503,
             ErrorCode::ConnectorFailed => 502,
             ErrorCode::RateLimited => 429,

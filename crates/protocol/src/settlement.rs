@@ -10,8 +10,11 @@ pub struct SettlementRow {
     pub name: String,
     pub approved_count: u64,
     pub approved_amount: i64,
+    /// Refunds made that day (whole or partial; a payment refunded in parts counts each).
     pub refunded_count: u64,
+    /// KRW refunded that day, by the refunds' amounts.
     pub refunded_amount: i64,
+    /// `approved_amount - refunded_amount`.
     pub net_amount: i64,
 }
 

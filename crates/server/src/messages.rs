@@ -60,13 +60,23 @@ pub fn slip(merchant_name: &str, rec: &ChargeRecord, receipt_url: &str) -> Optio
     ))
 }
 
-pub fn refund(merchant_name: &str, rec: &ChargeRecord) -> Option<String> {
+/// The text of a refund of `amount` KRW: what was canceled and, after a partial refund, what
+/// stands of the payment.
+pub fn refund(merchant_name: &str, rec: &ChargeRecord, amount: i64) -> Option<String> {
     let p = rec.charge.payment.as_ref()?;
+    let rest = p.refundable();
+    let (title, rest_line) = match rest {
+        0 => ("카드 결제가 취소되었습니다.", String::new()),
+        r => (
+            "카드 결제가 부분 취소되었습니다.",
+            format!("\n남은 결제금액: {}", format_krw(r)),
+        ),
+    };
     Some(format!(
-        "[{merchant_name}] 카드 결제가 취소되었습니다.\n승인번호: {}\n카드: {} {}\n취소금액: {}",
+        "[{merchant_name}] {title}\n승인번호: {}\n카드: {} {}\n취소금액: {}{rest_line}",
         p.approval_number,
         p.issuer_name,
         p.masked_card,
-        format_krw(p.amount),
+        format_krw(amount),
     ))
 }

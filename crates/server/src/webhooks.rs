@@ -116,6 +116,22 @@ pub fn charge_webhook(
         Refunded => "charge.refunded",
         _ => return None,
     };
+    webhook(url, kind, rec, now)
+}
+
+/// The webhook of a refund, whole or partial: `charge.refunded` with the charge, whose status
+/// says whether anything stands (`approved`) or not (`refunded`) and whose payment carries the
+/// refunded total (`refunded_amount`) and every refund with its amount (`refunds`).
+pub fn refund_webhook(
+    merchant: &Merchant,
+    rec: &ChargeRecord,
+    now: DateTime<Utc>,
+) -> Option<NewWebhook> {
+    let url = merchant.settings.webhook_url.as_ref()?;
+    webhook(url, "charge.refunded", rec, now)
+}
+
+fn webhook(url: &str, kind: &str, rec: &ChargeRecord, now: DateTime<Utc>) -> Option<NewWebhook> {
     let payload = serde_json::to_string(&Event {
         kind,
         timestamp: ts(now),
@@ -126,7 +142,7 @@ pub fn charge_webhook(
         id: new_id("msg"),
         event_type: kind.into(),
         payload,
-        url: url.clone(),
+        url: url.to_string(),
     })
 }
 

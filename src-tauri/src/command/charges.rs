@@ -33,7 +33,7 @@ handler! {
     cmd::RefundCharge => async fn refund_charge(args, state: State<'_, AppState>) {
         api(state
             .engine()?
-            .refund_charge(args.charge_id.as_str(), args.reason.as_deref())
+            .refund_charge(args.charge_id.as_str(), args.amount, args.reason.as_deref())
             .await)
     }
 }

@@ -21,10 +21,16 @@ pub async fn cancel_charge(charge_id: &str, reason: Option<&str>) -> Result<Loca
     .await
 }
 
-pub async fn refund_charge(charge_id: &str, reason: Option<&str>) -> Result<LocalCharge, ApiError> {
+/// Refunds `amount` KRW of a payment (None: all that remains).
+pub async fn refund_charge(
+    charge_id: &str,
+    amount: Option<i64>,
+    reason: Option<&str>,
+) -> Result<LocalCharge, ApiError> {
     invoke(&cmd::RefundCharge {
         charge_id: charge_id.into(),
         reason: reason.map(Into::into),
+        amount,
     })
     .await
 }

@@ -460,6 +460,7 @@ fn ChargeDetail(lc: LocalCharge, data: RwSignal<Load<LocalCharge>>) -> impl Into
     let busy = RwSignal::new(false);
     let error: RwSignal<Option<ApiError>> = RwSignal::new(None);
     let refund_reason = RwSignal::new(String::new());
+    let refund_amount = RwSignal::new(String::new());
     let cid = StoredValue::new(c.id.clone());
 
     let act = move |which: &'static str| {
@@ -470,13 +471,37 @@ fn ChargeDetail(lc: LocalCharge, data: RwSignal<Load<LocalCharge>>) -> impl Into
         error.set(None);
         let id = cid.get_value();
         let reason = refund_reason.get_untracked().trim().to_string();
+        // Empty: all that remains; otherwise whole won (commas allowed).
+        let typed: String = refund_amount
+            .get_untracked()
+            .chars()
+            .filter(|c| !matches!(c, ',' | ' ' | '원'))
+            .collect();
+        let amount = match typed.as_str() {
+            "" => None,
+            t => match t.parse::<i64>() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    busy.set(false);
+                    error.set(Some(ApiError::new(
+                        fieldpay_protocol::ErrorCode::InvalidAmount,
+                        i18n::tr(T::RefundAmountInvalid),
+                    )));
+                    return;
+                }
+            },
+        };
         spawn_local(async move {
             let r = match which {
                 "cancel" => charges::cancel_charge(&id, None).await,
                 "resend" => charges::resend_charge_sms(&id).await,
                 _ => {
-                    charges::refund_charge(&id, (!reason.is_empty()).then_some(reason.as_str()))
-                        .await
+                    charges::refund_charge(
+                        &id,
+                        amount,
+                        (!reason.is_empty()).then_some(reason.as_str()),
+                    )
+                    .await
                 }
             };
             busy.set(false);
@@ -574,6 +599,10 @@ fn ChargeDetail(lc: LocalCharge, data: RwSignal<Load<LocalCharge>>) -> impl Into
                             <dt>{t(T::Installment)}</dt>
                             <dd>{move || if p.installment_months <= 1 { i18n::tr(T::Lump).to_string() } else { format!("{}{}", p.installment_months, i18n::tr(T::Months)) }}</dd>
                             <dt>{t(T::Approved)}</dt><dd>{format::date_time(&p.approved_at)}</dd>
+                            {(p.refunded_amount > 0).then(|| view! {
+                                <dt>{t(T::RefundedSoFar)}</dt>
+                                <dd data-testid=id::REFUNDED_AMOUNT>{format::won(p.refunded_amount)} " / " {format::won(p.amount)}</dd>
+                            })}
                         </dl>
                         {p.receipt_url.clone().map(|u| view! {
                             <a class="btn wide" href=u target="_blank" rel="noopener" data-testid=id::RECEIPT_LINK>"🧾 " {t(T::Receipt)}</a>
@@ -595,6 +624,11 @@ fn ChargeDetail(lc: LocalCharge, data: RwSignal<Load<LocalCharge>>) -> impl Into
                                 <span class="label">{t(T::RefundReason)}</span>
                                 <input class="input" data-testid=id::REFUND_REASON id=id::REFUND_REASON
                                        placeholder=t(T::RefundReasonHint) bind:value=refund_reason/>
+                            </label>
+                            <label class="field">
+                                <span class="label">{t(T::RefundAmount)}</span>
+                                <input class="input" data-testid=id::REFUND_AMOUNT id=id::REFUND_AMOUNT
+                                       inputmode="numeric" bind:value=refund_amount/>
                             </label>
                             <button class="btn danger big wide" data-testid=id::CHARGE_REFUND
                                     disabled=move || busy.get() || !online()

@@ -155,10 +155,12 @@ impl Engine {
         })
     }
 
-    /// Full refund of an approved payment (needs the network: the card company must agree).
+    /// Refund of an approved payment, whole (`amount` None: all that remains) or in part
+    /// (needs the network: the card company must agree).
     pub async fn refund_charge(
         &self,
         charge_id: &str,
+        amount: Option<i64>,
         reason: Option<&str>,
     ) -> CoreResult<LocalCharge> {
         self.require_session()?;
@@ -169,7 +171,16 @@ impl Engine {
             ),
             None => None,
         };
-        let c = self.client.refund(charge_id, reason.as_deref()).await?;
+        if let Some(a) = amount.filter(|a| *a <= 0) {
+            return Err(CoreError::invalid(
+                fieldpay_protocol::ErrorCode::InvalidAmount,
+                format!("환불 금액은 0원보다 커야 합니다 (a refund is more than 0 KRW; got {a})"),
+            ));
+        }
+        let c = self
+            .client
+            .refund(charge_id, amount, reason.as_deref())
+            .await?;
         self.store_live_charge(c)
     }
 

@@ -383,13 +383,15 @@ async fn resend_refund_and_daily_closing_go_through_the_server() {
     // A plain rep's device is refused by the server (and nothing changes).
     let rep_dir = tempfile::tempdir().unwrap();
     let rep = signed_in(rep_dir.path(), &server.base).await;
-    let refused = rep.refund_charge(&ch.charge.id, Some("고객 요청")).await;
+    let refused = rep
+        .refund_charge(&ch.charge.id, None, Some("고객 요청"))
+        .await;
     assert_eq!(
         refused.map_err(|e| e.to_api().code).err(),
         Some(fieldpay_protocol::ErrorCode::Forbidden)
     );
     let r = e
-        .refund_charge(&ch.charge.id, Some("고객 요청"))
+        .refund_charge(&ch.charge.id, None, Some("고객 요청"))
         .await
         .unwrap();
     assert_eq!(r.charge.status, ChargeStatus::Refunded);

@@ -53,16 +53,6 @@ pub fn effects(state: &AppState, merchant: &Merchant, rec: &ChargeRecord) -> Eff
                 }
             }
         }
-        ChargeStatus::Refunded => {
-            if let Some(body) = crate::messages::refund(&merchant.name, rec) {
-                fx.sms.push(NewSms {
-                    to: payer,
-                    kind: SmsKind::Notice,
-                    body,
-                    quota: None,
-                });
-            }
-        }
         _ => {}
     }
     if let Some(w) = crate::webhooks::charge_webhook(merchant, rec, now) {
@@ -239,50 +229,124 @@ pub async fn resend_bill(
     Ok(rec)
 }
 
-/// Full refund of an approved charge through the card connector.
+/// The texts and webhooks of a refund of `amount` KRW, whole or partial: a notice to the payer
+/// and `charge.refunded`.
+fn refund_effects(
+    state: &AppState,
+    merchant: &Merchant,
+    rec: &ChargeRecord,
+    amount: i64,
+) -> Effects {
+    let mut fx = Effects::default();
+    if let Some(body) = crate::messages::refund(&merchant.name, rec, amount) {
+        fx.sms.push(NewSms {
+            to: rec.payer_phone.clone(),
+            kind: SmsKind::Notice,
+            body,
+            quota: None,
+        });
+    }
+    if let Some(w) = crate::webhooks::refund_webhook(merchant, rec, state.clock.now()) {
+        fx.webhooks.push(w);
+    }
+    fx
+}
+
+/// Refunds an approved charge through the card connector, whole (`amount` None: all that
+/// remains) or in part. The refund is claimed in the store first (so refunds racing never
+/// refund more than was approved), then the network cancels it under the idempotency key
+/// `{attempt key}-r{n}`, then the store completes it. When the network's answer is in doubt
+/// the claim stays pending: the same refund asked again reuses n, and the network does not
+/// refund twice.
 pub async fn refund(
     state: &AppState,
     merchant_id: &MerchantId,
     charge_id: &ChargeId,
+    amount: Option<i64>,
     reason: Option<String>,
 ) -> AppResult<ChargeRecord> {
     let m = merchant(state, merchant_id).await?;
-    let (mid, cid) = (merchant_id.clone(), charge_id.clone());
-    let rec = state.db(move |s| s.begin_refund(&mid, &cid)).await?;
-    if rec.charge.status == ChargeStatus::Refunded {
-        return Ok(rec);
-    }
-    let why = reason.clone().unwrap_or_else(|| "refund".into());
+    // Before the refund is claimed: a merchant whose connector cannot be built claims none.
+    let connector = state.card_connector(merchant_id).await?;
+    let now = state.clock.now();
+    let (mid, cid, why) = (merchant_id.clone(), charge_id.clone(), reason.clone());
+    let claim = state
+        .db(move |s| s.begin_refund(&mid, &cid, amount, why.as_deref(), now))
+        .await?;
+    let rec = claim.record;
+    let Some(claimed) = claim.refund else {
+        return Ok(rec); // refunded in full already
+    };
+    let n = claimed.n;
     let key = attempt_key(&rec);
+    let idempotency_key = format!("{key}-r{n}");
+    let why = reason.unwrap_or_else(|| "refund".into());
+    // What the network must have canceled in all once this refund is made.
+    let refunded_before = rec.charge.payment.as_ref().map_or(0, |p| p.refunded_amount);
+    let expected = refunded_before + claimed.amount;
     let cancel = CancelRequest {
         key: &key,
-        idempotency_key: &format!("{key}-r1"),
+        idempotency_key: &idempotency_key,
         reason: &why,
-        amount: None,
+        // The rest as a whole cancel, so a network without partial cancels still refunds it.
+        amount: (!(claimed.whole_rest && refunded_before == 0)).then_some(claimed.amount),
     };
-    let connector = state.card_connector(merchant_id).await?;
-    match connector.cancel(&cancel).await {
-        Ok(TxnState::Canceled { .. }) | Err(ConnectorError::AlreadyCanceled) => {}
-        Ok(TxnState::Approved(_) | TxnState::PartiallyCanceled { .. }) => {
-            return Err(AppError::new(
-                ErrorCode::ConnectorFailed,
-                "the card network did not cancel the payment",
+    tracing::info!(%charge_id, n, amount = claimed.amount, retry = claimed.retry, "refund claimed");
+    let answer = match connector.cancel(&cancel).await {
+        Err(ConnectorError::AlreadyCanceled) => {
+            // Nothing left at the network: a retry of a refund it made, or a cancel made
+            // elsewhere. Its record says which.
+            connector
+                .inquire(&key)
+                .await
+                .and_then(|t| t.ok_or(ConnectorError::NotFound))
+        }
+        other => other,
+    };
+    let failure = match answer {
+        Ok(t) if t.canceled_amount() >= expected => None,
+        Ok(t) => {
+            tracing::warn!(%charge_id, n, canceled = t.canceled_amount(), expected, "the network canceled less than asked");
+            Some((
+                AppError::new(
+                    ErrorCode::ConnectorFailed,
+                    "the card network did not cancel the payment",
+                ),
+                false,
             ))
         }
-        Err(e) => {
-            tracing::warn!(%charge_id, error = %e, "refund failed at the connector");
-            return Err(AppError::new(
+        Err(ConnectorError::Timeout) => Some((
+            AppError::new(
+                ErrorCode::ConnectorFailed,
+                "the card network did not answer; the refund may or may not be made: ask for the same refund again",
+            ),
+            true,
+        )),
+        Err(e) => Some((
+            AppError::new(
                 ErrorCode::ConnectorFailed,
                 format!("the card network could not cancel the payment: {e}"),
-            ));
+            ),
+            false,
+        )),
+    };
+    if let Some((err, in_doubt)) = failure {
+        tracing::warn!(%charge_id, n, in_doubt, error = %err.message, "refund failed at the connector");
+        if !in_doubt {
+            let cid = charge_id.clone();
+            let now = state.clock.now();
+            if let Err(e) = state.db(move |s| s.fail_refund(&cid, n, now)).await {
+                tracing::error!(%charge_id, n, error = %e.message, "cannot give up the refund claim");
+            }
         }
+        return Err(err);
     }
     let now = state.clock.now();
-    let (cid, st) = (charge_id.clone(), state.clone());
+    let (cid, st, amount) = (charge_id.clone(), state.clone(), claimed.amount);
     let rec = state
-        .db(move |s| s.record_refund(&cid, reason.as_deref(), now, &|rec| effects(&st, &m, rec)))
+        .db(move |s| s.record_refund(&cid, n, now, &|rec| refund_effects(&st, &m, rec, amount)))
         .await?;
-    tracing::info!(%charge_id, "charge refunded");
+    tracing::info!(%charge_id, n, amount, status = %rec.charge.status, "charge refunded");
     state.publish(&rec);
     Ok(rec)
 }

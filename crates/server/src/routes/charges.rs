@@ -284,7 +284,14 @@ async fn cancel(
     Ok(Json(view(&state, rec)))
 }
 
-/// Refund a paid charge in full
+/// Refund a paid charge, whole or in part
+///
+/// Without `amount`, refunds all that remains; with it, that many KRW (more than 0, at most
+/// what remains). The charge stays `approved` while part of it stands, with its refunded total
+/// in `payment.refunded_amount` and each refund in `payment.refunds`; it becomes `refunded`
+/// when nothing remains. Each refund sends the `charge.refunded` webhook. If the card network's
+/// answer is lost, ask for the same refund (same amount) again: it is the same refund, never a
+/// second one.
 #[utoipa::path(
     post,
     path = "/v1/charges/{id}/refund",
@@ -293,15 +300,15 @@ async fn cancel(
     security(("bearer" = [])),
     params(("id" = inline(ChargeId), Path, description = "The charge's id")),
     request_body(content = Option<RefundCharge>, content_type = "application/json",
-        description = "Optional: an empty body refunds without a reason"),
+        description = "Optional: an empty body refunds all that remains, without a reason"),
     responses(
-        (status = 200, description = "The refunded charge", body = Charge),
+        (status = 200, description = "The charge after the refund", body = Charge),
         (status = 401, description = "No or bad credentials", body = ErrorBody),
         (status = 403, description = "A rep without the manager role", body = ErrorBody),
         (status = 404, description = "No such charge of the caller's merchant", body = ErrorBody),
-        (status = 409, description = "The charge is not approved, or already refunded", body = ErrorBody),
-        (status = 422, description = "The body is malformed or the reason invalid", body = ErrorBody),
-        (status = 502, description = "The card network could not refund", body = ErrorBody),
+        (status = 409, description = "The charge is not approved (`invalid_state`), another refund of it is in progress (`invalid_state`), or the amount is more than what remains to refund (`refund_exceeds_remaining`)", body = ErrorBody),
+        (status = 422, description = "The body is malformed, the reason invalid, or the amount not more than 0 (`invalid_amount`)", body = ErrorBody),
+        (status = 502, description = "The card network could not refund, or its answer was lost (ask for the same refund again)", body = ErrorBody),
     )
 )]
 async fn refund(
@@ -310,10 +317,18 @@ async fn refund(
     Path(id): Path<ChargeId>,
     body: Bytes,
 ) -> AppResult<Json<Charge>> {
-    let reason = parse_optional_json::<RefundCharge>(&body)?.and_then(|b| b.reason);
-    let reason = crate::domain::parse_optional_text("reason", reason.as_deref(), 200)?;
+    let body = parse_optional_json::<RefundCharge>(&body)?.unwrap_or_default();
+    let reason = crate::domain::parse_optional_text("reason", body.reason.as_deref(), 200)?;
+    if let Some(a) = body.amount {
+        if a <= 0 {
+            return Err(AppError::new(
+                ErrorCode::InvalidAmount,
+                "amount: a refund is more than 0 KRW",
+            ));
+        }
+    }
     caller.require_manager()?;
-    let rec = charges::refund(&state, &caller.merchant_id, &id, reason).await?;
+    let rec = charges::refund(&state, &caller.merchant_id, &id, body.amount, reason).await?;
     Ok(Json(view(&state, rec)))
 }
 

@@ -106,8 +106,20 @@ async fn receipt_page(state: &AppState, token: String) -> Response {
         ("승인번호 Approval no.", p.approval_number.clone()),
         ("승인일시 Approved at", when(&p.approved_at)),
     ];
-    if let Some(r) = &p.refunded_at {
-        rows.push(("취소일시 Canceled at", when(r)));
+    if refunded {
+        if let Some(r) = &p.refunded_at {
+            rows.push(("취소일시 Canceled at", when(r)));
+        }
+    } else {
+        for r in &p.refunds {
+            rows.push((
+                "부분 취소 Partly canceled",
+                format!("{} ({})", format_krw(r.amount), when(&r.refunded_at)),
+            ));
+        }
+        if p.refunded_amount > 0 {
+            rows.push(("남은 금액 Remaining", format_krw(p.refundable())));
+        }
     }
     let table: String = rows
         .iter()

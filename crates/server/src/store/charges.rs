@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use fieldpay_protocol::charge::{
     Charge, ChargeEvent, ChargeKind, ChargeList, ChargeOrigin, ChargeStatus, Orderer, PaymentInfo,
+    RefundInfo,
 };
 use fieldpay_protocol::records::LedgerKind;
 use fieldpay_protocol::{AccountId, ApiKeyId, ChargeId, ErrorCode, MerchantId, RepId, Secret};
@@ -223,19 +224,35 @@ pub trait ChargeStore {
     ) -> StoreResult<ChargeRecord>;
     /// Every approval in flight, oldest first.
     fn approvals_in_flight(&self) -> StoreResult<Vec<InFlightApproval>>;
-    /// Checks a charge can be refunded (approved, or refunded already: then nothing to do).
+    /// Claims a refund of `amount` KRW (None: all that remains) of an approved charge, before
+    /// the card network is asked: a pending refund with its number n, so that two refunds
+    /// racing never refund more than was approved. While a refund is pending (in progress, or
+    /// interrupted by a crash) a request for the same amount is its retry and gets the same n
+    /// (the connector's idempotency key `{attempt key}-r{n}` keeps the network from refunding
+    /// twice); another amount is refused. A whole refund of a charge refunded in full already
+    /// claims nothing (`refund: None`). See [`decide_refund`] for the refusals.
     fn begin_refund(
         &self,
         merchant_id: &MerchantId,
         charge_id: &ChargeId,
-    ) -> StoreResult<ChargeRecord>;
+        amount: Option<i64>,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RefundClaim>;
+    /// Completes pending refund `n` (the network refunded it): the refund counts in the
+    /// payment's refunded total, the ledger gets its Refund entry, settlement its amount; the
+    /// charge becomes `refunded` when nothing remains. Once only: a completed refund is answered
+    /// again unchanged. `compose` gives the refund's texts and webhooks.
     fn record_refund(
         &self,
         charge_id: &ChargeId,
-        reason: Option<&str>,
+        n: u32,
         now: DateTime<Utc>,
         compose: Compose<'_>,
     ) -> StoreResult<ChargeRecord>;
+    /// Gives up pending refund `n` (the network refunded nothing): its number stays used, the
+    /// charge may be refunded again.
+    fn fail_refund(&self, charge_id: &ChargeId, n: u32, now: DateTime<Utc>) -> StoreResult<()>;
     /// Expires every pending charge past its deadline; returns them.
     fn expire_due(
         &self,
@@ -551,13 +568,153 @@ pub(crate) fn decline(declines: u32, reason: &str, limits: &ApprovalLimits) -> D
     }
 }
 
-/// Whether a charge may be refunded (approved, or refunded already: then nothing to do).
-pub(crate) fn check_refundable(rec: &ChargeRecord) -> StoreResult<()> {
+/// A refund claimed by [`ChargeStore::begin_refund`].
+#[derive(Debug, Clone)]
+pub struct RefundClaim {
+    pub record: ChargeRecord,
+    /// None: nothing to do (a whole refund of a charge refunded in full already).
+    pub refund: Option<ClaimedRefund>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedRefund {
+    /// 1 for the payment's first refund, 2 for the next, ...
+    pub n: u32,
+    /// KRW.
+    pub amount: i64,
+    /// Whether it completes the refund of the payment.
+    pub whole_rest: bool,
+    /// The claim was pending already (a retry after a failure or a crash).
+    pub retry: bool,
+}
+
+/// What a refund request does, given the charge (with its completed refunds) and the pending
+/// refund (n, amount), if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RefundDecision {
+    /// Refunded in full already and no amount asked: nothing to do.
+    Nothing,
+    /// The pending refund n again (a retry).
+    Retry { n: u32, amount: i64 },
+    /// A new refund of this amount.
+    New { amount: i64 },
+}
+
+/// Decides a refund request (see [`ChargeStore::begin_refund`]): only an approved charge (or a
+/// refunded one: nothing to do); the amount more than 0 (`invalid_amount`) and at most what
+/// remains (`refund_exceeds_remaining`); one pending refund at a time (`invalid_state` for
+/// another amount while one is pending).
+pub(crate) fn decide_refund(
+    rec: &ChargeRecord,
+    pending: Option<(u32, i64)>,
+    amount: Option<i64>,
+) -> StoreResult<RefundDecision> {
     match rec.charge.status {
-        ChargeStatus::Approved | ChargeStatus::Refunded => Ok(()),
-        s => Err(StoreError::rejected(
+        ChargeStatus::Approved | ChargeStatus::Refunded => {}
+        s => {
+            return Err(StoreError::rejected(
+                ErrorCode::InvalidState,
+                format!("only an approved charge can be refunded; this one is {s}"),
+            ))
+        }
+    }
+    let payment = refunded_payment(rec)?;
+    if let Some(a) = amount {
+        if a <= 0 {
+            return Err(StoreError::rejected(
+                ErrorCode::InvalidAmount,
+                "amount: a refund is more than 0 KRW",
+            ));
+        }
+    }
+    let remaining = payment.refundable();
+    if remaining == 0 && pending.is_none() {
+        return match amount {
+            None => Ok(RefundDecision::Nothing),
+            Some(a) => Err(StoreError::rejected(
+                ErrorCode::RefundExceedsRemaining,
+                format!(
+                    "nothing remains to refund: the payment of {} KRW is refunded in full (asked {a} KRW)",
+                    payment.amount
+                ),
+            )),
+        };
+    }
+    let want = amount.unwrap_or(remaining);
+    if let Some((n, pending_amount)) = pending {
+        if pending_amount == want {
+            return Ok(RefundDecision::Retry {
+                n,
+                amount: pending_amount,
+            });
+        }
+        return Err(StoreError::rejected(
             ErrorCode::InvalidState,
-            format!("only an approved charge can be refunded; this one is {s}"),
+            format!(
+                "refund {n} of this charge ({pending_amount} KRW) is in progress or was interrupted; \
+                 ask for the same amount again to finish it before another refund"
+            ),
+        ));
+    }
+    if want > remaining {
+        return Err(StoreError::rejected(
+            ErrorCode::RefundExceedsRemaining,
+            format!(
+                "amount: {want} KRW is more than the {remaining} KRW that remains to refund of this payment \
+                 ({} KRW approved, {} KRW refunded)",
+                payment.amount, payment.refunded_amount
+            ),
+        ));
+    }
+    Ok(RefundDecision::New { amount: want })
+}
+
+/// The claim a decision makes, `n` being the number of a new refund.
+pub(crate) fn refund_claim(
+    record: ChargeRecord,
+    decision: &RefundDecision,
+    next_n: u32,
+) -> RefundClaim {
+    let remaining = record
+        .charge
+        .payment
+        .as_ref()
+        .map_or(0, PaymentInfo::refundable);
+    let refund = match *decision {
+        RefundDecision::Nothing => None,
+        RefundDecision::Retry { n, amount } => Some(ClaimedRefund {
+            n,
+            amount,
+            whole_rest: amount >= remaining,
+            retry: true,
+        }),
+        RefundDecision::New { amount } => Some(ClaimedRefund {
+            n: next_n,
+            amount,
+            whole_rest: amount >= remaining,
+            retry: false,
+        }),
+    };
+    RefundClaim { record, refund }
+}
+
+/// The state of a stored refund.
+pub(crate) const REFUND_PENDING: &str = "pending";
+pub(crate) const REFUND_DONE: &str = "done";
+pub(crate) const REFUND_FAILED: &str = "failed";
+
+/// The refusal to complete refund `n` that was given up, or that does not exist.
+pub(crate) fn check_refund_completable(n: u32, state: Option<&str>) -> StoreResult<bool> {
+    match state {
+        Some(REFUND_PENDING) => Ok(true),
+        Some(REFUND_DONE) => Ok(false),
+        Some(_) => Err(StoreError::rejected(
+            ErrorCode::InvalidState,
+            format!("refund {n} of this charge was given up"),
+        )),
+        None => Err(StoreError::rejected(
+            ErrorCode::NotFound,
+            format!("refund {n} of this charge does not exist"),
         )),
     }
 }
@@ -568,6 +725,39 @@ pub(crate) fn refunded_payment(rec: &ChargeRecord) -> StoreResult<&PaymentInfo> 
         .payment
         .as_ref()
         .ok_or_else(|| StoreError::rejected(ErrorCode::InvalidState, "charge has no payment"))
+}
+
+/// The ledger reference of refund `n` of a charge: the charge id for the first (as a whole
+/// refund always was), `{charge id}-r{n}` for the n-th, so each refund is its own once-only
+/// entry (the ledger allows one entry per (kind, ref_id)).
+pub fn refund_ref(charge_id: &str, n: u32) -> String {
+    match n {
+        0 | 1 => charge_id.to_string(),
+        n => format!("{charge_id}-r{n}"),
+    }
+}
+
+/// The receivables entry of refund `n` (`amount` KRW) of a charge's payment, when the charge
+/// names a client account.
+pub(crate) fn refund_ledger_entry(
+    rec: &ChargeRecord,
+    n: u32,
+    amount: i64,
+    at: DateTime<Utc>,
+) -> Option<NewLedger> {
+    let p = rec.charge.payment.as_ref()?;
+    let mut e = charge_ledger_entry(rec, LedgerKind::Refund, &p.approval_number, amount, at)?;
+    e.ref_id = Some(refund_ref(&rec.charge.id, n));
+    if amount < p.amount {
+        e.memo = format!("ARS 카드 결제 부분 취소 {} ({n})", p.approval_number);
+    }
+    Some(e)
+}
+
+/// Fills a payment's refunds (completed ones, oldest first) and its refunded total.
+pub(crate) fn with_refunds(p: &mut PaymentInfo, refunds: Vec<RefundInfo>) {
+    p.refunded_amount = refunds.iter().map(|r| r.amount).sum();
+    p.refunds = refunds;
 }
 
 /// The receivables entry of a charge's payment or refund, when the charge names a client

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Store;
+use super::{Store, StoreError};
 use crate::auth::limits::KeyedLimit;
 
 /// A lease has one holder until it runs out; the holder renews it; giving it up frees it.
@@ -68,4 +68,378 @@ pub(crate) fn one_allowance_for_all(s: Arc<dyn Store>) {
     })
     .unwrap();
     assert!(taken);
+}
+
+// ------------------------------------------------------------------ partial refunds
+
+mod refunds {
+    use chrono::{Duration, Utc};
+    use fieldpay_protocol::charge::{ChargeOrigin, ChargeStatus, CreateCharge};
+    use fieldpay_protocol::records::LedgerKind;
+    use fieldpay_protocol::sync::ChangeData;
+    use fieldpay_protocol::{AccountId, ChargeId, ErrorCode, MerchantId};
+
+    use crate::domain::{ChargeRequest, MerchantSettings};
+    use crate::store::*;
+
+    pub(super) struct Paid {
+        pub merchant: MerchantId,
+        pub account: AccountId,
+        pub charge: ChargeId,
+    }
+
+    fn no_effects(_: &ChargeRecord) -> Effects {
+        Effects::default()
+    }
+
+    pub(super) fn code<T: std::fmt::Debug>(r: StoreResult<T>) -> ErrorCode {
+        match r {
+            Err(StoreError::Rejected { code, .. }) => code,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    /// A merchant (`code`) with a client account, and an approved charge of `amount` KRW that
+    /// names the account.
+    pub(super) fn paid_charge(s: &dyn Store, code: &str, amount: i64) -> Paid {
+        let settings = MerchantSettings {
+            number_pool: vec![format!("1600{:04}", code.len() * 7 % 10_000)],
+            ..MerchantSettings::default()
+        };
+        let m = s.create_merchant(code, "상사", &settings).unwrap();
+        s.upsert_accounts(
+            &m.id,
+            &[NewAccount {
+                code: "A1".into(),
+                name: "익수제약".into(),
+                owner_name: "김민수".into(),
+                business_number: "1234567891".into(),
+                phone: "01012345678".into(),
+                address: "서울".into(),
+                credit_limit: 10_000_000,
+                rep_login: None,
+            }],
+        )
+        .unwrap();
+        let account = AccountId::new(s.accounts(&m.id).unwrap()[0].id.clone());
+        let body: CreateCharge = serde_json::from_value(serde_json::json!({
+            "amount": amount, "goods_name": "감기약", "payer_phone": "010-4000-0001",
+            "account_id": account.as_str(),
+        }))
+        .unwrap();
+        let id = ChargeId::new(format!("ch_{code}"));
+        let now = Utc::now();
+        let new = NewCharge {
+            id: id.clone(),
+            merchant_id: m.id.clone(),
+            rep_id: None,
+            api_key_id: None,
+            origin: ChargeOrigin::Api,
+            request: ChargeRequest::parse(&body).unwrap(),
+            expires_at: now + Duration::minutes(60),
+            idempotency_key: None,
+            request_hash: None,
+        };
+        s.create_charges(&[new], now, &no_effects).unwrap()[0]
+            .as_ref()
+            .unwrap();
+        let limits = ApprovalLimits {
+            declines_per_charge: 3,
+            declines_per_caller_per_hour: 10,
+        };
+        s.begin_approval(&id, &limits, "inst", now).unwrap();
+        let payment = NewPayment {
+            connector: "test".into(),
+            approval_number: format!("A{code}"),
+            issuer_code: "01".into(),
+            issuer_name: "BC카드".into(),
+            acquirer_code: "01".into(),
+            masked_card: "940100******0014".into(),
+            installment_months: 0,
+            amount,
+            approved_at: now,
+            receipt_token: format!("rt_{code}"),
+        };
+        let rec = s.record_approval(&id, &payment, now, &no_effects).unwrap();
+        assert_eq!(rec.charge.status, ChargeStatus::Approved);
+        Paid {
+            merchant: m.id,
+            account,
+            charge: id,
+        }
+    }
+
+    /// Claims and completes a refund; the claim's number.
+    pub(super) fn refund(s: &dyn Store, p: &Paid, amount: Option<i64>) -> (u32, ChargeRecord) {
+        let claim = s
+            .begin_refund(&p.merchant, &p.charge, amount, Some("요청"), Utc::now())
+            .unwrap();
+        let c = claim.refund.expect("a refund claimed");
+        let rec = s
+            .record_refund(&p.charge, c.n, Utc::now(), &no_effects)
+            .unwrap();
+        (c.n, rec)
+    }
+
+    /// The Refund entries of the ledger: (ref_id, amount).
+    pub(super) fn refund_entries(s: &dyn Store, p: &Paid) -> Vec<(String, i64)> {
+        s.pull(&p.merchant, 0, 1000, None)
+            .unwrap()
+            .changes
+            .into_iter()
+            .filter_map(|c| match c.data {
+                ChangeData::Ledger(l) if l.kind == LedgerKind::Refund => {
+                    Some((l.ref_id.unwrap_or_default(), l.amount))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub(super) fn record(s: &dyn Store, p: &Paid) -> ChargeRecord {
+        s.charge(&p.merchant, &p.charge).unwrap().unwrap()
+    }
+
+    pub(super) fn no_fx(rec: &ChargeRecord) -> Effects {
+        no_effects(rec)
+    }
+}
+
+/// A partial refund, then the rest: each refund counts once in the payment's refunded total,
+/// has its own ledger entry and its amount in the day's settlement; the charge stays approved
+/// until nothing remains. Asking more than remains is refused and changes nothing.
+pub(crate) fn partial_then_rest(s: &dyn Store) {
+    use fieldpay_protocol::charge::ChargeStatus;
+    use fieldpay_protocol::ErrorCode;
+    use refunds::*;
+
+    let p = paid_charge(s, "pr", 50_000);
+    let start = s.balance(&p.merchant, &p.account).unwrap();
+    let now = chrono::Utc::now();
+
+    let (n, rec) = refund(s, &p, Some(20_000));
+    assert_eq!(n, 1);
+    assert_eq!(rec.charge.status, ChargeStatus::Approved);
+    let pay = rec.charge.payment.as_ref().unwrap();
+    assert_eq!((pay.amount, pay.refunded_amount), (50_000, 20_000));
+    assert_eq!(pay.refunds.len(), 1);
+    assert_eq!(pay.refunds[0].amount, 20_000);
+    assert_eq!(pay.refunds[0].reason.as_deref(), Some("요청"));
+    assert_eq!(pay.refunded_at, None, "not refunded in full");
+    assert_eq!(s.balance(&p.merchant, &p.account).unwrap(), start + 20_000);
+    // Told again: nothing more.
+    s.record_refund(&p.charge, 1, now, &no_fx).unwrap();
+    assert_eq!(s.balance(&p.merchant, &p.account).unwrap(), start + 20_000);
+    assert_eq!(
+        record(s, &p).charge.payment.unwrap().refunded_amount,
+        20_000
+    );
+
+    // More than remains, or nothing: refused, nothing claimed.
+    assert_eq!(
+        code(s.begin_refund(&p.merchant, &p.charge, Some(30_001), None, now)),
+        ErrorCode::RefundExceedsRemaining
+    );
+    assert_eq!(
+        code(s.begin_refund(&p.merchant, &p.charge, Some(0), None, now)),
+        ErrorCode::InvalidAmount
+    );
+
+    // The rest.
+    let (n, rec) = refund(s, &p, None);
+    assert_eq!(n, 2);
+    assert_eq!(rec.charge.status, ChargeStatus::Refunded);
+    let pay = rec.charge.payment.as_ref().unwrap();
+    assert_eq!(pay.refunded_amount, 50_000);
+    assert_eq!(
+        pay.refunds
+            .iter()
+            .map(|r| (r.n, r.amount))
+            .collect::<Vec<_>>(),
+        vec![(1, 20_000), (2, 30_000)]
+    );
+    assert!(pay.refunded_at.is_some());
+    assert_eq!(
+        rec.charge
+            .events
+            .iter()
+            .filter(|e| e.status == ChargeStatus::Refunded)
+            .count(),
+        1
+    );
+    assert_eq!(s.balance(&p.merchant, &p.account).unwrap(), start + 50_000);
+    let id = p.charge.as_str();
+    assert_eq!(
+        refund_entries(s, &p),
+        vec![(id.to_string(), 20_000), (format!("{id}-r2"), 30_000)]
+    );
+
+    // Refunded in full: a whole refund again is nothing to do; any amount is refused.
+    let again = s
+        .begin_refund(&p.merchant, &p.charge, None, None, now)
+        .unwrap();
+    assert!(again.refund.is_none());
+    assert_eq!(again.record.charge.status, ChargeStatus::Refunded);
+    assert_eq!(
+        code(s.begin_refund(&p.merchant, &p.charge, Some(1), None, now)),
+        ErrorCode::RefundExceedsRemaining
+    );
+
+    // The day's settlement: approved 50,000, two refunds of 50,000 in all.
+    let day = fieldpay_protocol::time::kst_date(now);
+    let day = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap();
+    let report = s.settlement(&p.merchant, day, None).unwrap();
+    assert_eq!(report.total.approved_amount, 50_000);
+    assert_eq!(report.total.refunded_count, 2);
+    assert_eq!(report.total.refunded_amount, 50_000);
+    assert_eq!(report.total.net_amount, 0);
+}
+
+/// A refund interrupted between its claim and its completion (a crash) stays pending: another
+/// amount is refused while it is; the same amount asked again is the same refund (same n, so
+/// the same idempotency key at the network) and completes once. A refund the network refused
+/// is given up: its number stays used, the next refund gets a new one.
+pub(crate) fn retry_after_a_crash(s: &dyn Store) {
+    use fieldpay_protocol::charge::ChargeStatus;
+    use fieldpay_protocol::ErrorCode;
+    use refunds::*;
+
+    let p = paid_charge(s, "crash", 10_000);
+    let start = s.balance(&p.merchant, &p.account).unwrap();
+    let now = chrono::Utc::now();
+    let claim = s
+        .begin_refund(&p.merchant, &p.charge, Some(4_000), None, now)
+        .unwrap()
+        .refund
+        .unwrap();
+    assert_eq!((claim.n, claim.amount, claim.retry), (1, 4_000, false));
+    // ... the process dies here, before the network's answer is recorded.
+    assert_eq!(
+        record(s, &p).charge.payment.unwrap().refunded_amount,
+        0,
+        "a pending refund is not counted"
+    );
+    assert_eq!(
+        code(s.begin_refund(&p.merchant, &p.charge, Some(3_000), None, now)),
+        ErrorCode::InvalidState
+    );
+    let retry = s
+        .begin_refund(&p.merchant, &p.charge, Some(4_000), None, now)
+        .unwrap()
+        .refund
+        .unwrap();
+    assert_eq!((retry.n, retry.amount, retry.retry), (1, 4_000, true));
+    s.record_refund(&p.charge, 1, now, &no_fx).unwrap();
+    s.record_refund(&p.charge, 1, now, &no_fx).unwrap();
+    assert_eq!(record(s, &p).charge.payment.unwrap().refunded_amount, 4_000);
+    assert_eq!(s.balance(&p.merchant, &p.account).unwrap(), start + 4_000);
+
+    // A refund the network refused: given up; its number is not used again.
+    let c = s
+        .begin_refund(&p.merchant, &p.charge, Some(2_000), None, now)
+        .unwrap()
+        .refund
+        .unwrap();
+    assert_eq!(c.n, 2);
+    s.fail_refund(&p.charge, 2, now).unwrap();
+    assert_eq!(
+        code(s.record_refund(&p.charge, 2, now, &no_fx)),
+        ErrorCode::InvalidState
+    );
+    let (n, rec) = refund(s, &p, None);
+    assert_eq!(n, 3);
+    assert_eq!(rec.charge.status, ChargeStatus::Refunded);
+    let pay = rec.charge.payment.unwrap();
+    assert_eq!(pay.refunded_amount, 10_000);
+    assert_eq!(
+        pay.refunds
+            .iter()
+            .map(|r| (r.n, r.amount))
+            .collect::<Vec<_>>(),
+        vec![(1, 4_000), (3, 6_000)]
+    );
+    assert_eq!(s.balance(&p.merchant, &p.account).unwrap(), start + 10_000);
+    // Whole refund of the whole payment after a crash: the same (no amount) again.
+    let q = paid_charge(s, "crash2", 7_000);
+    let c = s
+        .begin_refund(&q.merchant, &q.charge, None, None, now)
+        .unwrap()
+        .refund
+        .unwrap();
+    let again = s
+        .begin_refund(&q.merchant, &q.charge, None, None, now)
+        .unwrap()
+        .refund
+        .unwrap();
+    assert_eq!((again.n, again.amount, again.retry), (c.n, 7_000, true));
+    assert!(again.whole_rest);
+}
+
+/// Refunds of one charge asked at once from many threads (as from many instances) never
+/// refund more than was approved: each refund that is claimed is counted once, and the
+/// refunded total is the sum of the refunds claimed and completed.
+pub(crate) fn concurrent_refunds(s: Arc<dyn Store>) {
+    use fieldpay_protocol::charge::ChargeStatus;
+    use fieldpay_protocol::ErrorCode;
+    use refunds::*;
+
+    let p = paid_charge(s.as_ref(), "race", 10_000);
+    let start = s.balance(&p.merchant, &p.account).unwrap();
+    let threads: Vec<_> = (1..=8i64)
+        .map(|i| {
+            let (s, m, c) = (s.clone(), p.merchant.clone(), p.charge.clone());
+            std::thread::spawn(move || {
+                // Each thread's own amount: 1,000 .. 8,000 KRW.
+                let amount = i * 1_000;
+                for _ in 0..200 {
+                    match s.begin_refund(&m, &c, Some(amount), None, chrono::Utc::now()) {
+                        Ok(claim) => {
+                            let r = claim.refund.expect("a claim");
+                            assert!(!r.retry, "{r:?}");
+                            s.record_refund(&c, r.n, chrono::Utc::now(), &no_fx)
+                                .unwrap();
+                            return Some((r.n, amount));
+                        }
+                        Err(StoreError::Rejected {
+                            code: ErrorCode::InvalidState,
+                            ..
+                        }) => std::thread::sleep(std::time::Duration::from_millis(2)),
+                        Err(StoreError::Rejected {
+                            code: ErrorCode::RefundExceedsRemaining,
+                            ..
+                        }) => return None,
+                        Err(e) => panic!("{e:?}"),
+                    }
+                }
+                panic!("never claimed");
+            })
+        })
+        .collect();
+    let mut made: Vec<(u32, i64)> = threads
+        .into_iter()
+        .filter_map(|t| t.join().unwrap())
+        .collect();
+    made.sort_unstable();
+    let total: i64 = made.iter().map(|(_, a)| a).sum();
+    assert!(total <= 10_000, "{made:?}");
+    assert!(!made.is_empty());
+    let ns: Vec<u32> = made.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        ns,
+        (1..=made.len() as u32).collect::<Vec<_>>(),
+        "one n each"
+    );
+    let rec = record(s.as_ref(), &p);
+    let pay = rec.charge.payment.as_ref().unwrap();
+    assert_eq!(pay.refunded_amount, total);
+    assert_eq!(
+        pay.refunds
+            .iter()
+            .map(|r| (r.n, r.amount))
+            .collect::<Vec<_>>(),
+        made
+    );
+    assert_eq!(rec.charge.status == ChargeStatus::Refunded, total == 10_000);
+    assert_eq!(s.balance(&p.merchant, &p.account).unwrap(), start + total);
+    assert_eq!(refund_entries(s.as_ref(), &p).len(), made.len());
 }

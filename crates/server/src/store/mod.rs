@@ -33,8 +33,9 @@ pub mod sync;
 use fieldpay_protocol::ErrorCode;
 
 pub use charges::{
-    ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, InFlightApproval,
-    NewCharge, NewPayment, RegisteredCard, TOO_MANY_ATTEMPTS,
+    refund_ref, ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore,
+    ClaimedRefund, InFlightApproval, NewCharge, NewPayment, RefundClaim, RegisteredCard,
+    TOO_MANY_ATTEMPTS,
 };
 pub use credentials::{CredentialKind, CredentialStore, SealedCredentials};
 pub use leases::LeaseStore;

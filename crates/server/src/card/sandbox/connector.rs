@@ -8,7 +8,7 @@ use super::super::{
     Approval, ApproveRequest, CancelRequest, CardConnector, CardInput, ConnectorError, DeclineCode,
     PaymentMethod, RegisteredCardToken, TxnState,
 };
-use super::ledger::{approve_in, cancel_in, load_txn, register_in, ApproveJob, Source};
+use super::ledger::{approve_in, cancel_in, load_txn, register_in, ApproveJob, CancelJob, Source};
 use super::rules::{check_card, check_terms, declined, protocol_checks};
 use super::SandboxCardNetwork;
 
@@ -47,15 +47,13 @@ impl CardConnector for SandboxCardNetwork {
             tracing::info!(key, "sandbox: injected cancel timeout");
             return Err(ConnectorError::Timeout);
         }
-        if req.amount.is_some() {
-            return Err(ConnectorError::Unavailable(
-                "the sandbox network cancels whole transactions only".into(),
-            ));
-        }
-        let key = key.to_owned();
-        let reason = req.reason.to_owned();
-        self.blocking(move |conn| cancel_in(conn, &key, &reason))
-            .await
+        let job = CancelJob {
+            key: key.to_owned(),
+            idempotency_key: req.idempotency_key.to_owned(),
+            reason: req.reason.to_owned(),
+            amount: req.amount,
+        };
+        self.blocking(move |conn| cancel_in(conn, job)).await
     }
 
     async fn inquire(&self, key: &str) -> Result<Option<TxnState>, ConnectorError> {

@@ -34,6 +34,19 @@ CREATE TABLE IF NOT EXISTS sandbox_txn (
     cancel_reason      TEXT,
     auto_pay           INTEGER NOT NULL DEFAULT 0
 );
+-- Cancels, whole or partial, once per idempotency key: the amount canceled and the
+-- transaction's canceled total after it. Added after the first ledgers were made: the
+-- IF NOT EXISTS adds it to an existing file; a transaction canceled before it has no row here.
+CREATE TABLE IF NOT EXISTS sandbox_cancel (
+    idempotency_key  TEXT PRIMARY KEY,
+    key              TEXT NOT NULL REFERENCES sandbox_txn(key),
+    requested_amount INTEGER,
+    amount           INTEGER NOT NULL CHECK (amount > 0),
+    canceled_total   INTEGER NOT NULL,
+    reason           TEXT NOT NULL,
+    canceled_at_ms   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sandbox_cancel_key ON sandbox_cancel (key);
 CREATE TABLE IF NOT EXISTS sandbox_registration (
     token         TEXT PRIMARY KEY,
     merchant_id   TEXT NOT NULL,
@@ -47,7 +60,9 @@ CREATE TABLE IF NOT EXISTS sandbox_registration (
 
 const TXN_COLUMNS: &str = "key, merchant_id, amount, installment_months, issuer_code, \
      acquirer_code, masked_card, card_last4, approval_number, state, approved_at_ms, \
-     canceled_at_ms, cancel_reason, auto_pay";
+     canceled_at_ms, cancel_reason, auto_pay, \
+     (SELECT COALESCE(SUM(c.amount), 0) FROM sandbox_cancel c WHERE c.key = sandbox_txn.key), \
+     (SELECT MAX(c.canceled_at_ms) FROM sandbox_cancel c WHERE c.key = sandbox_txn.key)";
 
 /// A transaction as the sandbox ledger holds it (for assertions and the sandbox pages).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -105,6 +120,9 @@ struct RawTxn {
     canceled_at_ms: Option<i64>,
     cancel_reason: Option<String>,
     auto_pay: bool,
+    /// Canceled in part so far (the cancels' sum).
+    partly_canceled: i64,
+    last_cancel_ms: Option<i64>,
 }
 
 fn read_txn(row: &Row<'_>) -> rusqlite::Result<RawTxn> {
@@ -123,6 +141,8 @@ fn read_txn(row: &Row<'_>) -> rusqlite::Result<RawTxn> {
         canceled_at_ms: row.get(11)?,
         cancel_reason: row.get(12)?,
         auto_pay: row.get(13)?,
+        partly_canceled: row.get(14)?,
+        last_cancel_ms: row.get(15)?,
     })
 }
 
@@ -140,6 +160,11 @@ impl RawTxn {
             approved_at: from_millis(self.approved_at_ms)?,
         };
         let state = match (self.state.as_str(), self.canceled_at_ms) {
+            ("approved", _) if self.partly_canceled > 0 => TxnState::PartiallyCanceled {
+                approval,
+                canceled_amount: self.partly_canceled,
+                canceled_at: from_millis(self.last_cancel_ms.ok_or_else(|| corrupt("cancel"))?)?,
+            },
             ("approved", _) => TxnState::Approved(approval),
             ("canceled", Some(ms)) => TxnState::Canceled {
                 approval,
@@ -303,32 +328,104 @@ pub(super) fn approve_in(
     Ok(approval)
 }
 
-pub(super) fn cancel_in(
-    conn: &mut Connection,
-    key: &str,
-    reason: &str,
+/// A cancel as the connector asks it.
+pub(super) struct CancelJob {
+    pub(super) key: String,
+    pub(super) idempotency_key: String,
+    pub(super) reason: String,
+    /// None: all that remains.
+    pub(super) amount: Option<i64>,
+}
+
+/// The state a cancel left: canceled in full when its total is the approved amount.
+fn state_after(
+    approval: Approval,
+    canceled_total: i64,
+    at_ms: i64,
 ) -> Result<TxnState, ConnectorError> {
+    let canceled_at = from_millis(at_ms)?;
+    Ok(if canceled_total >= approval.amount {
+        TxnState::Canceled {
+            approval,
+            canceled_at,
+        }
+    } else {
+        TxnState::PartiallyCanceled {
+            approval,
+            canceled_amount: canceled_total,
+            canceled_at,
+        }
+    })
+}
+
+/// Cancels a transaction whole or in part, once per idempotency key: the same key again
+/// answers the state that cancel left (nothing more is canceled); the same key with another
+/// transaction or amount is refused, as is an amount more than what remains.
+pub(super) fn cancel_in(conn: &mut Connection, job: CancelJob) -> Result<TxnState, ConnectorError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db)?;
-    let existing = load_txn(&tx, key)?.ok_or(ConnectorError::NotFound)?;
-    let approval = match existing.state {
+    let prior = tx
+        .query_row(
+            "SELECT key, requested_amount, canceled_total, canceled_at_ms FROM sandbox_cancel \
+             WHERE idempotency_key = ?1",
+            [&job.idempotency_key],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, Option<i64>>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, i64>(3)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(db)?;
+    let existing = load_txn(&tx, &job.key)?.ok_or(ConnectorError::NotFound)?;
+    if let Some((key, requested, total, at_ms)) = prior {
+        if key != job.key || requested != job.amount {
+            return Err(ConnectorError::Unavailable(
+                "sandbox: this idempotency key was used for another cancel".into(),
+            ));
+        }
+        tracing::info!(key = %job.key, idempotency_key = %job.idempotency_key, "sandbox: repeated cancel, same answer");
+        return state_after(existing.state.approval().clone(), total, at_ms);
+    }
+    let (approval, canceled) = match existing.state {
         TxnState::Canceled { .. } => return Err(ConnectorError::AlreadyCanceled),
-        TxnState::Approved(approval) | TxnState::PartiallyCanceled { approval, .. } => approval,
+        TxnState::PartiallyCanceled {
+            approval,
+            canceled_amount,
+            ..
+        } => (approval, canceled_amount),
+        TxnState::Approved(approval) => (approval, 0),
     };
-    let canceled_at = now_millis();
+    let remaining = approval.amount - canceled;
+    let amount = job.amount.unwrap_or(remaining);
+    if amount <= 0 || amount > remaining {
+        return Err(ConnectorError::Unavailable(format!(
+            "sandbox: cannot cancel {amount} KRW; {remaining} KRW remains"
+        )));
+    }
+    let total = canceled + amount;
+    let at_ms = now_millis().timestamp_millis();
     tx.execute(
-        "UPDATE sandbox_txn SET state = 'canceled', canceled_at_ms = ?2, cancel_reason = ?3 \
-         WHERE key = ?1 AND state = 'approved'",
-        params![key, canceled_at.timestamp_millis(), reason],
+        "INSERT INTO sandbox_cancel (idempotency_key, key, requested_amount, amount, canceled_total, \
+         reason, canceled_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![job.idempotency_key, job.key, job.amount, amount, total, job.reason, at_ms],
     )
     .map_err(db)?;
+    if total == approval.amount {
+        tx.execute(
+            "UPDATE sandbox_txn SET state = 'canceled', canceled_at_ms = ?2, cancel_reason = ?3 \
+             WHERE key = ?1 AND state = 'approved'",
+            params![job.key, at_ms, job.reason],
+        )
+        .map_err(db)?;
+    }
     tx.commit().map_err(db)?;
-    tracing::info!(key, approval_number = %approval.approval_number, "sandbox: canceled");
-    Ok(TxnState::Canceled {
-        approval,
-        canceled_at,
-    })
+    tracing::info!(key = %job.key, approval_number = %approval.approval_number, amount, total, "sandbox: canceled");
+    state_after(approval, total, at_ms)
 }
 
 pub(super) fn register_in(

@@ -9,7 +9,7 @@
 //!
 //! Transactions: key, merchant, amount, installments, issuer and acquirer codes, masked card,
 //! last 4, approval number, state, approval/cancel times and cancel reason, and whether it was
-//! an auto-pay. Registrations (auto-pay): token, merchant, issuer, masked card, last 4, the
+//! an auto-pay. Cancels: idempotency key, transaction key, amount, canceled total, reason, time. Registrations (auto-pay): token, merchant, issuer, masked card, last 4, the
 //! test outcome of the card, time. **Never** the card number, expiry, birth date / business
 //! number or password: card data is checked on the calling task and only the derived,
 //! card-data-free facts are handed to the database thread.
@@ -38,6 +38,13 @@
 //! 7. the card's fixed outcome ([`super::testcards`]): issuer timeout, lost/stolen, wrong
 //!    password (also any card keyed with password `"00"`), insufficient funds, over limit;
 //!    lost answer (approved and stored, but answered with `Timeout`); otherwise approved.
+//!
+//! Cancels ([`CardConnector::cancel`]): whole (no amount: all that remains) or partial. Each is
+//! kept once under its idempotency key with the amount and the canceled total after it; the
+//! answer is `PartiallyCanceled` with that total, or `Canceled` once nothing remains. The same
+//! idempotency key again answers what that cancel answered and cancels nothing more (the same
+//! key for another transaction or amount: `Unavailable`); an amount more than remains:
+//! `Unavailable`, nothing changes; a transaction canceled in full: `AlreadyCanceled`.
 //!
 //! An empty key or merchant id is a protocol error: `Unavailable`, nothing happens.
 //!

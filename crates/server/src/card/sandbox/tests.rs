@@ -525,8 +525,18 @@ async fn cancel_and_inquire() {
     assert_eq!(approval, &a);
     assert!(*canceled_at >= a.approved_at);
     assert_eq!(net.inquire("chg_c").await.unwrap(), Some(state.clone()));
+    // The same cancel again (same idempotency key): the same answer, nothing more canceled.
     assert_eq!(
         net.cancel(&full_cancel("chg_c", "again")).await,
+        Ok(state.clone())
+    );
+    // Another cancel: nothing is left.
+    assert_eq!(
+        net.cancel(&CancelRequest {
+            idempotency_key: "chg_c-r2",
+            ..full_cancel("chg_c", "again")
+        })
+        .await,
         Err(ConnectorError::AlreadyCanceled)
     );
 
@@ -567,6 +577,118 @@ async fn cancel_and_inquire() {
         .await
         .unwrap()
         .is_canceled());
+}
+
+/// Partial cancels add up to the approved amount: each answers the canceled total so far, the
+/// last one `Canceled`; a cancel repeated under its idempotency key answers what it answered
+/// and cancels nothing more; more than remains is refused and changes nothing.
+#[tokio::test]
+async fn partial_cancels_add_up_once_each() {
+    let net = net();
+    let exp = future_expiry();
+    let a = net
+        .approve(&req(
+            "chg_p",
+            50_000,
+            0,
+            card(&num(TEST_CARDS[6].number), &exp),
+        ))
+        .await
+        .unwrap();
+    let part = |idem: &'static str, amount: Option<i64>| CancelRequest {
+        key: "chg_p",
+        idempotency_key: idem,
+        reason: "부분 환불",
+        amount,
+    };
+    let first = net.cancel(&part("chg_p-r1", Some(20_000))).await.unwrap();
+    let TxnState::PartiallyCanceled {
+        approval,
+        canceled_amount,
+        canceled_at,
+    } = &first
+    else {
+        panic!("{first:?}")
+    };
+    assert_eq!((approval, *canceled_amount), (&a, 20_000));
+    assert!(*canceled_at >= a.approved_at);
+    assert_eq!(net.inquire("chg_p").await.unwrap(), Some(first.clone()));
+    // Repeated: the same answer, still 20,000 canceled.
+    assert_eq!(
+        net.cancel(&part("chg_p-r1", Some(20_000))).await,
+        Ok(first.clone())
+    );
+    assert_eq!(
+        net.inquire("chg_p")
+            .await
+            .unwrap()
+            .unwrap()
+            .canceled_amount(),
+        20_000
+    );
+    // The same key for another amount is refused.
+    assert!(matches!(
+        net.cancel(&part("chg_p-r1", Some(5_000))).await,
+        Err(ConnectorError::Unavailable(_))
+    ));
+    // More than remains: refused, nothing changes.
+    assert!(matches!(
+        net.cancel(&part("chg_p-r2", Some(30_001))).await,
+        Err(ConnectorError::Unavailable(_))
+    ));
+    let second = net.cancel(&part("chg_p-r3", Some(10_000))).await.unwrap();
+    assert_eq!(second.canceled_amount(), 30_000);
+    assert!(!second.is_canceled());
+    // The rest (no amount): canceled in full.
+    let last = net.cancel(&part("chg_p-r4", None)).await.unwrap();
+    assert!(last.is_canceled(), "{last:?}");
+    assert_eq!(last.canceled_amount(), 50_000);
+    assert_eq!(net.cancel(&part("chg_p-r4", None)).await, Ok(last.clone()));
+    assert_eq!(
+        net.cancel(&part("chg_p-r5", Some(1))).await,
+        Err(ConnectorError::AlreadyCanceled)
+    );
+    // The first answer replayed after later cancels is still the first answer.
+    assert_eq!(net.cancel(&part("chg_p-r1", Some(20_000))).await, Ok(first));
+    let txns = net.transactions().await.unwrap();
+    assert_eq!(txns.len(), 1);
+    assert_eq!(txns[0].state, last);
+}
+
+/// A ledger file made before partial cancels existed gets the cancels table when opened.
+#[tokio::test]
+async fn an_old_ledger_file_gets_the_cancels_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE sandbox_txn (
+                id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, merchant_id TEXT NOT NULL,
+                amount INTEGER NOT NULL CHECK (amount > 0), installment_months INTEGER NOT NULL,
+                issuer_code TEXT NOT NULL, acquirer_code TEXT NOT NULL, masked_card TEXT NOT NULL,
+                card_last4 TEXT NOT NULL, approval_number TEXT NOT NULL UNIQUE,
+                state TEXT NOT NULL CHECK (state IN ('approved', 'canceled')),
+                approved_at_ms INTEGER NOT NULL, canceled_at_ms INTEGER, cancel_reason TEXT,
+                auto_pay INTEGER NOT NULL DEFAULT 0);
+             INSERT INTO sandbox_txn (key, merchant_id, amount, installment_months, issuer_code,
+                acquirer_code, masked_card, card_last4, approval_number, state, approved_at_ms)
+             VALUES ('chg_old', 'm', 9000, 0, '01', '01', '940100******0014', '0014', '12345678',
+                'approved', 1700000000000);",
+        )
+        .unwrap();
+    }
+    let net = SandboxCardNetwork::open(&path).unwrap();
+    let s = net
+        .cancel(&CancelRequest {
+            key: "chg_old",
+            idempotency_key: "chg_old-r1",
+            reason: "x",
+            amount: Some(4_000),
+        })
+        .await
+        .unwrap();
+    assert_eq!(s.canceled_amount(), 4_000);
 }
 
 #[tokio::test]

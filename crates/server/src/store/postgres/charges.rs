@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use fieldpay_protocol::charge::{ChargeEvent, ChargeList, ChargeStatus, PaymentInfo};
+use fieldpay_protocol::charge::{ChargeEvent, ChargeList, ChargeStatus, PaymentInfo, RefundInfo};
 use fieldpay_protocol::records::LedgerKind;
 use fieldpay_protocol::{ApiKeyId, ChargeId, MerchantId, RepId, Secret};
 use tokio_postgres::types::ToSql;
@@ -20,12 +20,14 @@ use crate::ids::new_id;
 use crate::store::charges::{
     approving_since, charge_event, charge_ledger_entry, charge_not_found, check_begin_approval,
     check_cancel, check_charge_account, check_charge_id_owner, check_idempotent_retry,
-    check_refundable, check_status_step, decline, idempotency_caller, number_pool_exhausted,
-    refunded_payment, ChargeColumns, DeclineWindow, InFlightApproval,
+    check_refund_completable, check_status_step, decide_refund, decline, idempotency_caller,
+    number_pool_exhausted, refund_claim, refund_ledger_entry, refunded_payment, with_refunds,
+    ChargeColumns, DeclineWindow, InFlightApproval, RefundDecision, REFUND_DONE, REFUND_FAILED,
+    REFUND_PENDING,
 };
 use crate::store::{
     ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, Compose, Effects,
-    NewCharge, NewPayment, RegisteredCard, StoreResult,
+    NewCharge, NewPayment, RefundClaim, RegisteredCard, StoreResult,
 };
 
 /// The columns [`charge_columns`] reads, in its order.
@@ -105,8 +107,32 @@ pub(super) fn build_charges(
             approved_at: r.try_get(7)?,
             refunded_at: r.try_get(8)?,
             receipt_url: None,
+            refunded_amount: 0,
+            refunds: Vec::new(),
         };
         payments.insert(r.try_get(0)?, (info, r.try_get(9)?));
+    }
+    if !payments.is_empty() {
+        let mut refunds: HashMap<String, Vec<RefundInfo>> = HashMap::new();
+        for r in tx.query(
+            "SELECT f.charge_id, f.n, f.amount, f.refunded_at, f.reason
+             FROM unnest($1::text[], $2::text[]) AS k(merchant_id, charge_id)
+             JOIN refunds f ON f.merchant_id = k.merchant_id AND f.charge_id = k.charge_id
+             WHERE f.state = 'done'
+             ORDER BY f.charge_id, f.n",
+            &[&merchants, &ids],
+        )? {
+            let n: i64 = r.try_get(1)?;
+            refunds.entry(r.try_get(0)?).or_default().push(RefundInfo {
+                n: u32::try_from(n).map_err(|_| corrupt("refund number"))?,
+                amount: r.try_get(2)?,
+                refunded_at: r.try_get::<_, Option<String>>(3)?.unwrap_or_default(),
+                reason: r.try_get(4)?,
+            });
+        }
+        for (id, (p, _)) in payments.iter_mut() {
+            with_refunds(p, refunds.remove(id).unwrap_or_default());
+        }
     }
     rows.into_iter()
         .map(|row| {
@@ -673,50 +699,129 @@ impl ChargeStore for PgStore {
         &self,
         merchant_id: &MerchantId,
         charge_id: &ChargeId,
-    ) -> StoreResult<ChargeRecord> {
+        amount: Option<i64>,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RefundClaim> {
         let merchant_id = merchant_id.as_str();
         let charge_id = charge_id.as_str();
-        self.read(|tx| {
+        let now = ts(now);
+        // One serializable transaction reads what remains and claims: of two refunds racing,
+        // one commits and the other is retried and sees the first (the unique index of
+        // pending refunds stands behind it).
+        self.write(|tx| {
             let rec = load_charge(
                 tx,
                 "merchant_id = $1 AND id = $2",
                 &[&merchant_id, &charge_id],
             )?
             .ok_or_else(charge_not_found)?;
-            check_refundable(&rec)?;
-            Ok(rec)
+            let pending = match tx.query_opt(
+                "SELECT n, amount FROM refunds
+                 WHERE merchant_id = $1 AND charge_id = $2 AND state = $3",
+                &[&merchant_id, &charge_id, &REFUND_PENDING],
+            )? {
+                Some(r) => {
+                    let n: i64 = r.try_get(0)?;
+                    Some((
+                        u32::try_from(n).map_err(|_| corrupt("refund number"))?,
+                        r.try_get::<_, i64>(1)?,
+                    ))
+                }
+                None => None,
+            };
+            let decision = decide_refund(&rec, pending, amount)?;
+            let next: i64 = tx
+                .query_one(
+                    "SELECT COALESCE(MAX(n), 0) + 1 FROM refunds WHERE merchant_id = $1 AND charge_id = $2",
+                    &[&merchant_id, &charge_id],
+                )?
+                .try_get(0)?;
+            let next_n = u32::try_from(next).map_err(|_| corrupt("refund number"))?;
+            if let RefundDecision::New { amount } = decision {
+                tx.execute(
+                    "INSERT INTO refunds (merchant_id, charge_id, n, amount, reason, state, requested_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    &[&merchant_id, &charge_id, &next, &amount, &reason, &REFUND_PENDING, &now],
+                )?;
+            }
+            Ok(refund_claim(rec, &decision, next_n))
         })
     }
 
     fn record_refund(
         &self,
         charge_id: &ChargeId,
-        reason: Option<&str>,
+        n: u32,
         now_t: DateTime<Utc>,
         compose: Compose<'_>,
     ) -> StoreResult<ChargeRecord> {
         let charge_id = charge_id.as_str();
         let now = ts(now_t);
+        let n_db = i64::from(n);
         self.write(|tx| {
+            let row = tx.query_opt(
+                "SELECT f.amount, f.reason, f.state, f.merchant_id FROM refunds f
+                 JOIN charges c ON c.merchant_id = f.merchant_id AND c.id = f.charge_id
+                 WHERE c.id = $1 AND f.n = $2",
+                &[&charge_id, &n_db],
+            )?;
+            let state: Option<String> = row.as_ref().map(|r| r.try_get(2)).transpose()?;
+            if !check_refund_completable(n, state.as_deref())? {
+                return charge_by_id(tx, charge_id);
+            }
+            let row = row.expect("checked above");
+            let amount: i64 = row.try_get(0)?;
+            let reason: Option<String> = row.try_get(1)?;
+            let merchant_id: String = row.try_get(3)?;
+            tx.execute(
+                "UPDATE refunds SET state = $4, refunded_at = $5
+                 WHERE merchant_id = $1 AND charge_id = $2 AND n = $3",
+                &[&merchant_id, &charge_id, &n_db, &REFUND_DONE, &now],
+            )?;
             let rec = charge_by_id(tx, charge_id)?;
-            if rec.charge.status == ChargeStatus::Refunded {
-                return Ok(rec);
+            if let Some(entry) = refund_ledger_entry(&rec, n, amount, now_t) {
+                if account_exists(tx, &merchant_id, entry.account_id.as_str())? {
+                    insert_ledger(tx, &merchant_id, &entry)?;
+                }
             }
             let payment = refunded_payment(&rec)?;
+            if payment.refundable() == 0 {
+                tx.execute(
+                    "UPDATE payments SET refunded_at = $3, refund_reason = $4
+                     WHERE merchant_id = $1 AND charge_id = $2",
+                    &[&merchant_id, &charge_id, &now, &reason],
+                )?;
+                return transition(
+                    tx,
+                    charge_id,
+                    ChargeStatus::Refunded,
+                    reason.as_deref(),
+                    &now,
+                    compose,
+                );
+            }
+            // A partial refund: the charge stays approved, with its refunded total.
             tx.execute(
-                "UPDATE payments SET refunded_at = $3, refund_reason = $4
-                 WHERE merchant_id = $1 AND charge_id = $2",
-                &[&rec.merchant_id.as_str(), &charge_id, &now, &reason],
+                "UPDATE charges SET updated_at = $3 WHERE merchant_id = $1 AND id = $2",
+                &[&merchant_id, &charge_id, &now],
             )?;
-            ledger_for_charge(
-                tx,
-                &rec,
-                LedgerKind::Refund,
-                &payment.approval_number,
-                payment.amount,
-                now_t,
+            changed(tx, &merchant_id, "charge", charge_id)?;
+            apply_effects(tx, &merchant_id, Some(charge_id), &compose(&rec), &now)?;
+            Ok(rec)
+        })
+    }
+
+    fn fail_refund(&self, charge_id: &ChargeId, n: u32, _now: DateTime<Utc>) -> StoreResult<()> {
+        let charge_id = charge_id.as_str();
+        let n = i64::from(n);
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE refunds SET state = $3 WHERE charge_id = $1 AND n = $2 AND state = $4
+                   AND merchant_id = (SELECT merchant_id FROM charges WHERE id = $1)",
+                &[&charge_id, &n, &REFUND_FAILED, &REFUND_PENDING],
             )?;
-            transition(tx, charge_id, ChargeStatus::Refunded, reason, &now, compose)
+            Ok(())
         })
     }
 

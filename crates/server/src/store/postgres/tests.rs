@@ -124,6 +124,21 @@ fn a_url_gets_its_database_replaced() {
 }
 
 #[test]
+fn partial_refunds_then_the_rest() {
+    crate::store::contract_tests::partial_then_rest(&store().0);
+}
+
+#[test]
+fn a_refund_is_retried_after_a_crash() {
+    crate::store::contract_tests::retry_after_a_crash(&store().0);
+}
+
+#[test]
+fn concurrent_refunds_never_refund_more_than_approved() {
+    crate::store::contract_tests::concurrent_refunds(std::sync::Arc::new(store().0));
+}
+
+#[test]
 fn leases() {
     crate::store::contract_tests::leases(&store().0);
 }
@@ -1085,6 +1100,12 @@ mod aggregates {
                         issuer_name, acquirer_code, masked_card, installment_months, amount, approved_at, refunded_at)
                      VALUES ($1, $2, $3, 'mock', '1', $4, $5, 'a', '123456******1234', 0, $6, $7, $8)",
                     &[&mid.as_str(), &id, &rep, &issuer.0, &issuer.1, &amount, &approved, &refunded],
+                )?;
+                // A whole refund: refund 1 of the payment, as the refund path records it.
+                tx.execute(
+                    "INSERT INTO refunds (merchant_id, charge_id, n, amount, state, requested_at, refunded_at)
+                     SELECT $1, $2, 1, $3, 'done', $4, $4 WHERE $4::TEXT IS NOT NULL",
+                    &[&mid.as_str(), &id, &amount, &refunded],
                 )
             })
             .unwrap();
@@ -1467,13 +1488,14 @@ mod charges_outbox_sync {
             .unwrap();
         assert_eq!(s.receipt("rt_1").unwrap().unwrap().charge.id, "ch_2");
         assert_eq!(
-            code(&s.begin_refund(&m, &ChargeId::new("ch_1".to_string()))),
+            code(&s.begin_refund(&m, &ChargeId::new("ch_1".to_string()), None, None, later)),
             Some(ErrorCode::InvalidState)
         );
-        s.begin_refund(&m, &id2).unwrap();
-        let rec = s
-            .record_refund(&id2, Some("고객 요청"), later, &no_effects)
+        let claim = s
+            .begin_refund(&m, &id2, None, Some("고객 요청"), later)
             .unwrap();
+        let n = claim.refund.unwrap().n;
+        let rec = s.record_refund(&id2, n, later, &no_effects).unwrap();
         assert_eq!(rec.charge.status, ChargeStatus::Refunded);
         assert!(rec.charge.payment.unwrap().refunded_at.is_some());
         let list = s

@@ -2,7 +2,7 @@
 //! cards; call sessions.
 
 use chrono::{DateTime, Utc};
-use fieldpay_protocol::charge::{ChargeList, ChargeStatus, PaymentInfo};
+use fieldpay_protocol::charge::{ChargeList, ChargeStatus, PaymentInfo, RefundInfo};
 use fieldpay_protocol::records::LedgerKind;
 use fieldpay_protocol::{ApiKeyId, ChargeId, MerchantId, RepId, Secret};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
@@ -14,12 +14,14 @@ use crate::ids::new_id;
 use crate::store::charges::{
     approving_since, charge_event, charge_ledger_entry, charge_not_found, check_begin_approval,
     check_cancel, check_charge_account, check_charge_id_owner, check_idempotent_retry,
-    check_refundable, check_status_step, decline, idempotency_caller, number_pool_exhausted,
-    refunded_payment, ChargeColumns, DeclineWindow, InFlightApproval,
+    check_refund_completable, check_status_step, decide_refund, decline, idempotency_caller,
+    number_pool_exhausted, refund_claim, refund_ledger_entry, refunded_payment, with_refunds,
+    ChargeColumns, DeclineWindow, InFlightApproval, RefundDecision, REFUND_DONE, REFUND_FAILED,
+    REFUND_PENDING,
 };
 use crate::store::{
     ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, Compose, Effects,
-    NewCharge, NewPayment, RegisteredCard, StoreResult,
+    NewCharge, NewPayment, RefundClaim, RegisteredCard, StoreResult,
 };
 
 const CHARGE_COLS: &str = "id, merchant_id, rep_id, origin, kind, status, amount, goods_name, payer_phone, payer_name, orderer_name, orderer_phone, order_ref, account_id, installments, virtual_number, bound, created_at, expires_at, decline_reason, receipt_token, approving";
@@ -52,7 +54,7 @@ fn charge_row(r: &Row<'_>) -> rusqlite::Result<ChargeColumns> {
 }
 
 fn payment_info(c: &Connection, charge_id: &str) -> StoreResult<Option<(PaymentInfo, String)>> {
-    Ok(c.prepare_cached(
+    c.prepare_cached(
         "SELECT approval_number, issuer_code, issuer_name, masked_card, installment_months, amount,
                 approved_at, refunded_at, acquirer_code
          FROM payments WHERE charge_id = ?1",
@@ -69,11 +71,37 @@ fn payment_info(c: &Connection, charge_id: &str) -> StoreResult<Option<(PaymentI
                 approved_at: r.get(6)?,
                 refunded_at: r.get(7)?,
                 receipt_url: None,
+                refunded_amount: 0,
+                refunds: Vec::new(),
             },
             r.get(8)?,
         ))
     })
-    .optional()?)
+    .optional()?
+    .map(|(mut p, acquirer)| -> StoreResult<_> {
+        with_refunds(&mut p, done_refunds(c, charge_id)?);
+        Ok((p, acquirer))
+    })
+    .transpose()
+}
+
+/// The completed refunds of a charge's payment, oldest first.
+fn done_refunds(c: &Connection, charge_id: &str) -> StoreResult<Vec<RefundInfo>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT n, amount, refunded_at, reason FROM refunds
+         WHERE charge_id = ?1 AND state = 'done' ORDER BY n",
+    )?;
+    let rows = stmt
+        .query_map([charge_id], |r| {
+            Ok(RefundInfo {
+                n: r.get(0)?,
+                amount: r.get(1)?,
+                refunded_at: r.get(2)?,
+                reason: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
 }
 
 fn build_charge(c: &Connection, row: ChargeColumns) -> StoreResult<ChargeRecord> {
@@ -579,49 +607,124 @@ impl ChargeStore for SqliteStore {
         &self,
         merchant_id: &MerchantId,
         charge_id: &ChargeId,
-    ) -> StoreResult<ChargeRecord> {
+        amount: Option<i64>,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RefundClaim> {
         let merchant_id = merchant_id.as_str();
         let charge_id = charge_id.as_str();
-        self.read(|c| {
+        let now = ts(now);
+        // On the writer: the claim and the check of what remains are one transaction, so two
+        // refunds racing are decided one after the other.
+        self.write(|tx| {
             let rec = load_charge(
-                c,
+                tx,
                 "merchant_id = ?1 AND id = ?2",
                 &[&merchant_id, &charge_id],
             )?
             .ok_or_else(charge_not_found)?;
-            check_refundable(&rec)?;
-            Ok(rec)
+            let pending: Option<(u32, i64)> = tx
+                .prepare_cached(
+                    "SELECT n, amount FROM refunds WHERE charge_id = ?1 AND state = ?2",
+                )?
+                .query_row(params![charge_id, REFUND_PENDING], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            let decision = decide_refund(&rec, pending, amount)?;
+            let next_n: u32 = tx
+                .prepare_cached("SELECT COALESCE(MAX(n), 0) + 1 FROM refunds WHERE charge_id = ?1")?
+                .query_row([charge_id], |r| r.get(0))?;
+            if let RefundDecision::New { amount } = decision {
+                tx.prepare_cached(
+                    "INSERT INTO refunds (charge_id, n, merchant_id, amount, reason, state, requested_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    charge_id,
+                    next_n,
+                    merchant_id,
+                    amount,
+                    reason,
+                    REFUND_PENDING,
+                    now
+                ])?;
+            }
+            Ok(refund_claim(rec, &decision, next_n))
         })
     }
 
     fn record_refund(
         &self,
         charge_id: &ChargeId,
-        reason: Option<&str>,
+        n: u32,
         now_t: DateTime<Utc>,
         compose: Compose<'_>,
     ) -> StoreResult<ChargeRecord> {
         let charge_id = charge_id.as_str();
         let now = ts(now_t);
         self.write(|tx| {
+            let row: Option<(i64, Option<String>, String)> = tx
+                .prepare_cached(
+                    "SELECT amount, reason, state FROM refunds WHERE charge_id = ?1 AND n = ?2",
+                )?
+                .query_row(params![charge_id, n], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            let state = row.as_ref().map(|(_, _, s)| s.as_str());
+            if !check_refund_completable(n, state)? {
+                return charge_by_id(tx, charge_id);
+            }
+            let (amount, reason, _) = row.expect("checked above");
+            tx.prepare_cached(
+                "UPDATE refunds SET state = ?3, refunded_at = ?4 WHERE charge_id = ?1 AND n = ?2",
+            )?
+            .execute(params![charge_id, n, REFUND_DONE, now])?;
             let rec = charge_by_id(tx, charge_id)?;
-            if rec.charge.status == ChargeStatus::Refunded {
-                return Ok(rec);
+            if let Some(entry) = refund_ledger_entry(&rec, n, amount, now_t) {
+                if account_exists(tx, rec.merchant_id.as_str(), entry.account_id.as_str())? {
+                    insert_ledger(tx, rec.merchant_id.as_str(), &entry)?;
+                }
             }
             let payment = refunded_payment(&rec)?;
-            tx.execute(
-                "UPDATE payments SET refunded_at = ?2, refund_reason = ?3 WHERE charge_id = ?1",
-                params![charge_id, now, reason],
-            )?;
-            ledger_for_charge(
+            if payment.refundable() == 0 {
+                tx.execute(
+                    "UPDATE payments SET refunded_at = ?2, refund_reason = ?3 WHERE charge_id = ?1",
+                    params![charge_id, now, reason],
+                )?;
+                return transition(
+                    tx,
+                    charge_id,
+                    ChargeStatus::Refunded,
+                    reason.as_deref(),
+                    &now,
+                    compose,
+                );
+            }
+            // A partial refund: the charge stays approved, with its refunded total.
+            tx.prepare_cached("UPDATE charges SET updated_at = ?2 WHERE id = ?1")?
+                .execute(params![charge_id, now])?;
+            changed(tx, rec.merchant_id.as_str(), "charge", charge_id)?;
+            apply_effects(
                 tx,
-                &rec,
-                LedgerKind::Refund,
-                &payment.approval_number,
-                payment.amount,
-                now_t,
+                rec.merchant_id.as_str(),
+                Some(charge_id),
+                &compose(&rec),
+                &now,
             )?;
-            transition(tx, charge_id, ChargeStatus::Refunded, reason, &now, compose)
+            Ok(rec)
+        })
+    }
+
+    fn fail_refund(&self, charge_id: &ChargeId, n: u32, _now: DateTime<Utc>) -> StoreResult<()> {
+        let charge_id = charge_id.as_str();
+        self.write(|tx| {
+            tx.prepare_cached(
+                "UPDATE refunds SET state = ?3 WHERE charge_id = ?1 AND n = ?2 AND state = ?4",
+            )?
+            .execute(params![charge_id, n, REFUND_FAILED, REFUND_PENDING])?;
+            Ok(())
         })
     }
 

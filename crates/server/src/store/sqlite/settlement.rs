@@ -23,8 +23,9 @@ fn settlement_rows(
               FROM payments p WHERE p.merchant_id = ?1 AND p.approved_at >= ?2 AND p.approved_at < ?3
                 AND (?4 IS NULL OR p.rep_id = ?4)
             UNION ALL
-            SELECT {key_sql}, {name_sql}, 0, 0, 1, p.amount
-              FROM payments p WHERE p.merchant_id = ?1 AND p.refunded_at >= ?2 AND p.refunded_at < ?3
+            SELECT {key_sql}, {name_sql}, 0, 0, 1, f.amount
+              FROM refunds f JOIN payments p ON p.charge_id = f.charge_id
+              WHERE f.merchant_id = ?1 AND f.state = 'done' AND f.refunded_at >= ?2 AND f.refunded_at < ?3
                 AND (?4 IS NULL OR p.rep_id = ?4)
          ) GROUP BY key ORDER BY key"
     );

@@ -326,6 +326,24 @@ fn leases() {
 }
 
 #[test]
+fn partial_refunds_then_the_rest() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::partial_then_rest(&s);
+}
+
+#[test]
+fn a_refund_is_retried_after_a_crash() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::retry_after_a_crash(&s);
+}
+
+#[test]
+fn concurrent_refunds_never_refund_more_than_approved() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::concurrent_refunds(std::sync::Arc::new(s));
+}
+
+#[test]
 fn one_allowance_for_all() {
     let (s, _dir) = sqlite();
     crate::store::contract_tests::one_allowance_for_all(std::sync::Arc::new(s));
