@@ -314,7 +314,7 @@ pub(super) fn cancel_in(
     let existing = load_txn(&tx, key)?.ok_or(ConnectorError::NotFound)?;
     let approval = match existing.state {
         TxnState::Canceled { .. } => return Err(ConnectorError::AlreadyCanceled),
-        TxnState::Approved(approval) => approval,
+        TxnState::Approved(approval) | TxnState::PartiallyCanceled { approval, .. } => approval,
     };
     let canceled_at = now_millis();
     tx.execute(
