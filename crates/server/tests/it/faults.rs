@@ -102,6 +102,7 @@ async fn restart_during_an_approval_recovers_it() {
     let number = CardNumber::parse("4518420000000015").unwrap();
     let req = ApproveRequest {
         key: &approved.id,
+        order_name: "fault test",
         amount: 12_000,
         installment_months: 0,
         method: PaymentMethod::Card(CardInput {
