@@ -35,6 +35,7 @@ use fieldpay_protocol::{CardNumber, Secret};
 use serde::{Deserialize, Serialize};
 
 pub mod company;
+pub mod portone;
 pub mod sandbox;
 pub mod testcards;
 
