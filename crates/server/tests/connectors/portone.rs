@@ -665,3 +665,138 @@ async fn canary_card_number_only_in_the_instant_request_body() {
     );
     assert!(!err.contains(CANARY) && !err.contains("0839"), "{err}");
 }
+
+/// The stand-in itself refuses what PortOne refuses (so the tests above prove something).
+#[tokio::test]
+async fn standin_is_strict() {
+    let (si, handle, _) = setup().await;
+    let client = reqwest::Client::new();
+    let good = serde_json::json!({
+        "channelKey": CHANNEL,
+        "orderName": "o",
+        "amount": {"total": 1000},
+        "currency": "KRW",
+        "method": {"card": {"credential": {
+            "number": "4111111111111111", "expiryYear": "39", "expiryMonth": "08"
+        }}}
+    });
+    let post = |path: &str, auth: &str, body: &serde_json::Value| {
+        client
+            .post(format!("{}{path}", si.base_url))
+            .header("Authorization", auth)
+            .json(body)
+    };
+    let auth = format!("PortOne {SECRET}");
+    let check = |resp: reqwest::Response, status: u16, kind: &'static str| async move {
+        assert_eq!(resp.status().as_u16(), status);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["type"], kind, "{body}");
+    };
+
+    // Auth: the scheme and the secret.
+    for bad in ["Bearer x", "PortOne wrong", &format!("portone {SECRET}")] {
+        check(
+            post("/payments/k1234567/instant", bad, &good)
+                .send()
+                .await
+                .unwrap(),
+            401,
+            "UNAUTHORIZED",
+        )
+        .await;
+    }
+    // Unknown, missing and mistyped fields.
+    let mut unknown = good.clone();
+    unknown["method"]["card"]["credential"]["cvc"] = "123".into();
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("currency");
+    let mut mistyped = good.clone();
+    mistyped["amount"]["total"] = "1000".into();
+    let mut installment = good.clone();
+    installment["method"]["card"]["installment"] = serde_json::json!({"month": 3});
+    let mut short_year = good.clone();
+    short_year["method"]["card"]["credential"]["expiryYear"] = "2039".into();
+    for body in [unknown, missing, mistyped, installment, short_year] {
+        check(
+            post("/payments/k1234567/instant", &auth, &body)
+                .send()
+                .await
+                .unwrap(),
+            400,
+            "INVALID_REQUEST",
+        )
+        .await;
+    }
+    // The channel key.
+    let mut other_channel = good.clone();
+    other_channel["channelKey"] = "nope".into();
+    check(
+        post("/payments/k1234567/instant", &auth, &other_channel)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "CHANNEL_NOT_FOUND",
+    )
+    .await;
+    // Idempotency-Key: quoted, 16..=256 characters.
+    for key in ["unquoted-key-0123456789", "\"short\""] {
+        let resp = post(
+            "/payments/k1234567/cancel",
+            &auth,
+            &serde_json::json!({"reason": "r"}),
+        )
+        .header("Idempotency-Key", key)
+        .send()
+        .await
+        .unwrap();
+        check(resp, 400, "INVALID_REQUEST").await;
+    }
+    // Cancel body fields are checked too.
+    check(
+        post(
+            "/payments/k1234567/cancel",
+            &auth,
+            &serde_json::json!({"reason": "r", "cancelAmount": 10}),
+        )
+        .send()
+        .await
+        .unwrap(),
+        400,
+        "INVALID_REQUEST",
+    )
+    .await;
+    assert!(handle.payments().is_empty(), "nothing was recorded");
+    // A good request passes, and a repeat is ALREADY_PAID.
+    assert_eq!(
+        post("/payments/k1234567/instant", &auth, &good)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    check(
+        post("/payments/k1234567/instant", &auth, &good)
+            .send()
+            .await
+            .unwrap(),
+        409,
+        "ALREADY_PAID",
+    )
+    .await;
+    // currentCancellableAmount is verified.
+    check(
+        post(
+            "/payments/k1234567/cancel",
+            &auth,
+            &serde_json::json!({"reason": "r", "currentCancellableAmount": 999}),
+        )
+        .send()
+        .await
+        .unwrap(),
+        409,
+        "CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN",
+    )
+    .await;
+}

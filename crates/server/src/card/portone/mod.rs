@@ -216,19 +216,21 @@ impl PortOneConnector {
             masked_card: Some(card.number.masked()),
             issuer: None,
         };
-        let body = instant_payment_request(
-            &self.channel_key,
-            req.order_name,
-            req.amount,
-            req.installment_months,
-            card,
-        )
-        .map_err(declined)?;
-        // The only place card data leaves FieldPay. The serialized buffer is moved into
-        // reqwest, which frees it after sending (it cannot be zeroized from here).
-        let bytes = serde_json::to_vec(&body)
-            .map_err(|_| ConnectorError::Unavailable("request not serializable".to_owned()))?;
-        drop(body);
+        // The only place card data leaves FieldPay. The body borrows the card (no copies);
+        // its serialized buffer is moved into reqwest, which frees it after sending (it cannot
+        // be zeroized from here).
+        let bytes = {
+            let body = instant_payment_request(
+                &self.channel_key,
+                req.order_name,
+                req.amount,
+                req.installment_months,
+                card,
+            )
+            .map_err(declined)?;
+            serde_json::to_vec(&body)
+                .map_err(|_| ConnectorError::Unavailable("request not serializable".to_owned()))?
+        };
         let request = self
             .client
             .post(self.payment_url(req.key, Some("instant")))
