@@ -34,8 +34,10 @@ pub fn connector_for(card: &CardSettings) -> anyhow::Result<Arc<dyn CardConnecto
                 .ok_or_else(|| missing("api_secret"))?,
             channel_key: card
                 .channel_key
-                .clone()
-                .ok_or_else(|| missing("channel_key"))?,
+                .as_ref()
+                .ok_or_else(|| missing("channel_key"))?
+                .expose()
+                .to_string(),
             base_url,
             timeout,
         })?),
