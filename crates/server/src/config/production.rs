@@ -123,11 +123,11 @@ impl Settings {
     pub fn summary(&self) -> Vec<(&'static str, String)> {
         let telephony = match self.sip_listen {
             Some(sip) => format!(
-                "TwiML at {}/twiml/voice, SIP at {sip}",
+                "TwiML at {}/telephony/twiml/voice, SIP at {sip}",
                 self.public_url.trim_end_matches('/')
             ),
             None => format!(
-                "TwiML at {}/twiml/voice",
+                "TwiML at {}/telephony/twiml/voice",
                 self.public_url.trim_end_matches('/')
             ),
         };
@@ -320,5 +320,21 @@ mod tests {
         let bad = |k: &str| (k == "FIELDPAY_CARD_PROVIDER").then(|| "visa".to_string());
         let e = Settings::default().apply_env(&bad).unwrap_err().to_string();
         assert!(e.contains("card.provider"), "{e}");
+    }
+
+    /// README's example (docs/examples/prod.toml) is complete: once its placeholders are
+    /// replaced, production has nothing to refuse.
+    #[test]
+    fn the_documented_example_needs_only_its_placeholders_replaced() {
+        let text = include_str!("../../../../docs/examples/prod.toml");
+        let f: FileSettings = toml::from_str(text).unwrap();
+        let s = Settings::default().apply(f).validate().unwrap();
+        let problems = s.problems();
+        assert_eq!(problems.len(), 5, "{problems:#?}");
+        assert!(problems.iter().all(|p| p.contains("placeholder")), "{problems:#?}");
+        let f: FileSettings = toml::from_str(&text.replace("replace-me", "s3cret-value")).unwrap();
+        let s = Settings::default().apply(f).validate().unwrap();
+        assert_eq!(s.problems(), Vec::<String>::new());
+        assert_eq!(s.mode, Mode::Production);
     }
 }

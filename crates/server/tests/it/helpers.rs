@@ -131,7 +131,9 @@ pub async fn spawn_app_configured(retry: &[u64], configure: impl FnOnce(&mut Set
     let mut settings = test_settings(&data, addr, retry);
     configure(&mut settings);
     let database_url = settings.database_url.clone();
-    let running = app::start_sandbox(settings, listener).await.expect("start");
+    let running = app::start_configured(settings, listener)
+        .await
+        .expect("start");
     TestApp {
         addr,
         base: format!("http://{addr}"),
@@ -339,8 +341,12 @@ impl TestApp {
         query: Option<&str>,
         params: &[(&str, &str)],
     ) -> (StatusCode, String) {
-        self.twiml_signed_with(SANDBOX_TWILIO_AUTH_TOKEN, query, params)
-            .await
+        // The token the server checks (the sandbox's published one unless a test set another).
+        let token = self.running.as_ref().map_or_else(
+            || SANDBOX_TWILIO_AUTH_TOKEN.to_string(),
+            |r| r.state.settings.twilio_auth_token.expose().to_string(),
+        );
+        self.twiml_signed_with(&token, query, params).await
     }
 
     pub async fn twiml_signed_with(

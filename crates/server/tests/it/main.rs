@@ -12,6 +12,7 @@ mod instances;
 mod login_limits;
 mod orders;
 mod policy;
+mod production;
 mod refunds;
 mod roles;
 mod sandbox_lockdown;

@@ -1,0 +1,237 @@
+//! Production mode end to end: a server with `mode = "production"`, its card connector Toss
+//! Payments key-in and its text provider Solapi, both pointed at their strict stand-ins on
+//! loopback. A charge is texted through Solapi, paid in a TwiML call through Toss, slipped by
+//! text, refunded in part; the canary card number is nowhere but in the one key-in request.
+
+use std::time::Duration;
+
+use fieldpay_protocol::charge::Charge;
+use fieldpay_server::auth::hash_secret;
+use fieldpay_server::config::{CardProvider, Mode, SmsProvider};
+use fieldpay_server::domain::MerchantSettings;
+use fieldpay_standins::{solapi, toss};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const TOSS_SECRET: &str = "test_sk_production_e2e_0001";
+const SOLAPI_KEY: &str = "NCSPRODE2E000001";
+const SOLAPI_SECRET: &str = "solapi-secret-e2e-0001";
+const SENDER: &str = "16000000";
+const CARRIER_TOKEN: &str = "carrier-auth-token-e2e";
+const API_KEY: &str = "fpk_live_e2e_merchant_key_0000000000000000";
+const PAYER: &str = "01055501234";
+/// A Luhn-valid number that is nowhere else in this suite.
+const CANARY: &str = "5409261234567897";
+
+async fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..200 {
+        if let Some(v) = f() {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_call_in_production_through_toss_and_solapi() {
+    let (toss_server, toss) = toss::start(TOSS_SECRET).await;
+    let (solapi_server, solapi) = solapi::start(SOLAPI_KEY, SOLAPI_SECRET, SENDER).await;
+    toss.set_issuer("540926", "41", "41");
+    let app = spawn_app_configured(&[1, 1, 1], |s| {
+        s.mode = Mode::Production;
+        s.allow_insecure_public_url = true;
+        s.sandbox_clock = false;
+        s.twilio_auth_token = CARRIER_TOKEN.into();
+        s.card.provider = CardProvider::Toss;
+        s.card.secret_key = Some(TOSS_SECRET.into());
+        s.card.base_url = Some(toss_server.base_url.clone());
+        s.card.timeout_secs = 5;
+        s.sms.provider = SmsProvider::Solapi;
+        s.sms.api_key = Some(SOLAPI_KEY.into());
+        s.sms.api_secret = Some(SOLAPI_SECRET.into());
+        s.sms.sender = Some("1600-0000".into());
+        s.sms.base_url = Some(solapi_server.base_url.clone());
+    })
+    .await;
+    // Nothing of the sandbox is served.
+    for path in ["/sandbox/phone", "/sandbox/sms"] {
+        let r = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    assert!(app.state().sandbox_network.is_none());
+
+    // A merchant (onboarding has no API yet: straight through the store).
+    let store = app.store();
+    let merchant = tokio::task::spawn_blocking(move || {
+        let settings = MerchantSettings {
+            require_birth_date: true,
+            require_password: true,
+            number_pool: vec!["16000101".into(), "16000102".into()],
+            business_number: fieldpay_server::demo::business_number(4_242),
+            ..MerchantSettings::default()
+        };
+        let m = store.create_merchant("live01", "라이브약품", &settings).unwrap();
+        store
+            .create_api_key(&m.id, &hash_secret(API_KEY), &API_KEY[..12])
+            .unwrap();
+        m
+    })
+    .await
+    .unwrap();
+
+    // The charge: its bill goes out through Solapi.
+    let r = app
+        .post_json(
+            "/v1/charges",
+            API_KEY,
+            &json!({ "amount": 88_000, "goods_name": "비타민 외 3건", "payer_phone": PAYER }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let c: Charge = r.json().await.unwrap();
+    let number = c.virtual_number.clone().unwrap();
+    let national: String = number.chars().filter(char::is_ascii_digit).collect();
+    let bill = wait_for("the bill at Solapi", || {
+        solapi.sent().into_iter().find(|m| m.to == PAYER)
+    })
+    .await;
+    assert_eq!(bill.from, SENDER);
+    assert!(bill.text.contains("라이브약품") && bill.text.contains("88,000원"), "{}", bill.text);
+    assert!(bill.text.contains(&number), "{}", bill.text);
+    wait_status_with(&app, &c.id, "sms_sent").await;
+
+    // The call over TwiML, signed with the carrier's token.
+    let sid = "CA00000000000000000000000production";
+    let x = app
+        .twiml_start(sid, &e164(PAYER), &format!("+82{national}"))
+        .await;
+    assert!(x.contains("<Gather"), "{x}");
+    app.twiml_digits(sid, "1").await;
+    app.twiml_digits(sid, CANARY).await;
+    app.twiml_digits(sid, "1230").await;
+    let x = app.twiml_digits(sid, "0#").await;
+    assert!(x.contains("<Gather"), "{x}");
+    app.twiml_digits(sid, "800101").await;
+    let x = app.twiml_digits(sid, "12").await;
+    assert!(x.contains("<Hangup"), "{x}");
+    assert!(!x.contains(CANARY));
+
+    // Approved at Toss once, under the charge's first attempt key.
+    let c = wait_status_with(&app, &c.id, "approved").await;
+    let payment = c.payment.clone().unwrap();
+    assert_eq!(payment.masked_card, "540926******7897");
+    assert_eq!(payment.issuer_name, "신한카드");
+    assert_eq!(toss.approved_count(), 1);
+    let at_toss = toss.payment(&c.id).expect("Toss knows the order by the charge id");
+    assert_eq!(at_toss["totalAmount"], 88_000);
+    assert_eq!(at_toss["status"], "DONE");
+
+    // The slip text.
+    let slip = wait_for("the slip at Solapi", || {
+        solapi
+            .sent()
+            .into_iter()
+            .find(|m| m.to == PAYER && m.text.contains(&payment.approval_number))
+    })
+    .await;
+    assert!(slip.text.contains("540926******7897") || slip.text.contains("7897"), "{}", slip.text);
+    assert!(!slip.text.contains(CANARY));
+
+    // A partial refund, then the rest.
+    let r = app
+        .post_json(
+            &format!("/v1/charges/{}/refund", c.id),
+            API_KEY,
+            &json!({ "amount": 30_000, "reason": "반품 1건" }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let at_toss = toss.payment(&c.id).unwrap();
+    assert_eq!(at_toss["status"], "PARTIAL_CANCELED");
+    assert_eq!(at_toss["balanceAmount"], 58_000);
+    let c = app_charge(&app, &c.id).await;
+    assert_eq!(c.status.as_str(), "approved");
+    assert_eq!(c.payment.as_ref().unwrap().refunded_amount, 30_000);
+    let r = app
+        .post_json(&format!("/v1/charges/{}/refund", c.id), API_KEY, &json!({}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    assert_eq!(toss.payment(&c.id).unwrap()["status"], "CANCELED");
+    let c = app_charge(&app, &c.id).await;
+    assert_eq!(c.status.as_str(), "refunded");
+    assert_eq!(c.payment.as_ref().unwrap().refunded_amount, 88_000);
+    assert_eq!(toss.cancel_count(&c.id), 2);
+
+    // The canary: only in the key-in request body at Toss; nowhere at Solapi, in any file
+    // the server wrote, or in the logs.
+    let key_ins: Vec<_> = toss_server
+        .requests()
+        .into_iter()
+        .filter(|r| r.as_text().contains(CANARY))
+        .collect();
+    assert_eq!(key_ins.len(), 1);
+    assert_eq!(key_ins[0].path, "/v1/payments/key-in");
+    assert!(!key_ins[0].headers.iter().any(|(_, v)| v.contains(CANARY)));
+    for r in solapi_server.requests() {
+        assert!(!r.as_text().contains(CANARY), "{}", r.as_text());
+    }
+    for (path, bytes) in app.data_files() {
+        assert!(!contains(&bytes, CANARY), "canary in {}", path.display());
+    }
+    let logs = logs();
+    assert!(!logs.contains(CANARY), "canary in the logs");
+    for secret in [TOSS_SECRET, SOLAPI_SECRET, CARRIER_TOKEN] {
+        assert!(!logs.contains(secret), "{secret} in the logs");
+    }
+    drop(merchant);
+}
+
+async fn app_charge(app: &TestApp, id: &str) -> Charge {
+    let r = app.get(&format!("/v1/charges/{id}"), API_KEY).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+async fn wait_status_with(app: &TestApp, id: &str, status: &str) -> Charge {
+    for _ in 0..200 {
+        let c = app_charge(app, id).await;
+        if c.status.as_str() == status {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let c: Value = app.get(&format!("/v1/charges/{id}"), API_KEY).await.json().await.unwrap();
+    panic!("charge {id} never reached {status}: {c}");
+}
+
+/// A server in production refuses to start on a database with the sandbox demo merchant,
+/// one line per problem.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_refuses_the_sandbox_demo_data() {
+    // A sandbox server seeds the demo merchant into its store.
+    let app = spawn_app().await;
+    let mut settings = app.state().settings.as_ref().clone();
+    let data = app.data.clone();
+    drop(app);
+    settings.data_dir = data;
+    settings.mode = Mode::Production;
+    settings.allow_insecure_public_url = true;
+    settings.sandbox_clock = false;
+    settings.twilio_auth_token = CARRIER_TOKEN.into();
+    settings.card.provider = CardProvider::Toss;
+    settings.card.secret_key = Some(TOSS_SECRET.into());
+    settings.sms.provider = SmsProvider::Solapi;
+    settings.sms.api_key = Some(SOLAPI_KEY.into());
+    settings.sms.api_secret = Some(SOLAPI_SECRET.into());
+    settings.sms.sender = Some("1600-0000".into());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = match fieldpay_server::app::start_configured(settings, listener).await {
+        Ok(_) => panic!("a production server started on the demo data"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("demo API key"), "{err}");
+    assert!(err.contains("demo merchant"), "{err}");
+}
