@@ -37,6 +37,7 @@ use serde::{Deserialize, Serialize};
 pub mod company;
 pub mod sandbox;
 pub mod testcards;
+pub mod toss;
 
 pub use company::CardCompany;
 pub use sandbox::{SandboxCardNetwork, SandboxTransaction};
