@@ -1,0 +1,3 @@
+//! Card connectors and SMS senders against the strict provider stand-ins (fieldpay-standins).
+
+mod toss;
