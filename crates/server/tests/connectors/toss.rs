@@ -740,3 +740,35 @@ async fn canary_card_number_only_in_the_key_in_request_body() {
     let p = handle.payment("chg_canary01").unwrap().to_string();
     assert!(!p.contains(CANARY) && p.contains("54092631****265*"), "{p}");
 }
+
+#[tokio::test]
+async fn a_repeat_in_flight_is_unknown_and_an_unreachable_server_is_unavailable() {
+    let (_standin, handle, conn) = setup().await;
+    let number = canary();
+    // The first request is still being processed when the same attempt is sent again: Toss
+    // answers 409 IDEMPOTENT_REQUEST_PROCESSING, which leaves the outcome open.
+    handle.delay_next(800);
+    let first_req = request("chg_inflight", 5_000, 0, input(&number));
+    let second_req = request("chg_inflight", 5_000, 0, input(&number));
+    let (first, second) = tokio::join!(conn.approve(&first_req), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        conn.approve(&second_req).await
+    });
+    assert!(first.is_ok(), "{first:?}");
+    assert_eq!(second, Err(ConnectorError::Timeout));
+    assert_eq!(handle.approved_count(), 1);
+
+    // Nothing listens on this port: the request never left.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let nowhere = connector(&closed, SECRET, 2_000);
+    assert!(matches!(
+        nowhere.approve(&request("chg_nowhere1", 5_000, 0, input(&number))).await,
+        Err(ConnectorError::Unavailable(m)) if m.contains("unreachable") && !m.contains(CANARY)
+    ));
+    assert!(matches!(
+        nowhere.inquire("chg_nowhere1").await,
+        Err(ConnectorError::Unavailable(_))
+    ));
+}
