@@ -1,3 +1,5 @@
-//! Production card and SMS connectors against their strict provider stand-ins.
+//! Production card connectors and SMS senders against their strict provider stand-ins
+//! (fieldpay-standins), with only the base URL pointed at them.
 
 mod portone;
+mod toss;
