@@ -117,7 +117,10 @@ fn is_retryable(e: &StoreError) -> bool {
 }
 
 /// The schema, one file per version, applied in order in one transaction each.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_text_retries.sql")),
+];
 
 /// Any number, the same in every instance: the advisory lock held while migrating, so two
 /// instances starting together migrate once.

@@ -72,6 +72,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (8, include_str!("migrations/0008_several_instances.sql")),
     (9, include_str!("migrations/0009_call_owner.sql")),
+    (10, include_str!("migrations/0010_text_retries.sql")),
 ];
 const READERS: usize = 4;
 
