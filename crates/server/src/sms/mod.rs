@@ -8,8 +8,14 @@
 //! and, when it is about a charge, the charge's timeline shows "문자 발송 실패" with the
 //! provider's reason (a `text_failed` event; the charge's status does not change). The rep can
 //! send the bill again (`POST /v1/charges/{id}/resend`).
+//!
+//! Providers: [`solapi`] (primary), [`nhn`] (NHN Cloud SMS), [`twilio`] (numbers abroad), and
+//! the sandbox sink ([`sender::sandbox`]).
 
+pub mod nhn;
 pub mod sender;
+pub mod solapi;
+pub mod twilio;
 
 use chrono::{DateTime, Utc};
 use fieldpay_protocol::sms::SmsKind;
