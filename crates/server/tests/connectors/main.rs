@@ -1,0 +1,3 @@
+mod nhn;
+mod solapi;
+mod twilio;
