@@ -110,12 +110,12 @@ fn header(status: StatusCode, code: i64, message: &str) -> Response {
         .into_response()
 }
 
-fn param(message: &str) -> Response {
-    header(
+fn param(message: &str) -> Box<Response> {
+    Box::new(header(
         StatusCode::OK,
         4,
         &format!("Parameter validation failed: {message}"),
-    )
+    ))
 }
 
 async fn send(
@@ -161,7 +161,7 @@ async fn send(
         }
         match accept(&mut inner, &endpoint, &body, script.as_ref()) {
             Ok(v) => (script, v),
-            Err(r) => return r,
+            Err(r) => return *r,
         }
     };
     if let Some(Script::Delay(d)) = script {
@@ -175,9 +175,9 @@ fn accept(
     endpoint: &str,
     body: &str,
     script: Option<&Script>,
-) -> Result<Value, Response> {
+) -> Result<Value, Box<Response>> {
     let v: Value = serde_json::from_str(body)
-        .map_err(|_| header(StatusCode::OK, -9997, "Invalid API parameters."))?;
+        .map_err(|_| Box::new(header(StatusCode::OK, -9997, "Invalid API parameters.")))?;
     let obj = v
         .as_object()
         .ok_or_else(|| param("the body must be an object"))?;
@@ -200,7 +200,7 @@ fn accept(
             "'{k}' is not a field of /sender/{endpoint}"
         )));
     }
-    let string = |name: &str| -> Result<Option<String>, Response> {
+    let string = |name: &str| -> Result<Option<String>, Box<Response>> {
         match obj.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -213,11 +213,11 @@ fn accept(
     let list = match obj.get("recipientList") {
         Some(Value::Array(a)) if !a.is_empty() => a,
         _ => {
-            return Err(header(
+            return Err(Box::new(header(
                 StatusCode::OK,
                 -2001,
                 "RecipientList can not be null.",
-            ))
+            )))
         }
     };
     let mut recipients = Vec::new();
@@ -270,7 +270,11 @@ fn accept(
         }
     }
     if !inner.send_nos.contains(&send_no) {
-        return Err(header(StatusCode::OK, -2010, "Unregistered sendNo."));
+        return Err(Box::new(header(
+            StatusCode::OK,
+            -2010,
+            "Unregistered sendNo.",
+        )));
     }
     inner.seq += 1;
     let request_id = format!("20261203000000{:06}", inner.seq);

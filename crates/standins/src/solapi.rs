@@ -139,8 +139,12 @@ pub fn euc_kr_len(s: &str) -> Option<usize> {
 }
 
 /// Checks the Authorization header; Err is the answer to give.
-fn check_auth(inner: &mut Inner, headers: &HeaderMap, now: DateTime<Utc>) -> Result<(), Response> {
-    let unauthorized = |code: &str, msg: &str| error(StatusCode::UNAUTHORIZED, code, msg);
+fn check_auth(
+    inner: &mut Inner,
+    headers: &HeaderMap,
+    now: DateTime<Utc>,
+) -> Result<(), Box<Response>> {
+    let unauthorized = |code: &str, msg: &str| Box::new(error(StatusCode::UNAUTHORIZED, code, msg));
     let header = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -296,7 +300,7 @@ async fn send_many_detail(State(h): State<Handle>, headers: HeaderMap, body: Str
     let (script, answer) = {
         let mut inner = h.0.lock().unwrap();
         if let Err(r) = check_auth(&mut inner, &headers, now) {
-            return r;
+            return *r;
         }
         let script = inner.scripts.pop_front();
         if script == Some(Script::ServerError) {

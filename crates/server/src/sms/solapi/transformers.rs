@@ -202,7 +202,7 @@ pub fn error(status: u16, body: &str) -> SmsError {
     .any(|k| code.contains(k));
     match status {
         500..=599 | 429 => SmsError::Unavailable(reason),
-        401 | 402 | 403 => SmsError::Rejected(reason),
+        401..=403 => SmsError::Rejected(reason),
         _ if account_code => SmsError::Rejected(reason),
         _ => SmsError::Refused(reason),
     }
