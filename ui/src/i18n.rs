@@ -308,6 +308,8 @@ texts! {
     VirtualNumber => "결제 전화번호 (가상 ARS)", "Payment number (virtual ARS)";
     VirtualNumberHint => "결제자가 문자로 받은 이 번호로 전화해 카드로 결제합니다", "The payer calls this number from the text and pays by card";
     Timeline => "진행 상황", "Progress";
+    TextFailed => "문자 발송 실패", "Text not delivered";
+    TextFailedHint => "번호를 확인하고 문자를 다시 보내세요", "Check the number and resend the text";
     CancelCharge => "결제 요청 취소", "Cancel request";
     ResendSms => "문자 다시 보내기", "Resend text";
     Refund => "결제 취소 (환불)", "Refund";

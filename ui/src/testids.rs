@@ -38,7 +38,7 @@
 //!   `amount-balance`, `charge-goods`, `charge-installments` (the switch's label: click it;
 //!   `data-checked` = true|false; the checkbox itself is `#charge-installments`), `charge-send`
 //! - charge timeline / payment detail: `charge-status` (`data-status`), `virtual-number`,
-//!   `timeline-step` (`data-status`, class `done`/`current`), `charge-cancel`,
+//!   `timeline-step` (`data-status`, class `done`/`current`), `text-failed`, `charge-cancel`,
 //!   `charge-resend`, `refund-reason`, `charge-refund`, `receipt-link`, `approval-number`,
 //!   `new-charge`
 //! - payments: `payment-row`, `payment-filter` (`data-filter`)
@@ -164,6 +164,8 @@ pub const CHARGE_SEND: &str = "charge-send";
 pub const CHARGE_STATUS: &str = "charge-status";
 pub const VIRTUAL_NUMBER: &str = "virtual-number";
 pub const TIMELINE_STEP: &str = "timeline-step";
+/// A text about the charge that could not be delivered (문자 발송 실패), with the reason.
+pub const TEXT_FAILED: &str = "text-failed";
 pub const CHARGE_CANCEL: &str = "charge-cancel";
 pub const CHARGE_RESEND: &str = "charge-resend";
 pub const REFUND_REASON: &str = "refund-reason";

@@ -139,7 +139,38 @@ pub struct CreateCharge {
     pub expires_in_minutes: Option<u32>,
 }
 
-/// One stored status transition.
+/// What a charge event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ChargeEventKind {
+    /// The charge moved to `status`.
+    #[default]
+    Status,
+    /// A text about the charge (the bill, the sales slip, a notice) could not be delivered
+    /// after the last attempt (문자 발송 실패); `detail` holds which text and the provider's
+    /// reason. The charge's status is unchanged: `status` is the status it had then. The rep
+    /// may send the bill again.
+    TextFailed,
+}
+
+text_names!(ChargeEventKind { Status => "status", TextFailed => "text_failed" });
+
+impl ChargeEventKind {
+    pub fn is_status(&self) -> bool {
+        *self == ChargeEventKind::Status
+    }
+
+    pub fn label_ko(self) -> &'static str {
+        match self {
+            ChargeEventKind::Status => "상태 변경",
+            ChargeEventKind::TextFailed => "문자 발송 실패",
+        }
+    }
+}
+
+/// One stored event of a charge: a status transition, or (with `kind`) something that
+/// happened to it without changing its status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChargeEvent {
@@ -147,6 +178,25 @@ pub struct ChargeEvent {
     pub at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// `status` (a transition; left out of the JSON) or `text_failed`.
+    #[serde(default, skip_serializing_if = "ChargeEventKind::is_status")]
+    pub kind: ChargeEventKind,
+}
+
+impl ChargeEvent {
+    /// A status transition.
+    pub fn status(status: ChargeStatus, at: String, detail: Option<String>) -> ChargeEvent {
+        ChargeEvent {
+            status,
+            at,
+            detail,
+            kind: ChargeEventKind::Status,
+        }
+    }
+
+    pub fn is_transition(&self) -> bool {
+        self.kind.is_status()
+    }
 }
 
 /// What was approved (no card data: masked number and issuer only).

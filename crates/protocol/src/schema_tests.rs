@@ -5,7 +5,9 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 use crate::auth::LoginRequest;
-use crate::charge::{Charge, ChargeKind, ChargeOrigin, ChargeStatus, CreateCharge};
+use crate::charge::{
+    Charge, ChargeEvent, ChargeEventKind, ChargeKind, ChargeOrigin, ChargeStatus, CreateCharge,
+};
 use crate::records::{LedgerKind, OrderStatus};
 use crate::sms::{SmsKind, SmsStatus};
 use crate::sync::{Change, ChangeData, MutationBatch, MutationKind, MutationOutcome};
@@ -29,6 +31,7 @@ fn named_enums_list_their_wire_names() {
     }
     check::<ChargeStatus>(&ChargeStatus::ALL.map(ChargeStatus::as_str));
     check::<ChargeKind>(&ChargeKind::ALL.map(ChargeKind::as_str));
+    check::<ChargeEventKind>(&ChargeEventKind::ALL.map(ChargeEventKind::as_str));
     check::<ChargeOrigin>(&ChargeOrigin::ALL.map(ChargeOrigin::as_str));
     check::<LedgerKind>(&LedgerKind::ALL.map(LedgerKind::as_str));
     check::<OrderStatus>(&OrderStatus::ALL.map(OrderStatus::as_str));
@@ -115,4 +118,31 @@ fn tagged_enums_and_flattened_fields() {
         "#/components/schemas/ChangeData"
     );
     assert_eq!(change["allOf"][1]["required"], json!(["seq"]));
+}
+
+/// A charge event's `kind` is optional on the wire: left out for a status transition (what
+/// older clients read), `text_failed` for a text given up.
+#[test]
+fn charge_event_kind_is_optional() {
+    let e = ChargeEvent::status(ChargeStatus::Requested, "t".into(), None);
+    assert_eq!(
+        serde_json::to_value(&e).unwrap(),
+        json!({"status": "requested", "at": "t"})
+    );
+    let old: ChargeEvent =
+        serde_json::from_value(json!({"status": "sms_sent", "at": "t"})).unwrap();
+    assert_eq!(old.kind, ChargeEventKind::Status);
+    let failed = ChargeEvent {
+        kind: ChargeEventKind::TextFailed,
+        detail: Some("결제 요청 문자: 수신거부".into()),
+        ..e
+    };
+    let v = serde_json::to_value(&failed).unwrap();
+    assert_eq!(v["kind"], "text_failed");
+    assert_eq!(serde_json::from_value::<ChargeEvent>(v).unwrap(), failed);
+    let required = schema::<ChargeEvent>()["required"].clone();
+    assert!(
+        !required.as_array().unwrap().contains(&json!("kind")),
+        "{required}"
+    );
 }

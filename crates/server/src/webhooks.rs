@@ -146,6 +146,30 @@ fn webhook(url: &str, kind: &str, rec: &ChargeRecord, now: DateTime<Utc>) -> Opt
     })
 }
 
+/// The webhook `charge.text_failed` (a text about the charge was given up: the charge's last
+/// event says which text and the provider's reason; its status is unchanged), if the merchant
+/// has a webhook URL.
+pub fn text_failed_webhook(
+    merchant: &Merchant,
+    rec: &ChargeRecord,
+    now: DateTime<Utc>,
+) -> Option<NewWebhook> {
+    let url = merchant.settings.webhook_url.as_ref()?;
+    let kind = "charge.text_failed";
+    let payload = serde_json::to_string(&Event {
+        kind,
+        timestamp: ts(now),
+        data: &rec.charge,
+    })
+    .ok()?;
+    Some(NewWebhook {
+        id: new_id("msg"),
+        event_type: kind.into(),
+        payload,
+        url: url.clone(),
+    })
+}
+
 /// A random id for test receivers and tools.
 pub fn random_id() -> String {
     random_token(16)

@@ -6,7 +6,7 @@
 mod checks;
 
 use fieldpay_protocol::app::{AccountDetail, LocalCharge, LocalOrder, SyncState};
-use fieldpay_protocol::charge::{Charge, ChargeStatus};
+use fieldpay_protocol::charge::{Charge, ChargeEventKind, ChargeStatus};
 use fieldpay_protocol::ApiError;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -339,35 +339,45 @@ fn ChargeForm(ctx: Context, collect: bool) -> impl IntoView {
     }
 }
 
-/// The timeline's steps: (status, reached-at).
+/// The timeline's steps: (status, reached-at). Only status transitions count (a text that
+/// failed is shown apart, by [`text_failures`]).
 fn timeline(c: &Charge) -> Vec<(ChargeStatus, Option<String>)> {
     use ChargeStatus::*;
+    let transitions = || c.events.iter().filter(|e| e.is_transition());
     let at = |s: ChargeStatus| {
-        c.events
-            .iter()
-            .rev()
-            .find(|e| e.status == s)
+        transitions()
+            .filter(|e| e.status == s)
+            .last()
             .map(|e| e.at.clone())
     };
     let mut steps = Vec::new();
-    if c.status == Queued || c.events.iter().any(|e| e.status == Queued) {
+    if c.status == Queued || transitions().any(|e| e.status == Queued) {
         steps.push(Queued);
     }
     steps.extend([Requested, SmsSent, CallConnected, Verified, CardEntered]);
-    let approved_seen = c.status == Approved
-        || c.status == Refunded
-        || c.events.iter().any(|e| e.status == Approved);
-    if c.status == Declined || (!approved_seen && c.events.iter().any(|e| e.status == Declined)) {
+    let approved_seen =
+        c.status == Approved || c.status == Refunded || transitions().any(|e| e.status == Approved);
+    if c.status == Declined || (!approved_seen && transitions().any(|e| e.status == Declined)) {
         steps.push(Declined);
     } else {
         steps.push(Approved);
     }
     for extra in [Expired, Canceled, Refunded] {
-        if c.status == extra || c.events.iter().any(|e| e.status == extra) {
+        if c.status == extra || transitions().any(|e| e.status == extra) {
             steps.push(extra);
         }
     }
     steps.into_iter().map(|s| (s, at(s))).collect()
+}
+
+/// The texts about the charge that could not be delivered (문자 발송 실패): (at, which text
+/// and the provider's reason), oldest first.
+fn text_failures(c: &Charge) -> Vec<(String, String)> {
+    c.events
+        .iter()
+        .filter(|e| e.kind == ChargeEventKind::TextFailed)
+        .map(|e| (e.at.clone(), e.detail.clone().unwrap_or_default()))
+        .collect()
 }
 
 #[component]
@@ -572,6 +582,14 @@ fn ChargeDetail(lc: LocalCharge, data: RwSignal<Load<LocalCharge>>) -> impl Into
                         }
                     }).collect_view()}
                 </ol>
+                {text_failures(&c).into_iter().map(|(at, detail)| view! {
+                    <p class="hint-box warn" data-testid=id::TEXT_FAILED>
+                        <strong>{t(T::TextFailed)}</strong>
+                        " " <span class="mono">{format::time_of_day(&at)}</span>
+                        " " {detail}
+                        <span class="field-hint block">{t(T::TextFailedHint)}</span>
+                    </p>
+                }).collect_view()}
             </div>
             <div>
                 <div class="card">

@@ -75,11 +75,7 @@ impl Engine {
             virtual_number: None,
             created_at: ts(now),
             expires_at: ts(expires),
-            events: vec![ChargeEvent {
-                status: ChargeStatus::Queued,
-                at: ts(now),
-                detail: None,
-            }],
+            events: vec![ChargeEvent::status(ChargeStatus::Queued, ts(now), None)],
             payment: None,
             decline_reason: None,
         };
@@ -127,11 +123,11 @@ impl Engine {
         if local.charge.status == ChargeStatus::Queued {
             let mut c = local.charge.clone();
             c.status = ChargeStatus::Canceled;
-            c.events.push(ChargeEvent {
-                status: ChargeStatus::Canceled,
-                at: ts(now),
-                detail: reason.map(str::to_string),
-            });
+            c.events.push(ChargeEvent::status(
+                ChargeStatus::Canceled,
+                ts(now),
+                reason.map(str::to_string),
+            ));
             if self.db.withdraw_unsent_charge(&c)? {
                 self.refresh_counts()?;
                 let _ = self

@@ -561,7 +561,7 @@ pub fn attempt_key(rec: &ChargeRecord) -> String {
         .charge
         .events
         .iter()
-        .filter(|e| e.status == ChargeStatus::CardEntered)
+        .filter(|e| e.is_transition() && e.status == ChargeStatus::CardEntered)
         .count();
     match n {
         0 | 1 => rec.charge.id.clone(),

@@ -331,7 +331,10 @@ mod tests {
         let s = Settings::default().apply(f).validate().unwrap();
         let problems = s.problems();
         assert_eq!(problems.len(), 5, "{problems:#?}");
-        assert!(problems.iter().all(|p| p.contains("placeholder")), "{problems:#?}");
+        assert!(
+            problems.iter().all(|p| p.contains("placeholder")),
+            "{problems:#?}"
+        );
         let f: FileSettings = toml::from_str(&text.replace("replace-me", "s3cret-value")).unwrap();
         let s = Settings::default().apply(f).validate().unwrap();
         assert_eq!(s.problems(), Vec::<String>::new());

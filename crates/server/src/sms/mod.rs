@@ -1,22 +1,105 @@
 //! SMS behind a sender boundary. Texts are written to the `sms_messages` outbox in the same
 //! transaction as the change that causes them; the dispatcher sends pending ones and marks
 //! them sent, so a crash never loses a text and a sent text is not sent again.
+//!
+//! A text that fails is tried again later, after the delays of [`RETRY_SCHEDULE`], when
+//! trying again can help ([`sender::SmsError::retryable`]); after the last attempt, or at once
+//! when the provider refused the text itself (the number, the content), it is marked failed
+//! and, when it is about a charge, the charge's timeline shows "문자 발송 실패" with the
+//! provider's reason (a `text_failed` event; the charge's status does not change). The rep can
+//! send the bill again (`POST /v1/charges/{id}/resend`).
+//!
+//! Providers: [`solapi`] (primary), [`nhn`] (NHN Cloud SMS), [`twilio`] (numbers abroad), and
+//! the sandbox sink ([`sender::sandbox`]).
 
+pub mod nhn;
 pub mod select;
 pub mod sender;
+pub mod solapi;
+pub mod twilio;
 
+use chrono::{DateTime, Utc};
+use fieldpay_protocol::sms::SmsKind;
+
+use crate::domain::Merchant;
 use crate::state::AppState;
-use crate::store::SmsRecord;
+use crate::store::{ChargeRecord, Effects, SmsAttempt, SmsRecord};
+use fieldpay_protocol::MerchantId;
+use sender::{OutgoingSms, SmsError};
 
-async fn send_one(state: &AppState, sms: &SmsRecord) -> bool {
+/// The delays before the second, third, ... attempt of a text whose attempt failed for a
+/// reason that may pass: 10 s, 1 min, 5 min, 30 min. A text is tried at most
+/// `RETRY_SCHEDULE.len() + 1` (5) times over about 36 minutes, then given up.
+pub const RETRY_SCHEDULE: [std::time::Duration; 4] = [
+    std::time::Duration::from_secs(10),
+    std::time::Duration::from_secs(60),
+    std::time::Duration::from_secs(5 * 60),
+    std::time::Duration::from_secs(30 * 60),
+];
+
+/// When to try a text again after its attempt number `attempts_before + 1` failed with
+/// `err`; None: give up.
+pub fn retry_at(attempts_before: u32, err: &SmsError, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if !err.retryable() {
+        return None;
+    }
+    let delay = RETRY_SCHEDULE.get(attempts_before as usize)?;
+    Some(now + chrono::Duration::from_std(*delay).ok()?)
+}
+
+/// The subject of a text when it is long (LMS).
+fn subject(kind: SmsKind) -> &'static str {
+    match kind {
+        SmsKind::Bill => "결제 요청",
+        SmsKind::Slip => "매출전표",
+        SmsKind::Notice => "안내",
+    }
+}
+
+async fn send_one(state: &AppState, sms: &SmsRecord) -> SmsAttempt {
     let to = fieldpay_protocol::phone::Phone::parse(&sms.to)
         .map(|p| p.e164())
         .unwrap_or_else(|_| sms.to.clone());
-    match state.sms.send(&to, &sms.body).await {
-        Ok(()) => true,
+    let out = OutgoingSms {
+        to_e164: &to,
+        body: &sms.body,
+        subject: Some(subject(sms.kind)),
+    };
+    // The merchant's own provider when it has one, else the server's.
+    let sent = match state.sms_sender(&sms.merchant_id).await {
+        Ok(sender) => sender.send(&out).await.map(|sent| (sender.name(), sent)),
+        Err(e) => Err(SmsError::Rejected(e.message)),
+    };
+    match sent {
+        Ok((provider, sent)) => SmsAttempt::Sent {
+            provider: provider.to_string(),
+            provider_id: sent.provider_id,
+        },
         Err(e) => {
-            tracing::warn!(sms_id = sms.id, error = %e, "sms send failed; will retry");
-            false
+            let retry_at = retry_at(sms.attempts, &e, state.clock.now());
+            if retry_at.is_some() {
+                tracing::warn!(sms_id = sms.id, attempt = sms.attempts + 1, error = %e, "sms send failed; will retry");
+            } else {
+                tracing::error!(sms_id = sms.id, attempt = sms.attempts + 1, error = %e, "sms send failed; given up");
+            }
+            SmsAttempt::Failed {
+                reason: e.reason().to_string(),
+                retry_at,
+            }
+        }
+    }
+}
+
+async fn merchant(state: &AppState, id: &MerchantId) -> Option<Merchant> {
+    if let Some(m) = state.store.cached_merchant(id) {
+        return Some(m);
+    }
+    let id = id.clone();
+    match state.db(move |s| s.merchant(&id)).await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = %e.message, "cannot read the merchant of a failed text");
+            None
         }
     }
 }
@@ -56,11 +139,40 @@ pub async fn dispatch_pending(state: &AppState) -> usize {
     }
     // The whole batch is marked in one transaction (a crash before it commits sends these
     // texts again: at least once, as before, with a window of one batch instead of one text).
-    let sent = marks.iter().filter(|(_, ok)| *ok).count();
+    let sent = marks
+        .iter()
+        .filter(|(_, a)| matches!(a, SmsAttempt::Sent { .. }))
+        .count();
+    // The merchants of the texts given up: their webhook (charge.text_failed) is written with
+    // the event.
+    let mut merchants = std::collections::HashMap::new();
+    for sms in &pending {
+        let given_up = marks
+            .iter()
+            .any(|(id, a)| *id == sms.id && matches!(a, SmsAttempt::Failed { retry_at: None, .. }));
+        if given_up && sms.charge_id.is_some() && !merchants.contains_key(&sms.merchant_id) {
+            if let Some(m) = merchant(state, &sms.merchant_id).await {
+                merchants.insert(sms.merchant_id.clone(), m);
+            }
+        }
+    }
     let now = state.clock.now();
-    match state.db(move |s| s.mark_sms_batch(&marks, now)).await {
-        Ok(bills) => {
-            for rec in &bills {
+    let on_given_up = move |rec: &ChargeRecord| Effects {
+        sms: Vec::new(),
+        webhooks: merchants
+            .get(&rec.merchant_id)
+            .and_then(|m| crate::webhooks::text_failed_webhook(m, rec, now))
+            .into_iter()
+            .collect(),
+    };
+    match state
+        .db(move |s| s.mark_sms_batch(&marks, now, &on_given_up))
+        .await
+    {
+        Ok(changed) => {
+            // Bills sent (the charge moved to sms_sent) and texts given up (a text_failed
+            // event): the apps see the charge again.
+            for rec in &changed {
                 state.publish(rec);
             }
         }

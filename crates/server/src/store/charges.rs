@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use fieldpay_protocol::charge::{
-    Charge, ChargeEvent, ChargeKind, ChargeList, ChargeOrigin, ChargeStatus, Orderer, PaymentInfo,
-    RefundInfo,
+    Charge, ChargeEvent, ChargeEventKind, ChargeKind, ChargeList, ChargeOrigin, ChargeStatus,
+    Orderer, PaymentInfo, RefundInfo,
 };
 use fieldpay_protocol::records::LedgerKind;
 use fieldpay_protocol::{AccountId, ApiKeyId, ChargeId, ErrorCode, MerchantId, RepId, Secret};
@@ -100,11 +100,12 @@ pub struct InFlightApproval {
     pub since: String,
 }
 
-/// When the approval in flight of `rec` began: its last event (card_entered).
+/// When the approval in flight of `rec` began: its last transition (card_entered).
 pub(crate) fn approving_since(rec: &ChargeRecord) -> String {
     rec.charge
         .events
-        .last()
+        .iter()
+        .rfind(|e| e.is_transition())
         .map(|e| e.at.clone())
         .unwrap_or_default()
 }
@@ -318,16 +319,18 @@ pub(crate) struct ChargeColumns {
     pub approving: bool,
 }
 
-/// A `charge_events` row (status, at, detail) as a charge event.
+/// A `charge_events` row (status, at, detail, kind) as a charge event.
 pub(crate) fn charge_event(
     status: &str,
     at: String,
     detail: Option<String>,
+    kind: &str,
 ) -> StoreResult<ChargeEvent> {
     Ok(ChargeEvent {
         status: ChargeStatus::parse(status).ok_or_else(|| StoreError::corrupt("event status"))?,
         at,
         detail,
+        kind: ChargeEventKind::parse(kind).ok_or_else(|| StoreError::corrupt("event kind"))?,
     })
 }
 

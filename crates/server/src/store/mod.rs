@@ -43,8 +43,8 @@ pub use limits::LimitStore;
 pub use merchants::{ApiKeyOwner, MerchantStore, RepRecord, TokenKind};
 pub use orders::{OrderDraft, OrderStore};
 pub use outbox::{
-    Compose, DeliveryStatus, Effects, NewSms, NewWebhook, OutboxStore, SmsRecord, TextLimits,
-    WebhookAttempt, WebhookRecord,
+    text_failed_detail, Compose, DeliveryStatus, Effects, NewSms, NewWebhook, OutboxStore,
+    SmsAttempt, SmsRecord, TextLimits, WebhookAttempt, WebhookRecord,
 };
 pub use postgres::PgStore;
 pub use records::{NewAccount, NewLedger, NewProduct, RecordStore};

@@ -69,6 +69,41 @@ pub struct SmsRecord {
     pub charge_id: Option<ChargeId>,
     pub status: SmsStatus,
     pub created_at: String,
+    /// Attempts made so far (sent or failed).
+    pub attempts: u32,
+    /// The provider's reason of the last failed attempt.
+    pub last_error: Option<String>,
+}
+
+/// How one attempt to send a text ended (see [`OutboxStore::mark_sms_batch`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmsAttempt {
+    /// The provider took the text.
+    Sent {
+        /// The sender's name (`solapi`, `nhn`, `twilio`, `sandbox`).
+        provider: String,
+        /// The provider's id of the message, when it gives one.
+        provider_id: Option<String>,
+    },
+    /// Not sent. `reason` is the provider's reason (no secret, no card data).
+    Failed {
+        reason: String,
+        /// When to try again; None: give up (the text is marked failed and, when it is about
+        /// a charge, the charge gets a `text_failed` event with the reason; its status stays).
+        retry_at: Option<DateTime<Utc>>,
+    },
+}
+
+/// The `detail` of the `text_failed` charge event of a text of `kind` given up for `reason`.
+pub fn text_failed_detail(kind: SmsKind, reason: &str) -> String {
+    let what = match kind {
+        SmsKind::Bill => "결제 요청 문자",
+        SmsKind::Slip => "매출전표 문자",
+        SmsKind::Notice => "안내 문자",
+    };
+    // Bounded: a provider's reason is short, but it is theirs.
+    let reason: String = reason.chars().take(300).collect();
+    format!("{what}: {reason}")
 }
 
 /// Where a webhook delivery stands.
@@ -126,22 +161,28 @@ pub trait OutboxStore {
     ) -> StoreResult<()>;
     /// Texts waiting to be sent, oldest first (whether or not a sender holds them).
     fn pending_sms(&self, limit: u32) -> StoreResult<Vec<SmsRecord>>;
-    /// Takes up to `limit` pending texts, oldest first, that no sender holds (or whose
-    /// holder's claim ran out: it crashed), and holds them until `claim_until`: another
-    /// instance's sender does not take them meanwhile. [`OutboxStore::mark_sms_batch`] ends
-    /// the claim.
+    /// Takes up to `limit` pending texts, oldest first, that are due (a text that failed is
+    /// not due before its `retry_at`) and that no sender holds (or whose holder's claim ran
+    /// out: it crashed), and holds them until `claim_until`: another instance's sender does
+    /// not take them meanwhile. [`OutboxStore::mark_sms_batch`] ends the claim.
     fn claim_sms(
         &self,
         limit: u32,
         now: DateTime<Utc>,
         claim_until: DateTime<Utc>,
     ) -> StoreResult<Vec<SmsRecord>>;
-    /// Marks many texts (id, sent) in one transaction; returns the charges of the sent bills
-    /// as they stand after it (a bill sent moves its charge from requested to sms_sent).
+    /// Records many attempts (text id, how it ended) in one transaction, counting each:
+    /// a sent text leaves the outbox, a failed one waits until its `retry_at` or, given up,
+    /// is marked failed. Returns the charges that changed, as they stand after it: of the sent
+    /// bills (a bill sent moves its charge from requested to sms_sent) and of the texts given
+    /// up (a `text_failed` event). `on_given_up` builds what a text given up causes (the
+    /// merchant's webhook), from its charge as it stands after the event, written in the same
+    /// transaction.
     fn mark_sms_batch(
         &self,
-        marks: &[(i64, bool)],
+        marks: &[(i64, SmsAttempt)],
         now: DateTime<Utc>,
+        on_given_up: Compose<'_>,
     ) -> StoreResult<Vec<ChargeRecord>>;
     /// The texts sent to a phone (national digits), newest first.
     fn sms_for_phone(&self, phone: &str, limit: u32) -> StoreResult<Vec<SmsRecord>>;

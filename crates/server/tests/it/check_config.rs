@@ -66,7 +66,7 @@ fn a_good_file_passes_with_a_summary() {
     let listen = taken.local_addr().unwrap();
     let r = check(
         tmp.path(),
-        &format!("data_dir = \"{{data}}\"\nlisten = \"{listen}\"\nsandbox = true\n"),
+        &format!("data_dir = \"{{data}}\"\nlisten = \"{listen}\"\nmode = \"sandbox\"\n"),
         &[],
     );
     assert_eq!(r.code, Some(0), "{}", r.all());
@@ -157,7 +157,11 @@ fn a_bad_value_in_the_file_is_one_line() {
     assert_eq!(r.code, Some(1), "{}", r.all());
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(r.stderr.contains("line 2"), "{}", r.stderr);
-    let r = check(tmp.path(), "data_dir = \"{data}\"\nsandbox = tru\n", &[]);
+    let r = check(
+        tmp.path(),
+        "data_dir = \"{data}\"\nmode = \"sandbx\"\n",
+        &[],
+    );
     assert_eq!(r.code, Some(1), "{}", r.all());
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
 }
@@ -205,7 +209,7 @@ fn a_zero_pool_size_is_refused() {
 #[test]
 fn sandbox_beyond_loopback_is_refused_unless_allowed() {
     let tmp = tempfile::tempdir().unwrap();
-    let remote = "data_dir = \"{data}\"\nsandbox = true\nlisten = \"0.0.0.0:8640\"\n\
+    let remote = "data_dir = \"{data}\"\nmode = \"sandbox\"\nlisten = \"0.0.0.0:8640\"\n\
                   public_url = \"https://pay.example.com\"\ntwilio_auth_token = \"not-the-sandbox-one\"\n";
     let r = check(tmp.path(), remote, &[]);
     assert_eq!(r.code, Some(1), "{}", r.all());
@@ -235,16 +239,74 @@ fn every_problem_gets_its_own_line() {
     let tmp = tempfile::tempdir().unwrap();
     let r = check(
         tmp.path(),
-        "data_dir = \"{data}\"\ndatabase_pool_size = 0\nlisten = \"0.0.0.0:8640\"\nsandbox = false\n",
+        "data_dir = \"{data}\"\ndatabase_pool_size = 0\nlisten = \"0.0.0.0:8640\"\nmode = \"production\"\n",
         &[],
     );
     assert_eq!(r.code, Some(1), "{}", r.all());
     let errors = r.errors();
-    assert_eq!(errors.len(), 3, "{}", r.stderr);
-    assert_eq!(r.stderr.lines().count(), 3, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), errors.len(), "{}", r.stderr);
     assert!(errors[0].contains("database_pool_size"), "{}", r.stderr);
     assert!(errors[1].contains("twilio_auth_token"), "{}", r.stderr);
-    assert!(errors[2].contains("only sandbox mode"), "{}", r.stderr);
+    for expected in [
+        "public_url: production needs an https://",
+        "missing setting card.provider",
+        "missing setting sms.provider",
+        "twilio_auth_token: it is the sandbox's published value",
+    ] {
+        assert!(
+            errors.iter().any(|e| e.contains(expected)),
+            "{expected}: {}",
+            r.stderr
+        );
+    }
+}
+
+/// A complete production file passes: its keys from a file and the environment, the summary
+/// naming the connectors and never a secret.
+#[test]
+fn a_production_file_with_keys_from_files_and_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("toss.key");
+    std::fs::write(&key, "live_sk_canary_from_file\n").unwrap();
+    let text = format!(
+        "data_dir = \"{{data}}\"\nmode = \"production\"\npublic_url = \"https://pay.example.com\"\n\
+         [card]\nprovider = \"toss\"\nsecret_key_file = \"{}\"\n\
+         [sms]\nprovider = \"solapi\"\nsender = \"1600-0000\"\n",
+        key.display()
+    );
+    let env = [
+        ("FIELDPAY_SMS_API_KEY", "NCS-canary-key"),
+        ("FIELDPAY_SMS_API_SECRET", "solapi-canary-secret"),
+        ("FIELDPAY_TWILIO_AUTH_TOKEN", "carrier-canary-token"),
+    ];
+    let r = check(tmp.path(), &text, &env);
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    for want in [
+        "mode: production",
+        "card: toss at https://api.tosspayments.com",
+        "sms: solapi at https://api.solapi.com",
+    ] {
+        assert!(r.stdout.contains(want), "{want}: {}", r.stdout);
+    }
+    for secret in [
+        "live_sk_canary",
+        "NCS-canary",
+        "solapi-canary",
+        "carrier-canary",
+    ] {
+        assert!(!r.all().contains(secret), "{secret}: {}", r.all());
+    }
+    // Without the secret, one line naming where it may come from.
+    let r = check(tmp.path(), &text, &env[..1]);
+    assert_eq!(r.code, Some(1), "{}", r.all());
+    let errors = r.errors();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("sms.api_secret") && e.contains("FIELDPAY_SMS_API_SECRET")),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

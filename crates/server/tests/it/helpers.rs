@@ -1022,3 +1022,39 @@ pub async fn spawn_instances(
         _tmp: tmp,
     }
 }
+
+/// [`spawn_app`] with `sms` as the server's text sender instead of the sandbox sink (e.g. a
+/// real provider's sender pointed at a stand-in).
+pub async fn spawn_app_with_sms(sms: Arc<dyn fieldpay_server::sms::sender::SmsSender>) -> TestApp {
+    init_logs();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let retry = [1, 1, 1, 2, 2];
+    let settings = test_settings(&data, addr, &retry);
+    let database_url = settings.database_url.clone();
+    let mut state = tokio::task::spawn_blocking(move || app::build_state(settings))
+        .await
+        .unwrap()
+        .expect("state");
+    state.sms = sms;
+    demo::seed(state.store.clone(), state.connector.as_ref())
+        .await
+        .expect("seed");
+    let running = app::start(state, listener).await.expect("start");
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        public_base: format!("http://{addr}"),
+        data,
+        database_url,
+        _tmp: Some(tmp),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        running: Some(running),
+        webhook_retry_secs: retry.to_vec(),
+    }
+}

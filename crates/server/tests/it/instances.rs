@@ -21,7 +21,7 @@ use fieldpay_protocol::sync::{ChangeData, MutationResults};
 use fieldpay_protocol::Secret;
 use fieldpay_server::config::SANDBOX_TWILIO_AUTH_TOKEN;
 use fieldpay_server::demo::DEMO_API_KEY;
-use fieldpay_server::sms::sender::{SmsError, SmsSender};
+use fieldpay_server::sms::sender::{OutgoingSms, SentSms, SmsError, SmsSender};
 use fieldpay_server::store::DeliveryStatus;
 use fieldpay_server::telephony::sandbox_phone::SandboxSms;
 use reqwest::StatusCode;
@@ -57,12 +57,12 @@ impl SmsSender for CountingSms {
     fn name(&self) -> &'static str {
         "counting"
     }
-    async fn send(&self, to_e164: &str, body: &str) -> Result<(), SmsError> {
+    async fn send(&self, sms: &OutgoingSms<'_>) -> Result<SentSms, SmsError> {
         self.0
             .lock()
             .unwrap()
-            .push((to_e164.to_string(), body.to_string()));
-        Ok(())
+            .push((sms.to_e164.to_string(), sms.body.to_string()));
+        Ok(SentSms { provider_id: None })
     }
 }
 

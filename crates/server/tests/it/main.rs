@@ -20,4 +20,5 @@ mod security;
 mod sessions;
 mod sip;
 mod sync;
+mod texts;
 mod webhooks;

@@ -73,7 +73,9 @@ async fn a_whole_call_in_production_through_toss_and_solapi() {
             business_number: fieldpay_server::demo::business_number(4_242),
             ..MerchantSettings::default()
         };
-        let m = store.create_merchant("live01", "라이브약품", &settings).unwrap();
+        let m = store
+            .create_merchant("live01", "라이브약품", &settings)
+            .unwrap();
         store
             .create_api_key(&m.id, &hash_secret(API_KEY), &API_KEY[..12])
             .unwrap();
@@ -99,7 +101,11 @@ async fn a_whole_call_in_production_through_toss_and_solapi() {
     })
     .await;
     assert_eq!(bill.from, SENDER);
-    assert!(bill.text.contains("라이브약품") && bill.text.contains("88,000원"), "{}", bill.text);
+    assert!(
+        bill.text.contains("라이브약품") && bill.text.contains("88,000원"),
+        "{}",
+        bill.text
+    );
     assert!(bill.text.contains(&number), "{}", bill.text);
     wait_status_with(&app, &c.id, "sms_sent").await;
 
@@ -125,7 +131,9 @@ async fn a_whole_call_in_production_through_toss_and_solapi() {
     assert_eq!(payment.masked_card, "540926******7897");
     assert_eq!(payment.issuer_name, "신한카드");
     assert_eq!(toss.approved_count(), 1);
-    let at_toss = toss.payment(&c.id).expect("Toss knows the order by the charge id");
+    let at_toss = toss
+        .payment(&c.id)
+        .expect("Toss knows the order by the charge id");
     assert_eq!(at_toss["totalAmount"], 88_000);
     assert_eq!(at_toss["status"], "DONE");
 
@@ -137,7 +145,11 @@ async fn a_whole_call_in_production_through_toss_and_solapi() {
             .find(|m| m.to == PAYER && m.text.contains(&payment.approval_number))
     })
     .await;
-    assert!(slip.text.contains("540926******7897") || slip.text.contains("7897"), "{}", slip.text);
+    assert!(
+        slip.text.contains("540926******7897") || slip.text.contains("7897"),
+        "{}",
+        slip.text
+    );
     assert!(!slip.text.contains(CANARY));
 
     // A partial refund, then the rest.
@@ -203,7 +215,12 @@ async fn wait_status_with(app: &TestApp, id: &str, status: &str) -> Charge {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let c: Value = app.get(&format!("/v1/charges/{id}"), API_KEY).await.json().await.unwrap();
+    let c: Value = app
+        .get(&format!("/v1/charges/{id}"), API_KEY)
+        .await
+        .json()
+        .await
+        .unwrap();
     panic!("charge {id} never reached {status}: {c}");
 }
 

@@ -74,7 +74,7 @@ pub(super) fn build_charges(
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let mut events: HashMap<String, Vec<ChargeEvent>> = HashMap::new();
     for r in tx.query(
-        "SELECT e.charge_id, e.status, e.at, e.detail
+        "SELECT e.charge_id, e.status, e.at, e.detail, e.kind
          FROM unnest($1::text[], $2::text[]) AS k(merchant_id, charge_id)
          JOIN charge_events e ON e.merchant_id = k.merchant_id AND e.charge_id = k.charge_id
          ORDER BY e.charge_id, e.id",
@@ -85,6 +85,7 @@ pub(super) fn build_charges(
             &status,
             r.try_get(2)?,
             r.try_get(3)?,
+            &r.try_get::<_, String>(4)?,
         )?);
     }
     let mut payments: HashMap<String, (PaymentInfo, String)> = HashMap::new();
@@ -533,7 +534,7 @@ impl ChargeStore for PgStore {
                 .query_one(
                     "SELECT COUNT(*) FROM charges c
                      JOIN charge_events e ON e.merchant_id = c.merchant_id AND e.charge_id = c.id
-                     WHERE c.payer_phone = $1 AND c.created_at > $2 AND e.status = 'declined' AND e.at > $3",
+                     WHERE c.payer_phone = $1 AND c.created_at > $2 AND e.status = 'declined' AND e.kind = 'status' AND e.at > $3",
                     &[&rec.payer_phone, &window.recent, &window.hour_ago],
                 )?
                 .try_get(0)?;

@@ -120,6 +120,7 @@ fn is_retryable(e: &StoreError) -> bool {
 /// The schema, one file per version, applied in order in one transaction each.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_text_retries.sql")),
     (3, include_str!("migrations/0003_partial_refunds.sql")),
     (4, include_str!("migrations/0004_merchant_credentials.sql")),
 ];

@@ -9,54 +9,117 @@ use fieldpay_protocol::{ChargeId, MerchantId};
 use tokio_postgres::Row;
 
 use super::charges::{charge_by_id, transition};
-use super::{apply_effects, corrupt, id_at, name_at, opt_id_at, u32_at, PgStore, Tx};
+use super::{apply_effects, changed, corrupt, id_at, name_at, opt_id_at, u32_at, PgStore, Tx};
 use crate::clock::ts;
 use crate::store::{
-    ChargeRecord, DeliveryStatus, Effects, NewSms, OutboxStore, SmsRecord, StoreResult,
-    WebhookAttempt, WebhookRecord,
+    text_failed_detail, ChargeRecord, Compose, DeliveryStatus, Effects, NewSms, OutboxStore,
+    SmsAttempt, SmsRecord, StoreResult, WebhookAttempt, WebhookRecord,
 };
 
-const SMS_COLS: &str = "id, merchant_id, to_phone, kind, body, charge_id, status, created_at";
+const SMS_COLS: &str =
+    "id, merchant_id, to_phone, kind, body, charge_id, status, created_at, attempts, last_error";
 
 const WEBHOOK_COLS: &str = "id, merchant_id, event_type, payload, url, status, attempts, next_attempt_at, last_status, last_error, created_at";
 
-/// Marks one text sent (or its attempt failed); a sent bill moves its charge to sms_sent (if
-/// it is still at requested). Returns the charge of a sent bill.
-fn mark_one_sms(tx: &Tx<'_>, id: i64, sent: bool, now: &str) -> StoreResult<Option<ChargeRecord>> {
-    if !sent {
-        tx.execute(
-            "UPDATE sms_messages SET attempts = attempts + 1, claimed_until = NULL,
-                status = CASE WHEN attempts + 1 >= 10 THEN 'failed' ELSE status END WHERE id = $1",
-            &[&id],
-        )?;
-        return Ok(None);
-    }
-    tx.execute(
-        "UPDATE sms_messages SET status = 'sent', attempts = attempts + 1, sent_at = $2, claimed_until = NULL
-         WHERE id = $1",
-        &[&id, &now],
-    )?;
-    let charge = tx.query_opt(
-        "SELECT c.id, c.status FROM sms_messages s
-         JOIN charges c ON c.merchant_id = s.merchant_id AND c.id = s.charge_id
-         WHERE s.id = $1 AND s.kind = 'bill'",
-        &[&id],
-    )?;
-    let Some(row) = charge else {
-        return Ok(None);
-    };
-    let (cid, status): (String, String) = (row.try_get(0)?, row.try_get(1)?);
-    if status == ChargeStatus::Requested.as_str() {
-        Ok(Some(transition(
-            tx,
-            &cid,
-            ChargeStatus::SmsSent,
-            None,
-            now,
-            &|_| Effects::default(),
-        )?))
-    } else {
-        Ok(Some(charge_by_id(tx, &cid)?))
+/// Records one attempt of a text. A sent bill moves its charge to sms_sent (if it is still at
+/// requested); a text given up adds a `text_failed` event to its charge (status unchanged).
+/// Returns the charge that changed, if any.
+fn mark_one_sms(
+    tx: &Tx<'_>,
+    id: i64,
+    attempt: &SmsAttempt,
+    now: &str,
+    on_given_up: Compose<'_>,
+) -> StoreResult<Option<ChargeRecord>> {
+    match attempt {
+        SmsAttempt::Failed {
+            reason,
+            retry_at: Some(at),
+        } => {
+            tx.execute(
+                "UPDATE sms_messages SET attempts = attempts + 1, claimed_until = NULL,
+                    next_attempt_at = $2, last_error = $3 WHERE id = $1 AND status = 'pending'",
+                &[&id, &ts(*at), reason],
+            )?;
+            Ok(None)
+        }
+        SmsAttempt::Failed {
+            reason,
+            retry_at: None,
+        } => {
+            let given_up = tx.execute(
+                "UPDATE sms_messages SET status = 'failed', attempts = attempts + 1, claimed_until = NULL,
+                    next_attempt_at = NULL, last_error = $2 WHERE id = $1 AND status = 'pending'",
+                &[&id, reason],
+            )?;
+            if given_up == 0 {
+                return Ok(None);
+            }
+            let charge = tx.query_opt(
+                "SELECT c.id, c.merchant_id, c.status, s.kind FROM sms_messages s
+                 JOIN charges c ON c.merchant_id = s.merchant_id AND c.id = s.charge_id
+                 WHERE s.id = $1",
+                &[&id],
+            )?;
+            let Some(row) = charge else {
+                return Ok(None);
+            };
+            let (cid, merchant_id, status, kind): (String, String, String, String) = (
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+            );
+            let kind = SmsKind::parse(&kind).ok_or_else(|| corrupt("sms kind"))?;
+            tx.execute(
+                "INSERT INTO charge_events (merchant_id, charge_id, status, at, detail, kind)
+                 VALUES ($1, $2, $3, $4, $5, 'text_failed')",
+                &[
+                    &merchant_id,
+                    &cid,
+                    &status,
+                    &now,
+                    &text_failed_detail(kind, reason),
+                ],
+            )?;
+            changed(tx, &merchant_id, "charge", &cid)?;
+            let rec = charge_by_id(tx, &cid)?;
+            apply_effects(tx, &merchant_id, Some(&cid), &on_given_up(&rec), now)?;
+            Ok(Some(rec))
+        }
+        SmsAttempt::Sent {
+            provider,
+            provider_id,
+        } => {
+            tx.execute(
+                "UPDATE sms_messages SET status = 'sent', attempts = attempts + 1, sent_at = $2, claimed_until = NULL,
+                    next_attempt_at = NULL, provider = $3, provider_id = $4
+                 WHERE id = $1",
+                &[&id, &now, provider, provider_id],
+            )?;
+            let charge = tx.query_opt(
+                "SELECT c.id, c.status FROM sms_messages s
+                 JOIN charges c ON c.merchant_id = s.merchant_id AND c.id = s.charge_id
+                 WHERE s.id = $1 AND s.kind = 'bill'",
+                &[&id],
+            )?;
+            let Some(row) = charge else {
+                return Ok(None);
+            };
+            let (cid, status): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+            if status == ChargeStatus::Requested.as_str() {
+                Ok(Some(transition(
+                    tx,
+                    &cid,
+                    ChargeStatus::SmsSent,
+                    None,
+                    now,
+                    &|_| Effects::default(),
+                )?))
+            } else {
+                Ok(Some(charge_by_id(tx, &cid)?))
+            }
+        }
     }
 }
 
@@ -90,6 +153,8 @@ fn sms_from_row(r: &Row) -> StoreResult<SmsRecord> {
         charge_id: opt_id_at(r, 5)?,
         status: name_at(r, 6, SmsStatus::parse)?,
         created_at: r.try_get(7)?,
+        attempts: u32_at(r, 8)?,
+        last_error: r.try_get(9)?,
     })
 }
 
@@ -145,6 +210,7 @@ impl OutboxStore for PgStore {
                         "UPDATE sms_messages SET claimed_until = $3
                          WHERE id IN (SELECT id FROM sms_messages
                                       WHERE status = 'pending' AND (claimed_until IS NULL OR claimed_until <= $2)
+                                        AND (next_attempt_at IS NULL OR next_attempt_at <= $2)
                                       ORDER BY id LIMIT $1)
                          RETURNING {SMS_COLS}"
                     ),
@@ -159,14 +225,15 @@ impl OutboxStore for PgStore {
 
     fn mark_sms_batch(
         &self,
-        marks: &[(i64, bool)],
+        marks: &[(i64, SmsAttempt)],
         now: DateTime<Utc>,
+        on_given_up: Compose<'_>,
     ) -> StoreResult<Vec<ChargeRecord>> {
         let now = ts(now);
         self.write(|tx| {
             let mut bills = Vec::new();
-            for &(id, sent) in marks {
-                if let Some(rec) = mark_one_sms(tx, id, sent, &now)? {
+            for (id, attempt) in marks {
+                if let Some(rec) = mark_one_sms(tx, *id, attempt, &now, on_given_up)? {
                     bills.push(rec);
                 }
             }

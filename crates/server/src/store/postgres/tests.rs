@@ -144,6 +144,11 @@ fn leases() {
 }
 
 #[test]
+fn text_retries_and_final_failure() {
+    crate::store::contract_tests::text_retries_and_final_failure(&store().0);
+}
+
+#[test]
 fn one_allowance_for_all() {
     crate::store::contract_tests::one_allowance_for_all(std::sync::Arc::new(store().0));
 }
@@ -1369,13 +1374,23 @@ mod charges_outbox_sync {
         assert_eq!(found.charge.id, "ch_b2");
 
         // Marking the texts in one batch moves every charge to sms_sent.
-        let ids: Vec<(i64, bool)> = s
+        let ids: Vec<(i64, SmsAttempt)> = s
             .pending_sms(10)
             .unwrap()
             .iter()
-            .map(|t| (t.id, true))
+            .map(|t| {
+                (
+                    t.id,
+                    SmsAttempt::Sent {
+                        provider: "sandbox".into(),
+                        provider_id: None,
+                    },
+                )
+            })
             .collect();
-        let bills = s.mark_sms_batch(&ids, Utc::now()).unwrap();
+        let bills = s
+            .mark_sms_batch(&ids, Utc::now(), &|_| Effects::default())
+            .unwrap();
         assert_eq!(bills.len(), 4);
         assert!(bills
             .iter()
@@ -1609,8 +1624,27 @@ mod charges_outbox_sync {
         // A failed attempt ends the claim; a sent text leaves the outbox.
         let first = all.iter().min().copied().unwrap();
         let second = *all.iter().filter(|i| **i != first).min().unwrap();
-        s.mark_sms_batch(&[(first, true), (second, false)], later)
-            .unwrap();
+        s.mark_sms_batch(
+            &[
+                (
+                    first,
+                    SmsAttempt::Sent {
+                        provider: "sandbox".into(),
+                        provider_id: None,
+                    },
+                ),
+                (
+                    second,
+                    SmsAttempt::Failed {
+                        reason: "timed out".into(),
+                        retry_at: Some(later),
+                    },
+                ),
+            ],
+            later,
+            &|_| Effects::default(),
+        )
+        .unwrap();
         let again = s.claim_sms(100, later, later).unwrap();
         assert_eq!(again.iter().map(|t| t.id).collect::<Vec<_>>(), vec![second]);
     }

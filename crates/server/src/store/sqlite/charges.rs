@@ -106,7 +106,7 @@ fn done_refunds(c: &Connection, charge_id: &str) -> StoreResult<Vec<RefundInfo>>
 
 fn build_charge(c: &Connection, row: ChargeColumns) -> StoreResult<ChargeRecord> {
     let mut stmt = c.prepare_cached(
-        "SELECT status, at, detail FROM charge_events WHERE charge_id = ?1 ORDER BY id",
+        "SELECT status, at, detail, kind FROM charge_events WHERE charge_id = ?1 ORDER BY id",
     )?;
     let events = stmt
         .query_map([&row.id], |r| {
@@ -114,11 +114,12 @@ fn build_charge(c: &Connection, row: ChargeColumns) -> StoreResult<ChargeRecord>
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
             ))
         })?
         .map(|e| {
-            let (s, at, detail) = e?;
-            charge_event(&s, at, detail)
+            let (s, at, detail, kind) = e?;
+            charge_event(&s, at, detail, &kind)
         })
         .collect::<StoreResult<Vec<_>>>()?;
     let payment = payment_info(c, &row.id)?;
@@ -472,7 +473,7 @@ impl ChargeStore for SqliteStore {
             let caller_declines: i64 = tx
                 .prepare_cached(
                     "SELECT COUNT(*) FROM charges c JOIN charge_events e ON e.charge_id = c.id
-                     WHERE c.payer_phone = ?1 AND c.created_at > ?2 AND e.status = 'declined' AND e.at > ?3",
+                     WHERE c.payer_phone = ?1 AND c.created_at > ?2 AND e.status = 'declined' AND e.kind = 'status' AND e.at > ?3",
                 )?
                 .query_row(params![rec.payer_phone, window.recent, window.hour_ago], |r| r.get(0))?;
             check_begin_approval(&rec, caller_declines, limits)?;

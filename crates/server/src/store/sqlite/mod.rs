@@ -73,6 +73,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (8, include_str!("migrations/0008_several_instances.sql")),
     (9, include_str!("migrations/0009_call_owner.sql")),
+    (10, include_str!("migrations/0010_text_retries.sql")),
     (11, include_str!("migrations/0011_partial_refunds.sql")),
     (12, include_str!("migrations/0012_merchant_credentials.sql")),
 ];

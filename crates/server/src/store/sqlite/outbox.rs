@@ -7,52 +7,101 @@ use fieldpay_protocol::{ChargeId, MerchantId};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 use super::charges::{charge_by_id, transition};
-use super::{apply_effects, id_at, name_at, opt_id_at, SqliteStore};
+use super::{apply_effects, changed, id_at, name_at, opt_id_at, SqliteStore};
 use crate::clock::ts;
 use crate::store::{
-    ChargeRecord, DeliveryStatus, Effects, NewSms, OutboxStore, SmsRecord, StoreResult,
-    WebhookAttempt, WebhookRecord,
+    text_failed_detail, ChargeRecord, Compose, DeliveryStatus, Effects, NewSms, OutboxStore,
+    SmsAttempt, SmsRecord, StoreError, StoreResult, WebhookAttempt, WebhookRecord,
 };
 
 const WEBHOOK_COLS: &str = "id, merchant_id, event_type, payload, url, status, attempts, next_attempt_at, last_status, last_error, created_at";
 
-/// Marks one text sent (or its attempt failed); a sent bill moves its charge to sms_sent (if
-/// it is still at requested). Returns the charge of a sent bill.
+const SMS_COLS: &str =
+    "id, merchant_id, to_phone, kind, body, charge_id, status, created_at, attempts, last_error";
+
+/// Records one attempt of a text. A sent bill moves its charge to sms_sent (if it is still at
+/// requested); a text given up adds a `text_failed` event to its charge (status unchanged).
+/// Returns the charge that changed, if any.
 fn mark_one_sms(
     tx: &Transaction<'_>,
     id: i64,
-    sent: bool,
+    attempt: &SmsAttempt,
     now: &str,
+    on_given_up: Compose<'_>,
 ) -> StoreResult<Option<ChargeRecord>> {
-    if !sent {
-        tx.prepare_cached(
-            "UPDATE sms_messages SET attempts = attempts + 1, claimed_until = NULL,
-                status = CASE WHEN attempts + 1 >= 10 THEN 'failed' ELSE status END WHERE id = ?1",
-        )?
-        .execute([id])?;
-        return Ok(None);
-    }
-    tx.prepare_cached(
-        "UPDATE sms_messages SET status = 'sent', attempts = attempts + 1, sent_at = ?2, claimed_until = NULL WHERE id = ?1",
-    )?
-    .execute(params![id, now])?;
-    let charge: Option<(String, String)> = tx
-        .prepare_cached(
-            "SELECT c.id, c.status FROM sms_messages s JOIN charges c ON c.id = s.charge_id WHERE s.id = ?1 AND s.kind = 'bill'",
-        )?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    match charge {
-        Some((cid, status)) if status == "requested" => Ok(Some(transition(
-            tx,
-            &cid,
-            ChargeStatus::SmsSent,
-            None,
-            now,
-            &|_| Effects::default(),
-        )?)),
-        Some((cid, _)) => Ok(Some(charge_by_id(tx, &cid)?)),
-        None => Ok(None),
+    match attempt {
+        SmsAttempt::Failed {
+            reason,
+            retry_at: Some(at),
+        } => {
+            tx.prepare_cached(
+                "UPDATE sms_messages SET attempts = attempts + 1, claimed_until = NULL,
+                    next_attempt_at = ?2, last_error = ?3 WHERE id = ?1 AND status = 'pending'",
+            )?
+            .execute(params![id, ts(*at), reason])?;
+            Ok(None)
+        }
+        SmsAttempt::Failed {
+            reason,
+            retry_at: None,
+        } => {
+            let given_up = tx
+                .prepare_cached(
+                    "UPDATE sms_messages SET status = 'failed', attempts = attempts + 1, claimed_until = NULL,
+                        next_attempt_at = NULL, last_error = ?2 WHERE id = ?1 AND status = 'pending'",
+                )?
+                .execute(params![id, reason])?;
+            if given_up == 0 {
+                return Ok(None);
+            }
+            let charge: Option<(String, String, String, String)> = tx
+                .prepare_cached(
+                    "SELECT c.id, c.merchant_id, c.status, s.kind FROM sms_messages s
+                     JOIN charges c ON c.id = s.charge_id WHERE s.id = ?1",
+                )?
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .optional()?;
+            let Some((cid, merchant_id, status, kind)) = charge else {
+                return Ok(None);
+            };
+            let kind = SmsKind::parse(&kind).ok_or_else(|| StoreError::corrupt("sms kind"))?;
+            tx.prepare_cached(
+                "INSERT INTO charge_events (charge_id, status, at, detail, kind) VALUES (?1, ?2, ?3, ?4, 'text_failed')",
+            )?
+            .execute(params![cid, status, now, text_failed_detail(kind, reason)])?;
+            changed(tx, &merchant_id, "charge", &cid)?;
+            let rec = charge_by_id(tx, &cid)?;
+            apply_effects(tx, &merchant_id, Some(&cid), &on_given_up(&rec), now)?;
+            Ok(Some(rec))
+        }
+        SmsAttempt::Sent {
+            provider,
+            provider_id,
+        } => {
+            tx.prepare_cached(
+                "UPDATE sms_messages SET status = 'sent', attempts = attempts + 1, sent_at = ?2, claimed_until = NULL,
+                    next_attempt_at = NULL, provider = ?3, provider_id = ?4 WHERE id = ?1",
+            )?
+            .execute(params![id, now, provider, provider_id])?;
+            let charge: Option<(String, String)> = tx
+                .prepare_cached(
+                    "SELECT c.id, c.status FROM sms_messages s JOIN charges c ON c.id = s.charge_id WHERE s.id = ?1 AND s.kind = 'bill'",
+                )?
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            match charge {
+                Some((cid, status)) if status == "requested" => Ok(Some(transition(
+                    tx,
+                    &cid,
+                    ChargeStatus::SmsSent,
+                    None,
+                    now,
+                    &|_| Effects::default(),
+                )?)),
+                Some((cid, _)) => Ok(Some(charge_by_id(tx, &cid)?)),
+                None => Ok(None),
+            }
+        }
     }
 }
 
@@ -82,6 +131,8 @@ fn sms_from_row(r: &Row<'_>) -> rusqlite::Result<SmsRecord> {
         charge_id: opt_id_at(r, 5)?,
         status: name_at(r, 6, SmsStatus::parse)?,
         created_at: r.get(7)?,
+        attempts: r.get(8)?,
+        last_error: r.get(9)?,
     })
 }
 
@@ -107,11 +158,12 @@ impl OutboxStore for SqliteStore {
 
     fn pending_sms(&self, limit: u32) -> StoreResult<Vec<SmsRecord>> {
         self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, merchant_id, to_phone, kind, body, charge_id, status, created_at FROM sms_messages
-                 WHERE status = 'pending' ORDER BY id LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([limit], sms_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {SMS_COLS} FROM sms_messages WHERE status = 'pending' ORDER BY id LIMIT ?1"
+            ))?;
+            let rows = stmt
+                .query_map([limit], sms_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
         })
     }
@@ -125,13 +177,14 @@ impl OutboxStore for SqliteStore {
         let (now, until) = (ts(now), ts(claim_until));
         self.write(|tx| {
             let rows = tx
-                .prepare_cached(
+                .prepare_cached(&format!(
                     "UPDATE sms_messages SET claimed_until = ?3
                      WHERE id IN (SELECT id FROM sms_messages
                                   WHERE status = 'pending' AND (claimed_until IS NULL OR claimed_until <= ?2)
+                                    AND (next_attempt_at IS NULL OR next_attempt_at <= ?2)
                                   ORDER BY id LIMIT ?1)
-                     RETURNING id, merchant_id, to_phone, kind, body, charge_id, status, created_at",
-                )?
+                     RETURNING {SMS_COLS}"
+                ))?
                 .query_map(params![limit, now, until], sms_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let mut rows = rows;
@@ -142,14 +195,15 @@ impl OutboxStore for SqliteStore {
 
     fn mark_sms_batch(
         &self,
-        marks: &[(i64, bool)],
+        marks: &[(i64, SmsAttempt)],
         now: DateTime<Utc>,
+        on_given_up: Compose<'_>,
     ) -> StoreResult<Vec<ChargeRecord>> {
         let now = ts(now);
         self.write(|tx| {
             let mut bills = Vec::new();
-            for &(id, sent) in marks {
-                if let Some(rec) = mark_one_sms(tx, id, sent, &now)? {
+            for (id, attempt) in marks {
+                if let Some(rec) = mark_one_sms(tx, *id, attempt, &now, on_given_up)? {
                     bills.push(rec);
                 }
             }
@@ -159,11 +213,13 @@ impl OutboxStore for SqliteStore {
 
     fn sms_for_phone(&self, phone: &str, limit: u32) -> StoreResult<Vec<SmsRecord>> {
         self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, merchant_id, to_phone, kind, body, charge_id, status, created_at FROM sms_messages
-                 WHERE to_phone = ?1 AND status = 'sent' ORDER BY id DESC LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![phone, limit], sms_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {SMS_COLS} FROM sms_messages
+                 WHERE to_phone = ?1 AND status = 'sent' ORDER BY id DESC LIMIT ?2"
+            ))?;
+            let rows = stmt
+                .query_map(params![phone, limit], sms_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
         })
     }

@@ -97,6 +97,13 @@ fn charge_to(id: &str, merchant_id: &MerchantId, payer: &str, key: Option<&str>)
     }
 }
 
+fn sent() -> SmsAttempt {
+    SmsAttempt::Sent {
+        provider: "sandbox".into(),
+        provider_id: None,
+    }
+}
+
 fn count(store: &SqliteStore, sql: &str) -> i64 {
     store
         .read(|c| Ok(c.query_row(sql, [], |r| r.get(0))?))
@@ -174,13 +181,15 @@ fn group_commit_keeps_each_charge_all_or_nothing() {
     assert_eq!(count(&store, "SELECT COUNT(*) FROM sms_messages"), 3);
 
     // Marking the texts in one batch moves every charge to sms_sent.
-    let ids: Vec<(i64, bool)> = store
+    let ids: Vec<(i64, SmsAttempt)> = store
         .pending_sms(10)
         .unwrap()
         .iter()
-        .map(|s| (s.id, true))
+        .map(|s| (s.id, sent()))
         .collect();
-    let bills = store.mark_sms_batch(&ids, Utc::now()).unwrap();
+    let bills = store
+        .mark_sms_batch(&ids, Utc::now(), &|_| Effects::default())
+        .unwrap();
     assert_eq!(bills.len(), 3);
     assert!(bills
         .iter()
@@ -341,6 +350,12 @@ fn a_refund_is_retried_after_a_crash() {
 fn concurrent_refunds_never_refund_more_than_approved() {
     let (s, _dir) = sqlite();
     crate::store::contract_tests::concurrent_refunds(std::sync::Arc::new(s));
+}
+
+#[test]
+fn text_retries_and_final_failure() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::text_retries_and_final_failure(&s);
 }
 
 #[test]
