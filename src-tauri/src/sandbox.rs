@@ -54,7 +54,7 @@ impl SandboxServer {
             data_dir: data_dir.join("sandbox-server"),
             listen: addr,
             public_url: url.clone(),
-            sandbox: true,
+            mode: fieldpay_server::config::Mode::Sandbox,
             ..Settings::default()
         };
         let running = app::start_sandbox(settings, listener)

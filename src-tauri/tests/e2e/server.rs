@@ -47,7 +47,7 @@ impl TestServer {
             data_dir: self.data.clone(),
             listen: addr,
             public_url: format!("http://{addr}"),
-            sandbox: true,
+            mode: fieldpay_server::config::Mode::Sandbox,
             tick_ms: 200,
             ..Settings::default()
         };
