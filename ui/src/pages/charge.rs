@@ -587,7 +587,10 @@ fn ChargeDetail(lc: LocalCharge, data: RwSignal<Load<LocalCharge>>) -> impl Into
                         <strong>{t(T::TextFailed)}</strong>
                         " " <span class="mono">{format::time_of_day(&at)}</span>
                         " " {detail}
-                        <span class="field-hint block">{t(T::TextFailedHint)}</span>
+                        // The bill can be sent again while the charge waits for the payer.
+                        {status.is_pending().then(|| view! {
+                            <span class="field-hint block">{t(T::TextFailedHint)}</span>
+                        })}
                     </p>
                 }).collect_view()}
             </div>

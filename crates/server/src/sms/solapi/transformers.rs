@@ -218,7 +218,7 @@ mod tests {
         let h45 = "가".repeat(45);
         assert_eq!(message_type(&h45).unwrap(), "SMS");
         assert_eq!(message_type(&format!("{h45}a")).unwrap(), "LMS");
-        // 90 ASCII is SMS although UTF-8 and EUC-KR agree; 89 ASCII + 1 Hangul is 91 bytes.
+        // 90 ASCII bytes is an SMS; 89 ASCII + 1 Hangul is 91 bytes (in UTF-8 it would be 92).
         assert_eq!(message_type(&"a".repeat(90)).unwrap(), "SMS");
         assert_eq!(
             message_type(&format!("{}가", "a".repeat(89))).unwrap(),
