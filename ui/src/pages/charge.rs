@@ -344,12 +344,7 @@ fn ChargeForm(ctx: Context, collect: bool) -> impl IntoView {
 fn timeline(c: &Charge) -> Vec<(ChargeStatus, Option<String>)> {
     use ChargeStatus::*;
     let transitions = || c.events.iter().filter(|e| e.is_transition());
-    let at = |s: ChargeStatus| {
-        transitions()
-            .filter(|e| e.status == s)
-            .last()
-            .map(|e| e.at.clone())
-    };
+    let at = |s: ChargeStatus| transitions().rfind(|e| e.status == s).map(|e| e.at.clone());
     let mut steps = Vec::new();
     if c.status == Queued || transitions().any(|e| e.status == Queued) {
         steps.push(Queued);

@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn public_url_rules() {
-        let plain = production(&format!("{TOSS_SOLAPI}"));
+        let plain = production(TOSS_SOLAPI);
         let http_remote = Settings {
             public_url: "http://pay.example.com".into(),
             ..plain.clone()
@@ -242,7 +242,7 @@ mod tests {
             all.contains("sms.app_key: it is still the example's placeholder"),
             "{all}"
         );
-        let published = production(&format!("{TOSS_SOLAPI}"));
+        let published = production(TOSS_SOLAPI);
         let published = Settings {
             twilio_auth_token: SANDBOX_TWILIO_AUTH_TOKEN.into(),
             ..published
