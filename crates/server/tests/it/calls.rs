@@ -199,7 +199,7 @@ async fn network_approvals(app: &TestApp, charge_id: &str) -> usize {
         .clone()
         .expect("sandbox network");
     let id = charge_id.to_string();
-    tokio::task::spawn_blocking(move || net.approval_count(&id))
+    tokio::task::spawn_blocking(move || net.charge_approval_count(&id))
         .await
         .unwrap()
 }

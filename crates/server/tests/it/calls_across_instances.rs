@@ -71,7 +71,7 @@ async fn a_call_alternating_between_instances_pays_once() {
     let paid = b.wait_status(&c.id, "approved").await;
     assert_eq!(paid.payment.unwrap().masked_card, "940100******0014");
     let net = a.state().sandbox_network.clone().unwrap();
-    assert_eq!(net.approval_count(&c.id), 1);
+    assert_eq!(net.charge_approval_count(&c.id), 1);
     let slip = a.wait_sms("010-4444-6001", "slip", &c.id).await;
     assert_eq!(slip.charge_id.as_deref(), Some(c.id.as_str()));
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -120,7 +120,7 @@ async fn lost_then_paid_again(
     let c = survivor.get_charge(charge_id).await;
     assert!(c.status.is_pending(), "still payable: {:?}", c.status);
     let net = survivor.state().sandbox_network.clone().unwrap();
-    assert_eq!(net.approval_count(charge_id), 0);
+    assert_eq!(net.charge_approval_count(charge_id), 0);
     // The carrier's end-of-call request afterwards is answered with a hang-up.
     let (s, x) = survivor
         .twiml(None, &[("CallSid", sid), ("CallStatus", "completed")])
@@ -131,7 +131,7 @@ async fn lost_then_paid_again(
     let x = pay_with_a_new_call(survivor, &again, payer, vn).await;
     assert!(x.contains("승인") && x.contains("<Hangup/>"), "{x}");
     survivor.wait_status(charge_id, "approved").await;
-    assert_eq!(net.approval_count(charge_id), 1);
+    assert_eq!(net.charge_approval_count(charge_id), 1);
 }
 
 /// The instance holding a call is stopped (gracefully: it gives its lease up) mid card entry:

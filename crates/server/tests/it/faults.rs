@@ -67,7 +67,7 @@ async fn restart_in_the_middle_of_a_call() {
     let paid = app.wait_status(&c.id, "approved").await;
     assert_eq!(paid.payment.unwrap().masked_card, "940100******0014");
     let net = app.state().sandbox_network.clone().unwrap();
-    assert_eq!(net.approval_count(&c.id), 1);
+    assert_eq!(net.charge_approval_count(&c.id), 1);
     // The call session kept steps, never keys.
     let call = app.store().call(sid).unwrap().unwrap();
     assert_eq!(call.outcome.as_deref(), Some("approved"));
@@ -122,7 +122,7 @@ async fn restart_during_an_approval_recovers_it() {
     let c = app.wait_status(&approved.id, "approved").await;
     let p = c.payment.expect("payment recovered");
     assert_eq!(p.masked_card, "451842******0015");
-    assert_eq!(net.approval_count(&approved.id), 1);
+    assert_eq!(net.charge_approval_count(&approved.id), 1);
     // The other one was never charged: it is payable again.
     let c2 = app.wait_status(&not_sent.id, "verified").await;
     assert!(c2.payment.is_none());

@@ -879,7 +879,7 @@ async fn two_processes_and_a_kill(route: Route) {
             .count();
         assert_eq!(approvals, 1, "charge {seq}: {:?}", c.events);
         let (net, id) = (net.clone(), id.clone());
-        let at_network = tokio::task::spawn_blocking(move || net.approval_count(&id))
+        let at_network = tokio::task::spawn_blocking(move || net.charge_approval_count(&id))
             .await
             .unwrap();
         assert_eq!(at_network, 1, "charge {seq} at the card network");

@@ -488,6 +488,15 @@ pub(super) fn count_txns(conn: &Connection, key: &str) -> rusqlite::Result<i64> 
     )
 }
 
+/// Approvals under any attempt key of the charge `charge_id` (`{id}` or `{id}-{n}`).
+pub(super) fn count_charge_txns(conn: &Connection, charge_id: &str) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM sandbox_txn WHERE key = ?1 OR (key > ?1 || '-' AND key < ?1 || '.')",
+        [charge_id],
+        |row| row.get(0),
+    )
+}
+
 /// Every transaction in the ledger, oldest first.
 pub(super) fn all_txns(conn: &Connection) -> Result<Vec<SandboxTransaction>, ConnectorError> {
     let mut stmt = conn

@@ -137,6 +137,14 @@ impl SandboxCardNetwork {
     ///
     /// # Panics
     /// If the ledger cannot be read.
+    /// Approvals of one charge, whichever attempt made them (`{id}`, `{id}-2`, ...): a
+    /// charge is paid at most once, so this is 0 or 1.
+    pub fn charge_approval_count(&self, charge_id: &str) -> usize {
+        let n = ledger::count_charge_txns(&self.inner.lock(), charge_id)
+            .expect("sandbox card ledger readable");
+        usize::try_from(n).unwrap_or(0)
+    }
+
     pub fn approval_count(&self, key: &str) -> usize {
         let n = ledger::count_txns(&self.inner.lock(), key).expect("sandbox card ledger readable");
         usize::try_from(n).unwrap_or(0)
