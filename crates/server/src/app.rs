@@ -247,6 +247,7 @@ async fn worker(state: AppState) {
             last_recovery = std::time::Instant::now();
             if crate::coordination::job_is_mine(&state, crate::coordination::RECOVERY_JOB).await {
                 crate::charges::recover_in_flight(&state, false).await;
+                crate::charges::finish_pending_refunds(&state).await;
             }
         }
         if last_prune.elapsed() >= Duration::from_secs(30) {

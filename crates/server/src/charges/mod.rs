@@ -551,6 +551,47 @@ pub async fn approve(state: &AppState, request: ivr::ApprovalRequest) -> ivr::Ap
     }
 }
 
+/// How long a refund may stay claimed before the worker asks the network again: a refund
+/// whose answer was lost (a timeout) or whose server stopped mid-way is finished without the
+/// rep asking again.
+pub const REFUND_RETRY_AFTER: chrono::Duration = chrono::Duration::minutes(1);
+
+/// Finishes the refunds left pending for longer than [`REFUND_RETRY_AFTER`]: each is asked
+/// again exactly as first asked (its own number, so its own idempotency key at the network:
+/// a refund the network made is recorded, never made twice). Runs on one instance at a time
+/// (the recovery job). Returns how many were finished.
+pub async fn finish_pending_refunds(state: &AppState) -> usize {
+    let before = state.clock.now() - REFUND_RETRY_AFTER;
+    let pending = match state.db(move |s| s.pending_refunds(before, 50)).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e.message, "cannot list pending refunds");
+            return 0;
+        }
+    };
+    let mut finished = 0;
+    for p in pending {
+        match refund(
+            state,
+            &p.merchant_id,
+            &p.charge_id,
+            Some(p.amount),
+            p.reason.clone(),
+        )
+        .await
+        {
+            Ok(_) => {
+                tracing::info!(charge_id = %p.charge_id, n = p.n, "a pending refund finished");
+                finished += 1;
+            }
+            Err(e) => {
+                tracing::warn!(charge_id = %p.charge_id, n = p.n, error = %e.message, "a pending refund is still not finished")
+            }
+        }
+    }
+    finished
+}
+
 /// The connector key of a charge's latest approval attempt (the one in flight, or the one
 /// approved): the charge id for the first attempt, `{charge id}-{n}` for the n-th (a card
 /// declined, the payer tries another). Each attempt is a new order at the provider, so a

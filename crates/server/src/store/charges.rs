@@ -254,6 +254,11 @@ pub trait ChargeStore {
     /// Gives up pending refund `n` (the network refunded nothing): its number stays used, the
     /// charge may be refunded again.
     fn fail_refund(&self, charge_id: &ChargeId, n: u32, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Refunds claimed before `before` and neither done nor given up (the network timed out,
+    /// or the server stopped between the claim and the answer), oldest first, at most
+    /// `limit`: the worker asks for each again with its own idempotency key.
+    fn pending_refunds(&self, before: DateTime<Utc>, limit: u32)
+        -> StoreResult<Vec<PendingRefund>>;
     /// Expires every pending charge past its deadline; returns them.
     fn expire_due(
         &self,
@@ -577,6 +582,17 @@ pub struct RefundClaim {
     pub record: ChargeRecord,
     /// None: nothing to do (a whole refund of a charge refunded in full already).
     pub refund: Option<ClaimedRefund>,
+}
+
+/// A refund claimed and not finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRefund {
+    pub merchant_id: MerchantId,
+    pub charge_id: ChargeId,
+    pub n: u32,
+    /// KRW.
+    pub amount: i64,
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -313,7 +313,21 @@ pub(crate) fn retry_after_a_crash(s: &dyn Store) {
         .refund
         .unwrap();
     assert_eq!((claim.n, claim.amount, claim.retry), (1, 4_000, false));
-    // ... the process dies here, before the network's answer is recorded.
+    // ... the process dies here, before the network's answer is recorded. The worker finds
+    // it once it is old enough.
+    let second = chrono::Duration::seconds(1);
+    assert!(s.pending_refunds(now - second, 10).unwrap().is_empty());
+    let pending = s.pending_refunds(now + second, 10).unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(
+        (
+            &pending[0].charge_id,
+            &pending[0].merchant_id,
+            pending[0].n,
+            pending[0].amount
+        ),
+        (&p.charge, &p.merchant, 1, 4_000)
+    );
     assert_eq!(
         record(s, &p).charge.payment.unwrap().refunded_amount,
         0,
@@ -330,6 +344,7 @@ pub(crate) fn retry_after_a_crash(s: &dyn Store) {
         .unwrap();
     assert_eq!((retry.n, retry.amount, retry.retry), (1, 4_000, true));
     s.record_refund(&p.charge, 1, now, &no_fx).unwrap();
+    assert!(s.pending_refunds(now + second, 10).unwrap().is_empty());
     s.record_refund(&p.charge, 1, now, &no_fx).unwrap();
     assert_eq!(record(s, &p).charge.payment.unwrap().refunded_amount, 4_000);
     assert_eq!(s.balance(&p.merchant, &p.account).unwrap(), start + 4_000);

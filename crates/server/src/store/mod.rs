@@ -34,8 +34,8 @@ use fieldpay_protocol::ErrorCode;
 
 pub use charges::{
     refund_ref, ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore,
-    ClaimedRefund, InFlightApproval, NewCharge, NewPayment, RefundClaim, RegisteredCard,
-    TOO_MANY_ATTEMPTS,
+    ClaimedRefund, InFlightApproval, NewCharge, NewPayment, PendingRefund, RefundClaim,
+    RegisteredCard, TOO_MANY_ATTEMPTS,
 };
 pub use credentials::{CredentialKind, CredentialStore, SealedCredentials};
 pub use leases::LeaseStore;

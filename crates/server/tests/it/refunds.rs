@@ -280,6 +280,48 @@ async fn a_refund_interrupted_by_a_crash_is_finished_once() {
     assert_eq!(balance(&app, &acc).await, start + 30_000);
 }
 
+/// A refund whose answer never came (the network timed out) stays claimed; nobody asks again,
+/// and the worker finishes it a minute later, with the same idempotency key: refunded once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_left_pending_is_finished_by_the_worker() {
+    let app = spawn_app().await;
+    let (c, acc) = paid(&app, 20_000, "010-9400-0004").await;
+    let start = balance(&app, &acc).await;
+    let net = app.state().sandbox_network.clone().unwrap();
+    net.fail_next_cancels(1);
+    let r = refund(&app, &c.id, json!({ "amount": 7_000, "reason": "반품" })).await;
+    assert!(!r.status().is_success(), "{}", r.status());
+    assert_eq!(
+        app.get_charge(&c.id).await.payment.unwrap().refunded_amount,
+        0
+    );
+    // Not before its minute.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(
+        app.get_charge(&c.id).await.payment.unwrap().refunded_amount,
+        0
+    );
+    app.advance_clock(2).await;
+    let mut refunded = 0;
+    for _ in 0..100 {
+        refunded = app.get_charge(&c.id).await.payment.unwrap().refunded_amount;
+        if refunded == 7_000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(refunded, 7_000, "the worker did not finish the refund");
+    let ch = app.get_charge(&c.id).await;
+    let refunds = &ch.payment.as_ref().unwrap().refunds;
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(
+        (refunds[0].n, refunds[0].reason.as_deref()),
+        (1, Some("반품"))
+    );
+    assert_eq!(network_state(&app, &c.id).await.canceled_amount(), 7_000);
+    assert_eq!(balance(&app, &acc).await, start + 7_000);
+}
+
 /// Partial refunds asked at once never refund more than was approved, at the network or in
 /// the books.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

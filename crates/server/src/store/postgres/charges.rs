@@ -27,7 +27,7 @@ use crate::store::charges::{
 };
 use crate::store::{
     ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, Compose, Effects,
-    NewCharge, NewPayment, RefundClaim, RegisteredCard, StoreResult,
+    NewCharge, NewPayment, PendingRefund, RefundClaim, RegisteredCard, StoreError, StoreResult,
 };
 
 /// The columns [`charge_columns`] reads, in its order.
@@ -823,6 +823,34 @@ impl ChargeStore for PgStore {
                 &[&charge_id, &n, &REFUND_FAILED, &REFUND_PENDING],
             )?;
             Ok(())
+        })
+    }
+
+    fn pending_refunds(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<PendingRefund>> {
+        let before = ts(before);
+        let limit = i64::from(limit);
+        self.read(|tx| {
+            let rows = tx.query(
+                "SELECT merchant_id, charge_id, n, amount, reason FROM refunds
+                 WHERE state = $1 AND requested_at < $2 ORDER BY requested_at LIMIT $3",
+                &[&REFUND_PENDING, &before, &limit],
+            )?;
+            rows.iter()
+                .map(|r| {
+                    let n: i64 = r.try_get(2)?;
+                    Ok(PendingRefund {
+                        merchant_id: MerchantId::new(r.try_get::<_, String>(0)?),
+                        charge_id: ChargeId::new(r.try_get::<_, String>(1)?),
+                        n: u32::try_from(n).map_err(|_| StoreError::corrupt("refund number"))?,
+                        amount: r.try_get(3)?,
+                        reason: r.try_get(4)?,
+                    })
+                })
+                .collect()
         })
     }
 

@@ -21,7 +21,7 @@ use crate::store::charges::{
 };
 use crate::store::{
     ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, Compose, Effects,
-    NewCharge, NewPayment, RefundClaim, RegisteredCard, StoreResult,
+    NewCharge, NewPayment, PendingRefund, RefundClaim, RegisteredCard, StoreResult,
 };
 
 const CHARGE_COLS: &str = "id, merchant_id, rep_id, origin, kind, status, amount, goods_name, payer_phone, payer_name, orderer_name, orderer_phone, order_ref, account_id, installments, virtual_number, bound, created_at, expires_at, decline_reason, receipt_token, approving";
@@ -726,6 +726,32 @@ impl ChargeStore for SqliteStore {
             )?
             .execute(params![charge_id, n, REFUND_FAILED, REFUND_PENDING])?;
             Ok(())
+        })
+    }
+
+    fn pending_refunds(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<PendingRefund>> {
+        let before = ts(before);
+        self.read(|c| {
+            let rows = c
+                .prepare_cached(
+                    "SELECT merchant_id, charge_id, n, amount, reason FROM refunds
+                     WHERE state = ?1 AND requested_at < ?2 ORDER BY requested_at LIMIT ?3",
+                )?
+                .query_map(params![REFUND_PENDING, before, limit], |r| {
+                    Ok(PendingRefund {
+                        merchant_id: MerchantId::new(r.get::<_, String>(0)?),
+                        charge_id: ChargeId::new(r.get::<_, String>(1)?),
+                        n: r.get(2)?,
+                        amount: r.get(3)?,
+                        reason: r.get(4)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
         })
     }
 
