@@ -237,7 +237,16 @@ async fn drive(state: &AppState, live: &mut LiveCall, first: ivr::Event) -> Vec<
                     next = Some(lookup(state, live, &dialled, &caller_id).await);
                 }
                 ivr::Action::RequestApproval(req) => {
-                    let mut result = crate::charges::approve(state, req).await;
+                    // On a task of its own: a carrier or a forwarding instance that gives up
+                    // on this request (its connection closes, this future is dropped) must not
+                    // cut an approval off between the card network's answer and its record.
+                    let st = state.clone();
+                    let approval =
+                        tokio::spawn(async move { crate::charges::approve(&st, req).await });
+                    let mut result = approval.await.unwrap_or_else(|e| {
+                        tracing::error!(call_id = %live.record.call_id, error = %e, "the approval task failed");
+                        ivr::ApprovalOutcome::Failed
+                    });
                     if let ivr::ApprovalOutcome::Approved { issuer_name, .. } = &mut result {
                         *issuer_name = issuer_name_in(live.call.config().lang, issuer_name);
                     }

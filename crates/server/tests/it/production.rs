@@ -35,8 +35,16 @@ async fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     panic!("timed out waiting for {what}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_whole_call_in_production_through_toss_and_solapi() {
+/// A server in production mode over the Toss and Solapi stand-ins, with one merchant.
+struct Live {
+    app: TestApp,
+    toss_server: fieldpay_standins::StandIn,
+    toss: toss::TossHandle,
+    solapi_server: fieldpay_standins::StandIn,
+    solapi: solapi::Handle,
+}
+
+async fn live() -> Live {
     let (toss_server, toss) = toss::start(TOSS_SECRET).await;
     let (solapi_server, solapi) = solapi::start(SOLAPI_KEY, SOLAPI_SECRET, SENDER).await;
     toss.set_issuer("540926", "41", "41");
@@ -84,6 +92,25 @@ async fn a_whole_call_in_production_through_toss_and_solapi() {
     .await
     .unwrap();
 
+    drop(merchant);
+    Live {
+        app,
+        toss_server,
+        toss,
+        solapi_server,
+        solapi,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_call_in_production_through_toss_and_solapi() {
+    let Live {
+        app,
+        toss_server,
+        toss,
+        solapi_server,
+        solapi,
+    } = live().await;
     // The charge: its bill goes out through Solapi.
     let r = app
         .post_json(
@@ -200,7 +227,6 @@ async fn a_whole_call_in_production_through_toss_and_solapi() {
     for secret in [TOSS_SECRET, SOLAPI_SECRET, CARRIER_TOKEN] {
         assert!(!logs.contains(secret), "{secret} in the logs");
     }
-    drop(merchant);
 }
 
 async fn app_charge(app: &TestApp, id: &str) -> Charge {
@@ -224,6 +250,73 @@ async fn wait_status_with(app: &TestApp, id: &str, status: &str) -> Charge {
         .await
         .unwrap();
     panic!("charge {id} never reached {status}: {c}");
+}
+
+/// A carrier that gives up on the request carrying the last digits (its connection closes
+/// while the card network is still answering) does not cut the approval off: it is made and
+/// recorded, not left in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_carrier_giving_up_mid_approval_leaves_nothing_hanging() {
+    // The stand-ins stop when dropped: keep them.
+    let Live {
+        app,
+        toss,
+        toss_server: _toss_server,
+        solapi_server: _solapi_server,
+        ..
+    } = live().await;
+    let r = app
+        .post_json(
+            "/v1/charges",
+            API_KEY,
+            &json!({ "amount": 12_000, "goods_name": "감기약", "payer_phone": PAYER }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let c: Charge = r.json().await.unwrap();
+    wait_status_with(&app, &c.id, "sms_sent").await;
+    let national: String = c
+        .virtual_number
+        .as_deref()
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let sid = "CA0000000000000000000000000carrier";
+    app.twiml_start(sid, &e164(PAYER), &format!("+82{national}"))
+        .await;
+    app.twiml_digits(sid, "1").await;
+    app.twiml_digits(sid, CANARY).await;
+    app.twiml_digits(sid, "1230").await;
+    app.twiml_digits(sid, "800101").await;
+    // Toss answers in 1.5 s; the carrier waits 0.3 s and hangs up on the request.
+    toss.delay_next(1_500);
+    let params = vec![
+        ("CallSid".to_string(), sid.to_string()),
+        ("Digits".to_string(), "12".to_string()),
+        ("CallStatus".to_string(), "in-progress".to_string()),
+    ];
+    let path = "/telephony/twiml/voice";
+    let sig = fieldpay_server::telephony::twiml::signature(
+        CARRIER_TOKEN,
+        &format!("{}{path}", app.public_base),
+        &params,
+    );
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let gave_up = impatient
+        .post(app.url(path))
+        .header("X-Twilio-Signature", sig)
+        .form(&params)
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the carrier was meant to give up");
+    // The approval goes on without it and is recorded.
+    let c = wait_status_with(&app, &c.id, "approved").await;
+    assert_eq!(toss.approved_count(), 1);
+    assert!(c.payment.is_some());
 }
 
 /// A server in production refuses to start on a database with the sandbox demo merchant,
