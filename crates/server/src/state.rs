@@ -83,49 +83,60 @@ impl AppState {
         &self,
         merchant_id: &MerchantId,
     ) -> AppResult<Arc<dyn CardConnector>> {
-        let (store, connectors, settings, mid) = (
-            self.store.clone(),
-            self.merchant_connectors.clone(),
-            self.settings.clone(),
-            merchant_id.clone(),
-        );
-        let own = tokio::task::spawn_blocking(move || {
-            connectors.card(store.as_ref(), &mid, &settings.card)
-        })
-        .await
-        .map_err(AppError::internal)?
-        .map_err(|e| {
-            tracing::error!(merchant_id = %merchant_id, error = %e, "the merchant's own card credentials cannot be used");
-            AppError::new(
-                fieldpay_protocol::ErrorCode::ConnectorFailed,
-                "the merchant's card connector is not usable: see the server log",
-            )
-        })?;
+        let own = self
+            .merchant_own(merchant_id, "card connector", |c, store, mid, settings| {
+                c.card(store, mid, &settings.card)
+            })
+            .await?;
         Ok(own.unwrap_or_else(|| self.connector.clone()))
     }
 
     /// The SMS sender for the merchant's texts: its own (when it has credentials), else the
     /// server's.
     pub async fn sms_sender(&self, merchant_id: &MerchantId) -> AppResult<Arc<dyn SmsSender>> {
+        let own = self
+            .merchant_own(merchant_id, "SMS sender", |c, store, mid, settings| {
+                c.sms(store, mid, &settings.sms)
+            })
+            .await?;
+        Ok(own.unwrap_or_else(|| self.sms.clone()))
+    }
+
+    /// The merchant's own connector of one kind (`find` reads its credentials: a blocking
+    /// store call). Credentials that cannot be used are logged and refused.
+    async fn merchant_own<T, F>(
+        &self,
+        merchant_id: &MerchantId,
+        what: &'static str,
+        find: F,
+    ) -> AppResult<Option<Arc<T>>>
+    where
+        T: ?Sized + Send + Sync + 'static,
+        F: FnOnce(
+                &MerchantConnectors,
+                &dyn Store,
+                &MerchantId,
+                &Settings,
+            ) -> Result<Option<Arc<T>>, crate::credentials::CredentialError>
+            + Send
+            + 'static,
+    {
         let (store, connectors, settings, mid) = (
             self.store.clone(),
             self.merchant_connectors.clone(),
             self.settings.clone(),
             merchant_id.clone(),
         );
-        let own = tokio::task::spawn_blocking(move || {
-            connectors.sms(store.as_ref(), &mid, &settings.sms)
-        })
-        .await
-        .map_err(AppError::internal)?
-        .map_err(|e| {
-            tracing::error!(merchant_id = %merchant_id, error = %e, "the merchant's own SMS credentials cannot be used");
-            AppError::new(
-                fieldpay_protocol::ErrorCode::ConnectorFailed,
-                "the merchant's SMS sender is not usable: see the server log",
-            )
-        })?;
-        Ok(own.unwrap_or_else(|| self.sms.clone()))
+        tokio::task::spawn_blocking(move || find(&connectors, store.as_ref(), &mid, &settings))
+            .await
+            .map_err(AppError::internal)?
+            .map_err(|e| {
+                tracing::error!(merchant_id = %merchant_id, error = %e, "the merchant's own {what} cannot be used");
+                AppError::new(
+                    fieldpay_protocol::ErrorCode::ConnectorFailed,
+                    format!("the merchant's {what} is not usable: see the server log"),
+                )
+            })
     }
 
     /// Tells live listeners (server-sent events) the charge's current status.

@@ -20,6 +20,8 @@ const SOLAPI_KEY: &str = "NCSPRODE2E000001";
 const SOLAPI_SECRET: &str = "solapi-secret-e2e-0001";
 const SENDER: &str = "16000000";
 const CARRIER_TOKEN: &str = "carrier-auth-token-e2e";
+/// 32 bytes in base64.
+const CREDENTIALS_KEY: &str = "ZmllbGRwYXktdGVzdC1jcmVkZW50aWFscy1rZXktMzI=";
 const API_KEY: &str = "fpk_live_e2e_merchant_key_0000000000000000";
 const PAYER: &str = "01055501234";
 /// A Luhn-valid number that is nowhere else in this suite.
@@ -62,6 +64,7 @@ async fn live() -> Live {
         s.sms.api_secret = Some(SOLAPI_SECRET.into());
         s.sms.sender = Some("1600-0000".into());
         s.sms.base_url = Some(solapi_server.base_url.clone());
+        s.credentials_key = Some(CREDENTIALS_KEY.into());
     })
     .await;
     // Nothing of the sandbox is served.
@@ -250,6 +253,69 @@ async fn wait_status_with(app: &TestApp, id: &str, status: &str) -> Charge {
         .await
         .unwrap();
     panic!("charge {id} never reached {status}: {c}");
+}
+
+/// A merchant with its own PG contract: its approvals go to its own Toss account (the keys
+/// sealed in the store), the server's account sees nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_with_its_own_credentials_pays_through_them() {
+    let Live {
+        app,
+        toss,
+        toss_server: _toss_server,
+        solapi_server: _solapi_server,
+        ..
+    } = live().await;
+    let (own_server, own) = toss::start("test_sk_merchant_own_contract").await;
+    let store = app.store();
+    let text = format!(
+        "[card]\nprovider = \"toss\"\nsecret_key = \"test_sk_merchant_own_contract\"\nbase_url = \"{}\"\n",
+        own_server.base_url
+    );
+    tokio::task::spawn_blocking(move || {
+        let m = store.merchant_by_code("live01").unwrap().unwrap();
+        let sealer = fieldpay_server::credentials::Sealer::new(&CREDENTIALS_KEY.into()).unwrap();
+        let set = fieldpay_server::credentials::set_merchant_credentials(
+            store.as_ref(),
+            &sealer,
+            &m.id,
+            &text,
+            "2026-12-03T00:00:00.000Z",
+        )
+        .unwrap();
+        assert_eq!(set, vec!["card: toss"]);
+    })
+    .await
+    .unwrap();
+    let r = app
+        .post_json(
+            "/v1/charges",
+            API_KEY,
+            &json!({ "amount": 15_000, "goods_name": "소화제", "payer_phone": PAYER }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let c: Charge = r.json().await.unwrap();
+    wait_status_with(&app, &c.id, "sms_sent").await;
+    let national: String = c
+        .virtual_number
+        .as_deref()
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let sid = "CA000000000000000000000000000owncred";
+    app.twiml_start(sid, &e164(PAYER), &format!("+82{national}"))
+        .await;
+    for digits in ["1", CANARY, "1230", "800101"] {
+        app.twiml_digits(sid, digits).await;
+    }
+    let x = app.twiml_digits(sid, "12").await;
+    assert!(x.contains("<Hangup"), "{x}");
+    wait_status_with(&app, &c.id, "approved").await;
+    assert_eq!(own.approved_count(), 1);
+    assert_eq!(toss.approved_count(), 0);
+    assert!(own.payment(&c.id).is_some());
 }
 
 /// A carrier that gives up on the request carrying the last digits (its connection closes
