@@ -420,21 +420,52 @@ async fn store_approval(
     Ok(rec)
 }
 
+/// [`store_approval`], tried a few times: the approval exists at the network, and a record
+/// that fails now (a busy database) would otherwise leave the charge in flight until the
+/// in-doubt recovery.
+async fn store_approval_retrying(
+    state: &AppState,
+    m: Merchant,
+    charge_id: &ChargeId,
+    connector: &str,
+    a: &crate::card::Approval,
+) -> AppResult<ChargeRecord> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match store_approval(state, m.clone(), charge_id, connector, a).await {
+            Err(e) if tries < 4 => {
+                tracing::warn!(%charge_id, error = %e.message, tries, "approved, recording it failed; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(250 * tries)).await;
+            }
+            out => return out,
+        }
+    }
+}
+
 async fn end_approval(
     state: &AppState,
     m: Merchant,
     charge_id: &ChargeId,
     declined: Option<&'static str>,
 ) {
-    let now = state.clock.now();
     let limits = approval_limits(state, Some(&m));
-    let (cid, st) = (charge_id.clone(), state.clone());
-    match state
-        .db(move |s| s.end_approval(&cid, declined, &limits, now, &|rec| effects(&st, &m, rec)))
-        .await
-    {
-        Ok(rec) => state.publish(&rec),
-        Err(e) => tracing::error!(%charge_id, error = %e.message, "cannot end approval"),
+    // Tried a few times: a charge left in flight is refused to the payer until the in-doubt
+    // recovery.
+    for tries in 1..=4u64 {
+        let now = state.clock.now();
+        let (cid, st, m) = (charge_id.clone(), state.clone(), m.clone());
+        match state
+            .db(move |s| s.end_approval(&cid, declined, &limits, now, &|rec| effects(&st, &m, rec)))
+            .await
+        {
+            Ok(rec) => return state.publish(&rec),
+            Err(e) if tries < 4 => {
+                tracing::warn!(%charge_id, error = %e.message, tries, "cannot end approval; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(250 * tries)).await;
+            }
+            Err(e) => tracing::error!(%charge_id, error = %e.message, "cannot end approval"),
+        }
     }
 }
 
@@ -518,7 +549,7 @@ pub async fn approve(state: &AppState, request: ivr::ApprovalRequest) -> ivr::Ap
     let result = approve_with_recovery(connector.as_ref(), &req).await;
     drop(request); // the card digits are zeroized here
     match result {
-        Ok(a) => match store_approval(state, m, &charge_id, connector.name(), &a).await {
+        Ok(a) => match store_approval_retrying(state, m, &charge_id, connector.name(), &a).await {
             Ok(_) => ivr::ApprovalOutcome::Approved {
                 approval_number: a.approval_number.clone(),
                 issuer_name: a.issuer.name_ko().to_string(),

@@ -130,8 +130,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
 const MIGRATION_LOCK: i64 = 0x4649_454c_4450_4159; // "FIELDPAY"
 
 /// How often a call that PostgreSQL could not serialise is run again before its error is
-/// answered.
-const MAX_ATTEMPTS: u32 = 30;
+/// answered. With the pauses below, about ten seconds of a busy merchant's writes (bursts
+/// of payments, texts and a device's sync on one change counter) before giving up.
+const MAX_ATTEMPTS: u32 = 60;
 
 /// How long a cached merchant or API key is trusted: another instance's change (a revoked
 /// key, new settings) is seen here within this time, well within a second.
@@ -255,8 +256,9 @@ impl PgStore {
             match self.transaction(IsolationLevel::Serializable, false, &mut f) {
                 Err(e) if attempt < MAX_ATTEMPTS && is_retryable(&e) => {
                     attempt += 1;
-                    // A short random pause so the transactions that collided spread out.
-                    let ms = rand::random_range(1..=(2 * attempt as u64).min(50));
+                    // A random pause, longer as the collisions go on, so the transactions
+                    // that collided spread out.
+                    let ms = rand::random_range(1..=(4 * attempt as u64).min(200));
                     std::thread::sleep(Duration::from_millis(ms));
                 }
                 out => return out,
