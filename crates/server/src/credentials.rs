@@ -225,11 +225,7 @@ fn check(problems: Vec<String>) -> Result<(), CredentialError> {
 fn card_section_text(c: &FileCard) -> Zeroizing<String> {
     let mut t = toml::Table::new();
     if let Some(p) = c.provider {
-        let settings = CardSettings {
-            provider: p,
-            ..CardSettings::default()
-        };
-        t.insert("provider".into(), settings.provider.as_str().into());
+        t.insert("provider".into(), p.as_str().into());
     }
     for (k, v) in [
         ("secret_key", &c.secret_key),
@@ -249,11 +245,7 @@ fn card_section_text(c: &FileCard) -> Zeroizing<String> {
 fn sms_section_text(c: &FileSms) -> Zeroizing<String> {
     let mut t = toml::Table::new();
     if let Some(p) = c.provider {
-        let settings = SmsSettings {
-            provider: p,
-            ..SmsSettings::default()
-        };
-        t.insert("provider".into(), settings.provider.as_str().into());
+        t.insert("provider".into(), p.as_str().into());
     }
     for (k, v) in [
         ("api_key", &c.api_key),

@@ -232,6 +232,36 @@ async fn a_whole_call_in_production_through_toss_and_solapi() {
     }
 }
 
+/// A charge of `amount` (under 50,000 KRW: no installment step) to [`PAYER`], its bill sent,
+/// and call `sid` about it keyed up to the password prompt with the canary card.
+async fn charge_to_password(app: &TestApp, amount: i64, goods: &str, sid: &str) -> Charge {
+    let r = app
+        .post_json(
+            "/v1/charges",
+            API_KEY,
+            &json!({ "amount": amount, "goods_name": goods, "payer_phone": PAYER }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let c: Charge = r.json().await.unwrap();
+    wait_status_with(app, &c.id, "sms_sent").await;
+    let national: String = c
+        .virtual_number
+        .as_deref()
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    app.twiml_start(sid, &e164(PAYER), &format!("+82{national}"))
+        .await;
+    for digits in ["1", CANARY, "1230"] {
+        app.twiml_digits(sid, digits).await;
+    }
+    let x = app.twiml_digits(sid, "800101").await;
+    assert!(x.contains("<Gather"), "{x}");
+    c
+}
+
 async fn app_charge(app: &TestApp, id: &str) -> Charge {
     let r = app.get(&format!("/v1/charges/{id}"), API_KEY).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -287,29 +317,8 @@ async fn a_merchant_with_its_own_credentials_pays_through_them() {
     })
     .await
     .unwrap();
-    let r = app
-        .post_json(
-            "/v1/charges",
-            API_KEY,
-            &json!({ "amount": 15_000, "goods_name": "소화제", "payer_phone": PAYER }),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let c: Charge = r.json().await.unwrap();
-    wait_status_with(&app, &c.id, "sms_sent").await;
-    let national: String = c
-        .virtual_number
-        .as_deref()
-        .unwrap()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
     let sid = "CA000000000000000000000000000owncred";
-    app.twiml_start(sid, &e164(PAYER), &format!("+82{national}"))
-        .await;
-    for digits in ["1", CANARY, "1230", "800101"] {
-        app.twiml_digits(sid, digits).await;
-    }
+    let c = charge_to_password(&app, 15_000, "소화제", sid).await;
     let x = app.twiml_digits(sid, "12").await;
     assert!(x.contains("<Hangup"), "{x}");
     wait_status_with(&app, &c.id, "approved").await;
@@ -331,30 +340,8 @@ async fn a_carrier_giving_up_mid_approval_leaves_nothing_hanging() {
         solapi_server: _solapi_server,
         ..
     } = live().await;
-    let r = app
-        .post_json(
-            "/v1/charges",
-            API_KEY,
-            &json!({ "amount": 12_000, "goods_name": "감기약", "payer_phone": PAYER }),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let c: Charge = r.json().await.unwrap();
-    wait_status_with(&app, &c.id, "sms_sent").await;
-    let national: String = c
-        .virtual_number
-        .as_deref()
-        .unwrap()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
     let sid = "CA0000000000000000000000000carrier";
-    app.twiml_start(sid, &e164(PAYER), &format!("+82{national}"))
-        .await;
-    app.twiml_digits(sid, "1").await;
-    app.twiml_digits(sid, CANARY).await;
-    app.twiml_digits(sid, "1230").await;
-    app.twiml_digits(sid, "800101").await;
+    let c = charge_to_password(&app, 12_000, "감기약", sid).await;
     // Toss answers in 1.5 s; the carrier waits 0.3 s and hangs up on the request.
     toss.delay_next(1_500);
     let params = vec![
