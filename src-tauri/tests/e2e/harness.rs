@@ -365,6 +365,19 @@ impl Driver {
             }
             w.tick().await?;
         }
+        // tauri-driver listens at once but forwards to WebKitWebDriver, which it starts on
+        // the native port and which can take a while to come up on a cold machine (the
+        // first session of a CI run was refused): wait for that port too.
+        let mut w = Wait::new(
+            format!("WebKitWebDriver to listen on 127.0.0.1:{native}"),
+            Duration::from_secs(90),
+        );
+        while std::net::TcpStream::connect(("127.0.0.1", native)).is_err() {
+            if let Some(st) = driver.exited() {
+                bail!("tauri-driver exited ({st}): {}", tail(&log, 30));
+            }
+            w.tick().await?;
+        }
         Ok(Driver {
             url: format!("http://127.0.0.1:{port}"),
             display,
@@ -471,7 +484,7 @@ impl Ui {
                 app: guard.app.clone(),
                 data: guard.data.clone(),
             });
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            tokio::time::sleep(Duration::from_secs(2 * attempt)).await;
         }
         bail!(
             "could not create a WebDriver session ({last}); tauri-driver log:\n{}",
