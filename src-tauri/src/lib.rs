@@ -127,6 +127,19 @@ pub fn run() {
             problems::problems,
             problems::retry_problem,
             problems::discard_problem,
+            manager::change_password,
+            manager::manager_team,
+            manager::manager_add_rep,
+            manager::manager_reset_password,
+            manager::manager_deactivate_rep,
+            manager::manager_integration,
+            manager::manager_create_api_key,
+            manager::manager_revoke_api_key,
+            manager::manager_settings,
+            manager::manager_update_settings,
+            manager::merchant_charges,
+            manager::settlement,
+            manager::export_settlement_csv,
         ])
         .build(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while building the FieldPay app");

@@ -5,7 +5,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use fieldpay_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
-use fieldpay_protocol::charge::{Charge, RefundCharge};
+use fieldpay_protocol::charge::{Charge, ChargeList, RefundCharge};
+use fieldpay_protocol::manager::{
+    ChangePassword, CreateApiKey, CreateRep, Integration, MerchantSettingsPatch,
+    MerchantSettingsView, NewApiKey, NewRep, PasswordReset, TeamReport,
+};
 use fieldpay_protocol::settlement::SettlementReport;
 use fieldpay_protocol::sync::{MutationBatch, MutationResults, SyncPage};
 use fieldpay_protocol::{ApiError, ErrorBody, ErrorCode, Secret};
@@ -62,6 +66,24 @@ async fn tokens_of(resp: reqwest::Response) -> CoreResult<TokenResponse> {
         return Err(error_of(resp).await);
     }
     resp.json().await.map_err(offline)
+}
+
+/// `s` percent-encoded for a query value or a path segment (everything but unreserved
+/// characters).
+pub fn query_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn path_segment(s: &str) -> String {
+    query_value(s)
 }
 
 /// Whether `host` is this device: `localhost`, 127.0.0.0/8 or `::1`.
@@ -288,6 +310,104 @@ impl ServerClient {
             .await
     }
 
+    /// Sets a new password for the signed-in rep (`POST /v1/auth/password`).
+    pub async fn change_password(&self, body: &ChangePassword) -> CoreResult<()> {
+        self.send(Method::POST, "/v1/auth/password", Some(body), None)
+            .await
+            .map(drop)
+    }
+
+    /// The settlement of a KST day (`YYYY-MM-DD`) or month (`YYYY-MM`).
+    pub async fn settlement_of(&self, period: &str) -> CoreResult<SettlementReport> {
+        let key = if period.len() == 7 { "month" } else { "date" };
+        self.call(
+            Method::GET,
+            &format!("/v1/settlement?{key}={}", query_value(period)),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// The merchant's charges (`GET /v1/charges`) with a query string already built.
+    pub async fn list_charges(&self, query: &str) -> CoreResult<ChargeList> {
+        let q = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        };
+        self.call(Method::GET, &format!("/v1/charges{q}"), None::<&()>)
+            .await
+    }
+
+    // ------------------------------------------------------------ the manager (/v1/manager)
+
+    pub async fn team(&self, date: Option<&str>) -> CoreResult<TeamReport> {
+        let q = date
+            .map(|d| format!("?date={}", query_value(d)))
+            .unwrap_or_default();
+        self.call(Method::GET, &format!("/v1/manager/team{q}"), None::<&()>)
+            .await
+    }
+
+    pub async fn create_rep(&self, body: &CreateRep) -> CoreResult<NewRep> {
+        self.call(Method::POST, "/v1/manager/reps", Some(body))
+            .await
+    }
+
+    pub async fn reset_rep_password(&self, rep_id: &str) -> CoreResult<PasswordReset> {
+        self.call(
+            Method::POST,
+            &format!("/v1/manager/reps/{}/reset-password", path_segment(rep_id)),
+            None::<&()>,
+        )
+        .await
+    }
+
+    pub async fn deactivate_rep(&self, rep_id: &str) -> CoreResult<()> {
+        self.send(
+            Method::POST,
+            &format!("/v1/manager/reps/{}/deactivate", path_segment(rep_id)),
+            None::<&()>,
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn integration(&self) -> CoreResult<Integration> {
+        self.call(Method::GET, "/v1/manager/integration", None::<&()>)
+            .await
+    }
+
+    pub async fn create_api_key(&self, body: &CreateApiKey) -> CoreResult<NewApiKey> {
+        self.call(Method::POST, "/v1/manager/api-keys", Some(body))
+            .await
+    }
+
+    pub async fn revoke_api_key(&self, key_id: &str) -> CoreResult<()> {
+        self.send(
+            Method::POST,
+            &format!("/v1/manager/api-keys/{}/revoke", path_segment(key_id)),
+            None::<&()>,
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn merchant_settings(&self) -> CoreResult<MerchantSettingsView> {
+        self.call(Method::GET, "/v1/manager/settings", None::<&()>)
+            .await
+    }
+
+    pub async fn update_merchant_settings(
+        &self,
+        patch: &MerchantSettingsPatch,
+    ) -> CoreResult<MerchantSettingsView> {
+        self.call(Method::PATCH, "/v1/manager/settings", Some(patch))
+            .await
+    }
+
     /// Opens the server-sent event stream (`/v1/events`); read it with `bytes_stream`. It
     /// stays open: only the connect timeout applies.
     pub async fn events(&self) -> CoreResult<reqwest::Response> {
@@ -400,6 +520,7 @@ mod tests {
                 credit_policy: Default::default(),
                 merchant_business_number: String::new(),
                 role: Default::default(),
+                must_change_password: false,
             },
         };
         assert_hidden("TokenResponse", format!("{tokens:?}"));

@@ -13,6 +13,7 @@ pub mod identity;
 pub mod orders;
 pub mod po_pdf;
 pub mod search;
+pub mod settlement;
 pub mod signature;
 pub mod sync;
 

@@ -78,6 +78,11 @@ impl Engine {
         }
     }
 
+    /// Signed in, with a password of the rep's own (not a one-time one).
+    fn may_sync(&self) -> bool {
+        self.session().is_some_and(|s| !s.must_change_password)
+    }
+
     fn set_online(&self, online: bool, error: Option<String>) {
         self.update_status(|s| {
             s.online = online;
@@ -89,8 +94,16 @@ impl Engine {
 
     /// One full sync: push everything queued, then pull until up to date.
     pub async fn sync_now(&self) -> CoreResult<SyncStatus> {
-        if self.session().is_none() {
-            return Err(CoreError::NotSignedIn);
+        match self.session() {
+            None => return Err(CoreError::NotSignedIn),
+            // The server refuses everything until the one-time password is replaced.
+            Some(s) if s.must_change_password => {
+                return Err(CoreError::invalid(
+                    fieldpay_protocol::ErrorCode::Forbidden,
+                    "먼저 새 비밀번호를 설정하세요 (set a new password first)",
+                ))
+            }
+            Some(_) => {}
         }
         let _one = self.sync_lock.lock().await;
         self.update_status(|s| s.syncing = true);
@@ -265,7 +278,7 @@ impl Engine {
     async fn sync_loop(self: Arc<Self>) {
         let mut failures = 0u32;
         loop {
-            let wait = if self.session().is_none() {
+            let wait = if !self.may_sync() {
                 IDLE_POLL
             } else {
                 match self.sync_now().await {
@@ -293,7 +306,7 @@ impl Engine {
     async fn event_loop(self: Arc<Self>) {
         let mut failures = 0u32;
         loop {
-            if self.session().is_none() {
+            if !self.may_sync() {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }

@@ -240,4 +240,7 @@ pub enum PdfDoc {
     Order { order_id: String },
     /// The daily closing (일일 마감) of a KST day (`YYYY-MM-DD`; today when absent).
     Closing { date: Option<String> },
+    /// The merchant's settlement (정산) of a KST day (`YYYY-MM-DD`) or month (`YYYY-MM`), by card
+    /// company and by rep (the manager's; online only).
+    Settlement { period: String },
 }

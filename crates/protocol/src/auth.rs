@@ -49,6 +49,10 @@ pub struct RepInfo {
     /// What the rep may do (a plain rep acts on its own records).
     #[serde(default)]
     pub role: Role,
+    /// Signed in with a one-time password: a new password must be set (`POST
+    /// /v1/auth/password`) before anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// A rep's role within its merchant.

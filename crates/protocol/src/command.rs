@@ -16,7 +16,8 @@ use crate::app::{
     self, AccountSummary, ChargeInput, LineInput, LocalCharge, LocalOrder, OrderPreview, PdfDoc,
     ProductHit, SignatureInput, SyncProblem, SyncStatus,
 };
-use crate::ids::{AccountId, ChargeId, OrderId};
+use crate::ids::{AccountId, ApiKeyId, ChargeId, OrderId, RepId};
+use crate::manager;
 use crate::secret::Secret;
 
 /// One shell command: `Self` is its arguments.
@@ -220,6 +221,101 @@ pub struct DailyClosing {
     pub date: Option<String>,
 }
 
+// ---------------------------------------------------------------- first sign-in
+
+/// Sets a new password (online only): after signing in with a one-time password, before
+/// anything else. Answers the app's state with the flag cleared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangePassword {
+    pub current_password: Secret,
+    pub new_password: Secret,
+}
+
+// ---------------------------------------------------------------- the manager (online only)
+
+/// The team with the day's orders and collections (`date` KST `YYYY-MM-DD`; today when absent).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManagerTeam {
+    #[serde(default)]
+    pub date: Option<String>,
+}
+
+/// Adds a rep; the answer carries the one-time password, shown once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManagerAddRep {
+    pub rep: manager::CreateRep,
+}
+
+/// A new one-time password for a rep (shown once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManagerResetPassword {
+    pub rep_id: RepId,
+}
+
+/// The rep can no longer sign in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManagerDeactivateRep {
+    pub rep_id: RepId,
+}
+
+/// API keys, the webhook and its recent deliveries, the payment-link key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManagerIntegration {}
+
+/// A new API key; the answer carries the key, shown once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManagerCreateApiKey {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManagerRevokeApiKey {
+    pub key_id: ApiKeyId,
+}
+
+/// The merchant's settings and which ones the manager may change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManagerSettings {}
+
+/// Changes the settings given (only those the operator allows the manager).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManagerUpdateSettings {
+    pub patch: manager::MerchantSettingsPatch,
+}
+
+/// Every payment of the merchant (the server's list, newest first), filtered.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MerchantCharges {
+    #[serde(default)]
+    pub rep_id: Option<RepId>,
+    /// A charge status's wire name (`approved`, ...).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// A card company's issuer code (`01` BC ... `09` NH).
+    #[serde(default)]
+    pub card_company: Option<String>,
+    /// Created on this KST day (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub date: Option<String>,
+    /// `next` of the previous page.
+    #[serde(default)]
+    pub after: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// The settlement of a KST day (`YYYY-MM-DD`) or month (`YYYY-MM`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settlement {
+    pub period: String,
+}
+
+/// Saves the settlement of a day or month as CSV under `exports/`; answers the file's path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportSettlementCsv {
+    pub period: String,
+}
+
 // ---------------------------------------------------------------- sync problems
 
 /// Actions the server refused, with its reason.
@@ -284,6 +380,19 @@ commands! {
     Problems = "problems" -> Vec<SyncProblem>;
     RetryProblem = "retry_problem" -> ();
     DiscardProblem = "discard_problem" -> ();
+    ChangePassword = "change_password" -> app::AppInfo;
+    ManagerTeam = "manager_team" -> manager::TeamReport;
+    ManagerAddRep = "manager_add_rep" -> manager::NewRep;
+    ManagerResetPassword = "manager_reset_password" -> manager::PasswordReset;
+    ManagerDeactivateRep = "manager_deactivate_rep" -> ();
+    ManagerIntegration = "manager_integration" -> manager::Integration;
+    ManagerCreateApiKey = "manager_create_api_key" -> manager::NewApiKey;
+    ManagerRevokeApiKey = "manager_revoke_api_key" -> ();
+    ManagerSettings = "manager_settings" -> manager::MerchantSettingsView;
+    ManagerUpdateSettings = "manager_update_settings" -> manager::MerchantSettingsView;
+    MerchantCharges = "merchant_charges" -> crate::charge::ChargeList;
+    Settlement = "settlement" -> crate::settlement::SettlementReport;
+    ExportSettlementCsv = "export_settlement_csv" -> String;
 }
 
 /// `a == b`, usable in constants (the shell checks its handlers' names at compile time).

@@ -284,6 +284,7 @@ async fn token_response(
             credit_policy: merchant.settings.credit_policy,
             merchant_business_number: merchant.settings.business_number.clone(),
             role: rep.role,
+            must_change_password: false,
         },
     })
 }

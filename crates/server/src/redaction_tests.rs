@@ -85,6 +85,7 @@ fn secrets_never_print() {
             credit_policy: Default::default(),
             merchant_business_number: String::new(),
             role: Default::default(),
+            must_change_password: false,
         },
     };
     assert_redacted("TokenResponse", format!("{tokens:?}"));

@@ -67,6 +67,7 @@ pub(crate) use handler;
 
 pub mod charges;
 pub mod documents;
+pub mod manager;
 pub mod orders;
 pub mod problems;
 pub mod records;

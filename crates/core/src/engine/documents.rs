@@ -23,7 +23,7 @@ fn file_safe(name: &str) -> String {
 
 /// Writes `bytes` to `dir/name` (made file-name safe) through a temporary file and a rename,
 /// so a crash never leaves half a document under the final name.
-fn write_export(dir: &Path, name: &str, bytes: &[u8]) -> CoreResult<PathBuf> {
+pub(super) fn write_export(dir: &Path, name: &str, bytes: &[u8]) -> CoreResult<PathBuf> {
     let path = dir.join(file_safe(name));
     let tmp = dir.join(format!(".{}.part", file_safe(name)));
     std::fs::create_dir_all(dir)
@@ -78,6 +78,18 @@ impl Engine {
                 let date = crate::closing::closing_date(date.as_deref(), now)?;
                 let pdf = self.closing_pdf(Some(&date), now).await?;
                 Ok((format!("일일마감-{date}.pdf"), pdf))
+            }
+            PdfDoc::Settlement { period } => {
+                let p = crate::settlement::Period::parse(period)?.as_text();
+                let report = self.settlement(&p).await?;
+                let merchant = self.require_session()?.merchant_name;
+                let pdf = crate::po_pdf::closing::render_settlement(
+                    &report,
+                    &merchant,
+                    &kst_now_string(now),
+                )
+                .map_err(|e| CoreError::Other(format!("settlement PDF: {e}")))?;
+                Ok((format!("정산-{p}.pdf"), pdf))
             }
         }
     }

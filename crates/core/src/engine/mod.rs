@@ -24,6 +24,7 @@ use crate::search::{SearchDoc, SearchIndex};
 // One `impl Engine` file per area (the sync loop's is `crate::sync`).
 mod charges;
 mod documents;
+mod manager;
 mod orders;
 mod problems;
 mod records;

@@ -46,6 +46,13 @@ impl Engine {
             .clone()
     }
 
+    /// Keeps the signed-in rep (in the database and in memory).
+    pub(super) fn set_session(&self, rep: &RepInfo) -> CoreResult<()> {
+        self.db.set_state("session", &serde_json::to_string(rep)?)?;
+        *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(rep.clone());
+        Ok(())
+    }
+
     pub(super) fn require_session(&self) -> CoreResult<RepInfo> {
         self.session().ok_or(CoreError::NotSignedIn)
     }
@@ -106,9 +113,7 @@ impl Engine {
             self.db.set_state(OWNER, &serde_json::to_string(&o)?)?;
         }
         self.client.keep(&t)?;
-        self.db
-            .set_state("session", &serde_json::to_string(&t.rep)?)?;
-        *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(t.rep.clone());
+        self.set_session(&t.rep)?;
         self.update_status(|s| s.signed_in = true);
         self.wake.notify_one();
         Ok(t.rep)

@@ -4,7 +4,7 @@
 //! is reproducible (no clock: the print time is given by the caller).
 
 use fieldpay_protocol::app::DailyClosing;
-use fieldpay_protocol::settlement::SettlementRow;
+use fieldpay_protocol::settlement::{SettlementReport, SettlementRow};
 use sha2::{Digest, Sha256};
 
 use super::layout::{
@@ -225,41 +225,48 @@ fn draw_block(pen: &Pen<'_>, tables: &[Table], block: Block, y: f32) {
     }
 }
 
-fn draw_title(pen: &Pen<'_>, c: &DailyClosing, printed_at: &str) {
+/// The words around the tables: the heading, the period and who, the footer.
+struct Heading {
+    /// Big title on the first page.
+    title: &'static str,
+    /// E.g. "마감일자: 2026-11-27".
+    period_line: String,
+    /// E.g. "가맹점: ...   담당자: ...".
+    who_line: String,
+    /// The footer's left text.
+    footer: String,
+    /// The PDF's title metadata.
+    doc_title: String,
+    /// The PDF's subject metadata (the date or period).
+    subject: String,
+    /// Distinguishes the document kinds' ids.
+    kind: &'static [u8],
+}
+
+fn draw_title(pen: &Pen<'_>, h: &Heading, printed_at: &str) {
     let center = LEFT + CONTENT_W / 2.0;
     pen.text(
-        "일일 마감 보고서",
+        h.title,
         center,
         24.0,
         &Style::new(20.0).center().bold().color(accent()),
     );
     pen.line(center - 40.0, 27.5, center + 40.0, 27.5, 0.8, accent());
-    pen.text(
-        &format!("마감일자: {}", c.date),
-        LEFT,
-        37.0,
-        &Style::new(BODY_PT + 0.5),
-    );
+    pen.text(&h.period_line, LEFT, 37.0, &Style::new(BODY_PT + 0.5));
     pen.text(
         &format!("출력: {printed_at}"),
         RIGHT,
         37.0,
         &Style::new(BODY_PT).right().color(gray(0.3)),
     );
-    let (who, size) = fit(
-        pen.m,
-        &format!("가맹점: {}   담당자: {}", c.merchant_name, c.rep_name),
-        BODY_PT,
-        7.0,
-        CONTENT_W,
-    );
+    let (who, size) = fit(pen.m, &h.who_line, BODY_PT, 7.0, CONTENT_W);
     pen.text(&who, LEFT, 44.0, &Style::new(size));
 }
 
-fn draw_footer(pen: &Pen<'_>, c: &DailyClosing, page: usize, pages: usize) {
+fn draw_footer(pen: &Pen<'_>, h: &Heading, page: usize, pages: usize) {
     pen.line(LEFT, FOOTER_RULE, RIGHT, FOOTER_RULE, 0.4, gray(0.6));
     pen.text(
-        &format!("FieldPay 일일 마감 {} · 승인·취소는 서버 정산 기준", c.date),
+        &h.footer,
         LEFT,
         FOOTER_BASELINE,
         &Style::new(7.0).color(gray(0.35)),
@@ -272,33 +279,85 @@ fn draw_footer(pen: &Pen<'_>, c: &DailyClosing, page: usize, pages: usize) {
     );
 }
 
-/// Renders the daily closing; `printed_at` is printed as is (e.g. "2026-11-27 18:30").
-pub fn render(c: &DailyClosing, printed_at: &str) -> Result<Vec<u8>, PdfError> {
+fn render_tables(h: &Heading, tables: &[Table], printed_at: &str) -> Result<Vec<u8>, PdfError> {
     let m = FontMetrics::parse(FONT)?;
-    let tables = tables(c);
-    let pages = paginate(&tables);
-    let title = format!("일일 마감 {}", c.date);
-    let raw = a4_document(&title, &m, pages.len(), |pen, index| {
+    let pages = paginate(tables);
+    let raw = a4_document(&h.doc_title, &m, pages.len(), |pen, index| {
         if index == 0 {
-            draw_title(pen, c, printed_at);
+            draw_title(pen, h, printed_at);
         }
         for (block, y) in &pages[index] {
-            draw_block(pen, &tables, *block, *y);
+            draw_block(pen, tables, *block, *y);
         }
-        draw_footer(pen, c, index + 1, pages.len());
+        draw_footer(pen, h, index + 1, pages.len());
     })?;
-    let mut h = Sha256::new();
-    h.update(b"fieldpay-closing/1");
-    h.update(printed_at.as_bytes());
-    for t in &tables {
+    let mut hash = Sha256::new();
+    hash.update(h.kind);
+    hash.update(printed_at.as_bytes());
+    for t in tables {
         for cell in t.rows.iter().chain(t.total.iter()).flatten() {
-            h.update((cell.len() as u64).to_be_bytes());
-            h.update(cell.as_bytes());
+            hash.update((cell.len() as u64).to_be_bytes());
+            hash.update(cell.as_bytes());
         }
     }
-    h.update(c.merchant_name.as_bytes());
-    h.update(c.rep_name.as_bytes());
-    super::finish(&raw, h.finalize()[..16].to_vec(), &title, &c.date)
+    hash.update(h.who_line.as_bytes());
+    super::finish(
+        &raw,
+        hash.finalize()[..16].to_vec(),
+        &h.doc_title,
+        &h.subject,
+    )
+}
+
+/// Renders the daily closing; `printed_at` is printed as is (e.g. "2026-11-27 18:30").
+pub fn render(c: &DailyClosing, printed_at: &str) -> Result<Vec<u8>, PdfError> {
+    let h = Heading {
+        title: "일일 마감 보고서",
+        period_line: format!("마감일자: {}", c.date),
+        who_line: format!("가맹점: {}   담당자: {}", c.merchant_name, c.rep_name),
+        footer: format!("FieldPay 일일 마감 {} · 승인·취소는 서버 정산 기준", c.date),
+        doc_title: format!("일일 마감 {}", c.date),
+        subject: c.date.clone(),
+        kind: b"fieldpay-closing/1",
+    };
+    render_tables(&h, &tables(c), printed_at)
+}
+
+/// Renders the merchant's settlement (정산) of a day or a month (`report.date`: `YYYY-MM-DD`
+/// or `YYYY-MM`): by card company with the total, and by rep.
+pub fn render_settlement(
+    report: &SettlementReport,
+    merchant_name: &str,
+    printed_at: &str,
+) -> Result<Vec<u8>, PdfError> {
+    let monthly = report.date.len() == 7;
+    let h = Heading {
+        title: if monthly {
+            "월 정산 보고서"
+        } else {
+            "일 정산 보고서"
+        },
+        period_line: format!(
+            "{}: {}",
+            if monthly { "정산월" } else { "정산일" },
+            report.date
+        ),
+        who_line: format!("가맹점: {merchant_name}"),
+        footer: format!("FieldPay 정산 {} · 서버 정산 기준", report.date),
+        doc_title: format!("정산 {}", report.date),
+        subject: report.date.clone(),
+        kind: b"fieldpay-settlement/1",
+    };
+    let tables = vec![
+        money_table(
+            "카드사별 승인·취소 (단위: 원)",
+            "카드사",
+            &report.by_card_company,
+            Some(&report.total),
+        ),
+        money_table("담당자별 (단위: 원)", "담당자", &report.by_rep, None),
+    ];
+    render_tables(&h, &tables, printed_at)
 }
 
 #[cfg(test)]
@@ -409,5 +468,37 @@ mod tests {
         let text = pdftotext(&super::render(&empty, "x").unwrap());
         assert!(text.contains("(승인 내역 없음)"), "{text}");
         assert!(text.contains("(결제 요청 없음)"), "{text}");
+    }
+
+    #[test]
+    fn a_months_settlement_prints_its_period_and_tables() {
+        let c = closing(2);
+        let mut report = c.settlement.clone();
+        report.date = "2026-11".into();
+        let pdf =
+            super::render_settlement(&report, "(주)한빛약품유통", "2026-12-01 09:00").unwrap();
+        assert_eq!(
+            pdf,
+            super::render_settlement(&report, "(주)한빛약품유통", "2026-12-01 09:00").unwrap()
+        );
+        let text = pdftotext(&pdf);
+        for needle in [
+            "월 정산 보고서",
+            "정산월: 2026-11",
+            "(주)한빛약품유통",
+            "카드사1",
+            "이영업",
+            "1,179,000",
+            "페이지 1 / 1",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+        }
+        assert!(!text.contains("이 기기의 결제 요청"), "{text}");
+        report.date = "2026-11-27".into();
+        let day = pdftotext(&super::render_settlement(&report, "상사", "x").unwrap());
+        assert!(
+            day.contains("일 정산 보고서") && day.contains("정산일: 2026-11-27"),
+            "{day}"
+        );
     }
 }

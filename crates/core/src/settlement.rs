@@ -1,0 +1,234 @@
+//! The manager's settlement (정산) of a KST day or month: the period's checks, the CSV export,
+//! and the filter of the merchant's payment list.
+
+use chrono::{Duration, NaiveDate};
+use fieldpay_protocol::command::MerchantCharges;
+use fieldpay_protocol::settlement::{SettlementReport, SettlementRow};
+use fieldpay_protocol::ErrorCode;
+
+use crate::client::query_value;
+use crate::error::{CoreError, CoreResult};
+
+/// A settlement period: one KST day or one month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Day(NaiveDate),
+    /// The month's first day.
+    Month(NaiveDate),
+}
+
+impl Period {
+    /// `YYYY-MM-DD` (a day) or `YYYY-MM` (a month); a typed error for anything else.
+    pub fn parse(s: &str) -> CoreResult<Period> {
+        let s = s.trim();
+        let bad = || {
+            CoreError::invalid(
+                ErrorCode::InvalidField,
+                "기간은 YYYY-MM-DD(일) 또는 YYYY-MM(월)로 입력하세요 (a period is YYYY-MM-DD or YYYY-MM)",
+            )
+        };
+        match s.len() {
+            10 => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Period::Day)
+                .map_err(|_| bad()),
+            7 => NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d")
+                .map(Period::Month)
+                .map_err(|_| bad()),
+            _ => Err(bad()),
+        }
+    }
+
+    /// As the server takes it: `YYYY-MM-DD` or `YYYY-MM`.
+    pub fn as_text(&self) -> String {
+        match self {
+            Period::Day(d) => d.format("%Y-%m-%d").to_string(),
+            Period::Month(d) => d.format("%Y-%m").to_string(),
+        }
+    }
+}
+
+fn csv_cell(s: &str) -> String {
+    // A cell a spreadsheet would read as a formula gets a leading quote.
+    let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn csv_row(out: &mut String, section: &str, r: &SettlementRow) {
+    let cells = [
+        csv_cell(section),
+        csv_cell(&r.key),
+        csv_cell(&r.name),
+        r.approved_count.to_string(),
+        r.approved_amount.to_string(),
+        r.refunded_count.to_string(),
+        r.refunded_amount.to_string(),
+        r.net_amount.to_string(),
+    ];
+    out.push_str(&cells.join(","));
+    out.push_str("\r\n");
+}
+
+/// The settlement as CSV (UTF-8 with a byte-order mark, so spreadsheets read the Hangul;
+/// CRLF lines; plain numbers): a row per card company, per rep, and the total.
+pub fn csv(report: &SettlementReport) -> String {
+    let mut out = String::from("\u{feff}");
+    out.push_str("구분,코드,이름,승인 건수,승인 금액,취소 건수,취소 금액,순매출\r\n");
+    for r in &report.by_card_company {
+        csv_row(&mut out, "카드사", r);
+    }
+    for r in &report.by_rep {
+        csv_row(&mut out, "담당자", r);
+    }
+    let mut total = report.total.clone();
+    total.key = report.date.clone();
+    total.name = "합계".into();
+    csv_row(&mut out, "합계", &total);
+    out
+}
+
+/// The query string of `GET /v1/charges` for the manager's filters (a KST day becomes the
+/// `from`/`to` times). A bad date is a typed error.
+pub fn charges_query(f: &MerchantCharges) -> CoreResult<String> {
+    let mut q: Vec<String> = Vec::new();
+    let mut put = |k: &str, v: Option<&str>| {
+        if let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) {
+            q.push(format!("{k}={}", query_value(v)));
+        }
+    };
+    put("status", f.status.as_deref());
+    put("rep_id", f.rep_id.as_ref().map(|r| r.as_str()));
+    put("card_company", f.card_company.as_deref());
+    if let Some(d) = f.date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        let day = match Period::parse(d)? {
+            Period::Day(day) => day,
+            Period::Month(_) => {
+                return Err(CoreError::invalid(
+                    ErrorCode::InvalidField,
+                    "날짜는 YYYY-MM-DD (date must be YYYY-MM-DD)",
+                ))
+            }
+        };
+        let next = day + Duration::days(1);
+        put(
+            "from",
+            Some(&format!("{}T00:00:00+09:00", day.format("%Y-%m-%d"))),
+        );
+        put(
+            "to",
+            Some(&format!("{}T00:00:00+09:00", next.format("%Y-%m-%d"))),
+        );
+    }
+    put("after", f.after.as_deref());
+    let limit = f.limit.unwrap_or(50).clamp(1, 200).to_string();
+    put("limit", Some(&limit));
+    Ok(q.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_are_a_day_or_a_month() {
+        assert_eq!(Period::parse("2026-11-27").unwrap().as_text(), "2026-11-27");
+        assert_eq!(Period::parse(" 2026-11 ").unwrap().as_text(), "2026-11");
+        for bad in [
+            "2026-13",
+            "2026-02-30",
+            "26-11-27",
+            "",
+            "2026/11/27",
+            "2026-11-27x",
+        ] {
+            let e = Period::parse(bad).unwrap_err().to_api();
+            assert_eq!(e.code, ErrorCode::InvalidField, "{bad}");
+        }
+    }
+
+    fn row(key: &str, name: &str, amount: i64, refunded: i64) -> SettlementRow {
+        SettlementRow {
+            key: key.into(),
+            name: name.into(),
+            approved_count: 1,
+            approved_amount: amount,
+            refunded_count: u64::from(refunded > 0),
+            refunded_amount: refunded,
+            net_amount: amount - refunded,
+        }
+    }
+
+    #[test]
+    fn csv_has_every_row_quotes_what_needs_it_and_defuses_formulas() {
+        let r = SettlementReport {
+            date: "2026-11".into(),
+            by_card_company: vec![row("04", "신한카드", 50_000, 10_000)],
+            by_rep: vec![
+                row("rep_1", "김, \"영업\"", 30_000, 0),
+                row("rep_2", "=HYPERLINK(1)", 20_000, 10_000),
+            ],
+            total: row("total", "", 50_000, 10_000),
+        };
+        let c = csv(&r);
+        assert!(c.starts_with('\u{feff}'));
+        let lines: Vec<&str> = c.trim_start_matches('\u{feff}').split("\r\n").collect();
+        assert_eq!(
+            lines[0],
+            "구분,코드,이름,승인 건수,승인 금액,취소 건수,취소 금액,순매출"
+        );
+        assert_eq!(lines[1], "카드사,04,신한카드,1,50000,1,10000,40000");
+        assert_eq!(
+            lines[2],
+            "담당자,rep_1,\"김, \"\"영업\"\"\",1,30000,0,0,30000"
+        );
+        assert_eq!(
+            lines[3],
+            "담당자,rep_2,'=HYPERLINK(1),1,20000,1,10000,10000"
+        );
+        assert_eq!(lines[4], "합계,2026-11,합계,1,50000,1,10000,40000");
+        assert_eq!(lines[5], "");
+    }
+
+    #[test]
+    fn charge_filters_become_the_servers_query() {
+        let q = charges_query(&MerchantCharges {
+            rep_id: Some("rep_1".into()),
+            status: Some("approved".into()),
+            card_company: Some("04".into()),
+            date: Some("2026-11-30".into()),
+            after: None,
+            limit: Some(500),
+        })
+        .unwrap();
+        assert_eq!(
+            q,
+            "status=approved&rep_id=rep_1&card_company=04&from=2026-11-30T00%3A00%3A00%2B09%3A00&to=2026-12-01T00%3A00%3A00%2B09%3A00&limit=200"
+        );
+        assert_eq!(
+            charges_query(&MerchantCharges::default()).unwrap(),
+            "limit=50"
+        );
+        let blank = MerchantCharges {
+            status: Some(" ".into()),
+            ..Default::default()
+        };
+        assert_eq!(charges_query(&blank).unwrap(), "limit=50");
+        for bad in ["2026-11", "yesterday"] {
+            let f = MerchantCharges {
+                date: Some(bad.into()),
+                ..Default::default()
+            };
+            assert_eq!(
+                charges_query(&f).unwrap_err().to_api().code,
+                ErrorCode::InvalidField
+            );
+        }
+    }
+}
