@@ -4,11 +4,12 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use fieldpay_protocol::auth::ChangePassword;
 use fieldpay_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
 use fieldpay_protocol::charge::{Charge, ChargeList, RefundCharge};
 use fieldpay_protocol::manager::{
-    ChangePassword, CreateApiKey, CreateRep, Integration, MerchantSettingsPatch,
-    MerchantSettingsView, NewApiKey, NewRep, PasswordReset, TeamReport,
+    Integration, ManagerSettings, ManagerSettingsPatch, NewApiKey, NewApiKeyRequest, NewRep,
+    NewRepRequest, OneTimePassword, TeamReport,
 };
 use fieldpay_protocol::settlement::SettlementReport;
 use fieldpay_protocol::sync::{MutationBatch, MutationResults, SyncPage};
@@ -328,6 +329,20 @@ impl ServerClient {
         .await
     }
 
+    /// The settlement as the server's CSV (`GET /v1/settlement.csv`), its bytes as sent.
+    pub async fn settlement_csv(&self, period: &str) -> CoreResult<Vec<u8>> {
+        let key = if period.len() == 7 { "month" } else { "date" };
+        let resp = self
+            .send(
+                Method::GET,
+                &format!("/v1/settlement.csv?{key}={}", query_value(period)),
+                None::<&()>,
+                None,
+            )
+            .await?;
+        resp.bytes().await.map(|b| b.to_vec()).map_err(offline)
+    }
+
     /// The merchant's charges (`GET /v1/charges`) with a query string already built.
     pub async fn list_charges(&self, query: &str) -> CoreResult<ChargeList> {
         let q = if query.is_empty() {
@@ -349,12 +364,12 @@ impl ServerClient {
             .await
     }
 
-    pub async fn create_rep(&self, body: &CreateRep) -> CoreResult<NewRep> {
+    pub async fn create_rep(&self, body: &NewRepRequest) -> CoreResult<NewRep> {
         self.call(Method::POST, "/v1/manager/reps", Some(body))
             .await
     }
 
-    pub async fn reset_rep_password(&self, rep_id: &str) -> CoreResult<PasswordReset> {
+    pub async fn reset_rep_password(&self, rep_id: &str) -> CoreResult<OneTimePassword> {
         self.call(
             Method::POST,
             &format!("/v1/manager/reps/{}/reset-password", path_segment(rep_id)),
@@ -379,7 +394,7 @@ impl ServerClient {
             .await
     }
 
-    pub async fn create_api_key(&self, body: &CreateApiKey) -> CoreResult<NewApiKey> {
+    pub async fn create_api_key(&self, body: &NewApiKeyRequest) -> CoreResult<NewApiKey> {
         self.call(Method::POST, "/v1/manager/api-keys", Some(body))
             .await
     }
@@ -395,15 +410,15 @@ impl ServerClient {
         .map(drop)
     }
 
-    pub async fn merchant_settings(&self) -> CoreResult<MerchantSettingsView> {
+    pub async fn merchant_settings(&self) -> CoreResult<ManagerSettings> {
         self.call(Method::GET, "/v1/manager/settings", None::<&()>)
             .await
     }
 
     pub async fn update_merchant_settings(
         &self,
-        patch: &MerchantSettingsPatch,
-    ) -> CoreResult<MerchantSettingsView> {
+        patch: &ManagerSettingsPatch,
+    ) -> CoreResult<ManagerSettings> {
         self.call(Method::PATCH, "/v1/manager/settings", Some(patch))
             .await
     }

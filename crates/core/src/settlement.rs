@@ -1,9 +1,8 @@
-//! The manager's settlement (정산) of a KST day or month: the period's checks, the CSV export,
-//! and the filter of the merchant's payment list.
+//! The manager's settlement (정산) of a KST day or month (the period's checks) and the
+//! filters of the merchant's payment list.
 
 use chrono::{Duration, NaiveDate};
 use fieldpay_protocol::command::MerchantCharges;
-use fieldpay_protocol::settlement::{SettlementReport, SettlementRow};
 use fieldpay_protocol::ErrorCode;
 
 use crate::client::query_value;
@@ -45,53 +44,6 @@ impl Period {
             Period::Month(d) => d.format("%Y-%m").to_string(),
         }
     }
-}
-
-fn csv_cell(s: &str) -> String {
-    // A cell a spreadsheet would read as a formula gets a leading quote.
-    let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
-fn csv_row(out: &mut String, section: &str, r: &SettlementRow) {
-    let cells = [
-        csv_cell(section),
-        csv_cell(&r.key),
-        csv_cell(&r.name),
-        r.approved_count.to_string(),
-        r.approved_amount.to_string(),
-        r.refunded_count.to_string(),
-        r.refunded_amount.to_string(),
-        r.net_amount.to_string(),
-    ];
-    out.push_str(&cells.join(","));
-    out.push_str("\r\n");
-}
-
-/// The settlement as CSV (UTF-8 with a byte-order mark, so spreadsheets read the Hangul;
-/// CRLF lines; plain numbers): a row per card company, per rep, and the total.
-pub fn csv(report: &SettlementReport) -> String {
-    let mut out = String::from("\u{feff}");
-    out.push_str("구분,코드,이름,승인 건수,승인 금액,취소 건수,취소 금액,순매출\r\n");
-    for r in &report.by_card_company {
-        csv_row(&mut out, "카드사", r);
-    }
-    for r in &report.by_rep {
-        csv_row(&mut out, "담당자", r);
-    }
-    let mut total = report.total.clone();
-    total.key = report.date.clone();
-    total.name = "합계".into();
-    csv_row(&mut out, "합계", &total);
-    out
 }
 
 /// The query string of `GET /v1/charges` for the manager's filters (a KST day becomes the
@@ -151,49 +103,6 @@ mod tests {
             let e = Period::parse(bad).unwrap_err().to_api();
             assert_eq!(e.code, ErrorCode::InvalidField, "{bad}");
         }
-    }
-
-    fn row(key: &str, name: &str, amount: i64, refunded: i64) -> SettlementRow {
-        SettlementRow {
-            key: key.into(),
-            name: name.into(),
-            approved_count: 1,
-            approved_amount: amount,
-            refunded_count: u64::from(refunded > 0),
-            refunded_amount: refunded,
-            net_amount: amount - refunded,
-        }
-    }
-
-    #[test]
-    fn csv_has_every_row_quotes_what_needs_it_and_defuses_formulas() {
-        let r = SettlementReport {
-            date: "2026-11".into(),
-            by_card_company: vec![row("04", "신한카드", 50_000, 10_000)],
-            by_rep: vec![
-                row("rep_1", "김, \"영업\"", 30_000, 0),
-                row("rep_2", "=HYPERLINK(1)", 20_000, 10_000),
-            ],
-            total: row("total", "", 50_000, 10_000),
-        };
-        let c = csv(&r);
-        assert!(c.starts_with('\u{feff}'));
-        let lines: Vec<&str> = c.trim_start_matches('\u{feff}').split("\r\n").collect();
-        assert_eq!(
-            lines[0],
-            "구분,코드,이름,승인 건수,승인 금액,취소 건수,취소 금액,순매출"
-        );
-        assert_eq!(lines[1], "카드사,04,신한카드,1,50000,1,10000,40000");
-        assert_eq!(
-            lines[2],
-            "담당자,rep_1,\"김, \"\"영업\"\"\",1,30000,0,0,30000"
-        );
-        assert_eq!(
-            lines[3],
-            "담당자,rep_2,'=HYPERLINK(1),1,20000,1,10000,10000"
-        );
-        assert_eq!(lines[4], "합계,2026-11,합계,1,50000,1,10000,40000");
-        assert_eq!(lines[5], "");
     }
 
     #[test]

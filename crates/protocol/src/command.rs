@@ -243,7 +243,7 @@ pub struct ManagerTeam {
 /// Adds a rep; the answer carries the one-time password, shown once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManagerAddRep {
-    pub rep: manager::CreateRep,
+    pub rep: manager::NewRepRequest,
 }
 
 /// A new one-time password for a rep (shown once).
@@ -280,7 +280,7 @@ pub struct ManagerSettings {}
 /// Changes the settings given (only those the operator allows the manager).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManagerUpdateSettings {
-    pub patch: manager::MerchantSettingsPatch,
+    pub patch: manager::ManagerSettingsPatch,
 }
 
 /// Every payment of the merchant (the server's list, newest first), filtered.
@@ -383,13 +383,13 @@ commands! {
     ChangePassword = "change_password" -> app::AppInfo;
     ManagerTeam = "manager_team" -> manager::TeamReport;
     ManagerAddRep = "manager_add_rep" -> manager::NewRep;
-    ManagerResetPassword = "manager_reset_password" -> manager::PasswordReset;
+    ManagerResetPassword = "manager_reset_password" -> manager::OneTimePassword;
     ManagerDeactivateRep = "manager_deactivate_rep" -> ();
     ManagerIntegration = "manager_integration" -> manager::Integration;
     ManagerCreateApiKey = "manager_create_api_key" -> manager::NewApiKey;
     ManagerRevokeApiKey = "manager_revoke_api_key" -> ();
-    ManagerSettings = "manager_settings" -> manager::MerchantSettingsView;
-    ManagerUpdateSettings = "manager_update_settings" -> manager::MerchantSettingsView;
+    ManagerSettings = "manager_settings" -> manager::ManagerSettings;
+    ManagerUpdateSettings = "manager_update_settings" -> manager::ManagerSettings;
     MerchantCharges = "merchant_charges" -> crate::charge::ChargeList;
     Settlement = "settlement" -> crate::settlement::SettlementReport;
     ExportSettlementCsv = "export_settlement_csv" -> String;

@@ -4,12 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
+use fieldpay_protocol::auth::ChangePassword;
 use fieldpay_protocol::auth::RepInfo;
 use fieldpay_protocol::charge::ChargeList;
 use fieldpay_protocol::command::MerchantCharges;
 use fieldpay_protocol::manager::{
-    ChangePassword, CreateApiKey, CreateRep, Integration, MerchantSettingsPatch,
-    MerchantSettingsView, NewApiKey, NewRep, PasswordReset, TeamReport, MIN_PASSWORD_CHARS,
+    Integration, ManagerSettings, ManagerSettingsPatch, NewApiKey, NewApiKeyRequest, NewRep,
+    NewRepRequest, OneTimePassword, TeamReport,
 };
 use fieldpay_protocol::settlement::SettlementReport;
 use fieldpay_protocol::{ErrorCode, Secret};
@@ -19,6 +20,9 @@ use crate::settlement::{charges_query, Period};
 
 use super::documents::write_export;
 use super::Engine;
+
+/// The shortest password a rep may set (the server's rule too).
+pub const MIN_PASSWORD_CHARS: usize = 8;
 
 fn required(field: &str, value: &str, max: usize) -> CoreResult<String> {
     let v = value.trim();
@@ -83,9 +87,9 @@ impl Engine {
     }
 
     /// Adds a rep; the answer carries the one-time password (shown once, never stored here).
-    pub async fn add_rep(&self, rep: &CreateRep) -> CoreResult<NewRep> {
+    pub async fn add_rep(&self, rep: &NewRepRequest) -> CoreResult<NewRep> {
         self.require_session()?;
-        let body = CreateRep {
+        let body = NewRepRequest {
             login: required("login", &rep.login, 64)?,
             name: required("name", &rep.name, 64)?,
             role: rep.role,
@@ -93,7 +97,7 @@ impl Engine {
         self.client.create_rep(&body).await
     }
 
-    pub async fn reset_rep_password(&self, rep_id: &str) -> CoreResult<PasswordReset> {
+    pub async fn reset_rep_password(&self, rep_id: &str) -> CoreResult<OneTimePassword> {
         self.require_session()?;
         self.client.reset_rep_password(rep_id).await
     }
@@ -118,7 +122,7 @@ impl Engine {
     pub async fn create_api_key(&self, name: &str) -> CoreResult<NewApiKey> {
         self.require_session()?;
         let name = required("name", name, 64)?;
-        self.client.create_api_key(&CreateApiKey { name }).await
+        self.client.create_api_key(&NewApiKeyRequest { name }).await
     }
 
     pub async fn revoke_api_key(&self, key_id: &str) -> CoreResult<()> {
@@ -126,15 +130,15 @@ impl Engine {
         self.client.revoke_api_key(key_id).await
     }
 
-    pub async fn merchant_settings(&self) -> CoreResult<MerchantSettingsView> {
+    pub async fn merchant_settings(&self) -> CoreResult<ManagerSettings> {
         self.require_session()?;
         self.client.merchant_settings().await
     }
 
     pub async fn update_merchant_settings(
         &self,
-        patch: &MerchantSettingsPatch,
-    ) -> CoreResult<MerchantSettingsView> {
+        patch: &ManagerSettingsPatch,
+    ) -> CoreResult<ManagerSettings> {
         self.require_session()?;
         self.client.update_merchant_settings(patch).await
     }
@@ -153,14 +157,12 @@ impl Engine {
         self.client.settlement_of(&p.as_text()).await
     }
 
-    /// The settlement as a CSV file's name and bytes.
+    /// The settlement as a CSV file's name and bytes (the server's CSV).
     pub async fn settlement_csv(&self, period: &str) -> CoreResult<(String, Vec<u8>)> {
-        let report = self.settlement(period).await?;
+        self.require_session()?;
         let p = Period::parse(period)?.as_text();
-        Ok((
-            format!("정산-{p}.csv"),
-            crate::settlement::csv(&report).into_bytes(),
-        ))
+        let csv = self.client.settlement_csv(&p).await?;
+        Ok((format!("정산-{p}.csv"), csv))
     }
 
     /// Writes the settlement CSV into `dir`; returns the file's path.

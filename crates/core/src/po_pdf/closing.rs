@@ -4,7 +4,7 @@
 //! is reproducible (no clock: the print time is given by the caller).
 
 use fieldpay_protocol::app::DailyClosing;
-use fieldpay_protocol::settlement::{SettlementReport, SettlementRow};
+use fieldpay_protocol::settlement::{SettlementPeriod, SettlementReport, SettlementRow};
 use sha2::{Digest, Sha256};
 
 use super::layout::{
@@ -330,7 +330,7 @@ pub fn render_settlement(
     merchant_name: &str,
     printed_at: &str,
 ) -> Result<Vec<u8>, PdfError> {
-    let monthly = report.date.len() == 7;
+    let monthly = report.period == SettlementPeriod::Month;
     let h = Heading {
         title: if monthly {
             "월 정산 보고서"
@@ -395,6 +395,7 @@ mod tests {
             rep_name: "이영업".into(),
             settlement: SettlementReport {
                 date: "2026-11-27".into(),
+                period: Default::default(),
                 total: row("total", "", 1_234_000, 55_000),
                 by_card_company,
                 by_rep: vec![row("rep1", "이영업", 1_234_000, 55_000)],
@@ -475,6 +476,7 @@ mod tests {
         let c = closing(2);
         let mut report = c.settlement.clone();
         report.date = "2026-11".into();
+        report.period = fieldpay_protocol::settlement::SettlementPeriod::Month;
         let pdf =
             super::render_settlement(&report, "(주)한빛약품유통", "2026-12-01 09:00").unwrap();
         assert_eq!(
@@ -495,6 +497,7 @@ mod tests {
         }
         assert!(!text.contains("이 기기의 결제 요청"), "{text}");
         report.date = "2026-11-27".into();
+        report.period = fieldpay_protocol::settlement::SettlementPeriod::Day;
         let day = pdftotext(&super::render_settlement(&report, "상사", "x").unwrap());
         assert!(
             day.contains("일 정산 보고서") && day.contains("정산일: 2026-11-27"),
