@@ -390,6 +390,125 @@ texts! {
     SandboxHint => "결제자 역할을 해 볼 수 있는 가상 휴대폰 창을 엽니다", "Opens a virtual phone window to play the payer";
     Synced => "동기화했습니다", "Synced";
     AboutText => "FieldPay — 가상 ARS 번호로 받는 카드 결제와 현장 영업 앱 (오픈 소스)", "FieldPay — card payments by virtual ARS number and a field-sales app (open source)";
+
+    // First sign-in: a new password.
+    PwTitle => "새 비밀번호 설정", "Set a new password";
+    PwLead => "처음 로그인하셨습니다. 받은 일회용 비밀번호 대신 쓸 새 비밀번호를 정하세요. 설정하기 전에는 다른 기능을 쓸 수 없습니다.", "This is your first sign-in. Choose a new password to replace the one-time password you were given; nothing else works until you do.";
+    PwCurrent => "일회용(지금) 비밀번호", "One-time (current) password";
+    PwNew => "새 비밀번호 (8자 이상)", "New password (8 characters or more)";
+    PwConfirm => "새 비밀번호 확인", "Confirm the new password";
+    PwSubmit => "비밀번호 변경", "Change password";
+    PwTooShort => "8자 이상 입력하세요", "Use at least 8 characters";
+    PwMismatch => "새 비밀번호가 서로 다릅니다", "The new passwords differ";
+    PwSame => "일회용 비밀번호와 다른 비밀번호를 쓰세요", "Use a password other than the one-time one";
+    PwChanged => "비밀번호를 바꿨습니다", "Password changed";
+
+    // The manager.
+    NavManager => "관리", "Management";
+    TitleManager => "관리자 메뉴", "Management";
+    TitleTeam => "팀 관리", "Team";
+    TitleAllPayments => "전체 결제", "All payments";
+    TitleSettlement => "정산", "Settlement";
+    TitleIntegration => "연동 (API·웹훅)", "Integration (API, webhook)";
+    TitleMerchantSettings => "가맹점 설정", "Merchant settings";
+    MgrTeamSub => "영업사원별 오늘 주문·수금, 추가·비활성화·비밀번호 초기화", "Reps' orders and collections today; add, deactivate, reset passwords";
+    MgrPaymentsSub => "모든 영업사원의 결제, 환불·부분 환불, 문자 재발송", "Every rep's payments; refund, partial refund, resend";
+    MgrSettlementSub => "일별·월별, 카드사별·영업사원별, CSV·PDF", "By day or month, by card company and rep; CSV and PDF";
+    MgrIntegrationSub => "API 키 발급·폐기, 웹훅 주소와 전송 내역", "API keys, the webhook URL and its deliveries";
+    MgrSettingsSub => "운영사가 허용한 설정 변경", "Settings your operator lets you change";
+    ManagerOnly => "관리자 권한이 있는 계정만 볼 수 있습니다", "Only an account with the manager role can see this";
+    ManagerOffline => "관리 화면은 인터넷 연결이 필요합니다. 연결을 확인한 뒤 다시 시도하세요.", "The management screens need a connection. Check it and try again.";
+    ManagerOfflineTitle => "오프라인", "Offline";
+    OnlineOnlyHint => "서버에서 바로 불러옵니다 (오프라인에서는 쓸 수 없음)", "Read live from the server (not available offline)";
+
+    // Team.
+    AddRep => "영업사원 추가", "Add a rep";
+    RepLogin => "로그인 ID", "Sign-in ID";
+    RepLoginHint => "영문 소문자·숫자·. _ - (2~32자)", "a-z, 0-9, . _ - (2 to 32)";
+    RepName => "이름", "Name";
+    RoleRep => "영업사원", "Rep";
+    RoleManager => "관리자", "Manager";
+    Role => "권한", "Role";
+    AddRepButton => "추가", "Add";
+    RepAdded => "추가했습니다", "Added";
+    OneTimePassword => "일회용 비밀번호", "One-time password";
+    OneTimeHint => "지금 한 번만 보여 드립니다. 영업사원에게 전해 주세요. 첫 로그인 때 새 비밀번호로 바꿉니다.", "Shown this once. Hand it to the rep, who sets a new password at first sign-in.";
+    ShownOnceFor => "대상", "For";
+    Dismiss => "확인했습니다", "Done";
+    Active => "활성", "Active";
+    Inactive => "비활성", "Inactive";
+    MustChange => "비밀번호 변경 대기", "Password change pending";
+    OrdersToday => "주문", "Orders";
+    CollectedToday => "수금", "Collected";
+    ResetPassword => "비밀번호 초기화", "Reset password";
+    Deactivate => "비활성화", "Deactivate";
+    ConfirmQ => "정말 할까요?", "Are you sure?";
+    Yes => "예", "Yes";
+    Deactivated => "비활성화했습니다", "Deactivated";
+    NoReps => "영업사원이 없습니다", "No reps";
+    You => "나", "You";
+
+    // All payments.
+    AllReps => "모든 영업사원", "All reps";
+    AllStatuses => "모든 상태", "All statuses";
+    AllCards => "모든 카드사", "All card companies";
+    AnyDate => "모든 날짜", "Any date";
+    ClearFilters => "필터 지우기", "Clear filters";
+    LoadMore => "더 보기", "Load more";
+    RefundPartHint => "부분 환불: 금액을 적으세요 (비우면 남은 금액 전부)", "Partial refund: type an amount (empty: all that remains)";
+    RefundReasonRequired => "환불 사유를 입력하세요", "Enter the reason for the refund";
+    Refundable => "환불 가능", "Refundable";
+
+    // Settlement.
+    Day => "일별", "Day";
+    Month => "월별", "Month";
+    ExportCsv => "CSV 저장", "Save CSV";
+    CsvSaved => "CSV 저장 위치", "CSV saved to";
+    PdfTitleSettlement => "정산 PDF", "Settlement PDF";
+    NoSalesPeriod => "이 기간의 승인 내역이 없습니다", "No approvals in this period";
+
+    // Integration.
+    ApiKeys => "API 키", "API keys";
+    ApiKeyName => "키 이름 (용도)", "Key name (what for)";
+    ApiKeyNameHint => "예: ERP 연동", "e.g. ERP";
+    CreateKey => "API 키 만들기", "Create an API key";
+    ApiKeySecret => "새 API 키", "New API key";
+    ApiKeyOnce => "이 키는 지금 한 번만 보여 드립니다. 안전한 곳에 보관하세요.", "This key is shown this once. Keep it somewhere safe.";
+    Revoke => "폐기", "Revoke";
+    Revoked => "폐기됨", "Revoked";
+    RevokedDone => "폐기했습니다", "Revoked";
+    LastUsed => "마지막 사용", "Last used";
+    NeverUsed => "사용 기록 없음", "Never used";
+    NoApiKeys => "API 키가 없습니다", "No API keys";
+    Webhook => "웹훅", "Webhook";
+    WebhookNone => "웹훅 주소가 없습니다 (운영사에 설정을 요청하세요)", "No webhook URL (ask your operator to set one)";
+    Deliveries => "최근 전송", "Recent deliveries";
+    NoDeliveries => "전송 내역이 없습니다", "No deliveries";
+    Attempts => "시도", "Attempts";
+    DelPending => "대기", "Pending";
+    DelDelivered => "전달됨", "Delivered";
+    DelFailed => "실패", "Failed";
+    LinkKey => "결제 링크 키", "Payment-link key";
+    LinkKeyNone => "웹 결제(결제 링크) 기능과 함께 제공될 예정입니다", "Comes with the web payment (payment link) feature";
+
+    // Merchant settings.
+    SetCreditPolicy => "여신 한도 초과 주문", "Orders over the credit limit";
+    PolicyWarn => "경고 후 등록", "Register with a warning";
+    PolicyBlock => "거절", "Refuse";
+    SetBirthDate => "결제 시 생년월일 확인", "Birth date step at payment";
+    SetPassword => "결제 시 카드 비밀번호 확인", "Card password step at payment";
+    SetExpiry => "결제 요청 유효 시간 (분)", "Payment request valid for (minutes)";
+    SetDiscount => "수동 가격 최대 할인율 (%)", "Manual price: largest discount (%)";
+    SetDiscountNone => "비우면 가격표 가격만", "Empty: price-list prices only";
+    SetAutoPay => "자동 결제", "Auto-pay";
+    SetInstallments => "할부", "Installments";
+    On => "사용", "On";
+    Off => "사용 안 함", "Off";
+    OperatorOnly => "운영사만 변경", "Operator only";
+    SaveSettings => "설정 저장", "Save settings";
+    SettingsSaved => "저장했습니다", "Saved";
+    NothingChanged => "바뀐 것이 없습니다", "Nothing changed";
+    NumberInvalid => "숫자로 입력하세요", "Type a number";
 }
 
 /// `3건` / `3 items`.

@@ -88,6 +88,14 @@ pub fn App() -> impl IntoView {
     });
 
     let is_signin = Memo::new(move |_| s.route.with(|r| matches!(r, Route::SignIn)));
+    // Signed in with a one-time password: a new password before anything else.
+    let must_change = Memo::new(move |_| {
+        s.info.with(|i| {
+            i.as_ref()
+                .and_then(|i| i.session.as_ref())
+                .is_some_and(|r| r.must_change_password)
+        })
+    });
     move || {
         if !booted.get() {
             view! {
@@ -99,6 +107,8 @@ pub fn App() -> impl IntoView {
             .into_any()
         } else if is_signin.get() {
             view! { <pages::signin::SignInPage/> }.into_any()
+        } else if must_change.get() {
+            view! { <pages::password::PasswordPage/> }.into_any()
         } else {
             view! { <Frame wide=wide.into()>{pages::current_page}</Frame> }.into_any()
         }

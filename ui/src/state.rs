@@ -42,6 +42,13 @@ pub enum Route {
     Problems,
     Settings,
     More,
+    /// The manager's menu and screens (manager role only).
+    Manager,
+    Team,
+    AllPayments,
+    Settlement,
+    Integration,
+    MerchantSettings,
 }
 
 /// Bottom tabs / sidebar sections.
@@ -106,6 +113,12 @@ impl Route {
             Route::Problems => "problems",
             Route::Settings => "settings",
             Route::More => "more",
+            Route::Manager => "manager",
+            Route::Team => "team",
+            Route::AllPayments => "all-payments",
+            Route::Settlement => "settlement",
+            Route::Integration => "integration",
+            Route::MerchantSettings => "merchant-settings",
         }
     }
 
@@ -119,7 +132,16 @@ impl Route {
             | Route::OrderView(_)
             | Route::Orders => Tab::Orders,
             Route::NewCharge { .. } | Route::ChargeView(_) | Route::Payments => Tab::Payments,
-            Route::Closing | Route::Problems | Route::Settings | Route::More => Tab::More,
+            Route::Closing
+            | Route::Problems
+            | Route::Settings
+            | Route::More
+            | Route::Manager
+            | Route::Team
+            | Route::AllPayments
+            | Route::Settlement
+            | Route::Integration
+            | Route::MerchantSettings => Tab::More,
         }
     }
 
@@ -178,6 +200,12 @@ impl Route {
             Route::Problems => "/problems".into(),
             Route::Settings => "/settings".into(),
             Route::More => "/more".into(),
+            Route::Manager => "/manager".into(),
+            Route::Team => "/manager/team".into(),
+            Route::AllPayments => "/manager/payments".into(),
+            Route::Settlement => "/manager/settlement".into(),
+            Route::Integration => "/manager/integration".into(),
+            Route::MerchantSettings => "/manager/settings".into(),
         }
     }
 
@@ -215,6 +243,12 @@ impl Route {
             ["problems"] => Route::Problems,
             ["settings"] => Route::Settings,
             ["more"] => Route::More,
+            ["manager"] => Route::Manager,
+            ["manager", "team"] => Route::Team,
+            ["manager", "payments"] => Route::AllPayments,
+            ["manager", "settlement"] => Route::Settlement,
+            ["manager", "integration"] => Route::Integration,
+            ["manager", "settings"] => Route::MerchantSettings,
             _ => return None,
         })
     }
@@ -318,6 +352,15 @@ impl AppState {
         STATE.with(|c| c.set(Some(s)));
         s
     }
+}
+
+/// The signed-in rep has the manager role (the manager's screens are shown).
+pub fn is_manager() -> bool {
+    st().info.with(|i| {
+        i.as_ref()
+            .and_then(|i| i.session.as_ref())
+            .is_some_and(|r| r.role == fieldpay_protocol::auth::Role::Manager)
+    })
 }
 
 /// The app state (after [`AppState::init`]).
@@ -466,6 +509,12 @@ mod tests {
             Route::Problems,
             Route::Settings,
             Route::More,
+            Route::Manager,
+            Route::Team,
+            Route::AllPayments,
+            Route::Settlement,
+            Route::Integration,
+            Route::MerchantSettings,
         ];
         for r in routes {
             assert_eq!(

@@ -47,6 +47,23 @@
 //! - sync problems: `problem-row`, `problem-retry`, `problem-discard`, `problem-open`
 //! - settings: `lang-ko`, `lang-en`, `server-url`, `sync-now`, `sign-out`, `sign-out-note`,
 //!   `open-test-phone`, `app-version`
+//! - first sign-in (new password): `pw-current`, `pw-new`, `pw-confirm`, `pw-submit`
+//! - manager (only for the manager role): `nav-manager` (More row / sidebar), hub rows
+//!   `mgr-team`, `mgr-payments`, `mgr-settlement`, `mgr-integration`, `mgr-settings`;
+//!   `manager-offline` (no connection), `manager-only` (not a manager);
+//!   `confirm-action` / `confirm-cancel` (the second step of a risky button)
+//! - team: `team-date`, `team-row` (`data-id`, `data-login`, `data-active`, `data-role`),
+//!   `rep-login`, `rep-name`, `rep-role` (`data-role` = rep|manager), `rep-add`,
+//!   `one-time-password` (`data-for` = login), `secret-dismiss`, `rep-reset`, `rep-deactivate`
+//! - all payments: `filter-rep`, `filter-status`, `filter-card`, `filter-date`, `filter-clear`,
+//!   `mpay-row` (`data-id`, `data-status`), `mpay-detail`, `refund-reason`, `refund-amount`,
+//!   `mpay-refund`, `mpay-resend`, `refunded-amount`, `load-more`
+//! - settlement: `settle-mode` (`data-mode` = day|month), `settle-date`, `settle-month`,
+//!   `settle-row`, `settle-total`, `export-csv`, `csv-path`, and the PDF panel
+//! - integration: `key-name`, `key-create`, `api-key-secret`, `key-row` (`data-id`,
+//!   `data-revoked`), `key-revoke`, `webhook-url`, `delivery-row` (`data-status`), `link-key`
+//! - merchant settings: `setting-row` (`data-setting`, `data-editable`), `setting-input`
+//!   (`data-setting`), `settings-save`
 
 // Shell and navigation.
 pub const SCREEN: &str = "screen";
@@ -203,3 +220,59 @@ pub const SIGN_OUT: &str = "sign-out";
 pub const SIGN_OUT_NOTE: &str = "sign-out-note";
 pub const OPEN_TEST_PHONE: &str = "open-test-phone";
 pub const APP_VERSION: &str = "app-version";
+
+// First sign-in: a new password.
+pub const PW_CURRENT: &str = "pw-current";
+pub const PW_NEW: &str = "pw-new";
+pub const PW_CONFIRM: &str = "pw-confirm";
+pub const PW_SUBMIT: &str = "pw-submit";
+
+// Manager.
+pub const NAV_MANAGER: &str = "nav-manager";
+pub const MGR_TEAM: &str = "mgr-team";
+pub const MGR_PAYMENTS: &str = "mgr-payments";
+pub const MGR_SETTLEMENT: &str = "mgr-settlement";
+pub const MGR_INTEGRATION: &str = "mgr-integration";
+pub const MGR_SETTINGS: &str = "mgr-settings";
+pub const MANAGER_OFFLINE: &str = "manager-offline";
+pub const MANAGER_ONLY: &str = "manager-only";
+pub const CONFIRM_ACTION: &str = "confirm-action";
+pub const CONFIRM_CANCEL: &str = "confirm-cancel";
+pub const TEAM_DATE: &str = "team-date";
+pub const TEAM_ROW: &str = "team-row";
+pub const REP_LOGIN: &str = "rep-login";
+pub const REP_NAME: &str = "rep-name";
+pub const REP_ROLE: &str = "rep-role";
+pub const REP_ADD: &str = "rep-add";
+pub const ONE_TIME_PASSWORD: &str = "one-time-password";
+pub const SECRET_DISMISS: &str = "secret-dismiss";
+pub const REP_RESET: &str = "rep-reset";
+pub const REP_DEACTIVATE: &str = "rep-deactivate";
+pub const FILTER_REP: &str = "filter-rep";
+pub const FILTER_STATUS: &str = "filter-status";
+pub const FILTER_CARD: &str = "filter-card";
+pub const FILTER_DATE: &str = "filter-date";
+pub const FILTER_CLEAR: &str = "filter-clear";
+pub const MPAY_ROW: &str = "mpay-row";
+pub const MPAY_DETAIL: &str = "mpay-detail";
+pub const MPAY_REFUND: &str = "mpay-refund";
+pub const MPAY_RESEND: &str = "mpay-resend";
+pub const LOAD_MORE: &str = "load-more";
+pub const SETTLE_MODE: &str = "settle-mode";
+pub const SETTLE_DATE: &str = "settle-date";
+pub const SETTLE_MONTH: &str = "settle-month";
+pub const SETTLE_ROW: &str = "settle-row";
+pub const SETTLE_TOTAL: &str = "settle-total";
+pub const EXPORT_CSV: &str = "export-csv";
+pub const CSV_PATH: &str = "csv-path";
+pub const KEY_NAME: &str = "key-name";
+pub const KEY_CREATE: &str = "key-create";
+pub const API_KEY_SECRET: &str = "api-key-secret";
+pub const KEY_ROW: &str = "key-row";
+pub const KEY_REVOKE: &str = "key-revoke";
+pub const WEBHOOK_URL: &str = "webhook-url";
+pub const DELIVERY_ROW: &str = "delivery-row";
+pub const LINK_KEY: &str = "link-key";
+pub const SETTING_ROW: &str = "setting-row";
+pub const SETTING_INPUT: &str = "setting-input";
+pub const SETTINGS_SAVE: &str = "settings-save";

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod charges;
 pub mod documents;
+pub mod manager;
 pub mod orders;
 pub mod session;
 pub mod sync;

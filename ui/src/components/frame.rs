@@ -30,6 +30,12 @@ pub fn route_title(r: &Route) -> T {
         Route::Problems => T::TitleProblems,
         Route::Settings => T::TitleSettings,
         Route::More => T::TitleMore,
+        Route::Manager => T::TitleManager,
+        Route::Team => T::TitleTeam,
+        Route::AllPayments => T::TitleAllPayments,
+        Route::Settlement => T::TitleSettlement,
+        Route::Integration => T::TitleIntegration,
+        Route::MerchantSettings => T::TitleMerchantSettings,
     }
 }
 
@@ -111,7 +117,7 @@ struct NavItem {
     icon: &'static str,
 }
 
-fn nav_items(wide: bool) -> Vec<NavItem> {
+fn nav_items(wide: bool, manager: bool) -> Vec<NavItem> {
     let mut v = vec![
         NavItem {
             tab: Some(Tab::Home),
@@ -164,6 +170,15 @@ fn nav_items(wide: bool) -> Vec<NavItem> {
             label: T::NavSettings,
             icon: "⚙",
         });
+        if manager {
+            v.push(NavItem {
+                tab: None,
+                route: Route::Manager,
+                testid: id::NAV_MANAGER,
+                label: T::NavManager,
+                icon: "★",
+            });
+        }
     } else {
         v.push(NavItem {
             tab: Some(Tab::More),
@@ -179,37 +194,50 @@ fn nav_items(wide: bool) -> Vec<NavItem> {
 #[component]
 fn Nav(wide: bool) -> impl IntoView {
     let s = st();
-    let items = nav_items(wide)
-        .into_iter()
-        .map(|item| {
-            let NavItem {
-                tab,
-                route,
-                testid,
-                label,
-                icon,
-            } = item;
-            let r2 = route.clone();
-            let active = move || {
-                let cur = s.route.get();
-                match tab {
-                    Some(tb) => cur.tab() == tb,
-                    None => cur == r2,
+    let items = move || {
+        nav_items(wide, crate::state::is_manager())
+            .into_iter()
+            .map(|item| {
+                let NavItem {
+                    tab,
+                    route,
+                    testid,
+                    label,
+                    icon,
+                } = item;
+                let r2 = route.clone();
+                let active = move || {
+                    let cur = s.route.get();
+                    match tab {
+                        Some(tb) => cur.tab() == tb,
+                        None if r2 == Route::Manager => {
+                            matches!(
+                                cur,
+                                Route::Manager
+                                    | Route::Team
+                                    | Route::AllPayments
+                                    | Route::Settlement
+                                    | Route::Integration
+                                    | Route::MerchantSettings
+                            )
+                        }
+                        None => cur == r2,
+                    }
+                };
+                let show_count = route == Route::Problems;
+                view! {
+                    <button class="nav-item" class:active=active data-testid=testid
+                            on:click=move |_| go(route.clone())>
+                        <span class="nav-icon" aria-hidden="true">{icon}</span>
+                        <span class="nav-label">{t(label)}</span>
+                        {move || (show_count && s.status.with(|x| x.problems > 0)).then(|| view! {
+                            <span class="pill bad">{s.status.with(|x| x.problems)}</span>
+                        })}
+                    </button>
                 }
-            };
-            let show_count = route == Route::Problems;
-            view! {
-                <button class="nav-item" class:active=active data-testid=testid
-                        on:click=move |_| go(route.clone())>
-                    <span class="nav-icon" aria-hidden="true">{icon}</span>
-                    <span class="nav-label">{t(label)}</span>
-                    {move || (show_count && s.status.with(|x| x.problems > 0)).then(|| view! {
-                        <span class="pill bad">{s.status.with(|x| x.problems)}</span>
-                    })}
-                </button>
-            }
-        })
-        .collect_view();
+            })
+            .collect_view()
+    };
     if wide {
         view! {
             <aside class="sidebar">
@@ -249,7 +277,7 @@ pub fn Frame(wide: Signal<bool>, children: Children) -> impl IntoView {
                 <header class="topbar">
                     {move || {
                         let sidebar_root = wide.get()
-                            && s.route.with(|r| matches!(r, Route::Closing | Route::Problems | Route::Settings));
+                            && s.route.with(|r| matches!(r, Route::Closing | Route::Problems | Route::Settings | Route::Manager));
                         !(s.route.with(|r| r.is_root()) || sidebar_root)
                     }.then(|| view! {
                         <button class="icon-btn back" data-testid=id::BACK

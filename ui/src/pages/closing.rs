@@ -69,7 +69,7 @@ pub fn ClosingPage() -> impl IntoView {
     }
 }
 
-fn row_view(r: SettlementRow, testid: &'static str) -> impl IntoView {
+pub(crate) fn row_view(r: SettlementRow, testid: &'static str) -> impl IntoView {
     view! {
         <tr data-testid=testid data-key=r.key.clone()>
             <td>{r.name.clone()}</td>
@@ -81,7 +81,7 @@ fn row_view(r: SettlementRow, testid: &'static str) -> impl IntoView {
     }
 }
 
-fn head(first: T) -> impl IntoView {
+pub(crate) fn head(first: T) -> impl IntoView {
     view! {
         <thead>
             <tr>

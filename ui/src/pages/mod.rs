@@ -5,8 +5,10 @@ pub mod client;
 pub mod clients;
 pub mod closing;
 pub mod home;
+pub mod manager;
 pub mod order;
 pub mod orders;
+pub mod password;
 pub mod payments;
 pub mod problems;
 pub mod settings;
@@ -43,5 +45,11 @@ pub fn current_page() -> AnyView {
         Route::Problems => view! { <problems::ProblemsPage/> }.into_any(),
         Route::Settings => view! { <settings::SettingsPage/> }.into_any(),
         Route::More => view! { <settings::MorePage/> }.into_any(),
+        Route::Manager => view! { <manager::ManagerPage/> }.into_any(),
+        Route::Team => view! { <manager::team::TeamPage/> }.into_any(),
+        Route::AllPayments => view! { <manager::payments::AllPaymentsPage/> }.into_any(),
+        Route::Settlement => view! { <manager::settlement::SettlementPage/> }.into_any(),
+        Route::Integration => view! { <manager::integration::IntegrationPage/> }.into_any(),
+        Route::MerchantSettings => view! { <manager::merchant::MerchantSettingsPage/> }.into_any(),
     }
 }

@@ -141,6 +141,7 @@ pub fn MorePage() -> impl IntoView {
                     </button>
                 </li>
                 {item(Route::Settings, id::NAV_SETTINGS, T::NavSettings, "⚙")}
+                {move || crate::state::is_manager().then(|| item(Route::Manager, id::NAV_MANAGER, T::NavManager, "★"))}
             </ul>
         </section>
     }
