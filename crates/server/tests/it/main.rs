@@ -10,6 +10,7 @@ mod check_config;
 mod faults;
 mod instances;
 mod login_limits;
+mod manager;
 mod orders;
 mod policy;
 mod production;
