@@ -400,6 +400,7 @@ mod tests {
                 credit_policy: Default::default(),
                 merchant_business_number: String::new(),
                 role: Default::default(),
+                must_change_password: false,
             },
         };
         assert_hidden("TokenResponse", format!("{tokens:?}"));

@@ -49,6 +49,20 @@ pub struct RepInfo {
     /// What the rep may do (a plain rep acts on its own records).
     #[serde(default)]
     pub role: Role,
+    /// Signed in with a one-time password (a new rep, a reset): it must be changed
+    /// (`POST /v1/auth/password`) before anything else is allowed.
+    #[serde(default)]
+    pub must_change_password: bool,
+}
+
+/// `POST /v1/auth/password`: the signed-in rep changes its password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: Secret,
+    /// At least 8 characters.
+    pub new_password: Secret,
 }
 
 /// A rep's role within its merchant.

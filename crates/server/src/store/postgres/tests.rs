@@ -400,8 +400,11 @@ mod aggregates {
         let s = store();
         let m = merchant(&s, "m");
         let other = merchant(&s, "o");
-        let key_id = s.create_api_key(&m.id, "hash-1", "fpk_abcd").unwrap();
-        s.create_api_key(&m.id, "hash-2", "fpk_efgh").unwrap();
+        let key_id = s
+            .create_api_key(&m.id, "hash-1", "fpk_abcd", "one")
+            .unwrap();
+        s.create_api_key(&m.id, "hash-2", "fpk_efgh", "two")
+            .unwrap();
         assert_eq!(s.cached_api_key("hash-1"), None, "not read yet");
         let live = Some(ApiKeyOwner {
             key_id: key_id.clone(),

@@ -207,8 +207,12 @@ fn a_revoked_api_key_is_refused_at_once() {
     let other = store
         .create_merchant("o", "타사", &MerchantSettings::default())
         .unwrap();
-    let key_id = store.create_api_key(&m.id, "hash-1", "fpk_abcd").unwrap();
-    store.create_api_key(&m.id, "hash-2", "fpk_efgh").unwrap();
+    let key_id = store
+        .create_api_key(&m.id, "hash-1", "fpk_abcd", "one")
+        .unwrap();
+    store
+        .create_api_key(&m.id, "hash-2", "fpk_efgh", "two")
+        .unwrap();
     assert_eq!(store.cached_api_key("hash-1"), None, "not read yet");
     let live = Some(ApiKeyOwner {
         key_id: key_id.clone(),
