@@ -8,6 +8,7 @@
 //! The functions are blocking (they call the store; hashing a password takes a moment): an
 //! async caller runs them with [`run`].
 
+pub mod cli;
 mod numbers;
 
 use chrono::{DateTime, Duration, Utc};
@@ -756,6 +757,19 @@ pub fn create_api_key(
 pub fn list_api_keys(store: &dyn Store, merchant_id: &MerchantId) -> AdminResult<Vec<ApiKeyInfo>> {
     let m = merchant(store, merchant_id)?;
     Ok(store.list_api_keys(&m.id)?)
+}
+
+/// One API key of the merchant, as listed.
+pub fn api_key_info(
+    store: &dyn Store,
+    merchant_id: &MerchantId,
+    key_id: &ApiKeyId,
+) -> AdminResult<ApiKeyInfo> {
+    store
+        .list_api_keys(merchant_id)?
+        .into_iter()
+        .find(|k| k.id == key_id.as_str())
+        .ok_or_else(|| AdminError::NotFound(format!("no API key {key_id} at this merchant")))
 }
 
 /// Revokes a live API key of the merchant.

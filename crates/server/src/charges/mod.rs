@@ -129,11 +129,21 @@ pub async fn finish(state: &AppState, answer: Pending) -> AppResult<(ChargeRecor
 pub async fn prepare(
     state: &AppState,
     who: Requester,
-    request: ChargeRequest,
+    mut request: ChargeRequest,
     id: Option<ChargeId>,
     idempotency: Option<(String, String)>,
 ) -> AppResult<Prepared> {
     let m = merchant(state, &who.merchant_id).await?;
+    if m.status == crate::domain::MerchantStatus::Suspended {
+        return Err(AppError::new(
+            ErrorCode::MerchantSuspended,
+            "이용이 정지된 가맹점입니다 (this merchant is suspended: no new charges)",
+        ));
+    }
+    if !m.settings.installments_allowed {
+        // Paid in one go: the payer is not offered installments.
+        request.installments = false;
+    }
     if request.kind == ChargeKind::AutoPay && !m.settings.auto_pay {
         return Err(AppError::new(
             ErrorCode::Forbidden,
