@@ -185,6 +185,8 @@ fn every_unique_index_of_a_tenant_table_includes_the_merchant() {
         "token_families",
         "tokens",
         "call_sessions",
+        // The operator's log, across merchants (merchant_id is optional there).
+        "audit_log",
     ];
     let rows = s
         .read(|tx| {
