@@ -415,8 +415,10 @@ pub fn list_merchants(store: &dyn Store) -> AdminResult<Vec<Merchant>> {
 }
 
 /// Suspends a merchant: new charges are refused (`merchant_suspended`) from now on, and its
-/// pending charges are canceled, each payer texted as any cancel does. Returns the charges
-/// canceled. Suspending a suspended merchant cancels what is still pending.
+/// pending charges are canceled through the charges' own cancel, each payer texted that the
+/// bill was withdrawn. A charge whose card approval is in flight at that moment is left to
+/// finish (the cancel refuses it). Returns the charges canceled. Suspending a suspended
+/// merchant cancels what is still pending.
 pub async fn suspend_merchant(
     state: &AppState,
     actor: &Actor,
@@ -448,7 +450,7 @@ pub async fn suspend_merchant(
             if c.status.is_pending() {
                 let id = ChargeId::from(c.id.as_str());
                 let reason = Some("가맹점 이용 정지 (merchant suspended)".to_string());
-                match charges::cancel(state, merchant_id, &id, reason).await {
+                match charges::cancel_with(state, merchant_id, &id, reason, true).await {
                     Ok(_) => canceled.push(id),
                     // Paid or ended meanwhile: nothing to cancel.
                     Err(e) if e.code == ErrorCode::InvalidState => {}
