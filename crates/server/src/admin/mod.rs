@@ -8,6 +8,7 @@
 //! The functions are blocking (they call the store; hashing a password takes a moment): an
 //! async caller runs them with [`run`].
 
+pub mod cli;
 mod numbers;
 
 use chrono::{DateTime, Duration, Utc};
@@ -414,8 +415,10 @@ pub fn list_merchants(store: &dyn Store) -> AdminResult<Vec<Merchant>> {
 }
 
 /// Suspends a merchant: new charges are refused (`merchant_suspended`) from now on, and its
-/// pending charges are canceled, each payer texted as any cancel does. Returns the charges
-/// canceled. Suspending a suspended merchant cancels what is still pending.
+/// pending charges are canceled through the charges' own cancel, each payer texted that the
+/// bill was withdrawn. A charge whose card approval is in flight at that moment is left to
+/// finish (the cancel refuses it). Returns the charges canceled. Suspending a suspended
+/// merchant cancels what is still pending.
 pub async fn suspend_merchant(
     state: &AppState,
     actor: &Actor,
@@ -447,7 +450,7 @@ pub async fn suspend_merchant(
             if c.status.is_pending() {
                 let id = ChargeId::from(c.id.as_str());
                 let reason = Some("가맹점 이용 정지 (merchant suspended)".to_string());
-                match charges::cancel(state, merchant_id, &id, reason).await {
+                match charges::cancel_with(state, merchant_id, &id, reason, true).await {
                     Ok(_) => canceled.push(id),
                     // Paid or ended meanwhile: nothing to cancel.
                     Err(e) if e.code == ErrorCode::InvalidState => {}
@@ -756,6 +759,19 @@ pub fn create_api_key(
 pub fn list_api_keys(store: &dyn Store, merchant_id: &MerchantId) -> AdminResult<Vec<ApiKeyInfo>> {
     let m = merchant(store, merchant_id)?;
     Ok(store.list_api_keys(&m.id)?)
+}
+
+/// One API key of the merchant, as listed.
+pub fn api_key_info(
+    store: &dyn Store,
+    merchant_id: &MerchantId,
+    key_id: &ApiKeyId,
+) -> AdminResult<ApiKeyInfo> {
+    store
+        .list_api_keys(merchant_id)?
+        .into_iter()
+        .find(|k| k.id == key_id.as_str())
+        .ok_or_else(|| AdminError::NotFound(format!("no API key {key_id} at this merchant")))
 }
 
 /// Revokes a live API key of the merchant.

@@ -255,9 +255,15 @@ fn merchant_settings_changes_are_seen_at_once() {
     assert_eq!(store.merchant(&m.id).unwrap().unwrap(), m);
     assert_eq!(store.cached_merchant(&m.id).unwrap(), m);
     let mut settings = m.settings.clone();
-    settings.number_pool = vec!["16000009".into()];
+    settings.credit_policy = crate::domain::CreditPolicy::Warn;
     store.update_merchant_settings(&m.id, &settings).unwrap();
     assert_eq!(store.cached_merchant(&m.id), None);
+    assert_eq!(store.merchant(&m.id).unwrap().unwrap().settings, settings);
+    // The pool changes through its own calls, and is seen at once too.
+    use crate::store::AdminStore;
+    store.add_numbers(&m.id, &["16000009".into()]).unwrap();
+    assert_eq!(store.cached_merchant(&m.id), None);
+    settings.number_pool = vec!["16000009".into()];
     assert_eq!(store.merchant(&m.id).unwrap().unwrap().settings, settings);
 }
 
@@ -330,6 +336,12 @@ fn order_numbers_move_to_per_merchant_uniqueness_keeping_every_order() {
 fn sqlite() -> (SqliteStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     (SqliteStore::open(&dir.path().join("t.db")).unwrap(), dir)
+}
+
+#[test]
+fn administration() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::administration(&s);
 }
 
 #[test]
