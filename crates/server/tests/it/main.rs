@@ -22,4 +22,5 @@ mod sessions;
 mod sip;
 mod sync;
 mod texts;
+mod walkthrough;
 mod webhooks;

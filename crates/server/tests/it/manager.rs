@@ -159,7 +159,7 @@ async fn the_team_the_month_and_payments_by_card_company() {
 
 /// Signs in at `merchant` and, when the password was a one-time one, changes it to
 /// `new_password` first (as the app makes a rep do).
-async fn first_sign_in(
+pub(crate) async fn first_sign_in(
     app: &TestApp,
     merchant: &str,
     login: &str,
