@@ -508,7 +508,10 @@ texts! {
     SaveSettings => "설정 저장", "Save settings";
     SettingsSaved => "저장했습니다", "Saved";
     NothingChanged => "바뀐 것이 없습니다", "Nothing changed";
-    NumberInvalid => "숫자로 입력하세요", "Type a number";
+    NumberInvalid => "허용 범위의 숫자로 입력하세요", "Type a number in the allowed range";
+    SetAttempts => "카드 승인 시도 횟수 한도", "Card approval attempts allowed";
+    SetTextsPerHour => "시간당 문자 발송 한도", "Texts per hour limit";
+    NoLimit => "제한 없음", "No limit";
 }
 
 /// `3건` / `3 items`.

@@ -8,8 +8,8 @@ use fieldpay_protocol::auth::ChangePassword;
 use fieldpay_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
 use fieldpay_protocol::charge::{Charge, ChargeList, RefundCharge};
 use fieldpay_protocol::manager::{
-    Integration, ManagerSettings, ManagerSettingsPatch, NewApiKey, NewApiKeyRequest, NewRep,
-    NewRepRequest, OneTimePassword, TeamReport,
+    CreateApiKey, CreateRep, Integration, NewApiKey, RepPassword, SettingsPatch, SettingsValues,
+    TeamReport,
 };
 use fieldpay_protocol::settlement::SettlementReport;
 use fieldpay_protocol::sync::{MutationBatch, MutationResults, SyncPage};
@@ -364,12 +364,12 @@ impl ServerClient {
             .await
     }
 
-    pub async fn create_rep(&self, body: &NewRepRequest) -> CoreResult<NewRep> {
+    pub async fn create_rep(&self, body: &CreateRep) -> CoreResult<RepPassword> {
         self.call(Method::POST, "/v1/manager/reps", Some(body))
             .await
     }
 
-    pub async fn reset_rep_password(&self, rep_id: &str) -> CoreResult<OneTimePassword> {
+    pub async fn reset_rep_password(&self, rep_id: &str) -> CoreResult<RepPassword> {
         self.call(
             Method::POST,
             &format!("/v1/manager/reps/{}/reset-password", path_segment(rep_id)),
@@ -394,7 +394,7 @@ impl ServerClient {
             .await
     }
 
-    pub async fn create_api_key(&self, body: &NewApiKeyRequest) -> CoreResult<NewApiKey> {
+    pub async fn create_api_key(&self, body: &CreateApiKey) -> CoreResult<NewApiKey> {
         self.call(Method::POST, "/v1/manager/api-keys", Some(body))
             .await
     }
@@ -410,15 +410,15 @@ impl ServerClient {
         .map(drop)
     }
 
-    pub async fn merchant_settings(&self) -> CoreResult<ManagerSettings> {
+    pub async fn merchant_settings(&self) -> CoreResult<SettingsValues> {
         self.call(Method::GET, "/v1/manager/settings", None::<&()>)
             .await
     }
 
     pub async fn update_merchant_settings(
         &self,
-        patch: &ManagerSettingsPatch,
-    ) -> CoreResult<ManagerSettings> {
+        patch: &SettingsPatch,
+    ) -> CoreResult<SettingsValues> {
         self.call(Method::PATCH, "/v1/manager/settings", Some(patch))
             .await
     }

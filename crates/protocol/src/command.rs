@@ -243,7 +243,7 @@ pub struct ManagerTeam {
 /// Adds a rep; the answer carries the one-time password, shown once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManagerAddRep {
-    pub rep: manager::NewRepRequest,
+    pub rep: manager::CreateRep,
 }
 
 /// A new one-time password for a rep (shown once).
@@ -275,12 +275,12 @@ pub struct ManagerRevokeApiKey {
 
 /// The merchant's settings and which ones the manager may change.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ManagerSettings {}
+pub struct SettingsValues {}
 
 /// Changes the settings given (only those the operator allows the manager).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManagerUpdateSettings {
-    pub patch: manager::ManagerSettingsPatch,
+    pub patch: manager::SettingsPatch,
 }
 
 /// Every payment of the merchant (the server's list, newest first), filtered.
@@ -382,14 +382,14 @@ commands! {
     DiscardProblem = "discard_problem" -> ();
     ChangePassword = "change_password" -> app::AppInfo;
     ManagerTeam = "manager_team" -> manager::TeamReport;
-    ManagerAddRep = "manager_add_rep" -> manager::NewRep;
-    ManagerResetPassword = "manager_reset_password" -> manager::OneTimePassword;
+    ManagerAddRep = "manager_add_rep" -> manager::RepPassword;
+    ManagerResetPassword = "manager_reset_password" -> manager::RepPassword;
     ManagerDeactivateRep = "manager_deactivate_rep" -> ();
     ManagerIntegration = "manager_integration" -> manager::Integration;
     ManagerCreateApiKey = "manager_create_api_key" -> manager::NewApiKey;
     ManagerRevokeApiKey = "manager_revoke_api_key" -> ();
-    ManagerSettings = "manager_settings" -> manager::ManagerSettings;
-    ManagerUpdateSettings = "manager_update_settings" -> manager::ManagerSettings;
+    SettingsValues = "manager_settings" -> manager::SettingsValues;
+    ManagerUpdateSettings = "manager_update_settings" -> manager::SettingsValues;
     MerchantCharges = "merchant_charges" -> crate::charge::ChargeList;
     Settlement = "settlement" -> crate::settlement::SettlementReport;
     ExportSettlementCsv = "export_settlement_csv" -> String;

@@ -19,6 +19,11 @@ pub enum ErrorCode {
     Unauthorized,
     /// Authenticated, but this caller may not do this.
     Forbidden,
+    /// The rep signed in with a one-time password: every call but changing it
+    /// (`POST /v1/auth/password`) is refused until it is changed.
+    PasswordChangeRequired,
+    /// The merchant is suspended by its operator: no new charges.
+    MerchantSuspended,
     NotFound,
     /// The resource is not in a state that allows this (e.g. cancel after payment).
     InvalidState,
@@ -55,6 +60,8 @@ impl ErrorCode {
             ErrorCode::InvalidBusinessNumber => "invalid_business_number",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::PasswordChangeRequired => "password_change_required",
+            ErrorCode::MerchantSuspended => "merchant_suspended",
             ErrorCode::NotFound => "not_found",
             ErrorCode::InvalidState => "invalid_state",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
@@ -82,7 +89,9 @@ impl ErrorCode {
             | ErrorCode::InvalidBusinessNumber
             | ErrorCode::ImportFailed => 422,
             ErrorCode::Unauthorized => 401,
-            ErrorCode::Forbidden => 403,
+            ErrorCode::Forbidden
+            | ErrorCode::PasswordChangeRequired
+            | ErrorCode::MerchantSuspended => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::InvalidState
             | ErrorCode::IdempotencyConflict

@@ -35,6 +35,7 @@ macro_rules! text_names {
     };
 }
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod card;

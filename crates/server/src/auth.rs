@@ -30,6 +30,9 @@ pub enum Principal {
 pub struct Caller {
     pub merchant_id: MerchantId,
     pub principal: Principal,
+    /// A rep signed in with a one-time password: only `POST /v1/auth/password` is allowed
+    /// (the [`Caller`] extractor refuses the rest).
+    pub must_change_password: bool,
 }
 
 impl Caller {
@@ -124,11 +127,13 @@ pub async fn authenticate(state: &AppState, bearer: &Secret) -> Result<Caller, A
             None => state.db(move |s| s.api_key(&hash)).await?,
         };
         let owner = found.ok_or_else(|| unauthorized("unknown or revoked API key"))?;
+        note_key_use(state, &owner.key_id);
         return Ok(Caller {
             merchant_id: owner.merchant_id,
             principal: Principal::ApiKey {
                 key_id: owner.key_id,
             },
+            must_change_password: false,
         });
     }
     let now = state.clock.now();
@@ -142,7 +147,39 @@ pub async fn authenticate(state: &AppState, bearer: &Secret) -> Result<Caller, A
             rep_id: rep.id,
             role: rep.role,
         },
+        must_change_password: rep.must_change_password,
     })
+}
+
+/// Records that an API key was used (its `last_used_at`), in the background and at most once
+/// a minute per key per process: the store is not asked at every request.
+fn note_key_use(state: &AppState, key_id: &ApiKeyId) {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static NOTED: OnceLock<Mutex<HashMap<ApiKeyId, i64>>> = OnceLock::new();
+    let now = state.clock.now();
+    let minute = now
+        .timestamp()
+        .div_euclid(crate::store::admin::API_KEY_USE_RESOLUTION_SECS);
+    {
+        let mut noted = NOTED
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if noted.get(key_id) == Some(&minute) {
+            return;
+        }
+        if noted.len() > 10_000 {
+            noted.clear();
+        }
+        noted.insert(key_id.clone(), minute);
+    }
+    let (st, key_id) = (state.clone(), key_id.clone());
+    tokio::spawn(async move {
+        if let Err(e) = st.db(move |s| s.touch_api_key(&key_id, now)).await {
+            tracing::warn!(error = %e.message, "could not note an API key's use");
+        }
+    });
 }
 
 /// A new refresh token: `rt_` + 48 random characters.
@@ -284,7 +321,7 @@ async fn token_response(
             credit_policy: merchant.settings.credit_policy,
             merchant_business_number: merchant.settings.business_number.clone(),
             role: rep.role,
-            must_change_password: false,
+            must_change_password: rep.must_change_password,
         },
     })
 }

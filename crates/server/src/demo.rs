@@ -228,7 +228,12 @@ fn seed_records(store: &dyn Store) -> anyhow::Result<Option<MerchantId>> {
         }
         Err(e) => return Err(e.into()),
     };
-    store.create_api_key(&m.id, &hash_secret(DEMO_API_KEY), &DEMO_API_KEY[..12])?;
+    store.create_api_key(
+        &m.id,
+        &hash_secret(DEMO_API_KEY),
+        &DEMO_API_KEY[..12],
+        "demo",
+    )?;
     let reps = DEMO_REPS.iter().map(|r| (r, Role::Rep));
     for ((login, name, password), role) in reps.chain([(&DEMO_MANAGER, Role::Manager)]) {
         let hash =

@@ -19,6 +19,7 @@
 //!   the log filter.
 
 // The composition root and the edges.
+pub mod admin;
 pub mod app;
 pub mod openapi;
 pub mod routes;

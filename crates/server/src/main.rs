@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::builder::BoolishValueParser;
 use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
+use fieldpay_server::admin::cli::{self as admin_cli, AdminCommand};
 use fieldpay_server::config::{ConfigError, Settings, TrustedPeers};
 use fieldpay_server::import::ImportKind;
 use fieldpay_server::{app, check, demo, import};
@@ -112,6 +113,12 @@ enum Command {
     MerchantCredentials {
         #[command(subcommand)]
         action: CredentialsAction,
+    },
+    /// The operator's commands on the configured store: merchants, virtual numbers, reps,
+    /// API keys, webhooks, operator tokens, the audit log. Secrets are printed once.
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
     },
     /// Import client accounts or products from a CSV file: all rows or none.
     Import {
@@ -356,11 +363,15 @@ fn main() -> ExitCode {
     if matches!(cli.command, Some(Command::CheckConfig)) {
         return check_config(&cli);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(fieldpay_server::logs::filter_from_env(
-            "info,tower_http=warn",
-        ))
-        .init();
+    let logs = tracing_subscriber::fmt().with_env_filter(fieldpay_server::logs::filter_from_env(
+        "info,tower_http=warn",
+    ));
+    if matches!(cli.command, Some(Command::Admin { .. })) {
+        // The command's own output is on stdout (secrets printed once): logs go elsewhere.
+        logs.with_writer(std::io::stderr).init();
+    } else {
+        logs.init();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -421,6 +432,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::MerchantCredentials { action } => {
             tokio::task::spawn_blocking(move || merchant_credentials(settings, action)).await??;
+        }
+        Command::Admin { action } => {
+            let out = match admin_cli::suspend_target(&action).map(str::to_string) {
+                Some(code) => {
+                    // Canceling pending charges texts their payers: the server's state.
+                    let state =
+                        tokio::task::spawn_blocking(move || app::build_state(settings)).await??;
+                    admin_cli::run_suspend(&state, &code).await
+                }
+                None => {
+                    let sandbox = settings.sandbox();
+                    tokio::task::spawn_blocking(move || {
+                        let store = app::open_store(&settings)?;
+                        anyhow::Ok(admin_cli::run_on_store(store.as_ref(), sandbox, action))
+                    })
+                    .await??
+                }
+            };
+            match out {
+                Ok(text) => println!("{text}"),
+                Err(e) => anyhow::bail!(admin_cli::refusal_line(&e)),
+            }
         }
         Command::Import {
             kind,

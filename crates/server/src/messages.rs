@@ -45,6 +45,16 @@ fn installments_ko(months: u8) -> String {
     }
 }
 
+/// The notice that a bill will not be collected: the merchant withdrew it (its service was
+/// suspended), so the virtual number no longer takes the payment.
+pub fn bill_withdrawn(merchant_name: &str, rec: &ChargeRecord) -> String {
+    format!(
+        "[{merchant_name}] 결제 요청이 취소되었습니다.\n상품: {}\n금액: {}\n이 요청은 더 이상 결제할 수 없습니다.",
+        rec.charge.goods_name,
+        format_krw(rec.charge.amount),
+    )
+}
+
 /// The sales-slip text after approval: approval number, masked card, amount, installments,
 /// receipt link. Only the masked card number ever appears.
 pub fn slip(merchant_name: &str, rec: &ChargeRecord, receipt_url: &str) -> Option<String> {

@@ -16,6 +16,8 @@ use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder};
 
 /// The security scheme of the routes that need a caller (`security(("bearer" = []))`).
 pub const BEARER: &str = "bearer";
+/// The security scheme of the operator's routes (`/admin/v1`, `security(("operator" = []))`).
+pub const OPERATOR: &str = "operator";
 
 const DESCRIPTION: &str = "Phone payments by virtual ARS number.\n\n\
 Merchants authenticate with `Authorization: Bearer fpk_...` API keys; reps with access tokens \
@@ -51,6 +53,10 @@ const TAGS: &[(&str, &str)] = &[
     ("telephony", "Carrier voice webhooks"),
     ("sandbox", "The sandbox phone (sandbox mode only)"),
     ("meta", "Health check and this document"),
+    (
+        "admin",
+        "The operator's API: merchants, virtual numbers, reps, API keys, webhooks, audit log",
+    ),
 ];
 
 /// The document's frame: info, the bearer security scheme and the tags; the routers add the
@@ -60,6 +66,12 @@ pub fn frame() -> OpenApi {
         .scheme(HttpAuthScheme::Bearer)
         .description(Some(
             "A merchant API key (`fpk_...`) or a rep's access token (`at_...`)",
+        ))
+        .build();
+    let operator = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Bearer)
+        .description(Some(
+            "An operator token (`fpo_...`, from `fieldpay-server admin operator-token create`)",
         ))
         .build();
     OpenApiBuilder::new()
@@ -72,6 +84,7 @@ pub fn frame() -> OpenApi {
         .components(Some(
             ComponentsBuilder::new()
                 .security_scheme(BEARER, SecurityScheme::Http(bearer))
+                .security_scheme(OPERATOR, SecurityScheme::Http(operator))
                 .build(),
         ))
         .tags(Some(TAGS.iter().map(|(name, about)| {

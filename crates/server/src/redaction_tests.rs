@@ -35,8 +35,11 @@ fn secrets_never_print() {
         name: "상사".into(),
         settings: MerchantSettings {
             webhook_secret: Some(secret()),
+            webhook_previous_secret: Some(secret()),
             ..MerchantSettings::default()
         },
+        profile: Default::default(),
+        status: Default::default(),
     };
     assert_redacted("Merchant", format!("{merchant:?}"));
 
@@ -48,6 +51,7 @@ fn secrets_never_print() {
         password_hash: secret(),
         active: true,
         role: fieldpay_protocol::auth::Role::Rep,
+        must_change_password: false,
     };
     assert_redacted("RepRecord", format!("{rep:?}"));
 

@@ -5,8 +5,7 @@ use fieldpay_protocol::auth::Role;
 use fieldpay_protocol::charge::ChargeList;
 use fieldpay_protocol::command as cmd;
 use fieldpay_protocol::manager::{
-    Integration, ManagerSettings, ManagerSettingsPatch, NewApiKey, NewRep, NewRepRequest,
-    OneTimePassword, TeamReport,
+    CreateRep, Integration, NewApiKey, RepPassword, SettingsPatch, SettingsValues, TeamReport,
 };
 use fieldpay_protocol::settlement::SettlementReport;
 use fieldpay_protocol::{ApiError, Secret};
@@ -29,9 +28,9 @@ pub async fn team(date: Option<&str>) -> Result<TeamReport, ApiError> {
     .await
 }
 
-pub async fn add_rep(login: &str, name: &str, role: Role) -> Result<NewRep, ApiError> {
+pub async fn add_rep(login: &str, name: &str, role: Role) -> Result<RepPassword, ApiError> {
     invoke(&cmd::ManagerAddRep {
-        rep: NewRepRequest {
+        rep: CreateRep {
             login: login.into(),
             name: name.into(),
             role,
@@ -40,7 +39,7 @@ pub async fn add_rep(login: &str, name: &str, role: Role) -> Result<NewRep, ApiE
     .await
 }
 
-pub async fn reset_password(rep_id: &str) -> Result<OneTimePassword, ApiError> {
+pub async fn reset_password(rep_id: &str) -> Result<RepPassword, ApiError> {
     invoke(&cmd::ManagerResetPassword {
         rep_id: rep_id.into(),
     })
@@ -69,11 +68,11 @@ pub async fn revoke_api_key(key_id: &str) -> Result<(), ApiError> {
     .await
 }
 
-pub async fn settings() -> Result<ManagerSettings, ApiError> {
-    invoke(&cmd::ManagerSettings {}).await
+pub async fn settings() -> Result<SettingsValues, ApiError> {
+    invoke(&cmd::SettingsValues {}).await
 }
 
-pub async fn update_settings(patch: ManagerSettingsPatch) -> Result<ManagerSettings, ApiError> {
+pub async fn update_settings(patch: SettingsPatch) -> Result<SettingsValues, ApiError> {
     invoke(&cmd::ManagerUpdateSettings { patch }).await
 }
 

@@ -9,8 +9,8 @@ use fieldpay_protocol::auth::RepInfo;
 use fieldpay_protocol::charge::ChargeList;
 use fieldpay_protocol::command::MerchantCharges;
 use fieldpay_protocol::manager::{
-    Integration, ManagerSettings, ManagerSettingsPatch, NewApiKey, NewApiKeyRequest, NewRep,
-    NewRepRequest, OneTimePassword, TeamReport,
+    CreateApiKey, CreateRep, Integration, NewApiKey, RepPassword, SettingsPatch, SettingsValues,
+    TeamReport,
 };
 use fieldpay_protocol::settlement::SettlementReport;
 use fieldpay_protocol::{ErrorCode, Secret};
@@ -87,9 +87,9 @@ impl Engine {
     }
 
     /// Adds a rep; the answer carries the one-time password (shown once, never stored here).
-    pub async fn add_rep(&self, rep: &NewRepRequest) -> CoreResult<NewRep> {
+    pub async fn add_rep(&self, rep: &CreateRep) -> CoreResult<RepPassword> {
         self.require_session()?;
-        let body = NewRepRequest {
+        let body = CreateRep {
             login: required("login", &rep.login, 64)?,
             name: required("name", &rep.name, 64)?,
             role: rep.role,
@@ -97,7 +97,7 @@ impl Engine {
         self.client.create_rep(&body).await
     }
 
-    pub async fn reset_rep_password(&self, rep_id: &str) -> CoreResult<OneTimePassword> {
+    pub async fn reset_rep_password(&self, rep_id: &str) -> CoreResult<RepPassword> {
         self.require_session()?;
         self.client.reset_rep_password(rep_id).await
     }
@@ -122,7 +122,7 @@ impl Engine {
     pub async fn create_api_key(&self, name: &str) -> CoreResult<NewApiKey> {
         self.require_session()?;
         let name = required("name", name, 64)?;
-        self.client.create_api_key(&NewApiKeyRequest { name }).await
+        self.client.create_api_key(&CreateApiKey { name }).await
     }
 
     pub async fn revoke_api_key(&self, key_id: &str) -> CoreResult<()> {
@@ -130,15 +130,15 @@ impl Engine {
         self.client.revoke_api_key(key_id).await
     }
 
-    pub async fn merchant_settings(&self) -> CoreResult<ManagerSettings> {
+    pub async fn merchant_settings(&self) -> CoreResult<SettingsValues> {
         self.require_session()?;
         self.client.merchant_settings().await
     }
 
     pub async fn update_merchant_settings(
         &self,
-        patch: &ManagerSettingsPatch,
-    ) -> CoreResult<ManagerSettings> {
+        patch: &SettingsPatch,
+    ) -> CoreResult<SettingsValues> {
         self.require_session()?;
         self.client.update_merchant_settings(patch).await
     }

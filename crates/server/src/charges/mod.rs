@@ -129,11 +129,21 @@ pub async fn finish(state: &AppState, answer: Pending) -> AppResult<(ChargeRecor
 pub async fn prepare(
     state: &AppState,
     who: Requester,
-    request: ChargeRequest,
+    mut request: ChargeRequest,
     id: Option<ChargeId>,
     idempotency: Option<(String, String)>,
 ) -> AppResult<Prepared> {
     let m = merchant(state, &who.merchant_id).await?;
+    if m.status == crate::domain::MerchantStatus::Suspended {
+        return Err(AppError::new(
+            ErrorCode::MerchantSuspended,
+            "이용이 정지된 가맹점입니다 (this merchant is suspended: no new charges)",
+        ));
+    }
+    if !m.settings.installments_allowed {
+        // Paid in one go: the payer is not offered installments.
+        request.installments = false;
+    }
     if request.kind == ChargeKind::AutoPay && !m.settings.auto_pay {
         return Err(AppError::new(
             ErrorCode::Forbidden,
@@ -179,13 +189,35 @@ pub async fn cancel(
     charge_id: &ChargeId,
     reason: Option<String>,
 ) -> AppResult<ChargeRecord> {
+    cancel_with(state, merchant_id, charge_id, reason, false).await
+}
+
+/// [`cancel`]; with `tell_payer`, the payer is also texted that the bill was withdrawn (in
+/// the same transaction as the cancel): a merchant's suspension cancels bills the merchant
+/// did not cancel itself.
+pub async fn cancel_with(
+    state: &AppState,
+    merchant_id: &MerchantId,
+    charge_id: &ChargeId,
+    reason: Option<String>,
+    tell_payer: bool,
+) -> AppResult<ChargeRecord> {
     let m = merchant(state, merchant_id).await?;
     let now = state.clock.now();
     let (mid, cid, st) = (merchant_id.clone(), charge_id.clone(), state.clone());
     let rec = state
         .db(move |s| {
             s.cancel_charge(&mid, &cid, reason.as_deref(), now, &|rec| {
-                effects(&st, &m, rec)
+                let mut fx = effects(&st, &m, rec);
+                if tell_payer {
+                    fx.sms.push(NewSms {
+                        to: rec.payer_phone.clone(),
+                        kind: SmsKind::Notice,
+                        body: crate::messages::bill_withdrawn(&m.name, rec),
+                        quota: None,
+                    });
+                }
+                fx
             })
         })
         .await?;

@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use fieldpay_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
+use fieldpay_protocol::auth::{ChangePassword, LoginRequest, RefreshRequest, TokenResponse};
 use fieldpay_protocol::{ErrorBody, ErrorCode, Secret};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(refresh))
         .routes(routes!(logout))
+        .routes(routes!(change_password))
 }
 
 /// The address of the connection's peer (no proxy header is trusted); `None` when the
@@ -187,5 +188,49 @@ async fn logout(
         req.as_ref().map(|r| &r.refresh_token),
     )
     .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change the signed-in rep's password
+///
+/// The current password and a new one of at least 8 characters. A rep signed in with a
+/// one-time password (a new rep, a reset) must call this first: every other call answers
+/// 403 `password_change_required` until then. The rep's sessions stay signed in.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/password",
+    tag = "auth",
+    security(("bearer" = [])),
+    request_body(content = ChangePassword, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 403, description = "An API key, or the current password is wrong", body = ErrorBody),
+        (status = 422, description = "The new password is too short or the same", body = ErrorBody),
+    )
+)]
+async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(req): JsonBody<ChangePassword>,
+) -> AppResult<StatusCode> {
+    let Some(rep_id) = caller.rep_id().cloned() else {
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "an API key has no password; this is for reps",
+        ));
+    };
+    let merchant_id = caller.merchant_id.clone();
+    crate::admin::run(&state, move |s| {
+        crate::admin::change_password(
+            s,
+            &merchant_id,
+            &rep_id,
+            &req.current_password,
+            &req.new_password,
+        )
+    })
+    .await?;
+    tracing::info!("rep changed its password");
     Ok(StatusCode::NO_CONTENT)
 }

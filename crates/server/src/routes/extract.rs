@@ -118,6 +118,11 @@ pub fn bearer(parts: &Parts) -> AppResult<&str> {
         .ok_or_else(|| unauthorized("Authorization must be 'Bearer <key or token>'"))
 }
 
+/// The route a rep with a one-time password must call first (signing out is allowed too).
+pub const PASSWORD_PATH: &str = "/v1/auth/password";
+
+/// The caller of a `/v1` route: a rep that must change its one-time password first is refused
+/// (`password_change_required`) everywhere but [`PASSWORD_PATH`] and sign-out.
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
@@ -126,6 +131,14 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = fieldpay_protocol::Secret::new(bearer(parts)?);
-        authenticate(state, &token).await
+        let caller = authenticate(state, &token).await?;
+        let allowed = [PASSWORD_PATH, "/v1/auth/logout"].contains(&parts.uri.path());
+        if caller.must_change_password && !allowed {
+            return Err(AppError::new(
+                ErrorCode::PasswordChangeRequired,
+                "임시 비밀번호를 먼저 바꾸세요 (change the one-time password first: POST /v1/auth/password)",
+            ));
+        }
+        Ok(caller)
     }
 }

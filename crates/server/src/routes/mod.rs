@@ -6,6 +6,7 @@
 //! handlers of different paths in one `routes!` would also answer on each other's paths.
 
 pub mod accounts;
+pub mod admin;
 pub mod auth;
 pub mod charges;
 pub mod events;
@@ -36,6 +37,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(sync::router())
         .merge(orders::router())
         .merge(manager::router())
+        .merge(admin::router())
 }
 
 /// Health check

@@ -671,3 +671,228 @@ pub(crate) fn text_retries_and_final_failure(s: &dyn Store) {
     assert_eq!(texts[0].status, SmsStatus::Sent);
     assert_eq!(texts[0].attempts, 1);
 }
+
+// ------------------------------------------------------------------ administration
+
+/// Merchants' profiles and status, pools of numbers (one pool per number, all or none, a
+/// bound number stays), reps' passwords, API key listings and their last use, operator
+/// tokens and the audit log.
+pub(crate) fn administration(s: &dyn Store) {
+    use chrono::{Duration, Utc};
+    use fieldpay_protocol::auth::Role;
+    use fieldpay_protocol::charge::{ChargeOrigin, CreateCharge};
+    use fieldpay_protocol::{ChargeId, ErrorCode, MerchantId, Secret};
+
+    use crate::domain::{ChargeRequest, MerchantProfile, MerchantSettings, MerchantStatus};
+    use crate::store::{Effects, NewAudit, NewCharge};
+
+    let code = |r: Result<(), StoreError>| match r {
+        Err(StoreError::Rejected { code, .. }) => code,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let profile = MerchantProfile {
+        representative: "김대표".into(),
+        phone: "0212345678".into(),
+        address: "서울 중구".into(),
+    };
+    let settings = MerchantSettings {
+        number_pool: vec!["16000101".into()],
+        ..MerchantSettings::default()
+    };
+    let a = s
+        .create_merchant_with("a-co", "에이상사", &profile, &settings)
+        .unwrap();
+    assert_eq!(a.status, MerchantStatus::Active);
+    assert_eq!(s.merchant(&a.id).unwrap().unwrap(), a);
+    let b = s
+        .create_merchant("b-co", "비상사", &MerchantSettings::default())
+        .unwrap();
+    let codes: Vec<String> = s
+        .list_merchants()
+        .unwrap()
+        .into_iter()
+        .map(|m| m.code)
+        .collect();
+    assert_eq!(codes, ["a-co", "b-co"]);
+
+    // Profile and status.
+    let mut p2 = profile.clone();
+    p2.address = "부산".into();
+    assert!(s.update_merchant_profile(&a.id, "에이", &p2).unwrap());
+    assert!(!s
+        .update_merchant_profile(&MerchantId::from("m_nope"), "x", &p2)
+        .unwrap());
+    let got = s.merchant(&a.id).unwrap().unwrap();
+    assert_eq!((got.name.as_str(), &got.profile), ("에이", &p2));
+    assert!(s
+        .set_merchant_status(&a.id, MerchantStatus::Suspended)
+        .unwrap());
+    assert!(!s
+        .set_merchant_status(&a.id, MerchantStatus::Suspended)
+        .unwrap());
+    assert_eq!(
+        s.merchant(&a.id).unwrap().unwrap().status,
+        MerchantStatus::Suspended
+    );
+    assert!(s
+        .set_merchant_status(&a.id, MerchantStatus::Active)
+        .unwrap());
+
+    // Numbers: appended in order; one in any pool refuses the whole call.
+    s.add_numbers(&a.id, &["16000102".into(), "16000103".into()])
+        .unwrap();
+    assert_eq!(
+        s.merchant(&a.id).unwrap().unwrap().settings.number_pool,
+        ["16000101", "16000102", "16000103"]
+    );
+    for (m, n) in [(&b.id, "16000103"), (&a.id, "16000101")] {
+        let r = s.add_numbers(m, &["16000199".into(), n.into()]);
+        assert_eq!(code(r), ErrorCode::Conflict);
+    }
+    assert_eq!(
+        s.merchant_by_number("16000199").unwrap(),
+        None,
+        "nothing added"
+    );
+    assert_eq!(
+        code(s.remove_number(&b.id, "16000101")),
+        ErrorCode::NotFound
+    );
+    // A number bound to a pending charge stays.
+    let body: CreateCharge = serde_json::from_value(serde_json::json!({
+        "amount": 1000, "goods_name": "감기약", "payer_phone": "010-4000-0002",
+    }))
+    .unwrap();
+    let now = Utc::now();
+    let charge = NewCharge {
+        id: ChargeId::new("ch_admin"),
+        merchant_id: a.id.clone(),
+        rep_id: None,
+        api_key_id: None,
+        origin: ChargeOrigin::Api,
+        request: ChargeRequest::parse(&body).unwrap(),
+        expires_at: now + Duration::minutes(60),
+        idempotency_key: None,
+        request_hash: None,
+    };
+    let rec = s
+        .create_charges(&[charge], now, &|_| Effects::default())
+        .unwrap()
+        .remove(0)
+        .unwrap()
+        .0;
+    assert_eq!(rec.virtual_number, "16000101");
+    assert_eq!(
+        code(s.remove_number(&a.id, "16000101")),
+        ErrorCode::InvalidState
+    );
+    s.remove_number(&a.id, "16000102").unwrap();
+    assert_eq!(
+        s.merchant(&a.id).unwrap().unwrap().settings.number_pool,
+        ["16000101", "16000103"]
+    );
+    s.cancel_charge(
+        &a.id,
+        &ChargeId::from(rec.charge.id.as_str()),
+        None,
+        now,
+        &|_| Effects::default(),
+    )
+    .unwrap();
+    s.remove_number(&a.id, "16000101").unwrap();
+    assert_eq!(s.merchant_by_number("16000101").unwrap(), None);
+
+    // Reps: the one-time password flag goes with the hash.
+    let rep = s
+        .create_rep(&a.id, "kim", "김영업", &Secret::from("h1"), Role::Rep)
+        .unwrap();
+    s.create_rep(&a.id, "lee", "이영업", &Secret::from("h2"), Role::Manager)
+        .unwrap();
+    assert!(!s.rep(&a.id, &rep).unwrap().unwrap().must_change_password);
+    assert!(s
+        .set_rep_password(&a.id, &rep, &Secret::from("h3"), true)
+        .unwrap());
+    let r = s.rep(&a.id, &rep).unwrap().unwrap();
+    assert!(r.must_change_password && r.password_hash.expose() == "h3");
+    assert!(!s
+        .set_rep_password(&b.id, &rep, &Secret::from("h4"), false)
+        .unwrap());
+    assert_eq!(s.rep(&b.id, &rep).unwrap().map(|r| r.id), None);
+    let logins: Vec<String> = s
+        .list_reps(&a.id)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.login)
+        .collect();
+    assert_eq!(logins, ["kim", "lee"]);
+
+    // API keys: listed with names; the last use written at most once a minute.
+    let k1 = s.create_api_key(&a.id, "hash-a1", "fpk_a1", "ERP").unwrap();
+    let keys = s.list_api_keys(&a.id).unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(
+        (keys[0].name.as_str(), keys[0].prefix.as_str()),
+        ("ERP", "fpk_a1")
+    );
+    assert_eq!(
+        (keys[0].last_used_at.clone(), keys[0].revoked_at.clone()),
+        (None, None)
+    );
+    let t0 = Utc::now();
+    s.touch_api_key(&k1, t0).unwrap();
+    let first = s.list_api_keys(&a.id).unwrap()[0]
+        .last_used_at
+        .clone()
+        .unwrap();
+    s.touch_api_key(&k1, t0 + Duration::seconds(30)).unwrap();
+    assert_eq!(
+        s.list_api_keys(&a.id).unwrap()[0].last_used_at.as_ref(),
+        Some(&first)
+    );
+    s.touch_api_key(&k1, t0 + Duration::seconds(61)).unwrap();
+    assert_ne!(
+        s.list_api_keys(&a.id).unwrap()[0].last_used_at.as_ref(),
+        Some(&first)
+    );
+    assert!(s.revoke_api_key(&a.id, &k1).unwrap());
+    assert!(s.list_api_keys(&a.id).unwrap()[0].revoked_at.is_some());
+    assert!(s.list_api_keys(&b.id).unwrap().is_empty());
+
+    // Operator tokens.
+    let op = s
+        .create_operator_token("op-hash", "fpo_abc", "ops")
+        .unwrap();
+    let found = s.operator_token("op-hash").unwrap().unwrap();
+    assert_eq!((found.id, found.name.as_str()), (op, "ops"));
+    assert_eq!(s.operator_token("nope").unwrap(), None);
+
+    // The audit log: newest first, by merchant or all.
+    let detail = serde_json::json!({ "n": 1 });
+    for (action, m) in [("one", Some(&a.id)), ("two", Some(&b.id)), ("three", None)] {
+        s.append_audit(&NewAudit {
+            actor: "cli",
+            action,
+            merchant_id: m,
+            detail: &detail,
+        })
+        .unwrap();
+    }
+    let all: Vec<String> = s
+        .audit(None, 10)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(all, ["three", "two", "one"]);
+    let of_a = s.audit(Some(&a.id), 10).unwrap();
+    assert_eq!(of_a.len(), 1);
+    assert_eq!(
+        (
+            of_a[0].actor.as_str(),
+            of_a[0].merchant_id.as_deref(),
+            &of_a[0].detail
+        ),
+        ("cli", Some(a.id.as_str()), &detail)
+    );
+    assert_eq!(s.audit(None, 2).unwrap().len(), 2);
+}

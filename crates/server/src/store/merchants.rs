@@ -5,7 +5,7 @@ use fieldpay_protocol::auth::Role;
 use fieldpay_protocol::{ApiKeyId, MerchantId, RepId, Secret};
 
 use super::StoreResult;
-use crate::domain::{Merchant, MerchantSettings};
+use crate::domain::{Merchant, MerchantProfile, MerchantSettings};
 
 /// A rep as stored: the password only as its argon2 hash.
 #[derive(Debug, Clone)]
@@ -17,6 +17,8 @@ pub struct RepRecord {
     pub password_hash: Secret,
     pub active: bool,
     pub role: Role,
+    /// Signed in with a one-time password: only changing it is allowed.
+    pub must_change_password: bool,
 }
 
 /// The merchant a live API key acts for.
@@ -41,12 +43,26 @@ fieldpay_protocol::text_names!(TokenKind {
 });
 
 pub trait MerchantStore {
+    /// A new merchant with an empty profile (see [`MerchantStore::create_merchant_with`]).
     fn create_merchant(
         &self,
         code: &str,
         name: &str,
         settings: &MerchantSettings,
+    ) -> StoreResult<Merchant> {
+        self.create_merchant_with(code, name, &MerchantProfile::default(), settings)
+    }
+    /// A new, active merchant; `settings.number_pool` becomes its first pool of virtual
+    /// numbers. A code or a number already taken is refused (`Conflict`), nothing written.
+    fn create_merchant_with(
+        &self,
+        code: &str,
+        name: &str,
+        profile: &MerchantProfile,
+        settings: &MerchantSettings,
     ) -> StoreResult<Merchant>;
+    /// Replaces the settings (the pool of virtual numbers is left as it is: see
+    /// `AdminStore::add_numbers`).
     fn update_merchant_settings(
         &self,
         merchant_id: &MerchantId,
@@ -78,6 +94,7 @@ pub trait MerchantStore {
         merchant_id: &MerchantId,
         key_hash: &str,
         prefix: &str,
+        name: &str,
     ) -> StoreResult<ApiKeyId>;
     /// The owner of a live key.
     fn api_key(&self, key_hash: &str) -> StoreResult<Option<ApiKeyOwner>>;

@@ -14,6 +14,7 @@
 //!   error code, and nothing is written.
 //! - Card data never reaches the store: only masked numbers, issuers and approval numbers.
 
+pub mod admin;
 pub(crate) mod cache;
 pub mod charges;
 #[cfg(test)]
@@ -32,6 +33,7 @@ pub mod sync;
 
 use fieldpay_protocol::ErrorCode;
 
+pub use admin::{AdminStore, NewAudit, OperatorToken};
 pub use charges::{
     refund_ref, ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore,
     ClaimedRefund, InFlightApproval, NewCharge, NewPayment, PendingRefund, RefundClaim,
@@ -94,6 +96,7 @@ pub trait Store:
     + LeaseStore
     + LimitStore
     + CredentialStore
+    + AdminStore
     + Send
     + Sync
     + 'static

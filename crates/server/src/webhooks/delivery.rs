@@ -98,12 +98,20 @@ async fn attempt(state: &AppState, client: &reqwest::Client, w: &WebhookRecord) 
             }
         }
     };
-    let Some(secret) = merchant.settings.webhook_secret.as_ref() else {
+    let now = chrono::Utc::now();
+    // The current secret's signature, and the previous one's while its grace period after a
+    // rotation lasts: space-separated, as Standard Webhooks allows.
+    let secrets = crate::admin::webhook_signing_secrets(&merchant.settings, now);
+    if secrets.is_empty() {
         return give_up("merchant has no webhook secret".into());
-    };
-    let timestamp = chrono::Utc::now().timestamp();
-    let signature = match sign(secret.expose(), &w.id, timestamp, &w.payload) {
-        Ok(s) => s,
+    }
+    let timestamp = now.timestamp();
+    let signed: Result<Vec<String>, _> = secrets
+        .iter()
+        .map(|secret| sign(secret.expose(), &w.id, timestamp, &w.payload))
+        .collect();
+    let signature = match signed {
+        Ok(s) => s.join(" "),
         Err(e) => return give_up(e.to_string()),
     };
     let result = client

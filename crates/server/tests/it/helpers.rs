@@ -498,6 +498,7 @@ impl TestApp {
                 &m.id,
                 &fieldpay_server::auth::hash_secret(key.expose()),
                 &key.expose()[..8],
+                "test",
             )
             .unwrap();
         key.expose().to_string()

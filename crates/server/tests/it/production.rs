@@ -88,7 +88,7 @@ async fn live() -> Live {
             .create_merchant("live01", "라이브약품", &settings)
             .unwrap();
         store
-            .create_api_key(&m.id, &hash_secret(API_KEY), &API_KEY[..12])
+            .create_api_key(&m.id, &hash_secret(API_KEY), &API_KEY[..12], "test")
             .unwrap();
         m
     })

@@ -215,7 +215,7 @@ fn AddRep(secret: RwSignal<Option<(String, String)>>, reload: Callback<()>) -> i
             match manager::add_rep(&l, &n, r).await {
                 Ok(new) => {
                     secret.set(Some((
-                        new.rep.login.clone(),
+                        new.login.clone(),
                         new.one_time_password.expose().to_string(),
                     )));
                     login.set(String::new());

@@ -8,22 +8,32 @@ use tokio_postgres::Row;
 
 use super::{corrupt, id_at, name_at, Params, PgStore, Tx};
 use crate::clock::ts;
-use crate::domain::{Merchant, MerchantSettings};
+use crate::domain::{Merchant, MerchantProfile, MerchantSettings, MerchantStatus};
 use crate::ids::new_id;
 use crate::store::merchants::{NewTokens, Revocation, Rotation, TokenFamily};
 use crate::store::{ApiKeyOwner, MerchantStore, RepRecord, StoreResult, TokenKind};
 
-const MERCHANT_COLS: &str = "m.id, m.code, m.name, m.settings";
+pub(super) const MERCHANT_COLS: &str = "m.id, m.code, m.name, m.settings, m.status, m.representative, m.phone, m.address, \
+     coalesce((SELECT array_agg(v.number ORDER BY v.position) FROM virtual_numbers v WHERE v.merchant_id = m.id), '{}')";
 
-fn merchant_from_row(r: &Row) -> StoreResult<Merchant> {
+/// A merchant from a row of [`MERCHANT_COLS`]: its pool of numbers comes from
+/// `virtual_numbers` (their one source of truth).
+pub(super) fn merchant_from_row(r: &Row) -> StoreResult<Merchant> {
     let settings: String = r.try_get(3)?;
-    let settings: MerchantSettings =
+    let mut settings: MerchantSettings =
         serde_json::from_str(&settings).map_err(|e| corrupt(&format!("merchant settings: {e}")))?;
+    settings.number_pool = r.try_get(8)?;
     Ok(Merchant {
         id: id_at(r, 0)?,
         code: r.try_get(1)?,
         name: r.try_get(2)?,
         settings,
+        profile: MerchantProfile {
+            representative: r.try_get(5)?,
+            phone: r.try_get(6)?,
+            address: r.try_get(7)?,
+        },
+        status: name_at(r, 4, MerchantStatus::parse)?,
     })
 }
 
@@ -50,11 +60,12 @@ fn insert_numbers(tx: &Tx<'_>, merchant_id: &str, settings: &MerchantSettings) -
     Ok(())
 }
 
-const REP_COLS: &str = "r.id, r.merchant_id, r.login, r.name, r.password_hash, r.active, r.role";
+pub(super) const REP_COLS: &str =
+    "r.id, r.merchant_id, r.login, r.name, r.password_hash, r.active, r.role, r.must_change_password";
 /// How many columns [`REP_COLS`] has.
-const REP_COL_COUNT: usize = 7;
+const REP_COL_COUNT: usize = 8;
 
-fn rep_from_row(r: &Row) -> StoreResult<RepRecord> {
+pub(super) fn rep_from_row(r: &Row) -> StoreResult<RepRecord> {
     Ok(RepRecord {
         id: id_at(r, 0)?,
         merchant_id: id_at(r, 1)?,
@@ -63,6 +74,7 @@ fn rep_from_row(r: &Row) -> StoreResult<RepRecord> {
         password_hash: Secret::new(r.try_get::<_, String>(4)?),
         active: r.try_get(5)?,
         role: name_at(r, 6, Role::parse)?,
+        must_change_password: r.try_get(7)?,
     })
 }
 
@@ -145,18 +157,29 @@ fn revoke_families(
 }
 
 impl MerchantStore for PgStore {
-    fn create_merchant(
+    fn create_merchant_with(
         &self,
         code: &str,
         name: &str,
+        profile: &MerchantProfile,
         settings: &MerchantSettings,
     ) -> StoreResult<Merchant> {
         let id = new_id("m");
         let json = serde_json::to_string(settings).map_err(|e| corrupt(&e.to_string()))?;
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO merchants (id, code, name, settings, created_at) VALUES ($1, $2, $3, $4, $5)",
-                &[&id, &code, &name, &json, &ts(Utc::now())],
+                "INSERT INTO merchants (id, code, name, settings, created_at, representative, phone, address)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &id,
+                    &code,
+                    &name,
+                    &json,
+                    &ts(Utc::now()),
+                    &profile.representative,
+                    &profile.phone,
+                    &profile.address,
+                ],
             )?;
             insert_numbers(tx, &id, settings)
         })?;
@@ -165,6 +188,8 @@ impl MerchantStore for PgStore {
             code: code.into(),
             name: name.into(),
             settings: settings.clone(),
+            profile: profile.clone(),
+            status: MerchantStatus::Active,
         })
     }
 
@@ -180,11 +205,7 @@ impl MerchantStore for PgStore {
                 "UPDATE merchants SET settings = $2 WHERE id = $1",
                 &[&merchant_id, &json],
             )?;
-            tx.execute(
-                "DELETE FROM virtual_numbers WHERE merchant_id = $1",
-                &[&merchant_id],
-            )?;
-            insert_numbers(tx, merchant_id, settings)
+            Ok(())
         })?;
         self.merchants.invalidate(|id, _| id == merchant_id);
         Ok(())
@@ -215,7 +236,7 @@ impl MerchantStore for PgStore {
         self.read(|tx| {
             query_merchant(
                 tx,
-                "JOIN virtual_numbers v ON v.merchant_id = m.id WHERE v.number = $1",
+                "WHERE m.id = (SELECT merchant_id FROM virtual_numbers WHERE number = $1)",
                 number,
             )
         })
@@ -273,13 +294,14 @@ impl MerchantStore for PgStore {
         merchant_id: &MerchantId,
         key_hash: &str,
         prefix: &str,
+        name: &str,
     ) -> StoreResult<ApiKeyId> {
         let merchant_id = merchant_id.as_str();
         let id = new_id("key");
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO api_keys (id, merchant_id, key_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5)",
-                &[&id, &merchant_id, &key_hash, &prefix, &ts(Utc::now())],
+                "INSERT INTO api_keys (id, merchant_id, key_hash, prefix, created_at, name) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&id, &merchant_id, &key_hash, &prefix, &ts(Utc::now()), &name],
             )?;
             Ok(())
         })?;

@@ -18,6 +18,7 @@
 //!   store owns a small Tokio runtime that drives the connections; a call blocks its thread
 //!   on each statement ([`Tx`]), so the aggregate code reads like the SQLite code.
 
+mod admin;
 mod channel;
 // The aggregates, one file each.
 mod charges;
@@ -123,6 +124,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_text_retries.sql")),
     (3, include_str!("migrations/0003_partial_refunds.sql")),
     (4, include_str!("migrations/0004_merchant_credentials.sql")),
+    (5, include_str!("migrations/0005_operators.sql")),
 ];
 
 /// Any number, the same in every instance: the advisory lock held while migrating, so two

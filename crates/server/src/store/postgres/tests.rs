@@ -139,6 +139,11 @@ fn concurrent_refunds_never_refund_more_than_approved() {
 }
 
 #[test]
+fn administration() {
+    crate::store::contract_tests::administration(&store().0);
+}
+
+#[test]
 fn leases() {
     crate::store::contract_tests::leases(&store().0);
 }
@@ -180,6 +185,8 @@ fn every_unique_index_of_a_tenant_table_includes_the_merchant() {
         "token_families",
         "tokens",
         "call_sessions",
+        // The operator's log, across merchants (merchant_id is optional there).
+        "audit_log",
     ];
     let rows = s
         .read(|tx| {
@@ -362,10 +369,16 @@ mod aggregates {
         assert_eq!(s.merchant_by_code("o").unwrap(), None, "nothing written");
 
         let mut changed = settings.clone();
-        changed.number_pool = vec!["16000009".into()];
         changed.credit_policy = CreditPolicy::Warn;
         s.update_merchant_settings(&m.id, &changed).unwrap();
         assert_eq!(s.cached_merchant(&m.id), None, "dropped at once");
+        assert_eq!(s.merchant(&m.id).unwrap().unwrap().settings, changed);
+        // The pool changes through its own calls (the settings leave it alone).
+        use crate::store::AdminStore;
+        s.add_numbers(&m.id, &["16000009".into()]).unwrap();
+        s.remove_number(&m.id, "16000001").unwrap();
+        s.remove_number(&m.id, "16000002").unwrap();
+        changed.number_pool = vec!["16000009".into()];
         assert_eq!(s.merchant(&m.id).unwrap().unwrap().settings, changed);
         assert_eq!(s.merchant_by_number("16000001").unwrap(), None);
         assert_eq!(s.merchant_by_number("16000009").unwrap().unwrap().id, m.id);
@@ -400,8 +413,11 @@ mod aggregates {
         let s = store();
         let m = merchant(&s, "m");
         let other = merchant(&s, "o");
-        let key_id = s.create_api_key(&m.id, "hash-1", "fpk_abcd").unwrap();
-        s.create_api_key(&m.id, "hash-2", "fpk_efgh").unwrap();
+        let key_id = s
+            .create_api_key(&m.id, "hash-1", "fpk_abcd", "one")
+            .unwrap();
+        s.create_api_key(&m.id, "hash-2", "fpk_efgh", "two")
+            .unwrap();
         assert_eq!(s.cached_api_key("hash-1"), None, "not read yet");
         let live = Some(ApiKeyOwner {
             key_id: key_id.clone(),

@@ -6,39 +6,96 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{corrupt, id_at, name_at, SqliteStore};
 use crate::clock::ts;
-use crate::domain::{Merchant, MerchantSettings};
+use crate::domain::{Merchant, MerchantProfile, MerchantSettings, MerchantStatus};
 use crate::ids::new_id;
 use crate::store::merchants::{NewTokens, Revocation, Rotation, TokenFamily};
 use crate::store::{ApiKeyOwner, MerchantStore, RepRecord, StoreResult, TokenKind};
 use fieldpay_protocol::auth::Role;
 use fieldpay_protocol::{ApiKeyId, MerchantId, RepId, Secret};
 
-fn merchant_from_row(r: &Row<'_>) -> rusqlite::Result<(String, String, String, String)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+/// The columns of a merchant (table aliased `m`), as [`merchant_from_row`] reads them.
+pub(super) const MERCHANT_COLS: &str =
+    "m.id, m.code, m.name, m.settings, m.status, m.representative, m.phone, m.address";
+
+type MerchantRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+fn merchant_from_row(r: &Row<'_>) -> rusqlite::Result<MerchantRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    ))
 }
 
+/// A merchant from its row, its pool of numbers read from `virtual_numbers` (their one
+/// source of truth).
 fn to_merchant(
-    (id, code, name, settings): (String, String, String, String),
+    c: &Connection,
+    (id, code, name, settings, status, representative, phone, address): MerchantRow,
 ) -> StoreResult<Merchant> {
-    let settings: MerchantSettings =
+    let mut settings: MerchantSettings =
         serde_json::from_str(&settings).map_err(|e| corrupt(&format!("merchant settings: {e}")))?;
+    settings.number_pool = c
+        .prepare_cached(
+            "SELECT number FROM virtual_numbers WHERE merchant_id = ?1 ORDER BY position",
+        )?
+        .query_map([&id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let status = MerchantStatus::parse(&status)
+        .ok_or_else(|| corrupt(&format!("merchant status {status:?}")))?;
     Ok(Merchant {
         id: MerchantId::new(id),
         code,
         name,
         settings,
+        profile: MerchantProfile {
+            representative,
+            phone,
+            address,
+        },
+        status,
     })
 }
 
-fn query_merchant(c: &Connection, sql: &str, arg: &str) -> StoreResult<Option<Merchant>> {
-    let row = c
-        .prepare_cached(sql)?
-        .query_row([arg], merchant_from_row)
-        .optional()?;
-    row.map(to_merchant).transpose()
+/// The merchants `filter` (a condition on `merchants m`, after `WHERE`) picks.
+pub(super) fn query_merchants(
+    c: &Connection,
+    filter: &str,
+    args: impl rusqlite::Params,
+) -> StoreResult<Vec<Merchant>> {
+    let rows: Vec<MerchantRow> = c
+        .prepare_cached(&format!(
+            "SELECT {MERCHANT_COLS} FROM merchants m WHERE {filter}"
+        ))?
+        .query_map(args, merchant_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.into_iter().map(|row| to_merchant(c, row)).collect()
 }
 
-fn rep_from_row(r: &Row<'_>) -> rusqlite::Result<RepRecord> {
+fn query_merchant(c: &Connection, filter: &str, arg: &str) -> StoreResult<Option<Merchant>> {
+    Ok(query_merchants(c, filter, [arg])?.into_iter().next())
+}
+
+/// Settings as stored: without the pool of numbers (kept in `virtual_numbers`).
+pub(super) fn settings_json(settings: &MerchantSettings) -> StoreResult<String> {
+    serde_json::to_string(settings).map_err(|e| corrupt(&e.to_string()))
+}
+
+pub(super) fn rep_from_row(r: &Row<'_>) -> rusqlite::Result<RepRecord> {
     Ok(RepRecord {
         id: RepId::new(r.get::<_, String>(0)?),
         merchant_id: MerchantId::new(r.get::<_, String>(1)?),
@@ -47,10 +104,12 @@ fn rep_from_row(r: &Row<'_>) -> rusqlite::Result<RepRecord> {
         password_hash: Secret::new(r.get::<_, String>(4)?),
         active: r.get::<_, i64>(5)? != 0,
         role: name_at(r, 6, Role::parse)?,
+        must_change_password: r.get::<_, i64>(7)? != 0,
     })
 }
 
-const REP_COLS: &str = "id, merchant_id, login, name, password_hash, active, role";
+pub(super) const REP_COLS: &str =
+    "id, merchant_id, login, name, password_hash, active, role, must_change_password";
 
 /// [`REP_COLS`] of the table aliased `alias`.
 fn rep_cols(alias: &str) -> String {
@@ -130,18 +189,29 @@ fn revoke_families(
 }
 
 impl MerchantStore for SqliteStore {
-    fn create_merchant(
+    fn create_merchant_with(
         &self,
         code: &str,
         name: &str,
+        profile: &MerchantProfile,
         settings: &MerchantSettings,
     ) -> StoreResult<Merchant> {
         let id = new_id("m");
-        let json = serde_json::to_string(settings).map_err(|e| corrupt(&e.to_string()))?;
+        let json = settings_json(settings)?;
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO merchants (id, code, name, settings, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, code, name, json, ts(Utc::now())],
+                "INSERT INTO merchants (id, code, name, settings, created_at, representative, phone, address)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    id,
+                    code,
+                    name,
+                    json,
+                    ts(Utc::now()),
+                    profile.representative,
+                    profile.phone,
+                    profile.address
+                ],
             )?;
             for (i, n) in settings.number_pool.iter().enumerate() {
                 tx.execute(
@@ -156,6 +226,8 @@ impl MerchantStore for SqliteStore {
             code: code.into(),
             name: name.into(),
             settings: settings.clone(),
+            profile: profile.clone(),
+            status: MerchantStatus::Active,
         })
     }
 
@@ -165,16 +237,12 @@ impl MerchantStore for SqliteStore {
         settings: &MerchantSettings,
     ) -> StoreResult<()> {
         let merchant_id = merchant_id.as_str();
-        let json = serde_json::to_string(settings).map_err(|e| corrupt(&e.to_string()))?;
+        let json = settings_json(settings)?;
         self.write(|tx| {
-            tx.execute("UPDATE merchants SET settings = ?2 WHERE id = ?1", params![merchant_id, json])?;
-            tx.execute("DELETE FROM virtual_numbers WHERE merchant_id = ?1", [merchant_id])?;
-            for (i, n) in settings.number_pool.iter().enumerate() {
-                tx.execute(
-                    "INSERT INTO virtual_numbers (number, merchant_id, position) VALUES (?1, ?2, ?3)",
-                    params![n, merchant_id, i as i64],
-                )?;
-            }
+            tx.execute(
+                "UPDATE merchants SET settings = ?2 WHERE id = ?1",
+                params![merchant_id, json],
+            )?;
             Ok(())
         })?;
         self.merchants.invalidate(|id, _| id == merchant_id);
@@ -187,13 +255,7 @@ impl MerchantStore for SqliteStore {
             return Ok(Some(m));
         }
         let generation = self.merchants.generation();
-        let found = self.read(|c| {
-            query_merchant(
-                c,
-                "SELECT id, code, name, settings FROM merchants WHERE id = ?1",
-                merchant_id,
-            )
-        })?;
+        let found = self.read(|c| query_merchant(c, "m.id = ?1", merchant_id))?;
         if let Some(m) = &found {
             self.merchants.put(generation, merchant_id, m.clone());
         }
@@ -206,21 +268,14 @@ impl MerchantStore for SqliteStore {
     }
 
     fn merchant_by_code(&self, code: &str) -> StoreResult<Option<Merchant>> {
-        self.read(|c| {
-            query_merchant(
-                c,
-                "SELECT id, code, name, settings FROM merchants WHERE code = ?1",
-                code,
-            )
-        })
+        self.read(|c| query_merchant(c, "m.code = ?1", code))
     }
 
     fn merchant_by_number(&self, number: &str) -> StoreResult<Option<Merchant>> {
         self.read(|c| {
             query_merchant(
                 c,
-                "SELECT m.id, m.code, m.name, m.settings FROM merchants m
-                 JOIN virtual_numbers v ON v.merchant_id = m.id WHERE v.number = ?1",
+                "m.id = (SELECT merchant_id FROM virtual_numbers WHERE number = ?1)",
                 number,
             )
         })
@@ -277,13 +332,14 @@ impl MerchantStore for SqliteStore {
         merchant_id: &MerchantId,
         key_hash: &str,
         prefix: &str,
+        name: &str,
     ) -> StoreResult<ApiKeyId> {
         let merchant_id = merchant_id.as_str();
         let id = new_id("key");
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO api_keys (id, merchant_id, key_hash, prefix, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, merchant_id, key_hash, prefix, ts(Utc::now())],
+                "INSERT INTO api_keys (id, merchant_id, key_hash, prefix, created_at, name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id, merchant_id, key_hash, prefix, ts(Utc::now()), name],
             )?;
             Ok(())
         })?;

@@ -3,6 +3,7 @@
 //! in WAL mode. One file per aggregate; this one holds the connections, the migrations, the
 //! caches and the helpers every aggregate uses (the change log, the outbox rows).
 
+mod admin;
 mod charges;
 mod credentials;
 mod leases;
@@ -76,6 +77,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("migrations/0010_text_retries.sql")),
     (11, include_str!("migrations/0011_partial_refunds.sql")),
     (12, include_str!("migrations/0012_merchant_credentials.sql")),
+    (13, include_str!("migrations/0013_operators.sql")),
 ];
 const READERS: usize = 4;
 

@@ -207,8 +207,12 @@ fn a_revoked_api_key_is_refused_at_once() {
     let other = store
         .create_merchant("o", "타사", &MerchantSettings::default())
         .unwrap();
-    let key_id = store.create_api_key(&m.id, "hash-1", "fpk_abcd").unwrap();
-    store.create_api_key(&m.id, "hash-2", "fpk_efgh").unwrap();
+    let key_id = store
+        .create_api_key(&m.id, "hash-1", "fpk_abcd", "one")
+        .unwrap();
+    store
+        .create_api_key(&m.id, "hash-2", "fpk_efgh", "two")
+        .unwrap();
     assert_eq!(store.cached_api_key("hash-1"), None, "not read yet");
     let live = Some(ApiKeyOwner {
         key_id: key_id.clone(),
@@ -251,9 +255,15 @@ fn merchant_settings_changes_are_seen_at_once() {
     assert_eq!(store.merchant(&m.id).unwrap().unwrap(), m);
     assert_eq!(store.cached_merchant(&m.id).unwrap(), m);
     let mut settings = m.settings.clone();
-    settings.number_pool = vec!["16000009".into()];
+    settings.credit_policy = crate::domain::CreditPolicy::Warn;
     store.update_merchant_settings(&m.id, &settings).unwrap();
     assert_eq!(store.cached_merchant(&m.id), None);
+    assert_eq!(store.merchant(&m.id).unwrap().unwrap().settings, settings);
+    // The pool changes through its own calls, and is seen at once too.
+    use crate::store::AdminStore;
+    store.add_numbers(&m.id, &["16000009".into()]).unwrap();
+    assert_eq!(store.cached_merchant(&m.id), None);
+    settings.number_pool = vec!["16000009".into()];
     assert_eq!(store.merchant(&m.id).unwrap().unwrap().settings, settings);
 }
 
@@ -326,6 +336,12 @@ fn order_numbers_move_to_per_merchant_uniqueness_keeping_every_order() {
 fn sqlite() -> (SqliteStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     (SqliteStore::open(&dir.path().join("t.db")).unwrap(), dir)
+}
+
+#[test]
+fn administration() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::administration(&s);
 }
 
 #[test]
