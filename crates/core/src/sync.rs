@@ -99,7 +99,7 @@ impl Engine {
             // The server refuses everything until the one-time password is replaced.
             Some(s) if s.must_change_password => {
                 return Err(CoreError::invalid(
-                    fieldpay_protocol::ErrorCode::Forbidden,
+                    fieldpay_protocol::ErrorCode::PasswordChangeRequired,
                     "먼저 새 비밀번호를 설정하세요 (set a new password first)",
                 ))
             }

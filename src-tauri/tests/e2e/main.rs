@@ -23,6 +23,7 @@
 mod bad_input;
 mod flows;
 mod harness;
+mod manager;
 mod offline;
 mod reps;
 mod screenshots;
@@ -49,6 +50,7 @@ const TESTS: &[(&str, TestFn)] = &[
     ("bad_input", |ui| Box::pin(bad_input::run(ui))),
     ("two_reps_one_device", |ui| Box::pin(reps::run(ui))),
     ("screenshots", |ui| Box::pin(screenshots::run(ui))),
+    ("manager_screens", |ui| Box::pin(manager::run(ui))),
 ];
 
 const APP: &str = env!("CARGO_BIN_EXE_fieldpay-app");

@@ -28,7 +28,7 @@ pub fn dir() -> PathBuf {
 /// Nothing on the page is wider than the window (no sideways scrolling, nothing cut off at
 /// the right edge) except inside containers that scroll or clip on purpose (e.g. a row of
 /// filter chips); names the offenders otherwise.
-async fn check_fits(ui: &Ui, what: &str) -> Result<()> {
+pub async fn check_fits(ui: &Ui, what: &str) -> Result<()> {
     let v = ui
         .js(
             "const w = document.documentElement.clientWidth; \
