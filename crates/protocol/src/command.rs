@@ -275,7 +275,7 @@ pub struct ManagerRevokeApiKey {
 
 /// The merchant's settings and which ones the manager may change.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SettingsValues {}
+pub struct ManagerSettings {}
 
 /// Changes the settings given (only those the operator allows the manager).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -388,7 +388,7 @@ commands! {
     ManagerIntegration = "manager_integration" -> manager::Integration;
     ManagerCreateApiKey = "manager_create_api_key" -> manager::NewApiKey;
     ManagerRevokeApiKey = "manager_revoke_api_key" -> ();
-    SettingsValues = "manager_settings" -> manager::SettingsValues;
+    ManagerSettings = "manager_settings" -> manager::SettingsValues;
     ManagerUpdateSettings = "manager_update_settings" -> manager::SettingsValues;
     MerchantCharges = "merchant_charges" -> crate::charge::ChargeList;
     Settlement = "settlement" -> crate::settlement::SettlementReport;

@@ -42,7 +42,9 @@ async fn paid_charge(base: &str, payer: &str, amount: i64) -> Result<Charge> {
     let r = http
         .post(format!("{base}/v1/charges"))
         .bearer_auth(demo::DEMO_API_KEY)
-        .json(&json!({ "amount": amount, "goods_name": "관리자 테스트 상품", "payer_phone": payer }))
+        .json(
+            &json!({ "amount": amount, "goods_name": "관리자 테스트 상품", "payer_phone": payer }),
+        )
         .send()
         .await?;
     if !r.status().is_success() {
@@ -52,7 +54,10 @@ async fn paid_charge(base: &str, payer: &str, amount: i64) -> Result<Charge> {
     let mut w = Wait::new("the charge's virtual number", SLOW);
     let vnum = loop {
         let c = get(c.id.clone()).await?;
-        if let Some(v) = c.virtual_number.filter(|_| c.status == ChargeStatus::SmsSent) {
+        if let Some(v) = c
+            .virtual_number
+            .filter(|_| c.status == ChargeStatus::SmsSent)
+        {
             break v;
         }
         w.note(c.status);
@@ -85,6 +90,13 @@ async fn shot(ui: &Ui, size: &str, name: &str, misfits: &mut Vec<String>) -> Res
         misfits.push(format!("{e:#}"));
     }
     Ok(())
+}
+
+/// Scrolls `css` to the middle of the screen (clear of the phone's tab bar), then clicks it.
+async fn tap(ui: &Ui, css: &str) -> Result<()> {
+    let el = ui.wait(css).await?;
+    ui.scroll_into_view(&el).await?;
+    ui.click(css).await
 }
 
 /// Opens a manager screen by its address and waits for what shows it loaded.
@@ -139,10 +151,12 @@ pub async fn run(ui: &Ui) -> Result<()> {
     // Add a rep: the one-time password is shown once.
     ui.type_into(&tid("rep-login"), "rep9").await?;
     ui.type_into(&tid("rep-name"), "최신입").await?;
-    ui.click(&tid("rep-add")).await?;
+    tap(ui, &tid("rep-add")).await?;
     let otp_el = format!("{}[data-for=\"rep9\"]", tid("one-time-password"));
     let otp = ui
-        .wait_text(&otp_el, "a one-time password", STEP, |s| s.trim().len() >= 8)
+        .wait_text(&otp_el, "a one-time password", STEP, |s| {
+            s.trim().len() >= 8
+        })
         .await?
         .trim()
         .to_string();
@@ -153,13 +167,13 @@ pub async fn run(ui: &Ui) -> Result<()> {
     .await?;
     let mut misfits = Vec::new();
     shot(ui, "phone", "team-new-rep", &mut misfits).await?;
-    ui.click(&tid("secret-dismiss")).await?;
+    tap(ui, &tid("secret-dismiss")).await?;
     ui.wait_gone(&tid("one-time-password"), STEP).await?;
 
     // An API key: shown once, then listed by its prefix only.
     open(ui, "/manager/integration", "integration", &tid("key-name")).await?;
     ui.type_into(&tid("key-name"), "ERP 연동").await?;
-    ui.click(&tid("key-create")).await?;
+    tap(ui, &tid("key-create")).await?;
     let key = ui
         .wait_text(&tid("api-key-secret"), "the new key", STEP, |s| {
             s.trim().starts_with("fpk_")
@@ -173,7 +187,7 @@ pub async fn run(ui: &Ui) -> Result<()> {
         "the key list shows the whole key"
     );
     shot(ui, "phone", "integration-new-key", &mut misfits).await?;
-    ui.click(&tid("secret-dismiss")).await?;
+    tap(ui, &tid("secret-dismiss")).await?;
 
     // All payments: refund part of the paid charge, with a reason.
     open(
@@ -184,16 +198,20 @@ pub async fn run(ui: &Ui) -> Result<()> {
     )
     .await?;
     let row = ui
-        .wait(&format!("{}[data-id=\"{}\"] button.row", tid("mpay-row"), paid.id))
+        .wait(&format!(
+            "{}[data-id=\"{}\"] button.row",
+            tid("mpay-row"),
+            paid.id
+        ))
         .await?;
     ui.click_el(&row).await?;
     ui.wait(&tid("mpay-detail")).await?;
     // Without a reason: refused here, nothing sent.
     ui.type_into(&tid("refund-amount"), "3000").await?;
-    ui.click(&tid("mpay-refund")).await?;
+    tap(ui, &tid("mpay-refund")).await?;
     ui.wait(&tid("form-error")).await?;
     ui.type_into(&tid("refund-reason"), "일부 반품").await?;
-    ui.click(&tid("mpay-refund")).await?;
+    tap(ui, &tid("mpay-refund")).await?;
     ui.wait_text(&tid("refunded-amount"), "3,000원 refunded", STEP, |s| {
         s.contains("3,000")
     })
@@ -212,13 +230,20 @@ pub async fn run(ui: &Ui) -> Result<()> {
     shot(ui, "phone", "payments-refunded", &mut misfits).await?;
 
     // Settlement: the day and the month; the CSV saved.
-    open(ui, "/manager/settlement", "settlement", &tid("settle-total")).await?;
-    ui.click(&tid("export-csv")).await?;
+    open(
+        ui,
+        "/manager/settlement",
+        "settlement",
+        &tid("settle-total"),
+    )
+    .await?;
+    tap(ui, &tid("export-csv")).await?;
     let path = ui
-        .wait_text(&tid("csv-path"), "the CSV's path", STEP, |s| s.ends_with(".csv"))
+        .wait_text(&tid("csv-path"), "the CSV's path", STEP, |s| {
+            s.ends_with(".csv")
+        })
         .await?;
-    let csv = std::fs::read_to_string(path.trim())
-        .with_context(|| format!("reading {path}"))?;
+    let csv = std::fs::read_to_string(path.trim()).with_context(|| format!("reading {path}"))?;
     ensure!(
         csv.contains("card_company") && csv.contains("12000") && csv.contains("3000"),
         "CSV: {csv}"
@@ -259,7 +284,7 @@ pub async fn run(ui: &Ui) -> Result<()> {
         tid("setting-input")
     ))
     .await?;
-    ui.click(&tid("settings-save")).await?;
+    tap(ui, &tid("settings-save")).await?;
     ui.wait(&tid("toast")).await?;
     let mut w = Wait::new("the credit policy to be saved", STEP);
     loop {
@@ -334,12 +359,12 @@ pub async fn run(ui: &Ui) -> Result<()> {
     ui.type_into(&tid("pw-current"), &otp).await?;
     ui.type_into(&tid("pw-new"), "short").await?;
     ui.type_into(&tid("pw-confirm"), "short").await?;
-    ui.click(&tid("pw-submit")).await?;
+    tap(ui, &tid("pw-submit")).await?;
     ui.wait(&format!("{}[data-field=\"pw-new\"]", tid("field-error")))
         .await?;
     ui.type_into(&tid("pw-new"), "새비밀번호-2026").await?;
     ui.type_into(&tid("pw-confirm"), "새비밀번호-2026").await?;
-    ui.click(&tid("pw-submit")).await?;
+    tap(ui, &tid("pw-submit")).await?;
     ui.wait_screen_for("home", SLOW).await?;
     flows::wait_synced(ui, SLOW).await?;
     // A plain rep: no manager entry; the screens refuse it.

@@ -69,7 +69,7 @@ pub async fn revoke_api_key(key_id: &str) -> Result<(), ApiError> {
 }
 
 pub async fn settings() -> Result<SettingsValues, ApiError> {
-    invoke(&cmd::SettingsValues {}).await
+    invoke(&cmd::ManagerSettings {}).await
 }
 
 pub async fn update_settings(patch: SettingsPatch) -> Result<SettingsValues, ApiError> {
