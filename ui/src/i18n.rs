@@ -478,7 +478,7 @@ texts! {
     Revoked => "폐기됨", "Revoked";
     RevokedDone => "폐기했습니다", "Revoked";
     LastUsed => "마지막 사용", "Last used";
-    NeverUsed => "사용 기록 없음", "Never used";
+    NeverUsed => "없음", "never";
     NoApiKeys => "API 키가 없습니다", "No API keys";
     Webhook => "웹훅", "Webhook";
     WebhookNone => "웹훅 주소가 없습니다 (운영사에 설정을 요청하세요)", "No webhook URL (ask your operator to set one)";

@@ -71,10 +71,10 @@ pub fn PdfPanel(doc: PdfDoc, title: T) -> impl IntoView {
             <div class="actions">
                 <button class="btn big" data-testid=id::PDF_PREVIEW disabled=move || busy.get()
                         aria-expanded=move || url.get().is_some().to_string() on:click=preview>
-                    "📄 " {move || if url.get().is_some() { tr(T::PdfHide) } else { tr(T::PdfPreview) }}
+                    "▤ " {move || if url.get().is_some() { tr(T::PdfHide) } else { tr(T::PdfPreview) }}
                 </button>
                 <button class="btn big" data-testid=id::EXPORT_PDF disabled=move || busy.get() on:click=save>
-                    "💾 " {t(T::ExportPdf)}
+                    "⬇ " {t(T::ExportPdf)}
                 </button>
             </div>
             {move || saved.get().map(|p| view! {

@@ -199,7 +199,7 @@ fn Form(s: SettingsValues, data: RwSignal<Load<SettingsValues>>) -> impl IntoVie
                 data-editable=editable.to_string()>
                 <div class="setting-label">
                     <span class="row-title">{t(label)}</span>
-                    {(!editable).then(|| view! { <span class="badge muted">"🔒 " {t(T::OperatorOnly)}</span> })}
+                    {(!editable).then(|| view! { <span class="badge muted">{t(T::OperatorOnly)}</span> })}
                 </div>
                 <div class="setting-control">
                     {if editable { control } else { view! { <span class="setting-value">{value}</span> }.into_any() }}

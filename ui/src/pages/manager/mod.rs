@@ -38,7 +38,7 @@ pub fn ManagerPage() -> impl IntoView {
             <section class="page manager">
                 <OnlineHint/>
                 <ul class="list mgr-menu">
-                    {item(Route::Team, id::MGR_TEAM, T::TitleTeam, T::MgrTeamSub, "👥")}
+                    {item(Route::Team, id::MGR_TEAM, T::TitleTeam, T::MgrTeamSub, "人")}
                     {item(Route::AllPayments, id::MGR_PAYMENTS, T::TitleAllPayments, T::MgrPaymentsSub, "₩")}
                     {item(Route::Settlement, id::MGR_SETTLEMENT, T::TitleSettlement, T::MgrSettlementSub, "▤")}
                     {item(Route::Integration, id::MGR_INTEGRATION, T::TitleIntegration, T::MgrIntegrationSub, "⇄")}
@@ -58,7 +58,7 @@ pub fn Gate(children: ChildrenFn) -> impl IntoView {
         } else {
             view! {
                 <div class="state error" data-testid=id::MANAGER_ONLY role="alert">
-                    <strong>"🔒"</strong>
+                    <strong>{t(T::TitleManager)}</strong>
                     <p>{t(T::ManagerOnly)}</p>
                 </div>
             }
@@ -160,7 +160,7 @@ pub fn SecretOnce(
 ) -> impl IntoView {
     view! {
         <div class="card secret-once" role="status">
-            <h3 class="card-title">"🔑 " {t(title)}</h3>
+            <h3 class="card-title">{t(title)}</h3>
             <p class="row-sub">{t(T::ShownOnceFor)} ": " <strong>{subject.clone()}</strong></p>
             <code class="secret-value" data-testid=testid data-for=subject>{value}</code>
             <p class="hint-box warn">{t(hint)}</p>
