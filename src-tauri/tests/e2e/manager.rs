@@ -3,7 +3,8 @@
 //! shown once), creates an API key (shown once), refunds part of a payment with a reason,
 //! saves the settlement as CSV and changes a setting the operator allows. The new rep then
 //! signs in with the one-time password, must set a new one first, and — a plain rep — sees
-//! no manager entry (and the manager screens refuse it).
+//! no manager entry (and the manager screens refuse it). Without the server the screens say
+//! they need a connection.
 
 use std::time::Duration;
 
@@ -346,6 +347,18 @@ pub async fn run(ui: &Ui) -> Result<()> {
         // The desktop sidebar has the manager entry.
         ui.wait(&tid("nav-manager")).await?;
     }
+
+    // Without the server: a clear offline state (the manager's screens are online only).
+    srv.stop().await;
+    ui.goto_hash("/home").await?;
+    ui.wait_screen("home").await?;
+    ui.goto_hash("/manager/team").await?;
+    ui.wait_screen("team").await?;
+    ui.wait_for(&tid("manager-offline"), SLOW).await?;
+    shot(ui, "desktop", "offline", &mut misfits).await?;
+    srv.start_again().await?;
+    tap(ui, &tid("retry")).await?;
+    ui.wait_for(&tid("team-row"), SLOW).await?;
 
     // The new rep: one-time password, then a new one before anything else.
     ui.goto_hash("/settings").await?;
