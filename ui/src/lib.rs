@@ -37,6 +37,12 @@ fn on_engine_event(ev: EngineEvent) {
             s.order_update.set(Some(*order));
         }
         EngineEvent::RecordsChanged => s.records_tick.update(|n| *n += 1),
+        EngineEvent::SessionChanged => spawn_local(async move {
+            if let Ok(info) = backend::session::app_info().await {
+                s.status.set(info.status.clone());
+                s.info.set(Some(info));
+            }
+        }),
     }
 }
 

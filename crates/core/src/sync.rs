@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use fieldpay_protocol::app::{EngineEvent, LocalOrder, SyncState, SyncStatus};
 use fieldpay_protocol::sync::{ChangeData, Mutation, MutationBatch, MutationOutcome, SyncPage};
+use fieldpay_protocol::ErrorCode;
 use futures_util::StreamExt;
 use rand::Rng;
 
@@ -99,7 +100,7 @@ impl Engine {
             // The server refuses everything until the one-time password is replaced.
             Some(s) if s.must_change_password => {
                 return Err(CoreError::invalid(
-                    fieldpay_protocol::ErrorCode::PasswordChangeRequired,
+                    ErrorCode::PasswordChangeRequired,
                     "먼저 새 비밀번호를 설정하세요 (set a new password first)",
                 ))
             }
@@ -127,6 +128,17 @@ impl Engine {
             Err(CoreError::Offline(e)) => {
                 self.db.set_state("last_error", e)?;
                 self.set_online(false, Some(e.clone()))
+            }
+            Err(CoreError::Server(e)) if e.code == ErrorCode::PasswordChangeRequired => {
+                // A reset one-time password (the manager's): no sync until the rep sets a
+                // new one; the app shows its new-password screen.
+                if let Some(mut me) = self.session() {
+                    me.must_change_password = true;
+                    self.set_session(&me)?;
+                    let _ = self.events.send(EngineEvent::SessionChanged);
+                }
+                self.db.set_state("last_error", &e.message)?;
+                self.update_status(|s| s.last_error = Some(e.message.clone()))
             }
             Err(e) => {
                 self.db.set_state("last_error", &e.to_string())?;

@@ -67,6 +67,9 @@ pub enum EngineEvent {
     OrderChanged(Box<LocalOrder>),
     /// Accounts, products or the ledger changed (reload lists).
     RecordsChanged,
+    /// The signed-in rep changed (e.g. the server now wants a new password: the manager
+    /// reset it); read `app_info` again.
+    SessionChanged,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -47,7 +47,7 @@ impl Engine {
     }
 
     /// Keeps the signed-in rep (in the database and in memory).
-    pub(super) fn set_session(&self, rep: &RepInfo) -> CoreResult<()> {
+    pub(crate) fn set_session(&self, rep: &RepInfo) -> CoreResult<()> {
         self.db.set_state("session", &serde_json::to_string(rep)?)?;
         *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(rep.clone());
         Ok(())

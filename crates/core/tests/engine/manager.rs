@@ -169,6 +169,30 @@ async fn a_manager_runs_the_team_and_a_new_rep_sets_its_password_first() {
     assert!(!n.session().unwrap().must_change_password);
     let s = n.sync_now().await.unwrap();
     assert!(s.online, "{s:?}");
+    // The manager resets the password while the rep is signed in: the rep's next sync learns
+    // it must set a new one (and says so to the app), and stops syncing until it has.
+    let mut events = n.subscribe();
+    let r7 = m
+        .team(None)
+        .await
+        .unwrap()
+        .reps
+        .into_iter()
+        .find(|r| r.login == "rep7")
+        .unwrap();
+    let reset = m.reset_rep_password(&r7.id).await.unwrap();
+    let e = n.sync_now().await.unwrap_err();
+    assert_eq!(e.to_api().code, ErrorCode::PasswordChangeRequired, "{e}");
+    assert!(n.session().unwrap().must_change_password);
+    let mut told = false;
+    while let Ok(ev) = events.try_recv() {
+        told |= ev == fieldpay_protocol::app::EngineEvent::SessionChanged;
+    }
+    assert!(told, "the app was not told");
+    n.change_password(&reset.one_time_password, &Secret::from("another-pass-2026"))
+        .await
+        .unwrap();
+    assert!(n.sync_now().await.unwrap().online);
     // The flag is kept across a restart of the engine (it was written to the database).
     drop(n);
     let again = engine_at(ndir.path(), &server.base);
