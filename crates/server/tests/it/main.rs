@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin;
 mod calls;
 mod calls_across_instances;
 mod charges;
