@@ -709,7 +709,7 @@ pub fn change_password(
         ));
     }
     let chars = new.expose().chars().count();
-    if chars < MIN_PASSWORD_CHARS || chars > 128 {
+    if !(MIN_PASSWORD_CHARS..=128).contains(&chars) {
         return Err(AdminError::invalid(
             "new_password",
             format!("must be {MIN_PASSWORD_CHARS} to 128 characters"),

@@ -687,7 +687,7 @@ async fn suspension_refuses_new_charges_and_cancels_pending_ones_with_a_text() {
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let done: Suspended = serde_json::from_value(v).unwrap();
-    assert_eq!(done.canceled_charges, [pending.id.clone()]);
+    assert_eq!(done.canceled_charges, std::slice::from_ref(&pending.id));
     assert_eq!(
         app.get_charge(&pending.id).await.status.as_str(),
         "canceled"
