@@ -348,6 +348,24 @@ async fn a_merchant_from_nothing_to_a_charge_over_the_operator_api() {
     .await;
     assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "invalid_state"));
 
+    // The payer pays by phone (sandbox): the new merchant's first paid charge.
+    app.wait_sms("01053000001", "bill", &charge.id).await;
+    app.pay_by_phone("01053000001", "16000110", APPROVE_CARD)
+        .await;
+    let mut paid = None;
+    for _ in 0..200 {
+        let r = app
+            .get(&format!("/v1/charges/{}", charge.id), key.secret.expose())
+            .await;
+        let c: Charge = r.json().await.unwrap();
+        if c.status.as_str() == "approved" {
+            paid = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(paid.expect("approved").payment.is_some());
+
     // Revoked: refused from then on.
     let (s, _) = call(
         &app,
