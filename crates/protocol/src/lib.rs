@@ -45,6 +45,7 @@ pub mod error;
 #[cfg(feature = "evidence")]
 pub mod evidence;
 pub mod ids;
+pub mod manager;
 pub mod mobile;
 pub mod money;
 #[cfg(feature = "phone")]

@@ -1,4 +1,4 @@
-//! Daily settlement (일일 정산): per card company and per rep.
+//! Settlement (정산) of a day or a month: per card company and per rep.
 
 use serde::{Deserialize, Serialize};
 
@@ -21,9 +21,21 @@ pub struct SettlementRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SettlementReport {
-    /// KST date, `YYYY-MM-DD`.
+    /// The KST day `YYYY-MM-DD`, or the month `YYYY-MM`.
     pub date: String,
+    #[serde(default)]
+    pub period: SettlementPeriod,
     pub by_card_company: Vec<SettlementRow>,
     pub by_rep: Vec<SettlementRow>,
     pub total: SettlementRow,
+}
+
+/// Whether a settlement covers a day or a month.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SettlementPeriod {
+    #[default]
+    Day,
+    Month,
 }

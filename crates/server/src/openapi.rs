@@ -42,9 +42,13 @@ const TAGS: &[(&str, &str)] = &[
     ("orders", "Purchase orders (발주서) and their signed PDF"),
     (
         "settlement",
-        "Daily settlement (정산) by card company and by rep",
+        "Settlement (정산) of a day or a month by card company and by rep",
     ),
     ("webhooks", "The merchant's webhook delivery log"),
+    (
+        "manager",
+        "The merchant's manager: team, API keys, integration, settings",
+    ),
     ("pages", "Web pages for people"),
     ("telephony", "Carrier voice webhooks"),
     ("sandbox", "The sandbox phone (sandbox mode only)"),

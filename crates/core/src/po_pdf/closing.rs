@@ -336,6 +336,7 @@ mod tests {
             rep_name: "이영업".into(),
             settlement: SettlementReport {
                 date: "2026-11-27".into(),
+                period: Default::default(),
                 total: row("total", "", 1_234_000, 55_000),
                 by_card_company,
                 by_rep: vec![row("rep1", "이영업", 1_234_000, 55_000)],

@@ -159,6 +159,9 @@ struct ListQuery {
     rep_id: Option<RepId>,
     /// Only charges to this mobile number.
     payer_phone: Option<String>,
+    /// Only charges paid with a card of this card company (its issuer code, as in
+    /// `payment.issuer_code`).
+    card_company: Option<String>,
     /// Created at or after this time (RFC 3339).
     from: Option<String>,
     /// Created before this time (RFC 3339).
@@ -215,11 +218,23 @@ async fn list(
             ))
         }
     };
+    let issuer_code = match q.card_company {
+        Some(c)
+            if c.is_empty() || c.len() > 16 || !c.chars().all(|c| c.is_ascii_alphanumeric()) =>
+        {
+            return Err(AppError::invalid(
+                "card_company",
+                "a card company code, e.g. 41",
+            ))
+        }
+        c => c,
+    };
     let filter = ChargeFilter {
         status,
         account_id: q.account_id,
         rep_id,
         payer_phone,
+        issuer_code,
         created_from: q
             .from
             .as_deref()

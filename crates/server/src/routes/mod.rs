@@ -11,7 +11,8 @@ pub mod auth;
 pub mod charges;
 pub mod events;
 pub mod extract;
-pub mod orders;
+pub mod manager;
+mod orders;
 pub mod pages;
 pub mod settlement;
 pub mod sync;
@@ -35,6 +36,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(charges::router())
         .merge(sync::router())
         .merge(orders::router())
+        .merge(manager::router())
         .merge(admin::router())
 }
 

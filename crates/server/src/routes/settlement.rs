@@ -1,4 +1,5 @@
-//! Daily settlement (정산) by card company and by rep: `GET /v1/settlement` and its CSV.
+//! Settlement (정산) of a day or a month by card company and by rep: `GET /v1/settlement`
+//! and its CSV.
 
 use axum::extract::State;
 use axum::http::header;
@@ -16,6 +17,7 @@ use crate::auth::Caller;
 use crate::clock::kst;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::store::settlement::Period;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -27,28 +29,46 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct DateQuery {
-    /// The KST day, `YYYY-MM-DD`; today when absent.
+    /// The KST day, `YYYY-MM-DD`; today when neither this nor `month` is given.
     #[serde(default)]
     #[param(format = Date)]
     date: Option<String>,
+    /// A KST month, `YYYY-MM`, instead of a day.
+    #[serde(default)]
+    month: Option<String>,
 }
 
 async fn report(state: &AppState, caller: &Caller, q: Option<&str>) -> AppResult<SettlementReport> {
     let q: DateQuery = parse_query(q)?;
-    let date = match q.date {
-        Some(d) => NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-            .map_err(|_| AppError::invalid("date", "use YYYY-MM-DD"))?,
-        None => state.clock.now().with_timezone(&kst()).date_naive(),
+    let period = match (q.date, q.month) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::invalid(
+                "month",
+                "give a date or a month, not both",
+            ))
+        }
+        (Some(d), None) => Period::Day(
+            NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .map_err(|_| AppError::invalid("date", "use YYYY-MM-DD"))?,
+        ),
+        (None, Some(m)) => Period::Month(
+            NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
+                .ok()
+                .filter(|_| m.len() == 7)
+                .ok_or_else(|| AppError::invalid("month", "use YYYY-MM"))?,
+        ),
+        (None, None) => Period::Day(state.clock.now().with_timezone(&kst()).date_naive()),
     };
     let (mid, only) = (caller.merchant_id.clone(), caller.limited_to().cloned());
     state
-        .db(move |s| s.settlement(&mid, date, only.as_ref()))
+        .db(move |s| s.settlement(&mid, period, only.as_ref()))
         .await
 }
 
-/// The daily settlement
+/// The settlement of a day or a month
 ///
-/// Approved and refunded payments of one KST day, by card company and by rep.
+/// Approved and refunded payments of one KST day (or month, with `month`), by card company
+/// and by rep. A rep without the manager role sees its own payments only.
 #[utoipa::path(
     get,
     path = "/v1/settlement",
@@ -70,7 +90,7 @@ async fn settlement(
     Ok(Json(report(&state, &caller, uri.query()).await?))
 }
 
-/// The daily settlement as CSV
+/// The settlement as CSV
 ///
 /// One row per card company (`table` = `card_company`), per rep (`rep`) and the total
 /// (`total`), with the columns `date,table,key,name,approved_count,approved_amount,
@@ -83,7 +103,7 @@ async fn settlement(
     security(("bearer" = [])),
     params(DateQuery),
     responses(
-        (status = 200, description = "The day's settlement, an attachment `settlement-YYYY-MM-DD.csv`", body = String, content_type = "text/csv"),
+        (status = 200, description = "The day's settlement, an attachment `settlement-YYYY-MM-DD.csv` (or `settlement-YYYY-MM.csv`)", body = String, content_type = "text/csv"),
         (status = 401, description = "No or bad credentials", body = ErrorBody),
         (status = 422, description = "The date or another query parameter is invalid", body = ErrorBody),
     )

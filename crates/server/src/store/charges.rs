@@ -71,6 +71,8 @@ pub struct ChargeFilter {
     pub rep_id: Option<RepId>,
     /// National digits.
     pub payer_phone: Option<String>,
+    /// Paid with a card of this card company (issuer code).
+    pub issuer_code: Option<String>,
     /// Stored time form (UTC, RFC 3339, `Z`), inclusive.
     pub created_from: Option<String>,
     /// Stored time form, exclusive.

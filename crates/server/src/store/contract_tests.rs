@@ -288,11 +288,31 @@ pub(crate) fn partial_then_rest(s: &dyn Store) {
     // The day's settlement: approved 50,000, two refunds of 50,000 in all.
     let day = fieldpay_protocol::time::kst_date(now);
     let day = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap();
-    let report = s.settlement(&p.merchant, day, None).unwrap();
+    use crate::store::settlement::Period;
+    let report = s.settlement(&p.merchant, Period::Day(day), None).unwrap();
     assert_eq!(report.total.approved_amount, 50_000);
     assert_eq!(report.total.refunded_count, 2);
     assert_eq!(report.total.refunded_amount, 50_000);
     assert_eq!(report.total.net_amount, 0);
+    // The month holds the same; the month before and after, nothing.
+    let month = s.settlement(&p.merchant, Period::Month(day), None).unwrap();
+    assert_eq!(month.total, report.total);
+    assert_eq!(
+        month.period,
+        fieldpay_protocol::settlement::SettlementPeriod::Month
+    );
+    assert_eq!(month.date, day.format("%Y-%m").to_string());
+    use chrono::Months;
+    for other in [day - Months::new(1), day + Months::new(1)] {
+        let r = s
+            .settlement(&p.merchant, Period::Month(other), None)
+            .unwrap();
+        assert_eq!(
+            r.total.approved_count + r.total.refunded_count,
+            0,
+            "{other}"
+        );
+    }
 }
 
 /// A refund interrupted between its claim and its completion (a crash) stays pending: another

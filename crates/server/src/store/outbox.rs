@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use fieldpay_protocol::sms::{SmsKind, SmsStatus};
 use fieldpay_protocol::{ChargeId, MerchantId};
-use serde::{Deserialize, Serialize};
 
 use super::{ChargeRecord, StoreResult};
 
@@ -106,21 +105,7 @@ pub fn text_failed_detail(kind: SmsKind, reason: &str) -> String {
     format!("{what}: {reason}")
 }
 
-/// Where a webhook delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryStatus {
-    Pending,
-    Delivered,
-    /// Given up after the last attempt.
-    Failed,
-}
-
-fieldpay_protocol::text_names!(DeliveryStatus {
-    Pending => "pending",
-    Delivered => "delivered",
-    Failed => "failed",
-});
+pub use fieldpay_protocol::manager::DeliveryStatus;
 
 #[derive(Debug, Clone)]
 pub struct WebhookRecord {
@@ -135,6 +120,23 @@ pub struct WebhookRecord {
     pub last_status: Option<u16>,
     pub last_error: Option<String>,
     pub created_at: String,
+}
+
+/// A delivery as the merchant sees it (no payload).
+impl From<WebhookRecord> for fieldpay_protocol::manager::WebhookDelivery {
+    fn from(w: WebhookRecord) -> Self {
+        fieldpay_protocol::manager::WebhookDelivery {
+            id: w.id,
+            event_type: w.event_type,
+            url: w.url,
+            status: w.status,
+            attempts: w.attempts,
+            next_attempt_at: w.next_attempt_at,
+            last_status: w.last_status,
+            last_error: w.last_error,
+            created_at: w.created_at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -414,6 +414,12 @@ impl ChargeStore for PgStore {
         if let Some(p) = &f.payer_phone {
             add("payer_phone =", p.clone());
         }
+        if let Some(i) = &f.issuer_code {
+            add(
+                "(SELECT p.issuer_code FROM payments p WHERE p.charge_id = charges.id) =",
+                i.clone(),
+            );
+        }
         if let Some(t) = &f.created_from {
             add("created_at COLLATE \"C\" >=", t.clone());
         }

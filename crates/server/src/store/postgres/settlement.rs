@@ -1,11 +1,11 @@
 //! [`SettlementStore`] on PostgreSQL.
 
-use chrono::NaiveDate;
+use fieldpay_protocol::manager::TeamMember;
 use fieldpay_protocol::settlement::{SettlementReport, SettlementRow};
 use fieldpay_protocol::{MerchantId, RepId};
 
 use super::{corrupt, PgStore, Tx};
-use crate::store::settlement::{kst_day_bounds, report};
+use crate::store::settlement::{report, team_member, Period, TEAM_SQL};
 use crate::store::{SettlementStore, StoreResult};
 
 /// The approvals and refunds of `[from, to)` grouped by `key_sql` (named by `name_sql`), in
@@ -54,12 +54,12 @@ impl SettlementStore for PgStore {
     fn settlement(
         &self,
         merchant_id: &MerchantId,
-        date: NaiveDate,
+        period: Period,
         rep: Option<&RepId>,
     ) -> StoreResult<SettlementReport> {
         let merchant_id = merchant_id.as_str();
         let rep = rep.map(RepId::as_str);
-        let (from, to) = kst_day_bounds(date)?;
+        let (from, to) = period.bounds()?;
         self.read(|tx| {
             let day = (from.as_str(), to.as_str());
             let by_card_company =
@@ -73,7 +73,27 @@ impl SettlementStore for PgStore {
                 day,
                 rep,
             )?;
-            Ok(report(date, by_card_company, by_rep))
+            Ok(report(period, by_card_company, by_rep))
+        })
+    }
+
+    fn team(&self, merchant_id: &MerchantId, period: Period) -> StoreResult<Vec<TeamMember>> {
+        let (from, to) = period.bounds()?;
+        self.read(|tx| {
+            tx.query(TEAM_SQL, &[&merchant_id.as_str(), &from, &to])?
+                .iter()
+                .map(|r| {
+                    team_member(
+                        r.try_get(0)?,
+                        r.try_get(1)?,
+                        r.try_get(2)?,
+                        r.try_get(3)?,
+                        r.try_get(4)?,
+                        r.try_get(5)?,
+                        [r.try_get(6)?, r.try_get(7)?, r.try_get(8)?, r.try_get(9)?],
+                    )
+                })
+                .collect()
         })
     }
 }

@@ -1095,6 +1095,7 @@ mod aggregates {
 
     #[test]
     fn settlement_sums_a_kst_day_by_card_company_and_rep() {
+        use crate::store::settlement::Period;
         let s = store();
         let m = merchant(&s, "m");
         let other = merchant(&s, "o");
@@ -1180,7 +1181,7 @@ mod aggregates {
             None,
         );
         let date = chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
-        let r = s.settlement(&m.id, date, None).unwrap();
+        let r = s.settlement(&m.id, Period::Day(date), None).unwrap();
         assert_eq!(r.date, "2026-12-03");
         let rows = |rows: &[fieldpay_protocol::settlement::SettlementRow]| {
             rows.iter()
@@ -1215,14 +1216,18 @@ mod aggregates {
             rows(std::slice::from_ref(&r.total)),
             vec![("total".into(), "합계".into(), 2, 15_000, 2, 12_000, 3_000)]
         );
-        let mine = s.settlement(&m.id, date, Some(&rep)).unwrap();
+        let mine = s.settlement(&m.id, Period::Day(date), Some(&rep)).unwrap();
         assert_eq!(
             rows(std::slice::from_ref(&mine.total)),
             vec![("total".into(), "합계".into(), 1, 10_000, 1, 7_000, 3_000)]
         );
         assert_eq!(mine.by_rep.len(), 1);
         let empty = s
-            .settlement(&m.id, date.succ_opt().unwrap().succ_opt().unwrap(), None)
+            .settlement(
+                &m.id,
+                Period::Day(date.succ_opt().unwrap().succ_opt().unwrap()),
+                None,
+            )
             .unwrap();
         assert!(empty.by_card_company.is_empty() && empty.by_rep.is_empty());
         assert_eq!(empty.total.approved_count, 0);

@@ -1,12 +1,12 @@
 //! [`SettlementStore`] on SQLite.
 
-use chrono::NaiveDate;
+use fieldpay_protocol::manager::TeamMember;
 use fieldpay_protocol::settlement::{SettlementReport, SettlementRow};
 use fieldpay_protocol::{MerchantId, RepId};
-use rusqlite::{params, Connection};
+use rusqlite::{named_params, params, Connection};
 
 use super::SqliteStore;
-use crate::store::settlement::{kst_day_bounds, report};
+use crate::store::settlement::{report, team_member, Period, TEAM_SQL};
 use crate::store::{SettlementStore, StoreResult};
 
 fn settlement_rows(
@@ -52,12 +52,12 @@ impl SettlementStore for SqliteStore {
     fn settlement(
         &self,
         merchant_id: &MerchantId,
-        date: NaiveDate,
+        period: Period,
         rep: Option<&RepId>,
     ) -> StoreResult<SettlementReport> {
         let merchant_id = merchant_id.as_str();
         let rep = rep.map(RepId::as_str);
-        let (from, to) = kst_day_bounds(date)?;
+        let (from, to) = period.bounds()?;
         self.read(|c| {
             let day = (from.as_str(), to.as_str());
             let by_card_company =
@@ -70,7 +70,35 @@ impl SettlementStore for SqliteStore {
                 day,
                 rep,
             )?;
-            Ok(report(date, by_card_company, by_rep))
+            Ok(report(period, by_card_company, by_rep))
+        })
+    }
+
+    fn team(&self, merchant_id: &MerchantId, period: Period) -> StoreResult<Vec<TeamMember>> {
+        let (from, to) = period.bounds()?;
+        self.read(|c| {
+            let mut stmt = c.prepare(TEAM_SQL)?;
+            let rows = stmt
+                .query_map(
+                    named_params! {"$1": merchant_id.as_str(), "$2": from, "$3": to},
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            [r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?],
+                        ))
+                    },
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(id, login, name, role, active, must, counts)| {
+                    team_member(id, login, name, &role, active, must, counts)
+                })
+                .collect()
         })
     }
 }
