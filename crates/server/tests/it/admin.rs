@@ -153,6 +153,21 @@ async fn only_an_operator_token_opens_the_operator_api() {
         !text.contains(t.token.expose()),
         "a secret in the audit log"
     );
+    // Revoked: refused from then on.
+    let revoke = format!("/admin/v1/operator-tokens/{}/revoke", t.id);
+    let (s, _) = call(&app, Method::POST, &revoke, &op, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = call(
+        &app,
+        Method::GET,
+        "/admin/v1/merchants",
+        t.token.expose(),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = call(&app, Method::POST, &revoke, &op, None).await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "not_found"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

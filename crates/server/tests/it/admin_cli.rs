@@ -409,7 +409,13 @@ fn every_admin_command_on_the_configured_store() {
             "merchant.activate",
         ]
     );
+    let out = a.ok(&["operator-token", "create", "--name", "spare"]);
+    let spare = out.split_whitespace().nth(3).unwrap().to_string();
+    assert!(spare.starts_with("op_"), "{out}");
+    a.ok(&["operator-token", "revoke", "--id", &spare]);
+    a.refused(&["operator-token", "revoke", "--id", &spare], "not_found");
     let all = a.ok(&["audit", "--limit", "1000"]);
+    assert!(all.contains("operator_token.revoke"), "{all}");
     assert!(all.contains("operator_token.create"), "{all}");
     for s in [&token, &otp, &otp2, &key, &secret, &secret2] {
         assert!(!all.contains(s.as_str()), "a secret in the audit log");
