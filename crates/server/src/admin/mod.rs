@@ -709,7 +709,7 @@ pub fn change_password(
         ));
     }
     let chars = new.expose().chars().count();
-    if chars < MIN_PASSWORD_CHARS || chars > 128 {
+    if !(MIN_PASSWORD_CHARS..=128).contains(&chars) {
         return Err(AdminError::invalid(
             "new_password",
             format!("must be {MIN_PASSWORD_CHARS} to 128 characters"),
@@ -943,6 +943,28 @@ pub fn create_operator_token(
         json!({ "token_id": id, "name": name, "prefix": prefix }),
     )?;
     Ok(NewOperatorToken { id, name, token })
+}
+
+/// Revokes an operator token (by its id, printed when it was made).
+pub fn revoke_operator_token(store: &dyn Store, actor: &Actor, id: &str) -> AdminResult<()> {
+    if actor.is_manager() {
+        return Err(AdminError::Forbidden(
+            "managers cannot revoke operator tokens".into(),
+        ));
+    }
+    if !store.revoke_operator_token(id.trim())? {
+        return Err(AdminError::NotFound(format!(
+            "no live operator token {}",
+            id.trim()
+        )));
+    }
+    record(
+        store,
+        &actor.label(),
+        "operator_token.revoke",
+        None,
+        json!({ "token_id": id.trim() }),
+    )
 }
 
 /// The live operator token a bearer value is, if any.
