@@ -46,6 +46,14 @@ pub struct RepInfo {
     /// The merchant's business details, printed on purchase orders.
     #[serde(default)]
     pub merchant_business_number: String,
+    /// The merchant's representative (대표자), phone (as printed) and address, printed on
+    /// purchase orders; empty when the operator did not give them.
+    #[serde(default)]
+    pub merchant_representative: String,
+    #[serde(default)]
+    pub merchant_phone: String,
+    #[serde(default)]
+    pub merchant_address: String,
     /// What the rep may do (a plain rep acts on its own records).
     #[serde(default)]
     pub role: Role,

@@ -320,6 +320,11 @@ async fn token_response(
             merchant_name: merchant.name,
             credit_policy: merchant.settings.credit_policy,
             merchant_business_number: merchant.settings.business_number.clone(),
+            merchant_representative: merchant.profile.representative.clone(),
+            merchant_phone: fieldpay_protocol::phone::Phone::parse(&merchant.profile.phone)
+                .map(|p| p.display())
+                .unwrap_or_default(),
+            merchant_address: merchant.profile.address.clone(),
             role: rep.role,
             must_change_password: rep.must_change_password,
         },

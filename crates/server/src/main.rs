@@ -120,7 +120,7 @@ enum Command {
     /// API keys, webhooks, operator tokens, the audit log. Secrets are printed once.
     Admin {
         #[command(subcommand)]
-        action: AdminCommand,
+        action: Box<AdminCommand>,
     },
     /// Import client accounts or products from a CSV file: all rows or none.
     Import {
@@ -436,6 +436,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || merchant_credentials(settings, action)).await??;
         }
         Command::Admin { action } => {
+            let action = *action;
             let out = match admin_cli::suspend_target(&action).map(str::to_string) {
                 Some(code) => {
                     // Canceling pending charges texts their payers: the server's state.

@@ -5,6 +5,7 @@ use chrono::Utc;
 use fieldpay_protocol::money::format_krw;
 
 use crate::clock::kst_short;
+use crate::domain::Merchant;
 use crate::store::ChargeRecord;
 
 fn display(digits: &str) -> String {
@@ -56,11 +57,17 @@ pub fn bill_withdrawn(merchant_name: &str, rec: &ChargeRecord) -> String {
 }
 
 /// The sales-slip text after approval: approval number, masked card, amount, installments,
-/// receipt link. Only the masked card number ever appears.
-pub fn slip(merchant_name: &str, rec: &ChargeRecord, receipt_url: &str) -> Option<String> {
+/// the merchant's phone for questions (when it has one), receipt link. Only the masked card
+/// number ever appears.
+pub fn slip(merchant: &Merchant, rec: &ChargeRecord, receipt_url: &str) -> Option<String> {
     let p = rec.charge.payment.as_ref()?;
+    let merchant_name = &merchant.name;
+    let contact = match fieldpay_protocol::phone::Phone::parse(&merchant.profile.phone) {
+        Ok(phone) => format!("\n문의: {}", phone.display()),
+        Err(_) => String::new(),
+    };
     Some(format!(
-        "[{merchant_name}] 카드 결제가 승인되었습니다.\n승인번호: {}\n카드: {} {}\n금액: {} ({})\n상품: {}\n영수증: {receipt_url}",
+        "[{merchant_name}] 카드 결제가 승인되었습니다.\n승인번호: {}\n카드: {} {}\n금액: {} ({})\n상품: {}{contact}\n영수증: {receipt_url}",
         p.approval_number,
         p.issuer_name,
         p.masked_card,

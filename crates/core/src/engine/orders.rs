@@ -191,9 +191,9 @@ impl Engine {
             merchant: crate::po_pdf::Party {
                 name: session.merchant_name.clone(),
                 business_number: format_business_number(&session.merchant_business_number),
-                owner: String::new(),
-                phone: String::new(),
-                address: String::new(),
+                owner: session.merchant_representative.clone(),
+                phone: session.merchant_phone.clone(),
+                address: session.merchant_address.clone(),
             },
             client: crate::po_pdf::Party {
                 name: account.name.clone(),

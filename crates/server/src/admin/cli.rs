@@ -319,6 +319,11 @@ pub enum OperatorTokenAction {
         #[arg(long)]
         name: String,
     },
+    /// Revoke a token by its id (printed when it was made).
+    Revoke {
+        #[arg(long)]
+        id: String,
+    },
 }
 
 fn code_of(store: &dyn Store, code: &str) -> AdminResult<MerchantId> {
@@ -598,6 +603,10 @@ pub fn run_on_store(store: &dyn Store, sandbox: bool, cmd: AdminCommand) -> Admi
                     t.name,
                     t.token.expose()
                 )
+            }
+            OperatorTokenAction::Revoke { id } => {
+                super::revoke_operator_token(store, &actor, &id)?;
+                format!("revoked operator token {}", id.trim())
             }
         },
         AdminCommand::Audit { merchant, limit } => {

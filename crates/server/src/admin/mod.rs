@@ -945,6 +945,28 @@ pub fn create_operator_token(
     Ok(NewOperatorToken { id, name, token })
 }
 
+/// Revokes an operator token (by its id, printed when it was made).
+pub fn revoke_operator_token(store: &dyn Store, actor: &Actor, id: &str) -> AdminResult<()> {
+    if actor.is_manager() {
+        return Err(AdminError::Forbidden(
+            "managers cannot revoke operator tokens".into(),
+        ));
+    }
+    if !store.revoke_operator_token(id.trim())? {
+        return Err(AdminError::NotFound(format!(
+            "no live operator token {}",
+            id.trim()
+        )));
+    }
+    record(
+        store,
+        &actor.label(),
+        "operator_token.revoke",
+        None,
+        json!({ "token_id": id.trim() }),
+    )
+}
+
 /// The live operator token a bearer value is, if any.
 pub fn operator_of(store: &dyn Store, bearer: &Secret) -> AdminResult<Option<OperatorToken>> {
     if !bearer.expose().starts_with(OPERATOR_TOKEN_PREFIX) {

@@ -41,8 +41,7 @@ pub fn effects(state: &AppState, merchant: &Merchant, rec: &ChargeRecord) -> Eff
         }
         ChargeStatus::Approved => {
             if let Some(token) = &rec.receipt_token {
-                if let Some(body) =
-                    crate::messages::slip(&merchant.name, rec, &state.receipt_url(token))
+                if let Some(body) = crate::messages::slip(merchant, rec, &state.receipt_url(token))
                 {
                     fx.sms.push(NewSms {
                         to: payer,

@@ -38,6 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(set_webhook))
         .routes(routes!(rotate_webhook_secret))
         .routes(routes!(create_operator_token))
+        .routes(routes!(revoke_operator_token))
         .routes(routes!(audit))
 }
 
@@ -620,6 +621,33 @@ async fn create_operator_token(
     })
     .await?;
     Ok((StatusCode::CREATED, Json(token)))
+}
+
+/// Revoke an operator token
+///
+/// Refused from then on (this request's own token too).
+#[utoipa::path(
+    post,
+    path = "/admin/v1/operator-tokens/{id}/revoke",
+    tag = "admin",
+    security(("operator" = [])),
+    params(("id" = String, Path, description = "The token's id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "No operator token", body = ErrorBody),
+        (status = 404, description = "No live operator token with that id", body = ErrorBody),
+    )
+)]
+async fn revoke_operator_token(
+    State(state): State<AppState>,
+    Operator(actor): Operator,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
+    admin::run(&state, move |s| {
+        admin::revoke_operator_token(s, &actor, &id)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize)]

@@ -82,7 +82,10 @@ async fn receipt_page(state: &AppState, token: String) -> Response {
     };
     let mid = rec.merchant_id.clone();
     let merchant = state.db(move |s| s.merchant(&mid)).await.ok().flatten();
-    let merchant_name = merchant.map(|m| m.name).unwrap_or_default();
+    let merchant_name = merchant
+        .as_ref()
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
     let c = &rec.charge;
     let Some(p) = &c.payment else {
         return (
@@ -98,14 +101,34 @@ async fn receipt_page(state: &AppState, token: String) -> Response {
     } else {
         format!("{}개월", p.installment_months)
     };
-    let mut rows = vec![
-        ("가맹점 Merchant", merchant_name.clone()),
+    // Who sold: the merchant's name and, as it has them, its business details.
+    let mut rows = vec![("가맹점 Merchant", merchant_name.clone())];
+    if let Some(m) = &merchant {
+        let bn = &m.settings.business_number;
+        let phone = fieldpay_protocol::phone::Phone::parse(&m.profile.phone)
+            .map(|p| p.display())
+            .unwrap_or_default();
+        for (label, value) in [
+            (
+                "사업자등록번호 Business no.",
+                fieldpay_protocol::validate::format_business_number(bn),
+            ),
+            ("대표자 Representative", m.profile.representative.clone()),
+            ("주소 Address", m.profile.address.clone()),
+            ("전화 Phone", phone),
+        ] {
+            if !value.trim().is_empty() {
+                rows.push((label, value));
+            }
+        }
+    }
+    rows.extend([
         ("상품 Goods", c.goods_name.clone()),
         ("카드 Card", format!("{} {}", p.issuer_name, p.masked_card)),
         ("할부 Installments", installments),
         ("승인번호 Approval no.", p.approval_number.clone()),
         ("승인일시 Approved at", when(&p.approved_at)),
-    ];
+    ]);
     if refunded {
         if let Some(r) = &p.refunded_at {
             rows.push(("취소일시 Canceled at", when(r)));

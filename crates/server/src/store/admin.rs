@@ -84,6 +84,8 @@ pub trait AdminStore {
     ) -> StoreResult<String>;
     /// The live operator token of that hash.
     fn operator_token(&self, token_hash: &str) -> StoreResult<Option<OperatorToken>>;
+    /// Revokes an operator token: refused from then on. Returns whether it was live.
+    fn revoke_operator_token(&self, id: &str) -> StoreResult<bool>;
 
     /// Appends to the audit log.
     fn append_audit(&self, entry: &NewAudit<'_>) -> StoreResult<()>;

@@ -863,8 +863,14 @@ pub(crate) fn administration(s: &dyn Store) {
         .create_operator_token("op-hash", "fpo_abc", "ops")
         .unwrap();
     let found = s.operator_token("op-hash").unwrap().unwrap();
-    assert_eq!((found.id, found.name.as_str()), (op, "ops"));
+    assert_eq!(
+        (found.id.as_str(), found.name.as_str()),
+        (op.as_str(), "ops")
+    );
     assert_eq!(s.operator_token("nope").unwrap(), None);
+    assert!(s.revoke_operator_token(&op).unwrap());
+    assert!(!s.revoke_operator_token(&op).unwrap());
+    assert_eq!(s.operator_token("op-hash").unwrap(), None);
 
     // The audit log: newest first, by merchant or all.
     let detail = serde_json::json!({ "n": 1 });

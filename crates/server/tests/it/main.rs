@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod admin;
+mod admin_cli;
 mod calls;
 mod calls_across_instances;
 mod charges;

@@ -256,6 +256,15 @@ impl AdminStore for PgStore {
         })
     }
 
+    fn revoke_operator_token(&self, id: &str) -> StoreResult<bool> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE operator_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                &[&id, &ts(Utc::now())],
+            )? > 0)
+        })
+    }
+
     fn append_audit(&self, e: &NewAudit<'_>) -> StoreResult<()> {
         let detail = e.detail.to_string();
         let merchant_id = e.merchant_id.map(MerchantId::as_str);

@@ -226,6 +226,15 @@ impl AdminStore for SqliteStore {
         })
     }
 
+    fn revoke_operator_token(&self, id: &str) -> StoreResult<bool> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE operator_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id, ts(Utc::now())],
+            )? > 0)
+        })
+    }
+
     fn append_audit(&self, e: &NewAudit<'_>) -> StoreResult<()> {
         let detail = e.detail.to_string();
         self.write(|tx| {

@@ -428,3 +428,60 @@ fn a_call_keeps_its_owner() {
     assert_eq!(got.owner.as_deref(), Some("inst_b"));
     assert_eq!(got.owner_url.as_deref(), Some("http://10.0.0.2:8640"));
 }
+
+/// Version 13 moves a merchant's pool out of its settings JSON (the `virtual_numbers` rows
+/// were always written beside it and stay the one source) and adds the profile, status, key
+/// names and the one-time password flag with their defaults.
+#[test]
+fn version_12_merchants_keep_their_pool_from_the_numbers_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for (version, sql) in &super::MIGRATIONS[..12] {
+            c.execute_batch(&format!("{sql}\nPRAGMA user_version = {version};"))
+                .unwrap();
+        }
+        let mut old = serde_json::to_value(MerchantSettings::default()).unwrap();
+        old["number_pool"] = serde_json::json!(["16000001", "16000002"]);
+        c.execute(
+            "INSERT INTO merchants (id, code, name, settings, created_at) VALUES ('m1', 'a', 'A', ?1, 'x')",
+            [old.to_string()],
+        )
+        .unwrap();
+        c.execute_batch(
+            "INSERT INTO virtual_numbers (number, merchant_id, position) VALUES
+               ('16000001', 'm1', 0), ('16000002', 'm1', 1);
+             INSERT INTO reps (id, merchant_id, login, name, password_hash, created_at)
+               VALUES ('rep1', 'm1', 'r', 'R', 'h', 'x');
+             INSERT INTO api_keys (id, merchant_id, key_hash, prefix, created_at)
+               VALUES ('k1', 'm1', 'kh', 'fpk_', 'x');",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let m = store.merchant(&MerchantId::from("m1")).unwrap().unwrap();
+    assert_eq!(m.settings.number_pool, ["16000001", "16000002"]);
+    assert_eq!(m.status, crate::domain::MerchantStatus::Active);
+    assert_eq!(m.profile, crate::domain::MerchantProfile::default());
+    let json: String = store
+        .read(|c| {
+            Ok(
+                c.query_row("SELECT settings FROM merchants WHERE id = 'm1'", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+        .unwrap();
+    assert!(!json.contains("number_pool"), "{json}");
+    let rep = store
+        .rep(&m.id, &fieldpay_protocol::RepId::from("rep1"))
+        .unwrap()
+        .unwrap();
+    assert!(!rep.must_change_password);
+    let keys = store.list_api_keys(&m.id).unwrap();
+    assert_eq!(
+        (keys[0].name.as_str(), keys[0].last_used_at.as_deref()),
+        ("", None)
+    );
+}
