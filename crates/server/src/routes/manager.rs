@@ -263,10 +263,7 @@ async fn create_api_key(
     let mid = caller.merchant_id;
     let new = admin::run(&state, move |s| {
         let (id, secret) = admin::create_api_key(s, &actor, &mid, &req.name)?;
-        let key = admin::list_api_keys(s, &mid)?
-            .into_iter()
-            .find(|k| k.id == id.as_str())
-            .ok_or_else(|| admin::AdminError::NotFound(format!("API key {id}")))?;
+        let key = admin::api_key_info(s, &mid, &id)?;
         Ok(NewApiKey { key, secret })
     })
     .await?;

@@ -452,6 +452,24 @@ pub(crate) fn check_charge_account(closed: Option<bool>) -> StoreResult<()> {
     }
 }
 
+/// The merchant of a new charge, by its stored status (None: no such merchant). Checked in
+/// the charge's own transaction: the service checks a cached merchant first, but a suspension
+/// made elsewhere (another instance, the admin command) may not be in that cache yet, and a
+/// charge created then would escape the suspension's sweep of pending charges.
+pub(crate) fn check_merchant_active(status: Option<&str>) -> StoreResult<()> {
+    match status {
+        Some("active") => Ok(()),
+        Some(_) => Err(StoreError::rejected(
+            ErrorCode::MerchantSuspended,
+            "이용이 정지된 가맹점입니다 (this merchant is suspended: no new charges)",
+        )),
+        None => Err(StoreError::rejected(
+            ErrorCode::NotFound,
+            "merchant not found",
+        )),
+    }
+}
+
 /// The refusal when no virtual number is free for the payer phone.
 pub(crate) fn number_pool_exhausted() -> StoreError {
     StoreError::rejected(

@@ -799,6 +799,39 @@ pub(crate) fn administration(s: &dyn Store) {
         &|_| Effects::default(),
     )
     .unwrap();
+    // A suspended merchant's charge is refused in the store's own transaction (whatever a
+    // cache says), and nothing is stored.
+    s.set_merchant_status(&a.id, MerchantStatus::Suspended)
+        .unwrap();
+    let body: CreateCharge = serde_json::from_value(serde_json::json!({
+        "amount": 1000, "goods_name": "감기약", "payer_phone": "010-4000-0003",
+    }))
+    .unwrap();
+    let refused = s
+        .create_charges(
+            &[NewCharge {
+                id: ChargeId::new("ch_suspended"),
+                merchant_id: a.id.clone(),
+                rep_id: None,
+                api_key_id: None,
+                origin: ChargeOrigin::Api,
+                request: ChargeRequest::parse(&body).unwrap(),
+                expires_at: now + Duration::minutes(60),
+                idempotency_key: None,
+                request_hash: None,
+            }],
+            now,
+            &|_| Effects::default(),
+        )
+        .unwrap()
+        .remove(0);
+    assert_eq!(code(refused.map(|_| ())), ErrorCode::MerchantSuspended);
+    assert!(s
+        .charge_any(&ChargeId::new("ch_suspended"))
+        .unwrap()
+        .is_none());
+    s.set_merchant_status(&a.id, MerchantStatus::Active)
+        .unwrap();
     s.remove_number(&a.id, "16000101").unwrap();
     assert_eq!(s.merchant_by_number("16000101").unwrap(), None);
 

@@ -20,10 +20,10 @@ use crate::ids::new_id;
 use crate::store::charges::{
     approving_since, charge_event, charge_ledger_entry, charge_not_found, check_begin_approval,
     check_cancel, check_charge_account, check_charge_id_owner, check_idempotent_retry,
-    check_refund_completable, check_status_step, decide_refund, decline, idempotency_caller,
-    number_pool_exhausted, refund_claim, refund_ledger_entry, refunded_payment, with_refunds,
-    ChargeColumns, DeclineWindow, InFlightApproval, RefundDecision, REFUND_DONE, REFUND_FAILED,
-    REFUND_PENDING,
+    check_merchant_active, check_refund_completable, check_status_step, decide_refund, decline,
+    idempotency_caller, number_pool_exhausted, refund_claim, refund_ledger_entry, refunded_payment,
+    with_refunds, ChargeColumns, DeclineWindow, InFlightApproval, RefundDecision, REFUND_DONE,
+    REFUND_FAILED, REFUND_PENDING,
 };
 use crate::store::{
     ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, Compose, Effects,
@@ -275,6 +275,14 @@ fn insert_charge(
             .transpose()?;
         check_charge_account(closed)?;
     }
+    let status: Option<String> = tx
+        .query_opt(
+            "SELECT status FROM merchants WHERE id = $1",
+            &[&merchant_id],
+        )?
+        .map(|r| r.try_get(0))
+        .transpose()?;
+    check_merchant_active(status.as_deref())?;
     let payer = req.payer_phone.digits();
     let number: Option<String> = tx
         .query_opt(

@@ -14,10 +14,10 @@ use crate::ids::new_id;
 use crate::store::charges::{
     approving_since, charge_event, charge_ledger_entry, charge_not_found, check_begin_approval,
     check_cancel, check_charge_account, check_charge_id_owner, check_idempotent_retry,
-    check_refund_completable, check_status_step, decide_refund, decline, idempotency_caller,
-    number_pool_exhausted, refund_claim, refund_ledger_entry, refunded_payment, with_refunds,
-    ChargeColumns, DeclineWindow, InFlightApproval, RefundDecision, REFUND_DONE, REFUND_FAILED,
-    REFUND_PENDING,
+    check_merchant_active, check_refund_completable, check_status_step, decide_refund, decline,
+    idempotency_caller, number_pool_exhausted, refund_claim, refund_ledger_entry, refunded_payment,
+    with_refunds, ChargeColumns, DeclineWindow, InFlightApproval, RefundDecision, REFUND_DONE,
+    REFUND_FAILED, REFUND_PENDING,
 };
 use crate::store::{
     ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, Compose, Effects,
@@ -241,6 +241,11 @@ fn insert_charge(
             .optional()?;
         check_charge_account(closed)?;
     }
+    let status: Option<String> = tx
+        .prepare_cached("SELECT status FROM merchants WHERE id = ?1")?
+        .query_row([new.merchant_id.as_str()], |r| r.get(0))
+        .optional()?;
+    check_merchant_active(status.as_deref())?;
     let payer = req.payer_phone.digits();
     let number: Option<String> = tx
                 .prepare_cached(
