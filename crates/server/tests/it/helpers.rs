@@ -637,6 +637,27 @@ pub fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
+/// Whether `needle` occurs in `hay` as a value of its own: not inside a longer run of ASCII
+/// letters and digits (a timestamp, a hex token, a phone number, an amount). For short needles
+/// (a 6-digit birth date) in files other tests write too, where any 6 digits turn up by chance.
+pub fn contains_standalone(hay: &[u8], needle: &str) -> bool {
+    let n = needle.len();
+    hay.windows(n).enumerate().any(|(i, w)| {
+        w == needle.as_bytes()
+            && !(i > 0 && hay[i - 1].is_ascii_alphanumeric())
+            && !hay.get(i + n).is_some_and(u8::is_ascii_alphanumeric)
+    })
+}
+
+/// Whether a file from [`TestApp::data_files`] is shared with the other tests running at the
+/// same time: the PostgreSQL test server's write-ahead log and its log, which hold every test
+/// database's writes (the test's own database folder is not shared).
+pub fn shared_with_other_tests(path: &Path) -> bool {
+    std::env::var_os("FIELDPAY_TEST_PG_DIR").is_some_and(|dir| {
+        path.starts_with(dir) && !path.components().any(|c| c.as_os_str() == "base")
+    })
+}
+
 // ------------------------------------------------------------------ webhook receiver
 
 #[derive(Debug, Clone)]
