@@ -353,12 +353,20 @@ async fn a_manager_runs_the_team_and_the_integration() {
         )
         .await;
     assert_eq!(c.status(), StatusCode::CREATED);
-    let keys: Vec<ApiKeyInfo> = app
-        .get("/v1/manager/api-keys", m)
-        .await
-        .json()
-        .await
-        .unwrap();
+    // The use is noted in the background (not on the request's path): wait for it.
+    let mut keys: Vec<ApiKeyInfo> = Vec::new();
+    for _ in 0..100 {
+        keys = app
+            .get("/v1/manager/api-keys", m)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if keys.iter().any(|k| k.id == key.key.id && k.last_used_at.is_some()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let listed = keys.iter().find(|k| k.id == key.key.id).unwrap();
     assert_eq!(listed.name, "ERP 연동");
     assert!(listed.last_used_at.is_some() && listed.revoked_at.is_none());
