@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::backend::{accounts, charges, orders};
+use crate::components::icon::{Icon, Svg};
 use crate::components::{Empty, ErrorBox, Spinner};
 use crate::format;
 use crate::i18n::{t, T};
@@ -48,7 +49,7 @@ pub fn AccountSearch(
 
     view! {
         <div class="search-box">
-            <span class="search-icon" aria-hidden="true">"⌕"</span>
+            <span class="search-icon"><Svg icon=Icon::Search/></span>
             <input
                 type="search"
                 class="input search"

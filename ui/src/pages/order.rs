@@ -10,6 +10,7 @@ use leptos::task::spawn_local;
 
 use crate::backend::{accounts, orders};
 use crate::components::account_search::AccountSearch;
+use crate::components::icon::{Icon, Svg};
 use crate::components::{
     load_view, reveal, AccountName, Empty, ErrorBox, FieldError, FormError, Spinner,
     FIRST_FIELD_ERROR, FIRST_FORM_ERROR,
@@ -275,7 +276,7 @@ fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
                                                 <span class="row-title">{l.name.clone()}</span>
                                                 <button class="icon-btn danger" data-testid=id::LINE_REMOVE
                                                         aria-label=t(T::Remove)
-                                                        on:click=move |_| lines.update(|ls| ls.retain(|x| x.product_id != p1))>"✕"</button>
+                                                        on:click=move |_| lines.update(|ls| ls.retain(|x| x.product_id != p1))><Svg icon=Icon::Close/></button>
                                             </div>
                                             <div class="row-sub"><span class="mono">{l.code.clone()}</span> " · " {t(T::UnitPrice)} " " {format::won(l.unit_price)}</div>
                                             <div class="line-foot">
@@ -284,7 +285,7 @@ fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
                                                             disabled=qty <= 1
                                                             on:click=move |_| lines.update(|ls| {
                                                                 if let Some(x) = ls.iter_mut().find(|x| x.product_id == p2) { x.quantity = (x.quantity - 1).max(1); }
-                                                            })>"−"</button>
+                                                            })><Svg icon=Icon::Minus/></button>
                                                     <input class="qty" type="number" inputmode="numeric" min="1"
                                                            data-testid=id::QTY_INPUT aria-label=t(T::Qty)
                                                            prop:value=qty.to_string()
@@ -336,7 +337,7 @@ fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
                     <button class="btn big" data-testid=id::SAVE_DRAFT disabled=move || busy.get() || !editable
                             on:click=move |_| save(false)>{t(T::SaveDraft)}</button>
                     <button class="btn primary big" data-testid=id::TO_SIGN disabled=move || busy.get() || !editable
-                            on:click=move |_| save(true)>"✍ " {t(T::ToSign)}</button>
+                            on:click=move |_| save(true)><Svg icon=Icon::Sign/> {t(T::ToSign)}</button>
                 </div>
             </div>
         </div>
@@ -355,7 +356,7 @@ fn CreditNote(credit: CreditCheck) -> impl IntoView {
         .into_any(),
         CreditCheck::Warn { message, over_by } => view! {
             <div class="credit warn" data-testid=id::CREDIT_WARNING data-result="warn" role="alert">
-                <strong>"⚠ " {t(T::CreditWarn)}</strong>
+                <strong><Svg icon=Icon::Warning/> {t(T::CreditWarn)}</strong>
                 <span>{message}</span>
                 <span>{t(T::OverBy)} " " {format::won(over_by)}</span>
             </div>
@@ -363,7 +364,7 @@ fn CreditNote(credit: CreditCheck) -> impl IntoView {
         .into_any(),
         CreditCheck::Block { message, over_by } => view! {
             <div class="credit block" data-testid=id::CREDIT_WARNING data-result="block" role="alert">
-                <strong>"⛔ " {t(T::CreditBlock)}</strong>
+                <strong><Svg icon=Icon::Block/> {t(T::CreditBlock)}</strong>
                 <span>{message}</span>
                 <span>{t(T::OverBy)} " " {format::won(over_by)}</span>
             </div>
@@ -388,7 +389,7 @@ fn ProductPicker(account_id: String, on_add: Callback<ProductHit>) -> impl IntoV
     });
     view! {
         <div class="search-box">
-            <span class="search-icon" aria-hidden="true">"⌕"</span>
+            <span class="search-icon"><Svg icon=Icon::Search/></span>
             <input type="search" class="input search" data-testid=id::PRODUCT_SEARCH id=id::PRODUCT_SEARCH
                    placeholder=t(T::ProductSearchHint) autocomplete="off" bind:value=query/>
         </div>
@@ -470,7 +471,7 @@ fn ReorderList(account_id: String) -> impl IntoView {
                                             }
                                             busy.set(false);
                                         });
-                                    }>"↻ " {t(T::Reorder)}</button>
+                                    }><Svg icon=Icon::Retry/> {t(T::Reorder)}</button>
                         </li>
                     }
                 }).collect_view()}

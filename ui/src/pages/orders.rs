@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::backend::orders;
+use crate::components::icon::{Icon, Svg};
 use crate::components::pdf::PdfPanel;
 use crate::components::{load_view, order_display_status, AccountName, Empty, OrderBadge};
 use crate::format;
@@ -47,7 +48,7 @@ pub fn OrdersPage() -> impl IntoView {
                     }}
                 </div>
                 <button class="btn primary" data-testid=id::NEW_ORDER
-                        on:click=move |_| go(Route::NewOrder { account_id: None })>"✎ " {t(T::NewOrder)}</button>
+                        on:click=move |_| go(Route::NewOrder { account_id: None })><Svg icon=Icon::Pencil/> {t(T::NewOrder)}</button>
             </div>
             {load_view(data, retry, move |list: Vec<LocalOrder>| {
                 move || {
@@ -199,17 +200,17 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
                 <div class="actions column">
                     {is_draft.then(|| view! {
                         <button class="btn primary big" data-testid=id::ORDER_SIGN
-                                on:click=move |_| go(Route::Sign(oid_sign.clone()))>"✍ " {t(T::ToSign)}</button>
+                                on:click=move |_| go(Route::Sign(oid_sign.clone()))><Svg icon=Icon::Sign/> {t(T::ToSign)}</button>
                         <button class="btn big" data-testid=id::EDIT_ORDER
                                 on:click=move |_| go(Route::EditOrder(oid_edit.clone()))>{t(T::Edit)}</button>
                     })}
                     {(!is_draft && order.status != OrderStatus::Canceled).then(|| view! {
                         <button class="btn accent big" data-testid=id::ORDER_CHARGE
                                 on:click=move |_| go(Route::NewCharge { account_id: Some(aid.clone()), order_id: Some(oid_charge.clone()), collect: false })>
-                            "₩ " {t(T::RequestCharge)}
+                            <Svg icon=Icon::Won/> {t(T::RequestCharge)}
                         </button>
                     })}
-                    <button class="btn big" data-testid=id::REORDER on:click=reorder>"↻ " {t(T::Reorder)}</button>
+                    <button class="btn big" data-testid=id::REORDER on:click=reorder><Svg icon=Icon::Retry/> {t(T::Reorder)}</button>
                 </div>
             </div>
         </div>

@@ -11,6 +11,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, PointerEvent};
 
 use crate::backend::{accounts, orders};
+use crate::components::icon::{Icon, Svg};
 use crate::components::{
     load_view, reveal, AccountName, FieldError, FormError, FIRST_FIELD_ERROR, FIRST_FORM_ERROR,
 };
@@ -335,7 +336,7 @@ fn Pad(order: LocalOrder, signer: RwSignal<String>) -> impl IntoView {
             <canvas class="pad" node_ref=canvas_ref data-testid=id::SIGN_CANVAS id=id::SIGN_CANVAS
                     on:pointerdown=down on:pointermove=mv on:pointerup=up on:pointercancel=up>
             </canvas>
-            <span class="pad-line" aria-hidden="true">"✕"</span>
+            <span class="pad-line"><Svg icon=Icon::Close/></span>
             <span class="pad-count" data-testid=id::STROKE_COUNT data-count=move || strokes.with(|s| s.len().to_string())>
                 {move || strokes.with(|s| s.len())} " " {t(T::Strokes)}
             </span>
@@ -343,9 +344,9 @@ fn Pad(order: LocalOrder, signer: RwSignal<String>) -> impl IntoView {
         <FieldError field=id::SIGN_CANVAS msg=strokes_err/>
         <div class="actions two">
             <button class="btn" data-testid=id::SIGN_UNDO disabled=move || strokes.with(|s| s.is_empty())
-                    on:click=undo>"↶ " {t(T::Undo)}</button>
+                    on:click=undo><Svg icon=Icon::Undo/> {t(T::Undo)}</button>
             <button class="btn" data-testid=id::SIGN_CLEAR disabled=move || strokes.with(|s| s.is_empty())
-                    on:click=clear>"⌫ " {t(T::Clear)}</button>
+                    on:click=clear><Svg icon=Icon::Erase/> {t(T::Clear)}</button>
         </div>
         <label class="field">
             <span class="label">{t(T::SignerName)}</span>
