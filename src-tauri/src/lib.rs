@@ -115,6 +115,7 @@ pub fn run() {
             orders::orders,
             orders::order,
             documents::pdf,
+            documents::signature_image,
             documents::export_pdf,
             documents::open_export,
             charges::request_charge,

@@ -228,6 +228,9 @@ texts! {
     Supply => "공급가액", "Supply";
     Vat => "부가세", "VAT";
     Total => "합계", "Total";
+    Supplier => "공급자", "Supplier";
+    Buyer => "공급받는 자", "Buyer";
+    LineAmount => "금액", "Amount";
     CreditOk => "여신 한도 내", "Within credit limit";
     CreditWarn => "한도 초과 (등록은 됩니다)", "Over the limit (still accepted)";
     CreditBlock => "한도 초과 (등록 불가)", "Over the limit (refused)";

@@ -163,6 +163,13 @@ pub const ORDER_CHARGE: &str = "order-charge";
 pub const REORDER: &str = "reorder";
 pub const EDIT_ORDER: &str = "edit-order";
 pub const ORDER_SIGN: &str = "order-sign";
+/// The signature screen's full document (parties, every line, totals) and its parts.
+pub const SIGN_DOC: &str = "sign-doc";
+pub const SIGN_SUPPLIER: &str = "sign-supplier";
+pub const SIGN_LINE: &str = "sign-line";
+pub const SIGN_TOTAL: &str = "sign-total";
+/// The signature image on a signed order.
+pub const ORDER_SIGNATURE: &str = "order-signature";
 
 // Charge form.
 pub const CHARGE_THIRD_PARTY: &str = "charge-third-party";

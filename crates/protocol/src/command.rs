@@ -159,6 +159,12 @@ pub struct Pdf {
     pub doc: PdfDoc,
 }
 
+/// The hand-drawn signature of a signed purchase order as PNG (shown on the order screen).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignatureImage {
+    pub order_id: OrderId,
+}
+
 /// Saves the PDF under the data folder's `exports/`; answers the file's path.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportPdf {
@@ -368,6 +374,7 @@ commands! {
     Orders = "orders" -> Vec<LocalOrder>;
     Order = "order" -> LocalOrder;
     Pdf = "pdf" -> Bytes;
+    SignatureImage = "signature_image" -> Bytes;
     ExportPdf = "export_pdf" -> String;
     OpenExport = "open_export" -> ();
     RequestCharge = "request_charge" -> LocalCharge;

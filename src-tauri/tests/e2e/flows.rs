@@ -253,8 +253,38 @@ fn signature_strokes() -> Vec<Vec<(f64, f64)>> {
 /// From the order editor: "to sign", draws a signature with the mouse pointer, checks the
 /// signer's name and confirms. Returns the order id (the order screen's route).
 pub async fn sign_order(ui: &Ui, screenshot: Option<&Path>) -> Result<String> {
+    // The editor's lines and total, to find again on the signature screen.
+    let editor_lines = ui.all(&tid("line-total")).await?.len();
+    let editor_total = won(&ui.text(&tid("order-total")).await?)?;
     ui.click(&tid("to-sign")).await?;
     ui.wait_screen("sign").await?;
+    // What is signed is what is seen: every line with its amount, supply + VAT = total, the
+    // supplier named.
+    ui.wait(&tid("sign-doc")).await?;
+    let rows = ui.all(&tid("sign-line")).await?;
+    ensure!(
+        rows.len() == editor_lines,
+        "the signature screen shows {} lines, the order has {editor_lines}",
+        rows.len()
+    );
+    let mut supply = 0;
+    for row in &rows {
+        let cells = wd("the line's cells", row.find_all(Locator::Css("td"))).await?;
+        ensure!(
+            cells.len() == 4,
+            "a line shows name, quantity, unit price, amount"
+        );
+        supply += won(&wd("a line amount", cells[3].text()).await?)?;
+    }
+    let shown_total = won(&ui.text(&tid("sign-total")).await?)?;
+    ensure!(
+        shown_total == editor_total && shown_total == supply + supply / 10,
+        "signature screen total {shown_total}, editor {editor_total}, lines' supply {supply}"
+    );
+    ensure!(
+        !ui.text(&tid("sign-supplier")).await?.trim().is_empty(),
+        "the supplier is named on the signature screen"
+    );
     let pad = ui.wait(&tid("sign-canvas")).await?;
     ui.draw(&pad, &signature_strokes()).await?;
     ui.wait_attr(&tid("stroke-count"), "data-count", "2", STEP)
@@ -270,6 +300,21 @@ pub async fn sign_order(ui: &Ui, screenshot: Option<&Path>) -> Result<String> {
     }
     ui.click(&tid("sign-confirm")).await?;
     ui.wait_screen("order").await?;
+    // The signed order shows the signature as drawn.
+    let mut w = Wait::new("the signature image on the signed order", STEP);
+    loop {
+        let loaded = ui
+            .js(
+                "const i = document.querySelector('[data-testid=\"order-signature\"]'); \
+                 return !!i && i.complete && i.naturalWidth > 0;",
+                vec![],
+            )
+            .await?;
+        if loaded == serde_json::Value::Bool(true) {
+            break;
+        }
+        w.tick().await?;
+    }
     let hash = ui.hash().await?;
     let id = hash
         .strip_prefix("/orders/")

@@ -116,6 +116,8 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
     let is_draft = order.status == OrderStatus::Draft;
     let signed = matches!(order.status, OrderStatus::Signed | OrderStatus::Registered);
     let oid = order.id.clone();
+    let oid_sig = oid.clone();
+    let has_image = order.has_signature_image;
     let (oid_pdf, oid_charge, oid_re, oid_edit, oid_sign) = (
         oid.clone(),
         oid.clone(),
@@ -191,10 +193,11 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
 
             <div>
                 {order.signature.clone().map(|sig| view! {
-                    <div class="card slim">
+                    <div class="card slim signed-by">
                         <span class="label">{t(T::SignedBy)}</span>
                         <strong>{sig.signer_name}</strong>
                         <span class="row-sub">{format::date_time(&sig.signed_at)}</span>
+                        {has_image.then(|| view! { <SignatureImage order_id=oid_sig.clone()/> })}
                     </div>
                 })}
                 <div class="actions column">
@@ -219,5 +222,29 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
                 <PdfPanel doc=PdfDoc::Order { order_id: oid_pdf.clone() } title=T::PdfTitleOrder/>
             </div>
         })}
+    }
+}
+
+/// The signature as the client drew it (kept on the device since signing).
+#[component]
+fn SignatureImage(order_id: String) -> impl IntoView {
+    let url: RwSignal<Option<String>> = RwSignal::new(None);
+    spawn_local(async move {
+        if let Ok(u) = crate::backend::documents::signature_url(&order_id).await {
+            url.set(Some(u));
+        }
+    });
+    on_cleanup(move || {
+        if let Some(u) = url.try_get_untracked().flatten() {
+            let _ = web_sys::Url::revoke_object_url(&u);
+        }
+    });
+    move || {
+        url.get().map(|u| {
+            view! {
+                <img class="signature-img" data-testid=id::ORDER_SIGNATURE src=u
+                     alt=t(T::SignedBy)/>
+            }
+        })
     }
 }
