@@ -138,7 +138,12 @@ texts! {
     SyncQueued => "전송 대기", "queued";
     SyncProblemsShort => "문제", "problems";
     OfflineBanner => "오프라인 — 작업은 이 기기에 저장되고 연결되면 전송됩니다", "Offline — your work is kept on this device and sent when connected";
-    RecentClients => "최근 거래처", "Recent clients";
+    SortRecent => "최근 거래순", "Recent";
+    SortName => "이름순", "Name";
+    SortBalance => "잔액순", "Balance";
+    ShowMore => "더 보기", "Show more";
+    LastDealt => "최근 거래", "Last dealt";
+    Today => "오늘", "Today";
     ProductSearchStart => "품목명이나 코드(초성도 됩니다)로 찾아 담으세요", "Find products by name or code (initials work too)";
     TitlePaymentDetail => "결제 상세", "Payment detail";
 

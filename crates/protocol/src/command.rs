@@ -92,6 +92,16 @@ pub struct SearchAccounts {
     pub limit: Option<u32>,
 }
 
+/// The client list while the search box is empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientList {
+    #[serde(default)]
+    pub sort: app::ClientSort,
+    /// Rows at most; the shell's default when absent.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountDetail {
     pub account_id: AccountId,
@@ -365,6 +375,7 @@ commands! {
     SyncNow = "sync_now" -> SyncStatus;
     OpenTestPhone = "open_test_phone" -> ();
     SearchAccounts = "search_accounts" -> Vec<AccountSummary>;
+    ClientList = "client_list" -> Vec<AccountSummary>;
     AccountDetail = "account_detail" -> app::AccountDetail;
     SearchProducts = "search_products" -> Vec<ProductHit>;
     PreviewOrder = "preview_order" -> OrderPreview;

@@ -143,6 +143,82 @@ pub async fn find_and_open_client(ui: &Ui, query: &str, name: &str) -> Result<i6
     Ok(balance)
 }
 
+/// The clients tab with its search box emptied (the tab keeps the last search: wait for it
+/// to be in the box before emptying it), showing the client list.
+pub async fn empty_client_search(ui: &Ui) -> Result<()> {
+    ui.click(&tid("nav-clients")).await?;
+    ui.wait_screen("clients").await?;
+    let mut w = Wait::new("an empty search box and the client list", SLOW);
+    loop {
+        ui.type_into(&tid("account-search"), "").await?;
+        let value = ui.value(&tid("account-search")).await?;
+        if value.is_empty() && !ui.all(&tid("client-list")).await?.is_empty() {
+            // Still empty a moment later (not refilled by the page as it loaded).
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if ui.value(&tid("account-search")).await?.is_empty() {
+                return Ok(());
+            }
+        }
+        w.note(format!("box {value:?}"));
+        w.tick().await?;
+    }
+}
+
+/// The rows of the client list (empty search box): (name, balance) each.
+async fn client_rows(ui: &Ui, sort: &str) -> Result<Vec<(String, i64)>> {
+    ui.click(&format!("{}[data-sort=\"{sort}\"]", tid("client-sort")))
+        .await?;
+    ui.wait(&format!("{}[data-sort=\"{sort}\"]", tid("client-list")))
+        .await?;
+    let mut out = Vec::new();
+    for r in ui.all(&tid("client-row")).await? {
+        let title = wd("find", r.find(Locator::Css(".row-title"))).await?;
+        let b = wd("find", r.find(Locator::Css(&tid("account-balance")))).await?;
+        out.push((
+            wd("text", title.text()).await?.trim().to_string(),
+            won(&wd("text", b.text()).await?)?,
+        ));
+    }
+    ensure!(!out.is_empty(), "the client list sorted by {sort} is empty");
+    Ok(out)
+}
+
+/// With an empty search box the clients tab lists clients: `today` (dealt with today) at the
+/// top marked as today; by balance, largest first; by name, in 가나다 order.
+pub async fn client_list_sorts(ui: &Ui, today: &str) -> Result<()> {
+    empty_client_search(ui).await?;
+    let recent = client_rows(ui, "recent").await?;
+    ensure!(
+        recent[0].0 == today,
+        "the first client is {:?}, not today's {today:?}",
+        recent[0].0
+    );
+    let mark = ui
+        .attr(
+            &format!("{} {}", tid("client-row"), tid("client-last")),
+            "data-today",
+        )
+        .await?;
+    ensure!(
+        mark.as_deref() == Some("true"),
+        "today's client is not marked today"
+    );
+    let by_balance = client_rows(ui, "balance").await?;
+    ensure!(
+        by_balance
+            .windows(2)
+            .all(|w| w[0].1 >= w[1].1 || w[1].1 <= 0),
+        "by balance: {by_balance:?}"
+    );
+    let by_name = client_rows(ui, "name").await?;
+    ensure!(
+        by_name.windows(2).all(|w| w[0].0 <= w[1].0),
+        "by name: {:?}",
+        by_name.iter().map(|x| &x.0).collect::<Vec<_>>()
+    );
+    Ok(())
+}
+
 /// The receivables balance on the client page, once it equals `want` (the page reloads on
 /// every sync). `why` explains the expectation in the failure message.
 pub async fn wait_client_balance(ui: &Ui, want: i64, why: &str, t: Duration) -> Result<()> {

@@ -133,5 +133,8 @@ pub async fn run(ui: &Ui) -> Result<()> {
     flows::check_pdf_panel(ui, "일일마감-")
         .await
         .context("the daily-closing PDF")?;
+
+    // The client list with an empty search box: today's client first, then the switch.
+    flows::client_list_sorts(ui, &acc.name).await?;
     Ok(())
 }

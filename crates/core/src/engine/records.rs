@@ -1,7 +1,7 @@
 //! Client accounts and products: search and the account's detail (read from the device
 //! database and the search indexes).
 
-use fieldpay_protocol::app::{AccountDetail, AccountSummary, ProductHit};
+use fieldpay_protocol::app::{AccountDetail, AccountSummary, ClientSort, ProductHit};
 
 use crate::error::{CoreError, CoreResult};
 use crate::orders;
@@ -20,7 +20,25 @@ impl Engine {
             .db
             .account_summaries(&ids)?
             .into_iter()
-            .map(|(account, balance)| AccountSummary { account, balance })
+            .map(|(account, balance)| AccountSummary {
+                account,
+                balance,
+                last_activity: None,
+            })
+            .collect())
+    }
+
+    /// The client list while the search box is empty (see [`crate::db::Db::client_list`]).
+    pub fn client_list(&self, sort: ClientSort, limit: usize) -> CoreResult<Vec<AccountSummary>> {
+        Ok(self
+            .db
+            .client_list(sort, limit)?
+            .into_iter()
+            .map(|(account, balance, last_activity)| AccountSummary {
+                account,
+                balance,
+                last_activity,
+            })
             .collect())
     }
 
