@@ -92,7 +92,10 @@ const CITIES: &[&str] = &[
 ];
 /// The demo catalogue: over-the-counter medicines and pharmacy goods, each in the pack sizes a
 /// wholesaler sells, with supply prices (KRW, VAT included) that rise with the pack size.
-const CATALOGUE: &[(&str, &str, &[(&str, i64)])] = &[
+/// An item: name, selling unit, and its packs (size, price).
+type Item = (&'static str, &'static str, &'static [(&'static str, i64)]);
+
+const CATALOGUE: &[Item] = &[
     (
         "타이레놀정 500mg",
         "통",
