@@ -144,6 +144,7 @@ texts! {
     ShowMore => "더 보기", "Show more";
     LastDealt => "최근 거래", "Last dealt";
     Today => "오늘", "Today";
+    UsualItems => "자주 주문한 품목", "Usual items";
     ProductSearchStart => "품목명이나 코드(초성도 됩니다)로 찾아 담으세요", "Find products by name or code (initials work too)";
     TitlePaymentDetail => "결제 상세", "Payment detail";
 
@@ -525,6 +526,18 @@ texts! {
 /// `3건` / `3 items`.
 pub fn count(n: u64) -> String {
     pick(format!("{n}건"), format!("{n}"))
+}
+
+/// How many orders had a product: `5회 주문` / `ordered 5 times`.
+pub fn times_ordered(n: u32) -> String {
+    pick(
+        format!("{n}회 주문"),
+        if n == 1 {
+            "ordered once".to_string()
+        } else {
+            format!("ordered {n} times")
+        },
+    )
 }
 
 /// The timeline label of a charge status.

@@ -113,6 +113,9 @@ pub const ACCOUNT_ROW: &str = "account-row";
 /// (`data-today`).
 pub const CLIENT_LIST: &str = "client-list";
 pub const CLIENT_ROW: &str = "client-row";
+/// The order editor's usual items of the client (before typing), and a row's order count.
+pub const USUAL_ITEMS: &str = "usual-items";
+pub const TIMES_ORDERED: &str = "times-ordered";
 pub const CLIENT_SORT: &str = "client-sort";
 pub const CLIENT_MORE: &str = "client-more";
 pub const CLIENT_LAST: &str = "client-last";

@@ -156,6 +156,10 @@ pub struct ProductHit {
     pub product: Product,
     /// The price for the account in question (its price list), when one was given.
     pub unit_price: i64,
+    /// In the account's usual items (an empty query with an account): how many of its orders
+    /// had this product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times_ordered: Option<u32>,
 }
 
 /// One point of a hand-drawn stroke: position in canvas pixels, time in ms, pen pressure

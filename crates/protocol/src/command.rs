@@ -107,7 +107,8 @@ pub struct AccountDetail {
     pub account_id: AccountId,
 }
 
-/// Products matching `query`, priced for `account_id` when given.
+/// Products matching `query`, priced for `account_id` when given; an empty query with an
+/// account answers its usual items (most often ordered first, `times_ordered` set).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchProducts {
     pub query: String,

@@ -143,6 +143,26 @@ pub async fn find_and_open_client(ui: &Ui, query: &str, name: &str) -> Result<i6
     Ok(balance)
 }
 
+/// The order editor (search box empty) lists the client's usual items, each `want` among
+/// them with how many orders had it.
+pub async fn usual_items_offered(ui: &Ui, want: &[&str]) -> Result<()> {
+    ui.wait_screen("order-edit").await?;
+    let list = ui.wait_for(&tid("usual-items"), SLOW).await?;
+    let rows = wd("rows", list.find_all(Locator::Css(&tid("product-row")))).await?;
+    let mut names = Vec::new();
+    for r in &rows {
+        names.push(wd("text", r.text()).await?);
+    }
+    for w in want {
+        let row = names
+            .iter()
+            .find(|t| t.contains(w))
+            .with_context(|| format!("{w} is not among the usual items {names:?}"))?;
+        ensure!(row.contains("회 주문"), "no order count in {row:?}");
+    }
+    Ok(())
+}
+
 /// The clients tab with its search box emptied (the tab keeps the last search: wait for it
 /// to be in the box before emptying it), showing the client list.
 pub async fn empty_client_search(ui: &Ui) -> Result<()> {

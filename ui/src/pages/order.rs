@@ -20,6 +20,9 @@ use crate::i18n::{self, t, T};
 use crate::state::{go, latest_search, replace, toast, Load, Route};
 use crate::testids as id;
 
+/// Usual items shown before typing in the product picker.
+const USUAL_ITEMS: usize = 12;
+
 #[derive(Clone, Debug, PartialEq)]
 struct DraftLine {
     product_id: String,
@@ -381,6 +384,16 @@ fn ProductPicker(account_id: String, on_add: Callback<ProductHit>) -> impl IntoV
     let seq = StoredValue::new(0u64);
     let aid = StoredValue::new(account_id);
     let added: RwSignal<Option<String>> = RwSignal::new(None);
+    // The client's usual items, shown before any typing.
+    let usual: RwSignal<Vec<ProductHit>> = RwSignal::new(Vec::new());
+    {
+        let a = aid.get_value();
+        spawn_local(async move {
+            if let Ok(list) = accounts::search_products("", Some(&a), USUAL_ITEMS).await {
+                usual.set(list);
+            }
+        });
+    }
     Effect::new(move |_| {
         let a = aid.get_value();
         latest_search(seq, results, query.get(), move |q| async move {
@@ -394,39 +407,65 @@ fn ProductPicker(account_id: String, on_add: Callback<ProductHit>) -> impl IntoV
                    placeholder=t(T::ProductSearchHint) autocomplete="off" bind:value=query/>
         </div>
         {move || match results.get() {
-            None => Some(view! { <Empty text=T::ProductSearchStart/> }.into_any()),
+            None => {
+                let list = usual.get();
+                if list.is_empty() {
+                    Some(view! { <Empty text=T::ProductSearchStart/> }.into_any())
+                } else {
+                    Some(view! {
+                        <h2 class="section-title">{t(T::UsualItems)}</h2>
+                        <ul class="list products" data-testid=id::USUAL_ITEMS>
+                            {product_rows(list, on_add, added)}
+                        </ul>
+                    }.into_any())
+                }
+            }
             Some(Load::Loading) => Some(view! { <Spinner/> }.into_any()),
             Some(Load::Failed(e)) => Some(view! { <ErrorBox err=e/> }.into_any()),
             Some(Load::Ready(list)) if list.is_empty() => Some(view! { <Empty text=T::NoResults/> }.into_any()),
             Some(Load::Ready(list)) => Some(view! {
-                <ul class="list products">
-                    {list.into_iter().map(|h| {
-                        let pid = h.product.id.clone();
-                        let pid2 = pid.clone();
-                        let pid3 = pid.clone();
-                        let hit = h.clone();
-                        view! {
-                            <li class="product" data-testid=id::PRODUCT_ROW data-id=pid3>
-                                <span class="row-main">
-                                    <span class="row-title">{h.product.name.clone()}</span>
-                                    <span class="row-sub"><span class="mono">{h.product.code.clone()}</span> " · " {h.product.unit.clone()}</span>
-                                </span>
-                                <span class="amount">{format::won(h.unit_price)}</span>
-                                <button class="btn add" data-testid=id::PRODUCT_ADD
-                                        class:just-added=move || added.with(|a| a.as_deref() == Some(pid2.as_str()))
-                                        on:click=move |_| {
-                                            on_add.run(hit.clone());
-                                            added.set(Some(pid.clone()));
-                                        }>
-                                    "+ " {t(T::AddProduct)}
-                                </button>
-                            </li>
-                        }
-                    }).collect_view()}
-                </ul>
+                <ul class="list products">{product_rows(list, on_add, added)}</ul>
             }.into_any()),
         }}
     }
+}
+
+/// Product rows with "add" (search results and the usual items alike).
+fn product_rows(
+    list: Vec<ProductHit>,
+    on_add: Callback<ProductHit>,
+    added: RwSignal<Option<String>>,
+) -> impl IntoView {
+    list.into_iter()
+        .map(|h| {
+            let pid = h.product.id.clone();
+            let pid2 = pid.clone();
+            let pid3 = pid.clone();
+            let hit = h.clone();
+            view! {
+                <li class="product" data-testid=id::PRODUCT_ROW data-id=pid3>
+                    <span class="row-main">
+                        <span class="row-title">{h.product.name.clone()}</span>
+                        <span class="row-sub">
+                            <span class="mono">{h.product.code.clone()}</span> " · " {h.product.unit.clone()}
+                            {h.times_ordered.map(|n| view! {
+                                " · " <span data-testid=id::TIMES_ORDERED>{i18n::times_ordered(n)}</span>
+                            })}
+                        </span>
+                    </span>
+                    <span class="amount">{format::won(h.unit_price)}</span>
+                    <button class="btn add" data-testid=id::PRODUCT_ADD
+                            class:just-added=move || added.with(|a| a.as_deref() == Some(pid2.as_str()))
+                            on:click=move |_| {
+                                on_add.run(hit.clone());
+                                added.set(Some(pid.clone()));
+                            }>
+                        <Svg icon=Icon::Plus/> {t(T::AddProduct)}
+                    </button>
+                </li>
+            }
+        })
+        .collect_view()
 }
 
 /// The account's past orders, each with "reorder" (a new draft with the same lines).

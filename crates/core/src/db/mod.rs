@@ -588,6 +588,25 @@ impl Db {
         })
     }
 
+    /// The products a client usually orders: from its signed and registered orders on this
+    /// device, the most often ordered first (then the largest quantity), `limit` at most, each
+    /// with how many orders had it.
+    pub fn usual_products(&self, account_id: &str, limit: usize) -> CoreResult<Vec<(String, u32)>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT json_extract(l.value, '$.product_id') AS pid, COUNT(DISTINCT o.id) AS n,
+                        SUM(json_extract(l.value, '$.quantity')) AS qty
+                 FROM orders o, json_each(o.data, '$.lines') l
+                 WHERE o.account_id = ?1 AND o.status IN ('signed', 'registered')
+                 GROUP BY pid ORDER BY n DESC, qty DESC, pid LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![account_id, limit as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?))
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
     pub fn account_summaries(&self, ids: &[&str]) -> CoreResult<Vec<(Account, i64)>> {
         if ids.is_empty() {
             return Ok(Vec::new());

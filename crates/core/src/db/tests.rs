@@ -575,3 +575,64 @@ fn the_client_list_puts_recent_clients_then_receivables_then_names() {
         Some("2026-12-02T09:00:00.000Z")
     );
 }
+
+#[test]
+fn usual_products_are_the_most_often_ordered_first() {
+    use fieldpay_protocol::records::{OrderLine, OrderStatus};
+    let db = Db::open_in_memory().unwrap();
+    let a = account(1);
+    let b = account(2);
+    let line = |pid: &str, quantity: i64| OrderLine {
+        product_id: pid.into(),
+        product_code: pid.to_uppercase(),
+        product_name: format!("품목 {pid}"),
+        quantity,
+        unit_price: 1_000,
+        line_total: quantity * 1_000,
+        manual_price: false,
+    };
+    let with = |i: u32, acc: &Account, status: OrderStatus, lines: Vec<OrderLine>| {
+        let mut o = order_at(i, acc, "2026-12-01T09:00:00.000Z");
+        o.status = status;
+        o.lines = lines;
+        ChangeData::Order(o)
+    };
+    let data = vec![
+        ChangeData::Account(a.clone()),
+        ChangeData::Account(b.clone()),
+        // p1 in three orders, p2 in two with more units than p3's two, p3 in two.
+        with(
+            1,
+            &a,
+            OrderStatus::Registered,
+            vec![line("p1", 1), line("p2", 9)],
+        ),
+        with(
+            2,
+            &a,
+            OrderStatus::Registered,
+            vec![line("p1", 2), line("p3", 1)],
+        ),
+        with(
+            3,
+            &a,
+            OrderStatus::Signed,
+            vec![line("p1", 1), line("p2", 1), line("p3", 1)],
+        ),
+        // Not counted: a draft, a canceled order, another client's order.
+        with(4, &a, OrderStatus::Draft, vec![line("p4", 50)]),
+        with(5, &a, OrderStatus::Canceled, vec![line("p4", 50)]),
+        with(6, &b, OrderStatus::Registered, vec![line("p5", 1)]),
+    ];
+    db.apply_page(&page(1, data, false)).unwrap();
+    assert_eq!(
+        db.usual_products(&a.id, 10).unwrap(),
+        [
+            ("p1".to_string(), 3),
+            ("p2".to_string(), 2),
+            ("p3".to_string(), 2)
+        ]
+    );
+    assert_eq!(db.usual_products(&a.id, 1).unwrap().len(), 1);
+    assert!(db.usual_products("acc_none", 10).unwrap().is_empty());
+}
