@@ -138,7 +138,13 @@ texts! {
     SyncQueued => "전송 대기", "queued";
     SyncProblemsShort => "문제", "problems";
     OfflineBanner => "오프라인 — 작업은 이 기기에 저장되고 연결되면 전송됩니다", "Offline — your work is kept on this device and sent when connected";
-    RecentClients => "최근 거래처", "Recent clients";
+    SortRecent => "최근 거래순", "Recent";
+    SortName => "이름순", "Name";
+    SortBalance => "잔액순", "Balance";
+    ShowMore => "더 보기", "Show more";
+    LastDealt => "최근 거래", "Last dealt";
+    Today => "오늘", "Today";
+    UsualItems => "자주 주문한 품목", "Usual items";
     ProductSearchStart => "품목명이나 코드(초성도 됩니다)로 찾아 담으세요", "Find products by name or code (initials work too)";
     TitlePaymentDetail => "결제 상세", "Payment detail";
 
@@ -228,6 +234,9 @@ texts! {
     Supply => "공급가액", "Supply";
     Vat => "부가세", "VAT";
     Total => "합계", "Total";
+    Supplier => "공급자", "Supplier";
+    Buyer => "공급받는 자", "Buyer";
+    LineAmount => "금액", "Amount";
     CreditOk => "여신 한도 내", "Within credit limit";
     CreditWarn => "한도 초과 (등록은 됩니다)", "Over the limit (still accepted)";
     CreditBlock => "한도 초과 (등록 불가)", "Over the limit (refused)";
@@ -517,6 +526,18 @@ texts! {
 /// `3건` / `3 items`.
 pub fn count(n: u64) -> String {
     pick(format!("{n}건"), format!("{n}"))
+}
+
+/// How many orders had a product: `5회 주문` / `ordered 5 times`.
+pub fn times_ordered(n: u32) -> String {
+    pick(
+        format!("{n}회 주문"),
+        if n == 1 {
+            "ordered once".to_string()
+        } else {
+            format!("ordered {n} times")
+        },
+    )
 }
 
 /// The timeline label of a charge status.

@@ -15,8 +15,8 @@
 //!   `signin-submit`, `sandbox-start`
 //! - home: `home-collected`, `home-orders-today`, `home-pending`, `pending-row`,
 //!   `quick-new-order`, `quick-collect`, `quick-clients`, `quick-closing`
-//! - clients: `account-search`, `account-row` (search results only), `recent-account-row`
-//!   (recent clients, shown while the box is empty), `account-balance` (in a row and on the
+//! - clients: `account-search`, `account-row` (search results only), `client-list`,
+//!   `client-row`, `client-sort`, `client-more`, `client-last` (the list while the box is empty), `account-balance` (in a row and on the
 //!   client page); the client pickers of the order and charge screens use `account-search`
 //!   and `account-row` too
 //! - client page: `account-name`, `account-credit-limit`, `account-credit-available`,
@@ -108,7 +108,17 @@ pub const QUICK_CLOSING: &str = "quick-closing";
 // Clients.
 pub const ACCOUNT_SEARCH: &str = "account-search";
 pub const ACCOUNT_ROW: &str = "account-row";
-pub const RECENT_ACCOUNT_ROW: &str = "recent-account-row";
+/// The client list while the search box is empty: the list (`data-sort`), its rows, the
+/// sort switch (`data-sort` = recent | name | balance), "more", a row's last dealing
+/// (`data-today`).
+pub const CLIENT_LIST: &str = "client-list";
+pub const CLIENT_ROW: &str = "client-row";
+/// The order editor's usual items of the client (before typing), and a row's order count.
+pub const USUAL_ITEMS: &str = "usual-items";
+pub const TIMES_ORDERED: &str = "times-ordered";
+pub const CLIENT_SORT: &str = "client-sort";
+pub const CLIENT_MORE: &str = "client-more";
+pub const CLIENT_LAST: &str = "client-last";
 pub const ACCOUNT_BALANCE: &str = "account-balance";
 pub const ACCOUNT_NAME: &str = "account-name";
 pub const ACCOUNT_CREDIT_LIMIT: &str = "account-credit-limit";
@@ -163,6 +173,13 @@ pub const ORDER_CHARGE: &str = "order-charge";
 pub const REORDER: &str = "reorder";
 pub const EDIT_ORDER: &str = "edit-order";
 pub const ORDER_SIGN: &str = "order-sign";
+/// The signature screen's full document (parties, every line, totals) and its parts.
+pub const SIGN_DOC: &str = "sign-doc";
+pub const SIGN_SUPPLIER: &str = "sign-supplier";
+pub const SIGN_LINE: &str = "sign-line";
+pub const SIGN_TOTAL: &str = "sign-total";
+/// The signature image on a signed order.
+pub const ORDER_SIGNATURE: &str = "order-signature";
 
 // Charge form.
 pub const CHARGE_THIRD_PARTY: &str = "charge-third-party";

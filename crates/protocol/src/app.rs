@@ -106,11 +106,28 @@ pub struct Aging {
     pub days_over_90: i64,
 }
 
-/// One search result row.
+/// One row of the client list or of a search.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountSummary {
     pub account: Account,
     pub balance: i64,
+    /// The client's latest order or payment on this device (UTC RFC 3339); filled in the
+    /// client list, not in search results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_activity: Option<String>,
+}
+
+/// How the client list (while the search box is empty) is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientSort {
+    /// Latest orders and payments first (today's at the top), then receivables due.
+    #[default]
+    Recent,
+    /// By name (가나다).
+    Name,
+    /// Receivables, largest first.
+    Balance,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,6 +156,10 @@ pub struct ProductHit {
     pub product: Product,
     /// The price for the account in question (its price list), when one was given.
     pub unit_price: i64,
+    /// In the account's usual items (an empty query with an account): how many of its orders
+    /// had this product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times_ordered: Option<u32>,
 }
 
 /// One point of a hand-drawn stroke: position in canvas pixels, time in ms, pen pressure

@@ -92,12 +92,23 @@ pub struct SearchAccounts {
     pub limit: Option<u32>,
 }
 
+/// The client list while the search box is empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientList {
+    #[serde(default)]
+    pub sort: app::ClientSort,
+    /// Rows at most; the shell's default when absent.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountDetail {
     pub account_id: AccountId,
 }
 
-/// Products matching `query`, priced for `account_id` when given.
+/// Products matching `query`, priced for `account_id` when given; an empty query with an
+/// account answers its usual items (most often ordered first, `times_ordered` set).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchProducts {
     pub query: String,
@@ -157,6 +168,12 @@ pub struct Order {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pdf {
     pub doc: PdfDoc,
+}
+
+/// The hand-drawn signature of a signed purchase order as PNG (shown on the order screen).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignatureImage {
+    pub order_id: OrderId,
 }
 
 /// Saves the PDF under the data folder's `exports/`; answers the file's path.
@@ -359,6 +376,7 @@ commands! {
     SyncNow = "sync_now" -> SyncStatus;
     OpenTestPhone = "open_test_phone" -> ();
     SearchAccounts = "search_accounts" -> Vec<AccountSummary>;
+    ClientList = "client_list" -> Vec<AccountSummary>;
     AccountDetail = "account_detail" -> app::AccountDetail;
     SearchProducts = "search_products" -> Vec<ProductHit>;
     PreviewOrder = "preview_order" -> OrderPreview;
@@ -368,6 +386,7 @@ commands! {
     Orders = "orders" -> Vec<LocalOrder>;
     Order = "order" -> LocalOrder;
     Pdf = "pdf" -> Bytes;
+    SignatureImage = "signature_image" -> Bytes;
     ExportPdf = "export_pdf" -> String;
     OpenExport = "open_export" -> ();
     RequestCharge = "request_charge" -> LocalCharge;

@@ -12,11 +12,15 @@ use fieldpay_protocol::{AccountId, CardNumber, MerchantId, Secret};
 
 use crate::auth::{hash_password, hash_secret};
 use crate::card::{CardConnector, CardInput};
-use crate::domain::{CreditPolicy, MerchantSettings};
+use crate::domain::{CreditPolicy, MerchantProfile, MerchantSettings};
 use crate::store::{NewAccount, NewLedger, NewProduct, RegisteredCard, Store, StoreError};
 
 pub const DEMO_MERCHANT_CODE: &str = "demo";
 pub const DEMO_MERCHANT_NAME: &str = "필드페이약품";
+/// The demo merchant's representative (대표자), phone and address.
+pub const DEMO_REPRESENTATIVE: &str = "한정우";
+pub const DEMO_MERCHANT_PHONE: &str = "024153100";
+pub const DEMO_MERCHANT_ADDRESS: &str = "서울특별시 송파구 법원로 114, 3층";
 pub const DEMO_API_KEY: &str = "fpk_sandbox_demo_0000000000000000000000000000";
 pub const DEMO_REPS: &[(&str, &str, &str)] = &[
     ("rep1", "김영업", "demo1234"),
@@ -86,29 +90,187 @@ const CITIES: &[&str] = &[
     "대전 유성구 대학로",
     "수원 팔달구 정조로",
 ];
-const MEDICINES: &[&str] = &[
-    "타이레놀정",
-    "게보린정",
-    "판콜에이",
-    "판피린큐",
-    "베아제정",
-    "훼스탈플러스",
-    "겔포스엠",
-    "까스활명수",
-    "박카스디",
-    "우루사정",
-    "인사돌플러스",
-    "센트룸",
-    "아로나민골드",
-    "비타500",
-    "마데카솔연고",
-    "후시딘연고",
-    "대일밴드",
-    "KF94 마스크",
-    "쌍화탕",
-    "광동 경옥고",
+/// The demo catalogue: over-the-counter medicines and pharmacy goods, each in the pack sizes a
+/// wholesaler sells, with supply prices (KRW, VAT included) that rise with the pack size.
+/// An item: name, selling unit, and its packs (size, price).
+type Item = (&'static str, &'static str, &'static [(&'static str, i64)]);
+
+const CATALOGUE: &[Item] = &[
+    (
+        "타이레놀정 500mg",
+        "통",
+        &[("10정", 2_500), ("30정", 6_800), ("100정", 19_500)],
+    ),
+    (
+        "타이레놀 8시간 이알서방정",
+        "통",
+        &[("6정", 2_600), ("24정", 8_900)],
+    ),
+    ("게보린정", "통", &[("10정", 2_800), ("30정", 7_600)]),
+    ("펜잘큐정", "통", &[("10정", 2_700), ("30정", 7_300)]),
+    (
+        "판콜에이내복액 30ml",
+        "박스",
+        &[("3병", 2_400), ("30병", 21_000)],
+    ),
+    (
+        "판피린큐액 20ml",
+        "박스",
+        &[("3병", 1_900), ("30병", 16_500)],
+    ),
+    (
+        "화이투벤큐노즈",
+        "통",
+        &[("10캡슐", 4_200), ("30캡슐", 11_500)],
+    ),
+    (
+        "베아제정",
+        "통",
+        &[("10정", 3_200), ("30정", 8_700), ("100정", 26_000)],
+    ),
+    (
+        "훼스탈플러스정",
+        "통",
+        &[("10정", 2_700), ("30정", 7_300), ("100정", 22_000)],
+    ),
+    ("닥터베아제정", "통", &[("10정", 3_600), ("30정", 9_800)]),
+    (
+        "겔포스엠현탁액",
+        "박스",
+        &[("4포", 4_200), ("20포", 18_800)],
+    ),
+    (
+        "개비스콘더블액션현탁액",
+        "박스",
+        &[("4포", 5_600), ("12포", 15_400)],
+    ),
+    (
+        "까스활명수큐 75ml",
+        "박스",
+        &[("10병", 7_500), ("50병", 35_000)],
+    ),
+    (
+        "박카스디 100ml",
+        "박스",
+        &[("10병", 6_500), ("100병", 60_000)],
+    ),
+    (
+        "비타500 100ml",
+        "박스",
+        &[("10병", 5_000), ("100병", 45_000)],
+    ),
+    (
+        "우루사정 100mg",
+        "통",
+        &[("30정", 9_800), ("100정", 29_000), ("200정", 55_000)],
+    ),
+    (
+        "인사돌플러스정",
+        "통",
+        &[("30정", 18_500), ("90정", 49_000)],
+    ),
+    (
+        "이가탄에프캡슐",
+        "통",
+        &[("30캡슐", 17_000), ("120캡슐", 58_000)],
+    ),
+    (
+        "센트룸 멀티비타민",
+        "통",
+        &[("30정", 17_000), ("60정", 31_000), ("100정", 47_000)],
+    ),
+    (
+        "아로나민골드정",
+        "통",
+        &[("30정", 16_500), ("100정", 48_000), ("240정", 105_000)],
+    ),
+    (
+        "비맥스메타정",
+        "통",
+        &[("30정", 21_000), ("60정", 39_000), ("120정", 72_000)],
+    ),
+    (
+        "임팩타민프리미엄정",
+        "통",
+        &[("30정", 19_800), ("60정", 36_500), ("120정", 68_000)],
+    ),
+    ("삐콤씨에프정", "통", &[("30정", 9_900), ("100정", 29_500)]),
+    ("마그비맥스정", "통", &[("30정", 15_000), ("90정", 41_000)]),
+    (
+        "오메가3 1000mg",
+        "통",
+        &[("60캡슐", 18_000), ("180캡슐", 47_000)],
+    ),
+    (
+        "락토핏 생유산균골드",
+        "통",
+        &[("50포", 14_500), ("150포", 39_000)],
+    ),
+    ("마데카솔케어연고", "개", &[("6g", 4_800), ("10g", 7_200)]),
+    ("후시딘연고", "개", &[("5g", 4_500), ("10g", 7_800)]),
+    ("복합마데카솔연고", "개", &[("6g", 5_200), ("10g", 8_100)]),
+    (
+        "리도멕스크림 0.05%",
+        "개",
+        &[("10g", 5_500), ("30g", 13_000)],
+    ),
+    ("카네스텐크림", "개", &[("10g", 6_500), ("20g", 11_500)]),
+    (
+        "케토톱 플라스타",
+        "박스",
+        &[("7매", 6_000), ("34매", 25_000)],
+    ),
+    (
+        "신신파스 아렉스",
+        "박스",
+        &[("6매", 2_500), ("30매", 10_500)],
+    ),
+    (
+        "대일밴드 표준형",
+        "박스",
+        &[("10매", 1_200), ("100매", 9_500)],
+    ),
+    (
+        "메디폼 습윤밴드",
+        "박스",
+        &[("4매", 5_800), ("10매", 13_000)],
+    ),
+    (
+        "KF94 마스크 대형",
+        "박스",
+        &[("5매", 3_500), ("50매", 29_000)],
+    ),
+    ("쌍화탕 100ml", "박스", &[("10병", 7_000), ("50병", 32_000)]),
+    ("광동 경옥고", "박스", &[("10포", 28_000), ("30포", 78_000)]),
+    ("원비디 120ml", "박스", &[("10병", 9_000), ("50병", 42_000)]),
+    ("지르텍정", "통", &[("10정", 4_800), ("30정", 12_500)]),
+    ("액티피드정", "통", &[("10정", 2_900), ("100정", 23_000)]),
+    (
+        "부루펜정 200mg",
+        "통",
+        &[("10정", 2_200), ("100정", 17_500)],
+    ),
+    (
+        "탁센연질캡슐",
+        "통",
+        &[("10캡슐", 3_800), ("30캡슐", 10_400)],
+    ),
+    (
+        "이지엔6애니연질캡슐",
+        "통",
+        &[("10캡슐", 3_900), ("30캡슐", 10_800)],
+    ),
+    (
+        "안티푸라민 로션",
+        "개",
+        &[("100ml", 6_800), ("200ml", 12_000)],
+    ),
+    (
+        "니조랄 2% 샴푸",
+        "개",
+        &[("50ml", 9_500), ("100ml", 16_800)],
+    ),
 ];
-const FORMS: &[&str] = &["10정", "30정", "100정", "1박스"];
 
 /// A valid business registration number from a seed (the check digit is computed).
 pub fn business_number(seed: u32) -> String {
@@ -155,16 +317,19 @@ pub fn demo_accounts() -> Vec<NewAccount> {
 }
 
 pub fn demo_products() -> Vec<NewProduct> {
-    (0..100usize)
-        .map(|i| {
-            let name = MEDICINES[i % MEDICINES.len()];
-            let form = FORMS[(i / MEDICINES.len()) % FORMS.len()];
-            NewProduct {
-                code: format!("P{:04}", i + 1),
-                name: format!("{name} {form}"),
-                unit_price: 1_000 + ((i as i64 * 7_919) % 90) * 500,
-                unit: "개".into(),
-            }
+    CATALOGUE
+        .iter()
+        .flat_map(|(name, unit, packs)| {
+            packs
+                .iter()
+                .map(move |(pack, price)| (*name, *unit, *pack, *price))
+        })
+        .enumerate()
+        .map(|(i, (name, unit, pack, price))| NewProduct {
+            code: format!("P{:04}", i + 1),
+            name: format!("{name} {pack}"),
+            unit_price: price,
+            unit: unit.into(),
         })
         .collect()
 }
@@ -228,6 +393,16 @@ fn seed_records(store: &dyn Store) -> anyhow::Result<Option<MerchantId>> {
         }
         Err(e) => return Err(e.into()),
     };
+    // Its details as they appear on purchase orders, sales slips and texts.
+    store.update_merchant_profile(
+        &m.id,
+        DEMO_MERCHANT_NAME,
+        &MerchantProfile {
+            representative: DEMO_REPRESENTATIVE.into(),
+            phone: DEMO_MERCHANT_PHONE.into(),
+            address: DEMO_MERCHANT_ADDRESS.into(),
+        },
+    )?;
     store.create_api_key(
         &m.id,
         &hash_secret(DEMO_API_KEY),
@@ -282,7 +457,19 @@ mod tests {
         }
         let codes: std::collections::HashSet<_> = accounts.iter().map(|a| &a.code).collect();
         assert_eq!(codes.len(), 50);
-        assert_eq!(demo_products().len(), 100);
-        assert!(demo_products().iter().all(|p| p.unit_price > 0));
+        let products = demo_products();
+        assert_eq!(products.len(), 100);
+        let names: std::collections::HashSet<_> = products.iter().map(|p| &p.name).collect();
+        assert_eq!(names.len(), 100, "every product name once");
+        // Prices rise with the pack size within an item, and are whole hundreds of won.
+        for (name, _, packs) in CATALOGUE {
+            assert!(
+                packs.windows(2).all(|w| w[0].1 < w[1].1),
+                "{name}: a bigger pack costs more"
+            );
+        }
+        assert!(products
+            .iter()
+            .all(|p| p.unit_price > 0 && p.unit_price % 100 == 0));
     }
 }

@@ -20,6 +20,13 @@ handler! {
 }
 
 handler! {
+    /// The signature of a signed purchase order as PNG (an `ArrayBuffer` in the UI).
+    cmd::SignatureImage => bytes async fn signature_image(args, state: State<'_, AppState>) {
+        Ok(Bytes(api(state.engine()?.order_signature_png(args.order_id.as_str()))?))
+    }
+}
+
+handler! {
     /// Saves the PDF into `<data>/exports/`; returns the file's path.
     cmd::ExportPdf => async fn export_pdf(args, state: State<'_, AppState>) {
         let dir = state.exports_dir();

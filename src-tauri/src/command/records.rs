@@ -14,6 +14,13 @@ handler! {
 }
 
 handler! {
+    cmd::ClientList => async fn client_list(args, state: State<'_, AppState>) {
+        let limit = args.limit.unwrap_or(DEFAULT_LIMIT) as usize;
+        with_engine(&state, move |e| e.client_list(args.sort, limit)).await
+    }
+}
+
+handler! {
     cmd::AccountDetail => async fn account_detail(args, state: State<'_, AppState>) {
         with_engine(&state, move |e| {
             e.account_detail(

@@ -143,6 +143,102 @@ pub async fn find_and_open_client(ui: &Ui, query: &str, name: &str) -> Result<i6
     Ok(balance)
 }
 
+/// The order editor (search box empty) lists the client's usual items, each `want` among
+/// them with how many orders had it.
+pub async fn usual_items_offered(ui: &Ui, want: &[&str]) -> Result<()> {
+    ui.wait_screen("order-edit").await?;
+    let list = ui.wait_for(&tid("usual-items"), SLOW).await?;
+    let rows = wd("rows", list.find_all(Locator::Css(&tid("product-row")))).await?;
+    let mut names = Vec::new();
+    for r in &rows {
+        names.push(wd("text", r.text()).await?);
+    }
+    for w in want {
+        let row = names
+            .iter()
+            .find(|t| t.contains(w))
+            .with_context(|| format!("{w} is not among the usual items {names:?}"))?;
+        ensure!(row.contains("회 주문"), "no order count in {row:?}");
+    }
+    Ok(())
+}
+
+/// The clients tab with its search box emptied (the tab keeps the last search: wait for it
+/// to be in the box before emptying it), showing the client list.
+pub async fn empty_client_search(ui: &Ui) -> Result<()> {
+    ui.click(&tid("nav-clients")).await?;
+    ui.wait_screen("clients").await?;
+    let mut w = Wait::new("an empty search box and the client list", SLOW);
+    loop {
+        ui.type_into(&tid("account-search"), "").await?;
+        let value = ui.value(&tid("account-search")).await?;
+        if value.is_empty() && !ui.all(&tid("client-list")).await?.is_empty() {
+            // Still empty a moment later (not refilled by the page as it loaded).
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if ui.value(&tid("account-search")).await?.is_empty() {
+                return Ok(());
+            }
+        }
+        w.note(format!("box {value:?}"));
+        w.tick().await?;
+    }
+}
+
+/// The rows of the client list (empty search box): (name, balance) each.
+async fn client_rows(ui: &Ui, sort: &str) -> Result<Vec<(String, i64)>> {
+    ui.click(&format!("{}[data-sort=\"{sort}\"]", tid("client-sort")))
+        .await?;
+    ui.wait(&format!("{}[data-sort=\"{sort}\"]", tid("client-list")))
+        .await?;
+    let mut out = Vec::new();
+    for r in ui.all(&tid("client-row")).await? {
+        let title = wd("find", r.find(Locator::Css(".row-title"))).await?;
+        let b = wd("find", r.find(Locator::Css(&tid("account-balance")))).await?;
+        out.push((
+            wd("text", title.text()).await?.trim().to_string(),
+            won(&wd("text", b.text()).await?)?,
+        ));
+    }
+    ensure!(!out.is_empty(), "the client list sorted by {sort} is empty");
+    Ok(out)
+}
+
+/// With an empty search box the clients tab lists clients: `today` (dealt with today) at the
+/// top marked as today; by balance, largest first; by name, in 가나다 order.
+pub async fn client_list_sorts(ui: &Ui, today: &str) -> Result<()> {
+    empty_client_search(ui).await?;
+    let recent = client_rows(ui, "recent").await?;
+    ensure!(
+        recent[0].0 == today,
+        "the first client is {:?}, not today's {today:?}",
+        recent[0].0
+    );
+    let mark = ui
+        .attr(
+            &format!("{} {}", tid("client-row"), tid("client-last")),
+            "data-today",
+        )
+        .await?;
+    ensure!(
+        mark.as_deref() == Some("true"),
+        "today's client is not marked today"
+    );
+    let by_balance = client_rows(ui, "balance").await?;
+    ensure!(
+        by_balance
+            .windows(2)
+            .all(|w| w[0].1 >= w[1].1 || w[1].1 <= 0),
+        "by balance: {by_balance:?}"
+    );
+    let by_name = client_rows(ui, "name").await?;
+    ensure!(
+        by_name.windows(2).all(|w| w[0].0 <= w[1].0),
+        "by name: {:?}",
+        by_name.iter().map(|x| &x.0).collect::<Vec<_>>()
+    );
+    Ok(())
+}
+
 /// The receivables balance on the client page, once it equals `want` (the page reloads on
 /// every sync). `why` explains the expectation in the failure message.
 pub async fn wait_client_balance(ui: &Ui, want: i64, why: &str, t: Duration) -> Result<()> {
@@ -253,8 +349,38 @@ fn signature_strokes() -> Vec<Vec<(f64, f64)>> {
 /// From the order editor: "to sign", draws a signature with the mouse pointer, checks the
 /// signer's name and confirms. Returns the order id (the order screen's route).
 pub async fn sign_order(ui: &Ui, screenshot: Option<&Path>) -> Result<String> {
+    // The editor's lines and total, to find again on the signature screen.
+    let editor_lines = ui.all(&tid("line-total")).await?.len();
+    let editor_total = won(&ui.text(&tid("order-total")).await?)?;
     ui.click(&tid("to-sign")).await?;
     ui.wait_screen("sign").await?;
+    // What is signed is what is seen: every line with its amount, supply + VAT = total, the
+    // supplier named.
+    ui.wait(&tid("sign-doc")).await?;
+    let rows = ui.all(&tid("sign-line")).await?;
+    ensure!(
+        rows.len() == editor_lines,
+        "the signature screen shows {} lines, the order has {editor_lines}",
+        rows.len()
+    );
+    let mut supply = 0;
+    for row in &rows {
+        let cells = wd("the line's cells", row.find_all(Locator::Css("td"))).await?;
+        ensure!(
+            cells.len() == 4,
+            "a line shows name, quantity, unit price, amount"
+        );
+        supply += won(&wd("a line amount", cells[3].text()).await?)?;
+    }
+    let shown_total = won(&ui.text(&tid("sign-total")).await?)?;
+    ensure!(
+        shown_total == editor_total && shown_total == supply + supply / 10,
+        "signature screen total {shown_total}, editor {editor_total}, lines' supply {supply}"
+    );
+    ensure!(
+        !ui.text(&tid("sign-supplier")).await?.trim().is_empty(),
+        "the supplier is named on the signature screen"
+    );
     let pad = ui.wait(&tid("sign-canvas")).await?;
     ui.draw(&pad, &signature_strokes()).await?;
     ui.wait_attr(&tid("stroke-count"), "data-count", "2", STEP)
@@ -270,6 +396,21 @@ pub async fn sign_order(ui: &Ui, screenshot: Option<&Path>) -> Result<String> {
     }
     ui.click(&tid("sign-confirm")).await?;
     ui.wait_screen("order").await?;
+    // The signed order shows the signature as drawn.
+    let mut w = Wait::new("the signature image on the signed order", STEP);
+    loop {
+        let loaded = ui
+            .js(
+                "const i = document.querySelector('[data-testid=\"order-signature\"]'); \
+                 return !!i && i.complete && i.naturalWidth > 0;",
+                vec![],
+            )
+            .await?;
+        if loaded == serde_json::Value::Bool(true) {
+            break;
+        }
+        w.tick().await?;
+    }
     let hash = ui.hash().await?;
     let id = hash
         .strip_prefix("/orders/")

@@ -178,6 +178,7 @@ pub async fn run(ui: &Ui) -> Result<()> {
 
     let screens: Vec<(&str, String)> = vec![
         ("home", "/home".into()),
+        ("client-list", "/clients".into()),
         ("clients", "/clients".into()),
         ("client", client_route.clone()),
         ("order-edit", format!("/order/{draft}/edit")),
@@ -208,15 +209,19 @@ pub async fn run(ui: &Ui) -> Result<()> {
                 ui.wait_screen("home").await?;
             }
             ui.goto_hash(route).await?;
-            let screen = if *name == "payment-detail" {
-                "charge"
-            } else {
-                name
+            let screen = match *name {
+                "payment-detail" => "charge",
+                "client-list" => "clients",
+                other => other,
             };
             ui.wait_screen(screen)
                 .await
                 .with_context(|| format!("{size}: {route}"))?;
             match *name {
+                "client-list" => {
+                    // The search box emptied: the client list, recent clients first.
+                    flows::empty_client_search(ui).await?;
+                }
                 "clients" => {
                     ui.type_into(&tid("account-search"), &flows::initials(&acc.name))
                         .await?;

@@ -116,6 +116,12 @@ pub async fn run(ui: &Ui) -> Result<()> {
     ui.wait(&format!("{}[data-id=\"{charge_id}\"]", tid("payment-row")))
         .await?;
 
+    // A next order for this client offers its usual items before any typing.
+    ui.click(&tid("new-order")).await?;
+    flows::usual_items_offered(ui, &["타이레놀", "게보린"]).await?;
+    ui.click(&tid("back")).await?;
+    ui.wait_screen("client").await?;
+
     // Daily closing: today's approval by card company and by status, and its PDF.
     ui.goto_hash("/closing").await?;
     ui.wait_screen("closing").await?;
@@ -133,5 +139,8 @@ pub async fn run(ui: &Ui) -> Result<()> {
     flows::check_pdf_panel(ui, "일일마감-")
         .await
         .context("the daily-closing PDF")?;
+
+    // The client list with an empty search box: today's client first, then the switch.
+    flows::client_list_sorts(ui, &acc.name).await?;
     Ok(())
 }

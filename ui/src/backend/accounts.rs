@@ -1,6 +1,6 @@
 //! Client accounts (거래처) and products.
 
-use fieldpay_protocol::app::{AccountDetail, AccountSummary, ProductHit};
+use fieldpay_protocol::app::{AccountDetail, AccountSummary, ClientSort, ProductHit};
 use fieldpay_protocol::command as cmd;
 use fieldpay_protocol::ApiError;
 
@@ -9,6 +9,14 @@ use super::{invoke, limit};
 pub async fn search_accounts(query: &str, max: usize) -> Result<Vec<AccountSummary>, ApiError> {
     invoke(&cmd::SearchAccounts {
         query: query.into(),
+        limit: limit(max),
+    })
+    .await
+}
+
+pub async fn client_list(sort: ClientSort, max: usize) -> Result<Vec<AccountSummary>, ApiError> {
+    invoke(&cmd::ClientList {
+        sort,
         limit: limit(max),
     })
     .await

@@ -1,19 +1,21 @@
 //! One search box for client accounts, with results as you type: name, 초성 initials,
 //! phone or business number (the engine's search does the matching).
 
-use fieldpay_protocol::app::AccountSummary;
+use fieldpay_protocol::app::{AccountSummary, ClientSort};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::backend::{accounts, charges, orders};
-use crate::components::{Empty, ErrorBox, Spinner};
+use crate::backend::accounts;
+use crate::components::icon::{Icon, Svg};
+use crate::components::{load_view, Empty, ErrorBox, Spinner};
 use crate::format;
 use crate::i18n::{t, T};
 use crate::state::{latest_search, remember_name, st, Load};
 use crate::testids as id;
 
 const LIMIT: usize = 50;
-const RECENT: usize = 6;
+/// Rows of the client list at first, and added by "more".
+const LIST_PAGE: usize = 50;
 
 #[component]
 pub fn AccountSearch(
@@ -48,7 +50,7 @@ pub fn AccountSearch(
 
     view! {
         <div class="search-box">
-            <span class="search-icon" aria-hidden="true">"⌕"</span>
+            <span class="search-icon"><Svg icon=Icon::Search/></span>
             <input
                 type="search"
                 class="input search"
@@ -61,7 +63,7 @@ pub fn AccountSearch(
             />
         </div>
         {move || match results.get() {
-            None => view! { <Empty text=T::SearchStart/> <RecentAccounts on_pick/> }.into_any(),
+            None => view! { <ClientList on_pick/> }.into_any(),
             Some(Load::Loading) => view! { <Spinner/> }.into_any(),
             Some(Load::Failed(err)) => view! { <ErrorBox err=err on_retry=retry/> }.into_any(),
             Some(Load::Ready(list)) if list.is_empty() => view! { <Empty text=T::NoResults/> }.into_any(),
@@ -74,52 +76,74 @@ pub fn AccountSearch(
     }
 }
 
-/// Clients of the latest orders and payments (while the search box is empty).
+/// The client list while the search box is empty: today's and recent clients first, then
+/// receivables due (the engine's order), with a switch to sort by name or by balance, and
+/// "more" for the next rows.
 #[component]
-fn RecentAccounts(on_pick: Callback<AccountSummary>) -> impl IntoView {
-    let data: RwSignal<Vec<AccountSummary>> = RwSignal::new(Vec::new());
-    spawn_local(async move {
-        let mut seen: Vec<(String, String)> = Vec::new();
-        if let Ok(list) = orders::orders(None, 40).await {
-            seen.extend(
-                list.into_iter()
-                    .map(|o| (o.order.updated_at, o.order.account_id)),
-            );
-        }
-        if let Ok(list) = charges::charges(None, 40).await {
-            seen.extend(
-                list.into_iter()
-                    .filter_map(|c| c.charge.account_id.map(|a| (c.charge.created_at, a))),
-            );
-        }
-        // Newest first (RFC 3339 UTC times sort as text).
-        seen.sort_by(|a, b| b.0.cmp(&a.0));
-        let mut ids: Vec<String> = Vec::new();
-        for (_, id) in seen {
-            if !ids.contains(&id) {
-                ids.push(id);
+fn ClientList(on_pick: Callback<AccountSummary>) -> impl IntoView {
+    let sort = RwSignal::new(ClientSort::Recent);
+    let shown = RwSignal::new(LIST_PAGE);
+    let data: RwSignal<Load<Vec<AccountSummary>>> = RwSignal::new(Load::Loading);
+    let records = st().records_tick;
+    let load = move || {
+        let (s, n) = (sort.get_untracked(), shown.get_untracked());
+        spawn_local(async move {
+            let r = accounts::client_list(s, n).await;
+            if let Ok(list) = &r {
+                for a in list {
+                    remember_name(&a.account.id, &a.account.name);
+                }
             }
-        }
-        let mut out = Vec::new();
-        for id in ids.into_iter().take(RECENT) {
-            if let Ok(d) = accounts::account_detail(&id).await {
-                remember_name(&d.account.id, &d.account.name);
-                out.push(AccountSummary {
-                    account: d.account,
-                    balance: d.balance,
-                });
-            }
-        }
-        data.set(out);
+            data.set(r.into());
+        });
+    };
+    // Load on a change of sort or length, and again when the records change (sync).
+    Effect::new(move |_| {
+        records.track();
+        sort.track();
+        shown.track();
+        load();
     });
-    move || {
-        let list = data.get();
-        (!list.is_empty()).then(|| view! {
-            <h2 class="section-title">{t(T::RecentClients)}</h2>
-            <ul class="list">
-                {list.into_iter().map(|a| view! { <AccountRow summary=a on_pick testid=id::RECENT_ACCOUNT_ROW/> }).collect_view()}
-            </ul>
-        })
+    let retry = Callback::new(move |_| load());
+    let choice = move |value: ClientSort, label: T| {
+        view! {
+            <button type="button" class="seg" class:on=move || sort.get() == value
+                    aria-pressed=move || (sort.get() == value).to_string()
+                    data-testid=id::CLIENT_SORT data-sort=sort_name(value)
+                    on:click=move |_| { shown.set(LIST_PAGE); sort.set(value); }>
+                {t(label)}
+            </button>
+        }
+    };
+    view! {
+        <div class="segmented client-sort" role="group">
+            {choice(ClientSort::Recent, T::SortRecent)}
+            {choice(ClientSort::Name, T::SortName)}
+            {choice(ClientSort::Balance, T::SortBalance)}
+        </div>
+        {load_view(data, retry, move |list: Vec<AccountSummary>| {
+            let full = list.len() >= shown.get_untracked();
+            if list.is_empty() {
+                return view! { <Empty text=T::SearchStart/> }.into_any();
+            }
+            view! {
+                <ul class="list" data-testid=id::CLIENT_LIST data-sort=sort_name(sort.get_untracked())>
+                    {list.into_iter().map(|a| view! { <AccountRow summary=a on_pick testid=id::CLIENT_ROW/> }).collect_view()}
+                </ul>
+                {full.then(|| view! {
+                    <button class="btn wide" data-testid=id::CLIENT_MORE
+                            on:click=move |_| shown.update(|n| *n += LIST_PAGE)>{t(T::ShowMore)}</button>
+                })}
+            }.into_any()
+        })}
+    }
+}
+
+fn sort_name(s: ClientSort) -> &'static str {
+    match s {
+        ClientSort::Recent => "recent",
+        ClientSort::Name => "name",
+        ClientSort::Balance => "balance",
     }
 }
 
@@ -147,6 +171,18 @@ pub fn AccountRow(
                     <span class="row-sub mono">
                         {a.code.clone()} " · " {format::business_number(&a.business_number)}
                     </span>
+                    {summary.last_activity.clone().map(|at| {
+                        let today = format::is_today(&at);
+                        view! {
+                            <span class="row-sub" data-testid=id::CLIENT_LAST data-today=today.to_string()>
+                                {if today {
+                                    view! { <span class="badge info">{t(T::Today)}</span> }.into_any()
+                                } else {
+                                    view! { {t(T::LastDealt)} " " {format::kst_day(&at)} }.into_any()
+                                }}
+                            </span>
+                        }
+                    })}
                 </span>
                 <span class="row-side">
                     <span class="row-label">{t(T::Balance)}</span>

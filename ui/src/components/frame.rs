@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::backend::sync;
+use crate::components::icon::{Icon, Svg};
 use crate::i18n::{self, t, T};
 use crate::state::{back, go, st, toast, Route, Tab};
 use crate::testids as id;
@@ -91,7 +92,7 @@ pub fn SyncBadge() -> impl IntoView {
                 let x = s.status.get();
                 (x.queued > 0).then(|| view! {
                     <span class="pill warn" title=t(T::SyncQueued)>
-                        <span class="pill-icon" aria-hidden="true">"↑"</span>{x.queued}
+                        <span class="pill-icon"><Svg icon=Icon::Upload/></span>{x.queued}
                         <span class="pill-t">" " {t(T::SyncQueued)}</span>
                     </span>
                 })
@@ -100,7 +101,7 @@ pub fn SyncBadge() -> impl IntoView {
                 let x = s.status.get();
                 (x.problems > 0).then(|| view! {
                     <span class="pill bad" title=t(T::SyncProblemsShort)>
-                        <span class="pill-icon" aria-hidden="true">"⚠"</span>{x.problems}
+                        <span class="pill-icon"><Svg icon=Icon::Warning/></span>{x.problems}
                         <span class="pill-t">" " {t(T::SyncProblemsShort)}</span>
                     </span>
                 })
@@ -114,7 +115,7 @@ struct NavItem {
     route: Route,
     testid: &'static str,
     label: T,
-    icon: &'static str,
+    icon: Icon,
 }
 
 fn nav_items(wide: bool, manager: bool) -> Vec<NavItem> {
@@ -124,28 +125,28 @@ fn nav_items(wide: bool, manager: bool) -> Vec<NavItem> {
             route: Route::Home,
             testid: id::NAV_HOME,
             label: T::NavHome,
-            icon: "⌂",
+            icon: Icon::Home,
         },
         NavItem {
             tab: Some(Tab::Clients),
             route: Route::Clients,
             testid: id::NAV_CLIENTS,
             label: T::NavClients,
-            icon: "☰",
+            icon: Icon::Clients,
         },
         NavItem {
             tab: Some(Tab::Orders),
             route: Route::Orders,
             testid: id::NAV_ORDERS,
             label: T::NavOrders,
-            icon: "✎",
+            icon: Icon::Pencil,
         },
         NavItem {
             tab: Some(Tab::Payments),
             route: Route::Payments,
             testid: id::NAV_PAYMENTS,
             label: T::NavPayments,
-            icon: "₩",
+            icon: Icon::Won,
         },
     ];
     if wide {
@@ -154,21 +155,21 @@ fn nav_items(wide: bool, manager: bool) -> Vec<NavItem> {
             route: Route::Closing,
             testid: id::NAV_CLOSING,
             label: T::NavClosing,
-            icon: "▤",
+            icon: Icon::Report,
         });
         v.push(NavItem {
             tab: None,
             route: Route::Problems,
             testid: id::NAV_PROBLEMS,
             label: T::NavProblems,
-            icon: "⚠",
+            icon: Icon::Warning,
         });
         v.push(NavItem {
             tab: None,
             route: Route::Settings,
             testid: id::NAV_SETTINGS,
             label: T::NavSettings,
-            icon: "⚙",
+            icon: Icon::Gear,
         });
         if manager {
             v.push(NavItem {
@@ -176,7 +177,7 @@ fn nav_items(wide: bool, manager: bool) -> Vec<NavItem> {
                 route: Route::Manager,
                 testid: id::NAV_MANAGER,
                 label: T::NavManager,
-                icon: "★",
+                icon: Icon::Star,
             });
         }
     } else {
@@ -185,7 +186,7 @@ fn nav_items(wide: bool, manager: bool) -> Vec<NavItem> {
             route: Route::More,
             testid: id::NAV_MORE,
             label: T::NavMore,
-            icon: "⋯",
+            icon: Icon::More,
         });
     }
     v
@@ -228,7 +229,7 @@ fn Nav(wide: bool) -> impl IntoView {
                 view! {
                     <button class="nav-item" class:active=active data-testid=testid
                             on:click=move |_| go(route.clone())>
-                        <span class="nav-icon" aria-hidden="true">{icon}</span>
+                        <span class="nav-icon"><Svg icon=icon/></span>
                         <span class="nav-label">{t(label)}</span>
                         {move || (show_count && s.status.with(|x| x.problems > 0)).then(|| view! {
                             <span class="pill bad">{s.status.with(|x| x.problems)}</span>
@@ -281,9 +282,7 @@ pub fn Frame(wide: Signal<bool>, children: Children) -> impl IntoView {
                         !(s.route.with(|r| r.is_root()) || sidebar_root)
                     }.then(|| view! {
                         <button class="icon-btn back" data-testid=id::BACK
-                                aria-label=t(T::Back) on:click=move |_| back()>
-                            "‹"
-                        </button>
+                                aria-label=t(T::Back) on:click=move |_| back()><Svg icon=Icon::Back/></button>
                     })}
                     <h1 class="title">{move || i18n::tr(route_title(&s.route.get()))}</h1>
                     <SyncBadge/>

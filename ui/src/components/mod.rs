@@ -3,6 +3,7 @@
 
 pub mod account_search;
 pub mod frame;
+pub mod icon;
 pub mod pdf;
 
 use fieldpay_protocol::app::{LocalOrder, SyncState};

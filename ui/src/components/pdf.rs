@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::backend::documents;
+use crate::components::icon::{Icon, Svg};
 use crate::i18n::{t, tr, T};
 use crate::state::toast;
 use crate::testids as id;
@@ -71,10 +72,10 @@ pub fn PdfPanel(doc: PdfDoc, title: T) -> impl IntoView {
             <div class="actions">
                 <button class="btn big" data-testid=id::PDF_PREVIEW disabled=move || busy.get()
                         aria-expanded=move || url.get().is_some().to_string() on:click=preview>
-                    "▤ " {move || if url.get().is_some() { tr(T::PdfHide) } else { tr(T::PdfPreview) }}
+                    <Svg icon=Icon::Report/> {move || if url.get().is_some() { tr(T::PdfHide) } else { tr(T::PdfPreview) }}
                 </button>
                 <button class="btn big" data-testid=id::EXPORT_PDF disabled=move || busy.get() on:click=save>
-                    "⬇ " {t(T::ExportPdf)}
+                    <Svg icon=Icon::Download/> {t(T::ExportPdf)}
                 </button>
             </div>
             {move || saved.get().map(|p| view! {

@@ -13,6 +13,7 @@ use leptos::task::spawn_local;
 
 use crate::backend::{accounts, charges, orders};
 use crate::components::account_search::AccountSearch;
+use crate::components::icon::{Icon, Svg};
 use crate::components::{
     charge_tone, reveal, AccountName, ErrorBox, FieldError, FormError, Spinner, FIRST_FIELD_ERROR,
     FIRST_FORM_ERROR,
@@ -603,7 +604,7 @@ fn ChargeDetail(lc: LocalCharge, data: RwSignal<Load<LocalCharge>>) -> impl Into
                         {c.orderer.clone().map(|o| view! {
                             <dt>{t(T::Orderer)}</dt><dd>{o.name} " " <span class="mono">{format::phone(&o.phone)}</span></dd>
                         })}
-                        <dt>{t(T::Installments)}</dt><dd>{if c.installments { "✓" } else { "—" }}</dd>
+                        <dt>{t(T::Installments)}</dt><dd>{if c.installments { view! { <Svg icon=Icon::Check/> }.into_any() } else { "—".into_any() }}</dd>
                         <dt>{t(T::Expires)}</dt><dd>{format::date_time(&c.expires_at)}</dd>
                     </dl>
                 </div>
@@ -621,7 +622,7 @@ fn ChargeDetail(lc: LocalCharge, data: RwSignal<Load<LocalCharge>>) -> impl Into
                             })}
                         </dl>
                         {p.receipt_url.clone().map(|u| view! {
-                            <a class="btn wide" href=u target="_blank" rel="noopener" data-testid=id::RECEIPT_LINK>"🧾 " {t(T::Receipt)}</a>
+                            <a class="btn wide" href=u target="_blank" rel="noopener" data-testid=id::RECEIPT_LINK><Svg icon=Icon::Receipt/> {t(T::Receipt)}</a>
                         })}
                     </div>
                 })}
@@ -630,7 +631,7 @@ fn ChargeDetail(lc: LocalCharge, data: RwSignal<Load<LocalCharge>>) -> impl Into
                     {(status.is_pending() && status != ChargeStatus::Approved).then(|| view! {
                         <button class="btn big" data-testid=id::CHARGE_RESEND
                                 disabled=move || busy.get() || queued || !online()
-                                on:click=move |_| act("resend")>"✉ " {t(T::ResendSms)}</button>
+                                on:click=move |_| act("resend")><Svg icon=Icon::Mail/> {t(T::ResendSms)}</button>
                         <button class="btn danger big" data-testid=id::CHARGE_CANCEL disabled=move || busy.get()
                                 on:click=move |_| act("cancel")>{t(T::CancelCharge)}</button>
                     })}
@@ -653,7 +654,7 @@ fn ChargeDetail(lc: LocalCharge, data: RwSignal<Load<LocalCharge>>) -> impl Into
                     })}
                     <button class="btn big" data-testid=id::NEW_CHARGE
                             on:click=move |_| go(Route::NewCharge { account_id: aid_new.clone(), order_id: None, collect: true })>
-                        "₩ " {t(T::NewCharge)}
+                        <Svg icon=Icon::Won/> {t(T::NewCharge)}
                     </button>
                 </div>
             </div>

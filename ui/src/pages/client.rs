@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::backend::accounts;
+use crate::components::icon::{Icon, Svg};
 use crate::components::{load_view, Empty};
 use crate::format;
 use crate::i18n::{self, t, T};
@@ -75,7 +76,7 @@ fn ClientDetail(d: AccountDetail) -> impl IntoView {
                     <h2 class="account-name" data-testid=id::ACCOUNT_NAME>{a.name.clone()}</h2>
                     <p class="row-sub">{a.owner_name.clone()} " · " <span class="mono">{a.code.clone()}</span></p>
                 </div>
-                <a class="btn ghost" href=tel data-testid=id::CALL_CLIENT>"☎ " {format::phone(&a.phone)}</a>
+                <a class="btn ghost" href=tel data-testid=id::CALL_CLIENT><Svg icon=Icon::Phone/> {format::phone(&a.phone)}</a>
             </div>
             <dl class="facts">
                 <dt>{t(T::BusinessNo)}</dt><dd class="mono">{format::business_number(&a.business_number)}</dd>
@@ -86,11 +87,11 @@ fn ClientDetail(d: AccountDetail) -> impl IntoView {
         <div class="actions two">
             <button class="btn primary big" data-testid=id::NEW_ORDER
                     on:click=move |_| go(Route::NewOrder { account_id: Some(aid_order.clone()) })>
-                "✎ " {t(T::NewOrder)}
+                <Svg icon=Icon::Pencil/> {t(T::NewOrder)}
             </button>
             <button class="btn accent big" data-testid=id::COLLECT
                     on:click=move |_| go(Route::NewCharge { account_id: Some(aid_collect.clone()), order_id: None, collect: true })>
-                "₩ " {t(T::Collect)}
+                <Svg icon=Icon::Won/> {t(T::Collect)}
             </button>
         </div>
 

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::backend::charges;
+use crate::components::icon::{Icon, Svg};
 use crate::components::pdf::PdfPanel;
 use crate::components::{load_view, Empty};
 use crate::format;
@@ -44,7 +45,7 @@ pub fn ClosingPage() -> impl IntoView {
                            prop:value=move || date.get()
                            on:change=move |ev| { let v = event_target_value(&ev); if !v.is_empty() { date.set(v) } }/>
                 </label>
-                <button class="btn" data-testid=id::CLOSING_PRINT on:click=print>"🖨 " {t(T::Print)}</button>
+                <button class="btn" data-testid=id::CLOSING_PRINT on:click=print><Svg icon=Icon::Print/> {t(T::Print)}</button>
             </div>
             <h2 class="print-only">{t(T::TitleClosing)} " " {move || date.get()}</h2>
             {load_view(closing, retry, |c: DailyClosing| {

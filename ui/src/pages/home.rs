@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::backend::{charges, orders};
+use crate::components::icon::{Icon, Svg};
 use crate::components::{load_view, AccountName, ChargeBadge, Empty, OrderBadge};
 use crate::format;
 use crate::i18n::{self, t, T};
@@ -118,17 +119,17 @@ pub fn HomePage() -> impl IntoView {
             <div class="quick">
                 <button class="quick-btn primary" data-testid=id::QUICK_NEW_ORDER
                         on:click=move |_| go(Route::NewOrder { account_id: None })>
-                    <span class="quick-icon" aria-hidden="true">"✎"</span>{t(T::QuickNewOrder)}
+                    <span class="quick-icon"><Svg icon=Icon::Pencil/></span>{t(T::QuickNewOrder)}
                 </button>
                 <button class="quick-btn accent" data-testid=id::QUICK_COLLECT
                         on:click=move |_| go(Route::NewCharge { account_id: None, order_id: None, collect: true })>
-                    <span class="quick-icon" aria-hidden="true">"₩"</span>{t(T::QuickCollect)}
+                    <span class="quick-icon"><Svg icon=Icon::Won/></span>{t(T::QuickCollect)}
                 </button>
                 <button class="quick-btn" data-testid=id::QUICK_CLIENTS on:click=move |_| go(Route::Clients)>
-                    <span class="quick-icon" aria-hidden="true">"⌕"</span>{t(T::QuickClients)}
+                    <span class="quick-icon"><Svg icon=Icon::Search/></span>{t(T::QuickClients)}
                 </button>
                 <button class="quick-btn" data-testid=id::QUICK_CLOSING on:click=move |_| go(Route::Closing)>
-                    <span class="quick-icon" aria-hidden="true">"▤"</span>{t(T::QuickClosing)}
+                    <span class="quick-icon"><Svg icon=Icon::Report/></span>{t(T::QuickClosing)}
                 </button>
             </div>
 
@@ -192,7 +193,7 @@ pub fn ChargeRow(charge: LocalCharge, testid: &'static str) -> impl IntoView {
                     <span class="row-sub">{c.goods_name.clone()}</span>
                     <span class="row-sub">
                         {format::phone(&c.payer_phone)} " · " {when}
-                        {c.virtual_number.clone().map(|v| view! { " · ☎ " <span class="mono">{v}</span> })}
+                        {c.virtual_number.clone().map(|v| view! { " · " <Svg icon=Icon::Phone/> " " <span class="mono">{v}</span> })}
                     </span>
                 </span>
                 <span class="row-side">

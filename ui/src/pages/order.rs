@@ -10,6 +10,7 @@ use leptos::task::spawn_local;
 
 use crate::backend::{accounts, orders};
 use crate::components::account_search::AccountSearch;
+use crate::components::icon::{Icon, Svg};
 use crate::components::{
     load_view, reveal, AccountName, Empty, ErrorBox, FieldError, FormError, Spinner,
     FIRST_FIELD_ERROR, FIRST_FORM_ERROR,
@@ -18,6 +19,9 @@ use crate::format;
 use crate::i18n::{self, t, T};
 use crate::state::{go, latest_search, replace, toast, Load, Route};
 use crate::testids as id;
+
+/// Usual items shown before typing in the product picker.
+const USUAL_ITEMS: usize = 12;
 
 #[derive(Clone, Debug, PartialEq)]
 struct DraftLine {
@@ -275,7 +279,7 @@ fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
                                                 <span class="row-title">{l.name.clone()}</span>
                                                 <button class="icon-btn danger" data-testid=id::LINE_REMOVE
                                                         aria-label=t(T::Remove)
-                                                        on:click=move |_| lines.update(|ls| ls.retain(|x| x.product_id != p1))>"✕"</button>
+                                                        on:click=move |_| lines.update(|ls| ls.retain(|x| x.product_id != p1))><Svg icon=Icon::Close/></button>
                                             </div>
                                             <div class="row-sub"><span class="mono">{l.code.clone()}</span> " · " {t(T::UnitPrice)} " " {format::won(l.unit_price)}</div>
                                             <div class="line-foot">
@@ -284,7 +288,7 @@ fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
                                                             disabled=qty <= 1
                                                             on:click=move |_| lines.update(|ls| {
                                                                 if let Some(x) = ls.iter_mut().find(|x| x.product_id == p2) { x.quantity = (x.quantity - 1).max(1); }
-                                                            })>"−"</button>
+                                                            })><Svg icon=Icon::Minus/></button>
                                                     <input class="qty" type="number" inputmode="numeric" min="1"
                                                            data-testid=id::QTY_INPUT aria-label=t(T::Qty)
                                                            prop:value=qty.to_string()
@@ -336,7 +340,7 @@ fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
                     <button class="btn big" data-testid=id::SAVE_DRAFT disabled=move || busy.get() || !editable
                             on:click=move |_| save(false)>{t(T::SaveDraft)}</button>
                     <button class="btn primary big" data-testid=id::TO_SIGN disabled=move || busy.get() || !editable
-                            on:click=move |_| save(true)>"✍ " {t(T::ToSign)}</button>
+                            on:click=move |_| save(true)><Svg icon=Icon::Sign/> {t(T::ToSign)}</button>
                 </div>
             </div>
         </div>
@@ -355,7 +359,7 @@ fn CreditNote(credit: CreditCheck) -> impl IntoView {
         .into_any(),
         CreditCheck::Warn { message, over_by } => view! {
             <div class="credit warn" data-testid=id::CREDIT_WARNING data-result="warn" role="alert">
-                <strong>"⚠ " {t(T::CreditWarn)}</strong>
+                <strong><Svg icon=Icon::Warning/> {t(T::CreditWarn)}</strong>
                 <span>{message}</span>
                 <span>{t(T::OverBy)} " " {format::won(over_by)}</span>
             </div>
@@ -363,7 +367,7 @@ fn CreditNote(credit: CreditCheck) -> impl IntoView {
         .into_any(),
         CreditCheck::Block { message, over_by } => view! {
             <div class="credit block" data-testid=id::CREDIT_WARNING data-result="block" role="alert">
-                <strong>"⛔ " {t(T::CreditBlock)}</strong>
+                <strong><Svg icon=Icon::Block/> {t(T::CreditBlock)}</strong>
                 <span>{message}</span>
                 <span>{t(T::OverBy)} " " {format::won(over_by)}</span>
             </div>
@@ -380,6 +384,16 @@ fn ProductPicker(account_id: String, on_add: Callback<ProductHit>) -> impl IntoV
     let seq = StoredValue::new(0u64);
     let aid = StoredValue::new(account_id);
     let added: RwSignal<Option<String>> = RwSignal::new(None);
+    // The client's usual items, shown before any typing.
+    let usual: RwSignal<Vec<ProductHit>> = RwSignal::new(Vec::new());
+    {
+        let a = aid.get_value();
+        spawn_local(async move {
+            if let Ok(list) = accounts::search_products("", Some(&a), USUAL_ITEMS).await {
+                usual.set(list);
+            }
+        });
+    }
     Effect::new(move |_| {
         let a = aid.get_value();
         latest_search(seq, results, query.get(), move |q| async move {
@@ -388,44 +402,70 @@ fn ProductPicker(account_id: String, on_add: Callback<ProductHit>) -> impl IntoV
     });
     view! {
         <div class="search-box">
-            <span class="search-icon" aria-hidden="true">"⌕"</span>
+            <span class="search-icon"><Svg icon=Icon::Search/></span>
             <input type="search" class="input search" data-testid=id::PRODUCT_SEARCH id=id::PRODUCT_SEARCH
                    placeholder=t(T::ProductSearchHint) autocomplete="off" bind:value=query/>
         </div>
         {move || match results.get() {
-            None => Some(view! { <Empty text=T::ProductSearchStart/> }.into_any()),
+            None => {
+                let list = usual.get();
+                if list.is_empty() {
+                    Some(view! { <Empty text=T::ProductSearchStart/> }.into_any())
+                } else {
+                    Some(view! {
+                        <h2 class="section-title">{t(T::UsualItems)}</h2>
+                        <ul class="list products" data-testid=id::USUAL_ITEMS>
+                            {product_rows(list, on_add, added)}
+                        </ul>
+                    }.into_any())
+                }
+            }
             Some(Load::Loading) => Some(view! { <Spinner/> }.into_any()),
             Some(Load::Failed(e)) => Some(view! { <ErrorBox err=e/> }.into_any()),
             Some(Load::Ready(list)) if list.is_empty() => Some(view! { <Empty text=T::NoResults/> }.into_any()),
             Some(Load::Ready(list)) => Some(view! {
-                <ul class="list products">
-                    {list.into_iter().map(|h| {
-                        let pid = h.product.id.clone();
-                        let pid2 = pid.clone();
-                        let pid3 = pid.clone();
-                        let hit = h.clone();
-                        view! {
-                            <li class="product" data-testid=id::PRODUCT_ROW data-id=pid3>
-                                <span class="row-main">
-                                    <span class="row-title">{h.product.name.clone()}</span>
-                                    <span class="row-sub"><span class="mono">{h.product.code.clone()}</span> " · " {h.product.unit.clone()}</span>
-                                </span>
-                                <span class="amount">{format::won(h.unit_price)}</span>
-                                <button class="btn add" data-testid=id::PRODUCT_ADD
-                                        class:just-added=move || added.with(|a| a.as_deref() == Some(pid2.as_str()))
-                                        on:click=move |_| {
-                                            on_add.run(hit.clone());
-                                            added.set(Some(pid.clone()));
-                                        }>
-                                    "+ " {t(T::AddProduct)}
-                                </button>
-                            </li>
-                        }
-                    }).collect_view()}
-                </ul>
+                <ul class="list products">{product_rows(list, on_add, added)}</ul>
             }.into_any()),
         }}
     }
+}
+
+/// Product rows with "add" (search results and the usual items alike).
+fn product_rows(
+    list: Vec<ProductHit>,
+    on_add: Callback<ProductHit>,
+    added: RwSignal<Option<String>>,
+) -> impl IntoView {
+    list.into_iter()
+        .map(|h| {
+            let pid = h.product.id.clone();
+            let pid2 = pid.clone();
+            let pid3 = pid.clone();
+            let hit = h.clone();
+            view! {
+                <li class="product" data-testid=id::PRODUCT_ROW data-id=pid3>
+                    <span class="row-main">
+                        <span class="row-title">{h.product.name.clone()}</span>
+                        <span class="row-sub">
+                            <span class="mono">{h.product.code.clone()}</span> " · " {h.product.unit.clone()}
+                            {h.times_ordered.map(|n| view! {
+                                " · " <span data-testid=id::TIMES_ORDERED>{i18n::times_ordered(n)}</span>
+                            })}
+                        </span>
+                    </span>
+                    <span class="amount">{format::won(h.unit_price)}</span>
+                    <button class="btn add" data-testid=id::PRODUCT_ADD
+                            class:just-added=move || added.with(|a| a.as_deref() == Some(pid2.as_str()))
+                            on:click=move |_| {
+                                on_add.run(hit.clone());
+                                added.set(Some(pid.clone()));
+                            }>
+                        <Svg icon=Icon::Plus/> {t(T::AddProduct)}
+                    </button>
+                </li>
+            }
+        })
+        .collect_view()
 }
 
 /// The account's past orders, each with "reorder" (a new draft with the same lines).
@@ -470,7 +510,7 @@ fn ReorderList(account_id: String) -> impl IntoView {
                                             }
                                             busy.set(false);
                                         });
-                                    }>"↻ " {t(T::Reorder)}</button>
+                                    }><Svg icon=Icon::Retry/> {t(T::Reorder)}</button>
                         </li>
                     }
                 }).collect_view()}

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::backend::orders;
+use crate::components::icon::{Icon, Svg};
 use crate::components::pdf::PdfPanel;
 use crate::components::{load_view, order_display_status, AccountName, Empty, OrderBadge};
 use crate::format;
@@ -47,7 +48,7 @@ pub fn OrdersPage() -> impl IntoView {
                     }}
                 </div>
                 <button class="btn primary" data-testid=id::NEW_ORDER
-                        on:click=move |_| go(Route::NewOrder { account_id: None })>"✎ " {t(T::NewOrder)}</button>
+                        on:click=move |_| go(Route::NewOrder { account_id: None })><Svg icon=Icon::Pencil/> {t(T::NewOrder)}</button>
             </div>
             {load_view(data, retry, move |list: Vec<LocalOrder>| {
                 move || {
@@ -115,6 +116,8 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
     let is_draft = order.status == OrderStatus::Draft;
     let signed = matches!(order.status, OrderStatus::Signed | OrderStatus::Registered);
     let oid = order.id.clone();
+    let oid_sig = oid.clone();
+    let has_image = order.has_signature_image;
     let (oid_pdf, oid_charge, oid_re, oid_edit, oid_sign) = (
         oid.clone(),
         oid.clone(),
@@ -190,26 +193,27 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
 
             <div>
                 {order.signature.clone().map(|sig| view! {
-                    <div class="card slim">
+                    <div class="card slim signed-by">
                         <span class="label">{t(T::SignedBy)}</span>
                         <strong>{sig.signer_name}</strong>
                         <span class="row-sub">{format::date_time(&sig.signed_at)}</span>
+                        {has_image.then(|| view! { <SignatureImage order_id=oid_sig.clone()/> })}
                     </div>
                 })}
                 <div class="actions column">
                     {is_draft.then(|| view! {
                         <button class="btn primary big" data-testid=id::ORDER_SIGN
-                                on:click=move |_| go(Route::Sign(oid_sign.clone()))>"✍ " {t(T::ToSign)}</button>
+                                on:click=move |_| go(Route::Sign(oid_sign.clone()))><Svg icon=Icon::Sign/> {t(T::ToSign)}</button>
                         <button class="btn big" data-testid=id::EDIT_ORDER
                                 on:click=move |_| go(Route::EditOrder(oid_edit.clone()))>{t(T::Edit)}</button>
                     })}
                     {(!is_draft && order.status != OrderStatus::Canceled).then(|| view! {
                         <button class="btn accent big" data-testid=id::ORDER_CHARGE
                                 on:click=move |_| go(Route::NewCharge { account_id: Some(aid.clone()), order_id: Some(oid_charge.clone()), collect: false })>
-                            "₩ " {t(T::RequestCharge)}
+                            <Svg icon=Icon::Won/> {t(T::RequestCharge)}
                         </button>
                     })}
-                    <button class="btn big" data-testid=id::REORDER on:click=reorder>"↻ " {t(T::Reorder)}</button>
+                    <button class="btn big" data-testid=id::REORDER on:click=reorder><Svg icon=Icon::Retry/> {t(T::Reorder)}</button>
                 </div>
             </div>
         </div>
@@ -218,5 +222,29 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
                 <PdfPanel doc=PdfDoc::Order { order_id: oid_pdf.clone() } title=T::PdfTitleOrder/>
             </div>
         })}
+    }
+}
+
+/// The signature as the client drew it (kept on the device since signing).
+#[component]
+fn SignatureImage(order_id: String) -> impl IntoView {
+    let url: RwSignal<Option<String>> = RwSignal::new(None);
+    spawn_local(async move {
+        if let Ok(u) = crate::backend::documents::signature_url(&order_id).await {
+            url.set(Some(u));
+        }
+    });
+    on_cleanup(move || {
+        if let Some(u) = url.try_get_untracked().flatten() {
+            let _ = web_sys::Url::revoke_object_url(&u);
+        }
+    });
+    move || {
+        url.get().map(|u| {
+            view! {
+                <img class="signature-img" data-testid=id::ORDER_SIGNATURE src=u
+                     alt=t(T::SignedBy)/>
+            }
+        })
     }
 }

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::backend::charges;
+use crate::components::icon::{Icon, Svg};
 use crate::components::{load_view, Empty};
 use crate::format;
 use crate::i18n::{self, t, T};
@@ -53,7 +54,7 @@ pub fn PaymentsPage() -> impl IntoView {
                 </div>
                 <button class="btn accent" data-testid=id::NEW_CHARGE
                         on:click=move |_| go(Route::NewCharge { account_id: None, order_id: None, collect: true })>
-                    "₩ " {t(T::NewCharge)}
+                    <Svg icon=Icon::Won/> {t(T::NewCharge)}
                 </button>
             </div>
             {load_view(data, retry, move |list: Vec<LocalCharge>| {

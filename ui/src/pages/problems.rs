@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::backend::sync;
+use crate::components::icon::{Icon, Svg};
 use crate::components::{load_view, Empty};
 use crate::format;
 use crate::i18n::{self, t, T};
@@ -90,7 +91,7 @@ fn ProblemRow(p: SyncProblem, reload: Callback<()>) -> impl IntoView {
             <div class="actions three">
                 <button class="btn" data-testid=id::PROBLEM_OPEN on:click=open>{t(T::Open)}</button>
                 <button class="btn primary" data-testid=id::PROBLEM_RETRY disabled=move || busy.get()
-                        on:click=move |_| act(true)>"↻ " {t(T::RetrySend)}</button>
+                        on:click=move |_| act(true)><Svg icon=Icon::Retry/> {t(T::RetrySend)}</button>
                 <button class="btn danger" data-testid=id::PROBLEM_DISCARD disabled=move || busy.get()
                         on:click=move |_| act(false)>{t(T::Discard)}</button>
             </div>

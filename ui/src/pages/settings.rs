@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::backend::{session, sync};
+use crate::components::icon::{Icon, Svg};
 use crate::format;
 use crate::i18n::{self, t, Lang, T};
 use crate::state::{go, replace, st, toast, Route};
@@ -71,7 +72,7 @@ pub fn SettingsPage() -> impl IntoView {
                     <dd>{move || info().and_then(|i| i.session).map(|r| format!("{} ({}) · {}", r.name, r.login, r.merchant_name)).unwrap_or_else(|| "—".into())}</dd>
                     <dt>{t(T::LastSync)}</dt>
                     <dd>{move || s.status.get().last_sync.map(|x| format::date_time(&x)).unwrap_or_else(|| i18n::tr(T::None_).to_string())}</dd>
-                    {move || s.status.get().last_error.map(|e| view! { <dt>"⚠"</dt><dd class="bad-text">{e}</dd> })}
+                    {move || s.status.get().last_error.map(|e| view! { <dt><Svg icon=Icon::Warning/></dt><dd class="bad-text">{e}</dd> })}
                 </dl>
                 {move || {
                     let queued = s.status.get().queued;
@@ -83,7 +84,7 @@ pub fn SettingsPage() -> impl IntoView {
                 }}
                 <div class="actions two">
                     <button class="btn primary big" data-testid=id::SYNC_NOW disabled=move || busy.get() on:click=sync_now>
-                        "↻ " {t(T::SyncNow)}
+                        <Svg icon=Icon::Retry/> {t(T::SyncNow)}
                     </button>
                     <button class="btn danger big" data-testid=id::SIGN_OUT disabled=move || busy.get() on:click=sign_out>
                         {t(T::SignOut)}
@@ -97,7 +98,7 @@ pub fn SettingsPage() -> impl IntoView {
                     <p class="hint">{t(T::SandboxHint)}</p>
                     {info().and_then(|i| i.sandbox_phone_url).map(|u| view! { <p class="mono row-sub">{u}</p> })}
                     <button class="btn accent big wide" data-testid=id::OPEN_TEST_PHONE on:click=open_phone>
-                        "📱 " {t(T::OpenTestPhone)}
+                        <Svg icon=Icon::Mobile/> {t(T::OpenTestPhone)}
                     </button>
                 </div>
             })}
@@ -117,11 +118,11 @@ pub fn SettingsPage() -> impl IntoView {
 #[component]
 pub fn MorePage() -> impl IntoView {
     let s = st();
-    let item = move |route: Route, testid: &'static str, label: T, icon: &'static str| {
+    let item = move |route: Route, testid: &'static str, label: T, icon: Icon| {
         view! {
             <li>
                 <button class="row" data-testid=testid on:click=move |_| go(route.clone())>
-                    <span class="row-main"><span class="row-title">{icon} " " {t(label)}</span></span>
+                    <span class="row-main"><span class="row-title"><Svg icon=icon/>" " {t(label)}</span></span>
                     <span class="row-side inline">"›"</span>
                 </button>
             </li>
@@ -130,18 +131,18 @@ pub fn MorePage() -> impl IntoView {
     view! {
         <section class="page more">
             <ul class="list">
-                {item(Route::Closing, id::NAV_CLOSING, T::NavClosing, "▤")}
+                {item(Route::Closing, id::NAV_CLOSING, T::NavClosing, Icon::Report)}
                 <li>
                     <button class="row" data-testid=id::NAV_PROBLEMS on:click=move |_| go(Route::Problems)>
-                        <span class="row-main"><span class="row-title">"⚠ " {t(T::NavProblems)}</span></span>
+                        <span class="row-main"><span class="row-title"><Svg icon=Icon::Warning/> {t(T::NavProblems)}</span></span>
                         <span class="row-side inline">
                             {move || (s.status.get().problems > 0).then(|| view! { <span class="pill bad">{s.status.get().problems}</span> })}
                             "›"
                         </span>
                     </button>
                 </li>
-                {item(Route::Settings, id::NAV_SETTINGS, T::NavSettings, "⚙")}
-                {move || crate::state::is_manager().then(|| item(Route::Manager, id::NAV_MANAGER, T::NavManager, "★"))}
+                {item(Route::Settings, id::NAV_SETTINGS, T::NavSettings, Icon::Gear)}
+                {move || crate::state::is_manager().then(|| item(Route::Manager, id::NAV_MANAGER, T::NavManager, Icon::Star))}
             </ul>
         </section>
     }

@@ -11,6 +11,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, PointerEvent};
 
 use crate::backend::{accounts, orders};
+use crate::components::icon::{Icon, Svg};
 use crate::components::{
     load_view, reveal, AccountName, FieldError, FormError, FIRST_FIELD_ERROR, FIRST_FORM_ERROR,
 };
@@ -319,23 +320,50 @@ fn Pad(order: LocalOrder, signer: RwSignal<String>) -> impl IntoView {
     };
 
     let o = order.order.clone();
+    let supplier = st()
+        .info
+        .get_untracked()
+        .and_then(|i| i.session)
+        .map(|r| r.merchant_name)
+        .unwrap_or_default();
     view! {
-        <div class="card slim sign-summary">
-            <div>
-                <strong><AccountName account_id=o.account_id.clone()/></strong>
-                <span class="row-sub">
-                    {o.lines.first().map(|l| l.product_name.clone()).unwrap_or_default()}
-                    {(o.lines.len() > 1).then(|| format!(" {} {}", i18n::tr(T::GoodsMore), i18n::count(o.lines.len() as u64 - 1)))}
-                </span>
+        // What is signed, in full: who sells to whom, every line, supply, VAT and total
+        // (scrollable above the pad), so nothing can be slipped into a list the client signs.
+        <div class="card sign-doc" data-testid=id::SIGN_DOC>
+            <dl class="sign-parties">
+                <dt>{t(T::Supplier)}</dt><dd data-testid=id::SIGN_SUPPLIER>{supplier}</dd>
+                <dt>{t(T::Buyer)}</dt><dd><AccountName account_id=o.account_id.clone()/></dd>
+            </dl>
+            <div class="sign-lines">
+                <table>
+                    <thead><tr>
+                        <th>{t(T::Lines)}</th><th class="num">{t(T::Qty)}</th>
+                        <th class="num">{t(T::UnitPrice)}</th><th class="num">{t(T::LineAmount)}</th>
+                    </tr></thead>
+                    <tbody>
+                        {o.lines.iter().map(|l| view! {
+                            <tr data-testid=id::SIGN_LINE>
+                                <td>{l.product_name.clone()}</td>
+                                <td class="num">{fieldpay_protocol::money::group_thousands(l.quantity)}</td>
+                                <td class="num">{format::won(l.unit_price)}</td>
+                                <td class="num">{format::won(l.line_total)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
             </div>
-            <span class="amount big">{format::won(o.totals.total)}</span>
+            <div class="totals">
+                <div class="total-row"><span>{t(T::Supply)}</span><span class="amount">{format::won(o.totals.supply)}</span></div>
+                <div class="total-row"><span>{t(T::Vat)}</span><span class="amount">{format::won(o.totals.vat)}</span></div>
+                <div class="total-row grand"><span>{t(T::Total)}</span><span class="amount" data-testid=id::SIGN_TOTAL>{format::won(o.totals.total)}</span></div>
+            </div>
         </div>
         <p class="hint">{t(T::SignHere)}</p>
         <div class="pad-wrap">
             <canvas class="pad" node_ref=canvas_ref data-testid=id::SIGN_CANVAS id=id::SIGN_CANVAS
                     on:pointerdown=down on:pointermove=mv on:pointerup=up on:pointercancel=up>
             </canvas>
-            <span class="pad-line" aria-hidden="true">"✕"</span>
+            <span class="pad-line"><Svg icon=Icon::Close/></span>
             <span class="pad-count" data-testid=id::STROKE_COUNT data-count=move || strokes.with(|s| s.len().to_string())>
                 {move || strokes.with(|s| s.len())} " " {t(T::Strokes)}
             </span>
@@ -343,9 +371,9 @@ fn Pad(order: LocalOrder, signer: RwSignal<String>) -> impl IntoView {
         <FieldError field=id::SIGN_CANVAS msg=strokes_err/>
         <div class="actions two">
             <button class="btn" data-testid=id::SIGN_UNDO disabled=move || strokes.with(|s| s.is_empty())
-                    on:click=undo>"↶ " {t(T::Undo)}</button>
+                    on:click=undo><Svg icon=Icon::Undo/> {t(T::Undo)}</button>
             <button class="btn" data-testid=id::SIGN_CLEAR disabled=move || strokes.with(|s| s.is_empty())
-                    on:click=clear>"⌫ " {t(T::Clear)}</button>
+                    on:click=clear><Svg icon=Icon::Erase/> {t(T::Clear)}</button>
         </div>
         <label class="field">
             <span class="label">{t(T::SignerName)}</span>

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use fieldpay_protocol::app::{LocalCharge, LocalOrder, SyncProblem, SyncState};
+use fieldpay_protocol::app::{ClientSort, LocalCharge, LocalOrder, SyncProblem, SyncState};
 use fieldpay_protocol::charge::{Charge, ChargeStatus};
 use fieldpay_protocol::records::{Account, LedgerEntry, Order, OrderStatus, Product};
 use fieldpay_protocol::sync::{
@@ -487,6 +487,126 @@ impl Db {
 
     /// The accounts of `ids` that exist, in that order, each with its balance: one statement
     /// for the accounts and one for the balances (what a search result list shows).
+    /// The client list shown while the search box is empty, `limit` open accounts at most:
+    /// - `Recent`: the clients of the latest orders and payments on this device (newest
+    ///   first, so today's come first), then those with receivables (largest first);
+    /// - `Balance`: those with receivables, largest first;
+    /// - `Name`: by name (가나다).
+    ///
+    /// Each list goes on by name once its own rows run out. Every row comes with its last
+    /// order or payment time (UTC RFC 3339) when there is one.
+    pub fn client_list(
+        &self,
+        sort: ClientSort,
+        limit: usize,
+    ) -> CoreResult<Vec<(Account, i64, Option<String>)>> {
+        let limit = limit.clamp(1, 500);
+        self.read(|c| {
+            let mut ids: Vec<String> = Vec::with_capacity(limit);
+            let mut seen = std::collections::HashSet::new();
+            let mut push = |ids: &mut Vec<String>, id: String| {
+                if ids.len() < limit && seen.insert(id.clone()) {
+                    ids.push(id);
+                }
+            };
+            let open = |id: &str| -> CoreResult<bool> {
+                let mut st = c.prepare_cached("SELECT closed FROM accounts WHERE id = ?1")?;
+                let closed: Option<bool> = st
+                    .query_row([ledger::pack_id(id)], |r| r.get(0))
+                    .optional()?;
+                Ok(closed == Some(false))
+            };
+            if sort == ClientSort::Recent {
+                let mut st = c.prepare_cached(
+                    "SELECT account_id, MAX(updated_at) AS last FROM (
+                         SELECT account_id, updated_at FROM orders
+                         UNION ALL
+                         SELECT account_id, updated_at FROM charges WHERE account_id IS NOT NULL)
+                     GROUP BY account_id ORDER BY last DESC",
+                )?;
+                let mut rows = st.query([])?;
+                while let Some(r) = rows.next()? {
+                    if ids.len() >= limit {
+                        break;
+                    }
+                    let id: String = r.get(0)?;
+                    if open(&id)? {
+                        push(&mut ids, id);
+                    }
+                }
+            }
+            if matches!(sort, ClientSort::Recent | ClientSort::Balance) && ids.len() < limit {
+                let mut st = c.prepare_cached(
+                    "SELECT k.id FROM balances b JOIN account_keys k ON k.n = b.n
+                     WHERE b.balance > 0 ORDER BY b.balance DESC",
+                )?;
+                let mut rows = st.query([])?;
+                while let Some(r) = rows.next()? {
+                    if ids.len() >= limit {
+                        break;
+                    }
+                    let id = ledger::unpack_id(r.get_ref(0)?)?;
+                    if open(&id)? {
+                        push(&mut ids, id);
+                    }
+                }
+            }
+            if ids.len() < limit {
+                let mut st = c.prepare_cached(
+                    "SELECT id FROM accounts WHERE closed = 0 ORDER BY name, code LIMIT ?1",
+                )?;
+                let want = (limit + ids.len()) as i64;
+                let mut rows = st.query([want])?;
+                while let Some(r) = rows.next()? {
+                    push(&mut ids, ledger::unpack_id(r.get_ref(0)?)?);
+                }
+            }
+            let mut last = Vec::with_capacity(ids.len());
+            let mut st = c.prepare_cached(
+                "SELECT MAX(t) FROM (
+                     SELECT MAX(updated_at) AS t FROM orders WHERE account_id = ?1
+                     UNION ALL
+                     SELECT MAX(updated_at) FROM charges WHERE account_id = ?1)",
+            )?;
+            for id in &ids {
+                last.push(st.query_row([id], |r| r.get::<_, Option<String>>(0))?);
+            }
+            Ok((ids, last))
+        })
+        .and_then(|(ids, last)| {
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let mut times: std::collections::HashMap<&str, Option<String>> =
+                refs.iter().copied().zip(last).collect();
+            Ok(self
+                .account_summaries(&refs)?
+                .into_iter()
+                .map(|(a, balance)| {
+                    let t = times.get_mut(a.id.as_str()).and_then(Option::take);
+                    (a, balance, t)
+                })
+                .collect())
+        })
+    }
+
+    /// The products a client usually orders: from its signed and registered orders on this
+    /// device, the most often ordered first (then the largest quantity), `limit` at most, each
+    /// with how many orders had it.
+    pub fn usual_products(&self, account_id: &str, limit: usize) -> CoreResult<Vec<(String, u32)>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT json_extract(l.value, '$.product_id') AS pid, COUNT(DISTINCT o.id) AS n,
+                        SUM(json_extract(l.value, '$.quantity')) AS qty
+                 FROM orders o, json_each(o.data, '$.lines') l
+                 WHERE o.account_id = ?1 AND o.status IN ('signed', 'registered')
+                 GROUP BY pid ORDER BY n DESC, qty DESC, pid LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![account_id, limit as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?))
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
     pub fn account_summaries(&self, ids: &[&str]) -> CoreResult<Vec<(Account, i64)>> {
         if ids.is_empty() {
             return Ok(Vec::new());

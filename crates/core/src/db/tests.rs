@@ -483,3 +483,156 @@ fn a_version_2_database_gets_its_memos_coded() {
     let db = Db::open(&path).unwrap();
     assert_eq!(db.ledger(&b.id, 100).unwrap().len(), 21);
 }
+
+fn order_at(i: u32, account: &Account, at: &str) -> fieldpay_protocol::records::Order {
+    fieldpay_protocol::records::Order {
+        id: format!("ord_{i}"),
+        number: None,
+        account_id: account.id.clone(),
+        rep_id: None,
+        status: fieldpay_protocol::records::OrderStatus::Registered,
+        lines: Vec::new(),
+        totals: fieldpay_protocol::records::OrderTotals {
+            supply: 0,
+            vat: 0,
+            total: 0,
+        },
+        memo: String::new(),
+        signature: None,
+        has_signature_image: false,
+        has_pdf: false,
+        reject_reason: None,
+        created_at: at.into(),
+        updated_at: at.into(),
+    }
+}
+
+#[test]
+fn the_client_list_puts_recent_clients_then_receivables_then_names() {
+    use fieldpay_protocol::app::ClientSort;
+    let db = Db::open_in_memory().unwrap();
+    // Ten accounts, 약국 0 .. 약국 9 (by name in that order).
+    let mut accounts: Vec<Account> = (0..10).map(account).collect();
+    accounts[7].closed = true;
+    let mut data: Vec<ChangeData> = accounts.iter().cloned().map(ChangeData::Account).collect();
+    // Receivables: 3 owes most, then 5; 8 paid everything; 7 owes but is closed.
+    for (i, (n, amount)) in [(3, 90_000), (5, 40_000), (8, 0), (7, 99_000)]
+        .into_iter()
+        .enumerate()
+    {
+        data.push(ChangeData::Ledger(entry(
+            i as u32,
+            &accounts[n],
+            LedgerKind::Order,
+            amount,
+        )));
+    }
+    // Orders: 6 today, 1 yesterday, 7 (closed) just now.
+    data.push(ChangeData::Order(order_at(
+        1,
+        &accounts[1],
+        "2026-12-02T09:00:00.000Z",
+    )));
+    data.push(ChangeData::Order(order_at(
+        2,
+        &accounts[6],
+        "2026-12-03T09:00:00.000Z",
+    )));
+    data.push(ChangeData::Order(order_at(
+        3,
+        &accounts[7],
+        "2026-12-03T10:00:00.000Z",
+    )));
+    db.apply_page(&page(1, data, false)).unwrap();
+
+    let codes = |sort, limit| -> Vec<(String, Option<String>)> {
+        db.client_list(sort, limit)
+            .unwrap()
+            .into_iter()
+            .map(|(a, _, last)| (a.code, last))
+            .collect()
+    };
+    let just = |v: Vec<(String, Option<String>)>| v.into_iter().map(|x| x.0).collect::<Vec<_>>();
+    assert_eq!(
+        just(codes(ClientSort::Recent, 20)),
+        ["A0006", "A0001", "A0003", "A0005", "A0000", "A0002", "A0004", "A0008", "A0009"],
+        "recent orders, then receivables, then by name; closed accounts left out"
+    );
+    let recent = codes(ClientSort::Recent, 3);
+    assert_eq!(recent.len(), 3);
+    assert_eq!(recent[0].1.as_deref(), Some("2026-12-03T09:00:00.000Z"));
+    assert_eq!(recent[2].1, None, "no order or payment on the device");
+    assert_eq!(
+        just(codes(ClientSort::Balance, 4)),
+        ["A0003", "A0005", "A0000", "A0001"]
+    );
+    assert_eq!(
+        just(codes(ClientSort::Name, 3)),
+        ["A0000", "A0001", "A0002"]
+    );
+    assert_eq!(
+        codes(ClientSort::Name, 3)[1].1.as_deref(),
+        Some("2026-12-02T09:00:00.000Z")
+    );
+}
+
+#[test]
+fn usual_products_are_the_most_often_ordered_first() {
+    use fieldpay_protocol::records::{OrderLine, OrderStatus};
+    let db = Db::open_in_memory().unwrap();
+    let a = account(1);
+    let b = account(2);
+    let line = |pid: &str, quantity: i64| OrderLine {
+        product_id: pid.into(),
+        product_code: pid.to_uppercase(),
+        product_name: format!("품목 {pid}"),
+        quantity,
+        unit_price: 1_000,
+        line_total: quantity * 1_000,
+        manual_price: false,
+    };
+    let with = |i: u32, acc: &Account, status: OrderStatus, lines: Vec<OrderLine>| {
+        let mut o = order_at(i, acc, "2026-12-01T09:00:00.000Z");
+        o.status = status;
+        o.lines = lines;
+        ChangeData::Order(o)
+    };
+    let data = vec![
+        ChangeData::Account(a.clone()),
+        ChangeData::Account(b.clone()),
+        // p1 in three orders, p2 in two with more units than p3's two, p3 in two.
+        with(
+            1,
+            &a,
+            OrderStatus::Registered,
+            vec![line("p1", 1), line("p2", 9)],
+        ),
+        with(
+            2,
+            &a,
+            OrderStatus::Registered,
+            vec![line("p1", 2), line("p3", 1)],
+        ),
+        with(
+            3,
+            &a,
+            OrderStatus::Signed,
+            vec![line("p1", 1), line("p2", 1), line("p3", 1)],
+        ),
+        // Not counted: a draft, a canceled order, another client's order.
+        with(4, &a, OrderStatus::Draft, vec![line("p4", 50)]),
+        with(5, &a, OrderStatus::Canceled, vec![line("p4", 50)]),
+        with(6, &b, OrderStatus::Registered, vec![line("p5", 1)]),
+    ];
+    db.apply_page(&page(1, data, false)).unwrap();
+    assert_eq!(
+        db.usual_products(&a.id, 10).unwrap(),
+        [
+            ("p1".to_string(), 3),
+            ("p2".to_string(), 2),
+            ("p3".to_string(), 2)
+        ]
+    );
+    assert_eq!(db.usual_products(&a.id, 1).unwrap().len(), 1);
+    assert!(db.usual_products("acc_none", 10).unwrap().is_empty());
+}

@@ -36,6 +36,14 @@ impl Engine {
             .ok_or(CoreError::NotFound("purchase-order PDF"))
     }
 
+    /// The signature of a signed order as drawn (PNG), kept on the device since signing.
+    pub fn order_signature_png(&self, id: &str) -> CoreResult<Vec<u8>> {
+        self.db
+            .order_files(id)?
+            .signature_png
+            .ok_or(CoreError::NotFound("signature image"))
+    }
+
     pub fn preview_order(
         &self,
         account_id: &str,

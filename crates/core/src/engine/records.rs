@@ -1,7 +1,7 @@
 //! Client accounts and products: search and the account's detail (read from the device
 //! database and the search indexes).
 
-use fieldpay_protocol::app::{AccountDetail, AccountSummary, ProductHit};
+use fieldpay_protocol::app::{AccountDetail, AccountSummary, ClientSort, ProductHit};
 
 use crate::error::{CoreError, CoreResult};
 use crate::orders;
@@ -20,36 +20,73 @@ impl Engine {
             .db
             .account_summaries(&ids)?
             .into_iter()
-            .map(|(account, balance)| AccountSummary { account, balance })
+            .map(|(account, balance)| AccountSummary {
+                account,
+                balance,
+                last_activity: None,
+            })
             .collect())
     }
 
+    /// The client list while the search box is empty (see [`crate::db::Db::client_list`]).
+    pub fn client_list(&self, sort: ClientSort, limit: usize) -> CoreResult<Vec<AccountSummary>> {
+        Ok(self
+            .db
+            .client_list(sort, limit)?
+            .into_iter()
+            .map(|(account, balance, last_activity)| AccountSummary {
+                account,
+                balance,
+                last_activity,
+            })
+            .collect())
+    }
+
+    /// Products matching `query`, priced for `account_id` when given. An empty query with an
+    /// account answers the account's usual items (most often ordered first).
     pub fn search_products(
         &self,
         query: &str,
         account_id: Option<&str>,
         limit: usize,
     ) -> CoreResult<Vec<ProductHit>> {
-        let hits = self
-            .products
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .search(query, limit);
-        let mut out = Vec::with_capacity(hits.len());
-        for h in hits {
-            if let Some(product) = self.db.product(&h.id)? {
-                let unit_price = match account_id {
-                    Some(a) => self
-                        .db
-                        .account_price(a, &product.id)?
-                        .unwrap_or(product.unit_price),
-                    None => product.unit_price,
-                };
-                out.push(ProductHit {
-                    product,
-                    unit_price,
-                });
+        let found: Vec<(String, Option<u32>)> = match account_id {
+            Some(a) if query.trim().is_empty() => self
+                .db
+                .usual_products(a, limit)?
+                .into_iter()
+                .map(|(id, n)| (id, Some(n)))
+                .collect(),
+            _ => self
+                .products
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .search(query, limit)
+                .into_iter()
+                .map(|h| (h.id, None))
+                .collect(),
+        };
+        let mut out = Vec::with_capacity(found.len());
+        for (id, times_ordered) in found {
+            let Some(product) = self.db.product(&id)? else {
+                continue;
+            };
+            // A product no longer sold is not offered again.
+            if times_ordered.is_some() && !product.active {
+                continue;
             }
+            let unit_price = match account_id {
+                Some(a) => self
+                    .db
+                    .account_price(a, &product.id)?
+                    .unwrap_or(product.unit_price),
+                None => product.unit_price,
+            };
+            out.push(ProductHit {
+                product,
+                unit_price,
+                times_ordered,
+            });
         }
         Ok(out)
     }

@@ -11,6 +11,7 @@ pub mod team;
 use fieldpay_protocol::{ApiError, ErrorCode};
 use leptos::prelude::*;
 
+use crate::components::icon::{Icon, Svg};
 use crate::components::{ErrorBox, Spinner};
 use crate::i18n::{t, T};
 use crate::state::{go, is_manager, st, Load, Route};
@@ -19,11 +20,11 @@ use crate::testids as id;
 /// The manager's menu.
 #[component]
 pub fn ManagerPage() -> impl IntoView {
-    let item = |route: Route, testid: &'static str, title: T, sub: T, icon: &'static str| {
+    let item = |route: Route, testid: &'static str, title: T, sub: T, icon: Icon| {
         view! {
             <li>
                 <button class="row mgr-item" data-testid=testid on:click=move |_| go(route.clone())>
-                    <span class="mgr-icon" aria-hidden="true">{icon}</span>
+                    <span class="mgr-icon"><Svg icon=icon/></span>
                     <span class="row-main">
                         <span class="row-title">{t(title)}</span>
                         <span class="row-sub">{t(sub)}</span>
@@ -38,11 +39,11 @@ pub fn ManagerPage() -> impl IntoView {
             <section class="page manager">
                 <OnlineHint/>
                 <ul class="list mgr-menu">
-                    {item(Route::Team, id::MGR_TEAM, T::TitleTeam, T::MgrTeamSub, "人")}
-                    {item(Route::AllPayments, id::MGR_PAYMENTS, T::TitleAllPayments, T::MgrPaymentsSub, "₩")}
-                    {item(Route::Settlement, id::MGR_SETTLEMENT, T::TitleSettlement, T::MgrSettlementSub, "▤")}
-                    {item(Route::Integration, id::MGR_INTEGRATION, T::TitleIntegration, T::MgrIntegrationSub, "⇄")}
-                    {item(Route::MerchantSettings, id::MGR_SETTINGS, T::TitleMerchantSettings, T::MgrSettingsSub, "⚙")}
+                    {item(Route::Team, id::MGR_TEAM, T::TitleTeam, T::MgrTeamSub, Icon::Clients)}
+                    {item(Route::AllPayments, id::MGR_PAYMENTS, T::TitleAllPayments, T::MgrPaymentsSub, Icon::Won)}
+                    {item(Route::Settlement, id::MGR_SETTLEMENT, T::TitleSettlement, T::MgrSettlementSub, Icon::Report)}
+                    {item(Route::Integration, id::MGR_INTEGRATION, T::TitleIntegration, T::MgrIntegrationSub, Icon::Exchange)}
+                    {item(Route::MerchantSettings, id::MGR_SETTINGS, T::TitleMerchantSettings, T::MgrSettingsSub, Icon::Gear)}
                 </ul>
             </section>
         </Gate>
@@ -90,7 +91,7 @@ pub fn is_offline(e: &ApiError) -> bool {
 pub fn Offline(on_retry: Callback<()>) -> impl IntoView {
     view! {
         <div class="state error offline-state" data-testid=id::MANAGER_OFFLINE role="alert">
-            <strong>"⚡ " {t(T::ManagerOfflineTitle)}</strong>
+            <strong><Svg icon=Icon::Bolt/> {t(T::ManagerOfflineTitle)}</strong>
             <p>{t(T::ManagerOffline)}</p>
             <button class="btn big" data-testid=id::RETRY on:click=move |_| on_retry.run(())>
                 {t(T::Retry)}

@@ -10,6 +10,7 @@ use leptos::task::spawn_local;
 
 use super::{is_offline, Gate, Offline, OnlineHint};
 use crate::backend::{charges, manager};
+use crate::components::icon::{Icon, Svg};
 use crate::components::{ChargeBadge, Empty, ErrorBox, FormError, Spinner};
 use crate::format;
 use crate::i18n::{self, t, Lang, T};
@@ -352,7 +353,7 @@ fn Detail(c: Charge, replace: Callback<Charge>) -> impl IntoView {
             })}
             {resendable.then(|| view! {
                 <button class="btn big wide" data-testid=id::MPAY_RESEND disabled=move || busy.get()
-                        on:click=resend>"✉ " {t(T::ResendSms)}</button>
+                        on:click=resend><Svg icon=Icon::Mail/> {t(T::ResendSms)}</button>
             })}
         </div>
     }

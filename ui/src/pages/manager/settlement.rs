@@ -8,6 +8,7 @@ use leptos::task::spawn_local;
 
 use super::{mgr_load_view, Gate, OnlineHint};
 use crate::backend::{documents, manager};
+use crate::components::icon::{Icon, Svg};
 use crate::components::pdf::PdfPanel;
 use crate::components::Empty;
 use crate::format;
@@ -144,7 +145,7 @@ fn Settlement() -> impl IntoView {
                     <div class="card">
                         <div class="actions">
                             <button class="btn big" data-testid=id::EXPORT_CSV disabled=move || busy.get() on:click=save_csv>
-                                "⬇ " {t(T::ExportCsv)}
+                                <Svg icon=Icon::Download/> {t(T::ExportCsv)}
                             </button>
                         </div>
                         {move || csv_path.get().map(|p| view! {
