@@ -5,6 +5,8 @@ mod helpers;
 
 mod admin;
 mod admin_cli;
+mod browser;
+mod browser_receipt;
 mod calls;
 mod calls_across_instances;
 mod charges;
