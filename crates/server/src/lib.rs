@@ -38,6 +38,7 @@ pub mod coordination;
 pub mod credentials;
 pub mod demo;
 pub mod import;
+pub mod links;
 pub mod messages;
 pub mod sms;
 pub mod webhooks;
