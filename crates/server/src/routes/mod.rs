@@ -16,6 +16,7 @@ mod orders;
 pub mod pages;
 pub mod settlement;
 pub mod sync;
+pub mod web;
 pub mod webhooks;
 
 use utoipa_axum::router::OpenApiRouter;

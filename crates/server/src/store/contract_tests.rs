@@ -139,6 +139,7 @@ mod refunds {
             expires_at: now + Duration::minutes(60),
             idempotency_key: None,
             request_hash: None,
+            link: None,
         };
         s.create_charges(&[new], now, &no_effects).unwrap()[0]
             .as_ref()
@@ -511,6 +512,7 @@ pub(crate) fn text_retries_and_final_failure(s: &dyn Store) {
         expires_at: t0 + Span::minutes(60),
         idempotency_key: None,
         request_hash: None,
+        link: None,
     };
     let bill = |rec: &super::ChargeRecord| Effects {
         sms: vec![NewSms {
@@ -774,6 +776,7 @@ pub(crate) fn administration(s: &dyn Store) {
         expires_at: now + Duration::minutes(60),
         idempotency_key: None,
         request_hash: None,
+        link: None,
     };
     let rec = s
         .create_charges(&[charge], now, &|_| Effects::default())
@@ -819,6 +822,7 @@ pub(crate) fn administration(s: &dyn Store) {
                 expires_at: now + Duration::minutes(60),
                 idempotency_key: None,
                 request_hash: None,
+                link: None,
             }],
             now,
             &|_| Effects::default(),

@@ -1288,6 +1288,7 @@ mod charges_outbox_sync {
             expires_at: Utc::now() + Duration::minutes(60),
             idempotency_key: key.map(str::to_string),
             request_hash: key.map(|_| "h1".to_string()),
+            link: None,
         }
     }
 

@@ -94,6 +94,7 @@ fn charge_to(id: &str, merchant_id: &MerchantId, payer: &str, key: Option<&str>)
         expires_at: Utc::now() + chrono::Duration::minutes(60),
         idempotency_key: key.map(str::to_string),
         request_hash: key.map(|_| "h1".to_string()),
+        link: None,
     }
 }
 
