@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 pub use crate::markup::escape;
 
 /// The stylesheet, at [`STYLE_PATH`].
-pub const STYLE: &str = include_str!("style.css");
+pub const STYLE: &str = concat!(include_str!("style.css"), include_str!("slip.css"));
 /// The live-status script, at [`SCRIPT_PATH`].
 pub const SCRIPT: &str = include_str!("status.js");
 /// Where the stylesheet is served (the file's content hash in the name would be nicer; the
