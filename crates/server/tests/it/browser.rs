@@ -256,9 +256,15 @@ impl Browser {
         }
     }
 
+    /// Opens one of the web pages (it has `main#page`, as every page of the DOM contract).
     pub async fn goto(&self, url: &str) {
-        wd(&format!("open {url}"), self.client().goto(url)).await;
+        self.open(url).await;
         self.wait_css("main#page").await;
+    }
+
+    /// Opens any address.
+    pub async fn open(&self, url: &str) {
+        wd(&format!("open {url}"), self.client().goto(url)).await;
     }
 
     pub async fn current_url(&self) -> String {
@@ -453,13 +459,14 @@ impl Browser {
         self.resize(Size::Phone).await;
     }
 
-    /// Emoji characters in the page's text (they render as empty boxes without a colour emoji
-    /// font: icons are inline SVG).
+    /// Emoji in the page's text: characters shown as colour pictures by default, or asked to
+    /// be (U+FE0F). They render as empty boxes without a colour emoji font: icons are inline
+    /// SVG. Text symbols of the Korean character set (☎ in a quoted text message) are text.
     pub async fn emoji(&self) -> Vec<String> {
         let v = self
             .js(
                 r"const t = document.body ? document.body.innerText : '';
-                  return Array.from(t.matchAll(/[\u{1F000}-\u{1FAFF}\u{2600}-\u{27BF}\u{2B00}-\u{2BFF}\u{FE0F}]/gu)).map(m => m[0]);",
+                  return Array.from(t.matchAll(/\p{Emoji_Presentation}|\p{Extended_Pictographic}\uFE0F|[\u{1F000}-\u{1FAFF}]/gu)).map(m => m[0]);",
                 vec![],
             )
             .await;

@@ -7,6 +7,7 @@ mod admin;
 mod admin_cli;
 mod browser;
 mod browser_receipt;
+mod browser_sandbox_phone;
 mod calls;
 mod calls_across_instances;
 mod charges;
