@@ -151,6 +151,7 @@ fn served_routes(sandbox: bool, sandbox_clock: bool) -> OpenApiRouter<AppState> 
         .merge(crate::routes::api_router())
         .merge(crate::routes::pages::router())
         .merge(crate::routes::web::router())
+        .merge(crate::routes::pay::router())
         .merge(crate::telephony::twiml::router());
     if sandbox {
         r = r.merge(crate::telephony::sandbox_phone::router(sandbox_clock));

@@ -40,6 +40,7 @@ pub mod demo;
 pub mod import;
 pub mod links;
 pub mod messages;
+pub mod paylinks;
 pub mod sms;
 pub mod webhooks;
 

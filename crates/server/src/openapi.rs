@@ -46,6 +46,10 @@ const TAGS: &[(&str, &str)] = &[
     ),
     ("webhooks", "The merchant's webhook delivery log"),
     (
+        "payment-links",
+        "Payment links (결제 링크): a web page where the payer asks for the bill, or an agent sends it",
+    ),
+    (
         "manager",
         "The merchant's manager: team, API keys, integration, settings",
     ),

@@ -228,7 +228,8 @@ pub(crate) const LINK_COLS: &str =
     l.created_at, l.canceled_at, c.status, c.bound";
 
 /// `FROM` with the join of [`LINK_COLS`].
-pub(crate) const LINK_FROM: &str = "payment_links l LEFT JOIN charges c ON c.id = l.charge_id";
+pub(crate) const LINK_FROM: &str =
+    "payment_links l LEFT JOIN charges c ON c.merchant_id = l.merchant_id AND c.id = l.charge_id";
 
 /// A link row as read, before its values are checked.
 pub(crate) struct RawLink {

@@ -139,6 +139,11 @@ fn concurrent_refunds_never_refund_more_than_approved() {
 }
 
 #[test]
+fn payment_links() {
+    crate::store::contract_tests::payment_links(std::sync::Arc::new(store().0));
+}
+
+#[test]
 fn administration() {
     crate::store::contract_tests::administration(&store().0);
 }

@@ -346,6 +346,12 @@ fn administration() {
 }
 
 #[test]
+fn payment_links() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::payment_links(std::sync::Arc::new(s));
+}
+
+#[test]
 fn leases() {
     let (s, _dir) = sqlite();
     crate::store::contract_tests::leases(&s);

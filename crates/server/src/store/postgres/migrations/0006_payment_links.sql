@@ -20,9 +20,10 @@ CREATE TABLE payment_links (
     status_token  TEXT NOT NULL UNIQUE,
     created_by    TEXT NOT NULL,
     status        TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'canceled')),
-    charge_id     TEXT REFERENCES charges(id),
+    charge_id     TEXT,
     created_at    TEXT NOT NULL,
     canceled_at   TEXT,
-    UNIQUE (merchant_id, signature)
+    UNIQUE (merchant_id, signature),
+    FOREIGN KEY (merchant_id, charge_id) REFERENCES charges (merchant_id, id)
 );
 CREATE INDEX payment_links_charge ON payment_links (charge_id);
