@@ -8,6 +8,7 @@ mod admin_cli;
 mod browser;
 mod browser_receipt;
 mod browser_sandbox_phone;
+mod browser_web;
 mod calls;
 mod calls_across_instances;
 mod charges;
