@@ -25,4 +25,5 @@ mod sip;
 mod sync;
 mod texts;
 mod walkthrough;
+mod web;
 mod webhooks;
