@@ -176,7 +176,7 @@ fn virtual_number(a: &Answer) -> String {
     a.body[href..].split('"').next().unwrap().to_string()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shop_link_from_pay_page_to_receipt() {
     let app = spawn_app().await;
     let key = link_key(&app);
@@ -386,7 +386,7 @@ impl Answer {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_signed_links_show_an_error_and_create_nothing() {
     let app = spawn_app().await;
     let phone = "010-5100-0002";
@@ -519,7 +519,7 @@ async fn bad_signed_links_show_an_error_and_create_nothing() {
     assert!(charges_of(&app, "01051000002").await.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_made_links_read_and_cancel() {
     let app = spawn_app().await;
     let body = json!({
@@ -651,7 +651,7 @@ async fn api_made_links_read_and_cancel() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_page_sends_edited_fields_and_sends_again() {
     let app = spawn_app().await;
     let key = link_key(&app);
@@ -765,7 +765,7 @@ async fn agent_page_sends_edited_fields_and_sends_again() {
     assert!(charges_of(&app, "01051000005").await.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_submits_make_one_charge_and_an_expired_charge_can_be_retried() {
     // The per-phone limit out of the way: every submit below would otherwise count.
     let app = spawn_app_configured(&[1], |s| s.web_charges_phone_burst = 50).await;
@@ -844,7 +844,7 @@ async fn concurrent_submits_make_one_charge_and_an_expired_charge_can_be_retried
     assert_eq!(reg.page(), "registered");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn charges_from_the_pages_are_limited_per_phone() {
     let app = spawn_app_configured(&[1], |s| {
         s.web_charges_phone_per_minute = 1;
@@ -887,7 +887,7 @@ async fn charges_from_the_pages_are_limited_per_phone() {
     assert_eq!(charges_of(&app, "01051000007").await.len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn link_key_is_made_by_the_manager_and_shown_once() {
     let app = spawn_app().await;
     let mgr = login(&app, DEMO_MANAGER.0, DEMO_MANAGER.2).await;
