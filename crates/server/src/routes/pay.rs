@@ -743,6 +743,11 @@ async fn submit(
             }
         }
     };
+    // A double submit after the charge was made: its status page, nothing taken from the
+    // limits (one racing with the first is answered by the store's claim).
+    if let Some(token) = live_link(state, &o).await {
+        return see_other(&status_path(&token));
+    }
     match admit(state, ip, phone.digits()).await {
         Ok(true) => {}
         Ok(false) => return error_page(lang, PageError::RateLimited, Some(&name)),
@@ -756,6 +761,28 @@ async fn submit(
         },
         Err(e) => page_for_refusal(state, lang, &o, e).await,
     }
+}
+
+/// The status token of the link when it has a live charge now.
+async fn live_link(state: &AppState, o: &Opened) -> Option<String> {
+    let mid = o.merchant.id.clone();
+    let found = match &o.use_ {
+        LinkUse::Stored(id) => {
+            let id = id.clone();
+            state.db(move |s| s.payment_link(&mid, &id)).await
+        }
+        LinkUse::Signed(new) => {
+            let sig = new.signature.clone().unwrap_or_default();
+            state
+                .db(move |s| s.payment_link_by_signature(&mid, &sig))
+                .await
+        }
+    };
+    found
+        .ok()
+        .flatten()
+        .filter(|r| r.charge_live)
+        .map(|r| r.link.status_token)
 }
 
 /// The status token of the link the charge was made for.

@@ -29,4 +29,5 @@ mod sip;
 mod sync;
 mod texts;
 mod walkthrough;
+mod web;
 mod webhooks;
