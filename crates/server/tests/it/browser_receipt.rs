@@ -48,7 +48,7 @@ async fn refund(app: &TestApp, id: &str, amount: Option<i64>) {
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sales_slip_approved_then_partly_refunded_then_canceled() {
     let app = spawn_app().await;
     demo_profile(&app);
@@ -83,7 +83,7 @@ async fn the_sales_slip_approved_then_partly_refunded_then_canceled() {
     b.finish().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_slip_of_an_order_shows_its_number_hash_and_figures_in_english_too() {
     let app = spawn_app().await;
     demo_profile(&app);
@@ -137,7 +137,7 @@ async fn the_slip_of_an_order_shows_its_number_hash_and_figures_in_english_too()
     b.finish().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_receipt_is_a_clear_not_found_page() {
     let app = spawn_app().await;
     let r = app

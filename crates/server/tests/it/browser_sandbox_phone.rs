@@ -19,7 +19,7 @@ fn kst_stamp(at: &str) -> String {
     format!("{} ({day}) {} KST", t.format("%m/%d"), t.format("%H:%M:%S"))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sandbox_phone_shows_korea_time_and_svg_icons_and_places_a_call() {
     let app = spawn_app().await;
     let c = app.charge(demo_charge(12_000, PAYER)).await;

@@ -75,7 +75,7 @@ async fn pay_from_dial(app: &TestApp, b: &mut Browser, payer_digits: &str, virtu
     assert!(t.turn.hangup, "the call ended: {:?}", t.turn);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shop_flow_from_the_link_to_the_receipt_without_a_reload() {
     let app = spawn_app().await;
     demo_profile(&app);
@@ -192,7 +192,7 @@ async fn shop_flow_from_the_link_to_the_receipt_without_a_reload() {
     b.finish().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_flow_with_fields_filled_in_from_the_crm_link() {
     let app = spawn_app().await;
     let key = link_key(&app);
@@ -290,7 +290,7 @@ async fn agent_flow_with_fields_filled_in_from_the_crm_link() {
     b.finish().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tampered_amount_and_an_expired_link_are_refused() {
     let app = spawn_app().await;
     let key = link_key(&app);
