@@ -376,21 +376,23 @@ impl Browser {
         .await;
     }
 
-    /// Checks that the page laid out at the window's width: a page without a proper
-    /// `<meta name=viewport>`, or one that a phone zooms out of to fit something too wide,
-    /// has a wider layout viewport.
-    async fn check_viewport(&self, name: &str) {
+    /// Whether the page is laid out at the window's size: a page without a proper
+    /// `<meta name=viewport>` (a phone lays it out 980 px wide), or one a phone zooms out of
+    /// to fit something too wide, is not. None when it is.
+    pub async fn viewport_problem(&self) -> Option<String> {
         let (w, h) = self.size.dims();
         let inner = self
             .js("return [window.innerWidth, window.innerHeight]", vec![])
             .await;
-        assert_eq!(
-            (inner[0].as_u64(), inner[1].as_u64()),
-            (Some(w as u64), Some(h as u64)),
-            "{name} at {:?}: the page is not laid out at the window's size (its viewport meta, \
-             or something too wide zoomed out)",
-            self.size
-        );
+        let got = (inner[0].as_u64(), inner[1].as_u64());
+        (got != (Some(w as u64), Some(h as u64))).then(|| {
+            format!(
+                "the page is laid out {}x{} in a {w}x{h} window (its viewport meta, or something \
+                 too wide zoomed out)",
+                got.0.unwrap_or(0),
+                got.1.unwrap_or(0)
+            )
+        })
     }
 
     /// A Chrome DevTools command through chromedriver; answers its result.
@@ -444,7 +446,9 @@ impl Browser {
                 vec![],
             )
             .await;
-            self.check_viewport(name).await;
+            if let Some(p) = self.viewport_problem().await {
+                panic!("{name} at {size:?}: {p}");
+            }
             let wide = self.too_wide().await;
             assert!(
                 wide.is_empty(),
@@ -572,4 +576,50 @@ pub fn pdf_pages(pdf: &[u8]) -> u32 {
         .find_map(|l| l.strip_prefix("Pages:"))
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("pdfinfo read no page count: {text}"))
+}
+
+// ------------------------------------------------------------------ the bench's own checks
+
+const FITS: &str = "<!doctype html><html lang=ko><head><meta charset=utf-8><meta name=viewport content=\"width=device-width,initial-scale=1\"></head>\
+<body><main id=page><p>\u{2705} 완료</p><p>\u{260E} 1600-0010</p></main></body></html>";
+const WIDE: &str = "<!doctype html><html lang=ko><head><meta charset=utf-8><meta name=viewport content=\"width=device-width,initial-scale=1\"></head>\
+<body><main id=page><p>wide</p><div id=wide style=\"width:600px;height:20px;background:#c00\"></div></main></body></html>";
+const NO_VIEWPORT: &str = "<!doctype html><html lang=ko><head><meta charset=utf-8></head><body><main id=page><p>no viewport</p></main></body></html>";
+
+/// The checks every page goes through fail where they should: something wider than a phone,
+/// a page without a viewport meta, an emoji (but not a text symbol such as ☎).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checks_catch_a_too_wide_page_a_missing_viewport_and_emoji() {
+    use axum::response::Html;
+    use axum::routing::get;
+    let router = axum::Router::new()
+        .route("/fits", get(|| async { Html(FITS) }))
+        .route("/wide", get(|| async { Html(WIDE) }))
+        .route("/no-viewport", get(|| async { Html(NO_VIEWPORT) }));
+    let addr = crate::helpers::serve_loopback(router).await;
+    let mut b = Browser::start().await;
+
+    b.goto(&format!("http://{addr}/fits")).await;
+    assert_eq!(b.viewport_problem().await, None);
+    assert!(b.too_wide().await.is_empty());
+    assert_eq!(b.emoji().await, vec!["\u{2705}".to_string()]);
+
+    b.goto(&format!("http://{addr}/wide")).await;
+    let wide = b.too_wide().await;
+    let problem = b.viewport_problem().await;
+    assert!(
+        wide.iter().any(|w| w.contains("div#wide")) || problem.is_some(),
+        "a 600px box on a 390px phone went unseen: {wide:?} {problem:?}"
+    );
+    b.resize(Size::Desktop).await;
+    assert!(b.too_wide().await.is_empty(), "it fits a desktop");
+    assert_eq!(b.viewport_problem().await, None);
+    b.resize(Size::Phone).await;
+
+    b.goto(&format!("http://{addr}/no-viewport")).await;
+    assert!(
+        b.viewport_problem().await.is_some(),
+        "a page without a viewport meta is laid out wider than the phone"
+    );
+    b.finish().await;
 }

@@ -940,7 +940,8 @@ async fn refund_restores_ledger_and_is_idempotent() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap();
-    assert!(html.contains("결제 취소"), "{html}");
+    assert!(html.contains("data-status=\"canceled\""), "{html}");
+    assert!(html.contains("취소되었습니다"), "{html}");
 
     // Two refunds at once of another approved charge: applied once.
     let c2 = sent_charge(&app, json!({ "amount": 12_000, "goods_name": "파스", "payer_phone": PAYER, "account_id": account })).await;
