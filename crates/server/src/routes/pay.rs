@@ -414,7 +414,7 @@ async fn open_signed(
         merchant,
         link: fields,
         stored,
-        use_: LinkUse::Signed(new),
+        use_: LinkUse::Signed(Box::new(new)),
     })
 }
 

@@ -1136,7 +1136,7 @@ pub(crate) fn payment_links(s: Arc<dyn Store>) {
     let (s1, created) = charge(
         "ch_s1",
         "010-4000-0004",
-        LinkUse::Signed(link("pl_s1", LinkSource::Signed, Some(&sig))),
+        LinkUse::Signed(Box::new(link("pl_s1", LinkSource::Signed, Some(&sig)))),
         t0,
     )
     .unwrap();
@@ -1148,7 +1148,7 @@ pub(crate) fn payment_links(s: Arc<dyn Store>) {
     let (s2, created) = charge(
         "ch_s2",
         "010-4000-0004",
-        LinkUse::Signed(link("pl_s2", LinkSource::Signed, Some(&sig))),
+        LinkUse::Signed(Box::new(link("pl_s2", LinkSource::Signed, Some(&sig)))),
         t0,
     )
     .unwrap();
@@ -1169,12 +1169,12 @@ pub(crate) fn payment_links(s: Arc<dyn Store>) {
             LinkSource::Signed,
             Some(&format!("{i}{}", "e".repeat(63))),
         );
-        charge(n, "010-4000-0009", LinkUse::Signed(l), t0).unwrap();
+        charge(n, "010-4000-0009", LinkUse::Signed(Box::new(l)), t0).unwrap();
     }
     let refused = charge(
         "ch_s3",
         "010-4000-0009",
-        LinkUse::Signed(link("pl_s3", LinkSource::Signed, Some(&sig2))),
+        LinkUse::Signed(Box::new(link("pl_s3", LinkSource::Signed, Some(&sig2)))),
         t0,
     );
     assert!(matches!(

@@ -137,7 +137,7 @@ pub enum LinkUse {
     /// A stored link, by id.
     Stored(String),
     /// A signed link: stored now unless a link of that signature is (then that one is used).
-    Signed(NewPaymentLink),
+    Signed(Box<NewPaymentLink>),
 }
 
 /// What claiming a link for a new charge found.

@@ -187,6 +187,8 @@ fn every_unique_index_of_a_tenant_table_includes_the_merchant() {
         "merchants",
         "virtual_numbers",
         "api_keys",
+        // A link's public page and status page find it by its id or token alone.
+        "payment_links",
         "token_families",
         "tokens",
         "call_sessions",
