@@ -18,12 +18,13 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::{Form, Json};
+use axum::Json;
 use fieldpay_protocol::charge::{ChargeStatus, Orderer};
 use fieldpay_protocol::money::format_krw;
 use fieldpay_protocol::phone::Phone;
@@ -896,6 +897,9 @@ async fn signed_page(
     responses(
         (status = 303, description = "The charge is made (or was): its status page"),
         (status = 403, description = "No or a wrong CSRF token, a bad signature, a suspended merchant", body = String, content_type = "text/html"),
+        (status = 404, description = "No such merchant", body = String, content_type = "text/html"),
+        (status = 409, description = "The link is paid", body = String, content_type = "text/html"),
+        (status = 410, description = "The link has expired or was canceled", body = String, content_type = "text/html"),
         (status = 422, description = "The phone or a field is invalid: the form again", body = String, content_type = "text/html"),
         (status = 429, description = "Too many charges from this address or for this phone", body = String, content_type = "text/html"),
     )
@@ -906,8 +910,10 @@ async fn signed_submit(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
     Peer(peer): Peer,
-    Form(form): Form<PayForm>,
+    body: Bytes,
 ) -> Response {
+    // A body that is not a form reads as an empty one: no CSRF token, the 403 page.
+    let form: PayForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let params = match links::parse_query(raw.as_deref().unwrap_or("")) {
         Ok(p) => p,
         Err(_) => return error_page(Lang::from_request(None, &headers), PageError::Invalid, None),
@@ -963,6 +969,9 @@ async fn stored_page(
     responses(
         (status = 303, description = "The charge is made (or was): its status page"),
         (status = 403, description = "No or a wrong CSRF token, or a suspended merchant", body = String, content_type = "text/html"),
+        (status = 404, description = "No such link", body = String, content_type = "text/html"),
+        (status = 409, description = "The link is paid", body = String, content_type = "text/html"),
+        (status = 410, description = "The link has expired or was canceled", body = String, content_type = "text/html"),
         (status = 422, description = "The phone or a field is invalid: the form again", body = String, content_type = "text/html"),
         (status = 429, description = "Too many charges from this address or for this phone", body = String, content_type = "text/html"),
     )
@@ -973,8 +982,10 @@ async fn stored_submit(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
     Peer(peer): Peer,
-    Form(form): Form<PayForm>,
+    body: Bytes,
 ) -> Response {
+    // A body that is not a form reads as an empty one: no CSRF token, the 403 page.
+    let form: PayForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let params = query_map(raw.as_deref());
     let lang = lang_of(&params, &headers);
     let href = Some(with_lang(&format!("/l/{id}"), lang.other()));
@@ -1251,7 +1262,7 @@ async fn status_page(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct AgainForm {
     csrf: Option<String>,
     #[allow(dead_code)]
@@ -1284,8 +1295,9 @@ async fn status_again(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
     Peer(peer): Peer,
-    Form(form): Form<AgainForm>,
+    body: Bytes,
 ) -> Response {
+    let form: AgainForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let lang = lang_of(&query_map(raw.as_deref()), &headers);
     if !csrf_holds(&headers, form.csrf.as_deref()) {
         return error_page(lang, PageError::Csrf, None);
@@ -1387,7 +1399,7 @@ fn no_store<T: IntoResponse>(r: T) -> Response {
     params(("token" = String, Path, description = "The link's status token")),
     responses(
         (status = 200, description = "The status", body = LiveStatus),
-        (status = 404, description = "No such token"),
+        (status = 404, description = "No such token", body = fieldpay_protocol::ErrorBody),
     )
 )]
 async fn status_state(
@@ -1402,7 +1414,7 @@ async fn status_state(
             let c = csrf(&headers);
             no_store(Json(live_message(&state, lang, &v, &c.token)))
         }
-        Ok(None) => no_store(StatusCode::NOT_FOUND),
+        Ok(None) => no_store(AppError::not_found("payment status")),
         Err(e) => e.into_response(),
     }
 }
@@ -1419,7 +1431,7 @@ async fn status_state(
     params(("token" = String, Path, description = "The link's status token")),
     responses(
         (status = 200, description = "The event stream", content_type = "text/event-stream"),
-        (status = 404, description = "No such token"),
+        (status = 404, description = "No such token", body = fieldpay_protocol::ErrorBody),
     )
 )]
 async fn status_events(
@@ -1433,7 +1445,7 @@ async fn status_events(
     let rx = state.events.subscribe();
     let v = match status_view(&state, token.clone()).await {
         Ok(Some(v)) => v,
-        Ok(None) => return no_store(StatusCode::NOT_FOUND),
+        Ok(None) => return no_store(AppError::not_found("payment status")),
         Err(e) => return e.into_response(),
     };
     let c = csrf(&headers).token;
