@@ -3,7 +3,8 @@
 # apt). Sourced by the other scripts; idempotent: a second run only checks (a few seconds).
 #
 # - system packages (apt): build tools; WebKitGTK/GTK for the app's shell; Xvfb, xauth and
-#   WebKitWebDriver to run and test the app headless; D-Bus + gnome-keyring for the OS credential
+#   WebKitWebDriver to run and test the app headless; Chromium and chromedriver for the
+#   server's web pages' browser tests (crates/server/tests/it/browser.rs); D-Bus + gnome-keyring for the OS credential
 #   store; poppler-utils to check PDFs; espeak-ng + sox for SIP prompt audio and sipp/baresip as
 #   the SIP test peers; fonts with Hangul for screenshots; PostgreSQL (the tests start a
 #   throwaway server of their own: scripts/pg-test.sh).
@@ -17,7 +18,7 @@ _fp_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 _fp_pkgs=(build-essential pkg-config ca-certificates curl
   libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libsoup-3.0-dev
-  xvfb xauth webkit2gtk-driver fonts-nanum fonts-noto-cjk
+  xvfb xauth webkit2gtk-driver chromium chromium-driver fonts-nanum fonts-noto-cjk
   libdbus-1-dev dbus dbus-x11 gnome-keyring keyutils
   poppler-utils espeak-ng sox sip-tester baresip-core postgresql)
 if [ "${SKIP_APT:-0}" != 1 ]; then

@@ -498,7 +498,7 @@ texts! {
     DelDelivered => "전달됨", "Delivered";
     DelFailed => "실패", "Failed";
     LinkKey => "결제 링크 키", "Payment-link key";
-    LinkKeyNone => "웹 결제(결제 링크) 기능과 함께 제공될 예정입니다", "Comes with the web payment (payment link) feature";
+    LinkKeyNone => "결제 링크 키가 아직 없습니다", "No payment-link key yet";
 
     // Merchant settings.
     SetCreditPolicy => "여신 한도 초과 주문", "Orders over the credit limit";

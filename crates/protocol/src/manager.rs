@@ -58,6 +58,18 @@ crate::text_names!(DeliveryStatus {
     Failed => "failed",
 });
 
+/// A new key for signed payment links, shown once (`POST /v1/manager/link-key`,
+/// `POST /admin/v1/merchants/{code}/link-key/rotate`): links signed with the previous key
+/// stop working at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LinkKey {
+    /// `fpl_` and 64 hex digits: the HMAC-SHA256 key of the links' `sig` (its text as UTF-8).
+    pub key: crate::Secret,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
 /// One webhook delivery: an event sent (or being sent) to the merchant's URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -82,8 +94,10 @@ pub struct Integration {
     pub webhook_url: Option<String>,
     /// Newest first; revoked keys included (with `revoked_at`).
     pub api_keys: Vec<ApiKeyInfo>,
-    /// The key that lets the web payment pages take charges for this merchant; none yet.
-    pub link_key: Option<String>,
+    /// When the key of the merchant's signed payment links was made (RFC 3339); None: the
+    /// merchant has none (no signed link of it is accepted). The key itself is shown only
+    /// once, when made (`POST /v1/manager/link-key`).
+    pub link_key_created_at: Option<String>,
     /// The 20 latest deliveries, newest first.
     pub recent_deliveries: Vec<WebhookDelivery>,
 }

@@ -33,6 +33,15 @@ pub fn vat_of_supply(supply: i64) -> i64 {
     supply.div_euclid(10)
 }
 
+/// A total that includes VAT split into (supply, VAT), as card slips print it: the VAT is
+/// `floor(total / 11)`, the supply the rest (`55,000` -> `50,000 + 5,000`, `10,000` ->
+/// `9,091 + 909`). The inverse of [`vat_of_supply`]: an order's total splits back into its
+/// own supply and VAT.
+pub fn supply_and_vat_of_total(total: i64) -> (i64, i64) {
+    let vat = total.div_euclid(11);
+    (total - vat, vat)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +54,18 @@ mod tests {
         assert_eq!(format_krw(1_234_567), "1,234,567원");
         assert_eq!(format_krw(-50_000), "-50,000원");
         assert_eq!(vat_of_supply(12_345), 1_234);
+        assert_eq!(supply_and_vat_of_total(55_000), (50_000, 5_000));
+        assert_eq!(supply_and_vat_of_total(10_000), (9_091, 909));
+        assert_eq!(supply_and_vat_of_total(0), (0, 0));
+        assert_eq!(supply_and_vat_of_total(1), (1, 0));
+        // Every total an order can have (supply + floor(supply / 10)) splits back into it.
+        for supply in 0..5_000 {
+            let total = supply + vat_of_supply(supply);
+            assert_eq!(
+                supply_and_vat_of_total(total),
+                (supply, vat_of_supply(supply)),
+                "{total}"
+            );
+        }
     }
 }

@@ -150,6 +150,8 @@ fn served_routes(sandbox: bool, sandbox_clock: bool) -> OpenApiRouter<AppState> 
     let mut r = OpenApiRouter::with_openapi(crate::openapi::frame())
         .merge(crate::routes::api_router())
         .merge(crate::routes::pages::router())
+        .merge(crate::routes::web::router())
+        .merge(crate::routes::pay::router())
         .merge(crate::telephony::twiml::router());
     if sandbox {
         r = r.merge(crate::telephony::sandbox_phone::router(sandbox_clock));

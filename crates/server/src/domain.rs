@@ -26,6 +26,13 @@ pub struct MerchantSettings {
     pub webhook_previous_secret: Option<fieldpay_protocol::Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_previous_until: Option<String>,
+    /// The key of the merchant's signed payment links (`fpl_` + 64 hex; see
+    /// [`crate::links`]): made by the server, shown once when made; None until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_key: Option<fieldpay_protocol::Secret>,
+    /// When the link key was made (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_key_created_at: Option<String>,
     pub credit_policy: CreditPolicy,
     pub default_expiry_minutes: u32,
     /// Auto-pay (registered cards) allowed for this merchant.
@@ -71,6 +78,8 @@ impl Default for MerchantSettings {
             webhook_secret: None,
             webhook_previous_secret: None,
             webhook_previous_until: None,
+            link_key: None,
+            link_key_created_at: None,
             credit_policy: CreditPolicy::Block,
             default_expiry_minutes: 60,
             auto_pay: false,

@@ -6,7 +6,8 @@
 //! - `app`: the composition root (builds the state, routers and worker; starts and stops).
 //! - `routes` (HTTP, one file per area) and `telephony` (carrier dialects: TwiML webhooks,
 //!   the sandbox phone, SIP): they translate requests for the services. `openapi`: the API
-//!   description made from their handlers and body types.
+//!   description made from their handlers and body types. `web`: the chrome the web pages
+//!   share (layout, style, icons, language, headers).
 //! - `state`: what a running server shares (store, settings, clock, connector, ...).
 //! - services: `auth`, `charges`, `calls` (over the IVR state machine `fieldpay_ivr`), `sms`,
 //!   `webhooks`, `import`, `demo`; `messages` writes the texts; `coordination`: work one
@@ -24,6 +25,7 @@ pub mod app;
 pub mod openapi;
 pub mod routes;
 pub mod telephony;
+pub mod web;
 
 // What the edges share with the services.
 pub mod state;
@@ -36,7 +38,9 @@ pub mod coordination;
 pub mod credentials;
 pub mod demo;
 pub mod import;
+pub mod links;
 pub mod messages;
+pub mod paylinks;
 pub mod sms;
 pub mod webhooks;
 

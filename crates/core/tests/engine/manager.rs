@@ -62,7 +62,7 @@ async fn a_manager_runs_the_team_and_a_new_rep_sets_its_password_first() {
     let listed = i.api_keys.iter().find(|k| k.id == key.key.id).unwrap();
     assert!(listed.revoked_at.is_none());
     assert!(key.secret.expose().starts_with(&listed.prefix));
-    assert_eq!(i.link_key, None);
+    assert_eq!(i.link_key_created_at, None);
     m.revoke_api_key(&key.key.id).await.unwrap();
     let i = m.integration().await.unwrap();
     assert!(i

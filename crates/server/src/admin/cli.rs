@@ -41,6 +41,11 @@ pub enum AdminCommand {
         #[command(subcommand)]
         action: WebhookAction,
     },
+    /// The key of a merchant's signed payment links.
+    LinkKey {
+        #[command(subcommand)]
+        action: LinkKeyAction,
+    },
     /// Tokens of the operator API (/admin/v1).
     OperatorToken {
         #[command(subcommand)]
@@ -307,6 +312,15 @@ pub enum WebhookAction {
     },
     /// A new signing secret, printed once; the old one keeps signing for 24 hours.
     RotateSecret {
+        #[arg(long)]
+        merchant: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LinkKeyAction {
+    /// A new link key, printed once; links signed with the previous key stop working.
+    Rotate {
         #[arg(long)]
         merchant: String,
     },
@@ -591,6 +605,17 @@ pub fn run_on_store(store: &dyn Store, sandbox: bool, cmd: AdminCommand) -> Admi
                     "new signing secret of {merchant} (shown once): {}\nthe previous secret \
                      also signs deliveries until {until}",
                     secret.expose()
+                )
+            }
+        },
+        AdminCommand::LinkKey { action } => match action {
+            LinkKeyAction::Rotate { merchant } => {
+                let id = code_of(store, &merchant)?;
+                let (key, _) = super::rotate_link_key(store, &actor, &id)?;
+                format!(
+                    "new link key of {merchant} (shown once): {}\nlinks signed with the \
+                     previous key no longer work",
+                    key.expose()
                 )
             }
         },

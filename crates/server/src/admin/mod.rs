@@ -872,6 +872,34 @@ pub fn webhook_signing_secrets(s: &MerchantSettings, now: DateTime<Utc>) -> Vec<
     out
 }
 
+// ------------------------------------------------------------------ link key
+
+/// A new key for the merchant's signed payment links (`fpl_...`), returned this once: links
+/// signed with the previous key stop working at once (a leaked key must be stoppable).
+/// Audited as `link_key.rotate`.
+pub fn rotate_link_key(
+    store: &dyn Store,
+    actor: &Actor,
+    merchant_id: &MerchantId,
+) -> AdminResult<(Secret, String)> {
+    let m = merchant(store, merchant_id)?;
+    let key = Secret::new(crate::links::new_key());
+    let at = crate::clock::ts(Utc::now());
+    let had_one = m.settings.link_key.is_some();
+    let mut settings = m.settings.clone();
+    settings.link_key = Some(key.clone());
+    settings.link_key_created_at = Some(at.clone());
+    store.update_merchant_settings(&m.id, &settings)?;
+    record(
+        store,
+        &actor.label(),
+        "link_key.rotate",
+        Some(&m.id),
+        json!({ "replaced": had_one, "created_at": at }),
+    )?;
+    Ok((key, at))
+}
+
 // ------------------------------------------------------------------ settings
 
 /// Changes the merchant's settings. A manager may change only the settings its operator

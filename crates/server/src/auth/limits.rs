@@ -50,7 +50,12 @@ impl KeyedLimit {
     }
 
     /// Takes one attempt for `key` from the store's count (one transaction).
-    fn take(&self, store: &dyn Store, key: &str, now: i64) -> StoreResult<Result<(), Duration>> {
+    pub fn take(
+        &self,
+        store: &dyn Store,
+        key: &str,
+        now: i64,
+    ) -> StoreResult<Result<(), Duration>> {
         let mut wait = None;
         // May run more than once (a store retries a transaction): the last run tells.
         let mut decide = |stored: Option<i64>| match self.decide(stored, now) {

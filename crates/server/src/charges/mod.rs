@@ -86,6 +86,8 @@ pub struct Requester {
     pub rep_id: Option<RepId>,
     pub api_key_id: Option<ApiKeyId>,
     pub origin: ChargeOrigin,
+    /// The payment link the charge pays (see [`NewCharge::link`]).
+    pub link: Option<crate::store::LinkUse>,
 }
 
 pub async fn create(
@@ -174,6 +176,7 @@ pub async fn prepare(
         expires_at: now + Duration::minutes(i64::from(minutes)),
         idempotency_key,
         request_hash,
+        link: who.link,
     };
     let st = state.clone();
     Ok(Prepared {

@@ -94,6 +94,14 @@ pub struct Settings {
     /// exist): this many a minute, after a first burst of `login_account_burst`. 0 = no limit.
     pub login_account_per_minute: u32,
     pub login_account_burst: u32,
+    /// Charges asked for from the public payment pages per client IP address (an IPv6
+    /// address by its /64): this many a minute after a first burst of `web_charges_ip_burst`.
+    /// 0 = no limit.
+    pub web_charges_ip_per_minute: u32,
+    pub web_charges_ip_burst: u32,
+    /// The same per payer phone (the pages' texts cost money and reach a person).
+    pub web_charges_phone_per_minute: u32,
+    pub web_charges_phone_burst: u32,
     /// Password checks (argon2id, about 19 MiB each) running at once; None = one per CPU.
     pub password_hash_concurrency: Option<usize>,
     /// A refresh token presented again within this many seconds of its rotation is refused
@@ -139,6 +147,10 @@ impl Default for Settings {
             sip_max_calls_per_source: 50,
             login_ip_per_minute: 10,
             login_ip_burst: 20,
+            web_charges_ip_per_minute: 6,
+            web_charges_ip_burst: 20,
+            web_charges_phone_per_minute: 1,
+            web_charges_phone_burst: 5,
             login_account_per_minute: 5,
             login_account_burst: 5,
             password_hash_concurrency: None,
@@ -288,6 +300,10 @@ pub struct FileSettings {
     pub sip_max_calls_per_source: Option<usize>,
     pub login_ip_per_minute: Option<u32>,
     pub login_ip_burst: Option<u32>,
+    pub web_charges_ip_per_minute: Option<u32>,
+    pub web_charges_ip_burst: Option<u32>,
+    pub web_charges_phone_per_minute: Option<u32>,
+    pub web_charges_phone_burst: Option<u32>,
     pub login_account_per_minute: Option<u32>,
     pub login_account_burst: Option<u32>,
     pub password_hash_concurrency: Option<usize>,
@@ -471,6 +487,18 @@ impl Settings {
         if let Some(v) = f.login_ip_burst {
             self.login_ip_burst = v;
         }
+        if let Some(v) = f.web_charges_ip_per_minute {
+            self.web_charges_ip_per_minute = v;
+        }
+        if let Some(v) = f.web_charges_ip_burst {
+            self.web_charges_ip_burst = v;
+        }
+        if let Some(v) = f.web_charges_phone_per_minute {
+            self.web_charges_phone_per_minute = v;
+        }
+        if let Some(v) = f.web_charges_phone_burst {
+            self.web_charges_phone_burst = v;
+        }
         if let Some(v) = f.login_account_per_minute {
             self.login_account_per_minute = v;
         }
@@ -568,6 +596,16 @@ impl Settings {
                 "login_account_burst",
                 self.login_account_per_minute,
                 self.login_account_burst,
+            ),
+            (
+                "web_charges_ip_burst",
+                self.web_charges_ip_per_minute,
+                self.web_charges_ip_burst,
+            ),
+            (
+                "web_charges_phone_burst",
+                self.web_charges_phone_per_minute,
+                self.web_charges_phone_burst,
             ),
         ] {
             if per_minute > 0 && burst == 0 {

@@ -37,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_api_key))
         .routes(routes!(set_webhook))
         .routes(routes!(rotate_webhook_secret))
+        .routes(routes!(rotate_link_key))
         .routes(routes!(create_operator_token))
         .routes(routes!(revoke_operator_token))
         .routes(routes!(audit))
@@ -593,6 +594,38 @@ async fn rotate_webhook_secret(
     Ok(Json(WebhookSecret {
         secret,
         previous_valid_until: until,
+    }))
+}
+
+/// Make a new link key
+///
+/// The key of the merchant's signed payment links, shown in this answer only; links signed
+/// with the previous key stop working at once.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/merchants/{code}/link-key/rotate",
+    tag = "admin",
+    security(("operator" = [])),
+    params(("code" = String, Path, description = "The merchant's code")),
+    responses(
+        (status = 200, description = "Made; `key` is shown once", body = fieldpay_protocol::manager::LinkKey),
+        (status = 401, description = "No operator token", body = ErrorBody),
+        (status = 404, description = "No such merchant", body = ErrorBody),
+    )
+)]
+async fn rotate_link_key(
+    State(state): State<AppState>,
+    Operator(actor): Operator,
+    Path(code): Path<String>,
+) -> AppResult<Json<fieldpay_protocol::manager::LinkKey>> {
+    let (key, created_at) = admin::run(&state, move |s| {
+        let id = merchant_id(s, &code)?;
+        admin::rotate_link_key(s, &actor, &id)
+    })
+    .await?;
+    Ok(Json(fieldpay_protocol::manager::LinkKey {
+        key,
+        created_at,
     }))
 }
 

@@ -48,6 +48,7 @@ fn requester(caller: &Caller, origin: ChargeOrigin) -> Requester {
             Principal::Rep { .. } => None,
         },
         origin,
+        link: None,
     }
 }
 

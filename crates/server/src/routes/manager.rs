@@ -9,8 +9,8 @@ use axum::Json;
 use chrono::NaiveDate;
 use fieldpay_protocol::auth::Role;
 use fieldpay_protocol::manager::{
-    ApiKeyInfo, CreateApiKey, CreateRep, Integration, NewApiKey, RepPassword, SettingsPatch,
-    SettingsValues, TeamReport, WebhookDelivery,
+    ApiKeyInfo, CreateApiKey, CreateRep, Integration, LinkKey, NewApiKey, RepPassword,
+    SettingsPatch, SettingsValues, TeamReport, WebhookDelivery,
 };
 use fieldpay_protocol::{ApiKeyId, ErrorBody, ErrorCode, RepId};
 use serde::Deserialize;
@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(api_keys, create_api_key))
         .routes(routes!(revoke_api_key))
         .routes(routes!(integration))
+        .routes(routes!(rotate_link_key))
         .routes(routes!(settings, update_settings))
 }
 
@@ -325,7 +326,7 @@ async fn integration(
             Ok(Integration {
                 webhook_url: m.settings.webhook_url.clone(),
                 api_keys: admin::list_api_keys(s, &mid)?,
-                link_key: None,
+                link_key_created_at: m.settings.link_key_created_at.clone(),
                 recent_deliveries: s
                     .webhooks(&mid, 20)?
                     .into_iter()
@@ -335,6 +336,33 @@ async fn integration(
         })
         .await?,
     ))
+}
+
+/// Make a new link key
+///
+/// The key of the merchant's signed payment links (`/pay/{code}?...&sig=..`), shown in this
+/// answer only; links signed with the previous key stop working at once.
+#[utoipa::path(
+    post,
+    path = "/v1/manager/link-key",
+    operation_id = "manager_rotate_link_key",
+    tag = "manager",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Made; `key` is shown once", body = LinkKey),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 403, description = "Not a signed-in manager", body = ErrorBody),
+    )
+)]
+async fn rotate_link_key(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> AppResult<(StatusCode, Json<LinkKey>)> {
+    let actor = manager(&caller)?;
+    let mid = caller.merchant_id;
+    let (key, created_at) =
+        admin::run(&state, move |s| admin::rotate_link_key(s, &actor, &mid)).await?;
+    Ok((StatusCode::CREATED, Json(LinkKey { key, created_at })))
 }
 
 /// The merchant's settings

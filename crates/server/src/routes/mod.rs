@@ -14,8 +14,11 @@ pub mod extract;
 pub mod manager;
 mod orders;
 pub mod pages;
+pub mod pay;
+pub mod payment_links;
 pub mod settlement;
 pub mod sync;
+pub mod web;
 pub mod webhooks;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -36,6 +39,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(charges::router())
         .merge(sync::router())
         .merge(orders::router())
+        .merge(payment_links::router())
         .merge(manager::router())
         .merge(admin::router())
 }

@@ -371,6 +371,7 @@ async fn request_charges(
                 rep_id: Some(rep_id.clone()),
                 api_key_id: None,
                 origin: ChargeOrigin::App,
+                link: None,
             };
             let prepared =
                 charges::prepare(state, who, req, Some(ChargeId::new(charge_id)), None).await?;

@@ -47,6 +47,10 @@ pub struct NewCharge {
     pub idempotency_key: Option<String>,
     /// SHA-256 of the request body, to tell a true retry from a reused key.
     pub request_hash: Option<String>,
+    /// The payment link this charge pays: claimed in the charge's transaction (a live charge
+    /// of the link is answered instead of a new one; a paid, canceled or expired link is
+    /// refused) and the charge made its current one.
+    pub link: Option<super::LinkUse>,
 }
 
 /// The approved payment as the connector reported it (no card data).

@@ -139,6 +139,7 @@ mod refunds {
             expires_at: now + Duration::minutes(60),
             idempotency_key: None,
             request_hash: None,
+            link: None,
         };
         s.create_charges(&[new], now, &no_effects).unwrap()[0]
             .as_ref()
@@ -511,6 +512,7 @@ pub(crate) fn text_retries_and_final_failure(s: &dyn Store) {
         expires_at: t0 + Span::minutes(60),
         idempotency_key: None,
         request_hash: None,
+        link: None,
     };
     let bill = |rec: &super::ChargeRecord| Effects {
         sms: vec![NewSms {
@@ -774,6 +776,7 @@ pub(crate) fn administration(s: &dyn Store) {
         expires_at: now + Duration::minutes(60),
         idempotency_key: None,
         request_hash: None,
+        link: None,
     };
     let rec = s
         .create_charges(&[charge], now, &|_| Effects::default())
@@ -819,6 +822,7 @@ pub(crate) fn administration(s: &dyn Store) {
                 expires_at: now + Duration::minutes(60),
                 idempotency_key: None,
                 request_hash: None,
+                link: None,
             }],
             now,
             &|_| Effects::default(),
@@ -934,4 +938,251 @@ pub(crate) fn administration(s: &dyn Store) {
         ("cli", Some(a.id.as_str()), &detail)
     );
     assert_eq!(s.audit(None, 2).unwrap().len(), 2);
+}
+
+/// Payment links: stored and read four ways; a signed link is stored on its first charge and
+/// found again by its signature; a link has at most one live charge (a second claim answers
+/// the first charge), a declined-for-good or expired charge lets a new one be made, a paid
+/// link takes no more and cannot be canceled, a canceled or expired link takes none; a charge
+/// refused for another reason leaves no signed link behind.
+pub(crate) fn payment_links(s: Arc<dyn Store>) {
+    use super::links::{LinkMode, LinkSource, LinkState, LinkUse, NewPaymentLink};
+    use super::{ApprovalLimits, NewCharge};
+    use crate::domain::{ChargeRequest, MerchantSettings};
+    use chrono::{Duration as Span, Utc};
+    use fieldpay_protocol::charge::{ChargeOrigin, ChargeStatus, CreateCharge};
+    use fieldpay_protocol::{ChargeId, ErrorCode};
+
+    let settings = MerchantSettings {
+        number_pool: vec!["16001111".into(), "16002222".into()],
+        ..MerchantSettings::default()
+    };
+    let m = s.create_merchant("links", "링크상사", &settings).unwrap();
+    let t0 = Utc::now();
+    let link = |id: &str, source: LinkSource, sig: Option<&str>| NewPaymentLink {
+        id: id.into(),
+        merchant_id: m.id.clone(),
+        source,
+        signature: sig.map(str::to_string),
+        mode: LinkMode::Shop,
+        goods_name: "한우 세트".into(),
+        amount: 50_000,
+        payer_name: Some("김민수".into()),
+        payer_phone: Some("01040000001".into()),
+        payer_email: None,
+        order_ref: Some("O-1".into()),
+        orderer_name: None,
+        orderer_phone: None,
+        expires_at: t0 + Span::hours(1),
+        installments: true,
+        status_token: format!("tok_{id}"),
+        created_by: "test".into(),
+    };
+    let no_fx = |_: &super::ChargeRecord| super::Effects::default();
+    let charge = |id: &str, phone: &str, link: LinkUse, now| {
+        let body: CreateCharge = serde_json::from_value(serde_json::json!({
+            "amount": 50000, "goods_name": "한우 세트", "payer_phone": phone,
+        }))
+        .unwrap();
+        let new = NewCharge {
+            id: ChargeId::new(id),
+            merchant_id: m.id.clone(),
+            rep_id: None,
+            api_key_id: None,
+            origin: ChargeOrigin::WebLink,
+            request: ChargeRequest::parse(&body).unwrap(),
+            expires_at: t0 + Span::minutes(30),
+            idempotency_key: None,
+            request_hash: None,
+            link: Some(link),
+        };
+        s.create_charges(&[new], now, &no_fx).unwrap().remove(0)
+    };
+
+    // An API link: stored, read by id, by token; not another merchant's.
+    let api = s
+        .create_payment_link(&link("pl_a", LinkSource::Api, None), t0)
+        .unwrap();
+    assert_eq!(api.state(t0), LinkState::Open);
+    assert_eq!(api.link.payer_phone.as_deref(), Some("01040000001"));
+    assert_eq!(s.payment_link(&m.id, "pl_a").unwrap().unwrap(), api);
+    assert_eq!(s.payment_link_any("pl_a").unwrap().unwrap(), api);
+    assert_eq!(s.payment_link_by_token("tok_pl_a").unwrap().unwrap(), api);
+    let other_settings = MerchantSettings {
+        number_pool: vec!["16003333".into()],
+        ..MerchantSettings::default()
+    };
+    let other = s.create_merchant("other", "남", &other_settings).unwrap();
+    assert!(s.payment_link(&other.id, "pl_a").unwrap().is_none());
+    assert!(matches!(
+        s.create_payment_link(&link("pl_a", LinkSource::Api, None), t0),
+        Err(StoreError::Rejected {
+            code: ErrorCode::Conflict,
+            ..
+        })
+    ));
+
+    // The first charge claims it; a second claim (a double submit) answers the same charge.
+    let (c1, created) =
+        charge("ch_l1", "010-4000-0001", LinkUse::Stored("pl_a".into()), t0).unwrap();
+    assert!(created);
+    let (again, created) =
+        charge("ch_l2", "010-4000-0002", LinkUse::Stored("pl_a".into()), t0).unwrap();
+    assert!(!created);
+    assert_eq!(again.charge.id, c1.charge.id);
+    assert!(s.charge_any(&ChargeId::new("ch_l2")).unwrap().is_none());
+    let rec = s.payment_link(&m.id, "pl_a").unwrap().unwrap();
+    assert_eq!(rec.charge_id, Some(ChargeId::new("ch_l1")));
+    assert!(rec.charge_live);
+
+    // Its charge expires: the link is open again and the next charge is made.
+    let later = t0 + Span::minutes(31);
+    s.expire_due(later, &no_fx).unwrap();
+    let rec = s.payment_link(&m.id, "pl_a").unwrap().unwrap();
+    assert_eq!(rec.charge_status, Some(ChargeStatus::Expired));
+    assert_eq!(rec.state(later), LinkState::Open);
+    let (c3, created) = charge(
+        "ch_l3",
+        "010-4000-0001",
+        LinkUse::Stored("pl_a".into()),
+        later,
+    )
+    .unwrap();
+    assert!(created);
+
+    // Paid: no further charge, no cancel.
+    let limits = ApprovalLimits {
+        declines_per_charge: 3,
+        declines_per_caller_per_hour: 10,
+    };
+    s.begin_approval(&c3.id(), &limits, "inst", later).unwrap();
+    let payment = super::NewPayment {
+        connector: "test".into(),
+        approval_number: "A1".into(),
+        issuer_code: "01".into(),
+        issuer_name: "BC카드".into(),
+        acquirer_code: "01".into(),
+        masked_card: "940100******0014".into(),
+        installment_months: 0,
+        amount: 50_000,
+        approved_at: later,
+        receipt_token: "rt_links".into(),
+    };
+    s.record_approval(&c3.id(), &payment, later, &no_fx)
+        .unwrap();
+    let rec = s.payment_link(&m.id, "pl_a").unwrap().unwrap();
+    assert_eq!(rec.state(later), LinkState::Paid);
+    assert_eq!(rec.state(t0 + Span::days(9)), LinkState::Paid);
+    let refused = charge(
+        "ch_l4",
+        "010-4000-0001",
+        LinkUse::Stored("pl_a".into()),
+        later,
+    );
+    assert!(matches!(
+        refused,
+        Err(StoreError::Rejected {
+            code: ErrorCode::InvalidState,
+            ..
+        })
+    ));
+    assert!(s.charge_any(&ChargeId::new("ch_l4")).unwrap().is_none());
+    assert!(s.cancel_payment_link(&m.id, "pl_a", later).is_err());
+
+    // Canceled: twice is fine; no charge; unknown links are not found.
+    s.create_payment_link(&link("pl_b", LinkSource::Api, None), t0)
+        .unwrap();
+    let c = s.cancel_payment_link(&m.id, "pl_b", t0).unwrap();
+    assert_eq!(c.state(t0), LinkState::Canceled);
+    assert_eq!(
+        s.cancel_payment_link(&m.id, "pl_b", t0).unwrap().state(t0),
+        LinkState::Canceled
+    );
+    assert!(charge("ch_b", "010-4000-0003", LinkUse::Stored("pl_b".into()), t0).is_err());
+    assert!(matches!(
+        s.cancel_payment_link(&m.id, "pl_none", t0),
+        Err(StoreError::Rejected {
+            code: ErrorCode::NotFound,
+            ..
+        })
+    ));
+    assert!(charge(
+        "ch_n",
+        "010-4000-0003",
+        LinkUse::Stored("pl_none".into()),
+        t0
+    )
+    .is_err());
+
+    // Expired: no charge.
+    s.create_payment_link(&link("pl_c", LinkSource::Api, None), t0)
+        .unwrap();
+    let past = t0 + Span::hours(2);
+    assert!(charge(
+        "ch_c",
+        "010-4000-0003",
+        LinkUse::Stored("pl_c".into()),
+        past
+    )
+    .is_err());
+    assert_eq!(
+        s.payment_link(&m.id, "pl_c").unwrap().unwrap().state(past),
+        LinkState::Expired
+    );
+
+    // A signed link: stored with its first charge, found by its signature; the same signature
+    // again (a new id offered) is the same link.
+    let sig = "ab".repeat(32);
+    let (s1, created) = charge(
+        "ch_s1",
+        "010-4000-0004",
+        LinkUse::Signed(Box::new(link("pl_s1", LinkSource::Signed, Some(&sig)))),
+        t0,
+    )
+    .unwrap();
+    assert!(created);
+    let stored = s.payment_link_by_signature(&m.id, &sig).unwrap().unwrap();
+    assert_eq!(stored.id(), "pl_s1");
+    assert_eq!(stored.link.source, LinkSource::Signed);
+    assert_eq!(stored.charge_id, Some(s1.id()));
+    let (s2, created) = charge(
+        "ch_s2",
+        "010-4000-0004",
+        LinkUse::Signed(Box::new(link("pl_s2", LinkSource::Signed, Some(&sig)))),
+        t0,
+    )
+    .unwrap();
+    assert!(!created);
+    assert_eq!(s2.charge.id, "ch_s1");
+    assert!(s.payment_link_any("pl_s2").unwrap().is_none());
+    assert!(s
+        .payment_link_by_signature(&other.id, &sig)
+        .unwrap()
+        .is_none());
+
+    // A signed link whose first charge is refused (every number bound to this phone) is not
+    // stored.
+    let sig2 = "cd".repeat(32);
+    for (i, n) in ["ch_p1", "ch_p2"].iter().enumerate() {
+        let l = link(
+            &format!("pl_p{i}"),
+            LinkSource::Signed,
+            Some(&format!("{i}{}", "e".repeat(63))),
+        );
+        charge(n, "010-4000-0009", LinkUse::Signed(Box::new(l)), t0).unwrap();
+    }
+    let refused = charge(
+        "ch_s3",
+        "010-4000-0009",
+        LinkUse::Signed(Box::new(link("pl_s3", LinkSource::Signed, Some(&sig2)))),
+        t0,
+    );
+    assert!(matches!(
+        refused,
+        Err(StoreError::Rejected {
+            code: ErrorCode::NumberPoolExhausted,
+            ..
+        })
+    ));
+    assert!(s.payment_link_by_signature(&m.id, &sig2).unwrap().is_none());
 }

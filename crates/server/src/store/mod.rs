@@ -2,7 +2,7 @@
 //! [`MerchantStore`] (merchants, reps, credentials), [`RecordStore`] (accounts, products, the
 //! receivables ledger), [`OrderStore`], [`ChargeStore`] (charges, payments, registered cards,
 //! call sessions), [`SyncStore`] (the device change feed and mutation answers), [`OutboxStore`]
-//! (texts and webhooks to send), [`SettlementStore`], [`LeaseStore`] (work that one
+//! (texts and webhooks to send), [`SettlementStore`], [`PaymentLinkStore`], [`LeaseStore`] (work that one
 //! instance at a time does) and [`LimitStore`] (rate-limit counts). [`sqlite::SqliteStore`] fills them all
 //! (one file, WAL); a PostgreSQL implementation fills the same traits for deployments with
 //! several instances.
@@ -22,6 +22,7 @@ pub(crate) mod contract_tests;
 pub mod credentials;
 pub mod leases;
 pub mod limits;
+pub mod links;
 pub mod merchants;
 pub mod orders;
 pub mod outbox;
@@ -42,6 +43,9 @@ pub use charges::{
 pub use credentials::{CredentialKind, CredentialStore, SealedCredentials};
 pub use leases::LeaseStore;
 pub use limits::LimitStore;
+pub use links::{
+    LinkSource, LinkState, LinkUse, NewPaymentLink, PaymentLinkRecord, PaymentLinkStore,
+};
 pub use merchants::{ApiKeyOwner, MerchantStore, RepRecord, TokenKind};
 pub use orders::{OrderDraft, OrderStore};
 pub use outbox::{
@@ -95,6 +99,7 @@ pub trait Store:
     + SettlementStore
     + LeaseStore
     + LimitStore
+    + PaymentLinkStore
     + CredentialStore
     + AdminStore
     + Send

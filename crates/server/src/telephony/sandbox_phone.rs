@@ -14,6 +14,7 @@ use fieldpay_ivr::Lang;
 use fieldpay_protocol::sms::SmsKind;
 use fieldpay_protocol::{ChargeId, ErrorBody};
 use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -21,6 +22,7 @@ use crate::calls::{self, Input, Turn};
 use crate::error::{AppError, AppResult};
 use crate::routes::extract::JsonBody;
 use crate::state::AppState;
+use crate::web::layout::Icon;
 
 /// The adapter name of the calls this phone places.
 const ADAPTER: &str = "sandbox";
@@ -48,7 +50,26 @@ pub fn router(clock: bool) -> OpenApiRouter<AppState> {
     responses((status = 200, description = "Read texts, dial a virtual number, press keys", body = String, content_type = "text/html"))
 )]
 async fn page() -> impl IntoResponse {
-    Html(include_str!("sandbox_phone.html"))
+    static PAGE: OnceLock<String> = OnceLock::new();
+    Html(PAGE.get_or_init(page_html).as_str())
+}
+
+/// The page with its icons put in: `{{icon:NAME}}` markers become the web pages' inline SVG
+/// icons (no emoji: they show as empty boxes where no colour emoji font is installed).
+fn page_html() -> String {
+    let mut html = include_str!("sandbox_phone.html").to_string();
+    for (name, icon) in [
+        ("phone", Icon::Phone),
+        ("check", Icon::Check),
+        ("cross", Icon::Cross),
+        ("clock", Icon::Clock),
+        ("card", Icon::Card),
+        ("receipt", Icon::Receipt),
+        ("message", Icon::Message),
+    ] {
+        html = html.replace(&format!("{{{{icon:{name}}}}}"), &icon.svg());
+    }
+    html
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -283,4 +304,21 @@ async fn advance_clock(
         now: crate::clock::ts(state.clock.now()),
         expired,
     }))
+}
+
+#[cfg(test)]
+mod page_tests {
+    #[test]
+    fn the_page_has_every_icon_put_in_and_no_emoji() {
+        let html = super::page_html();
+        assert!(!html.contains("{{icon:"), "an icon marker left");
+        assert!(html.matches("<svg class=\"icon\"").count() >= 10);
+        let emoji: Vec<char> = html
+            .chars()
+            .filter(|c| {
+                matches!(*c as u32, 0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0x23E9..=0x23FA | 0xFE0F)
+            })
+            .collect();
+        assert!(emoji.is_empty(), "emoji on the sandbox phone: {emoji:?}");
+    }
 }

@@ -5,6 +5,10 @@ mod helpers;
 
 mod admin;
 mod admin_cli;
+mod browser;
+mod browser_receipt;
+mod browser_sandbox_phone;
+mod browser_web;
 mod calls;
 mod calls_across_instances;
 mod charges;
@@ -25,4 +29,5 @@ mod sip;
 mod sync;
 mod texts;
 mod walkthrough;
+mod web;
 mod webhooks;

@@ -408,7 +408,7 @@ async fn a_manager_runs_the_team_and_the_integration() {
         .unwrap();
     let k = i.api_keys.iter().find(|k| k.id == key.key.id).unwrap();
     assert!(k.revoked_at.is_some());
-    assert!(i.link_key.is_none());
+    assert!(i.link_key_created_at.is_none());
     assert!(i.recent_deliveries.len() <= 20);
 
     // Every change above is in the audit log under this manager.

@@ -40,7 +40,7 @@ async fn first_account_and_product(app: &TestApp, rep: &Tokens) -> (String, (Str
 }
 
 /// Upserts, signs and submits a one-line order the way a device does; returns the answers.
-async fn order_signed_and_submitted(app: &TestApp, rep: &Tokens) -> MutationResults {
+pub async fn order_signed_and_submitted(app: &TestApp, rep: &Tokens) -> MutationResults {
     let (account, (product, price)) = first_account_and_product(app, rep).await;
     let order_id = uuid::Uuid::now_v7().to_string();
     let id = || uuid::Uuid::now_v7().to_string();

@@ -82,8 +82,8 @@ fn IntegrationView() -> impl IntoView {
                             </div>
                             <div class="card">
                                 <h3 class="card-title">{t(T::LinkKey)}</h3>
-                                {match i.link_key {
-                                    Some(k) => view! { <p class="mono wrap" data-testid=id::LINK_KEY>{k}</p> }.into_any(),
+                                {match i.link_key_created_at {
+                                    Some(at) => view! { <p class="mono wrap" data-testid=id::LINK_KEY>{at}</p> }.into_any(),
                                     None => view! { <p class="muted" data-testid=id::LINK_KEY data-empty="true">{t(T::LinkKeyNone)}</p> }.into_any(),
                                 }}
                             </div>

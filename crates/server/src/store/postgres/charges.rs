@@ -25,6 +25,7 @@ use crate::store::charges::{
     with_refunds, ChargeColumns, DeclineWindow, InFlightApproval, RefundDecision, REFUND_DONE,
     REFUND_FAILED, REFUND_PENDING,
 };
+use crate::store::links::Claim;
 use crate::store::{
     ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, Compose, Effects,
     NewCharge, NewPayment, PendingRefund, RefundClaim, RegisteredCard, StoreError, StoreResult,
@@ -283,6 +284,13 @@ fn insert_charge(
         .map(|r| r.try_get(0))
         .transpose()?;
     check_merchant_active(status.as_deref())?;
+    let link_id = match &new.link {
+        Some(link) => match super::links::claim(tx, &new.merchant_id, link, parse_now(now)?)? {
+            Claim::Create(id) => Some(id),
+            Claim::Existing(id) => return Ok((charge_by_id(tx, id.as_str())?, false)),
+        },
+        None => None,
+    };
     let payer = req.payer_phone.digits();
     let number: Option<String> = tx
         .query_opt(
@@ -330,6 +338,9 @@ fn insert_charge(
             &new.request_hash,
         ],
     )?;
+    if let Some(link_id) = &link_id {
+        super::links::attach(tx, link_id, &new.id)?;
+    }
     add_event(
         tx,
         merchant_id,
@@ -342,6 +353,11 @@ fn insert_charge(
     let rec = charge_by_id(tx, new.id.as_str())?;
     apply_effects(tx, merchant_id, Some(new.id.as_str()), &compose(&rec), now)?;
     Ok((rec, true))
+}
+
+/// `now` as the store's text was made from it.
+fn parse_now(now: &str) -> StoreResult<DateTime<Utc>> {
+    crate::clock::parse_ts(now).ok_or_else(|| crate::store::StoreError::corrupt("now"))
 }
 
 impl ChargeStore for PgStore {

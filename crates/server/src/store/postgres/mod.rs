@@ -25,6 +25,7 @@ mod charges;
 mod credentials;
 mod leases;
 mod limits;
+mod links;
 mod merchants;
 mod orders;
 mod outbox;
@@ -125,6 +126,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_partial_refunds.sql")),
     (4, include_str!("migrations/0004_merchant_credentials.sql")),
     (5, include_str!("migrations/0005_operators.sql")),
+    (6, include_str!("migrations/0006_payment_links.sql")),
 ];
 
 /// Any number, the same in every instance: the advisory lock held while migrating, so two

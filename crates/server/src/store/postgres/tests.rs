@@ -139,6 +139,11 @@ fn concurrent_refunds_never_refund_more_than_approved() {
 }
 
 #[test]
+fn payment_links() {
+    crate::store::contract_tests::payment_links(std::sync::Arc::new(store().0));
+}
+
+#[test]
 fn administration() {
     crate::store::contract_tests::administration(&store().0);
 }
@@ -182,6 +187,8 @@ fn every_unique_index_of_a_tenant_table_includes_the_merchant() {
         "merchants",
         "virtual_numbers",
         "api_keys",
+        // A link's public page and status page find it by its id or token alone.
+        "payment_links",
         "token_families",
         "tokens",
         "call_sessions",
@@ -1288,6 +1295,7 @@ mod charges_outbox_sync {
             expires_at: Utc::now() + Duration::minutes(60),
             idempotency_key: key.map(str::to_string),
             request_hash: key.map(|_| "h1".to_string()),
+            link: None,
         }
     }
 

@@ -19,6 +19,7 @@ use crate::store::charges::{
     with_refunds, ChargeColumns, DeclineWindow, InFlightApproval, RefundDecision, REFUND_DONE,
     REFUND_FAILED, REFUND_PENDING,
 };
+use crate::store::links::Claim;
 use crate::store::{
     ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore, Compose, Effects,
     NewCharge, NewPayment, PendingRefund, RefundClaim, RegisteredCard, StoreResult,
@@ -246,6 +247,13 @@ fn insert_charge(
         .query_row([new.merchant_id.as_str()], |r| r.get(0))
         .optional()?;
     check_merchant_active(status.as_deref())?;
+    let link_id = match &new.link {
+        Some(link) => match super::links::claim(tx, &new.merchant_id, link, parse_now(now)?)? {
+            Claim::Create(id) => Some(id),
+            Claim::Existing(id) => return Ok((charge_by_id(tx, id.as_str())?, false)),
+        },
+        None => None,
+    };
     let payer = req.payer_phone.digits();
     let number: Option<String> = tx
                 .prepare_cached(
@@ -278,6 +286,9 @@ fn insert_charge(
                     req.account_id.as_deref(),
                     req.installments, number, now, ts(new.expires_at), new.idempotency_key, new.request_hash
                 ])?;
+    if let Some(link_id) = &link_id {
+        super::links::attach(tx, link_id, &new.id)?;
+    }
     add_event(tx, new.id.as_str(), ChargeStatus::Requested, None, now)?;
     changed(tx, new.merchant_id.as_str(), "charge", new.id.as_str())?;
     let rec = charge_by_id(tx, new.id.as_str())?;
@@ -289,6 +300,11 @@ fn insert_charge(
         now,
     )?;
     Ok((rec, true))
+}
+
+/// `now` as the store's text was made from it.
+fn parse_now(now: &str) -> StoreResult<DateTime<Utc>> {
+    crate::clock::parse_ts(now).ok_or_else(|| crate::store::StoreError::corrupt("now"))
 }
 
 impl ChargeStore for SqliteStore {

@@ -8,6 +8,7 @@ mod charges;
 mod credentials;
 mod leases;
 mod limits;
+mod links;
 mod merchants;
 mod orders;
 mod outbox;
@@ -78,6 +79,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (11, include_str!("migrations/0011_partial_refunds.sql")),
     (12, include_str!("migrations/0012_merchant_credentials.sql")),
     (13, include_str!("migrations/0013_operators.sql")),
+    (14, include_str!("migrations/0014_payment_links.sql")),
 ];
 const READERS: usize = 4;
 

@@ -94,6 +94,7 @@ fn charge_to(id: &str, merchant_id: &MerchantId, payer: &str, key: Option<&str>)
         expires_at: Utc::now() + chrono::Duration::minutes(60),
         idempotency_key: key.map(str::to_string),
         request_hash: key.map(|_| "h1".to_string()),
+        link: None,
     }
 }
 
@@ -342,6 +343,12 @@ fn sqlite() -> (SqliteStore, tempfile::TempDir) {
 fn administration() {
     let (s, _dir) = sqlite();
     crate::store::contract_tests::administration(&s);
+}
+
+#[test]
+fn payment_links() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::payment_links(std::sync::Arc::new(s));
 }
 
 #[test]
