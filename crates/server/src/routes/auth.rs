@@ -1,11 +1,10 @@
 //! Rep sign-in (`POST /v1/auth/login`), token refresh (`POST /v1/auth/refresh`) and sign-out
 //! (`POST /v1/auth/logout`).
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +14,7 @@ use fieldpay_protocol::{ErrorBody, ErrorCode, Secret};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{bearer, parse_optional_json, JsonBody};
+use super::extract::{bearer, parse_optional_json, ClientIp, JsonBody};
 use crate::auth::{self, Caller};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -26,19 +25,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh))
         .routes(routes!(logout))
         .routes(routes!(change_password))
-}
-
-/// The address of the connection's peer (no proxy header is trusted); `None` when the
-/// router is served without connection info.
-struct ClientIp(Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>();
-        Ok(ClientIp(peer.map(|ConnectInfo(addr)| addr.ip())))
-    }
 }
 
 /// A refusal of the sign-in route: the API's typed error, or too many attempts (`429` with

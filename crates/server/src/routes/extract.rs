@@ -142,3 +142,24 @@ impl FromRequestParts<AppState> for Caller {
         Ok(caller)
     }
 }
+
+/// The address of the connection's peer (no proxy header is trusted); `None` when the
+/// router is served without connection info. What the sign-in and the web pages' limits
+/// count by.
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientIp(
+            peer.map(|axum::extract::ConnectInfo(addr)| addr.ip()),
+        ))
+    }
+}

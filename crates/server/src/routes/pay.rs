@@ -16,11 +16,9 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -46,6 +44,8 @@ use crate::paylinks::{self, PayRequest};
 use crate::state::AppState;
 use crate::store::{ChargeRecord, LinkState, LinkUse, PaymentLinkRecord};
 use crate::web::layout::{escape, Icon, Lang, Page, PageKind};
+
+use super::extract::ClientIp;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -200,18 +200,6 @@ fn internal(lang: Lang, e: AppError) -> Response {
 }
 
 // ------------------------------------------------------------------ csrf, limits, language
-
-/// The address of the connection's peer (no proxy header is trusted), as sign-in counts it.
-pub struct Peer(Option<std::net::IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Peer {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>();
-        Ok(Peer(peer.map(|ConnectInfo(addr)| addr.ip())))
-    }
-}
 
 const CSRF_COOKIE: &str = "fp_csrf";
 
@@ -909,7 +897,7 @@ async fn signed_submit(
     Path(code): Path<String>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-    Peer(peer): Peer,
+    ClientIp(peer): ClientIp,
     body: Bytes,
 ) -> Response {
     // A body that is not a form reads as an empty one: no CSRF token, the 403 page.
@@ -981,7 +969,7 @@ async fn stored_submit(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-    Peer(peer): Peer,
+    ClientIp(peer): ClientIp,
     body: Bytes,
 ) -> Response {
     // A body that is not a form reads as an empty one: no CSRF token, the 403 page.
@@ -1175,10 +1163,18 @@ fn live_html(state: &AppState, lang: Lang, v: &StatusView, csrf: &str) -> String
             )
         }
         LinkMode::Shop => {
-            let (h1, icon) = if status == "approved" {
-                (lang.t("결제 완료", "Payment complete"), Icon::Check)
+            let (h1, icon, head) = if status == "approved" {
+                (
+                    lang.t("결제 완료", "Payment complete"),
+                    Icon::Check,
+                    "ok-head",
+                )
             } else {
-                (lang.t("결제되지 않았습니다", "Not paid"), Icon::Alert)
+                (
+                    lang.t("결제되지 않았습니다", "Not paid"),
+                    Icon::Alert,
+                    "error-head",
+                )
             };
             let again = if link_open && status != "approved" {
                 format!(
@@ -1193,7 +1189,7 @@ fn live_html(state: &AppState, lang: Lang, v: &StatusView, csrf: &str) -> String
                 String::new()
             };
             format!(
-                "<h1 class=\"error-head\">{}<span>{}</span></h1>{status_line}{receipt}{again}",
+                "<h1 class=\"{head}\">{}<span>{}</span></h1>{status_line}{receipt}{again}",
                 icon.svg(),
                 escape(h1)
             )
@@ -1294,7 +1290,7 @@ async fn status_again(
     Path(token): Path<String>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-    Peer(peer): Peer,
+    ClientIp(peer): ClientIp,
     body: Bytes,
 ) -> Response {
     let form: AgainForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();

@@ -362,7 +362,10 @@ async fn a_manager_runs_the_team_and_the_integration() {
             .json()
             .await
             .unwrap();
-        if keys.iter().any(|k| k.id == key.key.id && k.last_used_at.is_some()) {
+        if keys
+            .iter()
+            .any(|k| k.id == key.key.id && k.last_used_at.is_some())
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
