@@ -137,6 +137,7 @@ pub fn run() {
             manager::manager_integration,
             manager::manager_create_api_key,
             manager::manager_revoke_api_key,
+            manager::manager_rotate_link_key,
             manager::manager_settings,
             manager::manager_update_settings,
             manager::merchant_charges,

@@ -499,6 +499,11 @@ texts! {
     DelFailed => "실패", "Failed";
     LinkKey => "결제 링크 키", "Payment-link key";
     LinkKeyNone => "결제 링크 키가 아직 없습니다", "No payment-link key yet";
+    LinkKeyMade => "만든 때", "Made";
+    LinkKeyRotate => "새 링크 키 만들기", "Make a new link key";
+    LinkKeyHint => "CRM이 결제 링크에 서명하는 키입니다. 새로 만들면 예전 키로 서명한 링크는 바로 열리지 않습니다.", "Your CRM signs payment links with this key. A new key stops links signed with the old one at once.";
+    LinkKeySecret => "새 결제 링크 키", "New payment-link key";
+    LinkKeyOnce => "이 키는 지금 한 번만 보여 드립니다. CRM 설정에 넣고 안전한 곳에 보관하세요.", "This key is shown this once. Put it in your CRM's settings and keep it safe.";
 
     // Merchant settings.
     SetCreditPolicy => "여신 한도 초과 주문", "Orders over the credit limit";

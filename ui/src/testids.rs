@@ -290,6 +290,9 @@ pub const KEY_REVOKE: &str = "key-revoke";
 pub const WEBHOOK_URL: &str = "webhook-url";
 pub const DELIVERY_ROW: &str = "delivery-row";
 pub const LINK_KEY: &str = "link-key";
+/// Make a new payment-link key; the new key shown once.
+pub const LINK_KEY_ROTATE: &str = "link-key-rotate";
+pub const LINK_KEY_SECRET: &str = "link-key-secret";
 pub const SETTING_ROW: &str = "setting-row";
 pub const SETTING_INPUT: &str = "setting-input";
 pub const SETTINGS_SAVE: &str = "settings-save";

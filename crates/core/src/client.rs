@@ -8,8 +8,8 @@ use fieldpay_protocol::auth::ChangePassword;
 use fieldpay_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
 use fieldpay_protocol::charge::{Charge, ChargeList, RefundCharge};
 use fieldpay_protocol::manager::{
-    CreateApiKey, CreateRep, Integration, NewApiKey, RepPassword, SettingsPatch, SettingsValues,
-    TeamReport,
+    CreateApiKey, CreateRep, Integration, LinkKey, NewApiKey, RepPassword, SettingsPatch,
+    SettingsValues, TeamReport,
 };
 use fieldpay_protocol::settlement::SettlementReport;
 use fieldpay_protocol::sync::{MutationBatch, MutationResults, SyncPage};
@@ -396,6 +396,11 @@ impl ServerClient {
 
     pub async fn create_api_key(&self, body: &CreateApiKey) -> CoreResult<NewApiKey> {
         self.call(Method::POST, "/v1/manager/api-keys", Some(body))
+            .await
+    }
+
+    pub async fn rotate_link_key(&self) -> CoreResult<LinkKey> {
+        self.call(Method::POST, "/v1/manager/link-key", None::<&()>)
             .await
     }
 

@@ -285,6 +285,10 @@ pub struct ManagerCreateApiKey {
     pub name: String,
 }
 
+/// A new payment-link key (the old one stops signing links at once); shown once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManagerRotateLinkKey {}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManagerRevokeApiKey {
     pub key_id: ApiKeyId,
@@ -407,6 +411,7 @@ commands! {
     ManagerIntegration = "manager_integration" -> manager::Integration;
     ManagerCreateApiKey = "manager_create_api_key" -> manager::NewApiKey;
     ManagerRevokeApiKey = "manager_revoke_api_key" -> ();
+    ManagerRotateLinkKey = "manager_rotate_link_key" -> manager::LinkKey;
     ManagerSettings = "manager_settings" -> manager::SettingsValues;
     ManagerUpdateSettings = "manager_update_settings" -> manager::SettingsValues;
     MerchantCharges = "merchant_charges" -> crate::charge::ChargeList;

@@ -55,6 +55,12 @@ handler! {
 }
 
 handler! {
+    cmd::ManagerRotateLinkKey => async fn manager_rotate_link_key(_args, state: State<'_, AppState>) {
+        api(state.engine()?.rotate_link_key().await)
+    }
+}
+
+handler! {
     cmd::ManagerRevokeApiKey => async fn manager_revoke_api_key(args, state: State<'_, AppState>) {
         api(state.engine()?.revoke_api_key(args.key_id.as_str()).await)
     }

@@ -190,6 +190,25 @@ pub async fn run(ui: &Ui) -> Result<()> {
     shot(ui, "phone", "integration-new-key", &mut misfits).await?;
     tap(ui, &tid("secret-dismiss")).await?;
 
+    // The payment-link key for the CRM: asked twice, shown once, then only its date.
+    ui.wait(&format!("{}[data-empty=\"true\"]", tid("link-key")))
+        .await?;
+    tap(ui, &tid("link-key-rotate")).await?;
+    tap(ui, &tid("confirm-action")).await?;
+    let link_key = ui
+        .wait_text(&tid("link-key-secret"), "the new link key", STEP, |s| {
+            s.contains("fpl_")
+        })
+        .await?;
+    ui.wait(&format!("{}:not([data-empty])", tid("link-key")))
+        .await?;
+    ensure!(
+        !ui.text(&tid("link-key")).await?.contains("fpl_"),
+        "the link key stays on the page after it was shown"
+    );
+    ensure!(link_key.contains("fpl_"), "{link_key}");
+    tap(ui, &tid("secret-dismiss")).await?;
+
     // All payments: refund part of the paid charge, with a reason.
     open(
         ui,

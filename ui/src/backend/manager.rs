@@ -5,7 +5,8 @@ use fieldpay_protocol::auth::Role;
 use fieldpay_protocol::charge::ChargeList;
 use fieldpay_protocol::command as cmd;
 use fieldpay_protocol::manager::{
-    CreateRep, Integration, NewApiKey, RepPassword, SettingsPatch, SettingsValues, TeamReport,
+    CreateRep, Integration, LinkKey, NewApiKey, RepPassword, SettingsPatch, SettingsValues,
+    TeamReport,
 };
 use fieldpay_protocol::settlement::SettlementReport;
 use fieldpay_protocol::{ApiError, Secret};
@@ -59,6 +60,10 @@ pub async fn integration() -> Result<Integration, ApiError> {
 
 pub async fn create_api_key(name: &str) -> Result<NewApiKey, ApiError> {
     invoke(&cmd::ManagerCreateApiKey { name: name.into() }).await
+}
+
+pub async fn rotate_link_key() -> Result<LinkKey, ApiError> {
+    invoke(&cmd::ManagerRotateLinkKey {}).await
 }
 
 pub async fn revoke_api_key(key_id: &str) -> Result<(), ApiError> {

@@ -9,8 +9,8 @@ use fieldpay_protocol::auth::RepInfo;
 use fieldpay_protocol::charge::ChargeList;
 use fieldpay_protocol::command::MerchantCharges;
 use fieldpay_protocol::manager::{
-    CreateApiKey, CreateRep, Integration, NewApiKey, RepPassword, SettingsPatch, SettingsValues,
-    TeamReport,
+    CreateApiKey, CreateRep, Integration, LinkKey, NewApiKey, RepPassword, SettingsPatch,
+    SettingsValues, TeamReport,
 };
 use fieldpay_protocol::settlement::SettlementReport;
 use fieldpay_protocol::{ErrorCode, Secret};
@@ -123,6 +123,12 @@ impl Engine {
         self.require_session()?;
         let name = required("name", name, 64)?;
         self.client.create_api_key(&CreateApiKey { name }).await
+    }
+
+    /// A new payment-link key for the merchant's CRM (the old one stops at once).
+    pub async fn rotate_link_key(&self) -> CoreResult<LinkKey> {
+        self.require_session()?;
+        self.client.rotate_link_key().await
     }
 
     pub async fn revoke_api_key(&self, key_id: &str) -> CoreResult<()> {

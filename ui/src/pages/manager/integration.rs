@@ -8,6 +8,7 @@ use leptos::task::spawn_local;
 
 use super::{mgr_load_view, Confirm, Gate, OnlineHint, SecretOnce};
 use crate::backend::manager;
+use crate::components::icon::{Icon, Svg};
 use crate::components::{Empty, FieldError, FormError};
 use crate::format;
 use crate::i18n::{self, t, T};
@@ -39,12 +40,18 @@ fn IntegrationView() -> impl IntoView {
     let reload = Callback::new(move |_| load());
     // The key just made: (name, secret).
     let secret: RwSignal<Option<(String, String)>> = RwSignal::new(None);
+    // The payment-link key just made.
+    let link_secret: RwSignal<Option<String>> = RwSignal::new(None);
     view! {
         <section class="page integration">
             <OnlineHint/>
             {move || secret.get().map(|(name, key)| view! {
                 <SecretOnce title=T::ApiKeySecret hint=T::ApiKeyOnce subject=name value=key
                             testid=id::API_KEY_SECRET on_dismiss=Callback::new(move |_| secret.set(None))/>
+            })}
+            {move || link_secret.get().map(|key| view! {
+                <SecretOnce title=T::LinkKeySecret hint=T::LinkKeyOnce subject=String::new() value=key
+                            testid=id::LINK_KEY_SECRET on_dismiss=Callback::new(move |_| link_secret.set(None))/>
             })}
             {mgr_load_view(data, retry, move |i: Integration| {
                 view! {
@@ -82,10 +89,14 @@ fn IntegrationView() -> impl IntoView {
                             </div>
                             <div class="card">
                                 <h3 class="card-title">{t(T::LinkKey)}</h3>
+                                <p class="hint">{t(T::LinkKeyHint)}</p>
                                 {match i.link_key_created_at {
-                                    Some(at) => view! { <p class="mono wrap" data-testid=id::LINK_KEY>{at}</p> }.into_any(),
+                                    Some(at) => view! {
+                                        <p data-testid=id::LINK_KEY>{t(T::LinkKeyMade)} " " {format::date_time(&at)}</p>
+                                    }.into_any(),
                                     None => view! { <p class="muted" data-testid=id::LINK_KEY data-empty="true">{t(T::LinkKeyNone)}</p> }.into_any(),
                                 }}
+                                <RotateLinkKey shown=link_secret reload/>
                             </div>
                         </div>
                     </div>
@@ -195,8 +206,29 @@ fn NewKey(secret: RwSignal<Option<(String, String)>>, reload: Callback<()>) -> i
             </label>
             <FormError err=error/>
             <button class="btn primary big wide" type="submit" data-testid=id::KEY_CREATE disabled=move || busy.get()>
-                "＋ " {t(T::CreateKey)}
+                <Svg icon=Icon::Plus/> {t(T::CreateKey)}
             </button>
         </form>
     }
+}
+
+/// "Make a new link key", asked twice (links signed with the old key stop at once).
+#[component]
+fn RotateLinkKey(shown: RwSignal<Option<String>>, reload: Callback<()>) -> impl IntoView {
+    let busy = RwSignal::new(false);
+    let rotate = Callback::new(move |_| {
+        busy.set(true);
+        spawn_local(async move {
+            match manager::rotate_link_key().await {
+                Ok(k) => {
+                    shown.set(Some(k.key.expose().to_string()));
+                    crate::components::reveal("[data-testid=link-key-secret]");
+                    reload.run(());
+                }
+                Err(e) => toast(e.message),
+            }
+            busy.set(false);
+        });
+    });
+    view! { <Confirm label=T::LinkKeyRotate testid=id::LINK_KEY_ROTATE danger=true busy on_yes=rotate/> }
 }
