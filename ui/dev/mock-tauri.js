@@ -126,6 +126,7 @@
     charges.unshift(mkCharge('chg_0007', 'acc_07', 'queued', 92000, '미수금 결제', '010-3123-4567', '윤그린', 3 * MIN, [ev('queued', 3 * MIN)]));
   }
 
+  const collections = [];
   const problems = OFFLINE ? [
     { client_id: 'mut_01', entity_id: 'ord_0004', action: 'submit_order', error: { code: 'credit_limit_exceeded', message: '여신 한도 초과: 한도 1,500,000원, 미수 1,710,000원, 주문 363,000원' }, created_at: iso(5 * HOUR) },
     { client_id: 'mut_02', entity_id: 'chg_0099', action: 'request_charge', error: { code: 'invalid_phone', message: '결제자 전화번호가 휴대폰 번호가 아닙니다: 02-123-4567' }, created_at: iso(2 * HOUR) },
@@ -172,6 +173,8 @@
       { id: 'l2', account_id: a.account.id, kind: 'payment', amount: -300000, ref_id: null, memo: '', at: iso(10 * DAY) },
       { id: 'l3', account_id: a.account.id, kind: 'order', amount: a.balance - Math.round(a.balance * 0.6) + 300000, ref_id: null, memo: '', at: iso(2 * DAY) },
     ],
+    collections: collections.filter((c) => c.collection.account_id === a.account.id),
+    pending_collected: 0,
   });
   const priceLines = (lines) => lines.map((l) => {
     const p = products.find((x) => x.id === l.product_id);
@@ -344,7 +347,33 @@
           total: row('total', '합계', 7, 3268900, 1, 200000),
         },
         by_status: Object.values(by),
+        collections: ['cash', 'transfer', 'note']
+          .map((m) => ({ method: m, list: collections.filter((c) => c.collection.method === m && !c.collection.voided) }))
+          .filter((x) => x.list.length)
+          .map((x) => ({ method: x.method, count: x.list.length, amount: x.list.reduce((n, c) => n + c.collection.amount, 0) })),
       };
+    },
+    record_collection: ({ form }) => {
+      if (!(form.amount > 0) || form.amount > 100000000) throw err('invalid_amount', 'amount: 수금액은 1원 ~ 1억원입니다');
+      const now = new Date().toISOString();
+      const c = {
+        collection: {
+          id: newId('col'), account_id: form.account_id, rep_id: 'rep_1', method: form.method, amount: form.amount,
+          memo: form.memo || '', note: form.note || null, collected_at: now, recorded_at: now, voided: null,
+        },
+        sync_state: OFFLINE ? 'queued' : 'synced',
+      };
+      collections.unshift(c);
+      return c;
+    },
+    collections: (a) => collections.filter((c) => c.collection.account_id === a.account_id),
+    void_collection: (a) => {
+      if (OFFLINE) throw err('unavailable', '오프라인에서는 취소할 수 없습니다');
+      const c = collections.find((x) => x.collection.id === a.collection_id);
+      if (!c) throw err('not_found', '수금 내역을 찾을 수 없습니다');
+      if (c.collection.voided) throw err('conflict', '이미 취소된 수금입니다');
+      c.collection.voided = { reason: a.reason, at: new Date().toISOString(), by: 'rep_mgr' };
+      return c;
     },
     problems: () => problems,
     retry_problem: (a) => { problems.splice(problems.findIndex((p) => p.client_id === a.client_id), 1); status.problems = problems.length; return null; },

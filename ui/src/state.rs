@@ -37,6 +37,8 @@ pub enum Route {
     },
     /// A charge's live timeline / payment detail.
     ChargeView(String),
+    /// Record a cash, transfer or note collection (수금 등록) for a client account.
+    NewCollection(String),
     Payments,
     Closing,
     Problems,
@@ -108,6 +110,7 @@ impl Route {
             Route::Orders => "orders",
             Route::NewCharge { .. } => "charge-new",
             Route::ChargeView(_) => "charge",
+            Route::NewCollection(_) => "collection-new",
             Route::Payments => "payments",
             Route::Closing => "closing",
             Route::Problems => "problems",
@@ -125,7 +128,7 @@ impl Route {
     pub fn tab(&self) -> Tab {
         match self {
             Route::SignIn | Route::Home => Tab::Home,
-            Route::Clients | Route::Client(_) => Tab::Clients,
+            Route::Clients | Route::Client(_) | Route::NewCollection(_) => Tab::Clients,
             Route::NewOrder { .. }
             | Route::EditOrder(_)
             | Route::Sign(_)
@@ -195,6 +198,7 @@ impl Route {
                 }
             }
             Route::ChargeView(id) => format!("/charges/{}", enc(id)),
+            Route::NewCollection(id) => format!("/clients/{}/collect", enc(id)),
             Route::Payments => "/payments".into(),
             Route::Closing => "/closing".into(),
             Route::Problems => "/problems".into(),
@@ -225,6 +229,7 @@ impl Route {
             ["home"] => Route::Home,
             ["clients"] => Route::Clients,
             ["clients", id] => Route::Client(id.to_string()),
+            ["clients", id, "collect"] => Route::NewCollection(id.to_string()),
             ["order", "new"] => Route::NewOrder {
                 account_id: param("account"),
             },
@@ -504,6 +509,7 @@ mod tests {
                 collect: true,
             },
             Route::ChargeView("c1".into()),
+            Route::NewCollection("acc 1/가".into()),
             Route::Payments,
             Route::Closing,
             Route::Problems,

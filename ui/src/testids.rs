@@ -21,7 +21,13 @@
 //!   and `account-row` too
 //! - client page: `account-name`, `account-credit-limit`, `account-credit-available`,
 //!   `aging-0-30`, `aging-31-60`, `aging-61-90`, `aging-over-90`, `new-order`, `collect`,
-//!   `order-row`, `payment-row`, `call-client`
+//!   `order-row`, `payment-row`, `call-client`, `record-collection`, `collection-row`
+//!   (`data-id`, `data-method`, `data-state` = queued|synced|rejected, `data-voided`),
+//!   `ledger-row` (`data-kind`), `col-void` (manager), `col-void-reason`,
+//!   `col-void-confirm`, then `confirm-action` / `confirm-cancel`
+//! - collection form: `col-method` (`data-method` = cash|transfer|note, `aria-pressed`),
+//!   `col-amount`, `col-memo`, `col-note-number`, `col-note-bank`, `col-note-due`, `col-next`,
+//!   `col-summary`, `col-edit`, `col-confirm`, `col-result` (`data-state`), `col-back`
 //! - order: `product-search`, `product-row`, `product-add`, `line-row`, `qty-minus`,
 //!   `qty-input`, `qty-plus`, `line-remove`, `line-total`, `order-supply`, `order-vat`,
 //!   `order-total`, `credit-warning` (`data-result` = ok|warn|block), `order-memo`,
@@ -43,7 +49,7 @@
 //!   `new-charge`
 //! - payments: `payment-row`, `payment-filter` (`data-filter`)
 //! - daily closing: `closing-date`, `closing-row`, `closing-status-row`, `closing-total`,
-//!   `closing-print`
+//!   `closing-print`, `closing-collection-row` (`data-method`), `closing-collection-total`
 //! - sync problems: `problem-row`, `problem-retry`, `problem-discard`, `problem-open`
 //! - settings: `lang-ko`, `lang-en`, `server-url`, `sync-now`, `sign-out`, `sign-out-note`,
 //!   `open-test-phone`, `app-version`
@@ -129,6 +135,26 @@ pub const AGING_61_90: &str = "aging-61-90";
 pub const AGING_OVER_90: &str = "aging-over-90";
 pub const NEW_ORDER: &str = "new-order";
 pub const COLLECT: &str = "collect";
+pub const RECORD_COLLECTION: &str = "record-collection";
+pub const COLLECTION_ROW: &str = "collection-row";
+pub const LEDGER_ROW: &str = "ledger-row";
+pub const COL_VOID: &str = "col-void";
+pub const COL_VOID_REASON: &str = "col-void-reason";
+pub const COL_VOID_CONFIRM: &str = "col-void-confirm";
+
+// Collection form.
+pub const COL_METHOD: &str = "col-method";
+pub const COL_AMOUNT: &str = "col-amount";
+pub const COL_MEMO: &str = "col-memo";
+pub const COL_NOTE_NUMBER: &str = "col-note-number";
+pub const COL_NOTE_BANK: &str = "col-note-bank";
+pub const COL_NOTE_DUE: &str = "col-note-due";
+pub const COL_NEXT: &str = "col-next";
+pub const COL_SUMMARY: &str = "col-summary";
+pub const COL_EDIT: &str = "col-edit";
+pub const COL_CONFIRM: &str = "col-confirm";
+pub const COL_RESULT: &str = "col-result";
+pub const COL_BACK: &str = "col-back";
 pub const CALL_CLIENT: &str = "call-client";
 
 // Order.
@@ -219,6 +245,8 @@ pub const CLOSING_DATE: &str = "closing-date";
 pub const CLOSING_ROW: &str = "closing-row";
 pub const CLOSING_STATUS_ROW: &str = "closing-status-row";
 pub const CLOSING_TOTAL: &str = "closing-total";
+pub const CLOSING_COLLECTION_ROW: &str = "closing-collection-row";
+pub const CLOSING_COLLECTION_TOTAL: &str = "closing-collection-total";
 pub const CLOSING_PRINT: &str = "closing-print";
 
 // Sync problems.

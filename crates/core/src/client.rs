@@ -295,6 +295,23 @@ impl ServerClient {
         .await
     }
 
+    /// A manager voids a collection (`POST /v1/manager/collections/{id}/void`).
+    pub async fn void_collection(
+        &self,
+        collection_id: &str,
+        reason: &str,
+    ) -> CoreResult<fieldpay_protocol::collection::Collection> {
+        let body = fieldpay_protocol::collection::VoidCollection {
+            reason: reason.to_string(),
+        };
+        self.call(
+            Method::POST,
+            &format!("/v1/manager/collections/{collection_id}/void"),
+            Some(&body),
+        )
+        .await
+    }
+
     pub async fn resend_bill(&self, charge_id: &str) -> CoreResult<Charge> {
         self.call(
             Method::POST,

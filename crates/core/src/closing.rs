@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use fieldpay_protocol::app::StatusTotal;
 use fieldpay_protocol::charge::{Charge, ChargeStatus};
+use fieldpay_protocol::collection::{totals_by_method, Collection, MethodTotal};
 use fieldpay_protocol::time::parse_ts;
 use fieldpay_protocol::ErrorCode;
 
@@ -53,6 +54,19 @@ pub fn totals_by_status<'a>(
     }
     by.retain(|t| t.count > 0);
     by
+}
+
+/// Subtotals per method (cash, transfer, note) of the collections made on KST day `date`,
+/// voided ones left out.
+pub fn collections_by_method<'a>(
+    list: impl IntoIterator<Item = &'a Collection>,
+    date: &str,
+) -> Vec<MethodTotal> {
+    let of_day: Vec<&Collection> = list
+        .into_iter()
+        .filter(|c| parse_ts(&c.collected_at).map(kst_date).as_deref() == Some(date))
+        .collect();
+    totals_by_method(of_day)
 }
 
 #[cfg(test)]

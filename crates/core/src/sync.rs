@@ -178,7 +178,15 @@ impl Engine {
             let results = self.client.push(&batch).await?;
             self.db.record_results(&results.results, Utc::now())?;
             for r in &results.results {
-                if let MutationOutcome::Applied { order, charge } = &r.outcome {
+                if let MutationOutcome::Applied {
+                    order,
+                    charge,
+                    collection,
+                } = &r.outcome
+                {
+                    if collection.is_some() {
+                        let _ = self.events.send(EngineEvent::RecordsChanged);
+                    }
                     if let Some(o) = order {
                         if let Some(local) = self.db.order(&o.id)? {
                             let _ = self.events.send(EngineEvent::OrderChanged(Box::new(local)));
@@ -259,7 +267,9 @@ impl Engine {
                         products.push(p);
                         records = true;
                     }
-                    ChangeData::Ledger(_) | ChangeData::AccountPrice(_) => records = true,
+                    ChangeData::Ledger(_)
+                    | ChangeData::AccountPrice(_)
+                    | ChangeData::Collection(_) => records = true,
                     ChangeData::Charge(ch) => {
                         let _ = self.events.send(EngineEvent::ChargeChanged(Box::new(ch)));
                     }

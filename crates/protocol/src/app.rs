@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::charge::{Charge, ChargeKind};
+use crate::collection::{Collection, CollectionMethod, MethodTotal, PromissoryNote};
 use crate::error::ApiError;
 use crate::records::{Account, LedgerEntry, Order, OrderLine, OrderTotals, Product};
 
@@ -31,6 +32,26 @@ pub struct LocalOrder {
 pub struct LocalCharge {
     pub charge: Charge,
     pub sync_state: SyncState,
+}
+
+/// A collection (현금·계좌이체·어음 수금) as this device has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalCollection {
+    pub collection: Collection,
+    pub sync_state: SyncState,
+}
+
+/// A collection the rep records on the client page (the engine chooses its id and time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionForm {
+    pub account_id: String,
+    pub method: CollectionMethod,
+    pub amount: i64,
+    #[serde(default)]
+    pub memo: String,
+    /// Only for a note (어음).
+    #[serde(default)]
+    pub note: Option<PromissoryNote>,
 }
 
 /// A refused action, shown in the sync-problems list with the server's reason.
@@ -140,6 +161,13 @@ pub struct AccountDetail {
     pub recent_orders: Vec<LocalOrder>,
     pub recent_charges: Vec<LocalCharge>,
     pub ledger: Vec<LedgerEntry>,
+    /// The account's collections on this device, newest first.
+    #[serde(default)]
+    pub collections: Vec<LocalCollection>,
+    /// Collected on this device and not yet in the server's ledger: already taken off
+    /// `balance`.
+    #[serde(default)]
+    pub pending_collected: i64,
 }
 
 /// An order being built: priced lines, totals and the credit check.
@@ -254,6 +282,10 @@ pub struct DailyClosing {
     pub settlement: crate::settlement::SettlementReport,
     /// In [`crate::charge::ChargeStatus::ALL`] order; statuses without requests are left out.
     pub by_status: Vec<StatusTotal>,
+    /// This device's collections (cash, transfer, note) of the day by method, voided ones
+    /// left out.
+    #[serde(default)]
+    pub collections: Vec<MethodTotal>,
 }
 
 /// A document the app can show, save and open as a PDF.

@@ -238,6 +238,28 @@ pub struct DailyClosing {
     pub date: Option<String>,
 }
 
+// ---------------------------------------------------------------- collections
+
+/// Records a cash, transfer or note collection against a client's receivables (queued, sent by
+/// the sync loop; the balance drops at once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordCollection {
+    pub form: app::CollectionForm,
+}
+
+/// A client account's collections on this device, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Collections {
+    pub account_id: AccountId,
+}
+
+/// A manager voids a collection with a reason (online only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VoidCollection {
+    pub collection_id: String,
+    pub reason: String,
+}
+
 // ---------------------------------------------------------------- first sign-in
 
 /// Sets a new password (online only): after signing in with a one-time password, before
@@ -400,6 +422,9 @@ commands! {
     Charges = "charges" -> Vec<LocalCharge>;
     Charge = "charge" -> LocalCharge;
     DailyClosing = "daily_closing" -> app::DailyClosing;
+    RecordCollection = "record_collection" -> app::LocalCollection;
+    Collections = "collections" -> Vec<app::LocalCollection>;
+    VoidCollection = "void_collection" -> app::LocalCollection;
     Problems = "problems" -> Vec<SyncProblem>;
     RetryProblem = "retry_problem" -> ();
     DiscardProblem = "discard_problem" -> ();

@@ -40,6 +40,7 @@ pub mod app;
 pub mod auth;
 pub mod card;
 pub mod charge;
+pub mod collection;
 pub mod command;
 pub mod error;
 #[cfg(feature = "evidence")]

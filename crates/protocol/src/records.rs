@@ -68,6 +68,12 @@ pub enum LedgerKind {
     Refund,
     /// A manual correction (either sign).
     Adjustment,
+    /// A collection other than card (cash, transfer, note): the receivable shrinks; `ref_id`
+    /// is the collection's id.
+    Collection,
+    /// A voided collection's offset: the receivable grows back; `ref_id` is the collection's
+    /// id.
+    CollectionVoid,
 }
 
 text_names!(LedgerKind {
@@ -75,6 +81,8 @@ text_names!(LedgerKind {
     Payment => "payment",
     Refund => "refund",
     Adjustment => "adjustment",
+    Collection => "collection",
+    CollectionVoid => "collection_void",
 });
 
 /// One append-only receivables entry. `amount` is signed: positive raises what the client owes.

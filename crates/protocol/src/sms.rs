@@ -13,6 +13,8 @@ pub enum SmsKind {
     Slip,
     /// A notice, e.g. a refund.
     Notice,
+    /// The receipt (수금 영수증) of a cash, transfer or note collection.
+    Receipt,
 }
 
 /// Where a text stands in the outbox.
@@ -27,7 +29,7 @@ pub enum SmsStatus {
     Failed,
 }
 
-text_names!(SmsKind { Bill => "bill", Slip => "slip", Notice => "notice" });
+text_names!(SmsKind { Bill => "bill", Slip => "slip", Notice => "notice", Receipt => "receipt" });
 text_names!(SmsStatus { Pending => "pending", Sent => "sent", Failed => "failed" });
 
 #[cfg(test)]

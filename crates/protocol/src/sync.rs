@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::charge::{Charge, CreateCharge};
+use crate::collection::{Collection, CollectionInput};
 use crate::error::ApiError;
 use crate::records::{
     Account, AccountPrice, LedgerEntry, Order, OrderLineInput, Product, SignatureEvidence,
@@ -20,6 +21,8 @@ pub enum ChangeData {
     Ledger(LedgerEntry),
     Order(Order),
     Charge(Charge),
+    /// A collection (현금·계좌이체·어음), also when it is voided.
+    Collection(Collection),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,6 +76,9 @@ pub enum MutationKind {
         #[serde(default)]
         reason: Option<String>,
     },
+    /// Record a cash, transfer or note collection (its id is chosen by the device): the
+    /// collection, its ledger entry and the client's receipt text.
+    RecordCollection { collection: CollectionInput },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,6 +106,8 @@ pub enum MutationOutcome {
         order: Option<Box<Order>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         charge: Option<Box<Charge>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        collection: Option<Box<Collection>>,
     },
     /// Refused for a reason the rep must see (credit limit, closed account, bad input).
     Rejected { error: ApiError },

@@ -34,6 +34,7 @@ pub mod state;
 pub mod auth;
 pub mod calls;
 pub mod charges;
+pub mod collections;
 pub mod coordination;
 pub mod credentials;
 pub mod demo;

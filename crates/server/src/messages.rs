@@ -97,3 +97,33 @@ pub fn refund(merchant_name: &str, rec: &ChargeRecord, amount: i64) -> Option<St
         format_krw(amount),
     ))
 }
+
+/// The receipt text of a collection (현금·계좌이체·어음 수금): merchant, client, method,
+/// amount (and the note's number, bank and due date), when, and what the client still owes.
+pub fn collection_receipt(
+    merchant: &Merchant,
+    c: &fieldpay_protocol::collection::Collection,
+    account_name: &str,
+    balance_after: i64,
+    collected_at: DateTime<Utc>,
+) -> String {
+    let merchant_name = &merchant.name;
+    let note = match &c.note {
+        Some(n) => format!(
+            "\n어음번호: {} ({})\n만기일: {}",
+            n.number, n.issuer_bank, n.due_date
+        ),
+        None => String::new(),
+    };
+    let contact = match fieldpay_protocol::phone::Phone::parse(&merchant.profile.phone) {
+        Ok(phone) => format!("\n문의: {}", phone.display()),
+        Err(_) => String::new(),
+    };
+    format!(
+        "[{merchant_name}] 수금 영수증\n{account_name} 님, {} {}을 받았습니다.{note}\n수금일시: {}\n남은 미수금: {}{contact}",
+        c.method.label_ko(),
+        format_krw(c.amount),
+        kst_short(collected_at),
+        format_krw(balance_after.max(0)),
+    )
+}

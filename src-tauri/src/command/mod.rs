@@ -66,6 +66,7 @@ macro_rules! handler {
 pub(crate) use handler;
 
 pub mod charges;
+pub mod collections;
 pub mod documents;
 pub mod manager;
 pub mod orders;

@@ -536,3 +536,44 @@ pub async fn check_pdf_panel(ui: &Ui, prefix: &str) -> Result<()> {
     ui.wait_gone(&tid("pdf-frame"), STEP).await?;
     Ok(())
 }
+
+/// On a client page: records a collection (`method` = cash|transfer|note; a note needs its
+/// fields, not filled here) through the form and its confirmation; waits until the server has
+/// it (synced), then goes back to the client page. Returns the collection's id.
+pub async fn record_collection(ui: &Ui, method: &str, amount: i64, memo: &str) -> Result<String> {
+    ui.click(&tid("record-collection")).await?;
+    ui.wait_screen("collection-new").await?;
+    let choice = format!("{}[data-method=\"{method}\"]", tid("col-method"));
+    ui.click(&choice).await?;
+    ui.wait_attr(&choice, "aria-pressed", "true", STEP).await?;
+    ui.type_into(&tid("col-amount"), &amount.to_string())
+        .await?;
+    // Shown with thousands separators as typed.
+    let shown = ui.value(&tid("col-amount")).await?;
+    ensure!(
+        shown == fieldpay_protocol::money::group_thousands(amount),
+        "the amount field shows {shown:?} for {amount}"
+    );
+    if !memo.is_empty() {
+        ui.type_into(&tid("col-memo"), memo).await?;
+    }
+    ui.click(&tid("col-next")).await?;
+    let summary = ui.wait(&tid("col-summary")).await?;
+    let text = wd("text", summary.text()).await?;
+    ensure!(
+        text.contains(&fieldpay_protocol::money::group_thousands(amount)),
+        "the confirmation {text:?} does not show {amount}"
+    );
+    ui.click(&tid("col-confirm")).await?;
+    ui.wait(&tid("col-result")).await?;
+    let id = ui
+        .attr(&tid("col-result"), "data-id")
+        .await?
+        .context("the recorded collection's id")?;
+    ui.wait_attr(&tid("col-result"), "data-state", "synced", SLOW)
+        .await
+        .context("the collection never reached the server")?;
+    ui.click(&tid("col-back")).await?;
+    ui.wait_screen("client").await?;
+    Ok(id)
+}

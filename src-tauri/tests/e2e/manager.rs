@@ -321,6 +321,70 @@ pub async fn run(ui: &Ui) -> Result<()> {
         w.tick().await?;
     }
 
+    // A rep's cash collection (made on the server as rep1's device would), voided by the
+    // manager from the client page with a reason: the row shows it voided, the server has the
+    // offsetting entry.
+    let acc = flows::demo_account(1);
+    let account_id = srv.account_id(&acc.code)?;
+    let rep1 = fieldpay_protocol::RepId::new(srv.rep_id("rep1")?);
+    let collection_id = format!("col-e2e-{}", chrono::Utc::now().timestamp_millis());
+    let balance_before = store.balance(&merchant.id, &account_id.clone().into())?;
+    store.record_collection(
+        &merchant.id,
+        &rep1,
+        Some(&rep1),
+        &fieldpay_protocol::collection::CollectionInput {
+            collection_id: collection_id.clone(),
+            account_id: account_id.clone(),
+            method: fieldpay_protocol::collection::CollectionMethod::Cash,
+            amount: 45_000,
+            memo: "현장 수금".into(),
+            note: None,
+            collected_at: fieldpay_protocol::time::ts(chrono::Utc::now()),
+        },
+        chrono::Utc::now(),
+        &|_, _, _| None,
+    )?;
+    // Synced now (the device pulls it).
+    ui.goto_hash("/settings").await?;
+    ui.wait_screen("settings").await?;
+    tap(ui, &tid("sync-now")).await?;
+    flows::wait_synced(ui, SLOW).await?;
+    ui.goto_hash(&format!("/clients/{account_id}")).await?;
+    ui.wait_screen("client").await?;
+    let row = format!("{}[data-id=\"{collection_id}\"]", tid("collection-row"));
+    ui.wait_for(&format!("{row}[data-state=\"synced\"]"), SLOW)
+        .await
+        .context("the manager's client page lists the rep's collection")?;
+    tap(ui, &format!("{row} {}", tid("col-void"))).await?;
+    // Without a reason: refused here.
+    tap(ui, &tid("col-void-confirm")).await?;
+    tap(ui, &tid("confirm-action")).await?;
+    ui.wait(&format!(
+        "{}[data-field=\"col-void-reason\"]",
+        tid("field-error")
+    ))
+    .await?;
+    ui.type_into(&tid("col-void-reason"), "이중 입력").await?;
+    tap(ui, &tid("col-void-confirm")).await?;
+    shot(ui, "phone", "collection-void-confirm", &mut misfits).await?;
+    tap(ui, &tid("confirm-action")).await?;
+    ui.wait_for(&format!("{row}[data-voided=\"true\"]"), SLOW)
+        .await
+        .context("the voided collection")?;
+    let voided = store
+        .collection(&merchant.id, &collection_id)?
+        .context("the collection on the server")?;
+    ensure!(
+        voided.voided.as_ref().map(|v| v.reason.as_str()) == Some("이중 입력"),
+        "server: {voided:?}"
+    );
+    ensure!(
+        store.balance(&merchant.id, &account_id.clone().into())? == balance_before,
+        "the void did not offset the collection"
+    );
+    shot(ui, "phone", "client-collection-voided", &mut misfits).await?;
+
     // Every manager screen at both sizes.
     let screens = [
         ("manager", "/manager", "manager", tid("mgr-team")),

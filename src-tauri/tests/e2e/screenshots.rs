@@ -151,6 +151,11 @@ pub async fn run(ui: &Ui) -> Result<()> {
     let waiting_charge = flows::charge_id_of(ui).await?;
     flows::wait_step_done(ui, "sms_sent", SLOW).await?;
 
+    // A cash collection on the client (its list, the ledger and the closing show it).
+    ui.goto_hash(&client_route).await?;
+    ui.wait_screen("client").await?;
+    flows::record_collection(ui, "cash", 120_000, "현장 수금").await?;
+
     // A draft order (for the editor and the signature pad).
     ui.goto_hash(&format!("/order/new?account={account_id}"))
         .await?;
@@ -190,6 +195,11 @@ pub async fn run(ui: &Ui) -> Result<()> {
             format!("/charge/new?account={account_id}&order={paid_order}"),
         ),
         ("charge", format!("/charges/{waiting_charge}")),
+        ("collection-new", format!("/clients/{account_id}/collect")),
+        (
+            "collection-confirm",
+            format!("/clients/{account_id}/collect"),
+        ),
         ("payments", "/payments".into()),
         ("payment-detail", format!("/charges/{paid_charge}")),
         ("closing", "/closing".into()),
@@ -212,6 +222,7 @@ pub async fn run(ui: &Ui) -> Result<()> {
             let screen = match *name {
                 "payment-detail" => "charge",
                 "client-list" => "clients",
+                "collection-confirm" => "collection-new",
                 other => other,
             };
             ui.wait_screen(screen)
@@ -229,6 +240,7 @@ pub async fn run(ui: &Ui) -> Result<()> {
                 }
                 "client" => {
                     ui.wait(&tid("account-name")).await?;
+                    ui.wait(&tid("collection-row")).await?;
                 }
                 "order-edit" => {
                     ui.wait(&tid("line-row")).await?;
@@ -260,6 +272,19 @@ pub async fn run(ui: &Ui) -> Result<()> {
                 "charge-new" => {
                     ui.wait(&tid("charge-phone")).await?;
                 }
+                "collection-new" => {
+                    // The note (어음) choice shows its own fields.
+                    let note = format!("{}[data-method=\"note\"]", tid("col-method"));
+                    ui.click(&note).await?;
+                    ui.wait(&tid("col-note-number")).await?;
+                    ui.type_into(&tid("col-amount"), "1500000").await?;
+                }
+                "collection-confirm" => {
+                    ui.type_into(&tid("col-amount"), "250000").await?;
+                    ui.type_into(&tid("col-memo"), "12월분").await?;
+                    ui.click(&tid("col-next")).await?;
+                    ui.wait(&tid("col-summary")).await?;
+                }
                 "charge" => {
                     ui.wait(&format!(
                         "{}[data-status=\"sms_sent\"][data-done=\"true\"]",
@@ -275,6 +300,7 @@ pub async fn run(ui: &Ui) -> Result<()> {
                 }
                 "closing" => {
                     ui.wait(&tid("closing-total")).await?;
+                    ui.wait(&tid("closing-collection-row")).await?;
                 }
                 "settings" => {
                     ui.wait(&tid("app-version")).await?;

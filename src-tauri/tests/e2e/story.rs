@@ -1,5 +1,6 @@
 //! The whole story on the embedded sandbox: find a client by 초성, order, sign, request an
-//! ARS charge, the payer pays by phone, the app shows it approved and the balance drops.
+//! ARS charge, the payer pays by phone, the app shows it approved and the balance drops; a
+//! cash collection (현금 수금) lowers it again and shows in the ledger and the closing.
 
 use anyhow::{ensure, Context, Result};
 
@@ -116,6 +117,41 @@ pub async fn run(ui: &Ui) -> Result<()> {
     ui.wait(&format!("{}[data-id=\"{charge_id}\"]", tid("payment-row")))
         .await?;
 
+    // A cash collection (현금 수금) in the field: confirmed, the balance drops at once, the
+    // server has it once, the client gets a receipt text, the ledger names the method.
+    let cash = 30_000;
+    let collection_id = flows::record_collection(ui, "cash", cash, "12월분 현금")
+        .await
+        .context("the cash collection")?;
+    flows::wait_client_balance(ui, before - cash, "balance - the cash collection", SLOW).await?;
+    ui.wait_for(
+        &format!(
+            "{}[data-id=\"{collection_id}\"][data-method=\"cash\"][data-state=\"synced\"]",
+            tid("collection-row")
+        ),
+        SLOW,
+    )
+    .await
+    .context("the client page does not list the synced cash collection")?;
+    ui.wait_for(
+        &format!("{}[data-kind=\"collection\"]", tid("ledger-row")),
+        SLOW,
+    )
+    .await
+    .context("the ledger does not show the collection")?;
+    let texts = server::texts(&base, &acc.phone).await?;
+    let receipts: Vec<&str> = texts
+        .iter()
+        .filter(|t| t["kind"].as_str() == Some("receipt"))
+        .filter_map(|t| t["body"].as_str())
+        .collect();
+    ensure!(
+        receipts.len() == 1
+            && receipts[0].contains("현금")
+            && receipts[0].contains(&fieldpay_protocol::money::format_krw(cash)),
+        "the client's receipt texts: {receipts:?}"
+    );
+
     // A next order for this client offers its usual items before any typing.
     ui.click(&tid("new-order")).await?;
     flows::usual_items_offered(ui, &["타이레놀", "게보린"]).await?;
@@ -135,6 +171,19 @@ pub async fn run(ui: &Ui) -> Result<()> {
     ensure!(
         total.contains(&fieldpay_protocol::money::group_thousands(total_paid)),
         "the closing total row {total:?} does not show {total_paid}"
+    );
+    // ... and the cash collection by method.
+    let row = ui
+        .wait_for(
+            &format!("{}[data-method=\"cash\"]", tid("closing-collection-row")),
+            SLOW,
+        )
+        .await
+        .context("the closing does not list the cash collection")?;
+    let row = crate::harness::wd("text", row.text()).await?;
+    ensure!(
+        row.contains(&fieldpay_protocol::money::group_thousands(cash)),
+        "the closing's cash row {row:?} does not show {cash}"
     );
     flows::check_pdf_panel(ui, "일일마감-")
         .await

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod charges;
+pub mod collections;
 pub mod documents;
 pub mod manager;
 pub mod orders;

@@ -26,6 +26,7 @@ pub fn route_title(r: &Route) -> T {
         Route::Orders => T::TitleOrders,
         Route::NewCharge { .. } => T::TitleCharge,
         Route::ChargeView(_) => T::TitleChargeView,
+        Route::NewCollection(_) => T::TitleCollection,
         Route::Payments => T::TitlePayments,
         Route::Closing => T::TitleClosing,
         Route::Problems => T::TitleProblems,

@@ -1,18 +1,21 @@
 //! Client page: receivables balance and aging, credit limit and available credit, recent
 //! orders and payments; "new order" and "collect" (→ the charge form with the balance).
 
-use fieldpay_protocol::app::AccountDetail;
+use fieldpay_protocol::app::{AccountDetail, LocalCollection, SyncState};
 use fieldpay_protocol::records::LedgerKind;
+use fieldpay_protocol::ApiError;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::backend::accounts;
+use crate::backend::{accounts, collections};
 use crate::components::icon::{Icon, Svg};
-use crate::components::{load_view, Empty};
+use crate::components::{load_view, Empty, FieldError, FormError};
 use crate::format;
 use crate::i18n::{self, t, T};
+use crate::pages::collection::{method_icon, method_name, state_badge};
 use crate::pages::home::{track_changes, ChargeRow, OrderRow};
-use crate::state::{go, remember_name, Load, Route};
+use crate::pages::manager::Confirm;
+use crate::state::{go, is_manager, remember_name, st, toast, Load, Route};
 use crate::testids as id;
 
 #[component]
@@ -47,6 +50,9 @@ fn ClientDetail(d: AccountDetail) -> impl IntoView {
     let a = d.account.clone();
     let aid_order = a.id.clone();
     let aid_collect = a.id.clone();
+    let aid_record = a.id.clone();
+    let pending_collected = d.pending_collected;
+    let collections = d.collections.clone();
     let balance = d.balance;
     let aging = d.aging;
     let limit = a.credit_limit;
@@ -84,21 +90,31 @@ fn ClientDetail(d: AccountDetail) -> impl IntoView {
             </dl>
         </div>
 
-        <div class="actions two">
+        <div class="actions three client-actions">
             <button class="btn primary big" data-testid=id::NEW_ORDER
                     on:click=move |_| go(Route::NewOrder { account_id: Some(aid_order.clone()) })>
                 <Svg icon=Icon::Pencil/> {t(T::NewOrder)}
             </button>
-            <button class="btn accent big" data-testid=id::COLLECT
+            <button class="btn accent big" data-testid=id::RECORD_COLLECTION
+                    on:click=move |_| go(Route::NewCollection(aid_record.clone()))>
+                <Svg icon=Icon::Receipt/> {t(T::RecordCollection)}
+            </button>
+            <button class="btn big" data-testid=id::COLLECT
                     on:click=move |_| go(Route::NewCharge { account_id: Some(aid_collect.clone()), order_id: None, collect: true })>
-                <Svg icon=Icon::Won/> {t(T::Collect)}
+                <Svg icon=Icon::Phone/> {t(T::Collect)}
             </button>
         </div>
 
         <div class="stats">
             <div class="stat">
                 <span class="stat-label">{t(T::Balance)}</span>
-                <span class="stat-value" class:due=move || { balance > 0 } data-testid=id::ACCOUNT_BALANCE>{format::won(balance)}</span>
+                <span class="stat-value" class:due=move || { balance > 0 } data-testid=id::ACCOUNT_BALANCE
+                      data-pending=pending_collected.to_string()>{format::won(balance)}</span>
+                {(pending_collected > 0).then(|| view! {
+                    <span class="stat-sub pending-note" title=move || i18n::tr(T::ColPendingNote)>
+                        {t(T::ColPending)} " -" {format::won(pending_collected)}
+                    </span>
+                })}
             </div>
             <div class="stat">
                 <span class="stat-label">{t(T::CreditLimit)}</span>
@@ -127,16 +143,14 @@ fn ClientDetail(d: AccountDetail) -> impl IntoView {
                         <table class="table compact">
                             <tbody>
                                 {ledger.into_iter().map(|e| {
-                                    let kind = match e.kind {
-                                        LedgerKind::Order => i18n::pick("주문".into(), "Order".into()),
-                                        LedgerKind::Payment => i18n::pick("결제".into(), "Payment".into()),
-                                        LedgerKind::Refund => i18n::pick("환불".into(), "Refund".into()),
-                                        LedgerKind::Adjustment => i18n::pick("조정".into(), "Adjustment".into()),
-                                    };
+                                    let kind = ledger_kind(e.kind);
+                                    // A collection's memo names its method (현금 수금, 어음 수금 ...).
+                                    let detail = matches!(e.kind, LedgerKind::Collection | LedgerKind::CollectionVoid)
+                                        .then(|| e.memo.clone());
                                     view! {
-                                        <tr>
+                                        <tr data-testid=id::LEDGER_ROW data-kind=e.kind.to_string()>
                                             <td class="muted">{format::short_date_time(&e.at)}</td>
-                                            <td>{kind}</td>
+                                            <td>{t(kind)} {detail.map(|m| view! { <small class="row-sub ledger-memo">{m}</small> })}</td>
                                             <td class="num" class:good-text=move || { e.amount < 0 }>{format::won(e.amount)}</td>
                                         </tr>
                                     }
@@ -146,6 +160,11 @@ fn ClientDetail(d: AccountDetail) -> impl IntoView {
                     }.into_any()
                 }}
             </div>
+        </div>
+
+        <div class="card">
+            <h3 class="card-title">{t(T::Collections)}</h3>
+            <CollectionList list=collections/>
         </div>
 
         <div class="columns">
@@ -166,5 +185,116 @@ fn ClientDetail(d: AccountDetail) -> impl IntoView {
                 }}
             </div>
         </div>
+    }
+}
+
+fn ledger_kind(k: LedgerKind) -> T {
+    match k {
+        LedgerKind::Order => T::LedgerOrder,
+        LedgerKind::Payment => T::LedgerPayment,
+        LedgerKind::Refund => T::LedgerRefund,
+        LedgerKind::Adjustment => T::LedgerAdjustment,
+        LedgerKind::Collection => T::LedgerCollection,
+        LedgerKind::CollectionVoid => T::LedgerCollectionVoid,
+    }
+}
+
+/// The client's collections: method, amount, state; a manager may void one (with a reason).
+#[component]
+fn CollectionList(list: Vec<LocalCollection>) -> impl IntoView {
+    if list.is_empty() {
+        return view! { <Empty text=T::NoCollectionsYet/> }.into_any();
+    }
+    view! {
+        <ul class="list collections">
+            {list.into_iter().map(|c| view! { <CollectionRow c/> }).collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+#[component]
+fn CollectionRow(c: LocalCollection) -> impl IntoView {
+    let (class, key, state) = state_badge(&c);
+    let col = c.collection.clone();
+    let voidable = is_manager() && col.voided.is_none() && c.sync_state == SyncState::Synced;
+    let voiding = RwSignal::new(false);
+    let reason = RwSignal::new(String::new());
+    let tried = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let error: RwSignal<Option<ApiError>> = RwSignal::new(None);
+    let reason_err = Signal::derive(move || {
+        (tried.get() && reason.with(|r| r.trim().is_empty())).then(|| i18n::tr(T::ErrColVoidReason))
+    });
+    let cid = StoredValue::new(col.id.clone());
+    let on_yes = Callback::new(move |_| {
+        tried.set(true);
+        let r = reason.get_untracked();
+        if r.trim().is_empty() || busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let id = cid.get_value();
+        spawn_local(async move {
+            match collections::void_collection(&id, r.trim()).await {
+                Ok(_) => {
+                    busy.set(false);
+                    voiding.set(false);
+                    toast(i18n::tr(T::ColVoidDone));
+                    st().records_tick.update(|n| *n += 1);
+                }
+                Err(e) => {
+                    busy.set(false);
+                    error.set(Some(e));
+                }
+            }
+        });
+    });
+    let detail = col
+        .note
+        .as_ref()
+        .map(|n| format!("{} · {} · {}", n.number, n.issuer_bank, n.due_date));
+    let void_reason = col.voided.as_ref().map(|v| v.reason.clone());
+    view! {
+        <li class="row collection-row" data-testid=id::COLLECTION_ROW data-id=col.id.clone()
+            data-method=col.method.as_str() data-state=state data-voided=col.voided.is_some().to_string()>
+            <div class="row-main">
+                <span class="row-title">
+                    <span class="method-tag"><Svg icon=method_icon(col.method)/> {method_name(col.method)}</span>
+                    " " <span class="amount" class:struck=col.voided.is_some()>{format::won(col.amount)}</span>
+                </span>
+                <span class="row-sub">
+                    {format::short_date_time(&col.collected_at)}
+                    {detail.map(|d| view! { " · " <span class="mono">{d}</span> })}
+                    {(!col.memo.is_empty()).then(|| format!(" · {}", col.memo))}
+                </span>
+                {void_reason.map(|r| view! { <span class="row-sub bad-text">{t(T::ColVoidReason)} ": " {r}</span> })}
+                {move || voiding.get().then(|| view! {
+                    <div class="void-box">
+                        <label class="field">
+                            <span class="label">{t(T::ColVoidReason)}</span>
+                            <input class="input" id=id::COL_VOID_REASON data-testid=id::COL_VOID_REASON
+                                   maxlength="200" bind:value=reason/>
+                            <FieldError field=id::COL_VOID_REASON msg=reason_err/>
+                        </label>
+                        <FormError err=error/>
+                        <div class="actions">
+                            <button class="btn ghost" on:click=move |_| voiding.set(false)>{t(T::Cancel)}</button>
+                            <Confirm label=T::ColVoidConfirm testid=id::COL_VOID_CONFIRM danger=true busy on_yes/>
+                        </div>
+                    </div>
+                })}
+            </div>
+            <div class="row-side">
+                <span class=class data-status=state>{t(key)}</span>
+                {move || (voidable && !voiding.get()).then(|| view! {
+                    <button class="btn ghost small-btn" data-testid=id::COL_VOID
+                            on:click=move |_| voiding.set(true)>
+                        <Svg icon=Icon::Undo/> {t(T::ColVoid)}
+                    </button>
+                })}
+            </div>
+        </li>
     }
 }

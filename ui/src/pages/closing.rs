@@ -3,6 +3,7 @@
 //! as a PDF to preview, save and open.
 
 use fieldpay_protocol::app::{DailyClosing, PdfDoc, StatusTotal};
+use fieldpay_protocol::collection::MethodTotal;
 use fieldpay_protocol::money::group_thousands;
 use fieldpay_protocol::settlement::{SettlementReport, SettlementRow};
 use leptos::prelude::*;
@@ -60,6 +61,10 @@ pub fn ClosingPage() -> impl IntoView {
                             <h3 class="card-title">{t(T::ByStatus)} " " <small class="muted">{t(T::UnitWon)}</small></h3>
                             <ByStatus list=c.by_status/>
                         </div>
+                    </div>
+                    <div class="card">
+                        <h3 class="card-title">{t(T::ByMethod)} " " <small class="muted">{t(T::UnitWon)}</small></h3>
+                        <ByMethod list=c.collections/>
                     </div>
                     <div class="card no-print">
                         <PdfPanel doc=PdfDoc::Closing { date: Some(date) } title=T::PdfTitleClosing/>
@@ -149,6 +154,36 @@ fn ByStatus(list: Vec<StatusTotal>) -> impl IntoView {
             </tbody>
             <tfoot>
                 <tr><td>{t(T::TotalRow)}</td><td class="num">{n}</td><td class="num">{group_thousands(sum)}</td></tr>
+            </tfoot>
+        </table>
+    }
+    .into_any()
+}
+
+/// This device's collections of the day by method (cash, transfer, note), with the total.
+#[component]
+fn ByMethod(list: Vec<MethodTotal>) -> impl IntoView {
+    if list.is_empty() {
+        return view! { <Empty text=T::NoCollections/> }.into_any();
+    }
+    let n: u32 = list.iter().map(|s| s.count).sum();
+    let sum: i64 = list.iter().map(|s| s.amount).sum();
+    view! {
+        <table class="table">
+            <thead>
+                <tr><th>{t(T::ColMethod)}</th><th class="num">{t(T::CountCol)}</th><th class="num">{t(T::Amount2)}</th></tr>
+            </thead>
+            <tbody>
+                {list.into_iter().map(|MethodTotal { method, count, amount }| view! {
+                    <tr data-testid=id::CLOSING_COLLECTION_ROW data-method=method.as_str()>
+                        <td>{move || crate::pages::collection::method_name(method)}</td>
+                        <td class="num">{count}</td>
+                        <td class="num">{group_thousands(amount)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+            <tfoot>
+                <tr data-testid=id::CLOSING_COLLECTION_TOTAL><td>{t(T::TotalRow)}</td><td class="num">{n}</td><td class="num">{group_thousands(sum)}</td></tr>
             </tfoot>
         </table>
     }

@@ -4,6 +4,7 @@ pub mod charge;
 pub mod client;
 pub mod clients;
 pub mod closing;
+pub mod collection;
 pub mod home;
 pub mod manager;
 pub mod order;
@@ -40,6 +41,9 @@ pub fn current_page() -> AnyView {
             collect,
         } => view! { <charge::ChargeFormPage account_id order_id collect/> }.into_any(),
         Route::ChargeView(charge_id) => view! { <charge::ChargeViewPage charge_id/> }.into_any(),
+        Route::NewCollection(account_id) => {
+            view! { <collection::CollectionPage account_id/> }.into_any()
+        }
         Route::Payments => view! { <payments::PaymentsPage/> }.into_any(),
         Route::Closing => view! { <closing::ClosingPage/> }.into_any(),
         Route::Problems => view! { <problems::ProblemsPage/> }.into_any(),

@@ -88,6 +88,8 @@ fn kind_code(k: LedgerKind) -> i64 {
         LedgerKind::Payment => 2,
         LedgerKind::Refund => 3,
         LedgerKind::Adjustment => 4,
+        LedgerKind::Collection => 5,
+        LedgerKind::CollectionVoid => 6,
     }
 }
 
@@ -97,6 +99,8 @@ fn kind_of(code: i64) -> CoreResult<LedgerKind> {
         2 => LedgerKind::Payment,
         3 => LedgerKind::Refund,
         4 => LedgerKind::Adjustment,
+        5 => LedgerKind::Collection,
+        6 => LedgerKind::CollectionVoid,
         _ => return Err(CoreError::Corrupt("ledger kind".into())),
     })
 }
@@ -350,6 +354,19 @@ pub fn balance(c: &Connection, account_id: &str) -> CoreResult<i64> {
             .optional()?
             .unwrap_or(0),
     )
+}
+
+/// What this device collected from an account that the ledger does not show yet: the
+/// collections not voided, not refused, whose `collection` entry has not arrived.
+pub fn pending_collected(c: &Connection, account_id: &str) -> CoreResult<i64> {
+    let key = find_key(c, account_id)?.unwrap_or(-1);
+    Ok(c
+        .prepare_cached(
+            "SELECT COALESCE(SUM(x.amount), 0) FROM collections x
+             WHERE x.account_id = ?1 AND x.voided = 0 AND x.sync_state != 'rejected'
+               AND NOT EXISTS (SELECT 1 FROM ledger l WHERE l.account = ?2 AND l.kind = 5 AND l.ref_id = x.id)",
+        )?
+        .query_row(params![account_id, key], |r| r.get(0))?)
 }
 
 /// The newest `limit` entries of an account, newest first.

@@ -6,8 +6,11 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use fieldpay_protocol::app::{ClientSort, LocalCharge, LocalOrder, SyncProblem, SyncState};
+use fieldpay_protocol::app::{
+    ClientSort, LocalCharge, LocalCollection, LocalOrder, SyncProblem, SyncState,
+};
 use fieldpay_protocol::charge::{Charge, ChargeStatus};
+use fieldpay_protocol::collection::Collection;
 use fieldpay_protocol::records::{Account, LedgerEntry, Order, OrderStatus, Product};
 use fieldpay_protocol::sync::{
     ChangeData, MutationKind, MutationOutcome, MutationResult, SyncPage,
@@ -31,6 +34,7 @@ const MIGRATIONS: &[Migration] = &[
         Some(ledger::migrate_v2),
     ),
     (3, include_str!("0003_memo_dictionary.sql"), None),
+    (4, include_str!("0004_collections.sql"), None),
 ];
 
 pub use fieldpay_protocol::time::ts;
@@ -82,6 +86,7 @@ fn op_name(op: &MutationKind) -> &'static str {
         MutationKind::SubmitOrder { .. } => "submit_order",
         MutationKind::RequestCharge { .. } => "request_charge",
         MutationKind::CancelCharge { .. } => "cancel_charge",
+        MutationKind::RecordCollection { .. } => "record_collection",
     }
 }
 
@@ -233,9 +238,54 @@ fn put_charge(tx: &Connection, c: &Charge, state: SyncState) -> CoreResult<()> {
     Ok(())
 }
 
+fn put_collection(tx: &Connection, c: &Collection, state: SyncState) -> CoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO collections (id, account_id, method, amount, voided, collected_at, data, sync_state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, method = excluded.method,
+            amount = excluded.amount, voided = excluded.voided, collected_at = excluded.collected_at,
+            data = excluded.data, sync_state = excluded.sync_state",
+    )?
+    .execute(params![
+        c.id,
+        c.account_id,
+        c.method.as_str(),
+        c.amount,
+        c.voided.is_some(),
+        c.collected_at,
+        serde_json::to_string(c)?,
+        state_str(state)
+    ])?;
+    Ok(())
+}
+
+fn collection_rows(rows: Vec<(String, String)>) -> CoreResult<Vec<LocalCollection>> {
+    rows.into_iter()
+        .map(|(d, s)| {
+            Ok(LocalCollection {
+                collection: serde_json::from_str(&d)?,
+                sync_state: parse_state(&s),
+            })
+        })
+        .collect()
+}
+
 /// Applies the server's answer to a pushed mutation to the local copy.
 fn apply_outcome(tx: &Connection, outcome: &MutationOutcome) -> CoreResult<()> {
-    if let MutationOutcome::Applied { order, charge } = outcome {
+    if let MutationOutcome::Applied {
+        order,
+        charge,
+        collection,
+    } = outcome
+    {
+        if let Some(c) = collection {
+            let state = if has_pending(tx, &c.id)? {
+                SyncState::Queued
+            } else {
+                SyncState::Synced
+            };
+            put_collection(tx, c, state)?;
+        }
         if let Some(o) = order {
             let state = if has_pending(tx, &o.id)? {
                 SyncState::Queued
@@ -379,6 +429,11 @@ impl Db {
                     ChangeData::Charge(c) => {
                         if !has_pending(tx, &c.id)? {
                             put_charge(tx, c, SyncState::Synced)?;
+                        }
+                    }
+                    ChangeData::Collection(c) => {
+                        if !has_pending(tx, &c.id)? {
+                            put_collection(tx, c, SyncState::Synced)?;
                         }
                     }
                 }
@@ -826,6 +881,70 @@ impl Db {
         })
     }
 
+    // ------------------------------------------------------------ collections
+
+    /// Writes a collection recorded here and queues its mutation, in one transaction.
+    pub fn queue_collection(
+        &self,
+        c: &Collection,
+        client_id: &str,
+        op: &MutationKind,
+        now: DateTime<Utc>,
+    ) -> CoreResult<()> {
+        self.write(|tx| {
+            put_collection(tx, c, SyncState::Queued)?;
+            enqueue(tx, client_id, &c.id, op, now)
+        })
+    }
+
+    /// A collection as the server answered it (a void by the manager).
+    pub fn update_collection(&self, c: &Collection) -> CoreResult<()> {
+        self.write(|tx| {
+            let state = if has_pending(tx, &c.id)? {
+                SyncState::Queued
+            } else {
+                SyncState::Synced
+            };
+            put_collection(tx, c, state)
+        })
+    }
+
+    pub fn collection(&self, id: &str) -> CoreResult<Option<LocalCollection>> {
+        self.read(|c| {
+            let row: Option<(String, String)> = c
+                .query_row(
+                    "SELECT data, sync_state FROM collections WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            Ok(collection_rows(row.into_iter().collect())?.pop())
+        })
+    }
+
+    /// The collections of an account (all when None), newest first.
+    pub fn collections(
+        &self,
+        account_id: Option<&str>,
+        limit: u32,
+    ) -> CoreResult<Vec<LocalCollection>> {
+        self.read(|c| {
+            let mut s = c.prepare_cached(
+                "SELECT data, sync_state FROM collections WHERE (?1 IS NULL OR account_id = ?1)
+                 ORDER BY collected_at DESC, id DESC LIMIT ?2",
+            )?;
+            let rows = s
+                .query_map(params![account_id, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            collection_rows(rows)
+        })
+    }
+
+    /// Collected here and not yet in the server's ledger (see [`ledger::pending_collected`]).
+    pub fn pending_collected(&self, account_id: &str) -> CoreResult<i64> {
+        self.read(|c| ledger::pending_collected(c, account_id))
+    }
+
     // ------------------------------------------------------------ outbox
 
     /// Pending items in creation order.
@@ -918,6 +1037,7 @@ impl Db {
             )?;
             tx.execute("UPDATE orders SET sync_state = 'queued' WHERE id = ?1", [&entity])?;
             tx.execute("UPDATE charges SET sync_state = 'queued' WHERE id = ?1", [&entity])?;
+            tx.execute("UPDATE collections SET sync_state = 'queued' WHERE id = ?1", [&entity])?;
             Ok(())
         })
     }
@@ -933,6 +1053,8 @@ impl Db {
             if !has_pending(tx, &entity)? {
                 tx.execute("UPDATE orders SET sync_state = 'local' WHERE id = ?1 AND sync_state = 'rejected'", [&entity])?;
                 tx.execute("DELETE FROM charges WHERE id = ?1 AND sync_state = 'rejected' AND status = 'queued'", [&entity])?;
+                // A refused collection never reached the ledger: it goes.
+                tx.execute("DELETE FROM collections WHERE id = ?1 AND sync_state = 'rejected'", [&entity])?;
             }
             Ok(())
         })
@@ -974,6 +1096,10 @@ fn enqueue(
 }
 
 fn mark_rejected(tx: &Transaction<'_>, entity_id: &str, reason: &str) -> CoreResult<()> {
+    tx.execute(
+        "UPDATE collections SET sync_state = 'rejected' WHERE id = ?1",
+        [entity_id],
+    )?;
     let row: Option<String> = tx
         .query_row("SELECT data FROM orders WHERE id = ?1", [entity_id], |r| {
             r.get(0)

@@ -46,8 +46,13 @@ impl Engine {
         let date = crate::closing::closing_date(date, now)?;
         let settlement = self.client.settlement(Some(&date)).await?;
         let charges = self.db.charges(None, u32::MAX)?;
+        let collections = self.db.collections(None, u32::MAX)?;
         Ok(DailyClosing {
             by_status: crate::closing::totals_by_status(charges.iter().map(|c| &c.charge), &date),
+            collections: crate::closing::collections_by_method(
+                collections.iter().map(|c| &c.collection),
+                &date,
+            ),
             date,
             merchant_name: session.merchant_name,
             rep_name: session.name,

@@ -23,6 +23,7 @@ use crate::search::{SearchDoc, SearchIndex};
 
 // One `impl Engine` file per area (the sync loop's is `crate::sync`).
 mod charges;
+mod collections;
 mod documents;
 mod manager;
 mod orders;

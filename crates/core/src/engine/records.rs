@@ -100,7 +100,9 @@ impl Engine {
             .db
             .account(account_id)?
             .ok_or(CoreError::NotFound("account"))?;
-        let balance = self.db.balance(account_id)?;
+        let pending_collected = self.db.pending_collected(account_id)?;
+        // What this device collected counts at once; the server's entry replaces it.
+        let balance = self.db.balance(account_id)? - pending_collected;
         let all_ledger = self.db.ledger(account_id, 10_000)?;
         let pending = self.db.pending_order_total(account_id, None)?;
         Ok(AccountDetail {
@@ -109,6 +111,8 @@ impl Engine {
             recent_orders: self.db.orders(Some(account_id), 20)?,
             recent_charges: self.db.charges(Some(account_id), 20)?,
             ledger: all_ledger.into_iter().take(50).collect(),
+            collections: self.db.collections(Some(account_id), 50)?,
+            pending_collected,
             account,
             balance,
         })

@@ -35,6 +35,12 @@ const STATUS_COLUMNS: [(&str, f32, Align); 3] = [
     ("요청 금액", 50.0, Align::Right),
 ];
 
+const COLLECTION_COLUMNS: [(&str, f32, Align); 3] = [
+    ("수금 방법", 90.0, Align::Left),
+    ("건수", 40.0, Align::Right),
+    ("수금액", 50.0, Align::Right),
+];
+
 /// One table: a title, column heads, rows of cells, an optional bold total row.
 struct Table {
     title: String,
@@ -111,6 +117,29 @@ fn tables(c: &DailyClosing) -> Vec<Table> {
         total: (!c.by_status.is_empty())
             .then(|| vec!["합계".into(), count.to_string(), group_thousands(amount)]),
         empty: "(결제 요청 없음)",
+    });
+    let count: u32 = c.collections.iter().map(|t| t.count).sum();
+    let amount: i64 = c.collections.iter().map(|t| t.amount).sum();
+    out.push(Table {
+        title: "이 기기의 수금 (현금·계좌이체·어음, 단위: 원)".into(),
+        columns: COLLECTION_COLUMNS
+            .iter()
+            .map(|(t, w, a)| (t.to_string(), *w, *a))
+            .collect(),
+        rows: c
+            .collections
+            .iter()
+            .map(|t| {
+                vec![
+                    t.method.label_ko().to_string(),
+                    t.count.to_string(),
+                    group_thousands(t.amount),
+                ]
+            })
+            .collect(),
+        total: (!c.collections.is_empty())
+            .then(|| vec!["합계".into(), count.to_string(), group_thousands(amount)]),
+        empty: "(수금 없음)",
     });
     out
 }
@@ -364,6 +393,7 @@ pub fn render_settlement(
 mod tests {
     use fieldpay_protocol::app::{DailyClosing, StatusTotal};
     use fieldpay_protocol::charge::ChargeStatus;
+    use fieldpay_protocol::collection::{CollectionMethod, MethodTotal};
     use fieldpay_protocol::settlement::{SettlementReport, SettlementRow};
 
     fn row(key: &str, name: &str, approved: i64, refunded: i64) -> SettlementRow {
@@ -412,6 +442,18 @@ mod tests {
                     amount: 12_000,
                 },
             ],
+            collections: vec![
+                MethodTotal {
+                    method: CollectionMethod::Cash,
+                    count: 2,
+                    amount: 350_000,
+                },
+                MethodTotal {
+                    method: CollectionMethod::Note,
+                    count: 1,
+                    amount: 2_000_000,
+                },
+            ],
         }
     }
 
@@ -450,6 +492,11 @@ mod tests {
             "1,179,000",
             "승인",
             "문자 발송",
+            "이 기기의 수금",
+            "현금",
+            "350,000",
+            "어음",
+            "2,350,000",
             "페이지 1 / 1",
         ] {
             assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
@@ -466,7 +513,9 @@ mod tests {
         empty.settlement.by_rep.clear();
         empty.settlement.total = SettlementRow::default();
         empty.by_status.clear();
+        empty.collections.clear();
         let text = pdftotext(&super::render(&empty, "x").unwrap());
+        assert!(text.contains("(수금 없음)"), "{text}");
         assert!(text.contains("(승인 내역 없음)"), "{text}");
         assert!(text.contains("(결제 요청 없음)"), "{text}");
     }

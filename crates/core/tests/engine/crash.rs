@@ -78,6 +78,14 @@ fn crash_child() {
                 e.request_charge(&input, Utc::now()).unwrap();
                 println!("{READY}");
             }
+            "collection-write" => {
+                // A collection recorded offline; the process dies before pushing.
+                let e = engine_at(&dir, &url);
+                let account = crate::collections::own_account(&e, true);
+                e.record_collection(&crate::collections::cash(&account.id, 33_000), Utc::now())
+                    .unwrap();
+                println!("{READY}");
+            }
             "pull-page" => {
                 // Applies a big pull page slowly; dies in the middle.
                 let db = Db::open(&dir.join("fieldpay-device.db")).unwrap();
@@ -148,4 +156,32 @@ async fn killed_in_the_middle_of_a_pull_page_applies_nothing_of_it() {
     let e = engine_at(dir.path(), &server.base);
     e.sync_now().await.unwrap();
     assert_eq!(e.search_accounts("약", 100).unwrap().len(), 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_recording_a_collection_books_it_exactly_once() {
+    use crate::collections::{own_account, server_balance, server_collections};
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = signed_in(dir.path(), &server.base).await;
+    e.sync_now().await.unwrap();
+    let account = own_account(&e, true);
+    let today = Utc::now().date_naive();
+    let before = e.account_detail(&account.id, today).unwrap().balance;
+    drop(e);
+    let child = spawn_child("collection-write", dir.path(), &server.base);
+    kill9(child);
+    // Restart: the collection is still there, pending, and goes out once.
+    let e = engine_at(dir.path(), &server.base);
+    assert_eq!(e.status().queued, 1, "{:?}", e.status());
+    let d = e.account_detail(&account.id, today).unwrap();
+    assert_eq!((d.balance, d.pending_collected), (before - 33_000, 33_000));
+    settle(&e, 20).await;
+    settle(&e, 2).await;
+    let on_server = server_collections(&server);
+    assert_eq!(on_server.len(), 1, "{on_server:?}");
+    assert_eq!(server_balance(&server, &account.id), before - 33_000);
+    let d = e.account_detail(&account.id, today).unwrap();
+    assert_eq!((d.balance, d.pending_collected), (before - 33_000, 0));
+    assert_eq!(d.collections[0].sync_state, SyncState::Synced);
 }

@@ -319,3 +319,82 @@ async fn two_hundred_rounds_of_network_faults_converge() {
     }
     assert!(e.problems().unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collections_through_network_faults_are_booked_once() {
+    use crate::collections::{cash, own_account, server_balance, server_collections};
+    let server = Server::start().await;
+    let proxy = Proxy::start(server.addr).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{}", proxy.addr);
+    let e = signed_in(dir.path(), &url).await;
+    settle(&e, 20).await;
+    let account = own_account(&e, true);
+    let today = Utc::now().date_naive();
+    let before = e.account_detail(&account.id, today).unwrap().balance;
+
+    let mut rng = Lcg(0xc011_ec7);
+    let mut recorded = Vec::new();
+    let mut total = 0;
+    for round in 0..40u64 {
+        let amount = 1_000 * (1 + rng.below(50) as i64);
+        total += amount;
+        recorded.push(
+            e.record_collection(&cash(&account.id, amount), Utc::now())
+                .unwrap()
+                .collection
+                .id,
+        );
+        {
+            let mut plan = proxy.plan.lock().unwrap();
+            plan.clear();
+            for _ in 0..1 + rng.below(3) {
+                plan.push(match rng.below(4) {
+                    0 => Fault::DropRequest,
+                    1 => Fault::DropResponse,
+                    2 => Fault::Error500,
+                    _ => Fault::Delay(rng.below(100)),
+                });
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(20), e.sync_now()).await;
+        assert_eq!(
+            e.account_detail(&account.id, today).unwrap().balance,
+            before - total,
+            "round {round}: the device's balance counts every collection once"
+        );
+    }
+    proxy.plan.lock().unwrap().clear();
+    settle(&e, 50).await;
+    settle(&e, 2).await;
+    assert!(proxy.injected.load(Ordering::Relaxed) >= 40);
+
+    // Each collection once on the server, with the device's id; one ledger entry and one
+    // receipt text each; the balances agree.
+    let on_server = server_collections(&server);
+    let ids: HashSet<&str> = on_server.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        on_server.len(),
+        recorded.len(),
+        "nothing lost, nothing doubled"
+    );
+    assert!(recorded.iter().all(|id| ids.contains(id.as_str())));
+    assert_eq!(server_balance(&server, &account.id), before - total);
+    let d = e.account_detail(&account.id, today).unwrap();
+    assert_eq!((d.balance, d.pending_collected), (before - total, 0));
+    assert!(e
+        .collections_for(&account.id)
+        .unwrap()
+        .iter()
+        .all(|c| c.sync_state == SyncState::Synced));
+    let receipts = server
+        .state()
+        .store
+        .sms_for_phone(&account.phone, 500)
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.kind == fieldpay_protocol::sms::SmsKind::Receipt)
+        .count();
+    assert_eq!(receipts, recorded.len());
+    assert!(e.problems().unwrap().is_empty());
+}

@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod collections;
 mod crash;
 mod faults;
 mod flows;

@@ -68,7 +68,7 @@ fn text_limits(state: &AppState, m: &Merchant) -> TextLimits {
     }
 }
 
-async fn merchant(state: &AppState, merchant_id: &MerchantId) -> AppResult<Merchant> {
+pub(crate) async fn merchant(state: &AppState, merchant_id: &MerchantId) -> AppResult<Merchant> {
     if let Some(m) = state.store.cached_merchant(merchant_id) {
         return Ok(m);
     }

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;
 use fieldpay_protocol::auth::Role;
+use fieldpay_protocol::collection::{Collection, VoidCollection};
 use fieldpay_protocol::manager::{
     ApiKeyInfo, CreateApiKey, CreateRep, Integration, LinkKey, NewApiKey, RepPassword,
     SettingsPatch, SettingsValues, TeamReport, WebhookDelivery,
@@ -36,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(integration))
         .routes(routes!(rotate_link_key))
         .routes(routes!(settings, update_settings))
+        .routes(routes!(void_collection))
 }
 
 /// The caller as a manager acting on its merchant: refused (403) unless it is a signed-in rep
@@ -420,4 +422,40 @@ async fn update_settings(
     })
     .await?;
     Ok(Json(admin::settings_values(&m.settings)))
+}
+
+/// Void a collection
+///
+/// Cancels a cash, transfer or note collection recorded by a rep: an offsetting receivables
+/// entry is booked (nothing is deleted), the collection is marked voided with the reason, and
+/// the change is audited and sent to the devices.
+#[utoipa::path(
+    post,
+    path = "/v1/manager/collections/{id}/void",
+    operation_id = "manager_void_collection",
+    tag = "manager",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The collection's id")),
+    request_body(content = VoidCollection, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Voided", body = Collection),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 403, description = "Not a signed-in manager", body = ErrorBody),
+        (status = 404, description = "No collection of that id at this merchant", body = ErrorBody),
+        (status = 409, description = "The collection is already voided", body = ErrorBody),
+        (status = 422, description = "The body is malformed or the reason missing or too long", body = ErrorBody),
+    )
+)]
+async fn void_collection(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<VoidCollection>,
+) -> AppResult<Json<Collection>> {
+    let Actor::Manager { rep_id } = manager(&caller)? else {
+        return Err(AppError::internal("a manager is a rep"));
+    };
+    let c =
+        crate::collections::void(&state, &caller.merchant_id, &rep_id, &id, &req.reason).await?;
+    Ok(Json(c))
 }

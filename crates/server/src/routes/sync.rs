@@ -151,6 +151,7 @@ async fn apply(
                 Ok(MutationOutcome::Applied {
                     order: Some(Box::new(order)),
                     charge: None,
+                    collection: None,
                 })
             }
             MutationKind::SignOrder {
@@ -187,6 +188,7 @@ async fn apply(
                 Ok(MutationOutcome::Applied {
                     order: Some(Box::new(order)),
                     charge: None,
+                    collection: None,
                 })
             }
             MutationKind::SubmitOrder { order_id } => {
@@ -198,6 +200,7 @@ async fn apply(
                 Ok(MutationOutcome::Applied {
                     order: Some(Box::new(order)),
                     charge: None,
+                    collection: None,
                 })
             }
             // The push handler hands every charge request to `request_charges` (the group
@@ -205,6 +208,14 @@ async fn apply(
             MutationKind::RequestCharge { .. } => Err(AppError::internal(
                 "charge requests are applied by request_charges",
             )),
+            MutationKind::RecordCollection { collection } => {
+                let c = crate::collections::record(state, caller, rep_id, collection).await?;
+                Ok(MutationOutcome::Applied {
+                    order: None,
+                    charge: None,
+                    collection: Some(Box::new(c)),
+                })
+            }
             MutationKind::CancelCharge { charge_id, reason } => {
                 let charge_id = ChargeId::new(charge_id);
                 own_charge(state, caller, &charge_id).await?;
@@ -212,6 +223,7 @@ async fn apply(
                 Ok(MutationOutcome::Applied {
                     order: None,
                     charge: Some(Box::new(view(state, rec))),
+                    collection: None,
                 })
             }
         }
@@ -396,6 +408,7 @@ async fn request_charges(
                     .map(|(rec, _)| MutationOutcome::Applied {
                         order: None,
                         charge: Some(Box::new(view(state, rec))),
+                        collection: None,
                     })
             }
         };

@@ -1186,3 +1186,227 @@ pub(crate) fn payment_links(s: Arc<dyn Store>) {
     ));
     assert!(s.payment_link_by_signature(&m.id, &sig2).unwrap().is_none());
 }
+
+// ------------------------------------------------------------------ collections
+
+/// A collection is written with its ledger entry, change-log row and receipt in one
+/// transaction; the same id is answered as stored (nothing written twice); a refusal writes
+/// nothing; a void offsets the entry, is audited, and is refused the second time. Another
+/// merchant's collection of the same id is its own.
+pub(crate) fn collections(s: &dyn Store) {
+    use chrono::Utc;
+    use fieldpay_protocol::auth::Role;
+    use fieldpay_protocol::collection::{CollectionInput, CollectionMethod, PromissoryNote};
+    use fieldpay_protocol::records::LedgerKind;
+    use fieldpay_protocol::sms::SmsKind;
+    use fieldpay_protocol::sync::ChangeData;
+    use fieldpay_protocol::{AccountId, ErrorCode, RepId};
+
+    use self::refunds::code;
+    use crate::domain::MerchantSettings;
+    use crate::store::*;
+
+    let setup = |code: &str| {
+        let m = s
+            .create_merchant(code, "상사", &MerchantSettings::default())
+            .unwrap();
+        let secret = fieldpay_protocol::Secret::from("x".to_string());
+        let rep = s
+            .create_rep(&m.id, "r1", "김영업", &secret, Role::Rep)
+            .unwrap();
+        let other = s
+            .create_rep(&m.id, "r2", "이영업", &secret, Role::Rep)
+            .unwrap();
+        let row = |code: &str, login: &str, phone: &str| NewAccount {
+            code: code.into(),
+            name: format!("{code}약국"),
+            owner_name: "김민수".into(),
+            business_number: "1234567891".into(),
+            phone: phone.into(),
+            address: "서울".into(),
+            credit_limit: 10_000_000,
+            rep_login: Some(login.into()),
+        };
+        s.upsert_accounts(
+            &m.id,
+            &[
+                row("A1", "r1", "01012345678"),
+                row("A2", "r2", "01022223333"),
+            ],
+        )
+        .unwrap();
+        let accounts = s.accounts(&m.id).unwrap();
+        let id_of = |code: &str| {
+            AccountId::new(accounts.iter().find(|a| a.code == code).unwrap().id.clone())
+        };
+        s.add_ledger(
+            &m.id,
+            &NewLedger {
+                account_id: id_of("A1"),
+                kind: LedgerKind::Adjustment,
+                amount: 300_000,
+                ref_id: None,
+                memo: "기초 잔액".into(),
+                at: Utc::now(),
+            },
+        )
+        .unwrap();
+        (m.id, rep, other, id_of("A1"), id_of("A2"))
+    };
+    let (mid, rep, other_rep, own, others) = setup("colA");
+    let input = |id: &str, account: &AccountId, method, amount| CollectionInput {
+        collection_id: id.into(),
+        account_id: account.as_str().into(),
+        method,
+        amount,
+        memo: String::new(),
+        note: None,
+        collected_at: "2026-12-04T01:00:00.000Z".into(),
+    };
+    let receipt = |c: &fieldpay_protocol::collection::Collection,
+                   a: &fieldpay_protocol::records::Account,
+                   balance: i64| {
+        Some(NewSms {
+            to: a.phone.clone(),
+            kind: SmsKind::Receipt,
+            body: format!("{} {} 잔액 {balance}", c.method, c.amount),
+            quota: None,
+        })
+    };
+    let receipts = |phone: &str| {
+        s.sms_for_phone(phone, 100)
+            .unwrap()
+            .into_iter()
+            .filter(|x| x.kind == SmsKind::Receipt)
+            .map(|x| x.body)
+            .collect::<Vec<_>>()
+    };
+    let now = Utc::now();
+
+    let cash = input("col_00000001", &own, CollectionMethod::Cash, 100_000);
+    let c = s
+        .record_collection(&mid, &rep, Some(&rep), &cash, now, &receipt)
+        .unwrap();
+    assert_eq!(
+        (c.amount, c.method, c.voided.is_none()),
+        (100_000, CollectionMethod::Cash, true)
+    );
+    assert_eq!(s.balance(&mid, &own).unwrap(), 200_000);
+    assert_eq!(
+        receipts("01012345678"),
+        vec!["cash 100000 잔액 200000".to_string()]
+    );
+    // Again: as stored, nothing more.
+    let again = s
+        .record_collection(&mid, &rep, Some(&rep), &cash, now, &receipt)
+        .unwrap();
+    assert_eq!(again, c);
+    assert_eq!(s.balance(&mid, &own).unwrap(), 200_000);
+    assert_eq!(receipts("01012345678").len(), 1);
+    // The id is another rep's: refused.
+    assert_eq!(
+        code(s.record_collection(&mid, &other_rep, None, &cash, now, &receipt)),
+        ErrorCode::Conflict
+    );
+
+    // Refusals write nothing: another rep's account, an unknown account.
+    let theirs = input("col_00000002", &others, CollectionMethod::Transfer, 5_000);
+    assert_eq!(
+        code(s.record_collection(&mid, &rep, Some(&rep), &theirs, now, &receipt)),
+        ErrorCode::Forbidden
+    );
+    let nowhere = input(
+        "col_00000003",
+        &AccountId::new("acc_x"),
+        CollectionMethod::Cash,
+        5_000,
+    );
+    assert_eq!(
+        code(s.record_collection(&mid, &rep, Some(&rep), &nowhere, now, &receipt)),
+        ErrorCode::NotFound
+    );
+    assert!(s.collection(&mid, "col_00000002").unwrap().is_none());
+    assert!(receipts("01022223333").is_empty());
+    // A manager (no `only`) may record on any account of the merchant; a note keeps its note.
+    let mut note = input("col_00000004", &others, CollectionMethod::Note, 70_000);
+    note.note = Some(PromissoryNote {
+        number: "AB-1".into(),
+        issuer_bank: "국민은행".into(),
+        due_date: "2027-01-04".into(),
+    });
+    let n = s
+        .record_collection(&mid, &rep, None, &note, now, &receipt)
+        .unwrap();
+    assert_eq!(n.note, note.note);
+    assert_eq!(s.balance(&mid, &others).unwrap(), -70_000);
+
+    let list = s.collections(&mid, Some(&own), 10).unwrap();
+    assert_eq!(list, vec![c.clone()]);
+    assert_eq!(s.collections(&mid, None, 10).unwrap().len(), 2);
+
+    // The change feed carries the collection and its entry.
+    let page = s.pull(&mid, 0, 1000, None).unwrap();
+    assert!(page
+        .changes
+        .iter()
+        .any(|ch| matches!(&ch.data, ChangeData::Collection(x) if x.id == c.id)));
+    assert!(page.changes.iter().any(|ch| matches!(&ch.data,
+        ChangeData::Ledger(l) if l.kind == LedgerKind::Collection && l.ref_id.as_deref() == Some("col_00000001") && l.amount == -100_000)));
+    let cursor = page.cursor;
+
+    // Void: offset, marked, audited, logged; twice refused; unknown not found.
+    let manager = RepId::new("rep_manager");
+    let v = s
+        .void_collection(&mid, &c.id, "중복 입력", &manager, now)
+        .unwrap();
+    let voided = v.voided.clone().expect("voided");
+    assert_eq!(
+        (voided.reason.as_str(), voided.by.as_str()),
+        ("중복 입력", "rep_manager")
+    );
+    assert_eq!(s.balance(&mid, &own).unwrap(), 300_000);
+    assert_eq!(
+        code(s.void_collection(&mid, &c.id, "again", &manager, now)),
+        ErrorCode::Conflict
+    );
+    assert_eq!(s.balance(&mid, &own).unwrap(), 300_000);
+    assert_eq!(
+        code(s.void_collection(&mid, "col_nope", "x", &manager, now)),
+        ErrorCode::NotFound
+    );
+    let audit = s.audit(Some(&mid), 10).unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| a.action == "collection.void")
+            .count(),
+        1
+    );
+    let page = s.pull(&mid, cursor, 1000, None).unwrap();
+    assert!(page
+        .changes
+        .iter()
+        .any(|ch| matches!(&ch.data, ChangeData::Collection(x) if x.voided.is_some())));
+    assert!(page.changes.iter().any(|ch| matches!(&ch.data,
+        ChangeData::Ledger(l) if l.kind == LedgerKind::CollectionVoid && l.amount == 100_000)));
+
+    // Another merchant: the same collection id is its own; the first merchant's void does not
+    // reach it.
+    let (mid_b, rep_b, _, own_b, _) = setup("colB");
+    let b = s
+        .record_collection(
+            &mid_b,
+            &rep_b,
+            Some(&rep_b),
+            &input("col_00000001", &own_b, CollectionMethod::Cash, 1_000),
+            now,
+            &|_, _, _| None,
+        )
+        .unwrap();
+    assert!(b.voided.is_none());
+    assert_eq!(
+        code(s.void_collection(&mid, "col_00000004x", "x", &manager, now)),
+        ErrorCode::NotFound
+    );
+    assert!(s.collection(&mid_b, "col_00000004").unwrap().is_none());
+}

@@ -17,6 +17,7 @@
 pub mod admin;
 pub(crate) mod cache;
 pub mod charges;
+pub mod collections;
 #[cfg(test)]
 pub(crate) mod contract_tests;
 pub mod credentials;
@@ -40,6 +41,7 @@ pub use charges::{
     ClaimedRefund, InFlightApproval, NewCharge, NewPayment, PendingRefund, RefundClaim,
     RegisteredCard, TOO_MANY_ATTEMPTS,
 };
+pub use collections::CollectionStore;
 pub use credentials::{CredentialKind, CredentialStore, SealedCredentials};
 pub use leases::LeaseStore;
 pub use limits::LimitStore;
@@ -94,6 +96,7 @@ pub trait Store:
     + RecordStore
     + OrderStore
     + ChargeStore
+    + CollectionStore
     + SyncStore
     + OutboxStore
     + SettlementStore

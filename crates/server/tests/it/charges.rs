@@ -847,6 +847,7 @@ async fn openapi_document_lists_every_route() {
         "/v1/payment-links/{id}",
         "/v1/payment-links/{id}/cancel",
         "/v1/manager/link-key",
+        "/v1/manager/collections/{id}/void",
         "/pay/{merchant_code}",
         "/l/{id}",
         "/pay/s/{token}",

@@ -13,6 +13,7 @@ mod calls;
 mod calls_across_instances;
 mod charges;
 mod check_config;
+mod collections;
 mod faults;
 mod instances;
 mod login_limits;

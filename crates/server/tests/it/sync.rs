@@ -35,6 +35,7 @@ fn entity(c: &Change) -> &'static str {
         ChangeData::Ledger(_) => "ledger",
         ChangeData::Order(_) => "order",
         ChangeData::Charge(_) => "charge",
+        ChangeData::Collection(_) => "collection",
     }
 }
 

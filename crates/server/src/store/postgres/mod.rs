@@ -22,6 +22,7 @@ mod admin;
 mod channel;
 // The aggregates, one file each.
 mod charges;
+mod collections;
 mod credentials;
 mod leases;
 mod limits;
@@ -127,6 +128,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/0004_merchant_credentials.sql")),
     (5, include_str!("migrations/0005_operators.sql")),
     (6, include_str!("migrations/0006_payment_links.sql")),
+    (7, include_str!("migrations/0007_collections.sql")),
 ];
 
 /// Any number, the same in every instance: the advisory lock held while migrating, so two

@@ -8,6 +8,7 @@ use fieldpay_protocol::sync::{Change, ChangeData, MutationOutcome, SyncPage};
 use fieldpay_protocol::{MerchantId, RepId};
 
 use super::charges::{build_charges, charge_columns, CHARGE_COLS};
+use super::collections::{collection_from_row_at, COLLECTION_COLS};
 use super::orders::{order_from_row_at, ORDER_COLS};
 use super::records::{account_from_row_at, product_from_row_at, ACCOUNT_COLS, PRODUCT_COLS};
 use super::{corrupt, name_at, PgStore, Tx};
@@ -102,6 +103,7 @@ const ENTITIES: &[&str] = &[
     "account_price",
     "order",
     "charge",
+    "collection",
 ];
 
 /// One pull page: the change rows after `cursor`, then the records of the page read with one
@@ -262,6 +264,23 @@ fn pull_page(
             changes.push(Change {
                 seq,
                 data: ChangeData::Charge(rec.charge),
+            });
+        }
+    }
+    if has("collection") {
+        for r in tx.query(
+            &page(
+                "collection",
+                "collections",
+                "x.id = c.entity_id",
+                COLLECTION_COLS,
+                mine,
+            ),
+            &with_rep,
+        )? {
+            changes.push(Change {
+                seq: r.try_get(0)?,
+                data: ChangeData::Collection(collection_from_row_at(&r, 1)?),
             });
         }
     }

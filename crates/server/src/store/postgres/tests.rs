@@ -154,6 +154,11 @@ fn leases() {
 }
 
 #[test]
+fn collections() {
+    crate::store::contract_tests::collections(&store().0);
+}
+
+#[test]
 fn text_retries_and_final_failure() {
     crate::store::contract_tests::text_retries_and_final_failure(&store().0);
 }
@@ -1899,6 +1904,7 @@ mod charges_outbox_sync {
         let applied = MutationOutcome::Applied {
             order: None,
             charge: None,
+            collection: None,
         };
         let first = vec![
             ("mut_1".to_string(), refused("first")),

@@ -5,6 +5,7 @@
 
 mod admin;
 mod charges;
+mod collections;
 mod credentials;
 mod leases;
 mod limits;
@@ -80,6 +81,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("migrations/0012_merchant_credentials.sql")),
     (13, include_str!("migrations/0013_operators.sql")),
     (14, include_str!("migrations/0014_payment_links.sql")),
+    (15, include_str!("migrations/0015_collections.sql")),
 ];
 const READERS: usize = 4;
 

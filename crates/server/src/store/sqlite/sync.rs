@@ -9,6 +9,7 @@ use fieldpay_protocol::{MerchantId, RepId};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::charges::load_charge;
+use super::collections::load_collection;
 use super::orders::load_order;
 use super::records::{account_from_row_at, product_from_row_at, ACCOUNT_COLS, PRODUCT_COLS};
 use super::{corrupt, SqliteStore};
@@ -215,6 +216,9 @@ fn pull_page(
             "charge" => load_charge(c, "merchant_id = ?1 AND id = ?2", &[&merchant_id, &id])?
                 .filter(|r| mine(r.charge.rep_id.as_deref()))
                 .map(|r| ChangeData::Charge(r.charge)),
+            "collection" => load_collection(c, merchant_id, &id)?
+                .filter(|x| mine(x.rep_id.as_deref()))
+                .map(ChangeData::Collection),
             other => return Err(corrupt(&format!("change entity {other}"))),
         };
         if let Some(data) = data {

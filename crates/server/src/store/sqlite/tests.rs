@@ -352,6 +352,12 @@ fn payment_links() {
 }
 
 #[test]
+fn collections() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::collections(&s);
+}
+
+#[test]
 fn leases() {
     let (s, _dir) = sqlite();
     crate::store::contract_tests::leases(&s);
@@ -490,5 +496,63 @@ fn version_12_merchants_keep_their_pool_from_the_numbers_table() {
     assert_eq!(
         (keys[0].name.as_str(), keys[0].last_used_at.as_deref()),
         ("", None)
+    );
+}
+
+/// Version 15 rebuilds the ledger for the collection kinds: every entry is kept, the ledger
+/// stays append-only, and the new kinds are taken.
+#[test]
+fn version_14_ledgers_keep_their_entries_and_stay_append_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for (version, sql) in &super::MIGRATIONS[..14] {
+            c.execute_batch(&format!("{sql}\nPRAGMA user_version = {version};"))
+                .unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO merchants (id, code, name, settings, created_at) VALUES ('m1', 'a', 'A', '{}', 'x');
+             INSERT INTO accounts (id, merchant_id, code, name, owner_name, business_number, phone, address, credit_limit, updated_at)
+               VALUES ('acc1', 'm1', 'A1', 'n', 'o', 'b', 'p', 'ad', 1, 'x');
+             INSERT INTO ledger (id, merchant_id, account_id, kind, amount, ref_id, memo, at)
+               VALUES ('le1', 'm1', 'acc1', 'order', 1000, 'o1', '주문', 'x'),
+                      ('le2', 'm1', 'acc1', 'payment', -400, 'p1', '결제', 'y');",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        store
+            .balance(&MerchantId::from("m1"), &"acc1".into())
+            .unwrap(),
+        600
+    );
+    let refused = store.write(|tx| {
+        tx.execute("UPDATE ledger SET amount = 0 WHERE id = 'le1'", [])?;
+        Ok(())
+    });
+    assert!(refused.is_err(), "the ledger took an update");
+    let refused = store.write(|tx| {
+        tx.execute("DELETE FROM ledger WHERE id = 'le2'", [])?;
+        Ok(())
+    });
+    assert!(refused.is_err(), "the ledger took a delete");
+    store
+        .write(|tx| {
+            tx.execute(
+                "INSERT INTO ledger (id, merchant_id, account_id, kind, amount, ref_id, memo, at)
+                 VALUES ('le3', 'm1', 'acc1', 'collection', -100, 'c1', '현금 수금', 'z'),
+                        ('le4', 'm1', 'acc1', 'collection_void', 100, 'c1', '수금 취소', 'z')",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        store
+            .balance(&MerchantId::from("m1"), &"acc1".into())
+            .unwrap(),
+        600
     );
 }

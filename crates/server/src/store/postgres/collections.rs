@@ -1,0 +1,206 @@
+//! [`CollectionStore`] on PostgreSQL: a collection with its ledger entry, change-log rows and
+//! receipt text in one transaction; a void with its offsetting entry and audit row. The rules
+//! are the shared ones of [`crate::store::collections`].
+
+use chrono::{DateTime, Utc};
+use fieldpay_protocol::collection::{
+    Collection, CollectionInput, CollectionMethod, CollectionVoid, PromissoryNote,
+};
+use fieldpay_protocol::records::LedgerKind;
+use fieldpay_protocol::{AccountId, MerchantId, RepId};
+
+use super::records::{insert_ledger, load_account, sum_balance};
+use super::{apply_effects, changed, corrupt, name_at, PgStore, Row, Tx};
+use crate::clock::ts;
+use crate::store::collections::{self, CollectionStore, Receipt};
+use crate::store::{Effects, NewLedger, StoreResult};
+
+pub(super) const COLLECTION_COLS: &str = "id, account_id, rep_id, method, amount, memo, note_number, note_bank, note_due, collected_at, recorded_at, void_reason, voided_at, voided_by";
+
+/// A collection from the columns [`COLLECTION_COLS`] starting at column `i`.
+pub(super) fn collection_from_row_at(r: &Row, i: usize) -> StoreResult<Collection> {
+    let note = match r.try_get::<_, Option<String>>(i + 6)? {
+        Some(number) => Some(PromissoryNote {
+            number,
+            issuer_bank: r.try_get::<_, Option<String>>(i + 7)?.unwrap_or_default(),
+            due_date: r.try_get::<_, Option<String>>(i + 8)?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    let voided = match r.try_get::<_, Option<String>>(i + 11)? {
+        Some(reason) => Some(CollectionVoid {
+            reason,
+            at: r.try_get::<_, Option<String>>(i + 12)?.unwrap_or_default(),
+            by: r.try_get::<_, Option<String>>(i + 13)?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(Collection {
+        id: r.try_get(i)?,
+        account_id: r.try_get(i + 1)?,
+        rep_id: r.try_get(i + 2)?,
+        method: name_at(r, i + 3, CollectionMethod::parse)?,
+        amount: r.try_get(i + 4)?,
+        memo: r.try_get(i + 5)?,
+        note,
+        collected_at: r.try_get(i + 9)?,
+        recorded_at: r.try_get(i + 10)?,
+        voided,
+    })
+}
+
+pub(super) fn load_collection(
+    tx: &Tx<'_>,
+    merchant_id: &str,
+    id: &str,
+) -> StoreResult<Option<Collection>> {
+    tx.query_opt(
+        &format!("SELECT {COLLECTION_COLS} FROM collections WHERE merchant_id = $1 AND id = $2"),
+        &[&merchant_id, &id],
+    )?
+    .map(|r| collection_from_row_at(&r, 0))
+    .transpose()
+}
+
+impl CollectionStore for PgStore {
+    fn record_collection(
+        &self,
+        merchant_id: &MerchantId,
+        rep_id: &RepId,
+        only: Option<&RepId>,
+        input: &CollectionInput,
+        now_t: DateTime<Utc>,
+        receipt: Receipt<'_>,
+    ) -> StoreResult<Collection> {
+        let mid = merchant_id.as_str();
+        let now = ts(now_t);
+        self.write(|tx| {
+            if let Some(existing) = load_collection(tx, mid, &input.collection_id)? {
+                return collections::check_existing(existing, rep_id);
+            }
+            let account =
+                collections::check_account(load_account(tx, mid, &input.account_id)?, only)?;
+            let note = input.note.as_ref();
+            tx.execute(
+                "INSERT INTO collections (merchant_id, id, account_id, rep_id, method, amount, memo,
+                    note_number, note_bank, note_due, collected_at, recorded_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                &[
+                    &mid,
+                    &input.collection_id,
+                    &account.id,
+                    &rep_id.as_str(),
+                    &input.method.as_str(),
+                    &input.amount,
+                    &input.memo,
+                    &note.map(|n| n.number.as_str()),
+                    &note.map(|n| n.issuer_bank.as_str()),
+                    &note.map(|n| n.due_date.as_str()),
+                    &input.collected_at,
+                    &now,
+                ],
+            )?;
+            insert_ledger(
+                tx,
+                mid,
+                &NewLedger {
+                    account_id: AccountId::new(account.id.clone()),
+                    kind: LedgerKind::Collection,
+                    amount: -input.amount,
+                    ref_id: Some(input.collection_id.clone()),
+                    memo: collections::ledger_memo(input),
+                    at: now_t,
+                },
+            )?;
+            changed(tx, mid, "collection", &input.collection_id)?;
+            let stored = load_collection(tx, mid, &input.collection_id)?
+                .ok_or_else(|| corrupt("collection vanished"))?;
+            let balance = sum_balance(tx, mid, &account.id)?;
+            if let Some(sms) = receipt(&stored, &account, balance) {
+                let effects = Effects {
+                    sms: vec![sms],
+                    webhooks: Vec::new(),
+                };
+                apply_effects(tx, mid, None, &effects, &now)?;
+            }
+            Ok(stored)
+        })
+    }
+
+    fn void_collection(
+        &self,
+        merchant_id: &MerchantId,
+        collection_id: &str,
+        reason: &str,
+        by: &RepId,
+        now_t: DateTime<Utc>,
+    ) -> StoreResult<Collection> {
+        let mid = merchant_id.as_str();
+        let now = ts(now_t);
+        self.write(|tx| {
+            let c = collections::check_voidable(load_collection(tx, mid, collection_id)?)?;
+            tx.execute(
+                "UPDATE collections SET void_reason = $3, voided_at = $4, voided_by = $5
+                 WHERE merchant_id = $1 AND id = $2 AND void_reason IS NULL",
+                &[&mid, &collection_id, &reason, &now, &by.as_str()],
+            )?;
+            insert_ledger(
+                tx,
+                mid,
+                &NewLedger {
+                    account_id: AccountId::new(c.account_id.clone()),
+                    kind: LedgerKind::CollectionVoid,
+                    amount: c.amount,
+                    ref_id: Some(c.id.clone()),
+                    memo: collections::void_memo(&c, reason),
+                    at: now_t,
+                },
+            )?;
+            changed(tx, mid, "collection", collection_id)?;
+            tx.execute(
+                "INSERT INTO audit_log (at, actor, action, merchant_id, detail) VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &now,
+                    &format!("manager:{by}"),
+                    &collections::VOID_ACTION,
+                    &mid,
+                    &collections::void_audit(&c, reason).to_string(),
+                ],
+            )?;
+            load_collection(tx, mid, collection_id)?.ok_or_else(|| corrupt("collection vanished"))
+        })
+    }
+
+    fn collection(
+        &self,
+        merchant_id: &MerchantId,
+        collection_id: &str,
+    ) -> StoreResult<Option<Collection>> {
+        let mid = merchant_id.as_str();
+        self.read(|tx| load_collection(tx, mid, collection_id))
+    }
+
+    fn collections(
+        &self,
+        merchant_id: &MerchantId,
+        account_id: Option<&AccountId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Collection>> {
+        let mid = merchant_id.as_str();
+        let account = account_id.map(AccountId::as_str);
+        let limit = i64::from(limit);
+        self.read(|tx| {
+            tx.query(
+                &format!(
+                    "SELECT {COLLECTION_COLS} FROM collections
+                     WHERE merchant_id = $1 AND ($2::TEXT IS NULL OR account_id = $2)
+                     ORDER BY recorded_at DESC, id DESC LIMIT $3"
+                ),
+                &[&mid, &account, &limit],
+            )?
+            .iter()
+            .map(|r| collection_from_row_at(r, 0))
+            .collect()
+        })
+    }
+}
