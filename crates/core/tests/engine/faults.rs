@@ -387,14 +387,21 @@ async fn collections_through_network_faults_are_booked_once() {
         .unwrap()
         .iter()
         .all(|c| c.sync_state == SyncState::Synced));
-    let receipts = server
-        .state()
-        .store
-        .sms_for_phone(&account.phone, 500)
-        .unwrap()
-        .into_iter()
-        .filter(|s| s.kind == fieldpay_protocol::sms::SmsKind::Receipt)
-        .count();
+    // One receipt text each (sent by the server's outbox worker: waited for).
+    let store = server.state().store.clone();
+    let mut receipts = 0;
+    for _ in 0..200 {
+        receipts = store
+            .sms_for_phone(&account.phone, 500)
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.kind == fieldpay_protocol::sms::SmsKind::Receipt)
+            .count();
+        if receipts >= recorded.len() && store.pending_sms(10).unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(receipts, recorded.len());
     assert!(e.problems().unwrap().is_empty());
 }

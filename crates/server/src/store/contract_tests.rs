@@ -1273,11 +1273,12 @@ pub(crate) fn collections(s: &dyn Store) {
             quota: None,
         })
     };
+    // Queued (nothing sends them here).
     let receipts = |phone: &str| {
-        s.sms_for_phone(phone, 100)
+        s.pending_sms(1000)
             .unwrap()
             .into_iter()
-            .filter(|x| x.kind == SmsKind::Receipt)
+            .filter(|x| x.kind == SmsKind::Receipt && x.to == phone)
             .map(|x| x.body)
             .collect::<Vec<_>>()
     };

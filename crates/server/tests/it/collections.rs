@@ -13,7 +13,7 @@ use fieldpay_server::demo::{DEMO_API_KEY, DEMO_MERCHANT_NAME};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{api_error, login, spawn_app, TestApp, Tokens};
+use crate::helpers::{api_error, login, settle_sms, spawn_app, TestApp, Tokens};
 use crate::orders::push;
 
 fn id() -> String {
@@ -86,7 +86,9 @@ fn balance(app: &TestApp, mid: &str, account: &str) -> i64 {
         .unwrap()
 }
 
-fn receipts(app: &TestApp, phone: &str) -> Vec<String> {
+/// The receipt texts sent to `phone` (once the outbox has sent what was queued).
+async fn receipts(app: &TestApp, phone: &str) -> Vec<String> {
+    settle_sms(app).await;
     app.store()
         .sms_for_phone(phone, 100)
         .unwrap()
@@ -130,7 +132,7 @@ async fn a_cash_collection_lowers_the_receivable_once_and_texts_one_receipt() {
     assert_eq!(balance(&app, &mid, &own.id), before - 50_000);
 
     // One receipt text to the client's phone: merchant, method, amount, what is still owed.
-    let texts = receipts(&app, &own.phone);
+    let texts = receipts(&app, &own.phone).await;
     assert_eq!(texts.len(), 1, "{texts:?}");
     let body = &texts[0];
     for needle in [
@@ -213,7 +215,7 @@ async fn a_note_collection_keeps_its_note_and_names_it_in_the_receipt() {
         ),
         ("AB-20261204", "국민은행", due.as_str())
     );
-    let texts = receipts(&app, &own.phone);
+    let texts = receipts(&app, &own.phone).await;
     assert_eq!(texts.len(), 1);
     for needle in [
         "어음",
@@ -363,7 +365,7 @@ async fn bad_collections_are_refused_with_a_typed_error_and_store_nothing() {
         .unwrap();
     assert!(stored.is_empty(), "{stored:?}");
     assert_eq!(balance(&app, &mid, &own.id), before);
-    assert!(receipts(&app, &own.phone).is_empty());
+    assert!(receipts(&app, &own.phone).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
