@@ -79,7 +79,7 @@ fn tagged_enums_and_flattened_fields() {
     // Adjacently tagged: {"entity": "...", "data": {...}}.
     let change_data = schema::<ChangeData>();
     let variants = change_data["oneOf"].as_array().expect("oneOf");
-    assert_eq!(variants.len(), 6);
+    assert_eq!(variants.len(), 7);
     for v in variants {
         let required = v["required"].as_array().expect("required");
         assert!(
