@@ -92,7 +92,7 @@ fn check(
 enum Step {
     Form,
     Confirm,
-    Done(LocalCollection),
+    Done(Box<LocalCollection>),
 }
 
 #[component]
@@ -193,7 +193,7 @@ fn Form(d: AccountDetail) -> impl IntoView {
             match collections::record_collection(&form).await {
                 Ok(c) => {
                     busy.set(false);
-                    step.set(Step::Done(c));
+                    step.set(Step::Done(Box::new(c)));
                 }
                 Err(e) => {
                     busy.set(false);
@@ -330,7 +330,7 @@ fn Form(d: AccountDetail) -> impl IntoView {
         {move || match step.get() {
             Step::Form => form().into_any(),
             Step::Confirm => confirm().into_any(),
-            Step::Done(c) => view! { <Done c/> }.into_any(),
+            Step::Done(c) => view! { <Done c=*c/> }.into_any(),
         }}
     }
 }

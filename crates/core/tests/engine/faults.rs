@@ -333,7 +333,7 @@ async fn collections_through_network_faults_are_booked_once() {
     let today = Utc::now().date_naive();
     let before = e.account_detail(&account.id, today).unwrap().balance;
 
-    let mut rng = Lcg(0xc011_ec7);
+    let mut rng = Lcg(0x0c01_1ec7);
     let mut recorded = Vec::new();
     let mut total = 0;
     for round in 0..40u64 {
