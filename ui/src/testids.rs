@@ -206,6 +206,7 @@ pub const REFUND_REASON: &str = "refund-reason";
 pub const REFUND_AMOUNT: &str = "refund-amount";
 pub const REFUNDED_AMOUNT: &str = "refunded-amount";
 pub const CHARGE_REFUND: &str = "charge-refund";
+pub const REFUND_BY_MANAGER: &str = "refund-by-manager";
 pub const RECEIPT_LINK: &str = "receipt-link";
 pub const APPROVAL_NUMBER: &str = "approval-number";
 pub const NEW_CHARGE: &str = "new-charge";

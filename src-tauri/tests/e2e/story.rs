@@ -142,5 +142,16 @@ pub async fn run(ui: &Ui) -> Result<()> {
 
     // The client list with an empty search box: today's client first, then the switch.
     flows::client_list_sorts(ui, &acc.name).await?;
+
+    // Refunds are a manager's (the server refuses a rep's; the manager's partial refund is in
+    // manager.rs): the rep's payment screen says so instead of offering a form.
+    ui.goto_hash(&format!("/charges/{charge_id}")).await?;
+    ui.wait_screen("charge").await?;
+    let note = ui.text(&tid("refund-by-manager")).await?;
+    ensure!(note.contains("관리자"), "the rep's refund note: {note:?}");
+    ensure!(
+        ui.all(&tid("charge-refund")).await?.is_empty(),
+        "a rep is offered a refund button the server would refuse"
+    );
     Ok(())
 }
