@@ -327,7 +327,7 @@ texts! {
     RefundAmount => "환불 금액 (비우면 남은 금액 전부)", "Amount to refund (empty: all that remains)";
     RefundedSoFar => "환불된 금액", "Refunded so far";
     RefundAmountInvalid => "환불 금액은 숫자로 적어 주세요", "Type the amount to refund in digits";
-    RefundByManager => "환불(부분 환불 포함)은 관리자가 합니다: 관리 → 전체 결제", "Refunds, whole or part, are made by a manager: Manage → All payments";
+    RefundByManager => "환불(부분 환불 포함)은 관리자가 관리 메뉴의 전체 결제에서 합니다", "Refunds, whole or part, are made by a manager (Manage, All payments)";
     ApprovalNo => "승인번호", "Approval no.";
     Card => "카드", "Card";
     Installment => "할부", "Installment";
