@@ -48,6 +48,7 @@ pub mod ids;
 pub mod manager;
 pub mod mobile;
 pub mod money;
+pub mod numbering;
 pub mod payment_link;
 #[cfg(feature = "phone")]
 pub mod phone;

@@ -60,6 +60,11 @@ pub enum MutationKind {
         /// PDF, base64.
         #[serde(default)]
         pdf: Option<String>,
+        /// The order's final number, given by the device at signing from the rep's series
+        /// (`PO-YYYYMMDD-<series>-NNNN`, see [`crate::numbering`]) and printed on
+        /// the signed PDF. Absent: the server numbers the order when it registers it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        number: Option<String>,
     },
     /// Register the order: credit check, order number, receivables ledger.
     SubmitOrder { order_id: String },

@@ -46,14 +46,25 @@ pub async fn run(ui: &Ui) -> Result<()> {
         .await
         .context("the signed order was not registered")?;
     let number = ui.text(&tid("order-number")).await?;
+    let number = number.trim();
+    // Numbered on the device at signing, from the rep's series (PO-YYYYMMDD-R01-0001).
+    let parsed = fieldpay_protocol::numbering::parse_series_number(number);
     ensure!(
-        number.starts_with("PO-"),
-        "registered order {order_id} shows number {number:?}"
+        parsed.is_some(),
+        "registered order {order_id} shows number {number:?}, not one of the rep's series"
     );
-    // The purchase-order PDF made at signing: previewed in the app and saved.
-    flows::check_pdf_panel(ui, &format!("발주서-{}", number.trim()))
+    // The purchase-order PDF made at signing: previewed in the app and saved; it carries the
+    // registered number (the one read out on the phone), not a temporary one.
+    let pdf = flows::check_pdf_panel(ui, &format!("발주서-{number}"))
         .await
         .context("the purchase-order PDF")?;
+    match flows::pdf_text(&pdf) {
+        Some(text) => ensure!(
+            text.contains(&format!("발주번호: {number}")) && !text.contains("임시"),
+            "the signed PDF does not carry the registered number {number}:\n{text}"
+        ),
+        None => eprintln!("SKIPPED: pdftotext not found — the PDF's number was not read"),
+    }
 
     // The order is on the client's account now.
     ui.click(&tid("back")).await?;

@@ -753,6 +753,46 @@ impl Db {
         })
     }
 
+    /// Reserves the next number of a series on a day (`prefix` as
+    /// [`fieldpay_protocol::numbering::number_prefix`] makes it, `PO-20261203-R01-`): one past
+    /// the highest this device knows — what it reserved before and any order it holds with
+    /// such a number (its own, or pulled from the server after a reinstall) — in one
+    /// transaction, so a number is never given twice (a signing that fails leaves a gap).
+    pub fn reserve_number(&self, prefix: &str) -> CoreResult<u32> {
+        let key = format!("series:{prefix}");
+        self.write(|tx| {
+            let reserved: u32 = tx
+                .query_row("SELECT value FROM sync_state WHERE key = ?1", [&key], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            // Counters have four digits: the highest number sorts last as text.
+            let held: Option<String> = tx.query_row(
+                "SELECT MAX(json_extract(data, '$.number')) FROM orders
+                 WHERE substr(json_extract(data, '$.number'), 1, length(?1)) = ?1",
+                [prefix],
+                |r| r.get(0),
+            )?;
+            let held: u32 = held
+                .and_then(|n| n.strip_prefix(prefix).and_then(|c| c.parse().ok()))
+                .unwrap_or(0);
+            let next = reserved.max(held) + 1;
+            if next > fieldpay_protocol::numbering::MAX_COUNTER {
+                return Err(CoreError::invalid(
+                    fieldpay_protocol::ErrorCode::InvalidState,
+                    format!("{prefix}: 오늘 번호를 모두 썼습니다 (no numbers left in this series today)"),
+                ));
+            }
+            tx.execute(
+                "INSERT INTO sync_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, next.to_string()],
+            )?;
+            Ok(next)
+        })
+    }
+
     /// Writes the order's local state and queues its mutations, in one transaction.
     pub fn queue_order(
         &self,

@@ -126,6 +126,16 @@ async fn killed_after_local_write_converges_exactly_once() {
     assert_eq!(orders.len(), 1);
     assert_eq!(orders[0].order.status, OrderStatus::Registered);
     assert_eq!(orders[0].sync_state, SyncState::Synced);
+    // Registered under the number signed before the crash; the next one follows it.
+    let first = orders[0].order.number.clone().unwrap();
+    assert!(first.ends_with("-R01-0001"), "{first}");
+    let account = e.search_accounts("익수약국", 1).unwrap().remove(0).account;
+    let next = order(&e, &account.id, 1);
+    let second = e.order(&next).unwrap().order.number.unwrap();
+    assert_eq!(second, format!("{}0002", &first[..first.len() - 4]));
+    settle(&e, 20).await;
+    let s: fieldpay_protocol::records::Order = server.api_get(&format!("/v1/orders/{next}")).await;
+    assert_eq!(s.number, Some(second));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

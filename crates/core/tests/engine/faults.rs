@@ -289,7 +289,9 @@ async fn two_hundred_rounds_of_network_faults_converge() {
             .count();
         assert_eq!(bills, 1, "{id}");
     }
-    // Orders registered once each; balances agree.
+    // Orders registered once each, under the numbers signed on the device (each its own);
+    // balances agree.
+    let mut numbers = std::collections::HashSet::new();
     for id in &orders {
         let o = e.order(id).unwrap();
         assert_eq!(
@@ -301,6 +303,9 @@ async fn two_hundred_rounds_of_network_faults_converge() {
         let s: fieldpay_protocol::records::Order =
             server.api_get(&format!("/v1/orders/{id}")).await;
         assert_eq!(s.number, o.order.number);
+        let n = o.order.number.clone().unwrap();
+        assert!(n.starts_with("PO-") && n.contains("-R01-"), "{n}");
+        assert!(numbers.insert(n.clone()), "{n} given twice");
     }
     for a in &accounts {
         let srv: serde_json::Value = server

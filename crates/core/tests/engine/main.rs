@@ -10,3 +10,4 @@ mod faults;
 mod flows;
 mod identity;
 mod manager;
+mod numbers;

@@ -158,6 +158,7 @@ async fn apply(
                 evidence,
                 signature_png,
                 pdf,
+                number,
             } => {
                 parse_text("evidence.signer_name", &evidence.signer_name, 50)?;
                 let hash_ok = evidence.content_hash.len() == 64
@@ -181,7 +182,15 @@ async fn apply(
                 own_order(state, caller, &order_id).await?;
                 let order = state
                     .db(move |s| {
-                        s.sign_order(&mid, &order_id, &evidence, &png, pdf.as_deref(), now)
+                        s.sign_order(
+                            &mid,
+                            &order_id,
+                            &evidence,
+                            number.as_deref(),
+                            &png,
+                            pdf.as_deref(),
+                            now,
+                        )
                     })
                     .await?;
                 Ok(MutationOutcome::Applied {

@@ -1186,3 +1186,206 @@ pub(crate) fn payment_links(s: Arc<dyn Store>) {
     ));
     assert!(s.payment_link_by_signature(&m.id, &sig2).unwrap().is_none());
 }
+
+/// Issue 16: reps have a number series (R01, R02 in the order they were created, per
+/// merchant); an order signed with a number of its rep's series on the signature's day keeps
+/// it when registered; a number of another series or day, a malformed one, or one another
+/// order of the merchant carries is refused (typed) and nothing changes; an order signed
+/// without a number is numbered at registration as before.
+pub(crate) fn signed_order_numbers(s: &dyn Store) {
+    use chrono::{DateTime, TimeZone, Utc};
+    use fieldpay_protocol::auth::Role;
+    use fieldpay_protocol::evidence::{content_hash, SignedContent};
+    use fieldpay_protocol::records::{Order, OrderLineInput, OrderStatus, SignatureEvidence};
+    use fieldpay_protocol::time::kst_date;
+    use fieldpay_protocol::{AccountId, ErrorCode, MerchantId, OrderId, RepId, Secret};
+
+    use crate::domain::MerchantSettings;
+    use crate::store::{NewAccount, NewProduct, OrderDraft};
+
+    let code = |e: StoreError| match e {
+        StoreError::Rejected { code, .. } => code,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let with_account = |code: &str| {
+        let m = s
+            .create_merchant(code, "상사", &MerchantSettings::default())
+            .unwrap();
+        s.upsert_accounts(
+            &m.id,
+            &[NewAccount {
+                code: "A1".into(),
+                name: "거래처".into(),
+                owner_name: "김민수".into(),
+                business_number: "1234567891".into(),
+                phone: "01012345678".into(),
+                address: "서울".into(),
+                credit_limit: 10_000_000,
+                rep_login: None,
+            }],
+        )
+        .unwrap();
+        s.upsert_products(
+            &m.id,
+            &[NewProduct {
+                code: "P1".into(),
+                name: "상품".into(),
+                unit_price: 10_000,
+                unit: "EA".into(),
+            }],
+        )
+        .unwrap();
+        let acc = s.accounts(&m.id).unwrap().remove(0).id;
+        let product = s.products(&m.id).unwrap().remove(0).id;
+        (m.id, acc, product)
+    };
+    let (m, acc, product) = with_account("num-a");
+    let (other, other_acc, other_product) = with_account("num-b");
+
+    // Series in the order reps are created, per merchant.
+    let kim = s
+        .create_rep(&m, "kim", "김", &Secret::from("h"), Role::Rep)
+        .unwrap();
+    let lee = s
+        .create_rep(&m, "lee", "이", &Secret::from("h"), Role::Manager)
+        .unwrap();
+    let park = s
+        .create_rep(&other, "park", "박", &Secret::from("h"), Role::Rep)
+        .unwrap();
+    let series = |m: &MerchantId, r: &RepId| s.rep(m, r).unwrap().unwrap().series;
+    assert_eq!(series(&m, &kim), "R01");
+    assert_eq!(series(&m, &lee), "R02");
+    assert_eq!(series(&other, &park), "R01");
+    assert_eq!(
+        s.rep_by_login(&m, "lee").unwrap().unwrap().series,
+        "R02",
+        "sign-in reads the series"
+    );
+
+    // 2026-12-03 10:00 KST.
+    let t = Utc.with_ymd_and_hms(2026, 12, 3, 1, 0, 0).unwrap();
+    let draft = |m: &MerchantId, rep: &RepId, id: &str, acc: &str, product: &str| {
+        s.upsert_order(
+            m,
+            Some(rep),
+            &OrderDraft {
+                order_id: OrderId::from(id),
+                account_id: AccountId::from(acc),
+                lines: vec![OrderLineInput {
+                    product_id: product.into(),
+                    quantity: 1,
+                    unit_price: None,
+                }],
+                memo: String::new(),
+            },
+            t,
+        )
+        .unwrap()
+    };
+    let evidence = |m: &MerchantId, o: &Order, at: DateTime<Utc>| SignatureEvidence {
+        signer_name: "김민수".into(),
+        signed_at: crate::clock::ts(at),
+        device: "test".into(),
+        gps: None,
+        content_hash: content_hash(&SignedContent {
+            merchant_id: m.as_str(),
+            account_id: &o.account_id,
+            order_id: &o.id,
+            date: &kst_date(at),
+            lines: &o.lines,
+            totals: o.totals,
+            memo: &o.memo,
+        }),
+        strokes_json: None,
+    };
+    let sign = |m: &MerchantId, o: &Order, number: Option<&str>, at: DateTime<Utc>| {
+        s.sign_order(
+            m,
+            &OrderId::from(o.id.as_str()),
+            &evidence(m, o, at),
+            number,
+            b"png",
+            None,
+            at,
+        )
+    };
+
+    let o1 = draft(&m, &kim, "num-o1", &acc, &product);
+    let signed = sign(&m, &o1, Some("PO-20261203-R01-0001"), t).unwrap();
+    assert_eq!(signed.status, OrderStatus::Signed);
+    assert_eq!(signed.number.as_deref(), Some("PO-20261203-R01-0001"));
+    let registered = s.submit_order(&m, &OrderId::from("num-o1"), t).unwrap();
+    assert_eq!(registered.status, OrderStatus::Registered);
+    assert_eq!(registered.number.as_deref(), Some("PO-20261203-R01-0001"));
+    assert_eq!(
+        s.balance(&m, &AccountId::from(acc.as_str())).unwrap(),
+        11_000
+    );
+    // Answered again as it is (a retried submit).
+    assert_eq!(
+        s.submit_order(&m, &OrderId::from("num-o1"), t)
+            .unwrap()
+            .number
+            .as_deref(),
+        Some("PO-20261203-R01-0001")
+    );
+
+    // Refusals: nothing changes on the order.
+    let o2 = draft(&m, &kim, "num-o2", &acc, &product);
+    for (number, at, expected) in [
+        // Another order of the merchant carries it (even another rep's series would not do).
+        ("PO-20261203-R01-0001", t, ErrorCode::Conflict),
+        // Another rep's series.
+        ("PO-20261203-R02-0001", t, ErrorCode::InvalidField),
+        // Not the day of the signature (KST).
+        ("PO-20261202-R01-0002", t, ErrorCode::InvalidField),
+        // Malformed, or an old server-style number.
+        ("PO-20261203-0001", t, ErrorCode::InvalidField),
+        ("PO-20261203-R01-0000", t, ErrorCode::InvalidField),
+        ("PO-20261203-R01-2", t, ErrorCode::InvalidField),
+        ("", t, ErrorCode::InvalidField),
+    ] {
+        let e = sign(&m, &o2, Some(number), at).unwrap_err();
+        assert_eq!(code(e), expected, "{number}");
+        let o = s.order(&m, &OrderId::from("num-o2")).unwrap().unwrap();
+        assert_eq!(o.status, OrderStatus::Draft, "{number}");
+        assert_eq!(o.number, None, "{number}");
+    }
+    // The same number in another merchant is fine (unique per merchant).
+    let p1 = draft(&other, &park, "num-p1", &other_acc, &other_product);
+    sign(&other, &p1, Some("PO-20261203-R01-0001"), t).unwrap();
+    assert_eq!(
+        s.submit_order(&other, &OrderId::from("num-p1"), t)
+            .unwrap()
+            .number
+            .as_deref(),
+        Some("PO-20261203-R01-0001")
+    );
+    // The next number of the series; a changed draft loses it with its signature, and a
+    // signing again may give another one (a gap is fine).
+    sign(&m, &o2, Some("PO-20261203-R01-0002"), t).unwrap();
+    let again = draft(&m, &kim, "num-o2", &acc, &product);
+    assert_eq!(again.number, None);
+    sign(&m, &again, Some("PO-20261203-R01-0003"), t).unwrap();
+    let r = s.submit_order(&m, &OrderId::from("num-o2"), t).unwrap();
+    assert_eq!(r.number.as_deref(), Some("PO-20261203-R01-0003"));
+    // Just after midnight KST the day is the next one.
+    let t2 = Utc.with_ymd_and_hms(2026, 12, 3, 15, 0, 0).unwrap();
+    let o3 = draft(&m, &lee, "num-o3", &acc, &product);
+    let e = sign(&m, &o3, Some("PO-20261203-R02-0001"), t2).unwrap_err();
+    assert_eq!(code(e), ErrorCode::InvalidField);
+    sign(&m, &o3, Some("PO-20261204-R02-0001"), t2).unwrap();
+    assert_eq!(
+        s.submit_order(&m, &OrderId::from("num-o3"), t2)
+            .unwrap()
+            .number
+            .as_deref(),
+        Some("PO-20261204-R02-0001")
+    );
+    // Signed without a number (an older app): numbered at registration as before.
+    let o4 = draft(&m, &kim, "num-o4", &acc, &product);
+    let signed = sign(&m, &o4, None, t).unwrap();
+    assert_eq!(signed.number, None);
+    let r = s.submit_order(&m, &OrderId::from("num-o4"), t).unwrap();
+    assert_eq!(r.number.as_deref(), Some("PO-20261203-0001"));
+}

@@ -127,6 +127,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/0004_merchant_credentials.sql")),
     (5, include_str!("migrations/0005_operators.sql")),
     (6, include_str!("migrations/0006_payment_links.sql")),
+    (8, include_str!("migrations/0008_rep_series.sql")),
 ];
 
 /// Any number, the same in every instance: the advisory lock held while migrating, so two
@@ -204,6 +205,12 @@ impl Tx<'_> {
             let st = self.tx.prepare_cached(sql).await?;
             Ok(self.tx.execute(&st, params).await?)
         })
+    }
+
+    /// Runs several statements without parameters (tests replaying a migration).
+    #[cfg(test)]
+    pub(super) fn batch_execute(&self, sql: &str) -> StoreResult<()> {
+        self.run(async { Ok(self.tx.batch_execute(sql).await?) })
     }
 }
 

@@ -80,6 +80,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("migrations/0012_merchant_credentials.sql")),
     (13, include_str!("migrations/0013_operators.sql")),
     (14, include_str!("migrations/0014_payment_links.sql")),
+    (16, include_str!("migrations/0016_rep_series.sql")),
 ];
 const READERS: usize = 4;
 
