@@ -25,9 +25,7 @@ fn root() -> PathBuf {
 }
 
 fn run(cmd: &mut Command) -> Result<String> {
-    let out = cmd
-        .output()
-        .with_context(|| format!("running {cmd:?}"))?;
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
     if !out.status.success() {
         bail!(
             "{cmd:?} failed ({}):\n{}\n{}",
@@ -43,10 +41,16 @@ fn run(cmd: &mut Command) -> Result<String> {
 fn package() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("FIELDPAY_E2E_DEB").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
-        ensure!(p.is_file(), "FIELDPAY_E2E_DEB={} is not a file", p.display());
+        ensure!(
+            p.is_file(),
+            "FIELDPAY_E2E_DEB={} is not a file",
+            p.display()
+        );
         return Ok(p);
     }
-    eprintln!("  (FIELDPAY_E2E_DEB not set: building the package with scripts/deb.sh --app --debug)");
+    eprintln!(
+        "  (FIELDPAY_E2E_DEB not set: building the package with scripts/deb.sh --app --debug)"
+    );
     let out = run(Command::new("bash")
         .arg(root().join("scripts/deb.sh"))
         .args(["--app", "--debug"])
@@ -60,10 +64,13 @@ fn package() -> Result<PathBuf> {
 /// binary's path.
 pub fn unpack(dir: &Path) -> Result<PathBuf> {
     let deb = package()?;
-    let fields = run(Command::new("dpkg-deb")
-        .arg("-f")
-        .arg(&deb)
-        .args(["Package", "Version", "Architecture", "Depends", "Recommends"]))?;
+    let fields = run(Command::new("dpkg-deb").arg("-f").arg(&deb).args([
+        "Package",
+        "Version",
+        "Architecture",
+        "Depends",
+        "Recommends",
+    ]))?;
     let field = |name: &str| {
         fields
             .lines()
@@ -88,7 +95,11 @@ pub fn unpack(dir: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(&root)?;
     run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root))?;
     let bin = root.join("usr/bin/fieldpay-app");
-    ensure!(bin.is_file(), "{} is missing from the package", bin.display());
+    ensure!(
+        bin.is_file(),
+        "{} is missing from the package",
+        bin.display()
+    );
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&bin)?.permissions().mode();
@@ -115,7 +126,9 @@ pub fn unpack(dir: &Path) -> Result<PathBuf> {
         );
     }
     for size in ["32x32", "64x64", "128x128", "256x256", "512x512"] {
-        let icon = root.join(format!("usr/share/icons/hicolor/{size}/apps/fieldpay-app.png"));
+        let icon = root.join(format!(
+            "usr/share/icons/hicolor/{size}/apps/fieldpay-app.png"
+        ));
         ensure!(icon.is_file(), "icon {} is missing", icon.display());
     }
     Ok(bin)

@@ -63,8 +63,12 @@ const TESTS: &[(&str, App, TestFn)] = &[
     ("two_reps_one_device", App::Built, |ui| {
         Box::pin(reps::run(ui))
     }),
-    ("screenshots", App::Built, |ui| Box::pin(screenshots::run(ui))),
-    ("manager_screens", App::Built, |ui| Box::pin(manager::run(ui))),
+    ("screenshots", App::Built, |ui| {
+        Box::pin(screenshots::run(ui))
+    }),
+    ("manager_screens", App::Built, |ui| {
+        Box::pin(manager::run(ui))
+    }),
     ("installed_package", App::Installed, |ui| {
         Box::pin(installed::run_installed(ui))
     }),
@@ -131,7 +135,10 @@ fn main() -> ExitCode {
     let tests: Vec<&(&str, App, TestFn)> = if args.only_ignored {
         Vec::new()
     } else {
-        TESTS.iter().filter(|(n, _, _)| selected(&args, n)).collect()
+        TESTS
+            .iter()
+            .filter(|(n, _, _)| selected(&args, n))
+            .collect()
     };
     println!("\nrunning {} e2e tests", tests.len());
     if tests.is_empty() {
