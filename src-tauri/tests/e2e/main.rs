@@ -29,6 +29,7 @@ mod reps;
 mod screenshots;
 mod server;
 mod story;
+mod visits;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -51,6 +52,7 @@ const TESTS: &[(&str, TestFn)] = &[
     ("two_reps_one_device", |ui| Box::pin(reps::run(ui))),
     ("screenshots", |ui| Box::pin(screenshots::run(ui))),
     ("manager_screens", |ui| Box::pin(manager::run(ui))),
+    ("visit_route", |ui| Box::pin(visits::run(ui))),
 ];
 
 const APP: &str = env!("CARGO_BIN_EXE_fieldpay-app");

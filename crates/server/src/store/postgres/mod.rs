@@ -31,9 +31,11 @@ mod orders;
 mod outbox;
 mod records;
 mod settlement;
+mod shares;
 mod sync;
 #[cfg(test)]
 mod tests;
+mod visits;
 
 use std::time::Duration;
 
@@ -127,6 +129,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/0004_merchant_credentials.sql")),
     (5, include_str!("migrations/0005_operators.sql")),
     (6, include_str!("migrations/0006_payment_links.sql")),
+    // 7 and 8 are kept for other changes of issue 16.
+    (9, include_str!("migrations/0009_visits_shares.sql")),
 ];
 
 /// Any number, the same in every instance: the advisory lock held while migrating, so two

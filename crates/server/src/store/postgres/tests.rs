@@ -154,6 +154,11 @@ fn leases() {
 }
 
 #[test]
+fn visits() {
+    crate::store::contract_tests::visits(&store().0);
+}
+
+#[test]
 fn text_retries_and_final_failure() {
     crate::store::contract_tests::text_retries_and_final_failure(&store().0);
 }

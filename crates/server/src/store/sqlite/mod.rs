@@ -14,9 +14,11 @@ mod orders;
 mod outbox;
 mod records;
 mod settlement;
+mod shares;
 mod sync;
 #[cfg(test)]
 mod tests;
+mod visits;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -80,6 +82,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("migrations/0012_merchant_credentials.sql")),
     (13, include_str!("migrations/0013_operators.sql")),
     (14, include_str!("migrations/0014_payment_links.sql")),
+    // 15 and 16 are kept for other changes of issue 16.
+    (17, include_str!("migrations/0017_visits_shares.sql")),
 ];
 const READERS: usize = 4;
 
