@@ -308,6 +308,33 @@ impl ServerClient {
         .await
     }
 
+    /// `POST /v1/orders/{id}/shares`.
+    pub async fn share_order(
+        &self,
+        order_id: &str,
+        body: &fieldpay_protocol::share::ShareOrder,
+    ) -> CoreResult<fieldpay_protocol::share::OrderShare> {
+        self.call(
+            Method::POST,
+            &format!("/v1/orders/{order_id}/shares"),
+            Some(body),
+        )
+        .await
+    }
+
+    /// `GET /v1/orders/{id}/shares`.
+    pub async fn order_shares(
+        &self,
+        order_id: &str,
+    ) -> CoreResult<fieldpay_protocol::share::OrderShares> {
+        self.call(
+            Method::GET,
+            &format!("/v1/orders/{order_id}/shares"),
+            None::<&()>,
+        )
+        .await
+    }
+
     pub async fn resend_bill(&self, charge_id: &str) -> CoreResult<Charge> {
         self.call(
             Method::POST,
@@ -374,6 +401,20 @@ impl ServerClient {
             .map(|d| format!("?date={}", query_value(d)))
             .unwrap_or_default();
         self.call(Method::GET, &format!("/v1/manager/team{q}"), None::<&()>)
+            .await
+    }
+
+    /// `GET /v1/manager/visits?date=&rep=`.
+    pub async fn manager_visits(
+        &self,
+        date: &str,
+        rep: Option<&str>,
+    ) -> CoreResult<fieldpay_protocol::visit::VisitList> {
+        let mut q = format!("?date={}", query_value(date));
+        if let Some(r) = rep {
+            q.push_str(&format!("&rep={}", query_value(r)));
+        }
+        self.call(Method::GET, &format!("/v1/manager/visits{q}"), None::<&()>)
             .await
     }
 

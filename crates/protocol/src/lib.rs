@@ -57,11 +57,13 @@ pub mod records;
 pub mod rules;
 pub mod secret;
 pub mod settlement;
+pub mod share;
 pub mod sms;
 pub mod sync;
 #[cfg(feature = "time")]
 pub mod time;
 pub mod validate;
+pub mod visit;
 
 pub use card::{CardNumber, CardNumberError};
 pub use error::{ApiError, ErrorBody, ErrorCode};

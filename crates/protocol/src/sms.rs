@@ -13,6 +13,8 @@ pub enum SmsKind {
     Slip,
     /// A notice, e.g. a refund.
     Notice,
+    /// A purchase order's PDF link or a receipt link, sent by the rep from the order screen.
+    Share,
 }
 
 /// Where a text stands in the outbox.
@@ -27,7 +29,7 @@ pub enum SmsStatus {
     Failed,
 }
 
-text_names!(SmsKind { Bill => "bill", Slip => "slip", Notice => "notice" });
+text_names!(SmsKind { Bill => "bill", Slip => "slip", Notice => "notice", Share => "share" });
 text_names!(SmsStatus { Pending => "pending", Sent => "sent", Failed => "failed" });
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::records::{
     Account, AccountPrice, LedgerEntry, Order, OrderLineInput, Product, SignatureEvidence,
 };
+use crate::visit::GeoPoint;
 
 /// One changed record. Records are sent whole; the newest seq wins.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,6 +78,24 @@ pub enum MutationKind {
         charge_id: String,
         #[serde(default)]
         reason: Option<String>,
+    },
+    /// A visit at a client account (its id is chosen by the device).
+    CheckIn {
+        visit_id: String,
+        account_id: String,
+        /// When the rep checked in (RFC 3339).
+        at: String,
+        /// Where, when the OS gave a location.
+        #[serde(default)]
+        location: Option<GeoPoint>,
+        #[serde(default)]
+        note: String,
+    },
+    /// The end of a visit.
+    CheckOut {
+        visit_id: String,
+        /// When the rep checked out (RFC 3339).
+        at: String,
     },
 }
 

@@ -30,6 +30,7 @@ mod reps;
 mod screenshots;
 mod server;
 mod story;
+mod visits;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -69,6 +70,7 @@ const TESTS: &[(&str, App, TestFn)] = &[
     ("manager_screens", App::Built, |ui| {
         Box::pin(manager::run(ui))
     }),
+    ("visit_route", App::Built, |ui| Box::pin(visits::run(ui))),
     ("installed_package", App::Installed, |ui| {
         Box::pin(installed::run_installed(ui))
     }),

@@ -127,6 +127,22 @@ pub async fn run(ui: &Ui) -> Result<()> {
     ui.wait(&format!("{}[data-id=\"{charge_id}\"]", tid("payment-row")))
         .await?;
 
+    // The purchase order and the receipt, sent by text from the order screen.
+    ui.click(&format!("{}[data-id=\"{order_id}\"]", tid("order-row")))
+        .await?;
+    ui.wait_screen("order").await?;
+    crate::visits::share_from_order(ui, &base, &acc.phone, true)
+        .await
+        .context("send by text")?;
+    ui.click(&tid("back")).await?;
+    ui.wait_screen("client").await?;
+
+    // A visit: check in at the client with a note; it is on home's route of the day.
+    let note = "수금 완료, 신제품 샘플 전달";
+    let visit = crate::visits::check_in_here(ui, note).await?;
+    crate::visits::route_shows(ui, &visit, &acc, note).await?;
+    flows::find_and_open_client(ui, &query, &acc.name).await?;
+
     // A next order for this client offers its usual items before any typing.
     ui.click(&tid("new-order")).await?;
     flows::usual_items_offered(ui, &["타이레놀", "게보린"]).await?;

@@ -78,6 +78,24 @@ fn crash_child() {
                 e.request_charge(&input, Utc::now()).unwrap();
                 println!("{READY}");
             }
+            "visit-write" => {
+                // A check-in and its check-out written offline; the process dies before
+                // pushing.
+                let e = engine_at(&dir, &url);
+                let me = e.session().unwrap();
+                let account = e
+                    .search_accounts("약", 100)
+                    .unwrap()
+                    .into_iter()
+                    .map(|a| a.account)
+                    .find(|a| a.rep_id.as_ref().is_none_or(|r| *r == me.id))
+                    .unwrap();
+                let v = e
+                    .check_in(&account.id, "크래시 전 방문", None, Utc::now())
+                    .unwrap();
+                e.check_out(&v.visit.id, Utc::now()).unwrap();
+                println!("{READY}");
+            }
             "pull-page" => {
                 // Applies a big pull page slowly; dies in the middle.
                 let db = Db::open(&dir.join("fieldpay-device.db")).unwrap();
@@ -158,4 +176,42 @@ async fn killed_in_the_middle_of_a_pull_page_applies_nothing_of_it() {
     let e = engine_at(dir.path(), &server.base);
     e.sync_now().await.unwrap();
     assert_eq!(e.search_accounts("약", 100).unwrap().len(), 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_written_before_a_kill_reaches_the_server_once() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = signed_in(dir.path(), &server.base).await;
+    e.sync_now().await.unwrap();
+    drop(e);
+    let child = spawn_child("visit-write", dir.path(), &server.base);
+    kill9(child);
+    let e = engine_at(dir.path(), &server.base);
+    assert_eq!(e.status().queued, 2, "{:?}", e.status());
+    let route = e.today_route(Utc::now()).unwrap();
+    assert_eq!(route.visits.len(), 1);
+    assert_eq!(route.visits[0].sync_state, SyncState::Queued);
+    settle(&e, 20).await;
+    // Pushed again after the restart (and once more for good measure): one visit.
+    e.sync_now().await.unwrap();
+    let me = e.session().unwrap();
+    let now = Utc::now();
+    let stored = server
+        .state()
+        .store
+        .visits(
+            &fieldpay_protocol::MerchantId::new(me.merchant_id.clone()),
+            now - chrono::Duration::days(1),
+            now + chrono::Duration::days(1),
+            None,
+        )
+        .unwrap();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0].note, "크래시 전 방문");
+    assert!(stored[0].checked_out_at.is_some());
+    let route = e.today_route(Utc::now()).unwrap();
+    assert_eq!(route.visits[0].sync_state, SyncState::Synced);
+    assert_eq!(route.visits[0].visit.id, stored[0].id);
+    assert_eq!(e.status().queued, 0);
 }

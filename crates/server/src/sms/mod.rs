@@ -53,6 +53,7 @@ fn subject(kind: SmsKind) -> &'static str {
         SmsKind::Bill => "결제 요청",
         SmsKind::Slip => "매출전표",
         SmsKind::Notice => "안내",
+        SmsKind::Share => "공유",
     }
 }
 

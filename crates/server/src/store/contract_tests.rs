@@ -1389,3 +1389,166 @@ pub(crate) fn signed_order_numbers(s: &dyn Store) {
     let r = s.submit_order(&m, &OrderId::from("num-o4"), t).unwrap();
     assert_eq!(r.number.as_deref(), Some("PO-20261203-0001"));
 }
+
+// ------------------------------------------------------------------ visits
+
+/// Check-ins and check-outs: stored once per visit id (the same visit again answers the
+/// stored one; other content under its id is a conflict); accounts of another merchant or
+/// (for a plain rep) of another rep, and check-outs that do not fit, are refused with nothing
+/// stored; the day's list is per merchant and rep, oldest first, with names.
+pub(crate) fn visits(s: &dyn Store) {
+    use chrono::{Duration, Utc};
+    use fieldpay_protocol::auth::Role;
+    use fieldpay_protocol::visit::GeoPoint;
+    use fieldpay_protocol::{AccountId, ErrorCode};
+
+    use super::visits::NewVisit;
+    use super::NewAccount;
+    use crate::domain::MerchantSettings;
+
+    let code = |r: Result<fieldpay_protocol::visit::Visit, StoreError>| match r {
+        Err(StoreError::Rejected { code, .. }) => code,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let hash = fieldpay_protocol::Secret::new("x");
+    let m = s
+        .create_merchant("vis", "방문상사", &MerchantSettings::default())
+        .unwrap();
+    let other = s
+        .create_merchant("vis2", "남의상사", &MerchantSettings::default())
+        .unwrap();
+    let kim = s
+        .create_rep(&m.id, "kim", "김영업", &hash, Role::Rep)
+        .unwrap();
+    let lee = s
+        .create_rep(&m.id, "lee", "이현장", &hash, Role::Rep)
+        .unwrap();
+    let account = |code: &str, name: &str, rep: Option<&str>| NewAccount {
+        code: code.into(),
+        name: name.into(),
+        owner_name: "김민수".into(),
+        business_number: "1234567891".into(),
+        phone: "01012345678".into(),
+        address: "서울".into(),
+        credit_limit: 1_000_000,
+        rep_login: rep.map(Into::into),
+    };
+    s.upsert_accounts(
+        &m.id,
+        &[
+            account("A1", "가나약국", Some("kim")),
+            account("A2", "다라약국", Some("lee")),
+            account("A3", "공용약국", None),
+        ],
+    )
+    .unwrap();
+    s.upsert_accounts(&other.id, &[account("B1", "남의약국", None)])
+        .unwrap();
+    let id_of = |mid, code: &str| {
+        AccountId::new(
+            s.accounts(mid)
+                .unwrap()
+                .into_iter()
+                .find(|a| a.code == code)
+                .unwrap()
+                .id,
+        )
+    };
+    let (a1, a2, a3, b1) = (
+        id_of(&m.id, "A1"),
+        id_of(&m.id, "A2"),
+        id_of(&m.id, "A3"),
+        id_of(&other.id, "B1"),
+    );
+    let now = Utc::now();
+    let visit = |id: &str, account: &AccountId, at| NewVisit {
+        id: id.into(),
+        account_id: account.clone(),
+        rep_id: kim.clone(),
+        at,
+        location: Some(GeoPoint {
+            lat: 37.5,
+            lng: 127.0,
+            accuracy_m: None,
+        }),
+        note: "첫 방문".into(),
+    };
+    let first = visit("visit-0001", &a1, now - Duration::minutes(20));
+    let v = s.check_in(&m.id, &first, true).unwrap();
+    assert_eq!(
+        (v.account_name.as_str(), v.rep_name.as_str()),
+        ("가나약국", "김영업")
+    );
+    assert_eq!(v.location, first.location);
+    // The same visit again: the stored one, nothing new.
+    assert_eq!(s.check_in(&m.id, &first, true).unwrap(), v);
+    let mut changed = first.clone();
+    changed.note = "다른 메모".into();
+    assert_eq!(code(s.check_in(&m.id, &changed, true)), ErrorCode::Conflict);
+    // Unassigned accounts are everyone's; another rep's only for a manager.
+    let second = NewVisit {
+        location: None,
+        ..visit("visit-0002", &a3, now - Duration::minutes(10))
+    };
+    s.check_in(&m.id, &second, true).unwrap();
+    assert_eq!(
+        code(s.check_in(&m.id, &visit("visit-0003", &a2, now), true)),
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        code(s.check_in(&m.id, &visit("visit-0004", &b1, now), true)),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(s.check_in(&other.id, &visit("visit-0005", &a1, now), false)),
+        ErrorCode::NotFound
+    );
+    let by_manager = visit("visit-0006", &a2, now - Duration::minutes(5));
+    s.check_in(&m.id, &by_manager, false).unwrap();
+
+    // Check-out: once; the same time again is the same answer; others refused.
+    let out = now - Duration::minutes(15);
+    let v = s.check_out(&m.id, &kim, "visit-0001", out).unwrap();
+    assert_eq!(v.checked_out_at, Some(crate::clock::ts(out)));
+    assert_eq!(s.check_out(&m.id, &kim, "visit-0001", out).unwrap(), v);
+    assert_eq!(
+        code(s.check_out(&m.id, &kim, "visit-0001", now)),
+        ErrorCode::InvalidState
+    );
+    assert_eq!(
+        code(s.check_out(&m.id, &kim, "visit-0002", now - Duration::hours(1))),
+        ErrorCode::InvalidField
+    );
+    assert_eq!(
+        code(s.check_out(&m.id, &lee, "visit-0002", now)),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(s.check_out(&other.id, &kim, "visit-0002", now)),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(s.check_out(&m.id, &kim, "nope-0000", now)),
+        ErrorCode::NotFound
+    );
+
+    // The day's list.
+    let (from, to) = (now - Duration::hours(1), now + Duration::hours(1));
+    let all = s.visits(&m.id, from, to, None).unwrap();
+    let ids: Vec<&str> = all.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(ids, ["visit-0001", "visit-0002", "visit-0006"]);
+    assert_eq!(all[0].note, "첫 방문");
+    assert!(all[1].location.is_none() && all[1].checked_out_at.is_none());
+    assert_eq!(s.visits(&m.id, from, to, Some(&lee)).unwrap().len(), 0);
+    assert_eq!(s.visits(&m.id, from, to, Some(&kim)).unwrap().len(), 3);
+    assert!(s
+        .visits(
+            &m.id,
+            now + Duration::hours(1),
+            now + Duration::hours(2),
+            None
+        )
+        .unwrap()
+        .is_empty());
+    assert!(s.visits(&other.id, from, to, None).unwrap().is_empty());
+}

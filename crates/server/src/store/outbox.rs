@@ -99,6 +99,7 @@ pub fn text_failed_detail(kind: SmsKind, reason: &str) -> String {
         SmsKind::Bill => "결제 요청 문자",
         SmsKind::Slip => "매출전표 문자",
         SmsKind::Notice => "안내 문자",
+        SmsKind::Share => "공유 문자",
     };
     // Bounded: a provider's reason is short, but it is theirs.
     let reason: String = reason.chars().take(300).collect();

@@ -31,9 +31,11 @@ mod orders;
 mod outbox;
 mod records;
 mod settlement;
+mod shares;
 mod sync;
 #[cfg(test)]
 mod tests;
+mod visits;
 
 use std::time::Duration;
 
@@ -128,6 +130,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("migrations/0005_operators.sql")),
     (6, include_str!("migrations/0006_payment_links.sql")),
     (8, include_str!("migrations/0008_rep_series.sql")),
+    (9, include_str!("migrations/0009_visits_shares.sql")),
 ];
 
 /// Any number, the same in every instance: the advisory lock held while migrating, so two

@@ -204,6 +204,11 @@ fn version_8_existing_reps_get_their_series() {
 }
 
 #[test]
+fn visits() {
+    crate::store::contract_tests::visits(&store().0);
+}
+
+#[test]
 fn text_retries_and_final_failure() {
     crate::store::contract_tests::text_retries_and_final_failure(&store().0);
 }

@@ -352,6 +352,12 @@ fn payment_links() {
 }
 
 #[test]
+fn visits() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::visits(&s);
+}
+
+#[test]
 fn leases() {
     let (s, _dir) = sqlite();
     crate::store::contract_tests::leases(&s);
