@@ -11,6 +11,9 @@
 # - Rust (rustup, with rustfmt and clippy) when cargo is missing; the wasm32 target for the UI.
 # - wasm-bindgen-cli at exactly the version in Cargo.lock (the UI's JS glue) and tauri-driver
 #   (the app's WebDriver front), both from crates.io into ~/.cargo/bin.
+# - Tauri's command line (its bundler makes the app's .deb: scripts/deb.sh --app), pinned, from
+#   the npm registry into ~/.local/share/fieldpay/ (Node.js and npm from apt when missing);
+#   exported as FIELDPAY_TAURI_CLI.
 #
 # SKIP_APT=1 skips the package check.
 set -euo pipefail
@@ -66,5 +69,20 @@ if ! grep -q "^\"tauri-driver $_fp_td " "$HOME/.cargo/.crates.toml" 2>/dev/null 
   echo "== installing tauri-driver $_fp_td"
   env -u CARGO_TARGET_DIR cargo install tauri-driver --version "$_fp_td" --locked
 fi
-unset _p _fp_pkgs _fp_missing _fp_sudo _fp_wbg _fp_td
+_fp_tc=2.12.5
+_fp_tc_dir="$HOME/.local/share/fieldpay/tauri-cli-$_fp_tc"
+export FIELDPAY_TAURI_CLI="$_fp_tc_dir/node_modules/.bin/tauri"
+if [ "$("$FIELDPAY_TAURI_CLI" --version 2>/dev/null || true)" != "tauri-cli $_fp_tc" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "== installing Node.js and npm (apt)"
+    _fp_sudo=()
+    [ "$(id -u)" -eq 0 ] || _fp_sudo=(sudo)
+    "${_fp_sudo[@]}" apt-get update
+    "${_fp_sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm
+  fi
+  echo "== installing Tauri's command line $_fp_tc (npm)"
+  mkdir -p "$_fp_tc_dir"
+  npm install --prefix "$_fp_tc_dir" --no-audit --no-fund --no-save "@tauri-apps/cli@$_fp_tc" >/dev/null
+fi
+unset _p _fp_pkgs _fp_missing _fp_sudo _fp_wbg _fp_td _fp_tc _fp_tc_dir
 cargo --version

@@ -11,6 +11,10 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 cargo fmt --all -- --check
 scripts/build-app.sh --ui-only
+# The desktop package (Tauri's bundler, a debug build): the e2e test `installed_package` unpacks
+# it into a throwaway root and starts the installed binary.
+FIELDPAY_E2E_DEB=$(scripts/deb.sh --app --debug)
+export FIELDPAY_E2E_DEB
 # The engine keeps its refresh token in the OS credential store: run the tests in a private
 # D-Bus session with an unlocked gnome-keyring (a Secret Service), as a desktop would have.
 # A throwaway keyring folder, so the login keyring is created fresh with the test password.

@@ -146,6 +146,13 @@ pub fn run() {
             manager::merchant_charges,
             manager::settlement,
             manager::export_settlement_csv,
+            visits::check_in,
+            visits::check_out,
+            visits::today_route,
+            visits::account_visits,
+            visits::manager_visits,
+            shares::share_order,
+            shares::order_shares,
         ])
         .build(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while building the FieldPay app");

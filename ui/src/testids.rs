@@ -21,13 +21,17 @@
 //!   and `account-row` too
 //! - client page: `account-name`, `account-credit-limit`, `account-credit-available`,
 //!   `aging-0-30`, `aging-31-60`, `aging-61-90`, `aging-over-90`, `new-order`, `collect`,
-//!   `order-row`, `payment-row`, `call-client`, `record-collection`, `collection-row`
+//!   `order-row`, `payment-row`, `call-client`, `check-in`, `visit-note`, `check-in-confirm`,
+//!   `visit-row`, `check-out`, `record-collection`, `collection-row`
 //!   (`data-id`, `data-method`, `data-state` = queued|synced|rejected, `data-voided`),
 //!   `ledger-row` (`data-kind`), `col-void` (manager), `col-void-reason`,
 //!   `col-void-confirm`, then `confirm-action` / `confirm-cancel`
 //! - collection form: `col-method` (`data-method` = cash|transfer|note, `aria-pressed`),
 //!   `col-amount`, `col-memo`, `col-note-number`, `col-note-bank`, `col-note-due`, `col-next`,
 //!   `col-summary`, `col-edit`, `col-confirm`, `col-result` (`data-state`), `col-back`
+//! - today's route (home): `route-visit`, `route-order-client`; the manager's visits (team):
+//!   `mvisit-rep`, `mvisit-row`; send by text (order screen): `share-phone`, `share-po`,
+//!   `share-receipt`, `share-row`
 //! - order: `product-search`, `product-row`, `product-add`, `line-row`, `qty-minus`,
 //!   `qty-input`, `qty-plus`, `line-remove`, `line-total`, `order-supply`, `order-vat`,
 //!   `order-total`, `credit-warning` (`data-result` = ok|warn|block), `order-memo`,
@@ -105,6 +109,23 @@ pub const SANDBOX_START: &str = "sandbox-start";
 pub const HOME_COLLECTED: &str = "home-collected";
 pub const HOME_ORDERS_TODAY: &str = "home-orders-today";
 pub const HOME_PENDING: &str = "home-pending";
+/// Today's route on home: a visit (`data-id`, `data-account`, `data-located`), a client with
+/// orders today not visited yet (`data-account`).
+pub const ROUTE_VISIT: &str = "route-visit";
+pub const ROUTE_ORDER_CLIENT: &str = "route-order-client";
+/// The client page's check-in: the button, the note, confirm; a visit row (`data-id`,
+/// `data-open` while not checked out) and its check-out button.
+pub const CHECK_IN: &str = "check-in";
+pub const VISIT_NOTE: &str = "visit-note";
+pub const CHECK_IN_CONFIRM: &str = "check-in-confirm";
+pub const VISIT_ROW: &str = "visit-row";
+pub const CHECK_OUT: &str = "check-out";
+/// The order screen's "send by text": the phone, the two sends, a history row (`data-id`,
+/// `data-kind`, `data-status`).
+pub const SHARE_PHONE: &str = "share-phone";
+pub const SHARE_PO: &str = "share-po";
+pub const SHARE_RECEIPT: &str = "share-receipt";
+pub const SHARE_ROW: &str = "share-row";
 pub const PENDING_ROW: &str = "pending-row";
 pub const QUICK_NEW_ORDER: &str = "quick-new-order";
 pub const QUICK_COLLECT: &str = "quick-collect";
@@ -232,6 +253,7 @@ pub const REFUND_REASON: &str = "refund-reason";
 pub const REFUND_AMOUNT: &str = "refund-amount";
 pub const REFUNDED_AMOUNT: &str = "refunded-amount";
 pub const CHARGE_REFUND: &str = "charge-refund";
+pub const REFUND_BY_MANAGER: &str = "refund-by-manager";
 pub const RECEIPT_LINK: &str = "receipt-link";
 pub const APPROVAL_NUMBER: &str = "approval-number";
 pub const NEW_CHARGE: &str = "new-charge";
@@ -285,6 +307,9 @@ pub const CONFIRM_ACTION: &str = "confirm-action";
 pub const CONFIRM_CANCEL: &str = "confirm-cancel";
 pub const TEAM_DATE: &str = "team-date";
 pub const TEAM_ROW: &str = "team-row";
+/// The manager's visits of the team's day: the rep filter, a visit row (`data-id`, `data-rep`).
+pub const MVISIT_REP: &str = "mvisit-rep";
+pub const MVISIT_ROW: &str = "mvisit-row";
 pub const REP_LOGIN: &str = "rep-login";
 pub const REP_NAME: &str = "rep-name";
 pub const REP_ROLE: &str = "rep-role";

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use fieldpay_protocol::auth::ChangePassword;
-use fieldpay_protocol::auth::{LoginRequest, RefreshRequest, TokenResponse};
+use fieldpay_protocol::auth::{LoginRequest, RefreshRequest, RepInfo, TokenResponse};
 use fieldpay_protocol::charge::{Charge, ChargeList, RefundCharge};
 use fieldpay_protocol::manager::{
     CreateApiKey, CreateRep, Integration, LinkKey, NewApiKey, RepPassword, SettingsPatch,
@@ -27,6 +27,9 @@ pub struct ServerClient {
     http: reqwest::Client,
     access: Mutex<Option<Secret>>,
     creds: Credentials,
+    /// The rep as the last refresh answered it (its number series may be newer than the
+    /// signed-in session's: a session from before series existed).
+    refreshed: Mutex<Option<RepInfo>>,
 }
 
 /// Written by hand: the access token shows only whether there is one, as `[REDACTED]`.
@@ -148,6 +151,7 @@ impl ServerClient {
             http,
             access: Mutex::new(None),
             creds,
+            refreshed: Mutex::new(None),
         })
     }
 
@@ -206,7 +210,16 @@ impl ServerClient {
         }
         let t = tokens_of(resp).await?;
         self.keep(&t)?;
+        *self.refreshed.lock().unwrap_or_else(|p| p.into_inner()) = Some(t.rep.clone());
         Ok(t)
+    }
+
+    /// The rep as the last refresh (since the last call) answered it.
+    pub fn take_refreshed_rep(&self) -> Option<RepInfo> {
+        self.refreshed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     pub fn sign_out(&self) -> CoreResult<()> {
@@ -312,6 +325,33 @@ impl ServerClient {
         .await
     }
 
+    /// `POST /v1/orders/{id}/shares`.
+    pub async fn share_order(
+        &self,
+        order_id: &str,
+        body: &fieldpay_protocol::share::ShareOrder,
+    ) -> CoreResult<fieldpay_protocol::share::OrderShare> {
+        self.call(
+            Method::POST,
+            &format!("/v1/orders/{order_id}/shares"),
+            Some(body),
+        )
+        .await
+    }
+
+    /// `GET /v1/orders/{id}/shares`.
+    pub async fn order_shares(
+        &self,
+        order_id: &str,
+    ) -> CoreResult<fieldpay_protocol::share::OrderShares> {
+        self.call(
+            Method::GET,
+            &format!("/v1/orders/{order_id}/shares"),
+            None::<&()>,
+        )
+        .await
+    }
+
     pub async fn resend_bill(&self, charge_id: &str) -> CoreResult<Charge> {
         self.call(
             Method::POST,
@@ -378,6 +418,20 @@ impl ServerClient {
             .map(|d| format!("?date={}", query_value(d)))
             .unwrap_or_default();
         self.call(Method::GET, &format!("/v1/manager/team{q}"), None::<&()>)
+            .await
+    }
+
+    /// `GET /v1/manager/visits?date=&rep=`.
+    pub async fn manager_visits(
+        &self,
+        date: &str,
+        rep: Option<&str>,
+    ) -> CoreResult<fieldpay_protocol::visit::VisitList> {
+        let mut q = format!("?date={}", query_value(date));
+        if let Some(r) = rep {
+            q.push_str(&format!("&rep={}", query_value(r)));
+        }
+        self.call(Method::GET, &format!("/v1/manager/visits{q}"), None::<&()>)
             .await
     }
 
@@ -561,6 +615,7 @@ mod tests {
                 merchant_address: String::new(),
                 role: Default::default(),
                 must_change_password: false,
+                series: "R01".into(),
             },
         };
         assert_hidden("TokenResponse", format!("{tokens:?}"));

@@ -114,6 +114,15 @@ impl Engine {
         }
         .await;
         self.update_status(|s| s.syncing = false);
+        // A session kept from before the server gave reps a number series learns its series
+        // from a refresh answer (then orders are numbered on the device at signing).
+        if let (Some(fresh), Some(mut me)) = (self.client.take_refreshed_rep(), self.session()) {
+            if fresh.id == me.id && fresh.merchant_id == me.merchant_id && fresh.series != me.series
+            {
+                me.series = fresh.series;
+                self.set_session(&me)?;
+            }
+        }
         match &result {
             Ok(()) => {
                 let now = ts(Utc::now());

@@ -300,3 +300,31 @@ pub enum PdfDoc {
     /// company and by rep (the manager's; online only).
     Settlement { period: String },
 }
+
+/// A visit (방문 기록) as this device has it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocalVisit {
+    pub visit: crate::visit::Visit,
+    pub sync_state: SyncState,
+}
+
+/// A client with orders made today (a stop of the day's route without a check-in yet, or
+/// with one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteStop {
+    pub account_id: String,
+    pub account_name: String,
+    pub orders: u32,
+    /// KRW, the orders' totals.
+    pub total: i64,
+}
+
+/// Today's route on the home screen: the rep's visits of the KST day in order, and the clients
+/// with orders made today.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TodayRoute {
+    /// KST date, `YYYY-MM-DD`.
+    pub date: String,
+    pub visits: Vec<LocalVisit>,
+    pub order_clients: Vec<RouteStop>,
+}

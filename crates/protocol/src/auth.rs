@@ -61,6 +61,11 @@ pub struct RepInfo {
     /// (`POST /v1/auth/password`) before anything else is allowed.
     #[serde(default)]
     pub must_change_password: bool,
+    /// The rep's short number series within its merchant (`R01`): the device numbers the
+    /// orders it signs from it (`PO-20261203-R01-0001`) without asking the server. Empty from
+    /// a server before series existed (then the server numbers orders at registration).
+    #[serde(default)]
+    pub series: String,
 }
 
 /// `POST /v1/auth/password`: the signed-in rep changes its password.

@@ -359,6 +359,66 @@ pub struct ExportSettlementCsv {
     pub period: String,
 }
 
+// ---------------------------------------------------------------- visits
+
+/// Checks in at a client account now (works offline; sent by the sync loop). `location` when
+/// the OS gave one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckIn {
+    pub account_id: AccountId,
+    #[serde(default)]
+    pub note: String,
+    #[serde(default)]
+    pub location: Option<crate::visit::GeoPoint>,
+}
+
+/// Checks out of a visit now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckOut {
+    pub visit_id: String,
+}
+
+/// Today's route: the day's visits and the clients with orders today.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TodayRoute {}
+
+/// A client account's latest visits, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountVisits {
+    pub account_id: AccountId,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// The reps' visits of a KST day (`YYYY-MM-DD`; today when absent), of one rep or all (the
+/// manager's; online only).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManagerVisits {
+    #[serde(default)]
+    pub date: Option<String>,
+    #[serde(default)]
+    pub rep_id: Option<RepId>,
+}
+
+// ---------------------------------------------------------------- sharing by text (online)
+
+/// Texts the order's purchase-order PDF link, or the receipt link of its paid charge
+/// (`charge_id`), to a Korean mobile number through the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShareOrder {
+    pub order_id: OrderId,
+    pub kind: crate::share::ShareKind,
+    pub to_phone: String,
+    #[serde(default)]
+    pub charge_id: Option<ChargeId>,
+}
+
+/// The texts sent about an order, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderShares {
+    pub order_id: OrderId,
+}
+
 // ---------------------------------------------------------------- sync problems
 
 /// Actions the server refused, with its reason.
@@ -442,6 +502,13 @@ commands! {
     MerchantCharges = "merchant_charges" -> crate::charge::ChargeList;
     Settlement = "settlement" -> crate::settlement::SettlementReport;
     ExportSettlementCsv = "export_settlement_csv" -> String;
+    CheckIn = "check_in" -> app::LocalVisit;
+    CheckOut = "check_out" -> app::LocalVisit;
+    TodayRoute = "today_route" -> app::TodayRoute;
+    AccountVisits = "account_visits" -> Vec<app::LocalVisit>;
+    ManagerVisits = "manager_visits" -> crate::visit::VisitList;
+    ShareOrder = "share_order" -> crate::share::OrderShare;
+    OrderShares = "order_shares" -> Vec<crate::share::OrderShare>;
 }
 
 /// `a == b`, usable in constants (the shell checks its handlers' names at compile time).

@@ -49,6 +49,7 @@ pub mod ids;
 pub mod manager;
 pub mod mobile;
 pub mod money;
+pub mod numbering;
 pub mod payment_link;
 #[cfg(feature = "phone")]
 pub mod phone;
@@ -57,11 +58,13 @@ pub mod records;
 pub mod rules;
 pub mod secret;
 pub mod settlement;
+pub mod share;
 pub mod sms;
 pub mod sync;
 #[cfg(feature = "time")]
 pub mod time;
 pub mod validate;
+pub mod visit;
 
 pub use card::{CardNumber, CardNumberError};
 pub use error::{ApiError, ErrorBody, ErrorCode};

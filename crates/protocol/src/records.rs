@@ -186,7 +186,10 @@ pub struct SignatureEvidence {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Order {
     pub id: String,
-    /// Human order number, e.g. `PO-20261127-0001`; assigned by the server on registration.
+    /// Human order number: given by the device at signing from the rep's series
+    /// (`PO-20261127-R01-0001`, printed on the signed PDF; see [`crate::numbering`]), or, for
+    /// an order signed without one (before series existed), by the server on registration
+    /// (`PO-20261127-0001`).
     pub number: Option<String>,
     pub account_id: String,
     pub rep_id: Option<String>,

@@ -15,6 +15,8 @@ pub enum SmsKind {
     Notice,
     /// The receipt (수금 영수증) of a cash, transfer or note collection.
     Receipt,
+    /// A purchase order's PDF link or a receipt link, sent by the rep from the order screen.
+    Share,
 }
 
 /// Where a text stands in the outbox.
@@ -29,7 +31,7 @@ pub enum SmsStatus {
     Failed,
 }
 
-text_names!(SmsKind { Bill => "bill", Slip => "slip", Notice => "notice", Receipt => "receipt" });
+text_names!(SmsKind { Bill => "bill", Slip => "slip", Notice => "notice", Receipt => "receipt", Share => "share" });
 text_names!(SmsStatus { Pending => "pending", Sent => "sent", Failed => "failed" });
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use crate::error::ApiError;
 use crate::records::{
     Account, AccountPrice, LedgerEntry, Order, OrderLineInput, Product, SignatureEvidence,
 };
+use crate::visit::GeoPoint;
 
 /// One changed record. Records are sent whole; the newest seq wins.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +64,11 @@ pub enum MutationKind {
         /// PDF, base64.
         #[serde(default)]
         pdf: Option<String>,
+        /// The order's final number, given by the device at signing from the rep's series
+        /// (`PO-YYYYMMDD-<series>-NNNN`, see [`crate::numbering`]) and printed on
+        /// the signed PDF. Absent: the server numbers the order when it registers it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        number: Option<String>,
     },
     /// Register the order: credit check, order number, receivables ledger.
     SubmitOrder { order_id: String },
@@ -79,6 +85,24 @@ pub enum MutationKind {
     /// Record a cash, transfer or note collection (its id is chosen by the device): the
     /// collection, its ledger entry and the client's receipt text.
     RecordCollection { collection: CollectionInput },
+    /// A visit at a client account (its id is chosen by the device).
+    CheckIn {
+        visit_id: String,
+        account_id: String,
+        /// When the rep checked in (RFC 3339).
+        at: String,
+        /// Where, when the OS gave a location.
+        #[serde(default)]
+        location: Option<GeoPoint>,
+        #[serde(default)]
+        note: String,
+    },
+    /// The end of a visit.
+    CheckOut {
+        visit_id: String,
+        /// When the rep checked out (RFC 3339).
+        at: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -327,6 +327,7 @@ async fn token_response(
             merchant_address: merchant.profile.address.clone(),
             role: rep.role,
             must_change_password: rep.must_change_password,
+            series: rep.series,
         },
     })
 }

@@ -127,3 +127,20 @@ pub fn collection_receipt(
         format_krw(balance_after.max(0)),
     )
 }
+
+/// The text of a purchase order sent by the rep: the order's number and its PDF link.
+pub fn share_purchase_order(merchant_name: &str, number: &str, total: i64, link: &str) -> String {
+    format!(
+        "[{merchant_name}] 발주서를 보내드립니다.\n발주번호: {number}\n합계: {}\n발주서(PDF): {link}",
+        format_krw(total),
+    )
+}
+
+/// The text of a receipt link sent by the rep.
+pub fn share_receipt(merchant_name: &str, rec: &ChargeRecord, link: &str) -> String {
+    format!(
+        "[{merchant_name}] 결제 영수증을 보내드립니다.\n상품: {}\n금액: {}\n영수증: {link}",
+        rec.charge.goods_name,
+        format_krw(rec.charge.amount),
+    )
+}

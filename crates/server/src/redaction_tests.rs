@@ -52,6 +52,7 @@ fn secrets_never_print() {
         active: true,
         role: fieldpay_protocol::auth::Role::Rep,
         must_change_password: false,
+        series: "R01".into(),
     };
     assert_redacted("RepRecord", format!("{rep:?}"));
 
@@ -93,6 +94,7 @@ fn secrets_never_print() {
             merchant_address: String::new(),
             role: Default::default(),
             must_change_password: false,
+            series: "R01".into(),
         },
     };
     assert_redacted("TokenResponse", format!("{tokens:?}"));

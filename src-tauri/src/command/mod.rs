@@ -73,6 +73,8 @@ pub mod orders;
 pub mod problems;
 pub mod records;
 pub mod session;
+pub mod shares;
+pub mod visits;
 
 use chrono::{DateTime, Utc};
 use fieldpay_core::{CoreResult, Engine};

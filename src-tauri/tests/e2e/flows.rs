@@ -505,7 +505,7 @@ pub async fn virtual_number(ui: &Ui) -> Result<String> {
 
 /// On a screen with the PDF panel (a signed order, the daily closing): the preview shows the
 /// document inside the app, and "save" writes a real PDF whose file name starts with `prefix`.
-pub async fn check_pdf_panel(ui: &Ui, prefix: &str) -> Result<()> {
+pub async fn check_pdf_panel(ui: &Ui, prefix: &str) -> Result<Vec<u8>> {
     ui.click(&tid("pdf-preview")).await?;
     let frame = ui
         .wait_for(&tid("pdf-frame"), SLOW)
@@ -534,7 +534,21 @@ pub async fn check_pdf_panel(ui: &Ui, prefix: &str) -> Result<()> {
     // Closing the preview frees the blob.
     ui.click(&tid("pdf-preview")).await?;
     ui.wait_gone(&tid("pdf-frame"), STEP).await?;
-    Ok(())
+    Ok(bytes)
+}
+
+/// The text of a PDF by pdftotext (poppler-utils); `None` when it is not installed.
+pub fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().ok()?;
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf).ok()?;
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", path.to_str()?, "-"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// On a client page: records a collection (`method` = cash|transfer|note; a note needs its

@@ -23,12 +23,14 @@
 mod bad_input;
 mod flows;
 mod harness;
+mod installed;
 mod manager;
 mod offline;
 mod reps;
 mod screenshots;
 mod server;
 mod story;
+mod visits;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -44,13 +46,34 @@ use harness::{Driver, Ui};
 type TestFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 type TestFn = for<'a> fn(&'a Ui) -> TestFuture<'a>;
 
-const TESTS: &[(&str, TestFn)] = &[
-    ("whole_story", |ui| Box::pin(story::run(ui))),
-    ("offline_queue_then_sync", |ui| Box::pin(offline::run(ui))),
-    ("bad_input", |ui| Box::pin(bad_input::run(ui))),
-    ("two_reps_one_device", |ui| Box::pin(reps::run(ui))),
-    ("screenshots", |ui| Box::pin(screenshots::run(ui))),
-    ("manager_screens", |ui| Box::pin(manager::run(ui))),
+/// Which binary a test drives.
+#[derive(Clone, Copy)]
+enum App {
+    /// The one cargo built for this test.
+    Built,
+    /// The one installed from the desktop package (installed.rs).
+    Installed,
+}
+
+const TESTS: &[(&str, App, TestFn)] = &[
+    ("whole_story", App::Built, |ui| Box::pin(story::run(ui))),
+    ("offline_queue_then_sync", App::Built, |ui| {
+        Box::pin(offline::run(ui))
+    }),
+    ("bad_input", App::Built, |ui| Box::pin(bad_input::run(ui))),
+    ("two_reps_one_device", App::Built, |ui| {
+        Box::pin(reps::run(ui))
+    }),
+    ("screenshots", App::Built, |ui| {
+        Box::pin(screenshots::run(ui))
+    }),
+    ("manager_screens", App::Built, |ui| {
+        Box::pin(manager::run(ui))
+    }),
+    ("visit_route", App::Built, |ui| Box::pin(visits::run(ui))),
+    ("installed_package", App::Installed, |ui| {
+        Box::pin(installed::run_installed(ui))
+    }),
 ];
 
 const APP: &str = env!("CARGO_BIN_EXE_fieldpay-app");
@@ -106,15 +129,18 @@ fn selected(a: &Args, name: &str) -> bool {
 fn main() -> ExitCode {
     let args = parse_args();
     if args.list {
-        for (name, _) in TESTS {
+        for (name, _, _) in TESTS {
             println!("{name}: test");
         }
         return ExitCode::SUCCESS;
     }
-    let tests: Vec<&(&str, TestFn)> = if args.only_ignored {
+    let tests: Vec<&(&str, App, TestFn)> = if args.only_ignored {
         Vec::new()
     } else {
-        TESTS.iter().filter(|(n, _)| selected(&args, n)).collect()
+        TESTS
+            .iter()
+            .filter(|(n, _, _)| selected(&args, n))
+            .collect()
     };
     println!("\nrunning {} e2e tests", tests.len());
     if tests.is_empty() {
@@ -136,7 +162,7 @@ fn main() -> ExitCode {
 }
 
 /// Runs the tests one by one; returns how many failed.
-async fn run(tests: &[&(&str, TestFn)]) -> usize {
+async fn run(tests: &[&(&str, App, TestFn)]) -> usize {
     let started = Instant::now();
     let work = match tempfile::Builder::new().prefix("fieldpay-e2e-").tempdir() {
         Ok(w) => w,
@@ -167,10 +193,10 @@ async fn run(tests: &[&(&str, TestFn)]) -> usize {
             .unwrap_or(420),
     );
     let mut failures: Vec<(String, String)> = Vec::new();
-    for (name, test) in tests {
+    for (name, app, test) in tests {
         let t0 = Instant::now();
         let dir = work.path().join(name);
-        let outcome = run_one(&driver, &dir, name, *test, per_test).await;
+        let outcome = run_one(&driver, &dir, name, *app, *test, per_test).await;
         let secs = t0.elapsed().as_secs_f64();
         match outcome {
             Ok(()) => println!("test {name} ... ok ({secs:.1} s)"),
@@ -214,10 +240,15 @@ async fn run_one(
     driver: &Driver,
     dir: &Path,
     name: &str,
+    app: App,
     test: TestFn,
     limit: Duration,
 ) -> Result<(), String> {
-    let ui = Ui::launch(driver, Path::new(APP), &dir.join("app-data"))
+    let app = match app {
+        App::Built => PathBuf::from(APP),
+        App::Installed => installed::unpack(dir).map_err(|e| format!("{e:#}"))?,
+    };
+    let ui = Ui::launch(driver, &app, &dir.join("app-data"))
         .await
         .map_err(|e| format!("{e:#}"))?;
     let result = tokio::time::timeout(limit, AssertUnwindSafe(test(&ui)).catch_unwind()).await;

@@ -47,14 +47,25 @@ pub async fn run(ui: &Ui) -> Result<()> {
         .await
         .context("the signed order was not registered")?;
     let number = ui.text(&tid("order-number")).await?;
+    let number = number.trim();
+    // Numbered on the device at signing, from the rep's series (PO-YYYYMMDD-R01-0001).
+    let parsed = fieldpay_protocol::numbering::parse_series_number(number);
     ensure!(
-        number.starts_with("PO-"),
-        "registered order {order_id} shows number {number:?}"
+        parsed.is_some(),
+        "registered order {order_id} shows number {number:?}, not one of the rep's series"
     );
-    // The purchase-order PDF made at signing: previewed in the app and saved.
-    flows::check_pdf_panel(ui, &format!("발주서-{}", number.trim()))
+    // The purchase-order PDF made at signing: previewed in the app and saved; it carries the
+    // registered number (the one read out on the phone), not a temporary one.
+    let pdf = flows::check_pdf_panel(ui, &format!("발주서-{number}"))
         .await
         .context("the purchase-order PDF")?;
+    match flows::pdf_text(&pdf) {
+        Some(text) => ensure!(
+            text.contains(&format!("발주번호: {number}")) && !text.contains("임시"),
+            "the signed PDF does not carry the registered number {number}:\n{text}"
+        ),
+        None => eprintln!("SKIPPED: pdftotext not found — the PDF's number was not read"),
+    }
 
     // The order is on the client's account now.
     ui.click(&tid("back")).await?;
@@ -151,6 +162,21 @@ pub async fn run(ui: &Ui) -> Result<()> {
             && receipts[0].contains(&fieldpay_protocol::money::format_krw(cash)),
         "the client's receipt texts: {receipts:?}"
     );
+    // The purchase order and the receipt, sent by text from the order screen.
+    ui.click(&format!("{}[data-id=\"{order_id}\"]", tid("order-row")))
+        .await?;
+    ui.wait_screen("order").await?;
+    crate::visits::share_from_order(ui, &base, &acc.phone, true)
+        .await
+        .context("send by text")?;
+    ui.click(&tid("back")).await?;
+    ui.wait_screen("client").await?;
+
+    // A visit: check in at the client with a note; it is on home's route of the day.
+    let note = "수금 완료, 신제품 샘플 전달";
+    let visit = crate::visits::check_in_here(ui, note).await?;
+    crate::visits::route_shows(ui, &visit, &acc, note).await?;
+    flows::find_and_open_client(ui, &query, &acc.name).await?;
 
     // A next order for this client offers its usual items before any typing.
     ui.click(&tid("new-order")).await?;
@@ -191,5 +217,16 @@ pub async fn run(ui: &Ui) -> Result<()> {
 
     // The client list with an empty search box: today's client first, then the switch.
     flows::client_list_sorts(ui, &acc.name).await?;
+
+    // Refunds are a manager's (the server refuses a rep's; the manager's partial refund is in
+    // manager.rs): the rep's payment screen says so instead of offering a form.
+    ui.goto_hash(&format!("/charges/{charge_id}")).await?;
+    ui.wait_screen("charge").await?;
+    let note = ui.text(&tid("refund-by-manager")).await?;
+    ensure!(note.contains("관리자"), "the rep's refund note: {note:?}");
+    ensure!(
+        ui.all(&tid("charge-refund")).await?.is_empty(),
+        "a rep is offered a refund button the server would refuse"
+    );
     Ok(())
 }

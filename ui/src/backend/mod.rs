@@ -12,7 +12,9 @@ pub mod documents;
 pub mod manager;
 pub mod orders;
 pub mod session;
+pub mod shares;
 pub mod sync;
+pub mod visits;
 
 use fieldpay_protocol::app::EngineEvent;
 use fieldpay_protocol::command::{Bytes, Command, ListQuery};

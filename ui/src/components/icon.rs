@@ -37,11 +37,12 @@ pub enum Icon {
     Print,
     Mobile,
     Back,
+    Pin,
 }
 
 impl Icon {
     /// Every icon, for tests and a gallery.
-    pub const ALL: [Icon; 30] = [
+    pub const ALL: [Icon; 31] = [
         Icon::Home,
         Icon::Clients,
         Icon::Pencil,
@@ -72,6 +73,7 @@ impl Icon {
         Icon::Print,
         Icon::Mobile,
         Icon::Back,
+        Icon::Pin,
     ];
 
     /// The strokes (SVG path data) of the drawing.
@@ -116,6 +118,10 @@ impl Icon {
             Icon::Print => &["M6 9V3h12v6", "M6 18H4v-8h16v8h-2", "M6 14h12v7H6z"],
             Icon::Mobile => &["M7 2h10v20H7z", "M11 18h2"],
             Icon::Back => &["M15 5l-7 7 7 7"],
+            Icon::Pin => &[
+                "M12 21s-7-6.5-7-12a7 7 0 0 1 14 0c0 5.5-7 12-7 12z",
+                "M12 11.5a2.5 2.5 0 1 0 0-5 2.5 2.5 0 0 0 0 5z",
+            ],
         }
     }
 }

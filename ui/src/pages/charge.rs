@@ -20,7 +20,7 @@ use crate::components::{
 };
 use crate::format::{self, INSTALLMENT_MIN_KRW};
 use crate::i18n::{self, t, T};
-use crate::state::{go, replace, st, toast, Load, Route};
+use crate::state::{go, is_manager, replace, st, toast, Load, Route};
 use crate::testids as id;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -635,7 +635,12 @@ fn ChargeDetail(lc: LocalCharge, data: RwSignal<Load<LocalCharge>>) -> impl Into
                         <button class="btn danger big" data-testid=id::CHARGE_CANCEL disabled=move || busy.get()
                                 on:click=move |_| act("cancel")>{t(T::CancelCharge)}</button>
                     })}
-                    {(status == ChargeStatus::Approved).then(|| view! {
+                    // Refunds are the manager's (the server refuses a rep's): a rep is told
+                    // who makes them instead of being given a form that cannot work.
+                    {(status == ChargeStatus::Approved && !is_manager()).then(|| view! {
+                        <p class="muted" data-testid=id::REFUND_BY_MANAGER>{t(T::RefundByManager)}</p>
+                    })}
+                    {(status == ChargeStatus::Approved && is_manager()).then(|| view! {
                         <div class="card refund">
                             <label class="field">
                                 <span class="label">{t(T::RefundReason)}</span>

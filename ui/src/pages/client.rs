@@ -1,19 +1,19 @@
 //! Client page: receivables balance and aging, credit limit and available credit, recent
 //! orders and payments; "new order" and "collect" (→ the charge form with the balance).
 
-use fieldpay_protocol::app::{AccountDetail, LocalCollection, SyncState};
+use fieldpay_protocol::app::{AccountDetail, LocalCollection, LocalVisit, SyncState};
 use fieldpay_protocol::records::LedgerKind;
 use fieldpay_protocol::ApiError;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::backend::{accounts, collections};
+use crate::backend::{accounts, collections, visits};
 use crate::components::icon::{Icon, Svg};
 use crate::components::{load_view, Empty, FieldError, FormError};
 use crate::format;
 use crate::i18n::{self, t, T};
 use crate::pages::collection::{method_icon, method_name, state_badge};
-use crate::pages::home::{track_changes, ChargeRow, OrderRow};
+use crate::pages::home::{track_changes, ChargeRow, OrderRow, VisitRow};
 use crate::pages::manager::Confirm;
 use crate::state::{go, is_manager, remember_name, st, toast, Load, Route};
 use crate::testids as id;
@@ -104,6 +104,8 @@ fn ClientDetail(d: AccountDetail) -> impl IntoView {
                 <Svg icon=Icon::Phone/> {t(T::Collect)}
             </button>
         </div>
+
+        <VisitPanel account_id=a.id.clone()/>
 
         <div class="stats">
             <div class="stat">
@@ -296,5 +298,109 @@ fn CollectionRow(c: LocalCollection) -> impl IntoView {
                 })}
             </div>
         </li>
+    }
+}
+
+/// How long the check-in waits for the OS's location before going on without it.
+const LOCATION_TIMEOUT_MS: u32 = 3000;
+
+/// "방문 체크인" with an optional note (the location when the OS grants it in time), and the
+/// client's recent visits; an open visit can be checked out.
+#[component]
+fn VisitPanel(account_id: String) -> impl IntoView {
+    let aid = StoredValue::new(account_id);
+    let list: RwSignal<Load<Vec<LocalVisit>>> = RwSignal::new(Load::Loading);
+    let load = move || {
+        let a = aid.get_value();
+        spawn_local(async move { list.set(visits::account_visits(&a, 5).await.into()) });
+    };
+    Effect::new(move |_| {
+        track_changes();
+        load();
+    });
+    let retry = Callback::new(move |_| load());
+    let open = RwSignal::new(false);
+    let note = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error: RwSignal<Option<ApiError>> = RwSignal::new(None);
+    let confirm = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let n = note.get_untracked();
+        spawn_local(async move {
+            let location = visits::current_location(LOCATION_TIMEOUT_MS).await;
+            match visits::check_in(&aid.get_value(), &n, location).await {
+                Ok(_) => {
+                    toast(i18n::tr(T::CheckedIn));
+                    note.set(String::new());
+                    open.set(false);
+                    load();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <div class="card visit-panel">
+            {move || if open.get() {
+                view! {
+                    <div class="form">
+                        <label class="field">
+                            <span class="label">{t(T::VisitNote)}</span>
+                            <textarea class="input" rows="2" maxlength="500" data-testid=id::VISIT_NOTE id=id::VISIT_NOTE
+                                      placeholder=t(T::VisitNoteHint) bind:value=note></textarea>
+                        </label>
+                        <FormError err=error/>
+                        <div class="actions two">
+                            <button class="btn ghost big" type="button" on:click=move |_| open.set(false)>{t(T::Cancel)}</button>
+                            <button class="btn primary big" type="button" data-testid=id::CHECK_IN_CONFIRM
+                                    disabled=move || busy.get() on:click=confirm>
+                                <Svg icon=Icon::Pin/> {move || i18n::tr(if busy.get() { T::Working } else { T::CheckInConfirm })}
+                            </button>
+                        </div>
+                    </div>
+                }.into_any()
+            } else {
+                view! {
+                    <button class="btn big wide" type="button" data-testid=id::CHECK_IN on:click=move |_| open.set(true)>
+                        <Svg icon=Icon::Pin/> {t(T::CheckIn)}
+                    </button>
+                }.into_any()
+            }}
+            <h3 class="card-title">{t(T::RecentVisits)}</h3>
+            {load_view(list, retry, move |vs: Vec<LocalVisit>| {
+                if vs.is_empty() {
+                    return view! { <Empty text=T::NoVisitsYet/> }.into_any();
+                }
+                view! {
+                    <ul class="list">
+                        {vs.into_iter().map(|v| {
+                            let extra = v.visit.checked_out_at.is_none().then(|| {
+                                let vid = v.visit.id.clone();
+                                view! {
+                                    <button class="btn ghost" type="button" data-testid=id::CHECK_OUT data-id=vid.clone()
+                                            on:click=move |_| {
+                                                let vid = vid.clone();
+                                                spawn_local(async move {
+                                                    match visits::check_out(&vid).await {
+                                                        Ok(_) => { toast(i18n::tr(T::CheckedOut)); load(); }
+                                                        Err(e) => toast(e.message),
+                                                    }
+                                                });
+                                            }>
+                                        <Svg icon=Icon::Check/> {t(T::CheckOut)}
+                                    </button>
+                                }.into_any()
+                            });
+                            view! { <VisitRow v testid=id::VISIT_ROW show_client=false extra=extra/> }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            })}
+        </div>
     }
 }

@@ -1,13 +1,15 @@
 //! Home: today's collections and orders, pending charges, quick actions (the sync badge is in
 //! the top bar).
 
-use fieldpay_protocol::app::{LocalCharge, LocalOrder};
+use fieldpay_protocol::app::{
+    LocalCharge, LocalOrder, LocalVisit, RouteStop, SyncState, TodayRoute,
+};
 use fieldpay_protocol::charge::ChargeStatus;
 use fieldpay_protocol::records::OrderStatus;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::backend::{charges, orders};
+use crate::backend::{charges, orders, visits};
 use crate::components::icon::{Icon, Svg};
 use crate::components::{load_view, AccountName, ChargeBadge, Empty, OrderBadge};
 use crate::format;
@@ -133,6 +135,8 @@ pub fn HomePage() -> impl IntoView {
                 </button>
             </div>
 
+            <TodayRouteSection/>
+
             <div class="columns">
                 <div>
                     <h2 class="section-title">{t(T::PendingCharges)}</h2>
@@ -245,6 +249,108 @@ pub fn OrderRow(order: LocalOrder) -> impl IntoView {
                     <OrderBadge order=order.clone()/>
                 </span>
             </button>
+        </li>
+    }
+}
+
+/// Today's route: the day's visits in order (time, client, note, a pin when the location was
+/// recorded), then the clients with orders today that have no visit yet.
+#[component]
+fn TodayRouteSection() -> impl IntoView {
+    let route: RwSignal<Load<TodayRoute>> = RwSignal::new(Load::Loading);
+    let load = move || spawn_local(async move { route.set(visits::today_route().await.into()) });
+    Effect::new(move |_| {
+        track_changes();
+        load();
+    });
+    let retry = Callback::new(move |_| load());
+    view! {
+        <h2 class="section-title">{t(T::TodayRoute)}</h2>
+        {load_view(route, retry, |r: TodayRoute| {
+            let visited: Vec<String> = r.visits.iter().map(|v| v.visit.account_id.clone()).collect();
+            let unvisited: Vec<RouteStop> = r
+                .order_clients
+                .into_iter()
+                .filter(|c| !visited.contains(&c.account_id))
+                .collect();
+            if r.visits.is_empty() && unvisited.is_empty() {
+                return view! { <Empty text=T::NoRouteYet/> }.into_any();
+            }
+            view! {
+                <ol class="list route">
+                    {r.visits.into_iter().map(|v| view! { <VisitRow v testid=id::ROUTE_VISIT show_client=true extra=None/> }).collect_view()}
+                    {unvisited.into_iter().map(|c| {
+                        let aid = c.account_id.clone();
+                        view! {
+                            <li>
+                                <button class="row" data-testid=id::ROUTE_ORDER_CLIENT data-account=c.account_id.clone()
+                                        on:click=move |_| go(Route::Client(aid.clone()))>
+                                    <span class="row-main">
+                                        <span class="row-title">{c.account_name.clone()}</span>
+                                        <span class="row-sub">{t(T::OrderedToday)} " · " {move || i18n::count(u64::from(c.orders))}
+                                            " · " <span class="muted">{t(T::NotVisited)}</span></span>
+                                    </span>
+                                    <span class="row-side"><span class="amount">{format::won(c.total)}</span></span>
+                                </button>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ol>
+            }.into_any()
+        })}
+    }
+}
+
+/// `10:23` in KST.
+fn hour_minute(ts: &str) -> String {
+    format::time_of_day(ts).chars().take(5).collect()
+}
+
+/// A visit in a list: time (and check-out time), client, note, a pin when located; opens
+/// the client.
+#[component]
+pub fn VisitRow(
+    v: LocalVisit,
+    testid: &'static str,
+    show_client: bool,
+    extra: Option<AnyView>,
+) -> impl IntoView {
+    let visit = v.visit;
+    let aid = visit.account_id.clone();
+    let located = visit.location.is_some();
+    let open = visit.checked_out_at.is_none();
+    let when = match &visit.checked_out_at {
+        Some(out) => format!(
+            "{} - {}",
+            hour_minute(&visit.checked_in_at),
+            hour_minute(out)
+        ),
+        None => hour_minute(&visit.checked_in_at),
+    };
+    let title = if show_client {
+        visit.account_name.clone()
+    } else {
+        format::short_date_time(&visit.checked_in_at)
+    };
+    let queued = v.sync_state != SyncState::Synced;
+    view! {
+        <li class="visit-item">
+            <button class="row" data-testid=testid data-id=visit.id.clone() data-account=visit.account_id.clone()
+                    data-located=located.to_string() data-open=open.to_string()
+                    on:click=move |_| go(Route::Client(aid.clone()))>
+                <span class="row-main">
+                    <span class="row-title">
+                        <span class="mono">{when}</span> " " {title}
+                        {located.then(|| view! { <span class="pin" title=t(T::Located) aria-label=t(T::Located)><Svg icon=Icon::Pin/></span> })}
+                    </span>
+                    {(!visit.note.is_empty()).then(|| view! { <span class="row-sub">{visit.note.clone()}</span> })}
+                </span>
+                <span class="row-side">
+                    {open.then(|| view! { <span class="badge info">{t(T::InProgress)}</span> })}
+                    {queued.then(|| view! { <span class="badge muted"><Svg icon=Icon::Upload/></span> })}
+                </span>
+            </button>
+            {extra}
         </li>
     }
 }

@@ -4,13 +4,18 @@
 
 use fieldpay_protocol::app::{LocalOrder, PdfDoc};
 use fieldpay_protocol::records::OrderStatus;
+use fieldpay_protocol::share::{OrderShare, ShareKind};
+use fieldpay_protocol::sms::SmsStatus;
+use fieldpay_protocol::ApiError;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::backend::orders;
+use crate::backend::{accounts, charges, orders, shares};
 use crate::components::icon::{Icon, Svg};
 use crate::components::pdf::PdfPanel;
-use crate::components::{load_view, order_display_status, AccountName, Empty, OrderBadge};
+use crate::components::{
+    load_view, order_display_status, AccountName, Empty, FieldError, FormError, OrderBadge,
+};
 use crate::format;
 use crate::i18n::{self, t, T};
 use crate::pages::home::{track_changes, OrderRow};
@@ -126,6 +131,7 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
         oid.clone(),
     );
     let aid = order.account_id.clone();
+    let (oid_share, aid_share) = (oid.clone(), aid.clone());
 
     let reorder = move |_| {
         let o = oid_re.clone();
@@ -221,7 +227,126 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
             <div class="card">
                 <PdfPanel doc=PdfDoc::Order { order_id: oid_pdf.clone() } title=T::PdfTitleOrder/>
             </div>
+            <SharePanel order_id=oid_share.clone() account_id=aid_share.clone()/>
         })}
+    }
+}
+
+/// 문자로 보내기: the purchase order's PDF link, or the receipt link of a paid charge of this
+/// order, texted to the client's mobile phone (editable) through the server; the order's text
+/// history. Online only: the server sends the text.
+#[component]
+fn SharePanel(order_id: String, account_id: String) -> impl IntoView {
+    let oid = StoredValue::new(order_id);
+    let phone = RwSignal::new(String::new());
+    let paid: RwSignal<Option<String>> = RwSignal::new(None);
+    let history: RwSignal<Vec<OrderShare>> = RwSignal::new(Vec::new());
+    let tried = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let error: RwSignal<Option<ApiError>> = RwSignal::new(None);
+    let load_history = move || {
+        spawn_local(async move {
+            if let Ok(h) = shares::order_shares(&oid.get_value()).await {
+                history.set(h);
+            }
+        })
+    };
+    {
+        let aid = account_id.clone();
+        spawn_local(async move {
+            if let Ok(d) = accounts::account_detail(&aid).await {
+                if fieldpay_protocol::mobile::is_mobile(&d.account.phone) {
+                    phone.set(format::phone(&d.account.phone));
+                }
+            }
+            if let Ok(list) = charges::charges(Some(&aid), 100).await {
+                let o = oid.get_value();
+                paid.set(
+                    list.into_iter()
+                        .find(|c| {
+                            c.charge.order_ref.as_deref() == Some(o.as_str())
+                                && c.charge.payment.is_some()
+                        })
+                        .map(|c| c.charge.id),
+                );
+            }
+        });
+    }
+    load_history();
+    let phone_err = Signal::derive(move || {
+        (tried.get() && !fieldpay_protocol::mobile::is_mobile(&phone.get()))
+            .then(|| i18n::tr(T::ErrPhone))
+    });
+    let send = move |kind: ShareKind| {
+        tried.set(true);
+        error.set(None);
+        if busy.get_untracked() || phone_err.get_untracked().is_some() {
+            return;
+        }
+        busy.set(true);
+        let to = phone.get_untracked();
+        let charge = if kind == ShareKind::Receipt {
+            paid.get_untracked()
+        } else {
+            None
+        };
+        spawn_local(async move {
+            match shares::share_order(&oid.get_value(), kind, &to, charge.as_deref()).await {
+                Ok(_) => {
+                    toast(i18n::tr(T::ShareSent));
+                    tried.set(false);
+                    load_history();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <div class="card form share-panel">
+            <h3 class="card-title"><Svg icon=Icon::Mail/> " " {t(T::ShareByText)}</h3>
+            <p class="row-sub">{t(T::ShareHint)}</p>
+            <label class="field">
+                <span class="label">{t(T::ShareTo)}</span>
+                <input class="input" type="tel" inputmode="tel" autocomplete="off" id=id::SHARE_PHONE
+                       data-testid=id::SHARE_PHONE placeholder="010-1234-5678" bind:value=phone/>
+                <FieldError field=id::SHARE_PHONE msg=phone_err/>
+            </label>
+            <FormError err=error/>
+            <div class="actions two">
+                <button class="btn primary big" type="button" data-testid=id::SHARE_PO disabled=move || busy.get()
+                        on:click=move |_| send(ShareKind::PurchaseOrder)>
+                    <Svg icon=Icon::Document/> {t(T::SharePo)}
+                </button>
+                {move || paid.get().is_some().then(|| view! {
+                    <button class="btn big" type="button" data-testid=id::SHARE_RECEIPT disabled=move || busy.get()
+                            on:click=move |_| send(ShareKind::Receipt)>
+                        <Svg icon=Icon::Receipt/> {t(T::ShareReceipt)}
+                    </button>
+                })}
+            </div>
+            {move || {
+                let h = history.get();
+                (!h.is_empty()).then(|| view! {
+                    <h4 class="label">{t(T::ShareHistory)}</h4>
+                    <ul class="list compact">
+                        {h.into_iter().map(|sh| view! {
+                            <li class="row-sub" data-testid=id::SHARE_ROW data-id=sh.id.clone()
+                                data-kind=sh.kind.as_str() data-status=sh.status.as_str()>
+                                <span class="mono">{format::short_date_time(&sh.created_at)}</span> " · "
+                                {t(if sh.kind == ShareKind::Receipt { T::ShareReceipt } else { T::SharePo })} " · "
+                                <span class="mono">{sh.to_phone.clone()}</span> " · "
+                                {t(match sh.status {
+                                    SmsStatus::Sent => T::ShareStatusSent,
+                                    SmsStatus::Failed => T::ShareStatusFailed,
+                                    SmsStatus::Pending => T::ShareStatusPending,
+                                })}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                })
+            }}
+        </div>
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use fieldpay_protocol::app::{
-    ClientSort, LocalCharge, LocalCollection, LocalOrder, SyncProblem, SyncState,
+    ClientSort, LocalCharge, LocalCollection, LocalOrder, LocalVisit, SyncProblem, SyncState,
 };
 use fieldpay_protocol::charge::{Charge, ChargeStatus};
 use fieldpay_protocol::collection::Collection;
@@ -15,6 +15,7 @@ use fieldpay_protocol::records::{Account, LedgerEntry, Order, OrderStatus, Produ
 use fieldpay_protocol::sync::{
     ChangeData, MutationKind, MutationOutcome, MutationResult, SyncPage,
 };
+use fieldpay_protocol::visit::Visit;
 use fieldpay_protocol::ApiError;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,7 @@ const MIGRATIONS: &[Migration] = &[
     ),
     (3, include_str!("0003_memo_dictionary.sql"), None),
     (4, include_str!("0004_collections.sql"), None),
+    (6, include_str!("0006_visits.sql"), None),
 ];
 
 pub use fieldpay_protocol::time::ts;
@@ -87,6 +89,8 @@ fn op_name(op: &MutationKind) -> &'static str {
         MutationKind::RequestCharge { .. } => "request_charge",
         MutationKind::CancelCharge { .. } => "cancel_charge",
         MutationKind::RecordCollection { .. } => "record_collection",
+        MutationKind::CheckIn { .. } => "check_in",
+        MutationKind::CheckOut { .. } => "check_out",
     }
 }
 
@@ -169,6 +173,10 @@ fn record_one_result(
                 params![client_id, ts(now)],
             )?;
             apply_outcome(tx, outcome)?;
+            tx.execute(
+                "UPDATE visits SET sync_state = 'synced' WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM outbox WHERE entity_id = ?1 AND state IN ('pending', 'rejected'))",
+                [&entity_id],
+            )?;
         }
         MutationOutcome::Rejected { error } => {
             tx.execute(
@@ -808,6 +816,46 @@ impl Db {
         })
     }
 
+    /// Reserves the next number of a series on a day (`prefix` as
+    /// [`fieldpay_protocol::numbering::number_prefix`] makes it, `PO-20261203-R01-`): one past
+    /// the highest this device knows — what it reserved before and any order it holds with
+    /// such a number (its own, or pulled from the server after a reinstall) — in one
+    /// transaction, so a number is never given twice (a signing that fails leaves a gap).
+    pub fn reserve_number(&self, prefix: &str) -> CoreResult<u32> {
+        let key = format!("series:{prefix}");
+        self.write(|tx| {
+            let reserved: u32 = tx
+                .query_row("SELECT value FROM sync_state WHERE key = ?1", [&key], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            // Counters have four digits: the highest number sorts last as text.
+            let held: Option<String> = tx.query_row(
+                "SELECT MAX(json_extract(data, '$.number')) FROM orders
+                 WHERE substr(json_extract(data, '$.number'), 1, length(?1)) = ?1",
+                [prefix],
+                |r| r.get(0),
+            )?;
+            let held: u32 = held
+                .and_then(|n| n.strip_prefix(prefix).and_then(|c| c.parse().ok()))
+                .unwrap_or(0);
+            let next = reserved.max(held) + 1;
+            if next > fieldpay_protocol::numbering::MAX_COUNTER {
+                return Err(CoreError::invalid(
+                    fieldpay_protocol::ErrorCode::InvalidState,
+                    format!("{prefix}: 오늘 번호를 모두 썼습니다 (no numbers left in this series today)"),
+                ));
+            }
+            tx.execute(
+                "INSERT INTO sync_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, next.to_string()],
+            )?;
+            Ok(next)
+        })
+    }
+
     /// Writes the order's local state and queues its mutations, in one transaction.
     pub fn queue_order(
         &self,
@@ -945,6 +993,84 @@ impl Db {
         self.read(|c| ledger::pending_collected(c, account_id))
     }
 
+    // ------------------------------------------------------------ visits
+
+    pub fn visit(&self, id: &str) -> CoreResult<Option<LocalVisit>> {
+        self.read(|c| {
+            let row: Option<(String, String)> = c
+                .query_row(
+                    "SELECT data, sync_state FROM visits WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            row.map(|(d, s)| {
+                Ok(LocalVisit {
+                    visit: serde_json::from_str(&d)?,
+                    sync_state: parse_state(&s),
+                })
+            })
+            .transpose()
+        })
+    }
+
+    /// Visits checked in within `[from, to)` (stored times), oldest first.
+    pub fn visits_between(&self, from: &str, to: &str) -> CoreResult<Vec<LocalVisit>> {
+        self.read(|c| {
+            let mut s = c.prepare("SELECT data, sync_state FROM visits WHERE checked_in_at >= ?1 AND checked_in_at < ?2 ORDER BY checked_in_at, id")?;
+            let rows = s.query_map(params![from, to], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().map(|(d, st)| Ok(LocalVisit { visit: serde_json::from_str(&d)?, sync_state: parse_state(&st) })).collect()
+        })
+    }
+
+    /// A client account's latest visits, newest first.
+    pub fn account_visits(&self, account_id: &str, limit: u32) -> CoreResult<Vec<LocalVisit>> {
+        self.read(|c| {
+            let mut s = c.prepare("SELECT data, sync_state FROM visits WHERE account_id = ?1 ORDER BY checked_in_at DESC, id DESC LIMIT ?2")?;
+            let rows = s.query_map(params![account_id, limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().map(|(d, st)| Ok(LocalVisit { visit: serde_json::from_str(&d)?, sync_state: parse_state(&st) })).collect()
+        })
+    }
+
+    /// Writes a visit's local state and queues its mutation in one transaction.
+    pub fn queue_visit(
+        &self,
+        visit: &Visit,
+        client_id: &str,
+        op: &MutationKind,
+        now: DateTime<Utc>,
+    ) -> CoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO visits (id, account_id, checked_in_at, data, sync_state) VALUES (?1, ?2, ?3, ?4, 'queued')
+                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, sync_state = 'queued'",
+                params![visit.id, visit.account_id, visit.checked_in_at, serde_json::to_string(visit)?],
+            )?;
+            enqueue(tx, client_id, &visit.id, op, now)
+        })
+    }
+
+    /// Clients with orders made within `[from, to)` (stored times): (account id, orders, total),
+    /// by their first order of the period.
+    pub fn order_clients_between(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> CoreResult<Vec<(String, u32, i64)>> {
+        self.read(|c| {
+            let mut s = c.prepare(
+                "SELECT account_id, COUNT(*), COALESCE(SUM(total), 0) FROM orders
+                 WHERE json_extract(data, '$.created_at') >= ?1 AND json_extract(data, '$.created_at') < ?2
+                   AND status IN ('signed', 'registered')
+                 GROUP BY account_id ORDER BY MIN(json_extract(data, '$.created_at'))",
+            )?;
+            let rows = s
+                .query_map(params![from, to], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, i64>(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
     // ------------------------------------------------------------ outbox
 
     /// Pending items in creation order.
@@ -1038,6 +1164,7 @@ impl Db {
             tx.execute("UPDATE orders SET sync_state = 'queued' WHERE id = ?1", [&entity])?;
             tx.execute("UPDATE charges SET sync_state = 'queued' WHERE id = ?1", [&entity])?;
             tx.execute("UPDATE collections SET sync_state = 'queued' WHERE id = ?1", [&entity])?;
+            tx.execute("UPDATE visits SET sync_state = 'queued' WHERE id = ?1", [&entity])?;
             Ok(())
         })
     }
@@ -1045,16 +1172,27 @@ impl Db {
     /// Drops a refused item; the local record falls back (a draft order, a dropped charge).
     pub fn discard_problem(&self, client_id: &str) -> CoreResult<()> {
         self.write(|tx| {
-            let entity: Option<String> = tx.query_row("SELECT entity_id FROM outbox WHERE client_id = ?1 AND state = 'rejected'", [client_id], |r| r.get(0)).optional()?;
-            let Some(entity) = entity else {
+            let row: Option<(String, String)> = tx.query_row("SELECT entity_id, op FROM outbox WHERE client_id = ?1 AND state = 'rejected'", [client_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+            let Some((entity, op)) = row else {
                 return Err(CoreError::NotFound("sync problem"));
             };
+            let op: MutationKind = serde_json::from_str(&op)?;
             tx.execute("DELETE FROM outbox WHERE client_id = ?1", [client_id])?;
             if !has_pending(tx, &entity)? {
                 tx.execute("UPDATE orders SET sync_state = 'local' WHERE id = ?1 AND sync_state = 'rejected'", [&entity])?;
                 tx.execute("DELETE FROM charges WHERE id = ?1 AND sync_state = 'rejected' AND status = 'queued'", [&entity])?;
                 // A refused collection never reached the ledger: it goes.
                 tx.execute("DELETE FROM collections WHERE id = ?1 AND sync_state = 'rejected'", [&entity])?;
+                // A refused check-in is dropped; a refused check-out leaves the visit open.
+                match op {
+                    MutationKind::CheckIn { .. } => {
+                        tx.execute("DELETE FROM visits WHERE id = ?1 AND sync_state = 'rejected'", [&entity])?;
+                    }
+                    MutationKind::CheckOut { .. } => {
+                        tx.execute("UPDATE visits SET sync_state = 'synced', data = json_remove(data, '$.checked_out_at') WHERE id = ?1 AND sync_state = 'rejected'", [&entity])?;
+                    }
+                    _ => {}
+                }
             }
             Ok(())
         })
@@ -1111,6 +1249,10 @@ fn mark_rejected(tx: &Transaction<'_>, entity_id: &str, reason: &str) -> CoreRes
         o.reject_reason = Some(reason.to_string());
         tx.execute("UPDATE orders SET status = 'rejected', data = ?2, sync_state = 'rejected' WHERE id = ?1", params![entity_id, serde_json::to_string(&o)?])?;
     }
+    tx.execute(
+        "UPDATE visits SET sync_state = 'rejected' WHERE id = ?1",
+        [entity_id],
+    )?;
     let row: Option<String> = tx
         .query_row("SELECT data FROM charges WHERE id = ?1", [entity_id], |r| {
             r.get(0)

@@ -477,7 +477,7 @@ fn a_version_2_database_gets_its_memos_coded() {
     let version: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4, "every migration ran");
+    assert_eq!(version, super::MIGRATIONS.last().unwrap().0);
     drop(c);
     // Opening again runs nothing twice.
     let db = Db::open(&path).unwrap();
@@ -635,4 +635,97 @@ fn usual_products_are_the_most_often_ordered_first() {
     );
     assert_eq!(db.usual_products(&a.id, 1).unwrap().len(), 1);
     assert!(db.usual_products("acc_none", 10).unwrap().is_empty());
+}
+
+/// A visit queued with its check-in and check-out: answered (applied) it is synced; a refused
+/// check-in is kept as a problem and, discarded, leaves no visit behind.
+#[test]
+fn visits_follow_their_answers() {
+    use chrono::Utc;
+    use fieldpay_protocol::app::SyncState;
+    use fieldpay_protocol::sync::{MutationKind, MutationOutcome, MutationResult};
+    use fieldpay_protocol::visit::Visit;
+    use fieldpay_protocol::{ApiError, ErrorCode};
+
+    let db = Db::open_in_memory().unwrap();
+    let visit = |id: &str| Visit {
+        id: id.into(),
+        account_id: "acc_1".into(),
+        account_name: "약국".into(),
+        rep_id: "rep_1".into(),
+        rep_name: "김영업".into(),
+        checked_in_at: "2026-12-04T01:00:00.000Z".into(),
+        checked_out_at: None,
+        location: None,
+        note: "메모".into(),
+    };
+    let check_in = |v: &Visit| MutationKind::CheckIn {
+        visit_id: v.id.clone(),
+        account_id: v.account_id.clone(),
+        at: v.checked_in_at.clone(),
+        location: None,
+        note: v.note.clone(),
+    };
+    let now = Utc::now();
+    let a = visit("visit-a");
+    db.queue_visit(&a, "c-1", &check_in(&a), now).unwrap();
+    let mut out = a.clone();
+    out.checked_out_at = Some("2026-12-04T01:30:00.000Z".into());
+    let op = MutationKind::CheckOut {
+        visit_id: a.id.clone(),
+        at: "2026-12-04T01:30:00.000Z".into(),
+    };
+    db.queue_visit(&out, "c-2", &op, now).unwrap();
+    assert_eq!(
+        db.visit("visit-a").unwrap().unwrap().sync_state,
+        SyncState::Queued
+    );
+    let applied = |id: &str| MutationResult {
+        client_id: id.into(),
+        outcome: MutationOutcome::Applied {
+            order: None,
+            charge: None,
+            collection: None,
+        },
+    };
+    db.record_results(&[applied("c-1")], now).unwrap();
+    assert_eq!(
+        db.visit("visit-a").unwrap().unwrap().sync_state,
+        SyncState::Queued,
+        "the check-out is still to go"
+    );
+    db.record_results(&[applied("c-2")], now).unwrap();
+    let got = db.visit("visit-a").unwrap().unwrap();
+    assert_eq!(got.sync_state, SyncState::Synced);
+    assert_eq!(got.visit, out);
+    assert_eq!(db.queued_count().unwrap(), 0);
+
+    let b = visit("visit-b");
+    db.queue_visit(&b, "c-3", &check_in(&b), now).unwrap();
+    db.record_results(
+        &[MutationResult {
+            client_id: "c-3".into(),
+            outcome: MutationOutcome::Rejected {
+                error: ApiError::new(ErrorCode::Forbidden, "다른 담당자의 거래처입니다"),
+            },
+        }],
+        now,
+    )
+    .unwrap();
+    assert_eq!(
+        db.visit("visit-b").unwrap().unwrap().sync_state,
+        SyncState::Rejected
+    );
+    let problems = db.problems().unwrap();
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].action, "check_in");
+    db.discard_problem("c-3").unwrap();
+    assert!(db.visit("visit-b").unwrap().is_none());
+    assert_eq!(db.account_visits("acc_1", 10).unwrap().len(), 1);
+    assert_eq!(
+        db.visits_between("2026-12-04T00:00:00.000Z", "2026-12-05T00:00:00.000Z")
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -30,6 +30,8 @@ mod orders;
 mod problems;
 mod records;
 mod session;
+mod shares;
+mod visits;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use fieldpay_protocol::app::{
     CreditCheck, EngineEvent, LineInput, LocalOrder, OrderPreview, SignatureInput, SyncState,
 };
+use fieldpay_protocol::auth::RepInfo;
 use fieldpay_protocol::evidence::SignedContent;
+use fieldpay_protocol::numbering;
 use fieldpay_protocol::records::{Order, OrderLineInput, OrderStatus, SignatureEvidence};
 use fieldpay_protocol::sync::MutationKind;
 use fieldpay_protocol::validate::format_business_number;
@@ -20,6 +22,32 @@ use crate::orders;
 use super::{kst_now_string, new_id, Engine};
 
 impl Engine {
+    /// The next purchase-order number of the signed-in rep's series on the KST day of `now`
+    /// (`PO-20261203-R01-0001`); `None` when the server gave the rep no series.
+    fn next_order_number(
+        &self,
+        session: &RepInfo,
+        now: DateTime<Utc>,
+    ) -> CoreResult<Option<String>> {
+        if !numbering::is_series(&session.series) {
+            return Ok(None);
+        }
+        let day = now
+            .with_timezone(&fieldpay_protocol::time::kst())
+            .format("%Y%m%d")
+            .to_string();
+        let kind = numbering::DocKind::PurchaseOrder;
+        let n = self
+            .db
+            .reserve_number(&numbering::number_prefix(kind, &day, &session.series))?;
+        Ok(Some(numbering::series_number(
+            kind,
+            &day,
+            &session.series,
+            n,
+        )))
+    }
+
     pub fn orders(&self, account_id: Option<&str>, limit: u32) -> CoreResult<Vec<LocalOrder>> {
         self.db.orders(account_id, limit)
     }
@@ -190,6 +218,9 @@ impl Engine {
         let png = crate::signature::render_png(&sig.strokes, &opts)
             .map_err(|e| CoreError::invalid(ErrorCode::InvalidField, format!("서명: {e}")))?;
         let signed_at = kst_now_string(now);
+        // The final number, from the rep's own series (no server needed); a session from a
+        // server without series signs without one (the server numbers it at registration).
+        order.number = self.next_order_number(&session, now)?;
         let mut doc = crate::po_pdf::PurchaseOrderDoc {
             title: "발주서".into(),
             order_number: order.number.clone().unwrap_or_else(|| {
@@ -285,6 +316,7 @@ impl Engine {
                     evidence,
                     signature_png: B64.encode(&png),
                     pdf: Some(B64.encode(&pdf)),
+                    number: order.number.clone(),
                 },
             ),
             (

@@ -86,6 +86,24 @@ fn crash_child() {
                     .unwrap();
                 println!("{READY}");
             }
+            "visit-write" => {
+                // A check-in and its check-out written offline; the process dies before
+                // pushing.
+                let e = engine_at(&dir, &url);
+                let me = e.session().unwrap();
+                let account = e
+                    .search_accounts("약", 100)
+                    .unwrap()
+                    .into_iter()
+                    .map(|a| a.account)
+                    .find(|a| a.rep_id.as_ref().is_none_or(|r| *r == me.id))
+                    .unwrap();
+                let v = e
+                    .check_in(&account.id, "크래시 전 방문", None, Utc::now())
+                    .unwrap();
+                e.check_out(&v.visit.id, Utc::now()).unwrap();
+                println!("{READY}");
+            }
             "pull-page" => {
                 // Applies a big pull page slowly; dies in the middle.
                 let db = Db::open(&dir.join("fieldpay-device.db")).unwrap();
@@ -134,6 +152,16 @@ async fn killed_after_local_write_converges_exactly_once() {
     assert_eq!(orders.len(), 1);
     assert_eq!(orders[0].order.status, OrderStatus::Registered);
     assert_eq!(orders[0].sync_state, SyncState::Synced);
+    // Registered under the number signed before the crash; the next one follows it.
+    let first = orders[0].order.number.clone().unwrap();
+    assert!(first.ends_with("-R01-0001"), "{first}");
+    let account = e.search_accounts("익수약국", 1).unwrap().remove(0).account;
+    let next = order(&e, &account.id, 1);
+    let second = e.order(&next).unwrap().order.number.unwrap();
+    assert_eq!(second, format!("{}0002", &first[..first.len() - 4]));
+    settle(&e, 20).await;
+    let s: fieldpay_protocol::records::Order = server.api_get(&format!("/v1/orders/{next}")).await;
+    assert_eq!(s.number, Some(second));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,4 +212,42 @@ async fn killed_after_recording_a_collection_books_it_exactly_once() {
     let d = e.account_detail(&account.id, today).unwrap();
     assert_eq!((d.balance, d.pending_collected), (before - 33_000, 0));
     assert_eq!(d.collections[0].sync_state, SyncState::Synced);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_written_before_a_kill_reaches_the_server_once() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = signed_in(dir.path(), &server.base).await;
+    e.sync_now().await.unwrap();
+    drop(e);
+    let child = spawn_child("visit-write", dir.path(), &server.base);
+    kill9(child);
+    let e = engine_at(dir.path(), &server.base);
+    assert_eq!(e.status().queued, 2, "{:?}", e.status());
+    let route = e.today_route(Utc::now()).unwrap();
+    assert_eq!(route.visits.len(), 1);
+    assert_eq!(route.visits[0].sync_state, SyncState::Queued);
+    settle(&e, 20).await;
+    // Pushed again after the restart (and once more for good measure): one visit.
+    e.sync_now().await.unwrap();
+    let me = e.session().unwrap();
+    let now = Utc::now();
+    let stored = server
+        .state()
+        .store
+        .visits(
+            &fieldpay_protocol::MerchantId::new(me.merchant_id.clone()),
+            now - chrono::Duration::days(1),
+            now + chrono::Duration::days(1),
+            None,
+        )
+        .unwrap();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0].note, "크래시 전 방문");
+    assert!(stored[0].checked_out_at.is_some());
+    let route = e.today_route(Utc::now()).unwrap();
+    assert_eq!(route.visits[0].sync_state, SyncState::Synced);
+    assert_eq!(route.visits[0].visit.id, stored[0].id);
+    assert_eq!(e.status().queued, 0);
 }

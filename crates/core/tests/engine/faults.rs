@@ -289,7 +289,9 @@ async fn two_hundred_rounds_of_network_faults_converge() {
             .count();
         assert_eq!(bills, 1, "{id}");
     }
-    // Orders registered once each; balances agree.
+    // Orders registered once each, under the numbers signed on the device (each its own);
+    // balances agree.
+    let mut numbers = std::collections::HashSet::new();
     for id in &orders {
         let o = e.order(id).unwrap();
         assert_eq!(
@@ -301,6 +303,9 @@ async fn two_hundred_rounds_of_network_faults_converge() {
         let s: fieldpay_protocol::records::Order =
             server.api_get(&format!("/v1/orders/{id}")).await;
         assert_eq!(s.number, o.order.number);
+        let n = o.order.number.clone().unwrap();
+        assert!(n.starts_with("PO-") && n.contains("-R01-"), "{n}");
+        assert!(numbers.insert(n.clone()), "{n} given twice");
     }
     for a in &accounts {
         let srv: serde_json::Value = server
@@ -404,4 +409,147 @@ async fn collections_through_network_faults_are_booked_once() {
     }
     assert_eq!(receipts, recorded.len());
     assert!(e.problems().unwrap().is_empty());
+}
+
+/// Check-ins and check-outs through a misbehaving network: each visit reaches the server
+/// exactly once (a lost answer is retried under the same client id), with its check-out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visits_through_network_faults_are_stored_exactly_once() {
+    let server = Server::start().await;
+    let proxy = Proxy::start(server.addr).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{}", proxy.addr);
+    let e = signed_in(dir.path(), &url).await;
+    settle(&e, 20).await;
+    let me = e.session().unwrap();
+    let mine: Vec<_> = e
+        .search_accounts("약", 100)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.account)
+        .filter(|a| a.rep_id.as_ref().is_none_or(|r| *r == me.id))
+        .collect();
+    assert!(mine.len() >= 3);
+
+    let mut rng = Lcg(0x0715_17ed);
+    let mut made = Vec::new();
+    let mut checked_out = HashSet::new();
+    for round in 0..40u64 {
+        let a = &mine[rng.below(mine.len() as u64) as usize];
+        let location = (round % 3 != 0).then_some(fieldpay_protocol::visit::GeoPoint {
+            lat: 37.4 + rng.below(100) as f64 / 1000.0,
+            lng: 127.0 + rng.below(100) as f64 / 1000.0,
+            accuracy_m: Some(20.0),
+        });
+        let v = e
+            .check_in(&a.id, &format!("라운드 {round}"), location, Utc::now())
+            .unwrap();
+        if rng.below(2) == 0 {
+            e.check_out(&v.visit.id, Utc::now()).unwrap();
+            checked_out.insert(v.visit.id.clone());
+        }
+        made.push(v.visit.id);
+        {
+            let mut plan = proxy.plan.lock().unwrap();
+            plan.clear();
+            for _ in 0..rng.below(4) {
+                plan.push(match rng.below(4) {
+                    0 => Fault::DropRequest,
+                    1 => Fault::DropResponse,
+                    2 => Fault::Error500,
+                    _ => Fault::Pass,
+                });
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(20), e.sync_now()).await;
+    }
+    proxy.plan.lock().unwrap().clear();
+    settle(&e, 50).await;
+    assert!(proxy.injected.load(Ordering::Relaxed) >= 10);
+    assert!(e.problems().unwrap().is_empty(), "{:?}", e.problems());
+
+    let store = server.state().store.clone();
+    let merchant = fieldpay_protocol::MerchantId::new(me.merchant_id.clone());
+    let now = Utc::now();
+    let stored = store
+        .visits(
+            &merchant,
+            now - chrono::Duration::days(1),
+            now + chrono::Duration::days(1),
+            None,
+        )
+        .unwrap();
+    let ids: HashSet<&str> = stored.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(stored.len(), made.len(), "nothing lost, nothing doubled");
+    assert_eq!(ids.len(), made.len());
+    for v in &stored {
+        assert!(made.contains(&v.id));
+        assert_eq!(
+            v.checked_out_at.is_some(),
+            checked_out.contains(&v.id),
+            "{}",
+            v.id
+        );
+        let local = e.account_visits(&v.account_id, 100).unwrap();
+        let l = local.iter().find(|l| l.visit.id == v.id).unwrap();
+        assert_eq!(l.sync_state, SyncState::Synced);
+        assert_eq!(l.visit.note, v.note);
+        assert_eq!(l.visit.location, v.location);
+        assert_eq!(l.visit.checked_in_at, v.checked_in_at);
+        assert_eq!(l.visit.checked_out_at, v.checked_out_at);
+    }
+}
+
+/// A share whose answer is lost (the server texted, the device never heard) is retried under
+/// the same id: one text; a tap after a failed attempt reuses that id too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_share_with_a_lost_answer_is_texted_once() {
+    let server = Server::start().await;
+    let proxy = Proxy::start(server.addr).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{}", proxy.addr);
+    let e = signed_in(dir.path(), &url).await;
+    settle(&e, 20).await;
+    let account = e.search_accounts("약국", 1).unwrap().remove(0).account;
+    let order_id = order(&e, &account.id, 1);
+    settle(&e, 20).await;
+    let kind = fieldpay_protocol::share::ShareKind::PurchaseOrder;
+    let to = "010-5151-0001";
+
+    // The answer is lost once: the engine asks again with the same id.
+    proxy.plan.lock().unwrap().push(Fault::DropResponse);
+    let first = e.share_order(&order_id, kind, to, None).await.unwrap();
+    assert!(proxy.injected.load(Ordering::Relaxed) >= 1);
+    // Every attempt fails: the rep is told; tapping again later reuses the pending id.
+    proxy.plan.lock().unwrap().extend([
+        Fault::DropResponse,
+        Fault::DropResponse,
+        Fault::DropResponse,
+    ]);
+    assert!(e
+        .share_order(&order_id, kind, "010-5151-0002", None)
+        .await
+        .is_err());
+    let second = e
+        .share_order(&order_id, kind, "010-5151-0002", None)
+        .await
+        .unwrap();
+    assert_ne!(first.id, second.id);
+    let store = server.state().store.clone();
+    for phone in ["01051510001", "01051510002"] {
+        let texts: Vec<_> = store
+            .sms_for_phone(phone, 50)
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.kind == fieldpay_protocol::sms::SmsKind::Share)
+            .collect();
+        assert_eq!(texts.len(), 1, "{phone}: {texts:?}");
+    }
+    let history = e.order_shares(&order_id).await.unwrap();
+    assert_eq!(history.len(), 2);
+    // A landline is refused on the device, before anything is sent.
+    assert!(e
+        .share_order(&order_id, kind, "02-123-4567", None)
+        .await
+        .is_err());
 }

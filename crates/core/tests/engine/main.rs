@@ -11,3 +11,4 @@ mod faults;
 mod flows;
 mod identity;
 mod manager;
+mod numbers;

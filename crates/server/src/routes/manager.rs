@@ -13,6 +13,7 @@ use fieldpay_protocol::manager::{
     ApiKeyInfo, CreateApiKey, CreateRep, Integration, LinkKey, NewApiKey, RepPassword,
     SettingsPatch, SettingsValues, TeamReport, WebhookDelivery,
 };
+use fieldpay_protocol::visit::VisitList;
 use fieldpay_protocol::{ApiKeyId, ErrorBody, ErrorCode, RepId};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -29,6 +30,7 @@ use crate::store::settlement::Period;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(team))
+        .routes(routes!(visits))
         .routes(routes!(create_rep))
         .routes(routes!(reset_password))
         .routes(routes!(deactivate))
@@ -102,6 +104,68 @@ async fn team(
     Ok(Json(TeamReport {
         date: date.format("%Y-%m-%d").to_string(),
         reps,
+    }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct VisitsQuery {
+    /// The KST day, `YYYY-MM-DD`.
+    #[param(format = Date)]
+    date: String,
+    /// Only this rep's visits; every rep's when absent.
+    #[serde(default)]
+    rep: Option<String>,
+}
+
+/// The reps' visits of a day
+///
+/// Check-ins at client accounts made that KST day (of one rep, or of all), oldest first, with
+/// the client's and the rep's names, the location when the device had one, the note and the
+/// check-out time.
+#[utoipa::path(
+    get,
+    path = "/v1/manager/visits",
+    operation_id = "manager_visits",
+    tag = "manager",
+    security(("bearer" = [])),
+    params(VisitsQuery),
+    responses(
+        (status = 200, description = "The visits", body = VisitList),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 403, description = "Not a signed-in manager", body = ErrorBody),
+        (status = 422, description = "The date or rep is missing or invalid", body = ErrorBody),
+    )
+)]
+async fn visits(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: axum::http::Uri,
+) -> AppResult<Json<VisitList>> {
+    manager(&caller)?;
+    let q: VisitsQuery = parse_query(uri.query())?;
+    let date = NaiveDate::parse_from_str(&q.date, "%Y-%m-%d")
+        .map_err(|_| AppError::invalid("date", "use YYYY-MM-DD"))?;
+    let rep = match q.rep {
+        Some(r) if r.is_empty() || r.len() > 64 => {
+            return Err(AppError::invalid("rep", "is not a rep id"))
+        }
+        r => r.map(RepId::new),
+    };
+    let start = date
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(kst()).single())
+        .ok_or_else(|| AppError::invalid("date", "use YYYY-MM-DD"))?
+        .with_timezone(&chrono::Utc);
+    let end = start + chrono::Duration::days(1);
+    let mid = caller.merchant_id.clone();
+    let visits = state
+        .db(move |s| s.visits(&mid, start, end, rep.as_ref()))
+        .await?;
+    Ok(Json(VisitList {
+        date: date.format("%Y-%m-%d").to_string(),
+        visits,
     }))
 }
 

@@ -1,7 +1,7 @@
 //! Web pages for people: the card sales slip (매출전표) at `/r/{token}` and the start page.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use fieldpay_protocol::charge::{Charge, ChargeStatus, PaymentInfo};
 use fieldpay_protocol::money::{format_krw, supply_and_vat_of_total};
@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(home))
         .routes(routes!(receipt))
+        .routes(routes!(shared_document))
 }
 
 const STYLE: &str = "body{font-family:'Noto Sans KR','Apple SD Gothic Neo','Malgun Gothic',sans-serif;background:#f3f4f6;margin:0;padding:16px;color:#111}\
@@ -466,5 +467,75 @@ mod tests {
     fn tokens_put_back_into_links_carry_nothing_but_token_characters() {
         assert_eq!(link_safe("TIfzl4bH-_x"), "TIfzl4bH-_x");
         assert_eq!(link_safe("a\"><script>b"), "ascriptb");
+    }
+}
+
+/// A purchase order's PDF sent by text
+///
+/// The public link texted with a purchase order (문자로 보내기): the signed PDF as it was
+/// signed. The token is unguessable; an unknown one is a "not found" page.
+#[utoipa::path(
+    get,
+    path = "/d/{token}",
+    operation_id = "shared_document",
+    tag = "pages",
+    params(("token" = String, Path, description = "The document token of the link")),
+    responses(
+        (status = 200, description = "The purchase order (발주서) as signed", content(("application/pdf"))),
+        (status = 404, description = "No such document", body = String, content_type = "text/html"),
+        (status = 500, description = "The document could not be read", body = ErrorBody),
+    )
+)]
+async fn shared_document(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::from_request(None, &headers);
+    let found = if token.len() == 32 && token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        state.db(move |s| s.shared_pdf(&token)).await
+    } else {
+        Ok(None)
+    };
+    match found {
+        Ok(Some((number, pdf))) => {
+            let name: String = number
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            (
+                [
+                    (header::CONTENT_TYPE, "application/pdf".to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("inline; filename=\"{name}.pdf\""),
+                    ),
+                    (header::CACHE_CONTROL, "private, no-store".to_string()),
+                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+                    (header::REFERRER_POLICY, "no-referrer".to_string()),
+                ],
+                pdf,
+            )
+                .into_response()
+        }
+        Ok(None) => {
+            let mut page = Page::new(
+                lang,
+                PageKind::Error,
+                lang.t("문서 없음", "No document"),
+                format!(
+                    "<div id=\"error\" data-code=\"not_found\"><h1 class=\"error-head\">{}{}</h1><p class=\"sub\">{}</p></div>",
+                    Icon::Alert.svg(),
+                    escape(lang.t("문서를 찾을 수 없습니다", "This document was not found")),
+                    escape(lang.t(
+                        "받은 문자의 주소를 다시 확인해 주세요.",
+                        "Please check the address in the text you received."
+                    )),
+                ),
+            );
+            page.status = StatusCode::NOT_FOUND;
+            page.into_response()
+        }
+        Err(e) => e.into_response(),
     }
 }

@@ -8,11 +8,14 @@ use axum::extract::State;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use chrono::{DateTime, Utc};
 use fieldpay_protocol::charge::ChargeOrigin;
 use fieldpay_protocol::sync::{
     Mutation, MutationBatch, MutationKind, MutationOutcome, MutationResult, MutationResults,
     SyncPage,
 };
+use fieldpay_protocol::time::parse_ts;
+use fieldpay_protocol::visit::{clean_note, MAX_AGE_DAYS, MAX_AHEAD_SECS};
 use fieldpay_protocol::{AccountId, ChargeId, ErrorBody, ErrorCode, OrderId, RepId};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -28,7 +31,7 @@ use crate::domain::{parse_text, ChargeRequest};
 use crate::error::{AppError, AppResult};
 use crate::ids::is_valid_client_id;
 use crate::state::AppState;
-use crate::store::OrderDraft;
+use crate::store::{NewVisit, OrderDraft};
 
 pub const MAX_BATCH: usize = 500;
 const MAX_PNG: usize = 2 * 1024 * 1024;
@@ -159,6 +162,7 @@ async fn apply(
                 evidence,
                 signature_png,
                 pdf,
+                number,
             } => {
                 parse_text("evidence.signer_name", &evidence.signer_name, 50)?;
                 let hash_ok = evidence.content_hash.len() == 64
@@ -182,7 +186,15 @@ async fn apply(
                 own_order(state, caller, &order_id).await?;
                 let order = state
                     .db(move |s| {
-                        s.sign_order(&mid, &order_id, &evidence, &png, pdf.as_deref(), now)
+                        s.sign_order(
+                            &mid,
+                            &order_id,
+                            &evidence,
+                            number.as_deref(),
+                            &png,
+                            pdf.as_deref(),
+                            now,
+                        )
                     })
                     .await?;
                 Ok(MutationOutcome::Applied {
@@ -216,6 +228,51 @@ async fn apply(
                     collection: Some(Box::new(c)),
                 })
             }
+            MutationKind::CheckIn {
+                visit_id,
+                account_id,
+                at,
+                location,
+                note,
+            } => {
+                if !is_valid_client_id(&visit_id) {
+                    return Err(AppError::invalid("visit_id", "8 to 64 of A-Z a-z 0-9 _ -"));
+                }
+                let at = visit_time(&at, now)?;
+                if let Some(problem) = location.as_ref().and_then(|l| l.problem()) {
+                    return Err(AppError::invalid("location", problem));
+                }
+                let note = clean_note(&note).map_err(|e| AppError::invalid("note", e))?;
+                let visit = NewVisit {
+                    id: visit_id,
+                    account_id: AccountId::new(account_id),
+                    rep_id: rep_id.clone(),
+                    at,
+                    location,
+                    note,
+                };
+                let only_own = caller.limited_to().is_some();
+                state
+                    .db(move |s| s.check_in(&mid, &visit, only_own))
+                    .await?;
+                Ok(MutationOutcome::Applied {
+                    order: None,
+                    charge: None,
+                    collection: None,
+                })
+            }
+            MutationKind::CheckOut { visit_id, at } => {
+                let at = visit_time(&at, now)?;
+                let rep = rep_id.clone();
+                state
+                    .db(move |s| s.check_out(&mid, &rep, &visit_id, at))
+                    .await?;
+                Ok(MutationOutcome::Applied {
+                    order: None,
+                    charge: None,
+                    collection: None,
+                })
+            }
             MutationKind::CancelCharge { charge_id, reason } => {
                 let charge_id = ChargeId::new(charge_id);
                 own_charge(state, caller, &charge_id).await?;
@@ -230,6 +287,22 @@ async fn apply(
     }
     .await;
     outcome_of(result)
+}
+
+/// A visit's time: RFC 3339, not ahead of the server's clock by more than
+/// [`MAX_AHEAD_SECS`], not older than [`MAX_AGE_DAYS`].
+fn visit_time(at: &str, now: DateTime<Utc>) -> AppResult<DateTime<Utc>> {
+    let t = parse_ts(at).ok_or_else(|| AppError::invalid("at", "is not an RFC 3339 time"))?;
+    if t > now + chrono::Duration::seconds(MAX_AHEAD_SECS) {
+        return Err(AppError::invalid("at", "is in the future"));
+    }
+    if t < now - chrono::Duration::days(MAX_AGE_DAYS) {
+        return Err(AppError::invalid(
+            "at",
+            format!("is more than {MAX_AGE_DAYS} days ago"),
+        ));
+    }
+    Ok(t)
 }
 
 /// How long a push holds its merchant's lease without renewing it (renewed as it goes); a

@@ -54,6 +54,7 @@ fn subject(kind: SmsKind) -> &'static str {
         SmsKind::Slip => "매출전표",
         SmsKind::Notice => "안내",
         SmsKind::Receipt => "수금 영수증",
+        SmsKind::Share => "공유",
     }
 }
 

@@ -1411,3 +1411,369 @@ pub(crate) fn collections(s: &dyn Store) {
     );
     assert!(s.collection(&mid_b, "col_00000004").unwrap().is_none());
 }
+
+/// Issue 16: reps have a number series (R01, R02 in the order they were created, per
+/// merchant); an order signed with a number of its rep's series on the signature's day keeps
+/// it when registered; a number of another series or day, a malformed one, or one another
+/// order of the merchant carries is refused (typed) and nothing changes; an order signed
+/// without a number is numbered at registration as before.
+pub(crate) fn signed_order_numbers(s: &dyn Store) {
+    use chrono::{DateTime, TimeZone, Utc};
+    use fieldpay_protocol::auth::Role;
+    use fieldpay_protocol::evidence::{content_hash, SignedContent};
+    use fieldpay_protocol::records::{Order, OrderLineInput, OrderStatus, SignatureEvidence};
+    use fieldpay_protocol::time::kst_date;
+    use fieldpay_protocol::{AccountId, ErrorCode, MerchantId, OrderId, RepId, Secret};
+
+    use crate::domain::MerchantSettings;
+    use crate::store::{NewAccount, NewProduct, OrderDraft};
+
+    let code = |e: StoreError| match e {
+        StoreError::Rejected { code, .. } => code,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let with_account = |code: &str| {
+        let m = s
+            .create_merchant(code, "상사", &MerchantSettings::default())
+            .unwrap();
+        s.upsert_accounts(
+            &m.id,
+            &[NewAccount {
+                code: "A1".into(),
+                name: "거래처".into(),
+                owner_name: "김민수".into(),
+                business_number: "1234567891".into(),
+                phone: "01012345678".into(),
+                address: "서울".into(),
+                credit_limit: 10_000_000,
+                rep_login: None,
+            }],
+        )
+        .unwrap();
+        s.upsert_products(
+            &m.id,
+            &[NewProduct {
+                code: "P1".into(),
+                name: "상품".into(),
+                unit_price: 10_000,
+                unit: "EA".into(),
+            }],
+        )
+        .unwrap();
+        let acc = s.accounts(&m.id).unwrap().remove(0).id;
+        let product = s.products(&m.id).unwrap().remove(0).id;
+        (m.id, acc, product)
+    };
+    let (m, acc, product) = with_account("num-a");
+    let (other, other_acc, other_product) = with_account("num-b");
+
+    // Series in the order reps are created, per merchant.
+    let kim = s
+        .create_rep(&m, "kim", "김", &Secret::from("h"), Role::Rep)
+        .unwrap();
+    let lee = s
+        .create_rep(&m, "lee", "이", &Secret::from("h"), Role::Manager)
+        .unwrap();
+    let park = s
+        .create_rep(&other, "park", "박", &Secret::from("h"), Role::Rep)
+        .unwrap();
+    let series = |m: &MerchantId, r: &RepId| s.rep(m, r).unwrap().unwrap().series;
+    assert_eq!(series(&m, &kim), "R01");
+    assert_eq!(series(&m, &lee), "R02");
+    assert_eq!(series(&other, &park), "R01");
+    assert_eq!(
+        s.rep_by_login(&m, "lee").unwrap().unwrap().series,
+        "R02",
+        "sign-in reads the series"
+    );
+
+    // 2026-12-03 10:00 KST.
+    let t = Utc.with_ymd_and_hms(2026, 12, 3, 1, 0, 0).unwrap();
+    let draft = |m: &MerchantId, rep: &RepId, id: &str, acc: &str, product: &str| {
+        s.upsert_order(
+            m,
+            Some(rep),
+            &OrderDraft {
+                order_id: OrderId::from(id),
+                account_id: AccountId::from(acc),
+                lines: vec![OrderLineInput {
+                    product_id: product.into(),
+                    quantity: 1,
+                    unit_price: None,
+                }],
+                memo: String::new(),
+            },
+            t,
+        )
+        .unwrap()
+    };
+    let evidence = |m: &MerchantId, o: &Order, at: DateTime<Utc>| SignatureEvidence {
+        signer_name: "김민수".into(),
+        signed_at: crate::clock::ts(at),
+        device: "test".into(),
+        gps: None,
+        content_hash: content_hash(&SignedContent {
+            merchant_id: m.as_str(),
+            account_id: &o.account_id,
+            order_id: &o.id,
+            date: &kst_date(at),
+            lines: &o.lines,
+            totals: o.totals,
+            memo: &o.memo,
+        }),
+        strokes_json: None,
+    };
+    let sign = |m: &MerchantId, o: &Order, number: Option<&str>, at: DateTime<Utc>| {
+        s.sign_order(
+            m,
+            &OrderId::from(o.id.as_str()),
+            &evidence(m, o, at),
+            number,
+            b"png",
+            None,
+            at,
+        )
+    };
+
+    let o1 = draft(&m, &kim, "num-o1", &acc, &product);
+    let signed = sign(&m, &o1, Some("PO-20261203-R01-0001"), t).unwrap();
+    assert_eq!(signed.status, OrderStatus::Signed);
+    assert_eq!(signed.number.as_deref(), Some("PO-20261203-R01-0001"));
+    let registered = s.submit_order(&m, &OrderId::from("num-o1"), t).unwrap();
+    assert_eq!(registered.status, OrderStatus::Registered);
+    assert_eq!(registered.number.as_deref(), Some("PO-20261203-R01-0001"));
+    assert_eq!(
+        s.balance(&m, &AccountId::from(acc.as_str())).unwrap(),
+        11_000
+    );
+    // Answered again as it is (a retried submit).
+    assert_eq!(
+        s.submit_order(&m, &OrderId::from("num-o1"), t)
+            .unwrap()
+            .number
+            .as_deref(),
+        Some("PO-20261203-R01-0001")
+    );
+
+    // Refusals: nothing changes on the order.
+    let o2 = draft(&m, &kim, "num-o2", &acc, &product);
+    for (number, at, expected) in [
+        // Another order of the merchant carries it (even another rep's series would not do).
+        ("PO-20261203-R01-0001", t, ErrorCode::Conflict),
+        // Another rep's series.
+        ("PO-20261203-R02-0001", t, ErrorCode::InvalidField),
+        // Not the day of the signature (KST).
+        ("PO-20261202-R01-0002", t, ErrorCode::InvalidField),
+        // Malformed, or an old server-style number.
+        ("PO-20261203-0001", t, ErrorCode::InvalidField),
+        ("PO-20261203-R01-0000", t, ErrorCode::InvalidField),
+        ("PO-20261203-R01-2", t, ErrorCode::InvalidField),
+        ("", t, ErrorCode::InvalidField),
+    ] {
+        let e = sign(&m, &o2, Some(number), at).unwrap_err();
+        assert_eq!(code(e), expected, "{number}");
+        let o = s.order(&m, &OrderId::from("num-o2")).unwrap().unwrap();
+        assert_eq!(o.status, OrderStatus::Draft, "{number}");
+        assert_eq!(o.number, None, "{number}");
+    }
+    // The same number in another merchant is fine (unique per merchant).
+    let p1 = draft(&other, &park, "num-p1", &other_acc, &other_product);
+    sign(&other, &p1, Some("PO-20261203-R01-0001"), t).unwrap();
+    assert_eq!(
+        s.submit_order(&other, &OrderId::from("num-p1"), t)
+            .unwrap()
+            .number
+            .as_deref(),
+        Some("PO-20261203-R01-0001")
+    );
+    // The next number of the series; a changed draft loses it with its signature, and a
+    // signing again may give another one (a gap is fine).
+    sign(&m, &o2, Some("PO-20261203-R01-0002"), t).unwrap();
+    let again = draft(&m, &kim, "num-o2", &acc, &product);
+    assert_eq!(again.number, None);
+    sign(&m, &again, Some("PO-20261203-R01-0003"), t).unwrap();
+    let r = s.submit_order(&m, &OrderId::from("num-o2"), t).unwrap();
+    assert_eq!(r.number.as_deref(), Some("PO-20261203-R01-0003"));
+    // Just after midnight KST the day is the next one.
+    let t2 = Utc.with_ymd_and_hms(2026, 12, 3, 15, 0, 0).unwrap();
+    let o3 = draft(&m, &lee, "num-o3", &acc, &product);
+    let e = sign(&m, &o3, Some("PO-20261203-R02-0001"), t2).unwrap_err();
+    assert_eq!(code(e), ErrorCode::InvalidField);
+    sign(&m, &o3, Some("PO-20261204-R02-0001"), t2).unwrap();
+    assert_eq!(
+        s.submit_order(&m, &OrderId::from("num-o3"), t2)
+            .unwrap()
+            .number
+            .as_deref(),
+        Some("PO-20261204-R02-0001")
+    );
+    // Signed without a number (an older app): numbered at registration as before.
+    let o4 = draft(&m, &kim, "num-o4", &acc, &product);
+    let signed = sign(&m, &o4, None, t).unwrap();
+    assert_eq!(signed.number, None);
+    let r = s.submit_order(&m, &OrderId::from("num-o4"), t).unwrap();
+    assert_eq!(r.number.as_deref(), Some("PO-20261203-0001"));
+}
+
+// ------------------------------------------------------------------ visits
+
+/// Check-ins and check-outs: stored once per visit id (the same visit again answers the
+/// stored one; other content under its id is a conflict); accounts of another merchant or
+/// (for a plain rep) of another rep, and check-outs that do not fit, are refused with nothing
+/// stored; the day's list is per merchant and rep, oldest first, with names.
+pub(crate) fn visits(s: &dyn Store) {
+    use chrono::{Duration, Utc};
+    use fieldpay_protocol::auth::Role;
+    use fieldpay_protocol::visit::GeoPoint;
+    use fieldpay_protocol::{AccountId, ErrorCode};
+
+    use super::visits::NewVisit;
+    use super::NewAccount;
+    use crate::domain::MerchantSettings;
+
+    let code = |r: Result<fieldpay_protocol::visit::Visit, StoreError>| match r {
+        Err(StoreError::Rejected { code, .. }) => code,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let hash = fieldpay_protocol::Secret::new("x");
+    let m = s
+        .create_merchant("vis", "방문상사", &MerchantSettings::default())
+        .unwrap();
+    let other = s
+        .create_merchant("vis2", "남의상사", &MerchantSettings::default())
+        .unwrap();
+    let kim = s
+        .create_rep(&m.id, "kim", "김영업", &hash, Role::Rep)
+        .unwrap();
+    let lee = s
+        .create_rep(&m.id, "lee", "이현장", &hash, Role::Rep)
+        .unwrap();
+    let account = |code: &str, name: &str, rep: Option<&str>| NewAccount {
+        code: code.into(),
+        name: name.into(),
+        owner_name: "김민수".into(),
+        business_number: "1234567891".into(),
+        phone: "01012345678".into(),
+        address: "서울".into(),
+        credit_limit: 1_000_000,
+        rep_login: rep.map(Into::into),
+    };
+    s.upsert_accounts(
+        &m.id,
+        &[
+            account("A1", "가나약국", Some("kim")),
+            account("A2", "다라약국", Some("lee")),
+            account("A3", "공용약국", None),
+        ],
+    )
+    .unwrap();
+    s.upsert_accounts(&other.id, &[account("B1", "남의약국", None)])
+        .unwrap();
+    let id_of = |mid, code: &str| {
+        AccountId::new(
+            s.accounts(mid)
+                .unwrap()
+                .into_iter()
+                .find(|a| a.code == code)
+                .unwrap()
+                .id,
+        )
+    };
+    let (a1, a2, a3, b1) = (
+        id_of(&m.id, "A1"),
+        id_of(&m.id, "A2"),
+        id_of(&m.id, "A3"),
+        id_of(&other.id, "B1"),
+    );
+    let now = Utc::now();
+    let visit = |id: &str, account: &AccountId, at| NewVisit {
+        id: id.into(),
+        account_id: account.clone(),
+        rep_id: kim.clone(),
+        at,
+        location: Some(GeoPoint {
+            lat: 37.5,
+            lng: 127.0,
+            accuracy_m: None,
+        }),
+        note: "첫 방문".into(),
+    };
+    let first = visit("visit-0001", &a1, now - Duration::minutes(20));
+    let v = s.check_in(&m.id, &first, true).unwrap();
+    assert_eq!(
+        (v.account_name.as_str(), v.rep_name.as_str()),
+        ("가나약국", "김영업")
+    );
+    assert_eq!(v.location, first.location);
+    // The same visit again: the stored one, nothing new.
+    assert_eq!(s.check_in(&m.id, &first, true).unwrap(), v);
+    let mut changed = first.clone();
+    changed.note = "다른 메모".into();
+    assert_eq!(code(s.check_in(&m.id, &changed, true)), ErrorCode::Conflict);
+    // Unassigned accounts are everyone's; another rep's only for a manager.
+    let second = NewVisit {
+        location: None,
+        ..visit("visit-0002", &a3, now - Duration::minutes(10))
+    };
+    s.check_in(&m.id, &second, true).unwrap();
+    assert_eq!(
+        code(s.check_in(&m.id, &visit("visit-0003", &a2, now), true)),
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        code(s.check_in(&m.id, &visit("visit-0004", &b1, now), true)),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(s.check_in(&other.id, &visit("visit-0005", &a1, now), false)),
+        ErrorCode::NotFound
+    );
+    let by_manager = visit("visit-0006", &a2, now - Duration::minutes(5));
+    s.check_in(&m.id, &by_manager, false).unwrap();
+
+    // Check-out: once; the same time again is the same answer; others refused.
+    let out = now - Duration::minutes(15);
+    let v = s.check_out(&m.id, &kim, "visit-0001", out).unwrap();
+    assert_eq!(v.checked_out_at, Some(crate::clock::ts(out)));
+    assert_eq!(s.check_out(&m.id, &kim, "visit-0001", out).unwrap(), v);
+    assert_eq!(
+        code(s.check_out(&m.id, &kim, "visit-0001", now)),
+        ErrorCode::InvalidState
+    );
+    assert_eq!(
+        code(s.check_out(&m.id, &kim, "visit-0002", now - Duration::hours(1))),
+        ErrorCode::InvalidField
+    );
+    assert_eq!(
+        code(s.check_out(&m.id, &lee, "visit-0002", now)),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(s.check_out(&other.id, &kim, "visit-0002", now)),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(s.check_out(&m.id, &kim, "nope-0000", now)),
+        ErrorCode::NotFound
+    );
+
+    // The day's list.
+    let (from, to) = (now - Duration::hours(1), now + Duration::hours(1));
+    let all = s.visits(&m.id, from, to, None).unwrap();
+    let ids: Vec<&str> = all.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(ids, ["visit-0001", "visit-0002", "visit-0006"]);
+    assert_eq!(all[0].note, "첫 방문");
+    assert!(all[1].location.is_none() && all[1].checked_out_at.is_none());
+    assert_eq!(s.visits(&m.id, from, to, Some(&lee)).unwrap().len(), 0);
+    assert_eq!(s.visits(&m.id, from, to, Some(&kim)).unwrap().len(), 3);
+    assert!(s
+        .visits(
+            &m.id,
+            now + Duration::hours(1),
+            now + Duration::hours(2),
+            None
+        )
+        .unwrap()
+        .is_empty());
+    assert!(s.visits(&other.id, from, to, None).unwrap().is_empty());
+}

@@ -19,6 +19,9 @@ pub struct RepRecord {
     pub role: Role,
     /// Signed in with a one-time password: only changing it is allowed.
     pub must_change_password: bool,
+    /// The rep's number series within its merchant (`R01`; see
+    /// [`fieldpay_protocol::numbering`]), given when the rep is created.
+    pub series: String,
 }
 
 /// The merchant a live API key acts for.

@@ -30,8 +30,10 @@ pub mod outbox;
 pub mod postgres;
 pub mod records;
 pub mod settlement;
+pub mod shares;
 pub mod sqlite;
 pub mod sync;
+pub mod visits;
 
 use fieldpay_protocol::ErrorCode;
 
@@ -57,9 +59,11 @@ pub use outbox::{
 pub use postgres::PgStore;
 pub use records::{NewAccount, NewLedger, NewProduct, RecordStore};
 pub use settlement::SettlementStore;
+pub use shares::{NewShare, ShareStore};
 pub use sqlite::SqliteStore;
 pub use sync::SyncStore;
 pub use sync::MAX_PULL_PAGE;
+pub use visits::{NewVisit, VisitStore};
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +109,8 @@ pub trait Store:
     + PaymentLinkStore
     + CredentialStore
     + AdminStore
+    + VisitStore
+    + ShareStore
     + Send
     + Sync
     + 'static

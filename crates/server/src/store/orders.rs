@@ -25,17 +25,24 @@ pub trait OrderStore {
         draft: &OrderDraft,
         now: DateTime<Utc>,
     ) -> StoreResult<Order>;
+    /// Attaches the signature (and the signed PDF). `number` is the final number the device
+    /// gave the order at signing (printed on the PDF): it must be a number of the order's
+    /// rep's series on the signature's day (see [`check_signed_number`]) that no other order
+    /// of the merchant carries (else `Conflict`). Without one the order is numbered when it is
+    /// registered.
+    #[allow(clippy::too_many_arguments)]
     fn sign_order(
         &self,
         merchant_id: &MerchantId,
         order_id: &OrderId,
         evidence: &SignatureEvidence,
+        number: Option<&str>,
         png: &[u8],
         pdf: Option<&[u8]>,
         now: DateTime<Utc>,
     ) -> StoreResult<Order>;
-    /// Credit check, order number, ledger entry. A rejection is stored on the order and
-    /// returned as `Err(Rejected)`.
+    /// Credit check, order number (the signed one, or the next of the day when it has none),
+    /// ledger entry. A rejection is stored on the order and returned as `Err(Rejected)`.
     fn submit_order(
         &self,
         merchant_id: &MerchantId,
@@ -208,6 +215,53 @@ pub(crate) fn check_signature(
         ));
     }
     Ok(())
+}
+
+/// Whether `number` may be the final number of an order of a rep with `series` (`None`: the
+/// order has no rep, or the rep no series) signed with `evidence`: a purchase-order number of
+/// that series on the KST day of the signature.
+pub(crate) fn check_signed_number(
+    number: &str,
+    series: Option<&str>,
+    evidence: &SignatureEvidence,
+) -> StoreResult<()> {
+    use fieldpay_protocol::numbering::{parse_series_number, DocKind};
+    let bad = |why: String| StoreError::rejected(ErrorCode::InvalidField, format!("number: {why}"));
+    let parsed = parse_series_number(number)
+        .filter(|n| n.kind == DocKind::PurchaseOrder)
+        .ok_or_else(|| {
+            let shown: String = number.chars().take(40).collect();
+            bad(format!("{shown:?} is not PO-YYYYMMDD-<series>-NNNN"))
+        })?;
+    let Some(series) = series.filter(|s| !s.is_empty()) else {
+        return Err(bad("this order's rep has no number series".into()));
+    };
+    if parsed.series != series {
+        return Err(bad(format!(
+            "{number} is not of this rep's series {series}"
+        )));
+    }
+    let signed_at = parse_ts(&evidence.signed_at).ok_or_else(|| {
+        StoreError::rejected(
+            ErrorCode::InvalidField,
+            "evidence.signed_at: an RFC 3339 time",
+        )
+    })?;
+    if parsed.day != order_day(signed_at) {
+        return Err(bad(format!(
+            "{number} is not of the day it was signed ({})",
+            order_day(signed_at)
+        )));
+    }
+    Ok(())
+}
+
+/// The refusal of a signed number another order of the merchant already carries.
+pub(crate) fn number_taken(number: &str) -> StoreError {
+    StoreError::rejected(
+        ErrorCode::Conflict,
+        format!("발주번호 {number}는 이미 다른 주문에 쓰였습니다 (number: already taken by another order)"),
+    )
 }
 
 /// What registering an order does, decided before anything is written.

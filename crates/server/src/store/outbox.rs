@@ -100,6 +100,7 @@ pub fn text_failed_detail(kind: SmsKind, reason: &str) -> String {
         SmsKind::Slip => "매출전표 문자",
         SmsKind::Notice => "안내 문자",
         SmsKind::Receipt => "수금 영수증 문자",
+        SmsKind::Share => "공유 문자",
     };
     // Bounded: a provider's reason is short, but it is theirs.
     let reason: String = reason.chars().take(300).collect();

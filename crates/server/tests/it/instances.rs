@@ -541,9 +541,10 @@ async fn round_robin_proxy(backends: Vec<SocketAddr>) -> SocketAddr {
 }
 
 /// Sends the request `make` builds until it gets an answer (a backend killed under it, or
-/// none to take it for a moment, fails the attempt); panics after 10 s of failures.
+/// none to take it for a moment, fails the attempt); panics after 30 s of failures (a sign-in
+/// on a loaded 2-core machine, during a restart, has taken over 10 s).
 async fn until_answered(make: impl Fn() -> reqwest::RequestBuilder) -> reqwest::Response {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         match make().send().await {
             Ok(r) if r.status() != StatusCode::BAD_GATEWAY => return r,

@@ -292,3 +292,95 @@ async fn a_signature_over_other_lines_than_the_order_holds_is_refused() {
         "{res:?}"
     );
 }
+
+/// Upserts, signs (with `number`, as the device gives it at signing) and submits a one-line
+/// order of `rep`'s device; returns the order's id and the answers.
+async fn numbered_order(
+    app: &TestApp,
+    rep: &Tokens,
+    number: Option<&str>,
+) -> (String, MutationResults) {
+    let (account, (product, price)) = first_account_and_product(app, rep).await;
+    let order_id = uuid::Uuid::now_v7().to_string();
+    let id = || uuid::Uuid::now_v7().to_string();
+    let m = &rep.rep.merchant_id;
+    let signed = evidence(m, &account, &order_id, &[(&product, 1, price)], "");
+    let mut sign = json!({ "type": "sign_order", "order_id": order_id,
+        "evidence": signed, "signature_png": PNG_1X1 });
+    if let Some(n) = number {
+        sign["number"] = json!(n);
+    }
+    let res = push(
+        app,
+        &rep.access_token,
+        json!([
+            { "client_id": id(), "op": { "type": "upsert_order", "order_id": order_id,
+              "account_id": account, "lines": [{ "product_id": product, "quantity": 1 }] } },
+            { "client_id": id(), "op": sign },
+            { "client_id": id(), "op": { "type": "submit_order", "order_id": order_id } }
+        ]),
+    )
+    .await;
+    (order_id, res)
+}
+
+/// Issue 16: each rep gets its number series at sign-in; an order signed on the device with a
+/// number of that series (on the signature's KST day) is registered under that number, the
+/// one the PDF carries; another rep's series, another day or a number already used in the
+/// merchant is refused with a typed error and nothing is registered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_is_registered_under_the_number_signed_on_the_device() {
+    use fieldpay_protocol::ErrorCode;
+    let app = spawn_app().await;
+    let rep1 = login(&app, "rep1", "demo1234").await;
+    let rep2 = login(&app, "rep2", "demo1234").await;
+    assert_eq!(
+        (rep1.rep.series.as_str(), rep2.rep.series.as_str()),
+        ("R01", "R02")
+    );
+    // SIGNED_AT is 2026-03-02 10:02 KST.
+    let (first, res) = numbered_order(&app, &rep1, Some("PO-20260302-R01-0001")).await;
+    assert_eq!(registered_number(&res), "PO-20260302-R01-0001");
+    let (_, res) = numbered_order(&app, &rep2, Some("PO-20260302-R02-0001")).await;
+    assert_eq!(registered_number(&res), "PO-20260302-R02-0001");
+
+    let refused = [
+        (&rep1, "PO-20260302-R01-0001", ErrorCode::Conflict),
+        (&rep2, "PO-20260302-R01-0002", ErrorCode::InvalidField),
+        (&rep1, "PO-20260303-R01-0002", ErrorCode::InvalidField),
+        (&rep1, "PO-20260302-0002", ErrorCode::InvalidField),
+    ];
+    for (rep, number, code) in refused {
+        let (order_id, res) = numbered_order(&app, rep, Some(number)).await;
+        assert!(
+            matches!(res.results[0].outcome, MutationOutcome::Applied { .. }),
+            "{res:?}"
+        );
+        assert_eq!(rejection(&res, 1), code, "{number}");
+        // Not signed, so not registered either.
+        assert_eq!(rejection(&res, 2), ErrorCode::InvalidState, "{number}");
+        let order: fieldpay_protocol::records::Order = app
+            .get(&format!("/v1/orders/{order_id}"), &rep.access_token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(order.status, OrderStatus::Draft, "{number}");
+        assert_eq!(order.number, None, "{number}");
+    }
+    // The first order still has its number.
+    let order: fieldpay_protocol::records::Order = app
+        .get(&format!("/v1/orders/{first}"), &rep1.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order.number.as_deref(), Some("PO-20260302-R01-0001"));
+    // An order signed without a number (an older app) is numbered at registration.
+    let (_, res) = numbered_order(&app, &rep1, None).await;
+    let n = registered_number(&res);
+    assert!(
+        n.starts_with("PO-") && n.ends_with("-0001") && !n.contains("-R"),
+        "{n}"
+    );
+}

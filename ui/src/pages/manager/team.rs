@@ -3,12 +3,14 @@
 
 use fieldpay_protocol::auth::Role;
 use fieldpay_protocol::manager::{TeamMember, TeamReport};
+use fieldpay_protocol::visit::VisitList;
 use fieldpay_protocol::ApiError;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::{mgr_load_view, Confirm, Gate, OnlineHint, SecretOnce};
-use crate::backend::manager;
+use crate::backend::{manager, visits};
+use crate::components::icon::{Icon, Svg};
 use crate::components::{Empty, FieldError, FormError};
 use crate::format;
 use crate::i18n::{self, t, T};
@@ -73,8 +75,9 @@ fn Team() -> impl IntoView {
                         }
                         view! {
                             <ul class="list team-list">
-                                {r.reps.into_iter().map(|m| view! { <MemberRow m secret reload/> }).collect_view()}
+                                {r.reps.iter().cloned().map(|m| view! { <MemberRow m secret reload/> }).collect_view()}
                             </ul>
+                            <TeamVisits date reps=r.reps/>
                         }.into_any()
                     })}
                 </div>
@@ -167,6 +170,71 @@ fn MemberRow(
                 </div>
             })}
         </li>
+    }
+}
+
+/// The reps' visits of the team's day (방문 기록), of one rep or all.
+#[component]
+fn TeamVisits(date: RwSignal<String>, reps: Vec<TeamMember>) -> impl IntoView {
+    let rep: RwSignal<String> = RwSignal::new(String::new());
+    let data: RwSignal<Load<VisitList>> = RwSignal::new(Load::Loading);
+    let load = move || {
+        let (d, r) = (date.get_untracked(), rep.get_untracked());
+        spawn_local(async move {
+            let r = (!r.is_empty()).then_some(r);
+            data.set(visits::manager_visits(Some(&d), r.as_deref()).await.into())
+        });
+    };
+    Effect::new(move |_| {
+        date.track();
+        rep.track();
+        data.set(Load::Loading);
+        load();
+    });
+    let retry = Callback::new(move |_| {
+        data.set(Load::Loading);
+        load()
+    });
+    view! {
+        <div class="card team-visits">
+            <div class="toolbar">
+                <h3 class="card-title">{t(T::Visits)}</h3>
+                <select class="input" data-testid=id::MVISIT_REP
+                        on:change=move |ev| rep.set(event_target_value(&ev))>
+                    <option value="">{t(T::AllReps)}</option>
+                    {reps.into_iter().map(|m| view! { <option value=m.id.clone()>{m.name.clone()}</option> }).collect_view()}
+                </select>
+            </div>
+            {mgr_load_view(data, retry, move |l: VisitList| {
+                if l.visits.is_empty() {
+                    return view! { <Empty text=T::NoVisitsYet/> }.into_any();
+                }
+                view! {
+                    <table class="table compact">
+                        <tbody>
+                            {l.visits.into_iter().map(|v| {
+                                let time: String = format::time_of_day(&v.checked_in_at).chars().take(5).collect();
+                                let out: Option<String> = v.checked_out_at.as_deref().map(|o| format::time_of_day(o).chars().take(5).collect());
+                                view! {
+                                    <tr data-testid=id::MVISIT_ROW data-id=v.id.clone() data-rep=v.rep_id.clone()
+                                        data-located=v.location.is_some().to_string()>
+                                        <td class="mono">{time}{out.map(|o| format!(" - {o}"))}</td>
+                                        <td>{v.rep_name.clone()}</td>
+                                        <td>
+                                            <strong>{v.account_name.clone()}</strong>
+                                            {v.location.map(|l| view! {
+                                                " " <span class="pin" title=format!("{:.5}, {:.5}", l.lat, l.lng)><Svg icon=Icon::Pin/></span>
+                                            })}
+                                            {(!v.note.is_empty()).then(|| view! { <div class="row-sub">{v.note.clone()}</div> })}
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            })}
+        </div>
     }
 }
 

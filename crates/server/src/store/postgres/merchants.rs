@@ -61,9 +61,9 @@ fn insert_numbers(tx: &Tx<'_>, merchant_id: &str, settings: &MerchantSettings) -
 }
 
 pub(super) const REP_COLS: &str =
-    "r.id, r.merchant_id, r.login, r.name, r.password_hash, r.active, r.role, r.must_change_password";
+    "r.id, r.merchant_id, r.login, r.name, r.password_hash, r.active, r.role, r.must_change_password, r.series";
 /// How many columns [`REP_COLS`] has.
-const REP_COL_COUNT: usize = 8;
+const REP_COL_COUNT: usize = 9;
 
 pub(super) fn rep_from_row(r: &Row) -> StoreResult<RepRecord> {
     Ok(RepRecord {
@@ -75,6 +75,7 @@ pub(super) fn rep_from_row(r: &Row) -> StoreResult<RepRecord> {
         active: r.try_get(5)?,
         role: name_at(r, 6, Role::parse)?,
         must_change_password: r.try_get(7)?,
+        series: r.try_get(8)?,
     })
 }
 
@@ -254,9 +255,20 @@ impl MerchantStore for PgStore {
         let password_hash = password_hash.expose();
         let id = new_id("rep");
         self.write(|tx| {
+            // The next series of the merchant (one past the highest given).
+            let last: i64 = tx
+                .query_one(
+                    "SELECT COALESCE(MAX(SUBSTR(series, 2)::BIGINT), 0) FROM reps
+                     WHERE merchant_id = $1 AND series <> ''",
+                    &[&merchant_id],
+                )?
+                .try_get(0)?;
+            let series = fieldpay_protocol::numbering::series_code(
+                u32::try_from(last + 1).map_err(|_| corrupt("rep series"))?,
+            );
             tx.execute(
-                "INSERT INTO reps (id, merchant_id, login, name, password_hash, role, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO reps (id, merchant_id, login, name, password_hash, role, created_at, series)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 &[
                     &id,
                     &merchant_id,
@@ -265,6 +277,7 @@ impl MerchantStore for PgStore {
                     &password_hash,
                     &role.as_str(),
                     &ts(Utc::now()),
+                    &series,
                 ],
             )?;
             Ok(())

@@ -32,9 +32,11 @@ mod orders;
 mod outbox;
 mod records;
 mod settlement;
+mod shares;
 mod sync;
 #[cfg(test)]
 mod tests;
+mod visits;
 
 use std::time::Duration;
 
@@ -129,6 +131,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("migrations/0005_operators.sql")),
     (6, include_str!("migrations/0006_payment_links.sql")),
     (7, include_str!("migrations/0007_collections.sql")),
+    (8, include_str!("migrations/0008_rep_series.sql")),
+    (9, include_str!("migrations/0009_visits_shares.sql")),
 ];
 
 /// Any number, the same in every instance: the advisory lock held while migrating, so two
@@ -206,6 +210,12 @@ impl Tx<'_> {
             let st = self.tx.prepare_cached(sql).await?;
             Ok(self.tx.execute(&st, params).await?)
         })
+    }
+
+    /// Runs several statements without parameters (tests replaying a migration).
+    #[cfg(test)]
+    pub(super) fn batch_execute(&self, sql: &str) -> StoreResult<()> {
+        self.run(async { Ok(self.tx.batch_execute(sql).await?) })
     }
 }
 

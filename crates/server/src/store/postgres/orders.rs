@@ -144,7 +144,7 @@ impl OrderStore for PgStore {
                  ON CONFLICT (merchant_id, id) DO UPDATE SET account_id = EXCLUDED.account_id, status = 'draft',
                     lines = EXCLUDED.lines, supply = EXCLUDED.supply, vat = EXCLUDED.vat, total = EXCLUDED.total,
                     memo = EXCLUDED.memo, signature = NULL, signature_png = NULL, pdf = NULL,
-                    evidence_hash = NULL, reject_reason = NULL, updated_at = EXCLUDED.updated_at",
+                    evidence_hash = NULL, reject_reason = NULL, number = NULL, updated_at = EXCLUDED.updated_at",
                 &[
                     &order_id,
                     &merchant_id,
@@ -168,6 +168,7 @@ impl OrderStore for PgStore {
         merchant_id: &MerchantId,
         order_id: &OrderId,
         evidence: &SignatureEvidence,
+        number: Option<&str>,
         png: &[u8],
         pdf: Option<&[u8]>,
         now: DateTime<Utc>,
@@ -180,9 +181,29 @@ impl OrderStore for PgStore {
             let order = load_order(tx, merchant_id, order_id)?
                 .ok_or_else(|| rejected(ErrorCode::NotFound, "order not found"))?;
             orders::check_signature(merchant_id, &order, evidence)?;
+            if let Some(number) = number {
+                let series: Option<String> = match &order.rep_id {
+                    Some(rep) => tx
+                        .query_opt(
+                            "SELECT series FROM reps WHERE merchant_id = $1 AND id = $2",
+                            &[&merchant_id, rep],
+                        )?
+                        .map(|r| r.try_get(0))
+                        .transpose()?,
+                    None => None,
+                };
+                orders::check_signed_number(number, series.as_deref(), evidence)?;
+                let taken = tx.query_opt(
+                    "SELECT id FROM orders WHERE merchant_id = $1 AND number = $2 AND id <> $3",
+                    &[&merchant_id, &number, &order_id],
+                )?;
+                if taken.is_some() {
+                    return Err(orders::number_taken(number));
+                }
+            }
             tx.execute(
                 "UPDATE orders SET status = 'signed', signature = $3, signature_png = $4, pdf = $5,
-                    evidence_hash = $6, reject_reason = NULL, updated_at = $7
+                    evidence_hash = $6, reject_reason = NULL, updated_at = $7, number = $8
                  WHERE merchant_id = $1 AND id = $2",
                 &[
                     &merchant_id,
@@ -192,6 +213,7 @@ impl OrderStore for PgStore {
                     &pdf,
                     &evidence.content_hash,
                     &now,
+                    &number,
                 ],
             )?;
             changed(tx, merchant_id, "order", order_id)?;
@@ -234,9 +256,16 @@ impl OrderStore for PgStore {
                 }
                 Registration::Register { warning } => warning,
             };
-            let day = orders::order_day(now_t);
-            let n = next_counter(tx, merchant_id, &format!("order:{day}"))?;
-            let number = orders::order_number(&day, n);
+            // The number signed on the device, or (an order signed without one) the next of
+            // the day's server series.
+            let number = match order.number.clone() {
+                Some(n) => n,
+                None => {
+                    let day = orders::order_day(now_t);
+                    let n = next_counter(tx, merchant_id, &format!("order:{day}"))?;
+                    orders::order_number(&day, n)
+                }
+            };
             tx.execute(
                 "UPDATE orders SET status = 'registered', number = $3, reject_reason = NULL, updated_at = $4
                  WHERE merchant_id = $1 AND id = $2",

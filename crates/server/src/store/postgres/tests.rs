@@ -159,6 +159,61 @@ fn collections() {
 }
 
 #[test]
+fn signed_order_numbers() {
+    crate::store::contract_tests::signed_order_numbers(&store().0);
+}
+
+/// Version 8 gives existing reps their number series, per merchant in the order they were
+/// created (run here again on reps stored without one).
+#[test]
+fn version_8_existing_reps_get_their_series() {
+    use crate::store::{AdminStore, MerchantStore};
+    use fieldpay_protocol::MerchantId;
+    let (s, _) = store();
+    s.write(|tx| {
+        tx.batch_execute(
+            "ALTER TABLE reps DROP COLUMN series;
+             INSERT INTO merchants (id, code, name, settings, created_at) VALUES
+               ('m1', 'a', 'A', '{}', 'x'), ('m2', 'b', 'B', '{}', 'x');
+             INSERT INTO reps (merchant_id, id, login, name, password_hash, created_at) VALUES
+               ('m1', 'rep_b', 'b', 'B', 'h', '2026-01-02T00:00:00.000Z'),
+               ('m1', 'rep_a', 'a', 'A', 'h', '2026-01-01T00:00:00.000Z'),
+               ('m1', 'rep_c', 'c', 'C', 'h', '2026-01-02T00:00:00.000Z'),
+               ('m2', 'rep_z', 'z', 'Z', 'h', '2026-01-03T00:00:00.000Z');",
+        )?;
+        let sql = MIGRATIONS.iter().find(|(v, _)| *v == 8).unwrap().1;
+        tx.batch_execute(sql)?;
+        Ok(())
+    })
+    .unwrap();
+    let series = |m: &str, r: &str| {
+        s.rep(&MerchantId::from(m), &fieldpay_protocol::RepId::from(r))
+            .unwrap()
+            .unwrap()
+            .series
+    };
+    assert_eq!(series("m1", "rep_a"), "R01");
+    assert_eq!(series("m1", "rep_b"), "R02");
+    assert_eq!(series("m1", "rep_c"), "R03");
+    assert_eq!(series("m2", "rep_z"), "R01");
+    let new = s
+        .create_rep(
+            &MerchantId::from("m1"),
+            "d",
+            "D",
+            &Secret::from("h"),
+            fieldpay_protocol::auth::Role::Rep,
+        )
+        .unwrap();
+    assert_eq!(series("m1", new.as_str()), "R04");
+}
+
+#[test]
+fn visits() {
+    crate::store::contract_tests::visits(&store().0);
+}
+
+#[test]
 fn text_retries_and_final_failure() {
     crate::store::contract_tests::text_retries_and_final_failure(&store().0);
 }
@@ -882,6 +937,7 @@ mod aggregates {
             m,
             &OrderId::from(id),
             &evidence(m, &o, at),
+            None,
             b"png",
             None,
             at,
@@ -964,7 +1020,7 @@ mod aggregates {
         let mut wrong = evidence(&m.id, &o, t);
         wrong.content_hash = "00".repeat(32);
         let e = s
-            .sign_order(&m.id, &OrderId::from("o-1"), &wrong, b"png", None, t)
+            .sign_order(&m.id, &OrderId::from("o-1"), &wrong, None, b"png", None, t)
             .unwrap_err();
         assert_eq!(code_of(e), ErrorCode::InvalidField);
         let signed = s
@@ -972,6 +1028,7 @@ mod aggregates {
                 &m.id,
                 &OrderId::from("o-1"),
                 &evidence(&m.id, &o, t),
+                None,
                 b"png",
                 Some(b"%PDF"),
                 t,
@@ -999,6 +1056,7 @@ mod aggregates {
             &m.id,
             &OrderId::from("o-1"),
             &evidence(&m.id, &o, t),
+            None,
             b"png",
             None,
             t,
@@ -1031,6 +1089,7 @@ mod aggregates {
                 &m.id,
                 &OrderId::from("o-1"),
                 &evidence(&m.id, &r, t),
+                None,
                 b"png",
                 None,
                 t,

@@ -105,11 +105,12 @@ pub(super) fn rep_from_row(r: &Row<'_>) -> rusqlite::Result<RepRecord> {
         active: r.get::<_, i64>(5)? != 0,
         role: name_at(r, 6, Role::parse)?,
         must_change_password: r.get::<_, i64>(7)? != 0,
+        series: r.get(8)?,
     })
 }
 
 pub(super) const REP_COLS: &str =
-    "id, merchant_id, login, name, password_hash, active, role, must_change_password";
+    "id, merchant_id, login, name, password_hash, active, role, must_change_password, series";
 
 /// [`REP_COLS`] of the table aliased `alias`.
 fn rep_cols(alias: &str) -> String {
@@ -293,9 +294,19 @@ impl MerchantStore for SqliteStore {
         let password_hash = password_hash.expose();
         let id = new_id("rep");
         self.write(|tx| {
+            // The next series of the merchant (one past the highest given).
+            let last: i64 = tx.query_row(
+                "SELECT COALESCE(MAX(CAST(SUBSTR(series, 2) AS INTEGER)), 0) FROM reps
+                 WHERE merchant_id = ?1 AND series <> ''",
+                [merchant_id],
+                |r| r.get(0),
+            )?;
+            let series = fieldpay_protocol::numbering::series_code(
+                u32::try_from(last + 1).map_err(|_| corrupt("rep series"))?,
+            );
             tx.execute(
-                "INSERT INTO reps (id, merchant_id, login, name, password_hash, role, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO reps (id, merchant_id, login, name, password_hash, role, created_at, series)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     id,
                     merchant_id,
@@ -303,7 +314,8 @@ impl MerchantStore for SqliteStore {
                     name,
                     password_hash,
                     role.as_str(),
-                    ts(Utc::now())
+                    ts(Utc::now()),
+                    series
                 ],
             )?;
             Ok(())

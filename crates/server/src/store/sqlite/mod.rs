@@ -15,9 +15,11 @@ mod orders;
 mod outbox;
 mod records;
 mod settlement;
+mod shares;
 mod sync;
 #[cfg(test)]
 mod tests;
+mod visits;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -82,6 +84,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("migrations/0013_operators.sql")),
     (14, include_str!("migrations/0014_payment_links.sql")),
     (15, include_str!("migrations/0015_collections.sql")),
+    (16, include_str!("migrations/0016_rep_series.sql")),
+    (17, include_str!("migrations/0017_visits_shares.sql")),
 ];
 const READERS: usize = 4;
 

@@ -172,7 +172,7 @@ impl OrderStore for SqliteStore {
                  VALUES (?1, ?2, ?3, ?4, 'draft', ?5, ?6, ?7, ?8, ?9, ?10, ?10)
                  ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, status = 'draft', lines = excluded.lines,
                     supply = excluded.supply, vat = excluded.vat, total = excluded.total, memo = excluded.memo,
-                    signature = NULL, signature_png = NULL, pdf = NULL, evidence_hash = NULL, reject_reason = NULL,
+                    signature = NULL, signature_png = NULL, pdf = NULL, evidence_hash = NULL, reject_reason = NULL, number = NULL,
                     updated_at = excluded.updated_at",
                 params![draft.order_id.as_str(), merchant_id, draft.account_id.as_str(), rep_id, lines_json, totals.supply, totals.vat, totals.total, draft.memo, now],
             )?;
@@ -186,6 +186,7 @@ impl OrderStore for SqliteStore {
         merchant_id: &MerchantId,
         order_id: &OrderId,
         evidence: &SignatureEvidence,
+        number: Option<&str>,
         png: &[u8],
         pdf: Option<&[u8]>,
         now: DateTime<Utc>,
@@ -196,11 +197,26 @@ impl OrderStore for SqliteStore {
         self.write(|tx| {
             let order = load_order(tx, merchant_id, order_id)?.ok_or_else(|| rejected(ErrorCode::NotFound, "order not found"))?;
             orders::check_signature(merchant_id, &order, evidence)?;
+            if let Some(number) = number {
+                let series: Option<String> = match &order.rep_id {
+                    Some(rep) => tx
+                        .query_row("SELECT series FROM reps WHERE merchant_id = ?1 AND id = ?2", params![merchant_id, rep], |r| r.get(0))
+                        .optional()?,
+                    None => None,
+                };
+                orders::check_signed_number(number, series.as_deref(), evidence)?;
+                let taken: Option<String> = tx
+                    .query_row("SELECT id FROM orders WHERE merchant_id = ?1 AND number = ?2 AND id <> ?3", params![merchant_id, number, order_id], |r| r.get(0))
+                    .optional()?;
+                if taken.is_some() {
+                    return Err(orders::number_taken(number));
+                }
+            }
             let ev = serde_json::to_string(evidence).map_err(|e| corrupt(&e.to_string()))?;
             tx.execute(
                 "UPDATE orders SET status = 'signed', signature = ?3, signature_png = ?4, pdf = ?5, evidence_hash = ?6,
-                    reject_reason = NULL, updated_at = ?7 WHERE merchant_id = ?1 AND id = ?2",
-                params![merchant_id, order_id, ev, png, pdf, evidence.content_hash, now],
+                    reject_reason = NULL, updated_at = ?7, number = ?8 WHERE merchant_id = ?1 AND id = ?2",
+                params![merchant_id, order_id, ev, png, pdf, evidence.content_hash, now, number],
             )?;
             changed(tx, merchant_id, "order", order_id)?;
             load_order(tx, merchant_id, order_id)?.ok_or_else(|| corrupt("order vanished"))
@@ -242,9 +258,16 @@ impl OrderStore for SqliteStore {
                 Registration::Refuse(code, msg) => return refuse(code, msg),
                 Registration::Register { warning } => warning,
             };
-            let day = orders::order_day(now_t);
-            let n = next_counter(tx, &format!("order:{merchant_id}:{day}"))?;
-            let number = orders::order_number(&day, n);
+            // The number signed on the device, or (an order signed without one) the next of
+            // the day's server series.
+            let number = match order.number.clone() {
+                Some(n) => n,
+                None => {
+                    let day = orders::order_day(now_t);
+                    let n = next_counter(tx, &format!("order:{merchant_id}:{day}"))?;
+                    orders::order_number(&day, n)
+                }
+            };
             tx.execute(
                 "UPDATE orders SET status = 'registered', number = ?3, reject_reason = NULL, updated_at = ?4 WHERE merchant_id = ?1 AND id = ?2",
                 params![merchant_id, order_id, number, now],

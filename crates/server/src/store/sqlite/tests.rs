@@ -358,9 +358,21 @@ fn collections() {
 }
 
 #[test]
+fn visits() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::visits(&s);
+}
+
+#[test]
 fn leases() {
     let (s, _dir) = sqlite();
     crate::store::contract_tests::leases(&s);
+}
+
+#[test]
+fn signed_order_numbers() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::signed_order_numbers(&s);
 }
 
 #[test]
@@ -555,4 +567,51 @@ fn version_14_ledgers_keep_their_entries_and_stay_append_only() {
             .unwrap(),
         600
     );
+}
+
+/// Version 16 gives existing reps their number series, per merchant in the order they were
+/// created (R01, R02, ...); a rep created afterwards gets the next one.
+#[test]
+fn version_16_existing_reps_get_their_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for (version, sql) in super::MIGRATIONS.iter().filter(|(v, _)| *v < 16) {
+            c.execute_batch(&format!("{sql}\nPRAGMA user_version = {version};"))
+                .unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO merchants (id, code, name, settings, created_at) VALUES
+               ('m1', 'a', 'A', '{}', 'x'), ('m2', 'b', 'B', '{}', 'x');
+             INSERT INTO reps (id, merchant_id, login, name, password_hash, created_at) VALUES
+               ('rep_b', 'm1', 'b', 'B', 'h', '2026-01-02T00:00:00.000Z'),
+               ('rep_a', 'm1', 'a', 'A', 'h', '2026-01-01T00:00:00.000Z'),
+               ('rep_c', 'm1', 'c', 'C', 'h', '2026-01-02T00:00:00.000Z'),
+               ('rep_z', 'm2', 'z', 'Z', 'h', '2026-01-03T00:00:00.000Z');",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let series = |m: &str, r: &str| {
+        store
+            .rep(&MerchantId::from(m), &fieldpay_protocol::RepId::from(r))
+            .unwrap()
+            .unwrap()
+            .series
+    };
+    assert_eq!(series("m1", "rep_a"), "R01");
+    assert_eq!(series("m1", "rep_b"), "R02");
+    assert_eq!(series("m1", "rep_c"), "R03");
+    assert_eq!(series("m2", "rep_z"), "R01");
+    let new = store
+        .create_rep(
+            &MerchantId::from("m1"),
+            "d",
+            "D",
+            &"h".into(),
+            fieldpay_protocol::auth::Role::Rep,
+        )
+        .unwrap();
+    assert_eq!(series("m1", new.as_str()), "R04");
 }
