@@ -105,8 +105,6 @@ fn ClientDetail(d: AccountDetail) -> impl IntoView {
             </button>
         </div>
 
-        <VisitPanel account_id=a.id.clone()/>
-
         <div class="stats">
             <div class="stat">
                 <span class="stat-label">{t(T::Balance)}</span>
@@ -163,6 +161,8 @@ fn ClientDetail(d: AccountDetail) -> impl IntoView {
                 }}
             </div>
         </div>
+
+        <VisitPanel account_id=a.id.clone()/>
 
         <div class="card">
             <h3 class="card-title">{t(T::Collections)}</h3>

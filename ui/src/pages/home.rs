@@ -319,18 +319,20 @@ pub fn VisitRow(
     let aid = visit.account_id.clone();
     let located = visit.location.is_some();
     let open = visit.checked_out_at.is_none();
+    // Today's route names the client at the time; a client's own list has the day instead.
+    let start = if show_client {
+        hour_minute(&visit.checked_in_at)
+    } else {
+        format::short_date_time(&visit.checked_in_at)
+    };
     let when = match &visit.checked_out_at {
-        Some(out) => format!(
-            "{} - {}",
-            hour_minute(&visit.checked_in_at),
-            hour_minute(out)
-        ),
-        None => hour_minute(&visit.checked_in_at),
+        Some(out) => format!("{start} - {}", hour_minute(out)),
+        None => start,
     };
     let title = if show_client {
         visit.account_name.clone()
     } else {
-        format::short_date_time(&visit.checked_in_at)
+        String::new()
     };
     let queued = v.sync_state != SyncState::Synced;
     view! {
