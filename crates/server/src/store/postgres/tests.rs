@@ -249,6 +249,8 @@ fn every_unique_index_of_a_tenant_table_includes_the_merchant() {
         "api_keys",
         // A link's public page and status page find it by its id or token alone.
         "payment_links",
+        // A purchase order's shared PDF link (`/d/{token}`) is found by its token alone.
+        "document_links",
         "token_families",
         "tokens",
         "call_sessions",
