@@ -110,6 +110,7 @@ pub fn run() {
             records::account_detail,
             records::search_products,
             orders::preview_order,
+            orders::start_return,
             orders::save_draft,
             orders::reorder,
             orders::sign_and_submit,

@@ -189,6 +189,7 @@ pub fn po_doc(lines: usize, png: Vec<u8>) -> PurchaseOrderDoc {
                 quantity,
                 unit_price: p.unit_price,
                 line_total: quantity * p.unit_price,
+                reason: None,
             }
         })
         .collect();
@@ -196,6 +197,8 @@ pub fn po_doc(lines: usize, png: Vec<u8>) -> PurchaseOrderDoc {
     let total: i64 = lines.iter().map(|l| l.line_total).sum();
     let mut doc = PurchaseOrderDoc {
         title: "발주서".into(),
+        kind: Default::default(),
+        original_number: None,
         order_number: "PO-20260315-0042".into(),
         date: "2026-03-15".into(),
         merchant: Party {

@@ -1,12 +1,16 @@
-//! Order maths: pricing (the account's price list, else the product price), line totals, 10%
-//! VAT rounded down to the won (`vat = floor(supply / 10)`), the credit check against the
-//! account's limit, receivables aging, and reorder.
+//! Order maths: pricing (the account's price list, else the product price; a return of an
+//! earlier order at that order's prices), line totals, 10% VAT rounded down to the won
+//! (`vat = floor(supply / 10)`), the credit check against the account's limit, receivables
+//! aging, and reorder.
 
-use fieldpay_protocol::app::{Aging, CreditCheck, LineInput};
+use std::collections::HashMap;
+
+use fieldpay_protocol::app::{Aging, CreditCheck, LineInput, SyncState};
 use fieldpay_protocol::money::{format_krw, MAX_AMOUNT_KRW};
 use fieldpay_protocol::records::{
-    Account, CreditPolicy, LedgerEntry, Order, OrderLine, OrderTotals,
+    Account, CreditPolicy, LedgerEntry, Order, OrderKind, OrderLine, OrderStatus, OrderTotals,
 };
+use fieldpay_protocol::returns::{self, Returnable};
 use fieldpay_protocol::ErrorCode;
 
 use crate::db::Db;
@@ -15,9 +19,47 @@ use crate::error::{CoreError, CoreResult};
 pub const MAX_QUANTITY: i64 = 100_000;
 pub const MAX_LINES: usize = 500;
 
+/// What a return of `original_id` for `account_id` may still bring back on this device: the
+/// original must be a registered purchase order of the account; the returns of it that the
+/// server has or will have (sent, not refused) count, `except` (the return being made) not.
+pub fn return_basis(
+    db: &Db,
+    account_id: &str,
+    original_id: &str,
+    except: Option<&str>,
+) -> CoreResult<HashMap<String, Returnable>> {
+    let original = db
+        .order(original_id)?
+        .ok_or(CoreError::NotFound("original order"))?
+        .order;
+    returns::check_original(&original, account_id).map_err(CoreError::Server)?;
+    let earlier: Vec<Order> = db
+        .returns_of(original_id)?
+        .into_iter()
+        .filter(|r| Some(r.order.id.as_str()) != except)
+        .filter(|r| r.sync_state != SyncState::Local)
+        .filter(|r| {
+            !matches!(
+                r.order.status,
+                OrderStatus::Rejected | OrderStatus::Canceled
+            )
+        })
+        .map(|r| r.order)
+        .collect();
+    Ok(returns::returnable(&original, &earlier))
+}
+
 /// Prices the lines for an account. Unknown or discontinued products and bad quantities are
-/// typed errors naming the line.
-pub fn price_lines(db: &Db, account_id: &str, lines: &[LineInput]) -> CoreResult<Vec<OrderLine>> {
+/// typed errors naming the line. A return (`kind`) may bring back products no longer sold;
+/// one of an original order (`basis`, from [`return_basis`]) is priced at the original's
+/// prices, within what is left of it. Reasons are checked at signing (a draft may lack them).
+pub fn price_lines(
+    db: &Db,
+    account_id: &str,
+    kind: OrderKind,
+    basis: Option<&HashMap<String, Returnable>>,
+    lines: &[LineInput],
+) -> CoreResult<Vec<OrderLine>> {
     if lines.is_empty() {
         return Err(CoreError::invalid(
             ErrorCode::InvalidField,
@@ -52,13 +94,24 @@ pub fn price_lines(db: &Db, account_id: &str, lines: &[LineInput]) -> CoreResult
                 ),
             )
         })?;
-        if !p.active {
+        if !p.active && kind == OrderKind::Purchase {
             return Err(CoreError::invalid(
                 ErrorCode::InvalidField,
                 format!("{}: 판매 중지된 상품 (no longer sold)", p.name),
             ));
         }
-        let unit_price = db.account_price(account_id, &p.id)?.unwrap_or(p.unit_price);
+        let unit_price = match basis {
+            Some(basis) => {
+                let already: i64 = lines[..i]
+                    .iter()
+                    .filter(|x| x.product_id == l.product_id)
+                    .map(|x| x.quantity)
+                    .sum();
+                returns::return_line_price(basis, i, &p.id, &p.name, l.quantity, already)
+                    .map_err(CoreError::Server)?
+            }
+            None => db.account_price(account_id, &p.id)?.unwrap_or(p.unit_price),
+        };
         out.push(OrderLine {
             product_id: p.id,
             product_code: p.code,
@@ -67,6 +120,7 @@ pub fn price_lines(db: &Db, account_id: &str, lines: &[LineInput]) -> CoreResult
             unit_price,
             line_total: l.quantity * unit_price,
             manual_price: false,
+            return_reason: if kind.is_return() { l.reason } else { None },
         });
     }
     Ok(out)
@@ -153,13 +207,15 @@ pub fn aging(entries: &[LedgerEntry], today: chrono::NaiveDate) -> Aging {
     a
 }
 
-/// The lines of a past order, for a new order of the same things (current prices apply).
+/// The lines of a past order, for a new order of the same things (current prices apply; a
+/// return's reasons are kept).
 pub fn reorder_lines(past: &Order) -> Vec<LineInput> {
     past.lines
         .iter()
         .map(|l| LineInput {
             product_id: l.product_id.clone(),
             quantity: l.quantity,
+            reason: l.return_reason,
         })
         .collect()
 }

@@ -97,6 +97,9 @@ pub enum EngineEvent {
 pub struct LineInput {
     pub product_id: String,
     pub quantity: i64,
+    /// Why the goods come back (a return's lines only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<crate::records::ReturnReason>,
 }
 
 /// The result of checking an order against the account's credit limit.

@@ -18,6 +18,7 @@ use crate::app::{
 };
 use crate::ids::{AccountId, ApiKeyId, ChargeId, OrderId, RepId};
 use crate::manager;
+use crate::records::OrderKind;
 use crate::secret::Secret;
 
 /// One shell command: `Self` is its arguments.
@@ -127,6 +128,12 @@ pub struct PreviewOrder {
     /// The draft being edited (its own total is not counted twice against the credit limit).
     #[serde(default)]
     pub order_id: Option<OrderId>,
+    /// A purchase order (the default) or a return.
+    #[serde(default)]
+    pub kind: OrderKind,
+    /// The order a return takes goods back from.
+    #[serde(default)]
+    pub original_order_id: Option<OrderId>,
 }
 
 /// Saves a draft: a new one when `order_id` is absent.
@@ -138,6 +145,19 @@ pub struct SaveDraft {
     pub lines: Vec<LineInput>,
     #[serde(default)]
     pub memo: String,
+    /// A purchase order (the default) or a return.
+    #[serde(default)]
+    pub kind: OrderKind,
+    /// The order a return takes goods back from.
+    #[serde(default)]
+    pub original_order_id: Option<OrderId>,
+}
+
+/// A new return draft (반품) of a registered order: its lines with what may still come back,
+/// the reasons left to the rep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartReturn {
+    pub order_id: OrderId,
 }
 
 /// A new draft with a past order's lines.
@@ -468,6 +488,7 @@ commands! {
     PreviewOrder = "preview_order" -> OrderPreview;
     SaveDraft = "save_draft" -> LocalOrder;
     Reorder = "reorder" -> LocalOrder;
+    StartReturn = "start_return" -> LocalOrder;
     SignAndSubmit = "sign_and_submit" -> LocalOrder;
     Orders = "orders" -> Vec<LocalOrder>;
     Order = "order" -> LocalOrder;

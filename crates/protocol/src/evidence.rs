@@ -7,10 +7,14 @@
 //! the order (by id), the day it was signed (KST), every line (product id, quantity, unit
 //! price, line total), the totals and the memo. Names and addresses printed on the PDF are not
 //! part of it (they may change in the catalogue without the order changing).
+//!
+//! A return (반품서) also signs that it is a return, the order it takes goods back from and the
+//! reason of every line; these fields are written only for a return, so the hash of a purchase
+//! order is what it always was.
 
 use sha2::{Digest, Sha256};
 
-use crate::records::{OrderLine, OrderTotals};
+use crate::records::{Order, OrderKind, OrderLine, OrderTotals};
 
 /// Everything the hash of a signed order covers.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +27,26 @@ pub struct SignedContent<'a> {
     pub lines: &'a [OrderLine],
     pub totals: OrderTotals,
     pub memo: &'a str,
+    pub kind: OrderKind,
+    /// The order a return takes goods back from.
+    pub original_order_id: Option<&'a str>,
+}
+
+impl<'a> SignedContent<'a> {
+    /// What signing `order` (of `merchant_id`) on the KST day `date` (`YYYY-MM-DD`) covers.
+    pub fn of(merchant_id: &'a str, order: &'a Order, date: &'a str) -> SignedContent<'a> {
+        SignedContent {
+            merchant_id,
+            account_id: &order.account_id,
+            order_id: &order.id,
+            date,
+            lines: &order.lines,
+            totals: order.totals,
+            memo: &order.memo,
+            kind: order.kind,
+            original_order_id: order.original_order_id.as_deref(),
+        }
+    }
 }
 
 /// The canonical serialization: UTF-8, `fieldpay-order/2` then one `KEY=LEN:VALUE\n` field per
@@ -43,11 +67,23 @@ pub fn canonical(c: &SignedContent<'_>) -> Vec<u8> {
         field(&mut out, "line.quantity", &l.quantity.to_string());
         field(&mut out, "line.unit_price", &l.unit_price.to_string());
         field(&mut out, "line.line_total", &l.line_total.to_string());
+        if c.kind.is_return() {
+            let reason = l.return_reason.map(|r| r.as_str()).unwrap_or("");
+            field(&mut out, "line.return_reason", reason);
+        }
     }
     field(&mut out, "supply", &c.totals.supply.to_string());
     field(&mut out, "vat", &c.totals.vat.to_string());
     field(&mut out, "total", &c.totals.total.to_string());
     field(&mut out, "memo", c.memo);
+    if c.kind.is_return() {
+        field(&mut out, "kind", c.kind.as_str());
+        field(
+            &mut out,
+            "original_order_id",
+            c.original_order_id.unwrap_or(""),
+        );
+    }
     out
 }
 
@@ -73,7 +109,57 @@ mod tests {
             unit_price,
             line_total: quantity * unit_price,
             manual_price: false,
+            return_reason: None,
         }
+    }
+
+    #[test]
+    fn a_return_signs_its_reasons_and_its_original() {
+        use crate::records::ReturnReason;
+        let mut lines = [line("prd_1", 2, 3_000)];
+        lines[0].return_reason = Some(ReturnReason::Expiry);
+        let base = SignedContent {
+            merchant_id: "m_1",
+            account_id: "acc_1",
+            order_id: "r_1",
+            date: "2026-12-04",
+            lines: &lines,
+            totals: OrderTotals::from_supply(6_000),
+            memo: "",
+            kind: OrderKind::Return,
+            original_order_id: Some("o_1"),
+        };
+        let h = content_hash(&base);
+        let mut damaged = lines.clone();
+        damaged[0].return_reason = Some(ReturnReason::Damage);
+        assert_ne!(
+            content_hash(&SignedContent {
+                lines: &damaged,
+                ..base
+            }),
+            h
+        );
+        assert_ne!(
+            content_hash(&SignedContent {
+                original_order_id: Some("o_2"),
+                ..base
+            }),
+            h
+        );
+        assert_ne!(
+            content_hash(&SignedContent {
+                original_order_id: None,
+                ..base
+            }),
+            h
+        );
+        // A purchase ignores reasons (it has none) and is hashed as before returns existed.
+        let purchase = SignedContent {
+            kind: OrderKind::Purchase,
+            original_order_id: None,
+            ..base
+        };
+        assert!(!String::from_utf8_lossy(&canonical(&purchase)).contains("reason"));
     }
 
     #[test]
@@ -87,6 +173,8 @@ mod tests {
             lines: &lines,
             totals: OrderTotals::from_supply(18_000),
             memo: "오전 방문",
+            kind: OrderKind::Purchase,
+            original_order_id: None,
         };
         let h = content_hash(&base);
         assert_eq!(h.len(), 64);
@@ -139,6 +227,10 @@ mod tests {
                 ..base
             },
             SignedContent { memo: "", ..base },
+            SignedContent {
+                kind: OrderKind::Return,
+                ..base
+            },
         ] {
             assert_ne!(content_hash(&changed), h, "{changed:?}");
         }

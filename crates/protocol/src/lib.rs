@@ -54,6 +54,7 @@ pub mod payment_link;
 #[cfg(feature = "phone")]
 pub mod phone;
 pub mod records;
+pub mod returns;
 #[cfg(feature = "phone")]
 pub mod rules;
 pub mod secret;

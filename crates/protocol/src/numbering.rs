@@ -10,12 +10,15 @@
 pub enum DocKind {
     /// 발주서.
     PurchaseOrder,
+    /// 반품서.
+    Return,
 }
 
 impl DocKind {
     pub fn prefix(self) -> &'static str {
         match self {
             DocKind::PurchaseOrder => "PO",
+            DocKind::Return => "RT",
         }
     }
 }
@@ -62,6 +65,7 @@ pub fn parse_series_number(s: &str) -> Option<SeriesNumber> {
     let mut parts = s.split('-');
     let kind = match parts.next()? {
         "PO" => DocKind::PurchaseOrder,
+        "RT" => DocKind::Return,
         _ => return None,
     };
     let day = parts.next()?;

@@ -74,6 +74,9 @@ pub enum LedgerKind {
     /// A voided collection's offset: the receivable grows back; `ref_id` is the collection's
     /// id.
     CollectionVoid,
+    /// A registered return (반품): the receivable shrinks by its total; `ref_id` is the
+    /// return's order id.
+    Return,
 }
 
 text_names!(LedgerKind {
@@ -83,6 +86,7 @@ text_names!(LedgerKind {
     Adjustment => "adjustment",
     Collection => "collection",
     CollectionVoid => "collection_void",
+    Return => "return",
 });
 
 /// One append-only receivables entry. `amount` is signed: positive raises what the client owes.
@@ -124,9 +128,94 @@ text_names!(OrderStatus {
 pub struct OrderLineInput {
     pub product_id: String,
     pub quantity: i64,
-    /// VAT-excluded unit price; when None the account's price list or the product price applies.
+    /// VAT-excluded unit price; when None the account's price list or the product price applies
+    /// (on a return of an earlier order: that order's price).
     #[serde(default)]
     pub unit_price: Option<i64>,
+    /// Why the goods come back: required on every line of a return, refused on a purchase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ReturnReason>,
+}
+
+/// A purchase order (발주서) or a return (반품서). A return's lines are goods coming back; its
+/// totals are positive amounts that, once the server registers it, come off the client's
+/// receivables (a ledger entry of kind [`LedgerKind::Return`] for `-total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OrderKind {
+    #[default]
+    Purchase,
+    Return,
+}
+
+text_names!(OrderKind {
+    Purchase => "purchase",
+    Return => "return",
+});
+
+impl OrderKind {
+    pub fn is_return(self) -> bool {
+        self == OrderKind::Return
+    }
+
+    /// The document's Korean title.
+    pub fn title_ko(self) -> &'static str {
+        match self {
+            OrderKind::Purchase => "발주서",
+            OrderKind::Return => "반품서",
+        }
+    }
+
+    /// Its series of numbers (`PO-…`, `RT-…`).
+    pub fn doc_kind(self) -> crate::numbering::DocKind {
+        match self {
+            OrderKind::Purchase => crate::numbering::DocKind::PurchaseOrder,
+            OrderKind::Return => crate::numbering::DocKind::Return,
+        }
+    }
+}
+
+/// Why goods come back on a return (반품 사유).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnReason {
+    /// 유통기한 (expired or close to it).
+    Expiry,
+    /// 파손 (damaged).
+    Damage,
+    /// 오배송 (the wrong item was delivered).
+    WrongItem,
+    /// 기타.
+    Other,
+}
+
+text_names!(ReturnReason {
+    Expiry => "expiry",
+    Damage => "damage",
+    WrongItem => "wrong_item",
+    Other => "other",
+});
+
+impl ReturnReason {
+    pub fn label_ko(self) -> &'static str {
+        match self {
+            ReturnReason::Expiry => "유통기한",
+            ReturnReason::Damage => "파손",
+            ReturnReason::WrongItem => "오배송",
+            ReturnReason::Other => "기타",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            ReturnReason::Expiry => "Expiry",
+            ReturnReason::Damage => "Damaged",
+            ReturnReason::WrongItem => "Wrong item",
+            ReturnReason::Other => "Other",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +232,9 @@ pub struct OrderLine {
     /// allows).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub manual_price: bool,
+    /// Why the goods come back (only on the lines of a return, [`OrderKind::Return`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_reason: Option<ReturnReason>,
 }
 
 /// Order totals: `supply` = sum of line totals, `vat` = floor(supply / 10), `total` = supply + vat.
@@ -186,6 +278,12 @@ pub struct SignatureEvidence {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Order {
     pub id: String,
+    /// A purchase order or a return.
+    #[serde(default)]
+    pub kind: OrderKind,
+    /// The order a return takes goods back from (its lines and prices), when it names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_order_id: Option<String>,
     /// Human order number: given by the device at signing from the rep's series
     /// (`PO-20261127-R01-0001`, printed on the signed PDF; see [`crate::numbering`]), or, for
     /// an order signed without one (before series existed), by the server on registration

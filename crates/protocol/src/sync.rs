@@ -7,8 +7,13 @@ use crate::charge::{Charge, CreateCharge};
 use crate::collection::{Collection, CollectionInput};
 use crate::error::ApiError;
 use crate::records::{
-    Account, AccountPrice, LedgerEntry, Order, OrderLineInput, Product, SignatureEvidence,
+    Account, AccountPrice, LedgerEntry, Order, OrderKind, OrderLineInput, Product,
+    SignatureEvidence,
 };
+
+fn is_purchase(k: &OrderKind) -> bool {
+    *k == OrderKind::Purchase
+}
 use crate::visit::GeoPoint;
 
 /// One changed record. Records are sent whole; the newest seq wins.
@@ -47,13 +52,19 @@ pub struct SyncPage {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MutationKind {
-    /// Create or replace a draft order (its id is chosen by the device).
+    /// Create or replace a draft order or return (its id is chosen by the device).
     UpsertOrder {
         order_id: String,
         account_id: String,
         lines: Vec<OrderLineInput>,
         #[serde(default)]
         memo: String,
+        /// A purchase order (the default) or a return.
+        #[serde(default, skip_serializing_if = "is_purchase")]
+        kind: OrderKind,
+        /// The order a return takes goods back from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        original_order_id: Option<String>,
     },
     /// Attach the signature and purchase-order PDF to an order.
     SignOrder {
@@ -70,7 +81,8 @@ pub enum MutationKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         number: Option<String>,
     },
-    /// Register the order: credit check, order number, receivables ledger.
+    /// Register the order: credit check, order number, receivables ledger (a return: checked
+    /// against its original, its total comes off the receivables).
     SubmitOrder { order_id: String },
     /// Request an ARS charge (its id is chosen by the device).
     RequestCharge {

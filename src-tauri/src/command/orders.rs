@@ -8,35 +8,25 @@ use crate::state::AppState;
 
 handler! {
     cmd::PreviewOrder => async fn preview_order(args, state: State<'_, AppState>) {
-        with_engine(&state, move |e| {
-            e.preview_order(
-                args.account_id.as_str(),
-                &args.lines,
-                args.order_id.as_ref().map(|o| o.as_str()),
-            )
-        })
-        .await
+        with_engine(&state, move |e| e.preview_order(&args)).await
     }
 }
 
 handler! {
     cmd::SaveDraft => async fn save_draft(args, state: State<'_, AppState>) {
-        with_engine(&state, move |e| {
-            e.save_draft(
-                args.order_id.as_ref().map(|o| o.as_str()),
-                args.account_id.as_str(),
-                &args.lines,
-                &args.memo,
-                now(),
-            )
-        })
-        .await
+        with_engine(&state, move |e| e.save_draft(&args, now())).await
     }
 }
 
 handler! {
     cmd::Reorder => async fn reorder(args, state: State<'_, AppState>) {
         with_engine(&state, move |e| e.reorder(args.order_id.as_str(), now())).await
+    }
+}
+
+handler! {
+    cmd::StartReturn => async fn start_return(args, state: State<'_, AppState>) {
+        with_engine(&state, move |e| e.start_return(args.order_id.as_str(), now())).await
     }
 }
 

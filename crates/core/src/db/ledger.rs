@@ -90,6 +90,7 @@ fn kind_code(k: LedgerKind) -> i64 {
         LedgerKind::Adjustment => 4,
         LedgerKind::Collection => 5,
         LedgerKind::CollectionVoid => 6,
+        LedgerKind::Return => 7,
     }
 }
 
@@ -101,6 +102,7 @@ fn kind_of(code: i64) -> CoreResult<LedgerKind> {
         4 => LedgerKind::Adjustment,
         5 => LedgerKind::Collection,
         6 => LedgerKind::CollectionVoid,
+        7 => LedgerKind::Return,
         _ => return Err(CoreError::Corrupt("ledger kind".into())),
     })
 }

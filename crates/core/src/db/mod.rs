@@ -729,12 +729,14 @@ impl Db {
     }
 
     /// Orders of this device not yet registered by the server (they count against the credit
-    /// limit until the server's ledger has them).
+    /// limit until the server's ledger has them). Returns do not count (nor lower it before
+    /// the server accepts them).
     pub fn pending_order_total(&self, account_id: &str, except: Option<&str>) -> CoreResult<i64> {
         self.read(|c| {
             Ok(c.query_row(
                 "SELECT COALESCE(SUM(total), 0) FROM orders WHERE account_id = ?1 AND sync_state IN ('queued')
-                 AND status NOT IN ('registered', 'rejected', 'canceled') AND id != COALESCE(?2, '')",
+                 AND status NOT IN ('registered', 'rejected', 'canceled') AND id != COALESCE(?2, '')
+                 AND COALESCE(json_extract(data, '$.kind'), 'purchase') = 'purchase'",
                 params![account_id, except],
                 |r| r.get(0),
             )?)
@@ -799,6 +801,17 @@ impl Db {
         self.read(|c| {
             let mut s = c.prepare("SELECT data, sync_state FROM orders WHERE (?1 IS NULL OR account_id = ?1) ORDER BY updated_at DESC LIMIT ?2")?;
             let rows = s.query_map(params![account_id, limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().map(|(d, st)| Ok(LocalOrder { order: serde_json::from_str(&d)?, sync_state: parse_state(&st) })).collect()
+        })
+    }
+
+    /// The returns on this device that name `original_id` as their original order.
+    pub fn returns_of(&self, original_id: &str) -> CoreResult<Vec<LocalOrder>> {
+        self.read(|c| {
+            let mut s = c.prepare(
+                "SELECT data, sync_state FROM orders WHERE json_extract(data, '$.original_order_id') = ?1",
+            )?;
+            let rows = s.query_map([original_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
             rows.into_iter().map(|(d, st)| Ok(LocalOrder { order: serde_json::from_str(&d)?, sync_state: parse_state(&st) })).collect()
         })
     }
@@ -1050,8 +1063,8 @@ impl Db {
         })
     }
 
-    /// Clients with orders made within `[from, to)` (stored times): (account id, orders, total),
-    /// by their first order of the period.
+    /// Clients with purchase orders made within `[from, to)` (stored times): (account id,
+    /// orders, total), by their first order of the period.
     pub fn order_clients_between(
         &self,
         from: &str,
@@ -1062,6 +1075,7 @@ impl Db {
                 "SELECT account_id, COUNT(*), COALESCE(SUM(total), 0) FROM orders
                  WHERE json_extract(data, '$.created_at') >= ?1 AND json_extract(data, '$.created_at') < ?2
                    AND status IN ('signed', 'registered')
+                   AND COALESCE(json_extract(data, '$.kind'), 'purchase') = 'purchase'
                  GROUP BY account_id ORDER BY MIN(json_extract(data, '$.created_at'))",
             )?;
             let rows = s

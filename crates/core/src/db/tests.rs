@@ -487,6 +487,8 @@ fn a_version_2_database_gets_its_memos_coded() {
 fn order_at(i: u32, account: &Account, at: &str) -> fieldpay_protocol::records::Order {
     fieldpay_protocol::records::Order {
         id: format!("ord_{i}"),
+        kind: Default::default(),
+        original_order_id: None,
         number: None,
         account_id: account.id.clone(),
         rep_id: None,
@@ -590,6 +592,7 @@ fn usual_products_are_the_most_often_ordered_first() {
         unit_price: 1_000,
         line_total: quantity * 1_000,
         manual_price: false,
+        return_reason: None,
     };
     let with = |i: u32, acc: &Account, status: OrderStatus, lines: Vec<OrderLine>| {
         let mut o = order_at(i, acc, "2026-12-01T09:00:00.000Z");

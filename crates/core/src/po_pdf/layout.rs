@@ -500,6 +500,15 @@ pub(super) fn a4_document(
         .map_err(|e| PdfError::Render(format!("{e:?}")))
 }
 
+/// The labels of the number, the date and the total: a purchase order's or a return's.
+fn labels(doc: &PurchaseOrderDoc) -> (&'static str, &'static str, &'static str) {
+    if doc.kind.is_return() {
+        ("반품번호", "반품일자", "반품 합계")
+    } else {
+        ("발주번호", "발주일자", "합계")
+    }
+}
+
 fn draw_first_header(pen: &Pen<'_>, doc: &PurchaseOrderDoc) {
     // Title with a double rule under it.
     let title = if doc.title.trim().is_empty() {
@@ -522,7 +531,7 @@ fn draw_first_header(pen: &Pen<'_>, doc: &PurchaseOrderDoc) {
     // Order number and date.
     let (number, size) = fit(
         pen.m,
-        &format!("발주번호: {}", doc.order_number),
+        &format!("{}: {}", labels(doc).0, doc.order_number),
         BODY_PT + 0.5,
         7.0,
         CONTENT_W / 2.0 - 2.0,
@@ -530,7 +539,7 @@ fn draw_first_header(pen: &Pen<'_>, doc: &PurchaseOrderDoc) {
     pen.text(&number, LEFT, 37.0, &Style::new(size));
     let (date, size) = fit(
         pen.m,
-        &format!("발주일자: {}", doc.date),
+        &format!("{}: {}", labels(doc).1, doc.date),
         BODY_PT + 0.5,
         7.0,
         CONTENT_W / 2.0 - 2.0,
@@ -543,13 +552,11 @@ fn draw_first_header(pen: &Pen<'_>, doc: &PurchaseOrderDoc) {
     draw_party(pen, "공급자", &doc.merchant, LEFT, 41.0, box_w);
     draw_party(pen, "구매자", &doc.client, LEFT + box_w + gap, 41.0, box_w);
 
-    let (rep, size) = fit(
-        pen.m,
-        &format!("담당자: {}", doc.rep_name),
-        BODY_PT,
-        7.0,
-        CONTENT_W / 2.0,
-    );
+    let rep_line = match &doc.original_number {
+        Some(n) => format!("담당자: {}   원 주문번호: {n}", doc.rep_name),
+        None => format!("담당자: {}", doc.rep_name),
+    };
+    let (rep, size) = fit(pen.m, &rep_line, BODY_PT, 7.0, CONTENT_W / 2.0);
     pen.text(&rep, LEFT, 91.5, &Style::new(size));
     pen.text(
         &format!("품목 {}건", doc.lines.len()),
@@ -658,7 +665,13 @@ fn draw_next_header(pen: &Pen<'_>, doc: &PurchaseOrderDoc) {
     pen.text(&head, LEFT, 18.0, &Style::new(size).bold().color(accent()));
     let (right, size) = fit(
         pen.m,
-        &format!("발주번호: {}   발주일자: {}", doc.order_number, doc.date),
+        &format!(
+            "{}: {}   {}: {}",
+            labels(doc).0,
+            doc.order_number,
+            labels(doc).1,
+            doc.date
+        ),
         BODY_PT,
         7.0,
         CONTENT_W / 2.0,
@@ -725,10 +738,14 @@ fn draw_table_header(pen: &Pen<'_>, y: f32) {
 
 fn draw_row(pen: &Pen<'_>, doc: &PurchaseOrderDoc, r: usize, y: f32) {
     let line = &doc.lines[r];
+    let name = match &line.reason {
+        Some(reason) => format!("{} (사유: {reason})", line.name),
+        None => line.name.clone(),
+    };
     let cells = [
         (r + 1).to_string(),
         line.code.clone(),
-        line.name.clone(),
+        name,
         group_thousands(line.quantity),
         krw(line.unit_price),
         krw(line.line_total),
@@ -753,7 +770,7 @@ fn draw_totals(pen: &Pen<'_>, doc: &PurchaseOrderDoc, y: f32) {
     let rows = [
         ("공급가액", krw(doc.supply), false),
         ("부가세(10%)", krw(doc.vat), false),
-        ("합계", krw(doc.total), true),
+        (labels(doc).2, krw(doc.total), true),
     ];
     pen.fill_rect(x, y, label_w, TOTALS_H, gray(0.92));
     pen.fill_rect(x, y + 2.0 * TOTALS_ROW_H, box_w, TOTALS_ROW_H, gray(0.85));

@@ -60,13 +60,19 @@ pub struct PoLine {
     pub unit_price: i64,
     /// Line amount in KRW (as computed by the order maths; printed as given).
     pub line_total: i64,
+    /// A return line's reason as printed (유통기한, 파손, ...).
+    pub reason: Option<String>,
 }
 
 /// Everything printed on a purchase order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PurchaseOrderDoc {
-    /// Document title, normally "발주서".
+    /// Document title, normally "발주서" ("반품서" for a return).
     pub title: String,
+    /// A purchase order or a return (the labels of number, date and total follow it).
+    pub kind: fieldpay_protocol::records::OrderKind,
+    /// The number of the order a return takes goods back from.
+    pub original_number: Option<String>,
     /// e.g. "PO-20261127-0001", or a draft id.
     pub order_number: String,
     /// Order date as printed, "2026-11-27" (KST), given by the caller.

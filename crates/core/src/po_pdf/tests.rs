@@ -61,6 +61,7 @@ fn sample_doc(n_lines: usize, signed: bool) -> PurchaseOrderDoc {
                 quantity,
                 unit_price,
                 line_total: quantity * unit_price,
+                reason: None,
             }
         })
         .collect();
@@ -68,6 +69,8 @@ fn sample_doc(n_lines: usize, signed: bool) -> PurchaseOrderDoc {
     let vat = supply / 10;
     let mut doc = PurchaseOrderDoc {
         title: "발주서".into(),
+        kind: Default::default(),
+        original_number: None,
         order_number: "PO-20261127-0001".into(),
         date: "2026-11-27".into(),
         merchant: party(
@@ -140,6 +143,35 @@ fn assert_pdf(bytes: &[u8]) {
         tail.windows(5).any(|w| w == b"%%EOF"),
         "no %%EOF at the end"
     );
+}
+
+#[test]
+fn a_return_is_titled_and_labelled_as_one_with_its_reasons() {
+    let mut doc = sample_doc(2, true);
+    doc.title = "반품서".into();
+    doc.kind = fieldpay_protocol::records::OrderKind::Return;
+    doc.order_number = "RT-20261204-R01-0001".into();
+    doc.original_number = Some("PO-20261127-R01-0003".into());
+    doc.lines[0].reason = Some("유통기한".into());
+    doc.lines[1].reason = Some("파손".into());
+    let pdf = render(&doc).unwrap();
+    assert_pdf(&pdf);
+    let Some(text) = pdftotext(&pdf, "return") else {
+        return;
+    };
+    for needle in [
+        "반품서",
+        "반품번호: RT-20261204-R01-0001",
+        "반품일자: 2026-11-27",
+        "원 주문번호: PO-20261127-R01-0003",
+        "(사유: 유통기한)",
+        "(사유: 파손)",
+        "반품 합계",
+        &krw(doc.total),
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+    assert!(!text.contains("발주서"), "{text}");
 }
 
 #[test]

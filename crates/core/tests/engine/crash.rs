@@ -86,6 +86,18 @@ fn crash_child() {
                     .unwrap();
                 println!("{READY}");
             }
+            "return-write" => {
+                // A return signed offline; the process dies before pushing.
+                let e = engine_at(&dir, &url);
+                let original = e
+                    .orders(None, 50)
+                    .unwrap()
+                    .into_iter()
+                    .find(|o| o.order.status == OrderStatus::Registered)
+                    .unwrap();
+                crate::returns::return_one(&e, &original.order.id, 3);
+                println!("{READY}");
+            }
             "visit-write" => {
                 // A check-in and its check-out written offline; the process dies before
                 // pushing.
@@ -212,6 +224,52 @@ async fn killed_after_recording_a_collection_books_it_exactly_once() {
     let d = e.account_detail(&account.id, today).unwrap();
     assert_eq!((d.balance, d.pending_collected), (before - 33_000, 0));
     assert_eq!(d.collections[0].sync_state, SyncState::Synced);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_signing_a_return_registers_it_exactly_once() {
+    use crate::collections::server_balance;
+    use fieldpay_protocol::records::{LedgerKind, OrderKind};
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = signed_in(dir.path(), &server.base).await;
+    e.sync_now().await.unwrap();
+    let (account, original) = crate::returns::registered_order(&e, 4).await;
+    let today = Utc::now().date_naive();
+    let before = e.account_detail(&account, today).unwrap().balance;
+    let unit = original.order.lines[0].unit_price;
+    drop(e);
+    let child = spawn_child("return-write", dir.path(), &server.base);
+    kill9(child);
+    // Restart: the signed return is still there, queued, and goes out once.
+    let e = engine_at(dir.path(), &server.base);
+    assert!(e.status().queued >= 1, "{:?}", e.status());
+    let r = e
+        .orders(Some(&account), 50)
+        .unwrap()
+        .into_iter()
+        .find(|o| o.order.kind == OrderKind::Return)
+        .expect("the return survived the kill");
+    assert_eq!(r.sync_state, SyncState::Queued);
+    settle(&e, 20).await;
+    e.sync_now().await.unwrap();
+    let total = fieldpay_protocol::records::OrderTotals::from_supply(3 * unit).total;
+    assert_eq!(server_balance(&server, &account), before - total);
+    let d = e.account_detail(&account, today).unwrap();
+    assert_eq!(d.balance, before - total);
+    assert_eq!(
+        d.ledger
+            .iter()
+            .filter(|l| l.kind == LedgerKind::Return)
+            .count(),
+        1
+    );
+    let r = e.order(&r.order.id).unwrap();
+    assert_eq!(
+        (r.order.status, r.sync_state),
+        (OrderStatus::Registered, SyncState::Synced)
+    );
+    assert!(r.order.number.unwrap().starts_with("RT-"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

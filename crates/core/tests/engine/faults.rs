@@ -553,3 +553,74 @@ async fn a_share_with_a_lost_answer_is_texted_once() {
         .await
         .is_err());
 }
+
+/// Returns through a misbehaving network: each is registered exactly once (one ledger entry,
+/// its total off the receivables once), none goes over what is left of the original.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn returns_through_network_faults_are_registered_once() {
+    use crate::collections::server_balance;
+    use crate::returns::{registered_order, return_one};
+    use fieldpay_protocol::records::{LedgerKind, OrderKind};
+    let server = Server::start().await;
+    let proxy = Proxy::start(server.addr).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{}", proxy.addr);
+    let e = signed_in(dir.path(), &url).await;
+    settle(&e, 20).await;
+    let (account, original) = registered_order(&e, 30).await;
+    let today = Utc::now().date_naive();
+    let before = e.account_detail(&account, today).unwrap().balance;
+    let unit = original.order.lines[0].unit_price;
+
+    let mut rng = Lcg(0x0e70_2a11);
+    let mut made = Vec::new();
+    for _ in 0..15u64 {
+        made.push(return_one(&e, &original.order.id, 2));
+        {
+            let mut plan = proxy.plan.lock().unwrap();
+            plan.clear();
+            for _ in 0..1 + rng.below(3) {
+                plan.push(match rng.below(4) {
+                    0 => Fault::DropRequest,
+                    1 => Fault::DropResponse,
+                    2 => Fault::Error500,
+                    _ => Fault::Delay(rng.below(100)),
+                });
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(20), e.sync_now()).await;
+    }
+    proxy.plan.lock().unwrap().clear();
+    settle(&e, 50).await;
+    settle(&e, 2).await;
+    assert!(proxy.injected.load(Ordering::Relaxed) >= 15);
+
+    // Fifteen returns of two: all thirty units came back, each return registered once.
+    let total = 15 * fieldpay_protocol::records::OrderTotals::from_supply(2 * unit).total;
+    for id in &made {
+        let r = e.order(id).unwrap();
+        assert_eq!(r.order.kind, OrderKind::Return);
+        assert_eq!(r.order.status, OrderStatus::Registered, "{r:?}");
+        assert_eq!(r.sync_state, SyncState::Synced);
+    }
+    assert_eq!(server_balance(&server, &account), before - total);
+    let d = e.account_detail(&account, today).unwrap();
+    assert_eq!(d.balance, before - total);
+    let returns = d
+        .ledger
+        .iter()
+        .filter(|l| l.kind == LedgerKind::Return)
+        .count();
+    assert!(
+        returns >= 10,
+        "recent ledger entries are returns: {returns}"
+    );
+    // Nothing of the first product is left to return.
+    let left = e.start_return(&original.order.id, Utc::now()).unwrap();
+    assert!(left
+        .order
+        .lines
+        .iter()
+        .all(|l| l.product_id != original.order.lines[0].product_id));
+    assert!(e.problems().unwrap().is_empty());
+}

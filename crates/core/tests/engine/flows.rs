@@ -213,7 +213,7 @@ async fn bad_input_is_refused_locally_and_nothing_is_queued() {
         assert_eq!(err.to_api().code, code, "{phone} {amount}: {err}");
     }
     let err = e
-        .save_draft(None, &account.id, &[], "", Utc::now())
+        .save_draft(&draft(&account.id, vec![]), Utc::now())
         .unwrap_err();
     assert_eq!(err.to_api().code, ErrorCode::InvalidField);
     assert_eq!(e.status().queued, 0);

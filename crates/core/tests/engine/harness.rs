@@ -162,6 +162,18 @@ pub fn charge_input(account_id: Option<String>, amount: i64, phone: &str) -> Cha
     }
 }
 
+/// A new purchase-order draft of `lines` for an account.
+pub fn draft(account_id: &str, lines: Vec<LineInput>) -> fieldpay_protocol::command::SaveDraft {
+    fieldpay_protocol::command::SaveDraft {
+        order_id: None,
+        account_id: account_id.into(),
+        lines,
+        memo: String::new(),
+        kind: Default::default(),
+        original_order_id: None,
+    }
+}
+
 /// Makes, signs and queues an order of `qty` units of three products for an account.
 pub fn order(e: &Engine, account_id: &str, qty: i64) -> String {
     let products = e.search_products("P000", None, 3).unwrap();
@@ -171,11 +183,10 @@ pub fn order(e: &Engine, account_id: &str, qty: i64) -> String {
         .map(|h| LineInput {
             product_id: h.product.id.clone(),
             quantity: qty,
+            reason: None,
         })
         .collect();
-    let d = e
-        .save_draft(None, account_id, &lines, "", Utc::now())
-        .unwrap();
+    let d = e.save_draft(&draft(account_id, lines), Utc::now()).unwrap();
     e.sign_and_submit(&d.order.id, &strokes(), Utc::now())
         .unwrap();
     d.order.id
@@ -192,4 +203,19 @@ pub async fn settle(e: &Engine, tries: usize) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("did not settle: {:?}", e.status());
+}
+
+/// The text of a PDF by pdftotext (poppler-utils), or `None` when it is not installed.
+pub fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("po.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", path.to_str().unwrap(), "-"])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }

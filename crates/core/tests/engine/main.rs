@@ -12,3 +12,4 @@ mod flows;
 mod identity;
 mod manager;
 mod numbers;
+mod returns;

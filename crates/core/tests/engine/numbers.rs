@@ -3,28 +3,11 @@
 //! registers the order under it; a reinstalled device goes on after the highest number of its
 //! series it pulls.
 
-use std::process::Command;
-
 use chrono::Utc;
 use fieldpay_protocol::app::SyncState;
 use fieldpay_protocol::records::OrderStatus;
 
 use crate::harness::*;
-
-/// The text of a PDF by pdftotext (poppler-utils), or `None` when it is not installed.
-fn pdf_text(pdf: &[u8]) -> Option<String> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("po.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    let out = Command::new("pdftotext")
-        .args(["-layout", path.to_str().unwrap(), "-"])
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
-}
 
 fn today_kst() -> String {
     Utc::now()

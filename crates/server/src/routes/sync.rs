@@ -130,6 +130,8 @@ async fn apply(
                 account_id,
                 lines,
                 memo,
+                kind,
+                original_order_id,
             } => {
                 if !is_valid_client_id(&order_id) {
                     return Err(AppError::invalid("order_id", "8 to 64 of A-Z a-z 0-9 _ -"));
@@ -144,6 +146,8 @@ async fn apply(
                     account_id: AccountId::new(account_id),
                     lines,
                     memo,
+                    kind,
+                    original_order_id: original_order_id.map(OrderId::new),
                 };
                 // Another rep's order cannot be changed (a new id is the caller's own).
                 own_order(state, caller, &draft.order_id).await?;

@@ -1500,8 +1500,11 @@ pub(crate) fn signed_order_numbers(s: &dyn Store) {
                     product_id: product.into(),
                     quantity: 1,
                     unit_price: None,
+                    reason: None,
                 }],
                 memo: String::new(),
+                kind: Default::default(),
+                original_order_id: None,
             },
             t,
         )
@@ -1512,15 +1515,7 @@ pub(crate) fn signed_order_numbers(s: &dyn Store) {
         signed_at: crate::clock::ts(at),
         device: "test".into(),
         gps: None,
-        content_hash: content_hash(&SignedContent {
-            merchant_id: m.as_str(),
-            account_id: &o.account_id,
-            order_id: &o.id,
-            date: &kst_date(at),
-            lines: &o.lines,
-            totals: o.totals,
-            memo: &o.memo,
-        }),
+        content_hash: content_hash(&SignedContent::of(m.as_str(), o, &kst_date(at))),
         strokes_json: None,
     };
     let sign = |m: &MerchantId, o: &Order, number: Option<&str>, at: DateTime<Utc>| {

@@ -1,8 +1,12 @@
-//! Purchase orders (발주서): drafts, signatures with their evidence and PDF, registration.
+//! Purchase orders (발주서) and returns (반품서): drafts, signatures with their evidence and
+//! PDF, registration.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use fieldpay_protocol::records::{Order, OrderLineInput, SignatureEvidence};
-use fieldpay_protocol::{AccountId, MerchantId, OrderId, RepId};
+use fieldpay_protocol::records::{Order, OrderKind, OrderLineInput, SignatureEvidence};
+use fieldpay_protocol::returns::{self, Returnable};
+use fieldpay_protocol::{AccountId, ApiError, MerchantId, OrderId, RepId};
 
 use super::StoreResult;
 
@@ -13,11 +17,15 @@ pub struct OrderDraft {
     pub account_id: AccountId,
     pub lines: Vec<OrderLineInput>,
     pub memo: String,
+    pub kind: OrderKind,
+    /// The order a return takes goods back from.
+    pub original_order_id: Option<OrderId>,
 }
 
 pub trait OrderStore {
-    /// Creates or replaces a draft (priced from the products and the account's price list).
-    /// A registered or canceled order no longer changes.
+    /// Creates or replaces a draft (priced from the products and the account's price list; a
+    /// return of an earlier order at that order's prices, within what may still come back; see
+    /// [`fieldpay_protocol::returns`]). A registered or canceled order no longer changes.
     fn upsert_order(
         &self,
         merchant_id: &MerchantId,
@@ -42,7 +50,9 @@ pub trait OrderStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Order>;
     /// Credit check, order number (the signed one, or the next of the day when it has none),
-    /// ledger entry. A rejection is stored on the order and returned as `Err(Rejected)`.
+    /// ledger entry. A return is checked again against its original (earlier returns may have
+    /// been registered since it was drafted) and its total comes off the receivables; it has no
+    /// credit check. A rejection is stored on the order and returned as `Err(Rejected)`.
     fn submit_order(
         &self,
         merchant_id: &MerchantId,
@@ -61,7 +71,9 @@ pub trait OrderStore {
 
 use fieldpay_protocol::evidence::{content_hash, SignedContent};
 use fieldpay_protocol::money::{format_krw, MAX_AMOUNT_KRW};
-use fieldpay_protocol::records::{Account, OrderLine, OrderStatus, OrderTotals, Product};
+use fieldpay_protocol::records::{
+    Account, LedgerKind, OrderLine, OrderStatus, OrderTotals, Product,
+};
 use fieldpay_protocol::time::kst_date;
 use fieldpay_protocol::ErrorCode;
 
@@ -88,14 +100,73 @@ pub(crate) fn check_draft_replaceable(
     }
 }
 
+fn refused(e: ApiError) -> StoreError {
+    StoreError::rejected(e.code, e.message)
+}
+
+/// What a return of `original` may still bring back, given the registered `earlier` returns
+/// of it (see [`returns::returnable`]); `None` for a purchase or a return that names no
+/// original. Refused when the original is not a registered purchase order of the draft's
+/// account.
+pub(crate) fn return_basis(
+    draft_kind: OrderKind,
+    account_id: &str,
+    original: Option<&Order>,
+    earlier: &[Order],
+) -> StoreResult<Option<HashMap<String, Returnable>>> {
+    let Some(original) = original else {
+        return Ok(None);
+    };
+    if draft_kind != OrderKind::Return {
+        return Err(StoreError::rejected(
+            ErrorCode::InvalidField,
+            "original_order_id: only a return names an original order",
+        ));
+    }
+    returns::check_original(original, account_id).map_err(refused)?;
+    Ok(Some(returns::returnable(original, earlier)))
+}
+
+/// At registration: whether a return still fits what is left of its original (other returns
+/// of it may have been registered since it was drafted): the refusal when it does not.
+pub(crate) fn recheck_return(
+    order: &Order,
+    returnable: &HashMap<String, Returnable>,
+) -> Option<(ErrorCode, String)> {
+    let mut taken: HashMap<&str, i64> = HashMap::new();
+    for (i, l) in order.lines.iter().enumerate() {
+        let already = taken.get(l.product_id.as_str()).copied().unwrap_or(0);
+        if let Err(e) = returns::return_line_price(
+            returnable,
+            i,
+            &l.product_id,
+            &l.product_name,
+            l.quantity,
+            already,
+        ) {
+            return Some((e.code, e.message));
+        }
+        *taken.entry(&l.product_id).or_default() += l.quantity;
+    }
+    None
+}
+
+/// The refusal of an original order id that names no order of the merchant.
+pub(crate) fn no_original() -> StoreError {
+    StoreError::rejected(ErrorCode::InvalidField, "original_order_id: no such order")
+}
+
 /// Prices the lines from the catalogue and the account's price list. A device's own price is
 /// accepted when it is the list price, or when the merchant lets reps price by hand (within
 /// `manual_pct` below the list; the line is flagged); any other price is refused.
 /// `product` finds one of the merchant's products by id; `account_price` the account's own
-/// price of a product (by the product's id).
+/// price of a product (by the product's id). A return's lines each need a reason; a return of
+/// an original (`returnable`, from [`return_basis`]) is priced at the original's prices and
+/// may bring back what is left of it; products no longer sold may come back.
 pub(crate) fn price_lines(
     manual_pct: Option<u8>,
     draft: &OrderDraft,
+    returnable: Option<&HashMap<String, Returnable>>,
     mut product: impl FnMut(&str) -> StoreResult<Option<Product>>,
     mut account_price: impl FnMut(&str) -> StoreResult<Option<i64>>,
 ) -> StoreResult<Vec<OrderLine>> {
@@ -119,13 +190,50 @@ pub(crate) fn price_lines(
                 format!("lines[{i}].quantity: must be between 1 and 100000"),
             ));
         }
+        returns::check_reason(draft.kind, i, l.reason).map_err(refused)?;
         let product = product(&l.product_id)?.ok_or_else(|| {
             StoreError::rejected(
                 ErrorCode::InvalidField,
                 format!("lines[{i}].product_id: no such product"),
             )
         })?;
-        if !product.active {
+        if let Some(returnable) = returnable {
+            let already: i64 = draft.lines[..i]
+                .iter()
+                .filter(|x| x.product_id == l.product_id)
+                .map(|x| x.quantity)
+                .sum();
+            let unit_price = returns::return_line_price(
+                returnable,
+                i,
+                &product.id,
+                &product.name,
+                l.quantity,
+                already,
+            )
+            .map_err(refused)?;
+            if l.unit_price.is_some_and(|p| p != unit_price) {
+                return Err(StoreError::rejected(
+                    ErrorCode::InvalidAmount,
+                    format!(
+                        "lines[{i}].unit_price: 반품 단가는 원 주문의 단가 {}입니다 (the original order's price)",
+                        format_krw(unit_price)
+                    ),
+                ));
+            }
+            out.push(OrderLine {
+                product_id: product.id,
+                product_code: product.code,
+                product_name: product.name,
+                quantity: l.quantity,
+                unit_price,
+                line_total: l.quantity * unit_price,
+                manual_price: false,
+                return_reason: l.reason,
+            });
+            continue;
+        }
+        if !product.active && draft.kind == OrderKind::Purchase {
             return Err(StoreError::rejected(
                 ErrorCode::InvalidField,
                 format!("lines[{i}]: product {} is no longer sold", product.code),
@@ -159,6 +267,7 @@ pub(crate) fn price_lines(
             unit_price,
             line_total: l.quantity * unit_price,
             manual_price,
+            return_reason: l.reason,
         });
     }
     Ok(out)
@@ -199,15 +308,8 @@ pub(crate) fn check_signature(
             "evidence.signed_at: an RFC 3339 time",
         )
     })?;
-    let expected = content_hash(&SignedContent {
-        merchant_id,
-        account_id: &order.account_id,
-        order_id: &order.id,
-        date: &kst_date(signed_at),
-        lines: &order.lines,
-        totals: order.totals,
-        memo: &order.memo,
-    });
+    let date = kst_date(signed_at);
+    let expected = content_hash(&SignedContent::of(merchant_id, order, &date));
     if !evidence.content_hash.eq_ignore_ascii_case(&expected) {
         return Err(StoreError::rejected(
             ErrorCode::InvalidField,
@@ -217,21 +319,23 @@ pub(crate) fn check_signature(
     Ok(())
 }
 
-/// Whether `number` may be the final number of an order of a rep with `series` (`None`: the
-/// order has no rep, or the rep no series) signed with `evidence`: a purchase-order number of
-/// that series on the KST day of the signature.
+/// Whether `number` may be the final number of an order of `kind` of a rep with `series`
+/// (`None`: the order has no rep, or the rep no series) signed with `evidence`: a number of
+/// that kind (`PO-…` or `RT-…`) of that series on the KST day of the signature.
 pub(crate) fn check_signed_number(
     number: &str,
+    kind: OrderKind,
     series: Option<&str>,
     evidence: &SignatureEvidence,
 ) -> StoreResult<()> {
-    use fieldpay_protocol::numbering::{parse_series_number, DocKind};
+    use fieldpay_protocol::numbering::parse_series_number;
     let bad = |why: String| StoreError::rejected(ErrorCode::InvalidField, format!("number: {why}"));
+    let prefix = kind.doc_kind().prefix();
     let parsed = parse_series_number(number)
-        .filter(|n| n.kind == DocKind::PurchaseOrder)
+        .filter(|n| n.kind == kind.doc_kind())
         .ok_or_else(|| {
             let shown: String = number.chars().take(40).collect();
-            bad(format!("{shown:?} is not PO-YYYYMMDD-<series>-NNNN"))
+            bad(format!("{shown:?} is not {prefix}-YYYYMMDD-<series>-NNNN"))
         })?;
     let Some(series) = series.filter(|s| !s.is_empty()) else {
         return Err(bad("this order's rep has no number series".into()));
@@ -302,6 +406,11 @@ pub(crate) fn registration(
     balance: i64,
     policy: CreditPolicy,
 ) -> Registration {
+    // A return only lowers what the client owes: neither a closed account nor the limit
+    // stops it.
+    if order.kind.is_return() {
+        return Registration::Register { warning: None };
+    }
     if account.closed {
         return Registration::Refuse(
             ErrorCode::AccountClosed,
@@ -331,15 +440,42 @@ pub(crate) fn order_day(now: DateTime<Utc>) -> String {
     now.with_timezone(&kst()).format("%Y%m%d").to_string()
 }
 
-/// The order number of the `n`th order of `day` (see [`order_day`]).
-pub(crate) fn order_number(day: &str, n: i64) -> String {
-    format!("PO-{day}-{n:04}")
+/// The first word of the name of the counter that numbers the orders of `kind` signed
+/// without a number (one counter per KST day, see [`order_day`]).
+pub(crate) fn order_counter(kind: OrderKind) -> &'static str {
+    match kind {
+        OrderKind::Purchase => "order",
+        OrderKind::Return => "return",
+    }
 }
 
-/// The memo of a registered order's ledger entry.
-pub(crate) fn order_ledger_memo(number: &str, warning: Option<&str>) -> String {
-    match warning {
-        None => format!("주문 {number}"),
-        Some(w) => format!("주문 {number} ({w})"),
+/// The order number of the `n`th order of `kind` on `day` (`PO-20261127-0001`).
+pub(crate) fn order_number(kind: OrderKind, day: &str, n: i64) -> String {
+    format!("{}-{day}-{n:04}", kind.doc_kind().prefix())
+}
+
+/// The ledger entry of a registered order (its number given): a purchase raises the
+/// receivables by its total, a return lowers them by its total.
+pub(crate) fn order_ledger(
+    order: &Order,
+    number: &str,
+    warning: Option<&str>,
+    at: DateTime<Utc>,
+) -> super::NewLedger {
+    let (kind, amount, word) = match order.kind {
+        OrderKind::Purchase => (LedgerKind::Order, order.totals.total, "주문"),
+        OrderKind::Return => (LedgerKind::Return, -order.totals.total, "반품"),
+    };
+    let memo = match warning {
+        None => format!("{word} {number}"),
+        Some(w) => format!("{word} {number} ({w})"),
+    };
+    super::NewLedger {
+        account_id: AccountId::new(order.account_id.clone()),
+        kind,
+        amount,
+        ref_id: Some(order.id.clone()),
+        memo,
+        at,
     }
 }

@@ -838,6 +838,7 @@ pub fn evidence(
             unit_price,
             line_total: quantity * unit_price,
             manual_price: false,
+            return_reason: None,
         })
         .collect();
     let supply = lines.iter().map(|l| l.line_total).sum();
@@ -851,7 +852,20 @@ pub fn evidence(
             lines: &lines,
             totals: OrderTotals::from_supply(supply),
             memo,
+            kind: Default::default(),
+            original_order_id: None,
         });
+    json!({ "signer_name": "김민수", "signed_at": SIGNED_AT, "device": "test", "content_hash": hash })
+}
+
+/// The signature evidence of `order` as the server holds it (a return's reasons and original
+/// included), signed at [`SIGNED_AT`].
+pub fn evidence_of(merchant_id: &str, order: &fieldpay_protocol::records::Order) -> Value {
+    let signed_at = fieldpay_protocol::time::parse_ts(SIGNED_AT).unwrap();
+    let date = fieldpay_protocol::time::kst_date(signed_at);
+    let hash = fieldpay_protocol::evidence::content_hash(
+        &fieldpay_protocol::evidence::SignedContent::of(merchant_id, order, &date),
+    );
     json!({ "signer_name": "김민수", "signed_at": SIGNED_AT, "device": "test", "content_hash": hash })
 }
 

@@ -133,6 +133,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("migrations/0007_collections.sql")),
     (8, include_str!("migrations/0008_rep_series.sql")),
     (9, include_str!("migrations/0009_visits_shares.sql")),
+    (10, include_str!("migrations/0010_returns.sql")),
 ];
 
 /// Any number, the same in every instance: the advisory lock held while migrating, so two

@@ -3,10 +3,13 @@
 //! The rules themselves are the shared ones of [`crate::store::orders`].
 
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
 use fieldpay_protocol::records::{
-    LedgerKind, Order, OrderLine, OrderStatus, OrderTotals, SignatureEvidence,
+    Order, OrderKind, OrderLine, OrderStatus, OrderTotals, SignatureEvidence,
 };
-use fieldpay_protocol::{AccountId, ErrorCode, MerchantId, OrderId, RepId};
+use fieldpay_protocol::returns::Returnable;
+use fieldpay_protocol::{ErrorCode, MerchantId, OrderId, RepId};
 
 use super::records::{
     account_exists, insert_ledger, load_account, product_from_row_at, sum_balance, PRODUCT_COLS,
@@ -14,9 +17,9 @@ use super::records::{
 use super::{changed, corrupt, name_at, rejected, PgStore, Row, Tx};
 use crate::clock::ts;
 use crate::store::orders::{self, Registration};
-use crate::store::{MerchantStore, NewLedger, OrderDraft, OrderStore, StoreError, StoreResult};
+use crate::store::{MerchantStore, OrderDraft, OrderStore, StoreError, StoreResult};
 
-pub(super) const ORDER_COLS: &str = "id, number, account_id, rep_id, status, lines, supply, vat, total, memo, signature, signature_png IS NOT NULL, pdf IS NOT NULL, reject_reason, created_at, updated_at";
+pub(super) const ORDER_COLS: &str = "id, number, account_id, rep_id, status, lines, supply, vat, total, memo, signature, signature_png IS NOT NULL, pdf IS NOT NULL, reject_reason, created_at, updated_at, kind, original_order_id";
 
 /// An order from the columns [`ORDER_COLS`] starting at column `i`.
 pub(super) fn order_from_row_at(r: &Row, i: usize) -> StoreResult<Order> {
@@ -30,6 +33,8 @@ pub(super) fn order_from_row_at(r: &Row, i: usize) -> StoreResult<Order> {
         .map_err(|e| corrupt(&format!("order signature: {e}")))?;
     Ok(Order {
         id: r.try_get(i)?,
+        kind: name_at(r, i + 16, OrderKind::parse)?,
+        original_order_id: r.try_get(i + 17)?,
         number: r.try_get(i + 1)?,
         account_id: r.try_get(i + 2)?,
         rep_id: r.try_get(i + 3)?,
@@ -72,6 +77,34 @@ fn next_counter(tx: &Tx<'_>, merchant_id: &str, name: &str) -> StoreResult<i64> 
         .try_get(0)?)
 }
 
+/// What a return of `original_id` (for `account_id`) may still bring back, from this
+/// database (see [`orders::return_basis`]); the registered returns but `except` count.
+fn return_basis(
+    tx: &Tx<'_>,
+    merchant_id: &str,
+    kind: OrderKind,
+    account_id: &str,
+    original_id: Option<&str>,
+    except: &str,
+) -> StoreResult<Option<HashMap<String, Returnable>>> {
+    let Some(original_id) = original_id else {
+        return Ok(None);
+    };
+    let original = load_order(tx, merchant_id, original_id)?.ok_or_else(orders::no_original)?;
+    let earlier = tx
+        .query(
+            &format!(
+                "SELECT {ORDER_COLS} FROM orders WHERE merchant_id = $1 AND original_order_id = $2
+                 AND status = 'registered' AND id <> $3"
+            ),
+            &[&merchant_id, &original_id, &except],
+        )?
+        .iter()
+        .map(|r| order_from_row_at(r, 0))
+        .collect::<StoreResult<Vec<_>>>()?;
+    orders::return_basis(kind, account_id, Some(&original), &earlier)
+}
+
 /// Prices the draft's lines (see [`orders::price_lines`]) from this database.
 fn price_lines(
     tx: &Tx<'_>,
@@ -79,9 +112,18 @@ fn price_lines(
     manual_pct: Option<u8>,
     draft: &OrderDraft,
 ) -> StoreResult<Vec<OrderLine>> {
+    let basis = return_basis(
+        tx,
+        merchant_id,
+        draft.kind,
+        draft.account_id.as_str(),
+        draft.original_order_id.as_ref().map(OrderId::as_str),
+        draft.order_id.as_str(),
+    )?;
     orders::price_lines(
         manual_pct,
         draft,
+        basis.as_ref(),
         |product_id| {
             tx.query_opt(
                 &format!("SELECT {PRODUCT_COLS} FROM products WHERE merchant_id = $1 AND id = $2"),
@@ -139,9 +181,10 @@ impl OrderStore for PgStore {
             let totals = orders::order_totals(&lines)?;
             let lines_json = serde_json::to_string(&lines).map_err(|e| corrupt(&e.to_string()))?;
             tx.execute(
-                "INSERT INTO orders (id, merchant_id, account_id, rep_id, status, lines, supply, vat, total, memo, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $10)
+                "INSERT INTO orders (id, merchant_id, account_id, rep_id, status, lines, supply, vat, total, memo, created_at, updated_at, kind, original_order_id)
+                 VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $10, $11, $12)
                  ON CONFLICT (merchant_id, id) DO UPDATE SET account_id = EXCLUDED.account_id, status = 'draft',
+                    kind = EXCLUDED.kind, original_order_id = EXCLUDED.original_order_id,
                     lines = EXCLUDED.lines, supply = EXCLUDED.supply, vat = EXCLUDED.vat, total = EXCLUDED.total,
                     memo = EXCLUDED.memo, signature = NULL, signature_png = NULL, pdf = NULL,
                     evidence_hash = NULL, reject_reason = NULL, number = NULL, updated_at = EXCLUDED.updated_at",
@@ -156,6 +199,8 @@ impl OrderStore for PgStore {
                     &totals.total,
                     &draft.memo,
                     &now,
+                    &draft.kind.as_str(),
+                    &draft.original_order_id.as_ref().map(OrderId::as_str),
                 ],
             )?;
             changed(tx, merchant_id, "order", order_id)?;
@@ -192,7 +237,7 @@ impl OrderStore for PgStore {
                         .transpose()?,
                     None => None,
                 };
-                orders::check_signed_number(number, series.as_deref(), evidence)?;
+                orders::check_signed_number(number, order.kind, series.as_deref(), evidence)?;
                 let taken = tx.query_opt(
                     "SELECT id FROM orders WHERE merchant_id = $1 AND number = $2 AND id <> $3",
                     &[&merchant_id, &number, &order_id],
@@ -244,26 +289,46 @@ impl OrderStore for PgStore {
                 .ok_or_else(|| rejected(ErrorCode::NotFound, "account not found"))?;
             let balance = sum_balance(tx, merchant_id, &account.id)?;
             let policy = merchant.settings.credit_policy;
+            let refuse = |code: ErrorCode, msg: String| -> StoreResult<Result<Order, StoreError>> {
+                tx.execute(
+                    "UPDATE orders SET status = 'rejected', reject_reason = $3, updated_at = $4
+                     WHERE merchant_id = $1 AND id = $2",
+                    &[&merchant_id, &order_id, &msg, &now],
+                )?;
+                changed(tx, merchant_id, "order", order_id)?;
+                Ok(Err(StoreError::rejected(code, msg)))
+            };
             let warning = match orders::registration(&order, &account, balance, policy) {
-                Registration::Refuse(code, msg) => {
-                    tx.execute(
-                        "UPDATE orders SET status = 'rejected', reject_reason = $3, updated_at = $4
-                         WHERE merchant_id = $1 AND id = $2",
-                        &[&merchant_id, &order_id, &msg, &now],
-                    )?;
-                    changed(tx, merchant_id, "order", order_id)?;
-                    return Ok(Err(StoreError::rejected(code, msg)));
-                }
+                Registration::Refuse(code, msg) => return refuse(code, msg),
                 Registration::Register { warning } => warning,
             };
+            let basis = return_basis(
+                tx,
+                merchant_id,
+                order.kind,
+                &order.account_id,
+                order.original_order_id.as_deref(),
+                order_id,
+            );
+            let basis = match basis {
+                Err(StoreError::Rejected { code, message }) => return refuse(code, message),
+                other => other?,
+            };
+            if let Some((code, msg)) = basis
+                .as_ref()
+                .and_then(|b| orders::recheck_return(&order, b))
+            {
+                return refuse(code, msg);
+            }
             // The number signed on the device, or (an order signed without one) the next of
             // the day's server series.
             let number = match order.number.clone() {
                 Some(n) => n,
                 None => {
                     let day = orders::order_day(now_t);
-                    let n = next_counter(tx, merchant_id, &format!("order:{day}"))?;
-                    orders::order_number(&day, n)
+                    let word = orders::order_counter(order.kind);
+                    let n = next_counter(tx, merchant_id, &format!("{word}:{day}"))?;
+                    orders::order_number(order.kind, &day, n)
                 }
             };
             tx.execute(
@@ -271,14 +336,7 @@ impl OrderStore for PgStore {
                  WHERE merchant_id = $1 AND id = $2",
                 &[&merchant_id, &order_id, &number, &now],
             )?;
-            let entry = NewLedger {
-                account_id: AccountId::new(account.id.clone()),
-                kind: LedgerKind::Order,
-                amount: order.totals.total,
-                ref_id: Some(order_id.into()),
-                memo: orders::order_ledger_memo(&number, warning.as_deref()),
-                at: now_t,
-            };
+            let entry = orders::order_ledger(&order, &number, warning.as_deref(), now_t);
             insert_ledger(tx, merchant_id, &entry)?;
             changed(tx, merchant_id, "order", order_id)?;
             Ok(Ok(load_order(tx, merchant_id, order_id)?

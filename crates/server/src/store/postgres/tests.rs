@@ -899,9 +899,12 @@ mod aggregates {
                     product_id: p.to_string(),
                     quantity: *q,
                     unit_price: *price,
+                    reason: None,
                 })
                 .collect(),
             memo: "오전 배송".into(),
+            kind: Default::default(),
+            original_order_id: None,
         }
     }
 
@@ -911,15 +914,7 @@ mod aggregates {
             signed_at: crate::clock::ts(at),
             device: "test".into(),
             gps: None,
-            content_hash: content_hash(&SignedContent {
-                merchant_id: m.as_str(),
-                account_id: &o.account_id,
-                order_id: &o.id,
-                date: &kst_date(at),
-                lines: &o.lines,
-                totals: o.totals,
-                memo: &o.memo,
-            }),
+            content_hash: content_hash(&SignedContent::of(m.as_str(), o, &kst_date(at))),
             strokes_json: None,
         }
     }

@@ -86,6 +86,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (15, include_str!("migrations/0015_collections.sql")),
     (16, include_str!("migrations/0016_rep_series.sql")),
     (17, include_str!("migrations/0017_visits_shares.sql")),
+    (18, include_str!("migrations/0018_returns.sql")),
 ];
 const READERS: usize = 4;
 

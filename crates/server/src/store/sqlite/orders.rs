@@ -2,10 +2,13 @@
 //! the credit check, the order number and the ledger entry.
 
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
 use fieldpay_protocol::records::{
-    LedgerKind, Order, OrderLine, OrderStatus, OrderTotals, SignatureEvidence,
+    Order, OrderKind, OrderLine, OrderStatus, OrderTotals, SignatureEvidence,
 };
-use fieldpay_protocol::{AccountId, ErrorCode, MerchantId, OrderId, RepId};
+use fieldpay_protocol::returns::Returnable;
+use fieldpay_protocol::{ErrorCode, MerchantId, OrderId, RepId};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::records::{
@@ -15,9 +18,9 @@ use super::records::{
 use super::{changed, corrupt, rejected, SqliteStore};
 use crate::clock::ts;
 use crate::store::orders::{self, Registration};
-use crate::store::{MerchantStore, NewLedger, OrderDraft, OrderStore, StoreError, StoreResult};
+use crate::store::{MerchantStore, OrderDraft, OrderStore, StoreError, StoreResult};
 
-const ORDER_COLS: &str = "id, number, account_id, rep_id, status, lines, supply, vat, total, memo, signature, signature_png IS NOT NULL, pdf IS NOT NULL, reject_reason, created_at, updated_at";
+const ORDER_COLS: &str = "id, number, account_id, rep_id, status, lines, supply, vat, total, memo, signature, signature_png IS NOT NULL, pdf IS NOT NULL, reject_reason, created_at, updated_at, kind, original_order_id";
 
 pub(super) fn load_order(
     c: &Connection,
@@ -46,6 +49,7 @@ pub(super) fn load_order(
                     (r.get::<_, bool>(11)?, r.get::<_, bool>(12)?),
                     r.get::<_, Option<String>>(13)?,
                     (r.get::<_, String>(14)?, r.get::<_, String>(15)?),
+                    (r.get::<_, String>(16)?, r.get::<_, Option<String>>(17)?),
                 ))
             },
         )
@@ -63,6 +67,7 @@ pub(super) fn load_order(
         (has_png, has_pdf),
         reject_reason,
         (created_at, updated_at),
+        (kind, original_order_id),
     )) = row
     else {
         return Ok(None);
@@ -75,6 +80,8 @@ pub(super) fn load_order(
         .map_err(|e| corrupt(&format!("order signature: {e}")))?;
     Ok(Some(Order {
         id,
+        kind: OrderKind::parse(&kind).ok_or_else(|| corrupt("order kind"))?,
+        original_order_id,
         number,
         account_id,
         rep_id,
@@ -104,6 +111,34 @@ fn next_counter(tx: &Transaction<'_>, name: &str) -> StoreResult<i64> {
     )
 }
 
+/// What a return of `original_id` (for `account_id`) may still bring back, from this
+/// database (see [`orders::return_basis`]); the registered returns but `except` count.
+fn return_basis(
+    c: &Connection,
+    merchant_id: &str,
+    kind: OrderKind,
+    account_id: &str,
+    original_id: Option<&str>,
+    except: &str,
+) -> StoreResult<Option<HashMap<String, Returnable>>> {
+    let Some(original_id) = original_id else {
+        return Ok(None);
+    };
+    let original = load_order(c, merchant_id, original_id)?.ok_or_else(orders::no_original)?;
+    let ids: Vec<String> = c
+        .prepare(
+            "SELECT id FROM orders WHERE merchant_id = ?1 AND original_order_id = ?2
+             AND status = 'registered' AND id <> ?3",
+        )?
+        .query_map(params![merchant_id, original_id, except], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut earlier = Vec::with_capacity(ids.len());
+    for id in ids {
+        earlier.extend(load_order(c, merchant_id, &id)?);
+    }
+    orders::return_basis(kind, account_id, Some(&original), &earlier)
+}
+
 /// Prices the draft's lines (see [`orders::price_lines`]) from this database.
 fn price_lines(
     tx: &Transaction<'_>,
@@ -111,9 +146,18 @@ fn price_lines(
     manual_pct: Option<u8>,
     draft: &OrderDraft,
 ) -> StoreResult<Vec<OrderLine>> {
+    let basis = return_basis(
+        tx,
+        merchant_id,
+        draft.kind,
+        draft.account_id.as_str(),
+        draft.original_order_id.as_ref().map(OrderId::as_str),
+        draft.order_id.as_str(),
+    )?;
     orders::price_lines(
         manual_pct,
         draft,
+        basis.as_ref(),
         |product_id| {
             Ok(tx
                 .query_row(
@@ -168,13 +212,14 @@ impl OrderStore for SqliteStore {
             let totals = orders::order_totals(&lines)?;
             let lines_json = serde_json::to_string(&lines).map_err(|e| corrupt(&e.to_string()))?;
             tx.execute(
-                "INSERT INTO orders (id, merchant_id, account_id, rep_id, status, lines, supply, vat, total, memo, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, 'draft', ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+                "INSERT INTO orders (id, merchant_id, account_id, rep_id, status, lines, supply, vat, total, memo, created_at, updated_at, kind, original_order_id)
+                 VALUES (?1, ?2, ?3, ?4, 'draft', ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12)
                  ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, status = 'draft', lines = excluded.lines,
+                    kind = excluded.kind, original_order_id = excluded.original_order_id,
                     supply = excluded.supply, vat = excluded.vat, total = excluded.total, memo = excluded.memo,
                     signature = NULL, signature_png = NULL, pdf = NULL, evidence_hash = NULL, reject_reason = NULL, number = NULL,
                     updated_at = excluded.updated_at",
-                params![draft.order_id.as_str(), merchant_id, draft.account_id.as_str(), rep_id, lines_json, totals.supply, totals.vat, totals.total, draft.memo, now],
+                params![draft.order_id.as_str(), merchant_id, draft.account_id.as_str(), rep_id, lines_json, totals.supply, totals.vat, totals.total, draft.memo, now, draft.kind.as_str(), draft.original_order_id.as_ref().map(OrderId::as_str)],
             )?;
             changed(tx, merchant_id, "order", draft.order_id.as_str())?;
             load_order(tx, merchant_id, draft.order_id.as_str())?.ok_or_else(|| corrupt("order vanished"))
@@ -204,7 +249,7 @@ impl OrderStore for SqliteStore {
                         .optional()?,
                     None => None,
                 };
-                orders::check_signed_number(number, series.as_deref(), evidence)?;
+                orders::check_signed_number(number, order.kind, series.as_deref(), evidence)?;
                 let taken: Option<String> = tx
                     .query_row("SELECT id FROM orders WHERE merchant_id = ?1 AND number = ?2 AND id <> ?3", params![merchant_id, number, order_id], |r| r.get(0))
                     .optional()?;
@@ -258,22 +303,30 @@ impl OrderStore for SqliteStore {
                 Registration::Refuse(code, msg) => return refuse(code, msg),
                 Registration::Register { warning } => warning,
             };
+            let basis = return_basis(tx, merchant_id, order.kind, &order.account_id, order.original_order_id.as_deref(), order_id);
+            let basis = match basis {
+                Err(StoreError::Rejected { code, message }) => return refuse(code, message),
+                other => other?,
+            };
+            if let Some((code, msg)) = basis.as_ref().and_then(|b| orders::recheck_return(&order, b)) {
+                return refuse(code, msg);
+            }
             // The number signed on the device, or (an order signed without one) the next of
             // the day's server series.
             let number = match order.number.clone() {
                 Some(n) => n,
                 None => {
                     let day = orders::order_day(now_t);
-                    let n = next_counter(tx, &format!("order:{merchant_id}:{day}"))?;
-                    orders::order_number(&day, n)
+                    let word = orders::order_counter(order.kind);
+                    let n = next_counter(tx, &format!("{word}:{merchant_id}:{day}"))?;
+                    orders::order_number(order.kind, &day, n)
                 }
             };
             tx.execute(
                 "UPDATE orders SET status = 'registered', number = ?3, reject_reason = NULL, updated_at = ?4 WHERE merchant_id = ?1 AND id = ?2",
                 params![merchant_id, order_id, number, now],
             )?;
-            let memo = orders::order_ledger_memo(&number, warning.as_deref());
-            insert_ledger(tx, merchant_id, &NewLedger { account_id: AccountId::new(account.id.clone()), kind: LedgerKind::Order, amount: order.totals.total, ref_id: Some(order_id.into()), memo, at: now_t })?;
+            insert_ledger(tx, merchant_id, &orders::order_ledger(&order, &number, warning.as_deref(), now_t))?;
             changed(tx, merchant_id, "order", order_id)?;
             Ok(Ok(load_order(tx, merchant_id, order_id)?.ok_or_else(|| corrupt("order vanished"))?))
         })?;
