@@ -22,6 +22,7 @@ mod orders;
 mod policy;
 mod production;
 mod refunds;
+mod returns;
 mod roles;
 mod sandbox_lockdown;
 mod security;
