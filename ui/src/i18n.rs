@@ -79,6 +79,14 @@ pub fn t(key: T) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
     move || key.text(lang())
 }
 
+/// A return line's reason (반품 사유) in the current language.
+pub fn return_reason(r: fieldpay_protocol::records::ReturnReason) -> &'static str {
+    match lang() {
+        Lang::Ko => r.label_ko(),
+        Lang::En => r.label_en(),
+    }
+}
+
 /// Picks the Korean or English variant of a formatted text.
 pub fn pick(ko: String, en: String) -> String {
     match lang() {
@@ -155,6 +163,10 @@ texts! {
     TitleClient => "거래처 정보", "Client";
     TitleNewOrder => "새 주문", "New order";
     TitleEditOrder => "주문 작성", "Edit order";
+    TitleNewReturn => "반품 등록", "New return";
+    TitleEditReturn => "반품 작성", "Edit return";
+    TitleReturn => "반품서", "Return";
+    ShareReturnPdf => "반품서 PDF 링크", "Return PDF link";
     TitleSign => "서명받기", "Signature";
     TitleOrder => "발주서", "Purchase order";
     TitleOrders => "발주서 조회", "Purchase orders";
@@ -281,6 +293,17 @@ texts! {
     LedgerRefund => "환불", "Refund";
     LedgerAdjustment => "조정", "Adjustment";
     LedgerCollection => "수금", "Collection";
+    LedgerReturn => "반품", "Return";
+    NewReturn => "반품 등록", "Return goods";
+    StartReturn => "반품", "Return goods";
+    ReturnBadge => "반품", "Return";
+    ReturnHint => "반품서: 서버가 접수하면 반품 금액만큼 미수금이 줄어듭니다.", "Return: once the server accepts it, its total comes off the receivables.";
+    ReturnOf => "원 주문", "Original order";
+    ReturnReasonLabel => "반품 사유", "Reason";
+    ReturnReasonPick => "사유 선택", "Pick a reason";
+    ErrReturnReason => "품목마다 반품 사유를 고르세요", "Pick a reason for every item";
+    ReturnTotal => "반품 합계", "Return total";
+    PdfTitleReturn => "반품서 PDF", "Return PDF";
     LedgerCollectionVoid => "수금 취소", "Collection voided";
     Owner => "대표자", "Owner";
     Phone => "전화", "Phone";

@@ -21,6 +21,9 @@ pub enum Route {
     NewOrder {
         account_id: Option<String>,
     },
+    /// A new return (반품) for an account, naming no original order (one of an order starts
+    /// from the order's screen).
+    NewReturn(String),
     /// Continue a draft.
     EditOrder(String),
     /// The signature pad for an order.
@@ -104,7 +107,7 @@ impl Route {
             Route::Home => "home",
             Route::Clients => "clients",
             Route::Client(_) => "client",
-            Route::NewOrder { .. } | Route::EditOrder(_) => "order-edit",
+            Route::NewOrder { .. } | Route::NewReturn(_) | Route::EditOrder(_) => "order-edit",
             Route::Sign(_) => "sign",
             Route::OrderView(_) => "order",
             Route::Orders => "orders",
@@ -130,6 +133,7 @@ impl Route {
             Route::SignIn | Route::Home => Tab::Home,
             Route::Clients | Route::Client(_) | Route::NewCollection(_) => Tab::Clients,
             Route::NewOrder { .. }
+            | Route::NewReturn(_)
             | Route::EditOrder(_)
             | Route::Sign(_)
             | Route::OrderView(_)
@@ -172,6 +176,7 @@ impl Route {
             Route::NewOrder {
                 account_id: Some(a),
             } => format!("/order/new?account={}", enc(a)),
+            Route::NewReturn(a) => format!("/return/new?account={}", enc(a)),
             Route::EditOrder(id) => format!("/order/{}/edit", enc(id)),
             Route::Sign(id) => format!("/order/{}/sign", enc(id)),
             Route::OrderView(id) => format!("/orders/{}", enc(id)),
@@ -233,6 +238,7 @@ impl Route {
             ["order", "new"] => Route::NewOrder {
                 account_id: param("account"),
             },
+            ["return", "new"] => Route::NewReturn(param("account")?),
             ["order", id, "edit"] => Route::EditOrder(id.to_string()),
             ["order", id, "sign"] => Route::Sign(id.to_string()),
             ["orders"] => Route::Orders,
@@ -333,6 +339,9 @@ pub struct AppState {
     pub names: RwSignal<HashMap<String, String>>,
     /// The clients screen's search text (kept across visits).
     pub client_query: RwSignal<String>,
+    /// A screen's own title for its route (a return's screens say 반품서), shown while that
+    /// route is current.
+    pub title_for: RwSignal<Option<(Route, crate::i18n::T)>>,
 }
 
 thread_local! {
@@ -353,6 +362,7 @@ impl AppState {
             toast: RwSignal::new(None),
             names: RwSignal::new(HashMap::new()),
             client_query: RwSignal::new(String::new()),
+            title_for: RwSignal::new(None),
         };
         STATE.with(|c| c.set(Some(s)));
         s
@@ -406,6 +416,12 @@ pub fn go(route: Route) {
 }
 
 /// Replaces the current screen (no Back entry), e.g. after saving a new draft.
+/// Titles the current screen `title` (instead of its route's title) while its route lasts.
+pub fn set_title(title: crate::i18n::T) {
+    let s = st();
+    s.title_for.set(Some((s.route.get_untracked(), title)));
+}
+
 pub fn replace(route: Route) {
     let s = st();
     write_hash(&route);
@@ -494,6 +510,7 @@ mod tests {
             Route::NewOrder {
                 account_id: Some("a1".into()),
             },
+            Route::NewReturn("acc 1/가".into()),
             Route::EditOrder("o1".into()),
             Route::Sign("o1".into()),
             Route::OrderView("o1".into()),

@@ -155,6 +155,16 @@ pub const AGING_31_60: &str = "aging-31-60";
 pub const AGING_61_90: &str = "aging-61-90";
 pub const AGING_OVER_90: &str = "aging-over-90";
 pub const NEW_ORDER: &str = "new-order";
+/// The client page's "반품 등록" (a return naming no original order).
+pub const NEW_RETURN: &str = "new-return";
+/// An order's "반품" (a return of that order).
+pub const START_RETURN: &str = "start-return";
+/// A return line's reason chooser.
+pub const LINE_REASON: &str = "line-reason";
+/// The "반품" mark of a return (editor, order screen, lists).
+pub const RETURN_BADGE: &str = "return-badge";
+/// A return's original order number.
+pub const RETURN_OF: &str = "return-of";
 pub const COLLECT: &str = "collect";
 pub const RECORD_COLLECTION: &str = "record-collection";
 pub const COLLECTION_ROW: &str = "collection-row";

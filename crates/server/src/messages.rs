@@ -3,6 +3,7 @@
 use chrono::DateTime;
 use chrono::Utc;
 use fieldpay_protocol::money::format_krw;
+use fieldpay_protocol::records::OrderKind;
 
 use crate::clock::kst_short;
 use crate::domain::Merchant;
@@ -128,10 +129,22 @@ pub fn collection_receipt(
     )
 }
 
-/// The text of a purchase order sent by the rep: the order's number and its PDF link.
-pub fn share_purchase_order(merchant_name: &str, number: &str, total: i64, link: &str) -> String {
+/// The text of a purchase order (or a return: 반품서) sent by the rep: the order's number and
+/// its PDF link.
+pub fn share_purchase_order(
+    merchant_name: &str,
+    kind: OrderKind,
+    number: &str,
+    total: i64,
+    link: &str,
+) -> String {
+    let title = kind.title_ko();
+    let (number_label, total_label) = match kind {
+        OrderKind::Purchase => ("발주번호", "합계"),
+        OrderKind::Return => ("반품번호", "반품 합계"),
+    };
     format!(
-        "[{merchant_name}] 발주서를 보내드립니다.\n발주번호: {number}\n합계: {}\n발주서(PDF): {link}",
+        "[{merchant_name}] {title}를 보내드립니다.\n{number_label}: {number}\n{total_label}: {}\n{title}(PDF): {link}",
         format_krw(total),
     )
 }

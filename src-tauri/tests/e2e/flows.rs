@@ -591,3 +591,81 @@ pub async fn record_collection(ui: &Ui, method: &str, amount: i64, memo: &str) -
     ui.wait_screen("client").await?;
     Ok(id)
 }
+
+/// On the screen of a registered order: makes a return (반품) of `qty` of its first line (the
+/// other lines removed) for `reason` (expiry|damage|wrong_item|other), checks that signing
+/// without a reason is refused in the form, signs it and waits until the server registered it.
+/// Returns (the return's id, its number, its total).
+pub async fn return_from_order(ui: &Ui, qty: i64, reason: &str) -> Result<(String, String, i64)> {
+    ui.click(&tid("start-return")).await?;
+    ui.wait_screen("order-edit").await?;
+    ui.wait(&tid("return-badge")).await?;
+    ui.wait_text(&tid("return-of"), "the original's number", STEP, |t| {
+        t.starts_with("PO-")
+    })
+    .await
+    .context("the return names the original order's number")?;
+    // The original's lines, each with what may come back: keep the first.
+    let mut w = Wait::new("one line left", STEP);
+    loop {
+        let removes = ui.all(&tid("line-remove")).await?;
+        if removes.len() <= 1 {
+            break;
+        }
+        ui.click_el(removes.last().context("a line")?).await?;
+        w.tick().await?;
+    }
+    let mut now: i64 = ui.value(&tid("qty-input")).await?.trim().parse()?;
+    ensure!(now >= qty, "only {now} may come back, {qty} wanted");
+    while now > qty {
+        ui.click(&tid("qty-minus")).await?;
+        let mut w = Wait::new("the quantity to drop", STEP);
+        loop {
+            let v: i64 = ui.value(&tid("qty-input")).await?.trim().parse()?;
+            if v < now {
+                now = v;
+                break;
+            }
+            w.tick().await?;
+        }
+    }
+    // No reason yet: the form says so instead of going to the signature.
+    ui.click(&tid("to-sign")).await?;
+    ui.wait(&format!(
+        "{}[data-field=\"return-reasons\"]",
+        tid("field-error")
+    ))
+    .await
+    .context("signing a return without reasons was not refused in the form")?;
+    ensure!(ui.screen_name().await == "order-edit", "left the editor");
+    ui.click(&format!(
+        "{} option[value=\"{reason}\"]",
+        tid("line-reason")
+    ))
+    .await?;
+    ui.wait_gone(
+        &format!("{}[data-field=\"return-reasons\"]", tid("field-error")),
+        STEP,
+    )
+    .await
+    .context("the reason was not taken")?;
+    // The total once the preview has the new quantity: the line's amount plus VAT.
+    let mut w = Wait::new("the return's total", STEP);
+    loop {
+        let line = won(&ui.text(&tid("line-total")).await?)?;
+        let total = won(&ui.text(&tid("order-total")).await?)?;
+        if total == line + line / 10 {
+            break;
+        }
+        w.tick().await?;
+    }
+    let id = sign_order(ui, None).await?;
+    ui.wait(&tid("return-badge")).await?;
+    wait_order_status(ui, "registered", SLOW)
+        .await
+        .context("the signed return was not registered")?;
+    let number = ui.text(&tid("order-number")).await?.trim().to_string();
+    ensure!(number.starts_with("RT-"), "the return's number {number:?}");
+    let total = won(&ui.text(&tid("order-total")).await?)?;
+    Ok((id, number, total))
+}

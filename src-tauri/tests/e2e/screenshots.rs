@@ -151,6 +151,26 @@ pub async fn run(ui: &Ui) -> Result<()> {
     let waiting_charge = flows::charge_id_of(ui).await?;
     flows::wait_step_done(ui, "sms_sent", SLOW).await?;
 
+    // A registered return of part of the paid order, and a return draft (for the editor).
+    ui.goto_hash(&format!("/orders/{paid_order}")).await?;
+    ui.wait_screen("order").await?;
+    let (registered_return, _, _) = flows::return_from_order(ui, 1, "damage").await?;
+    ui.goto_hash(&format!("/orders/{paid_order}")).await?;
+    ui.wait_screen("order").await?;
+    ui.click(&tid("start-return")).await?;
+    let mut w = crate::harness::Wait::new("the return draft", STEP);
+    let return_draft = loop {
+        let h = ui.hash().await?;
+        if let Some(id) = h
+            .strip_prefix("/order/")
+            .and_then(|r| r.strip_suffix("/edit"))
+        {
+            break id.to_string();
+        }
+        w.note(h);
+        w.tick().await?;
+    };
+
     // A cash collection on the client (its list, the ledger and the closing show it).
     ui.goto_hash(&client_route).await?;
     ui.wait_screen("client").await?;
@@ -190,6 +210,8 @@ pub async fn run(ui: &Ui) -> Result<()> {
         ("sign", format!("/order/{draft}/sign")),
         ("orders", "/orders".into()),
         ("order", format!("/orders/{paid_order}")),
+        ("return-edit", format!("/order/{return_draft}/edit")),
+        ("return", format!("/orders/{registered_return}")),
         (
             "charge-new",
             format!("/charge/new?account={account_id}&order={paid_order}"),
@@ -223,6 +245,8 @@ pub async fn run(ui: &Ui) -> Result<()> {
                 "payment-detail" => "charge",
                 "client-list" => "clients",
                 "collection-confirm" => "collection-new",
+                "return-edit" => "order-edit",
+                "return" => "order",
                 other => other,
             };
             ui.wait_screen(screen)
@@ -264,6 +288,15 @@ pub async fn run(ui: &Ui) -> Result<()> {
                 }
                 "orders" => {
                     ui.wait(&tid("order-row")).await?;
+                }
+                "return-edit" => {
+                    ui.wait(&tid("line-reason")).await?;
+                    ui.wait(&tid("return-of")).await?;
+                }
+                "return" => {
+                    ui.wait(&tid("return-badge")).await?;
+                    ui.wait_attr(&tid("order-status"), "data-status", "registered", STEP)
+                        .await?;
                 }
                 "order" => {
                     ui.wait_attr(&tid("order-status"), "data-status", "registered", STEP)

@@ -1,6 +1,7 @@
 //! The whole story on the embedded sandbox: find a client by 초성, order, sign, request an
 //! ARS charge, the payer pays by phone, the app shows it approved and the balance drops; a
-//! cash collection (현금 수금) lowers it again and shows in the ledger and the closing.
+//! cash collection (현금 수금) lowers it again and shows in the ledger and the closing; a
+//! return (반품) of part of the order, signed, lowers it once more.
 
 use anyhow::{ensure, Context, Result};
 
@@ -150,7 +151,15 @@ pub async fn run(ui: &Ui) -> Result<()> {
     )
     .await
     .context("the ledger does not show the collection")?;
-    let texts = server::texts(&base, &acc.phone).await?;
+    // The receipt is texted by the server's outbox after the collection is stored: waited for.
+    let mut w = crate::harness::Wait::new("the receipt text", SLOW);
+    let texts = loop {
+        let texts = server::texts(&base, &acc.phone).await?;
+        if texts.iter().any(|t| t["kind"].as_str() == Some("receipt")) {
+            break texts;
+        }
+        w.tick().await?;
+    };
     let receipts: Vec<&str> = texts
         .iter()
         .filter(|t| t["kind"].as_str() == Some("receipt"))
@@ -169,8 +178,37 @@ pub async fn run(ui: &Ui) -> Result<()> {
     crate::visits::share_from_order(ui, &base, &acc.phone, true)
         .await
         .context("send by text")?;
-    ui.click(&tid("back")).await?;
-    ui.wait_screen("client").await?;
+    // A return (반품) of one unit of the order's first line, expired: signed on the screen with
+    // its own RT- number and 반품서 PDF; registered, its total comes off the balance.
+    let (_, rt_number, rt_total) = flows::return_from_order(ui, 1, "expiry")
+        .await
+        .context("the return")?;
+    let pdf = flows::check_pdf_panel(ui, &format!("반품서-{rt_number}"))
+        .await
+        .context("the return's PDF")?;
+    if let Some(text) = flows::pdf_text(&pdf) {
+        ensure!(
+            text.contains("반품서")
+                && text.contains(&format!("반품번호: {rt_number}"))
+                && text.contains("(사유: 유통기한)")
+                && text.contains(&format!("원 주문번호: {number}")),
+            "the return's PDF:\n{text}"
+        );
+    }
+    flows::find_and_open_client(ui, &query, &acc.name).await?;
+    flows::wait_client_balance(
+        ui,
+        before - cash - rt_total,
+        "balance - the cash collection - the return",
+        SLOW,
+    )
+    .await?;
+    ui.wait_for(
+        &format!("{}[data-kind=\"return\"]", tid("ledger-row")),
+        SLOW,
+    )
+    .await
+    .context("the ledger does not show the return")?;
 
     // A visit: check in at the client with a note; it is on home's route of the day.
     let note = "수금 완료, 신제품 샘플 전달";

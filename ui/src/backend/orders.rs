@@ -1,35 +1,23 @@
-//! Orders / purchase orders (발주서): preview, drafts, signature, PDF.
+//! Orders / purchase orders (발주서) and returns (반품서): preview, drafts, signature, PDF.
 
-use fieldpay_protocol::app::{LineInput, LocalOrder, OrderPreview, SignatureInput};
+use fieldpay_protocol::app::{LocalOrder, OrderPreview, SignatureInput};
 use fieldpay_protocol::command as cmd;
 use fieldpay_protocol::ApiError;
 
 use super::{invoke, list};
 
-pub async fn preview_order(
-    account_id: &str,
-    lines: &[LineInput],
-    order_id: Option<&str>,
-) -> Result<OrderPreview, ApiError> {
-    invoke(&cmd::PreviewOrder {
-        account_id: account_id.into(),
-        lines: lines.to_vec(),
-        order_id: order_id.map(Into::into),
-    })
-    .await
+pub async fn preview_order(p: &cmd::PreviewOrder) -> Result<OrderPreview, ApiError> {
+    invoke(p).await
 }
 
-pub async fn save_draft(
-    order_id: Option<&str>,
-    account_id: &str,
-    lines: &[LineInput],
-    memo: &str,
-) -> Result<LocalOrder, ApiError> {
-    invoke(&cmd::SaveDraft {
-        order_id: order_id.map(Into::into),
-        account_id: account_id.into(),
-        lines: lines.to_vec(),
-        memo: memo.into(),
+pub async fn save_draft(d: &cmd::SaveDraft) -> Result<LocalOrder, ApiError> {
+    invoke(d).await
+}
+
+/// A new return draft of a registered order (what may still come back of it).
+pub async fn start_return(order_id: &str) -> Result<LocalOrder, ApiError> {
+    invoke(&cmd::StartReturn {
+        order_id: order_id.into(),
     })
     .await
 }

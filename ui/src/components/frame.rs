@@ -20,6 +20,7 @@ pub fn route_title(r: &Route) -> T {
         Route::Clients => T::TitleClients,
         Route::Client(_) => T::TitleClient,
         Route::NewOrder { .. } => T::TitleNewOrder,
+        Route::NewReturn(_) => T::TitleNewReturn,
         Route::EditOrder(_) => T::TitleEditOrder,
         Route::Sign(_) => T::TitleSign,
         Route::OrderView(_) => T::TitleOrder,
@@ -285,7 +286,11 @@ pub fn Frame(wide: Signal<bool>, children: Children) -> impl IntoView {
                         <button class="icon-btn back" data-testid=id::BACK
                                 aria-label=t(T::Back) on:click=move |_| back()><Svg icon=Icon::Back/></button>
                     })}
-                    <h1 class="title">{move || i18n::tr(route_title(&s.route.get()))}</h1>
+                    <h1 class="title">{move || {
+                        let r = s.route.get();
+                        let own = s.title_for.with(|t| t.as_ref().filter(|(at, _)| *at == r).map(|(_, t)| *t));
+                        i18n::tr(own.unwrap_or_else(|| route_title(&r)))
+                    }}</h1>
                     <SyncBadge/>
                 </header>
                 {move || sandbox().then(|| view! {

@@ -153,9 +153,15 @@ pub fn order_display_status(o: &LocalOrder) -> (&'static str, T, &'static str) {
 #[component]
 pub fn OrderBadge(order: LocalOrder) -> impl IntoView {
     let (status, label, tone) = order_display_status(&order);
+    let is_return = order.order.kind.is_return();
     view! {
-        <span class=format!("badge {tone}") data-testid=id::ORDER_STATUS data-status=status>
-            {t(label)}
+        <span class="badges">
+            {is_return.then(|| view! {
+                <span class="badge warn" data-testid=id::RETURN_BADGE>{t(T::ReturnBadge)}</span>
+            })}
+            <span class=format!("badge {tone}") data-testid=id::ORDER_STATUS data-status=status>
+                {t(label)}
+            </span>
         </span>
     }
 }

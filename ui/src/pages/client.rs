@@ -51,6 +51,7 @@ fn ClientDetail(d: AccountDetail) -> impl IntoView {
     let aid_order = a.id.clone();
     let aid_collect = a.id.clone();
     let aid_record = a.id.clone();
+    let aid_return = a.id.clone();
     let pending_collected = d.pending_collected;
     let collections = d.collections.clone();
     let balance = d.balance;
@@ -90,7 +91,7 @@ fn ClientDetail(d: AccountDetail) -> impl IntoView {
             </dl>
         </div>
 
-        <div class="actions three client-actions">
+        <div class="actions four client-actions">
             <button class="btn primary big" data-testid=id::NEW_ORDER
                     on:click=move |_| go(Route::NewOrder { account_id: Some(aid_order.clone()) })>
                 <Svg icon=Icon::Pencil/> {t(T::NewOrder)}
@@ -102,6 +103,10 @@ fn ClientDetail(d: AccountDetail) -> impl IntoView {
             <button class="btn big" data-testid=id::COLLECT
                     on:click=move |_| go(Route::NewCharge { account_id: Some(aid_collect.clone()), order_id: None, collect: true })>
                 <Svg icon=Icon::Phone/> {t(T::Collect)}
+            </button>
+            <button class="btn big" data-testid=id::NEW_RETURN
+                    on:click=move |_| go(Route::NewReturn(aid_return.clone()))>
+                <Svg icon=Icon::Retry/> {t(T::NewReturn)}
             </button>
         </div>
 
@@ -198,6 +203,7 @@ fn ledger_kind(k: LedgerKind) -> T {
         LedgerKind::Adjustment => T::LedgerAdjustment,
         LedgerKind::Collection => T::LedgerCollection,
         LedgerKind::CollectionVoid => T::LedgerCollectionVoid,
+        LedgerKind::Return => T::LedgerReturn,
     }
 }
 

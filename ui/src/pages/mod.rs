@@ -29,6 +29,7 @@ pub fn current_page() -> AnyView {
         Route::NewOrder { account_id } => {
             view! { <order::OrderEditPage account_id order_id=None/> }.into_any()
         }
+        Route::NewReturn(account_id) => view! { <order::NewReturnPage account_id/> }.into_any(),
         Route::EditOrder(order_id) => {
             view! { <order::OrderEditPage account_id=None order_id=Some(order_id)/> }.into_any()
         }

@@ -1,9 +1,11 @@
 //! Order (발주서) editor: product search, quantity steppers, priced lines, 공급가액/부가세/합계,
 //! the credit check from `preview_order`, save draft, reorder from a past order, then
-//! "서명받기" (signature).
+//! "서명받기" (signature). A return (반품서) is edited here too: a reason per line, no credit
+//! check; one of an earlier order has that order's lines (no product search).
 
 use fieldpay_protocol::app::{CreditCheck, LineInput, LocalOrder, OrderPreview, ProductHit};
-use fieldpay_protocol::records::{OrderStatus, OrderTotals};
+use fieldpay_protocol::command as cmd;
+use fieldpay_protocol::records::{OrderKind, OrderStatus, OrderTotals, ReturnReason};
 use fieldpay_protocol::ApiError;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -17,7 +19,7 @@ use crate::components::{
 };
 use crate::format;
 use crate::i18n::{self, t, T};
-use crate::state::{go, latest_search, replace, toast, Load, Route};
+use crate::state::{go, latest_search, replace, set_title, toast, Load, Route};
 use crate::testids as id;
 
 /// Usual items shown before typing in the product picker.
@@ -31,6 +33,18 @@ struct DraftLine {
     unit: String,
     unit_price: i64,
     quantity: i64,
+    /// A return line's reason.
+    reason: Option<ReturnReason>,
+}
+
+/// A new return naming no original order (from the client page).
+#[component]
+pub fn NewReturnPage(account_id: String) -> impl IntoView {
+    view! {
+        <section class="page order-edit">
+            <Editor account_id existing=None kind=OrderKind::Return/>
+        </section>
+    }
 }
 
 #[component]
@@ -49,14 +63,14 @@ pub fn OrderEditPage(account_id: Option<String>, order_id: Option<String>) -> im
                 <section class="page order-edit">
                     {load_view(data, retry, |o: LocalOrder| {
                         let account_id = o.order.account_id.clone();
-                        view! { <Editor account_id existing=Some(o)/> }
+                        view! { <Editor account_id existing=Some(o) kind=OrderKind::Purchase/> }
                     })}
                 </section>
             }
             .into_any()
         }
         (None, Some(aid)) => view! {
-            <section class="page order-edit"><Editor account_id=aid existing=None/></section>
+            <section class="page order-edit"><Editor account_id=aid existing=None kind=OrderKind::Purchase/></section>
         }
         .into_any(),
         (None, None) => {
@@ -77,9 +91,29 @@ pub fn OrderEditPage(account_id: Option<String>, order_id: Option<String>) -> im
     }
 }
 
+/// The order editor; `kind` is for a new order (an existing one keeps its own).
 #[component]
-fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
+fn Editor(account_id: String, existing: Option<LocalOrder>, kind: OrderKind) -> impl IntoView {
     let aid = StoredValue::new(account_id.clone());
+    let kind = existing.as_ref().map(|o| o.order.kind).unwrap_or(kind);
+    let is_return = kind.is_return();
+    if is_return && existing.is_some() {
+        set_title(T::TitleEditReturn);
+    }
+    let original: StoredValue<Option<String>> = StoredValue::new(
+        existing
+            .as_ref()
+            .and_then(|o| o.order.original_order_id.clone()),
+    );
+    // The original order's number, shown on a return of it.
+    let original_number: RwSignal<Option<String>> = RwSignal::new(None);
+    if let Some(o) = original.get_value() {
+        spawn_local(async move {
+            if let Ok(o) = orders::order(&o).await {
+                original_number.set(o.order.number);
+            }
+        });
+    }
     let order_id: RwSignal<Option<String>> =
         RwSignal::new(existing.as_ref().map(|o| o.order.id.clone()));
     let editable = existing
@@ -100,6 +134,7 @@ fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
                         unit: String::new(),
                         unit_price: l.unit_price,
                         quantity: l.quantity,
+                        reason: l.return_reason,
                     })
                     .collect()
             })
@@ -124,6 +159,7 @@ fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
                 .map(|l| LineInput {
                     product_id: l.product_id.clone(),
                     quantity: l.quantity,
+                    reason: l.reason,
                 })
                 .collect()
         });
@@ -133,10 +169,15 @@ fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
             preview.set(None);
             return;
         }
-        let oid = order_id.get_untracked();
-        let a = aid.get_value();
+        let p = cmd::PreviewOrder {
+            account_id: aid.get_value().into(),
+            lines: input,
+            order_id: order_id.get_untracked().map(Into::into),
+            kind,
+            original_order_id: original.get_value().map(Into::into),
+        };
         spawn_local(async move {
-            let r = orders::preview_order(&a, &input, oid.as_deref()).await;
+            let r = orders::preview_order(&p).await;
             if seq.try_get_value() == Some(n) {
                 preview.set(Some(r.into()));
             }
@@ -155,6 +196,7 @@ fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
                     unit: hit.product.unit.clone(),
                     unit_price: hit.unit_price,
                     quantity: 1,
+                    reason: None,
                 });
             }
         });
@@ -163,16 +205,21 @@ fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
     let lines_err = Signal::derive(move || {
         (tried.get() && lines.with(|l| l.is_empty())).then(|| i18n::tr(T::ErrNoLines))
     });
+    let reasons_err = Signal::derive(move || {
+        (tried.get() && is_return && lines.with(|ls| ls.iter().any(|l| l.reason.is_none())))
+            .then(|| i18n::tr(T::ErrReturnReason))
+    });
     let blocked = move || {
-        preview.with(|p| {
-            matches!(
-                p,
-                Some(Load::Ready(OrderPreview {
-                    credit: CreditCheck::Block { .. },
-                    ..
-                }))
-            )
-        })
+        !is_return
+            && preview.with(|p| {
+                matches!(
+                    p,
+                    Some(Load::Ready(OrderPreview {
+                        credit: CreditCheck::Block { .. },
+                        ..
+                    }))
+                )
+            })
     };
     let credit_err =
         Signal::derive(move || (tried.get() && blocked()).then(|| i18n::tr(T::ErrCreditBlock)));
@@ -184,7 +231,10 @@ fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
         if busy.get_untracked() {
             return;
         }
-        if lines.with_untracked(|l| l.is_empty()) || (then_sign && blocked()) {
+        let missing_reason = then_sign
+            && is_return
+            && lines.with_untracked(|ls| ls.iter().any(|l| l.reason.is_none()));
+        if lines.with_untracked(|l| l.is_empty()) || (then_sign && blocked()) || missing_reason {
             reveal(FIRST_FIELD_ERROR);
             return;
         }
@@ -194,14 +244,20 @@ fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
                 .map(|l| LineInput {
                     product_id: l.product_id.clone(),
                     quantity: l.quantity,
+                    reason: l.reason,
                 })
                 .collect()
         });
-        let m = memo.get_untracked();
-        let oid = order_id.get_untracked();
-        let a = aid.get_value();
+        let d = cmd::SaveDraft {
+            order_id: order_id.get_untracked().map(Into::into),
+            account_id: aid.get_value().into(),
+            lines: input,
+            memo: memo.get_untracked(),
+            kind,
+            original_order_id: original.get_value().map(Into::into),
+        };
         spawn_local(async move {
-            match orders::save_draft(oid.as_deref(), &a, &input, &m).await {
+            match orders::save_draft(&d).await {
                 Ok(saved) => {
                     busy.set(false);
                     let new_id = saved.order.id.clone();
@@ -247,15 +303,27 @@ fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
         <div class="order-client card slim">
             <span class="label">{t(T::Client)}</span>
             <strong><AccountName account_id=account_for_title/></strong>
+            {is_return.then(|| view! { <span class="badge warn" data-testid=id::RETURN_BADGE>{t(T::ReturnBadge)}</span> })}
             {move || order_id.get().is_some().then(|| view! { <span class="badge muted">{t(T::StDraft)}</span> })}
         </div>
+        {is_return.then(|| view! {
+            <p class="hint-box">
+                {t(T::ReturnHint)}
+                {move || original_number.get().map(|n| view! {
+                    <br/>{t(T::ReturnOf)} ": " <span class="mono" data-testid=id::RETURN_OF>{n}</span>
+                })}
+            </p>
+        })}
 
         {(!editable).then(|| view! { <p class="hint-box">{move || i18n::pick("이미 서명된 주문입니다. 재주문으로 새 주문을 만드세요.".into(), "This order is already signed. Use reorder to make a new one.".into())}</p> })}
 
         <div class="columns order-columns">
             <div class="order-left">
-                <ProductPicker account_id=account_id.clone() on_add=Callback::new(add)/>
-                {move || (lines.with(|l| l.is_empty()) && order_id.get().is_none()).then(|| view! {
+                // A return of an order brings back that order's lines only.
+                {original.get_value().is_none().then(|| view! {
+                    <ProductPicker account_id=account_id.clone() on_add=Callback::new(add)/>
+                })}
+                {move || (!is_return && lines.with(|l| l.is_empty()) && order_id.get().is_none()).then(|| view! {
                     <ReorderList account_id=aid.get_value()/>
                 })}
             </div>
@@ -273,6 +341,8 @@ fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
                                     let (p1, p2, p3, p4, p5) = (pid.clone(), pid.clone(), pid.clone(), pid.clone(), pid.clone());
                                     let fallback = l.unit_price * l.quantity;
                                     let qty = l.quantity;
+                                    let reason = l.reason;
+                                    let p6 = pid.clone();
                                     view! {
                                         <li class="line" data-testid=id::LINE_ROW data-id=p5>
                                             <div class="line-head">
@@ -306,6 +376,23 @@ fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
                                                     {move || format::won(line_total(&pid, fallback))}
                                                 </span>
                                             </div>
+                                            {is_return.then(|| view! {
+                                                <label class="field line-reason">
+                                                    <span class="label">{t(T::ReturnReasonLabel)}</span>
+                                                    <select class="input" data-testid=id::LINE_REASON
+                                                            class:missing=move || tried.get() && reason.is_none()
+                                                            on:change=move |ev| {
+                                                                let r = ReturnReason::parse(&event_target_value(&ev));
+                                                                let p = p6.clone();
+                                                                lines.update(|ls| if let Some(x) = ls.iter_mut().find(|x| x.product_id == p) { x.reason = r; });
+                                                            }>
+                                                        <option value="" selected=reason.is_none()>{t(T::ReturnReasonPick)}</option>
+                                                        {ReturnReason::ALL.iter().map(|r| view! {
+                                                            <option value=r.as_str() selected=reason == Some(*r)>{i18n::return_reason(*r)}</option>
+                                                        }).collect_view()}
+                                                    </select>
+                                                </label>
+                                            })}
                                         </li>
                                     }
                                 }).collect_view()}
@@ -314,17 +401,19 @@ fn Editor(account_id: String, existing: Option<LocalOrder>) -> impl IntoView {
                     }
                 }}
                 <FieldError field="order-lines" msg=lines_err/>
+                <FieldError field="return-reasons" msg=reasons_err/>
 
                 <div class="totals card">
                     <div class="total-row"><span>{t(T::Supply)}</span><span class="amount" data-testid=id::ORDER_SUPPLY>{move || format::won(totals().supply)}</span></div>
                     <div class="total-row"><span>{t(T::Vat)}</span><span class="amount" data-testid=id::ORDER_VAT>{move || format::won(totals().vat)}</span></div>
-                    <div class="total-row grand"><span>{t(T::Total)}</span><span class="amount" data-testid=id::ORDER_TOTAL>{move || format::won(totals().total)}</span></div>
+                    <div class="total-row grand"><span>{t(if is_return { T::ReturnTotal } else { T::Total })}</span><span class="amount" data-testid=id::ORDER_TOTAL>{move || format::won(totals().total)}</span></div>
                 </div>
 
                 {move || match preview.get() {
                     None => None,
                     Some(Load::Loading) => None,
                     Some(Load::Failed(e)) => Some(view! { <ErrorBox err=e/> }.into_any()),
+                    Some(Load::Ready(_)) if is_return => None,
                     Some(Load::Ready(p)) => Some(view! { <CreditNote credit=p.credit/> }.into_any()),
                 }}
                 <FieldError field=id::TO_SIGN msg=credit_err/>
@@ -479,7 +568,7 @@ fn ReorderList(account_id: String) -> impl IntoView {
         let list: Vec<LocalOrder> = match data.get() {
             Load::Ready(l) => l
                 .into_iter()
-                .filter(|o| o.order.status != OrderStatus::Draft)
+                .filter(|o| o.order.status != OrderStatus::Draft && !o.order.kind.is_return())
                 .collect(),
             _ => Vec::new(),
         };

@@ -19,7 +19,7 @@ use crate::components::{
 use crate::format;
 use crate::i18n::{self, t, T};
 use crate::pages::home::{track_changes, OrderRow};
-use crate::state::{go, st, toast, Load, Route};
+use crate::state::{go, set_title, st, toast, Load, Route};
 use crate::testids as id;
 
 #[component]
@@ -132,6 +132,31 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
     );
     let aid = order.account_id.clone();
     let (oid_share, aid_share) = (oid.clone(), aid.clone());
+    let is_return = order.kind.is_return();
+    if is_return {
+        set_title(T::TitleReturn);
+    }
+    let returnable = !is_return && order.status == OrderStatus::Registered;
+    let oid_return = oid.clone();
+    let original = order.original_order_id.clone();
+    // A return of an order shows that order's number (a link to it).
+    let original_number: RwSignal<Option<String>> = RwSignal::new(None);
+    if let Some(o) = original.clone() {
+        spawn_local(async move {
+            if let Ok(o) = orders::order(&o).await {
+                original_number.set(o.order.number);
+            }
+        });
+    }
+    let start_return = move |_| {
+        let o = oid_return.clone();
+        spawn_local(async move {
+            match orders::start_return(&o).await {
+                Ok(n) => go(Route::EditOrder(n.order.id)),
+                Err(e) => toast(e.message),
+            }
+        });
+    };
 
     let reorder = move |_| {
         let o = oid_re.clone();
@@ -155,6 +180,14 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
                         {order.number.clone().unwrap_or_else(|| i18n::tr(T::NotNumbered).to_string())}
                     </p>
                     <p class="row-sub">{t(T::CreatedAt)} " " {format::date_time(&order.created_at)}</p>
+                    {original.clone().map(|o| view! {
+                        <p class="row-sub">{t(T::ReturnOf)} ": "
+                            <a href="#" class="mono" data-testid=id::RETURN_OF
+                               on:click=move |ev| { ev.prevent_default(); go(Route::OrderView(o.clone())); }>
+                                {move || original_number.get().unwrap_or_else(|| i18n::tr(T::NotNumbered).to_string())}
+                            </a>
+                        </p>
+                    })}
                 </div>
                 <OrderBadge order=o.clone()/>
             </div>
@@ -181,7 +214,11 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
                     <tbody>
                         {order.lines.iter().map(|l| view! {
                             <tr data-testid=id::LINE_ROW data-id=l.product_id.clone()>
-                                <td>{l.product_name.clone()}<br/><small class="mono muted">{l.product_code.clone()}</small></td>
+                                <td>{l.product_name.clone()}<br/><small class="mono muted">{l.product_code.clone()}</small>
+                                    {l.return_reason.map(|r| view! {
+                                        <br/><small data-testid=id::LINE_REASON>{t(T::ReturnReasonLabel)} ": " {i18n::return_reason(r)}</small>
+                                    })}
+                                </td>
                                 <td class="num">{l.quantity}</td>
                                 <td class="num">{format::won(l.unit_price)}</td>
                                 <td class="num" data-testid=id::LINE_TOTAL>{format::won(l.line_total)}</td>
@@ -192,7 +229,7 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
                 <div class="totals">
                     <div class="total-row"><span>{t(T::Supply)}</span><span class="amount" data-testid=id::ORDER_SUPPLY>{format::won(order.totals.supply)}</span></div>
                     <div class="total-row"><span>{t(T::Vat)}</span><span class="amount" data-testid=id::ORDER_VAT>{format::won(order.totals.vat)}</span></div>
-                    <div class="total-row grand"><span>{t(T::Total)}</span><span class="amount" data-testid=id::ORDER_TOTAL>{format::won(order.totals.total)}</span></div>
+                    <div class="total-row grand"><span>{t(if is_return { T::ReturnTotal } else { T::Total })}</span><span class="amount" data-testid=id::ORDER_TOTAL>{format::won(order.totals.total)}</span></div>
                 </div>
                 {(!order.memo.is_empty()).then(|| view! { <p class="row-sub">{t(T::Memo)} ": " {order.memo.clone()}</p> })}
             </div>
@@ -213,21 +250,26 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
                         <button class="btn big" data-testid=id::EDIT_ORDER
                                 on:click=move |_| go(Route::EditOrder(oid_edit.clone()))>{t(T::Edit)}</button>
                     })}
-                    {(!is_draft && order.status != OrderStatus::Canceled).then(|| view! {
+                    {(!is_return && !is_draft && order.status != OrderStatus::Canceled).then(|| view! {
                         <button class="btn accent big" data-testid=id::ORDER_CHARGE
                                 on:click=move |_| go(Route::NewCharge { account_id: Some(aid.clone()), order_id: Some(oid_charge.clone()), collect: false })>
                             <Svg icon=Icon::Won/> {t(T::RequestCharge)}
                         </button>
                     })}
-                    <button class="btn big" data-testid=id::REORDER on:click=reorder><Svg icon=Icon::Retry/> {t(T::Reorder)}</button>
+                    {(!is_return).then(|| view! {
+                        <button class="btn big" data-testid=id::REORDER on:click=reorder><Svg icon=Icon::Retry/> {t(T::Reorder)}</button>
+                    })}
+                    {returnable.then(|| view! {
+                        <button class="btn big" data-testid=id::START_RETURN on:click=start_return><Svg icon=Icon::Undo/> {t(T::StartReturn)}</button>
+                    })}
                 </div>
             </div>
         </div>
         {signed.then(|| view! {
             <div class="card">
-                <PdfPanel doc=PdfDoc::Order { order_id: oid_pdf.clone() } title=T::PdfTitleOrder/>
+                <PdfPanel doc=PdfDoc::Order { order_id: oid_pdf.clone() } title=if is_return { T::PdfTitleReturn } else { T::PdfTitleOrder }/>
             </div>
-            <SharePanel order_id=oid_share.clone() account_id=aid_share.clone()/>
+            <SharePanel order_id=oid_share.clone() account_id=aid_share.clone() is_return/>
         })}
     }
 }
@@ -236,7 +278,7 @@ fn OrderDetail(o: LocalOrder) -> impl IntoView {
 /// order, texted to the client's mobile phone (editable) through the server; the order's text
 /// history. Online only: the server sends the text.
 #[component]
-fn SharePanel(order_id: String, account_id: String) -> impl IntoView {
+fn SharePanel(order_id: String, account_id: String, is_return: bool) -> impl IntoView {
     let oid = StoredValue::new(order_id);
     let phone = RwSignal::new(String::new());
     let paid: RwSignal<Option<String>> = RwSignal::new(None);
@@ -316,7 +358,7 @@ fn SharePanel(order_id: String, account_id: String) -> impl IntoView {
             <div class="actions two">
                 <button class="btn primary big" type="button" data-testid=id::SHARE_PO disabled=move || busy.get()
                         on:click=move |_| send(ShareKind::PurchaseOrder)>
-                    <Svg icon=Icon::Document/> {t(T::SharePo)}
+                    <Svg icon=Icon::Document/> {t(if is_return { T::ShareReturnPdf } else { T::SharePo })}
                 </button>
                 {move || paid.get().is_some().then(|| view! {
                     <button class="btn big" type="button" data-testid=id::SHARE_RECEIPT disabled=move || busy.get()

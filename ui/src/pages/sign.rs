@@ -330,6 +330,9 @@ fn Pad(order: LocalOrder, signer: RwSignal<String>) -> impl IntoView {
         // What is signed, in full: who sells to whom, every line, supply, VAT and total
         // (scrollable above the pad), so nothing can be slipped into a list the client signs.
         <div class="card sign-doc" data-testid=id::SIGN_DOC>
+            {o.kind.is_return().then(|| view! {
+                <p class="sign-title"><span class="badge warn" data-testid=id::RETURN_BADGE>{t(T::ReturnBadge)}</span> " " {t(T::ReturnHint)}</p>
+            })}
             <dl class="sign-parties">
                 <dt>{t(T::Supplier)}</dt><dd data-testid=id::SIGN_SUPPLIER>{supplier}</dd>
                 <dt>{t(T::Buyer)}</dt><dd><AccountName account_id=o.account_id.clone()/></dd>
@@ -343,7 +346,11 @@ fn Pad(order: LocalOrder, signer: RwSignal<String>) -> impl IntoView {
                     <tbody>
                         {o.lines.iter().map(|l| view! {
                             <tr data-testid=id::SIGN_LINE>
-                                <td>{l.product_name.clone()}</td>
+                                <td>{l.product_name.clone()}
+                                    {l.return_reason.map(|r| view! {
+                                        <br/><small>{t(T::ReturnReasonLabel)} ": " {i18n::return_reason(r)}</small>
+                                    })}
+                                </td>
                                 <td class="num">{fieldpay_protocol::money::group_thousands(l.quantity)}</td>
                                 <td class="num">{format::won(l.unit_price)}</td>
                                 <td class="num">{format::won(l.line_total)}</td>
@@ -355,7 +362,7 @@ fn Pad(order: LocalOrder, signer: RwSignal<String>) -> impl IntoView {
             <div class="totals">
                 <div class="total-row"><span>{t(T::Supply)}</span><span class="amount">{format::won(o.totals.supply)}</span></div>
                 <div class="total-row"><span>{t(T::Vat)}</span><span class="amount">{format::won(o.totals.vat)}</span></div>
-                <div class="total-row grand"><span>{t(T::Total)}</span><span class="amount" data-testid=id::SIGN_TOTAL>{format::won(o.totals.total)}</span></div>
+                <div class="total-row grand"><span>{t(if o.kind.is_return() { T::ReturnTotal } else { T::Total })}</span><span class="amount" data-testid=id::SIGN_TOTAL>{format::won(o.totals.total)}</span></div>
             </div>
         </div>
         <p class="hint">{t(T::SignHere)}</p>

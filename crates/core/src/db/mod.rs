@@ -661,6 +661,7 @@ impl Db {
                         SUM(json_extract(l.value, '$.quantity')) AS qty
                  FROM orders o, json_each(o.data, '$.lines') l
                  WHERE o.account_id = ?1 AND o.status IN ('signed', 'registered')
+                   AND COALESCE(json_extract(o.data, '$.kind'), 'purchase') = 'purchase'
                  GROUP BY pid ORDER BY n DESC, qty DESC, pid LIMIT ?2",
             )?;
             let rows = st.query_map(params![account_id, limit as i64], |r| {

@@ -622,10 +622,17 @@ fn usual_products_are_the_most_often_ordered_first() {
             OrderStatus::Signed,
             vec![line("p1", 1), line("p2", 1), line("p3", 1)],
         ),
-        // Not counted: a draft, a canceled order, another client's order.
+        // Not counted: a draft, a canceled order, another client's order, a return.
         with(4, &a, OrderStatus::Draft, vec![line("p4", 50)]),
         with(5, &a, OrderStatus::Canceled, vec![line("p4", 50)]),
         with(6, &b, OrderStatus::Registered, vec![line("p5", 1)]),
+        {
+            let mut r = order_at(7, &a, "2026-12-02T09:00:00.000Z");
+            r.status = OrderStatus::Registered;
+            r.kind = fieldpay_protocol::records::OrderKind::Return;
+            r.lines = vec![line("p4", 1), line("p4", 1), line("p4", 1), line("p4", 1)];
+            ChangeData::Order(r)
+        },
     ];
     db.apply_page(&page(1, data, false)).unwrap();
     assert_eq!(

@@ -77,7 +77,8 @@ impl Engine {
             PdfDoc::Order { order_id } => {
                 let order = self.order(order_id)?;
                 let name = order.order.number.as_deref().unwrap_or(&order.order.id);
-                Ok((format!("발주서-{name}.pdf"), self.order_pdf(order_id)?))
+                let title = order.order.kind.title_ko();
+                Ok((format!("{title}-{name}.pdf"), self.order_pdf(order_id)?))
             }
             PdfDoc::Closing { date } => {
                 let date = crate::closing::closing_date(date.as_deref(), now)?;

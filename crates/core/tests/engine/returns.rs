@@ -167,3 +167,52 @@ async fn a_return_of_an_order_takes_its_total_off_the_receivables_once() {
     assert!(e.start_return(&d.order.id, Utc::now()).is_err());
     assert!(e.problems().unwrap().is_empty());
 }
+
+/// A return naming no original order (goods from before the app, say): priced from the price
+/// list, every line with a reason, registered off the receivables.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_without_an_original_is_priced_from_the_list() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = signed_in(dir.path(), &server.base).await;
+    settle(&e, 20).await;
+    let account = own_account(&e, true);
+    let today = Utc::now().date_naive();
+    let before = e.account_detail(&account.id, today).unwrap().balance;
+    let product = e.search_products("P000", None, 1).unwrap().remove(0);
+    let draft = SaveDraft {
+        order_id: None,
+        account_id: account.id.as_str().into(),
+        lines: vec![LineInput {
+            product_id: product.product.id.clone(),
+            quantity: 2,
+            reason: Some(ReturnReason::WrongItem),
+        }],
+        memo: String::new(),
+        kind: OrderKind::Return,
+        original_order_id: None,
+    };
+    let d = e.save_draft(&draft, Utc::now()).unwrap();
+    assert_eq!(d.order.lines[0].unit_price, product.unit_price);
+    assert_eq!(
+        d.order.lines[0].return_reason,
+        Some(ReturnReason::WrongItem)
+    );
+    e.sign_and_submit(&d.order.id, &strokes(), Utc::now())
+        .unwrap();
+    settle(&e, 20).await;
+    let r = e.order(&d.order.id).unwrap();
+    assert_eq!(r.order.status, OrderStatus::Registered);
+    assert_eq!(
+        e.account_detail(&account.id, today).unwrap().balance,
+        before - r.order.totals.total
+    );
+    // A purchase drafted with reasons keeps none (only returns carry them).
+    let mut bad = draft.clone();
+    bad.kind = OrderKind::Purchase;
+    let p = e.save_draft(&bad, Utc::now()).unwrap();
+    assert!(
+        p.order.lines[0].return_reason.is_none(),
+        "a purchase drops reasons"
+    );
+}

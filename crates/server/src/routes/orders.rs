@@ -220,6 +220,7 @@ async fn share_order(
     let base = state.settings.public_url.trim_end_matches('/').to_string();
     let number = order.number.clone().unwrap_or_else(|| order.id.clone());
     let total = order.totals.total;
+    let kind = order.kind;
     let now = state.clock.now();
     let out = state
         .db(move |s| {
@@ -228,7 +229,7 @@ async fn share_order(
                 None => {
                     let link = format!("{base}/d/{token}");
                     let body =
-                        messages::share_purchase_order(&merchant_name, &number, total, &link);
+                        messages::share_purchase_order(&merchant_name, kind, &number, total, &link);
                     (link, body)
                 }
             };

@@ -50,9 +50,7 @@ async fn accounts_and_products(app: &TestApp, rep: &Tokens) -> (Vec<String>, Vec
 
 fn applied(res: &MutationResults) -> Order {
     match &res.results.last().unwrap().outcome {
-        MutationOutcome::Applied {
-            order: Some(o), ..
-        } => (**o).clone(),
+        MutationOutcome::Applied { order: Some(o), .. } => (**o).clone(),
         other => panic!("not applied: {other:?}"),
     }
 }
@@ -103,7 +101,12 @@ async fn draft_return(
     if let Some(o) = original {
         op["original_order_id"] = json!(o);
     }
-    push(app, &rep.access_token, json!([{ "client_id": id(), "op": op }])).await
+    push(
+        app,
+        &rep.access_token,
+        json!([{ "client_id": id(), "op": op }]),
+    )
+    .await
 }
 
 /// Signs (with `number`, if any) and submits a drafted order; the submit's answer.
@@ -118,7 +121,12 @@ async fn sign_and_submit(
     if let Some(n) = number {
         sign["number"] = json!(n);
     }
-    let signed = push(app, &rep.access_token, json!([{ "client_id": id(), "op": sign }])).await;
+    let signed = push(
+        app,
+        &rep.access_token,
+        json!([{ "client_id": id(), "op": sign }]),
+    )
+    .await;
     let submitted = push(
         app,
         &rep.access_token,
@@ -167,7 +175,10 @@ async fn a_return_of_an_order_is_registered_and_comes_off_the_receivables() {
     let r = applied(&submitted);
     assert_eq!(r.status, OrderStatus::Registered);
     let number = r.number.unwrap();
-    assert!(number.starts_with("RT-") && number.ends_with("-0001"), "{number}");
+    assert!(
+        number.starts_with("RT-") && number.ends_with("-0001"),
+        "{number}"
+    );
 
     // One ledger entry of its own kind for -total; the balance drops by it.
     let page = pull(&app, &rep).await;
@@ -222,7 +233,10 @@ async fn a_return_of_an_order_is_registered_and_comes_off_the_receivables() {
         )
         .await,
     );
-    assert!(msg.contains("lines[1]") && msg.contains("at most 1"), "{msg}");
+    assert!(
+        msg.contains("lines[1]") && msg.contains("at most 1"),
+        "{msg}"
+    );
     // Not at another price than the client paid.
     let (code, _) = rejected(
         &draft_return(
@@ -305,7 +319,10 @@ async fn bad_returns_are_refused_with_a_reason_and_change_nothing() {
         if needle.is_empty() {
             // Not even a mutation: the batch is refused whole, naming what is allowed.
             assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{text}");
-            assert!(text.contains("malformed_body") && text.contains("wrong_item"), "{text}");
+            assert!(
+                text.contains("malformed_body") && text.contains("wrong_item"),
+                "{text}"
+            );
             continue;
         }
         let res: MutationResults = serde_json::from_str(&text).unwrap();
