@@ -18,11 +18,14 @@ use crate::pages::manager::Confirm;
 use crate::state::{go, is_manager, remember_name, st, toast, Load, Route};
 use crate::testids as id;
 
-#[component]
-pub fn ClientPage(account_id: String) -> impl IntoView {
-    let data: RwSignal<Load<AccountDetail>> = RwSignal::new(Load::Loading);
+/// Loads a client's detail into `data` (its name remembered for lists), each time the
+/// returned function is called: the client page and the collection form use it.
+pub fn detail_loader(
+    account_id: String,
+    data: RwSignal<Load<AccountDetail>>,
+) -> impl Fn() + Copy + 'static {
     let aid = StoredValue::new(account_id);
-    let load = move || {
+    move || {
         let a = aid.get_value();
         spawn_local(async move {
             let r = accounts::account_detail(&a).await;
@@ -31,7 +34,13 @@ pub fn ClientPage(account_id: String) -> impl IntoView {
             }
             data.set(r.into());
         });
-    };
+    }
+}
+
+#[component]
+pub fn ClientPage(account_id: String) -> impl IntoView {
+    let data: RwSignal<Load<AccountDetail>> = RwSignal::new(Load::Loading);
+    let load = detail_loader(account_id, data);
     Effect::new(move |_| {
         track_changes();
         load();

@@ -16,7 +16,7 @@ use crate::components::{load_view, reveal, FieldError, FormError, FIRST_FIELD_ER
 use crate::format;
 use crate::i18n::{self, t, T};
 use crate::pages::home::track_changes;
-use crate::state::{back, remember_name, Load};
+use crate::state::{back, Load};
 use crate::testids as id;
 
 /// The name of a method in the current language.
@@ -98,17 +98,7 @@ enum Step {
 #[component]
 pub fn CollectionPage(account_id: String) -> impl IntoView {
     let data: RwSignal<Load<AccountDetail>> = RwSignal::new(Load::Loading);
-    let aid = StoredValue::new(account_id);
-    let load = move || {
-        let a = aid.get_value();
-        spawn_local(async move {
-            let r = accounts::account_detail(&a).await;
-            if let Ok(d) = &r {
-                remember_name(&d.account.id, &d.account.name);
-            }
-            data.set(r.into());
-        });
-    };
+    let load = crate::pages::client::detail_loader(account_id, data);
     load();
     let retry = Callback::new(move |_| load());
     view! {

@@ -63,14 +63,7 @@ fn new_merchant(code: &str) -> Value {
     })
 }
 
-async fn sign_in(app: &TestApp, merchant: &str, login: &str, password: &str) -> reqwest::Response {
-    app.http
-        .post(app.url("/v1/auth/login"))
-        .json(&json!({ "merchant": merchant, "rep_id": login, "password": password }))
-        .send()
-        .await
-        .unwrap()
-}
+use crate::helpers::sign_in;
 
 async fn audit_actions(app: &TestApp, op: &str, merchant: &str) -> Vec<AuditEntry> {
     let (s, v) = call(

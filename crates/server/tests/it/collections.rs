@@ -485,15 +485,7 @@ async fn a_manager_voids_a_collection_with_an_offsetting_entry_once() {
     store
         .create_rep(&b.id, "bmgr", "김다른", &hash, Role::Manager)
         .unwrap();
-    let r = app
-        .http
-        .post(app.url("/v1/auth/login"))
-        .json(&json!({ "merchant": "b", "rep_id": "bmgr", "password": "b-secret-1" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let b_manager: Tokens = r.json().await.unwrap();
+    let b_manager = crate::helpers::login_at(&app, "b", "bmgr", "b-secret-1").await;
     let (status, _, _) =
         api_error(app.post_json(&path, &b_manager.access_token, &body).await).await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -551,15 +551,7 @@ impl TestApp {
                 }],
             )
             .unwrap();
-        let r = self
-            .http
-            .post(self.url("/v1/auth/login"))
-            .json(&json!({ "merchant": code, "rep_id": login, "password": "b-secret-1" }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        (key, r.json().await.unwrap())
+        (key, login_at(self, code, login, "b-secret-1").await)
     }
 
     /// Every file the server's data lives in: the data folder and, on PostgreSQL, the test
@@ -801,13 +793,22 @@ pub struct Tokens {
 
 /// Signs a demo rep in (POST /v1/auth/login); panics unless 200.
 pub async fn login(app: &TestApp, rep: &str, password: &str) -> Tokens {
-    let r = app
-        .http
+    login_at(app, demo::DEMO_MERCHANT_CODE, rep, password).await
+}
+
+/// The answer to signing `rep` of the merchant `merchant` (its code) in, whatever it is.
+pub async fn sign_in(app: &TestApp, merchant: &str, rep: &str, password: &str) -> reqwest::Response {
+    app.http
         .post(app.url("/v1/auth/login"))
-        .json(&json!({ "merchant": demo::DEMO_MERCHANT_CODE, "rep_id": rep, "password": password, "device_name": "test" }))
+        .json(&json!({ "merchant": merchant, "rep_id": rep, "password": password, "device_name": "test" }))
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Signs `rep` of the merchant `merchant` (its code) in; panics unless 200.
+pub async fn login_at(app: &TestApp, merchant: &str, rep: &str, password: &str) -> Tokens {
+    let r = sign_in(app, merchant, rep, password).await;
     let status = r.status();
     let text = r.text().await.unwrap();
     assert_eq!(status, StatusCode::OK, "{text}");

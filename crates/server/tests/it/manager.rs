@@ -166,13 +166,7 @@ pub(crate) async fn first_sign_in(
     one_time: &str,
     new_password: &str,
 ) -> Tokens {
-    let r = app
-        .http
-        .post(app.url("/v1/auth/login"))
-        .json(&json!({ "merchant": merchant, "rep_id": login, "password": one_time }))
-        .send()
-        .await
-        .unwrap();
+    let r = crate::helpers::sign_in(app, merchant, login, one_time).await;
     assert_eq!(r.status(), StatusCode::OK);
     let t: Tokens = r.json().await.unwrap();
     assert!(t.rep.must_change_password);
@@ -188,13 +182,7 @@ pub(crate) async fn first_sign_in(
         )
         .await;
     assert!(r.status().is_success(), "{}", r.status());
-    let r = app
-        .http
-        .post(app.url("/v1/auth/login"))
-        .json(&json!({ "merchant": merchant, "rep_id": login, "password": new_password }))
-        .send()
-        .await
-        .unwrap();
+    let r = crate::helpers::sign_in(app, merchant, login, new_password).await;
     assert_eq!(r.status(), StatusCode::OK);
     let t: Tokens = r.json().await.unwrap();
     assert!(!t.rep.must_change_password);
@@ -302,13 +290,7 @@ async fn a_manager_runs_the_team_and_the_integration() {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let reset: RepPassword = r.json().await.unwrap();
-    let r = app
-        .http
-        .post(app.url("/v1/auth/login"))
-        .json(&json!({ "merchant": demo, "rep_id": "kim", "password": "kim-own-pw-1" }))
-        .send()
-        .await
-        .unwrap();
+    let r = crate::helpers::sign_in(&app, demo, "kim", "kim-own-pw-1").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     first_sign_in(
         &app,
