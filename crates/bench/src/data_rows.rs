@@ -15,6 +15,7 @@ use fieldpay_server::store::RecordStore;
 
 use crate::gen::{self, Scale};
 use crate::report::{RowResult, Verdict};
+use crate::search_baselines::{self, BaselineClass, Baselines};
 use crate::server::{self, ServerChild};
 use crate::stats::{self, bytes, group, median, ms, Summary};
 use crate::Ctx;
@@ -59,6 +60,10 @@ struct SizeResult {
     page_query: PageQuery,
     index_search: Vec<ClassTiming>,
     index_build: Duration,
+    /// The same accounts and queries through SQLite FTS5 (trigram) and `LIKE` (issue 17).
+    fts: Vec<BaselineClass>,
+    like: Vec<BaselineClass>,
+    fts_build: Duration,
 }
 
 pub async fn open_device(dir: &Path, base: &str) -> anyhow::Result<Arc<Engine>> {
@@ -401,6 +406,14 @@ pub async fn run(ctx: &Ctx, which: Which) -> anyhow::Result<Vec<RowResult>> {
         let mix = bench_support::query_mix(&docs, if ctx.quick { 20 } else { 100 }, ctx.seed);
         let engine_search = engine_search(&engine, &mix, if ctx.quick { 2 } else { 3 })?;
         let hit_reads = hit_reads(&engine, &dev_dir, &mix)?;
+        // The baselines, on the same accounts and queries (LIKE scans: one round).
+        let base = Baselines::build(&ctx.work.join(format!("baseline-{n}.db")), &docs)?;
+        let rounds = if ctx.quick { 2 } else { 3 };
+        let fts = search_baselines::time_mix(&mix, rounds, |q| base.fts(q, SEARCH_LIMIT))?;
+        let like = search_baselines::time_mix(&mix, 1, |q| base.like(q, SEARCH_LIMIT))?;
+        let fts_build = base.fts_build;
+        drop(base);
+        let _ = std::fs::remove_file(ctx.work.join(format!("baseline-{n}.db")));
         let (index, index_build) = bench_support::timed_build(docs);
         let index_search = bench_support::run_query_mix(&index, &mix, SEARCH_LIMIT, 10);
         drop(index);
@@ -437,6 +450,9 @@ pub async fn run(ctx: &Ctx, which: Which) -> anyhow::Result<Vec<RowResult>> {
             page_query,
             index_search,
             index_build,
+            fts,
+            like,
+            fts_build,
         });
     }
     let load_after = stats::loadavg();
@@ -608,13 +624,22 @@ fn search_row(
         headline.push(class_line(&c.replace('_', " "), &s));
         quiet.push(class_line(&c.replace('_', " "), &k.best));
         checks.push((
-            s.p50_ms <= 1.0,
-            format!("{c} p50 {} (×{:.1})", ms(s.p50_ms), s.p50_ms),
+            s.p99_ms <= 1.0,
+            format!("{c} p99 {} (×{:.1})", ms(s.p99_ms), s.p99_ms),
         ));
+    }
+    // At least 5x faster than FTS5 trigram at p99 for a name infix (issue 17).
+    let fts_ratio = |c: &str| -> Option<f64> {
+        let e = engine(c)?;
+        let f = last.fts.iter().find(|k| k.class == c)?;
+        Some(f.all.p99_ms / e.all.p99_ms.max(1e-6))
+    };
+    if let Some(r) = fts_ratio("name_infix") {
         checks.push((
-            s.p99_ms <= 3.0,
-            format!("{c} p99 {} (×{:.1})", ms(s.p99_ms), s.p99_ms / 3.0),
+            r >= 5.0,
+            format!("name infix {r:.1}x faster than FTS5 at p99"),
         ));
+        headline.push(format!("{r:.1}x FTS5 trigram's p99 on name infix"));
     }
     let idx: Vec<String> = TARGET_CLASSES
         .iter()
@@ -677,6 +702,51 @@ fn search_row(
                 f(it.map(|t| t.p50)),
                 f(it.map(|t| t.p99)),
                 f(it.map(|t| t.best_p99)),
+            );
+        }
+        d.push('\n');
+    }
+    let _ = writeln!(
+        d,
+        "### Beside what an app would reach for (same accounts, same queries, same run)\n\n\
+         `search_baselines`: the accounts loaded into a SQLite database with a kept balance, \
+         then (a) **FTS5** with the trigram tokenizer over name, a second column of the name's \
+         초성 (FTS5 cannot answer 초성 without it), code and the phone and business-number \
+         digits — `MATCH` as a phrase for three characters or more, `LIKE` on the FTS table \
+         (a scan) for shorter ones — and (b) a plain **LIKE** `'%q%'` scan over the same \
+         columns. Both read each hit's row and balance (limit {SEARCH_LIMIT}), as the engine \
+         path does. p50 / p99 in ms over every run (FTS5 3 rounds, LIKE 1); the ratio is the \
+         baseline's p99 over the engine path's p99 (how many times faster the engine path is).\n"
+    );
+    for r in results {
+        let _ = writeln!(
+            d,
+            "#### {} accounts (FTS5 index build {})\n\n| class | engine | FTS5 trigram | LIKE | FTS5 / engine (p99) | LIKE / engine (p99) |\n|---|---|---|---|---|---|",
+            group(r.scale.accounts as u64),
+            ms(r.fts_build.as_secs_f64() * 1e3)
+        );
+        for k in &r.engine_search {
+            let f = r.fts.iter().find(|x| x.class == k.class);
+            let l = r.like.iter().find(|x| x.class == k.class);
+            let pair = |s: &Summary| format!("{:.3} / {:.3}", s.p50_ms, s.p99_ms);
+            let ratio = |b: Option<&BaselineClass>| {
+                b.map(|b| format!("{:.1}x", b.all.p99_ms / k.all.p99_ms.max(1e-6)))
+                    .unwrap_or_default()
+            };
+            let bold = if TARGET_CLASSES.contains(&k.class.as_str()) {
+                "**"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                d,
+                "| {bold}{}{bold} | {} | {} | {} | {} | {} |",
+                k.class,
+                pair(&k.all),
+                f.map(|f| pair(&f.all)).unwrap_or_default(),
+                l.map(|l| pair(&l.all)).unwrap_or_default(),
+                ratio(f),
+                ratio(l)
             );
         }
         d.push('\n');
@@ -754,7 +824,7 @@ fn search_row(
         order: 1,
         key: "search".into(),
         what: "account search at 200k: name infix, initials, phone digits (p50 / p99)".into(),
-        target: "<= 1 ms / <= 3 ms".into(),
+        target: "p99 <= 1 ms; >= 5x faster than FTS5 trigram (name infix, p99)".into(),
         measured,
         verdict: Verdict::from_checks(&checks),
         detail: d,

@@ -9,6 +9,7 @@ pub mod gen;
 pub mod pg;
 pub mod pg_rows;
 pub mod report;
+pub mod search_baselines;
 pub mod server;
 pub mod server_rows;
 pub mod stats;

@@ -797,7 +797,12 @@ pub async fn login(app: &TestApp, rep: &str, password: &str) -> Tokens {
 }
 
 /// The answer to signing `rep` of the merchant `merchant` (its code) in, whatever it is.
-pub async fn sign_in(app: &TestApp, merchant: &str, rep: &str, password: &str) -> reqwest::Response {
+pub async fn sign_in(
+    app: &TestApp,
+    merchant: &str,
+    rep: &str,
+    password: &str,
+) -> reqwest::Response {
     app.http
         .post(app.url("/v1/auth/login"))
         .json(&json!({ "merchant": merchant, "rep_id": rep, "password": password, "device_name": "test" }))
