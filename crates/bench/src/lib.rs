@@ -13,6 +13,7 @@ pub mod search_baselines;
 pub mod server;
 pub mod server_rows;
 pub mod stats;
+pub mod sync_baselines;
 
 use std::path::PathBuf;
 
