@@ -10,7 +10,7 @@ use fieldpay_protocol::ApiError;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::backend::{accounts, collections};
+use crate::backend::collections;
 use crate::components::icon::{Icon, Svg};
 use crate::components::{load_view, reveal, FieldError, FormError, FIRST_FIELD_ERROR};
 use crate::format;
