@@ -8,7 +8,9 @@
 //! price, line total), the totals and the memo. Names and addresses printed on the PDF are not
 //! part of it (they may change in the catalogue without the order changing).
 //!
-//! A return (반품서) also signs that it is a return, the order it takes goods back from and the
+//! The order's final number, when the device gave it at signing (it is printed on the PDF the
+//! client signs), is signed too; an order signed without one is hashed as before numbers
+//! existed. A return (반품서) also signs that it is a return, the order it takes goods back from and the
 //! reason of every line; these fields are written only for a return, so the hash of a purchase
 //! order is what it always was.
 
@@ -30,6 +32,8 @@ pub struct SignedContent<'a> {
     pub kind: OrderKind,
     /// The order a return takes goods back from.
     pub original_order_id: Option<&'a str>,
+    /// The number given at signing (`PO-20261204-R01-0001`), printed on the signed PDF.
+    pub number: Option<&'a str>,
 }
 
 impl<'a> SignedContent<'a> {
@@ -45,6 +49,7 @@ impl<'a> SignedContent<'a> {
             memo: &order.memo,
             kind: order.kind,
             original_order_id: order.original_order_id.as_deref(),
+            number: order.number.as_deref(),
         }
     }
 }
@@ -128,6 +133,7 @@ mod tests {
             memo: "",
             kind: OrderKind::Return,
             original_order_id: Some("o_1"),
+            number: Some("RT-20261204-R01-0001"),
         };
         let h = content_hash(&base);
         let mut damaged = lines.clone();
@@ -153,10 +159,18 @@ mod tests {
             }),
             h
         );
+        assert_ne!(
+            content_hash(&SignedContent {
+                number: Some("RT-20261204-R01-0002"),
+                ..base
+            }),
+            h
+        );
         // A purchase ignores reasons (it has none) and is hashed as before returns existed.
         let purchase = SignedContent {
             kind: OrderKind::Purchase,
             original_order_id: None,
+            number: None,
             ..base
         };
         assert!(!String::from_utf8_lossy(&canonical(&purchase)).contains("reason"));
@@ -175,6 +189,7 @@ mod tests {
             memo: "오전 방문",
             kind: OrderKind::Purchase,
             original_order_id: None,
+            number: None,
         };
         let h = content_hash(&base);
         assert_eq!(h.len(), 64);
@@ -229,6 +244,10 @@ mod tests {
             SignedContent { memo: "", ..base },
             SignedContent {
                 kind: OrderKind::Return,
+                ..base
+            },
+            SignedContent {
+                number: Some("PO-20261203-R01-0001"),
                 ..base
             },
         ] {

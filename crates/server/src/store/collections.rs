@@ -4,7 +4,9 @@
 //! offsetting ledger entry (the ledger is never changed), an audit row and the change-log.
 
 use chrono::{DateTime, Utc};
-use fieldpay_protocol::collection::{Collection, CollectionInput};
+use fieldpay_protocol::collection::{
+    Collection, CollectionInput, CollectionMethod, CollectionVoid, PromissoryNote,
+};
 use fieldpay_protocol::money::format_krw;
 use fieldpay_protocol::records::Account;
 use fieldpay_protocol::{AccountId, ErrorCode, MerchantId, RepId};
@@ -60,6 +62,56 @@ pub trait CollectionStore {
 
 /// Whether a collection may be recorded against `account` (None: not the merchant's) by
 /// `only` (a plain rep; None: a manager).
+/// The columns both stores read a collection from, in [`RawCollection`]'s order.
+pub(crate) const COLLECTION_COLS: &str = "id, account_id, rep_id, method, amount, memo, note_number, note_bank, note_due, collected_at, recorded_at, void_reason, voided_at, voided_by";
+
+/// A collection row as either store reads it ([`COLLECTION_COLS`]).
+pub(crate) struct RawCollection {
+    pub id: String,
+    pub account_id: String,
+    pub rep_id: Option<String>,
+    pub method: String,
+    pub amount: i64,
+    pub memo: String,
+    pub note_number: Option<String>,
+    pub note_bank: Option<String>,
+    pub note_due: Option<String>,
+    pub collected_at: String,
+    pub recorded_at: String,
+    pub void_reason: Option<String>,
+    pub voided_at: Option<String>,
+    pub voided_by: Option<String>,
+}
+
+impl RawCollection {
+    pub(crate) fn collection(self) -> StoreResult<Collection> {
+        let method = CollectionMethod::parse(&self.method)
+            .ok_or_else(|| StoreError::Corrupt(format!("collection method {:?}", self.method)))?;
+        let note = self.note_number.map(|number| PromissoryNote {
+            number,
+            issuer_bank: self.note_bank.unwrap_or_default(),
+            due_date: self.note_due.unwrap_or_default(),
+        });
+        let voided = self.void_reason.map(|reason| CollectionVoid {
+            reason,
+            at: self.voided_at.unwrap_or_default(),
+            by: self.voided_by.unwrap_or_default(),
+        });
+        Ok(Collection {
+            id: self.id,
+            account_id: self.account_id,
+            rep_id: self.rep_id,
+            method,
+            amount: self.amount,
+            memo: self.memo,
+            note,
+            collected_at: self.collected_at,
+            recorded_at: self.recorded_at,
+            voided,
+        })
+    }
+}
+
 pub(crate) fn check_account(
     account: Option<Account>,
     only: Option<&RepId>,

@@ -1510,19 +1510,24 @@ pub(crate) fn signed_order_numbers(s: &dyn Store) {
         )
         .unwrap()
     };
-    let evidence = |m: &MerchantId, o: &Order, at: DateTime<Utc>| SignatureEvidence {
-        signer_name: "김민수".into(),
-        signed_at: crate::clock::ts(at),
-        device: "test".into(),
-        gps: None,
-        content_hash: content_hash(&SignedContent::of(m.as_str(), o, &kst_date(at))),
-        strokes_json: None,
-    };
+    // What the device signs: the order under its number.
+    let evidence =
+        |m: &MerchantId, o: &Order, number: Option<&str>, at: DateTime<Utc>| SignatureEvidence {
+            signer_name: "김민수".into(),
+            signed_at: crate::clock::ts(at),
+            device: "test".into(),
+            gps: None,
+            content_hash: content_hash(&SignedContent {
+                number,
+                ..SignedContent::of(m.as_str(), o, &kst_date(at))
+            }),
+            strokes_json: None,
+        };
     let sign = |m: &MerchantId, o: &Order, number: Option<&str>, at: DateTime<Utc>| {
         s.sign_order(
             m,
             &OrderId::from(o.id.as_str()),
-            &evidence(m, o, at),
+            &evidence(m, o, number, at),
             number,
             b"png",
             None,

@@ -69,6 +69,68 @@ pub trait OrderStore {
 
 // ---- the rules every store applies around its own SQL (shared, so the stores cannot drift)
 
+/// The columns both stores read an order from, in [`RawOrder`]'s order.
+pub(crate) const ORDER_COLS: &str = "id, number, account_id, rep_id, status, lines, supply, vat, total, memo, signature, signature_png IS NOT NULL, pdf IS NOT NULL, reject_reason, created_at, updated_at, kind, original_order_id";
+
+/// An order row as either store reads it ([`ORDER_COLS`]).
+pub(crate) struct RawOrder {
+    pub id: String,
+    pub number: Option<String>,
+    pub account_id: String,
+    pub rep_id: Option<String>,
+    pub status: String,
+    pub lines: String,
+    pub supply: i64,
+    pub vat: i64,
+    pub total: i64,
+    pub memo: String,
+    pub signature: Option<String>,
+    pub has_signature_image: bool,
+    pub has_pdf: bool,
+    pub reject_reason: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub kind: String,
+    pub original_order_id: Option<String>,
+}
+
+impl RawOrder {
+    pub(crate) fn order(self) -> StoreResult<Order> {
+        let corrupt = |what: String| StoreError::Corrupt(what);
+        let lines: Vec<OrderLine> =
+            serde_json::from_str(&self.lines).map_err(|e| corrupt(format!("order lines: {e}")))?;
+        let signature: Option<SignatureEvidence> = self
+            .signature
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(|e| corrupt(format!("order signature: {e}")))?;
+        Ok(Order {
+            id: self.id,
+            kind: OrderKind::parse(&self.kind)
+                .ok_or_else(|| corrupt(format!("order kind {:?}", self.kind)))?,
+            original_order_id: self.original_order_id,
+            number: self.number,
+            account_id: self.account_id,
+            rep_id: self.rep_id,
+            status: OrderStatus::parse(&self.status)
+                .ok_or_else(|| corrupt(format!("order status {:?}", self.status)))?,
+            lines,
+            totals: OrderTotals {
+                supply: self.supply,
+                vat: self.vat,
+                total: self.total,
+            },
+            memo: self.memo,
+            signature,
+            has_signature_image: self.has_signature_image,
+            has_pdf: self.has_pdf,
+            reject_reason: self.reject_reason,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
 use fieldpay_protocol::evidence::{content_hash, SignedContent};
 use fieldpay_protocol::money::{format_krw, MAX_AMOUNT_KRW};
 use fieldpay_protocol::records::{
@@ -286,12 +348,14 @@ pub(crate) fn order_totals(lines: &[OrderLine]) -> StoreResult<OrderTotals> {
     Ok(totals)
 }
 
-/// Whether `evidence` may sign `order` (of `merchant_id`) as stored: the status allows it and
-/// what the client signed is this order (its content hash recomputed here).
+/// Whether `evidence` may sign `order` (of `merchant_id`) as stored, with the final `number`
+/// the device gave it (if any): the status allows it and what the client signed is this order
+/// under that number (its content hash recomputed here).
 pub(crate) fn check_signature(
     merchant_id: &str,
     order: &Order,
     evidence: &SignatureEvidence,
+    number: Option<&str>,
 ) -> StoreResult<()> {
     match order.status {
         OrderStatus::Draft | OrderStatus::Signed | OrderStatus::Rejected => {}
@@ -309,7 +373,10 @@ pub(crate) fn check_signature(
         )
     })?;
     let date = kst_date(signed_at);
-    let expected = content_hash(&SignedContent::of(merchant_id, order, &date));
+    let expected = content_hash(&SignedContent {
+        number,
+        ..SignedContent::of(merchant_id, order, &date)
+    });
     if !evidence.content_hash.eq_ignore_ascii_case(&expected) {
         return Err(StoreError::rejected(
             ErrorCode::InvalidField,

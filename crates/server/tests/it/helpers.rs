@@ -833,6 +833,18 @@ pub fn evidence(
     lines: &[(&str, i64, i64)],
     memo: &str,
 ) -> Value {
+    evidence_numbered(merchant_id, account_id, order_id, lines, memo, None)
+}
+
+/// [`evidence`] of an order signed under the final `number` the device gave it.
+pub fn evidence_numbered(
+    merchant_id: &str,
+    account_id: &str,
+    order_id: &str,
+    lines: &[(&str, i64, i64)],
+    memo: &str,
+    number: Option<&str>,
+) -> Value {
     use fieldpay_protocol::records::{OrderLine, OrderTotals};
     let lines: Vec<OrderLine> = lines
         .iter()
@@ -860,6 +872,7 @@ pub fn evidence(
             memo,
             kind: Default::default(),
             original_order_id: None,
+            number,
         });
     json!({ "signer_name": "김민수", "signed_at": SIGNED_AT, "device": "test", "content_hash": hash })
 }

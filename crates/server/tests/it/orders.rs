@@ -304,7 +304,14 @@ async fn numbered_order(
     let order_id = uuid::Uuid::now_v7().to_string();
     let id = || uuid::Uuid::now_v7().to_string();
     let m = &rep.rep.merchant_id;
-    let signed = evidence(m, &account, &order_id, &[(&product, 1, price)], "");
+    let signed = crate::helpers::evidence_numbered(
+        m,
+        &account,
+        &order_id,
+        &[(&product, 1, price)],
+        "",
+        number,
+    );
     let mut sign = json!({ "type": "sign_order", "order_id": order_id,
         "evidence": signed, "signature_png": PNG_1X1 });
     if let Some(n) = number {

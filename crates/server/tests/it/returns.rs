@@ -116,8 +116,11 @@ async fn sign_and_submit(
     o: &Order,
     number: Option<&str>,
 ) -> (MutationResults, MutationResults) {
+    // What the device signs: the return under its number.
+    let mut numbered = o.clone();
+    numbered.number = number.map(Into::into);
     let mut sign = json!({ "type": "sign_order", "order_id": o.id,
-                           "evidence": evidence_of(&rep.rep.merchant_id, o), "signature_png": PNG_1X1 });
+                           "evidence": evidence_of(&rep.rep.merchant_id, &numbered), "signature_png": PNG_1X1 });
     if let Some(n) = number {
         sign["number"] = json!(n);
     }

@@ -3,50 +3,35 @@
 //! are the shared ones of [`crate::store::collections`].
 
 use chrono::{DateTime, Utc};
-use fieldpay_protocol::collection::{
-    Collection, CollectionInput, CollectionMethod, CollectionVoid, PromissoryNote,
-};
+use fieldpay_protocol::collection::{Collection, CollectionInput};
 use fieldpay_protocol::records::LedgerKind;
 use fieldpay_protocol::{AccountId, MerchantId, RepId};
 
 use super::records::{insert_ledger, load_account, sum_balance};
-use super::{apply_effects, changed, corrupt, name_at, PgStore, Row, Tx};
+use super::{apply_effects, changed, corrupt, PgStore, Row, Tx};
 use crate::clock::ts;
-use crate::store::collections::{self, CollectionStore, Receipt};
+use crate::store::collections::{self, CollectionStore, RawCollection, Receipt, COLLECTION_COLS};
 use crate::store::{Effects, NewLedger, StoreResult};
-
-pub(super) const COLLECTION_COLS: &str = "id, account_id, rep_id, method, amount, memo, note_number, note_bank, note_due, collected_at, recorded_at, void_reason, voided_at, voided_by";
 
 /// A collection from the columns [`COLLECTION_COLS`] starting at column `i`.
 pub(super) fn collection_from_row_at(r: &Row, i: usize) -> StoreResult<Collection> {
-    let note = match r.try_get::<_, Option<String>>(i + 6)? {
-        Some(number) => Some(PromissoryNote {
-            number,
-            issuer_bank: r.try_get::<_, Option<String>>(i + 7)?.unwrap_or_default(),
-            due_date: r.try_get::<_, Option<String>>(i + 8)?.unwrap_or_default(),
-        }),
-        None => None,
-    };
-    let voided = match r.try_get::<_, Option<String>>(i + 11)? {
-        Some(reason) => Some(CollectionVoid {
-            reason,
-            at: r.try_get::<_, Option<String>>(i + 12)?.unwrap_or_default(),
-            by: r.try_get::<_, Option<String>>(i + 13)?.unwrap_or_default(),
-        }),
-        None => None,
-    };
-    Ok(Collection {
+    RawCollection {
         id: r.try_get(i)?,
         account_id: r.try_get(i + 1)?,
         rep_id: r.try_get(i + 2)?,
-        method: name_at(r, i + 3, CollectionMethod::parse)?,
+        method: r.try_get(i + 3)?,
         amount: r.try_get(i + 4)?,
         memo: r.try_get(i + 5)?,
-        note,
+        note_number: r.try_get(i + 6)?,
+        note_bank: r.try_get(i + 7)?,
+        note_due: r.try_get(i + 8)?,
         collected_at: r.try_get(i + 9)?,
         recorded_at: r.try_get(i + 10)?,
-        voided,
-    })
+        void_reason: r.try_get(i + 11)?,
+        voided_at: r.try_get(i + 12)?,
+        voided_by: r.try_get(i + 13)?,
+    }
+    .collection()
 }
 
 pub(super) fn load_collection(

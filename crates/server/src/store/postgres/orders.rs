@@ -5,54 +5,42 @@
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
-use fieldpay_protocol::records::{
-    Order, OrderKind, OrderLine, OrderStatus, OrderTotals, SignatureEvidence,
-};
+use fieldpay_protocol::records::{Order, OrderKind, OrderLine, SignatureEvidence};
 use fieldpay_protocol::returns::Returnable;
 use fieldpay_protocol::{ErrorCode, MerchantId, OrderId, RepId};
 
 use super::records::{
     account_exists, insert_ledger, load_account, product_from_row_at, sum_balance, PRODUCT_COLS,
 };
-use super::{changed, corrupt, name_at, rejected, PgStore, Row, Tx};
+use super::{changed, corrupt, rejected, PgStore, Row, Tx};
 use crate::clock::ts;
-use crate::store::orders::{self, Registration};
+pub(super) use crate::store::orders::ORDER_COLS;
+use crate::store::orders::{self, RawOrder, Registration};
 use crate::store::{MerchantStore, OrderDraft, OrderStore, StoreError, StoreResult};
-
-pub(super) const ORDER_COLS: &str = "id, number, account_id, rep_id, status, lines, supply, vat, total, memo, signature, signature_png IS NOT NULL, pdf IS NOT NULL, reject_reason, created_at, updated_at, kind, original_order_id";
 
 /// An order from the columns [`ORDER_COLS`] starting at column `i`.
 pub(super) fn order_from_row_at(r: &Row, i: usize) -> StoreResult<Order> {
-    let lines: String = r.try_get(i + 5)?;
-    let lines: Vec<OrderLine> =
-        serde_json::from_str(&lines).map_err(|e| corrupt(&format!("order lines: {e}")))?;
-    let signature: Option<SignatureEvidence> = r
-        .try_get::<_, Option<String>>(i + 10)?
-        .map(|s| serde_json::from_str(&s))
-        .transpose()
-        .map_err(|e| corrupt(&format!("order signature: {e}")))?;
-    Ok(Order {
+    RawOrder {
         id: r.try_get(i)?,
-        kind: name_at(r, i + 16, OrderKind::parse)?,
-        original_order_id: r.try_get(i + 17)?,
         number: r.try_get(i + 1)?,
         account_id: r.try_get(i + 2)?,
         rep_id: r.try_get(i + 3)?,
-        status: name_at(r, i + 4, OrderStatus::parse)?,
-        lines,
-        totals: OrderTotals {
-            supply: r.try_get(i + 6)?,
-            vat: r.try_get(i + 7)?,
-            total: r.try_get(i + 8)?,
-        },
+        status: r.try_get(i + 4)?,
+        lines: r.try_get(i + 5)?,
+        supply: r.try_get(i + 6)?,
+        vat: r.try_get(i + 7)?,
+        total: r.try_get(i + 8)?,
         memo: r.try_get(i + 9)?,
-        signature,
+        signature: r.try_get(i + 10)?,
         has_signature_image: r.try_get(i + 11)?,
         has_pdf: r.try_get(i + 12)?,
         reject_reason: r.try_get(i + 13)?,
         created_at: r.try_get(i + 14)?,
         updated_at: r.try_get(i + 15)?,
-    })
+        kind: r.try_get(i + 16)?,
+        original_order_id: r.try_get(i + 17)?,
+    }
+    .order()
 }
 
 /// One order of a merchant, if it exists.
@@ -225,7 +213,7 @@ impl OrderStore for PgStore {
         self.write(|tx| {
             let order = load_order(tx, merchant_id, order_id)?
                 .ok_or_else(|| rejected(ErrorCode::NotFound, "order not found"))?;
-            orders::check_signature(merchant_id, &order, evidence)?;
+            orders::check_signature(merchant_id, &order, evidence, number)?;
             if let Some(number) = number {
                 let series: Option<String> = match &order.rep_id {
                     Some(rep) => tx

@@ -8,11 +8,12 @@ use fieldpay_protocol::sync::{Change, ChangeData, MutationOutcome, SyncPage};
 use fieldpay_protocol::{MerchantId, RepId};
 
 use super::charges::{build_charges, charge_columns, CHARGE_COLS};
-use super::collections::{collection_from_row_at, COLLECTION_COLS};
+use super::collections::collection_from_row_at;
 use super::orders::{order_from_row_at, ORDER_COLS};
 use super::records::{account_from_row_at, product_from_row_at, ACCOUNT_COLS, PRODUCT_COLS};
 use super::{corrupt, name_at, PgStore, Tx};
 use crate::clock::ts;
+use crate::store::collections::COLLECTION_COLS;
 use crate::store::sync::MAX_PULL_PAGE;
 use crate::store::{StoreResult, SyncStore};
 

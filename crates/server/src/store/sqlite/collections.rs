@@ -2,49 +2,42 @@
 //! receipt text in one transaction; a void with its offsetting entry and audit row.
 
 use chrono::{DateTime, Utc};
-use fieldpay_protocol::collection::{
-    Collection, CollectionInput, CollectionMethod, CollectionVoid, PromissoryNote,
-};
+use fieldpay_protocol::collection::{Collection, CollectionInput};
 use fieldpay_protocol::records::LedgerKind;
 use fieldpay_protocol::{AccountId, MerchantId, RepId};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::records::{account_from_row, insert_ledger, sum_balance, ACCOUNT_COLS};
-use super::{apply_effects, changed, name_at, SqliteStore};
+use super::{apply_effects, changed, SqliteStore};
 use crate::clock::ts;
-use crate::store::collections::{self, CollectionStore, Receipt};
+use crate::store::collections::{self, CollectionStore, RawCollection, Receipt, COLLECTION_COLS};
 use crate::store::{Effects, NewLedger, StoreResult};
 
-pub(super) const COLLECTION_COLS: &str = "id, account_id, rep_id, method, amount, memo, note_number, note_bank, note_due, collected_at, recorded_at, void_reason, voided_at, voided_by";
-
+/// A collection from the columns [`COLLECTION_COLS`] starting at column `i`.
 pub(super) fn collection_from_row_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Collection> {
-    let note = match r.get::<_, Option<String>>(i + 6)? {
-        Some(number) => Some(PromissoryNote {
-            number,
-            issuer_bank: r.get::<_, Option<String>>(i + 7)?.unwrap_or_default(),
-            due_date: r.get::<_, Option<String>>(i + 8)?.unwrap_or_default(),
-        }),
-        None => None,
-    };
-    let voided = match r.get::<_, Option<String>>(i + 11)? {
-        Some(reason) => Some(CollectionVoid {
-            reason,
-            at: r.get::<_, Option<String>>(i + 12)?.unwrap_or_default(),
-            by: r.get::<_, Option<String>>(i + 13)?.unwrap_or_default(),
-        }),
-        None => None,
-    };
-    Ok(Collection {
+    RawCollection {
         id: r.get(i)?,
         account_id: r.get(i + 1)?,
         rep_id: r.get(i + 2)?,
-        method: name_at(r, i + 3, CollectionMethod::parse)?,
+        method: r.get(i + 3)?,
         amount: r.get(i + 4)?,
         memo: r.get(i + 5)?,
-        note,
+        note_number: r.get(i + 6)?,
+        note_bank: r.get(i + 7)?,
+        note_due: r.get(i + 8)?,
         collected_at: r.get(i + 9)?,
         recorded_at: r.get(i + 10)?,
-        voided,
+        void_reason: r.get(i + 11)?,
+        voided_at: r.get(i + 12)?,
+        voided_by: r.get(i + 13)?,
+    }
+    .collection()
+    .map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i + 3,
+            rusqlite::types::Type::Text,
+            e.to_string().into(),
+        )
     })
 }
 

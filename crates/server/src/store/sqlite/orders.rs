@@ -4,9 +4,7 @@
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
-use fieldpay_protocol::records::{
-    Order, OrderKind, OrderLine, OrderStatus, OrderTotals, SignatureEvidence,
-};
+use fieldpay_protocol::records::{Order, OrderKind, OrderLine, SignatureEvidence};
 use fieldpay_protocol::returns::Returnable;
 use fieldpay_protocol::{ErrorCode, MerchantId, OrderId, RepId};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -17,85 +15,43 @@ use super::records::{
 };
 use super::{changed, corrupt, rejected, SqliteStore};
 use crate::clock::ts;
-use crate::store::orders::{self, Registration};
+use crate::store::orders::{self, RawOrder, Registration, ORDER_COLS};
 use crate::store::{MerchantStore, OrderDraft, OrderStore, StoreError, StoreResult};
-
-const ORDER_COLS: &str = "id, number, account_id, rep_id, status, lines, supply, vat, total, memo, signature, signature_png IS NOT NULL, pdf IS NOT NULL, reject_reason, created_at, updated_at, kind, original_order_id";
 
 pub(super) fn load_order(
     c: &Connection,
     merchant_id: &str,
     id: &str,
 ) -> StoreResult<Option<Order>> {
-    let row = c
-        .query_row(
-            &format!("SELECT {ORDER_COLS} FROM orders WHERE merchant_id = ?1 AND id = ?2"),
-            params![merchant_id, id],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    (
-                        r.get::<_, i64>(6)?,
-                        r.get::<_, i64>(7)?,
-                        r.get::<_, i64>(8)?,
-                    ),
-                    r.get::<_, String>(9)?,
-                    r.get::<_, Option<String>>(10)?,
-                    (r.get::<_, bool>(11)?, r.get::<_, bool>(12)?),
-                    r.get::<_, Option<String>>(13)?,
-                    (r.get::<_, String>(14)?, r.get::<_, String>(15)?),
-                    (r.get::<_, String>(16)?, r.get::<_, Option<String>>(17)?),
-                ))
-            },
-        )
-        .optional()?;
-    let Some((
-        id,
-        number,
-        account_id,
-        rep_id,
-        status,
-        lines,
-        (supply, vat, total),
-        memo,
-        signature,
-        (has_png, has_pdf),
-        reject_reason,
-        (created_at, updated_at),
-        (kind, original_order_id),
-    )) = row
-    else {
-        return Ok(None);
-    };
-    let lines: Vec<OrderLine> =
-        serde_json::from_str(&lines).map_err(|e| corrupt(&format!("order lines: {e}")))?;
-    let signature: Option<SignatureEvidence> = signature
-        .map(|s| serde_json::from_str(&s))
-        .transpose()
-        .map_err(|e| corrupt(&format!("order signature: {e}")))?;
-    Ok(Some(Order {
-        id,
-        kind: OrderKind::parse(&kind).ok_or_else(|| corrupt("order kind"))?,
-        original_order_id,
-        number,
-        account_id,
-        rep_id,
-        status: OrderStatus::parse(&status).ok_or_else(|| corrupt("order status"))?,
-        lines,
-        totals: OrderTotals { supply, vat, total },
-        memo,
-        signature,
-        has_signature_image: has_png,
-        has_pdf,
-        reject_reason,
-        created_at,
-        updated_at,
-    }))
+    c.query_row(
+        &format!("SELECT {ORDER_COLS} FROM orders WHERE merchant_id = ?1 AND id = ?2"),
+        params![merchant_id, id],
+        |r| {
+            Ok(RawOrder {
+                id: r.get(0)?,
+                number: r.get(1)?,
+                account_id: r.get(2)?,
+                rep_id: r.get(3)?,
+                status: r.get(4)?,
+                lines: r.get(5)?,
+                supply: r.get(6)?,
+                vat: r.get(7)?,
+                total: r.get(8)?,
+                memo: r.get(9)?,
+                signature: r.get(10)?,
+                has_signature_image: r.get(11)?,
+                has_pdf: r.get(12)?,
+                reject_reason: r.get(13)?,
+                created_at: r.get(14)?,
+                updated_at: r.get(15)?,
+                kind: r.get(16)?,
+                original_order_id: r.get(17)?,
+            })
+        },
+    )
+    .optional()?
+    .map(RawOrder::order)
+    .transpose()
 }
 
 fn next_counter(tx: &Transaction<'_>, name: &str) -> StoreResult<i64> {
@@ -241,7 +197,7 @@ impl OrderStore for SqliteStore {
         let now = ts(now);
         self.write(|tx| {
             let order = load_order(tx, merchant_id, order_id)?.ok_or_else(|| rejected(ErrorCode::NotFound, "order not found"))?;
-            orders::check_signature(merchant_id, &order, evidence)?;
+            orders::check_signature(merchant_id, &order, evidence, number)?;
             if let Some(number) = number {
                 let series: Option<String> = match &order.rep_id {
                     Some(rep) => tx
