@@ -410,42 +410,27 @@ pub async fn run(ctx: &Ctx, which: Which) -> anyhow::Result<Vec<RowResult>> {
             }
         }
         // The first sync's floor and a naive client, against the same server.
-        let token = sync_baselines::login(&srv.base).await?;
-        let (changes, cursor) = sync_baselines::pull_all(&srv.base, &token, 20_000).await?;
-        let floor = sync_baselines::floor(&ctx.work.join(format!("floor-{n}")), changes, cursor)?;
-        eprintln!(
-            "[sync] {n}: floor {:.2} s (load {})",
-            floor.as_secs_f64(),
-            stats::loadavg()
-        );
-        let naive = if n <= NAIVE_MAX_ACCOUNTS {
-            let (t, rows) =
-                sync_baselines::naive(&ctx.work.join(format!("naive-{n}")), &srv.base, &token)
-                    .await?;
-            eprintln!(
-                "[sync] {n}: naive client {:.1} s for {rows} rows",
-                t.as_secs_f64()
-            );
-            Some((t, rows))
+        let (floor, naive) = if which.sync {
+            sync_floor_and_naive(ctx, n, &srv.base).await?
         } else {
-            None
+            (Duration::ZERO, None)
         };
         let (engine, dev_dir) = keep.expect("one run at least");
         // Search: the engine path on the synced device, and the index alone on the same docs.
-        let mix = bench_support::query_mix(&docs, if ctx.quick { 20 } else { 100 }, ctx.seed);
-        let engine_search = engine_search(&engine, &mix, if ctx.quick { 2 } else { 3 })?;
-        let hit_reads = hit_reads(&engine, &dev_dir, &mix)?;
-        // The baselines, on the same accounts and queries (LIKE scans: one round).
-        let base = Baselines::build(&ctx.work.join(format!("baseline-{n}.db")), &docs)?;
-        let rounds = if ctx.quick { 2 } else { 3 };
-        let fts = search_baselines::time_mix(&mix, rounds, |q| base.fts(q, SEARCH_LIMIT))?;
-        let like = search_baselines::time_mix(&mix, 1, |q| base.like(q, SEARCH_LIMIT))?;
-        let fts_build = base.fts_build;
-        drop(base);
-        let _ = std::fs::remove_file(ctx.work.join(format!("baseline-{n}.db")));
-        let (index, index_build) = bench_support::timed_build(docs);
-        let index_search = bench_support::run_query_mix(&index, &mix, SEARCH_LIMIT, 10);
-        drop(index);
+        let search = if which.search {
+            Some(search_size(ctx, n, &engine, &dev_dir, docs)?)
+        } else {
+            None
+        };
+        let SearchSize {
+            engine_search,
+            hit_reads,
+            fts,
+            like,
+            fts_build,
+            index_search,
+            index_build,
+        } = search.unwrap_or_default();
         for c in &engine_search {
             if TARGET_CLASSES.contains(&c.class.as_str()) {
                 eprintln!(
@@ -521,6 +506,80 @@ pub async fn run(ctx: &Ctx, which: Which) -> anyhow::Result<Vec<RowResult>> {
     Ok(rows)
 }
 
+/// The search measurements at one size.
+#[derive(Default)]
+struct SearchSize {
+    engine_search: Vec<EngineClass>,
+    hit_reads: HitReads,
+    fts: Vec<BaselineClass>,
+    like: Vec<BaselineClass>,
+    fts_build: Duration,
+    index_search: Vec<ClassTiming>,
+    index_build: Duration,
+}
+
+/// Search at `n` accounts: the engine path on the synced device, the device-database reads
+/// alone, the baselines (FTS5 trigram, LIKE) and the index alone, over one query mix.
+fn search_size(
+    ctx: &Ctx,
+    n: usize,
+    engine: &Engine,
+    dev_dir: &Path,
+    docs: Vec<SearchDoc>,
+) -> anyhow::Result<SearchSize> {
+    let mix = bench_support::query_mix(&docs, if ctx.quick { 20 } else { 100 }, ctx.seed);
+    let engine_search = engine_search(engine, &mix, if ctx.quick { 2 } else { 3 })?;
+    let hit_reads = hit_reads(engine, dev_dir, &mix)?;
+    // The baselines, on the same accounts and queries (LIKE scans: one round).
+    let path = ctx.work.join(format!("baseline-{n}.db"));
+    let base = Baselines::build(&path, &docs)?;
+    let rounds = if ctx.quick { 2 } else { 3 };
+    let fts = search_baselines::time_mix(&mix, rounds, |q| base.fts(q, SEARCH_LIMIT))?;
+    let like = search_baselines::time_mix(&mix, 1, |q| base.like(q, SEARCH_LIMIT))?;
+    let fts_build = base.fts_build;
+    drop(base);
+    let _ = std::fs::remove_file(&path);
+    let (index, index_build) = bench_support::timed_build(docs);
+    let index_search = bench_support::run_query_mix(&index, &mix, SEARCH_LIMIT, 10);
+    Ok(SearchSize {
+        engine_search,
+        hit_reads,
+        fts,
+        like,
+        fts_build,
+        index_search,
+        index_build,
+    })
+}
+
+/// The first sync's floor and a naive client at `n` accounts (see [`sync_baselines`]).
+async fn sync_floor_and_naive(
+    ctx: &Ctx,
+    n: usize,
+    base: &str,
+) -> anyhow::Result<(Duration, Option<(Duration, u64)>)> {
+    let token = sync_baselines::login(base).await?;
+    let (changes, cursor) = sync_baselines::pull_all(base, &token, 20_000).await?;
+    let floor = sync_baselines::floor(&ctx.work.join(format!("floor-{n}")), changes, cursor)?;
+    eprintln!(
+        "[sync] {n}: floor {:.2} s (load {})",
+        floor.as_secs_f64(),
+        stats::loadavg()
+    );
+    let naive = if n <= NAIVE_MAX_ACCOUNTS {
+        let (t, rows) =
+            sync_baselines::naive(&ctx.work.join(format!("naive-{n}")), base, &token).await?;
+        eprintln!(
+            "[sync] {n}: naive client {:.1} s for {rows} rows",
+            t.as_secs_f64()
+        );
+        Some((t, rows))
+    } else {
+        None
+    };
+    Ok((floor, naive))
+}
+
 /// 100 changes on the server (40 accounts, 10 products, 50 ledger entries), then one
 /// `sync_now`; repeated.
 async fn delta_sync(
@@ -545,6 +604,9 @@ async fn delta_sync(
     )?;
     let http = reqwest::Client::new();
     let mut raw_pull = Vec::new();
+    // The same pull as the rep's device makes it (the rep's token: a rep-scoped page).
+    let rep_token = crate::sync_baselines::login(base).await?;
+    let mut rep_pull = Vec::new();
     let runs = if ctx.quick { 5 } else { 20 };
     let mut times = Vec::new();
     let mut per_run = Vec::new();
@@ -596,6 +658,17 @@ async fn delta_sync(
             .json()
             .await?;
         raw_pull.push(t.elapsed());
+        let t = Instant::now();
+        let as_rep: fieldpay_protocol::sync::SyncPage = http
+            .get(format!("{base}/v1/sync?cursor={cursor}&limit=2000"))
+            .bearer_auth(&rep_token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        rep_pull.push(t.elapsed());
+        std::hint::black_box(as_rep);
         anyhow::ensure!(
             page.changes.len() == 100,
             "the server had {} changes after cursor {cursor}, expected 100",
@@ -604,6 +677,7 @@ async fn delta_sync(
     }
     let (_, _, ledger_after, _, _) = device_counts(dev_dir)?;
     let raw = Summary::of(&raw_pull);
+    let rep_raw = Summary::of(&rep_pull);
     anyhow::ensure!(
         ledger_after - ledger_before == 50 * runs as u64,
         "delta syncs brought {} ledger entries, expected {}",
@@ -623,12 +697,22 @@ async fn delta_sync(
          `Engine::sync_now` (push: nothing queued; pull: one page; local write; search index \
          update). {runs} runs; the device's ledger grew by exactly {} entries.\n\n\
          For comparison, the same 100 changes fetched again by a bare HTTP client \
-         (`GET /v1/sync?cursor=…`, JSON decoded, nothing stored): p50 {}, p99 {}; the rest of \
-         `sync_now` is on the device.\n",
+         (`GET /v1/sync?cursor=…`, JSON decoded, nothing stored) with the merchant's API key: \
+         p50 {}, p99 {}; with the rep's own token (the page scoped to the rep, as the device \
+         asks for it): p50 {}, p99 {}. The rest of `sync_now` is on the device.\n",
         group(scale.accounts as u64),
         50 * runs,
         ms(raw.p50_ms),
-        ms(raw.p99_ms)
+        ms(raw.p99_ms),
+        ms(rep_raw.p50_ms),
+        ms(rep_raw.p99_ms)
+    );
+    eprintln!(
+        "[delta] bare pull: API key p50 {} / p99 {}; rep token p50 {} / p99 {}",
+        ms(raw.p50_ms),
+        ms(raw.p99_ms),
+        ms(rep_raw.p50_ms),
+        ms(rep_raw.p99_ms)
     );
     Ok((s, per_run, detail))
 }
