@@ -89,6 +89,9 @@ pub fn canonical(c: &SignedContent<'_>) -> Vec<u8> {
             c.original_order_id.unwrap_or(""),
         );
     }
+    if let Some(n) = c.number {
+        field(&mut out, "number", n);
+    }
     out
 }
 
