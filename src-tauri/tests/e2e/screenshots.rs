@@ -211,6 +211,7 @@ pub async fn run(ui: &Ui) -> Result<()> {
         ("orders", "/orders".into()),
         ("order", format!("/orders/{paid_order}")),
         ("return-edit", format!("/order/{return_draft}/edit")),
+        ("return-sign", format!("/order/{return_draft}/sign")),
         ("return", format!("/orders/{registered_return}")),
         (
             "charge-new",
@@ -246,6 +247,7 @@ pub async fn run(ui: &Ui) -> Result<()> {
                 "client-list" => "clients",
                 "collection-confirm" => "collection-new",
                 "return-edit" => "order-edit",
+                "return-sign" => "sign",
                 "return" => "order",
                 other => other,
             };
@@ -288,6 +290,10 @@ pub async fn run(ui: &Ui) -> Result<()> {
                 }
                 "orders" => {
                     ui.wait(&tid("order-row")).await?;
+                }
+                "return-sign" => {
+                    ui.wait(&tid("sign-doc")).await?;
+                    ui.wait(&tid("return-badge")).await?;
                 }
                 "return-edit" => {
                     ui.wait(&tid("line-reason")).await?;

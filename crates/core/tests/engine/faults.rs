@@ -118,6 +118,21 @@ async fn pipe(mut client: TcpStream, upstream: SocketAddr, fault: Fault) {
 }
 
 impl Proxy {
+    /// The next one to three connections misbehave: a lost request or answer, a 500, or a
+    /// delay of up to 100 ms.
+    fn one_to_three_faults(&self, rng: &mut Lcg) {
+        let mut plan = self.plan.lock().unwrap();
+        plan.clear();
+        for _ in 0..1 + rng.below(3) {
+            plan.push(match rng.below(4) {
+                0 => Fault::DropRequest,
+                1 => Fault::DropResponse,
+                2 => Fault::Error500,
+                _ => Fault::Delay(rng.below(100)),
+            });
+        }
+    }
+
     async fn start(upstream: SocketAddr) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -350,18 +365,7 @@ async fn collections_through_network_faults_are_booked_once() {
                 .collection
                 .id,
         );
-        {
-            let mut plan = proxy.plan.lock().unwrap();
-            plan.clear();
-            for _ in 0..1 + rng.below(3) {
-                plan.push(match rng.below(4) {
-                    0 => Fault::DropRequest,
-                    1 => Fault::DropResponse,
-                    2 => Fault::Error500,
-                    _ => Fault::Delay(rng.below(100)),
-                });
-            }
-        }
+        proxy.one_to_three_faults(&mut rng);
         let _ = tokio::time::timeout(Duration::from_secs(20), e.sync_now()).await;
         assert_eq!(
             e.account_detail(&account.id, today).unwrap().balance,
@@ -576,18 +580,7 @@ async fn returns_through_network_faults_are_registered_once() {
     let mut made = Vec::new();
     for _ in 0..15u64 {
         made.push(return_one(&e, &original.order.id, 2));
-        {
-            let mut plan = proxy.plan.lock().unwrap();
-            plan.clear();
-            for _ in 0..1 + rng.below(3) {
-                plan.push(match rng.below(4) {
-                    0 => Fault::DropRequest,
-                    1 => Fault::DropResponse,
-                    2 => Fault::Error500,
-                    _ => Fault::Delay(rng.below(100)),
-                });
-            }
-        }
+        proxy.one_to_three_faults(&mut rng);
         let _ = tokio::time::timeout(Duration::from_secs(20), e.sync_now()).await;
     }
     proxy.plan.lock().unwrap().clear();
