@@ -34,6 +34,17 @@ pub struct Account {
     pub updated_at: String,
 }
 
+/// An account with its receivables balance (`GET /v1/accounts/{id}`, and the server-side
+/// search a rep's device asks for clients beyond its own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountWithBalance {
+    #[serde(flatten)]
+    pub account: Account,
+    /// What the client owes, KRW (the sum of its ledger entries).
+    pub balance: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Product {

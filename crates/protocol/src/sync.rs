@@ -39,6 +39,17 @@ pub struct Change {
     pub data: ChangeData,
 }
 
+/// Whether a device keeps `account` (the sync scope): a plain rep's device (`device_rep`)
+/// keeps the accounts assigned to that rep or to no one, a merchant-wide device (`None`: a
+/// manager's) every account. The server sends a rep's device an account moved away from it
+/// as it stands now, naming its new rep: the device drops it with its ledger and prices.
+pub fn device_keeps(device_rep: Option<&str>, account: &Account) -> bool {
+    match (device_rep, account.rep_id.as_deref()) {
+        (Some(me), Some(rep)) => me == rep,
+        _ => true,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncPage {

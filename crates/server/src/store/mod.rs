@@ -57,7 +57,7 @@ pub use outbox::{
     SmsAttempt, SmsRecord, TextLimits, WebhookAttempt, WebhookRecord,
 };
 pub use postgres::PgStore;
-pub use records::{NewAccount, NewLedger, NewProduct, RecordStore};
+pub use records::{AccountQuery, NewAccount, NewLedger, NewProduct, RecordStore};
 pub use settlement::SettlementStore;
 pub use shares::{NewShare, ShareStore};
 pub use sqlite::SqliteStore;

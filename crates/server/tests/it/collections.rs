@@ -20,26 +20,18 @@ fn id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// The accounts a rep's device pulls.
-async fn accounts(app: &TestApp, rep: &Tokens) -> Vec<Account> {
-    let page: SyncPage = app
-        .get("/v1/sync?limit=5000", &rep.access_token)
+/// The merchant's accounts (a rep's device pulls only its own).
+async fn accounts(app: &TestApp) -> Vec<Account> {
+    app.get("/v1/accounts", DEMO_API_KEY)
         .await
         .json()
         .await
-        .unwrap();
-    page.changes
-        .into_iter()
-        .filter_map(|c| match c.data {
-            ChangeData::Account(a) => Some(a),
-            _ => None,
-        })
-        .collect()
+        .unwrap()
 }
 
 /// An open account of `rep` with a mobile phone, and one of another rep.
 async fn own_and_other(app: &TestApp, rep: &Tokens) -> (Account, Account) {
-    let all = accounts(app, rep).await;
+    let all = accounts(app).await;
     let own = all
         .iter()
         .find(|a| a.rep_id.as_deref() == Some(rep.rep.id.as_str()) && a.phone.starts_with("010"))
@@ -235,7 +227,7 @@ async fn bad_collections_are_refused_with_a_typed_error_and_store_nothing() {
     let mid = rep.rep.merchant_id.clone();
     let (own, other) = own_and_other(&app, &rep).await;
     // A closed account of the rep.
-    let closed = accounts(&app, &rep)
+    let closed = accounts(&app)
         .await
         .into_iter()
         .find(|a| a.rep_id.as_deref() == Some(rep.rep.id.as_str()) && a.id != own.id)

@@ -30,6 +30,7 @@ mod sessions;
 mod shares;
 mod sip;
 mod sync;
+mod sync_scope;
 mod texts;
 mod visits;
 mod walkthrough;

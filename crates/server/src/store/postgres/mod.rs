@@ -134,6 +134,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("migrations/0008_rep_series.sql")),
     (9, include_str!("migrations/0009_visits_shares.sql")),
     (10, include_str!("migrations/0010_returns.sql")),
+    (11, include_str!("migrations/0011_sync_scope.sql")),
 ];
 
 /// Any number, the same in every instance: the advisory lock held while migrating, so two
@@ -435,9 +436,14 @@ pub(super) fn changed_many(
     let first = last - n + 1;
     // A record changed twice in one call keeps its last number.
     tx.execute(
-        "INSERT INTO changes (merchant_id, entity, entity_id, seq)
-         SELECT $1, $2, id, $4 + ord - 1 FROM unnest($3::text[]) WITH ORDINALITY AS t(id, ord)
-         ON CONFLICT (merchant_id, entity, entity_id) DO UPDATE SET seq = EXCLUDED.seq",
+        &format!(
+            "INSERT INTO changes (merchant_id, entity, entity_id, seq, audience)
+             SELECT $1, $2, t.id, $4 + t.ord - 1, {}
+             FROM unnest($3::text[]) WITH ORDINALITY AS t(id, ord)
+             ON CONFLICT (merchant_id, entity, entity_id)
+             DO UPDATE SET seq = EXCLUDED.seq, audience = EXCLUDED.audience",
+            audience_sql(entity)?
+        ),
         &[&merchant_id, &entity, &ids, &first],
     )
     .map_err(|e| match e {
@@ -448,6 +454,75 @@ pub(super) fn changed_many(
         other => other,
     })?;
     Ok(())
+}
+
+/// Which devices a change of `entity` is for (the `audience` column of migration 0011), as
+/// an SQL expression of the merchant (`$1`) and the record's id (`t.id`), read after the
+/// record was written.
+fn audience_sql(entity: &str) -> StoreResult<&'static str> {
+    Ok(match entity {
+        "product" => "'*'",
+        "account" => {
+            "COALESCE((SELECT rep_id FROM accounts WHERE merchant_id = $1 AND id = t.id), '*')"
+        }
+        "ledger" => {
+            "COALESCE((SELECT a.rep_id FROM ledger l JOIN accounts a
+                         ON a.merchant_id = l.merchant_id AND a.id = l.account_id
+                       WHERE l.merchant_id = $1 AND l.id = t.id), '*')"
+        }
+        "account_price" => {
+            "COALESCE((SELECT rep_id FROM accounts WHERE merchant_id = $1
+                       AND id = split_part(t.id, ':', 1)), '*')"
+        }
+        // `account_id:old_rep_id`: the devices of the rep the account was taken from.
+        ACCOUNT_MOVED => "COALESCE(NULLIF(substr(t.id, strpos(t.id, ':') + 1), ''), '*')",
+        "order" => {
+            "COALESCE((SELECT rep_id FROM orders WHERE merchant_id = $1 AND id = t.id), '-')"
+        }
+        "charge" => {
+            "COALESCE((SELECT rep_id FROM charges WHERE merchant_id = $1 AND id = t.id), '-')"
+        }
+        "collection" => {
+            "COALESCE((SELECT rep_id FROM collections WHERE merchant_id = $1 AND id = t.id), '-')"
+        }
+        other => return Err(corrupt(&format!("change entity {other}"))),
+    })
+}
+
+/// The change row that tells an account's former rep's devices to drop it.
+pub(super) const ACCOUNT_MOVED: &str = "account_moved";
+
+/// After an account's rep changed from `old_rep`: its ledger and prices are logged again (for
+/// the new rep's devices, which have not had them) and an [`ACCOUNT_MOVED`] row is written
+/// for the old rep's devices.
+pub(super) fn account_moved(
+    tx: &Tx<'_>,
+    merchant_id: &str,
+    account_id: &str,
+    old_rep: Option<&str>,
+) -> StoreResult<()> {
+    let mut ids = Vec::new();
+    for r in tx.query(
+        "SELECT id FROM ledger WHERE merchant_id = $1 AND account_id = $2 ORDER BY id",
+        &[&merchant_id, &account_id],
+    )? {
+        ids.push(r.try_get::<_, String>(0)?);
+    }
+    changed_many(tx, merchant_id, "ledger", &ids)?;
+    let mut prices = Vec::new();
+    for r in tx.query(
+        "SELECT product_id FROM account_prices WHERE merchant_id = $1 AND account_id = $2",
+        &[&merchant_id, &account_id],
+    )? {
+        prices.push(format!("{account_id}:{}", r.try_get::<_, String>(0)?));
+    }
+    changed_many(tx, merchant_id, "account_price", &prices)?;
+    changed(
+        tx,
+        merchant_id,
+        ACCOUNT_MOVED,
+        &format!("{account_id}:{}", old_rep.unwrap_or_default()),
+    )
 }
 
 fn has_duplicates(ids: &[String]) -> bool {

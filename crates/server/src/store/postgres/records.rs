@@ -4,14 +4,18 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
-use fieldpay_protocol::records::{Account, Product};
+use fieldpay_protocol::records::{Account, AccountWithBalance, Product};
 use fieldpay_protocol::{AccountId, ErrorCode, MerchantId};
 use tokio_postgres::Row;
 
-use super::{changed, changed_many, corrupt, hold_change_log, rejected, PgStore, Tx};
+use super::{
+    account_moved, changed, changed_many, corrupt, hold_change_log, rejected, PgStore, Tx,
+};
 use crate::clock::ts;
 use crate::ids::new_id;
-use crate::store::{NewAccount, NewLedger, NewProduct, RecordStore, StoreResult};
+use crate::store::{
+    AccountQuery, NewAccount, NewLedger, NewProduct, RecordStore, StoreResult,
+};
 
 /// How many rows one multi-row statement of an import carries.
 const CHUNK: usize = 5_000;
@@ -172,9 +176,26 @@ impl RecordStore for PgStore {
                 ));
             }
             let mut ids = Vec::with_capacity(keep.len());
+            // Accounts whose rep changes: (id, the rep before).
+            let mut moved: Vec<(String, Option<String>)> = Vec::new();
             for chunk in keep.chunks(CHUNK) {
                 let a = |i: &usize| &rows[*i];
                 let codes: Vec<&str> = chunk.iter().map(|i| a(i).code.as_str()).collect();
+                let mut before: HashMap<String, (String, Option<String>)> = HashMap::new();
+                for r in tx.query(
+                    "SELECT code, id, rep_id FROM accounts WHERE merchant_id = $1 AND code = ANY($2::text[])",
+                    &[&merchant_id, &codes],
+                )? {
+                    before.insert(r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?));
+                }
+                for i in chunk {
+                    let new_rep = a(i).rep_login.as_deref().map(|l| reps[l].as_str());
+                    if let Some((id, old)) = before.remove(a(i).code.as_str()) {
+                        if old.as_deref() != new_rep {
+                            moved.push((id, old));
+                        }
+                    }
+                }
                 let new_ids: Vec<String> = chunk.iter().map(|_| new_id("acc")).collect();
                 let names: Vec<&str> = chunk.iter().map(|i| a(i).name.as_str()).collect();
                 let owners: Vec<&str> = chunk.iter().map(|i| a(i).owner_name.as_str()).collect();
@@ -210,6 +231,9 @@ impl RecordStore for PgStore {
                 ids.extend(ids_by_code(written, &codes)?);
             }
             changed_many(tx, merchant_id, "account", &ids)?;
+            for (id, old) in &moved {
+                account_moved(tx, merchant_id, id, old.as_deref())?;
+            }
             Ok(rows.len())
         })
     }
@@ -271,6 +295,39 @@ impl RecordStore for PgStore {
         let merchant_id = merchant_id.as_str();
         let account_id = account_id.as_str();
         self.read(|tx| load_account(tx, merchant_id, account_id))
+    }
+
+    fn search_accounts(
+        &self,
+        merchant_id: &MerchantId,
+        query: &AccountQuery,
+        limit: u32,
+    ) -> StoreResult<Vec<AccountWithBalance>> {
+        let merchant_id = merchant_id.as_str();
+        let limit = i64::from(limit);
+        self.read(|tx| {
+            tx.query(
+                &format!(
+                    "SELECT {ACCOUNT_COLS}, (SELECT COALESCE(SUM(l.amount), 0)::bigint FROM ledger l
+                       WHERE l.merchant_id = accounts.merchant_id AND l.account_id = accounts.id)
+                     FROM accounts WHERE merchant_id = $1
+                       AND (strpos(lower(name), $2) > 0 OR strpos(lower(owner_name), $2) > 0
+                            OR strpos(lower(code), $2) > 0
+                            OR ($3::text IS NOT NULL
+                                AND (strpos(phone, $3) > 0 OR strpos(business_number, $3) > 0)))
+                     ORDER BY name COLLATE \"C\", code COLLATE \"C\" LIMIT $4"
+                ),
+                &[&merchant_id, &query.text, &query.digits, &limit],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(AccountWithBalance {
+                    account: account_from_row_at(r, 0)?,
+                    balance: r.try_get(11)?,
+                })
+            })
+            .collect()
+        })
     }
 
     fn products(&self, merchant_id: &MerchantId) -> StoreResult<Vec<Product>> {

@@ -11,7 +11,7 @@ use super::charges::{build_charges, charge_columns, CHARGE_COLS};
 use super::collections::collection_from_row_at;
 use super::orders::{order_from_row_at, ORDER_COLS};
 use super::records::{account_from_row_at, product_from_row_at, ACCOUNT_COLS, PRODUCT_COLS};
-use super::{corrupt, name_at, PgStore, Tx};
+use super::{corrupt, name_at, PgStore, Tx, ACCOUNT_MOVED};
 use crate::clock::ts;
 use crate::store::collections::COLLECTION_COLS;
 use crate::store::sync::MAX_PULL_PAGE;
@@ -105,14 +105,18 @@ const ENTITIES: &[&str] = &[
     "order",
     "charge",
     "collection",
+    ACCOUNT_MOVED,
 ];
 
 /// One pull page: the change rows after `cursor`, then the records of the page read with one
 /// join over the page's `seq` range per kind of record present (a 20 000-change page of a
 /// first sync is a handful of statements), the charges' events and payments with one
-/// statement each. Records deleted since their change was logged are left out; for a plain
-/// rep (`rep`), so are the orders and charges of other reps and of API clients (the cursor
-/// still moves past them).
+/// statement each. Records deleted since their change was logged are left out.
+///
+/// A plain rep's device (`rep`) reads only the rows for it (audience `*` or the rep, see
+/// migration 0011) through the audience index, so its pull costs what its own records cost,
+/// not the merchant's whole log; an `account_moved` row sends it the account as it stands now
+/// (its `rep_id` names the new rep: the device drops it).
 fn pull_page(
     tx: &Tx<'_>,
     merchant_id: &str,
@@ -120,10 +124,23 @@ fn pull_page(
     limit: u32,
     rep: Option<&str>,
 ) -> StoreResult<SyncPage> {
-    let rows = tx.query(
-        "SELECT seq, entity FROM changes WHERE merchant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        &[&merchant_id, &cursor, &(i64::from(limit) + 1)],
-    )?;
+    let n = i64::from(limit) + 1;
+    let rows = match rep {
+        None => tx.query(
+            "SELECT seq, entity FROM changes WHERE merchant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            &[&merchant_id, &cursor, &n],
+        )?,
+        // Each audience's rows in order, merged: a page reads at most `limit + 1` of each.
+        Some(rep) => tx.query(
+            "(SELECT seq, entity FROM changes WHERE merchant_id = $1 AND audience = '*' AND seq > $2
+              ORDER BY seq LIMIT $3)
+             UNION ALL
+             (SELECT seq, entity FROM changes WHERE merchant_id = $1 AND audience = $4 AND seq > $2
+              ORDER BY seq LIMIT $3)
+             ORDER BY seq LIMIT $3",
+            &[&merchant_id, &cursor, &n, &rep],
+        )?,
+    };
     let has_more = rows.len() > limit as usize;
     let rows = &rows[..rows.len().min(limit as usize)];
     let Some(last) = rows.last().map(|r| r.try_get::<_, i64>(0)).transpose()? else {
@@ -143,14 +160,25 @@ fn pull_page(
     let has = |entity: &str| present.contains_key(entity);
     let mut changes: Vec<Change> = Vec::with_capacity(rows.len());
     // The change rows of one kind in the page, joined to their records.
+    // For a rep, only the rows for it.
+    let audience = if rep.is_some() {
+        " AND c.audience IN ('*', $4)"
+    } else {
+        ""
+    };
     let page = |entity: &str, table: &str, join: &str, cols: &str, extra: &str| {
         format!(
             "SELECT c.seq, {} FROM changes c JOIN {table} x ON x.merchant_id = c.merchant_id AND {join}
-             WHERE c.merchant_id = $1 AND c.seq > $2 AND c.seq <= $3 AND c.entity = '{entity}'{extra}",
+             WHERE c.merchant_id = $1 AND c.seq > $2 AND c.seq <= $3 AND c.entity = '{entity}'{audience}{extra}",
             prefixed("x", cols)
         )
     };
-    let range: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&merchant_id, &cursor, &last];
+    let rep_arg = rep.unwrap_or_default();
+    let range: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = match rep {
+        None => vec![&merchant_id, &cursor, &last],
+        Some(_) => vec![&merchant_id, &cursor, &last, &rep_arg],
+    };
+    let range = range.as_slice();
     if has("account") {
         for r in tx.query(
             &page(
@@ -160,7 +188,24 @@ fn pull_page(
                 ACCOUNT_COLS,
                 "",
             ),
-            &range,
+            range,
+        )? {
+            changes.push(Change {
+                seq: r.try_get(0)?,
+                data: ChangeData::Account(account_from_row_at(&r, 1)?),
+            });
+        }
+    }
+    if has(ACCOUNT_MOVED) {
+        for r in tx.query(
+            &page(
+                ACCOUNT_MOVED,
+                "accounts",
+                "x.id = split_part(c.entity_id, ':', 1)",
+                ACCOUNT_COLS,
+                "",
+            ),
+            range,
         )? {
             changes.push(Change {
                 seq: r.try_get(0)?,
@@ -177,7 +222,7 @@ fn pull_page(
                 PRODUCT_COLS,
                 "",
             ),
-            &range,
+            range,
         )? {
             changes.push(Change {
                 seq: r.try_get(0)?,
@@ -189,7 +234,7 @@ fn pull_page(
         let cols = "id, account_id, kind, amount, ref_id, memo, at";
         for r in tx.query(
             &page("ledger", "ledger", "x.id = c.entity_id", cols, ""),
-            &range,
+            range,
         )? {
             changes.push(Change {
                 seq: r.try_get(0)?,
@@ -214,7 +259,7 @@ fn pull_page(
             .query_one(
                 "SELECT EXISTS (SELECT 1 FROM changes WHERE merchant_id = $1 AND seq > $2 AND seq <= $3
                    AND entity = 'account_price' AND strpos(entity_id, ':') = 0)",
-                &range,
+                &range[..3],
             )?
             .try_get(0)?;
         if malformed {
@@ -223,7 +268,7 @@ fn pull_page(
         let cols = "account_id, product_id, unit_price";
         for r in tx.query(
             &page("account_price", "account_prices", join, cols, ""),
-            &range,
+            range,
         )? {
             changes.push(Change {
                 seq: r.try_get(0)?,
@@ -235,14 +280,10 @@ fn pull_page(
             });
         }
     }
-    // A plain rep's device: the orders and charges of that rep only.
-    let mine = " AND ($4::text IS NULL OR x.rep_id = $4)";
-    let with_rep: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
-        [&merchant_id, &cursor, &last, &rep];
     if has("order") {
         for r in tx.query(
-            &page("order", "orders", "x.id = c.entity_id", ORDER_COLS, mine),
-            &with_rep,
+            &page("order", "orders", "x.id = c.entity_id", ORDER_COLS, ""),
+            range,
         )? {
             changes.push(Change {
                 seq: r.try_get(0)?,
@@ -252,8 +293,8 @@ fn pull_page(
     }
     if has("charge") {
         let found = tx.query(
-            &page("charge", "charges", "x.id = c.entity_id", CHARGE_COLS, mine),
-            &with_rep,
+            &page("charge", "charges", "x.id = c.entity_id", CHARGE_COLS, ""),
+            range,
         )?;
         let mut seqs = Vec::with_capacity(found.len());
         let mut cols = Vec::with_capacity(found.len());
@@ -275,9 +316,9 @@ fn pull_page(
                 "collections",
                 "x.id = c.entity_id",
                 COLLECTION_COLS,
-                mine,
+                "",
             ),
-            &with_rep,
+            range,
         )? {
             changes.push(Change {
                 seq: r.try_get(0)?,

@@ -87,6 +87,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (16, include_str!("migrations/0016_rep_series.sql")),
     (17, include_str!("migrations/0017_visits_shares.sql")),
     (18, include_str!("migrations/0018_returns.sql")),
+    (19, include_str!("migrations/0019_sync_scope.sql")),
 ];
 const READERS: usize = 4;
 
@@ -201,9 +202,78 @@ pub(super) fn changed(
         "DELETE FROM changes WHERE merchant_id = ?1 AND entity = ?2 AND entity_id = ?3",
     )?
     .execute(params![merchant_id, entity, id])?;
-    tx.prepare_cached("INSERT INTO changes (merchant_id, entity, entity_id) VALUES (?1, ?2, ?3)")?
-        .execute(params![merchant_id, entity, id])?;
+    tx.prepare_cached(&format!(
+        "INSERT INTO changes (merchant_id, entity, entity_id, audience) VALUES (?1, ?2, ?3, {})",
+        audience_sql(entity)?
+    ))?
+    .execute(params![merchant_id, entity, id])?;
     Ok(())
+}
+
+/// Which devices a change of `entity` is for (the `audience` column of migration 0019), as
+/// an SQL expression of the merchant (`?1`) and the record's id (`?3`), read after the record
+/// was written.
+pub(super) fn audience_sql(entity: &str) -> StoreResult<&'static str> {
+    Ok(match entity {
+        "product" => "'*'",
+        "account" => {
+            "COALESCE((SELECT rep_id FROM accounts WHERE merchant_id = ?1 AND id = ?3), '*')"
+        }
+        "ledger" => {
+            "COALESCE((SELECT a.rep_id FROM ledger l JOIN accounts a ON a.id = l.account_id
+                        WHERE l.merchant_id = ?1 AND l.id = ?3), '*')"
+        }
+        "account_price" => {
+            "COALESCE((SELECT rep_id FROM accounts WHERE merchant_id = ?1
+                        AND id = substr(?3, 1, instr(?3, ':') - 1)), '*')"
+        }
+        // `account_id:old_rep_id`: the devices of the rep the account was taken from.
+        ACCOUNT_MOVED => "COALESCE(NULLIF(substr(?3, instr(?3, ':') + 1), ''), '*')",
+        "order" => "COALESCE((SELECT rep_id FROM orders WHERE merchant_id = ?1 AND id = ?3), '-')",
+        "charge" => {
+            "COALESCE((SELECT rep_id FROM charges WHERE merchant_id = ?1 AND id = ?3), '-')"
+        }
+        "collection" => {
+            "COALESCE((SELECT rep_id FROM collections WHERE merchant_id = ?1 AND id = ?3), '-')"
+        }
+        other => return Err(corrupt(&format!("change entity {other}"))),
+    })
+}
+
+/// The change row that tells an account's former rep's devices to drop it.
+pub(super) const ACCOUNT_MOVED: &str = "account_moved";
+
+/// After an account's rep changed from `old_rep`: its ledger and prices are logged again (for
+/// the new rep's devices, which have not had them) and an [`ACCOUNT_MOVED`] row is written
+/// for the old rep's devices.
+pub(super) fn account_moved(
+    tx: &Transaction<'_>,
+    merchant_id: &str,
+    account_id: &str,
+    old_rep: Option<&str>,
+) -> StoreResult<()> {
+    let ledger: Vec<String> = tx
+        .prepare_cached("SELECT id FROM ledger WHERE merchant_id = ?1 AND account_id = ?2")?
+        .query_map(params![merchant_id, account_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in ledger {
+        changed(tx, merchant_id, "ledger", &id)?;
+    }
+    let prices: Vec<String> = tx
+        .prepare_cached(
+            "SELECT product_id FROM account_prices WHERE merchant_id = ?1 AND account_id = ?2",
+        )?
+        .query_map(params![merchant_id, account_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for product in prices {
+        changed(tx, merchant_id, "account_price", &format!("{account_id}:{product}"))?;
+    }
+    changed(
+        tx,
+        merchant_id,
+        ACCOUNT_MOVED,
+        &format!("{account_id}:{}", old_rep.unwrap_or_default()),
+    )
 }
 
 /// Counts one text against the quota of `scope` for the clock hour of `now` (a stored time),

@@ -3,11 +3,13 @@
 use chrono::Utc;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
-use super::{changed, rejected, SqliteStore};
+use super::{account_moved, audience_sql, changed, rejected, SqliteStore};
 use crate::clock::ts;
 use crate::ids::new_id;
-use crate::store::{NewAccount, NewLedger, NewProduct, RecordStore, StoreResult};
-use fieldpay_protocol::records::{Account, Product};
+use crate::store::{
+    AccountQuery, NewAccount, NewLedger, NewProduct, RecordStore, StoreResult,
+};
+use fieldpay_protocol::records::{Account, AccountWithBalance, Product};
 use fieldpay_protocol::{AccountId, ErrorCode, MerchantId};
 
 pub(super) const ACCOUNT_COLS: &str = "id, code, name, owner_name, business_number, phone, address, credit_limit, closed, rep_id, updated_at";
@@ -114,14 +116,18 @@ impl RecordStore for SqliteStore {
                         .ok_or_else(|| rejected(ErrorCode::InvalidField, format!("rep {login} does not exist")))?,
                     ),
                 };
-                let existing: Option<String> = tx
+                let existing: Option<(String, Option<String>)> = tx
                     .query_row(
-                        "SELECT id FROM accounts WHERE merchant_id = ?1 AND code = ?2",
+                        "SELECT id, rep_id FROM accounts WHERE merchant_id = ?1 AND code = ?2",
                         params![merchant_id, a.code],
-                        |r| r.get(0),
+                        |r| Ok((r.get(0)?, r.get(1)?)),
                     )
                     .optional()?;
-                let id = existing.unwrap_or_else(|| new_id("acc"));
+                let moved_from = existing
+                    .as_ref()
+                    .filter(|(_, old)| *old != rep_id)
+                    .map(|(_, old)| old.clone());
+                let id = existing.map_or_else(|| new_id("acc"), |(id, _)| id);
                 tx.execute(
                     "INSERT INTO accounts (id, merchant_id, code, name, owner_name, business_number, phone, address, credit_limit, rep_id, updated_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -131,6 +137,9 @@ impl RecordStore for SqliteStore {
                     params![id, merchant_id, a.code, a.name, a.owner_name, a.business_number, a.phone, a.address, a.credit_limit, rep_id, now],
                 )?;
                 changed(tx, merchant_id, "account", &id)?;
+                if let Some(old) = moved_from {
+                    account_moved(tx, merchant_id, &id, old.as_deref())?;
+                }
             }
             Ok(rows.len())
         })
@@ -192,6 +201,38 @@ impl RecordStore for SqliteStore {
         })
     }
 
+    fn search_accounts(
+        &self,
+        merchant_id: &MerchantId,
+        query: &AccountQuery,
+        limit: u32,
+    ) -> StoreResult<Vec<AccountWithBalance>> {
+        let merchant_id = merchant_id.as_str();
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {ACCOUNT_COLS}, (SELECT COALESCE(SUM(l.amount), 0) FROM ledger l
+                   WHERE l.merchant_id = accounts.merchant_id AND l.account_id = accounts.id)
+                 FROM accounts WHERE merchant_id = ?1
+                   AND (instr(lower(name), ?2) > 0 OR instr(lower(owner_name), ?2) > 0
+                        OR instr(lower(code), ?2) > 0
+                        OR (?3 IS NOT NULL AND (instr(phone, ?3) > 0 OR instr(business_number, ?3) > 0)))
+                 ORDER BY name, code LIMIT ?4"
+            ))?;
+            let rows = stmt
+                .query_map(
+                    params![merchant_id, query.text, query.digits, limit],
+                    |r| {
+                        Ok(AccountWithBalance {
+                            account: account_from_row(r)?,
+                            balance: r.get(11)?,
+                        })
+                    },
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
     fn products(&self, merchant_id: &MerchantId) -> StoreResult<Vec<Product>> {
         let merchant_id = merchant_id.as_str();
         self.read(|c| {
@@ -228,9 +269,10 @@ impl RecordStore for SqliteStore {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             // A new id has no earlier change row to replace (see `changed`).
-            let mut change = tx.prepare_cached(
-                "INSERT INTO changes (merchant_id, entity, entity_id) VALUES (?1, 'ledger', ?2)",
-            )?;
+            let mut change = tx.prepare_cached(&format!(
+                "INSERT INTO changes (merchant_id, entity, entity_id, audience) VALUES (?1, ?2, ?3, {})",
+                audience_sql("ledger")?
+            ))?;
             let mut exists = tx.prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM accounts WHERE merchant_id = ?1 AND id = ?2)",
             )?;
@@ -257,7 +299,7 @@ impl RecordStore for SqliteStore {
                     e.memo,
                     ts(e.at)
                 ])?;
-                change.execute(params![merchant_id, id])?;
+                change.execute(params![merchant_id, "ledger", id])?;
             }
             Ok(entries.len())
         })

@@ -12,7 +12,7 @@ use super::charges::load_charge;
 use super::collections::load_collection;
 use super::orders::load_order;
 use super::records::{account_from_row_at, product_from_row_at, ACCOUNT_COLS, PRODUCT_COLS};
-use super::{corrupt, SqliteStore};
+use super::{corrupt, SqliteStore, ACCOUNT_MOVED};
 use crate::clock::ts;
 use crate::store::sync::MAX_PULL_PAGE;
 use crate::store::{StoreResult, SyncStore};
@@ -107,6 +107,11 @@ impl SyncStore for SqliteStore {
 /// products and ledger entries each read with one join over the page's `seq` range (the bulk
 /// of a first sync), and the few other entities one by one. Records deleted since their change
 /// was logged are left out.
+///
+/// A plain rep's device (`rep`) reads only the rows for it (audience `*` or the rep, see
+/// migration 0019) through the audience index, so its pull costs what its own records cost,
+/// not the merchant's whole log; an `account_moved` row sends it the account as it stands now
+/// (its `rep_id` names the new rep: the device drops it).
 fn pull_page(
     c: &Connection,
     merchant_id: &str,
@@ -114,21 +119,27 @@ fn pull_page(
     limit: u32,
     rep: Option<&str>,
 ) -> StoreResult<SyncPage> {
-    // A plain rep's device: the orders and charges of other reps (and of API clients) are
-    // skipped; the cursor still moves past them.
-    let mine = |owner: Option<&str>| rep.is_none() || owner == rep;
-    let mut stmt = c.prepare_cached(
-        "SELECT seq, entity, entity_id FROM changes WHERE merchant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-    )?;
-    let mut rows = stmt
-        .query_map(params![merchant_id, cursor, limit + 1], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut rows = match rep {
+        None => c
+            .prepare_cached(
+                "SELECT seq, entity, entity_id FROM changes WHERE merchant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?
+            .query_map(params![merchant_id, cursor, limit + 1], change_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?,
+        // Each audience's rows in order, merged: a page reads at most `limit + 1` of each.
+        Some(rep) => c
+            .prepare_cached(
+                "SELECT seq, entity, entity_id FROM (
+                   SELECT * FROM (SELECT seq, entity, entity_id FROM changes
+                     WHERE merchant_id = ?1 AND audience = '*' AND seq > ?2 ORDER BY seq LIMIT ?3)
+                   UNION ALL
+                   SELECT * FROM (SELECT seq, entity, entity_id FROM changes
+                     WHERE merchant_id = ?1 AND audience = ?4 AND seq > ?2 ORDER BY seq LIMIT ?3))
+                 ORDER BY seq LIMIT ?3",
+            )?
+            .query_map(params![merchant_id, cursor, limit + 1, rep], change_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?,
+    };
     let has_more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     let Some(last) = rows.last().map(|r| r.0) else {
@@ -138,16 +149,33 @@ fn pull_page(
             has_more,
         });
     };
-    let range = params![merchant_id, cursor, last];
+    // The page's rows of one kind joined to their records: for a rep, through the audience
+    // index (its rows may be spread thinly over the whole log).
+    let joined = |entity: &str, join: &str, cols: &str| match rep {
+        None => format!(
+            "SELECT c.seq, {cols} FROM changes c {join}
+             WHERE c.merchant_id = ?1 AND c.seq > ?2 AND c.seq <= ?3 AND c.entity = '{entity}'"
+        ),
+        Some(_) => format!(
+            "SELECT c.seq, {cols} FROM changes c INDEXED BY changes_audience {join}
+             WHERE c.merchant_id = ?1 AND c.audience IN ('*', ?4) AND c.seq > ?2 AND c.seq <= ?3
+               AND c.entity = '{entity}'"
+        ),
+    };
+    let rep_arg = rep.unwrap_or_default();
+    let range: Vec<&dyn rusqlite::ToSql> = match rep {
+        None => vec![&merchant_id, &cursor, &last],
+        Some(_) => vec![&merchant_id, &cursor, &last, &rep_arg],
+    };
     let mut changes: Vec<Change> = Vec::with_capacity(rows.len());
     let count = |entity: &str| rows.iter().filter(|(_, e, _)| e == entity).count();
     if count("account") > 0 {
-        let mut st = c.prepare_cached(&format!(
-            "SELECT c.seq, {} FROM changes c JOIN accounts a ON a.id = c.entity_id AND a.merchant_id = c.merchant_id
-             WHERE c.merchant_id = ?1 AND c.seq > ?2 AND c.seq <= ?3 AND c.entity = 'account'",
-            prefixed("a", ACCOUNT_COLS)
+        let mut st = c.prepare_cached(&joined(
+            "account",
+            "JOIN accounts a ON a.id = c.entity_id AND a.merchant_id = c.merchant_id",
+            &prefixed("a", ACCOUNT_COLS),
         ))?;
-        let found = st.query_map(range, |r| {
+        let found = st.query_map(range.as_slice(), |r| {
             Ok(Change {
                 seq: r.get(0)?,
                 data: ChangeData::Account(account_from_row_at(r, 1)?),
@@ -158,12 +186,12 @@ fn pull_page(
         }
     }
     if count("product") > 0 {
-        let mut st = c.prepare_cached(&format!(
-            "SELECT c.seq, {} FROM changes c JOIN products p ON p.id = c.entity_id AND p.merchant_id = c.merchant_id
-             WHERE c.merchant_id = ?1 AND c.seq > ?2 AND c.seq <= ?3 AND c.entity = 'product'",
-            prefixed("p", PRODUCT_COLS)
+        let mut st = c.prepare_cached(&joined(
+            "product",
+            "JOIN products p ON p.id = c.entity_id AND p.merchant_id = c.merchant_id",
+            &prefixed("p", PRODUCT_COLS),
         ))?;
-        let found = st.query_map(range, |r| {
+        let found = st.query_map(range.as_slice(), |r| {
             Ok(Change {
                 seq: r.get(0)?,
                 data: ChangeData::Product(product_from_row_at(r, 1)?),
@@ -174,12 +202,12 @@ fn pull_page(
         }
     }
     if count("ledger") > 0 {
-        let mut st = c.prepare_cached(
-            "SELECT c.seq, l.id, l.account_id, l.kind, l.amount, l.ref_id, l.memo, l.at
-             FROM changes c JOIN ledger l ON l.id = c.entity_id AND l.merchant_id = c.merchant_id
-             WHERE c.merchant_id = ?1 AND c.seq > ?2 AND c.seq <= ?3 AND c.entity = 'ledger'",
-        )?;
-        let mut found = st.query(range)?;
+        let mut st = c.prepare_cached(&joined(
+            "ledger",
+            "JOIN ledger l ON l.id = c.entity_id AND l.merchant_id = c.merchant_id",
+            "l.id, l.account_id, l.kind, l.amount, l.ref_id, l.memo, l.at",
+        ))?;
+        let mut found = st.query(range.as_slice())?;
         while let Some(r) = found.next()? {
             let kind: String = r.get(3)?;
             changes.push(Change {
@@ -210,15 +238,21 @@ fn pull_page(
                 .optional()?
                 .map(|unit_price| ChangeData::AccountPrice(AccountPrice { account_id: acc.into(), product_id: prd.into(), unit_price }))
             }
-            "order" => load_order(c, merchant_id, &id)?
-                .filter(|o| mine(o.rep_id.as_deref()))
-                .map(ChangeData::Order),
+            ACCOUNT_MOVED => {
+                let (acc, _) = id
+                    .split_once(':')
+                    .ok_or_else(|| corrupt("account_moved id"))?;
+                c.prepare_cached(&format!(
+                    "SELECT {ACCOUNT_COLS} FROM accounts WHERE merchant_id = ?1 AND id = ?2"
+                ))?
+                .query_row(params![merchant_id, acc], |r| account_from_row_at(r, 0))
+                .optional()?
+                .map(ChangeData::Account)
+            }
+            "order" => load_order(c, merchant_id, &id)?.map(ChangeData::Order),
             "charge" => load_charge(c, "merchant_id = ?1 AND id = ?2", &[&merchant_id, &id])?
-                .filter(|r| mine(r.charge.rep_id.as_deref()))
                 .map(|r| ChangeData::Charge(r.charge)),
-            "collection" => load_collection(c, merchant_id, &id)?
-                .filter(|x| mine(x.rep_id.as_deref()))
-                .map(ChangeData::Collection),
+            "collection" => load_collection(c, merchant_id, &id)?.map(ChangeData::Collection),
             other => return Err(corrupt(&format!("change entity {other}"))),
         };
         if let Some(data) = data {
@@ -231,6 +265,10 @@ fn pull_page(
         cursor: last,
         has_more,
     })
+}
+
+fn change_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, String)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
 }
 
 fn prefixed(alias: &str, cols: &str) -> String {
