@@ -106,6 +106,7 @@ pub fn run() {
             session::sync_now,
             session::open_test_phone,
             records::search_accounts,
+            records::search_server_accounts,
             records::client_list,
             records::account_detail,
             records::search_products,

@@ -340,6 +340,23 @@ impl ServerClient {
     }
 
     /// `GET /v1/orders/{id}/shares`.
+    /// The merchant's accounts matching `query` (`GET /v1/accounts/search`), with balances.
+    pub async fn search_accounts(
+        &self,
+        query: &str,
+        limit: u32,
+    ) -> CoreResult<Vec<fieldpay_protocol::records::AccountWithBalance>> {
+        self.call(
+            Method::GET,
+            &format!(
+                "/v1/accounts/search?q={}&limit={limit}",
+                query_value(query)
+            ),
+            None::<&()>,
+        )
+        .await
+    }
+
     pub async fn order_shares(
         &self,
         order_id: &str,

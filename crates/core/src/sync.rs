@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use fieldpay_protocol::app::{EngineEvent, LocalOrder, SyncState, SyncStatus};
-use fieldpay_protocol::sync::{ChangeData, Mutation, MutationBatch, MutationOutcome, SyncPage};
+use fieldpay_protocol::sync::{
+    device_keeps, ChangeData, Mutation, MutationBatch, MutationOutcome, SyncPage,
+};
 use fieldpay_protocol::ErrorCode;
 use futures_util::StreamExt;
 use rand::Rng;
@@ -224,26 +226,29 @@ impl Engine {
     /// page fails (one index rebuild instead of one per page).
     async fn pull_all(&self) -> CoreResult<()> {
         let mut accounts = Vec::new();
+        let mut dropped = Vec::new();
         let mut products = Vec::new();
         let mut bulk = false;
         let result = self
-            .pull_pages(&mut accounts, &mut products, &mut bulk)
+            .pull_pages(&mut accounts, &mut dropped, &mut products, &mut bulk)
             .await;
         let indexed = if bulk {
             self.db.end_bulk_load()
         } else {
             Ok(())
         };
-        self.index_pulled(accounts, products);
+        self.index_pulled(accounts, dropped, products);
         result.and(indexed)
     }
 
     async fn pull_pages(
         &self,
         accounts: &mut Vec<crate::search::SearchDoc>,
+        dropped: &mut Vec<String>,
         products: &mut Vec<fieldpay_protocol::records::Product>,
         bulk: &mut bool,
     ) -> CoreResult<()> {
+        let scope = self.scope();
         let mut next: Option<Prefetch> = None;
         let mut first = true;
         loop {
@@ -269,7 +274,13 @@ impl Engine {
             for c in page.changes {
                 match c.data {
                     ChangeData::Account(a) => {
-                        accounts.push(crate::engine::account_doc(&a, 0));
+                        // Applied as the database did: kept, or dropped (moved to another rep).
+                        if device_keeps(scope.as_deref(), &a) {
+                            accounts.push(crate::engine::account_doc(&a, 0));
+                        } else {
+                            accounts.retain(|d| d.id != a.id);
+                            dropped.push(a.id);
+                        }
                         records = true;
                     }
                     ChangeData::Product(p) => {

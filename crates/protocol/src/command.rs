@@ -93,6 +93,16 @@ pub struct SearchAccounts {
     pub limit: Option<u32>,
 }
 
+/// The merchant's accounts matching `query` asked of the server (online): also the clients
+/// of other reps, which a rep's device does not keep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchServerAccounts {
+    pub query: String,
+    /// Rows at most (1 to 100); 20 when absent.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
 /// The client list while the search box is empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientList {
@@ -482,6 +492,7 @@ commands! {
     SyncNow = "sync_now" -> SyncStatus;
     OpenTestPhone = "open_test_phone" -> ();
     SearchAccounts = "search_accounts" -> Vec<AccountSummary>;
+    SearchServerAccounts = "search_server_accounts" -> Vec<crate::records::AccountWithBalance>;
     ClientList = "client_list" -> Vec<AccountSummary>;
     AccountDetail = "account_detail" -> app::AccountDetail;
     SearchProducts = "search_products" -> Vec<ProductHit>;

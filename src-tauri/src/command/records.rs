@@ -1,15 +1,25 @@
-//! Client accounts and products (read from the device database).
+//! Client accounts and products (read from the device database; the server's account search
+//! online).
 
 use fieldpay_protocol::command as cmd;
 use tauri::State;
 
-use super::{now, with_engine, DEFAULT_LIMIT};
+use super::{api, now, with_engine, DEFAULT_LIMIT};
 use crate::state::AppState;
 
 handler! {
     cmd::SearchAccounts => async fn search_accounts(args, state: State<'_, AppState>) {
         let limit = args.limit.unwrap_or(DEFAULT_LIMIT) as usize;
         with_engine(&state, move |e| e.search_accounts(&args.query, limit)).await
+    }
+}
+
+handler! {
+    cmd::SearchServerAccounts => async fn search_server_accounts(args, state: State<'_, AppState>) {
+        api(state
+            .engine()?
+            .search_server_accounts(&args.query, args.limit.unwrap_or(20))
+            .await)
     }
 }
 

@@ -345,6 +345,19 @@ impl LedgerWriter {
     }
 }
 
+/// Deletes an account's entries (an account the device no longer keeps); its balance
+/// becomes 0. Nothing to do for an account whose entries never came.
+pub fn forget(c: &Connection, account_id: &str) -> CoreResult<()> {
+    let Some(n) = find_key(c, account_id)? else {
+        return Ok(());
+    };
+    c.prepare_cached("DELETE FROM ledger WHERE account = ?1")?
+        .execute([n])?;
+    c.prepare_cached("UPDATE balances SET balance = 0 WHERE n = ?1")?
+        .execute([n])?;
+    Ok(())
+}
+
 /// The balance of an account (0 when it has no entries).
 pub fn balance(c: &Connection, account_id: &str) -> CoreResult<i64> {
     let Some(n) = find_key(c, account_id)? else {

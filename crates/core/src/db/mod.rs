@@ -13,7 +13,7 @@ use fieldpay_protocol::charge::{Charge, ChargeStatus};
 use fieldpay_protocol::collection::Collection;
 use fieldpay_protocol::records::{Account, LedgerEntry, Order, OrderStatus, Product};
 use fieldpay_protocol::sync::{
-    ChangeData, MutationKind, MutationOutcome, MutationResult, SyncPage,
+    device_keeps, ChangeData, MutationKind, MutationOutcome, MutationResult, SyncPage,
 };
 use fieldpay_protocol::visit::Visit;
 use fieldpay_protocol::ApiError;
@@ -132,6 +132,26 @@ pub(crate) fn put_account(c: &Connection, a: &Account) -> CoreResult<()> {
             ledger::pack_time_blob(&a.updated_at)
         ])?;
     Ok(())
+}
+
+/// The device's sync scope as [`Db::set_scope`] set it: `None` never set, `Some(None)` every
+/// account, `Some(Some(rep))` that rep's and unassigned ones.
+fn scope_of(c: &Connection) -> CoreResult<Option<Option<String>>> {
+    let v: Option<String> = c
+        .prepare_cached("SELECT value FROM sync_state WHERE key = 'scope'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(v.map(|v| (!v.is_empty()).then_some(v)))
+}
+
+/// Drops an account this device no longer keeps, with its prices and ledger (its balance
+/// becomes 0); the rep's own orders, charges, collections and visits of it stay.
+fn forget_account(c: &Connection, id: &str) -> CoreResult<()> {
+    c.prepare_cached("DELETE FROM accounts WHERE id = ?1")?
+        .execute([ledger::pack_id(id)])?;
+    c.prepare_cached("DELETE FROM account_prices WHERE account_id = ?1")?
+        .execute([id])?;
+    ledger::forget(c, id)
 }
 
 pub const ACCOUNT_COLS: &str = "id, code, name, owner_name, business_number, phone, address, credit_limit, closed, rep_id, updated_at";
@@ -403,9 +423,48 @@ impl Db {
             .unwrap_or(0))
     }
 
+    /// Sets which accounts this device keeps (the sync scope, see
+    /// [`fieldpay_protocol::sync::device_keeps`]): `Some(rep)` for a plain rep's device,
+    /// `None` for a manager's. Narrowed (a device that synced the whole merchant before the
+    /// server scoped its pulls, or a manager become a plain rep), the accounts of other reps
+    /// are dropped with their ledgers and prices; widened, the cursor goes back to the start
+    /// so that the next sync brings every account. Returns how many accounts were dropped.
+    pub fn set_scope(&self, rep: Option<&str>) -> CoreResult<usize> {
+        self.write(|tx| {
+            let old = scope_of(tx)?;
+            if old.as_ref().is_some_and(|o| o.as_deref() == rep) {
+                return Ok(0);
+            }
+            tx.prepare_cached(
+                "INSERT INTO sync_state (key, value) VALUES ('scope', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute([rep.unwrap_or_default()])?;
+            let Some(me) = rep else {
+                if matches!(old, Some(Some(_))) {
+                    tx.execute("DELETE FROM sync_state WHERE key = 'cursor'", [])?;
+                }
+                return Ok(0);
+            };
+            let theirs: Vec<String> = tx
+                .prepare(&format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE rep_id IS NOT NULL"))?
+                .query_map([], account_row)?
+                .filter_map(|a| match a {
+                    Ok(a) if !device_keeps(Some(me), &a) => Some(Ok(a.id)),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                })
+                .collect::<rusqlite::Result<_>>()?;
+            for id in &theirs {
+                forget_account(tx, id)?;
+            }
+            Ok(theirs.len())
+        })
+    }
+
     /// Applies one pulled page and moves the cursor, in one transaction. Orders and charges
     /// with local changes still in the outbox keep their local version (the push answer
-    /// brings the server's).
+    /// brings the server's). An account this device does not keep (see [`Db::set_scope`])
+    /// is dropped with its ledger and prices.
     pub fn apply_page(&self, page: &SyncPage) -> CoreResult<()> {
         self.apply_page_with(page, &mut |_| {})
     }
@@ -414,9 +473,13 @@ impl Db {
     /// middle of a page).
     pub fn apply_page_with(&self, page: &SyncPage, hook: &mut dyn FnMut(usize)) -> CoreResult<()> {
         self.write(|tx| {
+            let scope = scope_of(tx)?.flatten();
             let mut ledger = ledger::LedgerWriter::default();
             for (i, change) in page.changes.iter().enumerate() {
                 match &change.data {
+                    ChangeData::Account(a) if !device_keeps(scope.as_deref(), a) => {
+                        forget_account(tx, &a.id)?;
+                    }
                     ChangeData::Account(a) => {
                         put_account(tx, a)?;
                     }

@@ -739,3 +739,74 @@ fn visits_follow_their_answers() {
         1
     );
 }
+
+#[test]
+fn the_sync_scope_drops_other_reps_clients_with_their_ledgers() {
+    let db = Db::open_in_memory().unwrap();
+    // account(1): rep_01a2…, account(2): rep-7, account(3): no one's.
+    let (mine, theirs, shared) = (account(1), account(2), account(3));
+    let me = mine.rep_id.clone().unwrap();
+    let entries = vec![
+        entry(1, &mine, LedgerKind::Order, 120_000),
+        entry(2, &theirs, LedgerKind::Adjustment, 50_000),
+        entry(3, &shared, LedgerKind::Order, 30_000),
+        entry(4, &theirs, LedgerKind::Order, 70_000),
+    ];
+    let mut data: Vec<ChangeData> = [&mine, &theirs, &shared]
+        .into_iter()
+        .map(|a| ChangeData::Account(a.clone()))
+        .collect();
+    data.extend(entries.iter().cloned().map(ChangeData::Ledger));
+    data.push(ChangeData::AccountPrice(
+        fieldpay_protocol::records::AccountPrice {
+            account_id: theirs.id.clone(),
+            product_id: "prd_1".into(),
+            unit_price: 900,
+        },
+    ));
+    // A device that synced before pulls were scoped kept everything.
+    db.apply_page(&page(1, data, false)).unwrap();
+    assert_eq!(db.accounts().unwrap().len(), 3);
+    assert_eq!(db.balance(&theirs.id).unwrap(), 120_000);
+
+    // Scoped to its rep: the other rep's client goes, with its ledger and prices, once.
+    assert_eq!(db.set_scope(Some(&me)).unwrap(), 1);
+    assert_eq!(db.set_scope(Some(&me)).unwrap(), 0);
+    let kept: Vec<String> = db.accounts().unwrap().into_iter().map(|a| a.id).collect();
+    assert_eq!(kept.len(), 2);
+    assert!(kept.contains(&mine.id) && kept.contains(&shared.id));
+    assert_eq!(db.balance(&theirs.id).unwrap(), 0);
+    assert!(db.ledger(&theirs.id, 10).unwrap().is_empty());
+    assert_eq!(db.account_price(&theirs.id, "prd_1").unwrap(), None);
+    assert_eq!(db.balance(&mine.id).unwrap(), 120_000);
+    assert_eq!(db.balance(&shared.id).unwrap(), 30_000);
+
+    // The server sends an account moved away as it stands now: dropped; moved here: kept
+    // with the ledger sent again.
+    let mut moved_away = shared.clone();
+    moved_away.rep_id = Some("rep-7".into());
+    let mut moved_here = theirs.clone();
+    moved_here.rep_id = Some(me.clone());
+    let mut data = vec![
+        ChangeData::Account(moved_away),
+        ChangeData::Account(moved_here),
+    ];
+    data.extend(
+        [&entries[1], &entries[3]]
+            .into_iter()
+            .cloned()
+            .map(ChangeData::Ledger),
+    );
+    db.apply_page(&page(10, data, false)).unwrap();
+    let kept: Vec<String> = db.accounts().unwrap().into_iter().map(|a| a.id).collect();
+    assert_eq!(kept.len(), 2);
+    assert!(kept.contains(&mine.id) && kept.contains(&theirs.id));
+    assert_eq!(db.balance(&shared.id).unwrap(), 0);
+    assert_eq!(db.balance(&theirs.id).unwrap(), 120_000);
+    assert_eq!(db.cursor().unwrap(), 13);
+
+    // Widened (the rep became a manager): the next sync starts over to bring every client.
+    assert_eq!(db.set_scope(None).unwrap(), 0);
+    assert_eq!(db.cursor().unwrap(), 0);
+    assert_eq!(db.accounts().unwrap().len(), 2);
+}

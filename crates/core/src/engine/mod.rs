@@ -122,6 +122,11 @@ impl Engine {
             session: Mutex::new(session),
             sync_lock: tokio::sync::Mutex::new(()),
         };
+        if let Some(rep) = engine.session() {
+            // A device that synced the whole merchant before pulls were scoped drops the
+            // other reps' clients once.
+            engine.db.set_scope(session::device_rep(&rep))?;
+        }
         engine.rebuild_indexes()?;
         engine.refresh_counts()?;
         Ok(Arc::new(engine))
@@ -154,13 +159,20 @@ impl Engine {
     }
 
     /// Puts pulled accounts and products into the search indexes (one rebuild at most per
-    /// call; accounts keep their recent-activity rank). A product that is no longer active
+    /// call; accounts keep their recent-activity rank); `dropped` accounts leave it. A product that is no longer active
     /// leaves the product index.
     pub(crate) fn index_pulled(
         &self,
         accounts: Vec<SearchDoc>,
+        dropped: Vec<String>,
         products: Vec<fieldpay_protocol::records::Product>,
     ) {
+        if !dropped.is_empty() {
+            let mut idx = self.accounts.write().unwrap_or_else(|p| p.into_inner());
+            for id in &dropped {
+                idx.remove(id);
+            }
+        }
         if !accounts.is_empty() {
             let mut idx = self.accounts.write().unwrap_or_else(|p| p.into_inner());
             let docs: Vec<SearchDoc> = accounts

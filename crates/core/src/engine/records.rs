@@ -1,7 +1,8 @@
 //! Client accounts and products: search and the account's detail (read from the device
-//! database and the search indexes).
+//! database and the search indexes), and the server's account search (online).
 
 use fieldpay_protocol::app::{AccountDetail, AccountSummary, ClientSort, ProductHit};
+use fieldpay_protocol::records::AccountWithBalance;
 
 use crate::error::{CoreError, CoreResult};
 use crate::orders;
@@ -9,6 +10,18 @@ use crate::orders;
 use super::Engine;
 
 impl Engine {
+    /// Asks the server (online) for the merchant's accounts matching `query`, whoever serves
+    /// them: a rep's device keeps only its own clients (see [`crate::db::Db::set_scope`]), so
+    /// a client who moved to another rep is found here. At most `limit` (1 to 100).
+    pub async fn search_server_accounts(
+        &self,
+        query: &str,
+        limit: u32,
+    ) -> CoreResult<Vec<AccountWithBalance>> {
+        self.require_session()?;
+        self.client.search_accounts(query, limit.clamp(1, 100)).await
+    }
+
     pub fn search_accounts(&self, query: &str, limit: usize) -> CoreResult<Vec<AccountSummary>> {
         let hits = self
             .accounts

@@ -3,7 +3,7 @@
 //! stored, so no one sees or sends another rep's records or queue. The app gives each rep a
 //! database of their own ([`crate::identity`]); this check is the database's own guard.
 
-use fieldpay_protocol::auth::{LoginRequest, RepInfo};
+use fieldpay_protocol::auth::{LoginRequest, RepInfo, Role};
 use fieldpay_protocol::{ErrorCode, Secret};
 use serde::{Deserialize, Serialize};
 
@@ -47,10 +47,23 @@ impl Engine {
     }
 
     /// Keeps the signed-in rep (in the database and in memory).
+    /// Also sets the device's sync scope from the rep's role (see [`Db::set_scope`]).
+    ///
+    /// [`Db::set_scope`]: crate::db::Db::set_scope
     pub(crate) fn set_session(&self, rep: &RepInfo) -> CoreResult<()> {
         self.db.set_state("session", &serde_json::to_string(rep)?)?;
         *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(rep.clone());
+        if self.db.set_scope(device_rep(rep))? > 0 {
+            self.rebuild_indexes()?;
+        }
         Ok(())
+    }
+
+    /// The rep whose clients this device keeps (a plain rep's); `None` for a manager's
+    /// device or when signed out.
+    pub(crate) fn scope(&self) -> Option<String> {
+        self.session()
+            .and_then(|s| device_rep(&s).map(ToString::to_string))
     }
 
     pub(super) fn require_session(&self) -> CoreResult<RepInfo> {
@@ -128,4 +141,9 @@ impl Engine {
         self.update_status(|s| s.signed_in = false);
         Ok(())
     }
+}
+
+/// The rep a device of `rep` is scoped to: a plain rep's own id, `None` for a manager.
+pub(crate) fn device_rep(rep: &RepInfo) -> Option<&str> {
+    (rep.role == Role::Rep).then_some(rep.id.as_str())
 }

@@ -13,3 +13,4 @@ mod identity;
 mod manager;
 mod numbers;
 mod returns;
+mod scope;
