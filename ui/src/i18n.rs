@@ -235,6 +235,13 @@ texts! {
     SearchClientsHint => "상호·초성·전화번호·사업자번호", "Name, initials, phone, business no.";
     SearchStart => "상호, 초성(예: ㅎㅂㅇㄱ), 전화번호, 사업자번호로 찾으세요", "Search by name, initials (e.g. ㅎㅂㅇㄱ), phone or business number";
     NoResults => "검색 결과가 없습니다", "No results";
+    SearchServer => "서버에서 다른 담당 거래처 찾기", "Find other reps' clients on the server";
+    SearchServerHint => "이 기기에는 내 담당 거래처만 있습니다. 인터넷 연결이 필요합니다.", "This device keeps your own clients only. Needs a connection.";
+    NoServerResults => "서버에서도 찾지 못했습니다", "Not found on the server either";
+    ServerResults => "서버 검색 결과", "Found on the server";
+    YourClient => "내 담당", "Yours";
+    OtherRepsClient => "다른 담당", "Another rep's";
+    UnassignedClient => "담당 없음", "Unassigned";
     Balance => "미수 잔액", "Balance";
     ClosedAccount => "거래 종료", "Closed";
 

@@ -72,9 +72,22 @@ struct SizeResult {
     /// client (pages of 1,000 as JSON, a transaction per row: its time and rows).
     floor: Duration,
     naive: Option<(Duration, u64)>,
+    /// The first sync of a rep's device (the sync scope: [`gen::FIELD_REP`]'s book).
+    rep_sync: Option<RepSync>,
 }
 
-pub async fn open_device(dir: &Path, base: &str) -> anyhow::Result<Arc<Engine>> {
+/// A rep's first sync at one size: the median time of its runs and what the device got.
+#[derive(Clone, Copy)]
+struct RepSync {
+    seconds: f64,
+    runs: usize,
+    accounts: u64,
+    rows: u64,
+}
+
+/// A fresh device signed in as `login` (`manager`: the whole merchant; a plain rep: its
+/// own clients and the catalogue).
+pub async fn open_device(dir: &Path, base: &str, login: &str) -> anyhow::Result<Arc<Engine>> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
@@ -83,7 +96,7 @@ pub async fn open_device(dir: &Path, base: &str) -> anyhow::Result<Arc<Engine>> 
         server_url: base.to_string(),
         device_name: "bench".into(),
     })?;
-    e.login("demo", "rep1", &fieldpay_protocol::Secret::from("demo1234"))
+    e.login("demo", login, &fieldpay_protocol::Secret::from("demo1234"))
         .await
         .map_err(|err| {
             anyhow::anyhow!(
@@ -365,7 +378,7 @@ pub async fn run(ctx: &Ctx, which: Which) -> anyhow::Result<Vec<RowResult>> {
         let nruns = runs_for(ctx, n);
         for r in 0..nruns {
             let dir = ctx.work.join(format!("device-{n}-{r}"));
-            let engine = open_device(&dir, &srv.base).await?;
+            let engine = open_device(&dir, &srv.base, "manager").await?;
             let (s0, c0) = (srv.cpu_seconds(), stats::cpu_seconds("self").unwrap_or(0.0));
             let t = Instant::now();
             let st = engine.sync_now().await?;
@@ -409,11 +422,17 @@ pub async fn run(ctx: &Ctx, which: Which) -> anyhow::Result<Vec<RowResult>> {
                 let _ = std::fs::remove_dir_all(&dir);
             }
         }
-        // The first sync's floor and a naive client, against the same server.
+        // The first sync's floor and a naive client, against the same server; a rep's
+        // first sync (its own clients only).
         let (floor, naive) = if which.sync {
             sync_floor_and_naive(ctx, n, &srv.base).await?
         } else {
             (Duration::ZERO, None)
+        };
+        let rep_sync = if which.sync {
+            Some(rep_first_sync(ctx, n, &srv.base).await?)
+        } else {
+            None
         };
         let (engine, dev_dir) = keep.expect("one run at least");
         // Search: the engine path on the synced device, and the index alone on the same docs.
@@ -469,6 +488,7 @@ pub async fn run(ctx: &Ctx, which: Which) -> anyhow::Result<Vec<RowResult>> {
             fts_build,
             floor,
             naive,
+            rep_sync,
         });
     }
     let load_after = stats::loadavg();
@@ -492,6 +512,7 @@ pub async fn run(ctx: &Ctx, which: Which) -> anyhow::Result<Vec<RowResult>> {
             &date,
             seconds,
         ));
+        rows.push(rep_sync_row(&results, &load_before, &load_after, &date));
     }
     if let (true, Some((s, per_run, detail))) = (which.delta, delta) {
         rows.push(delta_row(
@@ -504,6 +525,116 @@ pub async fn run(ctx: &Ctx, which: Which) -> anyhow::Result<Vec<RowResult>> {
         ));
     }
     Ok(rows)
+}
+
+/// A rep's first sync at `n` accounts: fresh devices signed in as [`gen::FIELD_REP`] (one
+/// client in [`gen::FIELD_REP_SHARE`]); the median of 3 runs (1 with `--quick`).
+async fn rep_first_sync(ctx: &Ctx, n: usize, base: &str) -> anyhow::Result<RepSync> {
+    let runs = if ctx.quick { 1 } else { 3 };
+    let mut times = Vec::with_capacity(runs);
+    let mut got = (0, 0);
+    for r in 0..runs {
+        let dir = ctx.work.join(format!("rep-device-{n}-{r}"));
+        let engine = open_device(&dir, base, gen::FIELD_REP).await?;
+        let t = Instant::now();
+        let st = engine.sync_now().await?;
+        times.push(t.elapsed().as_secs_f64());
+        anyhow::ensure!(
+            st.queued == 0 && st.last_error.is_none(),
+            "rep sync ended badly: {st:?}"
+        );
+        drop(engine);
+        let (a, p, l, _, _) = device_counts(&dir)?;
+        let want = n.div_ceil(gen::FIELD_REP_SHARE) as u64;
+        anyhow::ensure!(
+            a.abs_diff(want) <= 1,
+            "the rep's device has {a} accounts, want its {want}"
+        );
+        got = (a, a + p + l);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    eprintln!(
+        "[sync] {n}: rep's first sync {} ({} accounts, {} rows)",
+        ms(median(&times) * 1e3),
+        got.0,
+        got.1
+    );
+    Ok(RepSync {
+        seconds: median(&times),
+        runs,
+        accounts: got.0,
+        rows: got.1,
+    })
+}
+
+/// Row 14: the sync scope (issue 17) — a rep's first sync of its own clients at each size.
+fn rep_sync_row(
+    results: &[SizeResult],
+    load_before: &str,
+    load_after: &str,
+    date: &str,
+) -> RowResult {
+    let last = results
+        .last()
+        .and_then(|r| r.rep_sync.map(|s| (r, s)))
+        .map(|(r, s)| (r.scale.accounts, s));
+    let (checks, measured) = match last {
+        Some((n, s)) => (
+            vec![(
+                s.seconds <= 1.0,
+                format!("{} (×{:.1} of 1 s)", ms(s.seconds * 1e3), s.seconds),
+            )],
+            format!(
+                "{} for {} clients of {} ({} rows)",
+                ms(s.seconds * 1e3),
+                group(s.accounts),
+                group(n as u64),
+                group(s.rows)
+            ),
+        ),
+        None => (vec![(false, "not measured".into())], "not measured".into()),
+    };
+    let mut d = String::new();
+    let _ = writeln!(
+        d,
+        "The same server and data as row 2. The device signs in as `{}`, a plain rep assigned          one generated client in {} (2,000 of 200k); its pull reads only the change rows for          it (audience `*` — products, unassigned clients — or the rep) through the          `changes_audience` index, so the page is its clients, their ledgers and the          catalogue. Time: one `Engine::sync_now` on a fresh device, the median of the runs.\n",
+        gen::FIELD_REP,
+        gen::FIELD_REP_SHARE
+    );
+    let _ = writeln!(
+        d,
+        "| merchant's accounts | rep's clients | rows on the device | first sync (median) | runs |"
+    );
+    let _ = writeln!(d, "|---|---|---|---|---|");
+    for r in results {
+        if let Some(s) = r.rep_sync {
+            let _ = writeln!(
+                d,
+                "| {} | {} | {} | {} | {} |",
+                group(r.scale.accounts as u64),
+                group(s.accounts),
+                group(s.rows),
+                ms(s.seconds * 1e3),
+                s.runs
+            );
+        }
+    }
+    RowResult {
+        order: 14,
+        key: "rep-sync".into(),
+        what: "a rep's first sync: its 2,000 clients (of 200k) with their ledgers and the catalogue, over loopback".into(),
+        target: "<= 1 s".into(),
+        measured,
+        verdict: Verdict::from_checks(&checks),
+        detail: d,
+        load_before: load_before.into(),
+        load_after: load_after.into(),
+        date: date.into(),
+        seconds: results
+            .iter()
+            .filter_map(|r| r.rep_sync.map(|s| s.seconds * s.runs as f64))
+            .sum(),
+    }
 }
 
 /// The search measurements at one size.
@@ -558,7 +689,7 @@ async fn sync_floor_and_naive(
     n: usize,
     base: &str,
 ) -> anyhow::Result<(Duration, Option<(Duration, u64)>)> {
-    let token = sync_baselines::login(base).await?;
+    let token = sync_baselines::login(base, "manager").await?;
     let (changes, cursor) = sync_baselines::pull_all(base, &token, 20_000).await?;
     let floor = sync_baselines::floor(&ctx.work.join(format!("floor-{n}")), changes, cursor)?;
     eprintln!(
@@ -605,7 +736,7 @@ async fn delta_sync(
     let http = reqwest::Client::new();
     let mut raw_pull = Vec::new();
     // The same pull as the rep's device makes it (the rep's token: a rep-scoped page).
-    let rep_token = crate::sync_baselines::login(base).await?;
+    let rep_token = crate::sync_baselines::login(base, "rep1").await?;
     let mut rep_pull = Vec::new();
     let runs = if ctx.quick { 5 } else { 20 };
     let mut times = Vec::new();
@@ -1007,7 +1138,7 @@ fn sync_row(
         "Server: the release `fieldpay-server` binary as a child process on 127.0.0.1 (its own \
          data folder, loaded first through the Store: `upsert_accounts`, `upsert_products`, \
          `add_ledger_batch`, plus the demo merchant). Device: a fresh `fieldpay_core::Engine` \
-         in the bench process, signed in as rep1; the time is one `Engine::sync_now` (pull \
+         in the bench process, signed in as the manager (a rep's device syncs only its clients: row 14); the time is one `Engine::sync_now` (pull \
          pages of {} changes over HTTP/JSON, each written in one SQLite transaction while the \
          next page is fetched by another task; the pulled accounts and products indexed for \
          search once at the end). Rows = accounts + products + ledger entries on the device \

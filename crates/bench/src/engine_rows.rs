@@ -31,7 +31,7 @@ pub async fn outbox(ctx: &Ctx) -> anyhow::Result<RowResult> {
     let srv =
         ServerChild::start(&ctx.server_bin, &data, &ctx.work.join("server-outbox.log")).await?;
     let dir = ctx.work.join("device-outbox");
-    let engine = open_device(&dir, &srv.base).await?;
+    let engine = open_device(&dir, &srv.base, "rep1").await?;
     engine.sync_now().await?;
     let n: u32 = if ctx.quick { 200 } else { 1_000 };
     let runs: u32 = if ctx.quick { 2 } else { 5 };

@@ -379,10 +379,16 @@ fn valid_digits(phone: &str) -> Option<String> {
     Phone::parse(phone).ok().map(|p| p.digits().to_string())
 }
 
+/// The rep whose book is one generated account in [`FIELD_REP_SHARE`]; made by [`load`]
+/// with the demo reps' password.
+pub const FIELD_REP: &str = "rep3";
+pub const FIELD_REP_SHARE: usize = 100;
+
 /// `n` client accounts, deterministic for `seed`. Names, codes and phones are those of
 /// [`bench_support::generate_docs`]; a generated landline that libphonenumber refuses (e.g.
-/// a middle part starting with 0) is replaced by a mobile number. Half the accounts belong
-/// to `rep1`, half to `rep2` (the demo reps).
+/// a middle part starting with 0) is replaced by a mobile number. One account in
+/// [`FIELD_REP_SHARE`] belongs to [`FIELD_REP`] (2,000 of 200k: the sync-scope row's rep),
+/// the others half to `rep1`, half to `rep2` (the demo reps).
 pub fn accounts(n: usize, seed: u64) -> Vec<GenAccount> {
     let mut rng = Lcg::new(seed ^ 0xACC0_0000);
     bench_support::generate_docs(n, seed)
@@ -403,7 +409,16 @@ pub fn accounts(n: usize, seed: u64) -> Vec<GenAccount> {
                 credit_limit: [
                     1_000_000, 3_000_000, 5_000_000, 10_000_000, 20_000_000, 50_000_000,
                 ][rng.below(6)],
-                rep_login: Some(if i % 2 == 0 { "rep1" } else { "rep2" }.into()),
+                rep_login: Some(
+                    if i % FIELD_REP_SHARE == FIELD_REP_SHARE / 2 {
+                        FIELD_REP
+                    } else if i % 2 == 0 {
+                        "rep1"
+                    } else {
+                        "rep2"
+                    }
+                    .into(),
+                ),
             };
             GenAccount { account, doc }
         })
@@ -497,7 +512,8 @@ pub struct LoadReport {
     pub ledger_seconds: f64,
 }
 
-/// Loads `scale` worth of generated data for `merchant_id` (which must have the demo reps):
+/// Loads `scale` worth of generated data for `merchant_id` (which must have the demo reps;
+/// [`FIELD_REP`] is made when missing):
 /// accounts and products by upsert (chunks of 10,000 rows, one transaction each), then the
 /// ledger with [`Store::add_ledger_batch`] (chunks of 50,000). Returns the generated
 /// accounts (for the search query mix).
@@ -508,6 +524,17 @@ pub fn load(
     seed: u64,
 ) -> anyhow::Result<(Vec<GenAccount>, LoadReport)> {
     let t = std::time::Instant::now();
+    if store.rep_by_login(merchant_id, FIELD_REP)?.is_none() {
+        let hash = fieldpay_server::auth::hash_password(&"demo1234".into())
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+        store.create_rep(
+            merchant_id,
+            FIELD_REP,
+            "현장영업",
+            &hash,
+            fieldpay_protocol::auth::Role::Rep,
+        )?;
+    }
     let accs = accounts(scale.accounts, seed);
     let rows: Vec<NewAccount> = accs.iter().map(|a| a.account.clone()).collect();
     let t_acc = std::time::Instant::now();

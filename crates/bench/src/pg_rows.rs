@@ -369,7 +369,7 @@ pub async fn sync_pg(ctx: &Ctx) -> anyhow::Result<RowResult> {
                 .work
                 .join(format!("device-sync-{}-{r}", store.to_lowercase()));
             let _ = std::fs::remove_dir_all(&dir);
-            let engine = open_device(&dir, &srv.base).await?;
+            let engine = open_device(&dir, &srv.base, "manager").await?;
             let (s0, p0, c0) = (
                 srv.cpu_seconds(),
                 pg.cpu_seconds(),

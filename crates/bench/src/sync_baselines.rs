@@ -16,12 +16,12 @@ use fieldpay_core::db::Db;
 use fieldpay_protocol::sync::{Change, SyncPage};
 use serde_json::json;
 
-/// Signs the demo rep in over HTTP; its access token.
-pub async fn login(base: &str) -> anyhow::Result<String> {
+/// Signs the demo user `login` in over HTTP; its access token.
+pub async fn login(base: &str, login: &str) -> anyhow::Result<String> {
     let r = reqwest::Client::new()
         .post(format!("{base}/v1/auth/login"))
         .json(
-            &json!({ "merchant": "demo", "rep_id": "rep1", "password": "demo1234",
+            &json!({ "merchant": "demo", "rep_id": login, "password": "demo1234",
                        "device_name": "bench-baseline" }),
         )
         .send()

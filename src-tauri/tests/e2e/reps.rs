@@ -1,6 +1,7 @@
 //! Two reps on one device (security finding 8): rep1 signs an order while the server is away
 //! and signs out; rep2 signs in on the same app and sees none of rep1's orders, and nothing of
-//! rep1's reaches the server; rep1 signs in again and the order goes out once, as rep1's.
+//! rep1's reaches the server; rep1 signs in again and the order goes out once, as rep1's. Each
+//! device keeps its rep's clients only: rep2's are found by asking the server.
 
 use anyhow::{ensure, Context, Result};
 
@@ -79,6 +80,38 @@ pub async fn run(ui: &Ui) -> Result<()> {
             .map(|o| (&o.id, &o.rep_id))
             .collect::<Vec<_>>()
     );
+
+    // rep1's device keeps rep1's clients only: one of rep2's is not found on the device,
+    // and "find on the server" shows it as another rep's, with its balance.
+    let all = fieldpay_server::demo::demo_accounts();
+    let theirs = all
+        .iter()
+        .find(|a| {
+            a.rep_login.as_deref() == Some("rep2")
+                && all.iter().filter(|b| b.name == a.name).count() == 1
+        })
+        .context("a client of rep2 with a name of its own")?;
+    ui.click(&tid("nav-clients")).await?;
+    ui.wait_screen("clients").await?;
+    ui.type_into(&tid("account-search"), &theirs.name).await?;
+    ui.click(&tid("server-search-button")).await?;
+    let row = ui
+        .wait_text(&tid("server-row"), &theirs.name, SLOW, |t| {
+            t.contains(&theirs.name)
+        })
+        .await?;
+    ensure!(row.contains("다른 담당"), "server row {row:?}");
+    ensure!(
+        ui.all(&tid("account-row")).await?.is_empty(),
+        "rep2's client {} is on rep1's device",
+        theirs.name
+    );
+    ui.screenshot(
+        &screenshots::dir()
+            .join("states")
+            .join("clients-server-search.png"),
+    )
+    .await?;
     srv.stop().await;
     Ok(())
 }

@@ -14,6 +14,18 @@ pub async fn search_accounts(query: &str, max: usize) -> Result<Vec<AccountSumma
     .await
 }
 
+/// The merchant's accounts matching `query`, asked of the server (online).
+pub async fn search_server_accounts(
+    query: &str,
+    max: u32,
+) -> Result<Vec<fieldpay_protocol::records::AccountWithBalance>, ApiError> {
+    invoke(&cmd::SearchServerAccounts {
+        query: query.into(),
+        limit: Some(max),
+    })
+    .await
+}
+
 pub async fn client_list(sort: ClientSort, max: usize) -> Result<Vec<AccountSummary>, ApiError> {
     invoke(&cmd::ClientList {
         sort,

@@ -1,7 +1,9 @@
 //! One search box for client accounts, with results as you type: name, 초성 initials,
-//! phone or business number (the engine's search does the matching).
+//! phone or business number (the engine's search does the matching); on a rep's device, the
+//! server's search for the clients it does not keep.
 
 use fieldpay_protocol::app::{AccountSummary, ClientSort};
+use fieldpay_protocol::records::AccountWithBalance;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -10,7 +12,7 @@ use crate::components::icon::{Icon, Svg};
 use crate::components::{load_view, Empty, ErrorBox, Spinner};
 use crate::format;
 use crate::i18n::{t, T};
-use crate::state::{latest_search, remember_name, st, Load};
+use crate::state::{is_manager, latest_search, remember_name, st, Load};
 use crate::testids as id;
 
 const LIMIT: usize = 50;
@@ -66,13 +68,98 @@ pub fn AccountSearch(
             None => view! { <ClientList on_pick/> }.into_any(),
             Some(Load::Loading) => view! { <Spinner/> }.into_any(),
             Some(Load::Failed(err)) => view! { <ErrorBox err=err on_retry=retry/> }.into_any(),
-            Some(Load::Ready(list)) if list.is_empty() => view! { <Empty text=T::NoResults/> }.into_any(),
+            Some(Load::Ready(list)) if list.is_empty() => view! {
+                <Empty text=T::NoResults/>
+                {(!is_manager()).then(|| view! { <ServerSearch query/> })}
+            }.into_any(),
             Some(Load::Ready(list)) => view! {
                 <ul class="list">
                     {list.into_iter().map(|a| view! { <AccountRow summary=a on_pick=on_pick/> }).collect_view()}
                 </ul>
+                {(!is_manager()).then(|| view! { <ServerSearch query/> })}
             }.into_any(),
         }}
+    }
+}
+
+/// A rep's device keeps only that rep's clients: "find on the server" asks for the others
+/// (a client who moved to another rep), online, and shows them with their balances and
+/// whose they are. They are not opened here (the device does not keep their records).
+#[component]
+fn ServerSearch(query: RwSignal<String>) -> impl IntoView {
+    let found: RwSignal<Option<Load<Vec<AccountWithBalance>>>> = RwSignal::new(None);
+    // A new text: the previous answer no longer applies.
+    Effect::new(move |_| {
+        query.track();
+        found.set(None);
+    });
+    let ask = move || {
+        let q = query.get_untracked();
+        found.set(Some(Load::Loading));
+        spawn_local(async move {
+            found.set(Some(
+                accounts::search_server_accounts(q.trim(), 20).await.into(),
+            ));
+        });
+    };
+    view! {
+        <div class="server-search" data-testid=id::SERVER_SEARCH>
+            {move || match found.get() {
+                None => view! {
+                    <button class="btn wide" data-testid=id::SERVER_SEARCH_BUTTON on:click=move |_| ask()>
+                        <Svg icon=Icon::Search/> {t(T::SearchServer)}
+                    </button>
+                    <p class="hint">{t(T::SearchServerHint)}</p>
+                }.into_any(),
+                Some(Load::Loading) => view! { <Spinner/> }.into_any(),
+                Some(Load::Failed(err)) => view! {
+                    <ErrorBox err=err on_retry=Callback::new(move |_| ask())/>
+                }.into_any(),
+                Some(Load::Ready(list)) if list.is_empty() => view! {
+                    <Empty text=T::NoServerResults/>
+                }.into_any(),
+                Some(Load::Ready(list)) => view! {
+                    <h3 class="section-title">{t(T::ServerResults)}</h3>
+                    <ul class="list">
+                        {list.into_iter().map(|a| view! { <ServerRow found=a/> }).collect_view()}
+                    </ul>
+                }.into_any(),
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn ServerRow(found: AccountWithBalance) -> impl IntoView {
+    let a = found.account;
+    let me = st().info.with_untracked(|i| {
+        i.as_ref()
+            .and_then(|i| i.session.as_ref())
+            .map(|r| r.id.clone())
+    });
+    let whose = match &a.rep_id {
+        Some(r) if Some(r) == me.as_ref() => T::YourClient,
+        Some(_) => T::OtherRepsClient,
+        None => T::UnassignedClient,
+    };
+    let balance = found.balance;
+    view! {
+        <li class="row static" data-testid=id::SERVER_ROW data-id=a.id.clone()>
+            <span class="row-main">
+                <span class="row-title">
+                    {a.name.clone()} " "
+                    <span class="badge muted" data-testid=id::SERVER_ROW_WHOSE>{t(whose)}</span>
+                </span>
+                <span class="row-sub">{a.owner_name.clone()} " · " {format::phone(&a.phone)}</span>
+                <span class="row-sub mono">
+                    {a.code.clone()} " · " {format::business_number(&a.business_number)}
+                </span>
+            </span>
+            <span class="row-side">
+                <span class="row-label">{t(T::Balance)}</span>
+                <span class="amount" class:due=move || { balance > 0 }>{format::won(balance)}</span>
+            </span>
+        </li>
     }
 }
 

@@ -9,11 +9,11 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::Caller;
 use super::extract::parse_query;
+use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
-use crate::store::AccountQuery;
 use crate::state::AppState;
+use crate::store::AccountQuery;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -76,7 +76,7 @@ fn assign(app: &TestApp, code: &str, rep_login: Option<&str>) {
     store.upsert_accounts(&m.id, &[row]).unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rep_pulls_its_clients_and_the_catalogue_a_manager_everything() {
     let app = spawn_app().await;
     let (rep1, t1) = rep_id(&app, "rep1").await;
@@ -97,11 +97,18 @@ async fn a_rep_pulls_its_clients_and_the_catalogue_a_manager_everything() {
         .filter(|a| a.rep_id.as_deref() == Some(rep1.as_str()))
         .map(|a| &a.id)
         .collect();
-    assert!(!mine.is_empty() && mine.len() < all, "{} of {all}", mine.len());
+    assert!(
+        !mine.is_empty() && mine.len() < all,
+        "{} of {all}",
+        mine.len()
+    );
     assert_eq!(device.accounts.keys().collect::<HashSet<_>>(), mine);
     // Each of its clients' ledgers whole, and no other client's entry.
     for (account, entries) in &device.ledger {
-        assert!(mine.contains(account), "another rep's ledger entry: {account}");
+        assert!(
+            mine.contains(account),
+            "another rep's ledger entry: {account}"
+        );
         assert_eq!(Some(entries), manager.ledger.get(account));
     }
     assert!(!device.ledger.is_empty());
@@ -124,7 +131,7 @@ async fn a_rep_pulls_its_clients_and_the_catalogue_a_manager_everything() {
     assert!(rep2_device.accounts.values().any(|a| &a.code == code));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_moved_client_goes_with_its_ledger_to_the_new_rep_and_off_the_old_one() {
     let app = spawn_app().await;
     let (rep1, t1) = rep_id(&app, "rep1").await;
@@ -159,8 +166,15 @@ async fn a_moved_client_goes_with_its_ledger_to_the_new_rep_and_off_the_old_one(
 
     d2.sync(&app, &t2).await;
     assert_eq!(d2.accounts.len(), d2_before + 1);
-    assert_eq!(d2.accounts[&moved.id].rep_id.as_deref(), Some(rep2.as_str()));
-    assert_eq!(d2.ledger.get(&moved.id), Some(&history), "the whole history");
+    assert_eq!(
+        d2.accounts[&moved.id].rep_id.as_deref(),
+        Some(rep2.as_str())
+    );
+    assert_eq!(
+        d2.ledger.get(&moved.id),
+        Some(&history),
+        "the whole history"
+    );
 
     d1.sync(&app, &t1).await;
     assert_eq!(d1.accounts.len(), d1_before - 1);
@@ -236,7 +250,7 @@ async fn search(app: &TestApp, token: &str, query: &str) -> reqwest::Response {
         .unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_search_finds_any_client_of_the_merchant() {
     let app = spawn_app().await;
     let (rep1, t1) = rep_id(&app, "rep1").await;

@@ -13,9 +13,7 @@ use super::{
 };
 use crate::clock::ts;
 use crate::ids::new_id;
-use crate::store::{
-    AccountQuery, NewAccount, NewLedger, NewProduct, RecordStore, StoreResult,
-};
+use crate::store::{AccountQuery, NewAccount, NewLedger, NewProduct, RecordStore, StoreResult};
 
 /// How many rows one multi-row statement of an import carries.
 const CHUNK: usize = 5_000;

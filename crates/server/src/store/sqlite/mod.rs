@@ -266,7 +266,12 @@ pub(super) fn account_moved(
         .query_map(params![merchant_id, account_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for product in prices {
-        changed(tx, merchant_id, "account_price", &format!("{account_id}:{product}"))?;
+        changed(
+            tx,
+            merchant_id,
+            "account_price",
+            &format!("{account_id}:{product}"),
+        )?;
     }
     changed(
         tx,

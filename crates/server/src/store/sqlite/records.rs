@@ -6,9 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use super::{account_moved, audience_sql, changed, rejected, SqliteStore};
 use crate::clock::ts;
 use crate::ids::new_id;
-use crate::store::{
-    AccountQuery, NewAccount, NewLedger, NewProduct, RecordStore, StoreResult,
-};
+use crate::store::{AccountQuery, NewAccount, NewLedger, NewProduct, RecordStore, StoreResult};
 use fieldpay_protocol::records::{Account, AccountWithBalance, Product};
 use fieldpay_protocol::{AccountId, ErrorCode, MerchantId};
 
