@@ -348,10 +348,7 @@ impl ServerClient {
     ) -> CoreResult<Vec<fieldpay_protocol::records::AccountWithBalance>> {
         self.call(
             Method::GET,
-            &format!(
-                "/v1/accounts/search?q={}&limit={limit}",
-                query_value(query)
-            ),
+            &format!("/v1/accounts/search?q={}&limit={limit}", query_value(query)),
             None::<&()>,
         )
         .await

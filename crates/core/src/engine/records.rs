@@ -19,7 +19,9 @@ impl Engine {
         limit: u32,
     ) -> CoreResult<Vec<AccountWithBalance>> {
         self.require_session()?;
-        self.client.search_accounts(query, limit.clamp(1, 100)).await
+        self.client
+            .search_accounts(query, limit.clamp(1, 100))
+            .await
     }
 
     pub fn search_accounts(&self, query: &str, limit: usize) -> CoreResult<Vec<AccountSummary>> {

@@ -81,10 +81,8 @@ async fn a_rep_keeps_its_clients_finds_others_online_and_follows_a_reassignment(
         .expect("a client of rep2 with a name of its own");
     assert!(!found(&rep1, &coming.name), "not on rep1's device yet");
     // Online, the server finds it, with its balance.
-    let remote: Vec<AccountWithBalance> = rep1
-        .search_server_accounts(&coming.name, 20)
-        .await
-        .unwrap();
+    let remote: Vec<AccountWithBalance> =
+        rep1.search_server_accounts(&coming.name, 20).await.unwrap();
     let hit = remote
         .iter()
         .find(|a| a.account.id == coming.id)
