@@ -746,7 +746,7 @@ fn the_sync_scope_drops_other_reps_clients_with_their_ledgers() {
     // account(1): rep_01a2…, account(2): rep-7, account(3): no one's.
     let (mine, theirs, shared) = (account(1), account(2), account(3));
     let me = mine.rep_id.clone().unwrap();
-    let entries = vec![
+    let entries = [
         entry(1, &mine, LedgerKind::Order, 120_000),
         entry(2, &theirs, LedgerKind::Adjustment, 50_000),
         entry(3, &shared, LedgerKind::Order, 30_000),
