@@ -39,6 +39,18 @@ pub struct Ctx {
     pub sync_runs: Option<usize>,
 }
 
+impl Ctx {
+    /// The account count of a row measured at one size: the largest of `--sizes` when given,
+    /// else `quick` or `full` by the mode.
+    pub fn one_size(&self, full: usize, quick: usize) -> usize {
+        match (&self.sizes, self.quick) {
+            (Some(s), _) if !s.is_empty() => s.iter().copied().max().unwrap_or(full),
+            (_, true) => quick,
+            _ => full,
+        }
+    }
+}
+
 /// Now, UTC, to the minute.
 pub fn now_utc() -> String {
     chrono::Utc::now().format("%Y-%m-%d %H:%M").to_string()
