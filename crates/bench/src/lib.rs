@@ -6,6 +6,7 @@ pub mod app_row;
 pub mod data_rows;
 pub mod engine_rows;
 pub mod gen;
+pub mod openloop;
 pub mod pg;
 pub mod pg_rows;
 pub mod report;

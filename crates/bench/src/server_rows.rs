@@ -1,7 +1,8 @@
 //! Rows 6-8, against the release `fieldpay-server` binary as a child process: charge
 //! creation under 64 concurrent HTTP clients, one IVR step over the TwiML webhook with 1,000
 //! calls in progress, and the server's resident memory idle and with 10,000 pending charges.
-//! The load generator is this process: reqwest over loopback.
+//! The load generator is this process: reqwest over loopback. (Row 12, charge creation in an
+//! open loop, is in [`crate::openloop`].)
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,12 +20,22 @@ use crate::server::ServerChild;
 use crate::stats::{self, bytes, group, median, ms, Summary};
 use crate::Ctx;
 
-fn client(pool: usize) -> anyhow::Result<reqwest::Client> {
+/// A loopback HTTP client keeping up to `pool` idle connections.
+pub(crate) fn client(pool: usize) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .pool_max_idle_per_host(pool)
         .tcp_nodelay(true)
         .timeout(Duration::from_secs(30))
         .build()?)
+}
+
+/// The `POST /v1/charges` body every charge-creation row sends (to a distinct payer phone).
+pub fn charge_body(payer_phone: &str) -> serde_json::Value {
+    serde_json::json!({
+        "amount": 33_000,
+        "goods_name": "감기약 외 2건",
+        "payer_phone": payer_phone,
+    })
 }
 
 /// What a closed-loop load run measured.
@@ -77,11 +88,7 @@ pub async fn create_charges_on(
                 }
                 let url = &urls[i % urls.len()];
                 let phone = payer(series, i as u32);
-                let body = serde_json::json!({
-                    "amount": 33_000,
-                    "goods_name": "감기약 외 2건",
-                    "payer_phone": phone,
-                });
+                let body = charge_body(&phone);
                 let t = Instant::now();
                 let r = http
                     .post(url)
