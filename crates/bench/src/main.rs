@@ -86,6 +86,9 @@ enum Command {
     /// request's due time) at rising rates, beside the same generator against a bare axum
     /// handler (the HTTP floor); the highest rate with p99 <= 20 ms of each.
     Openloop,
+    /// Row 13: server RSS while it serves a first sync of 200k accounts (5k with --quick, or
+    /// the largest of --sizes).
+    SyncRss,
     /// The HTTP floor of row 12: serves a bare `POST /v1/charges` (bearer check, JSON parse,
     /// 201) on LISTEN until killed. Started by the `openloop` row.
     #[command(hide = true)]
@@ -228,6 +231,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if is(&[Command::Openloop]) {
         save(vec![openloop::openloop(&ctx).await?])?;
+    }
+    if is(&[Command::SyncRss]) {
+        save(vec![server_rows::sync_rss(&ctx).await?])?;
     }
     if is(&[Command::App]) {
         save(vec![app_row::app(&ctx).await?])?;

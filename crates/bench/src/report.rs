@@ -16,6 +16,8 @@ pub enum Verdict {
     /// Some parts met, some missed.
     Partly(String),
     NotMeasured(String),
+    /// A figure the issue asks for without a target.
+    Reported,
 }
 
 impl Verdict {
@@ -25,6 +27,7 @@ impl Verdict {
             Verdict::Missed(by) => format!("**missed**: {by}"),
             Verdict::Partly(why) => format!("**partly**: {why}"),
             Verdict::NotMeasured(why) => format!("not measured: {why}"),
+            Verdict::Reported => "reported (no target)".into(),
         }
     }
 
@@ -48,7 +51,7 @@ impl Verdict {
 /// One row of the table.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RowResult {
-    /// Position in the issue's table (1..=9).
+    /// Position in the table (1..=9 from issue 5, then the rows added since).
     pub order: u32,
     /// Subcommand that produces it.
     pub key: String,
