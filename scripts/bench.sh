@@ -3,13 +3,16 @@
 # fieldpay-bench and fieldpay-server, then runs the rows inside a private D-Bus session with an
 # unlocked gnome-keyring (the engine keeps its refresh token in the OS credential store).
 #
-#   scripts/bench.sh                     every row (8-14 minutes on a 2-core machine, by its load)
+#   scripts/bench.sh                     every row (8-14 minutes on a 2-core machine, by its load,
+#                                        before rows 12 and 13 added a few more)
 #   scripts/bench.sh search sync         some rows; the others keep their last figures
 #   scripts/bench.sh all --quick         small sizes: a smoke test of the harness (no BENCHMARKS.md)
 #
 # Rows: all, search, sync, delta, data (= search sync delta with one load), outbox, pdf,
 # charges (and rss), ivr, app, charges-pg (row 6's load on SQLite and on PostgreSQL with 1 and
 # 2 server instances), sync-pg (row 2's first sync from SQLite and from PostgreSQL, 50k
+# accounts), openloop (row 12: charge creation at fixed arrival rates, beside a bare axum
+# handler, the HTTP floor), sync-rss (row 13: server RSS while serving a first sync of 200k
 # accounts). For all, charges-pg and sync-pg a throwaway PostgreSQL is started with
 # `scripts/pg-test.sh start --durable` (fsync on, synchronous_commit off) and stopped at exit.
 # Options go to fieldpay-bench (see its --help), e.g.
@@ -26,8 +29,8 @@ rows=()
 opts=()
 for a in "$@"; do
   case "$a" in
-    all | search | sync | delta | data | outbox | pdf | charges | rss | ivr | app | charges-pg | sync-pg) rows+=("$a") ;;
-    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+    all | search | sync | delta | data | outbox | pdf | charges | rss | ivr | app | charges-pg | sync-pg | openloop | sync-rss) rows+=("$a") ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     *) opts+=("$a") ;;
   esac
 done

@@ -6,6 +6,7 @@ pub mod app_row;
 pub mod data_rows;
 pub mod engine_rows;
 pub mod gen;
+pub mod openloop;
 pub mod pg;
 pub mod pg_rows;
 pub mod report;
@@ -37,6 +38,18 @@ pub struct Ctx {
     pub sizes: Option<Vec<usize>>,
     /// First syncs per size instead of the default (3, and 1 at 200k).
     pub sync_runs: Option<usize>,
+}
+
+impl Ctx {
+    /// The account count of a row measured at one size: the largest of `--sizes` when given,
+    /// else `quick` or `full` by the mode.
+    pub fn one_size(&self, full: usize, quick: usize) -> usize {
+        match (&self.sizes, self.quick) {
+            (Some(s), _) if !s.is_empty() => s.iter().copied().max().unwrap_or(full),
+            (_, true) => quick,
+            _ => full,
+        }
+    }
 }
 
 /// Now, UTC, to the minute.

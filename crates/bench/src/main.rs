@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use fieldpay_bench::report::{self, RowResult};
 use fieldpay_bench::stats::{self, Machine};
-use fieldpay_bench::{app_row, data_rows, engine_rows, gen, pg, pg_rows, server, server_rows, Ctx};
+use fieldpay_bench::{
+    app_row, data_rows, engine_rows, gen, openloop, pg, pg_rows, server, server_rows, Ctx,
+};
 
 #[derive(Parser)]
 #[command(
@@ -80,6 +82,20 @@ enum Command {
     /// Row 11: first sync as row 2 from a server on SQLite and one on PostgreSQL (50k
     /// accounts, or the largest of --sizes).
     SyncPg,
+    /// Row 12: charge creation in an open loop (fixed arrival rates, latency from each
+    /// request's due time) at rising rates, beside the same generator against a bare axum
+    /// handler (the HTTP floor); the highest rate with p99 <= 20 ms of each.
+    Openloop,
+    /// Row 13: server RSS while it serves a first sync of 200k accounts (5k with --quick, or
+    /// the largest of --sizes).
+    SyncRss,
+    /// The HTTP floor of row 12: serves a bare `POST /v1/charges` (bearer check, JSON parse,
+    /// 201) on LISTEN until killed. Started by the `openloop` row.
+    #[command(hide = true)]
+    HttpFloor {
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+    },
     /// Only generate and load the data into a server data folder (no measurement).
     Gen {
         /// Number of accounts (products = 1 per 20, ledger = 5 per account; 200000 = the
@@ -109,6 +125,9 @@ fn print_row(r: &RowResult) {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::All);
+    if let Command::HttpFloor { listen } = command {
+        return openloop::serve_floor(listen).await;
+    }
     let tmp;
     let work = match &cli.work {
         Some(w) => {
@@ -209,6 +228,12 @@ async fn main() -> anyhow::Result<()> {
     }
     if is(&[Command::Ivr]) {
         save(vec![server_rows::ivr(&ctx).await?])?;
+    }
+    if is(&[Command::Openloop]) {
+        save(vec![openloop::openloop(&ctx).await?])?;
+    }
+    if is(&[Command::SyncRss]) {
+        save(vec![server_rows::sync_rss(&ctx).await?])?;
     }
     if is(&[Command::App]) {
         save(vec![app_row::app(&ctx).await?])?;

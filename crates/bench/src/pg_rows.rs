@@ -316,11 +316,7 @@ pub async fn sync_pg(ctx: &Ctx) -> anyhow::Result<RowResult> {
     let pg = Pg::required("sync-pg")?;
     let started = Instant::now();
     let load_before = stats::loadavg();
-    let n = match (&ctx.sizes, ctx.quick) {
-        (Some(s), _) if !s.is_empty() => *s.iter().max().unwrap_or(&50_000),
-        (_, true) => 2_000,
-        _ => 50_000,
-    };
+    let n = ctx.one_size(50_000, 2_000);
     let scale = if n == 200_000 {
         Scale::FULL
     } else {

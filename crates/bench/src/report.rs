@@ -16,6 +16,8 @@ pub enum Verdict {
     /// Some parts met, some missed.
     Partly(String),
     NotMeasured(String),
+    /// A figure the issue asks for without a target.
+    Reported,
 }
 
 impl Verdict {
@@ -25,6 +27,7 @@ impl Verdict {
             Verdict::Missed(by) => format!("**missed**: {by}"),
             Verdict::Partly(why) => format!("**partly**: {why}"),
             Verdict::NotMeasured(why) => format!("not measured: {why}"),
+            Verdict::Reported => "reported (no target)".into(),
         }
     }
 
@@ -48,7 +51,7 @@ impl Verdict {
 /// One row of the table.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RowResult {
-    /// Position in the issue's table (1..=9).
+    /// Position in the table (1..=9 from issue 5, then the rows added since).
     pub order: u32,
     /// Subcommand that produces it.
     pub key: String,
@@ -122,7 +125,8 @@ pub fn markdown(machine: &Machine, rows: &[RowResult], keep: Option<&str>) -> St
          (with server RSS), `ivr`, `app`, `charges-pg` and `sync-pg` (rows 10 and 11: the \
          server on PostgreSQL beside SQLite; `scripts/bench.sh` starts a throwaway PostgreSQL \
          for them with `scripts/pg-test.sh start --durable`: fsync on, synchronous_commit \
-         off). Results are kept per row as JSON under `$CARGO_TARGET_DIR/bench/results/` and \
+         off), `openloop` (row 12: charge creation at fixed arrival rates beside the HTTP \
+         floor) and `sync-rss` (row 13: server RSS while serving a first sync). Results are kept per row as JSON under `$CARGO_TARGET_DIR/bench/results/` and \
          this file is made from them.\n\n",
     );
     s.push_str("## Machine\n\n");

@@ -26,7 +26,7 @@ pub fn default_server_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("fieldpay-server"))
 }
 
-/// A running `fieldpay-server` child process.
+/// A running server child process: `fieldpay-server`, or the bench's own HTTP floor.
 pub struct ServerChild {
     child: Child,
     pub port: u16,
@@ -56,20 +56,37 @@ impl ServerChild {
             );
         }
         let port = free_port()?;
-        let out = std::fs::File::create(log)?;
         let mut cmd = Command::new(bin);
         match database_url {
             Some(url) => cmd.env("FIELDPAY_DATABASE_URL", url),
             None => cmd.env_remove("FIELDPAY_DATABASE_URL"),
         };
-        let child = cmd
-            .arg("--data")
+        cmd.arg("--data")
             .arg(data)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .env_remove("FIELDPAY_CONFIG")
             .env_remove("FIELDPAY_PUBLIC_URL")
-            .env_remove("RUST_LOG")
+            .env_remove("RUST_LOG");
+        Self::spawn(cmd, port, log, "/v1/openapi.json").await
+    }
+
+    /// Starts `cmd` (which listens on 127.0.0.1:`port`), its output to `log`, and waits up to
+    /// 60 s until `GET probe` answers with a success.
+    pub async fn spawn(
+        mut cmd: Command,
+        port: u16,
+        log: &Path,
+        probe: &str,
+    ) -> anyhow::Result<ServerChild> {
+        let out = std::fs::File::create(log)?;
+        let program = Path::new(cmd.get_program());
+        let name = program
+            .file_name()
+            .unwrap_or(program.as_os_str())
+            .to_string_lossy()
+            .into_owned();
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)
@@ -84,12 +101,12 @@ impl ServerChild {
         loop {
             if let Some(status) = s.child.try_wait()? {
                 anyhow::bail!(
-                    "fieldpay-server exited ({status}) before answering; see {}",
+                    "{name} exited ({status}) before answering; see {}",
                     log.display()
                 );
             }
             if let Ok(r) = http
-                .get(format!("{}/v1/openapi.json", s.base))
+                .get(format!("{}{probe}", s.base))
                 .timeout(Duration::from_secs(2))
                 .send()
                 .await
@@ -100,7 +117,7 @@ impl ServerChild {
             }
             if Instant::now() > deadline {
                 s.kill();
-                anyhow::bail!("fieldpay-server did not answer within 60 s");
+                anyhow::bail!("{name} did not answer within 60 s");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -1,10 +1,11 @@
-//! Rows 6-8, against the release `fieldpay-server` binary as a child process: charge
+//! Rows 6-8 and 13, against the release `fieldpay-server` binary as a child process: charge
 //! creation under 64 concurrent HTTP clients, one IVR step over the TwiML webhook with 1,000
-//! calls in progress, and the server's resident memory idle and with 10,000 pending charges.
-//! The load generator is this process: reqwest over loopback.
+//! calls in progress, the server's resident memory idle and with 10,000 pending charges, and
+//! its memory while it serves a first sync. The load generator is this process: reqwest over
+//! loopback. (Row 12, charge creation in an open loop, is in [`crate::openloop`].)
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,17 +15,28 @@ use fieldpay_server::demo::DEMO_API_KEY;
 use fieldpay_server::telephony::twiml::{signature, VOICE_PATH};
 
 use crate::engine_rows::payer;
+use crate::gen::Scale;
 use crate::report::{RowResult, Verdict};
-use crate::server::ServerChild;
+use crate::server::{self, ServerChild};
 use crate::stats::{self, bytes, group, median, ms, Summary};
-use crate::Ctx;
+use crate::{sync_baselines, Ctx};
 
-fn client(pool: usize) -> anyhow::Result<reqwest::Client> {
+/// A loopback HTTP client keeping up to `pool` idle connections.
+pub(crate) fn client(pool: usize) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .pool_max_idle_per_host(pool)
         .tcp_nodelay(true)
         .timeout(Duration::from_secs(30))
         .build()?)
+}
+
+/// The `POST /v1/charges` body every charge-creation row sends (to a distinct payer phone).
+pub fn charge_body(payer_phone: &str) -> serde_json::Value {
+    serde_json::json!({
+        "amount": 33_000,
+        "goods_name": "감기약 외 2건",
+        "payer_phone": payer_phone,
+    })
 }
 
 /// What a closed-loop load run measured.
@@ -77,11 +89,7 @@ pub async fn create_charges_on(
                 }
                 let url = &urls[i % urls.len()];
                 let phone = payer(series, i as u32);
-                let body = serde_json::json!({
-                    "amount": 33_000,
-                    "goods_name": "감기약 외 2건",
-                    "payer_phone": phone,
-                });
+                let body = charge_body(&phone);
                 let t = Instant::now();
                 let r = http
                     .post(url)
@@ -322,6 +330,191 @@ pub async fn charges(ctx: &Ctx) -> anyhow::Result<Vec<RowResult>> {
         seconds,
     };
     Ok(vec![rows6, row8])
+}
+
+/// Samples a process's VmRSS every 5 ms until stopped; the highest sample and how many.
+struct RssSampler {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<(u64, usize)>,
+}
+
+impl RssSampler {
+    fn start(pid: u32) -> RssSampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let task = tokio::spawn(async move {
+            let (mut peak, mut samples) = (0, 0);
+            while !flag.load(Ordering::Relaxed) {
+                if let Some((rss, _)) = stats::rss(pid) {
+                    peak = peak.max(rss);
+                    samples += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            (peak, samples)
+        });
+        RssSampler { stop, task }
+    }
+
+    async fn finish(self) -> anyhow::Result<(u64, usize)> {
+        self.stop.store(true, Ordering::Relaxed);
+        Ok(self.task.await?)
+    }
+}
+
+/// One first sync pulled from the server while its memory was watched.
+struct SyncRss {
+    /// VmRSS just before the pull (after the sign-in).
+    before: u64,
+    /// The highest VmRSS sampled during the pull.
+    sampled_peak: u64,
+    samples: usize,
+    /// VmHWM after the pull, reset to VmRSS just before it (None if the reset was refused).
+    hwm: Option<u64>,
+    after: u64,
+    seconds: f64,
+    pages: usize,
+    changes: usize,
+}
+
+impl SyncRss {
+    fn peak(&self) -> u64 {
+        self.sampled_peak.max(self.hwm.unwrap_or(0))
+    }
+}
+
+/// Row 13: the server's resident memory while it serves a first sync. A server on a data
+/// folder with the generated data set (200,000 accounts; `--quick` 5,000; or the largest of
+/// `--sizes`); a device-style client (the rep's token, pages of the device's size) pulls the
+/// whole change feed page by page while the server's VmRSS is sampled.
+pub async fn sync_rss(ctx: &Ctx) -> anyhow::Result<RowResult> {
+    let started = Instant::now();
+    let load_before = stats::loadavg();
+    let n = ctx.one_size(200_000, 5_000);
+    let scale = Scale::for_accounts(n);
+    let data = ctx.work.join("server-sync-rss");
+    eprintln!(
+        "[sync-rss] loading {} accounts, {} products, {} ledger entries ...",
+        scale.accounts, scale.products, scale.ledger
+    );
+    let (_, load) = server::prepare_data(&data, scale, ctx.seed).await?;
+    eprintln!("[sync-rss] loaded in {:.1} s", load.seconds);
+    let srv = ServerChild::start(
+        &ctx.server_bin,
+        &data,
+        &ctx.work.join("server-sync-rss.log"),
+    )
+    .await?;
+    settle(3).await;
+    let (idle, _) = srv.rss().unwrap_or_default();
+    let http = reqwest::Client::new();
+    let limit = fieldpay_core::sync::PULL_PAGE;
+    let nruns = if ctx.quick { 1 } else { 2 };
+    let mut runs = Vec::new();
+    for r in 0..nruns {
+        // Signed in first: the password hash's memory is not the sync's.
+        let token = sync_baselines::login(&srv.base).await?;
+        let reset = stats::reset_peak_rss(srv.pid());
+        let (before, _) = srv.rss().unwrap_or_default();
+        let sampler = RssSampler::start(srv.pid());
+        let (mut pages, mut changes) = (0, 0);
+        let t = Instant::now();
+        sync_baselines::pull_pages(&http, &srv.base, &token, limit, |p| {
+            pages += 1;
+            changes += p.changes.len();
+            Ok(())
+        })
+        .await?;
+        let seconds = t.elapsed().as_secs_f64();
+        let (sampled_peak, samples) = sampler.finish().await?;
+        let (after, hwm) = srv.rss().unwrap_or_default();
+        anyhow::ensure!(
+            changes >= scale.rows(),
+            "the pull brought {changes} changes, expected {} at least",
+            scale.rows()
+        );
+        let run = SyncRss {
+            before,
+            sampled_peak,
+            samples,
+            hwm: reset.then_some(hwm),
+            after,
+            seconds,
+            pages,
+            changes,
+        };
+        eprintln!(
+            "[sync-rss] run {r}: {changes} changes in {pages} pages, {seconds:.1} s; server rss before {} / peak {} (sampled {}, {samples} samples; VmHWM {}) / after {} (load {})",
+            bytes(run.before),
+            bytes(run.peak()),
+            bytes(run.sampled_peak),
+            run.hwm.map(bytes).unwrap_or_else(|| "not reset".into()),
+            bytes(run.after),
+            stats::loadavg()
+        );
+        runs.push(run);
+    }
+    srv.stop();
+    if !ctx.keep_data {
+        let _ = std::fs::remove_dir_all(&data);
+    }
+    let peak = runs.iter().map(SyncRss::peak).max().unwrap_or(0);
+    let mut d = String::new();
+    let _ = writeln!(
+        d,
+        "The release `fieldpay-server` on a data folder holding the generated data set ({} \
+         accounts, {} products, {} ledger entries: `fieldpay-bench gen`), started fresh; idle \
+         = VmRSS 3 s after it first answered. Each run: the demo rep signs in (argon2: \
+         before the measurement), the server's VmHWM is reset to its VmRSS \
+         (`/proc/PID/clear_refs` = 5), then a device-style client pulls the whole change \
+         feed with the rep's token, `GET /v1/sync?cursor=…&limit={}` (the device's page \
+         size) page by page, each page decoded and dropped (nothing stored: this row is the \
+         server's side), while the server's VmRSS is sampled every 5 ms. Peak = the higher \
+         of the highest sample and VmHWM after the pull. Run 0 is the first sync after the \
+         server's start; later runs show what it keeps.\n\n\
+         | run | changes | pages | pull | VmRSS before | peak | sampled peak (samples) | VmHWM | VmRSS after |\n|---|---|---|---|---|---|---|---|---|",
+        group(scale.accounts as u64),
+        group(scale.products as u64),
+        group(scale.ledger as u64),
+        group(u64::from(limit))
+    );
+    for (i, r) in runs.iter().enumerate() {
+        let _ = writeln!(
+            d,
+            "| {i} | {} | {} | {:.1} s | {} | {} | {} ({}) | {} | {} |",
+            group(r.changes as u64),
+            r.pages,
+            r.seconds,
+            bytes(r.before),
+            bytes(r.peak()),
+            bytes(r.sampled_peak),
+            r.samples,
+            r.hwm.map(bytes).unwrap_or_else(|| "not reset".into()),
+            bytes(r.after)
+        );
+    }
+    let _ = writeln!(d, "\nIdle before the first sign-in: {}.", bytes(idle));
+    Ok(RowResult {
+        order: 13,
+        key: "sync-rss".into(),
+        what: format!(
+            "server RSS while serving a first sync of {} accounts (peak)",
+            group(scale.accounts as u64)
+        ),
+        target: "reported (issue 17 sets none)".into(),
+        measured: format!(
+            "peak {} (idle {}, after the sync {})",
+            bytes(peak),
+            bytes(idle),
+            bytes(runs.last().map_or(0, |r| r.after))
+        ),
+        verdict: Verdict::Reported,
+        detail: d,
+        load_before,
+        load_after: stats::loadavg(),
+        date: crate::now_utc(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// POSTs one signed TwiML webhook; returns (status, body).

@@ -50,19 +50,36 @@ async fn page(
     Ok(r.json().await?)
 }
 
-/// Every change the rep's device would pull (pages of `limit`), kept in memory.
-pub async fn pull_all(base: &str, token: &str, limit: u32) -> anyhow::Result<(Vec<Change>, i64)> {
-    let http = reqwest::Client::new();
-    let mut all = Vec::new();
+/// Pulls the whole change feed from cursor 0, pages of `limit`, each handed to `each` as it
+/// arrives; the last cursor.
+pub async fn pull_pages(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    limit: u32,
+    mut each: impl FnMut(SyncPage) -> anyhow::Result<()>,
+) -> anyhow::Result<i64> {
     let mut cursor = 0;
     loop {
-        let p = page(&http, base, token, cursor, limit).await?;
-        all.extend(p.changes);
+        let p = page(http, base, token, cursor, limit).await?;
         cursor = p.cursor;
-        if !p.has_more {
-            return Ok((all, cursor));
+        let more = p.has_more;
+        each(p)?;
+        if !more {
+            return Ok(cursor);
         }
     }
+}
+
+/// Every change the rep's device would pull (pages of `limit`), kept in memory.
+pub async fn pull_all(base: &str, token: &str, limit: u32) -> anyhow::Result<(Vec<Change>, i64)> {
+    let mut all = Vec::new();
+    let cursor = pull_pages(&reqwest::Client::new(), base, token, limit, |p| {
+        all.extend(p.changes);
+        Ok(())
+    })
+    .await?;
+    Ok((all, cursor))
 }
 
 /// The floor: `changes` written into a fresh device database at `dir` in one transaction.
@@ -96,11 +113,9 @@ pub async fn naive(dir: &Path, base: &str, token: &str) -> anyhow::Result<(Durat
     std::fs::create_dir_all(dir)?;
     let db = Db::open(&dir.join("naive.db"))?;
     let http = reqwest::Client::new();
-    let mut cursor = 0;
     let mut rows = 0u64;
     let t = Instant::now();
-    loop {
-        let p = page(&http, base, token, cursor, 1_000).await?;
+    pull_pages(&http, base, token, 1_000, |p| {
         for c in p.changes {
             db.apply_page(&SyncPage {
                 changes: vec![c],
@@ -109,11 +124,9 @@ pub async fn naive(dir: &Path, base: &str, token: &str) -> anyhow::Result<(Durat
             })?;
             rows += 1;
         }
-        cursor = p.cursor;
-        if !p.has_more {
-            break;
-        }
-    }
+        Ok(())
+    })
+    .await?;
     let took = t.elapsed();
     drop(db);
     let _ = std::fs::remove_dir_all(dir);
