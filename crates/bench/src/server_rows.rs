@@ -413,7 +413,7 @@ pub async fn sync_rss(ctx: &Ctx) -> anyhow::Result<RowResult> {
     let mut runs = Vec::new();
     for r in 0..nruns {
         // Signed in first: the password hash's memory is not the sync's.
-        let token = sync_baselines::login(&srv.base).await?;
+        let token = sync_baselines::login(&srv.base, "manager").await?;
         let reset = stats::reset_peak_rss(srv.pid());
         let (before, _) = srv.rss().unwrap_or_default();
         let sampler = RssSampler::start(srv.pid());
