@@ -141,42 +141,35 @@ async fn recorded_offline_the_balance_drops_at_once_and_the_server_books_it_once
     assert!(e.problems().unwrap().is_empty());
 }
 
+/// Another rep's client is not on a rep's device (the sync scope): a collection for it is
+/// refused on the device with a typed error, and nothing is queued or sent. (The server's own
+/// refusal of such a collection is in the server's integration tests.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_reps_account_is_refused_and_kept_as_a_problem() {
+async fn another_reps_account_is_not_on_the_device_and_cannot_be_collected() {
     let server = Server::start().await;
     let dir = tempfile::tempdir().unwrap();
     let e = signed_in(dir.path(), &server.base).await;
     e.sync_now().await.unwrap();
     let me = e.session().unwrap().id;
     let theirs = e
-        .search_accounts("약", 100)
+        .search_server_accounts("약", 100)
+        .await
         .unwrap()
         .into_iter()
         .map(|h| h.account)
         .find(|a| a.rep_id.is_some() && a.rep_id.as_deref() != Some(me.as_str()))
         .unwrap();
-    let before = e
+    assert!(e
         .account_detail(&theirs.id, Utc::now().date_naive())
-        .unwrap()
-        .balance;
-    let c = e
+        .is_err());
+    let err = e
         .record_collection(&cash(&theirs.id, 9_000), Utc::now())
-        .unwrap();
-    let _ = e.sync_now().await;
-    let problems = e.problems().unwrap();
-    assert_eq!(problems.len(), 1, "{problems:?}");
-    assert_eq!(problems[0].action, "record_collection");
-    assert_eq!(problems[0].error.code, ErrorCode::Forbidden);
-    let local = e.collection(&c.collection.id).unwrap();
-    assert_eq!(local.sync_state, SyncState::Rejected);
-    // A refused collection no longer counts against the balance.
-    let d = e
-        .account_detail(&theirs.id, Utc::now().date_naive())
-        .unwrap();
-    assert_eq!((d.balance, d.pending_collected), (before, 0));
+        .unwrap_err();
+    assert_eq!(err.to_api().code, ErrorCode::NotFound);
+    assert_eq!(e.status().queued, 0);
+    e.sync_now().await.unwrap();
+    assert!(e.problems().unwrap().is_empty());
     assert!(server_collections(&server).is_empty());
-    e.discard_problem(&problems[0].client_id).unwrap();
-    assert!(e.collections_for(&theirs.id).unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -479,8 +479,9 @@ async fn balances_after_a_sync_of_many_pages_match_the_server() {
     };
     store.add_ledger_batch(&m.id, &entries(12_000, 0)).unwrap();
 
+    // The manager's device: every account (a rep's keeps its own clients).
     let dir = tempfile::tempdir().unwrap();
-    let e = signed_in(dir.path(), &server.base).await;
+    let e = signed_in_as(dir.path(), &server.base, "manager").await;
     e.sync_now().await.unwrap();
     let today = Utc::now().date_naive();
     let check = |e: &fieldpay_core::Engine| {
