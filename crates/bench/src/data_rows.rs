@@ -597,7 +597,11 @@ fn rep_sync_row(
     let mut d = String::new();
     let _ = writeln!(
         d,
-        "The same server and data as row 2. The device signs in as `{}`, a plain rep assigned          one generated client in {} (2,000 of 200k); its pull reads only the change rows for          it (audience `*` — products, unassigned clients — or the rep) through the          `changes_audience` index, so the page is its clients, their ledgers and the          catalogue. Time: one `Engine::sync_now` on a fresh device, the median of the runs.\n",
+        "The same server and data as row 2. The device signs in as `{}`, a plain rep assigned \
+         one generated client in {} (2,000 of 200k); its pull reads only the change rows for \
+         it (audience `*`: products, unassigned clients; or the rep) through the \
+         `changes_audience` index, so the page is its clients, their ledgers and the \
+         catalogue. Time: one `Engine::sync_now` on a fresh device, the median of the runs.\n",
         gen::FIELD_REP,
         gen::FIELD_REP_SHARE
     );

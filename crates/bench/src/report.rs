@@ -121,7 +121,7 @@ pub fn markdown(machine: &Machine, rows: &[RowResult], keep: Option<&str>) -> St
     s.push_str("$CARGO_TARGET_DIR/release/fieldpay-bench gen --accounts 200000 --data /tmp/fieldpay-200k\n");
     s.push_str("```\n\n");
     s.push_str(
-        "Rows: `search`, `sync` (first sync and growth), `delta`, `outbox`, `pdf`, `charges` \
+        "Rows: `search`, `sync` (first sync and growth; also row 14, a rep's first sync of its own clients), `delta`, `outbox`, `pdf`, `charges` \
          (with server RSS), `ivr`, `app`, `charges-pg` and `sync-pg` (rows 10 and 11: the \
          server on PostgreSQL beside SQLite; `scripts/bench.sh` starts a throwaway PostgreSQL \
          for them with `scripts/pg-test.sh start --durable`: fsync on, synchronous_commit \

@@ -385,7 +385,8 @@ impl SyncRss {
 
 /// Row 13: the server's resident memory while it serves a first sync. A server on a data
 /// folder with the generated data set (200,000 accounts; `--quick` 5,000; or the largest of
-/// `--sizes`); a device-style client (the rep's token, pages of the device's size) pulls the
+/// `--sizes`); a device-style client (the manager's token: the whole merchant; pages of the
+/// device's size) pulls the
 /// whole change feed page by page while the server's VmRSS is sampled.
 pub async fn sync_rss(ctx: &Ctx) -> anyhow::Result<RowResult> {
     let started = Instant::now();
@@ -464,10 +465,10 @@ pub async fn sync_rss(ctx: &Ctx) -> anyhow::Result<RowResult> {
         d,
         "The release `fieldpay-server` on a data folder holding the generated data set ({} \
          accounts, {} products, {} ledger entries: `fieldpay-bench gen`), started fresh; idle \
-         = VmRSS 3 s after it first answered. Each run: the demo rep signs in (argon2: \
+         = VmRSS 3 s after it first answered. Each run: the demo manager signs in (argon2: \
          before the measurement), the server's VmHWM is reset to its VmRSS \
          (`/proc/PID/clear_refs` = 5), then a device-style client pulls the whole change \
-         feed with the rep's token, `GET /v1/sync?cursor=…&limit={}` (the device's page \
+         feed with the manager's token, `GET /v1/sync?cursor=…&limit={}` (the device's page \
          size) page by page, each page decoded and dropped (nothing stored: this row is the \
          server's side), while the server's VmRSS is sampled every 5 ms. Peak = the higher \
          of the highest sample and VmHWM after the pull. Run 0 is the first sync after the \
