@@ -316,6 +316,21 @@ pub fn demo_accounts() -> Vec<NewAccount> {
         .collect()
 }
 
+/// Assigns the demo client `code` to the rep `rep_login` (or to no one), as a CSV import of
+/// its row with another `rep_login` does: the sandbox's way to move a client between reps.
+pub fn reassign(store: &dyn Store, code: &str, rep_login: Option<&str>) -> anyhow::Result<()> {
+    let m = store
+        .merchant_by_code(DEMO_MERCHANT_CODE)?
+        .ok_or_else(|| anyhow::anyhow!("no demo merchant"))?;
+    let mut row = demo_accounts()
+        .into_iter()
+        .find(|a| a.code == code)
+        .ok_or_else(|| anyhow::anyhow!("no demo client {code}"))?;
+    row.rep_login = rep_login.map(Into::into);
+    store.upsert_accounts(&m.id, &[row])?;
+    Ok(())
+}
+
 pub fn demo_products() -> Vec<NewProduct> {
     CATALOGUE
         .iter()

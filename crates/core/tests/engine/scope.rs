@@ -6,23 +6,12 @@
 use fieldpay_protocol::app::ClientSort;
 use fieldpay_protocol::records::{Account, AccountWithBalance};
 use fieldpay_server::demo;
-use fieldpay_server::store::NewAccount;
 
 use crate::harness::*;
 
 /// Moves the demo account `code` to `rep_login`, as a CSV import does.
 fn assign(server: &Server, code: &str, rep_login: &str) {
-    let store = &server.state().store;
-    let m = store
-        .merchant_by_code(demo::DEMO_MERCHANT_CODE)
-        .unwrap()
-        .unwrap();
-    let mut row: NewAccount = demo::demo_accounts()
-        .into_iter()
-        .find(|a| a.code == code)
-        .unwrap();
-    row.rep_login = Some(rep_login.into());
-    store.upsert_accounts(&m.id, &[row]).unwrap();
+    demo::reassign(server.state().store.as_ref(), code, Some(rep_login)).unwrap();
 }
 
 fn listed(e: &fieldpay_core::Engine) -> Vec<String> {

@@ -9,6 +9,10 @@ use fieldpay_protocol::{MerchantId, RepId};
 
 use super::StoreResult;
 
+/// The change-log entity that tells an account's former rep's devices to drop it (its id is
+/// `account_id:old_rep_id`; both stores log and read it the same way).
+pub const ACCOUNT_MOVED: &str = "account_moved";
+
 /// The largest pull page (changes).
 pub const MAX_PULL_PAGE: u32 = 20_000;
 

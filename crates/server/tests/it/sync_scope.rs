@@ -8,7 +8,6 @@ use std::collections::{HashMap, HashSet};
 use fieldpay_protocol::records::{Account, AccountWithBalance};
 use fieldpay_protocol::sync::{Change, ChangeData};
 use fieldpay_server::demo::{self, DEMO_API_KEY};
-use fieldpay_server::store::NewAccount;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -63,17 +62,7 @@ async fn rep_id(app: &TestApp, login_name: &str) -> (String, String) {
 
 /// Moves the demo account `code` to `rep_login` (as a CSV import would).
 fn assign(app: &TestApp, code: &str, rep_login: Option<&str>) {
-    let store = app.store();
-    let m = store
-        .merchant_by_code(demo::DEMO_MERCHANT_CODE)
-        .unwrap()
-        .unwrap();
-    let mut row: NewAccount = demo::demo_accounts()
-        .into_iter()
-        .find(|a| a.code == code)
-        .unwrap();
-    row.rep_login = rep_login.map(Into::into);
-    store.upsert_accounts(&m.id, &[row]).unwrap();
+    demo::reassign(app.store().as_ref(), code, rep_login).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,6 +310,16 @@ async fn the_server_search_finds_any_client_of_the_merchant() {
     let long = "약".repeat(51);
     let r = search(&app, &t1, &long).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Another merchant's rep and API key find none of the demo merchant's clients.
+    let (b_key, b_rep) = app.merchant_with_rep("b", &["16009992"], "brep").await;
+    for token in [b_key.as_str(), b_rep.access_token.as_str()] {
+        let found: Vec<AccountWithBalance> = search(&app, token, &theirs.name)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(found.is_empty(), "{found:?}");
+    }
     // Without credentials: 401.
     let r = app
         .http

@@ -240,8 +240,7 @@ pub(super) fn audience_sql(entity: &str) -> StoreResult<&'static str> {
     })
 }
 
-/// The change row that tells an account's former rep's devices to drop it.
-pub(super) const ACCOUNT_MOVED: &str = "account_moved";
+pub(super) use crate::store::sync::ACCOUNT_MOVED;
 
 /// After an account's rep changed from `old_rep`: its ledger and prices are logged again (for
 /// the new rep's devices, which have not had them) and an [`ACCOUNT_MOVED`] row is written
