@@ -96,6 +96,20 @@ enum Command {
         #[arg(long)]
         listen: std::net::SocketAddr,
     },
+    /// Row 12's generator alone against a running server, for profiling it: RATE charges a
+    /// second for SECS seconds to URL (`.../v1/charges`), prints the figures of the run;
+    /// PID is the process whose CPU is counted.
+    #[command(hide = true)]
+    Drive {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        rate: u32,
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+        #[arg(long)]
+        pid: u32,
+    },
     /// Only generate and load the data into a server data folder (no measurement).
     Gen {
         /// Number of accounts (products = 1 per 20, ledger = 5 per account; 200000 = the
@@ -127,6 +141,15 @@ async fn main() -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::All);
     if let Command::HttpFloor { listen } = command {
         return openloop::serve_floor(listen).await;
+    }
+    if let Command::Drive {
+        url,
+        rate,
+        secs,
+        pid,
+    } = &command
+    {
+        return openloop::drive(url, *rate, *secs, *pid).await;
     }
     let tmp;
     let work = match &cli.work {

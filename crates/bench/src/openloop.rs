@@ -317,6 +317,18 @@ async fn start_floor(ctx: &Ctx) -> anyhow::Result<ServerChild> {
     ServerChild::spawn(cmd, port, &ctx.work.join("http-floor.log"), "/healthz").await
 }
 
+/// The `drive` subcommand: one rate against a server started by hand (to profile it).
+pub async fn drive(url: &str, rate: u32, secs: u64, pid: u32) -> anyhow::Result<()> {
+    let plan = Plan {
+        rate,
+        warmup: Duration::from_secs(1),
+        measure: Duration::from_secs(secs),
+    };
+    let r = run_rate(url, pid, plan).await?;
+    log_rate("drive", &r);
+    Ok(())
+}
+
 fn plan(ctx: &Ctx, rate: u32) -> Plan {
     let (warmup, measure) = if ctx.quick {
         (Duration::from_millis(250), Duration::from_secs(1))
