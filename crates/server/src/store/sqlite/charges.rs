@@ -320,10 +320,10 @@ impl ChargeStore for SqliteStore {
             for new in batch {
                 // Each charge in its own savepoint: one that fails leaves no trace and does not
                 // disturb the others; all of them commit (and are answered) together.
-                tx.execute_batch("SAVEPOINT one_charge")?;
+                tx.prepare_cached("SAVEPOINT one_charge")?.execute([])?;
                 match insert_charge(tx, new, &now, compose) {
                     Ok(done) => {
-                        tx.execute_batch("RELEASE one_charge")?;
+                        tx.prepare_cached("RELEASE one_charge")?.execute([])?;
                         out.push(Ok(done));
                     }
                     Err(e) => {
