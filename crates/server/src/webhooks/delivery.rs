@@ -265,7 +265,11 @@ pub async fn run(state: AppState) {
             _ = tick.tick() => true,
             // The channel cannot close while `state` holds its sender.
             _ = changes.recv() => {
-                // One look for a burst of changes.
+                // One look for a burst of changes (those of the next moment too).
+                tokio::select! {
+                    _ = tokio::time::sleep(crate::app::GATHER) => {}
+                    _ = &mut stopped => break,
+                }
                 while !matches!(
                     changes.try_recv(),
                     Err(TryRecvError::Empty | TryRecvError::Closed)
