@@ -116,6 +116,8 @@ impl Engine {
         }
         .await;
         self.update_status(|s| s.syncing = false);
+        // What the sync wrote goes into the database file while the rep goes on.
+        self.db.checkpoint_in_background();
         // A session kept from before the server gave reps a number series learns its series
         // from a refresh answer (then orders are numbered on the device at signing).
         if let (Some(fresh), Some(mut me)) = (self.client.take_refreshed_rep(), self.session()) {
