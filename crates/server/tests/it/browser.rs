@@ -306,13 +306,36 @@ impl Browser {
 
     /// The visible text of the first element matching `css` (waited for).
     pub async fn text(&self, css: &str) -> String {
-        let e = self.wait_css(css).await;
-        wd(&format!("text of {css}"), e.text()).await
+        self.read_element(css, "text", |e| async move { e.text().await })
+            .await
     }
 
     pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
-        let e = self.wait_css(css).await;
-        wd(&format!("{name} of {css}"), e.attr(name)).await
+        self.read_element(css, name, |e| async move { e.attr(name).await })
+            .await
+    }
+
+    /// Reads from the first element matching `css` (waited for). A live page may replace the
+    /// element between the find and the read (a stale element): it is then found again.
+    async fn read_element<T, Fut>(&self, css: &str, what: &str, read: impl Fn(Element) -> Fut) -> T
+    where
+        Fut: std::future::Future<Output = Result<T, fantoccini::error::CmdError>>,
+    {
+        let until = Instant::now() + STEP;
+        loop {
+            let e = self.wait_css(css).await;
+            match tokio::time::timeout(COMMAND, read(e)).await {
+                Ok(Ok(v)) => return v,
+                Ok(Err(err)) if err.is_stale_element_reference() && Instant::now() < until => {
+                    tokio::time::sleep(POLL).await
+                }
+                Ok(Err(err)) => panic!("{what} of {css}: {err}"),
+                Err(_) => panic!(
+                    "WebDriver did not answer {what} of {css} within {} s",
+                    COMMAND.as_secs()
+                ),
+            }
+        }
     }
 
     /// Waits until the first element matching `css` has `name`=`value`; answers the element's
