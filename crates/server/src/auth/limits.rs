@@ -219,10 +219,9 @@ pub fn return_large_blocks_to_the_system() {
         // Blocks of 1 MiB or more are mapped for each allocation and unmapped when freed.
         const MMAP_THRESHOLD: i32 = 1 << 20;
         // SAFETY: mallopt only changes a setting of the allocator; it is called before any
-        // other thread exists.
-        if unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) } != 1 {
-            tracing::debug!("cannot set the allocator's mmap threshold");
-        }
+        // other thread exists. Refused (it answers 0), the allocator keeps its default: only
+        // memory is at stake, and logging is not set up yet to say so.
+        unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) };
     }
 }
 
