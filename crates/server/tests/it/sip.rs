@@ -468,6 +468,17 @@ impl Baresip {
     /// come from), else the machine's default address (the packets still come from loopback,
     /// as a phone behind NAT names an address it is not seen from).
     async fn start(dir: &Path, caller: &str, loopback_media: bool) -> Baresip {
+        // Its ports are picked free but not held: another test may take one first, and then
+        // this baresip exits or never listens. A fresh set of ports is tried then.
+        for _ in 0..3 {
+            if let Some(b) = Self::try_start(dir, caller, loopback_media).await {
+                return b;
+            }
+        }
+        panic!("baresip ctrl_tcp never opened, with three sets of ports");
+    }
+
+    async fn try_start(dir: &Path, caller: &str, loopback_media: bool) -> Option<Baresip> {
         let exe = require("baresip", "baresip-core");
         let conf = dir.join("conf");
         std::fs::create_dir_all(&conf).unwrap();
@@ -503,7 +514,7 @@ impl Baresip {
             format!("<sip:{caller}@127.0.0.1>;regint=0;audio_codecs=PCMU,PCMA\n"),
         )
         .unwrap();
-        let child = tokio::process::Command::new(exe)
+        let mut child = tokio::process::Command::new(exe)
             .args(["-f", conf.to_str().unwrap(), "-t", "150"])
             .current_dir(dir)
             .stdin(Stdio::null())
@@ -517,16 +528,23 @@ impl Baresip {
         let ctrl = loop {
             match TcpStream::connect(("127.0.0.1", ctrl_port)).await {
                 Ok(s) => break s,
-                Err(e) if Instant::now() > deadline => panic!("baresip ctrl_tcp never opened: {e}"),
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                Err(e) => {
+                    let exited = child.try_wait().ok().flatten();
+                    if exited.is_some() || Instant::now() > deadline {
+                        eprintln!("baresip ctrl_tcp on {ctrl_port} never opened ({e}; exited: {exited:?})");
+                        let _ = child.kill().await;
+                        return None;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
             }
         };
-        Baresip {
+        Some(Baresip {
             child,
             ctrl,
             buf: Vec::new(),
             events: Vec::new(),
-        }
+        })
     }
 
     async fn command(&mut self, command: &str, params: &str) {
