@@ -2,7 +2,8 @@
 //! ids packed into 17-24 byte blobs, and the balance of every account kept in `balances`
 //! as entries are applied (so a search hit's balance is one row read, not a sum).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Utc};
 use fieldpay_protocol::records::{LedgerEntry, LedgerKind};
@@ -193,12 +194,38 @@ pub fn is_empty(c: &Connection) -> CoreResult<bool> {
 ///
 /// [`finish`]: LedgerWriter::finish
 #[derive(Default)]
-pub struct LedgerWriter {
+pub struct LedgerWriter<'a> {
     keys: HashMap<String, i64>,
     delta: HashMap<i64, i64>,
     memos: MemoDict,
     /// Memos written as text, never coded (the version-2 table of migration 2).
     literal_memos: bool,
+    /// While the ledger loads without its by-account index (a first sync: see
+    /// [`BulkIds`]), the ids of the entries it holds.
+    bulk: Option<&'a mut BulkIds>,
+}
+
+/// The hashed ids of every entry written into a ledger that was empty when a first sync began,
+/// kept while its by-account index is dropped (so an entry sent again cannot be looked up
+/// cheaply). An id not in the set is certainly new; one in it (sent again, or a hash
+/// collision, or written by a page that was rolled back) is looked up in the table. A set may
+/// hold ids the table does not (a rolled-back page) but never lacks one it holds.
+/// About 19 MB for a million entries.
+#[derive(Default)]
+pub struct BulkIds(HashSet<u64>);
+
+impl BulkIds {
+    /// False when `uid` may already be in the ledger; records it.
+    fn insert_new(&mut self, uid: &Value) -> bool {
+        // SipHash with fixed keys: the same id gives the same number in every run.
+        let mut h = std::hash::DefaultHasher::new();
+        match uid {
+            Value::Blob(b) => (0u8, b).hash(&mut h),
+            Value::Text(t) => (1u8, t).hash(&mut h),
+            other => (2u8, format!("{other:?}")).hash(&mut h),
+        }
+        self.0.insert(h.finish())
+    }
 }
 
 /// How many memos the dictionary holds at most (see `0003_memo_dictionary.sql`); the memos
@@ -281,7 +308,15 @@ pub fn account_key(c: &Connection, account_id: &str) -> CoreResult<i64> {
     Ok(n)
 }
 
-impl LedgerWriter {
+impl<'a> LedgerWriter<'a> {
+    /// A writer for a ledger loading without its by-account index (see [`BulkIds`]).
+    pub fn bulk(ids: &'a mut BulkIds) -> Self {
+        LedgerWriter {
+            bulk: Some(ids),
+            ..LedgerWriter::default()
+        }
+    }
+
     fn key(&mut self, c: &Connection, account_id: &str) -> CoreResult<i64> {
         if let Some(n) = self.keys.get(account_id) {
             return Ok(*n);
@@ -291,8 +326,11 @@ impl LedgerWriter {
         Ok(n)
     }
 
-    /// Inserts the entry, or replaces the same entry (same id) sent again: its old amount
-    /// leaves its old account's balance and the new amount enters the new one's.
+    /// Inserts the entry, or replaces the same entry sent again (same id, account and time: the
+    /// server's ledger is append-only, so an entry never moves to another account or time; a
+    /// changed copy replaces its memo, kind, amount and reference, and the balance moves by
+    /// the difference). The entry is found through the by-account index, or known new from
+    /// [`BulkIds`] while that index is dropped.
     pub fn put(&mut self, c: &Connection, l: &LedgerEntry) -> CoreResult<()> {
         let account = self.key(c, &l.account_id)?;
         let (at, at_text) = pack_time(&l.at);
@@ -301,6 +339,16 @@ impl LedgerWriter {
             Value::Text(l.memo.clone())
         } else {
             self.memos.code(c, &l.memo)?
+        };
+        let known_new = self.bulk.as_deref_mut().is_some_and(|b| b.insert_new(&uid));
+        let old_amount: Option<i64> = if known_new {
+            None
+        } else {
+            c.prepare_cached(
+                "SELECT amount FROM ledger WHERE account = ?1 AND at = ?2 AND uid = ?3",
+            )?
+            .query_row(params![account, at, uid], |r| r.get(0))
+            .optional()?
         };
         let args = params![
             account,
@@ -312,22 +360,22 @@ impl LedgerWriter {
             memo,
             at_text
         ];
-        let inserted = c
-            .prepare_cached(
-                "INSERT INTO ledger (account, at, uid, kind, amount, ref_id, memo, at_text)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (uid) DO NOTHING",
-            )?
-            .execute(args)?;
-        if inserted == 0 {
-            let (old_account, old_amount): (i64, i64) = c
-                .prepare_cached("SELECT account, amount FROM ledger WHERE uid = ?1")?
-                .query_row([&uid], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            c.prepare_cached(
-                "UPDATE ledger SET account = ?1, at = ?2, kind = ?4, amount = ?5, ref_id = ?6,
-                 memo = ?7, at_text = ?8 WHERE uid = ?3",
-            )?
-            .execute(args)?;
-            *self.delta.entry(old_account).or_default() -= old_amount;
+        match old_amount {
+            None => {
+                c.prepare_cached(
+                    "INSERT INTO ledger (account, at, uid, kind, amount, ref_id, memo, at_text)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?
+                .execute(args)?;
+            }
+            Some(old_amount) => {
+                c.prepare_cached(
+                    "UPDATE ledger SET kind = ?4, amount = ?5, ref_id = ?6, memo = ?7, at_text = ?8
+                     WHERE account = ?1 AND at = ?2 AND uid = ?3",
+                )?
+                .execute(args)?;
+                *self.delta.entry(account).or_default() -= old_amount;
+            }
         }
         *self.delta.entry(account).or_default() += l.amount;
         Ok(())
@@ -469,9 +517,11 @@ pub fn migrate_v2(c: &Connection) -> CoreResult<()> {
         super::put_account(c, a)?;
     }
     // The table of version 2 keeps memos as text (migration 3 codes them).
+    // The version-1 table's ids are unique and `ledger_v2` starts empty.
+    let mut ids = BulkIds::default();
     let mut w = LedgerWriter {
         literal_memos: true,
-        ..LedgerWriter::default()
+        ..LedgerWriter::bulk(&mut ids)
     };
     for e in &old {
         w.put(c, e)?;

@@ -38,6 +38,7 @@ const MIGRATIONS: &[Migration] = &[
     (3, include_str!("0003_memo_dictionary.sql"), None),
     (4, include_str!("0004_collections.sql"), None),
     (6, include_str!("0006_visits.sql"), None),
+    (7, include_str!("0007_smaller_keys.sql"), None),
 ];
 
 pub use fieldpay_protocol::time::ts;
@@ -64,6 +65,8 @@ pub struct Db {
     conn: Mutex<Connection>,
     /// Background checkpoints of the write-ahead log (none for a database in memory).
     checkpointer: Option<Arc<Checkpointer>>,
+    /// Between [`Db::begin_bulk_load`] and [`Db::end_bulk_load`]: the ids the ledger holds.
+    bulk_ids: Mutex<Option<ledger::BulkIds>>,
 }
 
 /// Copies the write-ahead log into the database file on a connection and a thread of its own
@@ -409,6 +412,7 @@ impl Db {
         Ok(Db {
             conn: Mutex::new(conn),
             checkpointer,
+            bulk_ids: Mutex::new(None),
         })
     }
 
@@ -538,9 +542,13 @@ impl Db {
     /// [`Db::apply_page`] with a hook called after each change (tests use it to crash in the
     /// middle of a page).
     pub fn apply_page_with(&self, page: &SyncPage, hook: &mut dyn FnMut(usize)) -> CoreResult<()> {
+        let mut bulk_ids = self.bulk_ids.lock().unwrap_or_else(|p| p.into_inner());
         self.write(|tx| {
             let scope = scope_of(tx)?.flatten();
-            let mut ledger = ledger::LedgerWriter::default();
+            let mut ledger = match bulk_ids.as_mut() {
+                Some(ids) => ledger::LedgerWriter::bulk(ids),
+                None => ledger::LedgerWriter::default(),
+            };
             for (i, change) in page.changes.iter().enumerate() {
                 match &change.data {
                     ChangeData::Account(a) if !device_keeps(scope.as_deref(), a) => {
@@ -588,14 +596,19 @@ impl Db {
     /// Before a first sync of many pages: true (and the ledger's by-account index dropped
     /// until [`Db::end_bulk_load`]) when the ledger is empty.
     pub fn begin_bulk_load(&self) -> CoreResult<bool> {
-        self.write(|tx| {
+        let bulk = self.write(|tx| {
             if ledger::is_empty(tx)? {
                 ledger::drop_account_index(tx)?;
                 Ok(true)
             } else {
                 Ok(false)
             }
-        })
+        })?;
+        if bulk {
+            *self.bulk_ids.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(ledger::BulkIds::default());
+        }
+        Ok(bulk)
     }
 
     /// Makes the ledger's indexes again (after [`Db::begin_bulk_load`]), then copies the
@@ -603,6 +616,7 @@ impl Db {
     /// as its largest transaction otherwise).
     pub fn end_bulk_load(&self) -> CoreResult<()> {
         self.write(|tx| ledger::ensure_indexes(tx))?;
+        *self.bulk_ids.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let c = self.lock();
         c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
