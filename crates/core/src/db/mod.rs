@@ -65,8 +65,8 @@ pub struct Db {
     conn: Mutex<Connection>,
     /// Background checkpoints of the write-ahead log (none for a database in memory).
     checkpointer: Option<Arc<Checkpointer>>,
-    /// Between [`Db::begin_bulk_load`] and [`Db::end_bulk_load`]: the ids the ledger holds.
-    bulk_ids: Mutex<Option<ledger::BulkIds>>,
+    /// Between [`Db::begin_bulk_load`] and [`Db::end_bulk_load`].
+    bulk: Mutex<Option<ledger::BulkLoad>>,
 }
 
 /// Copies the write-ahead log into the database file on a connection and a thread of its own
@@ -412,7 +412,7 @@ impl Db {
         Ok(Db {
             conn: Mutex::new(conn),
             checkpointer,
-            bulk_ids: Mutex::new(None),
+            bulk: Mutex::new(None),
         })
     }
 
@@ -542,11 +542,14 @@ impl Db {
     /// [`Db::apply_page`] with a hook called after each change (tests use it to crash in the
     /// middle of a page).
     pub fn apply_page_with(&self, page: &SyncPage, hook: &mut dyn FnMut(usize)) -> CoreResult<()> {
-        let mut bulk_ids = self.bulk_ids.lock().unwrap_or_else(|p| p.into_inner());
+        let mut bulk = self.bulk.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(load) = bulk.as_mut() {
+            load.begin_page();
+        }
         self.write(|tx| {
             let scope = scope_of(tx)?.flatten();
-            let mut ledger = match bulk_ids.as_mut() {
-                Some(ids) => ledger::LedgerWriter::bulk(ids),
+            let mut ledger = match bulk.as_mut() {
+                Some(load) => ledger::LedgerWriter::bulk(load),
                 None => ledger::LedgerWriter::default(),
             };
             for (i, change) in page.changes.iter().enumerate() {
@@ -590,7 +593,11 @@ impl Db {
             )?
             .execute([page.cursor.to_string()])?;
             Ok(())
-        })
+        })?;
+        if let Some(load) = bulk.as_mut() {
+            load.page_committed();
+        }
+        Ok(())
     }
 
     /// Before a first sync of many pages: true (and the ledger's by-account index dropped
@@ -605,8 +612,8 @@ impl Db {
             }
         })?;
         if bulk {
-            *self.bulk_ids.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some(ledger::BulkIds::default());
+            *self.bulk.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(ledger::BulkLoad::default());
         }
         Ok(bulk)
     }
@@ -616,7 +623,7 @@ impl Db {
     /// as its largest transaction otherwise).
     pub fn end_bulk_load(&self) -> CoreResult<()> {
         self.write(|tx| ledger::ensure_indexes(tx))?;
-        *self.bulk_ids.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.bulk.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let c = self.lock();
         c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())

@@ -285,15 +285,19 @@ fn has_index(db_path: &std::path::Path, name: &str) -> bool {
 /// again, and one of an account dropped and sent again.
 #[test]
 fn a_bulk_load_counts_entries_sent_again_once() {
-    let (a, b) = (account(1), account(3));
+    // `c`'s entries come first in the page that fails half-way: its key, made by that page,
+    // must not outlive the rollback.
+    let (a, b, c) = (account(1), account(3), account(6));
     let entries: Vec<LedgerEntry> = (0..60)
         .map(|i| {
-            entry(
-                i,
-                if i % 2 == 0 { &a } else { &b },
-                LedgerKind::Order,
-                1_000 + i as i64,
-            )
+            let to = match (i < 30, i % 3) {
+                (true, _) if i % 2 == 0 => &a,
+                (true, _) => &b,
+                (false, 0) => &c,
+                (false, 1) => &a,
+                _ => &b,
+            };
+            entry(i, to, LedgerKind::Order, 1_000 + i as i64)
         })
         .collect();
     let mut p1: Vec<ChangeData> = vec![
@@ -344,21 +348,33 @@ fn a_bulk_load_counts_entries_sent_again_once() {
         db.apply_page(&p3).unwrap();
         assert_eq!(db.balance(&b.id).unwrap(), 0, "b dropped");
         db.apply_page(&p4).unwrap();
+        // A new account after the failed page gets a key of its own.
+        let d = account(9);
+        let p5 = page(
+            400,
+            vec![ChangeData::Ledger(entry(99, &d, LedgerKind::Order, 7))],
+            false,
+        );
+        db.apply_page(&p5).unwrap();
         if bulk {
             db.end_bulk_load().unwrap();
         }
-        let mut ledgers = db.ledger(&a.id, 1_000).unwrap();
-        ledgers.extend(db.ledger(&b.id, 1_000).unwrap());
-        (
-            db.balance(&a.id).unwrap(),
-            db.balance(&b.id).unwrap(),
-            ledgers,
-        )
+        let mut ledgers = Vec::new();
+        for x in [&a, &b, &c] {
+            ledgers.extend(db.ledger(&x.id, 1_000).unwrap());
+        }
+        let balances: Vec<i64> = [&a, &b, &c, &d]
+            .iter()
+            .map(|x| db.balance(&x.id).unwrap())
+            .collect();
+        (balances, ledgers)
     };
     let bulk = load(true);
-    assert_eq!(bulk.0, sum(&entries, &a));
-    assert_eq!(bulk.1, sum(&entries, &b));
-    assert_eq!(bulk.2.len(), entries.len());
+    assert_eq!(
+        bulk.0,
+        vec![sum(&entries, &a), sum(&entries, &b), sum(&entries, &c), 7]
+    );
+    assert_eq!(bulk.1.len(), entries.len());
     assert_eq!(bulk, load(false));
 }
 
