@@ -87,6 +87,8 @@ macro_rules! handlers {
 
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
+    // The pages of a first sync are MBs each: handed back when freed (see the function).
+    fieldpay_protocol::process::return_large_blocks_to_the_system();
     init_logging();
     let args = Args::parse(std::env::args().skip(1));
     let app = tauri::Builder::default()

@@ -137,6 +137,8 @@ fn print_row(r: &RowResult) {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // As the server and the app do: this process is the device of rows 1-3 and 14.
+    fieldpay_protocol::process::return_large_blocks_to_the_system();
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::All);
     if let Command::HttpFloor { listen } = command {

@@ -53,6 +53,8 @@ pub mod numbering;
 pub mod payment_link;
 #[cfg(feature = "phone")]
 pub mod phone;
+#[cfg(feature = "process")]
+pub mod process;
 pub mod records;
 pub mod returns;
 #[cfg(feature = "phone")]

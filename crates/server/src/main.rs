@@ -358,7 +358,7 @@ async fn shutdown_signal() {
 }
 
 fn main() -> ExitCode {
-    fieldpay_server::auth::limits::return_large_blocks_to_the_system();
+    fieldpay_protocol::process::return_large_blocks_to_the_system();
     let cli = match parse_cli() {
         Ok(cli) => cli,
         Err(code) => return code,

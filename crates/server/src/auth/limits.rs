@@ -207,24 +207,6 @@ impl SignInGuard {
     }
 }
 
-/// Each password check or hash takes 19 MiB (argon2's default memory). glibc's malloc raises
-/// its mmap threshold the first time such a block is freed and keeps the next ones in its
-/// heaps, resident for good: an idle server that had hashed the demo users' passwords held
-/// 62.7 MB instead of 22.5 MB (BENCHMARKS.md, row 8). A fixed threshold keeps large blocks
-/// mapped, so they go back to the system when the check ends. Called once, first thing in
-/// `main`; a no-op elsewhere than on glibc.
-pub fn return_large_blocks_to_the_system() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // Blocks of 1 MiB or more are mapped for each allocation and unmapped when freed.
-        const MMAP_THRESHOLD: i32 = 1 << 20;
-        // SAFETY: mallopt only changes a setting of the allocator; it is called before any
-        // other thread exists. Refused (it answers 0), the allocator keeps its default: only
-        // memory is at stake, and logging is not set up yet to say so.
-        unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) };
-    }
-}
-
 /// The niceness of password-check threads (0 is normal, 19 the lowest priority): a flood of
 /// sign-ins takes the CPUs only when nothing else wants them.
 pub const HASH_NICENESS: i32 = 10;
