@@ -225,7 +225,9 @@ impl Engine {
     /// Pulls pages until up to date. Each page is applied in its own transaction (with the
     /// cursor); the next page is fetched (and decoded) by another task meanwhile. Pulled
     /// accounts and products enter the search indexes once at the end, also when a later
-    /// page fails (one index rebuild instead of one per page).
+    /// page fails (one index rebuild instead of one per page). A first sync of many pages
+    /// (a bulk load) keeps no list of them: the indexes are built again from the database at
+    /// the end, as when the app starts.
     async fn pull_all(&self) -> CoreResult<()> {
         let mut accounts = Vec::new();
         let mut dropped = Vec::new();
@@ -235,11 +237,12 @@ impl Engine {
             .pull_pages(&mut accounts, &mut dropped, &mut products, &mut bulk)
             .await;
         let indexed = if bulk {
-            self.db.end_bulk_load()
+            let ended = self.db.end_bulk_load();
+            ended.and(self.rebuild_indexes())
         } else {
+            self.index_pulled(accounts, dropped, products);
             Ok(())
         };
-        self.index_pulled(accounts, dropped, products);
         result.and(indexed)
     }
 
@@ -275,6 +278,7 @@ impl Engine {
             let mut records = false;
             for c in page.changes {
                 match c.data {
+                    ChangeData::Account(_) | ChangeData::Product(_) if *bulk => records = true,
                     ChangeData::Account(a) => {
                         // Applied as the database did: kept, or dropped (moved to another rep).
                         if device_keeps(scope.as_deref(), &a) {

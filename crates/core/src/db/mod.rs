@@ -631,15 +631,38 @@ impl Db {
 
     // ------------------------------------------------------------ records
 
+    /// Every account, by name.
     pub fn accounts(&self) -> CoreResult<Vec<Account>> {
+        let mut all: Vec<Account> = self.each_account(|rows| rows.collect())?;
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(all)
+    }
+
+    /// Every account, in no particular order, to `f` as an iterator that reads one row at a
+    /// time (the search index is built from it without a list of all accounts in memory: 200k
+    /// accounts are about 100 MB as a list). A row that cannot be read ends the iteration,
+    /// and its error is the answer.
+    pub fn each_account<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Iterator<Item = Account>) -> T,
+    ) -> CoreResult<T> {
         self.read(|c| {
-            let mut s = c.prepare(&format!(
-                "SELECT {ACCOUNT_COLS} FROM accounts ORDER BY name"
-            ))?;
-            let rows = s
-                .query_map([], account_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
+            let mut s = c.prepare(&format!("SELECT {ACCOUNT_COLS} FROM accounts"))?;
+            let mut rows = s.query_map([], account_row)?;
+            let mut failed = None;
+            let mut accounts = std::iter::from_fn(|| match rows.next()? {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    failed = Some(e);
+                    None
+                }
+            });
+            let out = f(&mut accounts);
+            drop(accounts);
+            match failed {
+                Some(e) => Err(e.into()),
+                None => Ok(out),
+            }
         })
     }
 

@@ -142,8 +142,9 @@ impl Engine {
                 .map(|t| t.timestamp())
                 .unwrap_or(0)
         };
-        let accounts = self.db.accounts()?;
-        let idx = SearchIndex::with_docs(accounts.iter().map(|a| account_doc(a, rank(&a.id))));
+        let idx = self.db.each_account(|accounts| {
+            SearchIndex::with_docs(accounts.map(|a| account_doc(&a, rank(&a.id))))
+        })?;
         *self.accounts.write().unwrap_or_else(|p| p.into_inner()) = idx;
         let products = self.db.products()?;
         let idx = SearchIndex::with_docs(products.iter().filter(|p| p.active).map(|p| SearchDoc {

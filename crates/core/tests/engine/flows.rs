@@ -444,9 +444,11 @@ async fn resend_refund_and_daily_closing_go_through_the_server() {
     assert_eq!(err.to_api().code, ErrorCode::Unavailable);
 }
 
-/// A sync of many pages (fetched ahead while the previous one is written) leaves every
-/// account's kept balance equal to the server's, its ledger complete, and every account
-/// searchable; entries added later (payments and refunds) move the balances by a delta sync.
+/// A sync of many pages (fetched ahead while the previous one is written; a first sync of
+/// more than one page loads the ledger without its index and builds the search indexes from
+/// the database at the end) leaves every account's kept balance equal to the server's, its
+/// ledger complete, and every account searchable; entries added later (payments and refunds)
+/// move the balances by a delta sync.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn balances_after_a_sync_of_many_pages_match_the_server() {
     use fieldpay_protocol::records::LedgerKind;
@@ -477,7 +479,9 @@ async fn balances_after_a_sync_of_many_pages_match_the_server() {
             })
             .collect()
     };
-    store.add_ledger_batch(&m.id, &entries(12_000, 0)).unwrap();
+    // More than one page of changes (pages hold 20,000).
+    let first = fieldpay_core::sync::PULL_PAGE as usize + 5_000;
+    store.add_ledger_batch(&m.id, &entries(first, 0)).unwrap();
 
     // The manager's device: every account (a rep's keeps its own clients).
     let dir = tempfile::tempdir().unwrap();
