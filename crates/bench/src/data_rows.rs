@@ -45,10 +45,6 @@ struct SyncRun {
     wal_bytes: u64,
     server_cpu: f64,
     client_cpu: f64,
-    /// The device's (this process's) resident memory just before the sync and its peak during
-    /// it, in bytes (0 when /proc refused).
-    rss_before: u64,
-    rss_peak: u64,
 }
 
 /// A query class timed on the engine path: every run, and each query's best round.
@@ -61,6 +57,9 @@ struct EngineClass {
 
 struct SizeResult {
     scale: Scale,
+    /// A first sync in a device process of its own: (resident memory before the sync, peak
+    /// resident memory), bytes.
+    device_memory: Option<(u64, u64)>,
     load: gen::LoadReport,
     runs: Vec<SyncRun>,
     engine_search: Vec<EngineClass>,
@@ -109,6 +108,44 @@ pub async fn open_device(dir: &Path, base: &str, login: &str) -> anyhow::Result<
             )
         })?;
     Ok(e)
+}
+
+/// The `device-sync` command: signs in as the manager, makes a first sync of `base` into
+/// `dir` in this process (which holds nothing else, as the app's process holds its engine),
+/// then prints this process's resident memory before the sync and its peak (VmHWM), bytes.
+pub async fn device_sync(base: &str, dir: &Path) -> anyhow::Result<()> {
+    let engine = open_device(dir, base, "manager").await?;
+    let me = std::process::id();
+    let (before, _) = stats::rss(me).ok_or_else(|| anyhow::anyhow!("no /proc/self/status"))?;
+    let st = engine.sync_now().await?;
+    anyhow::ensure!(
+        st.queued == 0 && st.last_error.is_none(),
+        "sync ended badly: {st:?}"
+    );
+    let (_, peak) = stats::rss(me).ok_or_else(|| anyhow::anyhow!("no /proc/self/status"))?;
+    println!("{before} {peak}");
+    Ok(())
+}
+
+/// Runs [`device_sync`] in a child process (this binary's `device-sync`): (resident memory
+/// before the sync, peak), bytes.
+fn device_memory(dir: &Path, base: &str) -> anyhow::Result<(u64, u64)> {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .arg("device-sync")
+        .arg("--url")
+        .arg(base)
+        .arg("--dir")
+        .arg(dir)
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    anyhow::ensure!(out.status.success(), "device-sync failed: {}", out.status);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace().map(str::parse::<u64>);
+    let _ = std::fs::remove_dir_all(dir);
+    match (it.next(), it.next()) {
+        (Some(Ok(before)), Some(Ok(peak))) => Ok((before, peak)),
+        _ => anyhow::bail!("device-sync printed {text:?}"),
+    }
 }
 
 /// Rows of the device database (accounts, products, ledger) and the sizes of the database
@@ -383,18 +420,11 @@ pub async fn run(ctx: &Ctx, which: Which) -> anyhow::Result<Vec<RowResult>> {
         for r in 0..nruns {
             let dir = ctx.work.join(format!("device-{n}-{r}"));
             let engine = open_device(&dir, &srv.base, "manager").await?;
-            let me = std::process::id();
-            let peak_reset = stats::reset_peak_rss(me);
-            let rss_before = stats::rss(me).map_or(0, |(rss, _)| rss);
             let (s0, c0) = (srv.cpu_seconds(), stats::cpu_seconds("self").unwrap_or(0.0));
             let t = Instant::now();
             let st = engine.sync_now().await?;
             let seconds = t.elapsed().as_secs_f64();
             let (s1, c1) = (srv.cpu_seconds(), stats::cpu_seconds("self").unwrap_or(0.0));
-            let rss_peak = match stats::rss(me) {
-                Some((_, peak)) if peak_reset => peak,
-                _ => 0,
-            };
             anyhow::ensure!(
                 st.queued == 0 && st.last_error.is_none(),
                 "sync ended badly: {st:?}"
@@ -413,11 +443,9 @@ pub async fn run(ctx: &Ctx, which: Which) -> anyhow::Result<Vec<RowResult>> {
                 wal_bytes: wal,
                 server_cpu: s1 - s0,
                 client_cpu: c1 - c0,
-                rss_before,
-                rss_peak,
             };
             eprintln!(
-                "[sync] {n}: run {r}: {:.1} s, {} rows, {:.0} rows/s, device db {} + wal {}, server cpu {:.1} s, client cpu {:.1} s, device rss {} before / {} peak (load {})",
+                "[sync] {n}: run {r}: {:.1} s, {} rows, {:.0} rows/s, device db {} + wal {}, server cpu {:.1} s, client cpu {:.1} s (load {})",
                 run.seconds,
                 run.rows,
                 run.rows as f64 / run.seconds,
@@ -425,8 +453,6 @@ pub async fn run(ctx: &Ctx, which: Which) -> anyhow::Result<Vec<RowResult>> {
                 bytes(run.wal_bytes),
                 run.server_cpu,
                 run.client_cpu,
-                bytes(run.rss_before),
-                bytes(run.rss_peak),
                 stats::loadavg()
             );
             runs.push(run);
@@ -443,6 +469,18 @@ pub async fn run(ctx: &Ctx, which: Which) -> anyhow::Result<Vec<RowResult>> {
             sync_floor_and_naive(ctx, n, &srv.base).await?
         } else {
             (Duration::ZERO, None)
+        };
+        let device_memory = if which.sync {
+            let m = device_memory(&ctx.work.join(format!("device-memory-{n}")), &srv.base)?;
+            eprintln!(
+                "[sync] {n}: device process: {} before the first sync, {} peak (load {})",
+                bytes(m.0),
+                bytes(m.1),
+                stats::loadavg()
+            );
+            Some(m)
+        } else {
+            None
         };
         let rep_sync = if which.sync {
             Some(rep_first_sync(ctx, n, &srv.base).await?)
@@ -491,6 +529,7 @@ pub async fn run(ctx: &Ctx, which: Which) -> anyhow::Result<Vec<RowResult>> {
         }
         results.push(SizeResult {
             scale,
+            device_memory,
             load,
             runs,
             engine_search,
@@ -1114,7 +1153,7 @@ fn sync_row(
     let t = med(last, &|x| x.seconds);
     let rows_per_s = med(last, &|x| x.rows as f64 / x.seconds);
     let db = med(last, &|x| (x.db_bytes + x.wal_bytes) as f64);
-    let peak = med(last, &|x| x.rss_peak as f64);
+    let peak = last.device_memory.map_or(0.0, |(_, peak)| peak as f64);
     let of_floor = t / last.floor.as_secs_f64().max(1e-6);
     let checks = [
         (
@@ -1173,11 +1212,10 @@ fn sync_row(
          search once at the end). Rows = accounts + products + ledger entries on the device \
          afterwards (checked). Device DB = `fieldpay-device.db` + its WAL (in brackets). CPU = \
          user+system seconds of each process during the sync (the machine has 2 cores). \
-         Device memory = the bench process's resident memory (VmRSS) just before the sync and \
-         its peak during it (VmHWM, reset to VmRSS before the sync): the device's engine, \
-         database connection and search index, plus what the bench itself holds (the \
-         generated accounts' search documents for row 1), so the peak is an upper bound of \
-         the app's. Sizes below 200k keep the full size's shape: 1 product per 20 accounts, 5 \
+         Device memory = one more first sync, in a process of its own that holds only the \
+         device's engine (`fieldpay-bench device-sync`, as the app's process holds it; the \
+         same allocator setting as the app): its resident memory (VmRSS) after signing in, \
+         before the sync, and its peak (VmHWM) by the end of the sync. Sizes below 200k keep the full size's shape: 1 product per 20 accounts, 5 \
          ledger entries per account.\n",
         fieldpay_core::sync::PULL_PAGE
     );
@@ -1191,7 +1229,7 @@ fn sync_row(
         let dbm = med(r, &|x| (x.db_bytes + x.wal_bytes) as f64);
         let _ = writeln!(
             d,
-            "| {} | {} | {} | {} | {} | {:.1} s | {} s | {} | {} ({}) | {:.0} | {:.1} s | {:.1} s | {} / {} |",
+            "| {} | {} | {} | {} | {} | {:.1} s | {} s | {} | {} ({}) | {:.0} | {:.1} s | {:.1} s | {} |",
             group(r.scale.accounts as u64),
             group(r.scale.products as u64),
             group(r.scale.ledger as u64),
@@ -1205,8 +1243,8 @@ fn sync_row(
             dbm / rows.max(1) as f64,
             med(r, &|x| x.server_cpu),
             med(r, &|x| x.client_cpu),
-            bytes(med(r, &|x| x.rss_before as f64) as u64),
-            bytes(med(r, &|x| x.rss_peak as f64) as u64),
+            r.device_memory
+                .map_or("not run".into(), |(b, p)| format!("{} / {}", bytes(b), bytes(p))),
         );
     }
     let _ = writeln!(

@@ -110,6 +110,15 @@ enum Command {
         #[arg(long)]
         pid: u32,
     },
+    /// Row 2's device memory: a first sync of the server at URL into DIR in this process, then
+    /// prints its resident memory before the sync and its peak, in bytes.
+    #[command(hide = true)]
+    DeviceSync {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Only generate and load the data into a server data folder (no measurement).
     Gen {
         /// Number of accounts (products = 1 per 20, ledger = 5 per account; 200000 = the
@@ -152,6 +161,9 @@ async fn main() -> anyhow::Result<()> {
     } = &command
     {
         return openloop::drive(url, *rate, *secs, *pid).await;
+    }
+    if let Command::DeviceSync { url, dir } = &command {
+        return data_rows::device_sync(url, dir).await;
     }
     let tmp;
     let work = match &cli.work {
