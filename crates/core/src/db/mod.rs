@@ -658,7 +658,6 @@ impl Db {
                 }
             });
             let out = f(&mut accounts);
-            drop(accounts);
             match failed {
                 Some(e) => Err(e.into()),
                 None => Ok(out),
