@@ -1777,3 +1777,79 @@ pub(crate) fn visits(s: &dyn Store) {
         .is_empty());
     assert!(s.visits(&other.id, from, to, None).unwrap().is_empty());
 }
+
+/// Text quotas count per clock hour: with one bill per phone an hour, a second bill to the
+/// same phone in the hour is refused (and its charge not made), another phone's is not, and
+/// the next hour starts afresh.
+pub(crate) fn text_quotas_count_per_clock_hour(s: &dyn Store) {
+    use chrono::{DateTime, Duration as Span, Utc};
+    use fieldpay_protocol::charge::{ChargeOrigin, CreateCharge};
+    use fieldpay_protocol::sms::SmsKind;
+    use fieldpay_protocol::ErrorCode;
+
+    use super::{Effects, NewCharge, NewSms, TextLimits};
+    use crate::domain::{ChargeRequest, MerchantSettings};
+
+    let settings = MerchantSettings {
+        number_pool: vec!["16000001".into(), "16000002".into(), "16000003".into()],
+        ..MerchantSettings::default()
+    };
+    let m = s.create_merchant("m", "상사", &settings).unwrap();
+    let bill = |rec: &super::ChargeRecord| Effects {
+        sms: vec![NewSms {
+            to: rec.payer_phone.clone(),
+            kind: SmsKind::Bill,
+            body: format!("bill {}", rec.charge.id),
+            quota: Some(TextLimits {
+                per_phone_per_hour: 1,
+                per_merchant_per_hour: None,
+            }),
+        }],
+        webhooks: Vec::new(),
+    };
+    let create = |id: &str, phone: &str, at: &str| {
+        let at: DateTime<Utc> = at.parse().unwrap();
+        let body: CreateCharge = serde_json::from_value(
+            serde_json::json!({ "amount": 12_000, "goods_name": "감기약", "payer_phone": phone }),
+        )
+        .unwrap();
+        let new = NewCharge {
+            id: id.into(),
+            merchant_id: m.id.clone(),
+            rep_id: None,
+            api_key_id: None,
+            origin: ChargeOrigin::Api,
+            request: ChargeRequest::parse(&body).unwrap(),
+            expires_at: at + Span::minutes(10),
+            idempotency_key: None,
+            request_hash: None,
+            link: None,
+        };
+        match s.create_charges(&[new], at, &bill).unwrap().remove(0) {
+            Ok(_) => Ok(()),
+            Err(StoreError::Rejected { code, .. }) => Err(code),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(
+        create("ch_q1", "010-3000-0001", "2026-12-05T10:10:00Z"),
+        Ok(())
+    );
+    assert_eq!(
+        create("ch_q2", "010-3000-0001", "2026-12-05T10:50:00Z"),
+        Err(ErrorCode::RateLimited)
+    );
+    assert!(s.charge(&m.id, &"ch_q2".into()).unwrap().is_none());
+    assert_eq!(
+        create("ch_q3", "010-3000-0002", "2026-12-05T10:55:00Z"),
+        Ok(())
+    );
+    assert_eq!(
+        create("ch_q4", "010-3000-0001", "2026-12-05T11:05:00Z"),
+        Ok(())
+    );
+    assert_eq!(
+        create("ch_q5", "010-3000-0001", "2026-12-05T11:30:00Z"),
+        Err(ErrorCode::RateLimited)
+    );
+}

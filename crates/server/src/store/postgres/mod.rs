@@ -534,11 +534,6 @@ fn has_duplicates(ids: &[String]) -> bool {
 /// leaves the count as it was.
 fn take_text_quota(tx: &Tx<'_>, scope: &str, limit: Option<u32>, now: &str) -> StoreResult<()> {
     let hour = &now[..13.min(now.len())];
-    // Hours before this one are of no use any more.
-    tx.execute(
-        "DELETE FROM text_quota WHERE scope = $1 AND hour < $2",
-        &[&scope, &hour],
-    )?;
     let count: i64 = tx
         .query_one(
             "INSERT INTO text_quota (scope, hour, count) VALUES ($1, $2, 1)
@@ -547,6 +542,13 @@ fn take_text_quota(tx: &Tx<'_>, scope: &str, limit: Option<u32>, now: &str) -> S
             &[&scope, &hour],
         )?
         .try_get(0)?;
+    if count == 1 {
+        // The scope's first text of this hour: its earlier hours are of no use any more.
+        tx.execute(
+            "DELETE FROM text_quota WHERE scope = $1 AND hour < $2",
+            &[&scope, &hour],
+        )?;
+    }
     if limit.is_some_and(|limit| count > i64::from(limit)) {
         return Err(crate::store::outbox::quota_refusal(scope));
     }

@@ -214,6 +214,26 @@ fn visits() {
 }
 
 #[test]
+fn text_quotas_count_per_clock_hour() {
+    let s = store().0;
+    crate::store::contract_tests::text_quotas_count_per_clock_hour(&s);
+    // The phone's count of 10:00 went when its first text of 11:00 was counted.
+    let hours: Vec<String> = s
+        .read(|tx| {
+            Ok(tx
+                .query(
+                    "SELECT hour FROM text_quota WHERE scope = 'phone:01030000001'",
+                    &[],
+                )?
+                .iter()
+                .map(|r| r.get(0))
+                .collect())
+        })
+        .unwrap();
+    assert_eq!(hours, vec!["2026-12-05T11".to_string()]);
+}
+
+#[test]
 fn text_retries_and_final_failure() {
     crate::store::contract_tests::text_retries_and_final_failure(&store().0);
 }

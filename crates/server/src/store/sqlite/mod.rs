@@ -216,6 +216,16 @@ pub(super) fn changed(
         "DELETE FROM changes WHERE merchant_id = ?1 AND entity = ?2 AND entity_id = ?3",
     )?
     .execute(params![merchant_id, entity, id])?;
+    changed_new(tx, merchant_id, entity, id)
+}
+
+/// [`changed`] for a record made in this transaction, which has no change row to replace yet.
+pub(super) fn changed_new(
+    tx: &Transaction<'_>,
+    merchant_id: &str,
+    entity: &str,
+    id: &str,
+) -> StoreResult<()> {
     tx.prepare_cached(&format!(
         "INSERT INTO changes (merchant_id, entity, entity_id, audience) VALUES (?1, ?2, ?3, {})",
         audience_sql(entity)?
@@ -304,15 +314,17 @@ fn take_text_quota(
     now: &str,
 ) -> StoreResult<()> {
     let hour = &now[..13.min(now.len())];
-    // Hours before the previous one are of no use any more.
-    tx.prepare_cached("DELETE FROM text_quota WHERE scope = ?1 AND hour < ?2")?
-        .execute(params![scope, hour])?;
     let count: u32 = tx
         .prepare_cached(
             "INSERT INTO text_quota (scope, hour, count) VALUES (?1, ?2, 1)
              ON CONFLICT (scope, hour) DO UPDATE SET count = count + 1 RETURNING count",
         )?
         .query_row(params![scope, hour], |r| r.get(0))?;
+    if count == 1 {
+        // The scope's first text of this hour: its earlier hours are of no use any more.
+        tx.prepare_cached("DELETE FROM text_quota WHERE scope = ?1 AND hour < ?2")?
+            .execute(params![scope, hour])?;
+    }
     if limit.is_some_and(|limit| count > limit) {
         return Err(crate::store::outbox::quota_refusal(scope));
     }

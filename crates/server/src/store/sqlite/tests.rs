@@ -394,6 +394,22 @@ fn concurrent_refunds_never_refund_more_than_approved() {
 }
 
 #[test]
+fn text_quotas_count_per_clock_hour() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::text_quotas_count_per_clock_hour(&s);
+    // The phone's count of 10:00 went when its first text of 11:00 was counted.
+    let hours: Vec<String> = s
+        .write(|tx| {
+            let mut st =
+                tx.prepare("SELECT hour FROM text_quota WHERE scope = 'phone:01030000001'")?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        })
+        .unwrap();
+    assert_eq!(hours, vec!["2026-12-05T11".to_string()]);
+}
+
+#[test]
 fn text_retries_and_final_failure() {
     let (s, _dir) = sqlite();
     crate::store::contract_tests::text_retries_and_final_failure(&s);
