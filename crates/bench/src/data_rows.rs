@@ -1208,8 +1208,9 @@ fn sync_row(
          `add_ledger_batch`, plus the demo merchant). Device: a fresh `fieldpay_core::Engine` \
          in the bench process, signed in as the manager (a rep's device syncs only its clients: row 14); the time is one `Engine::sync_now` (pull \
          pages of {} changes over HTTP/JSON, each written in one SQLite transaction while the \
-         next page is fetched by another task; the pulled accounts and products indexed for \
-         search once at the end). Rows = accounts + products + ledger entries on the device \
+         next page is fetched by another task; a first sync of many pages loads the ledger \
+         without its by-account index and builds it, and the search indexes from the \
+         database, at the end). Rows = accounts + products + ledger entries on the device \
          afterwards (checked). Device DB = `fieldpay-device.db` + its WAL (in brackets). CPU = \
          user+system seconds of each process during the sync (the machine has 2 cores). \
          Device memory = one more first sync, in a process of its own that holds only the \
