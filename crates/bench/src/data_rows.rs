@@ -1186,14 +1186,14 @@ fn sync_row(
         (
             peak > 0.0 && peak <= 200e6,
             format!(
-                "device memory peak {} (×{:.2} of 200 MB)",
+                "device engine memory peak {} (×{:.2} of 200 MB)",
                 bytes(peak as u64),
                 peak / 200e6
             ),
         ),
     ];
     let measured = format!(
-        "{:.1} s = {of_floor:.2}x the floor, {} rows/s, device DB {} ({} rows), device memory peak {}",
+        "{:.1} s = {of_floor:.2}x the floor, {} rows/s, device DB {} ({} rows), device engine memory peak {}",
         t,
         group(rows_per_s as u64),
         bytes(db as u64),
@@ -1213,7 +1213,7 @@ fn sync_row(
          database, at the end). Rows = accounts + products + ledger entries on the device \
          afterwards (checked). Device DB = `fieldpay-device.db` + its WAL (in brackets). CPU = \
          user+system seconds of each process during the sync (the machine has 2 cores). \
-         Device memory = one more first sync, in a process of its own that holds only the \
+         Device engine memory = one more first sync, in a process of its own that holds only the \
          device's engine (`fieldpay-bench device-sync`, as the app's process holds it; the \
          same allocator setting as the app): its resident memory (VmRSS) after signing in, \
          before the sync, and its peak (VmHWM) by the end of the sync. Sizes below 200k keep the full size's shape: 1 product per 20 accounts, 5 \
@@ -1222,7 +1222,7 @@ fn sync_row(
     );
     let _ = writeln!(
         d,
-        "| accounts | products | ledger | rows | runs | first sync (median) | all runs | rows/s (median) | device DB (WAL) | bytes/row | server CPU | device CPU | device memory: before / peak |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "| accounts | products | ledger | rows | runs | first sync (median) | all runs | rows/s (median) | device DB (WAL) | bytes/row | server CPU | device CPU | device engine memory: before / peak |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for r in results {
         let all: Vec<String> = r.runs.iter().map(|x| format!("{:.1}", x.seconds)).collect();
@@ -1339,7 +1339,7 @@ fn sync_row(
         order: 2,
         key: "sync".into(),
         what: "first sync of 200k accounts + 1M ledger entries + 10k products over loopback".into(),
-        target: "<= 2x the floor (same run); <= 10 s (>= 100k rows/s); device DB <= 120 MB; device memory <= 200 MB".into(),
+        target: "<= 2x the floor (same run); <= 10 s (>= 100k rows/s); device DB <= 120 MB; device engine memory <= 200 MB".into(),
         measured,
         verdict: Verdict::from_checks(&checks),
         detail: d,
