@@ -138,10 +138,10 @@ fn device_memory(dir: &Path, base: &str) -> anyhow::Result<(u64, u64)> {
         .arg(dir)
         .stderr(std::process::Stdio::inherit())
         .output()?;
+    let _ = std::fs::remove_dir_all(dir);
     anyhow::ensure!(out.status.success(), "device-sync failed: {}", out.status);
     let text = String::from_utf8_lossy(&out.stdout);
     let mut it = text.split_whitespace().map(str::parse::<u64>);
-    let _ = std::fs::remove_dir_all(dir);
     match (it.next(), it.next()) {
         (Some(Ok(before)), Some(Ok(peak))) => Ok((before, peak)),
         _ => anyhow::bail!("device-sync printed {text:?}"),

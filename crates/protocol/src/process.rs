@@ -8,7 +8,7 @@
 ///   the demo users' passwords held 62.7 MB instead of 22.5 MB (BENCHMARKS.md, row 8);
 /// - the app: the pages of a first sync (each several MB as JSON and as records) left the
 ///   device process 145 MB larger after a first sync of 60,000 accounts, 97 MB with the
-///   threshold (BENCHMARKS.md, row 2).
+///   threshold (BENCHMARKS.md, round two, part 4).
 ///
 /// Called first thing in `main` (before the runtime's threads start allocating); a no-op
 /// elsewhere than on glibc.

@@ -1,4 +1,5 @@
--- Smaller keys for the two biggest tables (a 200k-account device: 134 MB -> about 117 MB).
+-- Smaller keys for the two biggest tables (a 200k-account device after its first sync:
+-- 133.8 MB -> 113.1 MB, BENCHMARKS.md row 2).
 --
 -- The ledger gets an integer row key in arrival order. Its by-account index then carries that
 -- key (3 bytes) instead of the packed entry id (18 bytes): about half the index's size. An
