@@ -88,6 +88,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (17, include_str!("migrations/0017_visits_shares.sql")),
     (18, include_str!("migrations/0018_returns.sql")),
     (19, include_str!("migrations/0019_sync_scope.sql")),
+    (20, include_str!("migrations/0020_numbers_by_merchant.sql")),
 ];
 const READERS: usize = 4;
 
