@@ -1853,3 +1853,113 @@ pub(crate) fn text_quotas_count_per_clock_hour(s: &dyn Store) {
         Err(ErrorCode::RateLimited)
     );
 }
+
+/// A new charge is answered (and its texts composed) from the values its transaction wrote,
+/// not read back: the answer must be exactly what the store then gives for it, whatever the
+/// request carried (a rep and a client account, a third-party orderer, installments) or left
+/// out.
+pub(crate) fn a_new_charge_is_answered_as_stored(s: &dyn Store) {
+    use chrono::{Duration as Span, Utc};
+    use fieldpay_protocol::auth::Role;
+    use fieldpay_protocol::charge::{ChargeOrigin, CreateCharge};
+
+    use super::{ChargeRecord, Effects, NewAccount, NewCharge};
+    use crate::domain::{ChargeRequest, MerchantSettings};
+
+    let settings = MerchantSettings {
+        number_pool: vec!["16000001".into(), "16000002".into()],
+        ..MerchantSettings::default()
+    };
+    let m = s.create_merchant("m", "상사", &settings).unwrap();
+    let rep = s
+        .create_rep(
+            &m.id,
+            "kim",
+            "김영업",
+            &fieldpay_protocol::Secret::from("h".to_string()),
+            Role::Rep,
+        )
+        .unwrap();
+    s.upsert_accounts(
+        &m.id,
+        &[NewAccount {
+            code: "A1".into(),
+            name: "온누리약국".into(),
+            owner_name: "김민수".into(),
+            business_number: "1234567891".into(),
+            phone: "01012345678".into(),
+            address: "서울".into(),
+            credit_limit: 10_000_000,
+            rep_login: Some("kim".into()),
+        }],
+    )
+    .unwrap();
+    let account = s.accounts(&m.id).unwrap().remove(0).id;
+    let composed = std::sync::Mutex::new(Vec::new());
+    let compose = |rec: &ChargeRecord| {
+        composed.lock().unwrap().push(format!("{rec:?}"));
+        Effects::default()
+    };
+    let now = Utc::now();
+    let create = |id: &str, body: serde_json::Value, by_rep: bool| {
+        let body: CreateCharge = serde_json::from_value(body).unwrap();
+        let new = NewCharge {
+            id: id.into(),
+            merchant_id: m.id.clone(),
+            rep_id: by_rep.then(|| rep.clone()),
+            api_key_id: None,
+            origin: if by_rep {
+                ChargeOrigin::App
+            } else {
+                ChargeOrigin::Api
+            },
+            request: ChargeRequest::parse(&body).unwrap(),
+            expires_at: now + Span::minutes(30),
+            idempotency_key: None,
+            request_hash: None,
+            link: None,
+        };
+        let (rec, created) = s
+            .create_charges(&[new], now, &compose)
+            .unwrap()
+            .remove(0)
+            .unwrap();
+        assert!(created);
+        rec
+    };
+    let cases = [
+        (
+            "ch_full",
+            serde_json::json!({
+                "amount": 1_250_000, "goods_name": "3월 주문", "payer_phone": "010-2222-3333",
+                "payer_name": "박지불", "order_ref": "PO-7", "account_id": account,
+                "orderer": { "name": "김민수", "phone": "010-1234-5678" },
+                "installments": true,
+            }),
+            true,
+        ),
+        (
+            "ch_same_orderer",
+            serde_json::json!({
+                "amount": 9_900, "goods_name": "감기약", "payer_phone": "010-1234-5678",
+                "orderer": { "name": "김민수", "phone": "010-1234-5678" },
+            }),
+            true,
+        ),
+        (
+            "ch_bare",
+            serde_json::json!({ "amount": 1_000, "goods_name": "파스", "payer_phone": "01099998888" }),
+            false,
+        ),
+    ];
+    for (id, body, by_rep) in cases {
+        let answered = create(id, body, by_rep);
+        let stored = s.charge_any(&id.into()).unwrap().unwrap();
+        assert_eq!(format!("{answered:?}"), format!("{stored:?}"), "{id}");
+        assert_eq!(
+            composed.lock().unwrap().pop().unwrap(),
+            format!("{stored:?}"),
+            "{id}: composed from"
+        );
+    }
+}

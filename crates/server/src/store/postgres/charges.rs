@@ -350,7 +350,7 @@ fn insert_charge(
         now,
     )?;
     changed(tx, merchant_id, "charge", new.id.as_str())?;
-    let rec = charge_by_id(tx, new.id.as_str())?;
+    let rec = new.created_record(number, now)?;
     apply_effects(tx, merchant_id, Some(new.id.as_str()), &compose(&rec), now)?;
     Ok((rec, true))
 }

@@ -149,6 +149,12 @@ fn administration() {
 }
 
 #[test]
+fn a_new_charge_is_answered_as_stored() {
+    let s = store().0;
+    crate::store::contract_tests::a_new_charge_is_answered_as_stored(&s);
+}
+
+#[test]
 fn leases() {
     crate::store::contract_tests::leases(&store().0);
 }

@@ -291,7 +291,7 @@ fn insert_charge(
     }
     add_event(tx, new.id.as_str(), ChargeStatus::Requested, None, now)?;
     changed_new(tx, new.merchant_id.as_str(), "charge", new.id.as_str())?;
-    let rec = charge_by_id(tx, new.id.as_str())?;
+    let rec = new.created_record(number, now)?;
     apply_effects(
         tx,
         new.merchant_id.as_str(),

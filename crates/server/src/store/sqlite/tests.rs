@@ -364,6 +364,12 @@ fn visits() {
 }
 
 #[test]
+fn a_new_charge_is_answered_as_stored() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::a_new_charge_is_answered_as_stored(&s);
+}
+
+#[test]
 fn leases() {
     let (s, _dir) = sqlite();
     crate::store::contract_tests::leases(&s);
