@@ -399,3 +399,79 @@ async fn production_refuses_the_sandbox_demo_data() {
     assert!(err.contains("demo merchant"), "{err}");
     drop(app);
 }
+
+/// Texts of several merchants sent together: each goes through its merchant's own provider
+/// when it has one (its keys sealed in the store), the others through the server's. The
+/// sender is looked up once per merchant of a batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_merchants_texts_go_through_its_own_provider() {
+    let Live {
+        app,
+        solapi,
+        solapi_server: _solapi_server,
+        toss_server: _toss_server,
+        ..
+    } = live().await;
+    let (own_server, own) = solapi::start("NCSOWNMERCHANT01", "own-secret-0001", "15880000").await;
+    let store = app.store();
+    let text = format!(
+        "[sms]\nprovider = \"solapi\"\napi_key = \"NCSOWNMERCHANT01\"\napi_secret = \"own-secret-0001\"\nsender = \"1588-0000\"\nbase_url = \"{}\"\n",
+        own_server.base_url
+    );
+    const OWN_KEY: &str = "fpk_live_e2e_own_sms_merchant_00000000000000";
+    tokio::task::spawn_blocking(move || {
+        let settings = MerchantSettings {
+            number_pool: vec!["16000201".into()],
+            business_number: fieldpay_server::demo::business_number(4_243),
+            ..MerchantSettings::default()
+        };
+        let m = store
+            .create_merchant("own01", "자체문자상사", &settings)
+            .unwrap();
+        store
+            .create_api_key(&m.id, &hash_secret(OWN_KEY), &OWN_KEY[..12], "test")
+            .unwrap();
+        let sealer = fieldpay_server::credentials::Sealer::new(&CREDENTIALS_KEY.into()).unwrap();
+        let set = fieldpay_server::credentials::set_merchant_credentials(
+            store.as_ref(),
+            &sealer,
+            &m.id,
+            &text,
+            "2026-12-05T00:00:00.000Z",
+        )
+        .unwrap();
+        assert_eq!(set, vec!["sms: solapi"]);
+    })
+    .await
+    .unwrap();
+    // Bills of both merchants, made together (the sender gathers them into one batch).
+    let bills = [
+        (API_KEY, "01055502001"),
+        (OWN_KEY, "01055502002"),
+        (API_KEY, "01055502003"),
+        (OWN_KEY, "01055502004"),
+    ];
+    let bodies: Vec<Value> = bills
+        .iter()
+        .map(|(_, phone)| json!({ "amount": 10_000, "goods_name": "소화제", "payer_phone": phone }))
+        .collect();
+    let made = bills
+        .iter()
+        .zip(&bodies)
+        .map(|((key, _), body)| app.post_json("/v1/charges", key, body));
+    for r in futures_util::future::join_all(made).await {
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let to = |sent: Vec<solapi::SentMessage>| {
+        let mut to: Vec<String> = sent.into_iter().map(|m| m.to).collect();
+        to.sort();
+        to
+    };
+    wait_for("every bill at a provider", || {
+        (solapi.sent().len() + own.sent().len() >= bills.len()).then_some(())
+    })
+    .await;
+    assert_eq!(to(solapi.sent()), ["01055502001", "01055502003"]);
+    assert_eq!(to(own.sent()), ["01055502002", "01055502004"]);
+    assert!(own.sent().iter().all(|m| m.from == "15880000"));
+}
