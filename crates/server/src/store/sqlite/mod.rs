@@ -5,6 +5,7 @@
 
 mod admin;
 mod charges;
+mod checkpoint;
 mod collections;
 mod credentials;
 mod leases;
@@ -23,7 +24,7 @@ mod visits;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use fieldpay_protocol::ErrorCode;
@@ -92,11 +93,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
 ];
 const READERS: usize = 4;
 
-/// WAL pages between checkpoints on the writer (see `SqliteStore::open`).
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 250;
-
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    /// Shared with the checkpointer (which holds it only weakly).
+    writer: Arc<Mutex<Connection>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     /// Merchants by id (read on every charge request).
@@ -139,13 +138,15 @@ impl SqliteStore {
         let writer = Connection::open(path)?;
         configure(&writer)?;
         migrate(&writer)?;
-        // Checkpoint the WAL every 250 pages (1 MiB) instead of SQLite's 1,000. A checkpoint
-        // runs inline on the committing writer and fsyncs the WAL and the database: with the
-        // default it came every ~160 ms at 250 charges/s and held the writer ~15 ms, which was
-        // the p99 of row 12. Smaller checkpoints are shorter: p99 at 1,000/2,000/3,000 charges/s
-        // went from 20.5/28.8/41.4 ms to 9.9/16.4/27.7 ms (BENCHMARKS.md, round two, part 3;
-        // a background checkpointer was measured too and was worse).
-        writer.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+        // The log is checkpointed by a thread of its own (`checkpoint`); the writer's own
+        // threshold is only its backstop.
+        writer.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            checkpoint::WRITER_BACKSTOP_PAGES,
+        )?;
+        let writer = Arc::new(Mutex::new(writer));
+        checkpoint::start(path, Arc::downgrade(&writer))?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = Connection::open(path)?;
@@ -153,7 +154,7 @@ impl SqliteStore {
             readers.push(Mutex::new(r));
         }
         Ok(SqliteStore {
-            writer: Mutex::new(writer),
+            writer,
             readers,
             next_reader: AtomicUsize::new(0),
             merchants: Cache::new(CACHE_TTL),

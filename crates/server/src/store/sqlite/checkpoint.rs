@@ -1,0 +1,78 @@
+//! The WAL checkpointer: a thread of its own copies committed pages from the write-ahead log
+//! into the database file, so that the writer's commits no longer wait for that copy and its
+//! fsyncs.
+//!
+//! Why (row 12, open loop at 6,000 charges/s; BENCHMARKS.md, round two, part 5): with SQLite's
+//! checkpoint inline in the commit that crosses the threshold, commits held the write lock
+//! ~180 ms of every second, nearly all of it checkpoints (one per ~1 MiB of log, each with two
+//! fsyncs), and a slow fsync of a shared disk (20-90 ms at times) stalled every request queued
+//! behind it. A PASSIVE checkpoint on another connection takes no lock a writer needs. Alone it
+//! never lets the log start over: a pass cannot copy the frames committed while it runs, and
+//! SQLite rewinds the log only after a pass copied all of it. So once the log holds
+//! [`FINISH_FRAMES`], the checkpointer holds the writer's lock for one RESTART checkpoint (it
+//! copies what the last pass left, waits for readers of the old log and rewinds it): a stall
+//! of ~5-8 ms once per ~8 MiB of log instead of one per MiB.
+
+use std::path::Path;
+use std::sync::{Mutex, Weak};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::store::{StoreError, StoreResult};
+
+/// Time between passes.
+const PASS_EVERY: Duration = Duration::from_millis(10);
+
+/// Log frames (pages of 4 KiB) after which the log is rewound under the writer's lock: the log
+/// file stays near 8 MiB. (Tried: 8,000 frames made the rewinds rarer but longer; p99 at 6,000
+/// charges/s went from ~20 to ~45 ms.)
+const FINISH_FRAMES: i64 = 2_000;
+
+/// How long the RESTART waits for readers of the old log.
+const RESTART_WAIT: Duration = Duration::from_millis(5);
+
+/// The writer's own (inline) checkpoint threshold: only a backstop for a checkpointer that
+/// fails or falls behind.
+pub(super) const WRITER_BACKSTOP_PAGES: i64 = 10_000;
+
+/// Starts the checkpointer of the database at `path`; it stops when the writer is dropped.
+pub(super) fn start(path: &Path, writer: Weak<Mutex<Connection>>) -> StoreResult<()> {
+    let conn = Connection::open(path)?;
+    super::configure(&conn)?;
+    // RESTART waits for readers of the old log (a sync page can read for 100 ms and more)
+    // while the writer is held: it gives up after this long and the next pass tries again.
+    conn.busy_timeout(RESTART_WAIT)?;
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || run(&conn, &writer))
+        .map_err(|e| StoreError::Db(Box::new(e)))?;
+    Ok(())
+}
+
+fn run(conn: &Connection, writer: &Weak<Mutex<Connection>>) {
+    loop {
+        std::thread::sleep(PASS_EVERY);
+        if writer.strong_count() == 0 {
+            return;
+        }
+        let done = match checkpoint(conn, "PASSIVE") {
+            Ok(log) if log >= FINISH_FRAMES => {
+                let Some(writer) = writer.upgrade() else {
+                    return;
+                };
+                let _no_commits = super::lock(&writer);
+                checkpoint(conn, "RESTART")
+            }
+            other => other,
+        };
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "WAL checkpoint failed (the writer's own checkpoint is the backstop)");
+        }
+    }
+}
+
+/// One checkpoint in `mode`; the frames the log held.
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<i64> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1))
+}
