@@ -14,7 +14,9 @@
 //! of ~5-8 ms once per ~8 MiB of log instead of one per MiB.
 
 use std::path::Path;
-use std::sync::{Mutex, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -36,24 +38,49 @@ const RESTART_WAIT: Duration = Duration::from_millis(5);
 /// fails or falls behind.
 pub(super) const WRITER_BACKSTOP_PAGES: i64 = 10_000;
 
-/// Starts the checkpointer of the database at `path`; it stops when the writer is dropped.
-pub(super) fn start(path: &Path, writer: Weak<Mutex<Connection>>) -> StoreResult<()> {
-    let conn = Connection::open(path)?;
-    super::configure(&conn)?;
-    // RESTART waits for readers of the old log (a sync page can read for 100 ms and more)
-    // while the writer is held: it gives up after this long and the next pass tries again.
-    conn.busy_timeout(RESTART_WAIT)?;
-    std::thread::Builder::new()
-        .name("sqlite-checkpoint".into())
-        .spawn(move || run(&conn, &writer))
-        .map_err(|e| StoreError::Db(Box::new(e)))?;
-    Ok(())
+/// The running checkpointer of a database: stopped, and waited for, when dropped. Its
+/// connection closes then; when it is the last one, SQLite checkpoints the rest of the log and
+/// removes the file, as on any clean close.
+pub(super) struct Checkpointer {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
 }
 
-fn run(conn: &Connection, writer: &Weak<Mutex<Connection>>) {
+impl Checkpointer {
+    /// Starts the checkpointer of the database at `path`, whose writer is `writer`.
+    pub(super) fn start(path: &Path, writer: Weak<Mutex<Connection>>) -> StoreResult<Checkpointer> {
+        let conn = Connection::open(path)?;
+        super::configure(&conn)?;
+        // RESTART waits for readers of the old log (a sync page can read for 100 ms and more)
+        // while the writer is held: it gives up after this long and the next pass tries again.
+        conn.busy_timeout(RESTART_WAIT)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || run(&conn, &writer, &stopped))
+            .map_err(|e| StoreError::Db(Box::new(e)))?;
+        Ok(Checkpointer {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(conn: &Connection, writer: &Weak<Mutex<Connection>>, stop: &AtomicBool) {
     loop {
-        std::thread::sleep(PASS_EVERY);
-        if writer.strong_count() == 0 {
+        std::thread::park_timeout(PASS_EVERY);
+        if stop.load(Ordering::Relaxed) {
             return;
         }
         let done = match checkpoint(conn, "PASSIVE") {

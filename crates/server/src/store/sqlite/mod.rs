@@ -102,6 +102,9 @@ pub struct SqliteStore {
     merchants: Cache<Merchant>,
     /// Live API keys by key hash (read on every API request).
     api_keys: Cache<ApiKeyOwner>,
+    /// Last, so that it stops after the writer and readers closed: its connection is then the
+    /// last one, whose close checkpoints the rest of the log and removes it.
+    _checkpointer: checkpoint::Checkpointer,
 }
 
 /// How long a cached merchant or API key is trusted without reading the database again. Every
@@ -146,7 +149,7 @@ impl SqliteStore {
             checkpoint::WRITER_BACKSTOP_PAGES,
         )?;
         let writer = Arc::new(Mutex::new(writer));
-        checkpoint::start(path, Arc::downgrade(&writer))?;
+        let checkpointer = checkpoint::Checkpointer::start(path, Arc::downgrade(&writer))?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = Connection::open(path)?;
@@ -159,6 +162,7 @@ impl SqliteStore {
             next_reader: AtomicUsize::new(0),
             merchants: Cache::new(CACHE_TTL),
             api_keys: Cache::new(CACHE_TTL),
+            _checkpointer: checkpointer,
         })
     }
 

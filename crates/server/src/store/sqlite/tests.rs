@@ -671,4 +671,8 @@ fn the_log_is_checkpointed_and_rewound_off_the_writer() {
         .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM scratch", [], |r| r.get(0))?))
         .unwrap();
     assert_eq!(rows, 32 * 256);
+    // Dropping the store stops the checkpointer and closes every connection: the last close
+    // checkpoints the rest and removes the log, as a clean close does.
+    drop(s);
+    assert!(!wal.exists(), "the log outlived the store");
 }
