@@ -285,6 +285,23 @@ async fn wait_status_with(app: &TestApp, id: &str, status: &str) -> Charge {
     panic!("charge {id} never reached {status}: {c}");
 }
 
+/// Seals a merchant's own provider settings (`[card]`, `[sms]`) in the store; what was set.
+fn seal_credentials(
+    store: &dyn fieldpay_server::store::Store,
+    merchant_id: &fieldpay_protocol::MerchantId,
+    text: &str,
+) -> Vec<String> {
+    let sealer = fieldpay_server::credentials::Sealer::new(&CREDENTIALS_KEY.into()).unwrap();
+    fieldpay_server::credentials::set_merchant_credentials(
+        store,
+        &sealer,
+        merchant_id,
+        text,
+        "2026-12-03T00:00:00.000Z",
+    )
+    .unwrap()
+}
+
 /// A merchant with its own PG contract: its approvals go to its own Toss account (the keys
 /// sealed in the store), the server's account sees nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -304,16 +321,10 @@ async fn a_merchant_with_its_own_credentials_pays_through_them() {
     );
     tokio::task::spawn_blocking(move || {
         let m = store.merchant_by_code("live01").unwrap().unwrap();
-        let sealer = fieldpay_server::credentials::Sealer::new(&CREDENTIALS_KEY.into()).unwrap();
-        let set = fieldpay_server::credentials::set_merchant_credentials(
-            store.as_ref(),
-            &sealer,
-            &m.id,
-            &text,
-            "2026-12-03T00:00:00.000Z",
-        )
-        .unwrap();
-        assert_eq!(set, vec!["card: toss"]);
+        assert_eq!(
+            seal_credentials(store.as_ref(), &m.id, &text),
+            ["card: toss"]
+        );
     })
     .await
     .unwrap();
@@ -431,16 +442,10 @@ async fn each_merchants_texts_go_through_its_own_provider() {
         store
             .create_api_key(&m.id, &hash_secret(OWN_KEY), &OWN_KEY[..12], "test")
             .unwrap();
-        let sealer = fieldpay_server::credentials::Sealer::new(&CREDENTIALS_KEY.into()).unwrap();
-        let set = fieldpay_server::credentials::set_merchant_credentials(
-            store.as_ref(),
-            &sealer,
-            &m.id,
-            &text,
-            "2026-12-05T00:00:00.000Z",
-        )
-        .unwrap();
-        assert_eq!(set, vec!["sms: solapi"]);
+        assert_eq!(
+            seal_credentials(store.as_ref(), &m.id, &text),
+            ["sms: solapi"]
+        );
     })
     .await
     .unwrap();
