@@ -7,6 +7,31 @@ use std::time::Duration;
 use super::{Store, StoreError};
 use crate::auth::limits::KeyedLimit;
 
+/// The effects of a new charge in these tests: its bill texted to the payer, counted against
+/// `quota` when given.
+pub(crate) fn bill_text(
+    rec: &super::ChargeRecord,
+    quota: Option<super::TextLimits>,
+) -> super::Effects {
+    super::Effects {
+        sms: vec![super::NewSms {
+            to: rec.payer_phone.clone(),
+            kind: fieldpay_protocol::sms::SmsKind::Bill,
+            body: format!("bill {}", rec.charge.id),
+            quota,
+        }],
+        webhooks: Vec::new(),
+    }
+}
+
+/// One bill per payer phone and clock hour; no limit per merchant.
+pub(crate) fn one_text_per_phone_hour() -> super::TextLimits {
+    super::TextLimits {
+        per_phone_per_hour: 1,
+        per_merchant_per_hour: None,
+    }
+}
+
 /// A lease has one holder until it runs out; the holder renews it; giving it up frees it.
 pub(crate) fn leases(s: &dyn Store) {
     let ttl = Duration::from_millis(300);
@@ -514,16 +539,9 @@ pub(crate) fn text_retries_and_final_failure(s: &dyn Store) {
         request_hash: None,
         link: None,
     };
-    let bill = |rec: &super::ChargeRecord| Effects {
-        sms: vec![NewSms {
-            to: rec.payer_phone.clone(),
-            kind: SmsKind::Bill,
-            body: format!("bill {}", rec.charge.id),
-            quota: None,
-        }],
-        webhooks: Vec::new(),
-    };
-    let created = s.create_charges(&[new], t0, &bill).unwrap();
+    let created = s
+        .create_charges(&[new], t0, &|rec| bill_text(rec, None))
+        .unwrap();
     let charge_id = created[0].as_ref().unwrap().0.charge.id.clone();
     let cid: fieldpay_protocol::ChargeId = charge_id.clone().into();
 
@@ -1784,10 +1802,9 @@ pub(crate) fn visits(s: &dyn Store) {
 pub(crate) fn text_quotas_count_per_clock_hour(s: &dyn Store) {
     use chrono::{DateTime, Duration as Span, Utc};
     use fieldpay_protocol::charge::{ChargeOrigin, CreateCharge};
-    use fieldpay_protocol::sms::SmsKind;
     use fieldpay_protocol::ErrorCode;
 
-    use super::{Effects, NewCharge, NewSms, TextLimits};
+    use super::NewCharge;
     use crate::domain::{ChargeRequest, MerchantSettings};
 
     let settings = MerchantSettings {
@@ -1795,18 +1812,7 @@ pub(crate) fn text_quotas_count_per_clock_hour(s: &dyn Store) {
         ..MerchantSettings::default()
     };
     let m = s.create_merchant("m", "상사", &settings).unwrap();
-    let bill = |rec: &super::ChargeRecord| Effects {
-        sms: vec![NewSms {
-            to: rec.payer_phone.clone(),
-            kind: SmsKind::Bill,
-            body: format!("bill {}", rec.charge.id),
-            quota: Some(TextLimits {
-                per_phone_per_hour: 1,
-                per_merchant_per_hour: None,
-            }),
-        }],
-        webhooks: Vec::new(),
-    };
+    let bill = |rec: &super::ChargeRecord| bill_text(rec, Some(one_text_per_phone_hour()));
     let create = |id: &str, phone: &str, at: &str| {
         let at: DateTime<Utc> = at.parse().unwrap();
         let body: CreateCharge = serde_json::from_value(

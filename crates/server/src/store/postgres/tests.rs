@@ -1403,18 +1403,10 @@ mod charges_outbox_sync {
     }
 
     fn bill(rec: &ChargeRecord) -> Effects {
-        Effects {
-            sms: vec![NewSms {
-                to: rec.payer_phone.clone(),
-                kind: SmsKind::Bill,
-                body: format!("bill {}", rec.charge.id),
-                quota: Some(TextLimits {
-                    per_phone_per_hour: 1,
-                    per_merchant_per_hour: None,
-                }),
-            }],
-            webhooks: Vec::new(),
-        }
+        crate::store::contract_tests::bill_text(
+            rec,
+            Some(crate::store::contract_tests::one_text_per_phone_hour()),
+        )
     }
 
     fn create_one(s: &PgStore, new: NewCharge) -> ChargeRecord {
