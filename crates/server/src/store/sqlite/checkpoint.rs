@@ -78,6 +78,9 @@ impl Drop for Checkpointer {
 }
 
 fn run(conn: &Connection, writer: &Weak<Mutex<Connection>>, stop: &AtomicBool) {
+    // A failure (disk full, I/O error) is logged when it starts and when it ends, not on
+    // every pass (100 a second).
+    let mut failing = false;
     loop {
         std::thread::park_timeout(PASS_EVERY);
         if stop.load(Ordering::Relaxed) {
@@ -93,8 +96,16 @@ fn run(conn: &Connection, writer: &Weak<Mutex<Connection>>, stop: &AtomicBool) {
             }
             other => other,
         };
-        if let Err(e) = done {
-            tracing::warn!(error = %e, "WAL checkpoint failed (the writer's own checkpoint is the backstop)");
+        match done {
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "WAL checkpoints are failing (the writer's own checkpoint is the backstop)");
+            }
+            Ok(_) if failing => {
+                failing = false;
+                tracing::info!("WAL checkpoints work again");
+            }
+            _ => {}
         }
     }
 }
