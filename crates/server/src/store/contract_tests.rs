@@ -32,6 +32,31 @@ pub(crate) fn one_text_per_phone_hour() -> super::TextLimits {
     }
 }
 
+/// A bare API charge of 12,000 won to `phone`, made at `at` (expiring ten minutes later).
+pub(crate) fn api_charge(
+    id: &str,
+    merchant_id: &fieldpay_protocol::MerchantId,
+    phone: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> super::NewCharge {
+    let body: fieldpay_protocol::charge::CreateCharge = serde_json::from_value(
+        serde_json::json!({ "amount": 12_000, "goods_name": "감기약", "payer_phone": phone }),
+    )
+    .unwrap();
+    super::NewCharge {
+        id: id.into(),
+        merchant_id: merchant_id.clone(),
+        rep_id: None,
+        api_key_id: None,
+        origin: fieldpay_protocol::charge::ChargeOrigin::Api,
+        request: crate::domain::ChargeRequest::parse(&body).unwrap(),
+        expires_at: at + chrono::Duration::minutes(10),
+        idempotency_key: None,
+        request_hash: None,
+        link: None,
+    }
+}
+
 /// A lease has one holder until it runs out; the holder renews it; giving it up frees it.
 pub(crate) fn leases(s: &dyn Store) {
     let ttl = Duration::from_millis(300);
@@ -1800,12 +1825,10 @@ pub(crate) fn visits(s: &dyn Store) {
 /// same phone in the hour is refused (and its charge not made), another phone's is not, and
 /// the next hour starts afresh.
 pub(crate) fn text_quotas_count_per_clock_hour(s: &dyn Store) {
-    use chrono::{DateTime, Duration as Span, Utc};
-    use fieldpay_protocol::charge::{ChargeOrigin, CreateCharge};
+    use chrono::{DateTime, Utc};
     use fieldpay_protocol::ErrorCode;
 
-    use super::NewCharge;
-    use crate::domain::{ChargeRequest, MerchantSettings};
+    use crate::domain::MerchantSettings;
 
     let settings = MerchantSettings {
         number_pool: vec!["16000001".into(), "16000002".into(), "16000003".into()],
@@ -1815,22 +1838,7 @@ pub(crate) fn text_quotas_count_per_clock_hour(s: &dyn Store) {
     let bill = |rec: &super::ChargeRecord| bill_text(rec, Some(one_text_per_phone_hour()));
     let create = |id: &str, phone: &str, at: &str| {
         let at: DateTime<Utc> = at.parse().unwrap();
-        let body: CreateCharge = serde_json::from_value(
-            serde_json::json!({ "amount": 12_000, "goods_name": "감기약", "payer_phone": phone }),
-        )
-        .unwrap();
-        let new = NewCharge {
-            id: id.into(),
-            merchant_id: m.id.clone(),
-            rep_id: None,
-            api_key_id: None,
-            origin: ChargeOrigin::Api,
-            request: ChargeRequest::parse(&body).unwrap(),
-            expires_at: at + Span::minutes(10),
-            idempotency_key: None,
-            request_hash: None,
-            link: None,
-        };
+        let new = api_charge(id, &m.id, phone, at);
         match s.create_charges(&[new], at, &bill).unwrap().remove(0) {
             Ok(_) => Ok(()),
             Err(StoreError::Rejected { code, .. }) => Err(code),
@@ -1858,6 +1866,75 @@ pub(crate) fn text_quotas_count_per_clock_hour(s: &dyn Store) {
         create("ch_q5", "010-3000-0001", "2026-12-05T11:30:00Z"),
         Err(ErrorCode::RateLimited)
     );
+}
+
+/// Charges refused by a text quota in the middle of a group leave nothing behind, whichever
+/// quota refused them: the payer's (refused before anything of the charge was written) or the
+/// merchant's (refused after the payer's hour was counted), and the rest of the group is made.
+pub(crate) fn quota_refusals_in_a_group_leave_nothing(s: &dyn Store) {
+    use chrono::Utc;
+    use fieldpay_protocol::ErrorCode;
+
+    use crate::domain::MerchantSettings;
+
+    let settings = MerchantSettings {
+        number_pool: vec!["16000001".into(), "16000002".into()],
+        ..MerchantSettings::default()
+    };
+    let m = s.create_merchant("m", "상사", &settings).unwrap();
+    let limits = super::TextLimits {
+        per_phone_per_hour: 1,
+        per_merchant_per_hour: Some(3),
+    };
+    let at = Utc::now();
+    let group = [
+        api_charge("ch_g1", &m.id, "010-3000-0001", at),
+        // The payer's second bill of the hour.
+        api_charge("ch_g2", &m.id, "010-3000-0001", at),
+        api_charge("ch_g3", &m.id, "010-3000-0002", at),
+        api_charge("ch_g4", &m.id, "010-3000-0003", at),
+        // The merchant's fourth and fifth: their payers' hours were free.
+        api_charge("ch_g5", &m.id, "010-3000-0004", at),
+        api_charge("ch_g6", &m.id, "010-3000-0005", at),
+    ];
+    let out = s
+        .create_charges(&group, at, &|rec| bill_text(rec, Some(limits)))
+        .unwrap();
+    let answers: Vec<Result<String, ErrorCode>> = out
+        .into_iter()
+        .map(|r| match r {
+            Ok((rec, true)) => Ok(rec.charge.id),
+            Err(StoreError::Rejected { code, .. }) => Err(code),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            Ok("ch_g1".to_string()),
+            Err(ErrorCode::RateLimited),
+            Ok("ch_g3".to_string()),
+            Ok("ch_g4".to_string()),
+            Err(ErrorCode::RateLimited),
+            Err(ErrorCode::RateLimited),
+        ]
+    );
+    for refused in ["ch_g2", "ch_g5", "ch_g6"] {
+        assert!(s.charge(&m.id, &refused.into()).unwrap().is_none());
+    }
+    let texts: Vec<String> = s
+        .pending_sms(100)
+        .unwrap()
+        .into_iter()
+        .map(|t| t.body)
+        .collect();
+    assert_eq!(texts, ["bill ch_g1", "bill ch_g3", "bill ch_g4"]);
+    // Neither refusal counted the payer's hour: without the merchant's limit, ch_g5's payer
+    // has one bill left this hour.
+    let no_merchant_limit =
+        |rec: &super::ChargeRecord| bill_text(rec, Some(one_text_per_phone_hour()));
+    let again = api_charge("ch_g7", &m.id, "010-3000-0004", at);
+    assert!(s.create_charges(&[again], at, &no_merchant_limit).unwrap()[0].is_ok());
 }
 
 /// A new charge is answered (and its texts composed) from the values its transaction wrote,

@@ -220,6 +220,12 @@ fn visits() {
 }
 
 #[test]
+fn quota_refusals_in_a_group_leave_nothing() {
+    let s = store().0;
+    crate::store::contract_tests::quota_refusals_in_a_group_leave_nothing(&s);
+}
+
+#[test]
 fn text_quotas_count_per_clock_hour() {
     let s = store().0;
     crate::store::contract_tests::text_quotas_count_per_clock_hour(&s);

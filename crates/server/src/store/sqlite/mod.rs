@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use fieldpay_protocol::ErrorCode;
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::domain::Merchant;
 use crate::store::cache::Cache;
@@ -177,6 +177,27 @@ impl SqliteStore {
         Ok(out)
     }
 
+    /// [`write`](Self::write) for work that may find part way that it has to be done another
+    /// way: `first` giving None rolls its transaction back and `then` runs in a new one, under
+    /// the same hold of the writer.
+    pub(super) fn write_or_redo<T>(
+        &self,
+        first: impl FnOnce(&Transaction<'_>) -> StoreResult<Option<T>>,
+        then: impl FnOnce(&Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if let Some(out) = first(&tx)? {
+            tx.commit()?;
+            return Ok(out);
+        }
+        tx.rollback()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = then(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
     pub(super) fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
         let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
         let conn = lock(&self.readers[i]);
@@ -311,32 +332,42 @@ pub(super) fn account_moved(
 }
 
 /// Counts one text against the quota of `scope` for the clock hour of `now` (a stored time),
-/// refusing it past `limit`. The count is part of the caller's transaction: a refused or
-/// rolled-back change leaves it as it was.
+/// refusing it past `limit`. The count is part of the caller's transaction. A refusal writes
+/// nothing (the count is raised only while it is under the limit), so a change refused here
+/// before its other writes leaves no trace without a savepoint of its own (charge creation
+/// counts on this, see `charges::create_group`).
 fn take_text_quota(
     tx: &Transaction<'_>,
     scope: &str,
     limit: Option<u32>,
     now: &str,
 ) -> StoreResult<()> {
+    if limit == Some(0) {
+        return Err(crate::store::outbox::quota_refusal(scope));
+    }
     let hour = &now[..13.min(now.len())];
-    let count: u32 = tx
+    let count: Option<u32> = tx
         .prepare_cached(
             "INSERT INTO text_quota (scope, hour, count) VALUES (?1, ?2, 1)
-             ON CONFLICT (scope, hour) DO UPDATE SET count = count + 1 RETURNING count",
+             ON CONFLICT (scope, hour) DO UPDATE SET count = count + 1
+                 WHERE ?3 IS NULL OR count < ?3
+             RETURNING count",
         )?
-        .query_row(params![scope, hour], |r| r.get(0))?;
+        .query_row(params![scope, hour, limit], |r| r.get(0))
+        .optional()?;
+    let Some(count) = count else {
+        return Err(crate::store::outbox::quota_refusal(scope));
+    };
     if count == 1 {
         // The scope's first text of this hour: its earlier hours are of no use any more.
         tx.prepare_cached("DELETE FROM text_quota WHERE scope = ?1 AND hour < ?2")?
             .execute(params![scope, hour])?;
     }
-    if limit.is_some_and(|limit| count > limit) {
-        return Err(crate::store::outbox::quota_refusal(scope));
-    }
     Ok(())
 }
 
+/// Writes a change's effects: counts its texts against their quotas (refusing the change
+/// past one), then queues the texts and webhooks.
 pub(super) fn apply_effects(
     tx: &Transaction<'_>,
     merchant_id: &str,
@@ -344,15 +375,47 @@ pub(super) fn apply_effects(
     effects: &Effects,
     now: &str,
 ) -> StoreResult<()> {
+    take_quotas(tx, merchant_id, effects, now)?;
+    queue_effects(tx, merchant_id, charge_id, effects, now)
+}
+
+/// The quota part of [`apply_effects`]: each text with a quota counts against its payer
+/// phone's and its merchant's hour.
+pub(super) fn take_quotas(
+    tx: &Transaction<'_>,
+    merchant_id: &str,
+    effects: &Effects,
+    now: &str,
+) -> StoreResult<()> {
     for sms in &effects.sms {
-        if let Some(q) = &sms.quota {
-            let phone = format!("phone:{}", sms.to);
-            take_text_quota(tx, &phone, Some(q.per_phone_per_hour), now)?;
-            // Counted even without a limit, so a limit set in the middle of an hour applies
-            // to the texts already sent in it.
-            let merchant = format!("merchant:{merchant_id}");
-            take_text_quota(tx, &merchant, q.per_merchant_per_hour, now)?;
-        }
+        let Some(q) = &sms.quota else { continue };
+        take_text_quota(
+            tx,
+            &format!("phone:{}", sms.to),
+            Some(q.per_phone_per_hour),
+            now,
+        )?;
+        // Counted even without a limit, so a limit set in the middle of an hour applies to
+        // the texts already sent in it.
+        take_text_quota(
+            tx,
+            &format!("merchant:{merchant_id}"),
+            q.per_merchant_per_hour,
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// The queueing part of [`apply_effects`], after [`take_quotas`]: the texts and webhooks.
+pub(super) fn queue_effects(
+    tx: &Transaction<'_>,
+    merchant_id: &str,
+    charge_id: Option<&str>,
+    effects: &Effects,
+    now: &str,
+) -> StoreResult<()> {
+    for sms in &effects.sms {
         tx.prepare_cached(
             "INSERT INTO sms_messages (merchant_id, to_phone, kind, body, charge_id, status, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",

@@ -400,6 +400,12 @@ fn concurrent_refunds_never_refund_more_than_approved() {
 }
 
 #[test]
+fn quota_refusals_in_a_group_leave_nothing() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::quota_refusals_in_a_group_leave_nothing(&s);
+}
+
+#[test]
 fn text_quotas_count_per_clock_hour() {
     let (s, _dir) = sqlite();
     crate::store::contract_tests::text_quotas_count_per_clock_hour(&s);
