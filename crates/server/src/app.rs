@@ -106,7 +106,7 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         Arc::new(NotifyChannel::start(
             url,
             "fieldpay_events",
-            move |json| match serde_json::from_str::<crate::state::Published>(&json) {
+            move |json| match serde_json::from_str::<crate::store::StatusChange>(&json) {
                 Ok(p) => {
                     let _ = local.send(p);
                 }

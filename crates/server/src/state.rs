@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use fieldpay_protocol::charge::ChargeStatusChanged;
 use fieldpay_protocol::MerchantId;
 use tokio::sync::{broadcast, watch, Notify};
 
@@ -19,14 +18,7 @@ use crate::credentials::MerchantConnectors;
 use crate::error::{AppError, AppResult};
 use crate::sms::sender::SmsSender;
 use crate::store::postgres::NotifyChannel;
-use crate::store::{ChargeRecord, Store, StoreResult};
-
-/// A charge status change as published to live listeners, with its merchant.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Published {
-    pub merchant_id: MerchantId,
-    pub event: ChargeStatusChanged,
-}
+use crate::store::{ChargeRecord, StatusChange, Store, StoreResult};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -42,7 +34,7 @@ pub struct AppState {
     pub merchant_connectors: Arc<MerchantConnectors>,
     /// Live charge status changes for this instance's listeners (event streams, the webhook
     /// loop). Fed by [`AppState::publish`], through `fanout` when there is one.
-    pub events: broadcast::Sender<Published>,
+    pub events: broadcast::Sender<StatusChange>,
     /// With several instances on PostgreSQL: the channel that carries each published change
     /// to every instance's `events` (this one's too).
     pub fanout: Option<Arc<NotifyChannel>>,
@@ -141,23 +133,15 @@ impl AppState {
 
     /// Tells live listeners (server-sent events) the charge's current status.
     pub fn publish(&self, rec: &ChargeRecord) {
-        let c = &rec.charge;
-        let at = c.events.last().map(|e| e.at.clone()).unwrap_or_default();
-        let published = Published {
-            merchant_id: rec.merchant_id.clone(),
-            event: ChargeStatusChanged {
-                charge_id: c.id.clone(),
-                status: c.status,
-                at,
-                account_id: c.account_id.clone(),
-                rep_id: c.rep_id.clone(),
-                amount: c.amount,
-            },
-        };
-        match (&self.fanout, serde_json::to_string(&published)) {
+        self.publish_change(rec.status_change());
+    }
+
+    /// Tells live listeners (server-sent events) of a status change.
+    pub fn publish_change(&self, change: StatusChange) {
+        match (&self.fanout, serde_json::to_string(&change)) {
             (Some(fanout), Ok(json)) => fanout.send(json),
             _ => {
-                let _ = self.events.send(published);
+                let _ = self.events.send(change);
             }
         }
         self.wake.notify_one();

@@ -194,8 +194,8 @@ pub async fn dispatch_pending(state: &AppState) -> usize {
         Ok(changed) => {
             // Bills sent (the charge moved to sms_sent) and texts given up (a text_failed
             // event): the apps see the charge again.
-            for rec in &changed {
-                state.publish(rec);
+            for change in changed {
+                state.publish_change(change);
             }
         }
         Err(e) => tracing::error!(error = %e.message, "cannot mark sms"),

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use fieldpay_protocol::charge::{
     Charge, ChargeEvent, ChargeEventKind, ChargeKind, ChargeList, ChargeOrigin, ChargeStatus,
-    Orderer, PaymentInfo, RefundInfo,
+    ChargeStatusChanged, Orderer, PaymentInfo, RefundInfo,
 };
 use fieldpay_protocol::records::LedgerKind;
 use fieldpay_protocol::{AccountId, ApiKeyId, ChargeId, ErrorCode, MerchantId, RepId, Secret};
@@ -33,6 +33,30 @@ impl ChargeRecord {
     pub fn id(&self) -> ChargeId {
         ChargeId::new(self.charge.id.clone())
     }
+
+    /// The charge's current status as live listeners are told it.
+    pub fn status_change(&self) -> StatusChange {
+        let c = &self.charge;
+        StatusChange {
+            merchant_id: self.merchant_id.clone(),
+            event: ChargeStatusChanged {
+                charge_id: c.id.clone(),
+                status: c.status,
+                at: c.events.last().map(|e| e.at.clone()).unwrap_or_default(),
+                account_id: c.account_id.clone(),
+                rep_id: c.rep_id.clone(),
+                amount: c.amount,
+            },
+        }
+    }
+}
+
+/// A charge status change as published to live listeners (server-sent events), with its
+/// merchant.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StatusChange {
+    pub merchant_id: MerchantId,
+    pub event: ChargeStatusChanged,
 }
 
 #[derive(Debug, Clone)]

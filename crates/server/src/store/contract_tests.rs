@@ -635,7 +635,9 @@ pub(crate) fn text_retries_and_final_failure(s: &dyn Store) {
     assert_eq!(hooks[0].event_type, "charge.text_failed");
     assert_eq!(hooks[0].payload, format!("{{\"id\":\"{charge_id}\"}}"));
     assert_eq!(changed.len(), 1);
-    let c = &changed[0].charge;
+    let stored = s.charge(&m.id, &cid).unwrap().unwrap();
+    assert_eq!(changed[0], stored.status_change());
+    let c = &stored.charge;
     assert_eq!(c.status, ChargeStatus::Requested);
     let last = c.events.last().unwrap();
     assert_eq!(last.kind, ChargeEventKind::TextFailed);
@@ -663,8 +665,6 @@ pub(crate) fn text_retries_and_final_failure(s: &dyn Store) {
         .unwrap()
         .is_empty());
     assert_eq!(s.webhooks(&m.id, 10).unwrap().len(), 1, "no second webhook");
-    let stored = s.charge(&m.id, &cid).unwrap().unwrap();
-    assert_eq!(stored.charge, *c, "the event is stored");
     assert!(s.sms_for_phone("01030000001", 10).unwrap().is_empty());
 
     // The rep sends the bill again: sent, the charge moves on.
@@ -696,8 +696,10 @@ pub(crate) fn text_retries_and_final_failure(s: &dyn Store) {
             &|_| Effects::default(),
         )
         .unwrap();
-    assert_eq!(changed[0].charge.status, ChargeStatus::SmsSent);
-    let kinds: Vec<(ChargeStatus, ChargeEventKind)> = changed[0]
+    let stored = s.charge(&m.id, &cid).unwrap().unwrap();
+    assert_eq!(changed, [stored.status_change()]);
+    assert_eq!(stored.charge.status, ChargeStatus::SmsSent);
+    let kinds: Vec<(ChargeStatus, ChargeEventKind)> = stored
         .charge
         .events
         .iter()
@@ -2045,4 +2047,46 @@ pub(crate) fn a_new_charge_is_answered_as_stored(s: &dyn Store) {
             "{id}: composed from"
         );
     }
+
+    // Their bills sent: each charge's move to sms_sent is told from the values written, and
+    // must be what the stored charge says.
+    let ids = ["ch_full", "ch_same_orderer", "ch_bare"];
+    for id in ids {
+        let bill = super::NewSms {
+            to: "01022223333".into(),
+            kind: fieldpay_protocol::sms::SmsKind::Bill,
+            body: format!("bill {id}"),
+            quota: None,
+        };
+        s.enqueue_sms(&m.id, Some(&id.into()), &bill, now).unwrap();
+    }
+    let sent_at = now + Span::seconds(3);
+    let marks: Vec<(i64, super::SmsAttempt)> = s
+        .claim_sms(10, sent_at, sent_at + Span::seconds(20))
+        .unwrap()
+        .into_iter()
+        .map(|t| {
+            let sent = super::SmsAttempt::Sent {
+                provider: "sandbox".into(),
+                provider_id: None,
+            };
+            (t.id, sent)
+        })
+        .collect();
+    let changes = s
+        .mark_sms_batch(&marks, sent_at, &|_| Effects::default())
+        .unwrap();
+    let stored: Vec<super::StatusChange> = ids
+        .iter()
+        .map(|id| {
+            s.charge_any(&(*id).into())
+                .unwrap()
+                .unwrap()
+                .status_change()
+        })
+        .collect();
+    assert_eq!(changes, stored);
+    assert!(changes
+        .iter()
+        .all(|c| c.event.status == fieldpay_protocol::charge::ChargeStatus::SmsSent));
 }

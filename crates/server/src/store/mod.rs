@@ -41,7 +41,7 @@ pub use admin::{AdminStore, NewAudit, OperatorToken};
 pub use charges::{
     refund_ref, ApprovalLimits, CallSessionRecord, ChargeFilter, ChargeRecord, ChargeStore,
     ClaimedRefund, InFlightApproval, NewCharge, NewPayment, PendingRefund, RefundClaim,
-    RegisteredCard, TOO_MANY_ATTEMPTS,
+    RegisteredCard, StatusChange, TOO_MANY_ATTEMPTS,
 };
 pub use collections::CollectionStore;
 pub use credentials::{CredentialKind, CredentialStore, SealedCredentials};

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use fieldpay_protocol::sms::{SmsKind, SmsStatus};
 use fieldpay_protocol::{ChargeId, MerchantId};
 
-use super::{ChargeRecord, StoreResult};
+use super::{ChargeRecord, StatusChange, StoreResult};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSms {
@@ -177,17 +177,17 @@ pub trait OutboxStore {
     ) -> StoreResult<Vec<SmsRecord>>;
     /// Records many attempts (text id, how it ended) in one transaction, counting each:
     /// a sent text leaves the outbox, a failed one waits until its `retry_at` or, given up,
-    /// is marked failed. Returns the charges that changed, as they stand after it: of the sent
-    /// bills (a bill sent moves its charge from requested to sms_sent) and of the texts given
-    /// up (a `text_failed` event). `on_given_up` builds what a text given up causes (the
-    /// merchant's webhook), from its charge as it stands after the event, written in the same
-    /// transaction.
+    /// is marked failed. Returns what changed for the live listeners: the charges a sent bill
+    /// moved from requested to sms_sent (a bill sent again for a charge past requested
+    /// changes nothing) and those of the texts given up (a `text_failed` event, status
+    /// unchanged). `on_given_up` builds what a text given up causes (the merchant's webhook),
+    /// from its charge as it stands after the event, written in the same transaction.
     fn mark_sms_batch(
         &self,
         marks: &[(i64, SmsAttempt)],
         now: DateTime<Utc>,
         on_given_up: Compose<'_>,
-    ) -> StoreResult<Vec<ChargeRecord>>;
+    ) -> StoreResult<Vec<StatusChange>>;
     /// The texts sent to a phone (national digits), newest first.
     fn sms_for_phone(&self, phone: &str, limit: u32) -> StoreResult<Vec<SmsRecord>>;
 

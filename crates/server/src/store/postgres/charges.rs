@@ -173,7 +173,7 @@ pub(super) fn charge_by_id(tx: &Tx<'_>, id: &str) -> StoreResult<ChargeRecord> {
     load_charge(tx, "id = $1", &[&id])?.ok_or_else(charge_not_found)
 }
 
-fn add_event(
+pub(super) fn add_event(
     tx: &Tx<'_>,
     merchant_id: &str,
     charge_id: &str,

@@ -1508,7 +1508,7 @@ mod charges_outbox_sync {
         assert_eq!(bills.len(), 4);
         assert!(bills
             .iter()
-            .all(|b| b.charge.status == ChargeStatus::SmsSent));
+            .all(|b| b.event.status == ChargeStatus::SmsSent));
         assert!(s.pending_sms(10).unwrap().is_empty());
         assert_eq!(s.sms_for_phone("01030000001", 10).unwrap().len(), 1);
     }

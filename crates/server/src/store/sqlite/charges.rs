@@ -147,7 +147,7 @@ pub(super) fn charge_by_id(c: &Connection, id: &str) -> StoreResult<ChargeRecord
     load_charge(c, "id = ?1", &[&id])?.ok_or_else(charge_not_found)
 }
 
-fn add_event(
+pub(super) fn add_event(
     tx: &Transaction<'_>,
     charge_id: &str,
     status: ChargeStatus,

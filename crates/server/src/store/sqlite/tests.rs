@@ -194,7 +194,7 @@ fn group_commit_keeps_each_charge_all_or_nothing() {
     assert_eq!(bills.len(), 3);
     assert!(bills
         .iter()
-        .all(|b| b.charge.status == ChargeStatus::SmsSent));
+        .all(|b| b.event.status == ChargeStatus::SmsSent));
     assert!(store.pending_sms(10).unwrap().is_empty());
 }
 
