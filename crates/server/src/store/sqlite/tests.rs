@@ -648,6 +648,46 @@ fn version_16_existing_reps_get_their_series() {
 /// threshold is only a backstop at 40 MiB of log), and rewound once it holds ~8 MiB: writing
 /// 32 MiB leaves a log file of about a quarter of that. Without the checkpointer the file grows
 /// with every commit up to the backstop.
+/// The checkpointer is woken by the log's growth, not by a clock: small commits stay in the
+/// log (no pass, no fsync), a megabyte of them is copied into the database file.
+#[test]
+fn the_checkpointer_passes_when_the_log_grew() {
+    let (s, dir) = sqlite();
+    s.write(|tx| Ok(tx.execute_batch("CREATE TABLE scratch (b BLOB)")?))
+        .unwrap();
+    let insert = |rows: usize| {
+        s.write(|tx| {
+            let mut insert =
+                tx.prepare_cached("INSERT INTO scratch (b) VALUES (zeroblob(4000))")?;
+            for _ in 0..rows {
+                insert.execute([])?;
+            }
+            Ok(())
+        })
+        .unwrap()
+    };
+    let db = dir.path().join("t.db");
+    let size = || std::fs::metadata(&db).unwrap().len();
+    let settle = || std::thread::sleep(std::time::Duration::from_millis(300));
+    // A megabyte: a pass copies it (and the migrations' pages) into the file.
+    insert(256);
+    settle();
+    let before = size();
+    // Ten small commits (about 30 pages of log): they stay in the log.
+    for _ in 0..10 {
+        insert(1);
+    }
+    settle();
+    assert_eq!(size(), before, "small commits were checkpointed");
+    // Another megabyte: copied, the file grows by it.
+    insert(256);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while size() < before + (1 << 20) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(size() >= before + (1 << 20), "the log was not checkpointed");
+}
+
 #[test]
 fn the_log_is_checkpointed_and_rewound_off_the_writer() {
     let (s, dir) = sqlite();
@@ -669,8 +709,10 @@ fn the_log_is_checkpointed_and_rewound_off_the_writer() {
         std::thread::sleep(std::time::Duration::from_millis(30));
         largest = largest.max(std::fs::metadata(&wal).unwrap().len());
     }
+    // Rewound near 8 MiB; a slow fsync of a busy shared disk (hundreds of ms, seen once in a
+    // loaded run) lets it grow further meanwhile. Without the checkpointer it reaches 35 MB.
     assert!(
-        largest < 16 << 20,
+        largest < 24 << 20,
         "the log file grew to {largest} bytes for 32 MiB written"
     );
     let rows: i64 = s
