@@ -315,6 +315,9 @@ fn parse_now(now: &str) -> StoreResult<DateTime<Utc>> {
     crate::clock::parse_ts(now).ok_or_else(|| crate::store::StoreError::corrupt("now"))
 }
 
+/// The answer for one charge of a group: the charge and whether this call made it.
+type Created = StoreResult<(ChargeRecord, bool)>;
+
 /// How [`create_group`] keeps a refused charge from leaving anything behind.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Guard {
@@ -340,7 +343,7 @@ fn create_group(
     now: &str,
     compose: Compose<'_>,
     guard: Guard,
-) -> StoreResult<Option<Vec<StoreResult<(ChargeRecord, bool)>>>> {
+) -> StoreResult<Option<Vec<Created>>> {
     let mut out = Vec::with_capacity(batch.len());
     for new in batch {
         if guard == Guard::Lean {
