@@ -135,6 +135,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("migrations/0009_visits_shares.sql")),
     (10, include_str!("migrations/0010_returns.sql")),
     (11, include_str!("migrations/0011_sync_scope.sql")),
+    (12, include_str!("migrations/0012_text_quota_per_scope.sql")),
 ];
 
 /// Any number, the same in every instance: the advisory lock held while migrating, so two
@@ -530,29 +531,28 @@ fn has_duplicates(ids: &[String]) -> bool {
 }
 
 /// Counts one text against the quota of `scope` for the clock hour of `now` (a stored time),
-/// refusing it past `limit`. Part of the caller's transaction: a refused or rolled-back change
-/// leaves the count as it was.
+/// refusing it past `limit`; the scope's first text of a new hour starts its count again. Part
+/// of the caller's transaction; a refusal writes nothing (the count is raised only while it is
+/// under the limit).
 fn take_text_quota(tx: &Tx<'_>, scope: &str, limit: Option<u32>, now: &str) -> StoreResult<()> {
     let hour = &now[..13.min(now.len())];
-    let count: i64 = tx
-        .query_one(
-            "INSERT INTO text_quota (scope, hour, count) VALUES ($1, $2, 1)
-             ON CONFLICT (scope, hour) DO UPDATE SET count = text_quota.count + 1
-             RETURNING count",
-            &[&scope, &hour],
-        )?
-        .try_get(0)?;
-    if count == 1 {
-        // The scope's first text of this hour: its earlier hours are of no use any more.
-        tx.execute(
-            "DELETE FROM text_quota WHERE scope = $1 AND hour < $2",
-            &[&scope, &hour],
-        )?;
-    }
-    if limit.is_some_and(|limit| count > i64::from(limit)) {
+    let limit = limit.map(i64::from);
+    if limit == Some(0) {
         return Err(crate::store::outbox::quota_refusal(scope));
     }
-    Ok(())
+    let counted = tx.query_opt(
+        "INSERT INTO text_quota (scope, hour, count) VALUES ($1, $2, 1)
+         ON CONFLICT (scope) DO UPDATE
+             SET count = CASE WHEN text_quota.hour = EXCLUDED.hour THEN text_quota.count + 1 ELSE 1 END,
+                 hour = EXCLUDED.hour
+             WHERE text_quota.hour <> EXCLUDED.hour OR $3::BIGINT IS NULL OR text_quota.count < $3
+         RETURNING count",
+        &[&scope, &hour, &limit],
+    )?;
+    match counted {
+        Some(_) => Ok(()),
+        None => Err(crate::store::outbox::quota_refusal(scope)),
+    }
 }
 
 /// Writes a change's texts and webhooks into the outboxes, in the change's transaction.

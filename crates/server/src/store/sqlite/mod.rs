@@ -90,6 +90,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (18, include_str!("migrations/0018_returns.sql")),
     (19, include_str!("migrations/0019_sync_scope.sql")),
     (20, include_str!("migrations/0020_numbers_by_merchant.sql")),
+    (21, include_str!("migrations/0021_text_quota_per_scope.sql")),
 ];
 const READERS: usize = 4;
 
@@ -327,10 +328,11 @@ pub(super) fn account_moved(
 }
 
 /// Counts one text against the quota of `scope` for the clock hour of `now` (a stored time),
-/// refusing it past `limit`. The count is part of the caller's transaction. A refusal writes
-/// nothing (the count is raised only while it is under the limit), so a change refused here
-/// before its other writes leaves no trace without a savepoint of its own (charge creation
-/// counts on this, see `charges::create_group`).
+/// refusing it past `limit`; the scope's first text of a new hour starts its count again. The
+/// count is part of the caller's transaction. A refusal writes nothing (the count is raised
+/// only while it is under the limit), so a change refused here before its other writes
+/// leaves no trace without a savepoint of its own (charge creation counts on this, see
+/// `charges::create_group`).
 fn take_text_quota(
     tx: &Transaction<'_>,
     scope: &str,
@@ -341,24 +343,21 @@ fn take_text_quota(
         return Err(crate::store::outbox::quota_refusal(scope));
     }
     let hour = &now[..13.min(now.len())];
-    let count: Option<u32> = tx
+    let counted: Option<u32> = tx
         .prepare_cached(
             "INSERT INTO text_quota (scope, hour, count) VALUES (?1, ?2, 1)
-             ON CONFLICT (scope, hour) DO UPDATE SET count = count + 1
-                 WHERE ?3 IS NULL OR count < ?3
+             ON CONFLICT (scope) DO UPDATE
+                 SET count = CASE WHEN hour = excluded.hour THEN count + 1 ELSE 1 END,
+                     hour = excluded.hour
+                 WHERE hour <> excluded.hour OR ?3 IS NULL OR count < ?3
              RETURNING count",
         )?
         .query_row(params![scope, hour, limit], |r| r.get(0))
         .optional()?;
-    let Some(count) = count else {
-        return Err(crate::store::outbox::quota_refusal(scope));
-    };
-    if count == 1 {
-        // The scope's first text of this hour: its earlier hours are of no use any more.
-        tx.prepare_cached("DELETE FROM text_quota WHERE scope = ?1 AND hour < ?2")?
-            .execute(params![scope, hour])?;
+    match counted {
+        Some(_) => Ok(()),
+        None => Err(crate::store::outbox::quota_refusal(scope)),
     }
-    Ok(())
 }
 
 /// Writes a change's effects: counts its texts against their quotas (refusing the change

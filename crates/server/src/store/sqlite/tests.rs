@@ -600,6 +600,44 @@ fn version_14_ledgers_keep_their_entries_and_stay_append_only() {
 /// Version 16 gives existing reps their number series, per merchant in the order they were
 /// created (R01, R02, ...); a rep created afterwards gets the next one.
 #[test]
+fn version_21_keeps_each_scopes_latest_hour() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        for (version, sql) in super::MIGRATIONS.iter().filter(|(v, _)| *v < 21) {
+            c.execute_batch(&format!("{sql}\nPRAGMA user_version = {version};"))
+                .unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO text_quota (scope, hour, count) VALUES
+               ('phone:01030000001', '2026-12-05T10', 3),
+               ('phone:01030000001', '2026-12-05T11', 1),
+               ('phone:01030000002', '2026-12-04T09', 2),
+               ('merchant:m1', '2026-12-05T11', 7);",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let rows: Vec<(String, String, i64)> = store
+        .read(|c| {
+            let mut st = c.prepare("SELECT scope, hour, count FROM text_quota ORDER BY scope")?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .unwrap();
+    let row = |scope: &str, hour: &str, count: i64| (scope.to_string(), hour.to_string(), count);
+    assert_eq!(
+        rows,
+        [
+            row("merchant:m1", "2026-12-05T11", 7),
+            row("phone:01030000001", "2026-12-05T11", 1),
+            row("phone:01030000002", "2026-12-04T09", 2),
+        ]
+    );
+}
+
+#[test]
 fn version_16_existing_reps_get_their_series() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
