@@ -68,7 +68,12 @@ fn text_limits(state: &AppState, m: &Merchant) -> TextLimits {
     }
 }
 
-pub(crate) async fn merchant(state: &AppState, merchant_id: &MerchantId) -> AppResult<Merchant> {
+/// The merchant, shared: from the store's cache without a copy (a charge request reads it;
+/// copying its settings was 3.6 % of the server's samples at 8,000 charges/s).
+pub(crate) async fn merchant(
+    state: &AppState,
+    merchant_id: &MerchantId,
+) -> AppResult<std::sync::Arc<Merchant>> {
     if let Some(m) = state.store.cached_merchant(merchant_id) {
         return Ok(m);
     }
@@ -76,6 +81,7 @@ pub(crate) async fn merchant(state: &AppState, merchant_id: &MerchantId) -> AppR
     state
         .db(move |s| s.merchant(&id))
         .await?
+        .map(std::sync::Arc::new)
         .ok_or_else(|| AppError::not_found("merchant"))
 }
 
@@ -426,7 +432,7 @@ fn decline_reason(code: DeclineCode) -> ivr::DeclineReason {
 
 async fn store_approval(
     state: &AppState,
-    m: Merchant,
+    m: std::sync::Arc<Merchant>,
     charge_id: &ChargeId,
     connector: &str,
     a: &crate::card::Approval,
@@ -459,7 +465,7 @@ async fn store_approval(
 /// in-doubt recovery.
 async fn store_approval_retrying(
     state: &AppState,
-    m: Merchant,
+    m: std::sync::Arc<Merchant>,
     charge_id: &ChargeId,
     connector: &str,
     a: &crate::card::Approval,
@@ -479,7 +485,7 @@ async fn store_approval_retrying(
 
 async fn end_approval(
     state: &AppState,
-    m: Merchant,
+    m: std::sync::Arc<Merchant>,
     charge_id: &ChargeId,
     declined: Option<&'static str>,
 ) {

@@ -97,18 +97,13 @@ async fn send_one(state: &AppState, sms: &SmsRecord, sender: SenderOf) -> SmsAtt
     }
 }
 
-async fn merchant(state: &AppState, id: &MerchantId) -> Option<Merchant> {
-    if let Some(m) = state.store.cached_merchant(id) {
-        return Some(m);
-    }
-    let id = id.clone();
-    match state.db(move |s| s.merchant(&id)).await {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::error!(error = %e.message, "cannot read the merchant of a failed text");
-            None
-        }
-    }
+async fn merchant(state: &AppState, id: &MerchantId) -> Option<Arc<Merchant>> {
+    crate::charges::merchant(state, id)
+        .await
+        .inspect_err(
+            |e| tracing::error!(error = %e.message, "cannot read the merchant of a failed text"),
+        )
+        .ok()
 }
 
 /// How long a sender holds the texts it took: past it (the instance crashed while sending),

@@ -73,7 +73,7 @@ pub trait MerchantStore {
     ) -> StoreResult<()>;
     fn merchant(&self, merchant_id: &MerchantId) -> StoreResult<Option<Merchant>>;
     /// [`MerchantStore::merchant`] from memory only, without blocking: `None` when not at hand.
-    fn cached_merchant(&self, _merchant_id: &MerchantId) -> Option<Merchant> {
+    fn cached_merchant(&self, _merchant_id: &MerchantId) -> Option<std::sync::Arc<Merchant>> {
         None
     }
     fn merchant_by_code(&self, code: &str) -> StoreResult<Option<Merchant>>;

@@ -215,17 +215,18 @@ impl MerchantStore for PgStore {
     fn merchant(&self, merchant_id: &MerchantId) -> StoreResult<Option<Merchant>> {
         let merchant_id = merchant_id.as_str();
         if let Some(m) = self.merchants.get(merchant_id) {
-            return Ok(Some(m));
+            return Ok(Some((*m).clone()));
         }
         let generation = self.merchants.generation();
         let found = self.read(|tx| query_merchant(tx, "WHERE m.id = $1", merchant_id))?;
         if let Some(m) = &found {
-            self.merchants.put(generation, merchant_id, m.clone());
+            self.merchants
+                .put(generation, merchant_id, std::sync::Arc::new(m.clone()));
         }
         Ok(found)
     }
 
-    fn cached_merchant(&self, merchant_id: &MerchantId) -> Option<Merchant> {
+    fn cached_merchant(&self, merchant_id: &MerchantId) -> Option<std::sync::Arc<Merchant>> {
         self.merchants.get(merchant_id.as_str())
     }
 

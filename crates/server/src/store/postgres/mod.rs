@@ -157,7 +157,7 @@ pub struct PgStore {
     rt: Option<tokio::runtime::Runtime>,
     handle: tokio::runtime::Handle,
     /// Merchants by id (read on every charge request).
-    merchants: Cache<Merchant>,
+    merchants: Cache<std::sync::Arc<Merchant>>,
     /// Live API keys by key hash (read on every API request).
     api_keys: Cache<ApiKeyOwner>,
 }

@@ -457,7 +457,7 @@ mod aggregates {
         let m = s.create_merchant("m", "상사", &settings).unwrap();
         assert_eq!(s.cached_merchant(&m.id), None, "not read yet");
         assert_eq!(s.merchant(&m.id).unwrap().unwrap(), m);
-        assert_eq!(s.cached_merchant(&m.id).unwrap(), m);
+        assert_eq!(*s.cached_merchant(&m.id).unwrap(), m);
         assert_eq!(s.merchant_by_code("m").unwrap().unwrap(), m);
         assert_eq!(s.merchant_by_number("16000002").unwrap().unwrap(), m);
         assert_eq!(s.merchant_by_number("16000009").unwrap(), None);

@@ -253,17 +253,18 @@ impl MerchantStore for SqliteStore {
     fn merchant(&self, merchant_id: &MerchantId) -> StoreResult<Option<Merchant>> {
         let merchant_id = merchant_id.as_str();
         if let Some(m) = self.merchants.get(merchant_id) {
-            return Ok(Some(m));
+            return Ok(Some((*m).clone()));
         }
         let generation = self.merchants.generation();
         let found = self.read(|c| query_merchant(c, "m.id = ?1", merchant_id))?;
         if let Some(m) = &found {
-            self.merchants.put(generation, merchant_id, m.clone());
+            self.merchants
+                .put(generation, merchant_id, std::sync::Arc::new(m.clone()));
         }
         Ok(found)
     }
 
-    fn cached_merchant(&self, merchant_id: &MerchantId) -> Option<Merchant> {
+    fn cached_merchant(&self, merchant_id: &MerchantId) -> Option<std::sync::Arc<Merchant>> {
         let merchant_id = merchant_id.as_str();
         self.merchants.get(merchant_id)
     }

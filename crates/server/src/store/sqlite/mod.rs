@@ -100,7 +100,7 @@ pub struct SqliteStore {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     /// Merchants by id (read on every charge request).
-    merchants: Cache<Merchant>,
+    merchants: Cache<Arc<Merchant>>,
     /// Live API keys by key hash (read on every API request).
     api_keys: Cache<ApiKeyOwner>,
     /// Last, so that it stops after the writer and readers closed: its connection is then the

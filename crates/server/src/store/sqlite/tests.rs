@@ -254,7 +254,7 @@ fn merchant_settings_changes_are_seen_at_once() {
         .create_merchant("m", "상사", &MerchantSettings::default())
         .unwrap();
     assert_eq!(store.merchant(&m.id).unwrap().unwrap(), m);
-    assert_eq!(store.cached_merchant(&m.id).unwrap(), m);
+    assert_eq!(*store.cached_merchant(&m.id).unwrap(), m);
     let mut settings = m.settings.clone();
     settings.credit_policy = crate::domain::CreditPolicy::Warn;
     store.update_merchant_settings(&m.id, &settings).unwrap();
