@@ -69,7 +69,7 @@ fn text_limits(state: &AppState, m: &Merchant) -> TextLimits {
 }
 
 /// The merchant, shared: from the store's cache without a copy (a charge request reads it;
-/// copying its settings was 3.6 % of the server's samples at 8,000 charges/s).
+/// looking it up and copying its settings were 3.6 % of the server's samples at 8,000/s).
 pub(crate) async fn merchant(
     state: &AppState,
     merchant_id: &MerchantId,
