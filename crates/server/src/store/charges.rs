@@ -59,6 +59,31 @@ pub struct StatusChange {
     pub event: ChargeStatusChanged,
 }
 
+impl StatusChange {
+    /// A charge moved to sms_sent at `at` (its bill was sent), from what the move wrote and
+    /// returned, without reading the charge back.
+    pub(crate) fn bill_sent(
+        merchant_id: &str,
+        charge_id: &str,
+        at: &str,
+        account_id: Option<String>,
+        rep_id: Option<String>,
+        amount: i64,
+    ) -> Self {
+        StatusChange {
+            merchant_id: merchant_id.into(),
+            event: ChargeStatusChanged {
+                charge_id: charge_id.to_string(),
+                status: ChargeStatus::SmsSent,
+                at: at.to_string(),
+                account_id,
+                rep_id,
+                amount,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewCharge {
     pub id: ChargeId,

@@ -3,7 +3,7 @@
 //! database (one runs again and sees the other's claims).
 
 use chrono::{DateTime, Utc};
-use fieldpay_protocol::charge::{ChargeStatus, ChargeStatusChanged};
+use fieldpay_protocol::charge::ChargeStatus;
 use fieldpay_protocol::sms::{SmsKind, SmsStatus};
 use fieldpay_protocol::{ChargeId, MerchantId};
 use tokio_postgres::Row;
@@ -130,17 +130,14 @@ fn bill_sent(
     };
     add_event(tx, merchant_id, charge_id, ChargeStatus::SmsSent, None, now)?;
     changed(tx, merchant_id, "charge", charge_id)?;
-    Ok(Some(StatusChange {
-        merchant_id: merchant_id.into(),
-        event: ChargeStatusChanged {
-            charge_id: charge_id.to_string(),
-            status: ChargeStatus::SmsSent,
-            at: now.to_string(),
-            account_id: row.try_get(0)?,
-            rep_id: row.try_get(1)?,
-            amount: row.try_get(2)?,
-        },
-    }))
+    Ok(Some(StatusChange::bill_sent(
+        merchant_id,
+        charge_id,
+        now,
+        row.try_get(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+    )))
 }
 
 fn webhook_from_row(r: &Row) -> StoreResult<WebhookRecord> {

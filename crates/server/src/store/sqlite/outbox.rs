@@ -1,7 +1,7 @@
 //! [`OutboxStore`] on SQLite: the SMS outbox and log, webhook deliveries.
 
 use chrono::{DateTime, Utc};
-use fieldpay_protocol::charge::{ChargeStatus, ChargeStatusChanged};
+use fieldpay_protocol::charge::ChargeStatus;
 use fieldpay_protocol::sms::{SmsKind, SmsStatus};
 use fieldpay_protocol::{ChargeId, MerchantId};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
@@ -122,17 +122,14 @@ fn bill_sent(
     };
     add_event(tx, charge_id, ChargeStatus::SmsSent, None, now)?;
     changed(tx, &merchant_id, "charge", charge_id)?;
-    Ok(Some(StatusChange {
-        merchant_id: merchant_id.into(),
-        event: ChargeStatusChanged {
-            charge_id: charge_id.to_string(),
-            status: ChargeStatus::SmsSent,
-            at: now.to_string(),
-            account_id,
-            rep_id,
-            amount,
-        },
-    }))
+    Ok(Some(StatusChange::bill_sent(
+        &merchant_id,
+        charge_id,
+        now,
+        account_id,
+        rep_id,
+        amount,
+    )))
 }
 
 fn webhook_from_row(r: &Row<'_>) -> rusqlite::Result<WebhookRecord> {
