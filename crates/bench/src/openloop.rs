@@ -34,9 +34,12 @@ use crate::Ctx;
 /// The target p99 of charge creation, and the bar of a rate's ceiling.
 pub const TARGET_P99_MS: f64 = 20.0;
 /// The offered rates, requests per second: the doubling from 1,000 with steps
-/// between, and 250 and 500 below it so that a server missing at 1,000 still has a ceiling.
+/// between (every 1,000 up to 8,000, where charge creation's ceiling now lies, so that it is
+/// not rounded down by a third), and 250 and 500 below it so that a server missing at 1,000
+/// still has a ceiling.
 pub const RATES: &[u32] = &[
-    250, 500, 1_000, 2_000, 3_000, 4_000, 6_000, 8_000, 12_000, 16_000, 24_000, 32_000,
+    250, 500, 1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 10_000, 12_000, 16_000,
+    24_000, 32_000,
 ];
 /// A target stops rising after a rate whose p99 went past this many times the target.
 pub const GIVE_UP_FACTOR: f64 = 10.0;
