@@ -1824,8 +1824,9 @@ pub(crate) fn visits(s: &dyn Store) {
 }
 
 /// Text quotas count per clock hour: with one bill per phone an hour, a second bill to the
-/// same phone in the hour is refused (and its charge not made), another phone's is not, and
-/// the next hour starts afresh.
+/// same phone in the hour is refused (and its charge not made), another phone's is not, the
+/// next hour starts afresh, and a text stamped with an earlier hour (a lagging clock) counts
+/// in the current one.
 pub(crate) fn text_quotas_count_per_clock_hour(s: &dyn Store) {
     use chrono::{DateTime, Utc};
     use fieldpay_protocol::ErrorCode;
@@ -1866,6 +1867,12 @@ pub(crate) fn text_quotas_count_per_clock_hour(s: &dyn Store) {
     );
     assert_eq!(
         create("ch_q5", "010-3000-0001", "2026-12-05T11:30:00Z"),
+        Err(ErrorCode::RateLimited)
+    );
+    // An instance whose clock lags behind the hour's turn: its text counts in the phone's
+    // current hour (already used), it does not start 10:00 again.
+    assert_eq!(
+        create("ch_q6", "010-3000-0001", "2026-12-05T10:59:58Z"),
         Err(ErrorCode::RateLimited)
     );
 }

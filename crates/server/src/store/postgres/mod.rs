@@ -531,8 +531,9 @@ fn has_duplicates(ids: &[String]) -> bool {
 }
 
 /// Counts one text against the quota of `scope` for the clock hour of `now` (a stored time),
-/// refusing it past `limit`; the scope's first text of a new hour starts its count again. Part
-/// of the caller's transaction; a refusal writes nothing (the count is raised only while it is
+/// refusing it past `limit`; the scope's first text of a later hour starts its count again (a
+/// text stamped with an earlier hour, from an instance whose clock lags, counts in the scope's
+/// current one). Part of the caller's transaction; a refusal writes nothing (the count is raised only while it is
 /// under the limit).
 fn take_text_quota(tx: &Tx<'_>, scope: &str, limit: Option<u32>, now: &str) -> StoreResult<()> {
     let hour = &now[..13.min(now.len())];
@@ -543,9 +544,9 @@ fn take_text_quota(tx: &Tx<'_>, scope: &str, limit: Option<u32>, now: &str) -> S
     let counted = tx.query_opt(
         "INSERT INTO text_quota (scope, hour, count) VALUES ($1, $2, 1)
          ON CONFLICT (scope) DO UPDATE
-             SET count = CASE WHEN text_quota.hour = EXCLUDED.hour THEN text_quota.count + 1 ELSE 1 END,
-                 hour = EXCLUDED.hour
-             WHERE text_quota.hour <> EXCLUDED.hour OR $3::BIGINT IS NULL OR text_quota.count < $3
+             SET count = CASE WHEN EXCLUDED.hour > text_quota.hour THEN 1 ELSE text_quota.count + 1 END,
+                 hour = GREATEST(text_quota.hour, EXCLUDED.hour)
+             WHERE EXCLUDED.hour > text_quota.hour OR $3::BIGINT IS NULL OR text_quota.count < $3
          RETURNING count",
         &[&scope, &hour, &limit],
     )?;

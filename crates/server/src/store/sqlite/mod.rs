@@ -328,8 +328,9 @@ pub(super) fn account_moved(
 }
 
 /// Counts one text against the quota of `scope` for the clock hour of `now` (a stored time),
-/// refusing it past `limit`; the scope's first text of a new hour starts its count again. The
-/// count is part of the caller's transaction. A refusal writes nothing (the count is raised
+/// refusing it past `limit`; the scope's first text of a later hour starts its count again
+/// (a text stamped with an earlier hour, from an instance whose clock lags, counts in the
+/// scope's current one). The count is part of the caller's transaction. A refusal writes nothing (the count is raised
 /// only while it is under the limit), so a change refused here before its other writes
 /// leaves no trace without a savepoint of its own (charge creation counts on this, see
 /// `charges::create_group`).
@@ -347,9 +348,9 @@ fn take_text_quota(
         .prepare_cached(
             "INSERT INTO text_quota (scope, hour, count) VALUES (?1, ?2, 1)
              ON CONFLICT (scope) DO UPDATE
-                 SET count = CASE WHEN hour = excluded.hour THEN count + 1 ELSE 1 END,
-                     hour = excluded.hour
-                 WHERE hour <> excluded.hour OR ?3 IS NULL OR count < ?3
+                 SET count = CASE WHEN excluded.hour > hour THEN 1 ELSE count + 1 END,
+                     hour = max(hour, excluded.hour)
+                 WHERE excluded.hour > hour OR ?3 IS NULL OR count < ?3
              RETURNING count",
         )?
         .query_row(params![scope, hour, limit], |r| r.get(0))
