@@ -386,8 +386,11 @@ impl Db {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // Room for the ledger's B-trees during a first sync (SQLite's default is 2 MB).
-        conn.pragma_update(None, "cache_size", -32768)?;
+        // 8 MB of page cache (SQLite's default is 2 MB). A first sync of 200k accounts is as
+        // fast as with 32 MB (9.1-9.4 s either way: the ledger loads without its by-account
+        // index and appends), and the cache is part of the app's memory at its peak, the
+        // search index's build at the sync's end (32 MB: peak 185 MB; 8 MB: 159 MB).
+        conn.pragma_update(None, "cache_size", -8192)?;
         // A page's statements (accounts, products, prices, ledger, keys, memos, balances,
         // orders, charges, cursor) stay prepared from one page to the next (rusqlite keeps 16).
         conn.set_prepared_statement_cache_capacity(64);

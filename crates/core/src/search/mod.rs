@@ -487,7 +487,7 @@ impl SearchIndex {
         }
         let mut idx = SearchIndex {
             slots: vec![Loc::Free; latest.len()],
-            main: Segment::build_ordered(batch, &order),
+            main: Segment::build_ordered(batch, order),
             delta: Vec::new(),
             ids,
             free: Vec::new(),

@@ -1035,12 +1035,15 @@ impl Segment {
     /// unique among the entries not skipped.
     pub fn build(batch: Docs) -> Segment {
         let order = batch.rank_order();
-        Segment::build_ordered(batch, &order)
+        Segment::build_ordered(batch, order)
     }
 
-    /// [`Self::build`] with the batch's rank order already computed.
-    pub fn build_ordered(batch: Docs, order: &[RankKey]) -> Segment {
-        let docs = batch.ranked(order);
+    /// [`Self::build`] with the batch's rank order already computed. The batch and the order
+    /// are dropped once the documents are laid out, before the posting lists are built (at
+    /// 200k accounts the order alone is 9.6 MB of a first sync's peak).
+    pub fn build_ordered(batch: Docs, order: Vec<RankKey>) -> Segment {
+        let docs = batch.ranked(&order);
+        drop(order);
         if docs.n == 0 {
             return Segment::default();
         }
