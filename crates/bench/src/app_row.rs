@@ -101,7 +101,7 @@ pub fn wasm_sections(bytes: &[u8]) -> Option<(Vec<(String, u64)>, u64)> {
 }
 
 /// A program on `PATH`.
-fn on_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn on_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|d| d.join(name))
@@ -109,117 +109,238 @@ fn on_path(name: &str) -> Option<PathBuf> {
     })
 }
 
-/// Start times of the app, measured over WebDriver: `tauri-driver` (which drives
-/// WebKitWebDriver) runs on an Xvfb display; each run creates a session that launches the app
-/// on a fresh data folder and polls (every 10 ms) for the sign-in screen's
-/// `[data-testid="sandbox-start"]` button. Time = session request sent to the element found:
-/// process start, WebKit, the wasm UI loaded and its first screen rendered.
+/// `tauri-driver` (which drives WebKitWebDriver) on an Xvfb display of its own, spoken to
+/// over the WebDriver protocol; both processes are stopped by [`Driver::stop`].
+pub(crate) struct Driver {
+    x: std::process::Child,
+    driver: std::process::Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Driver {
+    /// Starts Xvfb on a free display and `tauri-driver` on it (its log in `ctx.work`).
+    pub async fn start(ctx: &Ctx) -> anyhow::Result<Driver> {
+        use std::time::Duration;
+        let (Some(xvfb), Some(driver)) = (on_path("Xvfb"), on_path("tauri-driver")) else {
+            anyhow::bail!("Xvfb or tauri-driver is not installed");
+        };
+        // A free X display number.
+        let display = (90..200)
+            .find(|n| {
+                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                    && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+            })
+            .ok_or_else(|| anyhow::anyhow!("no free X display"))?;
+        let port = crate::server::free_port()?;
+        let native = crate::server::free_port()?;
+        let log = std::fs::File::create(ctx.work.join("tauri-driver.log"))?;
+        let x = std::process::Command::new(xvfb)
+            .arg(format!(":{display}"))
+            .args(["-screen", "0", "1280x1024x24", "-nolisten", "tcp"])
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log.try_clone()?)
+            .spawn()?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let driver = std::process::Command::new(driver)
+            .arg("--port")
+            .arg(port.to_string())
+            .arg("--native-port")
+            .arg(native.to_string())
+            .env("DISPLAY", format!(":{display}"))
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        let d = Driver {
+            x,
+            driver,
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()?,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                d.stop();
+                anyhow::bail!("tauri-driver did not start");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(d)
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> anyhow::Result<serde_json::Value> {
+        Ok(self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await?
+            .json()
+            .await?)
+    }
+
+    /// A session that launches `app` on the data folder `data`: its id.
+    pub async fn session(&self, app: &Path, data: &Path) -> anyhow::Result<String> {
+        let caps = serde_json::json!({"capabilities": {"alwaysMatch": {"tauri:options": {
+        "application": app, "args": ["--data", data]}}}});
+        let v = self.call(reqwest::Method::POST, "/session", caps).await?;
+        Ok(v["value"]["sessionId"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("no WebDriver session: {v}"))?
+            .to_string())
+    }
+
+    /// The element `css` selects now, if there is one: its WebDriver id.
+    pub async fn element(&self, sid: &str, css: &str) -> anyhow::Result<Option<String>> {
+        let find = serde_json::json!({"using": "css selector", "value": css});
+        let e = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{sid}/element"),
+                find,
+            )
+            .await?;
+        Ok(e["value"].as_object().and_then(|o| {
+            o.iter()
+                .find(|(k, _)| k.starts_with("element-6066"))
+                .and_then(|(_, v)| v.as_str().map(str::to_string))
+        }))
+    }
+
+    /// Waits (polling every 10 ms, at most `within`) for the element `css`.
+    pub async fn wait(
+        &self,
+        sid: &str,
+        css: &str,
+        within: std::time::Duration,
+    ) -> anyhow::Result<String> {
+        let t0 = Instant::now();
+        loop {
+            if let Some(e) = self.element(sid, css).await? {
+                return Ok(e);
+            }
+            anyhow::ensure!(
+                t0.elapsed() < within,
+                "{css} did not appear within {within:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Types `text` into the element `css` (waiting for it up to 60 s).
+    pub async fn type_into(&self, sid: &str, css: &str, text: &str) -> anyhow::Result<()> {
+        let el = self
+            .wait(sid, css, std::time::Duration::from_secs(60))
+            .await?;
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{sid}/element/{el}/value"),
+                serde_json::json!({ "text": text }),
+            )
+            .await?;
+        anyhow::ensure!(v["value"].is_null(), "typing into {css}: {v}");
+        Ok(())
+    }
+
+    pub async fn click(&self, sid: &str, css: &str) -> anyhow::Result<()> {
+        let el = self
+            .wait(sid, css, std::time::Duration::from_secs(60))
+            .await?;
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/session/{sid}/element/{el}/click"),
+                serde_json::json!({}),
+            )
+            .await?;
+        anyhow::ensure!(v["value"].is_null(), "clicking {css}: {v}");
+        Ok(())
+    }
+
+    /// An attribute of the element `css`, if both are there.
+    pub async fn attr(&self, sid: &str, css: &str, name: &str) -> anyhow::Result<Option<String>> {
+        let Some(el) = self.element(sid, css).await? else {
+            return Ok(None);
+        };
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/session/{sid}/element/{el}/attribute/{name}"),
+                serde_json::Value::Null,
+            )
+            .await?;
+        Ok(v["value"].as_str().map(str::to_string))
+    }
+
+    /// Ends a session (the app quits).
+    pub async fn end(&self, sid: &str) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{sid}", self.base))
+            .send()
+            .await;
+    }
+
+    /// Stops `tauri-driver` (its WebKitWebDriver ends with it), then Xvfb: the two processes
+    /// started, by their ids.
+    pub fn stop(mut self) {
+        for p in [&mut self.driver, &mut self.x] {
+            let _ = std::process::Command::new("kill")
+                .arg(p.id().to_string())
+                .status();
+            let _ = p.wait();
+        }
+    }
+}
+
+/// Start times of the app, measured over WebDriver (see [`Driver`]): each run creates a
+/// session that launches the app on a fresh data folder and polls (every 10 ms) for the
+/// sign-in screen's `[data-testid="sandbox-start"]` button. Time = session request sent to
+/// the element found: process start, WebKit, the wasm UI loaded and its first screen rendered.
 pub async fn start_times(
     ctx: &Ctx,
     app: &Path,
     runs: usize,
 ) -> anyhow::Result<(Vec<std::time::Duration>, Vec<std::time::Duration>)> {
     use std::time::Duration;
-    let (Some(xvfb), Some(driver)) = (on_path("Xvfb"), on_path("tauri-driver")) else {
-        anyhow::bail!("Xvfb or tauri-driver is not installed");
-    };
-    // A free X display number.
-    let display = (90..200)
-        .find(|n| {
-            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        })
-        .ok_or_else(|| anyhow::anyhow!("no free X display"))?;
-    let port = crate::server::free_port()?;
-    let native = crate::server::free_port()?;
-    let log = std::fs::File::create(ctx.work.join("tauri-driver.log"))?;
-    let mut x = std::process::Command::new(xvfb)
-        .arg(format!(":{display}"))
-        .args(["-screen", "0", "1280x1024x24", "-nolisten", "tcp"])
-        .stdin(std::process::Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log.try_clone()?)
-        .spawn()?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut child = std::process::Command::new(driver)
-        .arg("--port")
-        .arg(port.to_string())
-        .arg("--native-port")
-        .arg(native.to_string())
-        .env("DISPLAY", format!(":{display}"))
-        .stdin(std::process::Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .spawn()?;
-    let result =
-        async {
-            let http = reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()?;
-            let base = format!("http://127.0.0.1:{port}");
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                anyhow::ensure!(Instant::now() < deadline, "tauri-driver did not start");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            let (mut first_screen, mut session) = (Vec::new(), Vec::new());
-            for r in 0..runs {
-                let data = ctx.work.join(format!("app-data-{r}"));
-                let _ = std::fs::remove_dir_all(&data);
-                std::fs::create_dir_all(&data)?;
-                let caps = serde_json::json!({"capabilities": {"alwaysMatch": {"tauri:options": {
-                "application": app, "args": ["--data", data]}}}});
-                let t0 = Instant::now();
-                let v: serde_json::Value = http
-                    .post(format!("{base}/session"))
-                    .json(&caps)
-                    .send()
-                    .await?
-                    .json()
-                    .await?;
-                session.push(t0.elapsed());
-                let sid = v["value"]["sessionId"]
-                    .as_str()
-                    .ok_or_else(|| anyhow::anyhow!("no WebDriver session: {v}"))?
-                    .to_string();
-                let find = serde_json::json!({"using": "css selector",
-                "value": "[data-testid=\"sandbox-start\"]"});
-                let found = loop {
-                    let e: serde_json::Value = http
-                        .post(format!("{base}/session/{sid}/element"))
-                        .json(&find)
-                        .send()
-                        .await?
-                        .json()
-                        .await?;
-                    if e["value"]
-                        .as_object()
-                        .is_some_and(|o| o.keys().any(|k| k.starts_with("element-6066")))
-                    {
-                        break Some(t0.elapsed());
-                    }
-                    if t0.elapsed() > Duration::from_secs(60) {
-                        break None;
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                };
-                let _ = http.delete(format!("{base}/session/{sid}")).send().await;
-                first_screen.push(found.ok_or_else(|| {
-                    anyhow::anyhow!("the sign-in screen did not appear within 60 s")
-                })?);
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Ok((first_screen, session))
+    let driver = Driver::start(ctx).await?;
+    let result = async {
+        let (mut first_screen, mut session) = (Vec::new(), Vec::new());
+        for r in 0..runs {
+            let data = ctx.work.join(format!("app-data-{r}"));
+            let _ = std::fs::remove_dir_all(&data);
+            std::fs::create_dir_all(&data)?;
+            let t0 = Instant::now();
+            let sid = driver.session(app, &data).await?;
+            session.push(t0.elapsed());
+            let found = driver
+                .wait(
+                    &sid,
+                    "[data-testid=\"sandbox-start\"]",
+                    Duration::from_secs(60),
+                )
+                .await
+                .map(|_| t0.elapsed());
+            driver.end(&sid).await;
+            first_screen.push(
+                found.map_err(|e| anyhow::anyhow!("the sign-in screen did not appear: {e}"))?,
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        .await;
-    // Stop tauri-driver (its WebKitWebDriver ends with it), then Xvfb: the two processes
-    // started above, by their ids.
-    for p in [&mut child, &mut x] {
-        let _ = std::process::Command::new("kill")
-            .arg(p.id().to_string())
-            .status();
-        let _ = p.wait();
+        Ok((first_screen, session))
     }
+    .await;
+    driver.stop();
     result
 }
 

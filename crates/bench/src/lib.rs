@@ -3,6 +3,7 @@
 //! and writes `BENCHMARKS.md` ([`report`]).
 
 pub mod app_row;
+pub mod app_sync;
 pub mod data_rows;
 pub mod engine_rows;
 pub mod gen;

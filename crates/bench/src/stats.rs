@@ -165,6 +165,60 @@ pub fn rss(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// A process's memory from `/proc/PID/smaps_rollup`, in bytes: resident (RSS), its
+/// proportional share of pages shared with other processes (PSS), the pages no other process
+/// maps (private: USS) and the anonymous ones (heap, stacks).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mem {
+    pub rss: u64,
+    pub pss: u64,
+    pub private: u64,
+    pub anon: u64,
+}
+
+impl Mem {
+    pub fn of(pid: u32) -> Option<Mem> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+        Mem::parse(&text)
+    }
+
+    fn parse(text: &str) -> Option<Mem> {
+        let field = |name: &str| -> Option<u64> {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|l| l.split_whitespace().next())
+                .and_then(|kb| kb.parse::<u64>().ok())
+                .map(|kb| kb * 1024)
+        };
+        Some(Mem {
+            rss: field("Rss:")?,
+            pss: field("Pss:")?,
+            private: field("Private_Clean:")? + field("Private_Dirty:")?,
+            anon: field("Anonymous:")?,
+        })
+    }
+
+    /// Each figure the higher of the two.
+    pub fn max(self, o: Mem) -> Mem {
+        Mem {
+            rss: self.rss.max(o.rss),
+            pss: self.pss.max(o.pss),
+            private: self.private.max(o.private),
+            anon: self.anon.max(o.anon),
+        }
+    }
+
+    /// Two processes' figures added.
+    pub fn plus(self, o: Mem) -> Mem {
+        Mem {
+            rss: self.rss + o.rss,
+            pss: self.pss + o.pss,
+            private: self.private + o.private,
+            anon: self.anon + o.anon,
+        }
+    }
+}
+
 /// Resets a process's peak resident memory (VmHWM) to its current VmRSS (`/proc/PID/clear_refs`,
 /// value 5; our own child processes). False when the kernel refused.
 pub fn reset_peak_rss(pid: u32) -> bool {
@@ -193,6 +247,24 @@ pub fn cpu_seconds(pid: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn smaps_rollup_is_read_in_bytes() {
+        let text = "55d0-7ffd ---p 00000000 00:00 0 [rollup]\nRss:  1000 kB\nPss:  600 kB\n\
+                    Pss_Dirty: 300 kB\nShared_Clean: 400 kB\nPrivate_Clean: 100 kB\n\
+                    Private_Dirty: 500 kB\nAnonymous: 450 kB\n";
+        let m = Mem::parse(text).unwrap();
+        assert_eq!(
+            m,
+            Mem {
+                rss: 1_024_000,
+                pss: 614_400,
+                private: 614_400,
+                anon: 460_800
+            }
+        );
+        assert_eq!(Mem::parse("Rss: 1 kB\n"), None);
+    }
 
     #[test]
     fn percentiles() {
