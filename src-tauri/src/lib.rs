@@ -89,6 +89,7 @@ macro_rules! handlers {
 pub fn run() {
     // The pages of a first sync are MBs each: handed back when freed (see the function).
     fieldpay_protocol::process::return_large_blocks_to_the_system();
+    fieldpay_protocol::process::few_heaps_for_a_device();
     init_logging();
     let args = Args::parse(std::env::args().skip(1));
     let app = tauri::Builder::default()

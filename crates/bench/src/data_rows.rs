@@ -57,9 +57,9 @@ struct EngineClass {
 
 struct SizeResult {
     scale: Scale,
-    /// A first sync in a device process of its own: (resident memory before the sync, peak
-    /// resident memory), bytes.
-    device_memory: Option<(u64, u64)>,
+    /// A first sync in a device process of its own: resident memory before the sync, its
+    /// peak and after the sync, bytes.
+    device_memory: Option<(u64, u64, u64)>,
     load: gen::LoadReport,
     runs: Vec<SyncRun>,
     engine_search: Vec<EngineClass>,
@@ -122,14 +122,14 @@ pub async fn device_sync(base: &str, dir: &Path) -> anyhow::Result<()> {
         st.queued == 0 && st.last_error.is_none(),
         "sync ended badly: {st:?}"
     );
-    let (_, peak) = stats::rss(me).ok_or_else(|| anyhow::anyhow!("no /proc/self/status"))?;
-    println!("{before} {peak}");
+    let (after, peak) = stats::rss(me).ok_or_else(|| anyhow::anyhow!("no /proc/self/status"))?;
+    println!("{before} {peak} {after}");
     Ok(())
 }
 
 /// Runs [`device_sync`] in a child process (this binary's `device-sync`): (resident memory
-/// before the sync, peak), bytes.
-fn device_memory(dir: &Path, base: &str) -> anyhow::Result<(u64, u64)> {
+/// before the sync, peak, after), bytes.
+fn device_memory(dir: &Path, base: &str) -> anyhow::Result<(u64, u64, u64)> {
     let out = std::process::Command::new(std::env::current_exe()?)
         .arg("device-sync")
         .arg("--url")
@@ -142,8 +142,8 @@ fn device_memory(dir: &Path, base: &str) -> anyhow::Result<(u64, u64)> {
     anyhow::ensure!(out.status.success(), "device-sync failed: {}", out.status);
     let text = String::from_utf8_lossy(&out.stdout);
     let mut it = text.split_whitespace().map(str::parse::<u64>);
-    match (it.next(), it.next()) {
-        (Some(Ok(before)), Some(Ok(peak))) => Ok((before, peak)),
+    match (it.next(), it.next(), it.next()) {
+        (Some(Ok(before)), Some(Ok(peak)), Some(Ok(after))) => Ok((before, peak, after)),
         _ => anyhow::bail!("device-sync printed {text:?}"),
     }
 }
@@ -1153,7 +1153,7 @@ fn sync_row(
     let t = med(last, &|x| x.seconds);
     let rows_per_s = med(last, &|x| x.rows as f64 / x.seconds);
     let db = med(last, &|x| (x.db_bytes + x.wal_bytes) as f64);
-    let peak = last.device_memory.map_or(0.0, |(_, peak)| peak as f64);
+    let peak = last.device_memory.map_or(0.0, |(_, peak, _)| peak as f64);
     let of_floor = t / last.floor.as_secs_f64().max(1e-6);
     let checks = [
         (
@@ -1216,13 +1216,13 @@ fn sync_row(
          Device engine memory = one more first sync, in a process of its own that holds only the \
          device's engine (`fieldpay-bench device-sync`, as the app's process holds it; the \
          same allocator setting as the app): its resident memory (VmRSS) after signing in, \
-         before the sync, and its peak (VmHWM) by the end of the sync. Sizes below 200k keep the full size's shape: 1 product per 20 accounts, 5 \
+         before the sync, its peak (VmHWM) by the end of the sync, and its VmRSS after. Sizes below 200k keep the full size's shape: 1 product per 20 accounts, 5 \
          ledger entries per account.\n",
         fieldpay_core::sync::PULL_PAGE
     );
     let _ = writeln!(
         d,
-        "| accounts | products | ledger | rows | runs | first sync (median) | all runs | rows/s (median) | device DB (WAL) | bytes/row | server CPU | device CPU | device engine memory: before / peak |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "| accounts | products | ledger | rows | runs | first sync (median) | all runs | rows/s (median) | device DB (WAL) | bytes/row | server CPU | device CPU | device engine memory: before / peak / after |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for r in results {
         let all: Vec<String> = r.runs.iter().map(|x| format!("{:.1}", x.seconds)).collect();
@@ -1245,7 +1245,9 @@ fn sync_row(
             med(r, &|x| x.server_cpu),
             med(r, &|x| x.client_cpu),
             r.device_memory
-                .map_or("not run".into(), |(b, p)| format!("{} / {}", bytes(b), bytes(p))),
+                .map_or("not run".into(), |(b, p, a)| {
+                    format!("{} / {} / {}", bytes(b), bytes(p), bytes(a))
+                }),
         );
     }
     let _ = writeln!(

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use fieldpay_bench::report::{self, RowResult};
 use fieldpay_bench::stats::{self, Machine};
 use fieldpay_bench::{
-    app_row, data_rows, engine_rows, gen, openloop, pg, pg_rows, server, server_rows, Ctx,
+    app_row, app_sync, data_rows, engine_rows, gen, openloop, pg, pg_rows, server, server_rows, Ctx,
 };
 
 #[derive(Parser)]
@@ -89,6 +89,10 @@ enum Command {
     /// Row 13: server RSS while it serves a first sync of 200k accounts (5k with --quick, or
     /// the largest of --sizes).
     SyncRss,
+    /// Row 15: the app's memory (its process and its WebKit web process) while it makes a
+    /// first sync of 200k accounts (5k with --quick, or the largest of --sizes), under Xvfb
+    /// over WebDriver.
+    AppSync,
     /// The HTTP floor of row 12: serves a bare `POST /v1/charges` (bearer check, JSON parse,
     /// 201) on LISTEN until killed. Started by the `openloop` row.
     #[command(hide = true)]
@@ -144,11 +148,21 @@ fn print_row(r: &RowResult) {
     );
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     // As the server and the app do: this process is the device of rows 1-3 and 14.
     fieldpay_protocol::process::return_large_blocks_to_the_system();
     let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::DeviceSync { .. })) {
+        // Row 2's device memory: the app's allocator settings, before any thread allocates.
+        fieldpay_protocol::process::few_heaps_for_a_device();
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::All);
     if let Command::HttpFloor { listen } = command {
         return openloop::serve_floor(listen).await;
@@ -274,6 +288,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if is(&[Command::App]) {
         save(vec![app_row::app(&ctx).await?])?;
+    }
+    if is(&[Command::AppSync]) {
+        save(vec![app_sync::app_sync(&ctx).await?])?;
     }
     // The PostgreSQL rows: skipped by `all` when no PostgreSQL was given.
     let pg_rows_run = command != Command::All || pg::Pg::from_env().is_some();
