@@ -51,7 +51,9 @@ pub mod bench_support;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
 
 use segment::{
     rank_cmp, DocRef, Docs, Prep, Segment, StrBuild, CODE_INFIX_MIN, PARALLEL_BUILD_MIN,
@@ -408,14 +410,38 @@ enum Loc {
     Free,
 }
 
+/// Where a slot's document is, to read its id (the id map's keys).
+struct Locator<'a> {
+    main: &'a Segment,
+    delta: &'a [Prep],
+    slots: &'a [Loc],
+}
+
+impl Locator<'_> {
+    fn id(&self, slot: u32) -> Option<&str> {
+        match self.slots[slot as usize] {
+            Loc::Main(ord) => Some(self.main.doc(ord).id),
+            Loc::Delta(i) => Some(self.delta[i].id.as_str()),
+            Loc::Free => None,
+        }
+    }
+}
+
+fn id_hash(id: &str) -> u64 {
+    StrBuild::default().hash_one(id)
+}
+
 /// In-memory search index over [`SearchDoc`]s. See the module documentation.
 #[derive(Clone, Default)]
 pub struct SearchIndex {
     main: Segment,
     delta: Vec<Prep>,
-    /// Id -> slot. A slot stays with its id until the id is removed, so a rebuild only
-    /// rewrites `slots`, without hashing any id.
-    ids: HashMap<String, u32, StrBuild>,
+    /// Id -> slot, found by the id's hash; the id itself is read where the slot's document
+    /// is (the segment or the delta), so the index keeps no second copy of its ids (at 200k
+    /// accounts a map of owned ids was 16 MB of the index's ~95 MB). A slot stays with its
+    /// id until the id is removed, so a rebuild only rewrites `slots`, without hashing any
+    /// id.
+    ids: HashTable<u32>,
     /// Slot -> where the document is.
     slots: Vec<Loc>,
     free: Vec<u32>,
@@ -443,27 +469,31 @@ impl SearchIndex {
     pub fn with_docs(docs: impl IntoIterator<Item = SearchDoc>) -> Self {
         let docs = docs.into_iter();
         let mut batch = Docs::with_capacity(docs.size_hint().0);
-        let mut id_list: Vec<String> = Vec::with_capacity(docs.size_hint().0);
         for doc in docs {
-            batch.push_doc(&doc, id_list.len() as u32);
-            id_list.push(doc.id);
+            let i = batch.len() as u32;
+            batch.push_doc(&doc, i);
         }
         // The id map (which also finds repeated ids: the last one wins) is built while the
-        // batch is sorted.
-        let map_ids = move || {
-            let mut ids: HashMap<String, u32, StrBuild> = HashMap::default();
-            ids.reserve(id_list.len());
-            let mut latest: Vec<u32> = Vec::with_capacity(id_list.len());
+        // batch is sorted. Slot -> the batch entry that has it now.
+        let map_ids = || {
+            let n = batch.len();
+            let mut ids: HashTable<u32> = HashTable::with_capacity(n);
+            let mut latest: Vec<u32> = Vec::with_capacity(n);
             let mut replaced: Vec<u32> = Vec::new();
-            for (i, id) in id_list.into_iter().enumerate() {
-                match ids.get(&id) {
+            for i in 0..n as u32 {
+                let id = batch.doc(i).id;
+                let hash = id_hash(id);
+                let found = ids.find(hash, |&slot| batch.doc(latest[slot as usize]).id == id);
+                match found {
                     Some(&slot) => {
                         replaced.push(latest[slot as usize]);
-                        latest[slot as usize] = i as u32;
+                        latest[slot as usize] = i;
                     }
                     None => {
-                        ids.insert(id, latest.len() as u32);
-                        latest.push(i as u32);
+                        ids.insert_unique(hash, latest.len() as u32, |&slot| {
+                            id_hash(batch.doc(latest[slot as usize]).id)
+                        });
+                        latest.push(i);
                     }
                 }
             }
@@ -520,7 +550,16 @@ impl SearchIndex {
 
     /// Removes the document with this id, if any.
     pub fn remove(&mut self, id: &str) {
-        if let Some(slot) = self.ids.remove(id) {
+        let at = Locator {
+            main: &self.main,
+            delta: &self.delta,
+            slots: &self.slots,
+        };
+        let found = self
+            .ids
+            .find_entry(id_hash(id), |&slot| at.id(slot) == Some(id))
+            .map(|entry| entry.remove().0);
+        if let Ok(slot) = found {
             self.detach(slot);
             self.slots[slot as usize] = Loc::Free;
             self.free.push(slot);
@@ -530,7 +569,7 @@ impl SearchIndex {
 
     /// Changes a document's recency (e.g. after an order); unknown ids are ignored.
     pub fn set_recent(&mut self, id: &str, recent: i64) {
-        let Some(&slot) = self.ids.get(id) else {
+        let Some(slot) = self.slot_of(id) else {
             return;
         };
         match self.slots[slot as usize] {
@@ -552,7 +591,7 @@ impl SearchIndex {
     /// The recency of a document, if the index has it (e.g. to keep it when upserting a
     /// changed account).
     pub fn recent(&self, id: &str) -> Option<i64> {
-        match self.slots[*self.ids.get(id)? as usize] {
+        match self.slots[self.slot_of(id)? as usize] {
             Loc::Main(ord) => Some(self.main.doc(ord).recent),
             Loc::Delta(i) => Some(self.delta[i].recent),
             Loc::Free => None,
@@ -621,14 +660,23 @@ impl SearchIndex {
 
     /// Puts a document into the delta, replacing any older version.
     fn put(&mut self, doc: SearchDoc) {
-        let slot = match self.ids.get(&doc.id) {
-            Some(&slot) => slot,
+        let slot = match self.slot_of(&doc.id) {
+            Some(slot) => slot,
             None => {
                 let slot = self.free.pop().unwrap_or_else(|| {
                     self.slots.push(Loc::Free);
                     (self.slots.len() - 1) as u32
                 });
-                self.ids.insert(doc.id.clone(), slot);
+                // Every slot already in the map has its document placed, so the map can
+                // hash them again if it grows; this one is placed below, before any other
+                // change to the map.
+                let at = Locator {
+                    main: &self.main,
+                    delta: &self.delta,
+                    slots: &self.slots,
+                };
+                self.ids
+                    .insert_unique(id_hash(&doc.id), slot, |&s| id_hash(at.id(s).unwrap_or("")));
                 slot
             }
         };
@@ -696,6 +744,22 @@ impl SearchIndex {
         self.main = Segment::default();
         self.main = Segment::build(batch);
         self.relocate_main();
+    }
+
+    /// The slot of a document id, if the index has it.
+    fn slot_of(&self, id: &str) -> Option<u32> {
+        let at = self.locator();
+        self.ids
+            .find(id_hash(id), |&slot| at.id(slot) == Some(id))
+            .copied()
+    }
+
+    fn locator(&self) -> Locator<'_> {
+        Locator {
+            main: &self.main,
+            delta: &self.delta,
+            slots: &self.slots,
+        }
     }
 
     /// Points the slot of every segment document at its ordinal.

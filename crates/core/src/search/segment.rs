@@ -817,7 +817,7 @@ impl Docs {
     }
 
     #[inline]
-    fn doc(&self, ord: u32) -> DocRef<'_> {
+    pub fn doc(&self, ord: u32) -> DocRef<'_> {
         let h = &self.heads[ord as usize];
         let (c, d) = (h.char_off as usize, h.dig_off as usize);
         let (nl, pl) = (h.name_len as usize, h.phone_len as usize);

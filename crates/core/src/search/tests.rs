@@ -365,6 +365,27 @@ fn duplicate_ids_in_bulk_keep_the_last() {
 }
 
 #[test]
+fn duplicate_ids_in_a_large_bulk_keep_the_last() {
+    // Above the parallel build's threshold: the id map is built on a thread of its own.
+    let n = super::PARALLEL_BUILD_MIN as usize + 500;
+    let mut docs: Vec<SearchDoc> = (0..n)
+        .map(|i| doc(&format!("c{i:05}"), &format!("거래처{i}"), "", "", "", 1))
+        .collect();
+    // Every 7th id again later, renamed and more recent.
+    docs.extend(
+        (0..n)
+            .step_by(7)
+            .map(|i| doc(&format!("c{i:05}"), &format!("새이름{i}"), "", "", "", 2)),
+    );
+    let idx = SearchIndex::with_docs(docs);
+    assert_eq!(idx.len(), n);
+    assert_eq!(idx.recent("c00007"), Some(2));
+    assert_eq!(idx.recent("c00008"), Some(1));
+    assert_eq!(ids(&idx.search("새이름14", 5)).first(), Some(&"c00014"));
+    assert!(idx.search("거래처14", 50).iter().all(|h| h.id != "c00014"));
+}
+
+#[test]
 fn extend_many() {
     let mut idx = SearchIndex::new();
     idx.extend(fixture());
@@ -804,6 +825,12 @@ fn check_against_reference(seed: u64, n_docs: usize, ops: usize, delta_cap: Opti
         }
         assert_eq!(idx.len(), model.len());
     }
+    // Every id is found through the id map (which reads ids where their documents are), and
+    // only those.
+    for (id, d) in &model {
+        assert_eq!(idx.recent(id), Some(d.doc.recent), "seed {seed}: {id}");
+    }
+    assert_eq!(idx.recent("no-such-id"), None);
     assert!(checked > ops / 2);
     // The random queries must exercise the index, not just agree on empty results.
     assert!(
