@@ -907,6 +907,30 @@ fn the_sync_scope_drops_other_reps_clients_with_their_ledgers() {
 }
 
 #[test]
+fn commits_leave_the_checkpoint_to_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    let db = Db::open(&path).unwrap();
+    let empty = std::fs::metadata(&path).unwrap().len();
+    // Three commits of ~1.5 MB each: past SQLite's default automatic checkpoint (1,000
+    // pages), which would copy the log into the database inside the third commit.
+    for round in 0..3 {
+        for i in 0..50 {
+            db.set_state(&format!("key{i}"), &format!("{round}").repeat(30_000))
+                .unwrap();
+        }
+    }
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        empty,
+        "no commit copied the log into the database"
+    );
+    db.checkpoint_in_background().unwrap().join().unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() > 1_000_000);
+    assert_eq!(db.get_state("key7").unwrap(), Some("2".repeat(30_000)));
+}
+
+#[test]
 fn a_background_checkpoint_lets_the_next_writes_reuse_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("device.db");
