@@ -249,7 +249,8 @@ pub async fn app_sync(ctx: &Ctx) -> anyhow::Result<RowResult> {
         group(scale.ledger as u64),
         group(scale.products as u64)
     );
-    let target = "<= 200 MB (the app's own memory: its process's private pages)".to_string();
+    let target =
+        "<= 200 MB (private pages: the app's process; and with its web process)".to_string();
     let row = |measured: String, verdict: Verdict, detail: String| RowResult {
         order: 15,
         key: "app-sync".into(),
@@ -368,20 +369,36 @@ pub async fn app_sync(ctx: &Ctx) -> anyhow::Result<RowResult> {
         w.badge.0.as_deref().unwrap_or("?"),
         w.badge.1.as_deref().unwrap_or("?"),
     );
+    // The verdict is on the app's own process; the web process (WebKit's, which renders the
+    // UI) is part of the app too and is judged beside it, by the same figure.
     let peak = w.peaks.app.private;
-    let verdict = if peak <= TARGET {
-        Verdict::Met
-    } else {
-        Verdict::Missed(format!("{} over", bytes(peak - TARGET)))
+    let both = w.peaks.both.private;
+    let verdict = match (peak <= TARGET, both <= TARGET) {
+        (true, true) => Verdict::Met,
+        (true, false) => Verdict::Partly(format!(
+            "the app's process {} (met); with its web process {} (×{:.2})",
+            bytes(peak),
+            bytes(both),
+            both as f64 / TARGET as f64
+        )),
+        (false, _) => Verdict::Missed(format!(
+            "the app's process {} (×{:.2}); with its web process {}",
+            bytes(peak),
+            peak as f64 / TARGET as f64,
+            bytes(both)
+        )),
     };
     Ok(row(
         format!(
-            "app private peak {} (idle {}); PSS {}, RSS {}; web process private {}",
+            "the app's process: private peak {} (idle {}; PSS {}, RSS {}); its web process: \
+             private peak {} (idle {}); both: {}",
             bytes(peak),
             bytes(w.idle_app.private),
             bytes(w.peaks.app.pss),
             bytes(w.peaks.app.rss),
-            bytes(w.peaks.web.private)
+            bytes(w.peaks.web.private),
+            bytes(w.idle_web.private),
+            bytes(both)
         ),
         verdict,
         d,
