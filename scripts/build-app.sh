@@ -59,7 +59,8 @@ fi
 cargo build "${ui_pkg[@]}" --lib --target wasm32-unknown-unknown --profile wasm-release \
   --config 'profile.wasm-release.inherits="release"' \
   --config 'profile.wasm-release.opt-level="z"' \
-  --config 'profile.wasm-release.lto=true'
+  --config 'profile.wasm-release.lto=true' \
+  --config 'profile.wasm-release.debug=false'
 wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/fieldpay_ui.wasm"
 dist="$ui_dir/dist"
 mkdir -p "$dist"
@@ -68,11 +69,13 @@ if [ ! -f "$dist/fieldpay_ui_bg.wasm" ] || [ ! -f "$dist/fieldpay_ui.js" ] ||
   # No name or producers sections: they are only for debugging and double the size.
   wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
     --out-dir "$dist" "$wasm"
-  # Optional size pass; only a recent binaryen (npm `binaryen`): Debian's 108 breaks the page.
-  if command -v wasm-opt >/dev/null 2>&1; then
-    wo=$(wasm-opt --version 2>/dev/null | grep -oE 'version [0-9]+' | awk '{print $2}' || true)
+  # Size pass; only a recent binaryen (npm `binaryen`, installed by setup.sh): Debian's 108
+  # breaks the page.
+  wasm_opt="${FIELDPAY_WASM_OPT:-wasm-opt}"
+  if command -v "$wasm_opt" >/dev/null 2>&1; then
+    wo=$("$wasm_opt" --version 2>/dev/null | grep -oE 'version [0-9]+' | awk '{print $2}' || true)
     if [ "${wo:-0}" -ge 116 ]; then
-      wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
         --enable-reference-types --enable-multivalue --enable-mutable-globals \
         -o "$dist/fieldpay_ui_bg.opt.wasm" "$dist/fieldpay_ui_bg.wasm" &&
         mv "$dist/fieldpay_ui_bg.opt.wasm" "$dist/fieldpay_ui_bg.wasm" ||

@@ -13,7 +13,8 @@
 #   (the app's WebDriver front), both from crates.io into ~/.cargo/bin.
 # - Tauri's command line (its bundler makes the app's .deb: scripts/deb.sh --app), pinned, from
 #   the npm registry into ~/.local/share/fieldpay/ (Node.js and npm from apt when missing);
-#   exported as FIELDPAY_TAURI_CLI.
+#   exported as FIELDPAY_TAURI_CLI; binaryen's wasm-opt the same way (FIELDPAY_WASM_OPT), which
+#   build-app.sh runs on the UI's wasm.
 #
 # SKIP_APT=1 skips the package check.
 set -euo pipefail
@@ -69,10 +70,9 @@ if ! grep -q "^\"tauri-driver $_fp_td " "$HOME/.cargo/.crates.toml" 2>/dev/null 
   echo "== installing tauri-driver $_fp_td"
   env -u CARGO_TARGET_DIR cargo install tauri-driver --version "$_fp_td" --locked
 fi
-_fp_tc=2.12.5
-_fp_tc_dir="$HOME/.local/share/fieldpay/tauri-cli-$_fp_tc"
-export FIELDPAY_TAURI_CLI="$_fp_tc_dir/node_modules/.bin/tauri"
-if [ "$("$FIELDPAY_TAURI_CLI" --version 2>/dev/null || true)" != "tauri-cli $_fp_tc" ]; then
+# Installs npm package $1 at version $2 into ~/.local/share/fieldpay/<dir $3> (Node.js and npm
+# from apt when missing).
+_fp_npm_install() {
   if ! command -v npm >/dev/null 2>&1; then
     echo "== installing Node.js and npm (apt)"
     _fp_sudo=()
@@ -80,9 +80,22 @@ if [ "$("$FIELDPAY_TAURI_CLI" --version 2>/dev/null || true)" != "tauri-cli $_fp
     "${_fp_sudo[@]}" apt-get update
     "${_fp_sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm
   fi
-  echo "== installing Tauri's command line $_fp_tc (npm)"
-  mkdir -p "$_fp_tc_dir"
-  npm install --prefix "$_fp_tc_dir" --no-audit --no-fund --no-save "@tauri-apps/cli@$_fp_tc" >/dev/null
+  echo "== installing $1 $2 (npm)"
+  mkdir -p "$HOME/.local/share/fieldpay/$3"
+  npm install --prefix "$HOME/.local/share/fieldpay/$3" --no-audit --no-fund --no-save "$1@$2" >/dev/null
+}
+_fp_tc=2.12.5
+export FIELDPAY_TAURI_CLI="$HOME/.local/share/fieldpay/tauri-cli-$_fp_tc/node_modules/.bin/tauri"
+if [ "$("$FIELDPAY_TAURI_CLI" --version 2>/dev/null || true)" != "tauri-cli $_fp_tc" ]; then
+  _fp_npm_install @tauri-apps/cli "$_fp_tc" "tauri-cli-$_fp_tc"
 fi
-unset _p _fp_pkgs _fp_missing _fp_sudo _fp_wbg _fp_td _fp_tc _fp_tc_dir
+# binaryen's wasm-opt shrinks the UI's wasm (scripts/build-app.sh): npm's build, since Debian's
+# binaryen (108) makes a wasm that leaves the page blank.
+_fp_bo=132.0.0
+export FIELDPAY_WASM_OPT="$HOME/.local/share/fieldpay/binaryen-$_fp_bo/node_modules/.bin/wasm-opt"
+if ! "$FIELDPAY_WASM_OPT" --version 2>/dev/null | grep -q "version ${_fp_bo%%.*}"; then
+  _fp_npm_install binaryen "$_fp_bo" "binaryen-$_fp_bo"
+fi
+unset -f _fp_npm_install
+unset _p _fp_pkgs _fp_missing _fp_sudo _fp_wbg _fp_td _fp_tc _fp_bo
 cargo --version
