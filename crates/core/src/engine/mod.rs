@@ -158,8 +158,8 @@ impl Engine {
         *self.products.write().unwrap_or_else(|p| p.into_inner()) = idx;
         // The build's scratch (and, after a first sync, its pages and the bulk load's sets)
         // is freed by now, but glibc's malloc keeps such room in its heaps (only the top of
-        // its main heap goes back by itself). With this, the app's process held 153.5 MB
-        // (private) after a first sync of 200k accounts, 172.0 MB at the peak (row 15).
+        // its main heap goes back by itself). With this, the app's process held 153.9 MB
+        // (private) after a first sync of 200k accounts, 165.6 MB at the peak (row 15).
         fieldpay_protocol::process::release_free_memory();
         Ok(())
     }
