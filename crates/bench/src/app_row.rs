@@ -236,35 +236,37 @@ impl Driver {
         }
     }
 
-    /// Types `text` into the element `css` (waiting for it up to 60 s).
-    pub async fn type_into(&self, sid: &str, css: &str, text: &str) -> anyhow::Result<()> {
+    /// Waits (up to 60 s) for the element `css`, then sends it `action` (a WebDriver element
+    /// command: `value`, `click`) with `body`.
+    async fn act(
+        &self,
+        sid: &str,
+        css: &str,
+        action: &str,
+        body: serde_json::Value,
+    ) -> anyhow::Result<()> {
         let el = self
             .wait(sid, css, std::time::Duration::from_secs(60))
             .await?;
         let v = self
             .call(
                 reqwest::Method::POST,
-                &format!("/session/{sid}/element/{el}/value"),
-                serde_json::json!({ "text": text }),
+                &format!("/session/{sid}/element/{el}/{action}"),
+                body,
             )
             .await?;
-        anyhow::ensure!(v["value"].is_null(), "typing into {css}: {v}");
+        anyhow::ensure!(v["value"].is_null(), "{action} on {css}: {v}");
         Ok(())
     }
 
+    /// Types `text` into the element `css`.
+    pub async fn type_into(&self, sid: &str, css: &str, text: &str) -> anyhow::Result<()> {
+        self.act(sid, css, "value", serde_json::json!({ "text": text }))
+            .await
+    }
+
     pub async fn click(&self, sid: &str, css: &str) -> anyhow::Result<()> {
-        let el = self
-            .wait(sid, css, std::time::Duration::from_secs(60))
-            .await?;
-        let v = self
-            .call(
-                reqwest::Method::POST,
-                &format!("/session/{sid}/element/{el}/click"),
-                serde_json::json!({}),
-            )
-            .await?;
-        anyhow::ensure!(v["value"].is_null(), "clicking {css}: {v}");
-        Ok(())
+        self.act(sid, css, "click", serde_json::json!({})).await
     }
 
     /// An attribute of the element `css`, if both are there.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::app_row::{find_app, Driver};
 use crate::gen::Scale;
 use crate::report::{RowResult, Verdict};
-use crate::server::{self, ServerChild};
+use crate::server;
 use crate::stats::{self, bytes, group, Mem};
 use crate::Ctx;
 
@@ -277,19 +277,7 @@ pub async fn app_sync(ctx: &Ctx) -> anyhow::Result<RowResult> {
                 .into(),
         ));
     };
-    let data = ctx.work.join("server-app-sync");
-    eprintln!(
-        "[app-sync] loading {} accounts, {} products, {} ledger entries ...",
-        scale.accounts, scale.products, scale.ledger
-    );
-    let (_, load) = server::prepare_data(&data, scale, ctx.seed).await?;
-    eprintln!("[app-sync] loaded in {:.1} s", load.seconds);
-    let srv = ServerChild::start(
-        &ctx.server_bin,
-        &data,
-        &ctx.work.join("server-app-sync.log"),
-    )
-    .await?;
+    let (srv, data) = server::loaded_server(ctx, "app-sync", scale).await?;
     let watched = watch(ctx, &app, &srv.base, scale.accounts as u64).await;
     srv.stop();
     if !ctx.keep_data {

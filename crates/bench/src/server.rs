@@ -12,6 +12,26 @@ use fieldpay_server::{app, demo};
 
 use crate::gen::{self, GenAccount, LoadReport, Scale};
 
+/// A server data folder `server-NAME` in the work folder, loaded with the generated data set
+/// at `scale`, and the release server started on it (its log `server-NAME.log`); progress on
+/// stderr under `[NAME]`. The caller stops the server and removes the folder.
+pub async fn loaded_server(
+    ctx: &crate::Ctx,
+    name: &str,
+    scale: Scale,
+) -> anyhow::Result<(ServerChild, PathBuf)> {
+    let data = ctx.work.join(format!("server-{name}"));
+    eprintln!(
+        "[{name}] loading {} accounts, {} products, {} ledger entries ...",
+        scale.accounts, scale.products, scale.ledger
+    );
+    let (_, load) = prepare_data(&data, scale, ctx.seed).await?;
+    eprintln!("[{name}] loaded in {:.1} s", load.seconds);
+    let log = ctx.work.join(format!("server-{name}.log"));
+    let srv = ServerChild::start(&ctx.server_bin, &data, &log).await?;
+    Ok((srv, data))
+}
+
 /// A free loopback port (bound then released; the child binds it right after).
 pub fn free_port() -> anyhow::Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;

@@ -393,19 +393,7 @@ pub async fn sync_rss(ctx: &Ctx) -> anyhow::Result<RowResult> {
     let load_before = stats::loadavg();
     let n = ctx.one_size(200_000, 5_000);
     let scale = Scale::for_accounts(n);
-    let data = ctx.work.join("server-sync-rss");
-    eprintln!(
-        "[sync-rss] loading {} accounts, {} products, {} ledger entries ...",
-        scale.accounts, scale.products, scale.ledger
-    );
-    let (_, load) = server::prepare_data(&data, scale, ctx.seed).await?;
-    eprintln!("[sync-rss] loaded in {:.1} s", load.seconds);
-    let srv = ServerChild::start(
-        &ctx.server_bin,
-        &data,
-        &ctx.work.join("server-sync-rss.log"),
-    )
-    .await?;
+    let (srv, data) = server::loaded_server(ctx, "sync-rss", scale).await?;
     settle(3).await;
     let (idle, _) = srv.rss().unwrap_or_default();
     let http = reqwest::Client::new();
