@@ -14,8 +14,9 @@
 # accounts), openloop (row 12: charge creation at fixed arrival rates, beside a bare axum
 # handler, the HTTP floor), sync-rss (row 13: server RSS while serving a first sync of 200k
 # accounts), app-sync (row 15: the app's memory during a first sync of 200k accounts; needs
-# the app built: scripts/build-app.sh --release). For all, charges-pg and sync-pg a throwaway PostgreSQL is started with
-# `scripts/pg-test.sh start --durable` (fsync on, synchronous_commit off) and stopped at exit.
+# the app built: scripts/build-app.sh --release). For all, charges-pg and sync-pg a throwaway
+# PostgreSQL is started with `scripts/pg-test.sh start --durable` (fsync on,
+# synchronous_commit off) and stopped at exit.
 # Options go to fieldpay-bench (see its --help), e.g.
 # --work DIR --keep-data --app-bin PATH --sizes 10000,50000 --sync-runs 2. Only the data:
 # "$CARGO_TARGET_DIR/release/fieldpay-bench gen --accounts 200000 --data DIR" (then
@@ -31,7 +32,7 @@ opts=()
 for a in "$@"; do
   case "$a" in
     all | search | sync | delta | data | outbox | pdf | charges | rss | ivr | app | charges-pg | sync-pg | openloop | sync-rss | app-sync) rows+=("$a") ;;
-    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
     *) opts+=("$a") ;;
   esac
 done

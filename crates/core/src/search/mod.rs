@@ -550,13 +550,8 @@ impl SearchIndex {
 
     /// Removes the document with this id, if any.
     pub fn remove(&mut self, id: &str) {
-        let at = Locator {
-            main: &self.main,
-            delta: &self.delta,
-            slots: &self.slots,
-        };
-        let found = self
-            .ids
+        let (ids, at) = self.ids_and_locator();
+        let found = ids
             .find_entry(id_hash(id), |&slot| at.id(slot) == Some(id))
             .map(|entry| entry.remove().0);
         if let Ok(slot) = found {
@@ -670,13 +665,12 @@ impl SearchIndex {
                 // Every slot already in the map has its document placed, so the map can
                 // hash them again if it grows; this one is placed below, before any other
                 // change to the map.
-                let at = Locator {
-                    main: &self.main,
-                    delta: &self.delta,
-                    slots: &self.slots,
-                };
-                self.ids
-                    .insert_unique(id_hash(&doc.id), slot, |&s| id_hash(at.id(s).unwrap_or("")));
+                let (ids, at) = self.ids_and_locator();
+                ids.insert_unique(id_hash(&doc.id), slot, |&s| {
+                    let id = at.id(s);
+                    debug_assert!(id.is_some(), "slot {s} is in the id map without a document");
+                    id_hash(id.unwrap_or(""))
+                });
                 slot
             }
         };
@@ -760,6 +754,19 @@ impl SearchIndex {
             delta: &self.delta,
             slots: &self.slots,
         }
+    }
+
+    /// The id map to change, with what reads the ids of its slots (a borrow of the other
+    /// fields).
+    fn ids_and_locator(&mut self) -> (&mut HashTable<u32>, Locator<'_>) {
+        (
+            &mut self.ids,
+            Locator {
+                main: &self.main,
+                delta: &self.delta,
+                slots: &self.slots,
+            },
+        )
     }
 
     /// Points the slot of every segment document at its ordinal.

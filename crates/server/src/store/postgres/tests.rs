@@ -214,6 +214,47 @@ fn version_8_existing_reps_get_their_series() {
     assert_eq!(series("m1", new.as_str()), "R04");
 }
 
+/// Version 12 keeps one text-quota row per scope: each scope's latest hour and its count (run
+/// here again on the table of one row per scope and hour).
+#[test]
+fn version_12_keeps_each_scopes_latest_hour() {
+    let (s, _) = store();
+    let rows = s
+        .write(|tx| {
+            tx.batch_execute(
+                "DROP TABLE text_quota;
+                 CREATE TABLE text_quota (
+                     scope TEXT NOT NULL, hour TEXT NOT NULL, count BIGINT NOT NULL,
+                     PRIMARY KEY (scope, hour));
+                 INSERT INTO text_quota (scope, hour, count) VALUES
+                   ('phone:01030000001', '2026-12-05T10', 3),
+                   ('phone:01030000001', '2026-12-05T11', 1),
+                   ('phone:01030000002', '2026-12-04T09', 2),
+                   ('merchant:m1', '2026-12-05T11', 7);",
+            )?;
+            let sql = MIGRATIONS.iter().find(|(v, _)| *v == 12).unwrap().1;
+            tx.batch_execute(sql)?;
+            Ok(tx
+                .query(
+                    "SELECT scope, hour, count FROM text_quota ORDER BY scope",
+                    &[],
+                )?
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect::<Vec<(String, String, i64)>>())
+        })
+        .unwrap();
+    let row = |scope: &str, hour: &str, count: i64| (scope.to_string(), hour.to_string(), count);
+    assert_eq!(
+        rows,
+        [
+            row("merchant:m1", "2026-12-05T11", 7),
+            row("phone:01030000001", "2026-12-05T11", 1),
+            row("phone:01030000002", "2026-12-04T09", 2),
+        ]
+    );
+}
+
 #[test]
 fn visits() {
     crate::store::contract_tests::visits(&store().0);

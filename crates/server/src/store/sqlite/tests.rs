@@ -597,8 +597,7 @@ fn version_14_ledgers_keep_their_entries_and_stay_append_only() {
     );
 }
 
-/// Version 16 gives existing reps their number series, per merchant in the order they were
-/// created (R01, R02, ...); a rep created afterwards gets the next one.
+/// Version 21 keeps one text-quota row per scope: each scope's latest hour and its count.
 #[test]
 fn version_21_keeps_each_scopes_latest_hour() {
     let dir = tempfile::tempdir().unwrap();
@@ -637,6 +636,8 @@ fn version_21_keeps_each_scopes_latest_hour() {
     );
 }
 
+/// Version 16 gives existing reps their number series, per merchant in the order they were
+/// created (R01, R02, ...); a rep created afterwards gets the next one.
 #[test]
 fn version_16_existing_reps_get_their_series() {
     let dir = tempfile::tempdir().unwrap();
