@@ -1938,6 +1938,26 @@ pub(crate) fn quota_refusals_in_a_group_leave_nothing(s: &dyn Store) {
         .map(|t| t.body)
         .collect();
     assert_eq!(texts, ["bill ch_g1", "bill ch_g3", "bill ch_g4"]);
+    // The group's three bills were counted for the merchant: its next one this hour is
+    // refused, by the merchant's quota for a payer with bills left, by the payer's (as alone)
+    // for one without.
+    let refusal = |id: &str, phone: &str| {
+        let new = api_charge(id, &m.id, phone, at);
+        match s
+            .create_charges(&[new], at, &|rec| bill_text(rec, Some(limits)))
+            .unwrap()
+            .remove(0)
+        {
+            Err(StoreError::Rejected { code, message }) => (code, message),
+            other => panic!("{other:?}"),
+        }
+    };
+    let (code, message) = refusal("ch_g8", "010-3000-0009");
+    assert_eq!(code, ErrorCode::RateLimited);
+    assert!(message.contains("merchant"), "{message}");
+    let (code, message) = refusal("ch_g9", "010-3000-0001");
+    assert_eq!(code, ErrorCode::RateLimited);
+    assert!(message.contains("phone"), "{message}");
     // Neither refusal counted the payer's hour: without the merchant's limit, ch_g5's payer
     // has one bill left this hour.
     let no_merchant_limit =

@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::records::{account_exists, insert_ledger};
 use super::{
-    apply_effects, changed, changed_new, opt_id_at, queue_effects, take_quotas, SqliteStore,
+    apply_effects, changed, changed_new, opt_id_at, queue_effects, GroupQuotas, SqliteStore,
 };
 use crate::clock::ts;
 use crate::ids::new_id;
@@ -212,6 +212,7 @@ fn insert_charge(
     new: &NewCharge,
     now: &str,
     compose: Compose<'_>,
+    quotas: &mut GroupQuotas,
 ) -> StoreResult<(ChargeRecord, bool)> {
     let req = &new.request;
 
@@ -277,7 +278,7 @@ fn insert_charge(
     // a refused take writes nothing), so a refusal leaves nothing to undo.
     let rec = new.created_record(number.clone(), now)?;
     let effects = compose(&rec);
-    take_quotas(tx, new.merchant_id.as_str(), &effects, now)?;
+    quotas.take(tx, new.merchant_id.as_str(), &effects, now)?;
     let (orderer_name, orderer_phone) = match &req.orderer {
         Some((n, p)) => (Some(n.as_str()), Some(p.digits())),
         None => (None, None),
@@ -335,8 +336,8 @@ enum Guard {
 /// The lean pass is the usual one. A savepoint per charge copied every page the charge
 /// touched into the statement journal, a fifth of the writer's work at 6,000 charges a second
 /// (BENCHMARKS.md, round two, part 6); the guarded pass runs only after a late failure (a
-/// merchant's hourly text quota running out after the payer's was counted, a payment link
-/// refused after it was stored).
+/// payment link refused after it was stored, a database constraint). The merchants' hourly
+/// text counts are kept in memory for the group and written at its end ([`GroupQuotas`]).
 fn create_group(
     tx: &Transaction<'_>,
     batch: &[NewCharge],
@@ -345,21 +346,26 @@ fn create_group(
     guard: Guard,
 ) -> StoreResult<Option<Vec<Created>>> {
     let mut out = Vec::with_capacity(batch.len());
+    let mut quotas = GroupQuotas::default();
     for new in batch {
+        quotas.begin_charge();
         if guard == Guard::Lean {
             let before = tx.total_changes();
-            match insert_charge(tx, new, now, compose) {
+            match insert_charge(tx, new, now, compose, &mut quotas) {
                 Ok(done) => out.push(Ok(done)),
                 // SQLite rolled the whole transaction back (I/O error, disk full): nothing of
                 // the batch is kept, every request gets the error.
                 Err(e) if tx.is_autocommit() => return Err(e),
-                Err(e) if tx.total_changes() == before => out.push(Err(e)),
+                Err(e) if tx.total_changes() == before => {
+                    quotas.undo_charge();
+                    out.push(Err(e));
+                }
                 Err(_) => return Ok(None),
             }
             continue;
         }
         tx.prepare_cached("SAVEPOINT one_charge")?.execute([])?;
-        match insert_charge(tx, new, now, compose) {
+        match insert_charge(tx, new, now, compose, &mut quotas) {
             Ok(done) => {
                 tx.prepare_cached("RELEASE one_charge")?.execute([])?;
                 out.push(Ok(done));
@@ -367,10 +373,12 @@ fn create_group(
             Err(e) if tx.is_autocommit() => return Err(e),
             Err(e) => {
                 tx.execute_batch("ROLLBACK TO one_charge; RELEASE one_charge")?;
+                quotas.undo_charge();
                 out.push(Err(e));
             }
         }
     }
+    quotas.write(tx)?;
     Ok(Some(out))
 }
 
