@@ -56,7 +56,11 @@ else
   ui_pkg=(--manifest-path "$ui_dir/Cargo.toml")
 fi
 # A profile of its own for the wasm: small code, without touching the workspace's release profile.
+# `erase_components` (a Leptos setting): components and reactive closures as type-erased views,
+# so the view code is compiled once per output type instead of once per call site (the UI's
+# wasm 1.75 -> 1.38 MB; BENCHMARKS.md, row 9). A RUSTFLAGS in the environment replaces it.
 cargo build "${ui_pkg[@]}" --lib --target wasm32-unknown-unknown --profile wasm-release \
+  --config 'target.wasm32-unknown-unknown.rustflags=["--cfg","erase_components"]' \
   --config 'profile.wasm-release.inherits="release"' \
   --config 'profile.wasm-release.opt-level="z"' \
   --config 'profile.wasm-release.lto=true' \

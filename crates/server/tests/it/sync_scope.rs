@@ -329,3 +329,54 @@ async fn the_server_search_finds_any_client_of_the_merchant() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// The charges' ids and statuses a device pulled (the last version of each).
+async fn pulled_charges(app: &TestApp, token: &str) -> HashMap<String, String> {
+    let (changes, _) = pull_all(app, token, 0, 50).await;
+    changes
+        .into_iter()
+        .filter_map(|c| match c.data {
+            ChangeData::Charge(ch) => Some((ch.id.to_string(), ch.status.as_str().to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A rep's charge goes to that rep's devices, created and again when its bill was sent; a
+/// charge of no rep's (made with the API key) to the managers' only; another rep sees neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reps_charge_goes_to_its_devices_and_the_managers() {
+    let app = spawn_app().await;
+    let (_, t1) = rep_id(&app, "rep1").await;
+    let (_, t2) = rep_id(&app, "rep2").await;
+    let (_, tm) = rep_id(&app, "manager").await;
+    let r = app
+        .post_json(
+            "/v1/charges",
+            &t1,
+            &crate::helpers::demo_charge(12_000, "010-7100-0001"),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let reps: Value = r.json().await.unwrap();
+    let reps = reps["id"].as_str().unwrap().to_string();
+    let api = app
+        .charge(crate::helpers::demo_charge(13_000, "010-7100-0002"))
+        .await
+        .id
+        .to_string();
+    app.wait_status(&reps, "sms_sent").await;
+    app.wait_status(&api, "sms_sent").await;
+
+    let rep1 = pulled_charges(&app, &t1).await;
+    assert_eq!(rep1.get(&reps).map(String::as_str), Some("sms_sent"));
+    assert!(
+        !rep1.contains_key(&api),
+        "a charge of no rep's on a rep's device"
+    );
+    let rep2 = pulled_charges(&app, &t2).await;
+    assert!(!rep2.contains_key(&reps) && !rep2.contains_key(&api));
+    let manager = pulled_charges(&app, &tm).await;
+    assert_eq!(manager.get(&reps).map(String::as_str), Some("sms_sent"));
+    assert_eq!(manager.get(&api).map(String::as_str), Some("sms_sent"));
+}

@@ -8,9 +8,7 @@ use fieldpay_protocol::{ApiKeyId, ChargeId, MerchantId, RepId, Secret};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::records::{account_exists, insert_ledger};
-use super::{
-    apply_effects, changed, changed_new, opt_id_at, queue_effects, GroupQuotas, SqliteStore,
-};
+use super::{apply_effects, changed, opt_id_at, queue_effects, GroupQuotas, SqliteStore};
 use crate::clock::ts;
 use crate::ids::new_id;
 use crate::store::charges::{
@@ -300,7 +298,7 @@ fn insert_charge(
         super::links::attach(tx, link_id, &new.id)?;
     }
     add_event(tx, new.id.as_str(), ChargeStatus::Requested, None, now)?;
-    changed_new(tx, new.merchant_id.as_str(), "charge", new.id.as_str())?;
+    changed(tx, new.merchant_id.as_str(), "charge", new.id.as_str())?;
     queue_effects(
         tx,
         new.merchant_id.as_str(),

@@ -230,28 +230,17 @@ pub(super) fn rejected(code: ErrorCode, msg: impl Into<String>) -> StoreError {
     StoreError::rejected(code, msg)
 }
 
+/// Records that a record changed: its row of the change log moves to the log's end (a new
+/// `seq`; `INSERT OR REPLACE` drops the record's earlier row in the same statement), for the
+/// devices [`audience_sql`] says.
 pub(super) fn changed(
     tx: &Transaction<'_>,
     merchant_id: &str,
     entity: &str,
     id: &str,
 ) -> StoreResult<()> {
-    tx.prepare_cached(
-        "DELETE FROM changes WHERE merchant_id = ?1 AND entity = ?2 AND entity_id = ?3",
-    )?
-    .execute(params![merchant_id, entity, id])?;
-    changed_new(tx, merchant_id, entity, id)
-}
-
-/// [`changed`] for a record made in this transaction, which has no change row to replace yet.
-pub(super) fn changed_new(
-    tx: &Transaction<'_>,
-    merchant_id: &str,
-    entity: &str,
-    id: &str,
-) -> StoreResult<()> {
     tx.prepare_cached(&format!(
-        "INSERT INTO changes (merchant_id, entity, entity_id, audience) VALUES (?1, ?2, ?3, {})",
+        "INSERT OR REPLACE INTO changes (merchant_id, entity, entity_id, audience) VALUES (?1, ?2, ?3, {})",
         audience_sql(entity)?
     ))?
     .execute(params![merchant_id, entity, id])?;
