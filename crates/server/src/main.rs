@@ -13,13 +13,6 @@ use fieldpay_server::config::{ConfigError, Settings, TrustedPeers};
 use fieldpay_server::import::ImportKind;
 use fieldpay_server::{app, check, demo, import};
 
-/// mimalloc instead of glibc's malloc: charge creation allocates and frees many small blocks
-/// in every request and statement; glibc's malloc and free (with its bin consolidation) were
-/// in ~13 % of the server's samples at 8,000 charges a second, mimalloc's in ~8 %
-/// (BENCHMARKS.md, round two, part 8).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "fieldpay-server",
