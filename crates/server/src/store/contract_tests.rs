@@ -32,6 +32,28 @@ pub(crate) fn one_text_per_phone_hour() -> super::TextLimits {
     }
 }
 
+/// Text-quota rows as the table of one row per scope and hour held them, for the migrations
+/// to one row per scope (SQLite 21, PostgreSQL 12).
+pub(crate) const QUOTA_ROWS_PER_HOUR: &str = "INSERT INTO text_quota (scope, hour, count) VALUES
+   ('phone:01030000001', '2026-12-05T10', 3),
+   ('phone:01030000001', '2026-12-05T11', 1),
+   ('phone:01030000002', '2026-12-04T09', 2),
+   ('merchant:m1', '2026-12-05T11', 7);";
+
+/// What those migrations keep of [`QUOTA_ROWS_PER_HOUR`] (ordered by scope): each scope's
+/// latest hour and its count.
+pub(crate) fn assert_latest_quota_hours(rows: &[(String, String, i64)]) {
+    let row = |scope: &str, hour: &str, count: i64| (scope.to_string(), hour.to_string(), count);
+    assert_eq!(
+        rows,
+        [
+            row("merchant:m1", "2026-12-05T11", 7),
+            row("phone:01030000001", "2026-12-05T11", 1),
+            row("phone:01030000002", "2026-12-04T09", 2),
+        ]
+    );
+}
+
 /// A bare API charge of 12,000 won to `phone`, made at `at` (expiring ten minutes later).
 pub(crate) fn api_charge(
     id: &str,

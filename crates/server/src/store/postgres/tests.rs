@@ -225,13 +225,9 @@ fn version_12_keeps_each_scopes_latest_hour() {
                 "DROP TABLE text_quota;
                  CREATE TABLE text_quota (
                      scope TEXT NOT NULL, hour TEXT NOT NULL, count BIGINT NOT NULL,
-                     PRIMARY KEY (scope, hour));
-                 INSERT INTO text_quota (scope, hour, count) VALUES
-                   ('phone:01030000001', '2026-12-05T10', 3),
-                   ('phone:01030000001', '2026-12-05T11', 1),
-                   ('phone:01030000002', '2026-12-04T09', 2),
-                   ('merchant:m1', '2026-12-05T11', 7);",
+                     PRIMARY KEY (scope, hour));",
             )?;
+            tx.batch_execute(crate::store::contract_tests::QUOTA_ROWS_PER_HOUR)?;
             let sql = MIGRATIONS.iter().find(|(v, _)| *v == 12).unwrap().1;
             tx.batch_execute(sql)?;
             Ok(tx
@@ -244,15 +240,7 @@ fn version_12_keeps_each_scopes_latest_hour() {
                 .collect::<Vec<(String, String, i64)>>())
         })
         .unwrap();
-    let row = |scope: &str, hour: &str, count: i64| (scope.to_string(), hour.to_string(), count);
-    assert_eq!(
-        rows,
-        [
-            row("merchant:m1", "2026-12-05T11", 7),
-            row("phone:01030000001", "2026-12-05T11", 1),
-            row("phone:01030000002", "2026-12-04T09", 2),
-        ]
-    );
+    crate::store::contract_tests::assert_latest_quota_hours(&rows);
 }
 
 #[test]

@@ -608,14 +608,8 @@ fn version_21_keeps_each_scopes_latest_hour() {
             c.execute_batch(&format!("{sql}\nPRAGMA user_version = {version};"))
                 .unwrap();
         }
-        c.execute_batch(
-            "INSERT INTO text_quota (scope, hour, count) VALUES
-               ('phone:01030000001', '2026-12-05T10', 3),
-               ('phone:01030000001', '2026-12-05T11', 1),
-               ('phone:01030000002', '2026-12-04T09', 2),
-               ('merchant:m1', '2026-12-05T11', 7);",
-        )
-        .unwrap();
+        c.execute_batch(crate::store::contract_tests::QUOTA_ROWS_PER_HOUR)
+            .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
     let rows: Vec<(String, String, i64)> = store
@@ -625,15 +619,7 @@ fn version_21_keeps_each_scopes_latest_hour() {
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .unwrap();
-    let row = |scope: &str, hour: &str, count: i64| (scope.to_string(), hour.to_string(), count);
-    assert_eq!(
-        rows,
-        [
-            row("merchant:m1", "2026-12-05T11", 7),
-            row("phone:01030000001", "2026-12-05T11", 1),
-            row("phone:01030000002", "2026-12-04T09", 2),
-        ]
-    );
+    crate::store::contract_tests::assert_latest_quota_hours(&rows);
 }
 
 /// Version 16 gives existing reps their number series, per merchant in the order they were
