@@ -14,7 +14,8 @@
 # accounts), openloop (row 12: charge creation at fixed arrival rates, beside a bare axum
 # handler, the HTTP floor), sync-rss (row 13: server RSS while serving a first sync of 200k
 # accounts), app-sync (row 15: the app's memory during a first sync of 200k accounts; needs
-# the app built: scripts/build-app.sh --release). For all, charges-pg and sync-pg a throwaway
+# the app built: scripts/build-app.sh --release), texts (row 16: 1,000 bills through Solapi's
+# stand-in answering each request in 100 ms). For all, charges-pg and sync-pg a throwaway
 # PostgreSQL is started with `scripts/pg-test.sh start --durable` (fsync on,
 # synchronous_commit off) and stopped at exit.
 # Options go to fieldpay-bench (see its --help), e.g.

@@ -16,6 +16,7 @@ pub mod server;
 pub mod server_rows;
 pub mod stats;
 pub mod sync_baselines;
+pub mod texts_row;
 
 use std::path::PathBuf;
 

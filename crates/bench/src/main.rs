@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand};
 use fieldpay_bench::report::{self, RowResult};
 use fieldpay_bench::stats::{self, Machine};
 use fieldpay_bench::{
-    app_row, app_sync, data_rows, engine_rows, gen, openloop, pg, pg_rows, server, server_rows, Ctx,
+    app_row, app_sync, data_rows, engine_rows, gen, openloop, pg, pg_rows, server, server_rows,
+    texts_row, Ctx,
 };
 
 #[derive(Parser)]
@@ -93,6 +94,9 @@ enum Command {
     /// first sync of 200k accounts (5k with --quick, or the largest of --sizes), under Xvfb
     /// over WebDriver.
     AppSync,
+    /// Row 16: 1,000 bills through a text provider that answers each request in 100 ms
+    /// (Solapi's stand-in on loopback).
+    Texts,
     /// The HTTP floor of row 12: serves a bare `POST /v1/charges` (bearer check, JSON parse,
     /// 201) on LISTEN until killed. Started by the `openloop` row.
     #[command(hide = true)]
@@ -282,6 +286,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if is(&[Command::Openloop]) {
         save(vec![openloop::openloop(&ctx).await?])?;
+    }
+    if is(&[Command::Texts]) {
+        save(vec![texts_row::texts(&ctx).await?])?;
     }
     if is(&[Command::SyncRss]) {
         save(vec![server_rows::sync_rss(&ctx).await?])?;

@@ -21,7 +21,9 @@
 //! number malformed).
 //!
 //! Scriptable through [`Handle`]: refuse the next message with a given status code and
-//! message, answer the next request 500, delay the next answer.
+//! message, answer the next request 500, delay the next answer, answer every request after a
+//! standing latency (a provider's usual answer time). It counts the requests in flight at
+//! once and notes a recipient that had two requests in flight together.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -73,6 +75,13 @@ struct Inner {
     refused: Vec<(String, String)>,
     scripts: VecDeque<Script>,
     seq: u64,
+    latency: Duration,
+    in_flight: usize,
+    max_in_flight: usize,
+    /// Recipients of the requests in flight (one entry per message).
+    recipients_in_flight: Vec<String>,
+    /// Recipients that had two requests in flight at once.
+    overlapping: Vec<String>,
 }
 
 /// Scripts the stand-in and reads what it sent.
@@ -95,6 +104,18 @@ impl Handle {
     pub fn delay_next(&self, d: Duration) {
         self.push(Script::Delay(d));
     }
+    /// Answers every request after this long (on top of a scripted delay).
+    pub fn set_latency(&self, d: Duration) {
+        self.0.lock().unwrap().latency = d;
+    }
+    /// The most requests that were in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.0.lock().unwrap().max_in_flight
+    }
+    /// Recipients that had two requests in flight at once, in the order seen.
+    pub fn overlapping_recipients(&self) -> Vec<String> {
+        self.0.lock().unwrap().overlapping.clone()
+    }
     /// Every message sent, oldest first.
     pub fn sent(&self) -> Vec<SentMessage> {
         self.0.lock().unwrap().sent.clone()
@@ -116,6 +137,11 @@ pub async fn start(api_key: &str, api_secret: &str, sender: &str) -> (StandIn, H
         refused: Vec::new(),
         scripts: VecDeque::new(),
         seq: 0,
+        latency: Duration::ZERO,
+        in_flight: 0,
+        max_in_flight: 0,
+        recipients_in_flight: Vec::new(),
+        overlapping: Vec::new(),
     })));
     let router = Router::new()
         .route("/messages/v4/send-many/detail", post(send_many_detail))
@@ -297,7 +323,7 @@ fn check_message(m: &Value) -> Result<(String, String, String, String, Option<St
 
 async fn send_many_detail(State(h): State<Handle>, headers: HeaderMap, body: String) -> Response {
     let now = Utc::now();
-    let (script, answer) = {
+    let (script, answer, _in_flight) = {
         let mut inner = h.0.lock().unwrap();
         if let Err(r) = check_auth(&mut inner, &headers, now) {
             return *r;
@@ -310,20 +336,67 @@ async fn send_many_detail(State(h): State<Handle>, headers: HeaderMap, body: Str
                 "internal error (scripted)",
             );
         }
-        let answer = match accept(&mut inner, &body, script.as_ref()) {
+        let (answer, recipients) = match accept(&mut inner, &body, script.as_ref()) {
             Ok(v) => v,
             Err(reason) => return error(StatusCode::BAD_REQUEST, "ValidationError", &reason),
         };
-        (script, answer)
+        (script, answer, InFlight::enter(&h, &mut inner, recipients))
     };
-    if let Some(Script::Delay(d)) = script {
-        tokio::time::sleep(d).await;
+    let latency = h.0.lock().unwrap().latency;
+    let delay = match script {
+        Some(Script::Delay(d)) => d + latency,
+        _ => latency,
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
     (StatusCode::OK, Json(answer)).into_response()
 }
 
-/// Validates the body and records the messages; the 200 answer.
-fn accept(inner: &mut Inner, body: &str, script: Option<&Script>) -> Result<Value, String> {
+/// A request in flight: counted from acceptance until answered (or dropped by a client that
+/// gave up).
+struct InFlight {
+    handle: Handle,
+    recipients: Vec<String>,
+}
+
+impl InFlight {
+    fn enter(handle: &Handle, inner: &mut Inner, recipients: Vec<String>) -> InFlight {
+        inner.in_flight += 1;
+        inner.max_in_flight = inner.max_in_flight.max(inner.in_flight);
+        for to in &recipients {
+            if inner.recipients_in_flight.contains(to) {
+                inner.overlapping.push(to.clone());
+            }
+        }
+        inner
+            .recipients_in_flight
+            .extend(recipients.iter().cloned());
+        InFlight {
+            handle: handle.clone(),
+            recipients,
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut inner = self.handle.0.lock().unwrap_or_else(|p| p.into_inner());
+        inner.in_flight -= 1;
+        for to in &self.recipients {
+            if let Some(i) = inner.recipients_in_flight.iter().position(|r| r == to) {
+                inner.recipients_in_flight.swap_remove(i);
+            }
+        }
+    }
+}
+
+/// Validates the body and records the messages; the 200 answer and the messages' recipients.
+fn accept(
+    inner: &mut Inner,
+    body: &str,
+    script: Option<&Script>,
+) -> Result<(Value, Vec<String>), String> {
     let v: Value = serde_json::from_str(body).map_err(|_| "the body must be JSON".to_string())?;
     let obj: &Map<String, Value> = v.as_object().ok_or("the body must be an object")?;
     const KNOWN: &[&str] = &[
@@ -351,6 +424,7 @@ fn accept(inner: &mut Inner, body: &str, script: Option<&Script>) -> Result<Valu
     let group_id = format!("G4V2026{:018}", inner.seq);
     let mut failed = Vec::new();
     let mut ok = 0;
+    let recipients: Vec<String> = checked.iter().map(|m| m.0.clone()).collect();
     for (i, (to, from, text, kind, subject)) in checked.into_iter().enumerate() {
         let message_id = format!("M4V2026{:012}{:06}", inner.seq, i);
         let refusal = if i == 0 {
@@ -392,7 +466,7 @@ fn accept(inner: &mut Inner, body: &str, script: Option<&Script>) -> Result<Valu
             }
         }
     }
-    Ok(json!({
+    let answer = json!({
         "groupInfo": {
             "_id": group_id,
             "groupId": group_id,
@@ -408,5 +482,6 @@ fn accept(inner: &mut Inner, body: &str, script: Option<&Script>) -> Result<Valu
             }
         },
         "failedMessageList": failed
-    }))
+    });
+    Ok((answer, recipients))
 }

@@ -130,3 +130,51 @@ async fn a_bill_that_failed_for_a_passing_reason_is_sent_after_its_delay() {
     assert_eq!(h.sent().len(), 1);
     assert!(c.events.iter().all(|e| e.kind == ChargeEventKind::Status));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_bills_goes_out_several_at_a_time_and_one_phones_in_order() {
+    let (app, _si, h) = app_with_solapi().await;
+    // The provider answers every request after 300 ms: the first bill holds the sender that
+    // long, and the bills asked for meanwhile are taken together as the next batch.
+    h.set_latency(Duration::from_millis(300));
+    let first = app.charge(demo_charge(10_000, "010-3000-0000")).await;
+    let same = "01030000001";
+    let asks: Vec<_> = (0..12i64)
+        .map(|i| {
+            let payer = if i % 4 == 0 {
+                same.to_string()
+            } else {
+                format!("0103000{:04}", 100 + i)
+            };
+            demo_charge(11_000 + 1_000 * i, &payer)
+        })
+        .collect();
+    let made = futures_util::future::join_all(asks.into_iter().map(|a| app.charge(a))).await;
+    app.wait_status(&first.id, "sms_sent").await;
+    for c in &made {
+        app.wait_status(&c.id, "sms_sent").await;
+    }
+    assert_eq!(h.sent().len(), 13);
+    let most = h.max_in_flight();
+    assert!(
+        (2..=fieldpay_server::sms::SEND_AT_ONCE).contains(&most),
+        "texts in flight at once: {most}"
+    );
+    assert_eq!(
+        h.overlapping_recipients(),
+        Vec::<String>::new(),
+        "one phone's texts go one after the other"
+    );
+    // That phone's three bills went out in the order they were written.
+    let mut written = app.store().sms_for_phone(same, 10).unwrap();
+    written.sort_by_key(|t| t.id);
+    let written: Vec<String> = written.into_iter().map(|t| t.body).collect();
+    let sent: Vec<String> = h
+        .sent()
+        .into_iter()
+        .filter(|m| m.to == same)
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(written.len(), 3);
+    assert_eq!(sent, written);
+}
