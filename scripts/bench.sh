@@ -32,7 +32,7 @@ rows=()
 opts=()
 for a in "$@"; do
   case "$a" in
-    all | search | sync | delta | data | outbox | pdf | charges | rss | ivr | app | charges-pg | sync-pg | openloop | sync-rss | app-sync) rows+=("$a") ;;
+    all | search | sync | delta | data | outbox | pdf | charges | rss | ivr | app | charges-pg | sync-pg | openloop | sync-rss | app-sync | texts) rows+=("$a") ;;
     -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
     *) opts+=("$a") ;;
   esac

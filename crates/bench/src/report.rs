@@ -126,7 +126,7 @@ pub fn markdown(machine: &Machine, rows: &[RowResult], keep: Option<&str>) -> St
          server on PostgreSQL beside SQLite; `scripts/bench.sh` starts a throwaway PostgreSQL \
          for them with `scripts/pg-test.sh start --durable`: fsync on, synchronous_commit \
          off), `openloop` (row 12: charge creation at fixed arrival rates beside the HTTP \
-         floor), `sync-rss` (row 13: server RSS while serving a first sync) and `app-sync` (row 15: the app's memory during a first sync, under Xvfb). Results are kept per row as JSON under `$CARGO_TARGET_DIR/bench/results/` and \
+         floor), `sync-rss` (row 13: server RSS while serving a first sync), `app-sync` (row 15: the app's memory during a first sync, under Xvfb) and `texts` (row 16: bills through a text provider's stand-in answering in 100 ms). Results are kept per row as JSON under `$CARGO_TARGET_DIR/bench/results/` and \
          this file is made from them.\n\n",
     );
     s.push_str("## Machine\n\n");
