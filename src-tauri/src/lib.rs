@@ -85,35 +85,6 @@ macro_rules! handlers {
     }};
 }
 
-/// Every webview of the app (the main window, the sandbox's test phone) draws without
-/// WebKitGTK's accelerated compositing on Linux. With it, WebKit's web process held ~90 MB
-/// more of its own memory before any page did anything (182.8 MB private idle under software
-/// GL, 91.7 MB without; BENCHMARKS.md row 15, round two, part 9), for pages of forms and lists
-/// that have no use for GPU layers; desktop apps on WebKitGTK (Evolution, Eclipse) turn it off
-/// too, where it also left windows blank on some GPU drivers. Other platforms' webviews are
-/// left as they are.
-fn webviews_without_gpu_compositing<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
-    tauri::plugin::Builder::new("fieldpay-webview")
-        .on_webview_ready(|webview| {
-            #[cfg(target_os = "linux")]
-            {
-                let set = webview.with_webview(|wv| {
-                    use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
-                    if let Some(settings) = WebViewExt::settings(&wv.inner()) {
-                        settings
-                            .set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
-                    }
-                });
-                if let Err(e) = set {
-                    tracing::warn!(error = %e, "cannot set the webview's compositing");
-                }
-            }
-            #[cfg(not(target_os = "linux"))]
-            let _ = webview;
-        })
-        .build()
-}
-
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     // The pages of a first sync are MBs each: handed back when freed (see the function).
@@ -122,7 +93,6 @@ pub fn run() {
     init_logging();
     let args = Args::parse(std::env::args().skip(1));
     let app = tauri::Builder::default()
-        .plugin(webviews_without_gpu_compositing())
         .setup(move |app| {
             let dir = data_dir(app, &args)?;
             tracing::info!(data = %dir.display(), sandbox = args.sandbox, "FieldPay starting");
