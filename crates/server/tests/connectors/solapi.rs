@@ -145,6 +145,35 @@ async fn a_timeout_can_be_retried() {
     assert!(e.retryable());
 }
 
+/// The stand-in's own bookkeeping, which the dispatcher's test relies on: requests in flight
+/// together are counted, and a phone with two of them is named.
+#[tokio::test]
+async fn the_standin_counts_requests_in_flight_and_names_a_phone_sent_two_at_once() {
+    let (si, h) = solapi::start(KEY, SECRET, FROM).await;
+    h.set_latency(Duration::from_millis(300));
+    let s = sender(&si.base_url, SECRET, 5_000);
+    let other = OutgoingSms {
+        to_e164: "+821098765432",
+        body: "안내",
+        subject: None,
+    };
+    let (one, two) = (text("하나"), text("둘"));
+    let (a, b, c) = tokio::join!(s.send(&one), s.send(&two), s.send(&other));
+    for r in [a, b, c] {
+        r.unwrap();
+    }
+    assert_eq!(h.max_in_flight(), 3);
+    assert_eq!(h.overlapping_recipients(), vec!["01012345678".to_string()]);
+    // One after the other: nothing overlaps, one in flight at a time.
+    let (si2, h2) = solapi::start(KEY, SECRET, FROM).await;
+    h2.set_latency(Duration::from_millis(50));
+    let s2 = sender(&si2.base_url, SECRET, 5_000);
+    s2.send(&text("하나")).await.unwrap();
+    s2.send(&text("둘")).await.unwrap();
+    assert_eq!(h2.max_in_flight(), 1);
+    assert!(h2.overlapping_recipients().is_empty());
+}
+
 #[tokio::test]
 async fn an_unreachable_provider_can_be_retried() {
     let s = sender("http://127.0.0.1:9", SECRET, 2_000);
