@@ -13,7 +13,8 @@ use tokio_postgres::Row;
 
 use super::records::{account_exists, insert_ledger};
 use super::{
-    apply_effects, changed, corrupt, hold_change_log, is_retryable, opt_id_at, Params, PgStore, Tx,
+    all_ok, apply_effects, changed, changes_error, changes_sql, check_quotas, corrupt,
+    hold_change_log, is_retryable, opt_id_at, EffectWrites, Params, PgStore, Stmt, Tx,
 };
 use crate::clock::ts;
 use crate::ids::new_id;
@@ -173,6 +174,10 @@ pub(super) fn charge_by_id(tx: &Tx<'_>, id: &str) -> StoreResult<ChargeRecord> {
     load_charge(tx, "id = $1", &[&id])?.ok_or_else(charge_not_found)
 }
 
+/// A charge's event: merchant, charge, status, time, detail.
+const ADD_EVENT: &str =
+    "INSERT INTO charge_events (merchant_id, charge_id, status, at, detail) VALUES ($1, $2, $3, $4, $5)";
+
 pub(super) fn add_event(
     tx: &Tx<'_>,
     merchant_id: &str,
@@ -182,7 +187,7 @@ pub(super) fn add_event(
     now: &str,
 ) -> StoreResult<()> {
     tx.execute(
-        "INSERT INTO charge_events (merchant_id, charge_id, status, at, detail) VALUES ($1, $2, $3, $4, $5)",
+        ADD_EVENT,
         &[&merchant_id, &charge_id, &status.as_str(), &now, &detail],
     )?;
     Ok(())
@@ -230,60 +235,111 @@ pub(super) fn transition(
     Ok(rec)
 }
 
-/// Creates one charge inside `tx` (see [`ChargeStore::create_charges`]). Every refusal is
-/// found by a read before anything is written, except the text quotas of the effects (the
-/// caller's savepoint undoes the charge then).
+/// What a charge's savepoint ends with, sent in the next round trip (with the next charge's
+/// reads, or alone after the last): kept when the charge was created (or answered as a
+/// replay), undone when it was refused.
+const KEEP: &[&str] = &["RELEASE SAVEPOINT one_charge"];
+const UNDO: &[&str] = &[
+    "ROLLBACK TO SAVEPOINT one_charge",
+    "RELEASE SAVEPOINT one_charge",
+];
+
+/// Creates one charge inside `tx` (see [`ChargeStore::create_charges`]) in its own savepoint,
+/// in two round trips on the usual path: the savepoint and every read the checks need (with
+/// `end`, the end of the previous charge's savepoint), then every write. The outer error is
+/// the group's (the previous savepoint's end failed, or PostgreSQL could not order the group
+/// with a concurrent one: the group runs again); the inner one is this charge's refusal, to
+/// be undone with [`UNDO`]. Every refusal is found by a read before anything is written,
+/// except the text quotas of the effects.
 fn insert_charge(
     tx: &Tx<'_>,
     new: &NewCharge,
     now: &str,
     compose: Compose<'_>,
-) -> StoreResult<(ChargeRecord, bool)> {
+    end: &[&str],
+) -> StoreResult<StoreResult<(ChargeRecord, bool)>> {
     let req = &new.request;
     let merchant_id = new.merchant_id.as_str();
+    let charge_id = new.id.as_str();
+    let caller = idempotency_caller(new);
+    let payer = req.payer_phone.digits();
+    let mut stmts: Vec<Stmt<'_>> = end.iter().map(|sql| (*sql, Vec::new())).collect();
+    stmts.push(("SAVEPOINT one_charge", Vec::new()));
+    let reads = stmts.len();
+    // The key is the caller's own (an API key's or a rep's), as the unique index says.
     if let Some(key) = &new.idempotency_key {
-        // The key is the caller's own (an API key's or a rep's), as the unique index says.
-        let caller = idempotency_caller(new);
-        let prior = tx.query_opt(
+        stmts.push((
             "SELECT id, request_hash FROM charges WHERE merchant_id = $1
                AND COALESCE(api_key_id, rep_id, '') = $2 AND idempotency_key = $3",
-            &[&merchant_id, &caller, key],
-        )?;
-        if let Some(r) = prior {
+            vec![&merchant_id, &caller, key],
+        ));
+    }
+    stmts.push((
+        "SELECT merchant_id FROM charges WHERE id = $1",
+        vec![&charge_id],
+    ));
+    if let Some(acc) = &req.account_id {
+        stmts.push((
+            "SELECT closed FROM accounts WHERE merchant_id = $1 AND id = $2",
+            vec![&merchant_id, acc],
+        ));
+    }
+    stmts.push((
+        "SELECT status FROM merchants WHERE id = $1",
+        vec![&merchant_id],
+    ));
+    stmts.push((
+        "SELECT v.number FROM virtual_numbers v WHERE v.merchant_id = $1 AND NOT EXISTS (
+             SELECT 1 FROM charges c WHERE c.bound AND c.virtual_number = v.number AND c.payer_phone = $2)
+         ORDER BY v.position LIMIT 1",
+        vec![&merchant_id, &payer],
+    ));
+    let mut answers = tx.pipeline(&stmts).into_iter();
+    for _ in 0..reads {
+        if let Some(Err(e)) = answers.next() {
+            return Err(e);
+        }
+    }
+    Ok(created(tx, new, now, compose, answers))
+}
+
+/// The rest of [`insert_charge`] after its reads, whose answers are `answers`: this charge's
+/// own outcome.
+fn created(
+    tx: &Tx<'_>,
+    new: &NewCharge,
+    now: &str,
+    compose: Compose<'_>,
+    mut answers: impl Iterator<Item = StoreResult<Vec<Row>>>,
+) -> StoreResult<(ChargeRecord, bool)> {
+    let mut next_row = || -> StoreResult<Option<Row>> {
+        Ok(answers
+            .next()
+            .ok_or_else(|| corrupt("a pipelined read went unanswered"))??
+            .into_iter()
+            .next())
+    };
+    let req = &new.request;
+    let merchant_id = new.merchant_id.as_str();
+    if new.idempotency_key.is_some() {
+        if let Some(r) = next_row()? {
             let id: String = r.try_get(0)?;
             let hash: Option<String> = r.try_get(1)?;
             check_idempotent_retry(new, hash.as_deref())?;
             return Ok((charge_by_id(tx, &id)?, false));
         }
     }
-    let owner: Option<String> = tx
-        .query_opt(
-            "SELECT merchant_id FROM charges WHERE id = $1",
-            &[&new.id.as_str()],
-        )?
-        .map(|r| r.try_get(0))
-        .transpose()?;
+    let owner: Option<String> = next_row()?.map(|r| r.try_get(0)).transpose()?;
     if check_charge_id_owner(new, owner.as_deref())? {
         return Ok((charge_by_id(tx, new.id.as_str())?, false));
     }
-    if let Some(acc) = &req.account_id {
-        let closed: Option<bool> = tx
-            .query_opt(
-                "SELECT closed FROM accounts WHERE merchant_id = $1 AND id = $2",
-                &[&merchant_id, acc],
-            )?
-            .map(|r| r.try_get(0))
-            .transpose()?;
+    if req.account_id.is_some() {
+        let closed: Option<bool> = next_row()?.map(|r| r.try_get(0)).transpose()?;
         check_charge_account(closed)?;
     }
-    let status: Option<String> = tx
-        .query_opt(
-            "SELECT status FROM merchants WHERE id = $1",
-            &[&merchant_id],
-        )?
-        .map(|r| r.try_get(0))
-        .transpose()?;
+    let status: Option<String> = next_row()?.map(|r| r.try_get(0)).transpose()?;
     check_merchant_active(status.as_deref())?;
+    let number: Option<String> = next_row()?.map(|r| r.try_get(0)).transpose()?;
     let link_id = match &new.link {
         Some(link) => match super::links::claim(tx, &new.merchant_id, link, parse_now(now)?)? {
             Claim::Create(id) => Some(id),
@@ -291,67 +347,68 @@ fn insert_charge(
         },
         None => None,
     };
-    let payer = req.payer_phone.digits();
-    let number: Option<String> = tx
-        .query_opt(
-            "SELECT v.number FROM virtual_numbers v WHERE v.merchant_id = $1 AND NOT EXISTS (
-                 SELECT 1 FROM charges c WHERE c.bound AND c.virtual_number = v.number AND c.payer_phone = $2)
-             ORDER BY v.position LIMIT 1",
-            &[&merchant_id, &payer],
-        )?
-        .map(|r| r.try_get(0))
-        .transpose()?;
     let Some(number) = number else {
         return Err(number_pool_exhausted());
     };
+    let payer = req.payer_phone.digits();
     let (orderer_name, orderer_phone) = match &req.orderer {
         Some((n, p)) => (Some(n.as_str()), Some(p.digits())),
         None => (None, None),
     };
     let installments = i64::from(req.installments);
     let expires_at = ts(new.expires_at);
-    tx.execute(
-        "INSERT INTO charges (id, merchant_id, rep_id, api_key_id, origin, kind, status, amount, goods_name, payer_phone,
-            payer_name, orderer_name, orderer_phone, order_ref, account_id, installments, virtual_number, bound,
-            created_at, expires_at, idempotency_key, request_hash, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'requested', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, TRUE, $17, $18, $19, $20, $17)",
-        &[
-            &new.id.as_str(),
-            &merchant_id,
-            &new.rep_id.as_ref().map(RepId::as_str),
-            &new.api_key_id.as_ref().map(ApiKeyId::as_str),
-            &new.origin.as_str(),
-            &req.kind.as_str(),
-            &req.amount.get(),
-            &req.goods_name,
-            &payer,
-            &req.payer_name,
-            &orderer_name,
-            &orderer_phone,
-            &req.order_ref,
-            &req.account_id,
-            &installments,
-            &number,
-            &now,
-            &expires_at,
-            &new.idempotency_key,
-            &new.request_hash,
-        ],
-    )?;
+    let rec = new.created_record(number, now)?;
+    let effects = compose(&rec);
+    let writes = EffectWrites::new(merchant_id, Some(new.id.as_str()), &effects, now);
+    let rep_id = new.rep_id.as_ref().map(RepId::as_str);
+    let api_key_id = new.api_key_id.as_ref().map(ApiKeyId::as_str);
+    let (origin, kind, amount) = (new.origin.as_str(), req.kind.as_str(), req.amount.get());
+    let charge_id = new.id.as_str();
+    let requested = ChargeStatus::Requested.as_str();
+    let no_detail: Option<&str> = None;
+    let changes = changes_sql("charge")?;
+    let logged = vec![charge_id.to_string()];
+    let mut stmts: Vec<Stmt<'_>> = vec![
+        (
+            "INSERT INTO charges (id, merchant_id, rep_id, api_key_id, origin, kind, status, amount, goods_name, payer_phone,
+                payer_name, orderer_name, orderer_phone, order_ref, account_id, installments, virtual_number, bound,
+                created_at, expires_at, idempotency_key, request_hash, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'requested', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, TRUE, $17, $18, $19, $20, $17)",
+            vec![
+                &charge_id,
+                &merchant_id,
+                &rep_id,
+                &api_key_id,
+                &origin,
+                &kind,
+                &amount,
+                &req.goods_name,
+                &payer,
+                &req.payer_name,
+                &orderer_name,
+                &orderer_phone,
+                &req.order_ref,
+                &req.account_id,
+                &installments,
+                &rec.virtual_number,
+                &now,
+                &expires_at,
+                &new.idempotency_key,
+                &new.request_hash,
+            ],
+        ),
+        (
+            ADD_EVENT,
+            vec![&merchant_id, &charge_id, &requested, &now, &no_detail],
+        ),
+        (&changes, vec![&merchant_id, &"charge", &logged]),
+    ];
+    let counted = writes.push(&mut stmts);
+    let answers = all_ok(tx.pipeline(&stmts)).map_err(|e| changes_error(e, &logged))?;
+    check_quotas(&answers, &counted)?;
     if let Some(link_id) = &link_id {
         super::links::attach(tx, link_id, &new.id)?;
     }
-    add_event(
-        tx,
-        merchant_id,
-        new.id.as_str(),
-        ChargeStatus::Requested,
-        None,
-        now,
-    )?;
-    changed(tx, merchant_id, "charge", new.id.as_str())?;
-    let rec = new.created_record(number, now)?;
-    apply_effects(tx, merchant_id, Some(new.id.as_str()), &compose(&rec), now)?;
     Ok((rec, true))
 }
 
@@ -369,29 +426,30 @@ impl ChargeStore for PgStore {
     ) -> StoreResult<Vec<StoreResult<(ChargeRecord, bool)>>> {
         let now = ts(now);
         let merchants: Vec<&str> = batch.iter().map(|n| n.merchant_id.as_str()).collect();
-        self.write(|tx| {
+        self.write_logging(&merchants, |tx| {
             hold_change_log(tx, &merchants)?;
             let mut out = Vec::with_capacity(batch.len());
+            // Each charge in its own savepoint: one that fails leaves no trace and does not
+            // disturb the others (a failed statement would otherwise abort the whole
+            // transaction); all of them commit (and are answered) together.
+            let mut end: &[&str] = &[];
             for new in batch {
-                // Each charge in its own savepoint: one that fails leaves no trace and does not
-                // disturb the others (a failed statement would otherwise abort the whole
-                // transaction); all of them commit (and are answered) together.
-                tx.execute("SAVEPOINT one_charge", &[])?;
-                match insert_charge(tx, new, &now, compose) {
+                match insert_charge(tx, new, &now, compose, end)? {
                     Ok(done) => {
-                        tx.execute("RELEASE SAVEPOINT one_charge", &[])?;
+                        end = KEEP;
                         out.push(Ok(done));
                     }
                     // PostgreSQL could not order this batch with a concurrent one: the whole
                     // batch runs again.
                     Err(e) if is_retryable(&e) => return Err(e),
                     Err(e) => {
-                        tx.execute("ROLLBACK TO SAVEPOINT one_charge", &[])?;
-                        tx.execute("RELEASE SAVEPOINT one_charge", &[])?;
+                        end = UNDO;
                         out.push(Err(e));
                     }
                 }
             }
+            let end: Vec<Stmt<'_>> = end.iter().map(|sql| (*sql, Vec::new())).collect();
+            all_ok(tx.pipeline(&end))?;
             Ok(out)
         })
     }

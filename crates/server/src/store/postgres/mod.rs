@@ -14,9 +14,15 @@
 //!   visible in the order they were given, so a device's pull never skips a change committed
 //!   late with a lower number.
 //! - **The ledger** is append-only by trigger; once-only entries by a partial unique index.
+//! - **Turns for the busy change logs**: the charge writer's groups and the text sender's
+//!   batches wait for their merchants' turn ([`PgStore::write_logging`], a session advisory
+//!   lock taken before the transaction starts) instead of colliding on the counter row and
+//!   running again.
 //! - **Blocking API**: the traits are blocking (callers run them on the blocking pool). The
 //!   store owns a small Tokio runtime that drives the connections; a call blocks its thread
-//!   on each statement ([`Tx`]), so the aggregate code reads like the SQLite code.
+//!   on each statement ([`Tx`]), so the aggregate code reads like the SQLite code. Where the
+//!   statements of a step do not depend on each other's answers they go out together in one
+//!   round trip ([`Tx::pipeline`]): a charge of a group is created in two round trips.
 
 mod admin;
 mod channel;
@@ -174,6 +180,14 @@ impl Drop for PgStore {
 /// A statement's parameters.
 pub(super) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
+/// A statement with its parameters, for [`Tx::pipeline`].
+pub(super) type Stmt<'a> = (&'a str, Vec<&'a (dyn ToSql + Sync)>);
+
+/// The first error of a pipeline's answers, or its rows.
+pub(super) fn all_ok(answers: Vec<StoreResult<Vec<Row>>>) -> StoreResult<Vec<Vec<Row>>> {
+    answers.into_iter().collect()
+}
+
 /// One open transaction. Each statement blocks the calling thread until PostgreSQL answers;
 /// statements are prepared once per connection and reused.
 pub(super) struct Tx<'a> {
@@ -212,6 +226,28 @@ impl Tx<'_> {
         self.run(async {
             let st = self.tx.prepare_cached(sql).await?;
             Ok(self.tx.execute(&st, params).await?)
+        })
+    }
+
+    /// Sends statements one after the other without waiting for each answer (one round trip
+    /// for all of them: tokio-postgres pipelines the queries of one connection that are in
+    /// flight together) and answers each one's rows or error, in order. Each is its own
+    /// statement as with [`Tx::query`]: after one fails, PostgreSQL refuses the rest of the
+    /// transaction's statements (until a rollback to a savepoint), so the first error is the
+    /// one that tells.
+    pub(super) fn pipeline(&self, stmts: &[Stmt<'_>]) -> Vec<StoreResult<Vec<Row>>> {
+        self.run(async {
+            let prepared = futures_util::future::join_all(
+                stmts.iter().map(|(sql, _)| self.tx.prepare_cached(sql)),
+            )
+            .await;
+            futures_util::future::join_all(prepared.into_iter().zip(stmts).map(
+                |(st, (_, params))| async move {
+                    let st = st?;
+                    Ok(self.tx.query(&st, params).await?)
+                },
+            ))
+            .await
         })
     }
 
@@ -270,34 +306,73 @@ impl PgStore {
     /// Runs `f` in one serializable transaction, again (whole) when PostgreSQL could not
     /// order it with a concurrent one; `f` must be safe to run more than once.
     pub(super) fn write<T>(&self, mut f: impl FnMut(&Tx<'_>) -> StoreResult<T>) -> StoreResult<T> {
-        let mut attempt = 1;
-        loop {
-            match self.transaction(IsolationLevel::Serializable, false, &mut f) {
-                Err(e) if attempt < MAX_ATTEMPTS && is_retryable(&e) => {
-                    attempt += 1;
-                    // A random pause, longer as the collisions go on, so the transactions
-                    // that collided spread out.
-                    let ms = rand::random_range(1..=(4 * attempt as u64).min(200));
-                    std::thread::sleep(Duration::from_millis(ms));
-                }
-                out => return out,
+        retrying(|| {
+            let mut client = block_on(&self.handle, self.pool.get())?;
+            self.transaction_on(&mut client, IsolationLevel::Serializable, false, &mut f)
+        })
+    }
+
+    /// [`PgStore::write`] for a call that logs many changes of these merchants (a group of
+    /// charges, a batch of sent texts): it waits its turn for their change logs before its
+    /// transaction starts, and keeps it until the transaction ended. Every change a merchant
+    /// logs advances the merchant's counter row (`change_counters`), so two such calls of one
+    /// merchant (the charge writer and the text sender, or two instances' writers) cannot
+    /// both commit under `SERIALIZABLE`: without the turn, the later one fails when it meets
+    /// the row and runs again whole, again and again under load. The turn is a session
+    /// advisory lock per merchant (taken in sorted order, so two calls never wait for each
+    /// other in a circle), taken outside the transaction: its snapshot is taken after the
+    /// previous holder committed. Other writes of the merchant do not take it; they meet the
+    /// row as before.
+    pub(super) fn write_logging<T>(
+        &self,
+        merchant_ids: &[&str],
+        mut f: impl FnMut(&Tx<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut ids: Vec<&str> = merchant_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let handle = &self.handle;
+        let mut client = block_on(handle, self.pool.get())?;
+        let turn = block_on(handle, async {
+            for id in &ids {
+                client
+                    .execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", &[id])
+                    .await?;
             }
+            Ok::<_, tokio_postgres::Error>(())
+        });
+        let out = match turn {
+            Ok(()) => retrying(|| {
+                self.transaction_on(&mut client, IsolationLevel::Serializable, false, &mut f)
+            }),
+            Err(e) => Err(e.into()),
+        };
+        // A connection that may still hold a turn never goes back to the pool.
+        if block_on(
+            handle,
+            client.batch_execute("SELECT pg_advisory_unlock_all()"),
+        )
+        .is_err()
+        {
+            drop(deadpool_postgres::Object::take(client));
         }
+        out
     }
 
     /// Runs `f` in one read-only transaction: every statement sees the same snapshot.
     pub(super) fn read<T>(&self, mut f: impl FnMut(&Tx<'_>) -> StoreResult<T>) -> StoreResult<T> {
-        self.transaction(IsolationLevel::RepeatableRead, true, &mut f)
+        let mut client = block_on(&self.handle, self.pool.get())?;
+        self.transaction_on(&mut client, IsolationLevel::RepeatableRead, true, &mut f)
     }
 
-    fn transaction<T>(
+    fn transaction_on<T>(
         &self,
+        client: &mut deadpool_postgres::Client,
         isolation: IsolationLevel,
         read_only: bool,
         f: &mut impl FnMut(&Tx<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let handle = &self.handle;
-        let mut client = block_on(handle, self.pool.get())?;
         let tx = block_on(
             handle,
             client
@@ -369,6 +444,23 @@ impl PgStore {
     }
 }
 
+/// Runs `attempt` again when PostgreSQL could not order its transaction with a concurrent
+/// one (a few times, with a short random pause, longer as the collisions go on, so the
+/// transactions that collided spread out).
+fn retrying<T>(mut attempt: impl FnMut() -> StoreResult<T>) -> StoreResult<T> {
+    let mut n = 1;
+    loop {
+        match attempt() {
+            Err(e) if n < MAX_ATTEMPTS && is_retryable(&e) => {
+                n += 1;
+                let ms = rand::random_range(1..=(4 * n as u64).min(200));
+                std::thread::sleep(Duration::from_millis(ms));
+            }
+            out => return out,
+        }
+    }
+}
+
 /// Waits for `f` on the store's runtime. Store calls belong on blocking threads; one made on
 /// an async worker thread (a test, a tool) is moved off it first rather than panicking.
 fn block_on<F: std::future::Future>(handle: &tokio::runtime::Handle, f: F) -> F::Output {
@@ -398,13 +490,17 @@ pub(super) fn hold_change_log(tx: &Tx<'_>, merchant_ids: &[&str]) -> StoreResult
     let mut ids: Vec<&str> = merchant_ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
-    for id in ids {
-        tx.execute(
-            "INSERT INTO change_counters (merchant_id, seq) VALUES ($1, 0)
-             ON CONFLICT (merchant_id) DO UPDATE SET seq = change_counters.seq",
-            &[&id],
-        )?;
-    }
+    let stmts: Vec<Stmt<'_>> = ids
+        .iter()
+        .map(|id| -> Stmt<'_> {
+            (
+                "INSERT INTO change_counters (merchant_id, seq) VALUES ($1, 0)
+                 ON CONFLICT (merchant_id) DO UPDATE SET seq = change_counters.seq",
+                vec![id],
+            )
+        })
+        .collect();
+    all_ok(tx.pipeline(&stmts))?;
     Ok(())
 }
 
@@ -414,7 +510,7 @@ pub(super) fn changed(tx: &Tx<'_>, merchant_id: &str, entity: &str, id: &str) ->
     changed_many(tx, merchant_id, entity, &[id.to_string()])
 }
 
-/// Logs changes of many records of one kind with two statements (imports of thousands of
+/// Logs changes of many records of one kind with one statement (imports of thousands of
 /// accounts); the records are numbered in the order given.
 pub(super) fn changed_many(
     tx: &Tx<'_>,
@@ -425,36 +521,41 @@ pub(super) fn changed_many(
     if ids.is_empty() {
         return Ok(());
     }
-    let n = ids.len() as i64;
-    let last: i64 = tx
-        .query_one(
-            "INSERT INTO change_counters (merchant_id, seq) VALUES ($1, $2)
+    let sql = changes_sql(entity)?;
+    tx.execute(&sql, &[&merchant_id, &entity, &ids])
+        .map_err(|e| changes_error(e, ids))?;
+    Ok(())
+}
+
+/// The statement that logs changes of records of `entity`, with parameters the merchant
+/// (`$1`), the entity (`$2`) and the records' ids (`$3`, a text array): it takes as many
+/// numbers from the merchant's counter row as there are ids and gives them out in the ids'
+/// order. One statement, so it can go in a [`Tx::pipeline`]. A record changed twice keeps
+/// its last number.
+pub(super) fn changes_sql(entity: &str) -> StoreResult<String> {
+    Ok(format!(
+        "WITH counter AS (
+             INSERT INTO change_counters (merchant_id, seq) VALUES ($1, cardinality($3::text[]))
              ON CONFLICT (merchant_id) DO UPDATE SET seq = change_counters.seq + EXCLUDED.seq
-             RETURNING seq",
-            &[&merchant_id, &n],
-        )?
-        .try_get(0)?;
-    let first = last - n + 1;
-    // A record changed twice in one call keeps its last number.
-    tx.execute(
-        &format!(
-            "INSERT INTO changes (merchant_id, entity, entity_id, seq, audience)
-             SELECT $1, $2, t.id, $4 + t.ord - 1, {}
-             FROM unnest($3::text[]) WITH ORDINALITY AS t(id, ord)
-             ON CONFLICT (merchant_id, entity, entity_id)
-             DO UPDATE SET seq = EXCLUDED.seq, audience = EXCLUDED.audience",
-            audience_sql(entity)?
-        ),
-        &[&merchant_id, &entity, &ids, &first],
-    )
-    .map_err(|e| match e {
-        // The same id twice in one batch: ON CONFLICT cannot touch a row twice.
+             RETURNING seq)
+         INSERT INTO changes (merchant_id, entity, entity_id, seq, audience)
+         SELECT $1, $2, t.id, counter.seq - cardinality($3::text[]) + t.ord, {}
+         FROM counter, unnest($3::text[]) WITH ORDINALITY AS t(id, ord)
+         ON CONFLICT (merchant_id, entity, entity_id)
+         DO UPDATE SET seq = EXCLUDED.seq, audience = EXCLUDED.audience",
+        audience_sql(entity)?
+    ))
+}
+
+/// The error of a [`changes_sql`] statement, told apart when it is the same id twice in one
+/// batch (ON CONFLICT cannot touch a row twice).
+pub(super) fn changes_error(e: StoreError, ids: &[String]) -> StoreError {
+    match e {
         StoreError::Db(_) if has_duplicates(ids) => {
             corrupt("a record was logged twice in one change batch")
         }
         other => other,
-    })?;
-    Ok(())
+    }
 }
 
 /// Which devices a change of `entity` is for (the `audience` column of migration 0011), as
@@ -530,33 +631,110 @@ fn has_duplicates(ids: &[String]) -> bool {
     !ids.iter().all(|i| seen.insert(i))
 }
 
-/// Counts one text against the quota of `scope` for the clock hour of `now` (a stored time),
-/// refusing it past `limit`; the scope's first text of a later hour starts its count again (a
-/// text stamped with an earlier hour, from an instance whose clock lags, counts in the scope's
-/// current one). Part of the caller's transaction; a refusal writes nothing (the count is raised only while it is
-/// under the limit).
-fn take_text_quota(tx: &Tx<'_>, scope: &str, limit: Option<u32>, now: &str) -> StoreResult<()> {
-    let hour = &now[..13.min(now.len())];
-    let limit = limit.map(i64::from);
-    if limit == Some(0) {
-        return Err(crate::store::outbox::quota_refusal(scope));
+/// Counts one text against the quota of `scope` (`$1`) for the clock hour `$2` of the
+/// change's time, refusing it past the limit `$3` (no limit when NULL): the statement answers
+/// no row then and writes nothing (the count is raised only while it is under the limit; a
+/// limit of 0 refuses every text). The scope's first text of a later hour starts its count
+/// again (a text stamped with an earlier hour, from an instance whose clock lags, counts in
+/// the scope's current one).
+const TAKE_TEXT_QUOTA: &str = "INSERT INTO text_quota (scope, hour, count)
+     SELECT $1, $2, 1 WHERE $3::BIGINT IS NULL OR $3 > 0
+     ON CONFLICT (scope) DO UPDATE
+         SET count = CASE WHEN EXCLUDED.hour > text_quota.hour THEN 1 ELSE text_quota.count + 1 END,
+             hour = GREATEST(text_quota.hour, EXCLUDED.hour)
+         WHERE EXCLUDED.hour > text_quota.hour OR $3::BIGINT IS NULL OR text_quota.count < $3
+     RETURNING count";
+
+/// The outbox rows of a change's texts and webhooks (and the texts' quota counts), as
+/// statements for one [`Tx::pipeline`] with the change's other writes.
+pub(super) struct EffectWrites<'e> {
+    merchant_id: &'e str,
+    charge_id: Option<&'e str>,
+    effects: &'e Effects,
+    now: &'e str,
+    hour: &'e str,
+    kinds: Vec<&'static str>,
+    /// Per text: the scopes it counts against with their limits (the payer's phone, then the
+    /// merchant; counted even without a limit, so a limit set in the middle of an hour
+    /// applies to the texts already sent in it), none for a text without a quota.
+    quotas: Vec<Vec<(String, Option<i64>)>>,
+}
+
+impl<'e> EffectWrites<'e> {
+    pub(super) fn new(
+        merchant_id: &'e str,
+        charge_id: Option<&'e str>,
+        effects: &'e Effects,
+        now: &'e str,
+    ) -> Self {
+        let quotas = effects
+            .sms
+            .iter()
+            .map(|sms| match &sms.quota {
+                Some(q) => vec![
+                    (
+                        format!("phone:{}", sms.to),
+                        Some(i64::from(q.per_phone_per_hour)),
+                    ),
+                    (
+                        format!("merchant:{merchant_id}"),
+                        q.per_merchant_per_hour.map(i64::from),
+                    ),
+                ],
+                None => Vec::new(),
+            })
+            .collect();
+        EffectWrites {
+            merchant_id,
+            charge_id,
+            effects,
+            now,
+            hour: &now[..13.min(now.len())],
+            kinds: effects.sms.iter().map(|s| s.kind.as_str()).collect(),
+            quotas,
+        }
     }
-    let counted = tx.query_opt(
-        "INSERT INTO text_quota (scope, hour, count) VALUES ($1, $2, 1)
-         ON CONFLICT (scope) DO UPDATE
-             SET count = CASE WHEN EXCLUDED.hour > text_quota.hour THEN 1 ELSE text_quota.count + 1 END,
-                 hour = GREATEST(text_quota.hour, EXCLUDED.hour)
-             WHERE EXCLUDED.hour > text_quota.hour OR $3::BIGINT IS NULL OR text_quota.count < $3
-         RETURNING count",
-        &[&scope, &hour, &limit],
-    )?;
-    match counted {
-        Some(_) => Ok(()),
-        None => Err(crate::store::outbox::quota_refusal(scope)),
+
+    /// Appends the statements to `stmts`; answers where the quota counts are among them,
+    /// with their scopes, for [`check_quotas`].
+    pub(super) fn push<'s>(&'s self, stmts: &mut Vec<Stmt<'s>>) -> Vec<(usize, &'s str)> {
+        let mut counted = Vec::new();
+        for ((sms, kind), quotas) in self.effects.sms.iter().zip(&self.kinds).zip(&self.quotas) {
+            for (scope, limit) in quotas {
+                counted.push((stmts.len(), scope.as_str()));
+                stmts.push((TAKE_TEXT_QUOTA, vec![scope, &self.hour, limit]));
+            }
+            stmts.push((
+                "INSERT INTO sms_messages (merchant_id, to_phone, kind, body, charge_id, status, created_at)
+                 VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+                vec![&self.merchant_id, &sms.to, kind, &sms.body, &self.charge_id, &self.now],
+            ));
+        }
+        for w in &self.effects.webhooks {
+            stmts.push((
+                "INSERT INTO webhook_deliveries
+                   (merchant_id, id, event_type, payload, url, status, attempts, next_attempt_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)
+                 ON CONFLICT DO NOTHING",
+                vec![&self.merchant_id, &w.id, &w.event_type, &w.payload, &w.url, &self.now],
+            ));
+        }
+        counted
     }
 }
 
-/// Writes a change's texts and webhooks into the outboxes, in the change's transaction.
+/// The first quota that refused its text, in the order the texts were counted, among the
+/// answers of a pipeline that held [`EffectWrites::push`]'s statements.
+pub(super) fn check_quotas(answers: &[Vec<Row>], counted: &[(usize, &str)]) -> StoreResult<()> {
+    match counted.iter().find(|(i, _)| answers[*i].is_empty()) {
+        Some((_, scope)) => Err(crate::store::outbox::quota_refusal(scope)),
+        None => Ok(()),
+    }
+}
+
+/// Writes a change's texts and webhooks into the outboxes, in the change's transaction (one
+/// round trip). A refused quota is an error; the caller's transaction (or savepoint) is
+/// undone then, with the rows this wrote.
 pub(super) fn apply_effects(
     tx: &Tx<'_>,
     merchant_id: &str,
@@ -564,31 +742,14 @@ pub(super) fn apply_effects(
     effects: &Effects,
     now: &str,
 ) -> StoreResult<()> {
-    for sms in &effects.sms {
-        if let Some(q) = &sms.quota {
-            let phone = format!("phone:{}", sms.to);
-            take_text_quota(tx, &phone, Some(q.per_phone_per_hour), now)?;
-            // Counted even without a limit, so a limit set in the middle of an hour applies
-            // to the texts already sent in it.
-            let merchant = format!("merchant:{merchant_id}");
-            take_text_quota(tx, &merchant, q.per_merchant_per_hour, now)?;
-        }
-        tx.execute(
-            "INSERT INTO sms_messages (merchant_id, to_phone, kind, body, charge_id, status, created_at)
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
-            &[&merchant_id, &sms.to, &sms.kind.as_str(), &sms.body, &charge_id, &now],
-        )?;
+    let writes = EffectWrites::new(merchant_id, charge_id, effects, now);
+    let mut stmts = Vec::new();
+    let counted = writes.push(&mut stmts);
+    if stmts.is_empty() {
+        return Ok(());
     }
-    for w in &effects.webhooks {
-        tx.execute(
-            "INSERT INTO webhook_deliveries
-               (merchant_id, id, event_type, payload, url, status, attempts, next_attempt_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)
-             ON CONFLICT DO NOTHING",
-            &[&merchant_id, &w.id, &w.event_type, &w.payload, &w.url, &now],
-        )?;
-    }
-    Ok(())
+    let answers = all_ok(tx.pipeline(&stmts))?;
+    check_quotas(&answers, &counted)
 }
 
 /// A text column as one of the typed ids (`MerchantId`, `ChargeId`, ...).

@@ -2,14 +2,19 @@
 //! written in serializable transactions: two instances claiming at once are ordered by the
 //! database (one runs again and sees the other's claims).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use fieldpay_protocol::charge::ChargeStatus;
 use fieldpay_protocol::sms::{SmsKind, SmsStatus};
 use fieldpay_protocol::{ChargeId, MerchantId};
 use tokio_postgres::Row;
 
-use super::charges::{add_event, charge_by_id};
-use super::{apply_effects, changed, corrupt, id_at, name_at, opt_id_at, u32_at, PgStore, Tx};
+use super::charges::charge_by_id;
+use super::{
+    all_ok, apply_effects, changed, changes_sql, corrupt, id_at, name_at, opt_id_at, u32_at,
+    PgStore, Stmt, Tx,
+};
 use crate::clock::ts;
 use crate::store::{
     text_failed_detail, Compose, DeliveryStatus, Effects, NewSms, OutboxStore, SmsAttempt,
@@ -21,123 +26,166 @@ const SMS_COLS: &str =
 
 const WEBHOOK_COLS: &str = "id, merchant_id, event_type, payload, url, status, attempts, next_attempt_at, last_status, last_error, created_at";
 
-/// Records one attempt of a text. A sent bill moves its charge to sms_sent (if it is still at
-/// requested); a text given up adds a `text_failed` event to its charge (status unchanged).
+/// Records one failed attempt of a text (sent ones go together, [`mark_sent`]): tried again
+/// later, or given up, which adds a `text_failed` event to its charge (status unchanged).
 /// Returns what changed of its charge, if anything.
-fn mark_one_sms(
+fn mark_failed(
     tx: &Tx<'_>,
     id: i64,
-    attempt: &SmsAttempt,
+    reason: &str,
+    retry_at: Option<&DateTime<Utc>>,
     now: &str,
     on_given_up: Compose<'_>,
 ) -> StoreResult<Option<StatusChange>> {
-    match attempt {
-        SmsAttempt::Failed {
-            reason,
-            retry_at: Some(at),
-        } => {
-            tx.execute(
-                "UPDATE sms_messages SET attempts = attempts + 1, claimed_until = NULL,
+    if let Some(at) = retry_at {
+        tx.execute(
+            "UPDATE sms_messages SET attempts = attempts + 1, claimed_until = NULL,
                     next_attempt_at = $2, last_error = $3 WHERE id = $1 AND status = 'pending'",
-                &[&id, &ts(*at), reason],
-            )?;
-            Ok(None)
-        }
-        SmsAttempt::Failed {
-            reason,
-            retry_at: None,
-        } => {
-            let given_up = tx.execute(
-                "UPDATE sms_messages SET status = 'failed', attempts = attempts + 1, claimed_until = NULL,
+            &[&id, &ts(*at), &reason],
+        )?;
+        return Ok(None);
+    }
+    let given_up = tx.execute(
+        "UPDATE sms_messages SET status = 'failed', attempts = attempts + 1, claimed_until = NULL,
                     next_attempt_at = NULL, last_error = $2 WHERE id = $1 AND status = 'pending'",
-                &[&id, reason],
-            )?;
-            if given_up == 0 {
-                return Ok(None);
-            }
-            let charge = tx.query_opt(
-                "SELECT c.id, c.merchant_id, c.status, s.kind FROM sms_messages s
+        &[&id, &reason],
+    )?;
+    if given_up == 0 {
+        return Ok(None);
+    }
+    let charge = tx.query_opt(
+        "SELECT c.id, c.merchant_id, c.status, s.kind FROM sms_messages s
                  JOIN charges c ON c.merchant_id = s.merchant_id AND c.id = s.charge_id
                  WHERE s.id = $1",
-                &[&id],
-            )?;
-            let Some(row) = charge else {
-                return Ok(None);
-            };
-            let (cid, merchant_id, status, kind): (String, String, String, String) = (
-                row.try_get(0)?,
-                row.try_get(1)?,
-                row.try_get(2)?,
-                row.try_get(3)?,
-            );
-            let kind = SmsKind::parse(&kind).ok_or_else(|| corrupt("sms kind"))?;
-            tx.execute(
-                "INSERT INTO charge_events (merchant_id, charge_id, status, at, detail, kind)
-                 VALUES ($1, $2, $3, $4, $5, 'text_failed')",
-                &[
-                    &merchant_id,
-                    &cid,
-                    &status,
-                    &now,
-                    &text_failed_detail(kind, reason),
-                ],
-            )?;
-            changed(tx, &merchant_id, "charge", &cid)?;
-            let rec = charge_by_id(tx, &cid)?;
-            apply_effects(tx, &merchant_id, Some(&cid), &on_given_up(&rec), now)?;
-            Ok(Some(rec.status_change()))
-        }
-        SmsAttempt::Sent {
-            provider,
-            provider_id,
-        } => {
-            let sent = tx.query_opt(
-                "UPDATE sms_messages SET status = 'sent', attempts = attempts + 1, sent_at = $2, claimed_until = NULL,
-                    next_attempt_at = NULL, provider = $3, provider_id = $4
-                 WHERE id = $1
-                 RETURNING merchant_id, CASE kind WHEN 'bill' THEN charge_id END",
-                &[&id, &now, provider, provider_id],
-            )?;
-            let Some(row) = sent else {
-                return Ok(None);
-            };
-            match row.try_get::<_, Option<String>>(1)? {
-                Some(charge_id) => bill_sent(tx, &row.try_get::<_, String>(0)?, &charge_id, now),
-                None => Ok(None),
-            }
-        }
-    }
-}
-
-/// Moves the charge of a sent bill from requested to sms_sent: the usual
-/// `charges::transition` in fewer statements (a guarded update instead of a read of the
-/// status, no read-back of the charge). A charge past requested (its bill sent again) is left
-/// as it is.
-fn bill_sent(
-    tx: &Tx<'_>,
-    merchant_id: &str,
-    charge_id: &str,
-    now: &str,
-) -> StoreResult<Option<StatusChange>> {
-    let moved = tx.query_opt(
-        "UPDATE charges SET status = 'sms_sent', updated_at = $3
-         WHERE merchant_id = $1 AND id = $2 AND status = 'requested'
-         RETURNING account_id, rep_id, amount",
-        &[&merchant_id, &charge_id, &now],
+        &[&id],
     )?;
-    let Some(row) = moved else {
+    let Some(row) = charge else {
         return Ok(None);
     };
-    add_event(tx, merchant_id, charge_id, ChargeStatus::SmsSent, None, now)?;
-    changed(tx, merchant_id, "charge", charge_id)?;
-    Ok(Some(StatusChange::bill_sent(
-        merchant_id,
-        charge_id,
-        now,
+    let (cid, merchant_id, status, kind): (String, String, String, String) = (
         row.try_get(0)?,
         row.try_get(1)?,
         row.try_get(2)?,
-    )))
+        row.try_get(3)?,
+    );
+    let kind = SmsKind::parse(&kind).ok_or_else(|| corrupt("sms kind"))?;
+    tx.execute(
+        "INSERT INTO charge_events (merchant_id, charge_id, status, at, detail, kind)
+                 VALUES ($1, $2, $3, $4, $5, 'text_failed')",
+        &[
+            &merchant_id,
+            &cid,
+            &status,
+            &now,
+            &text_failed_detail(kind, reason),
+        ],
+    )?;
+    changed(tx, &merchant_id, "charge", &cid)?;
+    let rec = charge_by_id(tx, &cid)?;
+    apply_effects(tx, &merchant_id, Some(&cid), &on_given_up(&rec), now)?;
+    Ok(Some(rec.status_change()))
+}
+
+/// Records texts the provider took (`marks`, all [`SmsAttempt::Sent`]) in three round trips
+/// whatever their number: each text sent; the charge of each sent bill moved from requested
+/// to sms_sent, with its event and change (a charge past requested, its bill sent again, is
+/// left as it is). Answers the moved charges in the order of their texts.
+fn mark_sent(
+    tx: &Tx<'_>,
+    marks: &[(i64, SmsAttempt)],
+    now: &str,
+) -> StoreResult<Vec<StatusChange>> {
+    let mut ids = Vec::with_capacity(marks.len());
+    let mut providers = Vec::with_capacity(marks.len());
+    let mut provider_ids = Vec::with_capacity(marks.len());
+    for (id, attempt) in marks {
+        if let SmsAttempt::Sent {
+            provider,
+            provider_id,
+        } = attempt
+        {
+            ids.push(*id);
+            providers.push(provider.as_str());
+            provider_ids.push(provider_id.as_deref());
+        }
+    }
+    let order: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut bills: Vec<(usize, String, String)> = Vec::new();
+    for r in tx.query(
+        "UPDATE sms_messages s SET status = 'sent', attempts = s.attempts + 1, sent_at = $1,
+            claimed_until = NULL, next_attempt_at = NULL, provider = m.provider, provider_id = m.provider_id
+         FROM unnest($2::bigint[], $3::text[], $4::text[]) AS m(id, provider, provider_id)
+         WHERE s.id = m.id
+         RETURNING s.id, s.merchant_id, CASE s.kind WHEN 'bill' THEN s.charge_id END",
+        &[&now, &ids, &providers, &provider_ids],
+    )? {
+        if let Some(charge_id) = r.try_get::<_, Option<String>>(2)? {
+            let at = order.get(&r.try_get(0)?).copied().unwrap_or(usize::MAX);
+            bills.push((at, r.try_get(1)?, charge_id));
+        }
+    }
+    bills.sort();
+    let mut seen = std::collections::HashSet::new();
+    bills.retain(|(_, m, c)| seen.insert((m.clone(), c.clone())));
+    if bills.is_empty() {
+        return Ok(Vec::new());
+    }
+    let merchants: Vec<&str> = bills.iter().map(|(_, m, _)| m.as_str()).collect();
+    let charges: Vec<&str> = bills.iter().map(|(_, _, c)| c.as_str()).collect();
+    let place: HashMap<(&str, &str), usize> = merchants
+        .iter()
+        .zip(&charges)
+        .enumerate()
+        .map(|(i, (m, c))| ((*m, *c), i))
+        .collect();
+    let mut moved = Vec::new();
+    for r in tx.query(
+        "UPDATE charges c SET status = 'sms_sent', updated_at = $1
+         FROM unnest($2::text[], $3::text[]) AS k(merchant_id, id)
+         WHERE c.merchant_id = k.merchant_id AND c.id = k.id AND c.status = 'requested'
+         RETURNING c.merchant_id, c.id, c.account_id, c.rep_id, c.amount",
+        &[&now, &merchants, &charges],
+    )? {
+        let (m, c): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+        let at = place
+            .get(&(m.as_str(), c.as_str()))
+            .copied()
+            .unwrap_or(usize::MAX);
+        moved.push((at, m, c, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?));
+    }
+    if moved.is_empty() {
+        return Ok(Vec::new());
+    }
+    moved.sort_by_key(|m| m.0);
+    let event_merchants: Vec<&str> = moved.iter().map(|m| m.1.as_str()).collect();
+    let event_charges: Vec<&str> = moved.iter().map(|m| m.2.as_str()).collect();
+    let sms_sent = ChargeStatus::SmsSent.as_str();
+    // The change rows, per merchant in the texts' order.
+    let mut logged: Vec<(&str, Vec<String>)> = Vec::new();
+    for m in &moved {
+        match logged.iter_mut().find(|(mid, _)| *mid == m.1) {
+            Some((_, ids)) => ids.push(m.2.clone()),
+            None => logged.push((m.1.as_str(), vec![m.2.clone()])),
+        }
+    }
+    let changes = changes_sql("charge")?;
+    let mut stmts: Vec<Stmt<'_>> = vec![(
+        "INSERT INTO charge_events (merchant_id, charge_id, status, at, detail)
+         SELECT k.merchant_id, k.charge_id, $3, $4, NULL
+         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(merchant_id, charge_id, ord)
+         ORDER BY k.ord",
+        vec![&event_merchants, &event_charges, &sms_sent, &now],
+    )];
+    for (merchant_id, ids) in &logged {
+        stmts.push((&changes, vec![merchant_id, &"charge", ids]));
+    }
+    all_ok(tx.pipeline(&stmts))?;
+    Ok(moved
+        .into_iter()
+        .map(|(_, m, c, account_id, rep_id, amount)| {
+            StatusChange::bill_sent(&m, &c, now, account_id, rep_id, amount)
+        })
+        .collect())
 }
 
 fn webhook_from_row(r: &Row) -> StoreResult<WebhookRecord> {
@@ -247,12 +295,39 @@ impl OutboxStore for PgStore {
         on_given_up: Compose<'_>,
     ) -> StoreResult<Vec<StatusChange>> {
         let now = ts(now);
-        self.write(|tx| {
+        let ids: Vec<i64> = marks.iter().map(|(id, _)| *id).collect();
+        let merchants: Vec<String> = self.read(|tx| {
+            tx.query(
+                "SELECT DISTINCT merchant_id FROM sms_messages WHERE id = ANY($1)",
+                &[&ids],
+            )?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+        })?;
+        let merchants: Vec<&str> = merchants.iter().map(String::as_str).collect();
+        self.write_logging(&merchants, |tx| {
             let mut bills = Vec::new();
-            for (id, attempt) in marks {
-                if let Some(rec) = mark_one_sms(tx, *id, attempt, &now, on_given_up)? {
-                    bills.push(rec);
+            let mut rest = marks;
+            while let Some((id, attempt)) = rest.first() {
+                // A run of sent texts together (usually the whole batch); other marks one by one.
+                let run = rest
+                    .iter()
+                    .take_while(|(_, a)| matches!(a, SmsAttempt::Sent { .. }))
+                    .count();
+                if run > 0 {
+                    bills.extend(mark_sent(tx, &rest[..run], &now)?);
+                    rest = &rest[run..];
+                    continue;
                 }
+                if let SmsAttempt::Failed { reason, retry_at } = attempt {
+                    if let Some(rec) =
+                        mark_failed(tx, *id, reason, retry_at.as_ref(), &now, on_given_up)?
+                    {
+                        bills.push(rec);
+                    }
+                }
+                rest = &rest[1..];
             }
             Ok(bills)
         })
