@@ -556,6 +556,147 @@ pub(crate) fn concurrent_refunds(s: Arc<dyn Store>) {
 /// another sender holds it); every attempt is counted; given up, it is failed and its charge
 /// gets a `text_failed` event with the reason while its status stays; a bill sent again after
 /// that moves the charge on.
+/// A batch of marks mixing sent and failed texts: every sent text is marked; each sent bill
+/// moves its charge to sms_sent once (a second bill of the same charge, or a bill of a charge
+/// past requested, moves nothing); the moves come back in the texts' order; a failed text
+/// waits for its retry.
+pub(crate) fn a_batch_of_marks_moves_each_bill_once_in_order(s: &dyn Store) {
+    use chrono::{Duration as Span, Utc};
+    use fieldpay_protocol::charge::{ChargeOrigin, ChargeStatus, CreateCharge};
+    use fieldpay_protocol::sms::{SmsKind, SmsStatus};
+
+    use super::{Effects, NewCharge, NewSms, SmsAttempt};
+    use crate::domain::{ChargeRequest, MerchantSettings};
+
+    let settings = MerchantSettings {
+        number_pool: vec!["16000001".into()],
+        ..MerchantSettings::default()
+    };
+    let m = s.create_merchant("m", "상사", &settings).unwrap();
+    let t0 = Utc::now();
+    let charge = |id: &str, phone: &str| {
+        let body: CreateCharge = serde_json::from_value(
+            serde_json::json!({ "amount": 12_000, "goods_name": "감기약", "payer_phone": phone }),
+        )
+        .unwrap();
+        NewCharge {
+            id: id.into(),
+            merchant_id: m.id.clone(),
+            rep_id: None,
+            api_key_id: None,
+            origin: ChargeOrigin::Api,
+            request: ChargeRequest::parse(&body).unwrap(),
+            expires_at: t0 + Span::minutes(60),
+            idempotency_key: None,
+            request_hash: None,
+            link: None,
+        }
+    };
+    let group = [
+        charge("ch_1", "010-3000-0001"),
+        charge("ch_2", "010-3000-0002"),
+        charge("ch_3", "010-3000-0003"),
+        charge("ch_4", "010-3000-0004"),
+    ];
+    for r in s
+        .create_charges(&group, t0, &|_| Effects::default())
+        .unwrap()
+    {
+        r.unwrap();
+    }
+    s.cancel_charge(&m.id, &"ch_3".into(), None, t0, &|_| Effects::default())
+        .unwrap();
+    // Texts in this order: c1's bill, c2's bill, c1's bill again, c3's bill, a notice, c4's.
+    let texts = [
+        (Some("ch_1"), SmsKind::Bill, "01030000001"),
+        (Some("ch_2"), SmsKind::Bill, "01030000002"),
+        (Some("ch_1"), SmsKind::Bill, "01030000001"),
+        (Some("ch_3"), SmsKind::Bill, "01030000003"),
+        (None, SmsKind::Notice, "01030000005"),
+        (Some("ch_4"), SmsKind::Bill, "01030000004"),
+    ];
+    for (i, (charge_id, kind, to)) in texts.iter().enumerate() {
+        let sms = NewSms {
+            to: (*to).into(),
+            kind: *kind,
+            body: format!("text {i}"),
+            quota: None,
+        };
+        s.enqueue_sms(&m.id, charge_id.map(Into::into).as_ref(), &sms, t0)
+            .unwrap();
+    }
+    let mut claimed = s.claim_sms(10, t0, t0 + Span::seconds(20)).unwrap();
+    claimed.sort_by_key(|t| t.body.clone());
+    assert_eq!(claimed.len(), texts.len());
+    let sent = || SmsAttempt::Sent {
+        provider: "sandbox".into(),
+        provider_id: Some("p".into()),
+    };
+    // Sent, failed (retried later), then four sent: two runs of sent texts around a failure.
+    let marks: Vec<(i64, SmsAttempt)> = claimed
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let attempt = if i == 1 {
+                SmsAttempt::Failed {
+                    reason: "timed out".into(),
+                    retry_at: Some(t0 + Span::seconds(30)),
+                }
+            } else {
+                sent()
+            };
+            (t.id, attempt)
+        })
+        .collect();
+    let at = t0 + Span::seconds(2);
+    let moved = s
+        .mark_sms_batch(&marks, at, &|_| Effects::default())
+        .unwrap();
+    let moved: Vec<&str> = moved.iter().map(|c| c.event.charge_id.as_str()).collect();
+    assert_eq!(moved, ["ch_1", "ch_4"]);
+    let status = |id: &str| s.charge(&m.id, &id.into()).unwrap().unwrap();
+    for (id, want) in [
+        ("ch_1", ChargeStatus::SmsSent),
+        ("ch_2", ChargeStatus::Requested),
+        ("ch_3", ChargeStatus::Canceled),
+        ("ch_4", ChargeStatus::SmsSent),
+    ] {
+        let c = status(id);
+        assert_eq!(c.charge.status, want, "{id}");
+        let sent_events = c
+            .charge
+            .events
+            .iter()
+            .filter(|e| e.status == ChargeStatus::SmsSent)
+            .count();
+        assert_eq!(
+            sent_events,
+            usize::from(want == ChargeStatus::SmsSent),
+            "{id}"
+        );
+    }
+    for (i, (_, _, to)) in texts.iter().enumerate().filter(|(i, _)| *i != 1) {
+        let mine: Vec<_> = s
+            .sms_for_phone(to, 10)
+            .unwrap()
+            .into_iter()
+            .filter(|t| t.body == format!("text {i}"))
+            .collect();
+        assert_eq!(mine.len(), 1, "text {i}");
+        assert_eq!(
+            (mine[0].status, mine[0].attempts),
+            (SmsStatus::Sent, 1),
+            "text {i}"
+        );
+    }
+    let waiting = s.pending_sms(10).unwrap();
+    let waiting: Vec<_> = waiting
+        .iter()
+        .map(|t| (t.body.as_str(), t.attempts))
+        .collect();
+    assert_eq!(waiting, [("text 1", 1)]);
+}
+
 pub(crate) fn text_retries_and_final_failure(s: &dyn Store) {
     use chrono::{Duration as Span, Utc};
     use fieldpay_protocol::charge::{ChargeEventKind, ChargeOrigin, ChargeStatus, CreateCharge};

@@ -426,7 +426,7 @@ impl ChargeStore for PgStore {
     ) -> StoreResult<Vec<StoreResult<(ChargeRecord, bool)>>> {
         let now = ts(now);
         let merchants: Vec<&str> = batch.iter().map(|n| n.merchant_id.as_str()).collect();
-        self.write_logging(&merchants, |tx| {
+        self.write(|tx| {
             hold_change_log(tx, &merchants)?;
             let mut out = Vec::with_capacity(batch.len());
             // Each charge in its own savepoint: one that fails leaves no trace and does not

@@ -14,10 +14,6 @@
 //!   visible in the order they were given, so a device's pull never skips a change committed
 //!   late with a lower number.
 //! - **The ledger** is append-only by trigger; once-only entries by a partial unique index.
-//! - **Turns for the busy change logs**: the charge writer's groups and the text sender's
-//!   batches wait for their merchants' turn ([`PgStore::write_logging`], a session advisory
-//!   lock taken before the transaction starts) instead of colliding on the counter row and
-//!   running again.
 //! - **Blocking API**: the traits are blocking (callers run them on the blocking pool). The
 //!   store owns a small Tokio runtime that drives the connections; a call blocks its thread
 //!   on each statement ([`Tx`]), so the aggregate code reads like the SQLite code. Where the
@@ -310,53 +306,6 @@ impl PgStore {
             let mut client = block_on(&self.handle, self.pool.get())?;
             self.transaction_on(&mut client, IsolationLevel::Serializable, false, &mut f)
         })
-    }
-
-    /// [`PgStore::write`] for a call that logs many changes of these merchants (a group of
-    /// charges, a batch of sent texts): it waits its turn for their change logs before its
-    /// transaction starts, and keeps it until the transaction ended. Every change a merchant
-    /// logs advances the merchant's counter row (`change_counters`), so two such calls of one
-    /// merchant (the charge writer and the text sender, or two instances' writers) cannot
-    /// both commit under `SERIALIZABLE`: without the turn, the later one fails when it meets
-    /// the row and runs again whole, again and again under load. The turn is a session
-    /// advisory lock per merchant (taken in sorted order, so two calls never wait for each
-    /// other in a circle), taken outside the transaction: its snapshot is taken after the
-    /// previous holder committed. Other writes of the merchant do not take it; they meet the
-    /// row as before.
-    pub(super) fn write_logging<T>(
-        &self,
-        merchant_ids: &[&str],
-        mut f: impl FnMut(&Tx<'_>) -> StoreResult<T>,
-    ) -> StoreResult<T> {
-        let mut ids: Vec<&str> = merchant_ids.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
-        let handle = &self.handle;
-        let mut client = block_on(handle, self.pool.get())?;
-        let turn = block_on(handle, async {
-            for id in &ids {
-                client
-                    .execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", &[id])
-                    .await?;
-            }
-            Ok::<_, tokio_postgres::Error>(())
-        });
-        let out = match turn {
-            Ok(()) => retrying(|| {
-                self.transaction_on(&mut client, IsolationLevel::Serializable, false, &mut f)
-            }),
-            Err(e) => Err(e.into()),
-        };
-        // A connection that may still hold a turn never goes back to the pool.
-        if block_on(
-            handle,
-            client.batch_execute("SELECT pg_advisory_unlock_all()"),
-        )
-        .is_err()
-        {
-            drop(deadpool_postgres::Object::take(client));
-        }
-        out
     }
 
     /// Runs `f` in one read-only transaction: every statement sees the same snapshot.

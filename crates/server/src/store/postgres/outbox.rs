@@ -160,13 +160,12 @@ fn mark_sent(
     let event_merchants: Vec<&str> = moved.iter().map(|m| m.1.as_str()).collect();
     let event_charges: Vec<&str> = moved.iter().map(|m| m.2.as_str()).collect();
     let sms_sent = ChargeStatus::SmsSent.as_str();
-    // The change rows, per merchant in the texts' order.
-    let mut logged: Vec<(&str, Vec<String>)> = Vec::new();
+    // The change rows, per merchant in the texts' order; the merchants' counter rows in
+    // sorted order, as a group of charges takes them (`hold_change_log`), so two calls never
+    // wait for each other in a circle.
+    let mut logged: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
     for m in &moved {
-        match logged.iter_mut().find(|(mid, _)| *mid == m.1) {
-            Some((_, ids)) => ids.push(m.2.clone()),
-            None => logged.push((m.1.as_str(), vec![m.2.clone()])),
-        }
+        logged.entry(m.1.as_str()).or_default().push(m.2.clone());
     }
     let changes = changes_sql("charge")?;
     let mut stmts: Vec<Stmt<'_>> = vec![(
@@ -295,18 +294,7 @@ impl OutboxStore for PgStore {
         on_given_up: Compose<'_>,
     ) -> StoreResult<Vec<StatusChange>> {
         let now = ts(now);
-        let ids: Vec<i64> = marks.iter().map(|(id, _)| *id).collect();
-        let merchants: Vec<String> = self.read(|tx| {
-            tx.query(
-                "SELECT DISTINCT merchant_id FROM sms_messages WHERE id = ANY($1)",
-                &[&ids],
-            )?
-            .iter()
-            .map(|r| Ok(r.try_get(0)?))
-            .collect()
-        })?;
-        let merchants: Vec<&str> = merchants.iter().map(String::as_str).collect();
-        self.write_logging(&merchants, |tx| {
+        self.write(|tx| {
             let mut bills = Vec::new();
             let mut rest = marks;
             while let Some((id, attempt)) = rest.first() {

@@ -114,112 +114,6 @@ fn change_numbers_are_unique_and_visible_in_order() {
     assert_eq!(n, 100);
 }
 
-/// Two instances (two stores over one database) logging changes of one merchant with
-/// `write_logging`, each transaction holding the merchant's counter row a while: they take
-/// turns, so neither is ever run again (with `write` alone, every collision on the counter
-/// row aborts one of them).
-#[test]
-fn logging_writers_of_one_merchant_take_turns_without_retries() {
-    let (a, url) = store();
-    let b = PgStore::open(&url, 4).expect("open");
-    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let stores = [std::sync::Arc::new(a), std::sync::Arc::new(b)];
-    let writers: Vec<_> = stores
-        .iter()
-        .enumerate()
-        .map(|(w, s)| {
-            let (s, attempts) = (s.clone(), attempts.clone());
-            std::thread::spawn(move || {
-                for i in 0..15 {
-                    s.write_logging(&["m"], |tx| {
-                        attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        changed(tx, "m", "account", &format!("{w}-{i}"))?;
-                        std::thread::sleep(Duration::from_millis(3));
-                        changed(tx, "m", "account", &format!("{w}-{i}-b"))
-                    })
-                    .unwrap();
-                }
-            })
-        })
-        .collect();
-    for w in writers {
-        w.join().unwrap();
-    }
-    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 30);
-    let seqs: Vec<i64> = stores[0]
-        .read(|tx| {
-            Ok(tx
-                .query("SELECT seq FROM changes ORDER BY seq", &[])?
-                .iter()
-                .map(|r| r.get(0))
-                .collect())
-        })
-        .unwrap();
-    assert_eq!(seqs, (1..=60).collect::<Vec<i64>>());
-}
-
-/// A merchant's turn holds only that merchant's other logging calls, and is given back when
-/// its call fails, also to another instance.
-#[test]
-fn a_turn_waits_only_for_its_merchant_and_ends_with_its_call() {
-    use std::sync::mpsc::channel;
-    let (a, url) = store();
-    let a = std::sync::Arc::new(a);
-    let b = std::sync::Arc::new(PgStore::open(&url, 4).expect("open"));
-    let (inside_tx, inside) = channel();
-    let (go_tx, go) = channel::<()>();
-    let holder = {
-        let a = a.clone();
-        std::thread::spawn(move || {
-            // Holds the turn without touching the counter row (no row lock to wait on).
-            a.write_logging(&["m"], |_| {
-                inside_tx.send(()).unwrap();
-                go.recv_timeout(Duration::from_secs(30)).unwrap();
-                Err::<(), _>(StoreError::corrupt("the holder fails"))
-            })
-        })
-    };
-    inside.recv_timeout(Duration::from_secs(30)).unwrap();
-    let call = |s: &std::sync::Arc<PgStore>, merchant: &'static str| {
-        let s = s.clone();
-        let (done_tx, done) = channel();
-        std::thread::spawn(move || {
-            s.write_logging(&[merchant], |tx| changed(tx, merchant, "account", "x"))
-                .unwrap();
-            done_tx.send(()).unwrap();
-        });
-        done
-    };
-    // Another merchant, another instance: not held.
-    call(&b, "n")
-        .recv_timeout(Duration::from_secs(10))
-        .expect("another merchant's call waited for m's turn");
-    // The same merchant from the other instance waits for the turn...
-    let same = call(&b, "m");
-    assert!(
-        same.recv_timeout(Duration::from_millis(500)).is_err(),
-        "m's second call ran while the first held its turn"
-    );
-    // ... which the failed call gives back.
-    go_tx.send(()).unwrap();
-    assert!(holder.join().unwrap().is_err());
-    same.recv_timeout(Duration::from_secs(10))
-        .expect("m's turn was not given back after the failed call");
-    let logged: Vec<String> = a
-        .read(|tx| {
-            Ok(tx
-                .query(
-                    "SELECT merchant_id || ':' || entity_id FROM changes ORDER BY seq",
-                    &[],
-                )?
-                .iter()
-                .map(|r| r.get(0))
-                .collect())
-        })
-        .unwrap();
-    assert_eq!(logged, ["n:x", "m:x"]);
-}
-
 #[test]
 fn a_url_gets_its_database_replaced() {
     assert_eq!(
@@ -378,6 +272,11 @@ fn text_quotas_count_per_clock_hour() {
         })
         .unwrap();
     assert_eq!(hours, vec!["2026-12-05T11".to_string()]);
+}
+
+#[test]
+fn a_batch_of_marks_moves_each_bill_once_in_order() {
+    crate::store::contract_tests::a_batch_of_marks_moves_each_bill_once_in_order(&store().0);
 }
 
 #[test]

@@ -422,6 +422,12 @@ fn text_quotas_count_per_clock_hour() {
 }
 
 #[test]
+fn a_batch_of_marks_moves_each_bill_once_in_order() {
+    let (s, _dir) = sqlite();
+    crate::store::contract_tests::a_batch_of_marks_moves_each_bill_once_in_order(&s);
+}
+
+#[test]
 fn text_retries_and_final_failure() {
     let (s, _dir) = sqlite();
     crate::store::contract_tests::text_retries_and_final_failure(&s);
