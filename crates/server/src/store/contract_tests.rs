@@ -562,11 +562,11 @@ pub(crate) fn concurrent_refunds(s: Arc<dyn Store>) {
 /// waits for its retry.
 pub(crate) fn a_batch_of_marks_moves_each_bill_once_in_order(s: &dyn Store) {
     use chrono::{Duration as Span, Utc};
-    use fieldpay_protocol::charge::{ChargeOrigin, ChargeStatus, CreateCharge};
+    use fieldpay_protocol::charge::ChargeStatus;
     use fieldpay_protocol::sms::{SmsKind, SmsStatus};
 
-    use super::{Effects, NewCharge, NewSms, SmsAttempt};
-    use crate::domain::{ChargeRequest, MerchantSettings};
+    use super::{Effects, NewSms, SmsAttempt};
+    use crate::domain::MerchantSettings;
 
     let settings = MerchantSettings {
         number_pool: vec!["16000001".into()],
@@ -574,24 +574,7 @@ pub(crate) fn a_batch_of_marks_moves_each_bill_once_in_order(s: &dyn Store) {
     };
     let m = s.create_merchant("m", "상사", &settings).unwrap();
     let t0 = Utc::now();
-    let charge = |id: &str, phone: &str| {
-        let body: CreateCharge = serde_json::from_value(
-            serde_json::json!({ "amount": 12_000, "goods_name": "감기약", "payer_phone": phone }),
-        )
-        .unwrap();
-        NewCharge {
-            id: id.into(),
-            merchant_id: m.id.clone(),
-            rep_id: None,
-            api_key_id: None,
-            origin: ChargeOrigin::Api,
-            request: ChargeRequest::parse(&body).unwrap(),
-            expires_at: t0 + Span::minutes(60),
-            idempotency_key: None,
-            request_hash: None,
-            link: None,
-        }
-    };
+    let charge = |id: &str, phone: &str| api_charge(id, &m.id, phone, t0);
     let group = [
         charge("ch_1", "010-3000-0001"),
         charge("ch_2", "010-3000-0002"),
