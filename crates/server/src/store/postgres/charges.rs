@@ -13,8 +13,8 @@ use tokio_postgres::Row;
 
 use super::records::{account_exists, insert_ledger};
 use super::{
-    all_ok, apply_effects, changed, changes_error, changes_sql, check_quotas, corrupt,
-    hold_change_log, is_retryable, opt_id_at, EffectWrites, Params, PgStore, Stmt, Tx,
+    all_ok, apply_effects, changed, changes_sql, check_quotas, corrupt, hold_change_log,
+    is_retryable, opt_id_at, EffectWrites, Params, PgStore, Stmt, Tx,
 };
 use crate::clock::ts;
 use crate::ids::new_id;
@@ -404,7 +404,7 @@ fn created(
         (&changes, vec![&merchant_id, &"charge", &logged]),
     ];
     let counted = writes.push(&mut stmts);
-    let answers = all_ok(tx.pipeline(&stmts)).map_err(|e| changes_error(e, &logged))?;
+    let answers = all_ok(tx.pipeline(&stmts))?;
     check_quotas(&answers, &counted)?;
     if let Some(link_id) = &link_id {
         super::links::attach(tx, link_id, &new.id)?;

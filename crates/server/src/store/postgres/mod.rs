@@ -498,7 +498,7 @@ pub(super) fn changes_sql(entity: &str) -> StoreResult<String> {
 
 /// The error of a [`changes_sql`] statement, told apart when it is the same id twice in one
 /// batch (ON CONFLICT cannot touch a row twice).
-pub(super) fn changes_error(e: StoreError, ids: &[String]) -> StoreError {
+fn changes_error(e: StoreError, ids: &[String]) -> StoreError {
     match e {
         StoreError::Db(_) if has_duplicates(ids) => {
             corrupt("a record was logged twice in one change batch")
