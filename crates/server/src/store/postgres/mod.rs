@@ -302,26 +302,34 @@ impl PgStore {
     /// Runs `f` in one serializable transaction, again (whole) when PostgreSQL could not
     /// order it with a concurrent one; `f` must be safe to run more than once.
     pub(super) fn write<T>(&self, mut f: impl FnMut(&Tx<'_>) -> StoreResult<T>) -> StoreResult<T> {
-        retrying(|| {
-            let mut client = block_on(&self.handle, self.pool.get())?;
-            self.transaction_on(&mut client, IsolationLevel::Serializable, false, &mut f)
-        })
+        let mut attempt = 1;
+        loop {
+            match self.transaction(IsolationLevel::Serializable, false, &mut f) {
+                Err(e) if attempt < MAX_ATTEMPTS && is_retryable(&e) => {
+                    attempt += 1;
+                    // A random pause, longer as the collisions go on, so the transactions
+                    // that collided spread out.
+                    let ms = rand::random_range(1..=(4 * attempt as u64).min(200));
+                    std::thread::sleep(Duration::from_millis(ms));
+                }
+                out => return out,
+            }
+        }
     }
 
     /// Runs `f` in one read-only transaction: every statement sees the same snapshot.
     pub(super) fn read<T>(&self, mut f: impl FnMut(&Tx<'_>) -> StoreResult<T>) -> StoreResult<T> {
-        let mut client = block_on(&self.handle, self.pool.get())?;
-        self.transaction_on(&mut client, IsolationLevel::RepeatableRead, true, &mut f)
+        self.transaction(IsolationLevel::RepeatableRead, true, &mut f)
     }
 
-    fn transaction_on<T>(
+    fn transaction<T>(
         &self,
-        client: &mut deadpool_postgres::Client,
         isolation: IsolationLevel,
         read_only: bool,
         f: &mut impl FnMut(&Tx<'_>) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let handle = &self.handle;
+        let mut client = block_on(handle, self.pool.get())?;
         let tx = block_on(
             handle,
             client
@@ -390,23 +398,6 @@ impl PgStore {
                 )?
                 .try_get(0)?)
         })
-    }
-}
-
-/// Runs `attempt` again when PostgreSQL could not order its transaction with a concurrent
-/// one (a few times, with a short random pause, longer as the collisions go on, so the
-/// transactions that collided spread out).
-fn retrying<T>(mut attempt: impl FnMut() -> StoreResult<T>) -> StoreResult<T> {
-    let mut n = 1;
-    loop {
-        match attempt() {
-            Err(e) if n < MAX_ATTEMPTS && is_retryable(&e) => {
-                n += 1;
-                let ms = rand::random_range(1..=(4 * n as u64).min(200));
-                std::thread::sleep(Duration::from_millis(ms));
-            }
-            out => return out,
-        }
     }
 }
 
@@ -479,8 +470,8 @@ pub(super) fn changed_many(
 /// The statement that logs changes of records of `entity`, with parameters the merchant
 /// (`$1`), the entity (`$2`) and the records' ids (`$3`, a text array): it takes as many
 /// numbers from the merchant's counter row as there are ids and gives them out in the ids'
-/// order. One statement, so it can go in a [`Tx::pipeline`]. A record changed twice keeps
-/// its last number.
+/// order. One statement, so it can go in a [`Tx::pipeline`]. A record logged again by a
+/// later statement keeps its last number; twice in one statement is an error.
 pub(super) fn changes_sql(entity: &str) -> StoreResult<String> {
     Ok(format!(
         "WITH counter AS (

@@ -2,8 +2,6 @@
 //! written in serializable transactions: two instances claiming at once are ordered by the
 //! database (one runs again and sees the other's claims).
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use fieldpay_protocol::charge::ChargeStatus;
 use fieldpay_protocol::sms::{SmsKind, SmsStatus};
@@ -40,14 +38,14 @@ fn mark_failed(
     if let Some(at) = retry_at {
         tx.execute(
             "UPDATE sms_messages SET attempts = attempts + 1, claimed_until = NULL,
-                    next_attempt_at = $2, last_error = $3 WHERE id = $1 AND status = 'pending'",
+                next_attempt_at = $2, last_error = $3 WHERE id = $1 AND status = 'pending'",
             &[&id, &ts(*at), &reason],
         )?;
         return Ok(None);
     }
     let given_up = tx.execute(
         "UPDATE sms_messages SET status = 'failed', attempts = attempts + 1, claimed_until = NULL,
-                    next_attempt_at = NULL, last_error = $2 WHERE id = $1 AND status = 'pending'",
+            next_attempt_at = NULL, last_error = $2 WHERE id = $1 AND status = 'pending'",
         &[&id, &reason],
     )?;
     if given_up == 0 {
@@ -55,8 +53,8 @@ fn mark_failed(
     }
     let charge = tx.query_opt(
         "SELECT c.id, c.merchant_id, c.status, s.kind FROM sms_messages s
-                 JOIN charges c ON c.merchant_id = s.merchant_id AND c.id = s.charge_id
-                 WHERE s.id = $1",
+         JOIN charges c ON c.merchant_id = s.merchant_id AND c.id = s.charge_id
+         WHERE s.id = $1",
         &[&id],
     )?;
     let Some(row) = charge else {
@@ -71,7 +69,7 @@ fn mark_failed(
     let kind = SmsKind::parse(&kind).ok_or_else(|| corrupt("sms kind"))?;
     tx.execute(
         "INSERT INTO charge_events (merchant_id, charge_id, status, at, detail, kind)
-                 VALUES ($1, $2, $3, $4, $5, 'text_failed')",
+         VALUES ($1, $2, $3, $4, $5, 'text_failed')",
         &[
             &merchant_id,
             &cid,
@@ -109,63 +107,62 @@ fn mark_sent(
             provider_ids.push(provider_id.as_deref());
         }
     }
-    let order: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    let mut bills: Vec<(usize, String, String)> = Vec::new();
+    let mut sent: Vec<(i64, String, Option<String>)> = Vec::new();
     for r in tx.query(
         "UPDATE sms_messages s SET status = 'sent', attempts = s.attempts + 1, sent_at = $1,
             claimed_until = NULL, next_attempt_at = NULL, provider = m.provider, provider_id = m.provider_id
-         FROM unnest($2::bigint[], $3::text[], $4::text[]) AS m(id, provider, provider_id)
+         FROM unnest($2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY AS m(id, provider, provider_id, ord)
          WHERE s.id = m.id
-         RETURNING s.id, s.merchant_id, CASE s.kind WHEN 'bill' THEN s.charge_id END",
+         RETURNING m.ord, s.merchant_id, CASE s.kind WHEN 'bill' THEN s.charge_id END",
         &[&now, &ids, &providers, &provider_ids],
     )? {
-        if let Some(charge_id) = r.try_get::<_, Option<String>>(2)? {
-            let at = order.get(&r.try_get(0)?).copied().unwrap_or(usize::MAX);
-            bills.push((at, r.try_get(1)?, charge_id));
+        sent.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?));
+    }
+    sent.sort_by_key(|t| t.0);
+    // The bills' charges, in the texts' order, each once.
+    let mut bills: Vec<(String, String)> = Vec::new();
+    for (_, m, charge) in sent {
+        if let Some(c) = charge {
+            if !bills.iter().any(|(bm, bc)| *bm == m && *bc == c) {
+                bills.push((m, c));
+            }
         }
     }
-    bills.sort();
-    let mut seen = std::collections::HashSet::new();
-    bills.retain(|(_, m, c)| seen.insert((m.clone(), c.clone())));
     if bills.is_empty() {
         return Ok(Vec::new());
     }
-    let merchants: Vec<&str> = bills.iter().map(|(_, m, _)| m.as_str()).collect();
-    let charges: Vec<&str> = bills.iter().map(|(_, _, c)| c.as_str()).collect();
-    let place: HashMap<(&str, &str), usize> = merchants
-        .iter()
-        .zip(&charges)
-        .enumerate()
-        .map(|(i, (m, c))| ((*m, *c), i))
-        .collect();
-    let mut moved = Vec::new();
+    let merchants: Vec<&str> = bills.iter().map(|(m, _)| m.as_str()).collect();
+    let charges: Vec<&str> = bills.iter().map(|(_, c)| c.as_str()).collect();
+    let mut moved: Vec<(i64, StatusChange)> = Vec::new();
     for r in tx.query(
         "UPDATE charges c SET status = 'sms_sent', updated_at = $1
-         FROM unnest($2::text[], $3::text[]) AS k(merchant_id, id)
+         FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(merchant_id, id, ord)
          WHERE c.merchant_id = k.merchant_id AND c.id = k.id AND c.status = 'requested'
-         RETURNING c.merchant_id, c.id, c.account_id, c.rep_id, c.amount",
+         RETURNING k.ord, c.merchant_id, c.id, c.account_id, c.rep_id, c.amount",
         &[&now, &merchants, &charges],
     )? {
-        let (m, c): (String, String) = (r.try_get(0)?, r.try_get(1)?);
-        let at = place
-            .get(&(m.as_str(), c.as_str()))
-            .copied()
-            .unwrap_or(usize::MAX);
-        moved.push((at, m, c, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?));
+        let (m, c): (String, String) = (r.try_get(1)?, r.try_get(2)?);
+        let change =
+            StatusChange::bill_sent(&m, &c, now, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?);
+        moved.push((r.try_get(0)?, change));
     }
     if moved.is_empty() {
         return Ok(Vec::new());
     }
     moved.sort_by_key(|m| m.0);
-    let event_merchants: Vec<&str> = moved.iter().map(|m| m.1.as_str()).collect();
-    let event_charges: Vec<&str> = moved.iter().map(|m| m.2.as_str()).collect();
+    let moved: Vec<StatusChange> = moved.into_iter().map(|(_, c)| c).collect();
+    let event_merchants: Vec<&str> = moved.iter().map(|c| c.merchant_id.as_str()).collect();
+    let event_charges: Vec<&str> = moved.iter().map(|c| c.event.charge_id.as_str()).collect();
     let sms_sent = ChargeStatus::SmsSent.as_str();
     // The change rows, per merchant in the texts' order; the merchants' counter rows in
     // sorted order, as a group of charges takes them (`hold_change_log`), so two calls never
     // wait for each other in a circle.
     let mut logged: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
-    for m in &moved {
-        logged.entry(m.1.as_str()).or_default().push(m.2.clone());
+    for c in &moved {
+        logged
+            .entry(c.merchant_id.as_str())
+            .or_default()
+            .push(c.event.charge_id.clone());
     }
     let changes = changes_sql("charge")?;
     let mut stmts: Vec<Stmt<'_>> = vec![(
@@ -179,12 +176,7 @@ fn mark_sent(
         stmts.push((&changes, vec![merchant_id, &"charge", ids]));
     }
     all_ok(tx.pipeline(&stmts))?;
-    Ok(moved
-        .into_iter()
-        .map(|(_, m, c, account_id, rep_id, amount)| {
-            StatusChange::bill_sent(&m, &c, now, account_id, rep_id, amount)
-        })
-        .collect())
+    Ok(moved)
 }
 
 fn webhook_from_row(r: &Row) -> StoreResult<WebhookRecord> {
