@@ -495,7 +495,6 @@ pub async fn app(ctx: &Ctx) -> anyhow::Result<RowResult> {
     };
     Ok(RowResult {
         order: 9,
-        key: "app".into(),
         what: "app: start to first usable screen under Xvfb; UI wasm size".into(),
         target: "<= 1.5 s; <= 1.5 MB".into(),
         measured,

@@ -253,7 +253,6 @@ pub async fn app_sync(ctx: &Ctx) -> anyhow::Result<RowResult> {
         "<= 200 MB (private pages: the app's process; and with its web process)".to_string();
     let row = |measured: String, verdict: Verdict, detail: String| RowResult {
         order: 15,
-        key: "app-sync".into(),
         what: what.clone(),
         target: target.clone(),
         measured,

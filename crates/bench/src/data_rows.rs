@@ -679,7 +679,6 @@ fn rep_sync_row(
     }
     RowResult {
         order: 14,
-        key: "rep-sync".into(),
         what: "a rep's first sync: its 2,000 clients (of 200k) with their ledgers and the catalogue, over loopback".into(),
         target: "<= 1 s".into(),
         measured,
@@ -1126,7 +1125,6 @@ fn search_row(
     }
     RowResult {
         order: 1,
-        key: "search".into(),
         what: "account search at 200k: name infix, initials, phone digits (p50 / p99)".into(),
         target: "p99 <= 1 ms; >= 5x faster than FTS5 trigram (name infix, p99)".into(),
         measured,
@@ -1339,7 +1337,6 @@ fn sync_row(
     }
     RowResult {
         order: 2,
-        key: "sync".into(),
         what: "first sync of 200k accounts + 1M ledger entries + 10k products over loopback".into(),
         target: "<= 2x the floor (same run); <= 10 s (>= 100k rows/s); device DB <= 120 MB; device engine memory <= 200 MB".into(),
         measured,
@@ -1384,7 +1381,6 @@ fn delta_row(
     );
     RowResult {
         order: 3,
-        key: "delta".into(),
         what: "delta sync of 100 changes".into(),
         target: "<= 50 ms".into(),
         measured: format!("p50 {} / p99 {}", ms(s.p50_ms), ms(s.p99_ms)),

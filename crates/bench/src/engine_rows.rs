@@ -139,7 +139,6 @@ pub async fn outbox(ctx: &Ctx) -> anyhow::Result<RowResult> {
     );
     Ok(RowResult {
         order: 4,
-        key: "outbox".into(),
         what: format!(
             "outbox push of {} queued actions",
             stats::group(u64::from(n))
@@ -321,7 +320,6 @@ pub fn pdf(_ctx: &Ctx) -> anyhow::Result<RowResult> {
     );
     Ok(RowResult {
         order: 5,
-        key: "pdf".into(),
         what: "purchase-order PDF, 30 lines + signature: time / size".into(),
         target: "<= 50 ms / <= 150 KB".into(),
         measured: format!(

@@ -25,10 +25,7 @@ struct Cli {
     /// Scratch folder (data folders, devices, server logs); a temporary one when not given.
     #[arg(long, global = true)]
     work: Option<PathBuf>,
-    /// Where each row's result is kept (JSON); BENCHMARKS.md is made from all of them.
-    #[arg(long, global = true)]
-    results: Option<PathBuf>,
-    /// The markdown file to write.
+    /// The markdown file to write; its rows not run this time are kept (it is read first).
     #[arg(long, global = true, default_value = "BENCHMARKS.md")]
     out: PathBuf,
     /// The release fieldpay-server binary (default: next to this binary).
@@ -229,17 +226,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let results_dir = cli.results.clone().unwrap_or_else(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| ctx.repo.join("target"));
-        let dir = report::results_dir(&target.join("bench"));
-        if cli.quick {
-            dir.with_file_name("results-quick")
-        } else {
-            dir
-        }
-    });
+    // Read before the rows run: a file that cannot be read back stops here, not after them.
+    let mut all = if cli.quick {
+        Vec::new()
+    } else {
+        let old = std::fs::read_to_string(&cli.out).unwrap_or_default();
+        report::parse(&cli.out, &old)?
+    };
     let machine = Machine::probe();
     eprintln!(
         "fieldpay-bench: {} × {}, {} RAM, load {}; work folder {}",
@@ -251,12 +244,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     );
     let is = |c: &[Command]| command == Command::All || c.contains(&command);
     let mut rows: Vec<RowResult> = Vec::new();
+    // Each row goes into the file as soon as it is measured (a later row failing loses none).
     let mut save = |r: Vec<RowResult>| -> anyhow::Result<()> {
-        for row in r {
-            print_row(&row);
-            report::save(&results_dir, &row)?;
-            rows.push(row);
+        for row in &r {
+            print_row(row);
         }
+        if !cli.quick {
+            report::merge(&mut all, &r);
+            report::write_markdown(&cli.out, &machine, &all)?;
+        }
+        rows.extend(r);
         Ok(())
     };
     if is(&[Command::Pdf]) {
@@ -324,21 +321,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
     }
-    let all = report::load_all(&results_dir);
     if cli.quick {
         eprintln!(
-            "--quick: figures are from small sizes; {} was not written (results in {})",
-            cli.out.display(),
-            results_dir.display()
+            "--quick: figures are from small sizes; {} was not written",
+            cli.out.display()
         );
     } else {
-        report::write_markdown(&cli.out, &machine, &all)?;
-        eprintln!(
-            "wrote {} ({} rows; results in {})",
-            cli.out.display(),
-            all.len(),
-            results_dir.display()
-        );
+        eprintln!("wrote {} ({} rows)", cli.out.display(), all.len());
     }
     Ok(())
 }

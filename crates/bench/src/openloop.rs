@@ -550,7 +550,6 @@ fn openloop_row(
     rate_table(&mut d, "**HTTP floor**", floor);
     RowResult {
         order: 12,
-        key: "openloop".into(),
         what: format!(
             "server: charge creation, open loop at rising rates vs the HTTP floor (ceiling = \
              highest rate with p99 <= {TARGET_P99_MS} ms)"

@@ -288,7 +288,6 @@ pub async fn charges_pg(ctx: &Ctx) -> anyhow::Result<RowResult> {
     }
     Ok(RowResult {
         order: 10,
-        key: "charges_pg".into(),
         what: format!(
             "server: charge creation, {concurrency} concurrent clients, SQLite vs PostgreSQL with 1 and 2 instances (throughput, p50 / p99)"
         ),
@@ -529,7 +528,6 @@ pub async fn sync_pg(ctx: &Ctx) -> anyhow::Result<RowResult> {
     }
     Ok(RowResult {
         order: 11,
-        key: "sync_pg".into(),
         what: format!(
             "first sync of {} accounts over loopback from a server on SQLite and on PostgreSQL",
             group(n as u64)

@@ -1,7 +1,8 @@
-//! Results of benchmark rows (kept as JSON, one file per row, so one row can be re-run alone)
-//! and the `BENCHMARKS.md` they make.
+//! Results of benchmark rows and the `BENCHMARKS.md` they make. The file is also where the
+//! results are kept: it is read back before it is written again, so a row run alone replaces
+//! its own figures and the others keep theirs (on any machine, from a fresh clone).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -53,8 +54,6 @@ impl Verdict {
 pub struct RowResult {
     /// Position in the table (1..=9 from issue 5, then the rows added since).
     pub order: u32,
-    /// Subcommand that produces it.
-    pub key: String,
     pub what: String,
     pub target: String,
     /// The headline figures.
@@ -69,32 +68,6 @@ pub struct RowResult {
     pub date: String,
     /// How long the row took, seconds.
     pub seconds: f64,
-}
-
-pub fn results_dir(base: &Path) -> PathBuf {
-    base.join("results")
-}
-
-pub fn save(dir: &Path, row: &RowResult) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    std::fs::write(
-        dir.join(format!("{}.json", row.key)),
-        serde_json::to_string_pretty(row)?,
-    )?;
-    Ok(())
-}
-
-pub fn load_all(dir: &Path) -> Vec<RowResult> {
-    let mut rows: Vec<RowResult> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .filter_map(|s| serde_json::from_str(&s).ok())
-        .collect();
-    rows.sort_by_key(|r| r.order);
-    rows
 }
 
 /// Text after this line in an existing BENCHMARKS.md is kept when the file is written again.
@@ -126,8 +99,9 @@ pub fn markdown(machine: &Machine, rows: &[RowResult], keep: Option<&str>) -> St
          server on PostgreSQL beside SQLite; `scripts/bench.sh` starts a throwaway PostgreSQL \
          for them with `scripts/pg-test.sh start --durable`: fsync on, synchronous_commit \
          off), `openloop` (row 12: charge creation at fixed arrival rates beside the HTTP \
-         floor), `sync-rss` (row 13: server RSS while serving a first sync), `app-sync` (row 15: the app's memory during a first sync, under Xvfb) and `texts` (row 16: bills through a text provider's stand-in answering in 100 ms). Results are kept per row as JSON under `$CARGO_TARGET_DIR/bench/results/` and \
-         this file is made from them.\n\n",
+         floor), `sync-rss` (row 13: server RSS while serving a first sync), `app-sync` (row 15: the app's memory during a first sync, under Xvfb) and `texts` (row 16: bills through a text provider's stand-in answering in 100 ms). This file is also where the results are kept: \
+         `fieldpay-bench` reads it back before writing it again, so rows not run keep their \
+         figures.\n\n",
     );
     s.push_str("## Machine\n\n");
     s.push_str(&format!(
@@ -185,7 +159,110 @@ pub fn markdown(machine: &Machine, rows: &[RowResult], keep: Option<&str>) -> St
     s
 }
 
-/// Writes `path` from the stored rows, keeping the hand-written part of the old file.
+/// The rows of a file written by [`markdown`] (none for an empty or missing file): the table
+/// gives each row's cells, its section the detail and the time it took. An error names what
+/// could not be read (the generated part edited by hand).
+pub fn parse(path: &Path, text: &str) -> anyhow::Result<Vec<RowResult>> {
+    let fail = |what: String| {
+        anyhow::anyhow!(
+            "{}: {what} (rows not run are kept from this file: mend it or move it away)",
+            path.display()
+        )
+    };
+    let generated = text.split_once(KEEP_MARKER).map_or(text, |(g, _)| g);
+    let Some((_, table)) = generated.split_once("|---|---|---|---|---|---|---|\n") else {
+        return Ok(Vec::new());
+    };
+    let mut rows = Vec::new();
+    for line in table.lines().take_while(|l| l.starts_with("| ")) {
+        let cells: Vec<&str> = line
+            .strip_prefix("| ")
+            .and_then(|l| l.strip_suffix(" |"))
+            .unwrap_or_default()
+            .split(" | ")
+            .collect();
+        let [order, what, target, measured, verdict, load, date] = cells[..] else {
+            return Err(fail(format!(
+                "a table line has {} cells, not 7: {line}",
+                cells.len()
+            )));
+        };
+        let order: u32 = order
+            .parse()
+            .map_err(|_| fail(format!("row number {order:?}")))?;
+        let (load_before, load_after) = load
+            .split_once(" → ")
+            .ok_or_else(|| fail(format!("row {order}: load {load:?}")))?;
+        rows.push(RowResult {
+            order,
+            what: what.into(),
+            target: target.into(),
+            measured: measured.into(),
+            verdict: parse_verdict(verdict)
+                .ok_or_else(|| fail(format!("row {order}: verdict {verdict:?}")))?,
+            detail: String::new(),
+            load_before: load_before.into(),
+            load_after: load_after.into(),
+            date: date.into(),
+            seconds: 0.0,
+        });
+    }
+    // Each row's section runs from its heading to the next row's (or the end of the part).
+    let starts: Vec<usize> = rows
+        .iter()
+        .map(|r| {
+            generated
+                .find(&format!("\n## {}. {}\n\n", r.order, r.what))
+                .ok_or_else(|| fail(format!("row {}: no section", r.order)))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    for (k, r) in rows.iter_mut().enumerate() {
+        let end = starts
+            .iter()
+            .copied()
+            .filter(|&s| s > starts[k])
+            .min()
+            .unwrap_or(generated.len());
+        let heading = format!("\n## {}. {}\n\n", r.order, r.what);
+        let body = &generated[starts[k] + heading.len()..end];
+        let (summary, detail) = body.split_once("\n\n").unwrap_or((body, ""));
+        let took = summary
+            .rsplit_once(" Took ")
+            .and_then(|(_, t)| t.split_once(" s; load "))
+            .and_then(|(secs, _)| secs.parse::<f64>().ok())
+            .ok_or_else(|| fail(format!("row {}: no \"Took N s\" in its section", r.order)))?;
+        r.seconds = took;
+        r.detail = detail.trim_end().to_string();
+    }
+    rows.sort_by_key(|r| r.order);
+    Ok(rows)
+}
+
+fn parse_verdict(cell: &str) -> Option<Verdict> {
+    if cell == "met" {
+        Some(Verdict::Met)
+    } else if cell == "reported (no target)" {
+        Some(Verdict::Reported)
+    } else if let Some(by) = cell.strip_prefix("**missed**: ") {
+        Some(Verdict::Missed(by.into()))
+    } else if let Some(why) = cell.strip_prefix("**partly**: ") {
+        Some(Verdict::Partly(why.into()))
+    } else {
+        cell.strip_prefix("not measured: ")
+            .map(|why| Verdict::NotMeasured(why.into()))
+    }
+}
+
+/// `rows` with each of `new` in place of the row of the same number.
+pub fn merge(rows: &mut Vec<RowResult>, new: &[RowResult]) {
+    for n in new {
+        rows.retain(|r| r.order != n.order);
+        rows.push(n.clone());
+    }
+    rows.sort_by_key(|r| r.order);
+}
+
+/// Writes `path` from `rows`, keeping the hand-written part of the old file.
 pub fn write_markdown(path: &Path, machine: &Machine, rows: &[RowResult]) -> anyhow::Result<()> {
     let old = std::fs::read_to_string(path).unwrap_or_default();
     let keep = old
@@ -199,40 +276,99 @@ pub fn write_markdown(path: &Path, machine: &Machine, rows: &[RowResult]) -> any
 mod tests {
     use super::*;
 
-    fn row(order: u32, key: &str) -> RowResult {
+    fn row(order: u32, verdict: Verdict) -> RowResult {
         RowResult {
             order,
-            key: key.into(),
-            what: format!("row {key}"),
-            target: "<= 1 ms".into(),
-            measured: "0.5 ms".into(),
-            verdict: Verdict::Met,
-            detail: "details".into(),
-            load_before: "1 1 1".into(),
-            load_after: "2 2 2".into(),
+            what: format!("row {order}: p50 / p99"),
+            target: "<= 1 ms; >= 5x (name infix)".into(),
+            measured: "0.5 ms / 0.9 ms (best of rounds: 0.4 ms)".into(),
+            verdict,
+            detail: format!(
+                "Details of {order}.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n### sub\n\ntext"
+            ),
+            load_before: "1.00 1.10 1.20".into(),
+            load_after: "2.00 2.10 2.20".into(),
             date: "2026-01-01 00:00".into(),
-            seconds: 1.0,
+            seconds: 12.0,
         }
     }
 
+    fn rows() -> Vec<RowResult> {
+        vec![
+            row(1, Verdict::Met),
+            row(2, Verdict::Missed("p99 2 ms".into())),
+            row(3, Verdict::Partly("a; b".into())),
+            row(10, Verdict::NotMeasured("no PostgreSQL".into())),
+            row(11, Verdict::Reported),
+        ]
+    }
+
+    fn same(a: &[RowResult], b: &[RowResult]) {
+        let key = |r: &RowResult| serde_json::to_string(r).unwrap();
+        assert_eq!(
+            a.iter().map(key).collect::<Vec<_>>(),
+            b.iter().map(key).collect::<Vec<_>>()
+        );
+    }
+
     #[test]
-    fn keeps_the_hand_written_part() {
+    fn the_file_reads_back_as_the_rows_it_was_made_from() {
+        let md = markdown(&Machine::default(), &rows(), Some("\n## Analysis\n"));
+        let back = parse(Path::new("B.md"), &md).unwrap();
+        same(&back, &rows());
+        assert!(parse(Path::new("B.md"), "").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_row_run_alone_replaces_its_own_and_keeps_the_others() {
         let dir = tempfile::tempdir().unwrap();
-        save(dir.path(), &row(2, "b")).unwrap();
-        save(dir.path(), &row(1, "a")).unwrap();
-        let rows = load_all(dir.path());
-        assert_eq!(rows.iter().map(|r| r.order).collect::<Vec<_>>(), vec![1, 2]);
         let md = dir.path().join("B.md");
-        write_markdown(&md, &Machine::default(), &rows).unwrap();
+        write_markdown(&md, &Machine::default(), &rows()).unwrap();
         let mut text = std::fs::read_to_string(&md).unwrap();
-        assert!(text.contains("| 1 | row a |"));
         text.push_str("\n## Analysis\nwhy it is slow\n");
         std::fs::write(&md, text).unwrap();
-        write_markdown(&md, &Machine::default(), &rows[..1]).unwrap();
-        let again = std::fs::read_to_string(&md).unwrap();
-        assert!(again.contains("why it is slow"));
-        assert!(!again.contains("| 2 | row b |"));
-        assert_eq!(again.matches(KEEP_MARKER).count(), 1);
+
+        let mut all = parse(&md, &std::fs::read_to_string(&md).unwrap()).unwrap();
+        let mut again = row(2, Verdict::Met);
+        again.measured = "0.1 ms".into();
+        merge(&mut all, &[again.clone(), row(12, Verdict::Met)]);
+        write_markdown(&md, &Machine::default(), &all).unwrap();
+        let text = std::fs::read_to_string(&md).unwrap();
+        let back = parse(&md, &text).unwrap();
+        let mut want = rows();
+        want[1] = again;
+        want.push(row(12, Verdict::Met));
+        same(&back, &want);
+        assert!(text.contains("why it is slow"));
+        assert_eq!(text.matches(KEEP_MARKER).count(), 1);
+    }
+
+    /// The committed file is where rows not run are kept: it must read back, as it is.
+    #[test]
+    fn the_repositorys_benchmarks_file_reads_back_whole() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../BENCHMARKS.md");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let rows = parse(&path, &text).unwrap();
+        assert!(rows.len() >= 16, "{} rows", rows.len());
+        let keep = text.split_once(KEEP_MARKER).map(|(_, k)| k);
+        let again = markdown(&Machine::default(), &rows, keep);
+        let results = |t: &str| t.split_once("## Results\n").unwrap().1.to_string();
+        assert!(
+            results(&again) == results(&text),
+            "BENCHMARKS.md does not read back as written"
+        );
+    }
+
+    #[test]
+    fn a_table_edited_by_hand_is_an_error_not_lost_rows() {
+        let md = markdown(&Machine::default(), &rows(), None);
+        let broken = md.replace("| 2 | row 2", "| two | row 2");
+        let e = parse(Path::new("B.md"), &broken).unwrap_err().to_string();
+        assert!(e.contains("B.md") && e.contains("\"two\""), "{e}");
+        let extra = md.replace("| 0.5 ms", "| 0.5 | ms");
+        assert!(parse(Path::new("B.md"), &extra).is_err());
+        let verdict = md.replace("| met |", "| fine |");
+        assert!(parse(Path::new("B.md"), &verdict).is_err());
     }
 
     #[test]

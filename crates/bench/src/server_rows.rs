@@ -263,7 +263,6 @@ pub async fn charges(ctx: &Ctx) -> anyhow::Result<Vec<RowResult>> {
     );
     let rows6 = RowResult {
         order: 6,
-        key: "charges".into(),
         what: format!(
             "server: charge creation, {concurrency} concurrent clients (throughput / p99)"
         ),
@@ -315,7 +314,6 @@ pub async fn charges(ctx: &Ctx) -> anyhow::Result<Vec<RowResult>> {
     );
     let row8 = RowResult {
         order: 8,
-        key: "rss".into(),
         what: format!(
             "server RSS idle / with {} pending charges",
             group(total as u64)
@@ -485,7 +483,6 @@ pub async fn sync_rss(ctx: &Ctx) -> anyhow::Result<RowResult> {
     let _ = writeln!(d, "\nIdle before the first sign-in: {}.", bytes(idle));
     Ok(RowResult {
         order: 13,
-        key: "sync-rss".into(),
         what: format!(
             "server RSS while serving a first sync of {} accounts (peak)",
             group(scale.accounts as u64)
@@ -685,7 +682,6 @@ pub async fn ivr(ctx: &Ctx) -> anyhow::Result<RowResult> {
     );
     Ok(RowResult {
         order: 7,
-        key: "ivr".into(),
         what: format!(
             "server: one IVR step over the TwiML webhook with {} calls in progress (p99)",
             group(calls as u64)

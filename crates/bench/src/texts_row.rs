@@ -110,7 +110,6 @@ pub async fn texts(ctx: &Ctx) -> anyhow::Result<RowResult> {
     );
     Ok(RowResult {
         order: 16,
-        key: "texts".into(),
         what: format!(
             "server: {} bills out through a text provider answering in {} (texts a second)",
             group(bills as u64),
