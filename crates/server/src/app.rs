@@ -123,6 +123,7 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         sign_in: Arc::new(SignInGuard::new(&settings, store.clone())),
         revoked_sessions,
         charge_writer: Arc::new(ChargeWriter::new(store.clone(), clock.clone())),
+        read_ahead: Arc::default(),
         store,
         settings: Arc::new(settings),
         clock,

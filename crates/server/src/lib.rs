@@ -10,7 +10,7 @@
 //!   share (layout, style, icons, language, headers).
 //! - `state`: what a running server shares (store, settings, clock, connector, ...).
 //! - services: `auth`, `charges`, `calls` (over the IVR state machine `fieldpay_ivr`), `sms`,
-//!   `webhooks`, `import`, `demo`; `messages` writes the texts; `coordination`: work one
+//!   `webhooks`, `import`, `demo`, `pulls` (sync pages, read ahead); `messages` writes the texts; `coordination`: work one
 //!   instance at a time does (over the store's leases).
 //! - `card`: the card connector boundary and the sandbox card network.
 //! - `store`: the storage boundary (traits per aggregate) and its SQLite and PostgreSQL
@@ -42,6 +42,7 @@ pub mod import;
 pub mod links;
 pub mod messages;
 pub mod paylinks;
+pub mod pulls;
 pub mod sms;
 pub mod webhooks;
 

@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::credentials::MerchantConnectors;
 use crate::error::{AppError, AppResult};
+use crate::pulls::ReadAhead;
 use crate::sms::sender::SmsSender;
 use crate::store::postgres::NotifyChannel;
 use crate::store::{ChargeRecord, StatusChange, Store, StoreResult};
@@ -45,6 +46,8 @@ pub struct AppState {
     pub shutdown: Arc<watch::Sender<bool>>,
     /// Group commit of charge creations.
     pub charge_writer: Arc<ChargeWriter>,
+    /// Sync pages read ahead of the devices' requests.
+    pub read_ahead: Arc<ReadAhead>,
     /// Sign-in attempt limits and the bound on password checks at once.
     pub sign_in: Arc<SignInGuard>,
     /// The ids of revoked sessions (token families), as the revocation watcher finds them in

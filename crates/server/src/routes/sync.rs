@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -30,6 +32,7 @@ use crate::coordination;
 use crate::domain::{parse_text, ChargeRequest};
 use crate::error::{AppError, AppResult};
 use crate::ids::is_valid_client_id;
+use crate::pulls::{self, PageKey};
 use crate::state::AppState;
 use crate::store::{NewVisit, OrderDraft};
 
@@ -77,7 +80,7 @@ async fn pull(
     State(state): State<AppState>,
     caller: Caller,
     uri: axum::http::Uri,
-) -> AppResult<Json<SyncPage>> {
+) -> AppResult<Response> {
     let q: PullQuery = parse_query(uri.query())?;
     let cursor = q.cursor.unwrap_or(0);
     if cursor < 0 {
@@ -87,14 +90,14 @@ async fn pull(
         .limit
         .unwrap_or(1000)
         .clamp(1, crate::store::MAX_PULL_PAGE);
-    Ok(Json(
-        state
-            .db(move |s| {
-                let only = caller.limited_to();
-                s.pull(&caller.merchant_id, cursor, limit, only)
-            })
-            .await?,
-    ))
+    let key = PageKey {
+        merchant_id: caller.merchant_id.clone(),
+        rep: caller.limited_to().cloned(),
+        cursor,
+        limit,
+    };
+    let page = pulls::page(&state, key).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], page.json).into_response())
 }
 
 fn decode_b64(field: &str, v: &str, max: usize, magic: &[u8]) -> AppResult<Vec<u8>> {

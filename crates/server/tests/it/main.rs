@@ -21,6 +21,7 @@ mod manager;
 mod orders;
 mod policy;
 mod production;
+mod pulls;
 mod refunds;
 mod returns;
 mod roles;

@@ -247,8 +247,8 @@ impl Tx<'_> {
         })
     }
 
-    /// Runs several statements without parameters (tests replaying a migration).
-    #[cfg(test)]
+    /// Runs several statements without parameters (settings of the transaction; tests
+    /// replaying a migration).
     pub(super) fn batch_execute(&self, sql: &str) -> StoreResult<()> {
         self.run(async { Ok(self.tx.batch_execute(sql).await?) })
     }

@@ -124,6 +124,15 @@ fn pull_page(
     limit: u32,
     rep: Option<&str>,
 ) -> StoreResult<SyncPage> {
+    // A page joins at most `limit` change rows to their records: looked up one by one through
+    // the records' keys, that costs what the page holds. The planner's own choice is a hash
+    // join over the whole table with parallel workers, for each page: a first sync of a
+    // million-entry ledger read the ledger whole some fifty times (measured in BENCHMARKS.md,
+    // row 11), and the workers took the cores the device and the server needed.
+    tx.batch_execute(
+        "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;
+         SET LOCAL max_parallel_workers_per_gather = 0",
+    )?;
     let n = i64::from(limit) + 1;
     let rows = match rep {
         None => tx.query(
