@@ -126,9 +126,10 @@ fn pull_page(
 ) -> StoreResult<SyncPage> {
     // A page joins at most `limit` change rows to their records: looked up one by one through
     // the records' keys, that costs what the page holds. The planner's own choice is a hash
-    // join over the whole table with parallel workers, for each page: a first sync of a
-    // million-entry ledger read the ledger whole some fifty times (measured in BENCHMARKS.md,
-    // row 11), and the workers took the cores the device and the server needed.
+    // join over a scan of the whole table with parallel workers, for each page: for a
+    // 20,000-entry page of a million-entry ledger 130-180 ms on three processes against
+    // 100 ms on one (BENCHMARKS.md, round two part 11), and the workers take the cores the
+    // device and the server need.
     tx.batch_execute(
         "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;
          SET LOCAL max_parallel_workers_per_gather = 0",
