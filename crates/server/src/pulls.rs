@@ -18,7 +18,7 @@
 //! and this one's is dropped unclaimed.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -76,9 +76,15 @@ struct Held {
 }
 
 /// The pages read ahead, by what they answer.
-#[derive(Default)]
 pub struct ReadAhead {
     held: Mutex<HashMap<PageKey, Held>>,
+    keep: Duration,
+}
+
+impl Default for ReadAhead {
+    fn default() -> Self {
+        ReadAhead::new(KEEP)
+    }
 }
 
 enum Start {
@@ -91,6 +97,14 @@ enum Start {
 }
 
 impl ReadAhead {
+    /// Unclaimed pages are dropped after `keep`.
+    pub fn new(keep: Duration) -> Self {
+        ReadAhead {
+            held: Mutex::new(HashMap::new()),
+            keep,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PageKey, Held>> {
         // A panic while holding the lock leaves a plain map: still usable.
         self.held.lock().unwrap_or_else(|e| e.into_inner())
@@ -99,14 +113,15 @@ impl ReadAhead {
     /// The held page for `key`, taken out (a second request for it reads its own).
     fn take(&self, key: &PageKey) -> Option<Pending> {
         let mut held = self.lock();
-        prune(&mut held);
+        self.prune(&mut held);
         held.remove(key).map(|h| h.page)
     }
 
-    /// Starts `read` for `key` unless it is held or there is no room.
-    fn start(&self, key: &PageKey, read: impl FnOnce() -> Pending) -> Start {
+    /// Starts `read` for `key` unless it is held or there is no room; an unclaimed page is
+    /// dropped after `keep` (also when no other pull comes to prune it).
+    fn start(self: &Arc<Self>, key: &PageKey, read: impl FnOnce() -> Pending) -> Start {
         let mut held = self.lock();
-        prune(&mut held);
+        self.prune(&mut held);
         if let Some(h) = held.get(key) {
             return Start::Held(h.page.peek().cloned());
         }
@@ -124,7 +139,17 @@ impl ReadAhead {
         );
         drop(held);
         tokio::spawn(page);
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(this.keep).await;
+            let mut held = this.lock();
+            this.prune(&mut held);
+        });
         Start::Started
+    }
+
+    fn prune(&self, held: &mut HashMap<PageKey, Held>) {
+        held.retain(|_, h| h.since.elapsed() < self.keep);
     }
 
     /// Pages held now.
@@ -135,10 +160,6 @@ impl ReadAhead {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-fn prune(held: &mut HashMap<PageKey, Held>) {
-    held.retain(|_, h| h.since.elapsed() < KEEP);
 }
 
 /// The page for `key`: the one read ahead when there is one, else read now; then the pages
@@ -230,7 +251,7 @@ mod tests {
 
     #[tokio::test]
     async fn pages_held_are_bounded_per_device_and_in_all_and_taken_once() {
-        let ahead = ReadAhead::default();
+        let ahead = Arc::new(ReadAhead::default());
         let a = |c| key("m1", None, c);
         assert!(matches!(ahead.start(&a(1), ready(2)), Start::Started));
         assert!(matches!(ahead.start(&a(1), ready(2)), Start::Held(_)));
@@ -259,7 +280,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_held_page_that_is_read_tells_where_the_next_starts() {
-        let ahead = ReadAhead::default();
+        let ahead = Arc::new(ReadAhead::default());
         let k = key("m1", None, 1);
         let pending = ready(9)();
         assert!(matches!(
@@ -271,5 +292,22 @@ mod tests {
             Start::Held(Some(Some(page))) => assert_eq!(page.cursor, 9),
             _ => panic!("not held as read"),
         }
+    }
+
+    #[tokio::test]
+    async fn an_unclaimed_page_is_dropped_after_its_time_without_another_pull() {
+        let ahead = Arc::new(ReadAhead::new(Duration::from_millis(50)));
+        assert!(matches!(
+            ahead.start(&key("m1", None, 1), ready(2)),
+            Start::Started
+        ));
+        assert_eq!(ahead.len(), 1);
+        for _ in 0..100 {
+            if ahead.is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("still held after 1 s");
     }
 }
