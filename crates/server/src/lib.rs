@@ -10,8 +10,8 @@
 //!   share (layout, style, icons, language, headers).
 //! - `state`: what a running server shares (store, settings, clock, connector, ...).
 //! - services: `auth`, `charges`, `calls` (over the IVR state machine `fieldpay_ivr`), `sms`,
-//!   `webhooks`, `import`, `demo`, `pulls` (sync pages, read ahead); `messages` writes the texts; `coordination`: work one
-//!   instance at a time does (over the store's leases).
+//!   `webhooks`, `import`, `demo`, `pulls` (sync pages, read ahead); `messages` writes the
+//!   texts; `coordination`: work one instance at a time does (over the store's leases).
 //! - `card`: the card connector boundary and the sandbox card network.
 //! - `store`: the storage boundary (traits per aggregate) and its SQLite and PostgreSQL
 //!   implementations.

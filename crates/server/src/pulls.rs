@@ -28,7 +28,8 @@ use futures_util::future::{BoxFuture, FutureExt, Shared};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-/// Pages read ahead of one device's requests.
+/// Pages read ahead for one scope (a merchant's whole-merchant devices, or one rep's) and
+/// page size: a device's next pages; devices of one scope syncing at once share them.
 pub const DEPTH: usize = 2;
 /// Pages held at once, all devices together.
 pub const MAX_HELD: usize = 8;
@@ -53,7 +54,7 @@ impl PageKey {
         }
     }
 
-    fn same_device(&self, other: &PageKey) -> bool {
+    fn same_scope(&self, other: &PageKey) -> bool {
         self.merchant_id == other.merchant_id && self.rep == other.rep && self.limit == other.limit
     }
 }
@@ -92,7 +93,7 @@ enum Start {
     Started,
     /// Already held: read (`Some`) or being read.
     Held(Option<Option<Page>>),
-    /// Too many held (in all, or for this device).
+    /// Too many held (in all, or for this scope).
     Full,
 }
 
@@ -125,8 +126,8 @@ impl ReadAhead {
         if let Some(h) = held.get(key) {
             return Start::Held(h.page.peek().cloned());
         }
-        let for_device = held.keys().filter(|k| k.same_device(key)).count();
-        if held.len() >= MAX_HELD || for_device >= DEPTH {
+        let for_scope = held.keys().filter(|k| k.same_scope(key)).count();
+        if held.len() >= MAX_HELD || for_scope >= DEPTH {
             return Start::Full;
         }
         let page = read();
@@ -250,15 +251,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn pages_held_are_bounded_per_device_and_in_all_and_taken_once() {
+    async fn pages_held_are_bounded_per_scope_and_in_all_and_taken_once() {
         let ahead = Arc::new(ReadAhead::default());
         let a = |c| key("m1", None, c);
         assert!(matches!(ahead.start(&a(1), ready(2)), Start::Started));
         assert!(matches!(ahead.start(&a(1), ready(2)), Start::Held(_)));
         assert!(matches!(ahead.start(&a(2), ready(3)), Start::Started));
-        // A third page for the same device waits until one is taken.
+        // A third page of the same scope waits until one is taken.
         assert!(matches!(ahead.start(&a(3), ready(4)), Start::Full));
-        // Another scope of the same merchant is another device.
+        // Another scope of the same merchant has its own.
         assert!(matches!(
             ahead.start(&key("m1", Some("r1"), 1), ready(2)),
             Start::Started
@@ -273,7 +274,7 @@ mod tests {
         let page = ahead.take(&a(1)).expect("held").await.expect("read");
         assert_eq!(page.cursor, 2);
         assert!(ahead.take(&a(1)).is_none(), "taken once");
-        // Room again: for this device only up to its depth.
+        // Room again: for this scope only up to its depth.
         assert!(matches!(ahead.start(&a(3), ready(4)), Start::Started));
         assert!(matches!(ahead.start(&a(4), ready(5)), Start::Full));
     }
