@@ -552,10 +552,6 @@ pub(crate) fn concurrent_refunds(s: Arc<dyn Store>) {
     assert_eq!(refund_entries(s.as_ref(), &p).len(), made.len());
 }
 
-/// A text that fails waits for its retry time (and is not claimed before it, nor while
-/// another sender holds it); every attempt is counted; given up, it is failed and its charge
-/// gets a `text_failed` event with the reason while its status stays; a bill sent again after
-/// that moves the charge on.
 /// A batch of marks mixing sent and failed texts: every sent text is marked; each sent bill
 /// moves its charge to sms_sent once (a second bill of the same charge, or a bill of a charge
 /// past requested, moves nothing); the moves come back in the texts' order; a failed text
@@ -680,6 +676,10 @@ pub(crate) fn a_batch_of_marks_moves_each_bill_once_in_order(s: &dyn Store) {
     assert_eq!(waiting, [("text 1", 1)]);
 }
 
+/// A text that fails waits for its retry time (and is not claimed before it, nor while
+/// another sender holds it); every attempt is counted; given up, it is failed and its charge
+/// gets a `text_failed` event with the reason while its status stays; a bill sent again after
+/// that moves the charge on.
 pub(crate) fn text_retries_and_final_failure(s: &dyn Store) {
     use chrono::{Duration as Span, Utc};
     use fieldpay_protocol::charge::{ChargeEventKind, ChargeOrigin, ChargeStatus, CreateCharge};
